@@ -1,0 +1,1 @@
+"""The gateway: the only HTTP server, fronting booking, cart and payment over NATS."""

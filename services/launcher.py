@@ -1,0 +1,114 @@
+"""The launcher: embedded servers (unless URLs are given), the four services, demo data.
+
+`make run` runs `python -m services`. It prints the gateway's URL once `/health` is green and
+stops everything on Ctrl-C (or when a service dies), leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from shared.embedded import EmbeddedNats, EmbeddedPostgres, start_nats, start_postgres
+from shared.logging import configure_logging
+from shared.settings import CommonSettings, from_env
+
+log = logging.getLogger("launcher")
+
+SERVICES = ("booking", "cart", "payment", "gateway")
+
+
+def wait_healthy(url: str, timeout: float, procs: dict[str, subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                log.error("%s exited with %s during start-up", name, proc.returncode)
+                return False
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop_processes(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for name, proc in procs.items():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in time; killing it", name)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def main() -> None:
+    common = from_env(CommonSettings)
+    configure_logging(common.log_level, common.log_format, service="launcher")
+    port = int(os.environ.get("PORT", "8000"))
+    host = os.environ.get("HOST", "127.0.0.1")
+    data_dir = Path(common.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+
+    postgres: EmbeddedPostgres | None = None
+    nats_server: EmbeddedNats | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        env = dict(os.environ)
+        if not common.database_url:
+            postgres = start_postgres(data_dir / "postgres")
+            env["DATABASE_URL"] = postgres.url
+            log.info("embedded PostgreSQL in %s", postgres.data_dir)
+        if not common.nats_url:
+            nats_server = start_nats(data_dir)
+            env["NATS_URL"] = nats_server.url
+            log.info("embedded NATS with JetStream at %s", nats_server.url)
+        if common.env == "development":
+            env.setdefault("DEMO_DATA", "true")
+        env.update(PORT=str(port), HOST=host, DATA_DIR=str(data_dir))
+        for name in SERVICES:
+            procs[name] = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", f"services.{name}"], env=env, start_new_session=True
+            )
+        url = f"http://{host}:{port}"
+        if not wait_healthy(url, float(os.environ.get("START_TIMEOUT_S", "90")), procs):
+            log.error("the suite did not become healthy; stopping")
+            raise SystemExit(1)
+        print(json.dumps({"status": "ready", "url": url}), flush=True)
+        print(f"\n  The city's booking and payments suite is running at {url}\n", flush=True)
+        while not stopping.is_set():
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    log.error("%s exited with %s; stopping the suite", name, proc.returncode)
+                    stopping.set()
+            stopping.wait(0.5)
+    finally:
+        log.info("stopping")
+        stop_processes(procs)
+        if nats_server is not None:
+            nats_server.stop()
+        if postgres is not None:
+            postgres.stop()

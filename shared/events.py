@@ -1,0 +1,316 @@
+"""JetStream events: the EVENTS stream, the transactional outbox and inbox-protected consumers.
+
+- `add_event(conn, event)` writes an event in the caller's transaction (the state change and
+  its announcement commit together).
+- `OutboxRelay` publishes unsent rows with `Nats-Msg-Id = event_id` (JetStream drops
+  duplicates), then marks them sent; `FOR UPDATE SKIP LOCKED` lets several replicas relay.
+- `run_consumer` drives a durable pull consumer: each event is applied in one transaction
+  together with its inbox row, so a redelivery changes nothing; then it is acked. A message
+  that cannot be decoded is terminated; a failing handler is nak'ed with back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import msgspec
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import NotFoundError
+
+from shared.contracts.common import Event, RequestContext
+from shared.messaging import context_headers, current_context
+
+log = logging.getLogger(__name__)
+
+STREAM = "EVENTS"
+EVENT_SUBJECTS = ["evt.>"]
+DUPLICATE_WINDOW_S = 600.0
+
+_registry: dict[str, type[Event]] = {}
+
+
+def register(*event_types: type[Event]) -> None:
+    """Make events decodable by subject (done by each contracts module at import)."""
+    for event_type in event_types:
+        if not event_type.subject.startswith("evt."):
+            raise ValueError(f"{event_type.__name__} has no evt.* subject")
+        _registry[event_type.subject] = event_type
+
+
+def event_type_for(subject: str) -> type[Event]:
+    try:
+        return _registry[subject]
+    except KeyError:
+        raise LookupError(f"no event type registered for {subject}") from None
+
+
+def decode_event(subject: str, data: bytes) -> Event:
+    return msgspec.json.decode(data, type=event_type_for(subject))
+
+
+async def ensure_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
+    """Create or update the EVENTS stream (idempotent, safe to run from every service)."""
+    config = StreamConfig(
+        name=STREAM,
+        subjects=EVENT_SUBJECTS,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
+        max_age=30 * 24 * 3600.0,
+    )
+    try:
+        await js.stream_info(STREAM)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except nats.js.errors.BadRequestError:
+            pass  # another service created it in between
+    await js.update_stream(config)
+
+
+async def add_event(
+    conn: asyncpg.Connection, event: Event, ctx: RequestContext | None = None
+) -> None:
+    """Write `event` to the outbox in the caller's transaction."""
+    ctx = ctx if ctx is not None else current_context.get()
+    headers = context_headers(ctx)
+    headers.pop("x-principal", None)  # events carry ids, not the principal's personal data
+    await conn.execute(
+        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+        event.event_id,
+        event.subject,
+        msgspec.json.encode(event),
+        headers,
+    )
+    await conn.execute("SELECT pg_notify('outbox_' || current_schema(), '')")
+
+
+class OutboxRelay:
+    """Publishes a schema's outbox to JetStream. Several replicas may run at once."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        *,
+        batch: int = 256,
+        poll_interval: float = 1.0,
+        keep_sent_s: float = 86400.0,
+    ) -> None:
+        self.pool = pool
+        self.js = js
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.keep_sent_s = keep_sent_s
+        self._wakeup = asyncio.Event()
+
+    async def publish_rows(self, rows: Sequence[asyncpg.Record]) -> None:
+        """Publish rows (without marking them sent): a repeat is dropped by JetStream."""
+        acks = await asyncio.gather(
+            *(
+                self.js.publish(
+                    row["subject"],
+                    bytes(row["payload"]),
+                    headers={**row["headers"], "Nats-Msg-Id": str(row["event_id"])},
+                )
+                for row in rows
+            )
+        )
+        duplicates = sum(1 for ack in acks if ack.duplicate)
+        if duplicates:
+            log.info("outbox: %d event(s) were already published", duplicates)
+
+    async def publish_pending(self) -> int:
+        """Publish and mark one batch; returns how many rows it handled."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT id, event_id, subject, payload, headers FROM outbox
+                   WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                self.batch,
+            )
+            if not rows:
+                return 0
+            await self.publish_rows(rows)
+            await conn.execute(
+                "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+        return len(rows)
+
+    async def purge_sent(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)",
+                self.keep_sent_s,
+            )
+
+    def _notified(self, *_: Any) -> None:
+        self._wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener = await self.pool.acquire()
+        try:
+            channel = "outbox_" + await listener.fetchval("SELECT current_schema()")
+            await listener.add_listener(channel, self._notified)
+            cycles = 0
+            while not stop.is_set():
+                self._wakeup.clear()
+                try:
+                    handled = await self.publish_pending()
+                except (nats.errors.Error, asyncpg.PostgresError, OSError, TimeoutError) as exc:
+                    log.warning("outbox relay: %s; retrying", type(exc).__name__)
+                    handled = 0
+                    await _sleep_or_stop(stop, self.poll_interval)
+                if handled == self.batch:
+                    continue
+                cycles += 1
+                if cycles % 3600 == 0:
+                    await self.purge_sent()
+                # Sleep until notified, polled (NOTIFY is lost while disconnected) or stopped.
+                waiters = [
+                    asyncio.ensure_future(self._wakeup.wait()),
+                    asyncio.ensure_future(stop.wait()),
+                ]
+                _, pending = await asyncio.wait(
+                    waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                for waiter in pending:
+                    waiter.cancel()
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(channel, self._notified)
+            await self.pool.release(listener)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def first_delivery(
+    conn: asyncpg.Connection, consumer: str, event_id: uuid.UUID, subject: str = ""
+) -> bool:
+    """Record `event_id` for `consumer` in the caller's transaction; False if seen before."""
+    inserted = await conn.fetchval(
+        """INSERT INTO inbox (consumer, event_id, subject) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        consumer,
+        event_id,
+        subject,
+    )
+    return bool(inserted)
+
+
+class PermanentFailure(Exception):
+    """A handler's way to say: retrying this event will never help (the message is termed)."""
+
+
+EventHandler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
+
+
+@dataclass
+class Consumer:
+    """A durable pull consumer of a service. `handle(conn, event)` runs in a transaction."""
+
+    durable: str
+    subjects: list[str]
+    handle: EventHandler
+    max_deliver: int = 12
+    backoff: list[float] = field(default_factory=lambda: [1, 2, 5, 10, 30, 60, 120, 300])
+    batch: int = 64
+    deliver_new_only: bool = False
+
+    def delay(self, deliveries: int) -> float:
+        return self.backoff[min(deliveries, len(self.backoff)) - 1]
+
+
+async def bind_consumer(js: JetStreamContext, spec: Consumer) -> JetStreamContext.PullSubscription:
+    config = ConsumerConfig(
+        durable_name=spec.durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=60,
+        max_deliver=spec.max_deliver,
+        filter_subjects=spec.subjects if len(spec.subjects) > 1 else None,
+        filter_subject=spec.subjects[0] if len(spec.subjects) == 1 else None,
+        deliver_policy=DeliverPolicy.NEW if spec.deliver_new_only else DeliverPolicy.ALL,
+    )
+    try:
+        await js.consumer_info(STREAM, spec.durable)
+    except NotFoundError:
+        with contextlib.suppress(nats.js.errors.BadRequestError):
+            await js.add_consumer(STREAM, config)
+    return await js.pull_subscribe_bind(spec.durable, stream=STREAM)
+
+
+async def handle_message(pool: asyncpg.Pool, spec: Consumer, msg: Msg) -> None:
+    """Apply one message at most once, then ack / nak / term it on purpose."""
+    try:
+        event = decode_event(msg.subject, msg.data)
+    except (LookupError, msgspec.MsgspecError) as exc:
+        log.error("consumer %s: cannot decode %s (%s); terminated", spec.durable, msg.subject, exc)
+        await msg.term()
+        return
+    ctx = RequestContext(
+        request_id=(msg.headers or {}).get("x-request-id", ""),
+        traceparent=(msg.headers or {}).get("traceparent"),
+    )
+    token = current_context.set(ctx)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            if await first_delivery(conn, spec.durable, event.event_id, msg.subject):
+                await spec.handle(conn, event)
+    except PermanentFailure as exc:
+        log.error("consumer %s: event %s failed for good: %s", spec.durable, event.event_id, exc)
+        await msg.term()
+        return
+    except Exception as exc:
+        deliveries = msg.metadata.num_delivered
+        level = logging.ERROR if deliveries >= spec.max_deliver else logging.WARNING
+        log.log(
+            level,
+            "consumer %s: event %s (%s) failed on delivery %d: %s",
+            spec.durable,
+            event.event_id,
+            msg.subject,
+            deliveries,
+            exc if not isinstance(exc, asyncpg.PostgresError) else type(exc).__name__,
+            exc_info=level == logging.ERROR,
+        )
+        await msg.nak(delay=spec.delay(deliveries))
+        return
+    finally:
+        current_context.reset(token)
+    await msg.ack()
+
+
+async def run_consumer(
+    js: JetStreamContext, pool: asyncpg.Pool, spec: Consumer, stop: asyncio.Event
+) -> None:
+    sub = await bind_consumer(js, spec)
+    try:
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(spec.batch, timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except nats.errors.ConnectionClosedError:
+                return
+            except nats.errors.Error as exc:
+                log.warning("consumer %s: fetch failed: %s", spec.durable, exc)
+                await _sleep_or_stop(stop, 1.0)
+                continue
+            for msg in msgs:
+                await handle_message(pool, spec, msg)
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()

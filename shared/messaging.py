@@ -1,0 +1,259 @@
+"""NATS request-reply on top of nats-py's service API (`nats.micro`).
+
+- `serve` registers a service's operations on `<service>.v1.<op>` in a queue group named after
+  the service; each request runs in its own task (bounded), is decoded into its msgspec type,
+  and every exception becomes the error envelope (`ErrorBody`), never a stack trace or a repr.
+- `Requester.call` sends a request with a timeout and the context headers (trace, request id,
+  principal); no responders and timeouts become `Unavailable`, error replies become the
+  `ServiceError` they encode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.micro import add_service
+from nats.micro.service import Request, Service
+
+from shared.contracts.common import (
+    H_PRINCIPAL,
+    H_REQUEST_ID,
+    H_TRACEPARENT,
+    Empty,
+    Principal,
+    RequestContext,
+)
+from shared.errors import ErrorBody, ServiceError, Unavailable, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+Req = TypeVar("Req")
+Rep = TypeVar("Rep")
+
+ERROR_HEADER = "Nats-Service-Error"
+ERROR_CODE_HEADER = "Nats-Service-Error-Code"
+
+current_context: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "current_context", default=None
+)
+
+_principal_decoder = msgspec.json.Decoder(Principal)
+_error_decoder = msgspec.json.Decoder(ErrorBody)
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def subject_for(service: str, operation: str) -> str:
+    return f"{service}.v1.{operation}"
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def child_traceparent(parent: str | None) -> str:
+    """Same trace, new span id (W3C trace context)."""
+    if parent and re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", parent):
+        version, trace_id, _, flags = parent.split("-")
+        return f"{version}-{trace_id}-{secrets.token_hex(8)}-{flags}"
+    return new_traceparent()
+
+
+def context_headers(ctx: RequestContext | None) -> dict[str, str]:
+    headers = {H_REQUEST_ID: ctx.request_id if ctx and ctx.request_id else new_request_id()}
+    headers[H_TRACEPARENT] = child_traceparent(ctx.traceparent if ctx else None)
+    if ctx and ctx.principal is not None:
+        headers[H_PRINCIPAL] = encode(ctx.principal).decode()
+    return headers
+
+
+def context_from_headers(headers: Mapping[str, str] | None) -> RequestContext:
+    headers = headers or {}
+    principal = None
+    raw = headers.get(H_PRINCIPAL)
+    if raw:
+        try:
+            principal = _principal_decoder.decode(raw)
+        except msgspec.MsgspecError:
+            log.warning("ignoring a malformed principal header")
+    return RequestContext(
+        principal=principal,
+        request_id=headers.get(H_REQUEST_ID, "") or new_request_id(),
+        traceparent=headers.get(H_TRACEPARENT),
+    )
+
+
+_FIELD_RE = re.compile(r"`\$\.([^`]+)`")
+_MISSING_RE = re.compile(r"missing required field `([^`]+)`")
+
+
+def field_of(error: msgspec.ValidationError) -> str:
+    """The dotted path of the field a msgspec validation error is about ('body' if none)."""
+    text = str(error)
+    path = _FIELD_RE.search(text)
+    missing = _MISSING_RE.search(text)
+    if path and missing:
+        return f"{path.group(1)}.{missing.group(1)}"
+    if path:
+        return path.group(1)
+    if missing:
+        return missing.group(1)
+    return "body"
+
+
+def validation_error(error: msgspec.ValidationError) -> ValidationFailed:
+    message = str(error).split(" - at ")[0]
+    return ValidationFailed(message, field=field_of(error))
+
+
+Handler = Callable[[Req, RequestContext], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Operation(Generic[Req]):
+    """One request-reply operation of a service: `<service>.v1.<name>`."""
+
+    name: str
+    request: type[Req]
+    handler: Handler[Req]
+
+
+def decode_request(data: bytes, request_type: type[Req]) -> Req:
+    try:
+        if request_type is Empty and not data:
+            return Empty()  # type: ignore[return-value]
+        return msgspec.json.decode(data or b"{}", type=request_type)
+    except msgspec.ValidationError as exc:
+        raise validation_error(exc) from None
+    except msgspec.DecodeError:
+        raise ValidationFailed("the request body is not valid JSON", field="body") from None
+
+
+class Responder:
+    """Runs each request of a `nats.micro` endpoint in its own task, at most `limit` at once."""
+
+    def __init__(self, service: str, limit: int = 256) -> None:
+        self.service = service
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def endpoint(self, op: Operation[Any]) -> Callable[[Request], Awaitable[None]]:
+        async def schedule(request: Request) -> None:
+            await self._slots.acquire()  # back-pressure: wait when `limit` requests are running
+            task = asyncio.create_task(self._run(op, request))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+        return schedule
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def _run(self, op: Operation[Any], request: Request) -> None:
+        ctx = context_from_headers(request.headers)
+        token = current_context.set(ctx)
+        reply_headers = {H_REQUEST_ID: ctx.request_id}
+        try:
+            body = decode_request(request.data, op.request)
+            result = await op.handler(body, ctx)
+            await request.respond(encode(result), headers=reply_headers)
+            return
+        except ServiceError as exc:
+            error = exc
+        except Exception:
+            log.exception(
+                "operation %s.%s failed (request %s)", self.service, op.name, ctx.request_id
+            )
+            error = ServiceError("internal error; the failure was logged")
+        finally:
+            current_context.reset(token)
+        try:
+            await request.respond_error(
+                str(error.status), error.code, data=encode(error.to_body()), headers=reply_headers
+            )
+        except Exception:
+            log.exception("could not send the error reply of %s.%s", self.service, op.name)
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait for running requests to finish (used when stopping)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+
+async def serve(
+    nc: NATS,
+    *,
+    service: str,
+    version: str,
+    operations: list[Operation[Any]],
+    limit: int = 256,
+    description: str = "",
+) -> tuple[Service, Responder]:
+    """Register `operations` of `service` in its queue group; returns the micro service."""
+    svc = await add_service(
+        nc, name=service, version=version, description=description, queue_group=service
+    )
+    group = svc.add_group(name=f"{service}.v1", queue_group=service)
+    responder = Responder(service, limit)
+    for op in operations:
+        await group.add_endpoint(name=op.name, handler=responder.endpoint(op))
+    return svc, responder
+
+
+class Requester:
+    """Typed request-reply client with timeouts and context propagation."""
+
+    def __init__(self, nc: NATS, timeout: float = 5.0) -> None:
+        self.nc = nc
+        self.timeout = timeout
+
+    async def call(
+        self,
+        subject: str,
+        request: Any,
+        reply_type: type[Rep],
+        *,
+        ctx: RequestContext | None = None,
+        timeout: float | None = None,
+    ) -> Rep:
+        headers = context_headers(ctx if ctx is not None else current_context.get())
+        try:
+            msg = await self.nc.request(
+                subject, encode(request), timeout=timeout or self.timeout, headers=headers
+            )
+        except nats.errors.NoRespondersError:
+            raise Unavailable(f"no service answers {subject}", subject=subject) from None
+        except (nats.errors.TimeoutError, TimeoutError):
+            raise Unavailable(f"{subject} did not answer in time", subject=subject) from None
+        except nats.errors.ConnectionClosedError:
+            raise Unavailable("the message bus connection is closed", subject=subject) from None
+        if msg.headers and ERROR_CODE_HEADER in msg.headers:
+            raise error_from_reply(msg.data, msg.headers)
+        return msgspec.json.decode(msg.data, type=reply_type)
+
+
+def error_from_reply(data: bytes, headers: Mapping[str, str]) -> ServiceError:
+    try:
+        return ServiceError.from_body(_error_decoder.decode(data))
+    except msgspec.MsgspecError:
+        # An error reply not made by our responder (e.g. nats.micro's own on a crash).
+        return ServiceError("the service failed", status=headers.get(ERROR_CODE_HEADER, ""))

@@ -1,0 +1,208 @@
+"""Hosting a service process: connections, migrations, operations, consumers, relay, stop.
+
+Each service's `app.py` provides a `build(infra) -> ServiceDefinition`; `host()` wires it to
+PostgreSQL and NATS, and `run_until_signalled()` is what `python -m services.<name>` runs.
+Tests host services in-process with the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from shared.contracts.common import Empty, Health, RequestContext
+from shared.db import create_pool, migrate
+from shared.events import Consumer, OutboxRelay, ensure_stream, run_consumer
+from shared.logging import configure_logging
+from shared.messaging import Operation, Requester, serve
+from shared.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Infra:
+    """What a service's composition root receives."""
+
+    settings: CommonSettings
+    pool: asyncpg.Pool
+    nc: NATS
+    js: JetStreamContext
+    requester: Requester
+    stop: asyncio.Event
+
+
+Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    version: str
+    operations: list[Operation[Any]]
+    consumers: list[Consumer] = field(default_factory=list)
+    background: list[Loop] = field(default_factory=list)  # e.g. sweepers, each until stop
+    on_start: Callable[[], Awaitable[None]] | None = None  # e.g. demo data
+
+
+@dataclass
+class RunningService:
+    definition: ServiceDefinition
+    infra: Infra
+    tasks: list[asyncio.Task[None]]
+
+
+async def connect_nats(url: str, name: str, settings: CommonSettings | None = None) -> NATS:
+    options: dict[str, Any] = {
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "connect_timeout": 5,
+    }
+    user, password, creds = (
+        os.environ.get(k) for k in ("NATS_USER", "NATS_PASSWORD", "NATS_CREDS")
+    )
+    if creds:
+        options["user_credentials"] = creds
+    elif user:
+        options["user"], options["password"] = user, password
+    return await nats.connect(url, **options)
+
+
+def health_operation(name: str, version: str, pool: asyncpg.Pool) -> Operation[Empty]:
+    instance = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def health(_: Empty, __: RequestContext) -> Health:
+        try:
+            async with asyncio.timeout(0.8):
+                database = await pool.fetchval("SELECT true")
+        except (TimeoutError, OSError, asyncpg.PostgresError):
+            database = False
+        return Health(
+            service=name,
+            status="ok" if database else "degraded",
+            database=bool(database),
+            version=version,
+            instance=instance,
+        )
+
+    return Operation("health", Empty, health)
+
+
+@contextlib.asynccontextmanager
+async def host(
+    name: str,
+    build: Callable[[Infra], ServiceDefinition],
+    settings: CommonSettings,
+    *,
+    migrations: Path | None,
+    schema: str | None = None,
+    pool_size: int = 10,
+) -> AsyncIterator[RunningService]:
+    """Run service `name` until the context exits; its schema is `schema` (default: name)."""
+    if not settings.database_url or not settings.nats_url:
+        raise RuntimeError("DATABASE_URL and NATS_URL must be set (the launcher sets them)")
+    schema = schema or name
+    stop = asyncio.Event()
+    async with contextlib.AsyncExitStack() as stack:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await migrate(conn, schema, [migrations] if migrations else [])
+        finally:
+            await conn.close()
+        pool = await create_pool(settings.database_url, schema, max_size=pool_size)
+        stack.push_async_callback(pool.close)
+        nc = await connect_nats(settings.nats_url, name, settings)
+        stack.push_async_callback(_close_nats, nc)
+        js = nc.jetstream()
+        await ensure_stream(js)
+        infra = Infra(settings, pool, nc, js, Requester(nc, settings.request_timeout_s), stop)
+        definition = build(infra)
+        if definition.on_start is not None:
+            await definition.on_start()
+        operations = [*definition.operations, health_operation(name, definition.version, pool)]
+        micro, responder = await serve(
+            nc,
+            service=name,
+            version=definition.version,
+            operations=operations,
+            limit=settings.max_concurrent_requests,
+        )
+        loops: list[Loop] = [OutboxRelay(pool, js).run, *definition.background]
+        loops += [_consumer_loop(js, pool, c) for c in definition.consumers]
+        tasks = [asyncio.create_task(_guard(name, loop, stop)) for loop in loops]
+        try:
+            yield RunningService(definition, infra, tasks)
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await micro.stop()
+            await responder.wait_idle()
+            await asyncio.wait(tasks, timeout=10)
+            for task in tasks:
+                task.cancel()
+
+
+def _consumer_loop(js: JetStreamContext, pool: asyncpg.Pool, consumer: Consumer) -> Loop:
+    async def loop(stop: asyncio.Event) -> None:
+        await run_consumer(js, pool, consumer, stop)
+
+    loop.__qualname__ = f"consumer {consumer.durable}"
+    return loop
+
+
+async def _guard(service: str, loop: Loop, stop: asyncio.Event) -> None:
+    """Keep a background loop alive: log a crash and restart it after a pause."""
+    while not stop.is_set():
+        try:
+            await loop(stop)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: background loop %s crashed; restarting", service, loop.__qualname__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+async def _close_nats(nc: NATS) -> None:
+    with contextlib.suppress(Exception):
+        await nc.drain()
+    with contextlib.suppress(Exception):
+        await nc.close()
+
+
+def run_until_signalled(
+    name: str,
+    build: Callable[[Infra], ServiceDefinition],
+    settings: CommonSettings,
+    *,
+    migrations: Path | None,
+) -> None:
+    """The body of `python -m services.<name>`: run until SIGINT/SIGTERM, then drain."""
+    configure_logging(settings.log_level, settings.log_format, service=name)
+
+    async def main() -> None:
+        signalled = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, signalled.set)
+        async with host(name, build, settings, migrations=migrations):
+            log.info("%s ready", name)
+            await signalled.wait()
+            log.info("%s stopping", name)
+
+    asyncio.run(main())

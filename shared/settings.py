@@ -1,0 +1,60 @@
+"""Settings from the environment, one msgspec Struct per concern.
+
+Field `foo_bar` of a settings Struct is read from `PREFIX` + `FOO_BAR`. Values are converted
+with msgspec (so `HOLD_MINUTES=20` becomes an int) and a wrong value names its variable.
+Nothing is read at import: each process builds its settings in its composition root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal, TypeVar
+
+import msgspec
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+Environment = Literal["development", "test", "production"]
+
+
+class SettingsError(ValueError):
+    """A variable has a value that cannot be used; the message names the variable."""
+
+
+def from_env(cls: type[S], environ: Mapping[str, str] | None = None, prefix: str = "") -> S:
+    """Build settings `cls` from environment variables `PREFIX + FIELD_NAME` (upper case)."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for name in cls.__struct_fields__:
+        key = f"{prefix}{name}".upper()
+        if key in env and env[key] != "":
+            raw[name] = env[key]
+    try:
+        return msgspec.convert(raw, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        path = str(exc).rsplit("$.", 1)[-1].rstrip("`")
+        raise SettingsError(f"{prefix}{path}".upper() + f": {exc}") from exc
+
+
+class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What every process needs: where the servers are and in which environment it runs."""
+
+    env: Environment = "development"
+    database_url: str | None = None  # None: the launcher's embedded PostgreSQL
+    nats_url: str | None = None  # None: the launcher's embedded NATS server
+    data_dir: str = ".data"
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    request_timeout_s: float = 5.0
+    max_concurrent_requests: int = 256
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def refuse_in_production(common: CommonSettings, problems: list[str]) -> None:
+    """Raise when a production configuration still carries development-only values."""
+    if common.is_production and problems:
+        raise SettingsError("refused in production: " + "; ".join(problems))
