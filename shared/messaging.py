@@ -216,6 +216,7 @@ async def serve(
     responder = Responder(service, limit)
     for op in operations:
         await group.add_endpoint(name=op.name, handler=responder.endpoint(op))
+    await nc.flush()  # the subscriptions are known to the server when we return
     return svc, responder
 
 

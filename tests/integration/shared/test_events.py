@@ -1,0 +1,239 @@
+"""Outbox, relay, inbox and migrations against the real PostgreSQL and JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+import asyncpg
+import pytest
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared.contracts.common import Event
+from shared.db import create_pool, migrate
+from shared.events import (
+    STREAM,
+    Consumer,
+    OutboxRelay,
+    add_event,
+    bind_consumer,
+    decode_event,
+    handle_message,
+    register,
+)
+
+
+class ThingHappened(Event, frozen=True, kw_only=True):
+    subject: ClassVar[str] = "evt.testsuite.thing.happened"
+    thing: str
+
+
+register(ThingHappened)
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    schema = f"t_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(database_url)
+    await migrate(conn, schema)
+    await conn.execute(f'CREATE TABLE "{schema}".effects (thing text NOT NULL)')
+    await conn.close()
+    pool = await create_pool(database_url, schema, min_size=1, max_size=4)
+    yield pool
+    await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await pool.close()
+
+
+async def _ephemeral_reader(js: JetStreamContext, thing: str) -> JetStreamContext.PullSubscription:
+    """A consumer of this test's events only (new ones), to count what reached the stream."""
+    name = f"reader_{uuid.uuid4().hex[:8]}"
+    await js.add_consumer(
+        STREAM,
+        ConsumerConfig(
+            durable_name=name,
+            ack_policy=AckPolicy.EXPLICIT,
+            filter_subject=ThingHappened.subject,
+            deliver_policy=DeliverPolicy.NEW,
+            inactive_threshold=30,
+        ),
+    )
+    return await js.pull_subscribe_bind(name, stream=STREAM)
+
+
+async def _drain(sub: JetStreamContext.PullSubscription, thing: str) -> list[ThingHappened]:
+    seen: list[ThingHappened] = []
+    while True:
+        try:
+            msgs = await sub.fetch(50, timeout=0.5)
+        except TimeoutError:
+            return [e for e in seen if e.thing == thing]
+        for msg in msgs:
+            event = decode_event(msg.subject, msg.data)
+            assert isinstance(event, ThingHappened)
+            seen.append(event)
+            await msg.ack()
+
+
+async def test_committed_event_reaches_consumer_once_even_if_published_twice(
+    pool: asyncpg.Pool, js: JetStreamContext
+) -> None:
+    thing = uuid.uuid4().hex
+    reader = await _ephemeral_reader(js, thing)
+    relay = OutboxRelay(pool, js)
+    async with pool.acquire() as conn, conn.transaction():
+        await add_event(conn, ThingHappened(thing=thing))
+    # The relay crashes after publishing and before marking the rows sent ...
+    rows = await pool.fetch("SELECT * FROM outbox WHERE sent_at IS NULL")
+    await relay.publish_rows(rows)
+    # ... and publishes them again when it comes back.
+    assert await relay.publish_pending() == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
+    events = await _drain(reader, thing)
+    assert len(events) == 1
+    assert events[0].schema_version == 1
+
+
+async def test_rolled_back_event_never_leaves(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+    thing = uuid.uuid4().hex
+    reader = await _ephemeral_reader(js, thing)
+    with pytest.raises(RuntimeError):  # noqa: PT012 - the transaction is the subject
+        async with pool.acquire() as conn, conn.transaction():
+            await add_event(conn, ThingHappened(thing=thing))
+            raise RuntimeError("the use case failed after writing its event")
+    assert await OutboxRelay(pool, js).publish_pending() == 0
+    assert await _drain(reader, thing) == []
+
+
+async def test_two_relays_publish_disjoint_batches(
+    pool: asyncpg.Pool, js: JetStreamContext
+) -> None:
+    thing = uuid.uuid4().hex
+    reader = await _ephemeral_reader(js, thing)
+    async with pool.acquire() as conn, conn.transaction():
+        for _ in range(40):
+            await add_event(conn, ThingHappened(thing=thing))
+    first, second = OutboxRelay(pool, js, batch=10), OutboxRelay(pool, js, batch=10)
+    while await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+        await asyncio.gather(first.publish_pending(), second.publish_pending())
+    events = await _drain(reader, thing)
+    assert len(events) == 40
+    assert len({e.event_id for e in events}) == 40
+
+
+async def test_relay_loop_publishes_on_notify(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+    thing = uuid.uuid4().hex
+    reader = await _ephemeral_reader(js, thing)
+    stop = asyncio.Event()
+    task = asyncio.create_task(OutboxRelay(pool, js, poll_interval=30).run(stop))
+    await asyncio.sleep(0.2)
+    async with pool.acquire() as conn, conn.transaction():
+        await add_event(conn, ThingHappened(thing=thing))
+    for _ in range(40):
+        if not await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(await _drain(reader, thing)) == 1
+
+
+async def test_redelivered_event_is_applied_once(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+    thing = uuid.uuid4().hex
+    applied: list[str] = []
+
+    async def apply(conn: asyncpg.Connection, event: ThingHappened) -> None:
+        applied.append(event.thing)
+        await conn.execute("INSERT INTO effects (thing) VALUES ($1)", event.thing)
+
+    spec = Consumer(
+        durable=f"inbox_{uuid.uuid4().hex[:8]}",
+        subjects=[ThingHappened.subject],
+        handle=apply,
+        deliver_new_only=True,
+    )
+    sub = await bind_consumer(js, spec)
+    event = ThingHappened(thing=thing)
+    await js.publish(event.subject, __import__("msgspec").json.encode(event))
+    (msg,) = await sub.fetch(1, timeout=2)
+    await handle_message(pool, spec, msg)  # applied and acked
+    # The same event again (as after a lost ack): JetStream redelivers it.
+    await js.publish(
+        event.subject, __import__("msgspec").json.encode(event), headers={"x": "again"}
+    )
+    (again,) = await sub.fetch(1, timeout=2)
+    await handle_message(pool, spec, again)
+    assert applied == [thing]
+    assert await pool.fetchval("SELECT count(*) FROM effects WHERE thing = $1", thing) == 1
+    await js.delete_consumer(STREAM, spec.durable)
+
+
+async def test_failing_handler_is_retried_and_then_applied_once(
+    pool: asyncpg.Pool, js: JetStreamContext
+) -> None:
+    thing = uuid.uuid4().hex
+    attempts: list[int] = []
+
+    async def flaky(conn: asyncpg.Connection, event: ThingHappened) -> None:
+        await conn.execute("INSERT INTO effects (thing) VALUES ($1)", event.thing)
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("the library system did not answer")
+
+    spec = Consumer(
+        durable=f"flaky_{uuid.uuid4().hex[:8]}",
+        subjects=[ThingHappened.subject],
+        handle=flaky,
+        backoff=[0.1],
+        deliver_new_only=True,
+    )
+    sub = await bind_consumer(js, spec)
+    await js.publish(
+        ThingHappened.subject, __import__("msgspec").json.encode(ThingHappened(thing=thing))
+    )
+    (msg,) = await sub.fetch(1, timeout=2)
+    await handle_message(pool, spec, msg)  # fails: rolled back and nak'ed
+    (retry,) = await sub.fetch(1, timeout=3)
+    assert retry.metadata.num_delivered == 2
+    await handle_message(pool, spec, retry)
+    assert len(attempts) == 2
+    assert await pool.fetchval("SELECT count(*) FROM effects WHERE thing = $1", thing) == 1
+    await js.delete_consumer(STREAM, spec.durable)
+
+
+async def test_undecodable_event_is_terminated(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+    async def never(conn: asyncpg.Connection, event: ThingHappened) -> None:
+        raise AssertionError("must not be called")
+
+    spec = Consumer(
+        durable=f"poison_{uuid.uuid4().hex[:8]}",
+        subjects=[ThingHappened.subject],
+        handle=never,
+        deliver_new_only=True,
+    )
+    sub = await bind_consumer(js, spec)
+    await js.publish(ThingHappened.subject, b'{"not": "a thing"}')
+    (msg,) = await sub.fetch(1, timeout=2)
+    await handle_message(pool, spec, msg)
+    with pytest.raises(TimeoutError):
+        await sub.fetch(1, timeout=1.5)  # terminated: never redelivered
+    await js.delete_consumer(STREAM, spec.durable)
+
+
+async def test_migrations_apply_once_even_when_replicas_start_together(database_url: str) -> None:
+    schema = f"m_{uuid.uuid4().hex[:8]}"
+    conns = [await asyncpg.connect(database_url) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(migrate(c, schema) for c in conns))
+        assert sorted(len(r) for r in results) == [0, 0, 1]  # one replica applied the file
+        assert await migrate(conns[0], schema) == []  # applying again changes nothing
+        count = await conns[0].fetchval(
+            f'SELECT count(*) FROM "{schema}".schema_migrations'  # noqa: S608 - test schema
+        )
+        assert count == 1
+    finally:
+        await conns[0].execute(f'DROP SCHEMA "{schema}" CASCADE')
+        for c in conns:
+            await c.close()
