@@ -102,7 +102,7 @@ def context_from_headers(headers: Mapping[str, str] | None) -> RequestContext:
 
 
 _FIELD_RE = re.compile(r"`\$\.([^`]+)`")
-_MISSING_RE = re.compile(r"missing required field `([^`]+)`")
+_MISSING_RE = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
 
 
 def field_of(error: msgspec.ValidationError) -> str:
