@@ -1,0 +1,92 @@
+"""Order and order-line state machines as data; one function applies a transition or raises."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from shared.contracts.cart import OrderState
+from shared.errors import Conflict
+
+OrderEventName = Literal[
+    "payment_succeeded",
+    "payment_ended",  # abandoned / expired / cancelled by the provider
+    "window_expired",  # cart's own payment-window sweeper
+    "all_lines_done",
+    "partly_refunded",
+    "fully_refunded",
+]
+
+TRANSITIONS: dict[tuple[OrderState, OrderEventName], OrderState] = {
+    ("awaiting_payment", "payment_succeeded"): "paid",
+    ("awaiting_payment", "payment_ended"): "cancelled",
+    ("awaiting_payment", "window_expired"): "cancelled",
+    ("paid", "all_lines_done"): "fulfilled",
+    ("paid", "partly_refunded"): "partially_refunded",
+    ("paid", "fully_refunded"): "refunded",
+    ("fulfilled", "partly_refunded"): "partially_refunded",
+    ("fulfilled", "fully_refunded"): "refunded",
+    ("partially_refunded", "partly_refunded"): "partially_refunded",
+    ("partially_refunded", "fully_refunded"): "refunded",
+}
+
+LineState = Literal[
+    "pending",  # in an unpaid order, or paid and not yet fulfilled
+    "queued",  # paid GIS product made to order: waits for a GIS clerk's upload
+    "fulfilled",
+    "registration_failed",  # library payment could not be recorded in the library system
+    "refund_requested",
+    "refunded",
+    "cancelled",
+]
+LineEventName = Literal[
+    "fulfil", "queue", "registration_failed", "request_refund", "refunded", "cancel"
+]
+
+LINE_TRANSITIONS: dict[tuple[LineState, LineEventName], LineState] = {
+    ("pending", "fulfil"): "fulfilled",
+    ("pending", "queue"): "queued",
+    ("pending", "registration_failed"): "registration_failed",
+    ("pending", "request_refund"): "refund_requested",
+    ("pending", "cancel"): "cancelled",
+    ("queued", "fulfil"): "fulfilled",
+    ("queued", "request_refund"): "refund_requested",
+    ("registration_failed", "fulfil"): "fulfilled",
+    ("registration_failed", "request_refund"): "refund_requested",
+    ("fulfilled", "request_refund"): "refund_requested",
+    ("refund_requested", "refunded"): "refunded",
+}
+
+LINE_DONE: frozenset[LineState] = frozenset({"fulfilled", "refunded"})
+
+
+def next_state(state: OrderState, event: OrderEventName) -> OrderState:
+    try:
+        return TRANSITIONS[(state, event)]
+    except KeyError:
+        raise Conflict(f"an order that is {state} cannot take {event}", state=state) from None
+
+
+def next_line_state(state: LineState, event: LineEventName) -> LineState:
+    try:
+        return LINE_TRANSITIONS[(state, event)]
+    except KeyError:
+        raise Conflict(f"an order line that is {state} cannot take {event}", state=state) from None
+
+
+def can(state: OrderState, event: OrderEventName) -> bool:
+    return (state, event) in TRANSITIONS
+
+
+def line_can(state: LineState, event: LineEventName) -> bool:
+    return (state, event) in LINE_TRANSITIONS
+
+
+def refund_event(line_states: list[LineState]) -> OrderEventName:
+    """After a refund: the whole order, or a part of it?"""
+    live = [s for s in line_states if s != "cancelled"]
+    return "fully_refunded" if live and all(s == "refunded" for s in live) else "partly_refunded"
+
+
+def all_done(line_states: list[LineState]) -> bool:
+    live = [s for s in line_states if s != "cancelled"]
+    return bool(live) and all(s in LINE_DONE for s in live)

@@ -1,0 +1,153 @@
+"""The cart's pure rules: reference numbers, VAT, totals, area prices and state machines."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.cart.domain import model
+from services.cart.domain.pricing import (
+    AreaPricing,
+    AreaTier,
+    PricedLine,
+    area_price_cents,
+    polygon_area_m2,
+    split_gross,
+    totals,
+)
+from services.cart.domain.references import (
+    finnish_reference,
+    is_valid_finnish_reference,
+    is_valid_rf_reference,
+    order_number,
+    reference_for_order,
+    rf_reference,
+)
+from shared.errors import Conflict, ValidationFailed
+
+
+def test_finnish_reference_check_digit_uses_weights_7_3_1() -> None:
+    # 1234561: 1*7+6*3+5*1+4*7+3*3+2*1+1*7 -> check digit 1 (a bank's textbook example: 12345672)
+    assert finnish_reference("1234567") == "12345672"
+    assert finnish_reference("123") == "1232"
+    assert is_valid_finnish_reference("12345672")
+    assert not is_valid_finnish_reference("12345673")
+
+
+def test_reference_base_is_three_to_nineteen_digits() -> None:
+    with pytest.raises(ValidationFailed):
+        finnish_reference("12")
+    with pytest.raises(ValidationFailed):
+        finnish_reference("12a4")
+
+
+def test_rf_reference_follows_iso_11649() -> None:
+    assert rf_reference("539007547034") == "RF18539007547034"  # the standard's example
+    assert is_valid_rf_reference("RF18 5390 0754 7034")
+    assert not is_valid_rf_reference("RF19539007547034")
+    assert is_valid_rf_reference(rf_reference(reference_for_order(2026, 42)))
+
+
+def test_order_number_and_its_reference() -> None:
+    assert order_number(2026, 42) == "2026-000042"
+    assert is_valid_finnish_reference(reference_for_order(2026, 42))
+
+
+@pytest.mark.parametrize(
+    ("gross", "bp", "net", "vat"),
+    [(2000, 2550, 1594, 406), (1000, 1350, 881, 119), (1100, 1000, 1000, 100), (350, 0, 350, 0)],
+)
+def test_split_gross_gives_net_and_vat_in_cents(gross: int, bp: int, net: int, vat: int) -> None:
+    assert split_gross(gross, bp) == (net, vat)
+
+
+def test_totals_break_vat_down_per_rate_and_group_merchants() -> None:
+    lines = [
+        PricedLine("sports", 2000, *split_gross(2000, 1350), 1350),
+        PricedLine("library", 350, 350, 0, 0),
+        PricedLine("gis", 5000, *split_gross(5000, 2550), 2550),
+        PricedLine("gis", 1000, *split_gross(1000, 2550), 2550),
+    ]
+    result = totals(lines)
+    assert result.gross_cents == 8350
+    assert [row.vat_rate_bp for row in result.vat] == [2550, 1350, 0]
+    assert result.vat[0].gross_cents == 6000
+    assert result.net_cents + result.vat_cents == result.gross_cents
+    assert result.merchants == [("sports", 2000), ("library", 350), ("gis", 6000)]
+
+
+def test_polygon_area_in_square_metres_with_a_hole() -> None:
+    square = [[0, 0], [200, 0], [200, 100], [0, 100], [0, 0]]
+    hole = [[10, 10], [20, 10], [20, 20], [10, 20], [10, 10]]
+    assert polygon_area_m2({"type": "Polygon", "coordinates": [square]}) == 20000
+    assert polygon_area_m2({"type": "Polygon", "coordinates": [square, hole]}) == 19900
+    with pytest.raises(ValidationFailed):
+        polygon_area_m2({"type": "Point", "coordinates": [0, 0]})
+    with pytest.raises(ValidationFailed):
+        polygon_area_m2({"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]})
+
+
+def test_area_price_is_base_fee_plus_tiers_with_a_minimum_area() -> None:
+    pricing = AreaPricing(
+        base_fee_cents=2000,
+        tiers=[AreaTier(10, 500), AreaTier(None, 200)],
+        minimum_hectares=1,
+    )
+    assert area_price_cents(pricing, 5000) == (2500, 1)  # 0.5 ha charged as 1 ha
+    assert area_price_cents(pricing, 150000) == (2000 + 10 * 500 + 5 * 200, 15)
+
+
+ORDER_EDGES = [
+    ("awaiting_payment", "payment_succeeded", "paid"),
+    ("awaiting_payment", "payment_ended", "cancelled"),
+    ("awaiting_payment", "window_expired", "cancelled"),
+    ("paid", "all_lines_done", "fulfilled"),
+    ("paid", "partly_refunded", "partially_refunded"),
+    ("paid", "fully_refunded", "refunded"),
+    ("fulfilled", "partly_refunded", "partially_refunded"),
+    ("fulfilled", "fully_refunded", "refunded"),
+    ("partially_refunded", "partly_refunded", "partially_refunded"),
+    ("partially_refunded", "fully_refunded", "refunded"),
+]
+
+
+@pytest.mark.parametrize(("state", "event", "after"), ORDER_EDGES)
+def test_every_order_edge(state: str, event: str, after: str) -> None:
+    assert model.next_state(state, event) == after  # type: ignore[arg-type]
+
+
+def test_order_edges_are_exactly_the_table() -> None:
+    assert {(s, e): a for s, e, a in ORDER_EDGES} == model.TRANSITIONS
+
+
+@pytest.mark.parametrize(
+    ("state", "event"),
+    [
+        ("cancelled", "payment_succeeded"),
+        ("paid", "payment_ended"),
+        ("refunded", "partly_refunded"),
+        ("awaiting_payment", "all_lines_done"),
+        ("fulfilled", "window_expired"),
+    ],
+)
+def test_an_order_refuses_edges_outside_the_table(state: str, event: str) -> None:
+    with pytest.raises(Conflict):
+        model.next_state(state, event)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("edge", "after"), list(model.LINE_TRANSITIONS.items()))
+def test_every_line_edge(edge: tuple[str, str], after: str) -> None:
+    assert model.next_line_state(*edge) == after  # type: ignore[arg-type]
+
+
+def test_a_line_refuses_edges_outside_the_table() -> None:
+    with pytest.raises(Conflict):
+        model.next_line_state("refunded", "fulfil")
+    with pytest.raises(Conflict):
+        model.next_line_state("cancelled", "request_refund")
+
+
+def test_order_is_done_when_each_line_is_fulfilled_or_refunded() -> None:
+    assert model.all_done(["fulfilled", "refunded"])
+    assert not model.all_done(["fulfilled", "pending"])
+    assert model.refund_event(["refunded", "refunded"]) == "fully_refunded"
+    assert model.refund_event(["refunded", "fulfilled"]) == "partly_refunded"
