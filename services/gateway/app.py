@@ -1,41 +1,135 @@
-"""Composition root of the gateway: settings -> NATS -> Litestar app."""
+"""Composition root of the gateway: settings -> auth, NATS, rate limits -> Litestar app."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.types import ControllerRouterHandler
+from nats.aio.client import Client as NATS
 
+from services.gateway import errors, middleware, openapi
+from services.gateway.auth import (
+    ApiKeys,
+    Authenticator,
+    JwksCache,
+    TokenVerifier,
+    http_jwks_fetcher,
+)
 from services.gateway.clients import Services
-from services.gateway.routes import health
-from services.gateway.settings import GatewaySettings
+from services.gateway.dev_issuer import DevIssuer, dev_issuer_router, sign_out
+from services.gateway.ratelimit import SharedRateLimiter, open_bucket
+from services.gateway.routes import api_routes, health
+from services.gateway.settings import GatewaySettings, check_settings
 from shared.runtime import connect_nats
 from shared.settings import CommonSettings, from_env
 
 
+def _authenticator(
+    common: CommonSettings, gateway: GatewaySettings, dev: DevIssuer | None
+) -> Authenticator:
+    verifier: TokenVerifier | None = None
+    if dev is not None and not gateway.oidc_issuer:
+
+        async def local_keys() -> dict[str, object]:
+            return dev.jwks()
+
+        keys = JwksCache(local_keys, ttl=gateway.oidc_jwks_cache_s)
+        verifier = TokenVerifier(dev.issuer, gateway.oidc_audience, keys, gateway.oidc_leeway_s)
+    elif gateway.oidc_issuer:
+        fetch = http_jwks_fetcher(gateway.issuer, gateway.oidc_jwks_url)
+        keys = JwksCache(fetch, ttl=gateway.oidc_jwks_cache_s)
+        verifier = TokenVerifier(gateway.issuer, gateway.oidc_audience, keys, gateway.oidc_leeway_s)
+    return Authenticator(gateway, verifier, ApiKeys(gateway.parsed_api_keys()))
+
+
 def create_app(
-    common: CommonSettings | None = None, gateway: GatewaySettings | None = None
+    common: CommonSettings | None = None,
+    gateway: GatewaySettings | None = None,
+    extra_routes: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
+    """The gateway app; `extra_routes` lets tests mount routes of a test service."""
     common = common or from_env(CommonSettings)
     gateway = gateway or from_env(GatewaySettings)
+    check_settings(common, gateway)
+    secure_cookies = common.env not in ("development", "test")
+    dev = (
+        DevIssuer(gateway.issuer, gateway.oidc_audience, gateway.session_max_age_s)
+        if gateway.dev_issuer_enabled and not gateway.oidc_issuer
+        else None
+    )
+
+    async def connect() -> NATS:
+        if not common.nats_url:
+            raise RuntimeError("NATS_URL must be set (the launcher sets it)")
+        return await connect_nats(common.nats_url, "gateway", common)
+
+    async def make_limiter(nc: NATS) -> SharedRateLimiter | None:
+        if not (gateway.rate_limit_ip_per_minute or gateway.rate_limit_principal_per_minute):
+            return None
+        kv = await open_bucket(nc.jetstream(), gateway.rate_limit_bucket, 60)
+        limiter = SharedRateLimiter(kv, 60, gateway.rate_limit_sync_s)
+        limiter.start()
+        return limiter
 
     @contextlib.asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
-        if not common.nats_url:
-            raise RuntimeError("NATS_URL must be set (the launcher sets it)")
-        nc = await connect_nats(common.nats_url, "gateway", common)
-        app.state.services = Services(nc, common.request_timeout_s)
+        services = Services(connect, common.request_timeout_s, make_limiter)
+        app.state.services = services
+        await services.resources()  # fail at start when NATS is unreachable
         try:
             yield
         finally:
-            with contextlib.suppress(Exception):
-                await nc.drain()
+            await services.close()
 
+    handlers = [
+        health.health,
+        health.ready,
+        sign_out,
+        *api_routes(),
+        *openapi.docs_routes(),
+        *extra_routes,
+    ]
+    if dev is not None:
+        handlers.append(dev_issuer_router(dev, gateway, secure_cookies))
+    cors = (
+        CORSConfig(
+            allow_origins=gateway.cors_origin_list,
+            allow_credentials=True,
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "X-API-Key",
+                "X-Request-Id",
+                "traceparent",
+            ],
+            expose_headers=["X-Request-Id", "traceparent", "Retry-After"],
+        )
+        if gateway.cors_origin_list
+        else None
+    )
     return Litestar(
-        route_handlers=[health.health, health.ready],
+        route_handlers=handlers,
         lifespan=[connections],
-        state=State({"gateway_settings": gateway, "common_settings": common}),
+        state=State(
+            {
+                "gateway_settings": gateway,
+                "common_settings": common,
+                "dev_issuer": dev,
+                "authenticator": _authenticator(common, gateway, dev),
+                "trusted_networks": gateway.trusted_networks(),
+                "secure_cookies": secure_cookies,
+            }
+        ),
+        middleware=[middleware.GatewayMiddleware],
+        before_send=[middleware.before_send],
+        plugins=[errors.problem_details_plugin()],
+        exception_handlers=errors.EXCEPTION_HANDLERS,
         request_max_body_size=gateway.max_body_bytes,
+        cors_config=cors,
+        openapi_config=openapi.config(),
     )

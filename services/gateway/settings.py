@@ -1,8 +1,26 @@
-"""Gateway settings (environment variables; see the README)."""
+"""Gateway settings (environment variables without prefix; see the README).
+
+Development-only values (the built-in issuer with demo users) are refused when
+`ENV=production` (`check_settings`).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
+
 import msgspec
+
+from shared.settings import CommonSettings, SettingsError, refuse_in_production
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    """An integration client: `sha256` is the hex SHA-256 of the whole key (`<id>.<secret>`)."""
+
+    id: str
+    sha256: str
+    scopes: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
 
 
 class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -12,7 +30,72 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1
     health_timeout_s: float = 1.0
     max_body_bytes: int = 1_048_576
+    # OpenID Connect (the city's broker). Empty issuer + dev issuer on: the built-in issuer.
+    oidc_issuer: str = ""
+    oidc_audience: str = "turku-city-services"
+    oidc_jwks_url: str = ""  # default: from the issuer's discovery document
+    oidc_leeway_s: int = 30
+    oidc_jwks_cache_s: int = 300
+    dev_issuer: bool = False  # the built-in issuer with demo users (never in production)
+    demo_data: bool = False  # the launcher's development flag: also turns the dev issuer on
+    session_cookie: str = "tcs_session"
+    session_max_age_s: int = 8 * 3600
+    # API keys: JSON list of {"id", "sha256", "scopes", "departments"}.
+    api_keys: str = ""
+    # Rate limits per minute (0 = off); shared through a NATS KV bucket.
+    rate_limit_ip_per_minute: int = 600
+    rate_limit_principal_per_minute: int = 1200
+    rate_limit_bucket: str = "gateway_rate_limits"
+    rate_limit_sync_s: float = 0.1
+    # Reverse proxies whose X-Forwarded-For we believe: comma-separated CIDRs.
+    trusted_proxies: str = ""
+    cors_origins: str = ""  # comma-separated; empty: same-origin only
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def dev_issuer_enabled(self) -> bool:
+        return self.dev_issuer or self.demo_data
+
+    @property
+    def issuer(self) -> str:
+        """The issuer tokens must come from (the built-in one unless configured)."""
+        if self.oidc_issuer:
+            return self.oidc_issuer.rstrip("/")
+        return f"{self.base_url}/dev-issuer"
+
+    def parsed_api_keys(self) -> tuple[ApiKey, ...]:
+        if not self.api_keys:
+            return ()
+        try:
+            return tuple(msgspec.convert(json.loads(self.api_keys), list[ApiKey]))
+        except (ValueError, msgspec.ValidationError) as exc:
+            raise SettingsError(f"API_KEYS: {exc}") from exc
+
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        try:
+            return tuple(
+                ipaddress.ip_network(part.strip(), strict=False)
+                for part in self.trusted_proxies.split(",")
+                if part.strip()
+            )
+        except ValueError as exc:
+            raise SettingsError(f"TRUSTED_PROXIES: {exc}") from exc
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def check_settings(common: CommonSettings, gateway: GatewaySettings) -> None:
+    """Refuse development-only configuration in production; validate parsed values."""
+    problems: list[str] = []
+    if gateway.dev_issuer_enabled:
+        problems.append("the development issuer (DEV_ISSUER / DEMO_DATA) must be off")
+    if common.is_production and not gateway.oidc_issuer:
+        problems.append("OIDC_ISSUER must be set")
+    refuse_in_production(common, problems)
+    gateway.parsed_api_keys()
+    gateway.trusted_networks()

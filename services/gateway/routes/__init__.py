@@ -1,1 +1,12 @@
-"""HTTP routes of the gateway, one module per area."""
+"""HTTP routes of the gateway, one module per area; `api_routes()` is everything under
+`/api/v1` (and the payment provider's pages)."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+
+def api_routes() -> list[ControllerRouterHandler]:
+    from services.gateway.routes import booking, cart, payment
+
+    return [*booking.routes(), *cart.routes(), *payment.routes()]

@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from shared.contracts.common import Health
 
 
-@get("/health", sync_to_thread=False, tags=["operations"], summary="Status of every service")
+@get("/health", tags=["operations"], summary="Status of every service")
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     state = request.app.state
     results = await state.services.health(state.gateway_settings.health_timeout_s)
@@ -36,7 +36,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 
 @get("/ready", tags=["operations"], summary="Readiness for load balancers")
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
-    if request.app.state.services.nc.is_connected:
+    if await request.app.state.services.is_connected():
         return Response({"status": "ready"}, status_code=HTTP_200_OK)
     return Response(
         {"status": "not ready"},

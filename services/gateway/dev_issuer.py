@@ -1,0 +1,197 @@
+"""The development issuer: an OpenID Connect provider inside the gateway with demo users.
+
+On only when configured (`DEV_ISSUER=true`, or `DEMO_DATA=true` from the launcher) and refused
+when `ENV=production` (settings.check_settings). Its RS256 key is generated at start, so
+tokens do not survive a restart. Routes: discovery, `/jwks`, a sign-in page listing the demo
+users (sets the session cookie), and `POST /dev-issuer/token` for API clients and tests.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+import uuid
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jwt
+import msgspec
+from cryptography.hazmat.primitives.asymmetric import rsa
+from litestar import Request, Response, Router, get, post
+from litestar.params import JSONBody, QueryParameter, URLEncodedBody
+from litestar.response import Redirect
+
+from services.gateway.auth import clear_session, set_session
+from services.gateway.settings import GatewaySettings
+from shared.errors import NotFound
+
+
+class DemoUser(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    label: str
+    claims: dict[str, Any]
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser(
+        id="resident-turku",
+        label="Resident of Turku (Aino Virtanen)",
+        claims={
+            "name": "Aino Virtanen",
+            "email": "aino.virtanen@example.fi",
+            "roles": ["resident"],
+            "loa": "substantial",
+            "home_municipality": "853",
+        },
+    ),
+    DemoUser(
+        id="resident-kaarina",
+        label="Resident of Kaarina (Mikko Lehtonen)",
+        claims={
+            "name": "Mikko Lehtonen",
+            "email": "mikko.lehtonen@example.fi",
+            "roles": ["resident"],
+            "loa": "substantial",
+            "home_municipality": "202",
+        },
+    ),
+    DemoUser(
+        id="clerk-sports",
+        label="Sports services clerk (Liikuntapalvelut)",
+        claims={"name": "Sanna Sport", "roles": ["staff"], "departments": ["sports"]},
+    ),
+    DemoUser(
+        id="clerk-library",
+        label="Library clerk (Turun kaupunginkirjasto)",
+        claims={
+            "name": "Leena Kirja",
+            "roles": ["staff", "library_clerk"],
+            "departments": ["library"],
+        },
+    ),
+    DemoUser(
+        id="clerk-gis",
+        label="GIS clerk (Kaupunkimittaus)",
+        claims={"name": "Kalle Kartta", "roles": ["staff", "gis_clerk"], "departments": ["gis"]},
+    ),
+    DemoUser(
+        id="finance",
+        label="Finance officer",
+        claims={"name": "Fiia Talous", "roles": ["finance"]},
+    ),
+    DemoUser(id="admin", label="Administrator", claims={"name": "Ada Admin", "roles": ["admin"]}),
+)
+
+
+class DevIssuer:
+    """Holds the generated key and signs tokens for demo users."""
+
+    def __init__(self, issuer: str, audience: str, lifetime_s: int = 8 * 3600) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.lifetime_s = lifetime_s
+        self.kid = uuid.uuid4().hex[:16]
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.users = {u.id: u for u in DEMO_USERS}
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
+        return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
+
+    def sign(self, user_id: str, *, lifetime_s: int | None = None, **overrides: Any) -> str:
+        user = self.users.get(user_id)
+        if user is None:
+            raise NotFound(f"no demo user {user_id}", field="user")
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": f"demo:{user.id}",
+            "iat": now,
+            "exp": now + (lifetime_s if lifetime_s is not None else self.lifetime_s),
+            **user.claims,
+            **overrides,
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
+
+class TokenRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    user: str
+
+
+class TokenReply(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+
+
+class SignInForm(msgspec.Struct, frozen=True, kw_only=True):
+    user: str
+    next: str = "/"
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths: never an open redirect."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool) -> Router:
+    @get("/.well-known/openid-configuration", summary="Discovery document of the dev issuer")
+    async def discovery() -> dict[str, Any]:
+        return {
+            "issuer": issuer.issuer,
+            "jwks_uri": f"{issuer.issuer}/jwks",
+            "authorization_endpoint": f"{issuer.issuer}/sign-in",
+            "token_endpoint": f"{issuer.issuer}/token",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["public"],
+            "response_types_supported": ["code"],
+        }
+
+    @get("/jwks", summary="Signing keys of the dev issuer")
+    async def jwks() -> dict[str, Any]:
+        return issuer.jwks()
+
+    @post("/token", summary="A token for a demo user (development only)")
+    async def token(data: JSONBody[TokenRequest]) -> TokenReply:
+        return TokenReply(access_token=issuer.sign(data.user), expires_in=issuer.lifetime_s)
+
+    @get("/sign-in", summary="Sign-in page listing the demo users")
+    async def sign_in_page(
+        next_: Annotated[str, QueryParameter(name="next")] = "/",
+    ) -> Response[str]:
+        target = html.escape(_safe_next(next_), quote=True)
+        items = "".join(
+            f'<li><form method="post" action="/dev-issuer/sign-in">'
+            f'<input type="hidden" name="user" value="{html.escape(u.id)}">'
+            f'<input type="hidden" name="next" value="{target}">'
+            f'<button type="submit">{html.escape(u.label)}</button></form></li>'
+            for u in DEMO_USERS
+        )
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Demo sign-in</title></head><body><main><h1>Demo sign-in</h1>"
+            "<p>Development only: choose a demo user.</p>"
+            f"<ul>{items}</ul></main></body></html>"
+        )
+        return Response(page, media_type="text/html")
+
+    @post("/sign-in", summary="Sign in as a demo user (sets the session cookie)", status_code=303)
+    async def sign_in(data: URLEncodedBody[SignInForm]) -> Redirect:
+        response = Redirect(path=quote(_safe_next(data.next), safe="/?=&"), status_code=303)
+        set_session(response, issuer.sign(data.user), settings, secure)
+        return response
+
+    return Router(
+        "/dev-issuer",
+        route_handlers=[discovery, jwks, token, sign_in_page, sign_in],
+        tags=["development"],
+        include_in_schema=False,
+    )
+
+
+@post("/auth/sign-out", status_code=303, tags=["auth"], summary="Sign out (clears the session)")
+async def sign_out(request: Request[Any, Any, Any]) -> Redirect:
+    response = Redirect(path="/", status_code=303)
+    clear_session(response, request.app.state.gateway_settings)
+    return response

@@ -1,0 +1,180 @@
+"""One mapping from errors to `application/problem+json` (RFC 9457).
+
+- `ServiceError` (from the services over NATS, or raised in the gateway): its stable `code`,
+  its HTTP status, the field at fault; `Unavailable` adds `Retry-After`.
+- Litestar's own HTTP errors (validation of bodies/queries, 404, 405, 413) through its
+  `ProblemDetailsPlugin`, with the same members (`code`, `field`, `errors`).
+- Anything else: 500 with the request id, logged, never a stack trace in the reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+from shared.errors import ServiceError, Unavailable
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_S = 5
+
+TITLES: dict[int, str] = {
+    400: "Bad request",
+    401: "Sign-in required",
+    402: "Payment failed",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+CODES_BY_STATUS: dict[int, str] = {
+    400: "validation_failed",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+_FIELD_IN_MESSAGE = re.compile(r"`\$\.([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
+def problem_type(code: str) -> str:
+    return f"urn:problem:turku:{code}"
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemDetailsException:
+    """A problem-details exception with our members (`code`, `field`, `errors`)."""
+    extra: dict[str, Any] = {"code": code}
+    if field:
+        extra["field"] = field
+    if errors:
+        extra["errors"] = errors
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S), **(headers or {})}
+    return ProblemDetailsException(
+        status_code=status,
+        detail=detail,
+        title=title or TITLES.get(status, "Error"),
+        type_=problem_type(code),
+        extra=extra,
+        headers=headers,
+    )
+
+
+def from_service_error(exc: ServiceError) -> ProblemDetailsException:
+    details = {k: v for k, v in exc.details.items() if k not in ("field", "subject", "status")}
+    errors = [{"field": k, "message": str(v)} for k, v in details.items()] or None
+    if isinstance(exc, Unavailable):
+        errors = None  # subjects and internals stay inside
+    status = exc.status if 400 <= exc.status < 600 else 500
+    headers = {"Retry-After": str(exc.details.get("retry_after", RETRY_AFTER_S))}
+    return problem(
+        status,
+        exc.code,
+        exc.message if status < 500 or isinstance(exc, Unavailable) else "internal error",
+        field=exc.field,
+        errors=errors,
+        headers=headers if status in (429, 503) else None,
+    )
+
+
+def _field_of(message: str, key: str | None) -> str | None:
+    for pattern in (_FIELD_IN_MESSAGE, _UNKNOWN_FIELD, _MISSING_FIELD):
+        found = pattern.search(message)
+        if found:
+            return found.group(1)
+    return None if key in (None, "", "data") else key
+
+
+def from_http_exception(exc: HTTPException) -> ProblemDetailsException:
+    status = exc.status_code
+    code = CODES_BY_STATUS.get(status, "http_error")
+    headers = dict(exc.headers or {})
+    if isinstance(exc, ValidationException) or (status == 400 and isinstance(exc.extra, list)):
+        errors = []
+        for item in exc.extra if isinstance(exc.extra, list) else []:
+            message = str(item.get("message", "")) if isinstance(item, dict) else str(item)
+            key = item.get("key") if isinstance(item, dict) else None
+            errors.append(
+                {
+                    "field": _field_of(message, key) or "body",
+                    "message": message.split(" - at ")[0],
+                    "source": item.get("source", "body") if isinstance(item, dict) else "body",
+                }
+            )
+        if not errors:
+            errors = [{"field": "body", "message": str(exc.detail), "source": "body"}]
+        return problem(
+            400,
+            "validation_failed",
+            errors[0]["message"] or "the request is not valid",
+            title="Invalid request",
+            field=errors[0]["field"],
+            errors=errors,
+        )
+    detail = exc.detail if status < 500 else "internal error"
+    return problem(status, code, str(detail), headers=headers or None)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    log.error(
+        "unhandled %s on %s %s (request %s)",
+        type(exc).__name__,
+        request.method,
+        request.scope.get("path", ""),
+        request_id,
+        exc_info=exc,
+    )
+    return problem(500, "internal", f"internal error; quote request id {request_id}").to_response(
+        request
+    )
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={
+                HTTPException: from_http_exception,
+                ServiceError: from_service_error,
+            },
+        )
+    )
+
+
+EXCEPTION_HANDLERS = {Exception: internal_error}

@@ -1,0 +1,149 @@
+"""Per-request plumbing: request id + trace context, client address, principal, rate limits,
+security headers and the access log.
+
+`GatewayMiddleware` runs before every route; `before_send` runs on every reply (also 404s that
+never reach a route) and adds the ids and security headers, and writes the access log line
+(method, route path, status, duration, ids, principal kind: no personal data, no query string).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import time
+from http.cookies import SimpleCookie
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT
+from shared.errors import RateLimited
+from shared.messaging import child_traceparent, new_request_id
+
+access_log = logging.getLogger("gateway.access")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+
+
+def client_ip(scope: Scope, headers: dict[str, str], trusted: tuple[Network, ...]) -> str:
+    """The caller's address: X-Forwarded-For only as far as it was added by trusted proxies."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    if not trusted or "x-forwarded-for" not in headers or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in headers["x-forwarded-for"].split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def start_request(scope: Scope, headers: dict[str, str]) -> dict[str, Any]:
+    """Give the request its id and trace context (kept from the caller when well-formed)."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    if "request_id" not in state:
+        incoming = headers.get(H_REQUEST_ID, "")
+        state["request_id"] = incoming if _REQUEST_ID.fullmatch(incoming) else new_request_id()
+        state["traceparent"] = child_traceparent(headers.get(H_TRACEPARENT))
+        state["started"] = time.perf_counter()
+    return state
+
+
+class GatewayMiddleware:
+    """Ids, client address, principal and rate limits before the route runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        state = start_request(scope, headers)
+        app_state = scope["litestar_app"].state
+        state["client_ip"] = client_ip(scope, headers, app_state.trusted_networks)
+        cookies: dict[str, str] = {}
+        if "cookie" in headers:
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(headers["cookie"])
+            cookies = {k: m.value for k, m in jar.items()}
+        principal = await app_state.authenticator.principal(headers, cookies)
+        state["principal"] = principal
+        limiter = (await app_state.services.resources()).limiter
+        if limiter is not None:
+            settings = app_state.gateway_settings
+            retry = await limiter.hit(f"ip:{state['client_ip']}", settings.rate_limit_ip_per_minute)
+            if retry is None and principal is not None:
+                retry = await limiter.hit(
+                    f"principal:{principal.kind}:{principal.subject}",
+                    settings.rate_limit_principal_per_minute,
+                )
+            if retry is not None:
+                raise RateLimited("too many requests; slow down", retry_after=retry)
+        await self.app(scope, receive, send)
+
+
+async def before_send(message: Message, scope: Scope) -> None:
+    """Ids and security headers on every reply; one access-log line per request."""
+    if message["type"] != "http.response.start" or scope["type"] != "http":
+        return
+    state = (
+        start_request(scope, _headers(scope))
+        if "request_id" not in scope.get("state", {})
+        else scope["state"]
+    )
+    headers = MutableScopeHeaders.from_message(message)
+    headers[H_REQUEST_ID] = state["request_id"]
+    headers[H_TRACEPARENT] = state["traceparent"]
+    for name, value in SECURITY_HEADERS:
+        if name not in headers:
+            headers[name] = value
+    principal = state.get("principal")
+    route = scope.get("path_template") or scope.get("path", "")
+    access_log.info(
+        "%s %s %s",
+        scope.get("method", ""),
+        route,
+        message["status"],
+        extra={
+            "ctx": {
+                "request_id": state["request_id"],
+                "status": message["status"],
+                "method": scope.get("method", ""),
+                "route": route,
+                "duration_ms": round((time.perf_counter() - state["started"]) * 1000, 1),
+                "principal_kind": principal.kind if principal else "anonymous",
+                "roles": list(principal.roles) if principal else [],
+            }
+        },
+    )

@@ -1,0 +1,208 @@
+"""HTTP routes made from service operations: one line per operation in the area modules.
+
+`operation_route(Op(...))` builds a Litestar handler whose
+- path parameters and (for GET/DELETE) query parameters are the request struct's fields,
+- JSON body (POST/PUT/PATCH) is a copy of the request struct without the path fields and
+  `idempotency_key`, with unknown fields forbidden (400 naming the field),
+- `Idempotency-Key` header becomes the request's `idempotency_key`,
+- guards say who may call it (auth.allow) and the OpenAPI description says so too,
+and which sends the request with the caller's context and returns the service's reply.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, route
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+
+from services.gateway.auth import allow, context_of
+from shared.contracts.common import Role
+
+_PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        max_length=255,
+        description="Repeat a request safely: the same key and body return the first result.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who may call a route: user roles, API-key scopes, or anyone."""
+
+    roles: tuple[Role, ...] = ()
+    scopes: tuple[str, ...] = ()
+    public: bool = False
+
+    def describe(self) -> str:
+        if self.public:
+            return "Who may call: anyone."
+        parts = []
+        if self.roles:
+            parts.append("roles " + ", ".join(self.roles))
+        if self.scopes:
+            parts.append("API keys with scope " + " or ".join(self.scopes))
+        return "Who may call: " + "; ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str
+    subject: str
+    request: type[msgspec.Struct]
+    reply: Any
+    who: Who
+    summary: str
+    status_code: int | None = None
+    tags: Sequence[str] = ()
+    description: str = ""
+    # Transform the reply before it is returned (e.g. a calendar feed as text/calendar).
+    render: Callable[[Any], Any] | None = None
+    response_type: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _fields(struct: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+    return {f.name: f for f in msgspec.structs.fields(struct)}
+
+
+def _default(info: msgspec.structs.FieldInfo) -> Any:
+    if info.default is not msgspec.NODEFAULT:
+        return info.default
+    if info.default_factory is not msgspec.NODEFAULT:
+        return info.default_factory()
+    return inspect.Parameter.empty
+
+
+def body_struct(request: type[msgspec.Struct], exclude: set[str]) -> type[msgspec.Struct] | None:
+    """The HTTP body type of an operation: its request without `exclude`, unknown fields
+    forbidden. None when nothing is left."""
+    kept = []
+    for info in msgspec.structs.fields(request):
+        if info.name in exclude:
+            continue
+        if info.default is not msgspec.NODEFAULT:
+            kept.append((info.name, info.type, msgspec.field(default=info.default)))
+        elif info.default_factory is not msgspec.NODEFAULT:
+            kept.append((info.name, info.type, msgspec.field(default_factory=info.default_factory)))
+        else:
+            kept.append((info.name, info.type))
+    if not kept:
+        return None
+    return msgspec.defstruct(
+        f"{request.__name__}Body",
+        kept,
+        kw_only=True,
+        frozen=True,
+        forbid_unknown_fields=True,
+        module=request.__module__,
+    )
+
+
+def operation_route(op: Op) -> HTTPRouteHandler:
+    method = op.method.upper()
+    fields = _fields(op.request)
+    path_names = _PATH_PARAM.findall(op.path)
+    has_key = "idempotency_key" in fields
+    params = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
+    for name in path_names:
+        params.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[fields[name].type, PathParameter()],
+            )
+        )
+    body: type[msgspec.Struct] | None = None
+    query_names: list[str] = []
+    excluded = {*path_names, "idempotency_key"}
+    if method in ("GET", "DELETE"):
+        for name, info in fields.items():
+            if name in excluded:
+                continue
+            query_names.append(name)
+            params.append(
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=Annotated[info.type, QueryParameter()],
+                    default=_default(info),
+                )
+            )
+    else:
+        body = body_struct(op.request, excluded)
+        if body is not None:
+            params.append(
+                inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, annotation=JSONBody[body])
+            )
+    if has_key:
+        params.append(
+            inspect.Parameter(
+                "idempotency_key",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=IdempotencyKey,
+                default=None,
+            )
+        )
+    reply_type = op.response_type if op.response_type is not None else op.reply
+    request_type, subject, reply, render = op.request, op.subject, op.reply, op.render
+
+    async def handler(**kwargs: Any) -> Any:
+        http_request: Request[Any, Any, Any] = kwargs.pop("request")
+        data = kwargs.pop("data", None)
+        values: dict[str, Any] = {}
+        if data is not None:
+            values.update({name: getattr(data, name) for name in data.__struct_fields__})
+        values.update(kwargs)
+        service_request = request_type(**values)
+        result = await http_request.app.state.services.call(
+            subject, service_request, reply, ctx=context_of(http_request)
+        )
+        return render(result) if render is not None else result
+
+    handler.__name__ = handler.__qualname__ = subject.replace(".", "_")
+    handler.__signature__ = inspect.Signature(params, return_annotation=reply_type)  # type: ignore[attr-defined]
+    handler.__annotations__ = {p.name: p.annotation for p in params} | {"return": reply_type}
+    description = "\n\n".join(
+        part
+        for part in (
+            op.description or (op.request.__doc__ or "").strip(),
+            op.who.describe(),
+            f"Service operation: `{subject}`." + (" Accepts `Idempotency-Key`." if has_key else ""),
+        )
+        if part
+    )
+    default_status = 201 if method == "POST" else (204 if reply_type is None else 200)
+    return route(
+        op.path,
+        http_method=[method],
+        guards=allow(*op.who.roles, scopes=op.who.scopes, public=op.who.public),
+        summary=op.summary,
+        description=description,
+        tags=list(op.tags),
+        status_code=op.status_code or default_status,
+        operation_id=subject.replace(".", "_"),
+        opt={"who": op.who, "subject": subject, **op.extra},
+    )(handler)
+
+
+def text_response(media_type: str) -> Callable[[Any], Response[Any]]:
+    """Render a reply carrying `content` (str) as another media type (e.g. text/calendar)."""
+
+    def render(reply: Any) -> Response[Any]:
+        return Response(reply.content, media_type=media_type)
+
+    return render

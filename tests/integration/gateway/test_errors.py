@@ -1,0 +1,81 @@
+"""Errors are application/problem+json with a stable code and the field at fault."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.integration.gateway.conftest import bearer
+
+THING = uuid.uuid4()
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith(code)
+    assert body["title"]
+    return body
+
+
+async def test_service_errors_keep_their_code_and_field(client) -> None:
+    auth = await bearer(client, "resident-turku")
+    missing = await client.post(f"/api/v1/probe/{THING}", json={"text": "missing"}, headers=auth)
+    assert_problem(missing, 404, "not_found")
+    taken = await client.post(f"/api/v1/probe/{THING}", json={"text": "taken"}, headers=auth)
+    assert assert_problem(taken, 409, "slot_unavailable")["field"] == "starts_at"
+    invalid = await client.post(f"/api/v1/probe/{THING}", json={"text": "invalid"}, headers=auth)
+    assert assert_problem(invalid, 422, "validation_failed")["field"] == "text"
+
+
+async def test_unknown_field_is_400_naming_it(client) -> None:
+    auth = await bearer(client, "resident-turku")
+    response = await client.post(
+        f"/api/v1/probe/{THING}", json={"text": "x", "colour": "red"}, headers=auth
+    )
+    assert assert_problem(response, 400, "validation_failed")["field"] == "colour"
+
+
+async def test_wrong_type_is_400_naming_the_field(client) -> None:
+    auth = await bearer(client, "resident-turku")
+    response = await client.post(
+        f"/api/v1/probe/{THING}", json={"text": "x", "count": "many"}, headers=auth
+    )
+    assert assert_problem(response, 400, "validation_failed")["field"] == "count"
+    bad_query = await client.get(f"/api/v1/probe/{THING}?limit=lots")
+    assert assert_problem(bad_query, 400, "validation_failed")["field"] == "limit"
+    bad_path = await client.get("/api/v1/probe/not-a-uuid")
+    assert bad_path.status_code in (400, 404)
+
+
+async def test_body_over_the_limit_is_413(client) -> None:
+    auth = await bearer(client, "resident-turku")
+    response = await client.post(
+        f"/api/v1/probe/{THING}", json={"text": "x" * 10_000}, headers=auth
+    )
+    assert_problem(response, 413, "payload_too_large")
+
+
+async def test_service_not_answering_is_503_with_retry_after(client) -> None:
+    nobody = await client.post(f"/api/v1/nobody/{THING}", json={"text": "x"})
+    assert_problem(nobody, 503, "unavailable")
+    assert int(nobody.headers["retry-after"]) > 0
+    auth = await bearer(client, "resident-turku")
+    slow = await client.post(f"/api/v1/probe/{THING}", json={"text": "slow"}, headers=auth)
+    assert_problem(slow, 503, "unavailable")
+    assert "retry-after" in slow.headers
+
+
+async def test_a_crash_is_500_without_internals(client) -> None:
+    auth = await bearer(client, "resident-turku")
+    response = await client.post(f"/api/v1/probe/{THING}", json={"text": "crash"}, headers=auth)
+    body = assert_problem(response, 500, "internal")
+    assert "secret-internal-detail" not in response.text
+    assert "Traceback" not in response.text
+    assert body["detail"]
+
+
+async def test_unknown_route_is_problem_json(client) -> None:
+    assert_problem(await client.get("/api/v1/no-such-thing"), 404, "not_found")

@@ -1,0 +1,83 @@
+"""Request ids, trace context, security headers, idempotency keys, shared rate limits."""
+
+from __future__ import annotations
+
+import uuid
+
+from services.gateway.middleware import client_ip
+from services.gateway.settings import GatewaySettings
+from tests.integration.gateway.conftest import bearer, gateway_settings, make_client
+
+THING = uuid.uuid4()
+TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def test_request_id_and_trace_travel_to_the_service_and_back(client) -> None:
+    headers = {
+        **await bearer(client, "resident-turku"),
+        "x-request-id": "req-12345678",
+        "traceparent": TRACE,
+    }
+    response = await client.post(f"/api/v1/probe/{THING}", json={"text": "hi"}, headers=headers)
+    assert response.headers["x-request-id"] == "req-12345678"
+    assert response.headers["traceparent"].split("-")[1] == TRACE.split("-")[1]
+    body = response.json()
+    assert body["request_id"] == "req-12345678"
+    assert body["traceparent"].split("-")[1] == TRACE.split("-")[1]
+    fresh = await client.get(f"/api/v1/probe/{THING}")
+    assert len(fresh.headers["x-request-id"]) >= 16
+    assert fresh.headers["traceparent"].startswith("00-")
+
+
+async def test_security_headers_on_every_reply(client) -> None:
+    for response in (await client.get(f"/api/v1/probe/{THING}"), await client.get("/nowhere")):
+        csp = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"]
+        assert "x-request-id" in response.headers
+
+
+async def test_idempotency_key_header_becomes_the_request_field(client) -> None:
+    response = await client.post(
+        f"/api/v1/probe/{THING}",
+        json={"text": "hi"},
+        headers={**await bearer(client, "resident-turku"), "Idempotency-Key": "key-1"},
+    )
+    assert response.json()["idempotency_key"] == "key-1"
+    assert response.json()["thing_id"] == str(THING)
+
+
+async def test_query_parameters_reach_the_service(client) -> None:
+    response = await client.get(f"/api/v1/probe/{THING}?limit=7")
+    assert response.status_code == 200
+    assert response.json()["count"] == 7
+
+
+async def test_rate_limit_is_shared_by_two_replicas(common_settings, probe) -> None:
+    bucket = f"rl_{uuid.uuid4().hex[:8]}"
+    settings = gateway_settings(
+        rate_limit_ip_per_minute=6, rate_limit_bucket=bucket, rate_limit_sync_s=0.02
+    )
+    async with (
+        make_client(common_settings, settings) as one,
+        make_client(common_settings, settings) as two,
+    ):
+        for _ in range(3):
+            assert (await one.get(f"/api/v1/probe/{THING}")).status_code == 200
+        await (await one.app.state.services.resources()).limiter.sync()
+        for _ in range(3):
+            assert (await two.get(f"/api/v1/probe/{THING}")).status_code == 200
+        limited = await two.get(f"/api/v1/probe/{THING}")
+        assert limited.status_code == 429
+        assert limited.json()["code"] == "rate_limited"
+        assert int(limited.headers["retry-after"]) >= 1
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    trusted = GatewaySettings(trusted_proxies="10.0.0.0/8").trusted_networks()
+    headers = {"x-forwarded-for": "203.0.113.7, 10.0.0.5"}
+    assert client_ip({"client": ("10.0.0.1", 1)}, headers, trusted) == "203.0.113.7"
+    assert client_ip({"client": ("198.51.100.1", 1)}, headers, trusted) == "198.51.100.1"
+    assert client_ip({"client": ("10.0.0.1", 1)}, headers, ()) == "10.0.0.1"
