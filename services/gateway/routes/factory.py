@@ -26,6 +26,9 @@ from services.gateway.auth import allow, context_of
 from shared.contracts.common import Role
 
 _PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+RESERVED_KWARGS = frozenset(
+    {"state", "request", "data", "headers", "cookies", "query", "scope", "socket", "body"}
+)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 IdempotencyKey = Annotated[
@@ -127,18 +130,19 @@ def operation_route(op: Op) -> HTTPRouteHandler:
             )
         )
     body: type[msgspec.Struct] | None = None
-    query_names: list[str] = []
+    renamed: dict[str, str] = {}
     excluded = {*path_names, "idempotency_key"}
     if method in ("GET", "DELETE"):
         for name, info in fields.items():
             if name in excluded:
                 continue
-            query_names.append(name)
+            python_name = f"{name}_" if name in RESERVED_KWARGS else name
+            renamed[python_name] = name
             params.append(
                 inspect.Parameter(
-                    name,
+                    python_name,
                     inspect.Parameter.KEYWORD_ONLY,
-                    annotation=Annotated[info.type, QueryParameter()],
+                    annotation=Annotated[info.type, QueryParameter(name=name)],
                     default=_default(info),
                 )
             )
@@ -166,7 +170,7 @@ def operation_route(op: Op) -> HTTPRouteHandler:
         values: dict[str, Any] = {}
         if data is not None:
             values.update({name: getattr(data, name) for name in data.__struct_fields__})
-        values.update(kwargs)
+        values.update({renamed.get(k, k): v for k, v in kwargs.items()})
         service_request = request_type(**values)
         result = await http_request.app.state.services.call(
             subject, service_request, reply, ctx=context_of(http_request)
@@ -206,3 +210,34 @@ def text_response(media_type: str) -> Callable[[Any], Response[Any]]:
         return Response(reply.content, media_type=media_type)
 
     return render
+
+
+# Who may call (shared by the area modules).
+ANYONE = Who(public=True)
+RESIDENT = Who(roles=("resident",))
+SIGNED_IN = Who(roles=("resident", "staff", "library_clerk", "gis_clerk", "finance", "admin"))
+STAFF = Who(roles=("staff", "admin"))
+LIBRARY = Who(roles=("library_clerk", "admin"), scopes=("library",))
+GIS = Who(roles=("gis_clerk", "admin"), scopes=("gis",))
+FINANCE = Who(roles=("finance", "admin"), scopes=("finance",))
+ADMIN = Who(roles=("admin",))
+
+Spec = tuple[str, str, str, str, str, Who, str]
+
+
+def ops_from(module: Any, service: str, specs: Sequence[Spec], **options: Any) -> list[Op]:
+    """Ops for the specs whose request and reply structs exist in `module` (the contracts
+    grow while the services are built: a route appears when its operation does).
+
+    Spec: (method, path, operation, request struct name, reply struct name, who, summary).
+    """
+    ops = []
+    for method, path, operation, request_name, reply_name, who, summary in specs:
+        request = getattr(module, request_name, None)
+        reply = getattr(module, reply_name, None)
+        if request is None or reply is None:
+            continue
+        ops.append(
+            Op(method, path, f"{service}.v1.{operation}", request, reply, who, summary, **options)
+        )
+    return ops
