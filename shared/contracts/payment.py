@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
+
+import msgspec
 
 from shared.contracts.cart import RefundLine
 from shared.contracts.common import Event
@@ -47,3 +49,196 @@ class PaymentRefunded(PaymentEvent, frozen=True, kw_only=True):
 
 
 register(PaymentSucceeded, PaymentFailed, PaymentRefunded)
+
+
+# --- the payment service's own operations (gateway -> payment) --------------------------------
+# Residents act on their own payments; finance/admin on reports; staff refunds need a reason.
+
+ProviderName = Literal["local", "stripe"]
+Decision = Literal["pay", "decline", "abandon"]
+
+
+class StartPaymentRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.start`: the order's owner starts paying it; returns where to send the
+    browser (`redirect_url`) or a `client_secret` for the provider's own widget."""
+
+    order_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
+class PaymentView(msgspec.Struct, frozen=True, kw_only=True):
+    payment_id: uuid.UUID
+    order_id: uuid.UUID
+    order_number: str
+    state: PaymentState
+    amount_cents: int
+    currency: str = "EUR"
+    provider: str
+    redirect_url: str | None = None
+    client_secret: str | None = None
+    failure_reason: str | None = None
+    refunded_cents: int = 0
+    payment_deadline: datetime
+    created_at: datetime
+    paid_at: datetime | None = None
+
+
+class GetPaymentRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.get`: a payment by id, or the latest payment of an order (owner,
+    finance, admin; staff of a merchant on the order)."""
+
+    payment_id: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+
+
+class WebhookRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.webhook`: the gateway passes the provider's raw body (UTF-8 text, byte
+    for byte) and its signature header (`Stripe-Signature` or `X-Local-Signature`)."""
+
+    provider: ProviderName
+    body: str
+    signature: str
+
+
+class WebhookAck(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: str
+    duplicate: bool
+    payment_id: uuid.UUID | None = None
+    outcome: str = "ignored"  # succeeded | failed | ignored
+
+
+class LocalDecideRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.local_decide`: the local test checkout page's buttons (pay | decline |
+    abandon); the local provider then sends a signed webhook. Development and tests only."""
+
+    payment_id: uuid.UUID
+    decision: Decision
+    idempotency_key: str | None = None
+
+
+class RefundRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.refund`: staff of every merchant concerned, finance or admin refund lines
+    of a paid order with a reason (besides the event-driven path from cart)."""
+
+    order_id: uuid.UUID
+    lines: list[RefundLine]
+    reason: str
+    idempotency_key: str | None = None
+
+
+class RefundView(msgspec.Struct, frozen=True, kw_only=True):
+    refund_id: uuid.UUID
+    refund_request_id: uuid.UUID
+    payment_id: uuid.UUID
+    order_id: uuid.UUID
+    amount_cents: int
+    lines: list[RefundLine]
+    reason: str
+    created_at: datetime
+
+
+class SettlementRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.settlement`: finance (or admin): a merchant's day (Europe/Helsinki)."""
+
+    day: date
+    merchant_id: str
+
+
+class SettlementRow(msgspec.Struct, frozen=True, kw_only=True):
+    cost_centre: str
+    vat_rate_bp: int
+    gross_cents: int
+    vat_cents: int
+    net_cents: int
+    refunded_gross_cents: int
+    refunded_vat_cents: int
+    refunded_net_cents: int
+    fee_cents: int
+
+
+class SettlementReport(msgspec.Struct, frozen=True, kw_only=True):
+    day: date
+    merchant_id: str
+    rows: list[SettlementRow]
+    gross_cents: int
+    vat_cents: int
+    net_cents: int
+    refunded_cents: int
+    fee_cents: int
+    payable_cents: int  # gross - refunds - fees
+    payments: int
+    csv: str
+
+
+class ErpExportRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.erp_export`: finance (or admin): the day's accounting file for SAP. A day
+    already exported is refused unless `reexport` is set (and the re-export is recorded)."""
+
+    day: date
+    reexport: bool = False
+    idempotency_key: str | None = None
+
+
+class ErpRow(msgspec.Struct, frozen=True, kw_only=True):
+    company_code: str
+    profit_centre: str
+    gl_account: str
+    vat_code: str
+    internal_order: str
+    kind: str  # sale | refund
+    base_cents: int
+    vat_cents: int
+
+
+class ErpExport(msgspec.Struct, frozen=True, kw_only=True):
+    day: date
+    run: int
+    rows: list[ErpRow]
+    csv: str
+    sha256: str
+
+
+class ReconcileRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.reconcile`: finance (or admin): ledger vs the provider's balance
+    transactions and payouts for [start, end) (UTC days)."""
+
+    start: date
+    end: date
+
+
+class BalanceTransactionView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    type: str  # charge | refund | payment | payout | ...
+    source: str  # the charge/payment intent/refund it belongs to
+    amount_cents: int
+    fee_cents: int
+    net_cents: int
+    created: datetime
+    payout_id: str | None = None
+
+
+class ReconciliationItem(msgspec.Struct, frozen=True, kw_only=True):
+    reference: str
+    ledger_cents: int | None
+    provider_cents: int | None
+    fee_cents: int = 0
+
+
+class PayoutCheck(msgspec.Struct, frozen=True, kw_only=True):
+    payout_id: str
+    amount_cents: int
+    transactions_net_cents: int
+    matches: bool
+
+
+class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
+    start: date
+    end: date
+    provider: str
+    matched: list[ReconciliationItem]
+    missing_at_provider: list[ReconciliationItem]
+    missing_in_ledger: list[ReconciliationItem]
+    amount_mismatches: list[ReconciliationItem]
+    fees_cents: int
+    payouts: list[PayoutCheck]
+    balanced: bool

@@ -1,0 +1,210 @@
+"""Settlement, the ERP export and reconciliation as pure functions over ledger rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from shared.contracts.payment import (
+    BalanceTransactionView,
+    ErpRow,
+    PayoutCheck,
+    ReconciliationItem,
+    SettlementRow,
+)
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` over `weights` proportionally; largest remainders get the odd cents."""
+    whole = sum(weights)
+    if whole == 0 or not weights:
+        return [0] * len(weights)
+    shares = [total * w // whole for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % whole))
+    for i in order[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A ledger row as the reports read it."""
+
+    kind: str  # sale | refund
+    merchant_id: str
+    cost_centre: str
+    vat_rate_bp: int
+    gross_cents: int
+    vat_cents: int
+    net_cents: int
+    company_code: str = ""
+    gl_account: str = ""
+    profit_centre: str = ""
+    internal_order: str = ""
+    vat_code: str = ""
+    fee_cents: int = 0  # this entry's share of the provider's fee
+
+
+def settlement_rows(entries: Iterable[Entry]) -> list[SettlementRow]:
+    rows: dict[tuple[str, int], dict[str, int]] = {}
+    for e in entries:
+        row = rows.setdefault(
+            (e.cost_centre, e.vat_rate_bp),
+            dict.fromkeys(("gross", "vat", "net", "rgross", "rvat", "rnet", "fees"), 0),
+        )
+        prefix = "" if e.kind == "sale" else "r"
+        row[prefix + "gross"] += e.gross_cents
+        row[prefix + "vat"] += e.vat_cents
+        row[prefix + "net"] += e.net_cents
+        row["fees"] += e.fee_cents
+    return [
+        SettlementRow(
+            cost_centre=cc,
+            vat_rate_bp=rate,
+            gross_cents=r["gross"],
+            vat_cents=r["vat"],
+            net_cents=r["net"],
+            refunded_gross_cents=-r["rgross"],
+            refunded_vat_cents=-r["rvat"],
+            refunded_net_cents=-r["rnet"],
+            fee_cents=r["fees"],
+        )
+        for (cc, rate), r in sorted(rows.items())
+    ]
+
+
+SETTLEMENT_HEADER = (
+    "day;merchant;cost_centre;vat_rate;gross;vat;net;refunded_gross;refunded_vat;refunded_net;fees"
+)
+
+
+def euros(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def settlement_csv(day: str, merchant: str, rows: Iterable[SettlementRow]) -> str:
+    out = [SETTLEMENT_HEADER]
+    for r in rows:
+        values = (r.gross_cents, r.vat_cents, r.net_cents, r.refunded_gross_cents)
+        values += (r.refunded_vat_cents, r.refunded_net_cents, r.fee_cents)
+        cells = [day, merchant, r.cost_centre, f"{r.vat_rate_bp / 100:.2f}"]
+        out.append(";".join(cells + [euros(v) for v in values]))
+    return "\n".join(out) + "\n"
+
+
+def erp_rows(entries: Iterable[Entry]) -> list[ErpRow]:
+    """Grouped by company code, profit centre, GL account, VAT code, internal order; refunds
+    are rows of their own (negative amounts)."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for e in entries:
+        key = (e.company_code, e.profit_centre, e.gl_account, e.vat_code, e.internal_order, e.kind)
+        sums = groups.setdefault(key, [0, 0])
+        sums[0] += e.net_cents
+        sums[1] += e.vat_cents
+    return [
+        ErpRow(
+            company_code=k[0],
+            profit_centre=k[1],
+            gl_account=k[2],
+            vat_code=k[3],
+            internal_order=k[4],
+            kind=k[5],
+            base_cents=v[0],
+            vat_cents=v[1],
+        )
+        for k, v in sorted(groups.items())
+    ]
+
+
+ERP_HEADER = [
+    "posting_date",
+    "company_code",
+    "profit_centre",
+    "gl_account",
+    "vat_code",
+    "internal_order",
+    "type",
+    "base_amount",
+    "vat_amount",
+    "currency",
+]
+
+
+def erp_csv(day: str, rows: Iterable[ErpRow]) -> str:
+    """The export file: deterministic, so re-running a day gives the same bytes."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(ERP_HEADER)
+    for r in rows:
+        writer.writerow(
+            (
+                day,
+                r.company_code,
+                r.profit_centre,
+                r.gl_account,
+                r.vat_code,
+                r.internal_order,
+                r.kind,
+                euros(r.base_cents),
+                euros(r.vat_cents),
+                "EUR",
+            )
+        )
+    return buffer.getvalue()
+
+
+@dataclass
+class Reconciliation:
+    matched: list[ReconciliationItem] = field(default_factory=list)
+    missing_at_provider: list[ReconciliationItem] = field(default_factory=list)
+    missing_in_ledger: list[ReconciliationItem] = field(default_factory=list)
+    amount_mismatches: list[ReconciliationItem] = field(default_factory=list)
+    fees_cents: int = 0
+    payouts: list[PayoutCheck] = field(default_factory=list)
+
+
+def reconcile(
+    ledger: dict[str, int],
+    provider: Iterable[BalanceTransactionView],
+    payouts: Iterable[tuple[str, int]] = (),
+) -> Reconciliation:
+    """`ledger`: provider reference -> amount the ledger says moved (refunds negative);
+    `provider`: the provider's balance transactions; `payouts`: (payout id, amount)."""
+    result = Reconciliation()
+    seen: set[str] = set()
+    by_payout: dict[str, int] = {}
+    for txn in provider:
+        result.fees_cents += txn.fee_cents
+        if txn.payout_id:
+            by_payout[txn.payout_id] = by_payout.get(txn.payout_id, 0) + txn.net_cents
+        ours = ledger.get(txn.source)
+        item = ReconciliationItem(
+            reference=txn.source,
+            ledger_cents=ours,
+            provider_cents=txn.amount_cents,
+            fee_cents=txn.fee_cents,
+        )
+        if ours is None:
+            result.missing_in_ledger.append(item)
+            continue
+        seen.add(txn.source)
+        (result.matched if ours == txn.amount_cents else result.amount_mismatches).append(item)
+    for reference, cents in sorted(ledger.items()):
+        if reference not in seen:
+            result.missing_at_provider.append(
+                ReconciliationItem(reference=reference, ledger_cents=cents, provider_cents=None)
+            )
+    for payout_id, amount in payouts:
+        expected = by_payout.get(payout_id, 0)
+        result.payouts.append(
+            PayoutCheck(
+                payout_id=payout_id,
+                amount_cents=amount,
+                transactions_net_cents=expected,
+                matches=expected == amount,
+            )
+        )
+    return result
