@@ -30,3 +30,11 @@ bench-%: $(STAMP)
 
 clean:
 	rm -rf .data .pytest_cache
+
+# Browser tests (tests/browser): Debian's chromium + python playwright, then run them.
+.PHONY: browser-deps test-browser
+browser-deps: $(STAMP)
+	PYTHON=$(PY) sh tests/browser/install.sh
+
+test-browser: browser-deps
+	$(PY) -m pytest tests/browser

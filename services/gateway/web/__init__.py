@@ -1,0 +1,56 @@
+"""The resident web app and the staff console: server-rendered HTML in fi / sv / en.
+
+`create_app` mounts `web_router()`; the pages call the services through `web.ops` with the
+visitor's principal, and show a service error as a page (never a stack trace).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from shared.errors import ServiceError, Unauthenticated
+
+STATIC = Path(__file__).resolve().parent.parent / "static" / "web"
+
+
+def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    from services.gateway.web.render import page
+
+    if isinstance(exc, Unauthenticated):
+        here = request.url.path if request.method == "GET" else "/"
+        return Redirect(path=f"/sign-in?next={quote(here, safe='/')}", status_code=303)
+    status = exc.status if 400 <= exc.status < 600 else 500
+    message = exc.message if status < 500 else ""
+    response = page(
+        request,
+        "error.html",
+        status_code=status,
+        code=exc.code,
+        message=message,
+        field=exc.field,
+    )
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+def web_router() -> Router:
+    """All HTML pages plus their static files under `/static/web`."""
+    from services.gateway.web import resident, staff
+
+    return Router(
+        "/",
+        route_handlers=[
+            *resident.ROUTES,
+            *staff.ROUTES,
+            create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
+        ],
+        exception_handlers={ServiceError: _service_error},
+        include_in_schema=False,
+    )

@@ -1,0 +1,253 @@
+"""Translations as data (fi / sv / en) and the choice of language for a request.
+
+Order of preference: `?lang=` on the URL, the `lang` cookie set by the language switch,
+the browser's `Accept-Language`, the signed-in user's locale, then Finnish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
+LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
+LANG_COOKIE = "lang"
+
+_T: dict[str, tuple[str, str, str]] = {
+    # key: (fi, sv, en)
+    "site_name": ("Turun kaupungin varaukset", "Åbo stads bokningar", "City of Turku bookings"),
+    "skip_to_content": ("Siirry sisältöön", "Hoppa till innehållet", "Skip to content"),
+    "main_nav": ("Päävalikko", "Huvudmeny", "Main menu"),
+    "language": ("Kieli", "Språk", "Language"),
+    "home": ("Etusivu", "Startsida", "Home"),
+    "resources": ("Tilat ja ajat", "Lokaler och tider", "Spaces and times"),
+    "cart": ("Ostoskori", "Varukorg", "Cart"),
+    "my_reservations": ("Omat varaukset", "Mina bokningar", "My reservations"),
+    "gis_shop": ("Karttapalvelut", "Karttjänster", "Maps and survey data"),
+    "library": ("Kirjaston maksut", "Bibliotekets avgifter", "Library fees"),
+    "calendar_feed": ("Kalenteritilaus", "Kalenderprenumeration", "Calendar feed"),
+    "staff": ("Henkilökunta", "Personal", "Staff"),
+    "finance": ("Talous", "Ekonomi", "Finance"),
+    "sign_in": ("Kirjaudu sisään", "Logga in", "Sign in"),
+    "sign_out": ("Kirjaudu ulos", "Logga ut", "Sign out"),
+    "signed_in_as": ("Kirjautuneena", "Inloggad som", "Signed in as"),
+    "welcome": (
+        "Varaa kaupungin tiloja ja maksa kaupungin palveluja verkossa.",
+        "Boka stadens lokaler och betala stadens tjänster på nätet.",
+        "Book the city's spaces and pay for city services online.",
+    ),
+    "sign_in_needed": (
+        "Kirjaudu sisään varataksesi ja maksaaksesi.",
+        "Logga in för att boka och betala.",
+        "Sign in to book and pay.",
+    ),
+    "filters": ("Rajaa hakua", "Avgränsa sökningen", "Filter"),
+    "kind": ("Tyyppi", "Typ", "Type"),
+    "any": ("Kaikki", "Alla", "Any"),
+    "kind_sports": ("Liikunta", "Idrott", "Sports"),
+    "kind_culture": ("Kulttuuri", "Kultur", "Culture"),
+    "kind_health": ("Terveys", "Hälsa", "Health"),
+    "unit": ("Toimipiste", "Verksamhetsställe", "Unit"),
+    "date": ("Päivä", "Datum", "Date"),
+    "places": ("Paikkoja", "Platser", "Places"),
+    "search": ("Hae", "Sök", "Search"),
+    "no_results": ("Ei tuloksia.", "Inga resultat.", "No results."),
+    "show_times": ("Näytä vapaat ajat", "Visa lediga tider", "Show free times"),
+    "week": ("Viikko", "Vecka", "Week"),
+    "previous_week": ("Edellinen viikko", "Föregående vecka", "Previous week"),
+    "next_week": ("Seuraava viikko", "Nästa vecka", "Next week"),
+    "free_times": ("Vapaat ajat", "Lediga tider", "Free times"),
+    "time": ("Aika", "Tid", "Time"),
+    "price": ("Hinta", "Pris", "Price"),
+    "hold": ("Varaa", "Reservera", "Hold"),
+    "repeat_weekly": (
+        "Toista viikoittain (kertaa)",
+        "Upprepa varje vecka (gånger)",
+        "Repeat weekly (times)",
+    ),
+    "no_free_times": (
+        "Ei vapaita aikoja tällä viikolla.",
+        "Inga lediga tider denna vecka.",
+        "No free times this week.",
+    ),
+    "cart_empty": ("Ostoskori on tyhjä.", "Varukorgen är tom.", "Your cart is empty."),
+    "line": ("Rivi", "Rad", "Line"),
+    "merchant": ("Myyjä", "Säljare", "Merchant"),
+    "vat_rate": ("ALV-kanta", "Momssats", "VAT rate"),
+    "net": ("Veroton", "Netto", "Net"),
+    "vat": ("ALV", "Moms", "VAT"),
+    "gross": ("Verollinen", "Brutto", "Gross"),
+    "total": ("Yhteensä", "Totalt", "Total"),
+    "vat_breakdown": ("ALV-erittely", "Momsspecifikation", "VAT breakdown"),
+    "hold_expires": ("Varaus vanhenee", "Reservationen går ut", "Hold expires"),
+    "remove": ("Poista", "Ta bort", "Remove"),
+    "checkout_pay": ("Siirry maksamaan", "Gå till betalning", "Go to payment"),
+    "library_card": ("Kirjastokortti", "Bibliotekskort", "Library card"),
+    "card_number": ("Kortin numero", "Kortnummer", "Card number"),
+    "pin": ("PIN-koodi", "PIN-kod", "PIN"),
+    "link_card": ("Liitä kortti", "Koppla kortet", "Link card"),
+    "add_debits": (
+        "Lisää kirjaston maksut koriin",
+        "Lägg bibliotekets avgifter i varukorgen",
+        "Add library fees to cart",
+    ),
+    "catalogue": ("Tuoteluettelo", "Produktkatalog", "Catalogue"),
+    "product": ("Tuote", "Produkt", "Product"),
+    "format": ("Tiedostomuoto", "Filformat", "Format"),
+    "purpose": ("Käyttötarkoitus", "Användningsändamål", "Purpose of use"),
+    "accept_licence": (
+        "Hyväksyn käyttöehdot",
+        "Jag godkänner användarvillkoren",
+        "I accept the licence terms",
+    ),
+    "add_to_cart": ("Lisää koriin", "Lägg i varukorgen", "Add to cart"),
+    "receipt": ("Kuitti", "Kvitto", "Receipt"),
+    "order": ("Tilaus", "Beställning", "Order"),
+    "reference": ("Viitenumero", "Referensnummer", "Reference number"),
+    "status": ("Tila", "Status", "Status"),
+    "downloads": ("Lataukset", "Nedladdningar", "Downloads"),
+    "download": ("Lataa", "Ladda ned", "Download"),
+    "cancel": ("Peru", "Avboka", "Cancel"),
+    "cancel_reservation": ("Peru varaus", "Avboka bokningen", "Cancel reservation"),
+    "refund_you_get": ("Saat palautuksena", "Du får tillbaka", "You get back"),
+    "confirm_cancel": ("Vahvista peruutus", "Bekräfta avbokningen", "Confirm cancellation"),
+    "no_reservations": ("Ei varauksia.", "Inga bokningar.", "No reservations."),
+    "feed_intro": (
+        "Tilaa varauksesi kalenteriisi tällä yksityisellä osoitteella.",
+        "Prenumerera på dina bokningar i din kalender med denna privata adress.",
+        "Subscribe to your reservations in your calendar with this private address.",
+    ),
+    "create_feed": ("Luo tilausosoite", "Skapa prenumerationsadress", "Create feed address"),
+    "revoke_feed": ("Poista tilausosoite", "Ta bort prenumerationsadressen", "Revoke feed address"),
+    "feed_address": ("Tilausosoite", "Prenumerationsadress", "Feed address"),
+    "day_view": ("Päivänäkymä", "Dagsvy", "Day view"),
+    "approvals": ("Hyväksynnät", "Godkännanden", "Approvals"),
+    "approve": ("Hyväksy", "Godkänn", "Approve"),
+    "deny": ("Hylkää", "Avslå", "Deny"),
+    "reason": ("Perustelu", "Motivering", "Reason"),
+    "closures": ("Sulkemiset", "Stängningar", "Closures"),
+    "add_closure": ("Lisää sulkeminen", "Lägg till stängning", "Add closure"),
+    "start": ("Alkaa", "Börjar", "Starts"),
+    "end": ("Päättyy", "Slutar", "Ends"),
+    "resource": ("Tila", "Lokal", "Resource"),
+    "cancellations": (
+        "Peruutukset ja palautukset",
+        "Avbokningar och återbetalningar",
+        "Cancellations and refunds",
+    ),
+    "manage_resources": ("Tilat ja hinnat", "Lokaler och priser", "Resources and prices"),
+    "save": ("Tallenna", "Spara", "Save"),
+    "failed_registrations": (
+        "Epäonnistuneet kirjaukset",
+        "Misslyckade registreringar",
+        "Failed registrations",
+    ),
+    "retry": ("Yritä uudelleen", "Försök igen", "Retry"),
+    "settlement": ("Tilitys", "Redovisning", "Settlement"),
+    "reconciliation": ("Täsmäytys", "Avstämning", "Reconciliation"),
+    "download_csv": ("Lataa CSV", "Ladda ned CSV", "Download CSV"),
+    "download_json": ("Lataa JSON", "Ladda ned JSON", "Download JSON"),
+    "from": ("Alkaen", "Från", "From"),
+    "to": ("Asti", "Till", "To"),
+    "show": ("Näytä", "Visa", "Show"),
+    "nothing_waiting": ("Ei odottavia.", "Inget väntar.", "Nothing waiting."),
+    "error_title": ("Jokin meni vikaan", "Något gick fel", "Something went wrong"),
+    "err_unavailable": (
+        "Palvelu ei ole juuri nyt käytettävissä. Yritä hetken kuluttua uudelleen.",
+        "Tjänsten är inte tillgänglig just nu. Försök igen om en stund.",
+        "The service is not available right now. Please try again in a moment.",
+    ),
+    "err_not_found": (
+        "Sivua tai kohdetta ei löytynyt.",
+        "Sidan eller objektet hittades inte.",
+        "The page or item was not found.",
+    ),
+    "err_forbidden": (
+        "Sinulla ei ole oikeutta tähän.",
+        "Du har inte behörighet till detta.",
+        "You are not allowed to do this.",
+    ),
+    "err_unauthenticated": ("Kirjaudu ensin sisään.", "Logga in först.", "Please sign in first."),
+    "err_slot_unavailable": (
+        "Aika ei ole enää vapaana.",
+        "Tiden är inte längre ledig.",
+        "That time is no longer free.",
+    ),
+    "err_hold_expired": (
+        "Varaus ehti vanhentua.",
+        "Reservationen hann gå ut.",
+        "The hold has expired.",
+    ),
+    "err_validation_failed": ("Tarkista tiedot", "Kontrollera uppgifterna", "Please check"),
+    "err_conflict": (
+        "Tilanne muuttui, yritä uudelleen.",
+        "Läget ändrades, försök igen.",
+        "Something changed meanwhile; please try again.",
+    ),
+    "err_payment_failed": (
+        "Maksu epäonnistui.",
+        "Betalningen misslyckades.",
+        "The payment failed.",
+    ),
+    "err_gone": ("Linkki on vanhentunut.", "Länken har gått ut.", "The link has expired."),
+    "err_other": ("Tapahtui virhe.", "Ett fel inträffade.", "An error occurred."),
+    "back_home": ("Takaisin etusivulle", "Tillbaka till startsidan", "Back to the home page"),
+    "done_held": (
+        "Aika on varattu ja lisätty koriin.",
+        "Tiden är reserverad och i varukorgen.",
+        "The time is held and in your cart.",
+    ),
+    "done_added": ("Lisätty koriin.", "Tillagt i varukorgen.", "Added to your cart."),
+    "done_cancelled": (
+        "Varaus on peruttu.",
+        "Bokningen är avbokad.",
+        "The reservation is cancelled.",
+    ),
+    "done_saved": ("Tallennettu.", "Sparat.", "Saved."),
+    "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
+    "accessibility": (
+        "Saavutettavuusseloste",
+        "Tillgänglighetsutlåtande",
+        "Accessibility statement",
+    ),
+}
+
+
+def t(lang: str, key: str) -> str:
+    """The text of `key` in `lang` (the key itself when missing, so gaps show in tests)."""
+    texts = _T.get(key)
+    if texts is None:
+        return key
+    return texts[LANGUAGES.index(lang) if lang in LANGUAGES else 0]
+
+
+def keys() -> frozenset[str]:
+    return frozenset(_T)
+
+
+def from_accept_language(header: str) -> str | None:
+    """The best supported language of an `Accept-Language` header (q-values honoured)."""
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            choices.append((-quality, position, primary))
+    return min(choices)[2] if choices else None
+
+
+def choose(
+    query: str | None, cookie: str | None, accept_language: str, user_locale: str | None
+) -> str:
+    for candidate in (query, cookie):
+        if candidate in LANGUAGES:
+            return candidate  # type: ignore[return-value]
+    return from_accept_language(accept_language) or (
+        user_locale if user_locale in LANGUAGES else "fi"
+    )

@@ -1,0 +1,67 @@
+"""The service operations the web pages use, in one table, called on behalf of the visitor.
+
+Replies are decoded loosely (plain dicts and lists) so that a page shows whatever fields the
+service gives; the pages read them with defaults. When a service adds or renames an operation,
+only `OPS` changes here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request
+
+from services.gateway.auth import context_of
+from services.gateway.clients import Services
+
+OPS: dict[str, str] = {
+    # booking
+    "search": "booking.v1.search",
+    "availability": "booking.v1.availability",
+    "hold": "booking.v1.hold",
+    "hold_series": "booking.v1.hold_series",
+    "my_reservations": "booking.v1.my_reservations",
+    "get_reservation": "booking.v1.get_reservation",
+    "cancel": "booking.v1.cancel",
+    "feed_create": "booking.v1.create_feed_token",
+    "feed_revoke": "booking.v1.revoke_feed_token",
+    "day_view": "booking.v1.day_view",
+    "pending_approvals": "booking.v1.pending_approvals",
+    "approve": "booking.v1.approve",
+    "deny": "booking.v1.deny",
+    "closures": "booking.v1.list_closures",
+    "add_closure": "booking.v1.add_closure",
+    "list_resources": "booking.v1.list_resources",
+    "update_resource": "booking.v1.update_resource",
+    # cart
+    "get_cart": "cart.v1.get_cart",
+    "add_reservation": "cart.v1.add_reservation",
+    "link_library_card": "cart.v1.link_library_card",
+    "add_library_debits": "cart.v1.add_library_debits",
+    "gis_catalogue": "cart.v1.gis_catalogue",
+    "add_gis_product": "cart.v1.add_gis_product",
+    "remove_line": "cart.v1.remove_line",
+    "checkout": "cart.v1.checkout",
+    "get_order": "cart.v1.get_order",
+    "my_orders": "cart.v1.my_orders",
+    "request_refund": "cart.v1.request_refund",
+    "failed_registrations": "cart.v1.failed_registrations",
+    "retry_registration": "cart.v1.retry_registration",
+    # payment
+    "start_payment": "payment.v1.start",
+    "settlement": "payment.v1.settlement",
+    "reconciliation": "payment.v1.reconciliation",
+}
+
+
+def new_key() -> str:
+    """An idempotency key for a form post (a form carries one, so a double submit is safe)."""
+    return uuid.uuid4().hex
+
+
+async def call(request: Request[Any, Any, Any], op: str, **fields: Any) -> Any:
+    """Call operation `op` with `fields` (None values left out) as the signed-in visitor."""
+    services: Services = request.app.state.services
+    body = {k: v for k, v in fields.items() if v is not None}
+    return await services.call(OPS[op], body, Any, ctx=context_of(request))  # type: ignore[arg-type]

@@ -1,0 +1,110 @@
+"""Jinja2 rendering of the web pages: the page context (language, principal, messages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response
+
+from services.gateway.auth import principal_of
+from services.gateway.web import i18n
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def money(cents: Any, lang: str = "fi") -> str:
+    """Integer cents as a price: `12,50 €` (fi, sv) or `€12.50` (en)."""
+    if cents is None:
+        return ""
+    cents = int(cents)
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    if lang == "en":
+        return f"{sign}€{euros:,}.{rest:02d}"
+    grouped = f"{euros:,}".replace(",", "\u00a0")
+    return f"{sign}{grouped},{rest:02d}\u00a0€"
+
+
+def local_time(value: Any, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    """An ISO timestamp shown in Turku's time zone."""
+    if not value:
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        return moment.strftime(fmt)
+    return moment.astimezone(HELSINKI).strftime(fmt)
+
+
+def percent(basis_points: Any) -> str:
+    bp = int(basis_points or 0)
+    whole, frac = divmod(bp, 100)
+    return f"{whole} %" if frac == 0 else f"{whole},{frac:02d} %".rstrip("0")
+
+
+def localized(value: Any, lang: str) -> str:
+    """A `LocalizedText`-like dict {fi, sv, en} or a plain string."""
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("fi") or next(iter(value.values()), ""))
+    return "" if value is None else str(value)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(local_time=local_time, percent=percent, urlquote=quote)
+    return env
+
+
+_ENV = _environment()
+
+
+def language_of(request: Request[Any, Any, Any]) -> str:
+    principal = principal_of(request)
+    return i18n.choose(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANG_COOKIE),
+        request.headers.get("accept-language", ""),
+        principal.locale if principal is not None else None,
+    )
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    status_code: int = 200,
+    **values: Any,
+) -> Response[str]:
+    """Render `web/<template>` with the common context."""
+    lang = language_of(request)
+    principal = principal_of(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    context = {
+        "lang": lang,
+        "languages": i18n.LANGUAGES,
+        "language_names": i18n.LANGUAGE_NAMES,
+        "t": lambda key: i18n.t(lang, key),
+        "money": lambda cents: money(cents, lang),
+        "localized": lambda value: localized(value, lang),
+        "principal": principal,
+        "here": here,
+        "here_quoted": quote(here, safe=""),
+        "notice": request.query_params.get("done"),
+        **values,
+    }
+    html = _ENV.get_template(f"web/{template}").render(context)
+    return Response(
+        html,
+        status_code=status_code,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Language": lang, "Vary": "Accept-Language, Cookie"},
+    )

@@ -1,0 +1,314 @@
+"""Resident pages: browse, week calendar, hold, cart, library, GIS shop, pay, receipt, cancel.
+
+Every form posts and redirects (303), so the whole flow works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from litestar import Request, Response, get, post
+from litestar.params import QueryParameter
+from litestar.response import Redirect
+
+from services.gateway.auth import principal_of
+from services.gateway.dev_issuer import DEMO_USERS
+from services.gateway.web import i18n
+from services.gateway.web.ops import call, new_key
+from services.gateway.web.render import HELSINKI, page
+from shared.errors import Unauthenticated, ValidationFailed
+
+Req = Request[Any, Any, Any]
+Next = Annotated[str, QueryParameter(name="next")]
+
+
+def _signed_in(request: Req) -> None:
+    if principal_of(request) is None:
+        raise Unauthenticated("sign in first")
+
+
+def _back(path: str, done: str) -> Redirect:
+    joiner = "&" if "?" in path else "?"
+    return Redirect(path=f"{path}{joiner}done={done}", status_code=303)
+
+
+def _items(reply: Any, *names: str) -> list[Any]:
+    """The list in a reply: the reply itself, or its first field of `names` that is a list."""
+    if isinstance(reply, list):
+        return reply
+    if isinstance(reply, dict):
+        for name in names:
+            if isinstance(reply.get(name), list):
+                return reply[name]
+    return []
+
+
+@get("/", name="web:home")
+async def home(request: Req) -> Response[str]:
+    return page(request, "home.html")
+
+
+@get("/lang/{code:str}", name="web:lang")
+async def switch_language(code: str, next_: Next = "/") -> Redirect:
+    target = next_ if next_.startswith("/") and not next_.startswith("//") else "/"
+    response = Redirect(path=target, status_code=303)
+    if code in i18n.LANGUAGES:
+        response.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 86400, path="/", samesite="lax")
+    return response
+
+
+@get("/sign-in", name="web:sign_in")
+async def sign_in(request: Req, next_: Next = "/") -> Response[str]:
+    dev = request.app.state.dev_issuer is not None
+    target = next_ if next_.startswith("/") and not next_.startswith("//") else "/"
+    return page(request, "sign_in.html", dev=dev, users=DEMO_USERS if dev else (), next=target)
+
+
+@get("/resources", name="web:resources")
+async def resources(
+    request: Req, kind: str = "", unit: str = "", day: str = "", places: int = 1
+) -> Response[str]:
+    on = day or date.today().isoformat()
+    reply = await call(
+        request, "search", kind=kind or None, unit_id=unit or None, date=on, places=places
+    )
+    found = _items(reply, "resources", "items", "results")
+    units = _items(reply, "units") or sorted(
+        {(r.get("unit_id"), str(r.get("unit_name", ""))) for r in found if isinstance(r, dict)},
+        key=lambda u: u[1],
+    )
+    filters = {"kind": kind, "unit": unit, "day": on, "places": places}
+    return page(request, "resources.html", resources=found, units=units, filters=filters)
+
+
+def _week_start(week: str) -> date:
+    if week:
+        try:
+            return date.fromisoformat(week)
+        except ValueError:
+            raise ValidationFailed("not a date", field="week") from None
+    today = date.today()
+    return today - timedelta(days=today.weekday())
+
+
+@get("/resources/{resource_id:str}", name="web:resource")
+async def resource_week(request: Req, resource_id: str, week: str = "") -> Response[str]:
+    monday = _week_start(week)
+    start = datetime.combine(monday, time(0), HELSINKI)
+    reply = await call(
+        request,
+        "availability",
+        resource_id=resource_id,
+        start=start.isoformat(),
+        end=(start + timedelta(days=7)).isoformat(),
+    )
+    slots = _items(reply, "slots", "free", "items")
+    days: list[tuple[date, list[Any]]] = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        days.append((day, [s for s in slots if str(s.get("start", ""))[:10] == day.isoformat()]))
+    resource = reply.get("resource", {}) if isinstance(reply, dict) else {}
+    return page(
+        request,
+        "resource_week.html",
+        resource_id=resource_id,
+        resource=resource,
+        days=days,
+        monday=monday,
+        previous=(monday - timedelta(days=7)).isoformat(),
+        next_week=(monday + timedelta(days=7)).isoformat(),
+        week_number=monday.isocalendar().week,
+        key=new_key(),
+    )
+
+
+@post("/holds", name="web:hold")
+async def hold(request: Req) -> Redirect:
+    _signed_in(request)
+    form = await request.form()
+    places = int(form.get("places") or 1)
+    repeat = int(form.get("repeat") or 1)
+    start, _, end = str(form.get("slot") or "").partition("|")
+    if not start or not end:
+        raise ValidationFailed("choose a time", field="slot")
+    common = {
+        "resource_ids": [form.get("resource_id")],
+        "start": start,
+        "end": end,
+        "places": places,
+        "idempotency_key": form.get("key") or new_key(),
+    }
+    if repeat > 1:
+        reply = await call(request, "hold_series", **common, rrule=f"FREQ=WEEKLY;COUNT={repeat}")
+    else:
+        reply = await call(request, "hold", **common)
+    for reservation in _items(reply, "reservations") or [reply]:
+        rid = reservation.get("reservation_id") or reservation.get("id")
+        if rid:
+            await call(
+                request, "add_reservation", reservation_id=rid, idempotency_key=f"{rid}-cart"
+            )
+    return _back("/cart", "done_held")
+
+
+@get("/cart", name="web:cart")
+async def cart(request: Req) -> Response[str]:
+    _signed_in(request)
+    reply = await call(request, "get_cart")
+    lines = _items(reply, "lines")
+    vat = _items(reply, "vat_breakdown", "vat")
+    return page(request, "cart.html", cart=reply or {}, lines=lines, vat=vat, key=new_key())
+
+
+@post("/cart/lines/{line_id:str}/remove", name="web:remove_line")
+async def remove_line(request: Req, line_id: str) -> Redirect:
+    _signed_in(request)
+    await call(request, "remove_line", line_id=line_id, idempotency_key=new_key())
+    return _back("/cart", "done_saved")
+
+
+@get("/library", name="web:library")
+async def library(request: Req) -> Response[str]:
+    _signed_in(request)
+    return page(request, "library.html", key=new_key())
+
+
+@post("/library/card", name="web:link_card")
+async def link_card(request: Req) -> Redirect:
+    _signed_in(request)
+    form = await request.form()
+    await call(
+        request,
+        "link_library_card",
+        card_number=form.get("card_number", ""),
+        pin=form.get("pin", ""),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/library", "done_saved")
+
+
+@post("/library/debits", name="web:add_debits")
+async def add_debits(request: Req) -> Redirect:
+    _signed_in(request)
+    form = await request.form()
+    await call(request, "add_library_debits", idempotency_key=form.get("key") or new_key())
+    return _back("/cart", "done_added")
+
+
+@get("/gis", name="web:gis")
+async def gis(request: Req) -> Response[str]:
+    reply = await call(request, "gis_catalogue")
+    products = _items(reply, "products", "items")
+    return page(request, "gis.html", products=products, key=new_key())
+
+
+@post("/gis/add", name="web:add_gis")
+async def add_gis(request: Req) -> Redirect:
+    _signed_in(request)
+    form = await request.form()
+    if form.get("accept_licence") != "yes":
+        raise ValidationFailed("accept the licence terms", field="accept_licence")
+    await call(
+        request,
+        "add_gis_product",
+        product_id=form.get("product_id"),
+        format=form.get("format") or None,
+        purpose=form.get("purpose", ""),
+        licence_accepted=True,
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/cart", "done_added")
+
+
+@post("/checkout", name="web:checkout")
+async def checkout(request: Req) -> Redirect:
+    _signed_in(request)
+    form = await request.form()
+    key = form.get("key") or new_key()
+    order = await call(request, "checkout", idempotency_key=key)
+    order_id = order.get("order_id") or order.get("id")
+    payment = await call(request, "start_payment", order_id=order_id, idempotency_key=f"{key}-pay")
+    target = str(payment.get("redirect_url") or f"/orders/{quote(str(order_id))}")
+    return Redirect(path=target, status_code=303)
+
+
+@get("/orders/{order_id:str}", name="web:receipt")
+async def receipt(request: Req, order_id: str) -> Response[str]:
+    _signed_in(request)
+    order = await call(request, "get_order", order_id=order_id)
+    lines = _items(order, "lines")
+    return page(
+        request,
+        "receipt.html",
+        order=order,
+        lines=lines,
+        vat=_items(order, "vat_breakdown", "vat"),
+        downloads=_items(order, "downloads", "entitlements"),
+    )
+
+
+@get("/reservations", name="web:reservations")
+async def reservations(request: Req) -> Response[str]:
+    _signed_in(request)
+    reply = await call(request, "my_reservations")
+    return page(request, "reservations.html", reservations=_items(reply, "reservations", "items"))
+
+
+@get("/reservations/{reservation_id:str}/cancel", name="web:cancel_confirm")
+async def cancel_confirm(request: Req, reservation_id: str) -> Response[str]:
+    _signed_in(request)
+    reservation = await call(request, "get_reservation", reservation_id=reservation_id)
+    return page(request, "cancel.html", reservation=reservation, key=new_key())
+
+
+@post("/reservations/{reservation_id:str}/cancel", name="web:cancel")
+async def cancel(request: Req, reservation_id: str) -> Redirect:
+    _signed_in(request)
+    form = await request.form()
+    await call(
+        request,
+        "cancel",
+        reservation_id=reservation_id,
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/reservations", "done_cancelled")
+
+
+@get("/calendar", name="web:calendar")
+async def calendar(request: Req) -> Response[str]:
+    _signed_in(request)
+    return page(request, "calendar.html", feed_url=request.query_params.get("feed"))
+
+
+@post("/calendar", name="web:calendar_create")
+async def calendar_create(request: Req) -> Redirect:
+    _signed_in(request)
+    reply = await call(request, "feed_create", idempotency_key=new_key())
+    url = reply.get("url") or f"/api/v1/calendar/{reply.get('token', '')}.ics"
+    return Redirect(path="/calendar?" + urlencode({"feed": url}), status_code=303)
+
+
+ROUTES = [
+    home,
+    switch_language,
+    sign_in,
+    resources,
+    resource_week,
+    hold,
+    cart,
+    remove_line,
+    library,
+    link_card,
+    add_debits,
+    gis,
+    add_gis,
+    checkout,
+    receipt,
+    reservations,
+    cancel_confirm,
+    cancel,
+    calendar,
+    calendar_create,
+]

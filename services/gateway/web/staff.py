@@ -1,0 +1,173 @@
+"""Staff console: clerk day view, approvals, closures, cancellations with refunds, resources
+and prices; library clerks' failed registrations; GIS catalogue; finance downloads.
+
+The guards say who may open a page; the services check the department of each object.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect
+
+from services.gateway.auth import allow
+from services.gateway.web.ops import call, new_key
+from services.gateway.web.render import page
+from services.gateway.web.resident import _back, _items
+
+Req = Request[Any, Any, Any]
+STAFF = allow("staff", "admin")
+
+
+@get(
+    "/staff",
+    name="web:staff",
+    guards=allow("staff", "library_clerk", "gis_clerk", "finance", "admin"),
+)
+async def staff_home(request: Req) -> Response[str]:
+    return page(request, "staff/index.html")
+
+
+@get("/staff/day", name="web:day_view", guards=STAFF)
+async def day_view(request: Req, day: str = "", unit: str = "") -> Response[str]:
+    on = day or date.today().isoformat()
+    reply = await call(request, "day_view", date=on, unit_id=unit or None)
+    return page(
+        request,
+        "staff/day.html",
+        day=on,
+        unit=unit,
+        reservations=_items(reply, "reservations", "items"),
+    )
+
+
+@get("/staff/approvals", name="web:approvals", guards=STAFF)
+async def approvals(request: Req) -> Response[str]:
+    reply = await call(request, "pending_approvals")
+    return page(
+        request,
+        "staff/approvals.html",
+        requests=_items(reply, "reservations", "items"),
+        key=new_key(),
+    )
+
+
+@post("/staff/approvals/{reservation_id:str}", name="web:decide", guards=STAFF)
+async def decide(request: Req, reservation_id: str) -> Redirect:
+    form = await request.form()
+    decision = "approve" if form.get("decision") == "approve" else "deny"
+    await call(
+        request,
+        decision,
+        reservation_id=reservation_id,
+        reason=form.get("reason") or None,
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/staff/approvals", "done_saved")
+
+
+@get("/staff/closures", name="web:closures", guards=STAFF)
+async def closures(request: Req) -> Response[str]:
+    reply = await call(request, "closures")
+    return page(
+        request, "staff/closures.html", closures=_items(reply, "closures", "items"), key=new_key()
+    )
+
+
+@post("/staff/closures", name="web:add_closure", guards=STAFF)
+async def add_closure(request: Req) -> Redirect:
+    form = await request.form()
+    await call(
+        request,
+        "add_closure",
+        resource_id=form.get("resource_id"),
+        start=form.get("start"),
+        end=form.get("end"),
+        reason=form.get("reason", ""),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/staff/closures", "done_saved")
+
+
+@post("/staff/reservations/{reservation_id:str}/cancel", name="web:staff_cancel", guards=STAFF)
+async def staff_cancel(request: Req, reservation_id: str) -> Redirect:
+    form = await request.form()
+    await call(
+        request,
+        "cancel",
+        reservation_id=reservation_id,
+        reason=form.get("reason", ""),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/staff/day", "done_cancelled")
+
+
+@get("/staff/resources", name="web:staff_resources", guards=STAFF)
+async def staff_resources(request: Req) -> Response[str]:
+    reply = await call(request, "list_resources")
+    return page(
+        request,
+        "staff/resources.html",
+        resources=_items(reply, "resources", "items"),
+        key=new_key(),
+    )
+
+
+@post("/staff/resources/{resource_id:str}", name="web:update_resource", guards=STAFF)
+async def update_resource(request: Req, resource_id: str) -> Redirect:
+    form = await request.form()
+    await call(
+        request,
+        "update_resource",
+        resource_id=resource_id,
+        price_cents=int(form.get("price_cents") or 0),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/staff/resources", "done_saved")
+
+
+@get("/staff/library", name="web:failed_registrations", guards=allow("library_clerk", "admin"))
+async def failed_registrations(request: Req) -> Response[str]:
+    reply = await call(request, "failed_registrations")
+    return page(
+        request, "staff/library.html", failures=_items(reply, "lines", "items"), key=new_key()
+    )
+
+
+@post(
+    "/staff/library/{line_id:str}/retry", name="web:retry", guards=allow("library_clerk", "admin")
+)
+async def retry_registration(request: Req, line_id: str) -> Redirect:
+    await call(request, "retry_registration", line_id=line_id, idempotency_key=new_key())
+    return _back("/staff/library", "done_saved")
+
+
+@get("/staff/gis", name="web:gis_catalogue", guards=allow("gis_clerk", "admin"))
+async def gis_catalogue(request: Req) -> Response[str]:
+    reply = await call(request, "gis_catalogue")
+    return page(request, "staff/gis.html", products=_items(reply, "products", "items"))
+
+
+@get("/finance", name="web:finance", guards=allow("finance", "admin"))
+async def finance(request: Req, day: str = "") -> Response[str]:
+    on = day or date.today().isoformat()
+    return page(request, "staff/finance.html", day=on)
+
+
+ROUTES = [
+    staff_home,
+    day_view,
+    approvals,
+    decide,
+    closures,
+    add_closure,
+    staff_cancel,
+    staff_resources,
+    update_resource,
+    failed_registrations,
+    retry_registration,
+    gis_catalogue,
+    finance,
+]
