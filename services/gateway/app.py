@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator, Sequence
 
 from litestar import Litestar
@@ -26,6 +27,17 @@ from services.gateway.routes import api_routes, health
 from services.gateway.settings import GatewaySettings, check_settings
 from shared.runtime import connect_nats
 from shared.settings import CommonSettings, from_env
+
+
+def _web_routes() -> list[ControllerRouterHandler]:
+    """The web pages (services/gateway/web, built alongside), when present."""
+    try:
+        web = importlib.import_module("services.gateway.web")
+    except ModuleNotFoundError as exc:
+        if exc.name != "services.gateway.web":
+            raise
+        return []
+    return [web.web_router()]
 
 
 def _authenticator(
@@ -92,6 +104,7 @@ def create_app(
         *api_routes(),
         *openapi.docs_routes(),
         *extra_routes,
+        *_web_routes(),
     ]
     if dev is not None:
         handlers.append(dev_issuer_router(dev, gateway, secure_cookies))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from services.gateway.middleware import client_ip
@@ -81,3 +82,21 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert client_ip({"client": ("10.0.0.1", 1)}, headers, trusted) == "203.0.113.7"
     assert client_ip({"client": ("198.51.100.1", 1)}, headers, trusted) == "198.51.100.1"
     assert client_ip({"client": ("10.0.0.1", 1)}, headers, ()) == "10.0.0.1"
+
+
+async def test_access_log_has_ids_but_no_personal_data_or_secrets(client, caplog) -> None:
+    token = (await bearer(client, "resident-turku"))["Authorization"]
+    with caplog.at_level(logging.INFO, logger="gateway.access"):
+        await client.get(
+            f"/api/v1/probe/{THING}?limit=3&email=aino.virtanen@example.fi",
+            headers={"Authorization": token},
+        )
+    records = [r for r in caplog.records if r.name == "gateway.access"]
+    assert records
+    entry = records[-1].ctx
+    assert entry["status"] == 200
+    assert entry["request_id"]
+    assert entry["route"] == "/api/v1/probe/{thing_id}"
+    logged = repr(entry) + records[-1].getMessage()
+    for secret in ("aino", "Virtanen", token.split()[1][:20], str(THING), "demo:resident"):
+        assert secret not in logged
