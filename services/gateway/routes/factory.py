@@ -198,16 +198,19 @@ def operation_route(op: Op) -> HTTPRouteHandler:
         description=description,
         tags=list(op.tags),
         status_code=op.status_code or default_status,
-        operation_id=subject.replace(".", "_"),
-        opt={"who": op.who, "subject": subject, **op.extra},
+        operation_id=op.extra.get("operation_id", subject.replace(".", "_")),
+        opt={"who": op.who, "subject": subject},
     )(handler)
 
 
-def text_response(media_type: str) -> Callable[[Any], Response[Any]]:
-    """Render a reply carrying `content` (str) as another media type (e.g. text/calendar)."""
+def text_response(
+    media_type: str, attribute: str = "content", filename: str | None = None
+) -> Callable[[Any], Response[Any]]:
+    """Render the text in a reply's `attribute` as another media type (text/calendar, CSV)."""
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
 
     def render(reply: Any) -> Response[Any]:
-        return Response(reply.content, media_type=media_type)
+        return Response(getattr(reply, attribute), media_type=media_type, headers=headers)
 
     return render
 

@@ -1,20 +1,241 @@
-"""`/api/v1` routes of the payment service (one `Op` per operation)."""
+"""`/api/v1` routes of the payment service, the provider webhook endpoint and the local test
+provider's checkout page (`/pay/local/{payment_id}`)."""
 
 from __future__ import annotations
 
-from litestar import Router
+import html
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import PathParameter, URLEncodedBody
 from litestar.types import ControllerRouterHandler
 
-from services.gateway.routes.factory import Op, operation_route
+from services.gateway.auth import allow, context_of
+from services.gateway.routes.factory import (
+    ANYONE,
+    FINANCE,
+    RESIDENT,
+    SIGNED_IN,
+    Op,
+    Spec,
+    Who,
+    operation_route,
+    ops_from,
+    text_response,
+)
+from shared.contracts import payment as contracts
+from shared.errors import ValidationFailed
 
-OPERATIONS: list[Op] = []
+REFUNDERS = Who(roles=("staff", "finance", "admin"), scopes=("finance",))
+
+SPECS: list[Spec] = [
+    (
+        "POST",
+        "/payments",
+        "start",
+        "StartPaymentRequest",
+        "PaymentView",
+        RESIDENT,
+        "Start paying an order (returns where to send the browser)",
+    ),
+    (
+        "GET",
+        "/payments/{payment_id:uuid}",
+        "get",
+        "GetPaymentRequest",
+        "PaymentView",
+        SIGNED_IN,
+        "One payment (its payer, staff of its merchants, finance, admin)",
+    ),
+    (
+        "POST",
+        "/payments/{payment_id:uuid}/local-decision",
+        "local_decide",
+        "LocalDecideRequest",
+        "PaymentView",
+        SIGNED_IN,
+        "The local test provider: pay, decline or abandon (dev/test)",
+    ),
+    (
+        "POST",
+        "/orders/{order_id:uuid}/refunds",
+        "refund",
+        "RefundRequest",
+        "RefundView",
+        REFUNDERS,
+        "Refund lines of a paid order with a reason",
+    ),
+    (
+        "GET",
+        "/finance/settlements",
+        "settlement",
+        "SettlementRequest",
+        "SettlementReport",
+        FINANCE,
+        "Settlement of one merchant's day",
+    ),
+    (
+        "POST",
+        "/finance/erp-exports",
+        "erp_export",
+        "ErpExportRequest",
+        "ErpExport",
+        FINANCE,
+        "The day's accounting file for SAP (records the export run)",
+    ),
+    (
+        "GET",
+        "/finance/reconciliation",
+        "reconcile",
+        "ReconcileRequest",
+        "ReconciliationReport",
+        FINANCE,
+        "Ledger against the provider's balance transactions and payouts",
+    ),
+]
+
+CSV = "text/csv; charset=utf-8"
+SIGNATURE_HEADERS = {"stripe": "stripe-signature", "local": "x-local-signature"}
+
+
+def _csv_ops() -> list[Op]:
+    if not hasattr(contracts, "SettlementRequest"):
+        return []
+    return [
+        Op(
+            "GET",
+            "/finance/settlements.csv",
+            "payment.v1.settlement",
+            contracts.SettlementRequest,
+            contracts.SettlementReport,
+            FINANCE,
+            "Settlement of one merchant's day as CSV",
+            render=text_response(CSV, "csv", "settlement.csv"),
+            response_type=str,
+            extra={"operation_id": "payment_v1_settlement_csv"},
+        ),
+    ]
+
+
+@post(
+    "/payments/webhooks/{provider:str}",
+    guards=allow(public=True),
+    summary="The payment provider's webhook",
+    description=(
+        "Who may call: the payment provider (the signature is verified by the payment "
+        "service; the raw body is passed on byte for byte). A forged signature is refused."
+    ),
+    status_code=200,
+    opt={"who": ANYONE},
+)
+async def webhook(
+    request: Request[Any, Any, Any], provider: Annotated[str, PathParameter()]
+) -> Any:
+    if provider not in SIGNATURE_HEADERS:
+        raise ValidationFailed(f"unknown payment provider {provider!r}", field="provider")
+    raw = await request.body()
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("the webhook body is not UTF-8", field="body") from None
+    return await request.app.state.services.call(
+        "payment.v1.webhook",
+        contracts.WebhookRequest(  # type: ignore[attr-defined]
+            provider=provider,
+            body=body,
+            signature=request.headers.get(SIGNATURE_HEADERS[provider], ""),
+        ),
+        contracts.WebhookAck,  # type: ignore[attr-defined]
+        ctx=context_of(request),
+    )
+
+
+def _page(title: str, body: str) -> Response[str]:
+    return Response(
+        f'<!doctype html><html lang="fi"><head><meta charset="utf-8"><title>{title}</title>'
+        f"</head><body><main><h1>{title}</h1>{body}</main></body></html>",
+        media_type="text/html",
+    )
+
+
+@get(
+    "/pay/local/{payment_id:uuid}",
+    guards=allow(*SIGNED_IN.roles),
+    summary="The local test provider's checkout page",
+    description="Who may call: the signed-in payer (development and tests only).",
+    include_in_schema=False,
+    opt={"who": SIGNED_IN},
+)
+async def local_checkout(
+    request: Request[Any, Any, Any], payment_id: Annotated[uuid.UUID, PathParameter()]
+) -> Response[str]:
+    payment = await request.app.state.services.call(
+        "payment.v1.get",
+        contracts.GetPaymentRequest(payment_id=payment_id),  # type: ignore[attr-defined]
+        contracts.PaymentView,  # type: ignore[attr-defined]
+        ctx=context_of(request),
+    )
+    euros = f"{payment.amount_cents // 100},{payment.amount_cents % 100:02d} €"
+    buttons = "".join(
+        f'<form method="post" action="/pay/local/{payment.payment_id}">'
+        f'<input type="hidden" name="decision" value="{d}">'
+        f'<button type="submit">{label}</button></form>'
+        for d, label in (
+            ("pay", "Maksa / Pay"),
+            ("decline", "Hylkää / Decline"),
+            ("abandon", "Peruuta / Abandon"),
+        )
+    )
+    return _page(
+        "Testimaksu / Test payment",
+        f"<p>Tilaus / Order {html.escape(payment.order_number)}: {euros}</p>{buttons}",
+    )
+
+
+@post(
+    "/pay/local/{payment_id:uuid}",
+    guards=allow(*SIGNED_IN.roles),
+    summary="The local test provider's decision",
+    include_in_schema=False,
+    status_code=200,
+    opt={"who": SIGNED_IN},
+)
+async def local_decide(
+    request: Request[Any, Any, Any],
+    payment_id: Annotated[uuid.UUID, PathParameter()],
+    data: URLEncodedBody[dict[str, str]],
+) -> Response[str]:
+    decision = data.get("decision", "")
+    if decision not in ("pay", "decline", "abandon"):
+        raise ValidationFailed("choose pay, decline or abandon", field="decision")
+    payment = await request.app.state.services.call(
+        "payment.v1.local_decide",
+        contracts.LocalDecideRequest(  # type: ignore[attr-defined]
+            payment_id=payment_id,
+            decision=decision,  # type: ignore[arg-type]
+            idempotency_key=f"local-{payment_id}-{decision}",
+        ),
+        contracts.PaymentView,  # type: ignore[attr-defined]
+        ctx=context_of(request),
+    )
+    return _page(
+        "Testimaksu / Test payment",
+        f"<p>{html.escape(decision)}: {html.escape(payment.state)}</p>"
+        f'<p><a href="/orders/{payment.order_id}">Tilaus / Order</a></p>',
+    )
 
 
 def routes() -> list[ControllerRouterHandler]:
-    if not OPERATIONS:
+    ops = [*ops_from(contracts, "payment", SPECS), *_csv_ops()]
+    handlers: list[ControllerRouterHandler] = [operation_route(op) for op in ops]
+    if hasattr(contracts, "WebhookRequest"):
+        handlers.append(webhook)
+    if not handlers:
         return []
-    return [
-        Router(
-            "/api/v1", route_handlers=[operation_route(op) for op in OPERATIONS], tags=["payment"]
-        )
+    routers: list[ControllerRouterHandler] = [
+        Router("/api/v1", route_handlers=handlers, tags=["payment"])
     ]
+    if hasattr(contracts, "LocalDecideRequest"):
+        routers.append(Router("/", route_handlers=[local_checkout, local_decide]))
+    return routers
