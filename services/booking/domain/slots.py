@@ -1,0 +1,203 @@
+"""Opening hours, slot generation and request checks in the resource's zone (no I/O).
+
+Times are computed as aware datetimes: a local wall-clock time is turned into an instant once
+(`at_local`), and slots then step in real elapsed time from the opening instant, so a DST day
+has no slot at a wall time that does not exist and loses no hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.booking.domain.model import DayException, Resource, WeeklyHours
+from shared.errors import ValidationFailed
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Busy:
+    """An active reservation as availability sees it: its guarded range and places."""
+
+    starts_at: datetime  # guarded start (buffer included)
+    ends_at: datetime
+    places: int = 1
+
+
+def at_local(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall time.
+
+    A wall time in the spring gap (03:30 on the last Sunday of March in Helsinki) maps past
+    the gap (zoneinfo applies the earlier offset); in the autumn the first 03:30 is taken.
+    """
+    return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+
+
+def opening_intervals(
+    day: date,
+    tz: ZoneInfo,
+    weekly: Iterable[WeeklyHours],
+    exceptions: Mapping[date, DayException],
+) -> list[Interval]:
+    """The open intervals (UTC) of one local day: the exception if any, else the pattern."""
+    pairs: list[tuple[time, time]]
+    if day in exceptions:
+        exc = exceptions[day]
+        if exc.opens is None or exc.closes is None:
+            return []
+        pairs = [(exc.opens, exc.closes)]
+    else:
+        pairs = [
+            (w.opens, w.closes)
+            for w in weekly
+            if w.weekday == day.weekday()
+            and (w.valid_from is None or w.valid_from.date() <= day)
+            and (w.valid_until is None or day <= w.valid_until.date())
+        ]
+    intervals = []
+    for opens, closes in sorted(pairs):
+        start = at_local(day, opens, tz)
+        end = at_local(day + timedelta(days=1), time(0), tz) if closes == time(0) else None
+        end = end or at_local(day, closes, tz)
+        if end > start:
+            intervals.append((start, end))
+    return intervals
+
+
+def free_places(resource: Resource, start: datetime, end: datetime, busy: Iterable[Busy]) -> int:
+    before = timedelta(minutes=resource.buffer_before_minutes)
+    after = timedelta(minutes=resource.buffer_after_minutes)
+    lo, hi = start - before, end + after
+    used = sum(b.places for b in busy if b.starts_at < hi and lo < b.ends_at)
+    return resource.capacity - used
+
+
+def free_slots(
+    resource: Resource,
+    first: date,
+    last: date,
+    weekly: list[WeeklyHours],
+    exceptions: Mapping[date, DayException],
+    busy: list[Busy],
+    now: datetime,
+    places: int = 1,
+) -> list[tuple[datetime, datetime, int]]:
+    """Free (start, end, free places) slots of `slot_minutes` from `first` to `last` local days."""
+    tz = ZoneInfo(resource.tz)
+    length = timedelta(minutes=resource.slot_minutes)
+    step = timedelta(minutes=resource.align_minutes)
+    earliest = now + timedelta(minutes=resource.min_notice_minutes)
+    latest = now + timedelta(days=resource.max_days_ahead)
+    busy = sorted(busy, key=lambda b: b.starts_at)
+    out: list[tuple[datetime, datetime, int]] = []
+    day = first
+    while day <= last:
+        for open_at, close_at in opening_intervals(day, tz, weekly, exceptions):
+            start = open_at
+            while start + length <= close_at:
+                if earliest <= start <= latest:
+                    free = free_places(resource, start, start + length, busy)
+                    if free >= places:
+                        out.append((start, start + length, free))
+                start += step
+        day += timedelta(days=1)
+    return out
+
+
+def check_request(
+    resource: Resource,
+    starts_at: datetime,
+    ends_at: datetime,
+    places: int,
+    weekly: list[WeeklyHours],
+    exceptions: Mapping[date, DayException],
+    now: datetime,
+) -> None:
+    """Raise `ValidationFailed` naming the field when a booking request cannot be accepted."""
+    if starts_at.tzinfo is None:
+        raise ValidationFailed("starts_at needs a time zone", field="starts_at")
+    if ends_at.tzinfo is None:
+        raise ValidationFailed("ends_at needs a time zone", field="ends_at")
+    if ends_at <= starts_at:
+        raise ValidationFailed("the end must be after the start", field="ends_at")
+    minutes = (ends_at - starts_at) / timedelta(minutes=1)
+    if minutes < resource.min_minutes:
+        raise ValidationFailed(f"at least {resource.min_minutes} minutes", field="ends_at")
+    if minutes > resource.max_minutes:
+        raise ValidationFailed(f"at most {resource.max_minutes} minutes", field="ends_at")
+    if places < 1 or places > resource.capacity:
+        raise ValidationFailed(f"places must be 1..{resource.capacity}", field="places")
+    if starts_at < now:
+        raise ValidationFailed("the start is in the past", field="starts_at")
+    if starts_at < now + timedelta(minutes=resource.min_notice_minutes):
+        raise ValidationFailed(
+            f"book at least {resource.min_notice_minutes} minutes ahead", field="starts_at"
+        )
+    if starts_at > now + timedelta(days=resource.max_days_ahead):
+        raise ValidationFailed(
+            f"book at most {resource.max_days_ahead} days ahead", field="starts_at"
+        )
+    tz = ZoneInfo(resource.tz)
+    if not _within_hours(resource, starts_at, ends_at, tz, weekly, exceptions):
+        raise ValidationFailed("outside opening hours", field="starts_at")
+    if not _aligned(resource, starts_at, tz, weekly, exceptions):
+        raise ValidationFailed(
+            f"the start must be on a {resource.align_minutes}-minute step", field="starts_at"
+        )
+
+
+def _local_day(instant: datetime, tz: ZoneInfo) -> date:
+    return instant.astimezone(tz).date()
+
+
+def _within_hours(
+    resource: Resource,
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    weekly: list[WeeklyHours],
+    exceptions: Mapping[date, DayException],
+) -> bool:
+    first, last = _local_day(starts_at, tz), _local_day(ends_at - timedelta(seconds=1), tz)
+    intervals: list[Interval] = []
+    day = first - timedelta(days=1)
+    while day <= last:
+        intervals += opening_intervals(day, tz, weekly, exceptions)
+        day += timedelta(days=1)
+    if resource.allows_multi_day and first != last:
+        # A multi-day booking starts and ends in open time; nights in between are its own.
+        starts_ok = any(a <= starts_at < b for a, b in intervals)
+        ends_ok = any(a < ends_at <= b for a, b in intervals)
+        closed_day = any((e.opens is None) for d, e in exceptions.items() if first <= d <= last)
+        return starts_ok and ends_ok and not closed_day
+    merged = _merge(intervals)
+    return any(a <= starts_at and ends_at <= b for a, b in merged)
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _aligned(
+    resource: Resource,
+    starts_at: datetime,
+    tz: ZoneInfo,
+    weekly: list[WeeklyHours],
+    exceptions: Mapping[date, DayException],
+) -> bool:
+    step = timedelta(minutes=resource.align_minutes)
+    day = _local_day(starts_at, tz)
+    for d in (day - timedelta(days=1), day):
+        for open_at, close_at in opening_intervals(d, tz, weekly, exceptions):
+            if open_at <= starts_at < close_at:
+                return (starts_at - open_at) % step == timedelta(0)
+    return False

@@ -1,0 +1,225 @@
+"""The pure booking rules: state machine, slots across DST, prices, VAT and refunds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.booking.domain.model import (
+    TRANSITIONS,
+    DayException,
+    Resource,
+    WeeklyHours,
+    transition,
+)
+from services.booking.domain.pricing import (
+    PriceRule,
+    customer_group,
+    quote,
+    refund_cents,
+    split_vat,
+)
+from services.booking.domain.slots import Busy, check_request, free_slots
+from shared.contracts.common import Principal
+from shared.errors import Conflict, ValidationFailed
+
+HEL = ZoneInfo("Europe/Helsinki")
+ALL_DAY = [WeeklyHours(weekday=d, opens=time(0), closes=time(0)) for d in range(7)]
+DAYTIME = [WeeklyHours(weekday=d, opens=time(8), closes=time(22)) for d in range(7)]
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def hall(**kw: object) -> Resource:
+    base: dict[str, object] = dict(
+        id=uuid.uuid4(),
+        unit_id=uuid.uuid4(),
+        name={"fi": "Sali"},
+        unit_name={"fi": "Halli"},
+        kind="space",
+        merchant_id="sports",
+        slot_minutes=60,
+        align_minutes=60,
+        min_minutes=60,
+        max_minutes=180,
+        max_days_ahead=365,
+    )
+    base.update(kw)
+    return Resource(**base)  # type: ignore[arg-type]
+
+
+def test_every_transition_edge_and_no_other() -> None:
+    states = {s for s, _ in TRANSITIONS} | set(TRANSITIONS.values())
+    actions = {a for _, a in TRANSITIONS}
+    for state in states:
+        for action in actions:
+            if (state, action) in TRANSITIONS:
+                assert transition(state, action) == TRANSITIONS[(state, action)]  # type: ignore[arg-type]
+            else:
+                with pytest.raises(Conflict):
+                    transition(state, action)  # type: ignore[arg-type]
+
+
+def test_spring_forward_day_has_23_hourly_slots_and_no_0330() -> None:
+    day = date(2026, 3, 29)  # Helsinki: 03:00 -> 04:00
+    slots = free_slots(hall(), day, day, ALL_DAY, {}, [], NOW)
+    assert len(slots) == 23
+    walls = [s.astimezone(HEL).time() for s, _, _ in slots]
+    assert time(3) not in walls
+    assert time(3, 30) not in walls
+    assert all(e - s == timedelta(hours=1) for s, e, _ in slots)
+
+
+def test_fall_back_day_has_25_hourly_slots_and_keeps_both_03s() -> None:
+    day = date(2026, 10, 25)  # Helsinki: 04:00 -> 03:00
+    slots = free_slots(hall(), day, day, ALL_DAY, {}, [], NOW)
+    assert len(slots) == 25
+    assert [s.astimezone(HEL).hour for s, _, _ in slots].count(3) == 2
+
+
+def test_slots_respect_exceptions_busy_time_buffers_and_capacity() -> None:
+    day = date(2026, 2, 2)
+    res = hall(buffer_after_minutes=30)
+    closed = {day: DayException(opens=None, closes=None)}
+    assert free_slots(res, day, day, DAYTIME, closed, [], NOW) == []
+    short = {day: DayException(opens=time(10), closes=time(12))}
+    assert len(free_slots(res, day, day, DAYTIME, short, [], NOW)) == 2
+    at_ten = datetime(2026, 2, 2, 10, tzinfo=HEL)
+    busy = [Busy(starts_at=at_ten, ends_at=at_ten + timedelta(hours=1, minutes=30))]
+    starts = [
+        s.astimezone(HEL).hour for s, _, _ in free_slots(res, day, day, DAYTIME, {}, busy, NOW)
+    ]
+    assert 9 not in starts
+    assert 10 not in starts
+    assert 11 not in starts
+    assert 12 in starts
+    lane = hall(capacity=6)
+    busy6 = [Busy(starts_at=at_ten, ends_at=at_ten + timedelta(hours=1), places=5)]
+    slot = [f for s, _, f in free_slots(lane, day, day, DAYTIME, {}, busy6, NOW) if s == at_ten]
+    assert slot == [1]
+    assert not [
+        s for s, _, _ in free_slots(lane, day, day, DAYTIME, {}, busy6, NOW, 2) if s == at_ten
+    ]
+
+
+def test_month_of_slots_is_fast() -> None:
+    import time as clock
+
+    started = clock.perf_counter()
+    free_slots(hall(align_minutes=30), date(2026, 3, 1), date(2026, 3, 31), DAYTIME, {}, [], NOW)
+    assert clock.perf_counter() - started < 0.2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "places", "field"),
+    [
+        ((2026, 2, 2, 12), (2026, 2, 2, 11), 1, "ends_at"),  # end before start
+        ((2026, 2, 2, 12), (2026, 2, 2, 12, 30), 1, "ends_at"),  # too short
+        ((2026, 2, 2, 10), (2026, 2, 2, 14), 1, "ends_at"),  # too long
+        ((2026, 2, 2, 12, 30), (2026, 2, 2, 13, 30), 1, "starts_at"),  # misaligned
+        ((2026, 2, 2, 6), (2026, 2, 2, 7), 1, "starts_at"),  # outside hours
+        ((2025, 12, 2, 12), (2025, 12, 2, 13), 1, "starts_at"),  # past
+        ((2027, 2, 2, 12), (2027, 2, 2, 13), 1, "starts_at"),  # past the horizon
+        ((2026, 2, 2, 12), (2026, 2, 2, 13), 2, "places"),  # too many places
+    ],
+)
+def test_bad_requests_name_the_field(start: tuple, end: tuple, places: int, field: str) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        check_request(
+            hall(),
+            datetime(*start, tzinfo=HEL),
+            datetime(*end, tzinfo=HEL),
+            places,
+            DAYTIME,
+            {},
+            NOW,
+        )
+    assert err.value.field == field
+
+
+def test_good_request_passes() -> None:
+    check_request(
+        hall(),
+        datetime(2026, 2, 2, 12, tzinfo=HEL),
+        datetime(2026, 2, 2, 14, tzinfo=HEL),
+        1,
+        DAYTIME,
+        {},
+        NOW,
+    )
+
+
+def test_multi_day_booking_of_a_weekend_space() -> None:
+    space = hall(allows_multi_day=True, max_minutes=3 * 24 * 60)
+    start, end = datetime(2026, 2, 6, 16, tzinfo=HEL), datetime(2026, 2, 8, 20, tzinfo=HEL)
+    check_request(space, start, end, 1, DAYTIME, {}, NOW)
+    with pytest.raises(ValidationFailed):
+        check_request(hall(max_minutes=3 * 24 * 60), start, end, 1, DAYTIME, {}, NOW)
+
+
+def test_price_by_group_weekday_and_time_with_vat_split() -> None:
+    rules = [
+        PriceRule(
+            customer_group="resident",
+            weekdays=(0, 1, 2, 3, 4),
+            from_time=time(16),
+            to_time=time(0),
+            unit="hour",
+            amount_cents=4000,
+            vat_rate_bp=1350,
+        ),
+        PriceRule(
+            customer_group="resident",
+            weekdays=tuple(range(7)),
+            from_time=time(0),
+            to_time=time(0),
+            unit="hour",
+            amount_cents=2500,
+            vat_rate_bp=1350,
+        ),
+        PriceRule(
+            customer_group="other",
+            weekdays=tuple(range(7)),
+            from_time=time(0),
+            to_time=time(0),
+            unit="booking",
+            amount_cents=9000,
+            vat_rate_bp=1350,
+        ),
+    ]
+    peak = datetime(2026, 2, 2, 17, tzinfo=HEL)
+    q = quote(rules, "resident", peak, peak + timedelta(minutes=90), 1, "Europe/Helsinki")
+    assert (q.gross_cents, q.net_cents + q.vat_cents) == (6000, 6000)
+    assert q.net_cents == 5286
+    assert q.vat_rate_bp == 1350
+    off = datetime(2026, 2, 2, 9, tzinfo=HEL)
+    assert (
+        quote(rules, "resident", off, off + timedelta(hours=1), 1, "Europe/Helsinki").gross_cents
+        == 2500
+    )
+    assert (
+        quote(rules, "other", off, off + timedelta(hours=1), 1, "Europe/Helsinki").gross_cents
+        == 9000
+    )
+    assert (
+        quote(rules, "business", off, off + timedelta(hours=1), 1, "Europe/Helsinki").gross_cents
+        == 0
+    )
+
+
+def test_vat_split_and_customer_group() -> None:
+    assert split_vat(12550, 2550) == (10000, 2550)
+    assert split_vat(0, 2550) == (0, 0)
+    assert customer_group(Principal(subject="a", home_municipality="853"), "853") == "resident"
+    assert customer_group(Principal(subject="a", home_municipality="091"), "853") == "other"
+    assert customer_group(Principal(subject="a", scopes=("association",)), "853") == "association"
+    assert customer_group(None, "853") == "other"
+
+
+def test_refund_policy() -> None:
+    start = datetime(2026, 2, 10, 12, tzinfo=UTC)
+    assert refund_cents(5000, start, start - timedelta(hours=48), 24, 50) == 5000
+    assert refund_cents(5000, start, start - timedelta(hours=2), 24, 50) == 2500
+    assert refund_cents(5000, start, start + timedelta(minutes=1), 24, 50) is None
