@@ -38,20 +38,21 @@ OPS: dict[str, str] = {
     "get_cart": "cart.v1.get_cart",
     "add_reservation": "cart.v1.add_reservation",
     "link_library_card": "cart.v1.link_library_card",
+    "library_debits": "cart.v1.library_debits",
     "add_library_debits": "cart.v1.add_library_debits",
-    "gis_catalogue": "cart.v1.gis_catalogue",
+    "gis_catalogue": "cart.v1.list_gis_products",
     "add_gis_product": "cart.v1.add_gis_product",
     "remove_line": "cart.v1.remove_line",
     "checkout": "cart.v1.checkout",
     "get_order": "cart.v1.get_order",
     "my_orders": "cart.v1.my_orders",
     "request_refund": "cart.v1.request_refund",
-    "failed_registrations": "cart.v1.failed_registrations",
+    "failed_registrations": "cart.v1.library_registrations",
     "retry_registration": "cart.v1.retry_registration",
     # payment
     "start_payment": "payment.v1.start",
     "settlement": "payment.v1.settlement",
-    "reconciliation": "payment.v1.reconciliation",
+    "reconciliation": "payment.v1.reconcile",
 }
 
 

@@ -50,6 +50,8 @@ def percent(basis_points: Any) -> str:
 def localized(value: Any, lang: str) -> str:
     """A `LocalizedText`-like dict {fi, sv, en} or a plain string."""
     if isinstance(value, dict):
+        if "name_fi" in value:  # a catalogue entry with name_fi / name_sv / name_en
+            return str(value.get(f"name_{lang}") or value["name_fi"])
         return str(value.get(lang) or value.get("fi") or next(iter(value.values()), ""))
     return "" if value is None else str(value)
 

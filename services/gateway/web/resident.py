@@ -5,6 +5,7 @@ Every form posts and redirects (303), so the whole flow works without JavaScript
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -18,7 +19,7 @@ from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, page
-from shared.errors import Unauthenticated, ValidationFailed
+from shared.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
@@ -157,9 +158,21 @@ async def hold(request: Req) -> Redirect:
 async def cart(request: Req) -> Response[str]:
     _signed_in(request)
     reply = await call(request, "get_cart")
-    lines = _items(reply, "lines")
-    vat = _items(reply, "vat_breakdown", "vat")
-    return page(request, "cart.html", cart=reply or {}, lines=lines, vat=vat, key=new_key())
+    names = {m.get("merchant_id"): m.get("merchant_name") for m in _items(reply, "merchants")}
+    lines = [
+        line | {"merchant_name": names.get(line.get("merchant_id"))}
+        for line in _items(reply, "lines")
+    ]
+    vat = _items(reply, "vat")
+    return page(
+        request,
+        "cart.html",
+        cart=reply or {},
+        lines=lines,
+        vat=vat,
+        messages=_items(reply, "messages"),
+        key=new_key(),
+    )
 
 
 @post("/cart/lines/{line_id:str}/remove", name="web:remove_line")
@@ -172,7 +185,11 @@ async def remove_line(request: Req, line_id: str) -> Redirect:
 @get("/library", name="web:library")
 async def library(request: Req) -> Response[str]:
     _signed_in(request)
-    return page(request, "library.html", key=new_key())
+    try:
+        debits = await call(request, "library_debits")
+    except (NotFound, ValidationFailed, Conflict):
+        debits = None  # no library card linked yet
+    return page(request, "library.html", debits=debits, key=new_key())
 
 
 @post("/library/card", name="web:link_card")
@@ -193,7 +210,15 @@ async def link_card(request: Req) -> Redirect:
 async def add_debits(request: Req) -> Redirect:
     _signed_in(request)
     form = await request.form()
-    await call(request, "add_library_debits", idempotency_key=form.get("key") or new_key())
+    chosen = [int(v) for v in form.getall("debit") if str(v).isdigit()] if "debit" in form else []
+    if not chosen:
+        raise ValidationFailed("choose at least one fee", field="debit")
+    await call(
+        request,
+        "add_library_debits",
+        account_line_ids=chosen,
+        idempotency_key=form.get("key") or new_key(),
+    )
     return _back("/cart", "done_added")
 
 
@@ -210,12 +235,20 @@ async def add_gis(request: Req) -> Redirect:
     form = await request.form()
     if form.get("accept_licence") != "yes":
         raise ValidationFailed("accept the licence terms", field="accept_licence")
+    area = None
+    if form.get("area"):
+        try:
+            area = json.loads(form["area"])
+        except ValueError:
+            raise ValidationFailed("the area is not GeoJSON", field="area") from None
     await call(
         request,
         "add_gis_product",
         product_id=form.get("product_id"),
         format=form.get("format") or None,
-        purpose=form.get("purpose", ""),
+        licence_type=form.get("licence_type") or None,
+        area=area,
+        purpose_of_use=form.get("purpose", ""),
         licence_accepted=True,
         idempotency_key=form.get("key") or new_key(),
     )
@@ -238,14 +271,16 @@ async def checkout(request: Req) -> Redirect:
 async def receipt(request: Req, order_id: str) -> Response[str]:
     _signed_in(request)
     order = await call(request, "get_order", order_id=order_id)
-    lines = _items(order, "lines")
+    lines = [
+        line.get("line", line) | {"state": line.get("state")} for line in _items(order, "lines")
+    ]
     return page(
         request,
         "receipt.html",
         order=order,
         lines=lines,
-        vat=_items(order, "vat_breakdown", "vat"),
-        downloads=_items(order, "downloads", "entitlements"),
+        vat=_items(order, "vat"),
+        downloads=_items(order, "downloads"),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
@@ -146,14 +147,50 @@ async def retry_registration(request: Req, line_id: str) -> Redirect:
 
 @get("/staff/gis", name="web:gis_catalogue", guards=allow("gis_clerk", "admin"))
 async def gis_catalogue(request: Req) -> Response[str]:
-    reply = await call(request, "gis_catalogue")
+    reply = await call(request, "gis_catalogue", include_inactive=True)
     return page(request, "staff/gis.html", products=_items(reply, "products", "items"))
 
 
-@get("/finance", name="web:finance", guards=allow("finance", "admin"))
-async def finance(request: Req, day: str = "") -> Response[str]:
+MERCHANTS = ("sports", "culture", "health", "library", "gis")
+FINANCE = allow("finance", "admin")
+
+
+@get("/finance", name="web:finance", guards=FINANCE)
+async def finance(request: Req, day: str = "", merchant: str = "") -> Response[str]:
     on = day or date.today().isoformat()
-    return page(request, "staff/finance.html", day=on)
+    report = None
+    if merchant:
+        report = await call(request, "settlement", day=on, merchant_id=merchant)
+    return page(
+        request,
+        "staff/finance.html",
+        day=on,
+        merchant=merchant,
+        merchants=MERCHANTS,
+        report=report,
+    )
+
+
+@get("/finance/settlement.csv", name="web:settlement_csv", guards=FINANCE)
+async def settlement_csv(request: Req, day: str, merchant: str) -> Response[str]:
+    report = await call(request, "settlement", day=day, merchant_id=merchant)
+    return Response(
+        report.get("csv", ""),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="settlement-{merchant}-{day}.csv"'},
+    )
+
+
+@get("/finance/reconciliation", name="web:reconciliation", guards=FINANCE)
+async def reconciliation(request: Req, start: str, end: str) -> Response[bytes]:
+    report = await call(request, "reconciliation", start=start, end=end)
+    return Response(
+        msgspec.json.format(msgspec.json.encode(report)),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="reconciliation-{start}-{end}.json"'
+        },
+    )
 
 
 ROUTES = [
@@ -170,4 +207,6 @@ ROUTES = [
     retry_registration,
     gis_catalogue,
     finance,
+    settlement_csv,
+    reconciliation,
 ]
