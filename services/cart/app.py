@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
+from services.cart import library_service, orders
+from services.cart.consumers import booking_consumer, payment_consumer
+from services.cart.deps import Deps
+from services.cart.handlers import operations
+from services.cart.library.base import LibrarySystem
+from services.cart.library.development import DevelopmentLibrary
+from services.cart.library.koha import KohaLibrary
+from services.cart.settings import CartSettings
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
 from shared.settings import CommonSettings, from_env
 
@@ -12,8 +22,60 @@ VERSION = "0.1.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(infra: Infra) -> ServiceDefinition:
-    return ServiceDefinition(name=NAME, version=VERSION, operations=[])
+def load_settings() -> CartSettings:
+    settings = from_env(CartSettings, prefix="CART_")
+    if os.environ.get("DEMO_DATA", "").lower() == "true":
+        settings = CartSettings(**{**_fields(settings), "demo_data": True})
+    return settings
+
+
+def _fields(settings: CartSettings) -> dict[str, object]:
+    return {f: getattr(settings, f) for f in settings.__struct_fields__}
+
+
+def library_for(settings: CartSettings) -> LibrarySystem:
+    if settings.library_adapter == "koha":
+        return KohaLibrary(
+            settings.koha_base_url,
+            settings.koha_client_id,
+            settings.koha_client_secret,
+            timeout_s=settings.koha_timeout_s,
+        )
+    return DevelopmentLibrary()
+
+
+def build(
+    infra: Infra,
+    settings: CartSettings | None = None,
+    library: LibrarySystem | None = None,
+) -> ServiceDefinition:
+    settings = settings or load_settings()
+    settings.check(infra.settings)
+    deps = Deps(infra.pool, infra.requester, library or library_for(settings), settings)
+
+    async def on_start() -> None:
+        if settings.demo_data:
+            from services.cart.demo import seed
+
+            await seed(deps)
+
+    async def sweeper(stop: asyncio.Event) -> None:
+        await orders.sweeper(deps, stop)
+
+    async def library_worker(stop: asyncio.Event) -> None:
+        try:
+            await library_service.worker(deps, stop)
+        finally:
+            await deps.library.close()
+
+    return ServiceDefinition(
+        name=NAME,
+        version=VERSION,
+        operations=operations(deps),
+        consumers=[payment_consumer(deps), booking_consumer(deps)],
+        background=[sweeper, library_worker],
+        on_start=on_start,
+    )
 
 
 def main() -> None:

@@ -122,3 +122,454 @@ class RefundRequested(Event, frozen=True, kw_only=True):
 
 
 register(OrderCreated, OrderPaid, OrderFulfilled, OrderCancelled, RefundRequested)
+
+
+# --- the cart service's own operations (gateway -> cart) --------------------------------------
+# Residents act on their own cart/orders; staff roles as named per operation.
+
+
+class CartLineView(msgspec.Struct, frozen=True, kw_only=True):
+    line_id: uuid.UUID
+    kind: LineKind
+    reference: str
+    description: str
+    merchant_id: str
+    quantity: int
+    gross_cents: int
+    net_cents: int
+    vat_cents: int
+    vat_rate_bp: int
+    details: dict = msgspec.field(default_factory=dict)
+
+
+class VatBreakdownRow(msgspec.Struct, frozen=True, kw_only=True):
+    vat_rate_bp: int
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+
+
+class MerchantGroup(msgspec.Struct, frozen=True, kw_only=True):
+    merchant_id: str
+    merchant_name: str
+    business_id: str
+    gross_cents: int
+    lines: list[CartLineView]
+
+
+class CartMessage(msgspec.Struct, frozen=True, kw_only=True):
+    code: str  # line_removed_hold_expired | line_removed_cancelled | library_balance_changed
+    message: str
+    created_at: datetime
+
+
+class CartView(msgspec.Struct, frozen=True, kw_only=True):
+    cart_id: uuid.UUID | None
+    customer: str
+    lines: list[CartLineView]
+    merchants: list[MerchantGroup]
+    vat: list[VatBreakdownRow]
+    total_cents: int
+    net_cents: int
+    vat_cents: int
+    messages: list[CartMessage] = msgspec.field(default_factory=list)
+
+
+class GetCartRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.get_cart`: the signed-in resident's open cart (and unseen messages)."""
+
+
+class AddReservationRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.add_reservation`: put one's own held reservation into the cart."""
+
+    reservation_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
+class AddLibraryDebitsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.add_library_debits`: chosen outstanding debits (Koha account line ids)."""
+
+    account_line_ids: list[int]
+    idempotency_key: str | None = None
+
+
+class AddGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.add_gis_product`: a catalogue product with its variant; `area` is a GeoJSON
+    Polygon in ETRS-GK23 metres for products priced by area."""
+
+    product_id: str
+    format: str
+    coordinate_system: str = "ETRS-GK23"
+    licence_type: str
+    quantity: int = msgspec.field(default=1)
+    area: dict | None = None
+    purpose_of_use: str
+    licence_accepted: bool
+    idempotency_key: str | None = None
+
+
+class RemoveLineRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.remove_line`."""
+
+    line_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
+class CheckoutRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.checkout`: freeze the open cart into an order awaiting payment."""
+
+    idempotency_key: str | None = None
+
+
+class OrderLineView(msgspec.Struct, frozen=True, kw_only=True):
+    line: OrderLineSnapshot
+    state: str
+    refunded_cents: int = 0
+    details: dict = msgspec.field(default_factory=dict)
+
+
+class DownloadLink(msgspec.Struct, frozen=True, kw_only=True):
+    line_id: uuid.UUID
+    token: str
+    file_name: str
+    expires_at: datetime
+    downloads_left: int
+
+
+class OrderView(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: uuid.UUID
+    order_number: str
+    reference_number: str
+    rf_reference: str
+    customer: str
+    state: OrderState
+    total_cents: int
+    net_cents: int
+    vat_cents: int
+    vat: list[VatBreakdownRow]
+    sale_date: date
+    payment_deadline: datetime
+    created_at: datetime
+    paid_at: datetime | None = None
+    payment_id: uuid.UUID | None = None
+    lines: list[OrderLineView]
+    downloads: list[DownloadLink] = msgspec.field(default_factory=list)
+
+
+class GetOrderRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.get_order`: the owner, admins, or staff of a merchant on the order."""
+
+    order_id: uuid.UUID
+
+
+class MyOrdersRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.my_orders`: the signed-in resident's orders, newest first."""
+
+    limit: int = 50
+    offset: int = 0
+
+
+class OrderList(msgspec.Struct, frozen=True, kw_only=True):
+    orders: list[OrderView]
+
+
+class ReceiptRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.receipt`: receipt of a paid order (JSON fields + rendered HTML)."""
+
+    order_id: uuid.UUID
+    locale: Literal["fi", "sv", "en"] = "fi"
+
+
+class ReceiptMerchant(msgspec.Struct, frozen=True, kw_only=True):
+    merchant_id: str
+    name: str
+    business_id: str
+    gross_cents: int
+
+
+class Receipt(msgspec.Struct, frozen=True, kw_only=True):
+    order: OrderView
+    merchants: list[ReceiptMerchant]
+    payment_provider: str | None
+    credit_lines: list[str]
+    html: str
+
+
+class RequestRefundRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.request_refund`: staff of the line's merchant (or admin) refunds a paid line."""
+
+    order_id: uuid.UUID
+    line_id: uuid.UUID
+    amount_cents: int | None = None  # None: what is left of the line
+    note: str = ""
+    idempotency_key: str | None = None
+
+
+class RefundRequestView(msgspec.Struct, frozen=True, kw_only=True):
+    refund_request_id: uuid.UUID
+    order_id: uuid.UUID
+    line_id: uuid.UUID
+    amount_cents: int
+    reason: str
+
+
+# Merchants, accounting, VAT (admin) -----------------------------------------------------
+
+
+class Merchant(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name_fi: str
+    name_sv: str | None = None
+    name_en: str | None = None
+    business_id: str
+    line_kinds: list[LineKind] = msgspec.field(default_factory=list)
+    active: bool = True
+
+
+class ListMerchantsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.list_merchants`: anyone."""
+
+
+class MerchantList(msgspec.Struct, frozen=True, kw_only=True):
+    merchants: list[Merchant]
+
+
+class UpsertMerchantRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.upsert_merchant`: admin."""
+
+    merchant: Merchant
+    idempotency_key: str | None = None
+
+
+class AccountingEntry(msgspec.Struct, frozen=True, kw_only=True):
+    merchant_id: str
+    cost_centre: str
+    product: str = ""  # '' = any product of the cost centre
+    valid_from: date
+    valid_to: date | None = None
+    dimensions: AccountingDimensions
+
+
+class SetAccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.set_accounting`: admin (or finance) adds dimensions valid from a date."""
+
+    entry: AccountingEntry
+    idempotency_key: str | None = None
+
+
+class ListAccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.list_accounting`: admin / finance."""
+
+    merchant_id: str | None = None
+
+
+class AccountingList(msgspec.Struct, frozen=True, kw_only=True):
+    entries: list[AccountingEntry]
+
+
+class VatRate(msgspec.Struct, frozen=True, kw_only=True):
+    code: str  # general | reduced_13_5 | reduced_10 | zero
+    rate_bp: int
+    valid_from: date
+    valid_to: date | None = None
+    description: str = ""
+
+
+class SetVatRateRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.set_vat_rate`: admin."""
+
+    rate: VatRate
+    idempotency_key: str | None = None
+
+
+class ListVatRatesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.list_vat_rates`: anyone."""
+
+
+class VatRateList(msgspec.Struct, frozen=True, kw_only=True):
+    rates: list[VatRate]
+
+
+# GIS shop -------------------------------------------------------------------------------
+
+
+class GisLicence(msgspec.Struct, frozen=True, kw_only=True):
+    type: str  # e.g. "CC BY 4.0", "internal use"
+    period_months: int | None = None  # None: perpetual
+    price_factor_pct: int = 100
+
+
+class AreaTierSpec(msgspec.Struct, frozen=True, kw_only=True):
+    up_to_hectares: float | None = None
+    cents_per_hectare: int
+
+
+class GisPricing(msgspec.Struct, frozen=True, kw_only=True):
+    kind: Literal["fixed", "area"]
+    unit_cents: int = 0  # fixed: per sheet / file
+    unit: str = "file"  # sheet | file
+    base_fee_cents: int = 0  # area
+    tiers: list[AreaTierSpec] = msgspec.field(default_factory=list)
+    minimum_hectares: float = 0.0
+
+
+class GisProduct(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name_fi: str
+    name_sv: str | None = None
+    name_en: str | None = None
+    description: str = ""
+    formats: list[str]
+    coordinate_systems: list[str] = msgspec.field(default_factory=lambda: ["ETRS-GK23"])
+    licences: list[GisLicence]
+    pricing: GisPricing
+    vat_code: str = "general"
+    cost_centre: str
+    ready_file: str | None = None  # a file in the storage directory; None: made to order
+    active: bool = True
+
+
+class ListGisProductsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.list_gis_products`: the active catalogue (anyone); gis_clerk sees all."""
+
+    include_inactive: bool = False
+
+
+class GisProductList(msgspec.Struct, frozen=True, kw_only=True):
+    products: list[GisProduct]
+
+
+class UpsertGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.upsert_gis_product`: gis_clerk (or admin)."""
+
+    product: GisProduct
+    idempotency_key: str | None = None
+
+
+class GisQueueRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.gis_queue`: gis_clerk: paid made-to-order lines waiting for a file."""
+
+
+class GisQueueItem(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: uuid.UUID
+    order_number: str
+    line_id: uuid.UUID
+    description: str
+    details: dict
+    paid_at: datetime | None
+
+
+class GisQueue(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[GisQueueItem]
+
+
+class GisUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.gis_upload`: gis_clerk delivers the file of a queued line (base64 content);
+    this releases the download link."""
+
+    line_id: uuid.UUID
+    file_name: str
+    content_b64: str
+    idempotency_key: str | None = None
+
+
+class DownloadRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.download`: validate a download token (the link itself is the credential);
+    the gateway streams the file. Forged -> forbidden; expired or used up -> gone."""
+
+    token: str
+
+
+class DownloadGrant(msgspec.Struct, frozen=True, kw_only=True):
+    file_path: str
+    file_name: str
+    size_bytes: int
+    content_type: str
+    downloads_left: int
+
+
+# Library ---------------------------------------------------------------------------------
+
+
+class LinkLibraryCardRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.link_library_card`: the library system checks card number + PIN."""
+
+    card_number: str
+    pin: str
+    idempotency_key: str | None = None
+
+
+class LibraryCard(msgspec.Struct, frozen=True, kw_only=True):
+    card_last4: str
+    linked_at: datetime
+
+
+class LibraryDebitsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.library_debits`: the resident's outstanding library debits (linked card)."""
+
+
+class LibraryDebit(msgspec.Struct, frozen=True, kw_only=True):
+    account_line_id: int
+    debit_type: str
+    description: str
+    amount_outstanding_cents: int
+    payable: bool
+    reason: str = ""
+
+
+class LibraryDebits(msgspec.Struct, frozen=True, kw_only=True):
+    debits: list[LibraryDebit]
+    payable_total_cents: int
+    minimum_payable_cents: int
+
+
+class Registration(msgspec.Struct, frozen=True, kw_only=True):
+    line_id: uuid.UUID
+    order_id: uuid.UUID
+    order_number: str
+    patron_id: str
+    account_line_ids: list[int]
+    amount_cents: int
+    state: str
+    attempts: int
+    last_error: str | None
+    failed_at: datetime | None
+    updated_at: datetime
+
+
+class ListRegistrationsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.library_registrations`: library_clerk; default the failed ones; `expired`
+    gives the report of failures nobody handled in time."""
+
+    state: Literal["pending", "recorded", "registration_failed", "resolved_by_hand", "expired"] = (
+        "registration_failed"
+    )
+
+
+class RegistrationList(msgspec.Struct, frozen=True, kw_only=True):
+    registrations: list[Registration]
+
+
+class RegistrationActionRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.retry_registration` / `cart.v1.resolve_registration`: library_clerk."""
+
+    line_id: uuid.UUID
+    note: str = ""
+    idempotency_key: str | None = None
+
+
+class RegistrationLogRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.registration_log`: library_clerk: every step of one line's registration."""
+
+    line_id: uuid.UUID
+
+
+class RegistrationLogEntry(msgspec.Struct, frozen=True, kw_only=True):
+    step: str
+    detail: str
+    actor: str
+    at: datetime
+
+
+class RegistrationLog(msgspec.Struct, frozen=True, kw_only=True):
+    entries: list[RegistrationLogEntry]

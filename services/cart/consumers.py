@@ -1,0 +1,162 @@
+"""JetStream consumers of the cart: payment outcomes and booking facts (inbox-protected)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import asyncpg
+
+from services.cart import fulfilment, store
+from services.cart.deps import Deps
+from services.cart.views import snapshot
+from shared.contracts.booking import (
+    ReservationCancelled,
+    ReservationConfirmed,
+    ReservationConfirmFailed,
+    ReservationExpired,
+)
+from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
+from shared.events import Consumer
+
+log = logging.getLogger(__name__)
+
+ENDED = {"abandoned", "expired", "cancelled"}
+
+
+def payment_consumer(deps: Deps) -> Consumer:
+    async def handle(conn: asyncpg.Connection, event: object) -> None:
+        if isinstance(event, PaymentSucceeded):
+            await on_succeeded(conn, deps, event)
+        elif isinstance(event, PaymentFailed):
+            await on_failed(conn, event)
+        elif isinstance(event, PaymentRefunded):
+            await fulfilment.apply_refund(
+                conn, event.order_id, [(x.line_id, x.amount_cents) for x in event.lines]
+            )
+
+    return Consumer(
+        "cart-payments",
+        [PaymentSucceeded.subject, PaymentFailed.subject, PaymentRefunded.subject],
+        handle,
+    )
+
+
+async def on_succeeded(conn: asyncpg.Connection, deps: Deps, event: PaymentSucceeded) -> None:
+    order = await store.order(conn, event.order_id, lock=True)
+    if order is None:
+        log.warning("payment %s for an unknown order", event.payment_id)
+        return
+    if order["state"] == "awaiting_payment":
+        await fulfilment.mark_paid(
+            conn, deps, order, event.payment_id, event.provider, event.paid_at
+        )
+    elif order["state"] == "cancelled":
+        # Money without goods: the holds were released; give everything back.
+        await store.record_late_payment(conn, order["id"], event.payment_id, event.provider)
+        lines = await store.order_lines(conn, order["id"])
+        await fulfilment.request_refund(
+            conn,
+            order,
+            [(r, snapshot(r).gross_cents) for r in lines],
+            "paid_after_cancel",
+            note=f"payment {event.payment_id} arrived after the order was cancelled",
+        )
+    elif order["payment_id"] != event.payment_id:
+        log.error("order %s paid twice (payment %s)", order["id"], event.payment_id)
+
+
+async def on_failed(conn: asyncpg.Connection, event: PaymentFailed) -> None:
+    if event.reason not in ENDED:
+        return  # declined: the resident may try again within the window
+    order = await store.order(conn, event.order_id, lock=True)
+    if order is not None and order["state"] == "awaiting_payment":
+        await fulfilment.cancel(conn, order, f"payment_{event.reason}")
+
+
+def booking_consumer(deps: Deps) -> Consumer:
+    async def handle(conn: asyncpg.Connection, event: object) -> None:
+        if isinstance(event, ReservationConfirmed):
+            await on_confirmed(conn, event.reservation_id)
+        elif isinstance(event, ReservationConfirmFailed):
+            await on_confirm_failed(conn, event.reservation_id)
+        elif isinstance(event, ReservationCancelled):
+            await drop_from_carts(conn, event.reservation_id, "cancelled")
+            await on_cancelled(conn, event)
+        elif isinstance(event, ReservationExpired):
+            await drop_from_carts(conn, event.reservation_id, "expired")
+
+    return Consumer(
+        "cart-booking",
+        [
+            ReservationConfirmed.subject,
+            ReservationConfirmFailed.subject,
+            ReservationCancelled.subject,
+            ReservationExpired.subject,
+        ],
+        handle,
+    )
+
+
+MESSAGES = {
+    "expired": "The hold of {what} expired and it was removed from your cart.",
+    "cancelled": "{what} was cancelled and removed from your cart.",
+}
+
+
+async def drop_from_carts(conn: asyncpg.Connection, reservation_id: uuid.UUID, why: str) -> None:
+    removed = await store.delete_open_lines_of(conn, "reservation", str(reservation_id))
+    for row in removed:
+        await store.add_message(
+            conn,
+            row["customer"],
+            f"line_removed_{why}",
+            MESSAGES[why].format(what=row["description"]),
+        )
+
+
+async def _paid_line(conn: asyncpg.Connection, reservation_id: uuid.UUID) -> asyncpg.Record | None:
+    for line in await store.order_lines_by_reference(conn, "reservation", str(reservation_id)):
+        order = await store.order(conn, line["order_id"])
+        if order is not None and order["paid_at"] is not None and order["state"] != "cancelled":
+            return await store.order_line(conn, line["id"], lock=True)
+    return None
+
+
+async def on_confirmed(conn: asyncpg.Connection, reservation_id: uuid.UUID) -> None:
+    line = await _paid_line(conn, reservation_id)
+    if line is not None:
+        await fulfilment.fulfil_line(conn, line)
+
+
+async def on_confirm_failed(conn: asyncpg.Connection, reservation_id: uuid.UUID) -> None:
+    line = await _paid_line(conn, reservation_id)
+    if line is None:
+        return
+    order = await store.order(conn, line["order_id"], lock=True)
+    assert order is not None
+    await fulfilment.request_refund(
+        conn,
+        order,
+        [(line, snapshot(line).gross_cents - line["refunded_cents"])],
+        "unfulfillable",
+        note="the reserved slot was taken after the hold expired",
+    )
+
+
+async def on_cancelled(conn: asyncpg.Connection, event: ReservationCancelled) -> None:
+    if event.refund_cents <= 0:
+        return
+    line = await _paid_line(conn, event.reservation_id)
+    if line is None:
+        return
+    order = await store.order(conn, line["order_id"], lock=True)
+    assert order is not None
+    left = snapshot(line).gross_cents - await store.requested_refund_cents(conn, line["id"])
+    await fulfilment.request_refund(
+        conn,
+        order,
+        [(line, min(event.refund_cents, left))],
+        "customer_cancellation",
+        note=f"cancelled by {event.cancelled_by}",
+    )

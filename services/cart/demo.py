@@ -1,0 +1,229 @@
+"""Demo data (DEMO_DATA=true): Turku's five merchants, SAP dimensions, VAT rates, the GIS
+catalogue with small files in the storage directory. Idempotent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.cart import catalogue_store
+from services.cart.deps import Deps
+from shared.contracts.cart import (
+    AccountingDimensions,
+    AccountingEntry,
+    AreaTierSpec,
+    GisLicence,
+    GisPricing,
+    GisProduct,
+    Merchant,
+    VatRate,
+)
+
+MERCHANTS = [
+    Merchant(
+        id="sports",
+        name_fi="Liikuntapalvelut",
+        name_sv="Idrottstjänster",
+        name_en="Sports services",
+        business_id="0204819-8",
+        line_kinds=["reservation"],
+    ),
+    Merchant(
+        id="culture",
+        name_fi="Kulttuuripalvelut",
+        name_sv="Kulturtjänster",
+        name_en="Cultural services",
+        business_id="0204819-8",
+        line_kinds=["reservation"],
+    ),
+    Merchant(
+        id="health",
+        name_fi="Hyvinvointitoimiala",
+        name_sv="Välfärdssektorn",
+        name_en="Welfare division",
+        business_id="0204819-8",
+        line_kinds=["reservation"],
+    ),
+    Merchant(
+        id="library",
+        name_fi="Turun kaupunginkirjasto",
+        name_sv="Åbo stadsbibliotek",
+        name_en="Turku City Library",
+        business_id="0204819-8",
+        line_kinds=["library_debit"],
+    ),
+    Merchant(
+        id="gis",
+        name_fi="Kaupunkimittaus",
+        name_sv="Stadsmätning",
+        name_en="Survey services",
+        business_id="0204819-8",
+        line_kinds=["gis_product"],
+    ),
+]
+
+VAT_RATES = [
+    VatRate(
+        code="general",
+        rate_bp=2400,
+        valid_from=date(2013, 1, 1),
+        valid_to=date(2024, 8, 31),
+        description="yleinen verokanta",
+    ),
+    VatRate(
+        code="general", rate_bp=2550, valid_from=date(2024, 9, 1), description="yleinen verokanta"
+    ),
+    VatRate(
+        code="reduced_13_5",
+        rate_bp=1350,
+        valid_from=date(2026, 1, 1),
+        description="liikunta, kulttuuri, kirjat",
+    ),
+    VatRate(
+        code="reduced_10",
+        rate_bp=1000,
+        valid_from=date(2013, 1, 1),
+        description="alennettu verokanta",
+    ),
+    VatRate(
+        code="zero",
+        rate_bp=0,
+        valid_from=date(2000, 1, 1),
+        description="julkisoikeudelliset maksut",
+    ),
+]
+
+# (merchant, cost centre, product, GL account, profit centre, internal order, VAT code)
+DIMENSIONS = [
+    ("sports", "*", "", "320000", "1100", "", "V135"),
+    ("sports", "LIIK-HALLIT", "", "320010", "1110", "IO-LIIK-2026", "V135"),
+    ("culture", "*", "", "321000", "1200", "", "V135"),
+    ("health", "*", "", "322000", "1300", "", "V0"),
+    ("library", "*", "", "323100", "1400", "", "V0"),
+    ("library", "library", "", "323100", "1400", "IO-KIRJ-MAKSUT", "V0"),
+    ("gis", "*", "", "324000", "1500", "", "V255"),
+    ("gis", "KM-AINEISTOT", "", "324010", "1510", "IO-KM-2026", "V255"),
+]
+
+LICENCE_OPEN = GisLicence(type="CC BY 4.0")
+LICENCE_INTERNAL = GisLicence(type="internal use", period_months=12, price_factor_pct=100)
+LICENCE_COMMERCIAL = GisLicence(type="commercial", period_months=12, price_factor_pct=200)
+
+PRODUCTS = [
+    GisProduct(
+        id="basemap-500",
+        name_fi="Kantakartta 1:500",
+        name_sv="Baskarta 1:500",
+        name_en="Base map 1:500",
+        formats=["DWG", "DXF", "PDF"],
+        licences=[LICENCE_INTERNAL, LICENCE_COMMERCIAL],
+        pricing=GisPricing(kind="fixed", unit_cents=4500, unit="sheet"),
+        cost_centre="KM-AINEISTOT",
+        ready_file="demo/kantakartta_500.dxf",
+    ),
+    GisProduct(
+        id="guide-map",
+        name_fi="Opaskartta",
+        name_sv="Guidekarta",
+        name_en="Guide map",
+        formats=["PDF"],
+        licences=[LICENCE_OPEN],
+        pricing=GisPricing(kind="fixed", unit_cents=1200, unit="file"),
+        cost_centre="KM-AINEISTOT",
+        ready_file="demo/opaskartta.pdf",
+    ),
+    GisProduct(
+        id="orthophoto",
+        name_fi="Ortokuva",
+        name_sv="Ortofoto",
+        name_en="Orthophoto",
+        formats=["GeoTIFF"],
+        licences=[LICENCE_INTERNAL, LICENCE_COMMERCIAL],
+        pricing=GisPricing(
+            kind="area",
+            base_fee_cents=3000,
+            minimum_hectares=1.0,
+            tiers=[
+                AreaTierSpec(up_to_hectares=10, cents_per_hectare=800),
+                AreaTierSpec(up_to_hectares=100, cents_per_hectare=400),
+                AreaTierSpec(cents_per_hectare=150),
+            ],
+        ),
+        cost_centre="KM-AINEISTOT",
+    ),
+    GisProduct(
+        id="point-cloud",
+        name_fi="Pistepilvi",
+        name_sv="Punktmoln",
+        name_en="Point cloud",
+        formats=["LAS"],
+        licences=[LICENCE_INTERNAL, LICENCE_COMMERCIAL],
+        pricing=GisPricing(
+            kind="area",
+            base_fee_cents=5000,
+            minimum_hectares=2.0,
+            tiers=[AreaTierSpec(cents_per_hectare=1500)],
+        ),
+        cost_centre="KM-AINEISTOT",
+    ),
+    GisProduct(
+        id="address-data",
+        name_fi="Osoiteaineisto",
+        name_sv="Adressdata",
+        name_en="Address data",
+        formats=["GeoPackage"],
+        licences=[LICENCE_OPEN],
+        pricing=GisPricing(kind="fixed", unit_cents=2500, unit="file"),
+        cost_centre="KM-AINEISTOT",
+        ready_file="demo/osoitteet.gpkg",
+    ),
+    GisProduct(
+        id="detailed-plan",
+        name_fi="Asemakaava",
+        name_sv="Detaljplan",
+        name_en="Detailed plan",
+        formats=["PDF", "DWG"],
+        licences=[LICENCE_INTERNAL],
+        pricing=GisPricing(kind="fixed", unit_cents=3500, unit="sheet"),
+        cost_centre="KM-AINEISTOT",
+    ),
+]
+
+DEMO_FILES = {
+    "demo/kantakartta_500.dxf": b"0\nSECTION\n2\nHEADER\n0\nENDSEC\n0\nEOF\n",
+    "demo/opaskartta.pdf": b"%PDF-1.4\n% Turku guide map (demo)\n%%EOF\n",
+    "demo/osoitteet.gpkg": b"SQLite format 3\x00 demo address data for Turku\n",
+}
+
+
+async def seed(deps: Deps) -> None:
+    async with deps.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('cart-demo-seed'))")
+        for merchant in MERCHANTS:
+            await catalogue_store.upsert_merchant(conn, merchant)
+        for rate in VAT_RATES:
+            await catalogue_store.upsert_vat_rate(conn, rate)
+        for merchant_id, centre, product, gl, profit, order, vat in DIMENSIONS:
+            await catalogue_store.set_accounting(
+                conn,
+                AccountingEntry(
+                    merchant_id=merchant_id,
+                    cost_centre=centre,
+                    product=product,
+                    valid_from=date(2026, 1, 1),
+                    dimensions=AccountingDimensions(
+                        company_code="0853",
+                        sales_organisation="T853",
+                        gl_account=gl,
+                        profit_centre=profit,
+                        internal_order=order,
+                        vat_code=vat,
+                    ),
+                ),
+            )
+        for product in PRODUCTS:
+            await catalogue_store.upsert_gis_product(conn, product)
+    for name, content in DEMO_FILES.items():
+        path = deps.storage / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_bytes(content)

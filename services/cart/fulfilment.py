@@ -1,0 +1,187 @@
+"""Order-level rules run inside a caller's transaction: paid, cancelled, refunds, fulfilled.
+
+Consumers, the sweeper, the library worker and clerk operations all go through these, so
+every path keeps the same invariants (each paid line ends fulfilled or refunded).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from services.cart import gis, library_store, store
+from services.cart.deps import Deps
+from services.cart.domain import model
+from services.cart.views import snapshot
+from shared.contracts.cart import (
+    OrderCancelled,
+    OrderFulfilled,
+    OrderPaid,
+    RefundLine,
+    RefundRequested,
+)
+from shared.events import add_event
+
+log = logging.getLogger(__name__)
+
+
+async def settle_order_if_done(conn: asyncpg.Connection, order_id: uuid.UUID) -> None:
+    """When every line is fulfilled or refunded: state fulfilled (if paid) + the event, once."""
+    order = await store.order(conn, order_id)
+    if order is None or order["state"] not in ("paid", "partially_refunded", "refunded"):
+        return
+    lines = await store.order_lines(conn, order_id)
+    if not model.all_done([r["state"] for r in lines]):
+        return
+    if not await store.mark_fulfilled_at(conn, order_id):
+        return
+    if order["state"] == "paid":
+        await store.set_order_state(conn, order_id, model.next_state("paid", "all_lines_done"))
+    await add_event(
+        conn,
+        OrderFulfilled(
+            order_id=order_id, order_number=order["order_number"], customer=order["customer"]
+        ),
+    )
+
+
+async def mark_paid(
+    conn: asyncpg.Connection,
+    deps: Deps,
+    order: asyncpg.Record,
+    payment_id: uuid.UUID,
+    provider: str,
+    paid_at: datetime,
+) -> None:
+    """awaiting_payment -> paid, `evt.cart.order.paid`, then the cart's own fulfilment."""
+    model.next_state(order["state"], "payment_succeeded")
+    await store.mark_paid(conn, order["id"], payment_id, provider, paid_at)
+    lines = await store.order_lines(conn, order["id"])
+    await add_event(
+        conn,
+        OrderPaid(
+            order_id=order["id"],
+            order_number=order["order_number"],
+            customer=order["customer"],
+            payment_id=payment_id,
+            lines=[snapshot(r) for r in lines],
+        ),
+    )
+    for line in lines:
+        if line["kind"] == "library_debit":
+            await library_store.add_registration(
+                conn,
+                line_id=line["id"],
+                order_id=order["id"],
+                order_number=order["order_number"],
+                patron_id=line["details"]["patron_id"],
+                account_line_ids=[int(line["reference"])],
+                amount_cents=snapshot(line).gross_cents,
+            )
+            await library_store.log(conn, line["id"], "queued", "paid; waiting to be recorded")
+        elif line["kind"] == "gis_product":
+            await gis.deliver_paid_line(conn, deps, order, line)
+    await settle_order_if_done(conn, order["id"])
+
+
+async def cancel(conn: asyncpg.Connection, order: asyncpg.Record, reason: str) -> None:
+    event = "window_expired" if reason == "payment_window_expired" else "payment_ended"
+    model.next_state(order["state"], event)
+    lines = await store.order_lines(conn, order["id"])
+    await store.mark_cancelled(conn, order["id"], reason)
+    await add_event(
+        conn,
+        OrderCancelled(
+            order_id=order["id"],
+            order_number=order["order_number"],
+            customer=order["customer"],
+            reason=reason,
+            lines=[snapshot(r) for r in lines],
+        ),
+    )
+
+
+async def request_refund(
+    conn: asyncpg.Connection,
+    order: asyncpg.Record,
+    lines: list[tuple[asyncpg.Record, int]],
+    reason: str,
+    *,
+    note: str = "",
+    requested_by: str = "system:cart",
+    request_id: uuid.UUID | None = None,
+) -> uuid.UUID | None:
+    """Ask payment for money back (lines with amounts); None if nothing new was asked."""
+    request_id = request_id or uuid.uuid4()
+    asked: list[RefundLine] = []
+    for line, amount in lines:
+        if amount <= 0:
+            continue
+        if not await store.insert_refund_request(
+            conn,
+            request_id=request_id,
+            order_id=order["id"],
+            line_id=line["id"],
+            amount_cents=amount,
+            reason=reason,
+            note=note,
+            requested_by=requested_by,
+        ):
+            continue  # this automatic refund was asked for already
+        if model.line_can(line["state"], "request_refund"):
+            await store.set_line_state(conn, line["id"], "refund_requested")
+        asked.append(RefundLine(line_id=line["id"], amount_cents=amount))
+    if not asked:
+        return None
+    await add_event(
+        conn,
+        RefundRequested(
+            refund_request_id=request_id,
+            order_id=order["id"],
+            lines=asked,
+            reason=reason,  # type: ignore[arg-type]
+            note=note,
+        ),
+    )
+    return request_id
+
+
+async def apply_refund(
+    conn: asyncpg.Connection, order_id: uuid.UUID, refunded: list[tuple[uuid.UUID, int]]
+) -> None:
+    """Payment gave money back: lines and order states follow."""
+    order = await store.order(conn, order_id, lock=True)
+    if order is None:
+        log.warning("refund for an unknown order %s", order_id)
+        return
+    for line_id, amount in refunded:
+        line = await store.order_line(conn, line_id, lock=True)
+        if line is None or line["order_id"] != order_id:
+            continue
+        total = line["refunded_cents"] + amount
+        gross = snapshot(line).gross_cents
+        state = line["state"]
+        if total >= gross and state != "refunded":
+            if model.line_can(state, "request_refund"):
+                state = model.next_line_state(state, "request_refund")
+            if model.line_can(state, "refunded"):
+                state = model.next_line_state(state, "refunded")
+        await store.set_line_state(conn, line_id, state, refunded_cents=min(total, gross))
+    if order["state"] == "cancelled":
+        return  # a payment after cancellation, now given back: the order stays cancelled
+    lines = await store.order_lines(conn, order_id)
+    event = model.refund_event([r["state"] for r in lines])
+    if model.can(order["state"], event):
+        await store.set_order_state(conn, order_id, model.next_state(order["state"], event))
+    await settle_order_if_done(conn, order_id)
+
+
+async def fulfil_line(conn: asyncpg.Connection, line: asyncpg.Record) -> bool:
+    if not model.line_can(line["state"], "fulfil"):
+        return False
+    await store.set_line_state(conn, line["id"], model.next_line_state(line["state"], "fulfil"))
+    await settle_order_if_done(conn, line["order_id"])
+    return True

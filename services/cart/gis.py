@@ -1,0 +1,310 @@
+"""The GIS shop: pricing a variant, catalogue ops, delivery (entitlements, queue, downloads)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from services.cart import catalogue_store, store
+from services.cart.access import require_role
+from services.cart.deps import Deps
+from services.cart.domain import entitlements
+from services.cart.domain.model import next_line_state
+from services.cart.domain.pricing import AreaPricing, AreaTier, area_price_cents, polygon_area_m2
+from services.cart.settings import CartSettings
+from shared import idempotency
+from shared.contracts.cart import (
+    AddGisProductRequest,
+    DownloadGrant,
+    DownloadLink,
+    DownloadRequest,
+    GisProduct,
+    GisProductList,
+    GisQueue,
+    GisQueueItem,
+    GisQueueRequest,
+    GisUploadRequest,
+    ListGisProductsRequest,
+    OrderLineSnapshot,
+    OrderLineView,
+    UpsertGisProductRequest,
+)
+from shared.contracts.common import RequestContext
+from shared.errors import Conflict, Gone, NotFound, ValidationFailed
+
+CREDIT_LINES = {
+    "fi": "© Turun kaupunki, Kaupunkimittaus, {number}/{year}",
+    "sv": "© Åbo stad, Stadsmätning, {number}/{year}",
+    "en": "© City of Turku, survey services, {number}/{year}",
+}
+
+
+def credit_line(order_number: str, year: int, locale: str = "en") -> str:
+    return CREDIT_LINES.get(locale, CREDIT_LINES["en"]).format(number=order_number, year=year)
+
+
+def price_gis_line(product: GisProduct, req: AddGisProductRequest) -> tuple[int, dict[str, Any]]:
+    """(gross cents, details stored with the line and the order) of a product variant."""
+    if req.format not in product.formats:
+        raise ValidationFailed(
+            f"{product.id} comes as {', '.join(product.formats)}", field="format"
+        )
+    if req.coordinate_system not in product.coordinate_systems:
+        raise ValidationFailed("this coordinate system is not offered", field="coordinate_system")
+    licence = next((x for x in product.licences if x.type == req.licence_type), None)
+    if licence is None:
+        raise ValidationFailed("this licence type is not offered", field="licence_type")
+    if not req.licence_accepted:
+        raise ValidationFailed("accept the licence terms first", field="licence_accepted")
+    if not req.purpose_of_use.strip():
+        raise ValidationFailed("tell us what you will use the material for", field="purpose_of_use")
+    if not 1 <= req.quantity <= 1000:
+        raise ValidationFailed("quantity is 1-1000", field="quantity")
+    details: dict[str, Any] = {
+        "product_id": product.id,
+        "format": req.format,
+        "coordinate_system": req.coordinate_system,
+        "licence_type": licence.type,
+        "licence_period_months": licence.period_months,
+        "purpose_of_use": req.purpose_of_use.strip(),
+        "licence_accepted": True,
+        "made_to_order": product.ready_file is None,
+    }
+    pricing = product.pricing
+    if pricing.kind == "fixed":
+        base = pricing.unit_cents * req.quantity
+        details["unit"] = pricing.unit
+    else:
+        if req.area is None:
+            raise ValidationFailed("draw the area (a GeoJSON polygon)", field="area")
+        area = polygon_area_m2(req.area)
+        base, hectares = area_price_cents(
+            AreaPricing(
+                pricing.base_fee_cents,
+                [AreaTier(t.up_to_hectares, t.cents_per_hectare) for t in pricing.tiers],
+                pricing.minimum_hectares,
+            ),
+            area,
+        )
+        details["area"] = req.area
+        details["hectares"] = hectares
+    return base * licence.price_factor_pct // 100, details
+
+
+def variant_key(details: dict[str, Any]) -> str:
+    data = {k: v for k, v in details.items() if k not in ("purpose_of_use", "licence_accepted")}
+    return hashlib.sha256(msgspec.json.encode(data, order="deterministic")).hexdigest()[:12]
+
+
+async def list_products(
+    deps: Deps, req: ListGisProductsRequest, ctx: RequestContext
+) -> GisProductList:
+    if req.include_inactive:
+        require_role(ctx, "gis_clerk")
+    async with deps.pool.acquire() as conn:
+        return GisProductList(
+            products=await catalogue_store.gis_products(conn, req.include_inactive)
+        )
+
+
+async def upsert_product(
+    deps: Deps, req: UpsertGisProductRequest, ctx: RequestContext
+) -> GisProduct:
+    require_role(ctx, "gis_clerk")
+    p = req.product
+    if p.pricing.kind == "fixed" and p.pricing.unit_cents <= 0:
+        raise ValidationFailed("a fixed price must be positive", field="product.pricing")
+    if p.pricing.kind == "area" and not p.pricing.tiers:
+        raise ValidationFailed("area pricing needs tiers", field="product.pricing.tiers")
+    if not p.formats or not p.licences:
+        raise ValidationFailed("a product needs formats and licences", field="product")
+    async with deps.pool.acquire() as conn, conn.transaction():
+        await catalogue_store.upsert_gis_product(conn, p)
+        return await catalogue_store.gis_product(conn, p.id)
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+async def grant(
+    conn: asyncpg.Connection,
+    settings: CartSettings,
+    *,
+    line_id: uuid.UUID,
+    order_id: uuid.UUID,
+    customer: str,
+    path: Path,
+    file_name: str,
+) -> None:
+    await conn.execute(
+        """INSERT INTO gis_entitlements (id, line_id, order_id, customer, file_name, file_path,
+               expires_at, max_downloads)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (line_id) DO NOTHING""",
+        uuid.uuid4(),
+        line_id,
+        order_id,
+        customer,
+        file_name,
+        str(path),
+        datetime.now(UTC) + timedelta(hours=settings.download_valid_hours),
+        settings.download_limit,
+    )
+
+
+async def deliver_paid_line(
+    conn: asyncpg.Connection, deps: Deps, order: asyncpg.Record, line: asyncpg.Record
+) -> None:
+    """A ready file becomes a download at once; a made-to-order product joins the queue."""
+    product_id = line["details"].get("product_id", "")
+    try:
+        product = await catalogue_store.gis_product(conn, product_id)
+        ready = product.ready_file
+    except NotFound:
+        ready = None
+    path = (deps.storage / ready) if ready else None
+    if path is not None and path.is_file():
+        await grant(
+            conn,
+            deps.settings,
+            line_id=line["id"],
+            order_id=order["id"],
+            customer=order["customer"],
+            path=path,
+            file_name=path.name,
+        )
+        await store.set_line_state(conn, line["id"], next_line_state(line["state"], "fulfil"))
+    else:
+        await store.set_line_state(conn, line["id"], next_line_state(line["state"], "queue"))
+
+
+async def download_links(
+    conn: asyncpg.Connection, settings: CartSettings, order_id: uuid.UUID
+) -> list[DownloadLink]:
+    rows = await conn.fetch("SELECT * FROM gis_entitlements WHERE order_id = $1", order_id)
+    return [
+        DownloadLink(
+            line_id=r["line_id"],
+            token=entitlements.sign(settings.download_secret, r["id"], r["expires_at"]),
+            file_name=r["file_name"],
+            expires_at=r["expires_at"],
+            downloads_left=max(0, r["max_downloads"] - r["downloads"]),
+        )
+        for r in rows
+    ]
+
+
+async def queue(deps: Deps, _: GisQueueRequest, ctx: RequestContext) -> GisQueue:
+    require_role(ctx, "gis_clerk")
+    async with deps.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT l.*, o.order_number, o.paid_at FROM order_lines l
+               JOIN orders o ON o.id = l.order_id
+               WHERE l.kind = 'gis_product' AND l.state = 'queued' ORDER BY o.paid_at"""
+        )
+    return GisQueue(
+        items=[
+            GisQueueItem(
+                order_id=r["order_id"],
+                order_number=r["order_number"],
+                line_id=r["id"],
+                description=r["snapshot"]["description"],
+                details=r["details"],
+                paid_at=r["paid_at"],
+            )
+            for r in rows
+        ]
+    )
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+
+
+async def upload(deps: Deps, req: GisUploadRequest, ctx: RequestContext) -> OrderLineView:
+    """A GIS clerk delivers a made-to-order file; the line is fulfilled and the link released."""
+    from services.cart.fulfilment import settle_order_if_done  # the order-level rule
+
+    principal = require_role(ctx, "gis_clerk")
+    if not _SAFE_NAME.match(req.file_name) or ".." in req.file_name:
+        raise ValidationFailed("use a plain file name", field="file_name")
+    try:
+        content = base64.b64decode(req.content_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed("the content is not base64", field="content_b64") from None
+    if not content:
+        raise ValidationFailed("the file is empty", field="content_b64")
+    async with deps.pool.acquire() as conn, conn.transaction():
+        cached = await idempotency.lookup(conn, "cart.gis_upload", req.idempotency_key, req)
+        if cached is not None:
+            return msgspec.json.decode(cached, type=OrderLineView)
+        line = await store.order_line(conn, req.line_id, lock=True)
+        if line is None or line["kind"] != "gis_product":
+            raise NotFound("no such GIS order line", field="line_id")
+        if line["state"] != "queued":
+            raise Conflict(f"this line is {line['state']}, not waiting for a file", field="line_id")
+        order = await store.order(conn, line["order_id"], lock=True)
+        assert order is not None
+        directory = deps.storage / "orders" / str(line["id"])
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / req.file_name
+        path.write_bytes(content)
+        await grant(
+            conn,
+            deps.settings,
+            line_id=line["id"],
+            order_id=order["id"],
+            customer=order["customer"],
+            path=path,
+            file_name=req.file_name,
+        )
+        await store.set_line_state(conn, line["id"], next_line_state("queued", "fulfil"))
+        await store.merge_line_details(conn, line["id"], {"uploaded_by": principal.subject})
+        await settle_order_if_done(conn, order["id"])
+        fresh = await store.order_line(conn, line["id"])
+        assert fresh is not None
+        reply = OrderLineView(
+            line=msgspec.convert(fresh["snapshot"], type=OrderLineSnapshot),
+            state=fresh["state"],
+            refunded_cents=fresh["refunded_cents"],
+            details=fresh["details"],
+        )
+        await idempotency.remember(conn, "cart.gis_upload", req.idempotency_key, req, reply)
+        return reply
+
+
+async def download(deps: Deps, req: DownloadRequest, _: RequestContext) -> DownloadGrant:
+    """The link is the credential (it is sent to the buyer only); count one download."""
+    entitlement_id = entitlements.verify(deps.settings.download_secret, req.token)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """UPDATE gis_entitlements SET downloads = downloads + 1
+               WHERE id = $1 AND downloads < max_downloads AND expires_at > now()
+               RETURNING *""",
+            entitlement_id,
+        )
+        if row is None:
+            exists = await conn.fetchval(
+                "SELECT true FROM gis_entitlements WHERE id = $1", entitlement_id
+            )
+            if not exists:
+                raise NotFound("no such download")
+            raise Gone("this download link has been used up", reason="limit_reached")
+    path = Path(row["file_path"])
+    if not path.is_file():
+        raise NotFound("the file is missing; contact the survey services")
+    return DownloadGrant(
+        file_path=str(path.resolve()),
+        file_name=row["file_name"],
+        size_bytes=path.stat().st_size,
+        content_type=mimetypes.guess_type(row["file_name"])[0] or "application/octet-stream",
+        downloads_left=row["max_downloads"] - row["downloads"],
+    )

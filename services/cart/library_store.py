@@ -1,0 +1,172 @@
+"""SQL of linked library cards, payment registrations (the registration lock) and their log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from shared.contracts.cart import Registration, RegistrationLogEntry
+
+
+async def link_card(
+    conn: asyncpg.Connection, customer: str, patron_id: str, last4: str
+) -> datetime:
+    return await conn.fetchval(
+        """INSERT INTO library_cards (customer, patron_id, card_last4) VALUES ($1, $2, $3)
+           ON CONFLICT (customer) DO UPDATE SET patron_id = $2, card_last4 = $3,
+               linked_at = now() RETURNING linked_at""",
+        customer,
+        patron_id,
+        last4,
+    )
+
+
+async def patron_of(conn: asyncpg.Connection, customer: str) -> str | None:
+    return await conn.fetchval("SELECT patron_id FROM library_cards WHERE customer = $1", customer)
+
+
+async def debit_in_open_order(conn: asyncpg.Connection, reference: str) -> bool:
+    """Is this debit in an order that is awaiting payment or paid but not yet recorded?"""
+    return bool(
+        await conn.fetchval(
+            """SELECT true FROM order_lines l JOIN orders o ON o.id = l.order_id
+               WHERE l.kind = 'library_debit' AND l.reference = $1
+                 AND (o.state = 'awaiting_payment'
+                      OR (o.state IN ('paid', 'fulfilled') AND l.state <> 'refunded'))
+               LIMIT 1""",
+            reference,
+        )
+    )
+
+
+async def add_registration(
+    conn: asyncpg.Connection,
+    *,
+    line_id: uuid.UUID,
+    order_id: uuid.UUID,
+    order_number: str,
+    patron_id: str,
+    account_line_ids: list[int],
+    amount_cents: int,
+) -> bool:
+    inserted = await conn.fetchval(
+        """INSERT INTO library_registrations (line_id, order_id, order_number, patron_id,
+               account_line_ids, amount_cents)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (line_id) DO NOTHING RETURNING true""",
+        line_id,
+        order_id,
+        order_number,
+        patron_id,
+        account_line_ids,
+        amount_cents,
+    )
+    return bool(inserted)
+
+
+async def claim_due(conn: asyncpg.Connection, limit: int, hold_s: float) -> list[asyncpg.Record]:
+    """Take due registrations for `hold_s` seconds (one worker at a time records a line)."""
+    return await conn.fetch(
+        """UPDATE library_registrations SET claimed_until = now() + make_interval(secs => $2),
+               attempts = attempts + 1, updated_at = now()
+           WHERE line_id IN (
+               SELECT line_id FROM library_registrations
+               WHERE state = 'pending' AND next_attempt_at <= now()
+                 AND (claimed_until IS NULL OR claimed_until < now())
+               ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+           RETURNING *""",
+        limit,
+        hold_s,
+    )
+
+
+async def registration(
+    conn: asyncpg.Connection, line_id: uuid.UUID, *, lock: bool = False
+) -> asyncpg.Record | None:
+    if lock:
+        return await conn.fetchrow(
+            "SELECT * FROM library_registrations WHERE line_id = $1 FOR UPDATE", line_id
+        )
+    return await conn.fetchrow("SELECT * FROM library_registrations WHERE line_id = $1", line_id)
+
+
+async def set_registration(
+    conn: asyncpg.Connection,
+    line_id: uuid.UUID,
+    *,
+    state: str,
+    next_attempt_at: datetime | None = None,
+    last_error: str | None = None,
+    credit_id: str | None = None,
+    reset_attempts: bool = False,
+) -> None:
+    await conn.execute(
+        """UPDATE library_registrations SET state = $2,
+               next_attempt_at = COALESCE($3, next_attempt_at),
+               last_error = COALESCE($4, last_error), credit_id = COALESCE($5, credit_id),
+               failed_at = CASE WHEN $2 = 'registration_failed' THEN now() ELSE failed_at END,
+               attempts = CASE WHEN $6 THEN 0 ELSE attempts END,
+               claimed_until = NULL, updated_at = now()
+           WHERE line_id = $1""",
+        line_id,
+        state,
+        next_attempt_at,
+        last_error,
+        credit_id,
+        reset_attempts,
+    )
+
+
+async def expire_failed(conn: asyncpg.Connection, older_than_hours: float) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """UPDATE library_registrations SET state = 'expired', updated_at = now()
+           WHERE state = 'registration_failed'
+             AND failed_at < now() - make_interval(secs => $1) RETURNING line_id""",
+        older_than_hours * 3600,
+    )
+    return [r["line_id"] for r in rows]
+
+
+async def registrations(conn: asyncpg.Connection, state: str) -> list[Registration]:
+    rows = await conn.fetch(
+        "SELECT * FROM library_registrations WHERE state = $1 ORDER BY updated_at", state
+    )
+    return [
+        Registration(
+            line_id=r["line_id"],
+            order_id=r["order_id"],
+            order_number=r["order_number"],
+            patron_id=r["patron_id"],
+            account_line_ids=list(r["account_line_ids"]),
+            amount_cents=r["amount_cents"],
+            state=r["state"],
+            attempts=r["attempts"],
+            last_error=r["last_error"],
+            failed_at=r["failed_at"],
+            updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
+
+
+async def log(
+    conn: asyncpg.Connection, line_id: uuid.UUID, step: str, detail: str = "", actor: str = "system"
+) -> None:
+    await conn.execute(
+        "INSERT INTO library_event_log (line_id, step, detail, actor) VALUES ($1, $2, $3, $4)",
+        line_id,
+        step,
+        detail,
+        actor,
+    )
+
+
+async def log_entries(conn: asyncpg.Connection, line_id: uuid.UUID) -> list[RegistrationLogEntry]:
+    rows = await conn.fetch(
+        "SELECT * FROM library_event_log WHERE line_id = $1 ORDER BY id", line_id
+    )
+    return [
+        RegistrationLogEntry(step=r["step"], detail=r["detail"], actor=r["actor"], at=r["at"])
+        for r in rows
+    ]

@@ -1,0 +1,49 @@
+"""Settings of the cart service (environment prefix `CART_`)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shared.settings import CommonSettings, refuse_in_production
+
+DEV_DOWNLOAD_SECRET = "dev-download-secret-not-for-production"  # noqa: S105
+
+
+class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
+    payment_window_minutes: int = 30
+    sweep_interval_s: float = 10.0
+    # Library
+    library_adapter: str = "development"  # development | koha
+    koha_base_url: str = ""
+    koha_client_id: str = ""
+    koha_client_secret: str = ""
+    koha_timeout_s: float = 5.0
+    library_minimum_payable_cents: int = 100
+    library_non_payable_types: str = "LOST_DISPUTED"  # comma separated Koha debit types
+    library_retry_delays_s: str = "2,10,60,300,1800"  # back-off between attempts
+    library_failed_expire_hours: float = 72.0
+    library_poll_interval_s: float = 2.0
+    # GIS
+    storage_dir: str = ".data/gis"
+    download_secret: str = DEV_DOWNLOAD_SECRET
+    download_valid_hours: float = 72.0
+    download_limit: int = 5
+    demo_data: bool = False
+
+    @property
+    def non_payable_types(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.library_non_payable_types.split(",") if t.strip())
+
+    @property
+    def retry_delays(self) -> list[float]:
+        return [float(x) for x in self.library_retry_delays_s.split(",") if x.strip()]
+
+    def check(self, common: CommonSettings) -> None:
+        problems = []
+        if self.download_secret == DEV_DOWNLOAD_SECRET:
+            problems.append("CART_DOWNLOAD_SECRET is the development secret")
+        if self.library_adapter != "koha":
+            problems.append("CART_LIBRARY_ADAPTER must be koha")
+        if self.demo_data:
+            problems.append("DEMO_DATA is on")
+        refuse_in_production(common, problems)

@@ -1,0 +1,130 @@
+"""Records -> reply structs (cart and order views with totals and VAT breakdown)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+import msgspec
+
+from services.cart.domain.pricing import PricedLine, Totals, totals
+from shared.contracts.cart import (
+    CartLineView,
+    CartMessage,
+    CartView,
+    DownloadLink,
+    Merchant,
+    MerchantGroup,
+    OrderLineSnapshot,
+    OrderLineView,
+    OrderView,
+    VatBreakdownRow,
+)
+
+
+def merchant_name(merchants: dict[str, Merchant], merchant_id: str, locale: str = "fi") -> str:
+    m = merchants.get(merchant_id)
+    if m is None:
+        return merchant_id
+    return {"sv": m.name_sv, "en": m.name_en}.get(locale) or m.name_fi
+
+
+def _vat_rows(t: Totals) -> list[VatBreakdownRow]:
+    return [
+        VatBreakdownRow(
+            vat_rate_bp=r.vat_rate_bp,
+            net_cents=r.net_cents,
+            vat_cents=r.vat_cents,
+            gross_cents=r.gross_cents,
+        )
+        for r in t.vat
+    ]
+
+
+def line_view(r: asyncpg.Record) -> CartLineView:
+    return CartLineView(
+        line_id=r["id"],
+        kind=r["kind"],
+        reference=r["reference"],
+        description=r["description"],
+        merchant_id=r["merchant_id"],
+        quantity=r["quantity"],
+        gross_cents=r["gross_cents"],
+        net_cents=r["net_cents"],
+        vat_cents=r["vat_cents"],
+        vat_rate_bp=r["vat_rate_bp"],
+        details=r["details"] or {},
+    )
+
+
+def cart_view(
+    cart_id: object,
+    customer: str,
+    rows: Sequence[asyncpg.Record],
+    merchants: dict[str, Merchant],
+    messages: list[CartMessage],
+) -> CartView:
+    lines = [line_view(r) for r in rows]
+    t = totals(
+        PricedLine(x.merchant_id, x.gross_cents, x.net_cents, x.vat_cents, x.vat_rate_bp)
+        for x in lines
+    )
+    groups = [
+        MerchantGroup(
+            merchant_id=mid,
+            merchant_name=merchant_name(merchants, mid),
+            business_id=merchants[mid].business_id if mid in merchants else "",
+            gross_cents=gross,
+            lines=[x for x in lines if x.merchant_id == mid],
+        )
+        for mid, gross in t.merchants
+    ]
+    return CartView(
+        cart_id=cart_id,  # type: ignore[arg-type]
+        customer=customer,
+        lines=lines,
+        merchants=groups,
+        vat=_vat_rows(t),
+        total_cents=t.gross_cents,
+        net_cents=t.net_cents,
+        vat_cents=t.vat_cents,
+        messages=messages,
+    )
+
+
+def snapshot(r: asyncpg.Record) -> OrderLineSnapshot:
+    return msgspec.convert(r["snapshot"], OrderLineSnapshot)
+
+
+def order_view(
+    o: asyncpg.Record, lines: Sequence[asyncpg.Record], downloads: list[DownloadLink] | None = None
+) -> OrderView:
+    snaps = [snapshot(r) for r in lines]
+    t = totals(
+        PricedLine(s.merchant_id, s.gross_cents, s.net_cents, s.vat_cents, s.vat_rate_bp)
+        for s in snaps
+    )
+    return OrderView(
+        order_id=o["id"],
+        order_number=o["order_number"],
+        reference_number=o["reference_number"],
+        rf_reference=o["rf_reference"],
+        customer=o["customer"],
+        state=o["state"],
+        total_cents=o["total_cents"],
+        net_cents=t.net_cents,
+        vat_cents=t.vat_cents,
+        vat=_vat_rows(t),
+        sale_date=o["sale_date"],
+        payment_deadline=o["payment_deadline"],
+        created_at=o["created_at"],
+        paid_at=o["paid_at"],
+        payment_id=o["payment_id"],
+        lines=[
+            OrderLineView(
+                line=s, state=r["state"], refunded_cents=r["refunded_cents"], details=r["details"]
+            )
+            for s, r in zip(snaps, lines, strict=True)
+        ],
+        downloads=downloads or [],
+    )
