@@ -1,20 +1,161 @@
-"""`/api/v1` routes of the booking service (one `Op` per operation)."""
+"""`/api/v1` routes of the booking service: resources, availability, search, holds,
+reservations, approvals and series. Object-level rules (own reservations, own department's
+resources) are enforced by booking on the principal the gateway passes."""
 
 from __future__ import annotations
 
 from litestar import Router
 from litestar.types import ControllerRouterHandler
 
-from services.gateway.routes.factory import Op, operation_route
+from services.gateway.routes.factory import (
+    ANYONE,
+    RESIDENT,
+    SIGNED_IN,
+    STAFF,
+    Spec,
+    Who,
+    operation_route,
+    ops_from,
+    text_response,
+)
+from shared.contracts import booking as contracts
 
-OPERATIONS: list[Op] = []
+BOOKERS = Who(roles=("resident", "staff", "admin"))
+ICAL = "text/calendar; charset=utf-8"
+
+R = "/reservations/{reservation_id:uuid}"
+SPECS: list[Spec] = [
+    (
+        "GET",
+        "/resources/{resource_id:uuid}/availability",
+        "availability",
+        "AvailabilityRequest",
+        "Availability",
+        ANYONE,
+        "Free slots of one resource",
+    ),
+    (
+        "GET",
+        "/search",
+        "search",
+        "SearchRequest",
+        "SearchReply",
+        ANYONE,
+        "Where and when something is free",
+    ),
+    (
+        "POST",
+        "/holds",
+        "hold",
+        "HoldRequest",
+        "HoldReply",
+        BOOKERS,
+        "Hold one or several resources (15 minutes, priced)",
+    ),
+    (
+        "GET",
+        "/reservations",
+        "my_reservations",
+        "MyReservationsRequest",
+        "ReservationList",
+        RESIDENT,
+        "My reservations",
+    ),
+    (
+        "GET",
+        R,
+        "get",
+        "ReservationRef",
+        "ReservationView",
+        SIGNED_IN,
+        "One reservation (its customer, staff of its department, admin)",
+    ),
+    (
+        "POST",
+        f"{R}/release",
+        "release",
+        "ReservationRef",
+        "ReservationView",
+        BOOKERS,
+        "Release a hold",
+    ),
+    (
+        "POST",
+        f"{R}/cancel",
+        "cancel",
+        "CancelRequest",
+        "CancelReply",
+        BOOKERS,
+        "Cancel a reservation (refund by the cancellation policy)",
+    ),
+    (
+        "POST",
+        f"{R}/approve",
+        "approve",
+        "ReservationRef",
+        "ReservationView",
+        STAFF,
+        "Approve a requested reservation",
+    ),
+    (
+        "POST",
+        f"{R}/deny",
+        "deny",
+        "DenyRequest",
+        "ReservationView",
+        STAFF,
+        "Deny a requested reservation with a reason",
+    ),
+    (
+        "POST",
+        f"{R}/confirm",
+        "confirm",
+        "ReservationRef",
+        "ReservationView",
+        STAFF,
+        "Confirm a reservation (free of charge)",
+    ),
+    (
+        "POST",
+        "/series",
+        "hold_series",
+        "SeriesRequest",
+        "SeriesReply",
+        BOOKERS,
+        "Hold a recurring series",
+    ),
+    (
+        "POST",
+        "/series/{series_id:uuid}/cancel",
+        "cancel_series",
+        "CancelSeriesRequest",
+        "CancelSeriesReply",
+        BOOKERS,
+        "Cancel the upcoming occurrences of a series",
+    ),
+]
 
 
 def routes() -> list[ControllerRouterHandler]:
-    if not OPERATIONS:
-        return []
-    return [
-        Router(
-            "/api/v1", route_handlers=[operation_route(op) for op in OPERATIONS], tags=["booking"]
+    ops = ops_from(contracts, "booking", SPECS)
+    if hasattr(contracts, "CalendarFeedRequest") and hasattr(contracts, "CalendarFeed"):
+        ops += ops_from(
+            contracts,
+            "booking",
+            [
+                (
+                    "GET",
+                    "/calendar/{token:str}.ics",
+                    "calendar_feed",
+                    "CalendarFeedRequest",
+                    "CalendarFeed",
+                    ANYONE,
+                    "A calendar feed (iCalendar)",
+                )
+            ],
+            render=text_response(ICAL),
+            response_type=str,
         )
-    ]
+    if not ops:
+        return []
+    return [Router("/api/v1", route_handlers=[operation_route(op) for op in ops], tags=["booking"])]
