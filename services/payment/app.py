@@ -1,9 +1,20 @@
-"""Composition root of the payment service: settings -> pool -> NATS -> handlers/consumers."""
+"""Composition root of the payment service: settings -> providers -> use cases -> wiring."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from services.payment.consumers import consumers, every
+from services.payment.handlers import operations
+from services.payment.providers.base import Provider
+from services.payment.providers.local import LocalProvider
+from services.payment.refunds import Refunds
+from services.payment.reporting import Reporting
+from services.payment.service import Payments
+from services.payment.settings import PaymentSettings
+from shared.contracts.common import RequestContext
+from shared.contracts.payment import WebhookRequest
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
 from shared.settings import CommonSettings, from_env
 
@@ -12,8 +23,57 @@ VERSION = "0.1.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
+    def build(infra: Infra) -> ServiceDefinition:
+        settings.check(infra.settings)
+        local = LocalProvider(
+            infra.pool,
+            secret=settings.local_webhook_secret,
+            public_url=settings.public_url,
+            webhook_url=settings.local_webhook_url,
+            fee_bp=settings.local_fee_bp,
+            fee_fixed_cents=settings.local_fee_fixed_cents,
+            payout_delay_days=settings.local_payout_delay_days,
+        )
+        providers: dict[str, Provider] = {}
+        if not infra.settings.is_production:
+            providers["local"] = local
+        if settings.provider == "stripe":
+            from services.payment.providers.stripe import StripeProvider
+
+            providers["stripe"] = StripeProvider.from_settings(settings)
+        provider = providers[settings.provider]
+        payments = Payments(
+            infra.pool,
+            provider,
+            providers,
+            infra.requester,
+            local_enabled="local" in providers,
+        )
+
+        async def deliver(body: bytes, signature: str) -> None:
+            req = WebhookRequest(provider="local", body=body.decode(), signature=signature)
+            await payments.webhook(req, RequestContext())
+
+        local.deliver = deliver
+        refunds = Refunds(infra.pool, providers)
+        reporting = Reporting(infra.pool, provider)
+        definition = ServiceDefinition(
+            name=NAME,
+            version=VERSION,
+            operations=operations(payments, refunds, reporting),
+            consumers=consumers(refunds),
+            background=[every(settings.sweep_interval_s, payments.sweep_expired)],
+        )
+        definition.payments = payments  # type: ignore[attr-defined]  # for tests and tools
+        definition.local = local  # type: ignore[attr-defined]
+        return definition
+
+    return build
+
+
 def build(infra: Infra) -> ServiceDefinition:
-    return ServiceDefinition(name=NAME, version=VERSION, operations=[])
+    return builder(from_env(PaymentSettings, prefix="PAYMENT_"))(infra)
 
 
 def main() -> None:

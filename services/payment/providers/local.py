@@ -1,0 +1,280 @@
+"""The local test provider: its own books of charges, a fee and daily payouts, and signed
+webhooks sent through the same webhook path as a real provider's."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time, timedelta
+
+import asyncpg
+import httpx
+
+from services.payment.providers.base import (
+    InvalidSignature,
+    PaymentOrder,
+    Payout,
+    ProviderConnectionError,
+    ProviderRejected,
+    RefundResult,
+    StartResult,
+    WebhookNews,
+)
+from services.payment.providers.signing import sign, verify
+from shared.contracts.payment import BalanceTransactionView, Decision
+
+Deliver = Callable[[bytes, str], Awaitable[None]]
+
+SIGNATURE_HEADER = "X-Local-Signature"
+EVENT_TYPES: dict[str, str] = {
+    "pay": "charge.paid",
+    "decline": "charge.declined",
+    "abandon": "charge.abandoned",
+}
+STATES: dict[str, str] = {"pay": "paid", "decline": "declined", "abandon": "abandoned"}
+KINDS = {"charge.paid": "succeeded", "charge.declined": "declined", "charge.abandoned": "abandoned"}
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        secret: str,
+        public_url: str | None,
+        webhook_url: str | None,
+        fee_bp: int = 140,
+        fee_fixed_cents: int = 25,
+        payout_delay_days: int = 1,
+        deliver: Deliver | None = None,
+    ) -> None:
+        self.pool = pool
+        self.secret = secret
+        self.public_url = (public_url or "").rstrip("/")
+        self.webhook_url = webhook_url
+        self.fee_bp = fee_bp
+        self.fee_fixed_cents = fee_fixed_cents
+        self.payout_delay_days = payout_delay_days
+        self.deliver = deliver  # used when no webhook URL is configured (tests)
+
+    def fee(self, amount_cents: int) -> int:
+        return (amount_cents * self.fee_bp + 5000) // 10000 + self.fee_fixed_cents
+
+    async def start(self, order: PaymentOrder, idempotency_key: str) -> StartResult:
+        charge_id = await self.pool.fetchval(
+            """INSERT INTO local_charges (id, payment_id, amount_cents, state, idempotency_key)
+               VALUES ($1, $2, $3, 'open', $4)
+               ON CONFLICT (idempotency_key) DO UPDATE SET state = local_charges.state
+               RETURNING id""",
+            f"lch_{secrets.token_hex(8)}",
+            order.payment_id,
+            order.amount_cents,
+            idempotency_key,
+        )
+        return StartResult(
+            provider_ref=charge_id,
+            redirect_url=f"{self.public_url}/pay/local/{order.payment_id}",
+        )
+
+    async def decide(self, payment_id: uuid.UUID, decision: Decision) -> None:
+        """The tester's choice on the checkout page -> a signed webhook."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            charge = await conn.fetchrow(
+                "SELECT * FROM local_charges WHERE payment_id = $1 FOR UPDATE", payment_id
+            )
+            if charge is None:
+                raise ProviderRejected("no such local charge", status=404, code="no_charge")
+            if charge["state"] not in ("open", STATES[decision]):
+                raise ProviderRejected(
+                    f"the charge is already {charge['state']}", status=409, code="charge_closed"
+                )
+            fee = self.fee(charge["amount_cents"]) if decision == "pay" else 0
+            if charge["state"] == "open":
+                await conn.execute(
+                    "UPDATE local_charges SET state = $2 WHERE id = $1",
+                    charge["id"],
+                    STATES[decision],
+                )
+                if decision == "pay":
+                    await self._book(conn, "charge", charge["id"], charge["amount_cents"], fee)
+        body = json.dumps(
+            {
+                "id": f"levt_{charge['id']}_{decision}",
+                "type": EVENT_TYPES[decision],
+                "created": int(datetime.now(UTC).timestamp()),
+                "data": {
+                    "charge": charge["id"],
+                    "payment_id": str(payment_id),
+                    "amount": charge["amount_cents"],
+                    "fee": fee,
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
+        await self._send(body, sign(body, self.secret))
+
+    async def _send(self, body: bytes, signature: str) -> None:
+        if not self.webhook_url:
+            if self.deliver is None:
+                raise ProviderConnectionError("no webhook URL and no local delivery configured")
+            await self.deliver(body, signature)
+            return
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.post(
+                    self.webhook_url,
+                    content=body,
+                    headers={SIGNATURE_HEADER: signature, "Content-Type": "application/json"},
+                )
+        except httpx.HTTPError as exc:
+            raise ProviderConnectionError(f"webhook delivery failed: {type(exc).__name__}") from exc
+        if response.status_code >= 300:
+            raise ProviderRejected("the webhook endpoint refused", status=response.status_code)
+
+    def parse_webhook(self, body: bytes, signature: str) -> WebhookNews:
+        verify(body, signature, self.secret)
+        try:
+            event = json.loads(body)
+            return WebhookNews(
+                event_id=str(event["id"]),
+                event_type=str(event["type"]),
+                kind=KINDS.get(event["type"], "ignored"),  # type: ignore[arg-type]
+                provider_ref=str(event["data"]["charge"]),
+                fee_cents=int(event["data"].get("fee", 0)),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise InvalidSignature("the signed body is not a local provider event") from None
+
+    async def refund(
+        self, provider_ref: str, amount_cents: int, idempotency_key: str
+    ) -> RefundResult:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", provider_ref)
+            row = await conn.fetchrow(
+                "SELECT * FROM local_refunds WHERE idempotency_key = $1", idempotency_key
+            )
+            if row is not None:
+                if (row["charge_id"], row["amount_cents"]) != (provider_ref, amount_cents):
+                    raise ProviderRejected(
+                        "idempotency key reused with other parameters",
+                        code="idempotency_error",
+                    )
+                return RefundResult(provider_ref=row["id"])
+            paid = await conn.fetchval(
+                "SELECT amount_cents FROM local_charges WHERE id = $1 AND state = 'paid'",
+                provider_ref,
+            )
+            refunded = await conn.fetchval(
+                "SELECT coalesce(sum(amount_cents), 0) FROM local_refunds WHERE charge_id = $1",
+                provider_ref,
+            )
+            if paid is None or refunded + amount_cents > paid:
+                raise ProviderRejected("refund exceeds the charge", code="amount_too_large")
+            refund_id = f"lre_{secrets.token_hex(8)}"
+            await conn.execute(
+                """INSERT INTO local_refunds (id, charge_id, amount_cents, idempotency_key)
+                   VALUES ($1, $2, $3, $4)""",
+                refund_id,
+                provider_ref,
+                amount_cents,
+                idempotency_key,
+            )
+            await self._book(conn, "refund", refund_id, -amount_cents, 0)
+        return RefundResult(provider_ref=refund_id)
+
+    async def cancel(self, provider_ref: str, idempotency_key: str) -> None:
+        await self.pool.execute(
+            "UPDATE local_charges SET state = 'cancelled' WHERE id = $1 AND state = 'open'",
+            provider_ref,
+        )
+
+    async def _book(
+        self, conn: asyncpg.Connection, kind: str, source: str, amount: int, fee: int
+    ) -> None:
+        await conn.execute(
+            """INSERT INTO local_balance_transactions
+                   (id, type, source, amount_cents, fee_cents, net_cents)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            f"ltxn_{secrets.token_hex(8)}",
+            kind,
+            source,
+            amount,
+            fee,
+            amount - fee,
+        )
+
+    async def pay_out(self, today: date | None = None) -> None:
+        """Daily payouts: every finished day's unpaid transactions become one payout."""
+        today = today or datetime.now(UTC).date()
+        last = today - timedelta(days=self.payout_delay_days)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE local_payouts IN EXCLUSIVE MODE")
+            days = await conn.fetch(
+                """SELECT (created AT TIME ZONE 'UTC')::date AS day, sum(net_cents) AS amount
+                   FROM local_balance_transactions
+                   WHERE payout_id IS NULL AND (created AT TIME ZONE 'UTC')::date <= $1
+                   GROUP BY 1 ORDER BY 1""",
+                last,
+            )
+            for row in days:
+                payout_id = f"lpo_{row['day']:%Y%m%d}_{secrets.token_hex(3)}"
+                await conn.execute(
+                    """INSERT INTO local_payouts (id, day, amount_cents, arrival_date)
+                       VALUES ($1, $2, $3, $4)
+                       ON CONFLICT (day) DO UPDATE
+                       SET amount_cents = local_payouts.amount_cents + EXCLUDED.amount_cents""",
+                    payout_id,
+                    row["day"],
+                    row["amount"],
+                    row["day"] + timedelta(days=1),
+                )
+                await conn.execute(
+                    """UPDATE local_balance_transactions
+                       SET payout_id = (SELECT id FROM local_payouts WHERE day = $1)
+                       WHERE payout_id IS NULL AND (created AT TIME ZONE 'UTC')::date = $1""",
+                    row["day"],
+                )
+
+    async def balance_transactions(
+        self, start: datetime, end: datetime
+    ) -> list[BalanceTransactionView]:
+        await self.pay_out()
+        rows = await self.pool.fetch(
+            """SELECT * FROM local_balance_transactions
+               WHERE created >= $1 AND created < $2 ORDER BY created, id""",
+            start,
+            end,
+        )
+        return [
+            BalanceTransactionView(
+                id=r["id"],
+                type=r["type"],
+                source=r["source"],
+                amount_cents=r["amount_cents"],
+                fee_cents=r["fee_cents"],
+                net_cents=r["net_cents"],
+                created=r["created"],
+                payout_id=r["payout_id"],
+            )
+            for r in rows
+        ]
+
+    async def payouts(self, start: datetime, end: datetime) -> list[Payout]:
+        await self.pay_out()
+        rows = await self.pool.fetch(
+            "SELECT * FROM local_payouts WHERE day >= $1 AND day < $2 ORDER BY day",
+            start.date(),
+            end.date(),
+        )
+        return [
+            Payout(
+                id=r["id"],
+                amount_cents=r["amount_cents"],
+                arrival=datetime.combine(r["arrival_date"], time(), UTC),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,143 @@
+"""Finance use cases: settlement per day and merchant, the ERP export, reconciliation."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+import asyncpg
+import msgspec
+
+from services.payment import store
+from services.payment.access import require_finance
+from services.payment.domain.reports import (
+    Entry,
+    allocate,
+    erp_csv,
+    erp_rows,
+    reconcile,
+    settlement_csv,
+    settlement_rows,
+)
+from services.payment.providers.base import Provider, ProviderError
+from shared import idempotency
+from shared.contracts.common import RequestContext
+from shared.contracts.payment import (
+    ErpExport,
+    ErpExportRequest,
+    ReconcileRequest,
+    ReconciliationReport,
+    SettlementReport,
+    SettlementRequest,
+)
+from shared.errors import Conflict, Unavailable, ValidationFailed
+
+
+def entries_with_fees(rows: list[asyncpg.Record]) -> list[tuple[asyncpg.Record, Entry]]:
+    """Each ledger row as an `Entry`; a payment's fee is spread over its sale rows by gross."""
+    sales: dict[object, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        if row["kind"] == "sale":
+            sales[row["payment_id"]].append(index)
+    fees = [0] * len(rows)
+    for indexes in sales.values():
+        fee = rows[indexes[0]]["payment_fee"]
+        for index, share in zip(
+            indexes, allocate(fee, [rows[i]["gross_cents"] for i in indexes]), strict=True
+        ):
+            fees[index] = share
+    fields = Entry.__dataclass_fields__
+    return [
+        (row, Entry(**{k: row[k] for k in fields if k != "fee_cents"}, fee_cents=fee))
+        for row, fee in zip(rows, fees, strict=True)
+    ]
+
+
+@dataclass
+class Reporting:
+    pool: asyncpg.Pool
+    provider: Provider
+
+    async def settlement(self, req: SettlementRequest, ctx: RequestContext) -> SettlementReport:
+        require_finance(ctx)
+        async with self.pool.acquire() as conn:
+            rows = await store.ledger_of_day(conn, req.day)
+        mine = [(r, e) for r, e in entries_with_fees(rows) if e.merchant_id == req.merchant_id]
+        table = settlement_rows(e for _, e in mine)
+        gross = sum(r.gross_cents for r in table)
+        refunded = sum(r.refunded_gross_cents for r in table)
+        fees = sum(r.fee_cents for r in table)
+        return SettlementReport(
+            day=req.day,
+            merchant_id=req.merchant_id,
+            rows=table,
+            gross_cents=gross,
+            vat_cents=sum(r.vat_cents for r in table),
+            net_cents=sum(r.net_cents for r in table),
+            refunded_cents=refunded,
+            fee_cents=fees,
+            payable_cents=gross - refunded - fees,
+            payments=len({r["payment_id"] for r, e in mine if e.kind == "sale"}),
+            csv=settlement_csv(req.day.isoformat(), req.merchant_id, table),
+        )
+
+    async def erp_export(self, req: ErpExportRequest, ctx: RequestContext) -> ErpExport:
+        principal = require_finance(ctx)
+        scope = f"payment.erp_export|{principal.subject}"
+        async with self.pool.acquire() as conn, conn.transaction():
+            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+            if cached is not None:
+                return msgspec.json.decode(cached, type=ErpExport)
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('erp_export'))")
+            runs = await store.export_runs(conn, req.day)
+            if runs and not req.reexport:
+                raise Conflict(
+                    f"{req.day} was already exported (run {runs[-1]['run']}); "
+                    "set reexport to export it again",
+                    field="reexport",
+                )
+            rows = erp_rows(
+                e for _, e in entries_with_fees(await store.ledger_of_day(conn, req.day))
+            )
+            content = erp_csv(req.day.isoformat(), rows)
+            sha = hashlib.sha256(content.encode()).hexdigest()
+            run = await store.insert_export(
+                conn, req.day, content, sha, principal.subject, bool(runs)
+            )
+            reply = ErpExport(day=req.day, run=run, rows=rows, csv=content, sha256=sha)
+            await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+            return reply
+
+    async def reconcile(self, req: ReconcileRequest, ctx: RequestContext) -> ReconciliationReport:
+        require_finance(ctx)
+        if req.end <= req.start:
+            raise ValidationFailed("the period ends before it starts", field="end")
+        start = datetime.combine(req.start, time(), UTC)
+        end = datetime.combine(req.end, time(), UTC)
+        try:
+            transactions = await self.provider.balance_transactions(start, end)
+            payouts = await self.provider.payouts(start, end)
+        except ProviderError as exc:
+            raise Unavailable(
+                f"the payment provider is unavailable ({type(exc).__name__})"
+            ) from None
+        async with self.pool.acquire() as conn:
+            ledger = await store.ledger_by_reference(conn, self.provider.name, start, end)
+        result = reconcile(ledger, transactions, [(p.id, p.amount_cents) for p in payouts])
+        return ReconciliationReport(
+            start=req.start,
+            end=req.end,
+            provider=self.provider.name,
+            matched=result.matched,
+            missing_at_provider=result.missing_at_provider,
+            missing_in_ledger=result.missing_in_ledger,
+            amount_mismatches=result.amount_mismatches,
+            fees_cents=result.fees_cents,
+            payouts=result.payouts,
+            balanced=not (
+                result.missing_at_provider or result.missing_in_ledger or result.amount_mismatches
+            )
+            and all(p.matches for p in result.payouts),
+        )

@@ -1,0 +1,46 @@
+"""Settings of the payment service (`PAYMENT_*`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from shared.settings import CommonSettings, refuse_in_production
+
+DEMO_WEBHOOK_SECRET = "whsec_local_demo_only"  # noqa: S105 - development value, refused in production
+WEBHOOK_PATH = "/api/v1/payments/webhooks/local"
+
+
+class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
+    provider: Literal["local", "stripe"] = "local"
+    public_url: str | None = None  # e.g. https://varaukset.turku.fi (the gateway)
+    webhook_url: str | None = None  # default {public_url}/api/v1/payments/webhooks/local
+    local_webhook_secret: str = DEMO_WEBHOOK_SECRET
+    local_fee_bp: int = 140  # 1.4 %
+    local_fee_fixed_cents: int = 25
+    local_payout_delay_days: int = 1
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # None: Stripe's own
+    sweep_interval_s: float = 15.0
+
+    @property
+    def local_webhook_url(self) -> str | None:
+        if self.webhook_url:
+            return self.webhook_url
+        if self.public_url:
+            return self.public_url.rstrip("/") + WEBHOOK_PATH
+        return None
+
+    def check(self, common: CommonSettings) -> None:
+        problems = []
+        if self.local_webhook_secret == DEMO_WEBHOOK_SECRET:
+            problems.append("PAYMENT_LOCAL_WEBHOOK_SECRET is the demo secret")
+        if self.provider == "local":
+            problems.append("PAYMENT_PROVIDER=local is a test provider")
+        if self.stripe_api_key and self.stripe_api_key.startswith("sk_test_"):
+            problems.append("PAYMENT_STRIPE_API_KEY is a test-mode key")
+        refuse_in_production(common, problems)
+        if self.provider == "stripe" and not (self.stripe_api_key and self.stripe_webhook_secret):
+            raise ValueError("PAYMENT_PROVIDER=stripe needs PAYMENT_STRIPE_API_KEY and ..._SECRET")
