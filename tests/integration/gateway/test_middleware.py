@@ -100,3 +100,30 @@ async def test_access_log_has_ids_but_no_personal_data_or_secrets(client, caplog
     logged = repr(entry) + records[-1].getMessage()
     for secret in ("aino", "Virtanen", token.split()[1][:20], str(THING), "demo:resident"):
         assert secret not in logged
+
+
+async def test_cors_allows_only_configured_origins(common_settings, probe) -> None:
+    settings = gateway_settings(cors_origins="https://varaukset.turku.fi")
+    async with make_client(common_settings, settings) as cors_client:
+        allowed = await cors_client.options(
+            f"/api/v1/probe/{THING}",
+            headers={
+                "Origin": "https://varaukset.turku.fi",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "Idempotency-Key",
+            },
+        )
+        assert allowed.headers["access-control-allow-origin"] == "https://varaukset.turku.fi"
+        other = await cors_client.get(
+            f"/api/v1/probe/{THING}", headers={"Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
+
+
+async def test_dev_issuer_is_absent_unless_configured(common_settings, probe) -> None:
+    async with make_client(common_settings, gateway_settings(dev_issuer=False)) as plain:
+        assert (await plain.get("/dev-issuer/jwks")).status_code == 404
+        response = await plain.get(
+            f"/api/v1/probe/{THING}", headers={"Authorization": "Bearer x.y.z"}
+        )
+        assert response.status_code == 401
