@@ -34,6 +34,7 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
         code=exc.code,
         message=message,
         field=exc.field,
+        subject=exc.details.get("subject", ""),
     )
     if status == 503:
         response.headers["Retry-After"] = "5"

@@ -222,6 +222,30 @@ _T: dict[str, tuple[str, str, str]] = {
     "mismatches": ("Poikkeamat", "Avvikelser", "Mismatches"),
     "yes": ("Kyllä", "Ja", "Yes"),
     "no": ("Ei", "Nej", "No"),
+    "merchant_sports": ("Liikuntapalvelut", "Idrottstjänster", "Sports services"),
+    "merchant_culture": ("Kulttuuripalvelut", "Kulturtjänster", "Cultural services"),
+    "merchant_health": ("Hyvinvointitoimiala", "Välfärdssektorn", "Welfare division"),
+    "merchant_library": ("Turun kaupunginkirjasto", "Åbo stadsbibliotek", "Turku City Library"),
+    "merchant_gis": ("Kaupunkimittaus", "Stadsmätning", "City survey services"),
+    "state_held": ("Alustava", "Preliminär", "Held"),
+    "state_requested": ("Odottaa hyväksyntää", "Väntar på godkännande", "Awaiting approval"),
+    "state_approved": ("Hyväksytty", "Godkänd", "Approved"),
+    "state_denied": ("Hylätty", "Avslagen", "Denied"),
+    "state_confirmed": ("Vahvistettu", "Bekräftad", "Confirmed"),
+    "state_cancelled": ("Peruttu", "Avbokad", "Cancelled"),
+    "state_expired": ("Vanhentunut", "Utgången", "Expired"),
+    "state_awaiting_payment": ("Odottaa maksua", "Väntar på betalning", "Awaiting payment"),
+    "state_paid": ("Maksettu", "Betald", "Paid"),
+    "state_fulfilled": ("Toimitettu", "Levererad", "Fulfilled"),
+    "state_partially_refunded": ("Osittain hyvitetty", "Delvis återbetald", "Partly refunded"),
+    "state_refunded": ("Hyvitetty", "Återbetald", "Refunded"),
+    "state_pending": ("Käsittelyssä", "Under behandling", "In progress"),
+    "state_registration_failed": (
+        "Kirjaus epäonnistui",
+        "Registreringen misslyckades",
+        "Registration failed",
+    ),
+    "state_recorded": ("Kirjattu", "Registrerad", "Recorded"),
     "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
     "accessibility": (
         "Saavutettavuusseloste",
@@ -235,11 +259,11 @@ def t(lang: str, key: str) -> str:
     """The text of `key` in `lang` (the key itself when missing, so gaps show in tests)."""
     texts = _T.get(key)
     if texts is None:
-        return key
+        return key.partition("_")[2] if key.startswith(("state_", "merchant_")) else key
     return texts[LANGUAGES.index(lang) if lang in LANGUAGES else 0]
 
 
-def keys() -> frozenset[str]:
+def text_keys() -> frozenset[str]:
     return frozenset(_T)
 
 

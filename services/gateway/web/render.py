@@ -44,7 +44,7 @@ def local_time(value: Any, fmt: str = "%d.%m.%Y %H:%M") -> str:
 def percent(basis_points: Any) -> str:
     bp = int(basis_points or 0)
     whole, frac = divmod(bp, 100)
-    return f"{whole} %" if frac == 0 else f"{whole},{frac:02d} %".rstrip("0")
+    return f"{whole} %" if frac == 0 else f"{whole},{f'{frac:02d}'.rstrip('0')} %"
 
 
 def localized(value: Any, lang: str) -> str:
@@ -97,6 +97,8 @@ def page(
         "t": lambda key: i18n.t(lang, key),
         "money": lambda cents: money(cents, lang),
         "localized": lambda value: localized(value, lang),
+        "state": lambda value: i18n.t(lang, f"state_{value}") if value else "",
+        "merchant_name": lambda mid: i18n.t(lang, f"merchant_{mid}") if mid else "",
         "principal": principal,
         "here": here,
         "here_quoted": quote(here, safe=""),

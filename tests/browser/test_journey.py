@@ -1,0 +1,160 @@
+"""The resident's journey and a staff approval, in a real browser without shortcuts.
+
+A step whose service operation is not served yet (503 from the page) skips the test with
+the operation named, so the journey runs as far as the suite goes and never fakes a service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
+from tests.e2e.conftest import Suite
+
+DEMO_CARD, DEMO_PIN = "2600123456", "1234"  # services/cart/library/development.py
+
+
+async def visit(page: Any, path: str) -> None:
+    response = await page.goto(path)
+    assert response is not None
+    if response.status == 503:
+        subject = await page.locator(".error").get_attribute("data-subject")
+        pytest.skip(f"{path}: {subject} is not served yet")
+    assert response.status == 200, f"{path}: {response.status}"
+
+
+async def submit(page: Any, button: Any) -> None:
+    async with page.expect_navigation():
+        await button.click()
+    error = page.locator(".error")
+    if await error.count():
+        if await error.get_attribute("data-code") == "unavailable":
+            subject = await error.get_attribute("data-subject")
+            pytest.skip(f"{page.url}: {subject} is not served yet")
+        raise AssertionError(f"{page.url}: {await error.inner_text()}")
+
+
+async def clean(page: Any, name: str) -> None:
+    assert await axe_violations(page) == [], page.url
+    await screenshot(page, name)
+
+
+async def hold_first_free_slot(page: Any) -> None:
+    await visit(page, "/resources?kind=sports")
+    await clean(page, "journey-01-resources")
+    await visit(page, await page.locator("a[href^='/resources/']").first.get_attribute("href"))
+    slots = page.locator("input[name='slot']")
+    if await slots.count() == 0:
+        await visit(page, await page.locator(".week-nav a").last.get_attribute("href"))
+    await clean(page, "journey-02-week")
+    await page.locator("input[name='slot']").first.check()
+    await submit(page, page.locator("form.week button[type='submit']"))
+    assert page.url.endswith("/cart?done=done_held")
+
+
+async def add_library_debits(page: Any) -> None:
+    await visit(page, "/library")
+    await page.fill("#card", DEMO_CARD)
+    await page.fill("#pin", DEMO_PIN)
+    await submit(page, page.locator("form[action='/library/card'] button"))
+    assert await page.locator("input[name='debit']:checked").count() > 0
+    await clean(page, "journey-03-library")
+    await submit(page, page.locator("form[action='/library/debits'] button"))
+
+
+async def add_gis_product(page: Any) -> None:
+    await visit(page, "/gis")
+    await clean(page, "journey-04-gis")
+    fixed = page.locator("li.result", has_not=page.locator("textarea")).first
+    await fixed.locator("input[name='purpose']").fill("Rakennuslupahakemus")
+    await fixed.locator("input[name='accept_licence']").check()
+    await submit(page, fixed.locator("button[type='submit']"))
+
+
+async def pay_and_see_receipt(page: Any) -> None:
+    await visit(page, "/cart")
+    assert await page.locator("tfoot .total").count() == 1
+    await clean(page, "journey-05-cart")
+    await submit(page, page.locator("form[action='/checkout'] button"))
+    assert "/pay/local/" in page.url
+    await submit(page, page.get_by_role("button", name=re.compile("Pay")))
+    await submit(page, page.locator("a[href^='/orders/']"))
+    for _ in range(50):  # the saga runs through events: paid, then fulfilled
+        state = await page.locator("[data-state]").get_attribute("data-state")
+        if state in ("paid", "fulfilled", "partially_refunded"):
+            break
+        await asyncio.sleep(0.2)
+        await page.reload()
+    assert state in ("paid", "fulfilled", "partially_refunded")
+    await clean(page, "journey-06-receipt")
+
+
+async def download_first_file(page: Any) -> None:
+    for _ in range(25):
+        if await page.locator("a[data-download]").count():
+            break
+        await asyncio.sleep(0.2)
+        await page.reload()
+    href = await page.locator("a[data-download]").first.get_attribute("href")
+    response = await page.request.get(href)
+    assert response.status == 200
+    assert len(await response.body()) > 0
+
+
+async def test_resident_buys_library_fees_and_a_map_and_downloads_it(
+    browser: Any, web_suite: Suite
+) -> None:
+    page = await new_page(browser, web_suite.url)
+    await sign_in(page, "resident-turku", "/")
+    await add_library_debits(page)
+    await add_gis_product(page)
+    await pay_and_see_receipt(page)
+    await download_first_file(page)
+    await page.context.close()
+
+
+async def test_resident_journey_hold_debit_map_pay_receipt_download_cancel_with_refund(
+    browser: Any, web_suite: Suite
+) -> None:
+    page = await new_page(browser, web_suite.url)
+    await sign_in(page, "resident-kaarina", "/")
+    await hold_first_free_slot(page)
+    await add_library_debits(page)
+    await add_gis_product(page)
+    await pay_and_see_receipt(page)
+    await download_first_file(page)
+    await visit(page, "/reservations")
+    await clean(page, "journey-07-reservations")
+    await visit(page, await page.locator("a[href$='/cancel']").first.get_attribute("href"))
+    assert await page.locator("dd.refund").count() == 1
+    await clean(page, "journey-08-cancel")
+    await submit(page, page.locator("button.danger"))
+    assert page.url.endswith("done=done_cancelled")
+    await page.context.close()
+
+
+async def test_clerk_approves_a_request(browser: Any, web_suite: Suite) -> None:
+    resident = await new_page(browser, web_suite.url)
+    await sign_in(resident, "resident-turku", "/")
+    await visit(resident, "/resources?kind=culture")
+    await visit(
+        resident, await resident.locator("a[href^='/resources/']").first.get_attribute("href")
+    )
+    await resident.locator("input[name='slot']").last.check()
+    await submit(resident, resident.locator("form.week button[type='submit']"))
+    await resident.context.close()
+
+    clerk = await new_page(browser, web_suite.url)
+    await sign_in(clerk, "admin", "/staff/approvals")  # no culture clerk among the demo users
+    await visit(clerk, "/staff/approvals")
+    await clean(clerk, "staff-approvals")
+    before = await clerk.locator("li.result").count()
+    assert before > 0
+    await submit(clerk, clerk.locator("button[value='approve']").first)
+    assert clerk.url.endswith("done=done_saved")
+    assert await clerk.locator("li.result").count() == before - 1
+    await clerk.context.close()
