@@ -123,13 +123,27 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
 class TokenVerifier:
     """Validates OIDC tokens: signature (JWKS), issuer, audience, expiry with clock skew."""
 
+    CACHE_SIZE = 10_000
+
     def __init__(self, issuer: str, audience: str, keys: JwksCache, leeway_s: int = 30) -> None:
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
         self.leeway_s = leeway_s
+        # Verified tokens until their expiry: a signature check per token, not per request.
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and time.time() < cached[1] + self.leeway_s:
+            return cached[0]
+        principal, expires = await self._verify(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -155,7 +169,7 @@ class TokenVerifier:
             raise Unauthenticated("the token comes from an unknown issuer") from None
         except jwt.PyJWTError:
             raise Unauthenticated("the token is not valid") from None
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"])
 
 
 def hash_api_key(key: str) -> str:
