@@ -76,9 +76,12 @@ def problem(
     field: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> ProblemDetailsException:
-    """A problem-details exception with our members (`code`, `field`, `errors`)."""
+    """A problem-details exception with our members (`code`, `field`, `errors`, `details`)."""
     extra: dict[str, Any] = {"code": code}
+    if details:
+        extra["details"] = details
     if field:
         extra["field"] = field
     if errors:
@@ -96,19 +99,27 @@ def problem(
 
 
 def from_service_error(exc: ServiceError) -> ProblemDetailsException:
-    details = {k: v for k, v in exc.details.items() if k not in ("field", "subject", "status")}
-    errors = [{"field": k, "message": str(v)} for k, v in details.items()] or None
-    if isinstance(exc, Unavailable):
-        errors = None  # subjects and internals stay inside
+    hidden = ("field", "subject", "status", "retry_after")
+    details = {k: v for k, v in exc.details.items() if k not in hidden}
+    if isinstance(exc, Unavailable) or exc.status >= 500:
+        details = {}  # subjects and internals stay inside
+    errors = None
+    if exc.field:
+        errors = [{"field": exc.field, "message": exc.message, "source": "service"}]
     status = exc.status if 400 <= exc.status < 600 else 500
-    headers = {"Retry-After": str(exc.details.get("retry_after", RETRY_AFTER_S))}
+    headers: dict[str, str] | None = None
+    if status in (429, 503):
+        headers = {"Retry-After": str(exc.details.get("retry_after", RETRY_AFTER_S))}
+    elif status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="turku"'}
     return problem(
         status,
         exc.code,
         exc.message if status < 500 or isinstance(exc, Unavailable) else "internal error",
         field=exc.field,
         errors=errors,
-        headers=headers if status in (429, 503) else None,
+        headers=headers,
+        details=details or None,
     )
 
 

@@ -67,6 +67,7 @@ async def test_anonymous_is_401_and_wrong_role_is_403(client) -> None:
     anonymous = await client.post(f"/api/v1/probe/{THING}", json={"text": "hi"})
     assert anonymous.status_code == 401
     assert anonymous.json()["code"] == "unauthenticated"
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
     clerk = await client.post(
         f"/api/v1/probe/{THING}", json={"text": "hi"}, headers=await bearer(client, "clerk-gis")
     )
