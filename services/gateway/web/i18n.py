@@ -246,6 +246,29 @@ _T: dict[str, tuple[str, str, str]] = {
         "Registration failed",
     ),
     "state_recorded": ("Kirjattu", "Registrerad", "Recorded"),
+    "service": ("Palvelu", "Tjänst", "Service"),
+    "kind_space": ("Tila", "Lokal", "Space"),
+    "kind_equipment": ("Väline", "Utrustning", "Equipment"),
+    "kind_appointment": ("Vastaanottoaika", "Mottagningstid", "Appointment"),
+    "free_slots_today": ("Vapaita aikoja", "Lediga tider", "Free times"),
+    "needs_approval": ("Vaatii hyväksynnän", "Kräver godkännande", "Needs approval"),
+    "done_requested": (
+        "Varauspyyntö on lähetetty hyväksyttäväksi.",
+        "Bokningsförfrågan har skickats för godkännande.",
+        "Your request has been sent for approval.",
+    ),
+    "price_paid": ("Hinta", "Pris", "Price"),
+    "refund_policy": (
+        "Palautus määräytyy peruutusehtojen mukaan: maksutta tiettyyn aikaan asti ennen alkua, "
+        "sen jälkeen osittain, alkamisen jälkeen ei palautusta. Näet palautuksen heti perumisen "
+        "jälkeen.",
+        "Återbetalningen följer avbokningsvillkoren: kostnadsfritt till en viss tid före start, "
+        "därefter delvis, efter start ingen återbetalning. Du ser beloppet direkt efter "
+        "avbokningen.",
+        "The refund follows the cancellation policy: free until a set time before the start, "
+        "partly after that, nothing once it has started. You see the amount right after "
+        "cancelling.",
+    ),
     "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
     "accessibility": (
         "Saavutettavuusseloste",

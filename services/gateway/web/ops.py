@@ -22,7 +22,7 @@ OPS: dict[str, str] = {
     "hold": "booking.v1.hold",
     "hold_series": "booking.v1.hold_series",
     "my_reservations": "booking.v1.my_reservations",
-    "get_reservation": "booking.v1.get_reservation",
+    "get_reservation": "booking.v1.get",
     "cancel": "booking.v1.cancel",
     "feed_create": "booking.v1.create_feed_token",
     "feed_revoke": "booking.v1.revoke_feed_token",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +39,14 @@ def local_time(value: Any, fmt: str = "%d.%m.%Y %H:%M") -> str:
     if moment.tzinfo is None:
         return moment.strftime(fmt)
     return moment.astimezone(HELSINKI).strftime(fmt)
+
+
+def local_day(value: Any) -> date | None:
+    """The local (Turku) date of an ISO timestamp."""
+    if not value:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(HELSINKI).date() if moment.tzinfo else moment.date()
 
 
 def percent(basis_points: Any) -> str:

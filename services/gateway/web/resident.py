@@ -18,7 +18,7 @@ from services.gateway.auth import principal_of
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import HELSINKI, page
+from services.gateway.web.render import HELSINKI, local_day, page
 from shared.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -69,27 +69,34 @@ async def sign_in(request: Req, next_: Next = "/") -> Response[str]:
 
 @get("/resources", name="web:resources")
 async def resources(
-    request: Req, kind: str = "", unit: str = "", day: str = "", places: int = 1
+    request: Req, service: str = "", kind: str = "", day: str = "", places: int = 1
 ) -> Response[str]:
-    on = day or date.today().isoformat()
+    on = _date(day) if day else date.today()
+    start = datetime.combine(on, time(0), HELSINKI)
     reply = await call(
-        request, "search", kind=kind or None, unit_id=unit or None, date=on, places=places
+        request,
+        "search",
+        starts_after=start.isoformat(),
+        ends_before=(start + timedelta(days=1)).isoformat(),
+        kind=kind or None,
+        merchant_id=service or None,
+        places=max(1, places),
     )
-    found = _items(reply, "resources", "items", "results")
-    units = _items(reply, "units") or sorted(
-        {(r.get("unit_id"), str(r.get("unit_name", ""))) for r in found if isinstance(r, dict)},
-        key=lambda u: u[1],
-    )
-    filters = {"kind": kind, "unit": unit, "day": on, "places": places}
-    return page(request, "resources.html", resources=found, units=units, filters=filters)
+    hits = [h | h.get("resource", {}) for h in _items(reply, "hits")]
+    filters = {"service": service, "kind": kind, "day": on.isoformat(), "places": places}
+    return page(request, "resources.html", resources=hits, filters=filters)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed("not a date", field="day") from None
 
 
 def _week_start(week: str) -> date:
     if week:
-        try:
-            return date.fromisoformat(week)
-        except ValueError:
-            raise ValidationFailed("not a date", field="week") from None
+        return _date(week)
     today = date.today()
     return today - timedelta(days=today.weekday())
 
@@ -97,25 +104,22 @@ def _week_start(week: str) -> date:
 @get("/resources/{resource_id:str}", name="web:resource")
 async def resource_week(request: Req, resource_id: str, week: str = "") -> Response[str]:
     monday = _week_start(week)
-    start = datetime.combine(monday, time(0), HELSINKI)
     reply = await call(
         request,
         "availability",
         resource_id=resource_id,
-        start=start.isoformat(),
-        end=(start + timedelta(days=7)).isoformat(),
+        first=monday.isoformat(),
+        last=(monday + timedelta(days=6)).isoformat(),
     )
-    slots = _items(reply, "slots", "free", "items")
+    slots = _items(reply, "slots")
     days: list[tuple[date, list[Any]]] = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        days.append((day, [s for s in slots if str(s.get("start", ""))[:10] == day.isoformat()]))
-    resource = reply.get("resource", {}) if isinstance(reply, dict) else {}
+        days.append((day, [s for s in slots if local_day(s.get("starts_at")) == day]))
     return page(
         request,
         "resource_week.html",
         resource_id=resource_id,
-        resource=resource,
         days=days,
         monday=monday,
         previous=(monday - timedelta(days=7)).isoformat(),
@@ -134,23 +138,31 @@ async def hold(request: Req) -> Redirect:
     start, _, end = str(form.get("slot") or "").partition("|")
     if not start or not end:
         raise ValidationFailed("choose a time", field="slot")
-    common = {
-        "resource_ids": [form.get("resource_id")],
-        "start": start,
-        "end": end,
-        "places": places,
-        "idempotency_key": form.get("key") or new_key(),
-    }
+    key = form.get("key") or new_key()
     if repeat > 1:
-        reply = await call(request, "hold_series", **common, rrule=f"FREQ=WEEKLY;COUNT={repeat}")
+        reply = await call(
+            request,
+            "hold_series",
+            resource_id=form.get("resource_id"),
+            starts_at=start,
+            ends_at=end,
+            places=places,
+            rrule=f"FREQ=WEEKLY;COUNT={min(repeat, 52)}",
+            book_free=True,
+            idempotency_key=key,
+        )
     else:
-        reply = await call(request, "hold", **common)
-    for reservation in _items(reply, "reservations") or [reply]:
-        rid = reservation.get("reservation_id") or reservation.get("id")
-        if rid:
+        item = {"resource_id": form.get("resource_id"), "starts_at": start, "ends_at": end}
+        reply = await call(request, "hold", items=[item | {"places": places}], idempotency_key=key)
+    for reservation in _items(reply, "reservations"):
+        if reservation.get("state") == "held":
+            rid = reservation["reservation_id"]
             await call(
                 request, "add_reservation", reservation_id=rid, idempotency_key=f"{rid}-cart"
             )
+    held = _items(reply, "reservations")
+    if held and all(r.get("state") == "requested" for r in held):
+        return _back("/reservations", "done_requested")
     return _back("/cart", "done_held")
 
 
@@ -288,7 +300,13 @@ async def receipt(request: Req, order_id: str) -> Response[str]:
 async def reservations(request: Req) -> Response[str]:
     _signed_in(request)
     reply = await call(request, "my_reservations")
-    return page(request, "reservations.html", reservations=_items(reply, "reservations", "items"))
+    refund = request.query_params.get("refund")
+    return page(
+        request,
+        "reservations.html",
+        reservations=_items(reply, "reservations"),
+        refund=int(refund) if refund and refund.isdigit() else None,
+    )
 
 
 @get("/reservations/{reservation_id:str}/cancel", name="web:cancel_confirm")
@@ -302,13 +320,14 @@ async def cancel_confirm(request: Req, reservation_id: str) -> Response[str]:
 async def cancel(request: Req, reservation_id: str) -> Redirect:
     _signed_in(request)
     form = await request.form()
-    await call(
+    reply = await call(
         request,
         "cancel",
         reservation_id=reservation_id,
         idempotency_key=form.get("key") or new_key(),
     )
-    return _back("/reservations", "done_cancelled")
+    refund = int(reply.get("refund_cents") or 0)
+    return _back("/reservations", f"done_cancelled&refund={refund}")
 
 
 @get("/calendar", name="web:calendar")
