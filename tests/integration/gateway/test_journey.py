@@ -1,0 +1,124 @@
+"""A resident's purchase through the gateway with the real cart and payment services:
+GIS product -> checkout -> payment start -> the local provider's page -> paid order, receipt;
+other residents and other departments' clerks cannot see it; forged webhooks are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.cart.app import MIGRATIONS as CART_MIGRATIONS
+from services.cart.app import build as build_cart
+from services.cart.library.koha import KohaLibrary
+from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
+from services.payment.app import builder as payment_builder
+from services.payment.settings import PaymentSettings
+from shared.settings import CommonSettings
+from tests.conftest import clean_schema
+from tests.integration.cart.conftest import cart_settings
+from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
+from tests.standins.koha import KohaStandIn, KohaState
+
+GIS_PRODUCT = {
+    "product_id": "guide-map",
+    "format": "PDF",
+    "licence_type": "CC BY 4.0",
+    "purpose_of_use": "a school project on Aura river bridges",
+    "licence_accepted": True,
+}
+
+
+@pytest.fixture
+async def suite(
+    hosted: Any, common_settings: CommonSettings, tmp_path: Path
+) -> AsyncIterator[GatewayClient]:
+    with KohaStandIn(KohaState()) as koha:
+        settings = cart_settings(tmp_path, koha)
+        library = KohaLibrary(koha.url, "cart-client", "cart-secret", timeout_s=2.0)
+        payment = payment_builder(
+            PaymentSettings(sweep_interval_s=3600)  # webhooks delivered in-process
+        )
+        async with (
+            hosted(
+                "cart", lambda infra: build_cart(infra, settings, library), CART_MIGRATIONS
+            ) as cart,
+            hosted("payment", payment, PAYMENT_MIGRATIONS) as paying,
+        ):
+            try:
+                async with make_client(common_settings, gateway_settings()) as client:
+                    yield client
+            finally:
+                await clean_schema(cart.infra.pool, "cart")
+                await clean_schema(paying.infra.pool, "payment")
+
+
+async def eventually_state(client: GatewayClient, order_id: str, auth: dict[str, str]) -> str:
+    state = ""
+    for _ in range(100):
+        state = (await client.get(f"/api/v1/orders/{order_id}", headers=auth)).json()["state"]
+        if state in ("paid", "fulfilled"):
+            return state
+        await asyncio.sleep(0.05)
+    return state
+
+
+async def test_resident_buys_a_gis_product_and_pays_on_the_local_page(suite) -> None:
+    client = suite
+    me = await bearer(client, "resident-turku")
+    added = await client.post("/api/v1/cart/gis-products", json=GIS_PRODUCT, headers=me)
+    assert added.status_code == 201, added.text
+    assert added.json()["total_cents"] > 0
+
+    checkout = await client.post(
+        "/api/v1/cart/checkout", headers={**me, "Idempotency-Key": f"co-{uuid.uuid4()}"}
+    )
+    assert checkout.status_code == 201, checkout.text
+    order = checkout.json()
+    assert order["state"] == "awaiting_payment"
+
+    started = await client.post(
+        "/api/v1/payments", json={"order_id": order["order_id"]}, headers=me
+    )
+    assert started.status_code == 201, started.text
+    payment = started.json()
+    assert payment["redirect_url"].endswith(f"/pay/local/{payment['payment_id']}")
+
+    page = await client.get(f"/pay/local/{payment['payment_id']}", headers=me)
+    assert page.status_code == 200
+    assert order["order_number"] in page.text
+    paid = await client.post(
+        f"/pay/local/{payment['payment_id']}", data={"decision": "pay"}, headers=me
+    )
+    assert paid.status_code == 200, paid.text
+
+    assert await eventually_state(client, order["order_id"], me) in ("paid", "fulfilled")
+    receipt = await client.get(f"/api/v1/orders/{order['order_id']}/receipt.html", headers=me)
+    assert receipt.status_code == 200
+    assert receipt.headers["content-type"].startswith("text/html")
+
+    for outsider in ("resident-kaarina", "clerk-sports"):
+        seen = await client.get(
+            f"/api/v1/orders/{order['order_id']}", headers=await bearer(client, outsider)
+        )
+        assert seen.status_code in (403, 404), (outsider, seen.text)
+    mine = await client.get("/api/v1/orders", headers=await bearer(client, "resident-kaarina"))
+    assert all(o["order_id"] != order["order_id"] for o in mine.json()["orders"])
+
+
+async def test_forged_webhook_is_refused_naming_the_signature(suite) -> None:
+    body = b'{"id":"levt_x_pay","type":"charge.paid","created":1,"data":{"charge":"x"}}'
+    response = await suite.post(
+        "/api/v1/payments/webhooks/local",
+        content=body,
+        headers={"X-Local-Signature": "t=1,v1=deadbeef", "Content-Type": "application/json"},
+    )
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["field"] == "signature"
+    unknown = await suite.post("/api/v1/payments/webhooks/paypal", content=body)
+    assert unknown.status_code == 422
