@@ -101,6 +101,21 @@ async def test_resident_buys_a_gis_product_and_pays_on_the_local_page(suite) -> 
     assert receipt.status_code == 200
     assert receipt.headers["content-type"].startswith("text/html")
 
+    downloads = (await client.get(f"/api/v1/orders/{order['order_id']}", headers=me)).json()[
+        "downloads"
+    ]
+    assert downloads, "a paid ready-made GIS product has a download link"
+    link = f"/api/v1/downloads/{downloads[0]['token']}"
+    first = await client.get(link)  # the signed link is the credential
+    assert first.status_code == 200, first.text
+    assert first.content
+    assert "attachment" in first.headers["content-disposition"]
+    assert (await client.get(link)).status_code == 200
+    used_up = await client.get(link)  # the test cart allows two downloads
+    assert used_up.status_code == 410, used_up.text
+    forged = await client.get(f"/api/v1/downloads/{downloads[0]['token']}x")
+    assert forged.status_code == 403, forged.text
+
     for outsider in ("resident-kaarina", "clerk-sports"):
         seen = await client.get(
             f"/api/v1/orders/{order['order_id']}", headers=await bearer(client, outsider)
