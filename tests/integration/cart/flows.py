@@ -1,0 +1,94 @@
+"""Steps the cart's integration tests share (a resident filling a cart, payment events)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from shared.contracts.cart import (
+    AddGisProductRequest,
+    AddLibraryDebitsRequest,
+    CartView,
+    CheckoutRequest,
+    GetOrderRequest,
+    LibraryCard,
+    LinkLibraryCardRequest,
+    OrderView,
+)
+from shared.contracts.common import Principal
+from shared.contracts.payment import PaymentSucceeded
+from tests.integration.cart.conftest import CARD, PIN, Cart
+
+
+def gis(product_id: str = "guide-map", **kw: object) -> AddGisProductRequest:
+    values: dict[str, object] = {
+        "product_id": product_id,
+        "format": "PDF",
+        "licence_type": "CC BY 4.0",
+        "purpose_of_use": "a school project on Aura river bridges",
+        "licence_accepted": True,
+    }
+    values.update(kw)
+    return AddGisProductRequest(**values)  # type: ignore[arg-type]
+
+
+async def fill(
+    cart: Cart, me: Principal, *, library: bool = True, made_to_order: bool = False
+) -> None:
+    if library:
+        await cart.call(
+            "link_library_card", LinkLibraryCardRequest(card_number=CARD, pin=PIN), LibraryCard, me
+        )
+        await cart.call(
+            "add_library_debits",
+            AddLibraryDebitsRequest(account_line_ids=[9001, 9002]),
+            CartView,
+            me,
+        )
+    await cart.call("add_gis_product", gis(), CartView, me)
+    if made_to_order:
+        await cart.call(
+            "add_gis_product",
+            gis("detailed-plan", format="DWG", licence_type="internal use"),
+            CartView,
+            me,
+        )
+
+
+async def checkout(cart: Cart, me: Principal, key: str | None = None) -> OrderView:
+    return await cart.call("checkout", CheckoutRequest(idempotency_key=key), OrderView, me)
+
+
+def succeeded(order: OrderView, payment_id: uuid.UUID | None = None) -> PaymentSucceeded:
+    return PaymentSucceeded(
+        payment_id=payment_id or uuid.uuid4(),
+        order_id=order.order_id,
+        amount_cents=order.total_cents,
+        provider="local",
+        paid_at=datetime.now(UTC),
+    )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 8.0, every: float = 0.05
+) -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(every)
+
+
+async def order_in(cart: Cart, me: Principal, order_id: uuid.UUID, *states: str) -> OrderView:
+    found: list[OrderView] = []
+
+    async def check() -> bool:
+        view = await cart.call("get_order", GetOrderRequest(order_id=order_id), OrderView, me)
+        found[:] = [view]
+        return view.state in states
+
+    try:
+        await eventually(check)
+    except TimeoutError:
+        raise AssertionError(f"order stayed {found[0].state if found else '?'}") from None
+    return found[0]

@@ -1,0 +1,266 @@
+"""Checkout, order numbers, payment outcomes, fulfilment, cancellation and refunds."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from services.cart.domain.references import is_valid_finnish_reference, is_valid_rf_reference
+from shared.contracts.cart import (
+    CartView,
+    GetCartRequest,
+    MyOrdersRequest,
+    OrderForPayment,
+    OrderForPaymentRequest,
+    OrderList,
+    Receipt,
+    ReceiptRequest,
+    RefundLine,
+    RefundRequestView,
+    RequestRefundRequest,
+)
+from shared.contracts.payment import PaymentFailed, PaymentRefunded
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tests.integration.cart.conftest import SERVICE, Cart, resident, staff
+from tests.integration.cart.flows import checkout, eventually, fill, order_in, succeeded
+
+
+async def test_checkout_freezes_the_cart_into_an_order_with_reference_numbers(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    assert order.state == "awaiting_payment"
+    assert is_valid_finnish_reference(order.reference_number)
+    assert is_valid_rf_reference(order.rf_reference)
+    assert order.order_number.startswith(f"{order.sale_date.year}-")
+    assert order.total_cents == 340 + 1200
+    library = next(x.line for x in order.lines if x.line.kind == "library_debit")
+    assert library.accounting.internal_order == "IO-KIRJ-MAKSUT"
+    assert library.vat_rate_bp == 0
+    gis_line = next(x.line for x in order.lines if x.line.kind == "gis_product")
+    assert gis_line.accounting.vat_code == "V255"
+    assert gis_line.vat_rate_bp == 2550
+    assert gis_line.gross_cents == gis_line.net_cents + gis_line.vat_cents
+    created = await cart.outbox("evt.cart.order.created")
+    assert [e["order_id"] for e in created] == [str(order.order_id)]
+    empty = await cart.call("get_cart", GetCartRequest(), CartView, me)
+    assert empty.lines == []
+
+
+async def test_checkout_is_idempotent(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    first = await checkout(cart, me, key="k-1")
+    again = await checkout(cart, me, key="k-1")
+    assert again.order_id == first.order_id
+    with pytest.raises(ValidationFailed, match="empty"):
+        await checkout(cart, resident())
+
+
+async def test_concurrent_double_checkout_gives_one_order(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    results = await asyncio.gather(*(checkout(cart, me) for _ in range(5)))
+    assert len({r.order_id for r in results}) == 1
+    count = await cart.pool.fetchval("SELECT count(*) FROM orders WHERE customer = $1", me.subject)
+    assert count == 1
+
+
+async def test_checkout_reprices_when_the_library_balance_changed(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    cart.koha.state.debits[51][9001]["amount_outstanding"] = 3.10  # another fee accrued
+    with pytest.raises(Conflict, match="library balance changed") as refused:
+        await checkout(cart, me)
+    assert refused.value.details["reason"] == "library_balance_changed"
+    view = await cart.call("get_cart", GetCartRequest(), CartView, me)
+    assert [m.code for m in view.messages] == ["library_balance_changed"]
+    assert view.merchants[0].gross_cents == 310 + 100
+    order = await checkout(cart, me)
+    assert order.total_cents == 410 + 1200
+
+
+async def test_order_for_payment_is_for_services_and_the_owner_only(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    request = OrderForPaymentRequest(order_id=order.order_id)
+    for who in (SERVICE, me):
+        found = await cart.call("order_for_payment", request, OrderForPayment, who)
+        assert found.total_cents == order.total_cents
+        assert found.reference_number == order.reference_number
+    with pytest.raises(Forbidden):
+        await cart.call("order_for_payment", request, OrderForPayment, resident())
+    with pytest.raises(NotFound):
+        await cart.call(
+            "order_for_payment", OrderForPaymentRequest(order_id=uuid.uuid4()), OrderForPayment, me
+        )
+
+
+async def test_payment_fulfils_library_and_gis_lines_and_the_order(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    done = await order_in(cart, me, order.order_id, "fulfilled")
+    assert {x.line.kind: x.state for x in done.lines} == {
+        "library_debit": "fulfilled",
+        "gis_product": "fulfilled",
+    }
+    credits = cart.koha.state.credits
+    assert sorted(c["account_lines_ids"][0] for c in credits) == [9001, 9002]
+    assert all(c["credit_type"] == "PAYMENT" and order.order_number in c["note"] for c in credits)
+    assert [d.file_name for d in done.downloads] == ["opaskartta.pdf"]
+    paid = await cart.outbox("evt.cart.order.paid")
+    assert len(paid) == 1
+    assert len(paid[0]["lines"]) == 3
+    assert len(await cart.outbox("evt.cart.order.fulfilled")) == 1
+    mine = await cart.call("my_orders", MyOrdersRequest(), OrderList, me)
+    assert [o.order_id for o in mine.orders] == [order.order_id]
+
+
+async def test_redelivered_payment_event_changes_nothing(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    event = succeeded(order)
+    await cart.publish(event)
+    await order_in(cart, me, order.order_id, "fulfilled")
+    # The same event again (a redelivery past JetStream's dedupe) and a second copy of it.
+    await cart.service.infra.js.publish(event.subject, __import__("msgspec").json.encode(event))
+    await asyncio.sleep(0.5)
+    assert len(cart.koha.state.credits) == 2
+    assert len(await cart.outbox("evt.cart.order.paid")) == 1
+    assert len(await cart.outbox("evt.cart.order.fulfilled")) == 1
+
+
+async def test_abandoned_payment_cancels_the_order(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    declined = PaymentFailed(
+        payment_id=uuid.uuid4(),
+        order_id=order.order_id,
+        amount_cents=1,
+        provider="local",
+        reason="declined",
+    )
+    await cart.publish(declined)
+    abandoned = PaymentFailed(
+        payment_id=uuid.uuid4(),
+        order_id=order.order_id,
+        amount_cents=1,
+        provider="local",
+        reason="abandoned",
+    )
+    await cart.publish(abandoned)
+    cancelled = await order_in(cart, me, order.order_id, "cancelled")
+    assert all(x.state == "cancelled" for x in cancelled.lines)
+    events = await cart.outbox("evt.cart.order.cancelled")
+    assert [(e["order_id"], e["reason"]) for e in events] == [
+        (str(order.order_id), "payment_abandoned")
+    ]
+
+
+async def test_payment_after_cancellation_is_refunded(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    await cart.publish(
+        PaymentFailed(
+            payment_id=uuid.uuid4(),
+            order_id=order.order_id,
+            amount_cents=1,
+            provider="local",
+            reason="expired",
+        )
+    )
+    await order_in(cart, me, order.order_id, "cancelled")
+    await cart.publish(succeeded(order))
+
+    async def asked() -> bool:
+        return bool(await cart.outbox("evt.cart.refund.requested"))
+
+    await eventually(asked)
+    (refund,) = await cart.outbox("evt.cart.refund.requested")
+    assert refund["reason"] == "paid_after_cancel"
+    assert sum(x["amount_cents"] for x in refund["lines"]) == order.total_cents
+
+
+@pytest.mark.parametrize("cart", [{"payment_window_minutes": 0}], indirect=True)
+async def test_sweeper_cancels_orders_past_the_payment_window(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    await order_in(cart, me, order.order_id, "cancelled")
+    (event,) = await cart.outbox("evt.cart.order.cancelled")
+    assert event["reason"] == "payment_window_expired"
+
+
+async def test_staff_refund_and_payment_refunded_event_update_states(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    done = await order_in(cart, me, order.order_id, "fulfilled")
+    gis_line = next(x.line for x in done.lines if x.line.kind == "gis_product")
+    request = RequestRefundRequest(order_id=order.order_id, line_id=gis_line.line_id, note="typo")
+    with pytest.raises(Forbidden):
+        await cart.call(
+            "request_refund", request, RefundRequestView, staff("staff", departments=("sports",))
+        )
+    asked = await cart.call(
+        "request_refund", request, RefundRequestView, staff("gis_clerk", departments=("gis",))
+    )
+    assert asked.amount_cents == gis_line.gross_cents
+    (event,) = await cart.outbox("evt.cart.refund.requested")
+    assert event["reason"] == "staff"
+    await cart.publish(
+        PaymentRefunded(
+            payment_id=uuid.uuid4(),
+            order_id=order.order_id,
+            amount_cents=asked.amount_cents,
+            provider="local",
+            refund_id=uuid.uuid4(),
+            refund_request_id=asked.refund_request_id,
+            lines=[RefundLine(line_id=gis_line.line_id, amount_cents=asked.amount_cents)],
+            reason="staff",
+        )
+    )
+    after = await order_in(cart, me, order.order_id, "partially_refunded")
+    assert {x.line.kind: x.state for x in after.lines}["gis_product"] == "refunded"
+
+
+async def test_receipt_has_vat_breakdown_merchants_reference_and_credit_line(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    with pytest.raises(Conflict):
+        await cart.call("receipt", ReceiptRequest(order_id=order.order_id), Receipt, me)
+    await cart.publish(succeeded(order))
+    await order_in(cart, me, order.order_id, "fulfilled")
+    receipt = await cart.call(
+        "receipt", ReceiptRequest(order_id=order.order_id, locale="en"), Receipt, me
+    )
+    assert [m.merchant_id for m in receipt.merchants] == ["library", "gis"]
+    year = order.sale_date.year
+    assert receipt.credit_lines == [
+        f"© City of Turku, survey services, {order.order_number}/{year}"
+    ]
+    html = receipt.html
+    for text in (
+        order.reference_number,
+        order.rf_reference,
+        "Turku City Library",
+        "0204819-8",
+        "25,5 %",
+        "0 %",
+        "15,40 €",
+        "local",
+        "survey services",
+    ):
+        assert text in html
+    with pytest.raises(NotFound):
+        await cart.call("receipt", ReceiptRequest(order_id=order.order_id), Receipt, resident())
