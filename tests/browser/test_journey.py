@@ -114,6 +114,26 @@ async def test_resident_buys_library_fees_and_a_map_and_downloads_it(
     await add_gis_product(page)
     await pay_and_see_receipt(page)
     await download_first_file(page)
+    receipt = page.url.split("?")[0].removeprefix(web_suite.url)
+    await page.context.close()
+
+    clerk = await new_page(browser, web_suite.url)
+    await sign_in(clerk, "admin", receipt)
+    await visit(clerk, receipt)
+    await clean(clerk, "staff-receipt-with-refunds")
+    await clerk.locator("input[name='note']").first.fill("Asiakkaan pyyntö")
+    await submit(clerk, clerk.locator("form[action*='/refund'] button").first)
+    assert "done=done_saved" in clerk.url
+    await clerk.context.close()
+
+
+async def test_a_form_posted_from_another_site_is_refused(browser: Any, web_suite: Suite) -> None:
+    page = await new_page(browser, web_suite.url)
+    await sign_in(page, "resident-turku")
+    response = await page.request.post(
+        "/library/debits", form={"debit": "1"}, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status == 403
     await page.context.close()
 
 

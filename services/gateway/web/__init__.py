@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, Router
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from shared.errors import ServiceError, Unauthenticated
+from shared.errors import Forbidden, ServiceError, Unauthenticated
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "web"
 
@@ -41,6 +41,16 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
     return response
 
 
+async def _same_origin(request: Request[Any, Any, Any]) -> None:
+    """Forms are posted only from our own pages (with the SameSite=Lax session cookie, this
+    stops cross-site form posts)."""
+    if request.method != "POST":
+        return
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Forbidden("the form was posted from another site")
+
+
 def web_router() -> Router:
     """All HTML pages plus their static files under `/static/web`."""
     from services.gateway.web import resident, staff
@@ -53,5 +63,6 @@ def web_router() -> Router:
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],
         exception_handlers={ServiceError: _service_error},
+        before_request=_same_origin,
         include_in_schema=False,
     )

@@ -269,6 +269,11 @@ _T: dict[str, tuple[str, str, str]] = {
         "partly after that, nothing once it has started. You see the amount right after "
         "cancelling.",
     ),
+    "resolved_by_hand": ("Hoidettu käsin", "Hanterad manuellt", "Resolved by hand"),
+    "gis_queue": ("Toimitusjono", "Leveranskö", "Delivery queue"),
+    "file": ("Tiedosto", "Fil", "File"),
+    "deliver": ("Toimita", "Leverera", "Deliver"),
+    "refund": ("Hyvitä", "Återbetala", "Refund"),
     "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
     "accessibility": (
         "Saavutettavuusseloste",

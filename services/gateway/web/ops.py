@@ -49,6 +49,9 @@ OPS: dict[str, str] = {
     "request_refund": "cart.v1.request_refund",
     "failed_registrations": "cart.v1.library_registrations",
     "retry_registration": "cart.v1.retry_registration",
+    "resolve_registration": "cart.v1.resolve_registration",
+    "gis_queue": "cart.v1.gis_queue",
+    "gis_upload": "cart.v1.gis_upload",
     # payment
     "start_payment": "payment.v1.start",
     "settlement": "payment.v1.settlement",

@@ -6,17 +6,20 @@ The guards say who may open a page; the services check the department of each ob
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.response import Redirect
 
 from services.gateway.auth import allow
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
+from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
 STAFF = allow("staff", "admin")
@@ -129,26 +132,75 @@ async def update_resource(request: Req, resource_id: str) -> Redirect:
     return _back("/staff/resources", "done_saved")
 
 
-@get("/staff/library", name="web:failed_registrations", guards=allow("library_clerk", "admin"))
+LIBRARY = allow("library_clerk", "admin")
+GIS = allow("gis_clerk", "admin")
+
+
+@get("/staff/library", name="web:failed_registrations", guards=LIBRARY)
 async def failed_registrations(request: Req) -> Response[str]:
     reply = await call(request, "failed_registrations")
-    return page(
-        request, "staff/library.html", failures=_items(reply, "lines", "items"), key=new_key()
+    failures = _items(reply, "registrations")
+    return page(request, "staff/library.html", failures=failures, key=new_key())
+
+
+@post("/staff/library/{line_id:str}/{action:str}", name="web:registration", guards=LIBRARY)
+async def registration_action(request: Req, line_id: str, action: str) -> Redirect:
+    if action not in ("retry", "resolve"):
+        raise ValidationFailed("retry or resolve", field="action")
+    form = await request.form()
+    await call(
+        request,
+        f"{action}_registration",
+        line_id=line_id,
+        note=form.get("note", ""),
+        idempotency_key=new_key(),
     )
-
-
-@post(
-    "/staff/library/{line_id:str}/retry", name="web:retry", guards=allow("library_clerk", "admin")
-)
-async def retry_registration(request: Req, line_id: str) -> Redirect:
-    await call(request, "retry_registration", line_id=line_id, idempotency_key=new_key())
     return _back("/staff/library", "done_saved")
 
 
-@get("/staff/gis", name="web:gis_catalogue", guards=allow("gis_clerk", "admin"))
+@get("/staff/gis", name="web:gis_catalogue", guards=GIS)
 async def gis_catalogue(request: Req) -> Response[str]:
     reply = await call(request, "gis_catalogue", include_inactive=True)
-    return page(request, "staff/gis.html", products=_items(reply, "products", "items"))
+    queue = await call(request, "gis_queue")
+    return page(
+        request,
+        "staff/gis.html",
+        products=_items(reply, "products"),
+        queue=_items(queue, "items"),
+        key=new_key(),
+    )
+
+
+@post("/staff/gis/{line_id:str}/file", name="web:gis_upload", guards=GIS)
+async def gis_upload(request: Req, line_id: str) -> Redirect:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationFailed("choose a file", field="file")
+    content = await upload.read()
+    await call(
+        request,
+        "gis_upload",
+        line_id=line_id,
+        file_name=upload.filename,
+        content_b64=base64.b64encode(content).decode(),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/staff/gis", "done_saved")
+
+
+@post("/staff/orders/{order_id:str}/lines/{line_id:str}/refund", name="web:refund", guards=STAFF)
+async def refund_line(request: Req, order_id: str, line_id: str) -> Redirect:
+    form = await request.form()
+    await call(
+        request,
+        "request_refund",
+        order_id=order_id,
+        line_id=line_id,
+        note=form.get("note", ""),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back(f"/orders/{order_id}", "done_saved")
 
 
 MERCHANTS = ("sports", "culture", "health", "library", "gis")
@@ -204,8 +256,10 @@ ROUTES = [
     staff_resources,
     update_resource,
     failed_registrations,
-    retry_registration,
+    registration_action,
     gis_catalogue,
+    gis_upload,
+    refund_line,
     finance,
     settlement_csv,
     reconciliation,
