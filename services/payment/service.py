@@ -178,17 +178,29 @@ class Payments:
             ):
                 seen = await store.webhook_seen(conn, provider, news.event_id)
                 return WebhookAck(event_id=news.event_id, duplicate=True, outcome=seen["outcome"])
-            row = None
-            if news.provider_ref:
-                row = await store.payment_by_ref(conn, provider, news.provider_ref)
-            if row is None or news.kind == "ignored":
+            if news.kind == "ignored":
                 await store.webhook_outcome(conn, provider, news.event_id, "ignored")
                 return WebhookAck(event_id=news.event_id, duplicate=False)
+            row = await self._payment_of(conn, provider, news)
+            if row is None:  # not ours (yet): refuse, so that the provider delivers it again
+                raise NotFound("no payment for this provider event", field="body")
             outcome = await self._apply(conn, row, CAUSES[news.kind], news.fee_cents)
             await store.webhook_outcome(conn, provider, news.event_id, outcome)
             return WebhookAck(
                 event_id=news.event_id, duplicate=False, payment_id=row["id"], outcome=outcome
             )
+
+    async def _payment_of(
+        self, conn: asyncpg.Connection, provider: str, news: WebhookNews
+    ) -> asyncpg.Record | None:
+        row = None
+        if news.provider_ref:
+            row = await store.payment_by_ref(conn, provider, news.provider_ref)
+        if row is None and news.payment_id is not None:
+            row = await store.payment(conn, news.payment_id, lock=True)
+            if row is not None and row["provider"] != provider:
+                return None
+        return row
 
     async def _apply(
         self, conn: asyncpg.Connection, row: asyncpg.Record, cause: model.Cause, fee: int = 0

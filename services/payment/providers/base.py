@@ -66,6 +66,7 @@ class WebhookNews:
     kind: WebhookKind
     provider_ref: str | None
     fee_cents: int = 0
+    payment_id: uuid.UUID | None = None  # ours, as the provider echoes it (metadata)
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,7 @@ class LocalProvider:
                 kind=KINDS.get(event["type"], "ignored"),  # type: ignore[arg-type]
                 provider_ref=str(event["data"]["charge"]),
                 fee_cents=int(event["data"].get("fee", 0)),
+                payment_id=_uuid(event["data"].get("payment_id")),
             )
         except (ValueError, KeyError, TypeError):
             raise InvalidSignature("the signed body is not a local provider event") from None
@@ -278,3 +279,10 @@ class LocalProvider:
             )
             for r in rows
         ]
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None

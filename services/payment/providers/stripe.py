@@ -4,6 +4,7 @@ balance transactions and payouts for reconciliation."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -118,6 +119,7 @@ class StripeProvider:
             event_type=event.type,
             kind=KINDS.get(event.type, "ignored"),  # type: ignore[arg-type]
             provider_ref=ref,
+            payment_id=_uuid((obj.get("metadata") or {}).get("payment_id")),
         )
 
     async def refund(
@@ -197,3 +199,10 @@ class StripeProvider:
             )
             for p in page.data
         ]
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
