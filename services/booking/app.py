@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
 from pathlib import Path
 
+from services.booking import demo
+from services.booking.availability import Availability
+from services.booking.consumers import consumers
+from services.booking.handlers import operations
+from services.booking.service import Bookings
+from services.booking.settings import BookingSettings
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
-from shared.settings import CommonSettings, from_env
+from shared.settings import CommonSettings, from_env, refuse_in_production
 
 NAME = "booking"
 VERSION = "0.1.0"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+log = logging.getLogger(__name__)
 
-def build(infra: Infra) -> ServiceDefinition:
-    return ServiceDefinition(name=NAME, version=VERSION, operations=[])
+
+def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefinition:
+    settings = settings or from_env(BookingSettings, prefix="BOOKING_")
+    demo_data = settings.demo_data or os.environ.get("DEMO_DATA", "").lower() == "true"
+    refuse_in_production(infra.settings, ["DEMO_DATA=true"] if demo_data else [])
+    bookings = Bookings(infra.pool, settings)
+    availability = Availability(infra.pool)
+
+    async def sweeper(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            expired = await bookings.sweep()
+            if expired:
+                log.info("expired %d overdue holds", expired)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.sweep_interval_s)
+
+    async def seed() -> None:
+        async with infra.pool.acquire() as conn:
+            await demo.seed(conn)
+
+    return ServiceDefinition(
+        name=NAME,
+        version=VERSION,
+        operations=operations(bookings, availability),
+        consumers=consumers(),
+        background=[sweeper],
+        on_start=seed if demo_data else None,
+    )
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ service adds the rest of its operations below it.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 import msgspec
@@ -140,3 +140,175 @@ register(
     ReservationExpired,
     ReservationConfirmFailed,
 )
+
+
+# --- the booking service's own operations (gateway -> booking) -------------------------------
+
+ResourceKind = Literal["space", "equipment", "appointment"]
+WhoMayBook = Literal["public", "residents", "staff"]
+
+
+class ReservationView(msgspec.Struct, frozen=True, kw_only=True):
+    reservation_id: uuid.UUID
+    resource_id: uuid.UUID
+    unit_id: uuid.UUID
+    customer: str
+    state: ReservationState
+    starts_at: datetime
+    ends_at: datetime
+    places: int
+    expires_at: datetime | None
+    gross_cents: int
+    net_cents: int
+    vat_cents: int
+    vat_rate_bp: int
+    merchant_id: str
+    series_id: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+    reason: str | None = None
+
+
+class ReservationList(msgspec.Struct, frozen=True, kw_only=True):
+    reservations: list[ReservationView]
+
+
+class ReservationRef(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.get`, `booking.v1.release`, `booking.v1.confirm`, `booking.v1.approve`:
+    one reservation by id."""
+
+    reservation_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
+class HoldItem(msgspec.Struct, frozen=True, kw_only=True):
+    resource_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    places: int = 1
+
+
+class HoldRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.hold`: hold one or several resources all-or-nothing (a hall and its sound
+    system). Resources that need approval give `requested` reservations instead."""
+
+    items: list[HoldItem]
+    idempotency_key: str | None = None
+
+
+class HoldReply(msgspec.Struct, frozen=True, kw_only=True):
+    reservations: list[ReservationView]
+
+
+class CancelRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.cancel`: the customer within the policy, staff always (with a reason)."""
+
+    reservation_id: uuid.UUID
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+class CancelReply(msgspec.Struct, frozen=True, kw_only=True):
+    reservation: ReservationView
+    refund_cents: int
+
+
+class DenyRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.deny`: staff deny a requested reservation with a reason."""
+
+    reservation_id: uuid.UUID
+    reason: str
+    idempotency_key: str | None = None
+
+
+class MyReservationsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.my_reservations`: the signed-in resident's reservations, newest first."""
+
+    limit: int = 100
+    offset: int = 0
+
+
+class AvailabilityRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.availability`: free slots of one resource from `first` to `last` (local
+    dates, at most 62 days)."""
+
+    resource_id: uuid.UUID
+    first: date
+    last: date
+    places: int = 1
+
+
+class Slot(msgspec.Struct, frozen=True, kw_only=True):
+    starts_at: datetime
+    ends_at: datetime
+    free_places: int
+
+
+class Availability(msgspec.Struct, frozen=True, kw_only=True):
+    resource_id: uuid.UUID
+    slots: list[Slot]
+
+
+class SearchRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.search`: where and when something is free in a time window."""
+
+    starts_after: datetime
+    ends_before: datetime
+    kind: ResourceKind | None = None
+    unit_id: uuid.UUID | None = None
+    merchant_id: str | None = None
+    places: int = 1
+
+
+class ResourceSummary(msgspec.Struct, frozen=True, kw_only=True):
+    resource_id: uuid.UUID
+    unit_id: uuid.UUID
+    name: LocalizedText
+    unit_name: LocalizedText
+    kind: ResourceKind
+    capacity: int
+    merchant_id: str
+    needs_approval: bool
+
+
+class SearchHit(msgspec.Struct, frozen=True, kw_only=True):
+    resource: ResourceSummary
+    slots: list[Slot]
+
+
+class SearchReply(msgspec.Struct, frozen=True, kw_only=True):
+    hits: list[SearchHit]
+
+
+class SeriesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.hold_series`: a weekly series (RRULE, e.g. "FREQ=WEEKLY;COUNT=10") from the
+    first occurrence. With `book_free=False` it holds all or nothing and lists the conflicts;
+    with `book_free=True` it holds the free occurrences and lists the others."""
+
+    resource_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    rrule: str
+    places: int = 1
+    book_free: bool = False
+    idempotency_key: str | None = None
+
+
+class SeriesReply(msgspec.Struct, frozen=True, kw_only=True):
+    series_id: uuid.UUID | None
+    reservations: list[ReservationView]
+    conflicts: list[datetime]  # starts of occurrences that cannot be held
+
+
+class CancelSeriesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.cancel_series`: cancel the occurrences of a series starting at or after
+    `from_starts_at` (all upcoming when None)."""
+
+    series_id: uuid.UUID
+    from_starts_at: datetime | None = None
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
+class CancelSeriesReply(msgspec.Struct, frozen=True, kw_only=True):
+    cancelled: list[ReservationView]
+    refund_cents: int

@@ -1,0 +1,27 @@
+"""NATS operations `booking.v1.*`: thin adapters from request structs to the use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.booking.availability import Availability
+from services.booking.service import Bookings
+from shared.contracts import booking as c
+from shared.messaging import Operation
+
+
+def operations(bookings: Bookings, availability: Availability) -> list[Operation[Any]]:
+    return [
+        Operation("hold", c.HoldRequest, bookings.hold),
+        Operation("get", c.ReservationRef, bookings.get),
+        Operation("my_reservations", c.MyReservationsRequest, bookings.mine),
+        Operation("reservation_for_cart", c.ReservationForCartRequest, bookings.for_cart),
+        Operation("extend_holds", c.ExtendHoldsRequest, bookings.extend),
+        Operation("release", c.ReservationRef, bookings.release),
+        Operation("confirm", c.ReservationRef, bookings.confirm),
+        Operation("cancel", c.CancelRequest, bookings.cancel),
+        Operation("approve", c.ReservationRef, bookings.approve),
+        Operation("deny", c.DenyRequest, bookings.deny),
+        Operation("availability", c.AvailabilityRequest, availability.slots),
+        Operation("search", c.SearchRequest, availability.search),
+    ]

@@ -1,0 +1,120 @@
+"""Taking time: validating, pricing and inserting reservations under per-resource locks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from services.booking import store
+from services.booking.domain.model import Reservation, Resource
+from services.booking.domain.pricing import customer_group, quote
+from services.booking.domain.slots import check_request
+from services.booking.views import event
+from shared.contracts.common import Principal
+from shared.errors import SlotUnavailable
+from shared.events import add_event
+
+
+def guarded(res: Resource, starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    """The booked time plus the resource's buffers: the range nobody else may overlap."""
+    return (
+        starts_at - timedelta(minutes=res.buffer_before_minutes),
+        ends_at + timedelta(minutes=res.buffer_after_minutes),
+    )
+
+
+async def check(
+    conn: asyncpg.Connection,
+    res: Resource,
+    starts_at: datetime,
+    ends_at: datetime,
+    places: int,
+    now: datetime,
+) -> None:
+    first = starts_at.astimezone(_tz(res)).date() - timedelta(days=1)
+    last = ends_at.astimezone(_tz(res)).date()
+    weekly, exceptions = await store.hours(conn, [res], first, last)
+    check_request(res, starts_at, ends_at, places, weekly[res.id], exceptions[res.id], now)
+
+
+def _tz(res: Resource) -> ZoneInfo:
+    return ZoneInfo(res.tz)
+
+
+async def take(
+    conn: asyncpg.Connection,
+    res: Resource,
+    principal: Principal,
+    starts_at: datetime,
+    ends_at: datetime,
+    places: int,
+    expires_at: datetime,
+    *,
+    group_id: uuid.UUID | None = None,
+    series_id: uuid.UUID | None = None,
+    savepoint: bool = False,
+) -> Reservation:
+    """Insert a held (or requested) reservation; the caller holds the resource's lock.
+
+    Exclusive resources are guarded by the exclusion constraint; shared ones by counting
+    places after the advisory lock (a fresh statement, so it sees every committed hold).
+    """
+    lo, hi = guarded(res, starts_at, ends_at)
+    for stale in await store.expire_stale(conn, res.id, lo, hi):
+        await add_event(conn, event(stale))
+    if not res.exclusive and await store.used_places(conn, res.id, lo, hi) + places > res.capacity:
+        raise SlotUnavailable("not enough free places", field="places")
+    group = customer_group(principal, res.municipality)
+    price = quote(await store.price_rules(conn, res.id), group, starts_at, ends_at, places, res.tz)
+    state = "requested" if res.needs_approval else "held"
+    r = Reservation(
+        id=uuid.uuid4(),
+        resource_id=res.id,
+        unit_id=res.unit_id,
+        customer=principal.subject,
+        state=state,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        places=places,
+        expires_at=expires_at if state == "held" else None,
+        gross_cents=price.gross_cents,
+        net_cents=price.net_cents,
+        vat_cents=price.vat_cents,
+        vat_rate_bp=price.vat_rate_bp,
+        merchant_id=res.merchant_id,
+        cost_centre=res.cost_centre,
+        group_id=group_id,
+        series_id=series_id,
+    )
+    try:
+        if savepoint:  # a series goes on after a conflict
+            async with conn.transaction():
+                await store.insert(conn, r, (lo, hi), res.exclusive, group)
+        else:
+            await store.insert(conn, r, (lo, hi), res.exclusive, group)
+    except asyncpg.ExclusionViolationError:
+        raise SlotUnavailable("the time is already taken", field="starts_at") from None
+    await add_event(conn, event(r))
+    return r
+
+
+async def retake(conn: asyncpg.Connection, res: Resource, r: Reservation) -> bool:
+    """Put an expired/released reservation's time back in force if it is still free."""
+    lo, hi = guarded(res, r.starts_at, r.ends_at)
+    await store.lock_resources(conn, [res.id])
+    for stale in await store.expire_stale(conn, res.id, lo, hi):
+        await add_event(conn, event(stale))
+    if (
+        not res.exclusive
+        and await store.used_places(conn, res.id, lo, hi) + r.places > res.capacity
+    ):
+        return False
+    try:
+        async with conn.transaction():
+            await conn.execute("UPDATE reservations SET state = 'confirmed' WHERE id = $1", r.id)
+    except asyncpg.ExclusionViolationError:
+        return False
+    return True

@@ -1,0 +1,228 @@
+"""Use cases of the booking service: each one transaction (load -> decide -> save + event)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import asyncpg
+import msgspec
+
+from services.booking import holds, store
+from services.booking.access import is_staff_for, may_book, may_see, require_staff, signed_in
+from services.booking.domain.model import Reservation, transition
+from services.booking.domain.pricing import refund_cents
+from services.booking.settings import BookingSettings
+from services.booking.views import event, view
+from shared import idempotency
+from shared.contracts import booking as c
+from shared.contracts.common import Principal, RequestContext, utcnow
+from shared.errors import Forbidden, HoldExpired, ValidationFailed
+from shared.events import add_event
+
+
+class Bookings:
+    """Holds, confirmations, cancellations and approvals of reservations."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: BookingSettings,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.now = now
+
+    async def hold(self, req: c.HoldRequest, ctx: RequestContext) -> c.HoldReply:
+        principal = signed_in(ctx.principal)
+        if not req.items:
+            raise ValidationFailed("hold at least one resource", field="items")
+        if len(req.items) > 10:
+            raise ValidationFailed("hold at most 10 resources at once", field="items")
+        now = self.now()
+        expires = now + timedelta(minutes=self.settings.hold_minutes)
+        scope = f"booking.hold:{principal.subject}"
+        async with self.pool.acquire() as conn, conn.transaction():
+            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+            if cached is not None:
+                return msgspec.json.decode(cached, type=c.HoldReply)
+            found = await store.resources(conn, [i.resource_id for i in req.items])
+            for n, item in enumerate(req.items):
+                res = found.get(item.resource_id)
+                if res is None:
+                    raise ValidationFailed("no such resource", field=f"items[{n}].resource_id")
+                may_book(principal, res)
+                await holds.check(conn, res, item.starts_at, item.ends_at, item.places, now)
+            await store.lock_resources(conn, list(found))
+            group_id = uuid.uuid4() if len(req.items) > 1 else None
+            taken = [
+                await holds.take(
+                    conn,
+                    found[i.resource_id],
+                    principal,
+                    i.starts_at,
+                    i.ends_at,
+                    i.places,
+                    expires,
+                    group_id=group_id,
+                )
+                for i in req.items
+            ]
+            reply = c.HoldReply(reservations=[view(r) for r in taken])
+            await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+            return reply
+
+    async def get(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
+        async with self.pool.acquire() as conn:
+            r = await store.get(conn, req.reservation_id)
+        may_see(ctx.principal, r)
+        return view(r)
+
+    async def mine(self, req: c.MyReservationsRequest, ctx: RequestContext) -> c.ReservationList:
+        principal = signed_in(ctx.principal)
+        if not 1 <= req.limit <= 500:
+            raise ValidationFailed("limit must be 1..500", field="limit")
+        async with self.pool.acquire() as conn:
+            found = await store.of_customer(conn, principal.subject, req.limit, req.offset)
+        return c.ReservationList(reservations=[view(r) for r in found])
+
+    async def for_cart(
+        self, req: c.ReservationForCartRequest, ctx: RequestContext
+    ) -> c.ReservationForCart:
+        async with self.pool.acquire() as conn:
+            r = await store.get(conn, req.reservation_id)
+            principal = may_see(ctx.principal, r)
+            if principal.subject != r.customer and not principal.is_system:
+                raise Forbidden("only the customer may put it in a cart", field="reservation_id")
+            if r.state != "held" or (r.expires_at and r.expires_at < self.now()):
+                raise HoldExpired("the hold is no longer in force", field="reservation_id")
+            res = await store.resource(conn, r.resource_id)
+        return c.ReservationForCart(
+            reservation_id=r.id, customer=r.customer, state=r.state, resource_id=r.resource_id,
+            resource_name=c.LocalizedText(**res.name), unit_name=c.LocalizedText(**res.unit_name),
+            starts_at=r.starts_at, ends_at=r.ends_at, places=r.places, expires_at=r.expires_at,
+            gross_cents=r.gross_cents, net_cents=r.net_cents, vat_cents=r.vat_cents,
+            vat_rate_bp=r.vat_rate_bp, merchant_id=r.merchant_id, cost_centre=r.cost_centre,
+        )  # fmt: skip
+
+    async def extend(self, req: c.ExtendHoldsRequest, ctx: RequestContext) -> c.ExtendHoldsReply:
+        now = self.now()
+        if req.until <= now:
+            raise ValidationFailed("until must be in the future", field="until")
+        async with self.pool.acquire() as conn, conn.transaction():
+            found = await store.of_order(conn, req.reservation_ids)
+            if len(found) != len(set(req.reservation_ids)):
+                raise ValidationFailed("unknown reservation", field="reservation_ids")
+            out = []
+            for r in found:
+                principal = may_see(ctx.principal, r)
+                if principal.subject != r.customer and not principal.is_system:
+                    raise Forbidden("not your reservation", field="reservation_ids")
+                if r.state != "held" or (r.expires_at and r.expires_at < now):
+                    raise HoldExpired("a hold is no longer in force", field="reservation_ids")
+                r.expires_at = max(r.expires_at or now, req.until)
+                r.order_id = req.order_id
+                await store.save_state(conn, r)
+                out.append(c.ExtendedHold(reservation_id=r.id, expires_at=r.expires_at))
+        return c.ExtendHoldsReply(holds=out)
+
+    async def release(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
+        async with self.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            principal = may_see(ctx.principal, r)
+            if principal.subject != r.customer and not is_staff_for(principal, r.merchant_id):
+                raise Forbidden("not your reservation", field="reservation_id")
+            if r.state == "released":
+                return view(r)
+            r.state = transition(r.state, "release")
+            await store.save_state(conn, r)
+            await add_event(conn, event(r, c.ReservationCancelled, cancelled_by="customer"))
+        return view(r)
+
+    async def confirm(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
+        """Confirm at once what costs nothing (paid ones are confirmed by `order.paid`)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            principal = may_see(ctx.principal, r)
+            if r.state == "confirmed":
+                return view(r)
+            if r.gross_cents > 0 and not principal.is_system:
+                raise Forbidden("a reservation with a price is confirmed by its payment")
+            if r.state == "held" and r.expires_at and r.expires_at < self.now():
+                raise HoldExpired("the hold has expired", field="reservation_id")
+            r.state = transition(r.state, "confirm")
+            r.expires_at = None
+            await store.save_state(conn, r)
+            await add_event(conn, event(r))
+        return view(r)
+
+    async def cancel(self, req: c.CancelRequest, ctx: RequestContext) -> c.CancelReply:
+        async with self.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            principal = may_see(ctx.principal, r)
+            if r.state == "cancelled":
+                return c.CancelReply(reservation=view(r), refund_cents=0)
+            res = await store.resource(conn, r.resource_id)
+            refund, by = self._refund(
+                principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
+            )
+            r.state = transition(r.state, "cancel")
+            r.reason = req.reason
+            await store.save_state(conn, r)
+            await add_event(conn, event(r, refund_cents=refund, cancelled_by=by))
+        return c.CancelReply(reservation=view(r), refund_cents=refund)
+
+    def _refund(
+        self,
+        principal: Principal,
+        r: Reservation,
+        free_hours: int,
+        late_pct: int,
+        reason: str | None,
+    ) -> tuple[int, str]:
+        paid = r.gross_cents if r.state == "confirmed" and r.order_id else 0
+        if principal.subject == r.customer:
+            refund = refund_cents(paid, r.starts_at, self.now(), free_hours, late_pct)
+            if refund is None:
+                raise ValidationFailed("it has already started", field="reservation_id")
+            return refund, "customer"
+        require_staff(principal, r.merchant_id)
+        if not reason:
+            raise ValidationFailed("staff give a reason", field="reason")
+        return paid, "staff"
+
+    async def approve(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
+        async with self.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            require_staff(ctx.principal, r.merchant_id)
+            r.state = transition(r.state, "approve" if r.gross_cents else "approve_free")
+            if r.state == "held":
+                r.expires_at = self.now() + timedelta(hours=72)
+            await store.save_state(conn, r)
+            await add_event(conn, event(r, c.ReservationApproved))
+            await add_event(conn, event(r))
+        return view(r)
+
+    async def deny(self, req: c.DenyRequest, ctx: RequestContext) -> c.ReservationView:
+        if not req.reason.strip():
+            raise ValidationFailed("give a reason", field="reason")
+        async with self.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            require_staff(ctx.principal, r.merchant_id)
+            r.state = transition(r.state, "deny")
+            r.reason = req.reason
+            await store.save_state(conn, r)
+            await add_event(conn, event(r))
+        return view(r)
+
+    async def sweep(self, limit: int = 200) -> int:
+        """Expire overdue holds (replicas take disjoint rows); returns how many."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            overdue = await store.take_overdue(conn, limit)
+            for r in overdue:
+                r.state = transition(r.state, "expire")
+                await store.save_state(conn, r)
+                await add_event(conn, event(r))
+        return len(overdue)

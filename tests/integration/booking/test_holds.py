@@ -1,0 +1,277 @@
+"""Holding, confirming, cancelling and approving reservations through `booking.v1.*`."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from services.booking import demo
+from shared.contracts import booking as c
+from shared.errors import Conflict, Forbidden, NotFound, SlotUnavailable, ValidationFailed
+from tests.integration.booking.conftest import (
+    CART,
+    CULTURE_STAFF,
+    RESIDENT,
+    SPORTS_STAFF,
+    VISITOR,
+    Booking,
+    local,
+    next_weekday,
+)
+
+HALL = demo.RESOURCE_SPORTS_HALL
+
+
+def item(resource: uuid.UUID, start, hours: int = 1, places: int = 1) -> c.HoldItem:  # type: ignore[no-untyped-def]
+    return c.HoldItem(
+        resource_id=resource, starts_at=start, ends_at=start + timedelta(hours=hours), places=places
+    )
+
+
+async def hold(booking: Booking, *items: c.HoldItem, who=RESIDENT, key=None) -> c.HoldReply:  # type: ignore[no-untyped-def]
+    return await booking.call(
+        "hold", c.HoldRequest(items=list(items), idempotency_key=key), c.HoldReply, who
+    )
+
+
+async def test_hold_prices_by_group_and_announces_held(booking: Booking) -> None:
+    monday = next_weekday(0)
+    held = await hold(booking, item(HALL, local(monday, 17), 2))
+    r = held.reservations[0]
+    assert r.state == "held"
+    assert (r.gross_cents, r.vat_rate_bp) == (8400, 1350)  # resident peak 42 EUR/h
+    assert r.net_cents + r.vat_cents == 8400
+    assert r.expires_at is not None
+    visitor = await hold(booking, item(HALL, local(monday, 10)), who=VISITOR)
+    assert visitor.reservations[0].gross_cents == 5600
+    events = await booking.events("evt.booking.reservation.held")
+    assert {e["reservation_id"] for e in events} == {
+        str(r.reservation_id),
+        str(visitor.reservations[0].reservation_id),
+    }
+
+
+async def test_fifty_concurrent_holds_for_one_slot_have_one_winner(booking: Booking) -> None:
+    start = local(next_weekday(1), 12)
+    results = await asyncio.gather(
+        *(hold(booking, item(HALL, start)) for _ in range(50)), return_exceptions=True
+    )
+    winners = [r for r in results if isinstance(r, c.HoldReply)]
+    assert len(winners) == 1
+    assert all(isinstance(r, SlotUnavailable) for r in results if r not in winners)
+
+
+async def test_thirty_racing_for_twenty_places_gives_exactly_twenty(booking: Booking) -> None:
+    klass = await booking.add_resource(capacity=20)
+    start = local(next_weekday(2), 18)
+    results = await asyncio.gather(
+        *(hold(booking, item(klass, start)) for _ in range(30)), return_exceptions=True
+    )
+    assert sum(isinstance(r, c.HoldReply) for r in results) == 20
+    assert sum(isinstance(r, SlotUnavailable) for r in results) == 10
+    with pytest.raises(SlotUnavailable):
+        await hold(booking, item(klass, start + timedelta(minutes=0)))
+
+
+async def test_buffer_is_part_of_the_guarded_range(booking: Booking) -> None:
+    room = await booking.add_resource(capacity=1, buffer_after_minutes=30)
+    day = next_weekday(3)
+    await hold(booking, item(room, local(day, 10)))
+    with pytest.raises(SlotUnavailable):
+        await hold(booking, item(room, local(day, 11)))
+    await hold(booking, item(room, local(day, 12)))
+
+
+async def test_several_resources_are_held_all_or_nothing(booking: Booking) -> None:
+    other = await booking.add_resource(capacity=1)
+    day = next_weekday(4)
+    await hold(booking, item(other, local(day, 10)), who=VISITOR)
+    with pytest.raises(SlotUnavailable):
+        await hold(booking, item(HALL, local(day, 10)), item(other, local(day, 10)))
+    assert (
+        await booking.pool.fetchval(
+            "SELECT count(*) FROM reservations WHERE resource_id = $1", HALL
+        )
+        == 0
+    )
+    both = await hold(booking, item(HALL, local(day, 12)), item(other, local(day, 12)))
+    assert len(both.reservations) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"ends_at": -2}, "ends_at"),  # end before start
+        ({"ends_at": 5}, "ends_at"),  # too long (max 3 h)
+        ({"starts_at_minutes": 30}, "starts_at"),  # misaligned
+        ({"hour": 5}, "starts_at"),  # outside opening hours
+        ({"days": -30}, "starts_at"),  # in the past
+        ({"days": 200}, "starts_at"),  # past the horizon
+        ({"places": 2}, "places"),  # too many places
+        ({"resource": True}, "items[0].resource_id"),  # unknown resource
+    ],
+)
+async def test_bad_input_names_the_field_and_changes_nothing(
+    booking: Booking, change: dict, field: str
+) -> None:
+    day = next_weekday(0) + timedelta(days=change.get("days", 0))
+    start = local(day, change.get("hour", 10), change.get("starts_at_minutes", 0))
+    end = start + timedelta(hours=change.get("ends_at", 1))
+    bad = c.HoldItem(
+        resource_id=uuid.uuid4() if change.get("resource") else HALL,
+        starts_at=start,
+        ends_at=end,
+        places=change.get("places", 1),
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await hold(booking, bad)
+    assert err.value.field == field
+    assert await booking.pool.fetchval("SELECT count(*) FROM reservations") == 0
+    assert await booking.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_idempotent_hold_returns_the_first_result(booking: Booking) -> None:
+    start = local(next_weekday(1), 9)
+    first = await hold(booking, item(HALL, start), key="k-1")
+    again = await hold(booking, item(HALL, start), key="k-1")
+    assert again == first
+    with pytest.raises(Conflict):
+        await hold(booking, item(HALL, start + timedelta(hours=2)), key="k-1")
+
+
+async def test_cart_contract_extend_and_release(booking: Booking) -> None:
+    r = (await hold(booking, item(HALL, local(next_weekday(2), 9)))).reservations[0]
+    ref = c.ReservationForCartRequest(reservation_id=r.reservation_id)
+    for_cart = await booking.call("reservation_for_cart", ref, c.ReservationForCart, RESIDENT)
+    assert (for_cart.customer, for_cart.merchant_id, for_cart.cost_centre) == (
+        "resident-aino", "sports", "LIIK-2110",
+    )  # fmt: skip
+    with pytest.raises(NotFound):
+        await booking.call("reservation_for_cart", ref, c.ReservationForCart, VISITOR)
+    until = r.expires_at + timedelta(minutes=30)  # type: ignore[operator]
+    order = uuid.uuid4()
+    ext = c.ExtendHoldsRequest(reservation_ids=[r.reservation_id], until=until, order_id=order)
+    extended = await booking.call("extend_holds", ext, c.ExtendHoldsReply, RESIDENT)
+    assert extended.holds[0].expires_at == until
+    released = await booking.call(
+        "release", c.ReservationRef(reservation_id=r.reservation_id), c.ReservationView, RESIDENT
+    )
+    assert released.state == "released"
+    again = await hold(booking, item(HALL, r.starts_at))
+    assert again.reservations[0].state == "held"
+
+
+async def test_free_appointment_confirms_at_once_and_paid_one_does_not(booking: Booking) -> None:
+    nurse = demo.RESOURCE_NURSE_APPOINTMENT
+    day = next_weekday(1)
+    start = local(day, 9, 20)
+    r = (
+        await hold(
+            booking,
+            c.HoldItem(resource_id=nurse, starts_at=start, ends_at=start + timedelta(minutes=20)),
+        )
+    ).reservations[0]
+    assert r.gross_cents == 0
+    ref = c.ReservationRef(reservation_id=r.reservation_id)
+    assert (await booking.call("confirm", ref, c.ReservationView, RESIDENT)).state == "confirmed"
+    with pytest.raises(Forbidden):  # residents only
+        await hold(
+            booking,
+            c.HoldItem(
+                resource_id=nurse,
+                starts_at=start + timedelta(minutes=20),
+                ends_at=start + timedelta(minutes=40),
+            ),
+            who=VISITOR,
+        )
+    paid = (await hold(booking, item(HALL, local(day, 10)))).reservations[0]
+    with pytest.raises(Forbidden):
+        await booking.call(
+            "confirm",
+            c.ReservationRef(reservation_id=paid.reservation_id),
+            c.ReservationView,
+            RESIDENT,
+        )
+
+
+async def test_cancel_by_customer_and_by_staff_with_reason(booking: Booking) -> None:
+    day = next_weekday(3)
+    r = (await hold(booking, item(HALL, local(day, 10)))).reservations[0]
+    req = c.CancelRequest(reservation_id=r.reservation_id)
+    done = await booking.call("cancel", req, c.CancelReply, RESIDENT)
+    assert (done.reservation.state, done.refund_cents) == ("cancelled", 0)
+    other = (await hold(booking, item(HALL, local(day, 12)))).reservations[0]
+    with pytest.raises(NotFound):
+        await booking.call(
+            "cancel",
+            c.CancelRequest(reservation_id=other.reservation_id),
+            c.CancelReply,
+            CULTURE_STAFF,
+        )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call(
+            "cancel",
+            c.CancelRequest(reservation_id=other.reservation_id),
+            c.CancelReply,
+            SPORTS_STAFF,
+        )
+    assert err.value.field == "reason"
+    staff = await booking.call(
+        "cancel", c.CancelRequest(reservation_id=other.reservation_id, reason="floor maintenance"),
+        c.CancelReply, SPORTS_STAFF,
+    )  # fmt: skip
+    assert staff.reservation.state == "cancelled"
+    cancelled = await booking.events("evt.booking.reservation.cancelled")
+    assert [e["cancelled_by"] for e in cancelled] == ["customer", "staff"]
+
+
+async def test_approval_flow_requested_then_approved_or_denied(booking: Booking) -> None:
+    day = next_weekday(5, 10)
+    space = demo.RESOURCE_EVENT_SPACE
+    weekend = c.HoldItem(
+        resource_id=space, starts_at=local(day, 16), ends_at=local(day + timedelta(days=1), 20)
+    )
+    r = (await hold(booking, weekend)).reservations[0]
+    assert (r.state, r.gross_cents, r.vat_rate_bp) == ("requested", 35000, 0)
+    ref = c.ReservationRef(reservation_id=r.reservation_id)
+    with pytest.raises(Forbidden):
+        await booking.call("approve", ref, c.ReservationView, SPORTS_STAFF)
+    approved = await booking.call("approve", ref, c.ReservationView, CULTURE_STAFF)
+    assert approved.state == "held"
+    assert await booking.events("evt.booking.reservation.approved")
+    later = c.HoldItem(
+        resource_id=space,
+        starts_at=local(day + timedelta(days=7), 10),
+        ends_at=local(day + timedelta(days=7), 14),
+    )
+    r2 = (await hold(booking, later)).reservations[0]
+    deny = c.DenyRequest(reservation_id=r2.reservation_id, reason="the hall is under renovation")
+    denied = await booking.call("deny", deny, c.ReservationView, CULTURE_STAFF)
+    assert (denied.state, denied.reason) == ("denied", "the hall is under renovation")
+    with pytest.raises(Conflict):
+        await booking.call(
+            "approve",
+            c.ReservationRef(reservation_id=r2.reservation_id),
+            c.ReservationView,
+            CULTURE_STAFF,
+        )
+
+
+async def test_my_reservations_and_get_are_private(booking: Booking) -> None:
+    r = (await hold(booking, item(HALL, local(next_weekday(2), 14)))).reservations[0]
+    mine = await booking.call(
+        "my_reservations", c.MyReservationsRequest(), c.ReservationList, RESIDENT
+    )
+    assert [m.reservation_id for m in mine.reservations] == [r.reservation_id]
+    theirs = await booking.call(
+        "my_reservations", c.MyReservationsRequest(), c.ReservationList, VISITOR
+    )
+    assert theirs.reservations == []
+    ref = c.ReservationRef(reservation_id=r.reservation_id)
+    with pytest.raises(NotFound):
+        await booking.call("get", ref, c.ReservationView, VISITOR)
+    assert (await booking.call("get", ref, c.ReservationView, SPORTS_STAFF)).state == "held"
+    assert (await booking.call("get", ref, c.ReservationView, CART)).customer == "resident-aino"
