@@ -274,6 +274,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "file": ("Tiedosto", "Fil", "File"),
     "deliver": ("Toimita", "Leverera", "Deliver"),
     "refund": ("Hyvitä", "Återbetala", "Refund"),
+    "duration": ("Kesto", "Längd", "Duration"),
     "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
     "accessibility": (
         "Saavutettavuusseloste",

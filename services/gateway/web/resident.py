@@ -112,6 +112,13 @@ async def resource_week(request: Req, resource_id: str, week: str = "") -> Respo
         last=(monday + timedelta(days=6)).isoformat(),
     )
     slots = _items(reply, "slots")
+    slot_minutes = 60
+    if slots:
+        first = slots[0]
+        length = datetime.fromisoformat(first["ends_at"]) - datetime.fromisoformat(
+            first["starts_at"]
+        )
+        slot_minutes = max(1, int(length.total_seconds() // 60))
     days: list[tuple[date, list[Any]]] = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
@@ -125,6 +132,7 @@ async def resource_week(request: Req, resource_id: str, week: str = "") -> Respo
         previous=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         week_number=monday.isocalendar().week,
+        lengths=[(n, n * slot_minutes) for n in range(1, 9)],
         key=new_key(),
     )
 
@@ -138,6 +146,10 @@ async def hold(request: Req) -> Redirect:
     start, _, end = str(form.get("slot") or "").partition("|")
     if not start or not end:
         raise ValidationFailed("choose a time", field="slot")
+    slots_long = max(1, min(int(form.get("length") or 1), 72))
+    if slots_long > 1:
+        first_start, first_end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        end = (first_start + (first_end - first_start) * slots_long).isoformat()
     key = form.get("key") or new_key()
     if repeat > 1:
         reply = await call(
