@@ -34,6 +34,7 @@ def require_refunder(ctx: RequestContext, merchants: Iterable[str]) -> Principal
     principal = signed_in(ctx)
     if principal.has("finance", "admin") or principal.is_system:
         return principal
-    if principal.has("staff") and all(principal.may_act_for_department(m) for m in merchants):
+    staff = principal.has("staff", "library_clerk", "gis_clerk")
+    if staff and all(principal.may_act_for_department(m) for m in merchants):
         return principal
     raise Forbidden("refunds are for staff of the merchant, finance or admin")
