@@ -145,4 +145,5 @@ def create_app(
         request_max_body_size=gateway.max_body_bytes,
         cors_config=cors,
         openapi_config=openapi.config(),
+        logging_config=None,  # shared.logging configures the process (asgi.app_factory)
     )

@@ -128,6 +128,8 @@ async def before_send(message: Message, scope: Scope) -> None:
     for name, value in SECURITY_HEADERS:
         if name not in headers:
             headers[name] = value
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     principal = state.get("principal")
     route = scope.get("path_template") or scope.get("path", "")
     access_log.info(

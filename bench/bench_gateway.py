@@ -1,0 +1,296 @@
+"""`make bench-gateway`: the gateway's cost over calling booking directly.
+
+Starts an embedded PostgreSQL and NATS, the booking service (a process, demo data) and the
+gateway under granian (a process), then with 64 concurrent clients measures
+- availability of one resource: `GET /api/v1/resources/{id}/availability` (httpx) beside
+  `booking.v1.availability` over NATS,
+- creating holds (each on its own free slot): `POST /api/v1/holds` beside `booking.v1.hold`,
+and prints `name: value` lines ending with `gateway_ratio` (gateway holds/s over direct).
+Rate limits stay on (with limits far above the load) so their cost is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shared.contracts import booking as contracts  # noqa: E402
+from shared.contracts.common import Principal, RequestContext  # noqa: E402
+from shared.embedded import start_nats, start_postgres  # noqa: E402
+from shared.messaging import Requester  # noqa: E402
+
+CLIENTS = 64
+AVAILABILITY_REQUESTS = int(os.environ.get("BENCH_AVAILABILITY_REQUESTS", "3000"))
+HOLD_REQUESTS = int(os.environ.get("BENCH_HOLD_REQUESTS", "2000"))
+RESIDENT = Principal(
+    subject="demo:resident-turku", roles=("resident",), loa="substantial", home_municipality="853"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def run_load(
+    count: int, call: Callable[[int], Awaitable[Any]]
+) -> tuple[float, list[float], int]:
+    """`count` calls by `CLIENTS` workers: (requests per second, latencies in ms, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index, errors
+        while next_index < count:
+            index = next_index
+            next_index += 1
+            started = time.perf_counter()
+            try:
+                await call(index)
+            except Exception:
+                errors += 1
+                continue
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+    elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, latencies, errors
+
+
+def report(name: str, result: tuple[float, list[float], int]) -> float:
+    rps, latencies, errors = result
+    latencies.sort()
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
+    print(f"{name}_rps: {rps:.0f}")
+    print(f"{name}_p50_ms: {p50:.1f}")
+    print(f"{name}_p99_ms: {p99:.1f}")
+    print(f"{name}_errors: {errors}")
+    return rps
+
+
+def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = open(log, "ab")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", module], env=env, stdout=out, stderr=out, start_new_session=True
+    )
+    out.close()
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+async def bench(url: str, nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    requester = Requester(nc, 10.0)
+    ctx = RequestContext(principal=RESIDENT, request_id="bench")
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        token = (await client.post("/dev-issuer/token", json={"user": "resident-turku"})).json()
+        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+        plan = await BookingPlan.create(requester, ctx)
+
+        async def availability_gateway(_: int) -> None:
+            response = await client.get(plan.availability_path(), params=plan.availability_query())
+            response.raise_for_status()
+
+        async def availability_direct(_: int) -> None:
+            await requester.call(
+                "booking.v1.availability",
+                plan.availability_request(),
+                plan.availability_reply,
+                ctx=ctx,
+            )
+
+        async def hold_gateway(index: int) -> None:
+            response = await client.post("/api/v1/holds", json=plan.hold_body(index))
+            response.raise_for_status()
+
+        async def hold_direct(index: int) -> None:
+            await requester.call(
+                "booking.v1.hold",
+                plan.hold_request(HOLD_REQUESTS + index),
+                plan.hold_reply,
+                ctx=ctx,
+            )
+
+        async def ready_gateway(_: int) -> None:
+            (await client.get("/ready")).raise_for_status()
+
+        await run_load(200, availability_gateway)  # warm-up
+        report("ready_gateway", await run_load(AVAILABILITY_REQUESTS, ready_gateway))
+        report("availability_gateway", await run_load(AVAILABILITY_REQUESTS, availability_gateway))
+        report("availability_direct", await run_load(AVAILABILITY_REQUESTS, availability_direct))
+        gateway = report("hold_gateway", await run_load(HOLD_REQUESTS, hold_gateway))
+        direct = report("hold_direct", await run_load(HOLD_REQUESTS, hold_direct))
+        print(f"gateway_ratio: {gateway / direct:.2f}")
+    await nc.drain()
+
+
+class BookingPlan:
+    """What to ask booking for: one resource's availability, holds on distinct free slots."""
+
+    availability_reply = contracts.Availability
+    hold_reply = contracts.HoldReply
+
+    def __init__(self, resource_id: Any, first: Any, last: Any, slots: list[Any]) -> None:
+        self.resource_id = resource_id
+        self.first = first
+        self.last = last
+        self.slots = slots  # (resource_id, Slot), each held once
+
+    @classmethod
+    async def create(cls, requester: Requester, ctx: RequestContext) -> BookingPlan:
+        now = datetime.now(UTC)
+        found = await requester.call(
+            "booking.v1.search",
+            contracts.SearchRequest(
+                starts_after=now + timedelta(days=1), ends_before=now + timedelta(days=2)
+            ),
+            contracts.SearchReply,
+            ctx=ctx,
+        )
+        resources = [h.resource.resource_id for h in found.hits if not h.resource.needs_approval]
+        if not resources:
+            raise RuntimeError("booking's demo data has no bookable resource")
+        first = (now + timedelta(days=1)).date()
+        last = first + timedelta(days=60)
+        slots: list[Any] = []
+        for resource_id in resources:
+            free = await requester.call(
+                "booking.v1.availability",
+                contracts.AvailabilityRequest(resource_id=resource_id, first=first, last=last),
+                contracts.Availability,
+                ctx=ctx,
+            )
+            slots += [(resource_id, slot) for slot in _disjoint(free.slots)]
+            if len(slots) >= 2 * HOLD_REQUESTS:
+                break
+        return cls(resources[0], first, first + timedelta(days=6), slots)
+
+    def availability_path(self) -> str:
+        return f"/api/v1/resources/{self.resource_id}/availability"
+
+    def availability_query(self) -> dict[str, str]:
+        return {"first": self.first.isoformat(), "last": self.last.isoformat()}
+
+    def availability_request(self) -> Any:
+        return contracts.AvailabilityRequest(
+            resource_id=self.resource_id, first=self.first, last=self.last
+        )
+
+    def _slot(self, index: int) -> tuple[Any, Any]:
+        return self.slots[index % len(self.slots)]
+
+    def hold_body(self, index: int) -> dict[str, Any]:
+        resource_id, slot = self._slot(index)
+        item = {
+            "resource_id": str(resource_id),
+            "starts_at": slot.starts_at.isoformat(),
+            "ends_at": slot.ends_at.isoformat(),
+        }
+        return {"items": [item]}
+
+    def hold_request(self, index: int) -> Any:
+        resource_id, slot = self._slot(index)
+        item = contracts.HoldItem(
+            resource_id=resource_id, starts_at=slot.starts_at, ends_at=slot.ends_at
+        )
+        return contracts.HoldRequest(items=[item])
+
+
+def _disjoint(slots: list[Any]) -> list[Any]:
+    """Slots that do not overlap each other (availability may list overlapping starts)."""
+    chosen: list[Any] = []
+    for slot in sorted(slots, key=lambda s: s.starts_at):
+        if not chosen or slot.starts_at >= chosen[-1].ends_at:
+            chosen.append(slot)
+    return chosen
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="tcs-bench-") as tmp:
+        data = Path(tmp)
+        os.chmod(data, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
+        postgres = start_postgres(data / "pg")
+        nats_server = start_nats(data)
+        port = free_port()
+        env = dict(os.environ)
+        env.update(
+            ENV="development",
+            DATABASE_URL=postgres.url,
+            NATS_URL=nats_server.url,
+            DEMO_DATA="true",
+            DEV_ISSUER="true",
+            PORT=str(port),
+            HOST="127.0.0.1",
+            LOG_LEVEL="WARNING",
+            RATE_LIMIT_IP_PER_MINUTE="100000000",
+            RATE_LIMIT_PRINCIPAL_PER_MINUTE="100000000",
+            BOOKING_HOLD_MINUTES="60",
+        )
+        procs = [spawn("services.booking", env, data / "booking.log")]
+        procs.append(spawn("services.gateway", env, data / "gateway.log"))
+        try:
+            url = f"http://127.0.0.1:{port}"
+            asyncio.run(wait_ready_booking(url, procs))
+            asyncio.run(bench(url, nats_server.url))
+        except Exception:
+            for name in ("booking", "gateway"):
+                lines = (data / f"{name}.log").read_text(errors="replace").splitlines()
+                print(f"# {name}.log (last lines)", *lines[-15:], sep="\n", file=sys.stderr)
+            raise
+        finally:
+            for proc in reversed(procs):
+                stop(proc)
+            nats_server.stop()
+            postgres.stop()
+
+
+async def wait_ready_booking(url: str, procs: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until the gateway answers and booking replies to its health check."""
+    deadline = time.monotonic() + 90
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a process exited during start-up")
+            with contextlib.suppress(httpx.HTTPError):
+                health = (await client.get(f"{url}/health", timeout=2)).json()
+                if health["services"]["booking"]["status"] == "ok":
+                    return
+            await asyncio.sleep(0.3)
+    raise RuntimeError("booking did not become healthy through the gateway in time")
+
+
+if __name__ == "__main__":
+    main()
