@@ -24,9 +24,12 @@ from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.settings import PaymentSettings
 from shared.contracts.booking import (
+    CancelReply,
+    CancelRequest,
     HoldItem,
     HoldReply,
     HoldRequest,
+    ReservationExpired,
     ReservationRef,
     ReservationView,
 )
@@ -35,6 +38,7 @@ from shared.contracts.cart import (
     CartView,
     DownloadGrant,
     DownloadRequest,
+    GetCartRequest,
 )
 from shared.contracts.common import Principal, RequestContext
 from shared.contracts.payment import LocalDecideRequest, PaymentView, StartPaymentRequest
@@ -200,3 +204,52 @@ async def test_reservation_whose_slot_was_lost_is_refunded_automatically(suite: 
     (asked,) = await cart.outbox("evt.cart.refund.requested")
     assert asked["reason"] == "unfulfillable"
     assert len(await cart.outbox("evt.cart.order.fulfilled")) == 1
+
+
+async def test_hold_expiry_removes_the_line_with_a_visible_message(suite: Suite) -> None:
+    cart, me = suite.cart, turku_resident()
+    held = await suite.hold(me, weekday_slot(12, 9))
+    await cart.call(
+        "add_reservation", AddReservationRequest(reservation_id=held.reservation_id), CartView, me
+    )
+    # What booking's sweeper announces when the 15-minute hold runs out.
+    await cart.publish(
+        ReservationExpired(
+            reservation_id=held.reservation_id,
+            resource_id=held.resource_id,
+            unit_id=held.unit_id,
+            customer=me.subject,
+            state="expired",
+            starts_at=held.starts_at,
+            ends_at=held.ends_at,
+        )
+    )
+    seen: list[CartView] = []
+
+    async def removed() -> bool:
+        view = await cart.call("get_cart", GetCartRequest(), CartView, me)
+        seen.extend([view] if view.messages else [])
+        return not view.lines
+
+    await eventually(removed)
+    assert [m.code for v in seen for m in v.messages] == ["line_removed_expired"]
+
+
+async def test_resident_cancellation_of_a_paid_reservation_is_refunded(suite: Suite) -> None:
+    cart, me = suite.cart, turku_resident()
+    held = await suite.hold(me, weekday_slot(13, 16))
+    await cart.call(
+        "add_reservation", AddReservationRequest(reservation_id=held.reservation_id), CartView, me
+    )
+    order = await checkout(cart, me)
+    await suite.pay(me, order.order_id, "pay")
+    await order_in(cart, me, order.order_id, "fulfilled")
+    cancelled = await suite.booking(
+        "cancel", CancelRequest(reservation_id=held.reservation_id), CancelReply, me
+    )
+    assert cancelled.refund_cents == held.gross_cents  # well before the free-cancel limit
+    refunded = await order_in(cart, me, order.order_id, "refunded")
+    assert refunded.lines[0].state == "refunded"
+    assert refunded.lines[0].refunded_cents == held.gross_cents
+    (asked,) = await cart.outbox("evt.cart.refund.requested")
+    assert asked["reason"] == "customer_cancellation"
