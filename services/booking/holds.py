@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from services.booking import store
 from services.booking.domain.model import Reservation, Resource
-from services.booking.domain.pricing import customer_group, quote
-from services.booking.domain.slots import check_request
+from services.booking.domain.pricing import PriceRule, customer_group, quote
 from services.booking.views import event
 from shared.contracts.common import Principal
 from shared.errors import SlotUnavailable
@@ -26,24 +24,6 @@ def guarded(res: Resource, starts_at: datetime, ends_at: datetime) -> tuple[date
     )
 
 
-async def check(
-    conn: asyncpg.Connection,
-    res: Resource,
-    starts_at: datetime,
-    ends_at: datetime,
-    places: int,
-    now: datetime,
-) -> None:
-    first = starts_at.astimezone(_tz(res)).date() - timedelta(days=1)
-    last = ends_at.astimezone(_tz(res)).date()
-    weekly, exceptions = await store.hours(conn, [res], first, last)
-    check_request(res, starts_at, ends_at, places, weekly[res.id], exceptions[res.id], now)
-
-
-def _tz(res: Resource) -> ZoneInfo:
-    return ZoneInfo(res.tz)
-
-
 async def take(
     conn: asyncpg.Connection,
     res: Resource,
@@ -52,6 +32,7 @@ async def take(
     ends_at: datetime,
     places: int,
     expires_at: datetime,
+    prices: list[PriceRule],
     *,
     group_id: uuid.UUID | None = None,
     series_id: uuid.UUID | None = None,
@@ -68,7 +49,7 @@ async def take(
     if not res.exclusive and await store.used_places(conn, res.id, lo, hi) + places > res.capacity:
         raise SlotUnavailable("not enough free places", field="places")
     group = customer_group(principal, res.municipality)
-    price = quote(await store.price_rules(conn, res.id), group, starts_at, ends_at, places, res.tz)
+    price = quote(prices, group, starts_at, ends_at, places, res.tz)
     state = "requested" if res.needs_approval else "held"
     r = Reservation(
         id=uuid.uuid4(),

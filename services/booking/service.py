@@ -11,14 +11,16 @@ import msgspec
 
 from services.booking import holds, store
 from services.booking.access import is_staff_for, may_book, may_see, require_staff, signed_in
+from services.booking.catalogue import Catalogue
 from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import refund_cents
+from services.booking.domain.slots import check_request
 from services.booking.settings import BookingSettings
 from services.booking.views import event, view
 from shared import idempotency
 from shared.contracts import booking as c
 from shared.contracts.common import Principal, RequestContext, utcnow
-from shared.errors import Forbidden, HoldExpired, ValidationFailed
+from shared.errors import Forbidden, HoldExpired, SlotUnavailable, ValidationFailed
 from shared.events import add_event
 
 
@@ -30,7 +32,9 @@ class Bookings:
         pool: asyncpg.Pool,
         settings: BookingSettings,
         now: Callable[[], datetime] = utcnow,
+        catalogue: Catalogue | None = None,
     ) -> None:
+        self.catalogue = catalogue or Catalogue(settings.catalogue_ttl_s)
         self.pool = pool
         self.settings = settings
         self.now = now
@@ -48,28 +52,44 @@ class Bookings:
             cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
             if cached is not None:
                 return msgspec.json.decode(cached, type=c.HoldReply)
-            found = await store.resources(conn, [i.resource_id for i in req.items])
+            found = await self.catalogue.get(conn, [i.resource_id for i in req.items])
             for n, item in enumerate(req.items):
-                res = found.get(item.resource_id)
-                if res is None:
+                entry = found.get(item.resource_id)
+                if entry is None:
                     raise ValidationFailed("no such resource", field=f"items[{n}].resource_id")
-                may_book(principal, res)
-                await holds.check(conn, res, item.starts_at, item.ends_at, item.places, now)
-            await store.lock_resources(conn, list(found))
-            group_id = uuid.uuid4() if len(req.items) > 1 else None
-            taken = [
-                await holds.take(
-                    conn,
-                    found[i.resource_id],
-                    principal,
-                    i.starts_at,
-                    i.ends_at,
-                    i.places,
-                    expires,
-                    group_id=group_id,
+                may_book(principal, entry.resource)
+                check_request(
+                    entry.resource, item.starts_at, item.ends_at, item.places,
+                    entry.weekly, entry.exceptions, now,
+                )  # fmt: skip
+            exclusive = [
+                (
+                    i.resource_id,
+                    *holds.guarded(found[i.resource_id].resource, i.starts_at, i.ends_at),
                 )
                 for i in req.items
+                if found[i.resource_id].resource.exclusive
             ]
+            if exclusive and await store.any_taken(conn, exclusive):
+                raise SlotUnavailable("the time is already taken", field="starts_at")
+            await store.lock_resources(conn, list(found))
+            group_id = uuid.uuid4() if len(req.items) > 1 else None
+            taken = []
+            for i in req.items:
+                entry = found[i.resource_id]
+                taken.append(
+                    await holds.take(
+                        conn,
+                        entry.resource,
+                        principal,
+                        i.starts_at,
+                        i.ends_at,
+                        i.places,
+                        expires,
+                        entry.prices,
+                        group_id=group_id,
+                    )
+                )
             reply = c.HoldReply(reservations=[view(r) for r in taken])
             await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
             return reply

@@ -342,3 +342,20 @@ async def take_overdue(conn: asyncpg.Connection, limit: int) -> list[Reservation
         limit,
     )
     return [reservation(r) for r in rows]
+
+
+async def any_taken(
+    conn: asyncpg.Connection, items: Sequence[tuple[uuid.UUID, datetime, datetime]]
+) -> bool:
+    """A quick look before queueing for locks: is one of these exclusive ranges taken?"""
+    return await conn.fetchval(
+        """SELECT EXISTS (
+               SELECT 1 FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS i(r, s, e)
+               JOIN reservations x ON x.resource_id = i.r AND x.guarded && tstzrange(i.s, i.e)
+               WHERE x.state = ANY($4::text[]) AND x.exclusive
+                 AND NOT (x.state = 'held' AND x.expires_at < now()))""",
+        [i[0] for i in items],
+        [i[1] for i in items],
+        [i[2] for i in items],
+        list(ACTIVE),
+    )

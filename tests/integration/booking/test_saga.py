@@ -1,0 +1,157 @@
+"""Booking's part of the checkout saga: paid orders, cancelled orders, expiry, contention."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import timedelta
+
+import msgspec
+from nats.js import JetStreamContext
+
+from services.booking import demo
+from shared.contracts import booking as c
+from shared.contracts.cart import (
+    AccountingDimensions,
+    OrderCancelled,
+    OrderLineSnapshot,
+    OrderPaid,
+)
+from shared.contracts.common import Event, Principal
+from shared.errors import SlotUnavailable
+from tests.integration.booking.conftest import RESIDENT, VISITOR, Booking, local, next_weekday
+
+HALL = demo.RESOURCE_SPORTS_HALL
+DIMS = AccountingDimensions(
+    company_code="1000", gl_account="320000", profit_centre="PC-L", vat_code="S3"
+)
+
+
+def line(r: c.ReservationView) -> OrderLineSnapshot:
+    return OrderLineSnapshot(
+        line_id=uuid.uuid4(), kind="reservation", reference=str(r.reservation_id),
+        description="Impivaara", merchant_id=r.merchant_id, cost_centre="LIIK-2110",
+        gross_cents=r.gross_cents, net_cents=r.net_cents, vat_cents=r.vat_cents,
+        vat_rate_bp=r.vat_rate_bp, accounting=DIMS,
+    )  # fmt: skip
+
+
+async def publish(js: JetStreamContext, event: Event) -> None:
+    await js.publish(
+        event.subject, msgspec.json.encode(event), headers={"Nats-Msg-Id": str(event.event_id)}
+    )
+
+
+async def hold_one(booking: Booking, start, who: Principal = RESIDENT) -> c.ReservationView:  # type: ignore[no-untyped-def]
+    req = c.HoldRequest(
+        items=[c.HoldItem(resource_id=HALL, starts_at=start, ends_at=start + timedelta(hours=1))]
+    )
+    return (await booking.call("hold", req, c.HoldReply, who)).reservations[0]
+
+
+def paid(order_id: uuid.UUID, *rs: c.ReservationView) -> OrderPaid:
+    return OrderPaid(order_id=order_id, order_number="T-1", customer="resident-aino",
+                     payment_id=uuid.uuid4(), lines=[line(r) for r in rs])  # fmt: skip
+
+
+async def state_of(booking: Booking, r: c.ReservationView) -> str:
+    return await booking.pool.fetchval(
+        "SELECT state FROM reservations WHERE id = $1", r.reservation_id
+    )
+
+
+async def test_order_paid_confirms_the_held_reservation(
+    booking: Booking, js: JetStreamContext
+) -> None:
+    r = await hold_one(booking, local(next_weekday(0), 10))
+    order = uuid.uuid4()
+    event = paid(order, r)
+    await publish(js, event)
+
+    async def confirmed() -> bool:
+        return await state_of(booking, r) == "confirmed"
+
+    await booking.eventually(confirmed)
+    [announced] = await booking.events("evt.booking.reservation.confirmed")
+    assert announced["order_id"] == str(order)
+    await publish(js, OrderPaid(**{**msgspec.structs.asdict(event), "event_id": uuid.uuid4()}))
+    await asyncio.sleep(0.3)
+    assert len(await booking.events("evt.booking.reservation.confirmed")) == 1
+
+
+async def test_paid_after_expiry_retakes_a_free_slot_or_fails_when_taken(
+    booking: Booking, js: JetStreamContext
+) -> None:
+    day = next_weekday(1)
+    free, taken = await hold_one(booking, local(day, 10)), await hold_one(booking, local(day, 12))
+    await booking.pool.execute(
+        "UPDATE reservations SET expires_at = now() - interval '1 minute' WHERE state = 'held'"
+    )
+
+    async def both_expired() -> bool:
+        return (
+            await booking.pool.fetchval("SELECT count(*) FROM reservations WHERE state = 'expired'")
+            == 2
+        )
+
+    await booking.eventually(both_expired)  # the sweeper
+    assert len(await booking.events("evt.booking.reservation.expired")) == 2
+    await hold_one(booking, local(day, 12), who=VISITOR)
+    order = uuid.uuid4()
+    await publish(js, paid(order, free, taken))
+
+    async def settled() -> bool:
+        return bool(await booking.events("evt.booking.reservation.confirm_failed"))
+
+    await booking.eventually(settled)
+    assert await state_of(booking, free) == "confirmed"
+    [failed] = await booking.events("evt.booking.reservation.confirm_failed")
+    assert (failed["reservation_id"], failed["order_id"]) == (str(taken.reservation_id), str(order))
+
+
+async def test_order_cancelled_releases_its_holds(booking: Booking, js: JetStreamContext) -> None:
+    r = await hold_one(booking, local(next_weekday(2), 10))
+    cancelled = OrderCancelled(order_id=uuid.uuid4(), order_number="T-2", customer="resident-aino",
+                               reason="abandoned", lines=[line(r)])  # fmt: skip
+    await publish(js, cancelled)
+
+    async def released() -> bool:
+        return await state_of(booking, r) == "released"
+
+    await booking.eventually(released)
+    assert (await hold_one(booking, r.starts_at, who=VISITOR)).state == "held"
+
+
+async def test_race_of_64_tasks_for_100_slots_on_10_resources(booking: Booking) -> None:
+    resources = [await booking.add_resource(capacity=1) for _ in range(10)]
+    day = next_weekday(3)
+    slots = [(rid, local(day, 8 + h)) for rid in resources for h in range(10)]
+    waits: list[float] = []
+    winners: list[c.HoldReply] = []
+    errors: list[Exception] = []
+
+    async def racer(n: int) -> None:
+        order = slots[n % 100 :] + slots[: n % 100]
+        for rid, start in order:
+            req = c.HoldRequest(
+                items=[
+                    c.HoldItem(resource_id=rid, starts_at=start, ends_at=start + timedelta(hours=1))
+                ]
+            )
+            t0 = time.perf_counter()
+            try:
+                winners.append(await booking.call("hold", req, c.HoldReply, RESIDENT))
+            except SlotUnavailable:
+                pass
+            except Exception as exc:
+                errors.append(exc)
+            waits.append(time.perf_counter() - t0)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(racer(n) for n in range(64)))
+    elapsed = time.perf_counter() - started
+    assert errors == []
+    assert len(winners) == 100
+    assert max(waits) < 1.0, max(waits)
+    assert elapsed < 30
