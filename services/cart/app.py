@@ -50,6 +50,9 @@ def build(
     library: LibrarySystem | None = None,
 ) -> ServiceDefinition:
     settings = settings or load_settings()
+    if not settings.storage_dir:
+        storage = str(Path(infra.settings.data_dir) / "gis")
+        settings = CartSettings(**{**_fields(settings), "storage_dir": storage})
     settings.check(infra.settings)
     deps = Deps(infra.pool, infra.requester, library or library_for(settings), settings)
 

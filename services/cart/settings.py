@@ -24,7 +24,7 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
     library_failed_expire_hours: float = 72.0
     library_poll_interval_s: float = 2.0
     # GIS
-    storage_dir: str = ".data/gis"
+    storage_dir: str = ""  # "" -> <DATA_DIR>/gis
     download_secret: str = DEV_DOWNLOAD_SECRET
     download_valid_hours: float = 72.0
     download_limit: int = 5

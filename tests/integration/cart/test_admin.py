@@ -1,0 +1,93 @@
+"""Merchants, accounting dimensions and VAT rates are data managed by admins."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from shared.contracts.cart import (
+    AccountingDimensions,
+    AccountingEntry,
+    AccountingList,
+    ListAccountingRequest,
+    ListMerchantsRequest,
+    ListVatRatesRequest,
+    Merchant,
+    MerchantList,
+    SetAccountingRequest,
+    SetVatRateRequest,
+    UpsertMerchantRequest,
+    VatRate,
+    VatRateList,
+)
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from tests.integration.cart.conftest import Cart, resident, staff
+from tests.integration.cart.flows import checkout, fill
+
+ADMIN = staff("admin")
+
+
+async def test_the_five_merchants_and_2026_vat_rates_are_seeded(cart: Cart) -> None:
+    merchants = await cart.call("list_merchants", ListMerchantsRequest(), MerchantList, None)
+    assert {m.id for m in merchants.merchants} == {"sports", "culture", "health", "library", "gis"}
+    rates = await cart.call("list_vat_rates", ListVatRatesRequest(), VatRateList, None)
+    current = {r.code: r.rate_bp for r in rates.rates if r.valid_to is None}
+    assert current == {"general": 2550, "reduced_13_5": 1350, "reduced_10": 1000, "zero": 0}
+
+
+async def test_only_admins_change_merchants_and_vat(cart: Cart) -> None:
+    merchant = Merchant(
+        id="harbour", name_fi="Satama", business_id="1234567-8", line_kinds=["reservation"]
+    )
+    with pytest.raises(Forbidden):
+        await cart.call(
+            "upsert_merchant",
+            UpsertMerchantRequest(merchant=merchant),
+            Merchant,
+            staff("staff", departments=("sports",)),
+        )
+    await cart.call("upsert_merchant", UpsertMerchantRequest(merchant=merchant), Merchant, ADMIN)
+    rate = VatRate(code="general", rate_bp=-1, valid_from=date(2027, 1, 1))
+    with pytest.raises(ValidationFailed):
+        await cart.call("set_vat_rate", SetVatRateRequest(rate=rate), VatRate, ADMIN)
+
+
+async def test_new_dimensions_apply_from_their_validity_date(cart: Cart) -> None:
+    dims = AccountingDimensions(
+        company_code="0853",
+        gl_account="324999",
+        profit_centre="1599",
+        internal_order="IO-KM-NEW",
+        vat_code="V255",
+    )
+    future = AccountingEntry(
+        merchant_id="gis", cost_centre="KM-AINEISTOT", valid_from=date(2099, 1, 1), dimensions=dims
+    )
+    today = AccountingEntry(
+        merchant_id="gis",
+        cost_centre="KM-AINEISTOT",
+        product="guide-map",
+        valid_from=date(2026, 1, 1),
+        dimensions=dims,
+    )
+    finance = staff("finance")
+    await cart.call("set_accounting", SetAccountingRequest(entry=future), AccountingEntry, finance)
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    assert order.lines[0].line.accounting.internal_order == "IO-KM-2026"  # not yet valid
+    await cart.call("set_accounting", SetAccountingRequest(entry=today), AccountingEntry, ADMIN)
+    other = resident()
+    await fill(cart, other, library=False)
+    order = await checkout(cart, other)
+    assert order.lines[0].line.accounting.internal_order == "IO-KM-NEW"  # product-specific
+    listed = await cart.call(
+        "list_accounting", ListAccountingRequest(merchant_id="gis"), AccountingList, finance
+    )
+    assert len(listed.entries) == 4
+    bad = AccountingEntry(
+        merchant_id="nope", cost_centre="x", valid_from=date(2026, 1, 1), dimensions=dims
+    )
+    with pytest.raises(NotFound):
+        await cart.call("set_accounting", SetAccountingRequest(entry=bad), AccountingEntry, ADMIN)

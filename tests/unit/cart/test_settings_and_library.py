@@ -1,0 +1,50 @@
+"""Cart settings refuse development values in production; Koha amounts; library rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.cart.domain.library import next_attempt, non_payable_reason
+from services.cart.library.koha import to_cents
+from services.cart.settings import CartSettings
+from shared.settings import CommonSettings, SettingsError, from_env
+
+
+def test_production_refuses_development_secret_adapter_and_demo_data() -> None:
+    production = CommonSettings(env="production")
+    with pytest.raises(SettingsError) as refused:
+        CartSettings(demo_data=True).check(production)
+    message = str(refused.value)
+    assert "CART_DOWNLOAD_SECRET" in message
+    assert "CART_LIBRARY_ADAPTER" in message
+    assert "DEMO_DATA" in message
+    CartSettings(library_adapter="koha", download_secret="s3cret").check(production)
+    CartSettings(demo_data=True).check(CommonSettings(env="development"))
+
+
+def test_settings_come_from_cart_prefixed_variables() -> None:
+    settings = from_env(
+        CartSettings,
+        {"CART_LIBRARY_MINIMUM_PAYABLE_CENTS": "500", "CART_LIBRARY_NON_PAYABLE_TYPES": "A, B"},
+        prefix="CART_",
+    )
+    assert settings.library_minimum_payable_cents == 500
+    assert settings.non_payable_types == {"A", "B"}
+    assert settings.retry_delays == [2, 10, 60, 300, 1800]
+
+
+def test_koha_decimal_euros_become_cents_exactly() -> None:
+    assert to_cents(2.4) == 240
+    assert to_cents("0.10") == 10
+    assert to_cents(19.99) == 1999
+
+
+def test_non_payable_types_and_back_off() -> None:
+    assert non_payable_reason("LOST_DISPUTED", {"LOST_DISPUTED"})
+    assert non_payable_reason("OVERDUE", {"LOST_DISPUTED"}) == ""
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    assert next_attempt(1, [2, 10], now) == now + timedelta(seconds=2)
+    assert next_attempt(2, [2, 10], now) == now + timedelta(seconds=10)
+    assert next_attempt(3, [2, 10], now) is None
