@@ -11,6 +11,11 @@ from collections.abc import Mapping
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 LANG_COOKIE = "lang"
+WEEKDAYS: Mapping[str, tuple[str, ...]] = {
+    "fi": ("ma", "ti", "ke", "to", "pe", "la", "su"),
+    "sv": ("mån", "tis", "ons", "tor", "fre", "lör", "sön"),
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}
 
 _T: dict[str, tuple[str, str, str]] = {
     # key: (fi, sv, en)
@@ -128,7 +133,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "add_closure": ("Lisää sulkeminen", "Lägg till stängning", "Add closure"),
     "start": ("Alkaa", "Börjar", "Starts"),
     "end": ("Päättyy", "Slutar", "Ends"),
-    "resource": ("Tila", "Lokal", "Resource"),
+    "resource": ("Kohde", "Objekt", "Resource"),
     "cancellations": (
         "Peruutukset ja palautukset",
         "Avbokningar och återbetalningar",
@@ -275,6 +280,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "deliver": ("Toimita", "Leverera", "Deliver"),
     "refund": ("Hyvitä", "Återbetala", "Refund"),
     "duration": ("Kesto", "Längd", "Duration"),
+    "time_left": ("jäljellä", "kvar", "left"),
     "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
     "accessibility": (
         "Saavutettavuusseloste",

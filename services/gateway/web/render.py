@@ -105,6 +105,7 @@ def page(
         "t": lambda key: i18n.t(lang, key),
         "money": lambda cents: money(cents, lang),
         "localized": lambda value: localized(value, lang),
+        "weekday": lambda day: i18n.WEEKDAYS[lang][day.weekday()],
         "state": lambda value: i18n.t(lang, f"state_{value}") if value else "",
         "merchant_name": lambda mid: i18n.t(lang, f"merchant_{mid}") if mid else "",
         "principal": principal,

@@ -1,15 +1,21 @@
 // Progressive enhancement only: every page works without this file.
-// Hold countdowns: <time datetime="..." data-countdown> shows the minutes left, politely.
+// Hold countdowns: <span data-countdown="ISO time" data-label="left"> shows "(left 14:58)"
+// beside the expiry's clock time, which stays the reference for screen readers and no-JS.
 (function () {
   "use strict";
   function tick() {
-    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
-      var left = Math.max(0, Math.round((Date.parse(el.getAttribute("datetime")) - Date.now()) / 1000));
-      var text = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = Math.max(0, Math.round((Date.parse(el.getAttribute("data-countdown")) - Date.now()) / 1000));
+      var text = "(" + el.getAttribute("data-label") + " " + Math.floor(left / 60) + ":" +
+        String(left % 60).padStart(2, "0") + ")";
       if (el.textContent !== text) { el.textContent = text; }
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
-    if (document.querySelector("time[data-countdown]")) { tick(); setInterval(tick, 1000); }
+    if (document.querySelector("[data-countdown]")) {
+      document.querySelectorAll("[data-countdown]").forEach(function (el) { el.setAttribute("aria-hidden", "true"); });
+      tick();
+      setInterval(tick, 1000);
+    }
   });
 })();
