@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from services.booking.availability import Availability
+from services.booking.calendar import Calendars
+from services.booking.series import Series
 from services.booking.service import Bookings
 from shared.contracts import booking as c
 from shared.messaging import Operation
 
 
 def operations(bookings: Bookings, availability: Availability) -> list[Operation[Any]]:
+    series = Series(bookings)
+    calendars = Calendars(bookings)
     return [
         Operation("hold", c.HoldRequest, bookings.hold),
         Operation("get", c.ReservationRef, bookings.get),
@@ -24,4 +28,11 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
         Operation("deny", c.DenyRequest, bookings.deny),
         Operation("availability", c.AvailabilityRequest, availability.slots),
         Operation("search", c.SearchRequest, availability.search),
+        Operation("hold_series", c.SeriesRequest, series.hold),
+        Operation("cancel_series", c.CancelSeriesRequest, series.cancel),
+        Operation("calendar_token_create", c.CalendarTokenRequest, calendars.create_token),
+        Operation("calendar_token_revoke", c.CalendarTokenRequest, calendars.revoke_token),
+        Operation("calendar_feed", c.CalendarFeedRequest, calendars.feed),
+        Operation("reservation_ics", c.ReservationIcsRequest, calendars.one),
+        Operation("busy_feed", c.BusyFeedRequest, calendars.busy),
     ]

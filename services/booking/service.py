@@ -185,7 +185,7 @@ class Bookings:
             if r.state == "cancelled":
                 return c.CancelReply(reservation=view(r), refund_cents=0)
             res = await store.resource(conn, r.resource_id)
-            refund, by = self._refund(
+            refund, by = self.refund_for(
                 principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
             )
             r.state = transition(r.state, "cancel")
@@ -194,7 +194,7 @@ class Bookings:
             await add_event(conn, event(r, refund_cents=refund, cancelled_by=by))
         return c.CancelReply(reservation=view(r), refund_cents=refund)
 
-    def _refund(
+    def refund_for(
         self,
         principal: Principal,
         r: Reservation,

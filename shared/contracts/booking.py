@@ -312,3 +312,43 @@ class CancelSeriesRequest(msgspec.Struct, frozen=True, kw_only=True):
 class CancelSeriesReply(msgspec.Struct, frozen=True, kw_only=True):
     cancelled: list[ReservationView]
     refund_cents: int
+
+
+class CalendarTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.calendar_token_create` / `booking.v1.calendar_token_revoke`: the signed-in
+    resident's private feed token (creating replaces the old one; the token is shown once)."""
+
+    idempotency_key: str | None = None
+
+
+class CalendarToken(msgspec.Struct, frozen=True, kw_only=True):
+    token: str | None  # None after revoking
+
+
+class CalendarFeedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.calendar_feed`: a resident's private feed by its secret token (no sign-in)."""
+
+    token: str
+
+
+class ReservationIcsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.reservation_ics`: one reservation as .ics (owner or staff)."""
+
+    reservation_id: uuid.UUID
+
+
+class BusyFeedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.busy_feed`: a resource's busy times (public, no personal data), from
+    `first` to `last` (default: 7 days back to 90 ahead)."""
+
+    resource_id: uuid.UUID
+    first: date | None = None
+    last: date | None = None
+
+
+class CalendarText(msgspec.Struct, frozen=True, kw_only=True):
+    """An iCalendar document; serve `text` as `content_type`."""
+
+    text: str
+    content_type: str = "text/calendar; charset=utf-8"
+    filename: str = "calendar.ics"

@@ -1,0 +1,125 @@
+"""Recurring weekly series: expanded into concrete reservations the database guards."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+from services.booking import holds, store
+from services.booking.access import may_book, may_see, signed_in
+from services.booking.domain.model import transition
+from services.booking.domain.slots import check_request
+from services.booking.service import Bookings
+from services.booking.views import event, view
+from shared.contracts import booking as c
+from shared.contracts.common import RequestContext
+from shared.errors import NotFound, ServiceError, ValidationFailed
+from shared.events import add_event
+
+MAX_OCCURRENCES = 52
+
+
+class _NothingHeld(Exception):
+    """Rolls the whole series back when some occurrences conflict."""
+
+
+def occurrences(rule: str, starts_at: datetime, tz: str) -> list[datetime]:
+    """The series' starts (weekly rules only), at the same local time across DST changes."""
+    upper = rule.upper()
+    if "FREQ=WEEKLY" not in upper or not ("COUNT=" in upper or "UNTIL=" in upper):
+        raise ValidationFailed("a weekly rule with COUNT or UNTIL", field="rrule")
+    try:
+        parsed = rrulestr(rule, dtstart=starts_at.astimezone(ZoneInfo(tz)))
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(f"not a valid RRULE: {exc}", field="rrule") from None
+    found = []
+    for start in parsed:  # type: ignore[attr-defined]
+        found.append(start)
+        if len(found) > MAX_OCCURRENCES:
+            raise ValidationFailed(f"at most {MAX_OCCURRENCES} occurrences", field="rrule")
+    return found
+
+
+class Series:
+    def __init__(self, bookings: Bookings) -> None:
+        self.bookings = bookings
+
+    async def hold(self, req: c.SeriesRequest, ctx: RequestContext) -> c.SeriesReply:
+        principal = signed_in(ctx.principal)
+        b = self.bookings
+        now = b.now()
+        async with b.pool.acquire() as conn:
+            entry = (await b.catalogue.get(conn, [req.resource_id])).get(req.resource_id)
+            if entry is None:
+                raise ValidationFailed("no such resource", field="resource_id")
+            res = entry.resource
+            may_book(principal, res)
+            duration = req.ends_at - req.starts_at
+            check_request(
+                res, req.starts_at, req.ends_at, req.places, entry.weekly, entry.exceptions, now
+            )
+            starts = occurrences(req.rrule, req.starts_at, res.tz)
+            series_id = uuid.uuid4()
+            expires = now + timedelta(minutes=b.settings.hold_minutes)
+            taken, conflicts = [], []
+            try:
+                async with conn.transaction():
+                    await store.lock_resources(conn, [res.id])
+                    for start in starts:
+                        end = start + duration  # wall-clock arithmetic: same local times
+                        try:
+                            check_request(
+                                res, start, end, req.places, entry.weekly, entry.exceptions, now
+                            )
+                            taken.append(
+                                await holds.take(
+                                    conn,
+                                    res,
+                                    principal,
+                                    start,
+                                    end,
+                                    req.places,
+                                    expires,
+                                    entry.prices,
+                                    series_id=series_id,
+                                    savepoint=True,
+                                )
+                            )
+                        except ServiceError:
+                            conflicts.append(start)
+                    if conflicts and not req.book_free:
+                        raise _NothingHeld
+            except _NothingHeld:
+                return c.SeriesReply(series_id=None, reservations=[], conflicts=conflicts)
+        return c.SeriesReply(
+            series_id=series_id if taken else None,
+            reservations=[view(r) for r in taken],
+            conflicts=conflicts,
+        )
+
+    async def cancel(self, req: c.CancelSeriesRequest, ctx: RequestContext) -> c.CancelSeriesReply:
+        b = self.bookings
+        since = req.from_starts_at or b.now()
+        cancelled, refund = [], 0
+        async with b.pool.acquire() as conn, conn.transaction():
+            found = await store.of_series(conn, req.series_id, since)
+            if not found:
+                raise NotFound("no upcoming occurrences in this series", field="series_id")
+            res = await store.resource(conn, found[0].resource_id)
+            for r in found:
+                principal = may_see(ctx.principal, r)
+                if r.state not in ("requested", "held", "confirmed"):
+                    continue
+                amount, by = b.refund_for(
+                    principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
+                )
+                r.state = transition(r.state, "cancel")
+                r.reason = req.reason
+                await store.save_state(conn, r)
+                await add_event(conn, event(r, refund_cents=amount, cancelled_by=by))
+                cancelled.append(view(r))
+                refund += amount
+        return c.CancelSeriesReply(cancelled=cancelled, refund_cents=refund)
