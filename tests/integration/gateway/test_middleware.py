@@ -127,3 +127,20 @@ async def test_dev_issuer_is_absent_unless_configured(common_settings, probe) ->
             f"/api/v1/probe/{THING}", headers={"Authorization": "Bearer x.y.z"}
         )
         assert response.status_code == 401
+
+
+async def test_rate_limit_per_principal_spares_other_callers(common_settings, probe) -> None:
+    settings = gateway_settings(
+        rate_limit_principal_per_minute=2,
+        rate_limit_ip_per_minute=1000,
+        rate_limit_bucket=f"rl_{uuid.uuid4().hex[:8]}",
+    )
+    async with make_client(common_settings, settings) as limited:
+        aino = await bearer(limited, "resident-turku")
+        for _ in range(2):
+            assert (await limited.get(f"/api/v1/probe/{THING}", headers=aino)).status_code == 200
+        refused = await limited.get(f"/api/v1/probe/{THING}", headers=aino)
+        assert refused.status_code == 429
+        assert "retry-after" in refused.headers
+        mikko = await bearer(limited, "resident-kaarina")
+        assert (await limited.get(f"/api/v1/probe/{THING}", headers=mikko)).status_code == 200
