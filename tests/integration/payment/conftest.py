@@ -1,7 +1,8 @@
-"""A hosted payment service, and a stand-in for `cart.v1.order_for_payment`.
+"""The payment service hosted in-process with the real cart service beside it.
 
-The stand-in is a test double of the cart service at its contract, used only until the cart
-service's `order_for_payment` lands; it answers the orders a test registers.
+Orders come from cart's own operations (a resident fills a cart with library debits from the
+Koha stand-in and a GIS guide map, then checks out); payment asks cart for them through
+`cart.v1.order_for_payment`, and cart follows payment's events.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -19,111 +20,63 @@ import msgspec
 import pytest
 from nats.aio.client import Client as NATS
 
+from services.cart.app import MIGRATIONS as CART_MIGRATIONS
+from services.cart.app import build as build_cart
+from services.cart.library.koha import KohaLibrary
 from services.payment.app import MIGRATIONS, builder
 from services.payment.settings import PaymentSettings
-from shared.contracts.cart import (
-    AccountingDimensions,
-    OrderForPayment,
-    OrderForPaymentRequest,
-    OrderLineSnapshot,
-)
+from shared.contracts.cart import OrderLineSnapshot, OrderView
 from shared.contracts.common import Principal, RequestContext
-from shared.errors import NotFound
-from shared.messaging import Operation, Requester, serve
+from shared.db import create_pool
+from shared.messaging import Requester
 from tests.conftest import clean_schema
+from tests.integration.cart.conftest import Cart, cart_settings, koha, resident  # noqa: F401
+from tests.integration.cart.flows import checkout, fill, order_in
+from tests.standins.koha import KohaStandIn
 
-RESIDENT = Principal(subject="resident-aino", roles=("resident",), home_municipality="853")
-OTHER = Principal(subject="resident-other", roles=("resident",))
 FINANCE = Principal(subject="finance-eeva", roles=("finance",))
-SPORTS_STAFF = Principal(subject="staff-sports", roles=("staff",), departments=("sports",))
-
-SPORTS = AccountingDimensions(
-    company_code="1000",
-    gl_account="320000",
-    profit_centre="PC-LIIKUNTA",
-    vat_code="S3",
-    internal_order="IO-UIMA",
-)
-LIBRARY = AccountingDimensions(
-    company_code="1000", gl_account="329000", profit_centre="PC-KIRJASTO", vat_code="Z0"
-)
-
-
-def sports_line(gross: int = 2000, vat: int = 238) -> OrderLineSnapshot:
-    return OrderLineSnapshot(
-        line_id=uuid.uuid4(),
-        kind="reservation",
-        reference=str(uuid.uuid4()),
-        description="Impivaara swimming lane 1, 18:00-19:00",
-        merchant_id="sports",
-        cost_centre="1310",
-        gross_cents=gross,
-        net_cents=gross - vat,
-        vat_cents=vat,
-        vat_rate_bp=1350,
-        accounting=SPORTS,
-    )
-
-
-def library_line(gross: int = 550) -> OrderLineSnapshot:
-    return OrderLineSnapshot(
-        line_id=uuid.uuid4(),
-        kind="library_debit",
-        reference="4711",
-        description="Overdue fine, Turku main library",
-        merchant_id="library",
-        cost_centre="1510",
-        gross_cents=gross,
-        net_cents=gross,
-        vat_cents=0,
-        vat_rate_bp=0,
-        accounting=LIBRARY,
-    )
+GIS_CLERK = Principal(subject="clerk-gis", roles=("gis_clerk",), departments=("gis",))
+LIBRARY_CLERK = Principal(subject="clerk-lib", roles=("library_clerk",), departments=("library",))
 
 
 @dataclass
-class CartDouble:
-    orders: dict[uuid.UUID, OrderForPayment] = field(default_factory=dict)
+class Orders:
+    """Orders made the way residents make them: through the real cart service."""
 
-    def add(
-        self,
-        *lines: OrderLineSnapshot,
-        customer: str = RESIDENT.subject,
-        deadline: timedelta = timedelta(minutes=30),
-    ) -> OrderForPayment:
-        order_id = uuid.uuid4()
-        order = OrderForPayment(
-            order_id=order_id,
-            order_number=f"TKU-{order_id.hex[:6]}",
-            customer=customer,
-            state="awaiting_payment",
-            total_cents=sum(line.gross_cents for line in lines),
-            reference_number="12344",
-            sale_date=date.today(),
-            payment_deadline=datetime.now(UTC) + deadline,
-            lines=list(lines),
-        )
-        self.orders[order_id] = order
-        return order
+    cart: Cart
 
-    async def order_for_payment(
-        self, req: OrderForPaymentRequest, ctx: RequestContext
-    ) -> OrderForPayment:
-        assert ctx.principal is not None
-        assert ctx.principal.is_system
-        try:
-            return self.orders[req.order_id]
-        except KeyError:
-            raise NotFound("no such order") from None
+    async def new(self, me: Principal, *, library: bool = True) -> OrderView:
+        """Library debits 2.40 + 1.00 € (0 % VAT, if `library`) and a GIS guide map 12.00 €."""
+        await fill(self.cart, me, library=library)
+        return await checkout(self.cart, me)
+
+    async def state(self, me: Principal, order_id: uuid.UUID, *states: str) -> OrderView:
+        return await order_in(self.cart, me, order_id, *states)
+
+
+def line_of(order: OrderView, merchant: str) -> OrderLineSnapshot:
+    return next(x.line for x in order.lines if x.line.merchant_id == merchant)
 
 
 @pytest.fixture
-async def cart(nc: NATS) -> AsyncIterator[CartDouble]:
-    double = CartDouble()
-    op = Operation("order_for_payment", OrderForPaymentRequest, double.order_for_payment)
-    micro, _ = await serve(nc, service="cart", version="0.0.0", operations=[op])
-    yield double
-    await micro.stop()
+async def orders(
+    hosted: Any,
+    database_url: str,
+    nc: NATS,
+    koha: KohaStandIn,  # noqa: F811 - the cart tests' Koha stand-in fixture
+    tmp_path: Path,
+) -> AsyncIterator[Orders]:
+    settings = cart_settings(tmp_path, koha)
+    library = KohaLibrary(koha.url, "cart-client", "cart-secret", timeout_s=2.0)
+    async with hosted(
+        "cart", lambda infra: build_cart(infra, settings, library), CART_MIGRATIONS
+    ) as c:
+        pool = await create_pool(database_url, "cart", min_size=1, max_size=2)
+        try:
+            yield Orders(Cart(c, Requester(nc, 5.0), pool, koha, settings))
+        finally:
+            await clean_schema(pool, "cart")
+            await pool.close()
 
 
 @dataclass
@@ -142,7 +95,7 @@ class PaymentHarness:
         )
         return [msgspec.json.decode(bytes(r["payload"])) for r in rows]
 
-    async def eventually(self, check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    async def eventually(self, check: Callable[[], Awaitable[bool]], timeout: float = 8.0) -> None:
         async with asyncio.timeout(timeout):
             while not await check():
                 await asyncio.sleep(0.05)
@@ -158,7 +111,7 @@ def payment_settings() -> PaymentSettings:
 
 @pytest.fixture
 async def payment(
-    hosted: Any, cart: CartDouble, nc: NATS, payment_settings: PaymentSettings
+    hosted: Any, orders: Orders, nc: NATS, payment_settings: PaymentSettings
 ) -> AsyncIterator[PaymentHarness]:
     async with hosted("payment", builder(payment_settings), MIGRATIONS) as running:
         pool = running.infra.pool
@@ -168,3 +121,14 @@ async def payment(
         finally:
             with contextlib.suppress(Exception):
                 await clean_schema(pool, "payment")
+
+
+__all__ = [
+    "FINANCE",
+    "GIS_CLERK",
+    "LIBRARY_CLERK",
+    "Orders",
+    "PaymentHarness",
+    "line_of",
+    "resident",
+]

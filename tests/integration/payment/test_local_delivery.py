@@ -16,7 +16,7 @@ from services.payment.providers.signing import sign, verify
 from services.payment.settings import DEMO_WEBHOOK_SECRET
 from shared.contracts.payment import WebhookAck, WebhookRequest
 from shared.errors import NotFound
-from tests.integration.payment.conftest import CartDouble, PaymentHarness, sports_line
+from tests.integration.payment.conftest import Orders, PaymentHarness, resident
 from tests.integration.payment.test_payments import start
 
 
@@ -37,10 +37,11 @@ def capture_server(received: list[tuple[bytes, str]]) -> ThreadingHTTPServer:
 
 
 async def test_local_provider_posts_a_signed_webhook_to_the_gateway(
-    payment: PaymentHarness, cart: CartDouble
+    payment: PaymentHarness, orders: Orders
 ) -> None:
-    order = cart.add(sports_line())
-    started = await start(payment, order.order_id)
+    me = resident()
+    order = await orders.new(me, library=False)
+    started = await start(payment, me, order.order_id)
     received: list[tuple[bytes, str]] = []
     server = capture_server(received)
     try:
@@ -64,10 +65,11 @@ async def test_local_provider_posts_a_signed_webhook_to_the_gateway(
 
 
 async def test_webhook_finds_the_payment_by_its_echoed_id(
-    payment: PaymentHarness, cart: CartDouble
+    payment: PaymentHarness, orders: Orders
 ) -> None:
-    order = cart.add(sports_line())
-    started = await start(payment, order.order_id)
+    me = resident()
+    order = await orders.new(me, library=False)
+    started = await start(payment, me, order.order_id)
     await payment.pool.execute("UPDATE payment.payments SET provider_ref = NULL")
     body = (
         '{"id":"levt_early","type":"charge.paid","created":0,'

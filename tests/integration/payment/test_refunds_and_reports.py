@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 import pytest
 from nats.js import JetStreamContext
 
-from shared.contracts.cart import RefundLine, RefundRequested
+from services.payment.domain.ledger import vat_share
+from services.payment.domain.reports import euros
+from shared.contracts.cart import OrderView, RefundLine, RefundRequested
+from shared.contracts.common import Principal
 from shared.contracts.payment import (
     ErpExport,
     ErpExportRequest,
+    GetPaymentRequest,
     PaymentView,
     ReconcileRequest,
     ReconciliationReport,
@@ -24,157 +28,145 @@ from shared.contracts.payment import (
 from shared.errors import Conflict, Forbidden, ValidationFailed
 from tests.integration.payment.conftest import (
     FINANCE,
-    RESIDENT,
-    SPORTS_STAFF,
-    CartDouble,
+    GIS_CLERK,
+    Orders,
     PaymentHarness,
-    library_line,
-    sports_line,
+    line_of,
+    resident,
 )
 from tests.integration.payment.test_payments import decide, start
 
 
-async def paid_order(payment: PaymentHarness, cart: CartDouble, *lines):  # type: ignore[no-untyped-def]
-    order = cart.add(*lines)
-    started = await start(payment, order.order_id)
-    await decide(payment, started.payment_id, "pay")
-    return order
+async def paid_order(
+    payment: PaymentHarness, orders: Orders, *, library: bool = True
+) -> tuple[Principal, OrderView]:
+    me = resident()
+    order = await orders.new(me, library=library)
+    started = await start(payment, me, order.order_id)
+    await decide(payment, me, started.payment_id, "pay")
+    return me, order
 
 
-async def test_refund_requested_refunds_one_line_in_part(
-    payment: PaymentHarness, cart: CartDouble, js: JetStreamContext
+def refund(order: OrderView, line_id: uuid.UUID, cents: int, **kw: str) -> RefundRequest:
+    lines = [RefundLine(line_id=line_id, amount_cents=cents)]
+    return RefundRequest(order_id=order.order_id, lines=lines, reason="pool closed", **kw)
+
+
+async def helsinki_today(payment: PaymentHarness) -> date:
+    return await payment.pool.fetchval("SELECT (now() AT TIME ZONE 'Europe/Helsinki')::date")
+
+
+async def test_refund_requested_refunds_one_line_in_part_once(
+    payment: PaymentHarness, orders: Orders, js: JetStreamContext
 ) -> None:
-    swim, fine = sports_line(2000, 238), library_line(550)
-    order = await paid_order(payment, cart, swim, fine)
+    me, order = await paid_order(payment, orders)
+    gis = line_of(order, "gis")
     event = RefundRequested(
         refund_request_id=uuid.uuid4(),
         order_id=order.order_id,
-        lines=[RefundLine(line_id=swim.line_id, amount_cents=1000)],
-        reason="customer_cancellation",
+        lines=[RefundLine(line_id=gis.line_id, amount_cents=600)],
+        reason="unfulfillable",
     )
-    for _ in range(2):  # a redelivered request refunds once
-        await js.publish(event.subject, msgspec.json.encode(event))
+    for _ in range(2):  # two requests with one refund_request_id refund once
+        await js.publish(
+            event.subject,
+            msgspec.json.encode(msgspec.structs.replace(event, event_id=uuid.uuid4())),
+        )
 
     async def refunded() -> bool:
         return bool(await payment.events("evt.payment.payment.refunded"))
 
     await payment.eventually(refunded)
     [announced] = await payment.events("evt.payment.payment.refunded")
-    assert announced["amount_cents"] == 1000
+    assert announced["amount_cents"] == 600
     assert announced["refund_request_id"] == str(event.refund_request_id)
     entry = await payment.pool.fetchrow(
         "SELECT * FROM payment.ledger_entries WHERE kind = 'refund'"
     )
-    assert (entry["gross_cents"], entry["vat_cents"], entry["merchant_id"]) == (
-        -1000,
-        -119,
-        "sports",
-    )
-    assert (
-        await payment.pool.fetchval("SELECT sum(amount_cents) FROM payment.local_refunds") == 1000
-    )
-    view = await payment.call(
-        "get", msgspec.convert({"order_id": order.order_id}, type=_Get), PaymentView, RESIDENT
-    )
-    assert view.refunded_cents == 1000
+    assert (entry["gross_cents"], entry["vat_cents"]) == (-600, -vat_share(gis, 600))
+    assert entry["merchant_id"] == "gis"
+    assert await payment.pool.fetchval("SELECT count(*) FROM payment.refunds") == 1
+    assert await payment.pool.fetchval("SELECT sum(amount_cents) FROM payment.local_refunds") == 600
+    view = await payment.call("get", GetPaymentRequest(order_id=order.order_id), PaymentView, me)
+    assert view.refunded_cents == 600
 
 
-class _Get(msgspec.Struct):
-    order_id: uuid.UUID
-
-
-async def test_refund_larger_than_paid_is_refused(
-    payment: PaymentHarness, cart: CartDouble
-) -> None:
-    swim = sports_line(2000, 238)
-    order = await paid_order(payment, cart, swim)
-    too_much = RefundRequest(
-        order_id=order.order_id,
-        lines=[RefundLine(line_id=swim.line_id, amount_cents=2001)],
-        reason="double charge",
-    )
+async def test_refund_larger_than_paid_is_refused(payment: PaymentHarness, orders: Orders) -> None:
+    _, order = await paid_order(payment, orders, library=False)
+    gis = line_of(order, "gis")
     with pytest.raises(ValidationFailed) as error:
-        await payment.call("refund", too_much, RefundView, SPORTS_STAFF)
+        await payment.call(
+            "refund", refund(order, gis.line_id, gis.gross_cents + 1), RefundView, GIS_CLERK
+        )
     assert error.value.field == "lines[0].amount_cents"
     assert await payment.pool.fetchval("SELECT count(*) FROM payment.refunds") == 0
     assert await payment.pool.fetchval("SELECT count(*) FROM payment.local_refunds") == 0
 
 
-async def test_staff_refund_needs_the_merchant_and_is_idempotent(
-    payment: PaymentHarness, cart: CartDouble
+async def test_staff_refund_needs_the_merchant_a_reason_and_is_idempotent(
+    payment: PaymentHarness, orders: Orders
 ) -> None:
-    swim, fine = sports_line(2000, 238), library_line(550)
-    order = await paid_order(payment, cart, swim, fine)
-    library_refund = RefundRequest(
-        order_id=order.order_id,
-        lines=[RefundLine(line_id=fine.line_id, amount_cents=550)],
-        reason="fine waived",
-    )
+    me, order = await paid_order(payment, orders)
+    library, gis = line_of(order, "library"), line_of(order, "gis")
     with pytest.raises(Forbidden):
-        await payment.call("refund", library_refund, RefundView, SPORTS_STAFF)
-    req = RefundRequest(
-        order_id=order.order_id,
-        lines=[RefundLine(line_id=swim.line_id, amount_cents=2000)],
-        reason="pool closed for maintenance",
-        idempotency_key="refund-1",
-    )
-    first = await payment.call("refund", req, RefundView, SPORTS_STAFF)
-    again = await payment.call("refund", req, RefundView, SPORTS_STAFF)
-    assert first == again
-    assert first.amount_cents == 2000
-    with pytest.raises(ValidationFailed):  # nothing left on the line
+        await payment.call("refund", refund(order, library.line_id, 100), RefundView, GIS_CLERK)
+    with pytest.raises(Forbidden):
+        await payment.call("refund", refund(order, gis.line_id, 100), RefundView, me)
+    with pytest.raises(ValidationFailed) as error:
         await payment.call(
             "refund",
-            msgspec.structs.replace(req, idempotency_key="refund-2"),
+            msgspec.structs.replace(refund(order, gis.line_id, 100), reason=" "),
             RefundView,
-            SPORTS_STAFF,
+            GIS_CLERK,
         )
+    assert error.value.field == "reason"
+    req = refund(order, gis.line_id, gis.gross_cents, idempotency_key="refund-1")
+    first = await payment.call("refund", req, RefundView, GIS_CLERK)
+    again = await payment.call("refund", req, RefundView, GIS_CLERK)
+    assert first == again
+    assert first.amount_cents == gis.gross_cents
+    with pytest.raises(ValidationFailed):  # nothing left on the line
+        await payment.call("refund", refund(order, gis.line_id, 1), RefundView, GIS_CLERK)
     vat = await payment.pool.fetchval(
-        "SELECT sum(vat_cents) FROM payment.ledger_entries WHERE line_id = $1", swim.line_id
+        "SELECT sum(vat_cents) FROM payment.ledger_entries WHERE line_id = $1", gis.line_id
     )
     assert vat == 0  # a full refund reverses the VAT exactly
+    await orders.state(me, order.order_id, "partially_refunded")
 
 
 async def test_settlement_ties_to_the_payments_and_the_export_is_stable(
-    payment: PaymentHarness, cart: CartDouble
+    payment: PaymentHarness, orders: Orders
 ) -> None:
-    swim = sports_line(2000, 238)
-    await paid_order(payment, cart, swim, library_line(550))
-    await paid_order(payment, cart, sports_line(1200, 143))
-    await payment.call(
-        "refund",
-        RefundRequest(
-            order_id=next(iter(cart.orders)),
-            lines=[RefundLine(line_id=swim.line_id, amount_cents=500)],
-            reason="late opening",
-        ),
-        RefundView,
-        FINANCE,
-    )
-    day = await payment.pool.fetchval("SELECT (now() AT TIME ZONE 'Europe/Helsinki')::date")
+    _, first_order = await paid_order(payment, orders)
+    _, second_order = await paid_order(payment, orders, library=False)
+    gis = line_of(first_order, "gis")
+    await payment.call("refund", refund(first_order, gis.line_id, 500), RefundView, FINANCE)
+    day = await helsinki_today(payment)
+    ask = SettlementRequest(day=day, merchant_id="gis")
     with pytest.raises(Forbidden):
-        await payment.call(
-            "settlement",
-            SettlementRequest(day=day, merchant_id="sports"),
-            SettlementReport,
-            SPORTS_STAFF,
-        )
+        await payment.call("settlement", ask, SettlementReport, GIS_CLERK)
 
-    sports = await payment.call(
-        "settlement", SettlementRequest(day=day, merchant_id="sports"), SettlementReport, FINANCE
-    )
+    report = await payment.call("settlement", ask, SettlementReport, FINANCE)
     library = await payment.call(
         "settlement", SettlementRequest(day=day, merchant_id="library"), SettlementReport, FINANCE
     )
 
-    assert (sports.gross_cents, sports.vat_cents, sports.refunded_cents) == (3200, 381, 500)
-    assert sports.net_cents == 3200 - 381
-    assert sports.payments == 2
+    gis_lines = [line_of(first_order, "gis"), line_of(second_order, "gis")]
+    assert report.gross_cents == sum(x.gross_cents for x in gis_lines)
+    assert report.vat_cents == sum(x.vat_cents for x in gis_lines)
+    assert report.net_cents == sum(x.net_cents for x in gis_lines)
+    assert (report.refunded_cents, report.payments) == (500, 2)
+    assert library.gross_cents == 340
+    assert library.vat_cents == 0
     fees = await payment.pool.fetchval("SELECT sum(fee_cents) FROM payment.payments")
-    assert sports.fee_cents + library.fee_cents == fees
-    assert library.gross_cents == 550
-    assert sports.payable_cents == 3200 - 500 - sports.fee_cents
-    assert sports.csv.splitlines()[1].startswith(f"{day};sports;1310;13.50;32.00;3.81;28.19;5.00")
+    assert report.fee_cents + library.fee_cents == fees
+    assert report.payable_cents == report.gross_cents - 500 - report.fee_cents
+    [row] = report.rows
+    expected = (
+        f"{day};gis;{gis.cost_centre};25.50;{euros(report.gross_cents)};{euros(report.vat_cents)}"
+    )
+    assert report.csv.splitlines()[1].startswith(expected)
+    assert row.refunded_vat_cents == vat_share(gis, 500)
 
     first = await payment.call("erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)
     with pytest.raises(Conflict) as error:
@@ -184,47 +176,52 @@ async def test_settlement_ties_to_the_payments_and_the_export_is_stable(
         "erp_export", ErpExportRequest(day=day, reexport=True), ErpExport, FINANCE
     )
     assert (second.run, second.sha256, second.csv) == (2, first.sha256, first.csv)
-    kinds = {(r.profit_centre, r.kind): (r.base_cents, r.vat_cents) for r in first.rows}
-    assert kinds[("PC-LIIKUNTA", "refund")] == (-440, -60)  # 59.5 c of VAT rounds half up
-    assert kinds[("PC-LIIKUNTA", "sale")] == (2819, 381)
+    rows = {(r.profit_centre, r.kind): r for r in first.rows}
+    sale, back = (
+        rows[(gis.accounting.profit_centre, "sale")],
+        rows[(gis.accounting.profit_centre, "refund")],
+    )
+    assert (sale.base_cents, sale.vat_cents) == (report.net_cents, report.vat_cents)
+    assert (back.base_cents + back.vat_cents, back.vat_cents) == (-500, -vat_share(gis, 500))
+    assert sale.gl_account == gis.accounting.gl_account
     assert (
         await payment.pool.fetchval("SELECT count(*) FROM payment.erp_exports WHERE reexport") == 1
     )
 
 
 async def test_reconciliation_matches_and_finds_a_planted_mismatch(
-    payment: PaymentHarness, cart: CartDouble
+    payment: PaymentHarness, orders: Orders
 ) -> None:
-    swim = sports_line(2000, 238)
-    order = await paid_order(payment, cart, swim)
-    await paid_order(payment, cart, library_line(550))
-    await payment.call(
-        "refund",
-        RefundRequest(
-            order_id=order.order_id,
-            lines=[RefundLine(line_id=swim.line_id, amount_cents=300)],
-            reason="short session",
-        ),
-        RefundView,
-        FINANCE,
-    )
+    _, first_order = await paid_order(payment, orders)
+    _, second_order = await paid_order(payment, orders, library=False)
+    gis = line_of(first_order, "gis")
+    await payment.call("refund", refund(first_order, gis.line_id, 300), RefundView, FINANCE)
     today = datetime.now(UTC).date()
     period = ReconcileRequest(start=today, end=today + timedelta(days=1))
 
     clean = await payment.call("reconcile", period, ReconciliationReport, FINANCE)
     assert clean.balanced, clean
-    assert len(clean.matched) == 3
+    assert len(clean.matched) == 3  # two charges and a refund
     assert clean.fees_cents == await payment.pool.fetchval(
         "SELECT sum(fee_cents) FROM payment.payments"
     )
     assert [p.matches for p in clean.payouts] == [True]
 
+    charge = await payment.pool.fetchval(
+        "SELECT provider_ref FROM payment.payments WHERE order_id = $1", second_order.order_id
+    )
     await payment.pool.execute(
         """UPDATE payment.local_balance_transactions SET amount_cents = amount_cents - 100,
-           net_cents = net_cents - 100 WHERE type = 'charge' AND amount_cents = 550"""
+           net_cents = net_cents - 100 WHERE source = $1""",
+        charge,
     )
     planted = await payment.call("reconcile", period, ReconciliationReport, FINANCE)
     assert not planted.balanced
     [mismatch] = planted.amount_mismatches
-    assert (mismatch.ledger_cents, mismatch.provider_cents) == (550, 450)
+    total = second_order.total_cents
+    assert (mismatch.reference, mismatch.ledger_cents, mismatch.provider_cents) == (
+        charge,
+        total,
+        total - 100,
+    )
     assert len(planted.matched) == 2

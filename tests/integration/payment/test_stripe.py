@@ -28,10 +28,10 @@ from shared.contracts.payment import (
 from shared.errors import ValidationFailed
 from tests.integration.payment.conftest import (
     FINANCE,
-    RESIDENT,
-    CartDouble,
+    Orders,
     PaymentHarness,
-    sports_line,
+    line_of,
+    resident,
 )
 from tests.standins.stripe_api import StripeStandIn, running_standin
 
@@ -62,19 +62,23 @@ def signed(event: dict[str, Any], secret: str = SECRET) -> WebhookRequest:
     return WebhookRequest(provider="stripe", body=body, signature=header)
 
 
+ME = resident("resident-stripe")
+
+
 async def start(payment: PaymentHarness, order_id: uuid.UUID) -> PaymentView:
     req = StartPaymentRequest(order_id=order_id)
-    return await payment.call("start", req, PaymentView, RESIDENT)
+    return await payment.call("start", req, PaymentView, ME)
 
 
 async def test_stripe_payment_succeeds_through_a_signed_webhook(
-    payment: PaymentHarness, cart: CartDouble, standin: StripeStandIn
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
 ) -> None:
-    order = cart.add(sports_line())
+    order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
     [(method, path, params, headers)] = standin.requests
     assert (method, path) == ("POST", "/v1/payment_intents")
-    assert params["amount"] == "2000"
+    assert params["amount"] == str(order.total_cents)
+    assert params["currency"] == "eur"
     assert params["metadata[payment_id]"] == str(started.payment_id)
     assert headers["idempotency-key"] == f"start-{started.payment_id}"
     pi = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
@@ -89,16 +93,16 @@ async def test_stripe_payment_succeeds_through_a_signed_webhook(
 
     assert (ack.outcome, again.duplicate) == ("succeeded", True)
     view = await payment.call(
-        "get", GetPaymentRequest(payment_id=started.payment_id), PaymentView, RESIDENT
+        "get", GetPaymentRequest(payment_id=started.payment_id), PaymentView, ME
     )
     assert view.state == "succeeded"
 
 
 async def test_stripe_refund_replays_for_the_same_key_and_refuses_other_parameters(
-    payment: PaymentHarness, cart: CartDouble, standin: StripeStandIn
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
 ) -> None:
-    line = sports_line()
-    order = cart.add(line)
+    order = await orders.new(ME, library=False)
+    line = line_of(order, "gis")
     await start(payment, order.order_id)
     pi = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
     await payment.call("webhook", signed(standin.succeed(pi)), WebhookAck, None)
@@ -138,14 +142,14 @@ async def test_stripe_refund_replays_for_the_same_key_and_refuses_other_paramete
     )
     assert report.balanced, report
     assert len(report.matched) == 2
-    assert report.fees_cents == 2000 * 150 // 10000 + 25
+    assert report.fees_cents == (order.total_cents * 150 + 5000) // 10000 + 25
     assert [p.matches for p in report.payouts] == [True]
 
 
 async def test_stripe_intent_is_cancelled_when_the_window_closes(
-    payment: PaymentHarness, cart: CartDouble, standin: StripeStandIn
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
 ) -> None:
-    order = cart.add(sports_line())
+    order = await orders.new(ME, library=False)
     await start(payment, order.order_id)
     pi = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
     await payment.pool.execute("UPDATE payment.payments SET payment_deadline = now()")
