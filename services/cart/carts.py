@@ -63,8 +63,19 @@ async def _add(
         )
         if cached is not None:
             return msgspec.json.decode(cached, type=CartView)
-        cart_id = await store.ensure_open_cart(conn, customer)
+        await store.ensure_open_cart(conn, customer)
+        # Locked: a line cannot slip into a cart that a concurrent checkout is freezing.
+        cart_id = await store.lock_open_cart(conn, customer)
+        if cart_id is None:  # that checkout just committed: a fresh cart
+            cart_id = await store.ensure_open_cart(conn, customer)
+        merchants = await catalogue_store.merchants(conn)
         for line in lines:
+            merchant = merchants.get(line["merchant_id"])
+            if merchant is None or not merchant.active or line["kind"] not in merchant.line_kinds:
+                raise Conflict(
+                    f"{line['merchant_id']} does not sell {line['kind']} lines through the cart",
+                    merchant_id=line["merchant_id"],
+                )
             await store.insert_line(conn, cart_id, line)
         if check is not None:
             await check(conn, cart_id)

@@ -64,7 +64,8 @@ TEMPLATE = _env.from_string(
 <h1>{{ t.receipt }} — {{ t.order }} {{ order.order_number }}</h1>
 <p>{{ t.ref }}: <strong>{{ order.reference_number }}</strong> ({{ order.rf_reference }})</p>
 {% if order.paid_at %}<p>{{ t.paid }}: {{ order.paid_at.strftime('%d.%m.%Y %H:%M') }} UTC
-{% if provider %} · {{ t.method }}: {{ provider }}{% endif %}</p>{% endif %}
+{% if provider %} · {{ t.method }}: {{ provider }}{% endif %}
+{% if order.payment_id %} · {{ order.payment_id }}{% endif %}</p>{% endif %}
 {% for m in merchants %}
 <section class="merchant">
 <h2>{{ t.seller }}: {{ m.name }} ({{ t.business_id }} {{ m.business_id }})</h2>

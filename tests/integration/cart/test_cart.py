@@ -158,3 +158,9 @@ async def test_remove_line_and_others_cannot_touch_my_cart(cart: Cart) -> None:
     view = await cart.call("remove_line", RemoveLineRequest(line_id=line_id), CartView, me)
     assert view.lines == []
     assert view.total_cents == 0
+
+
+async def test_a_merchant_that_does_not_sell_a_line_kind_is_refused(cart: Cart) -> None:
+    await cart.pool.execute("UPDATE merchants SET line_kinds = '{}' WHERE id = 'gis'")
+    with pytest.raises(Conflict, match="does not sell"):
+        await cart.call("add_gis_product", guide_map(), CartView, resident())
