@@ -48,9 +48,16 @@ class KohaLibrary:
             },
             authenticated=False,
         )
-        body = response.json()
-        self._token = str(body["access_token"])
-        self._token_expires = time.monotonic() + float(body.get("expires_in", 3600))
+        if response.status_code >= 300:
+            raise LibraryError(
+                f"the library refused our client credentials ({response.status_code})"
+            )
+        try:
+            body = response.json()
+            self._token = str(body["access_token"])
+            self._token_expires = time.monotonic() + float(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise LibraryError("the library's token answer was not understood") from None
         return self._token
 
     async def _send(
@@ -109,14 +116,10 @@ class KohaLibrary:
             json={
                 "amount": float(Decimal(amount_cents) / 100),
                 "credit_type": "PAYMENT",
-                "account_lines_ids": account_lines_ids_json(account_line_ids),
+                "account_lines_ids": [int(i) for i in account_line_ids],
                 "note": note,
             },
         )
         if response.status_code >= 300:
             raise LibraryError(f"recording the payment answered {response.status_code}")
         return str(response.json().get("account_line_id", ""))
-
-
-def account_lines_ids_json(ids: list[int]) -> list[int]:
-    return [int(i) for i in ids]
