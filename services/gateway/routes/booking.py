@@ -4,7 +4,9 @@ resources) are enforced by booking on the principal the gateway passes."""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
+
+from litestar import Response, Router
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.routes.factory import (
@@ -16,12 +18,10 @@ from services.gateway.routes.factory import (
     Who,
     operation_route,
     ops_from,
-    text_response,
 )
 from shared.contracts import booking as contracts
 
 BOOKERS = Who(roles=("resident", "staff", "admin"))
-ICAL = "text/calendar; charset=utf-8"
 
 R = "/reservations/{reservation_id:uuid}"
 SPECS: list[Spec] = [
@@ -136,26 +136,71 @@ SPECS: list[Spec] = [
 ]
 
 
+CALENDAR_SPECS: list[Spec] = [
+    (
+        "GET",
+        "/calendar/feeds/{token:str}",
+        "calendar_feed",
+        "CalendarFeedRequest",
+        "CalendarText",
+        ANYONE,
+        "My private calendar feed (the secret link is the credential)",
+    ),
+    (
+        "GET",
+        f"{R}/ics",
+        "reservation_ics",
+        "ReservationIcsRequest",
+        "CalendarText",
+        SIGNED_IN,
+        "One reservation as iCalendar",
+    ),
+    (
+        "GET",
+        "/resources/{resource_id:uuid}/busy",
+        "busy_feed",
+        "BusyFeedRequest",
+        "CalendarText",
+        ANYONE,
+        "A resource's busy times as iCalendar (no personal data)",
+    ),
+]
+TOKEN_SPECS: list[Spec] = [
+    (
+        "POST",
+        "/calendar/token",
+        "calendar_token_create",
+        "CalendarTokenRequest",
+        "CalendarToken",
+        RESIDENT,
+        "Create (or replace) my calendar feed link",
+    ),
+    (
+        "DELETE",
+        "/calendar/token",
+        "calendar_token_revoke",
+        "CalendarTokenRequest",
+        "CalendarToken",
+        RESIDENT,
+        "Revoke my calendar feed link",
+    ),
+]
+
+
+def calendar_response(reply: Any) -> Response[str]:
+    """A `CalendarText` reply served as the iCalendar document it carries."""
+    return Response(
+        reply.text,
+        media_type=reply.content_type,
+        headers={"Content-Disposition": f'inline; filename="{reply.filename}"'},
+    )
+
+
 def routes() -> list[ControllerRouterHandler]:
-    ops = ops_from(contracts, "booking", SPECS)
-    if hasattr(contracts, "CalendarFeedRequest") and hasattr(contracts, "CalendarFeed"):
-        ops += ops_from(
-            contracts,
-            "booking",
-            [
-                (
-                    "GET",
-                    "/calendar/{token:str}.ics",
-                    "calendar_feed",
-                    "CalendarFeedRequest",
-                    "CalendarFeed",
-                    ANYONE,
-                    "A calendar feed (iCalendar)",
-                )
-            ],
-            render=text_response(ICAL),
-            response_type=str,
-        )
+    ops = ops_from(contracts, "booking", [*SPECS, *TOKEN_SPECS])
+    ops += ops_from(
+        contracts, "booking", CALENDAR_SPECS, render=calendar_response, response_type=str
+    )
     if not ops:
         return []
     return [Router("/api/v1", route_handlers=[operation_route(op) for op in ops], tags=["booking"])]
