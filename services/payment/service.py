@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
@@ -14,6 +13,7 @@ from services.payment import store
 from services.payment.access import may_see, signed_in
 from services.payment.domain import model
 from services.payment.domain.ledger import sale_entries
+from services.payment.domain.orders import check_payable
 from services.payment.providers.base import (
     InvalidSignature,
     PaymentOrder,
@@ -39,7 +39,6 @@ from shared.contracts.payment import (
 from shared.errors import (
     Conflict,
     Forbidden,
-    Gone,
     NotFound,
     Unavailable,
     ValidationFailed,
@@ -242,6 +241,8 @@ class Payments:
             await local.decide(req.payment_id, req.decision)
         except ProviderRejected as exc:
             raise Conflict(str(exc), field="decision") from None
+        except ProviderError as exc:  # the webhook could not be delivered: deciding again resends
+            raise Unavailable(f"the webhook was not delivered ({type(exc).__name__})") from None
         return await self.get(GetPaymentRequest(payment_id=req.payment_id), ctx)
 
     async def sweep_expired(self) -> int:
@@ -259,14 +260,3 @@ class Payments:
                         continue
                 await self._apply(conn, row, "window_closed")
         return len(rows)
-
-
-def check_payable(order: OrderForPayment) -> None:
-    if order.state != "awaiting_payment":
-        raise Conflict(f"the order is {order.state}, not awaiting payment", field="order_id")
-    if order.currency != "EUR":
-        raise ValidationFailed("only EUR is accepted", field="currency")
-    if order.total_cents <= 0 or sum(line.gross_cents for line in order.lines) != order.total_cents:
-        raise ValidationFailed("the order's lines do not add up to its total", field="order_id")
-    if order.payment_deadline <= datetime.now(UTC):
-        raise Gone("the payment window has closed")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from services.payment.domain import model
 from services.payment.domain.ledger import check_refund, refund_entries, sale_entries, vat_share
+from services.payment.domain.orders import check_payable
 from services.payment.domain.reports import (
     Entry,
     allocate,
@@ -17,9 +18,14 @@ from services.payment.domain.reports import (
     reconcile,
     settlement_rows,
 )
-from shared.contracts.cart import AccountingDimensions, OrderLineSnapshot, RefundLine
+from shared.contracts.cart import (
+    AccountingDimensions,
+    OrderForPayment,
+    OrderLineSnapshot,
+    RefundLine,
+)
 from shared.contracts.payment import BalanceTransactionView
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, Gone, ValidationFailed
 
 DIMS = AccountingDimensions(
     company_code="1000", gl_account="320000", profit_centre="PC-SPORT", vat_code="S3"
@@ -152,3 +158,31 @@ def test_reconciliation_lists_every_kind_of_mismatch() -> None:
     assert [i.reference for i in result.missing_in_ledger] == ["x"]
     assert result.fees_cents == 39
     assert result.payouts[0].matches
+
+
+def order(**changes: object) -> OrderForPayment:
+    a = line(2000, 238)
+    values: dict[str, object] = {
+        "order_id": uuid.uuid4(),
+        "order_number": "TKU-1",
+        "customer": "resident-aino",
+        "state": "awaiting_payment",
+        "total_cents": 2000,
+        "reference_number": "12344",
+        "sale_date": date.today(),
+        "payment_deadline": datetime.now(UTC) + timedelta(minutes=30),
+        "lines": [a],
+    }
+    values.update(changes)
+    return OrderForPayment(**values)  # type: ignore[arg-type]
+
+
+def test_only_an_order_awaiting_payment_within_its_window_is_payable() -> None:
+    check_payable(order())
+    with pytest.raises(Conflict):
+        check_payable(order(state="paid"))
+    with pytest.raises(Gone):
+        check_payable(order(payment_deadline=datetime.now(UTC) - timedelta(seconds=1)))
+    with pytest.raises(ValidationFailed) as error:
+        check_payable(order(total_cents=2001))
+    assert error.value.field == "order_id"
