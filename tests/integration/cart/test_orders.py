@@ -7,7 +7,10 @@ import uuid
 
 import pytest
 
+from services.cart.deps import Deps
 from services.cart.domain.references import is_valid_finnish_reference, is_valid_rf_reference
+from services.cart.library.development import DevelopmentLibrary
+from services.cart.orders import sweep_once
 from shared.contracts.cart import (
     CartView,
     GetCartRequest,
@@ -264,3 +267,21 @@ async def test_receipt_has_vat_breakdown_merchants_reference_and_credit_line(car
         assert text in html
     with pytest.raises(NotFound):
         await cart.call("receipt", ReceiptRequest(order_id=order.order_id), Receipt, resident())
+
+
+@pytest.mark.parametrize("cart", [{"payment_window_minutes": 0}], indirect=True)
+async def test_sweepers_on_several_replicas_cancel_each_order_once(cart: Cart) -> None:
+    customers = [resident() for _ in range(6)]
+    for me in customers:
+        await fill(cart, me, library=False)
+        await checkout(cart, me)
+    replicas = [Deps(cart.pool, cart.requester, DevelopmentLibrary(), cart.settings)] * 3
+    await asyncio.gather(*(sweep_once(d) for d in replicas))
+
+    async def all_cancelled() -> bool:
+        return len(await cart.outbox("evt.cart.order.cancelled")) >= 6
+
+    await eventually(all_cancelled)
+    await asyncio.gather(*(sweep_once(d) for d in replicas))
+    events = await cart.outbox("evt.cart.order.cancelled")
+    assert len(events) == len({e["order_id"] for e in events}) == 6
