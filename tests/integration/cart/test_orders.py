@@ -14,10 +14,12 @@ from services.cart.orders import sweep_once
 from shared.contracts.cart import (
     CartView,
     GetCartRequest,
+    GetOrderRequest,
     MyOrdersRequest,
     OrderForPayment,
     OrderForPaymentRequest,
     OrderList,
+    OrderView,
     Receipt,
     ReceiptRequest,
     RefundLine,
@@ -285,3 +287,15 @@ async def test_sweepers_on_several_replicas_cancel_each_order_once(cart: Cart) -
     await asyncio.gather(*(sweep_once(d) for d in replicas))
     events = await cart.outbox("evt.cart.order.cancelled")
     assert len(events) == len({e["order_id"] for e in events}) == 6
+
+
+async def test_staff_see_orders_of_their_merchant_only(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    ref = GetOrderRequest(order_id=order.order_id)
+    seen = await cart.call("get_order", ref, OrderView, staff("gis_clerk", departments=("gis",)))
+    assert seen.downloads == []  # links are the buyer's
+    for outsider in (staff("staff", departments=("sports",)), resident()):
+        with pytest.raises(NotFound):
+            await cart.call("get_order", ref, OrderView, outsider)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from services.cart.domain import model
+from services.cart.domain import entitlements, model
 from services.cart.domain.pricing import (
     AreaPricing,
     AreaTier,
@@ -22,7 +25,7 @@ from services.cart.domain.references import (
     reference_for_order,
     rf_reference,
 )
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
 
 
 def test_finnish_reference_check_digit_uses_weights_7_3_1() -> None:
@@ -151,3 +154,17 @@ def test_order_is_done_when_each_line_is_fulfilled_or_refunded() -> None:
     assert not model.all_done(["fulfilled", "pending"])
     assert model.refund_event(["refunded", "refunded"]) == "fully_refunded"
     assert model.refund_event(["refunded", "fulfilled"]) == "partly_refunded"
+
+
+def test_download_tokens_are_signed_and_expire() -> None:
+    ident = uuid.uuid4()
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    token = entitlements.sign("secret", ident, now + timedelta(hours=1))
+    assert entitlements.verify("secret", token, now) == ident
+    with pytest.raises(Forbidden):
+        entitlements.verify("other-secret", token, now)
+    tampered = token.replace(ident.hex, uuid.uuid4().hex)
+    with pytest.raises(Forbidden):
+        entitlements.verify("secret", tampered, now)
+    with pytest.raises(Gone):
+        entitlements.verify("secret", token, now + timedelta(hours=2))
