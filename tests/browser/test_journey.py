@@ -157,6 +157,9 @@ async def test_resident_journey_hold_debit_map_pay_receipt_download_cancel_with_
     await download_first_file(page)
     await visit(page, "/reservations")
     await clean(page, "journey-07-reservations")
+    ics = await page.request.get(await page.locator("a[href$='/ics']").first.get_attribute("href"))
+    assert ics.status == 200
+    assert "BEGIN:VCALENDAR" in await ics.text()
     await visit(page, await page.locator("a[href$='/cancel']").first.get_attribute("href"))
     assert await page.locator(".refund").count() == 1
     await clean(page, "journey-08-cancel")
@@ -204,3 +207,18 @@ async def test_booking_works_without_javascript(browser: Any, web_suite: Suite) 
     await submit(page, page.locator("form[action='/checkout'] button"))
     assert "/pay/local/" in page.url
     await context.close()
+
+
+async def test_resident_subscribes_to_the_calendar_feed(browser: Any, web_suite: Suite) -> None:
+    page = await new_page(browser, web_suite.url)
+    await sign_in(page, "resident-turku", "/calendar")
+    await visit(page, "/calendar")
+    await submit(page, page.locator("button[value='create']"))
+    feed = await page.locator("#feed").input_value()
+    await clean(page, "calendar-feed")
+    response = await page.request.get(feed)
+    assert response.status == 200
+    assert "BEGIN:VCALENDAR" in await response.text()
+    await submit(page, page.locator("button[value='revoke']"))
+    assert (await page.request.get(feed)).status in (403, 404, 410)
+    await page.context.close()

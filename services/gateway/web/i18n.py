@@ -281,6 +281,23 @@ _T: dict[str, tuple[str, str, str]] = {
     "refund": ("Hyvitä", "Återbetala", "Refund"),
     "duration": ("Kesto", "Längd", "Duration"),
     "time_left": ("jäljellä", "kvar", "left"),
+    "feed_shown_once": (
+        "Osoite näytetään vain nyt. Uuden luominen mitätöi vanhan.",
+        "Adressen visas bara nu. En ny ersätter den gamla.",
+        "The address is shown only now. Creating a new one replaces the old one.",
+    ),
+    "open_in_calendar": (
+        "Avaa kalenterisovelluksessa",
+        "Öppna i kalenderappen",
+        "Open in your calendar app",
+    ),
+    "feed_revoked": (
+        "Tilausosoite on poistettu.",
+        "Prenumerationsadressen är borttagen.",
+        "The feed address is revoked.",
+    ),
+    "add_to_calendar": ("Lisää kalenteriin", "Lägg till i kalendern", "Add to calendar"),
+    "actions": ("Toiminnot", "Åtgärder", "Actions"),
     "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
     "accessibility": (
         "Saavutettavuusseloste",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
@@ -345,15 +345,44 @@ async def cancel(request: Req, reservation_id: str) -> Redirect:
 @get("/calendar", name="web:calendar")
 async def calendar(request: Req) -> Response[str]:
     _signed_in(request)
-    return page(request, "calendar.html", feed_url=request.query_params.get("feed"))
+    return page(request, "calendar.html", feed_url=None)
 
 
-@post("/calendar", name="web:calendar_create")
-async def calendar_create(request: Req) -> Redirect:
+@post("/calendar", name="web:calendar_create", status_code=200)
+async def calendar_create(request: Req) -> Response[str]:
+    """The new private address is shown once, in this answer (never in a URL or a log)."""
     _signed_in(request)
+    form = await request.form()
+    if form.get("action") == "revoke":
+        await call(request, "feed_revoke", idempotency_key=new_key())
+        return page(request, "calendar.html", feed_url=None, revoked=True)
     reply = await call(request, "feed_create", idempotency_key=new_key())
-    url = reply.get("url") or f"/api/v1/calendar/{reply.get('token', '')}.ics"
-    return Redirect(path="/calendar?" + urlencode({"feed": url}), status_code=303)
+    base = (request.app.state.gateway_settings.public_url or str(request.base_url)).rstrip("/")
+    feed_url = f"{base}/calendar/{reply['token']}.ics"
+    webcal = "webcal://" + feed_url.split("://", 1)[1]
+    return page(request, "calendar.html", feed_url=feed_url, webcal_url=webcal)
+
+
+@get("/calendar/{token:str}", name="web:calendar_feed")
+async def calendar_feed(request: Req, token: str) -> Response[str]:
+    """The private feed itself: the secret token is the credential (calendar apps)."""
+    reply = await call(request, "calendar_feed", token=token.removesuffix(".ics"))
+    return _ics(reply)
+
+
+@get("/reservations/{reservation_id:str}/ics", name="web:reservation_ics")
+async def reservation_ics(request: Req, reservation_id: str) -> Response[str]:
+    _signed_in(request)
+    return _ics(await call(request, "reservation_ics", reservation_id=reservation_id))
+
+
+def _ics(reply: Any) -> Response[str]:
+    name = str(reply.get("filename") or "calendar.ics").replace('"', "")
+    return Response(
+        reply.get("text", ""),
+        media_type=reply.get("content_type") or "text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private"},
+    )
 
 
 ROUTES = [
@@ -377,4 +406,6 @@ ROUTES = [
     cancel,
     calendar,
     calendar_create,
+    calendar_feed,
+    reservation_ics,
 ]
