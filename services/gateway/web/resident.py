@@ -126,6 +126,7 @@ async def resource_week(request: Req, resource_id: str, week: str = "") -> Respo
     return page(
         request,
         "resource_week.html",
+        resource=await _resource_summary(request, resource_id, monday),
         resource_id=resource_id,
         days=days,
         monday=monday,
@@ -135,6 +136,22 @@ async def resource_week(request: Req, resource_id: str, week: str = "") -> Respo
         lengths=[(n, n * slot_minutes) for n in range(1, 9)],
         key=new_key(),
     )
+
+
+async def _resource_summary(request: Req, resource_id: str, monday: date) -> dict[str, Any]:
+    """The resource's name and unit for the heading (search lists what is free that week)."""
+    start = datetime.combine(monday, time(0), HELSINKI)
+    reply = await call(
+        request,
+        "search",
+        starts_after=start.isoformat(),
+        ends_before=(start + timedelta(days=7)).isoformat(),
+    )
+    for hit in _items(reply, "hits"):
+        resource = hit.get("resource", {})
+        if str(resource.get("resource_id")) == resource_id:
+            return resource
+    return {}
 
 
 @post("/holds", name="web:hold")
