@@ -136,6 +136,50 @@ SPECS: list[Spec] = [
 ]
 
 
+# Staff operations booking is adding: found by the subject in the request's docstring.
+STAFF_SPECS: list[Spec] = [
+    ("GET", "/resources", "list_resources", None, None, ANYONE, "Resources (filters, pages)"),
+    (
+        "PUT",
+        "/resources/{resource_id:uuid}",
+        "update_resource",
+        None,
+        None,
+        STAFF,
+        "Change a resource of one's department",
+    ),
+    (
+        "POST",
+        "/resources",
+        "create_resource",
+        None,
+        None,
+        STAFF,
+        "Create a resource in one's department",
+    ),
+    ("GET", "/staff/day", "day_view", None, None, STAFF, "The day's reservations of a unit"),
+    (
+        "GET",
+        "/staff/approvals",
+        "pending_approvals",
+        None,
+        None,
+        STAFF,
+        "Requests waiting for approval in one's department",
+    ),
+    ("GET", "/closures", "list_closures", None, None, STAFF, "Closures of resources"),
+    ("POST", "/closures", "add_closure", None, None, STAFF, "Close a resource for a period"),
+    (
+        "DELETE",
+        "/closures/{closure_id:uuid}",
+        "remove_closure",
+        None,
+        None,
+        STAFF,
+        "Remove a closure",
+    ),
+]
+
 CALENDAR_SPECS: list[Spec] = [
     (
         "GET",
@@ -197,7 +241,7 @@ def calendar_response(reply: Any) -> Response[str]:
 
 
 def routes() -> list[ControllerRouterHandler]:
-    ops = ops_from(contracts, "booking", [*SPECS, *TOKEN_SPECS])
+    ops = ops_from(contracts, "booking", [*SPECS, *TOKEN_SPECS, *STAFF_SPECS])
     ops += ops_from(
         contracts, "booking", CALENDAR_SPECS, render=calendar_response, response_type=str
     )

@@ -225,22 +225,39 @@ GIS = Who(roles=("gis_clerk", "admin"), scopes=("gis",))
 FINANCE = Who(roles=("finance", "admin"), scopes=("finance",))
 ADMIN = Who(roles=("admin",))
 
-Spec = tuple[str, str, str, str, str, Who, str]
+Spec = tuple[str, str, str, str | None, str | None, Who, str]
+
+
+def request_struct(module: Any, subject: str) -> type[msgspec.Struct] | None:
+    """The request struct whose docstring names `subject` (the contracts' convention)."""
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, msgspec.Struct)
+            and f"`{subject}`" in (value.__doc__ or "")
+        ):
+            return value
+    return None
 
 
 def ops_from(module: Any, service: str, specs: Sequence[Spec], **options: Any) -> list[Op]:
     """Ops for the specs whose request and reply structs exist in `module` (the contracts
     grow while the services are built: a route appears when its operation does).
 
-    Spec: (method, path, operation, request struct name, reply struct name, who, summary).
+    Spec: (method, path, operation, request struct name, reply struct name, who, summary);
+    a request name of None finds the struct by the subject in its docstring; a reply name of
+    None passes the reply on as JSON.
     """
     ops = []
     for method, path, operation, request_name, reply_name, who, summary in specs:
-        request = getattr(module, request_name, None)
-        reply = getattr(module, reply_name, None)
+        subject = f"{service}.v1.{operation}"
+        request = (
+            getattr(module, request_name, None) if request_name else request_struct(module, subject)
+        )
+        reply = getattr(module, reply_name, None) if reply_name else dict[str, Any]
         if request is None or reply is None:
             continue
-        ops.append(
-            Op(method, path, f"{service}.v1.{operation}", request, reply, who, summary, **options)
-        )
+        if any(name not in request.__struct_fields__ for name in _PATH_PARAM.findall(path)):
+            continue  # the contract's shape differs from what this route expects
+        ops.append(Op(method, path, subject, request, reply, who, summary, **options))
     return ops

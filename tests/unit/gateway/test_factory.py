@@ -1,0 +1,51 @@
+"""Routes made from operations: body types, discovery by subject, routes only for real ops."""
+
+from __future__ import annotations
+
+import types
+import uuid
+
+import msgspec
+import pytest
+
+from services.gateway.routes.factory import ANYONE, body_struct, ops_from, request_struct
+
+
+class RenameRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`demo.v1.rename`: rename a thing."""
+
+    thing_id: uuid.UUID
+    name: str
+    tags: list[str] = msgspec.field(default_factory=list)
+    idempotency_key: str | None = None
+
+
+class Thing(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+
+
+CONTRACTS = types.SimpleNamespace(RenameRequest=RenameRequest, Thing=Thing)
+
+
+def test_body_drops_path_and_key_fields_and_forbids_unknown_ones() -> None:
+    body = body_struct(RenameRequest, {"thing_id", "idempotency_key"})
+    assert body is not None
+    assert body.__struct_fields__ == ("name", "tags")
+    assert msgspec.json.decode(b'{"name": "x"}', type=body).tags == []
+    with pytest.raises(msgspec.ValidationError, match="colour"):
+        msgspec.json.decode(b'{"name": "x", "colour": "red"}', type=body)
+
+
+def test_request_struct_is_found_by_the_subject_in_its_docstring() -> None:
+    assert request_struct(CONTRACTS, "demo.v1.rename") is RenameRequest
+    assert request_struct(CONTRACTS, "demo.v1.other") is None
+
+
+def test_routes_appear_only_for_operations_whose_contracts_exist() -> None:
+    specs = [
+        ("POST", "/things/{thing_id:uuid}", "rename", None, "Thing", ANYONE, "Rename"),
+        ("POST", "/things/{thing_id:uuid}/x", "missing", None, None, ANYONE, "Missing"),
+        ("POST", "/other/{other_id:uuid}", "rename", None, None, ANYONE, "Other shape"),
+    ]
+    ops = ops_from(CONTRACTS, "demo", specs)
+    assert [(op.subject, op.path) for op in ops] == [("demo.v1.rename", "/things/{thing_id:uuid}")]
