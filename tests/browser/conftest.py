@@ -60,7 +60,7 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def web_suite(chromium_path: str) -> Iterator[Suite]:
+def web_suite() -> Iterator[Suite]:
     """The whole suite with demo data, once for all browser tests."""
     running = start_suite()
     yield running

@@ -1,0 +1,61 @@
+"""The pages as plain HTTP (no browser needed): language negotiation, strict-CSP-safe markup,
+every form a real POST."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Suite
+
+PAGES = ["/", "/sign-in", "/resources", "/gis"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang"), [("sv-FI,sv;q=0.9", "sv"), ("en-US,en;q=0.8", "en"), ("de-DE", "fi")]
+)
+async def test_language_follows_accept_language(web_suite: Suite, accept: str, lang: str) -> None:
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        response = await client.get("/", headers={"Accept-Language": accept})
+    assert response.status_code == 200
+    assert f'<html lang="{lang}">' in response.text
+    assert response.headers["content-language"] == lang
+
+
+async def test_the_language_switch_sets_a_cookie_and_returns_to_the_page(web_suite: Suite) -> None:
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        switched = await client.get("/lang/en?next=/gis")
+        assert switched.status_code == 303
+        assert switched.headers["location"] == "/gis"
+        page = await client.get("/gis")
+    assert '<html lang="en">' in page.text
+
+
+async def test_the_switch_never_redirects_off_site(web_suite: Suite) -> None:
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        response = await client.get("/lang/en?next=//evil.example/")
+    assert response.headers["location"] == "/"
+
+
+async def test_markup_works_under_the_strict_csp(web_suite: Suite) -> None:
+    """No inline scripts, styles or handlers: the gateway's CSP allows only our own files."""
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        for path in PAGES:
+            response = await client.get(path)
+            html = response.text
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
+            assert " style=" not in html, path
+            assert "<style" not in html, path
+            assert not re.search(r"\son[a-z]+=", html), path
+            for form in re.findall(r"<form[^>]*>", html):
+                assert 'method="post"' in form or 'method="get"' in form, (path, form)
+
+
+async def test_a_signed_out_post_is_sent_to_sign_in(web_suite: Suite) -> None:
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        response = await client.post("/checkout", data={"key": "x"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/sign-in")
