@@ -100,7 +100,8 @@ SIGNATURE_HEADERS = {"stripe": "stripe-signature", "local": "x-local-signature"}
 
 
 def _csv_ops() -> list[Op]:
-    if not hasattr(contracts, "SettlementRequest"):
+    """Finance's downloads: the same operations rendered as CSV files."""
+    if not hasattr(contracts, "SettlementRequest") or not hasattr(contracts, "ErpExportRequest"):
         return []
     return [
         Op(
@@ -114,6 +115,19 @@ def _csv_ops() -> list[Op]:
             render=text_response(CSV, "csv", "settlement.csv"),
             response_type=str,
             extra={"operation_id": "payment_v1_settlement_csv"},
+        ),
+        Op(
+            "POST",
+            "/finance/erp-exports.csv",
+            "payment.v1.erp_export",
+            contracts.ErpExportRequest,
+            contracts.ErpExport,
+            FINANCE,
+            "The day's accounting file for SAP as CSV (records the export run)",
+            render=text_response(CSV, "csv", "erp-export.csv"),
+            response_type=str,
+            status_code=200,
+            extra={"operation_id": "payment_v1_erp_export_csv"},
         ),
     ]
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -115,6 +117,18 @@ async def test_resident_buys_a_gis_product_and_pays_on_the_local_page(suite) -> 
     assert used_up.status_code == 410, used_up.text
     forged = await client.get(f"/api/v1/downloads/{downloads[0]['token']}x")
     assert forged.status_code == 403, forged.text
+
+    today = datetime.now(ZoneInfo("Europe/Helsinki")).date().isoformat()
+    query = {"day": today, "merchant_id": "gis"}
+    finance = await bearer(client, "finance")
+    report = await client.get("/api/v1/finance/settlements", params=query, headers=finance)
+    assert report.status_code == 200, report.text
+    assert report.json()["gross_cents"] == order["total_cents"]
+    csv = await client.get("/api/v1/finance/settlements.csv", params=query, headers=finance)
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    refused = await client.get("/api/v1/finance/settlements", params=query, headers=me)
+    assert refused.status_code == 403
 
     for outsider in ("resident-kaarina", "clerk-sports"):
         seen = await client.get(
