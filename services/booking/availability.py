@@ -73,8 +73,9 @@ class Availability:
             )
             if not found:
                 return c.SearchReply(hits=[])
-            first = req.starts_after.astimezone(ZoneInfo(found[0].tz)).date() - timedelta(days=1)
-            last = req.ends_before.astimezone(ZoneInfo(found[0].tz)).date()
+            tz = ZoneInfo(found[0].tz)
+            first = req.starts_after.astimezone(tz).date()
+            last = (req.ends_before - timedelta(microseconds=1)).astimezone(tz).date()
             weekly, exceptions = await store.hours(conn, found, first, last)
             busy = await store.busy(
                 conn, [r.id for r in found], req.starts_after - timedelta(days=1),

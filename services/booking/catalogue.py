@@ -8,6 +8,7 @@ TTL. Double booking never depends on this cache: the database guards every reser
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,32 +31,38 @@ class Entry:
 
 
 class Catalogue:
+    """All active resources with their hours and prices, reloaded together when stale (a
+    city has hundreds of resources, so one reload is four queries, not four per resource)."""
+
     def __init__(self, ttl: float = 2.0) -> None:
         self.ttl = ttl
         self._entries: dict[uuid.UUID, Entry] = {}
+        self._loaded = -1e9
+        self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
-        self._entries.clear()
+        self._loaded = -1e9
+
+    def _fresh(self) -> bool:
+        return self.ttl > 0 and time.monotonic() - self._loaded < self.ttl
 
     async def get(self, conn: asyncpg.Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Entry]:
-        now = time.monotonic()
-        fresh = {i: e for i in ids if (e := self._entries.get(i)) and now - e.loaded < self.ttl}
-        missing = [i for i in ids if i not in fresh]
-        if missing:
-            found = await store.resources(conn, missing)
-            if found:
-                today = date.today()
-                weekly, exceptions = await store.hours(
-                    conn,
-                    list(found.values()),
-                    today - timedelta(days=2),
-                    today + timedelta(days=800),
-                )
-                for rid, res in found.items():
-                    entry = Entry(
-                        res, weekly[rid], exceptions[rid], await store.price_rules(conn, rid), now
-                    )
-                    fresh[rid] = entry
-                    if self.ttl > 0:
-                        self._entries[rid] = entry
-        return fresh
+        if not self._fresh() or any(i not in self._entries for i in ids):
+            async with self._lock:
+                if not self._fresh() or any(i not in self._entries for i in ids):
+                    await self._reload(conn)
+        return {i: self._entries[i] for i in ids if i in self._entries}
+
+    async def _reload(self, conn: asyncpg.Connection) -> None:
+        started = time.monotonic()
+        found = await store.all_resources(conn)
+        today = date.today()
+        weekly, exceptions = await store.hours(
+            conn, list(found.values()), today - timedelta(days=2), today + timedelta(days=800)
+        )
+        prices = await store.price_rules(conn, list(found))
+        self._entries = {
+            rid: Entry(res, weekly[rid], exceptions[rid], prices[rid], started)
+            for rid, res in found.items()
+        }
+        self._loaded = started

@@ -37,15 +37,15 @@ async def take(
     group_id: uuid.UUID | None = None,
     series_id: uuid.UUID | None = None,
     savepoint: bool = False,
+    lock: bool = False,
 ) -> Reservation:
-    """Insert a held (or requested) reservation; the caller holds the resource's lock.
+    """Insert a held (or requested) reservation under the resource's lock (the caller's, or
+    taken in the insert itself with `lock`); the caller has expired overdue holds.
 
     Exclusive resources are guarded by the exclusion constraint; shared ones by counting
     places after the advisory lock (a fresh statement, so it sees every committed hold).
     """
     lo, hi = guarded(res, starts_at, ends_at)
-    for stale in await store.expire_stale(conn, res.id, lo, hi):
-        await add_event(conn, event(stale))
     if not res.exclusive and await store.used_places(conn, res.id, lo, hi) + places > res.capacity:
         raise SlotUnavailable("not enough free places", field="places")
     group = customer_group(principal, res.municipality)
@@ -75,7 +75,7 @@ async def take(
             async with conn.transaction():
                 await store.insert(conn, r, (lo, hi), res.exclusive, group)
         else:
-            await store.insert(conn, r, (lo, hi), res.exclusive, group)
+            await store.insert(conn, r, (lo, hi), res.exclusive, group, lock=lock)
     except asyncpg.ExclusionViolationError:
         raise SlotUnavailable("the time is already taken", field="starts_at") from None
     await add_event(conn, event(r))
@@ -86,7 +86,7 @@ async def retake(conn: asyncpg.Connection, res: Resource, r: Reservation) -> boo
     """Put an expired/released reservation's time back in force if it is still free."""
     lo, hi = guarded(res, r.starts_at, r.ends_at)
     await store.lock_resources(conn, [res.id])
-    for stale in await store.expire_stale(conn, res.id, lo, hi):
+    for stale in (await store.expire_and_check(conn, [(res.id, lo, hi, False)]))[0]:
         await add_event(conn, event(stale))
     if (
         not res.exclusive

@@ -68,6 +68,12 @@ class Series:
             try:
                 async with conn.transaction():
                     await store.lock_resources(conn, [res.id])
+                    ranges = [
+                        (res.id, *holds.guarded(res, st, st + duration), res.exclusive)
+                        for st in starts
+                    ]
+                    for stale in (await store.expire_and_check(conn, ranges))[0]:
+                        await add_event(conn, event(stale))
                     for start in starts:
                         end = start + duration  # wall-clock arithmetic: same local times
                         try:

@@ -62,22 +62,27 @@ class Bookings:
                     entry.resource, item.starts_at, item.ends_at, item.places,
                     entry.weekly, entry.exceptions, now,
                 )  # fmt: skip
-            exclusive = [
-                (
-                    i.resource_id,
-                    *holds.guarded(found[i.resource_id].resource, i.starts_at, i.ends_at),
-                )
+            res_of = {rid: entry.resource for rid, entry in found.items()}
+            ranges = [
+                (i.resource_id, *holds.guarded(res_of[i.resource_id], i.starts_at, i.ends_at),
+                 res_of[i.resource_id].exclusive)
                 for i in req.items
-                if found[i.resource_id].resource.exclusive
-            ]
-            if exclusive and await store.any_taken(conn, exclusive):
+            ]  # fmt: skip
+            expired, taken = await store.expire_and_check(conn, ranges)
+            for stale in expired:
+                await add_event(conn, event(stale))
+            if taken:
                 raise SlotUnavailable("the time is already taken", field="starts_at")
-            await store.lock_resources(conn, list(found))
+            lock_in_insert = (
+                len(req.items) == 1 and found[req.items[0].resource_id].resource.exclusive
+            )
+            if not lock_in_insert:
+                await store.lock_resources(conn, list(found))
             group_id = uuid.uuid4() if len(req.items) > 1 else None
-            taken = []
+            held = []
             for i in req.items:
                 entry = found[i.resource_id]
-                taken.append(
+                held.append(
                     await holds.take(
                         conn,
                         entry.resource,
@@ -88,9 +93,10 @@ class Bookings:
                         expires,
                         entry.prices,
                         group_id=group_id,
+                        lock=lock_in_insert,
                     )
                 )
-            reply = c.HoldReply(reservations=[view(r) for r in taken])
+            reply = c.HoldReply(reservations=[view(r) for r in held])
             await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
             return reply
 

@@ -105,14 +105,9 @@ async def hours(
         first,
         last,
     )
-    weekly: dict[uuid.UUID, list[WeeklyHours]] = {}
-    exceptions: dict[uuid.UUID, dict[date, DayException]] = {}
-    for res in resources_:
-        own = [w for w in weekly_rows if w["resource_id"] == res.id]
-        rows = own or [
-            w for w in weekly_rows if w["unit_id"] == res.unit_id and not w["resource_id"]
-        ]
-        weekly[res.id] = [
+    by_owner: dict[uuid.UUID, list[WeeklyHours]] = {}
+    for w in weekly_rows:
+        by_owner.setdefault(w["resource_id"] or w["unit_id"], []).append(
             WeeklyHours(
                 weekday=w["weekday"],
                 opens=w["opens"],
@@ -122,13 +117,17 @@ async def hours(
                 if w["valid_until"]
                 else None,
             )
-            for w in rows
-        ]
-        exceptions[res.id] = {
-            e["day"]: DayException(opens=e["opens"], closes=e["closes"], reason=e["reason"])
-            for e in exc_rows
-            if e["unit_id"] == res.unit_id and e["resource_id"] in (None, res.id)
-        }
+        )
+    exc_by_owner: dict[uuid.UUID, dict[date, DayException]] = {}
+    for e in exc_rows:  # unit-wide first, then the resource's own
+        exc_by_owner.setdefault(e["resource_id"] or e["unit_id"], {})[e["day"]] = DayException(
+            opens=e["opens"], closes=e["closes"], reason=e["reason"]
+        )
+    weekly: dict[uuid.UUID, list[WeeklyHours]] = {}
+    exceptions: dict[uuid.UUID, dict[date, DayException]] = {}
+    for res in resources_:
+        weekly[res.id] = by_owner.get(res.id) or by_owner.get(res.unit_id, [])
+        exceptions[res.id] = {**exc_by_owner.get(res.unit_id, {}), **exc_by_owner.get(res.id, {})}
     return weekly, exceptions
 
 
@@ -154,27 +153,39 @@ async def busy(
     return out
 
 
-async def price_rules(conn: asyncpg.Connection, resource_id: uuid.UUID) -> list[PriceRule]:
+async def all_resources(conn: asyncpg.Connection) -> dict[uuid.UUID, Resource]:
+    rows = await conn.fetch(_RESOURCE_SQL + " WHERE r.active")
+    return {row["id"]: _resource(row) for row in rows}
+
+
+async def price_rules(
+    conn: asyncpg.Connection, resource_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[PriceRule]]:
+    """Price rules per resource, the most specific (latest start of day) first."""
     rows = await conn.fetch(
-        """SELECT customer_group, weekdays, from_time, to_time, unit, amount_cents, vat_rate_bp,
-                  valid_from, valid_until
-           FROM price_rules WHERE resource_id = $1 ORDER BY from_time DESC, id""",
-        resource_id,
+        """SELECT resource_id, customer_group, weekdays, from_time, to_time, unit, amount_cents,
+                  vat_rate_bp, valid_from, valid_until
+           FROM price_rules WHERE resource_id = ANY($1::uuid[]) ORDER BY from_time DESC, id""",
+        list(resource_ids),
     )
-    return [
-        PriceRule(
-            customer_group=r["customer_group"],
-            weekdays=tuple(r["weekdays"]),
-            from_time=r["from_time"],
-            to_time=r["to_time"],
-            unit=r["unit"],
-            amount_cents=r["amount_cents"],
-            vat_rate_bp=r["vat_rate_bp"],
-            valid_from=r["valid_from"],
-            valid_until=r["valid_until"],
-        )
-        for r in rows
-    ]
+    out: dict[uuid.UUID, list[PriceRule]] = {rid: [] for rid in resource_ids}
+    for r in rows:
+        out[r["resource_id"]].append(_price_rule(r))
+    return out
+
+
+def _price_rule(r: asyncpg.Record) -> PriceRule:
+    return PriceRule(
+        customer_group=r["customer_group"],
+        weekdays=tuple(r["weekdays"]),
+        from_time=r["from_time"],
+        to_time=r["to_time"],
+        unit=r["unit"],
+        amount_cents=r["amount_cents"],
+        vat_rate_bp=r["vat_rate_bp"],
+        valid_from=r["valid_from"],
+        valid_until=r["valid_until"],
+    )
 
 
 def lock_key(resource_id: uuid.UUID) -> int:
@@ -186,22 +197,6 @@ async def lock_resources(conn: asyncpg.Connection, resource_ids: Sequence[uuid.U
     """Serialise bookings per resource, several in one fixed order (no deadlock cycles)."""
     for key in sorted({lock_key(r) for r in resource_ids}):
         await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
-
-
-async def expire_stale(
-    conn: asyncpg.Connection, resource_id: uuid.UUID, lo: datetime, hi: datetime
-) -> list[Reservation]:
-    """Expire overdue holds overlapping [lo, hi) so that they stop guarding their time."""
-    rows = await conn.fetch(
-        """UPDATE reservations SET state = 'expired', updated_at = now(), sequence = sequence + 1
-           WHERE resource_id = $1 AND state = 'held' AND expires_at < now()
-             AND guarded && tstzrange($2, $3)
-           RETURNING *""",
-        resource_id,
-        lo,
-        hi,
-    )
-    return [reservation(r) for r in rows]
 
 
 async def used_places(
@@ -223,13 +218,18 @@ async def insert(
     guarded: tuple[datetime, datetime],
     exclusive: bool,
     group: str,
+    *,
+    lock: bool = False,
 ) -> None:
+    """Insert a reservation; with `lock`, take the resource's advisory lock in the same
+    statement (one round trip for a single exclusive hold)."""
     await conn.execute(
         """INSERT INTO reservations (id, resource_id, unit_id, customer, state, during, guarded,
                exclusive, places, expires_at, gross_cents, net_cents, vat_cents, vat_rate_bp,
                customer_group, merchant_id, cost_centre, group_id, series_id)
-           VALUES ($1, $2, $3, $4, $5, tstzrange($6, $7), tstzrange($8, $9), $10, $11, $12,
-                   $13, $14, $15, $16, $17, $18, $19, $20, $21)""",
+           SELECT $1, $2, $3, $4, $5, tstzrange($6, $7), tstzrange($8, $9), $10, $11, $12,
+                   $13, $14, $15, $16, $17, $18, $19, $20, $21
+           FROM (SELECT CASE WHEN $22 THEN pg_advisory_xact_lock($23) END) AS lock""",
         r.id,
         r.resource_id,
         r.unit_id,
@@ -251,6 +251,8 @@ async def insert(
         r.cost_centre,
         r.group_id,
         r.series_id,
+        lock,
+        lock_key(r.resource_id),
     )
 
 
@@ -344,18 +346,36 @@ async def take_overdue(conn: asyncpg.Connection, limit: int) -> list[Reservation
     return [reservation(r) for r in rows]
 
 
-async def any_taken(
-    conn: asyncpg.Connection, items: Sequence[tuple[uuid.UUID, datetime, datetime]]
-) -> bool:
-    """A quick look before queueing for locks: is one of these exclusive ranges taken?"""
-    return await conn.fetchval(
-        """SELECT EXISTS (
-               SELECT 1 FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS i(r, s, e)
-               JOIN reservations x ON x.resource_id = i.r AND x.guarded && tstzrange(i.s, i.e)
-               WHERE x.state = ANY($4::text[]) AND x.exclusive
-                 AND NOT (x.state = 'held' AND x.expires_at < now()))""",
+async def expire_and_check(
+    conn: asyncpg.Connection, items: Sequence[tuple[uuid.UUID, datetime, datetime, bool]]
+) -> tuple[list[Reservation], bool]:
+    """One look before queueing for locks: expire overdue holds in these ranges, and tell
+    whether an exclusive range is taken by a hold still in force (the constraint decides)."""
+    row = await conn.fetchrow(
+        """WITH i AS (
+               SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[],
+                                    $4::bool[]) AS i(r, s, e, x)),
+           gone AS (
+               UPDATE reservations v SET state = 'expired', updated_at = now(),
+                      sequence = v.sequence + 1
+               FROM i WHERE v.resource_id = i.r AND v.state = 'held' AND v.expires_at < now()
+                 AND v.guarded && tstzrange(i.s, i.e)
+               RETURNING v.id)
+           SELECT (SELECT array_agg(id) FROM gone) AS expired,
+                  EXISTS (SELECT 1 FROM i JOIN reservations v ON v.resource_id = i.r
+                          AND v.guarded && tstzrange(i.s, i.e)
+                          WHERE i.x AND v.exclusive AND v.state = ANY($5::text[])
+                            AND NOT (v.state = 'held' AND v.expires_at < now())) AS taken""",
         [i[0] for i in items],
         [i[1] for i in items],
         [i[2] for i in items],
+        [i[3] for i in items],
         list(ACTIVE),
     )
+    expired: list[Reservation] = []
+    if row["expired"]:
+        rows = await conn.fetch(
+            "SELECT * FROM reservations WHERE id = ANY($1::uuid[])", row["expired"]
+        )
+        expired = [reservation(r) for r in rows]
+    return expired, row["taken"]
