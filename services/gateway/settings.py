@@ -36,6 +36,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_jwks_url: str = ""  # default: from the issuer's discovery document
     oidc_leeway_s: int = 30
     oidc_jwks_cache_s: int = 300
+    oidc_jwks_min_refresh_s: float = 5.0  # an unknown kid refetches at most this often
     dev_issuer: bool = False  # the built-in issuer with demo users (never in production)
     demo_data: bool = False  # the launcher's development flag: also turns the dev issuer on
     session_cookie: str = "tcs_session"
