@@ -7,7 +7,7 @@ The guards say who may open a page; the services check the department of each ob
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -15,9 +15,9 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect
 
-from services.gateway.auth import allow
+from services.gateway.auth import allow, principal_of
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import page
+from services.gateway.web.render import HELSINKI, page
 from services.gateway.web.resident import _back, _items
 from shared.errors import ValidationFailed
 
@@ -74,10 +74,31 @@ async def decide(request: Req, reservation_id: str) -> Redirect:
 
 @get("/staff/closures", name="web:closures", guards=STAFF)
 async def closures(request: Req) -> Response[str]:
+    choices = await _my_resources(request)
     reply = await call(request, "closures")
     return page(
-        request, "staff/closures.html", closures=_items(reply, "closures", "items"), key=new_key()
+        request,
+        "staff/closures.html",
+        closures=_items(reply, "closures"),
+        resources=choices,
+        key=new_key(),
     )
+
+
+async def _my_resources(request: Req) -> list[dict[str, Any]]:
+    """Resources of the clerk's departments (all for admins), for choosing in forms."""
+    principal = principal_of(request)
+    start = datetime.combine(date.today(), datetime.min.time(), HELSINKI)
+    reply = await call(
+        request,
+        "search",
+        starts_after=start.isoformat(),
+        ends_before=(start + timedelta(days=7)).isoformat(),
+    )
+    found = [hit.get("resource", {}) for hit in _items(reply, "hits")]
+    if principal is not None and not principal.is_admin:
+        found = [r for r in found if r.get("merchant_id") in principal.departments]
+    return found
 
 
 @post("/staff/closures", name="web:add_closure", guards=STAFF)
@@ -87,12 +108,21 @@ async def add_closure(request: Req) -> Redirect:
         request,
         "add_closure",
         resource_id=form.get("resource_id"),
-        start=form.get("start"),
-        end=form.get("end"),
+        starts_at=_local(form.get("start"), "start"),
+        ends_at=_local(form.get("end"), "end"),
         reason=form.get("reason", ""),
         idempotency_key=form.get("key") or new_key(),
     )
     return _back("/staff/closures", "done_saved")
+
+
+def _local(value: Any, field: str) -> str:
+    """A `datetime-local` form value (Turku time) as an aware ISO timestamp."""
+    try:
+        moment = datetime.fromisoformat(str(value or ""))
+    except ValueError:
+        raise ValidationFailed("not a date and time", field=field) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=HELSINKI)).isoformat()
 
 
 @post("/staff/reservations/{reservation_id:str}/cancel", name="web:staff_cancel", guards=STAFF)
