@@ -8,6 +8,7 @@ from services.booking.availability import Availability
 from services.booking.calendar import Calendars
 from services.booking.series import Series
 from services.booking.service import Bookings
+from services.booking.staff import Staff
 from shared.contracts import booking as c
 from shared.messaging import Operation
 
@@ -15,6 +16,7 @@ from shared.messaging import Operation
 def operations(bookings: Bookings, availability: Availability) -> list[Operation[Any]]:
     series = Series(bookings)
     calendars = Calendars(bookings)
+    staff = Staff(bookings.pool, bookings.catalogue)
     return [
         Operation("hold", c.HoldRequest, bookings.hold),
         Operation("get", c.ReservationRef, bookings.get),
@@ -35,4 +37,10 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
         Operation("calendar_feed", c.CalendarFeedRequest, calendars.feed),
         Operation("reservation_ics", c.ReservationIcsRequest, calendars.one),
         Operation("busy_feed", c.BusyFeedRequest, calendars.busy),
+        Operation("upsert_unit", c.UnitUpsert, staff.upsert_unit),
+        Operation("upsert_resource", c.ResourceUpsert, staff.upsert_resource),
+        Operation("set_hours", c.SetHoursRequest, staff.set_hours),
+        Operation("set_prices", c.SetPricesRequest, staff.set_prices),
+        Operation("add_closure", c.ClosureRequest, staff.add_closure),
+        Operation("day_view", c.DayViewRequest, staff.day_view),
     ]

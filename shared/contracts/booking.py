@@ -7,7 +7,7 @@ service adds the rest of its operations below it.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import ClassVar, Literal
 
 import msgspec
@@ -352,3 +352,134 @@ class CalendarText(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     content_type: str = "text/calendar; charset=utf-8"
     filename: str = "calendar.ics"
+
+
+# --- staff: units, resources, hours, prices, policies, closures, day view --------------------
+
+
+class UnitUpsert(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.upsert_unit`: create (no `unit_id`) or update a unit (staff of
+    `merchant_id`)."""
+
+    unit_id: uuid.UUID | None = None
+    name: LocalizedText
+    address: str = ""
+    tz: str = "Europe/Helsinki"
+    municipality: str = "853"
+    merchant_id: str
+    idempotency_key: str | None = None
+
+
+class UnitView(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: uuid.UUID
+    name: LocalizedText
+    address: str
+    tz: str
+    municipality: str
+    merchant_id: str
+
+
+class ResourceUpsert(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.upsert_resource`: create or update a resource with its booking rules and
+    cancellation policy (free until `free_cancel_hours` before, then `late_refund_percent`,
+    nothing after the start). Its merchant is the unit's."""
+
+    resource_id: uuid.UUID | None = None
+    unit_id: uuid.UUID
+    name: LocalizedText
+    kind: ResourceKind
+    capacity: int = 1
+    min_minutes: int = 60
+    max_minutes: int = 180
+    slot_minutes: int = 60
+    align_minutes: int = 60
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    min_notice_minutes: int = 0
+    max_days_ahead: int = 90
+    needs_approval: bool = False
+    who_may_book: WhoMayBook = "public"
+    cost_centre: str = ""
+    allows_multi_day: bool = False
+    free_cancel_hours: int = 24
+    late_refund_percent: int = 0
+    active: bool = True
+    idempotency_key: str | None = None
+
+
+class WeeklyHoursIn(msgspec.Struct, frozen=True, kw_only=True):
+    weekday: int  # 0 = Monday
+    opens: time
+    closes: time  # 00:00 = midnight at the end of the day
+
+
+class SetHoursRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.set_hours`: replace the weekly hours of a unit (or of one of its resources)
+    valid from `valid_from` (older patterns end the day before)."""
+
+    unit_id: uuid.UUID
+    resource_id: uuid.UUID | None = None
+    hours: list[WeeklyHoursIn]
+    valid_from: date
+    valid_until: date | None = None
+    idempotency_key: str | None = None
+
+
+class PriceRuleIn(msgspec.Struct, frozen=True, kw_only=True):
+    customer_group: Literal["resident", "other", "association", "business"]
+    weekdays: list[int] = msgspec.field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
+    from_time: time = time(0)
+    to_time: time = time(0)  # 00:00 = end of day
+    unit: Literal["hour", "booking", "free"]
+    amount_cents: int = 0
+    vat_rate_bp: int
+    valid_from: date = date(2000, 1, 1)
+    valid_until: date | None = None
+
+
+class SetPricesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.set_prices`: replace a resource's price rules."""
+
+    resource_id: uuid.UUID
+    rules: list[PriceRuleIn]
+    idempotency_key: str | None = None
+
+
+class Done(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool = True
+
+
+class ClosureRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.add_closure`: close a unit (or one resource) from `first` to `last`, or
+    shorten its hours on those days (`opens`/`closes`); the reply lists the reservations hit."""
+
+    unit_id: uuid.UUID
+    resource_id: uuid.UUID | None = None
+    first: date
+    last: date
+    opens: time | None = None
+    closes: time | None = None
+    reason: str
+    idempotency_key: str | None = None
+
+
+class ClosureReply(msgspec.Struct, frozen=True, kw_only=True):
+    hit: list[ReservationView]
+
+
+class DayViewRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.day_view`: staff's view of one unit's day (all resources, reservations)."""
+
+    unit_id: uuid.UUID
+    day: date
+
+
+class ResourceDay(msgspec.Struct, frozen=True, kw_only=True):
+    resource: ResourceSummary
+    reservations: list[ReservationView]
+
+
+class DayView(msgspec.Struct, frozen=True, kw_only=True):
+    unit: UnitView
+    day: date
+    resources: list[ResourceDay]

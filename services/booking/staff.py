@@ -1,0 +1,292 @@
+"""Staff management: units, resources (rules and policy), hours, prices, closures, day view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+import msgspec
+
+from services.booking import store
+from services.booking.access import require_staff
+from services.booking.availability import summary
+from services.booking.catalogue import Catalogue
+from services.booking.domain.model import Reservation
+from services.booking.views import view
+from shared.contracts import booking as c
+from shared.contracts.common import RequestContext
+from shared.errors import NotFound, ValidationFailed
+
+
+def _check_resource(req: c.ResourceUpsert) -> None:
+    positive = (
+        "capacity",
+        "min_minutes",
+        "max_minutes",
+        "slot_minutes",
+        "align_minutes",
+        "max_days_ahead",
+    )
+    for name in positive:
+        if getattr(req, name) < 1:
+            raise ValidationFailed(f"{name} must be positive", field=name)
+    for name in (
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+        "min_notice_minutes",
+        "free_cancel_hours",
+    ):
+        if getattr(req, name) < 0:
+            raise ValidationFailed(f"{name} must not be negative", field=name)
+    if req.max_minutes < req.min_minutes:
+        raise ValidationFailed("max_minutes must be at least min_minutes", field="max_minutes")
+    if not 0 <= req.late_refund_percent <= 100:
+        raise ValidationFailed("a percentage 0..100", field="late_refund_percent")
+
+
+def _check_hours(opens: time | None, closes: time | None, field: str) -> None:
+    if (opens is None) != (closes is None):
+        raise ValidationFailed("give both opens and closes, or neither", field=field)
+    if opens is not None and closes is not None and closes != time(0) and closes <= opens:
+        raise ValidationFailed("closes must be after opens", field=field)
+
+
+class Staff:
+    def __init__(self, pool: asyncpg.Pool, catalogue: Catalogue) -> None:
+        self.pool = pool
+        self.catalogue = catalogue
+
+    async def _unit(self, conn: asyncpg.Connection, unit_id: uuid.UUID) -> asyncpg.Record:
+        row = await conn.fetchrow("SELECT * FROM units WHERE id = $1", unit_id)
+        if row is None:
+            raise NotFound("no such unit", field="unit_id")
+        return row
+
+    async def upsert_unit(self, req: c.UnitUpsert, ctx: RequestContext) -> c.UnitView:
+        require_staff(ctx.principal, req.merchant_id)
+        try:
+            ZoneInfo(req.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationFailed("unknown time zone", field="tz") from None
+        unit_id = req.unit_id or uuid.uuid4()
+        async with self.pool.acquire() as conn, conn.transaction():
+            if req.unit_id is not None:
+                require_staff(ctx.principal, (await self._unit(conn, req.unit_id))["merchant_id"])
+            await conn.execute(
+                """INSERT INTO units (id, name, address, tz, municipality, merchant_id)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (id) DO UPDATE SET name = $2, address = $3, tz = $4,
+                       municipality = $5, merchant_id = $6""",
+                unit_id,
+                msgspec.to_builtins(req.name),
+                req.address,
+                req.tz,
+                req.municipality,
+                req.merchant_id,
+            )
+        self.catalogue.invalidate()
+        return c.UnitView(
+            unit_id=unit_id,
+            name=req.name,
+            address=req.address,
+            tz=req.tz,
+            municipality=req.municipality,
+            merchant_id=req.merchant_id,
+        )
+
+    async def upsert_resource(
+        self, req: c.ResourceUpsert, ctx: RequestContext
+    ) -> c.ResourceSummary:
+        _check_resource(req)
+        rid = req.resource_id or uuid.uuid4()
+        async with self.pool.acquire() as conn, conn.transaction():
+            unit = await self._unit(conn, req.unit_id)
+            require_staff(ctx.principal, unit["merchant_id"])
+            fields = [
+                f
+                for f in c.ResourceUpsert.__struct_fields__
+                if f not in ("resource_id", "unit_id", "name", "idempotency_key")
+            ]
+            cols = ", ".join(fields)
+            params = ", ".join(f"${n + 5}" for n in range(len(fields)))
+            updates = ", ".join(f"{f} = EXCLUDED.{f}" for f in fields)
+            await conn.execute(
+                f"""INSERT INTO resources (id, unit_id, name, merchant_id, {cols})
+                    VALUES ($1, $2, $3, $4, {params})
+                    ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, {updates}
+                    WHERE resources.unit_id = EXCLUDED.unit_id""",  # noqa: S608 - column names from our own struct
+                rid,
+                req.unit_id,
+                msgspec.to_builtins(req.name),
+                unit["merchant_id"],
+                *(getattr(req, f) for f in fields),
+            )
+            res = await store.resource(conn, rid)
+        self.catalogue.invalidate()
+        return summary(res)
+
+    async def set_hours(self, req: c.SetHoursRequest, ctx: RequestContext) -> c.Done:
+        for n, h in enumerate(req.hours):
+            if not 0 <= h.weekday <= 6:
+                raise ValidationFailed("weekday 0 (Monday) .. 6", field=f"hours[{n}].weekday")
+            _check_hours(h.opens, h.closes, f"hours[{n}].closes")
+        async with self.pool.acquire() as conn, conn.transaction():
+            require_staff(ctx.principal, (await self._unit(conn, req.unit_id))["merchant_id"])
+            await conn.execute(
+                """DELETE FROM opening_hours WHERE unit_id = $1
+                   AND resource_id IS NOT DISTINCT FROM $2 AND valid_from >= $3""",
+                req.unit_id,
+                req.resource_id,
+                req.valid_from,
+            )
+            await conn.execute(
+                """UPDATE opening_hours SET valid_until = $3::date - 1 WHERE unit_id = $1
+                   AND resource_id IS NOT DISTINCT FROM $2
+                   AND (valid_until IS NULL OR valid_until >= $3)""",
+                req.unit_id,
+                req.resource_id,
+                req.valid_from,
+            )
+            await conn.executemany(
+                """INSERT INTO opening_hours (unit_id, resource_id, weekday, opens, closes,
+                       valid_from, valid_until) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+                [
+                    (
+                        req.unit_id,
+                        req.resource_id,
+                        h.weekday,
+                        h.opens,
+                        h.closes,
+                        req.valid_from,
+                        req.valid_until,
+                    )
+                    for h in req.hours
+                ],
+            )
+        self.catalogue.invalidate()
+        return c.Done()
+
+    async def set_prices(self, req: c.SetPricesRequest, ctx: RequestContext) -> c.Done:
+        for n, rule in enumerate(req.rules):
+            if rule.amount_cents < 0:
+                raise ValidationFailed("not negative", field=f"rules[{n}].amount_cents")
+            if not 0 <= rule.vat_rate_bp <= 10000:
+                raise ValidationFailed("basis points 0..10000", field=f"rules[{n}].vat_rate_bp")
+            if any(not 0 <= d <= 6 for d in rule.weekdays):
+                raise ValidationFailed("weekdays 0..6", field=f"rules[{n}].weekdays")
+        async with self.pool.acquire() as conn, conn.transaction():
+            res = await store.resource(conn, req.resource_id)
+            require_staff(ctx.principal, res.merchant_id)
+            await conn.execute("DELETE FROM price_rules WHERE resource_id = $1", res.id)
+            await conn.executemany(
+                """INSERT INTO price_rules (resource_id, customer_group, weekdays, from_time,
+                       to_time, unit, amount_cents, vat_rate_bp, valid_from, valid_until)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                [
+                    (
+                        res.id,
+                        r.customer_group,
+                        r.weekdays,
+                        r.from_time,
+                        r.to_time,
+                        r.unit,
+                        r.amount_cents,
+                        r.vat_rate_bp,
+                        r.valid_from,
+                        r.valid_until,
+                    )
+                    for r in req.rules
+                ],
+            )
+        self.catalogue.invalidate()
+        return c.Done()
+
+    async def add_closure(self, req: c.ClosureRequest, ctx: RequestContext) -> c.ClosureReply:
+        if req.last < req.first:
+            raise ValidationFailed("last must not be before first", field="last")
+        if (req.last - req.first).days > 366:
+            raise ValidationFailed("at most a year at once", field="last")
+        _check_hours(req.opens, req.closes, "closes")
+        if not req.reason.strip():
+            raise ValidationFailed("give a reason", field="reason")
+        async with self.pool.acquire() as conn, conn.transaction():
+            unit = await self._unit(conn, req.unit_id)
+            require_staff(ctx.principal, unit["merchant_id"])
+            days = [req.first + timedelta(days=n) for n in range((req.last - req.first).days + 1)]
+            await conn.executemany(
+                """INSERT INTO hours_exceptions (unit_id, resource_id, day, opens, closes, reason)
+                   VALUES ($1, $2, $3, $4, $5, $6)""",
+                [
+                    (req.unit_id, req.resource_id, d, req.opens, req.closes, req.reason)
+                    for d in days
+                ],
+            )
+            hit = await self._hit(conn, req, ZoneInfo(unit["tz"]))
+        self.catalogue.invalidate()
+        return c.ClosureReply(hit=[view(r) for r in hit])
+
+    async def _hit(
+        self, conn: asyncpg.Connection, req: c.ClosureRequest, tz: ZoneInfo
+    ) -> list[Reservation]:
+        """Active reservations of the closed days outside the remaining hours (if any)."""
+        hit = []
+        rows = await conn.fetch(
+            """SELECT * FROM reservations
+               WHERE unit_id = $1 AND ($2::uuid IS NULL OR resource_id = $2)
+                 AND state IN ('requested', 'held', 'confirmed') AND during && tstzrange($3, $4)
+               ORDER BY lower(during)""",
+            req.unit_id,
+            req.resource_id,
+            datetime.combine(req.first, time(0), tz),
+            datetime.combine(req.last + timedelta(days=1), time(0), tz),
+        )
+        for row in rows:
+            r = store.reservation(row)
+            if req.opens is not None and req.closes is not None:
+                day = r.starts_at.astimezone(tz).date()
+                opens = datetime.combine(day, req.opens, tz)
+                closes = datetime.combine(
+                    day + timedelta(days=1) if req.closes == time(0) else day, req.closes, tz
+                )
+                if opens <= r.starts_at and r.ends_at <= closes:
+                    continue
+            hit.append(r)
+        return hit
+
+    async def day_view(self, req: c.DayViewRequest, ctx: RequestContext) -> c.DayView:
+        async with self.pool.acquire() as conn:
+            unit = await self._unit(conn, req.unit_id)
+            require_staff(ctx.principal, unit["merchant_id"])
+            tz = ZoneInfo(unit["tz"])
+            resources = [
+                r for r in (await store.all_resources(conn)).values() if r.unit_id == req.unit_id
+            ]
+            rows = await conn.fetch(
+                """SELECT * FROM reservations WHERE unit_id = $1
+                   AND state IN ('requested', 'held', 'confirmed') AND during && tstzrange($2, $3)
+                   ORDER BY lower(during)""",
+                req.unit_id,
+                datetime.combine(req.day, time(0), tz),
+                datetime.combine(req.day + timedelta(days=1), time(0), tz),
+            )
+        found = [store.reservation(r) for r in rows]
+        return c.DayView(
+            unit=c.UnitView(
+                unit_id=unit["id"],
+                name=c.LocalizedText(**unit["name"]),
+                address=unit["address"],
+                tz=unit["tz"],
+                municipality=unit["municipality"],
+                merchant_id=unit["merchant_id"],
+            ),
+            day=req.day,
+            resources=[
+                c.ResourceDay(
+                    resource=summary(res),
+                    reservations=[view(r) for r in found if r.resource_id == res.id],
+                )
+                for res in sorted(resources, key=lambda r: r.name.get("fi", ""))
+            ],
+        )

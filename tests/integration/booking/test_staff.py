@@ -1,0 +1,163 @@
+"""Staff manage units, resources, hours, prices and closures, in their departments only."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from services.booking import demo
+from shared.contracts import booking as c
+from shared.errors import Forbidden, ValidationFailed
+from tests.integration.booking.conftest import (
+    CULTURE_STAFF,
+    RESIDENT,
+    SPORTS_STAFF,
+    Booking,
+    local,
+    next_weekday,
+)
+
+NAME = c.LocalizedText(fi="Kuntosali", sv="Gym", en="Gym")
+
+
+async def new_gym(booking: Booking) -> tuple[c.UnitView, c.ResourceSummary]:
+    unit = await booking.call(
+        "upsert_unit",
+        c.UnitUpsert(name=c.LocalizedText(fi="Runosmäen liikuntatalo"), merchant_id="sports"),
+        c.UnitView,
+        SPORTS_STAFF,
+    )
+    res = await booking.call(
+        "upsert_resource",
+        c.ResourceUpsert(unit_id=unit.unit_id, name=NAME, kind="space", cost_centre="LIIK-2150"),
+        c.ResourceSummary,
+        SPORTS_STAFF,
+    )
+    hours = [c.WeeklyHoursIn(weekday=d, opens=time(9), closes=time(17)) for d in range(7)]
+    await booking.call(
+        "set_hours",
+        c.SetHoursRequest(
+            unit_id=unit.unit_id,
+            hours=hours,
+            valid_from=local(next_weekday(0, 0), 0).date() - timedelta(days=7),
+        ),
+        c.Done,
+        SPORTS_STAFF,
+    )
+    rules = [
+        c.PriceRuleIn(customer_group="resident", unit="hour", amount_cents=1500, vat_rate_bp=1350)
+    ]
+    await booking.call(
+        "set_prices",
+        c.SetPricesRequest(resource_id=res.resource_id, rules=rules),
+        c.Done,
+        SPORTS_STAFF,
+    )
+    return unit, res
+
+
+async def test_staff_set_up_a_resource_that_residents_can_book(booking: Booking) -> None:
+    unit, res = await new_gym(booking)
+    day = next_weekday(2)
+    slots = await booking.call(
+        "availability",
+        c.AvailabilityRequest(resource_id=res.resource_id, first=day, last=day),
+        c.Availability,
+        RESIDENT,
+    )
+    assert [s.starts_at.astimezone(local(day, 0).tzinfo).hour for s in slots.slots] == list(
+        range(9, 17)
+    )
+    hold = c.HoldRequest(
+        items=[
+            c.HoldItem(resource_id=res.resource_id, starts_at=local(day, 9), ends_at=local(day, 11))
+        ]
+    )
+    r = (await booking.call("hold", hold, c.HoldReply, RESIDENT)).reservations[0]
+    assert (r.gross_cents, r.vat_rate_bp) == (3000, 1350)
+    view = await booking.call(
+        "day_view", c.DayViewRequest(unit_id=unit.unit_id, day=day), c.DayView, SPORTS_STAFF
+    )
+    assert [len(rd.reservations) for rd in view.resources] == [1]
+    with pytest.raises(Forbidden):
+        await booking.call(
+            "day_view", c.DayViewRequest(unit_id=unit.unit_id, day=day), c.DayView, CULTURE_STAFF
+        )
+
+    closure = c.ClosureRequest(unit_id=unit.unit_id, first=day, last=day, reason="water damage")
+    hit = await booking.call("add_closure", closure, c.ClosureReply, SPORTS_STAFF)
+    assert [h.reservation_id for h in hit.hit] == [r.reservation_id]
+    after = await booking.call(
+        "availability",
+        c.AvailabilityRequest(resource_id=res.resource_id, first=day, last=day),
+        c.Availability,
+        RESIDENT,
+    )
+    assert after.slots == []
+
+
+async def test_staff_only_in_their_department_and_bad_rules_name_the_field(
+    booking: Booking,
+) -> None:
+    with pytest.raises(Forbidden):
+        await booking.call(
+            "upsert_unit", c.UnitUpsert(name=NAME, merchant_id="sports"), c.UnitView, CULTURE_STAFF
+        )
+    with pytest.raises(Forbidden):
+        await booking.call(
+            "upsert_unit", c.UnitUpsert(name=NAME, merchant_id="sports"), c.UnitView, RESIDENT
+        )
+    bad = c.ResourceUpsert(
+        unit_id=demo.UNIT_IMPIVAARA_SPORTS_HALL,
+        name=NAME,
+        kind="space",
+        min_minutes=120,
+        max_minutes=60,
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("upsert_resource", bad, c.ResourceSummary, SPORTS_STAFF)
+    assert err.value.field == "max_minutes"
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call(
+            "upsert_unit",
+            c.UnitUpsert(name=NAME, merchant_id="sports", tz="Mars/Olympus"),
+            c.UnitView,
+            SPORTS_STAFF,
+        )
+    assert err.value.field == "tz"
+    shorter = c.ClosureRequest(
+        unit_id=demo.UNIT_IMPIVAARA_SPORTS_HALL,
+        first=next_weekday(0),
+        last=next_weekday(0),
+        opens=time(12),
+        closes=time(10),
+        reason="x",
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("add_closure", shorter, c.ClosureReply, SPORTS_STAFF)
+    assert err.value.field == "closes"
+    assert await booking.pool.fetchval("SELECT count(*) FROM hours_exceptions") == 0
+
+
+async def test_search_finds_free_resources_in_a_window(booking: Booking) -> None:
+    day = next_weekday(1)
+    search = c.SearchRequest(
+        starts_after=local(day, 10), ends_before=local(day, 12), merchant_id="sports"
+    )
+    found = await booking.call("search", search, c.SearchReply, None)
+    names = {h.resource.name.fi for h in found.hits}
+    assert names == {"Pääsali", "Uintirata 1"}
+    lanes = c.SearchRequest(starts_after=local(day, 10), ends_before=local(day, 12), places=6)
+    assert [
+        h.resource.resource_id
+        for h in (await booking.call("search", lanes, c.SearchReply, None)).hits
+    ] == [demo.RESOURCE_SWIMMING_LANE]
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call(
+            "search",
+            c.SearchRequest(starts_after=local(day, 12), ends_before=local(day, 10)),
+            c.SearchReply,
+            None,
+        )
+    assert err.value.field == "ends_before"
