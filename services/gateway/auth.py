@@ -190,6 +190,7 @@ class ApiKeys:
         return Principal(
             subject=f"api_key:{known.id}",
             kind="api_key",
+            roles=known.roles,
             scopes=known.scopes,
             departments=known.departments,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Literal
 
 import msgspec
 
@@ -15,11 +16,16 @@ from shared.settings import CommonSettings, SettingsError, refuse_in_production
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
-    """An integration client: `sha256` is the hex SHA-256 of the whole key (`<id>.<secret>`)."""
+    """An integration client: `sha256` is the hex SHA-256 of the whole key (`<id>.<secret>`).
+
+    `scopes` decide which routes it may call (e.g. "finance" for the settlement downloads);
+    `roles` and `departments` are what the services see (e.g. ["finance"]).
+    """
 
     id: str
     sha256: str
     scopes: tuple[str, ...] = ()
+    roles: tuple[Literal["staff", "library_clerk", "gis_clerk", "finance"], ...] = ()
     departments: tuple[str, ...] = ()
 
 

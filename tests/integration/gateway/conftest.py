@@ -23,13 +23,20 @@ from shared.settings import CommonSettings
 from tests.integration.gateway import probe_service
 
 API_KEY = "erp.s3cr3t-integration-key"
+FINANCE_KEY = "sap.s3cr3t-finance-key"
 API_KEYS = json.dumps(
     [
         {
             "id": "erp",
             "sha256": hashlib.sha256(API_KEY.encode()).hexdigest(),
             "scopes": ["probe:write"],
-        }
+        },
+        {
+            "id": "sap",
+            "sha256": hashlib.sha256(FINANCE_KEY.encode()).hexdigest(),
+            "scopes": ["finance"],
+            "roles": ["finance"],
+        },
     ]
 )
 

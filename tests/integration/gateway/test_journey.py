@@ -23,7 +23,13 @@ from services.payment.settings import PaymentSettings
 from shared.settings import CommonSettings
 from tests.conftest import clean_schema
 from tests.integration.cart.conftest import cart_settings
-from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
+from tests.integration.gateway.conftest import (
+    FINANCE_KEY,
+    GatewayClient,
+    bearer,
+    gateway_settings,
+    make_client,
+)
 from tests.standins.koha import KohaStandIn, KohaState
 
 GIS_PRODUCT = {
@@ -129,6 +135,10 @@ async def test_resident_buys_a_gis_product_and_pays_on_the_local_page(suite) -> 
     assert "attachment" in csv.headers["content-disposition"]
     refused = await client.get("/api/v1/finance/settlements", params=query, headers=me)
     assert refused.status_code == 403
+    integration = {"X-API-Key": FINANCE_KEY}  # the city's ERP fetching the day's settlement
+    by_key = await client.get("/api/v1/finance/settlements", params=query, headers=integration)
+    assert by_key.status_code == 200, by_key.text
+    assert (await client.get("/api/v1/orders", headers=integration)).status_code == 403
 
     for outsider in ("resident-kaarina", "clerk-sports"):
         seen = await client.get(
