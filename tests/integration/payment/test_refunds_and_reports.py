@@ -108,6 +108,7 @@ async def test_staff_refund_needs_the_merchant_a_reason_and_is_idempotent(
 ) -> None:
     me, order = await paid_order(payment, orders)
     library, gis = line_of(order, "library"), line_of(order, "gis")
+    await orders.state(me, order.order_id, "fulfilled")  # staff refund a delivered line
     with pytest.raises(Forbidden):
         await payment.call("refund", refund(order, library.line_id, 100), RefundView, GIS_CLERK)
     with pytest.raises(Forbidden):
