@@ -379,3 +379,61 @@ async def expire_and_check(
         )
         expired = [reservation(r) for r in rows]
     return expired, row["taken"]
+
+
+async def insert_with_event(
+    conn: asyncpg.Connection,
+    r: Reservation,
+    guarded: tuple[datetime, datetime],
+    group: str,
+    event_id: uuid.UUID,
+    subject: str,
+    payload: bytes,
+    headers: dict[str, str],
+) -> bool:
+    """One statement for one exclusive hold: lock the resource, insert the reservation and
+    its event into the outbox, notify the relay. False (nothing written) when an overdue
+    hold overlaps: the caller then takes the general path, which expires it first."""
+    inserted = await conn.fetchval(
+        """WITH stale AS (
+               SELECT 1 FROM reservations WHERE resource_id = $2 AND state = 'held'
+                 AND expires_at < now() AND guarded && tstzrange($8, $9) LIMIT 1),
+           ins AS (
+               INSERT INTO reservations (id, resource_id, unit_id, customer, state, during,
+                   guarded, exclusive, places, expires_at, gross_cents, net_cents, vat_cents,
+                   vat_rate_bp, customer_group, merchant_id, cost_centre)
+               SELECT $1, $2, $3, $4, $5, tstzrange($6, $7), tstzrange($8, $9), true, $10, $11,
+                      $12, $13, $14, $15, $16, $17, $18
+               FROM (SELECT pg_advisory_xact_lock($19)) AS lock
+               WHERE NOT EXISTS (SELECT 1 FROM stale)
+               RETURNING id),
+           ob AS (
+               INSERT INTO outbox (event_id, subject, payload, headers)
+               SELECT $20, $21, $22, $23 FROM ins RETURNING id),
+           n AS (SELECT pg_notify('outbox_' || current_schema(), '') FROM ob)
+           SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM n)""",
+        r.id,
+        r.resource_id,
+        r.unit_id,
+        r.customer,
+        r.state,
+        r.starts_at,
+        r.ends_at,
+        guarded[0],
+        guarded[1],
+        r.places,
+        r.expires_at,
+        r.gross_cents,
+        r.net_cents,
+        r.vat_cents,
+        r.vat_rate_bp,
+        group,
+        r.merchant_id,
+        r.cost_centre,
+        lock_key(r.resource_id),
+        event_id,
+        subject,
+        payload,
+        headers,
+    )
+    return inserted == 1
