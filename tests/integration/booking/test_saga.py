@@ -155,3 +155,46 @@ async def test_race_of_64_tasks_for_100_slots_on_10_resources(booking: Booking) 
     assert len(winners) == 100
     assert max(waits) < 1.0, max(waits)
     assert elapsed < 30
+
+
+async def test_customer_cancelling_a_paid_reservation_gets_the_policy_refund(
+    booking: Booking, js: JetStreamContext
+) -> None:
+    early = await hold_one(booking, local(next_weekday(4), 10))
+    late = await hold_one(booking, local(next_weekday(4), 12))
+    await publish(js, paid(uuid.uuid4(), early, late))
+
+    async def confirmed() -> bool:
+        return (
+            await booking.pool.fetchval(
+                "SELECT count(*) FROM reservations WHERE state = 'confirmed'"
+            )
+            == 2
+        )
+
+    await booking.eventually(confirmed)
+    full = await booking.call(
+        "cancel", c.CancelRequest(reservation_id=early.reservation_id), c.CancelReply, RESIDENT
+    )
+    assert full.refund_cents == early.gross_cents > 0
+    await booking.pool.execute("UPDATE resources SET free_cancel_hours = 2000 WHERE id = $1", HALL)
+    half = await booking.call(
+        "cancel", c.CancelRequest(reservation_id=late.reservation_id), c.CancelReply, RESIDENT
+    )
+    assert half.refund_cents == late.gross_cents * 50 // 100
+    events = await booking.events("evt.booking.reservation.cancelled")
+    assert [e["refund_cents"] for e in events] == [full.refund_cents, half.refund_cents]
+
+
+async def test_hold_expires_and_frees_slot(booking: Booking) -> None:
+    r = await hold_one(booking, local(next_weekday(5), 10))
+    await booking.pool.execute(
+        "UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1",
+        r.reservation_id,
+    )
+    again = await hold_one(booking, r.starts_at, who=VISITOR)  # expired on the way, or swept
+    assert again.state == "held"
+    assert await state_of(booking, r) == "expired"
+    assert [
+        e["reservation_id"] for e in await booking.events("evt.booking.reservation.expired")
+    ] == [str(r.reservation_id)]
