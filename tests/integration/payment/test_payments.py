@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -188,3 +189,19 @@ async def test_expired_payment_is_cancelled_and_a_late_success_is_refunded_by_ca
     await payment.eventually(refunded)
     [refund] = await payment.events("evt.payment.payment.refunded")
     assert refund["amount_cents"] == order.total_cents
+
+
+async def test_concurrent_duplicate_webhooks_announce_the_payment_once(
+    payment: PaymentHarness, orders: Orders
+) -> None:
+    me = resident()
+    order = await orders.new(me, library=False)
+    await start(payment, me, order.order_id)
+    charge = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
+    body = local_event("evt-burst", "charge.paid", charge)
+
+    acks = await asyncio.gather(*(send(payment, body) for _ in range(40)))
+
+    assert sorted(a.duplicate for a in acks).count(False) == 1
+    assert {a.outcome for a in acks} == {"succeeded"}
+    assert len(await payment.events("evt.payment.payment.succeeded")) == 1
