@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from services.booking import store
+from services.booking import catalogue_store, store
 from services.booking.domain.model import Resource
 from services.booking.domain.slots import free_slots
 from shared.contracts import booking as c
@@ -44,11 +44,11 @@ class Availability:
         if req.places < 1:
             raise ValidationFailed("places must be at least 1", field="places")
         async with self.pool.acquire() as conn:
-            res = await store.resource(conn, req.resource_id)
+            res = await catalogue_store.resource(conn, req.resource_id)
             tz = ZoneInfo(res.tz)
             lo = datetime.combine(req.first - timedelta(days=1), time(0), tz)
             hi = datetime.combine(req.last + timedelta(days=2), time(0), tz)
-            weekly, exceptions = await store.hours(conn, [res], req.first, req.last)
+            weekly, exceptions = await catalogue_store.hours(conn, [res], req.first, req.last)
             busy = await store.busy(conn, [res.id], lo, hi)
         found = free_slots(
             res, req.first, req.last, weekly[res.id], exceptions[res.id], busy[res.id],
@@ -68,7 +68,7 @@ class Availability:
             raise ValidationFailed("places must be at least 1", field="places")
         now = self.now()
         async with self.pool.acquire() as conn:
-            found = await store.find_resources(
+            found = await catalogue_store.find_resources(
                 conn, req.kind, req.unit_id, req.merchant_id, req.places
             )
             if not found:
@@ -76,7 +76,7 @@ class Availability:
             tz = ZoneInfo(found[0].tz)
             first = req.starts_after.astimezone(tz).date()
             last = (req.ends_before - timedelta(microseconds=1)).astimezone(tz).date()
-            weekly, exceptions = await store.hours(conn, found, first, last)
+            weekly, exceptions = await catalogue_store.hours(conn, found, first, last)
             busy = await store.busy(
                 conn, [r.id for r in found], req.starts_after - timedelta(days=1),
                 req.ends_before + timedelta(days=1),

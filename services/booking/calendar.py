@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from icalendar import Calendar, Event
 
-from services.booking import store
+from services.booking import catalogue_store, store
 from services.booking.access import may_see, signed_in
 from services.booking.domain.model import Reservation, Resource
 from services.booking.service import Bookings
@@ -108,7 +108,7 @@ class Calendars:
         first = req.first or today - timedelta(days=7)
         last = req.last or today + timedelta(days=90)
         async with self.bookings.pool.acquire() as conn:
-            res = await store.resource(conn, req.resource_id)
+            res = await catalogue_store.resource(conn, req.resource_id)
             tz = ZoneInfo(res.tz)
             lo = datetime.combine(first, time(0), tz)
             hi = datetime.combine(last + timedelta(days=1), time(0), tz)
@@ -139,7 +139,7 @@ class Calendars:
     async def _render(
         self, conn: asyncpg.Connection, found: list[Reservation], name: str, uid: str
     ) -> str:
-        resources = await store.resources(conn, list({r.resource_id for r in found}))
+        resources = await catalogue_store.resources(conn, list({r.resource_id for r in found}))
         stamp = datetime.now(UTC).replace(microsecond=0)
         events = [
             reservation_event(r, resources[r.resource_id], stamp)

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import asyncpg
 
-from services.booking import store
+from services.booking import catalogue_store
 from services.booking.domain.model import DayException, Resource, WeeklyHours
 from services.booking.domain.pricing import PriceRule
 
@@ -55,12 +55,12 @@ class Catalogue:
 
     async def _reload(self, conn: asyncpg.Connection) -> None:
         started = time.monotonic()
-        found = await store.all_resources(conn)
+        found = await catalogue_store.all_resources(conn)
         today = date.today()
-        weekly, exceptions = await store.hours(
+        weekly, exceptions = await catalogue_store.hours(
             conn, list(found.values()), today - timedelta(days=2), today + timedelta(days=800)
         )
-        prices = await store.price_rules(conn, list(found))
+        prices = await catalogue_store.price_rules(conn, list(found))
         self._entries = {
             rid: Entry(res, weekly[rid], exceptions[rid], prices[rid], started)
             for rid, res in found.items()

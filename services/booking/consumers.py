@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-from services.booking import holds, store
+from services.booking import catalogue_store, holds, store
 from services.booking.domain.model import transition
 from services.booking.views import event
 from shared.contracts import booking as c
@@ -40,7 +40,7 @@ async def on_order_paid(conn: asyncpg.Connection, paid: OrderPaid) -> None:
             await store.save_state(conn, r)
             await add_event(conn, event(r))
             continue
-        res = (await store.resources(conn, [r.resource_id])).get(r.resource_id)
+        res = (await catalogue_store.resources(conn, [r.resource_id])).get(r.resource_id)
         if r.state in ("expired", "released") and res and await holds.retake(conn, res, r):
             r.state = transition(r.state, "retake")
             r.expires_at = None

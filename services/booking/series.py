@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from services.booking import holds, store
+from services.booking import catalogue_store, holds, store
 from services.booking.access import may_book, may_see, signed_in
 from services.booking.domain.model import transition
 from services.booking.domain.slots import check_request
@@ -114,7 +114,7 @@ class Series:
             found = await store.of_series(conn, req.series_id, since)
             if not found:
                 raise NotFound("no upcoming occurrences in this series", field="series_id")
-            res = await store.resource(conn, found[0].resource_id)
+            res = await catalogue_store.resource(conn, found[0].resource_id)
             for r in found:
                 principal = may_see(ctx.principal, r)
                 if r.state not in ("requested", "held", "confirmed"):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
-from services.booking import holds, store
+from services.booking import catalogue_store, holds, store
 from services.booking.access import is_staff_for, may_book, may_see, require_staff, signed_in
 from services.booking.catalogue import Catalogue
 from services.booking.domain.model import Reservation, transition
@@ -147,7 +147,7 @@ class Bookings:
                 raise Forbidden("only the customer may put it in a cart", field="reservation_id")
             if r.state != "held" or (r.expires_at and r.expires_at < self.now()):
                 raise HoldExpired("the hold is no longer in force", field="reservation_id")
-            res = await store.resource(conn, r.resource_id)
+            res = await catalogue_store.resource(conn, r.resource_id)
         return c.ReservationForCart(
             reservation_id=r.id, customer=r.customer, state=r.state, resource_id=r.resource_id,
             resource_name=c.LocalizedText(**res.name), unit_name=c.LocalizedText(**res.unit_name),
@@ -213,7 +213,7 @@ class Bookings:
             principal = may_see(ctx.principal, r)
             if r.state == "cancelled":
                 return c.CancelReply(reservation=view(r), refund_cents=0)
-            res = await store.resource(conn, r.resource_id)
+            res = await catalogue_store.resource(conn, r.resource_id)
             refund, by = self.refund_for(
                 principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
             )

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 import msgspec
 
-from services.booking import store
+from services.booking import catalogue_store, store
 from services.booking.access import require_staff
 from services.booking.availability import summary
 from services.booking.catalogue import Catalogue
@@ -123,7 +123,7 @@ class Staff:
                 unit["merchant_id"],
                 *(getattr(req, f) for f in fields),
             )
-            res = await store.resource(conn, rid)
+            res = await catalogue_store.resource(conn, rid)
         self.catalogue.invalidate()
         return summary(res)
 
@@ -177,7 +177,7 @@ class Staff:
             if any(not 0 <= d <= 6 for d in rule.weekdays):
                 raise ValidationFailed("weekdays 0..6", field=f"rules[{n}].weekdays")
         async with self.pool.acquire() as conn, conn.transaction():
-            res = await store.resource(conn, req.resource_id)
+            res = await catalogue_store.resource(conn, req.resource_id)
             require_staff(ctx.principal, res.merchant_id)
             await conn.execute("DELETE FROM price_rules WHERE resource_id = $1", res.id)
             await conn.executemany(
@@ -261,7 +261,9 @@ class Staff:
             require_staff(ctx.principal, unit["merchant_id"])
             tz = ZoneInfo(unit["tz"])
             resources = [
-                r for r in (await store.all_resources(conn)).values() if r.unit_id == req.unit_id
+                r
+                for r in (await catalogue_store.all_resources(conn)).values()
+                if r.unit_id == req.unit_id
             ]
             rows = await conn.fetch(
                 """SELECT * FROM reservations WHERE unit_id = $1

@@ -1,0 +1,163 @@
+"""SQL of the catalogue: units, resources, opening hours and price rules (asyncpg)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import asyncpg
+
+from services.booking.domain.model import DayException, Resource, WeeklyHours
+from services.booking.domain.pricing import PriceRule
+from shared.errors import NotFound
+
+_RESOURCE_SQL = """
+SELECT r.*, u.name AS unit_name, u.tz, u.municipality
+FROM resources r JOIN units u ON u.id = r.unit_id
+"""
+
+
+def _resource(row: asyncpg.Record) -> Resource:
+    return Resource(
+        id=row["id"],
+        unit_id=row["unit_id"],
+        name=row["name"],
+        unit_name=row["unit_name"],
+        kind=row["kind"],
+        capacity=row["capacity"],
+        min_minutes=row["min_minutes"],
+        max_minutes=row["max_minutes"],
+        slot_minutes=row["slot_minutes"],
+        align_minutes=row["align_minutes"],
+        buffer_before_minutes=row["buffer_before_minutes"],
+        buffer_after_minutes=row["buffer_after_minutes"],
+        min_notice_minutes=row["min_notice_minutes"],
+        max_days_ahead=row["max_days_ahead"],
+        needs_approval=row["needs_approval"],
+        who_may_book=row["who_may_book"],
+        merchant_id=row["merchant_id"],
+        cost_centre=row["cost_centre"],
+        allows_multi_day=row["allows_multi_day"],
+        free_cancel_hours=row["free_cancel_hours"],
+        late_refund_percent=row["late_refund_percent"],
+        tz=row["tz"],
+        municipality=row["municipality"],
+    )
+
+
+async def resources(
+    conn: asyncpg.Connection, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Resource]:
+    rows = await conn.fetch(_RESOURCE_SQL + " WHERE r.id = ANY($1::uuid[]) AND r.active", list(ids))
+    return {row["id"]: _resource(row) for row in rows}
+
+
+async def resource(conn: asyncpg.Connection, resource_id: uuid.UUID) -> Resource:
+    found = await resources(conn, [resource_id])
+    if resource_id not in found:
+        raise NotFound("no such resource", field="resource_id")
+    return found[resource_id]
+
+
+async def find_resources(
+    conn: asyncpg.Connection,
+    kind: str | None,
+    unit_id: uuid.UUID | None,
+    merchant_id: str | None,
+    places: int,
+) -> list[Resource]:
+    rows = await conn.fetch(
+        _RESOURCE_SQL
+        + """ WHERE r.active AND ($1::text IS NULL OR r.kind = $1)
+              AND ($2::uuid IS NULL OR r.unit_id = $2)
+              AND ($3::text IS NULL OR r.merchant_id = $3) AND r.capacity >= $4
+              ORDER BY r.id LIMIT 500""",
+        kind,
+        unit_id,
+        merchant_id,
+        places,
+    )
+    return [_resource(row) for row in rows]
+
+
+async def hours(
+    conn: asyncpg.Connection, resources_: Sequence[Resource], first: date, last: date
+) -> tuple[dict[uuid.UUID, list[WeeklyHours]], dict[uuid.UUID, dict[date, DayException]]]:
+    """Weekly hours and day exceptions per resource (its own replace its unit's)."""
+    units = list({r.unit_id for r in resources_})
+    weekly_rows = await conn.fetch(
+        """SELECT unit_id, resource_id, weekday, opens, closes, valid_from, valid_until
+           FROM opening_hours WHERE unit_id = ANY($1::uuid[])
+           AND valid_from <= $3 AND (valid_until IS NULL OR valid_until >= $2)""",
+        units,
+        first,
+        last,
+    )
+    exc_rows = await conn.fetch(
+        """SELECT unit_id, resource_id, day, opens, closes, reason FROM hours_exceptions
+           WHERE unit_id = ANY($1::uuid[]) AND day BETWEEN $2 AND $3
+           ORDER BY resource_id NULLS FIRST""",
+        units,
+        first,
+        last,
+    )
+    by_owner: dict[uuid.UUID, list[WeeklyHours]] = {}
+    for w in weekly_rows:
+        by_owner.setdefault(w["resource_id"] or w["unit_id"], []).append(
+            WeeklyHours(
+                weekday=w["weekday"],
+                opens=w["opens"],
+                closes=w["closes"],
+                valid_from=datetime.combine(w["valid_from"], datetime.min.time()),
+                valid_until=datetime.combine(w["valid_until"], datetime.min.time())
+                if w["valid_until"]
+                else None,
+            )
+        )
+    exc_by_owner: dict[uuid.UUID, dict[date, DayException]] = {}
+    for e in exc_rows:  # unit-wide first, then the resource's own
+        exc_by_owner.setdefault(e["resource_id"] or e["unit_id"], {})[e["day"]] = DayException(
+            opens=e["opens"], closes=e["closes"], reason=e["reason"]
+        )
+    weekly: dict[uuid.UUID, list[WeeklyHours]] = {}
+    exceptions: dict[uuid.UUID, dict[date, DayException]] = {}
+    for res in resources_:
+        weekly[res.id] = by_owner.get(res.id) or by_owner.get(res.unit_id, [])
+        exceptions[res.id] = {**exc_by_owner.get(res.unit_id, {}), **exc_by_owner.get(res.id, {})}
+    return weekly, exceptions
+
+
+async def all_resources(conn: asyncpg.Connection) -> dict[uuid.UUID, Resource]:
+    rows = await conn.fetch(_RESOURCE_SQL + " WHERE r.active")
+    return {row["id"]: _resource(row) for row in rows}
+
+
+async def price_rules(
+    conn: asyncpg.Connection, resource_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[PriceRule]]:
+    """Price rules per resource, the most specific (latest start of day) first."""
+    rows = await conn.fetch(
+        """SELECT resource_id, customer_group, weekdays, from_time, to_time, unit, amount_cents,
+                  vat_rate_bp, valid_from, valid_until
+           FROM price_rules WHERE resource_id = ANY($1::uuid[]) ORDER BY from_time DESC, id""",
+        list(resource_ids),
+    )
+    out: dict[uuid.UUID, list[PriceRule]] = {rid: [] for rid in resource_ids}
+    for r in rows:
+        out[r["resource_id"]].append(_price_rule(r))
+    return out
+
+
+def _price_rule(r: asyncpg.Record) -> PriceRule:
+    return PriceRule(
+        customer_group=r["customer_group"],
+        weekdays=tuple(r["weekdays"]),
+        from_time=r["from_time"],
+        to_time=r["to_time"],
+        unit=r["unit"],
+        amount_cents=r["amount_cents"],
+        vat_rate_bp=r["vat_rate_bp"],
+        valid_from=r["valid_from"],
+        valid_until=r["valid_until"],
+    )
