@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -167,6 +168,14 @@ class Payments:
             raise ValidationFailed(
                 f"the webhook signature is not valid: {exc}", field="signature"
             ) from None
+        if news.kind == "succeeded" and not news.fee_cents and news.provider_ref:
+            try:
+                fee = await provider.fee_of(news.provider_ref)
+            except ProviderError as exc:  # reconciliation still sees the fee later
+                log.warning("fee of %s not known yet: %s", news.provider_ref, type(exc).__name__)
+                fee = None
+            if fee:
+                news = dataclasses.replace(news, fee_cents=fee)
         return await self.apply_news(provider.name, news)
 
     async def apply_news(self, provider: str, news: WebhookNews) -> WebhookAck:

@@ -30,7 +30,7 @@ ALLOWED: dict[tuple[str, str], tuple[set[str], set[str]]] = {
         {"amount", "currency", "description", "metadata[", "automatic_payment_methods[enabled]"},
     ),
     ("POST", "/v1/payment_intents/{id}/cancel"): (set(), {"cancellation_reason"}),
-    ("GET", "/v1/payment_intents/{id}"): (set(), set()),
+    ("GET", "/v1/payment_intents/{id}"): (set(), {"expand["}),
     ("POST", "/v1/refunds"): (
         {"payment_intent"},
         {"payment_intent", "amount", "reason", "metadata["},
@@ -134,7 +134,15 @@ class StripeStandIn:
         if route == "/v1/payment_intents":
             return 200, self._create_intent(params)
         if route == "/v1/payment_intents/{id}":
-            return 200, self._intent(object_id)
+            intent = self._intent(object_id)
+            expand = [v for k, v in params.items() if k.startswith("expand[")]
+            if "latest_charge.balance_transaction" in expand and intent["latest_charge"]:
+                charge = dict(self.charges[intent["latest_charge"]])
+                charge["balance_transaction"] = next(
+                    t for t in self.balance if t["source"] == charge["id"]
+                )
+                intent = {**intent, "latest_charge": charge}
+            return 200, intent
         if route == "/v1/payment_intents/{id}/cancel":
             return 200, self._cancel(object_id, params)
         if route == "/v1/refunds":

@@ -190,6 +190,9 @@ class LocalProvider:
             await self._book(conn, "refund", refund_id, -amount_cents, 0)
         return RefundResult(provider_ref=refund_id)
 
+    async def fee_of(self, provider_ref: str) -> int | None:
+        return None  # the local webhook carries its fee
+
     async def cancel(self, provider_ref: str, idempotency_key: str) -> None:
         await self.pool.execute(
             "UPDATE local_charges SET state = 'cancelled' WHERE id = $1 AND state = 'open'",

@@ -133,6 +133,19 @@ class StripeProvider:
         )
         return RefundResult(provider_ref=refund.id)
 
+    async def fee_of(self, provider_ref: str) -> int | None:
+        """Stripe's fee sits on the charge's balance transaction, not in the webhook."""
+        intent = await _call(
+            lambda: self.client.v1.payment_intents.retrieve_async(
+                provider_ref, {"expand": ["latest_charge.balance_transaction"]}
+            )
+        )
+        charge = intent.latest_charge
+        if charge is None or isinstance(charge, str) or not charge.balance_transaction:
+            return None
+        txn = charge.balance_transaction
+        return None if isinstance(txn, str) else int(txn.fee)
+
     async def cancel(self, provider_ref: str, idempotency_key: str) -> None:
         try:
             await _call(

@@ -96,6 +96,8 @@ async def test_stripe_payment_succeeds_through_a_signed_webhook(
         "get", GetPaymentRequest(payment_id=started.payment_id), PaymentView, ME
     )
     assert view.state == "succeeded"
+    fee = (order.total_cents * 150 + 5000) // 10000 + 25  # the stand-in's 1.5 % + 25 c
+    assert await payment.pool.fetchval("SELECT fee_cents FROM payment.payments") == fee
 
 
 async def test_stripe_refund_replays_for_the_same_key_and_refuses_other_parameters(
