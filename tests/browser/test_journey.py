@@ -222,3 +222,26 @@ async def test_resident_subscribes_to_the_calendar_feed(browser: Any, web_suite:
     await submit(page, page.locator("button[value='revoke']"))
     assert (await page.request.get(feed)).status in (403, 404, 410)
     await page.context.close()
+
+
+async def test_clerk_cancels_a_reservation_with_a_reason_and_sees_the_refund(
+    browser: Any, web_suite: Suite
+) -> None:
+    resident = await new_page(browser, web_suite.url)
+    await sign_in(resident, "resident-kaarina", "/")
+    await hold_first_free_slot(resident, audit=False)
+    await visit(resident, "/reservations")
+    when = await resident.locator("tbody tr td").nth(1).inner_text()  # "23.11.2026 07:00–08:00"
+    dd, mm, yyyy = when.split(" ")[0].split(".")
+    await resident.context.close()
+
+    clerk = await new_page(browser, web_suite.url)
+    await sign_in(clerk, "clerk-sports", "/staff/day")
+    await visit(clerk, f"/staff/day?day={yyyy}-{mm}-{dd}")
+    await clean(clerk, "staff-day")
+    row = clerk.locator("tbody tr", has=clerk.locator("input[name='reason']")).first
+    await row.locator("input[name='reason']").fill("Kentän huolto")
+    await submit(clerk, row.locator("button.danger"))
+    assert "done=done_cancelled" in clerk.url
+    assert int(await clerk.locator("[data-refund]").get_attribute("data-refund")) >= 0
+    await clerk.context.close()

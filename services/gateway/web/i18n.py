@@ -298,6 +298,24 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "add_to_calendar": ("Lisää kalenteriin", "Lägg till i kalendern", "Add to calendar"),
     "actions": ("Toiminnot", "Åtgärder", "Actions"),
+    "closure_hits": (
+        "Sulkeminen osuu varauksiin",
+        "Stängningen träffar bokningar",
+        "Reservations hit by the closure",
+    ),
+    "whole_unit": ("koko toimipiste", "hela verksamhetsstället", "whole unit"),
+    "hourly_prices": (
+        "Tuntihinnat tästä päivästä alkaen",
+        "Timpriser från i dag",
+        "Hourly prices from today",
+    ),
+    "price_resident": ("Turkulaiset", "Åbobor", "Residents of Turku"),
+    "price_other": ("Muut", "Övriga", "Others"),
+    "refund_to_customer": (
+        "Asiakkaalle palautetaan",
+        "Kunden får tillbaka",
+        "Refund to the customer",
+    ),
     "footer": ("Turun kaupunki", "Åbo stad", "City of Turku"),
     "accessibility": (
         "Saavutettavuusseloste",

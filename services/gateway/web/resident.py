@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from services.gateway.auth import principal_of
@@ -52,7 +52,7 @@ async def home(request: Req) -> Response[str]:
 
 
 @get("/lang/{code:str}", name="web:lang")
-async def switch_language(code: str, next_: Next = "/") -> Redirect:
+async def switch_language(code: FromPath[str], next_: Next = "/") -> Redirect:
     target = next_ if next_.startswith("/") and not next_.startswith("//") else "/"
     response = Redirect(path=target, status_code=303)
     if code in i18n.LANGUAGES:
@@ -69,7 +69,11 @@ async def sign_in(request: Req, next_: Next = "/") -> Response[str]:
 
 @get("/resources", name="web:resources")
 async def resources(
-    request: Req, service: str = "", kind: str = "", day: str = "", places: int = 1
+    request: Req,
+    service: FromQuery[str] = "",
+    kind: FromQuery[str] = "",
+    day: FromQuery[str] = "",
+    places: FromQuery[int] = 1,
 ) -> Response[str]:
     on = _date(day) if day else date.today()
     start = datetime.combine(on, time(0), HELSINKI)
@@ -102,7 +106,9 @@ def _week_start(week: str) -> date:
 
 
 @get("/resources/{resource_id:str}", name="web:resource")
-async def resource_week(request: Req, resource_id: str, week: str = "") -> Response[str]:
+async def resource_week(
+    request: Req, resource_id: FromPath[str], week: FromQuery[str] = ""
+) -> Response[str]:
     monday = _week_start(week)
     reply = await call(
         request,
@@ -217,7 +223,7 @@ async def cart(request: Req) -> Response[str]:
 
 
 @post("/cart/lines/{line_id:str}/remove", name="web:remove_line")
-async def remove_line(request: Req, line_id: str) -> Redirect:
+async def remove_line(request: Req, line_id: FromPath[str]) -> Redirect:
     _signed_in(request)
     await call(request, "remove_line", line_id=line_id, idempotency_key=new_key())
     return _back("/cart", "done_saved")
@@ -309,7 +315,7 @@ async def checkout(request: Req) -> Redirect:
 
 
 @get("/orders/{order_id:str}", name="web:receipt")
-async def receipt(request: Req, order_id: str) -> Response[str]:
+async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
     order = await call(request, "get_order", order_id=order_id)
     lines = [
@@ -339,14 +345,14 @@ async def reservations(request: Req) -> Response[str]:
 
 
 @get("/reservations/{reservation_id:str}/cancel", name="web:cancel_confirm")
-async def cancel_confirm(request: Req, reservation_id: str) -> Response[str]:
+async def cancel_confirm(request: Req, reservation_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
     reservation = await call(request, "get_reservation", reservation_id=reservation_id)
     return page(request, "cancel.html", reservation=reservation, key=new_key())
 
 
 @post("/reservations/{reservation_id:str}/cancel", name="web:cancel")
-async def cancel(request: Req, reservation_id: str) -> Redirect:
+async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     _signed_in(request)
     form = await request.form()
     reply = await call(
@@ -381,14 +387,14 @@ async def calendar_create(request: Req) -> Response[str]:
 
 
 @get("/calendar/{token:str}", name="web:calendar_feed")
-async def calendar_feed(request: Req, token: str) -> Response[str]:
+async def calendar_feed(request: Req, token: FromPath[str]) -> Response[str]:
     """The private feed itself: the secret token is the credential (calendar apps)."""
     reply = await call(request, "calendar_feed", token=token.removesuffix(".ics"))
     return _ics(reply)
 
 
 @get("/reservations/{reservation_id:str}/ics", name="web:reservation_ics")
-async def reservation_ics(request: Req, reservation_id: str) -> Response[str]:
+async def reservation_ics(request: Req, reservation_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
     return _ics(await call(request, "reservation_ics", reservation_id=reservation_id))
 

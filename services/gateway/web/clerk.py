@@ -1,0 +1,253 @@
+"""Clerks of the booking departments: day view, approvals, closures, cancellations, prices.
+
+The clerk's units and resources come from `booking.v1.search` filtered to their departments
+(all for admins); each operation checks the department again in the booking service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+
+from services.gateway.auth import allow, principal_of
+from services.gateway.web.ops import call, new_key
+from services.gateway.web.render import HELSINKI, page
+from services.gateway.web.resident import _back, _items
+from shared.errors import ValidationFailed
+
+Req = Request[Any, Any, Any]
+STAFF = allow("staff", "admin")
+APPROVAL_DAYS = 31  # how far ahead the approvals page looks for requests
+VAT_RATES = (1350, 2550, 1000, 0)
+
+
+async def my_resources(request: Req) -> list[dict[str, Any]]:
+    """Resources of the clerk's departments (all for admins)."""
+    principal = principal_of(request)
+    start = datetime.combine(date.today(), time(0), HELSINKI)
+    reply = await call(
+        request,
+        "search",
+        starts_after=start.isoformat(),
+        ends_before=(start + timedelta(days=7)).isoformat(),
+    )
+    found = [hit.get("resource", {}) for hit in _items(reply, "hits")]
+    if principal is not None and not principal.is_admin:
+        found = [r for r in found if r.get("merchant_id") in principal.departments]
+    return found
+
+
+def units_of(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    units: dict[str, dict[str, Any]] = {}
+    for r in resources:
+        units.setdefault(
+            str(r.get("unit_id")), {"unit_id": r.get("unit_id"), "name": r.get("unit_name")}
+        )
+    return list(units.values())
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value) if value else date.today()
+    except ValueError:
+        raise ValidationFailed("not a date", field="day") from None
+
+
+@get("/staff/day", name="web:day_view", guards=STAFF)
+async def day_view(
+    request: Req, day: FromQuery[str] = "", unit: FromQuery[str] = ""
+) -> Response[str]:
+    on = _date(day)
+    units = units_of(await my_resources(request))
+    chosen = unit or (str(units[0]["unit_id"]) if units else "")
+    view: Any = {}
+    if chosen:
+        view = await call(request, "day_view", unit_id=chosen, day=on.isoformat())
+    rows = [
+        r | {"resource_name": rd.get("resource", {}).get("name")}
+        for rd in _items(view, "resources")
+        for r in rd.get("reservations", [])
+    ]
+    rows.sort(key=lambda r: str(r.get("starts_at")))
+    refund = request.query_params.get("refund", "")
+    return page(
+        request,
+        "staff/day.html",
+        day=on.isoformat(),
+        unit=chosen,
+        units=units,
+        reservations=rows,
+        refund=int(refund) if refund.isdigit() else None,
+        key=new_key(),
+    )
+
+
+@get("/staff/approvals", name="web:approvals", guards=STAFF)
+async def approvals(request: Req) -> Response[str]:
+    """Requests waiting for a decision in the clerk's units over the coming weeks."""
+    units = units_of(await my_resources(request))
+    today = date.today()
+    views = await asyncio.gather(
+        *(
+            call(
+                request,
+                "day_view",
+                unit_id=str(u["unit_id"]),
+                day=(today + timedelta(days=n)).isoformat(),
+            )
+            for u in units
+            for n in range(APPROVAL_DAYS)
+        )
+    )
+    waiting = [
+        r | {"resource_name": rd.get("resource", {}).get("name")}
+        for view in views
+        for rd in _items(view, "resources")
+        for r in rd.get("reservations", [])
+        if r.get("state") == "requested"
+    ]
+    unique = {r["reservation_id"]: r for r in waiting}  # a multi-day request shows on each day
+    requests = sorted(unique.values(), key=lambda r: str(r.get("starts_at")))
+    return page(request, "staff/approvals.html", requests=requests, key=new_key())
+
+
+@post("/staff/approvals/{reservation_id:str}", name="web:decide", guards=STAFF)
+async def decide(request: Req, reservation_id: FromPath[str]) -> Redirect:
+    form = await request.form()
+    key = form.get("key") or new_key()
+    if form.get("decision") == "approve":
+        await call(request, "approve", reservation_id=reservation_id, idempotency_key=key)
+    else:
+        reason = str(form.get("reason") or "").strip()
+        if not reason:
+            raise ValidationFailed("give a reason for denying", field="reason")
+        await call(
+            request, "deny", reservation_id=reservation_id, reason=reason, idempotency_key=key
+        )
+    return _back("/staff/approvals", "done_saved")
+
+
+@get("/staff/closures", name="web:closures", guards=STAFF)
+async def closures(request: Req) -> Response[str]:
+    resources = await my_resources(request)
+    return page(
+        request,
+        "staff/closures.html",
+        resources=resources,
+        units=units_of(resources),
+        hit=None,
+        key=new_key(),
+    )
+
+
+@post("/staff/closures", name="web:add_closure", guards=STAFF, status_code=200)
+async def add_closure(request: Req) -> Response[str]:
+    """Close a unit or one resource for some days; the answer lists the reservations hit."""
+    form = await request.form()
+    target = str(form.get("target") or "")
+    unit_id, _, resource_id = target.partition("/")
+    reply = await call(
+        request,
+        "add_closure",
+        unit_id=unit_id or None,
+        resource_id=resource_id or None,
+        first=_date(str(form.get("first") or "")).isoformat(),
+        last=_date(str(form.get("last") or "")).isoformat(),
+        reason=form.get("reason", ""),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    resources = await my_resources(request)
+    return page(
+        request,
+        "staff/closures.html",
+        resources=resources,
+        units=units_of(resources),
+        hit=_items(reply, "hit"),
+        key=new_key(),
+    )
+
+
+@post("/staff/reservations/{reservation_id:str}/cancel", name="web:staff_cancel", guards=STAFF)
+async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
+    form = await request.form()
+    reason = str(form.get("reason") or "").strip()
+    if not reason:
+        raise ValidationFailed("give a reason", field="reason")
+    reply = await call(
+        request,
+        "cancel",
+        reservation_id=reservation_id,
+        reason=reason,
+        idempotency_key=form.get("key") or new_key(),
+    )
+    refund = int(reply.get("refund_cents") or 0)
+    return _back(
+        f"/staff/day?day={form.get('day', '')}&unit={form.get('unit', '')}",
+        f"done_cancelled&refund={refund}",
+    )
+
+
+@get("/staff/resources", name="web:staff_resources", guards=STAFF)
+async def staff_resources(request: Req) -> Response[str]:
+    return page(
+        request,
+        "staff/resources.html",
+        resources=await my_resources(request),
+        vat_rates=VAT_RATES,
+        key=new_key(),
+    )
+
+
+def _cents(value: Any, field: str) -> int:
+    text = str(value or "0").replace(",", ".").strip()
+    try:
+        cents = round(float(text) * 100)
+    except ValueError:
+        raise ValidationFailed("not a price", field=field) from None
+    if cents < 0:
+        raise ValidationFailed("a price cannot be negative", field=field)
+    return cents
+
+
+@post("/staff/resources/{resource_id:str}/prices", name="web:set_prices", guards=STAFF)
+async def set_prices(request: Req, resource_id: FromPath[str]) -> Redirect:
+    """Hourly prices for residents of Turku and for others, with the VAT rate, from today."""
+    form = await request.form()
+    vat = int(form.get("vat_rate_bp") or 0)
+    if vat not in VAT_RATES:
+        raise ValidationFailed("choose a VAT rate", field="vat_rate_bp")
+    rules = [
+        {
+            "customer_group": group,
+            "unit": "hour",
+            "amount_cents": _cents(form.get(f"{group}_euros"), f"{group}_euros"),
+            "vat_rate_bp": vat,
+            "valid_from": date.today().isoformat(),
+        }
+        for group in ("resident", "other")
+    ]
+    await call(
+        request,
+        "set_prices",
+        resource_id=resource_id,
+        rules=rules,
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/staff/resources", "done_saved")
+
+
+ROUTES = [
+    day_view,
+    approvals,
+    decide,
+    closures,
+    add_closure,
+    staff_cancel,
+    staff_resources,
+    set_prices,
+]
