@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 import msgspec
 
 from services.booking import catalogue_store, store
-from services.booking.access import require_staff
+from services.booking.access import require_staff, signed_in
 from services.booking.availability import summary
 from services.booking.catalogue import Catalogue
 from services.booking.domain.model import Reservation
 from services.booking.views import view
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed
 
 
 def _check_resource(req: c.ResourceUpsert) -> None:
@@ -215,17 +215,18 @@ class Staff:
             unit = await self._unit(conn, req.unit_id)
             require_staff(ctx.principal, unit["merchant_id"])
             days = [req.first + timedelta(days=n) for n in range((req.last - req.first).days + 1)]
+            closure_id = uuid.uuid4()
             await conn.executemany(
-                """INSERT INTO hours_exceptions (unit_id, resource_id, day, opens, closes, reason)
-                   VALUES ($1, $2, $3, $4, $5, $6)""",
+                """INSERT INTO hours_exceptions (unit_id, resource_id, day, opens, closes, reason,
+                       closure_id) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
                 [
-                    (req.unit_id, req.resource_id, d, req.opens, req.closes, req.reason)
+                    (req.unit_id, req.resource_id, d, req.opens, req.closes, req.reason, closure_id)
                     for d in days
                 ],
             )
             hit = await self._hit(conn, req, ZoneInfo(unit["tz"]))
         self.catalogue.invalidate()
-        return c.ClosureReply(hit=[view(r) for r in hit])
+        return c.ClosureReply(closure_id=closure_id, hit=[view(r) for r in hit])
 
     async def _hit(
         self, conn: asyncpg.Connection, req: c.ClosureRequest, tz: ZoneInfo
@@ -292,3 +293,67 @@ class Staff:
                 for res in sorted(resources, key=lambda r: r.name.get("fi", ""))
             ],
         )
+
+    async def list_closures(self, req: c.ListClosuresRequest, ctx: RequestContext) -> c.ClosureList:
+        principal = signed_in(ctx.principal)
+        if not principal.has("staff", "admin") and not principal.is_system:
+            raise Forbidden("staff only")
+        everywhere = principal.is_admin or principal.is_system
+        rows = await self.pool.fetch(
+            """SELECT e.closure_id, e.unit_id, e.resource_id, min(e.day) AS first,
+                      max(e.day) AS last, e.opens, e.closes, e.reason
+               FROM hours_exceptions e JOIN units u ON u.id = e.unit_id
+               WHERE e.closure_id IS NOT NULL AND ($1::uuid IS NULL OR e.unit_id = $1)
+                 AND ($2 OR u.merchant_id = ANY($3::text[]))
+               GROUP BY e.closure_id, e.unit_id, e.resource_id, e.opens, e.closes, e.reason
+               HAVING max(e.day) >= $4 ORDER BY min(e.day)""",
+            req.unit_id,
+            everywhere,
+            list(principal.departments),
+            req.since or date.today(),
+        )
+        return c.ClosureList(closures=[c.ClosureView(**dict(r)) for r in rows])
+
+    async def remove_closure(self, req: c.RemoveClosureRequest, ctx: RequestContext) -> c.Done:
+        async with self.pool.acquire() as conn, conn.transaction():
+            merchant = await conn.fetchval(
+                """SELECT u.merchant_id FROM hours_exceptions e JOIN units u ON u.id = e.unit_id
+                   WHERE e.closure_id = $1 LIMIT 1""",
+                req.closure_id,
+            )
+            if merchant is None:
+                raise NotFound("no such closure", field="closure_id")
+            require_staff(ctx.principal, merchant)
+            await conn.execute("DELETE FROM hours_exceptions WHERE closure_id = $1", req.closure_id)
+        self.catalogue.invalidate()
+        return c.Done()
+
+    async def list_resources(
+        self, req: c.ListResourcesRequest, ctx: RequestContext
+    ) -> c.ResourceList:
+        if not 1 <= req.limit <= 500:
+            raise ValidationFailed("limit must be 1..500", field="limit")
+        async with self.pool.acquire() as conn:
+            found = await catalogue_store.find_resources(
+                conn, req.kind, req.unit_id, req.merchant_id, 1
+            )
+        page = found[req.offset : req.offset + req.limit]
+        return c.ResourceList(resources=[summary(r) for r in page])
+
+    async def pending_approvals(
+        self, req: c.PendingApprovalsRequest, ctx: RequestContext
+    ) -> c.ReservationList:
+        principal = signed_in(ctx.principal)
+        if not principal.has("staff", "admin") and not principal.is_system:
+            raise Forbidden("staff only")
+        everywhere = principal.is_admin or principal.is_system
+        rows = await self.pool.fetch(
+            """SELECT * FROM reservations WHERE state = 'requested'
+                 AND ($1 OR merchant_id = ANY($2::text[]))
+               ORDER BY created_at LIMIT $3 OFFSET $4""",
+            everywhere,
+            list(principal.departments),
+            min(max(req.limit, 1), 500),
+            req.offset,
+        )
+        return c.ReservationList(reservations=[view(store.reservation(r)) for r in rows])

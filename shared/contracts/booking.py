@@ -380,7 +380,8 @@ class UnitView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ResourceUpsert(msgspec.Struct, frozen=True, kw_only=True):
-    """`booking.v1.upsert_resource`: create or update a resource with its booking rules and
+    """`booking.v1.upsert_resource` (also `booking.v1.create_resource` and
+    `booking.v1.update_resource`): create or update a resource with its booking rules and
     cancellation policy (free until `free_cancel_hours` before, then `late_refund_percent`,
     nothing after the start). Its merchant is the unit's."""
 
@@ -464,7 +465,60 @@ class ClosureRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ClosureReply(msgspec.Struct, frozen=True, kw_only=True):
+    closure_id: uuid.UUID | None = None
     hit: list[ReservationView]
+
+
+class ListClosuresRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.list_closures`: closures of the staff member's departments (optionally of
+    one unit) that end on or after `since` (default today)."""
+
+    unit_id: uuid.UUID | None = None
+    since: date | None = None
+
+
+class ClosureView(msgspec.Struct, frozen=True, kw_only=True):
+    closure_id: uuid.UUID
+    unit_id: uuid.UUID
+    resource_id: uuid.UUID | None
+    first: date
+    last: date
+    opens: time | None
+    closes: time | None
+    reason: str
+
+
+class ClosureList(msgspec.Struct, frozen=True, kw_only=True):
+    closures: list[ClosureView]
+
+
+class RemoveClosureRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.remove_closure`: reopen what a closure closed."""
+
+    closure_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
+class ListResourcesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.list_resources`: active resources (public), filtered."""
+
+    unit_id: uuid.UUID | None = None
+    kind: ResourceKind | None = None
+    merchant_id: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class ResourceList(msgspec.Struct, frozen=True, kw_only=True):
+    resources: list[ResourceSummary]
+
+
+class PendingApprovalsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.pending_approvals`: requested reservations waiting for the staff member's
+    departments, oldest first."""
+
+    limit: int = 100
+    offset: int = 0
 
 
 class DayViewRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -161,3 +161,69 @@ async def test_search_finds_free_resources_in_a_window(booking: Booking) -> None
             None,
         )
     assert err.value.field == "ends_before"
+
+
+async def test_closures_are_listed_and_removed_and_approvals_wait_for_staff(
+    booking: Booking,
+) -> None:
+    day = next_weekday(3)
+    closure = c.ClosureRequest(
+        unit_id=demo.UNIT_IMPIVAARA_SPORTS_HALL,
+        first=day,
+        last=day + timedelta(days=2),
+        reason="Finnish championships",
+    )
+    added = await booking.call("add_closure", closure, c.ClosureReply, SPORTS_STAFF)
+    listed = await booking.call(
+        "list_closures", c.ListClosuresRequest(), c.ClosureList, SPORTS_STAFF
+    )
+    assert [(x.closure_id, x.first, x.last) for x in listed.closures] == [
+        (added.closure_id, day, day + timedelta(days=2))
+    ]
+    assert (
+        await booking.call("list_closures", c.ListClosuresRequest(), c.ClosureList, CULTURE_STAFF)
+    ).closures == []
+    with pytest.raises(Forbidden):
+        await booking.call(
+            "remove_closure",
+            c.RemoveClosureRequest(closure_id=added.closure_id),
+            c.Done,
+            CULTURE_STAFF,
+        )  # type: ignore[arg-type]
+    await booking.call(
+        "remove_closure", c.RemoveClosureRequest(closure_id=added.closure_id), c.Done, SPORTS_STAFF
+    )  # type: ignore[arg-type]
+    slots = await booking.call(
+        "availability",
+        c.AvailabilityRequest(resource_id=demo.RESOURCE_SPORTS_HALL, first=day, last=day),
+        c.Availability,
+        RESIDENT,
+    )
+    assert slots.slots
+
+    resources = await booking.call(
+        "list_resources", c.ListResourcesRequest(merchant_id="culture"), c.ResourceList, None
+    )
+    assert [r.resource_id for r in resources.resources] == [demo.RESOURCE_EVENT_SPACE]
+    weekend = next_weekday(5, 10)
+    item = c.HoldItem(
+        resource_id=demo.RESOURCE_EVENT_SPACE,
+        starts_at=local(weekend, 12),
+        ends_at=local(weekend, 18),
+    )
+    requested = (
+        await booking.call("hold", c.HoldRequest(items=[item]), c.HoldReply, RESIDENT)
+    ).reservations[0]
+    pending = await booking.call(
+        "pending_approvals", c.PendingApprovalsRequest(), c.ReservationList, CULTURE_STAFF
+    )
+    assert [p.reservation_id for p in pending.reservations] == [requested.reservation_id]
+    assert (
+        await booking.call(
+            "pending_approvals", c.PendingApprovalsRequest(), c.ReservationList, SPORTS_STAFF
+        )
+    ).reservations == []
+    with pytest.raises(Forbidden):
+        await booking.call(
+            "pending_approvals", c.PendingApprovalsRequest(), c.ReservationList, RESIDENT
+        )
