@@ -18,7 +18,7 @@ from shared.contracts.payment import (
     WebhookAck,
     WebhookRequest,
 )
-from shared.errors import Forbidden, ValidationFailed
+from shared.errors import Forbidden, Unauthenticated, ValidationFailed
 from tests.integration.payment.conftest import Orders, PaymentHarness, line_of, resident
 
 
@@ -88,6 +88,8 @@ async def test_someone_elses_order_cannot_be_paid(payment: PaymentHarness, order
     order = await orders.new(resident(), library=False)
     with pytest.raises(Forbidden):
         await start(payment, resident(), order.order_id)
+    with pytest.raises(Unauthenticated):
+        await payment.call("start", StartPaymentRequest(order_id=order.order_id), PaymentView, None)
     assert await payment.pool.fetchval("SELECT count(*) FROM payment.payments") == 0
 
 
