@@ -6,6 +6,7 @@ from typing import Any
 
 from services.booking.availability import Availability
 from services.booking.calendar import Calendars
+from services.booking.closures import Closures
 from services.booking.series import Series
 from services.booking.service import Bookings
 from services.booking.staff import Staff
@@ -17,6 +18,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     series = Series(bookings)
     calendars = Calendars(bookings)
     staff = Staff(bookings.pool, bookings.catalogue)
+    closures = Closures(bookings.pool, bookings.catalogue)
     return [
         Operation("hold", c.HoldRequest, bookings.hold),
         Operation("get", c.ReservationRef, bookings.get),
@@ -43,10 +45,10 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
         Operation("update_resource", c.ResourceUpsert, staff.upsert_resource),
         Operation("list_resources", c.ListResourcesRequest, staff.list_resources),
         Operation("pending_approvals", c.PendingApprovalsRequest, staff.pending_approvals),
-        Operation("list_closures", c.ListClosuresRequest, staff.list_closures),
-        Operation("remove_closure", c.RemoveClosureRequest, staff.remove_closure),
+        Operation("list_closures", c.ListClosuresRequest, closures.list_closures),
+        Operation("remove_closure", c.RemoveClosureRequest, closures.remove_closure),
         Operation("set_hours", c.SetHoursRequest, staff.set_hours),
         Operation("set_prices", c.SetPricesRequest, staff.set_prices),
-        Operation("add_closure", c.ClosureRequest, staff.add_closure),
+        Operation("add_closure", c.ClosureRequest, closures.add_closure),
         Operation("day_view", c.DayViewRequest, staff.day_view),
     ]
