@@ -53,3 +53,14 @@ def test_prices_are_written_the_finnish_and_english_way() -> None:
 
 def test_vat_rates_from_basis_points() -> None:
     assert [percent(bp) for bp in (2550, 1350, 1000, 0)] == ["25,5 %", "13,5 %", "10 %", "0 %"]
+
+
+def test_every_operation_a_page_calls_is_in_the_table() -> None:
+    import re
+
+    from services.gateway.web import ops
+
+    used: set[str] = set()
+    for module in Path(ops.__file__).parent.glob("*.py"):
+        used |= set(re.findall(r'call\(\s*request,\s*"(\w+)"', module.read_text()))
+    assert used - set(ops.OPS) == set()

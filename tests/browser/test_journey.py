@@ -245,3 +245,16 @@ async def test_clerk_cancels_a_reservation_with_a_reason_and_sees_the_refund(
     assert "done=done_cancelled" in clerk.url
     assert int(await clerk.locator("[data-refund]").get_attribute("data-refund")) >= 0
     await clerk.context.close()
+
+
+async def test_clerk_sets_hourly_prices(browser: Any, web_suite: Suite) -> None:
+    clerk = await new_page(browser, web_suite.url)
+    await sign_in(clerk, "clerk-sports", "/staff/resources")
+    await visit(clerk, "/staff/resources")
+    form = clerk.locator("form[action$='/prices']").first
+    await form.locator("input[name='resident_euros']").fill("28")
+    await form.locator("input[name='other_euros']").fill("35,50")
+    await form.locator("select[name='vat_rate_bp']").select_option("1350")
+    await submit(clerk, form.locator("button[type='submit']"))
+    assert "done=done_saved" in clerk.url
+    await clerk.context.close()
