@@ -258,3 +258,20 @@ async def test_clerk_sets_hourly_prices(browser: Any, web_suite: Suite) -> None:
     await submit(clerk, form.locator("button[type='submit']"))
     assert "done=done_saved" in clerk.url
     await clerk.context.close()
+
+
+async def test_clerk_closes_a_resource_and_sees_the_reservations_hit(
+    browser: Any, web_suite: Suite
+) -> None:
+    clerk = await new_page(browser, web_suite.url)
+    await sign_in(clerk, "clerk-sports", "/staff/closures")
+    await visit(clerk, "/staff/closures")
+    target = clerk.locator("#c-target option[value*='/']").first
+    await clerk.select_option("#c-target", await target.get_attribute("value"))
+    await clerk.fill("#c-first", "2027-01-04")
+    await clerk.fill("#c-last", "2027-01-05")
+    await clerk.fill("#c-reason", "Lattiaremontti")
+    await submit(clerk, clerk.locator("form[action='/staff/closures'] button"))
+    assert await clerk.locator(".notice[role='status']").count() == 1
+    await clean(clerk, "staff-closure-added")
+    await clerk.context.close()

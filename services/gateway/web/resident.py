@@ -144,6 +144,22 @@ async def resource_week(
     )
 
 
+async def _resource_names(request: Req) -> dict[str, Any]:
+    """Names of the bookable resources (reservations carry only ids); best effort."""
+    start = datetime.combine(date.today(), time(0), HELSINKI)
+    reply = await call(
+        request,
+        "search",
+        starts_after=start.isoformat(),
+        ends_before=(start + timedelta(days=7)).isoformat(),
+    )
+    return {
+        str(hit["resource"]["resource_id"]): hit["resource"].get("name")
+        for hit in _items(reply, "hits")
+        if isinstance(hit.get("resource"), dict)
+    }
+
+
 async def _resource_summary(request: Req, resource_id: str, monday: date) -> dict[str, Any]:
     """The resource's name and unit for the heading (search lists what is free that week)."""
     start = datetime.combine(monday, time(0), HELSINKI)
@@ -335,11 +351,16 @@ async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
 async def reservations(request: Req) -> Response[str]:
     _signed_in(request)
     reply = await call(request, "my_reservations")
+    names = await _resource_names(request)
+    rows = [
+        r | {"resource_name": names.get(str(r.get("resource_id")))}
+        for r in _items(reply, "reservations")
+    ]
     refund = request.query_params.get("refund")
     return page(
         request,
         "reservations.html",
-        reservations=_items(reply, "reservations"),
+        reservations=rows,
         refund=int(refund) if refund and refund.isdigit() else None,
     )
 
@@ -348,6 +369,8 @@ async def reservations(request: Req) -> Response[str]:
 async def cancel_confirm(request: Req, reservation_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
     reservation = await call(request, "get_reservation", reservation_id=reservation_id)
+    names = await _resource_names(request)
+    reservation["resource_name"] = names.get(str(reservation.get("resource_id")))
     return page(request, "cancel.html", reservation=reservation, key=new_key())
 
 
