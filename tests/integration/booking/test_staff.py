@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import time, timedelta
 
 import pytest
@@ -227,3 +228,51 @@ async def test_closures_are_listed_and_removed_and_approvals_wait_for_staff(
         await booking.call(
             "pending_approvals", c.PendingApprovalsRequest(), c.ReservationList, RESIDENT
         )
+
+
+async def test_availability_on_dst_days_has_no_missing_or_lost_hour(booking: Booking) -> None:
+    from datetime import date
+
+    unit, res = await new_gym(booking)
+    all_day = [c.WeeklyHoursIn(weekday=d, opens=time(0), closes=time(0)) for d in range(7)]
+    today = date.today()
+    await booking.call(
+        "set_hours",
+        c.SetHoursRequest(unit_id=unit.unit_id, hours=all_day, valid_from=today),
+        c.Done,
+        SPORTS_STAFF,
+    )
+    await booking.pool.execute(
+        "UPDATE resources SET max_days_ahead = 400 WHERE id = $1", res.resource_id
+    )
+    sundays = []
+    for year in (today.year, today.year + 1):
+        for month in (3, 10):
+            d = date(year, month, 31)
+            while d.weekday() != 6:
+                d -= timedelta(days=1)
+            if d > today + timedelta(days=1):
+                sundays.append(d)
+    for sunday in sundays[:2]:
+        slots = await booking.call(
+            "availability",
+            c.AvailabilityRequest(resource_id=res.resource_id, first=sunday, last=sunday),
+            c.Availability,
+            RESIDENT,
+        )
+        walls = [s.starts_at.astimezone(local(sunday, 0).tzinfo) for s in slots.slots]
+        expected = 23 if sunday.month == 3 else 25
+        assert len(walls) == expected
+        assert all(b.timestamp() - a.timestamp() == 3600 for a, b in itertools.pairwise(walls))
+        hours = [w.hour for w in walls]
+        assert (3 not in hours) if sunday.month == 3 else (hours.count(3) == 2)
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call(
+            "availability",
+            c.AvailabilityRequest(
+                resource_id=res.resource_id, first=today, last=today - timedelta(days=1)
+            ),
+            c.Availability,
+            RESIDENT,
+        )
+    assert err.value.field == "last"
