@@ -64,10 +64,11 @@ async def test_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(
     await page.context.close()
 
 
-async def test_public_pages_pass_axe(browser: Any, web_suite: Suite) -> None:
-    page = await new_page(browser, web_suite.url)
+@pytest.mark.parametrize("locale", ["fi-FI", "sv-SE", "en-GB"])
+async def test_public_pages_pass_axe(browser: Any, web_suite: Suite, locale: str) -> None:
+    page = await new_page(browser, web_suite.url, locale)
     for path in PUBLIC:
-        await _check(page, path, "public" + path.replace("/", "-"))
+        await _check(page, path, f"public-{locale[:2]}" + path.replace("/", "-"))
     await page.context.close()
 
 
