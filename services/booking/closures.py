@@ -3,7 +3,6 @@ reservations they hit; listing and removing them."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ import asyncpg
 from services.booking import store
 from services.booking.access import require_staff, signed_in
 from services.booking.domain.model import Reservation
+from services.booking.keys import id_for
 from services.booking.staff import Staff, check_hours
 from services.booking.views import view
 from shared.contracts import booking as c
@@ -32,7 +32,14 @@ class Closures(Staff):
             unit = await self._unit(conn, req.unit_id)
             require_staff(ctx.principal, unit["merchant_id"])
             days = [req.first + timedelta(days=n) for n in range((req.last - req.first).days + 1)]
-            closure_id = uuid.uuid4()
+            closure_id = id_for(ctx.principal, "closure", req.idempotency_key)
+            await conn.execute(  # a concurrent repeat waits for us, then sees the closure
+                "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))", str(closure_id)
+            )
+            if await conn.fetchval(
+                "SELECT true FROM hours_exceptions WHERE closure_id = $1 LIMIT 1", closure_id
+            ):
+                days = []  # a repeated request: the closure is there already
             await conn.executemany(
                 """INSERT INTO hours_exceptions (unit_id, resource_id, day, opens, closes, reason,
                        closure_id) VALUES ($1, $2, $3, $4, $5, $6, $7)""",

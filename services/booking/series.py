@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ from services.booking import catalogue_store, holds, store
 from services.booking.access import may_book, may_see, signed_in
 from services.booking.domain.model import transition
 from services.booking.domain.slots import check_request
+from services.booking.keys import id_for
 from services.booking.service import Bookings
 from services.booking.views import event, view
 from shared.contracts import booking as c
@@ -62,7 +62,13 @@ class Series:
                 res, req.starts_at, req.ends_at, req.places, entry.weekly, entry.exceptions, now
             )
             starts = occurrences(req.rrule, req.starts_at, res.tz)
-            series_id = uuid.uuid4()
+            series_id = id_for(principal, "series", req.idempotency_key)
+            if req.idempotency_key:
+                earlier = await store.of_series_all(conn, series_id)
+                if earlier:  # a repeated request: the series is there already
+                    return c.SeriesReply(
+                        series_id=series_id, reservations=[view(r) for r in earlier], conflicts=[]
+                    )
             expires = now + timedelta(minutes=b.settings.hold_minutes)
             taken, conflicts = [], []
             try:

@@ -13,6 +13,7 @@ from services.booking import catalogue_store, store
 from services.booking.access import require_staff, signed_in
 from services.booking.availability import summary
 from services.booking.catalogue import Catalogue
+from services.booking.keys import id_for
 from services.booking.views import view
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
@@ -69,7 +70,7 @@ class Staff:
             ZoneInfo(req.tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValidationFailed("unknown time zone", field="tz") from None
-        unit_id = req.unit_id or uuid.uuid4()
+        unit_id = req.unit_id or id_for(ctx.principal, "unit", req.idempotency_key)
         async with self.pool.acquire() as conn, conn.transaction():
             if req.unit_id is not None:
                 require_staff(ctx.principal, (await self._unit(conn, req.unit_id))["merchant_id"])
@@ -99,7 +100,7 @@ class Staff:
         self, req: c.ResourceUpsert, ctx: RequestContext
     ) -> c.ResourceSummary:
         _check_resource(req)
-        rid = req.resource_id or uuid.uuid4()
+        rid = req.resource_id or id_for(ctx.principal, "resource", req.idempotency_key)
         async with self.pool.acquire() as conn, conn.transaction():
             unit = await self._unit(conn, req.unit_id)
             require_staff(ctx.principal, unit["merchant_id"])

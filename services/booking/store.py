@@ -286,3 +286,10 @@ async def insert_with_event(
         headers,
     )
     return inserted == 1
+
+
+async def of_series_all(conn: asyncpg.Connection, series_id: uuid.UUID) -> list[Reservation]:
+    rows = await conn.fetch(
+        "SELECT * FROM reservations WHERE series_id = $1 ORDER BY lower(during)", series_id
+    )
+    return [reservation(r) for r in rows]

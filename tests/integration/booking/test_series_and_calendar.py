@@ -141,3 +141,36 @@ async def test_private_feed_across_dst_with_sequence_and_cancelled(booking: Book
     assert only.start.astimezone(HEL).time() == time(10)
     assert "resident-aino" not in busy.text
     assert "TENTATIVE" not in busy.text
+
+
+async def test_repeated_series_and_creates_with_one_key_make_one(booking: Booking) -> None:
+    from tests.integration.booking.conftest import SPORTS_STAFF
+
+    start = local(next_weekday(2), 19)
+    req = c.SeriesRequest(
+        resource_id=HALL,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        rrule="FREQ=WEEKLY;COUNT=3",
+        idempotency_key="club-1",
+    )
+    first = await booking.call("hold_series", req, c.SeriesReply, RESIDENT)
+    again = await booking.call("hold_series", req, c.SeriesReply, RESIDENT)
+    assert again.series_id == first.series_id
+    assert [r.reservation_id for r in again.reservations] == [
+        r.reservation_id for r in first.reservations
+    ]
+    unit = c.UnitUpsert(
+        name=c.LocalizedText(fi="Kupittaan palloiluhalli"),
+        merchant_id="sports",
+        idempotency_key="u-1",
+    )
+    a = await booking.call("upsert_unit", unit, c.UnitView, SPORTS_STAFF)
+    b = await booking.call("upsert_unit", unit, c.UnitView, SPORTS_STAFF)
+    assert a.unit_id == b.unit_id
+    assert (
+        await booking.pool.fetchval(
+            "SELECT count(*) FROM units WHERE name->>'fi' = 'Kupittaan palloiluhalli'"
+        )
+        == 1
+    )
