@@ -53,12 +53,13 @@ async def _same_origin(request: Request[Any, Any, Any]) -> None:
 
 def web_router() -> Router:
     """All HTML pages plus their static files under `/static/web`."""
-    from services.gateway.web import clerk, resident, staff
+    from services.gateway.web import clerk, resident, shop, staff
 
     return Router(
         "/",
         route_handlers=[
             *resident.ROUTES,
+            *shop.ROUTES,
             *staff.ROUTES,
             *clerk.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),

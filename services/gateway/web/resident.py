@@ -5,10 +5,8 @@ Every form posts and redirects (303), so the whole flow works without JavaScript
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -19,7 +17,7 @@ from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page
-from shared.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from shared.errors import Unauthenticated, ValidationFailed
 
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
@@ -217,136 +215,6 @@ async def hold(request: Req) -> Redirect:
     return _back("/cart", "done_held")
 
 
-@get("/cart", name="web:cart")
-async def cart(request: Req) -> Response[str]:
-    _signed_in(request)
-    reply = await call(request, "get_cart")
-    names = {m.get("merchant_id"): m.get("merchant_name") for m in _items(reply, "merchants")}
-    lines = [
-        line | {"merchant_name": names.get(line.get("merchant_id"))}
-        for line in _items(reply, "lines")
-    ]
-    vat = _items(reply, "vat")
-    return page(
-        request,
-        "cart.html",
-        cart=reply or {},
-        lines=lines,
-        vat=vat,
-        messages=_items(reply, "messages"),
-        key=new_key(),
-    )
-
-
-@post("/cart/lines/{line_id:str}/remove", name="web:remove_line")
-async def remove_line(request: Req, line_id: FromPath[str]) -> Redirect:
-    _signed_in(request)
-    await call(request, "remove_line", line_id=line_id, idempotency_key=new_key())
-    return _back("/cart", "done_saved")
-
-
-@get("/library", name="web:library")
-async def library(request: Req) -> Response[str]:
-    _signed_in(request)
-    try:
-        debits = await call(request, "library_debits")
-    except (NotFound, ValidationFailed, Conflict):
-        debits = None  # no library card linked yet
-    return page(request, "library.html", debits=debits, key=new_key())
-
-
-@post("/library/card", name="web:link_card")
-async def link_card(request: Req) -> Redirect:
-    _signed_in(request)
-    form = await request.form()
-    await call(
-        request,
-        "link_library_card",
-        card_number=form.get("card_number", ""),
-        pin=form.get("pin", ""),
-        idempotency_key=form.get("key") or new_key(),
-    )
-    return _back("/library", "done_saved")
-
-
-@post("/library/debits", name="web:add_debits")
-async def add_debits(request: Req) -> Redirect:
-    _signed_in(request)
-    form = await request.form()
-    chosen = [int(v) for v in form.getall("debit") if str(v).isdigit()] if "debit" in form else []
-    if not chosen:
-        raise ValidationFailed("choose at least one fee", field="debit")
-    await call(
-        request,
-        "add_library_debits",
-        account_line_ids=chosen,
-        idempotency_key=form.get("key") or new_key(),
-    )
-    return _back("/cart", "done_added")
-
-
-@get("/gis", name="web:gis")
-async def gis(request: Req) -> Response[str]:
-    reply = await call(request, "gis_catalogue")
-    products = _items(reply, "products", "items")
-    return page(request, "gis.html", products=products, key=new_key())
-
-
-@post("/gis/add", name="web:add_gis")
-async def add_gis(request: Req) -> Redirect:
-    _signed_in(request)
-    form = await request.form()
-    if form.get("accept_licence") != "yes":
-        raise ValidationFailed("accept the licence terms", field="accept_licence")
-    area = None
-    if form.get("area"):
-        try:
-            area = json.loads(form["area"])
-        except ValueError:
-            raise ValidationFailed("the area is not GeoJSON", field="area") from None
-    await call(
-        request,
-        "add_gis_product",
-        product_id=form.get("product_id"),
-        format=form.get("format") or None,
-        licence_type=form.get("licence_type") or None,
-        area=area,
-        purpose_of_use=form.get("purpose", ""),
-        licence_accepted=True,
-        idempotency_key=form.get("key") or new_key(),
-    )
-    return _back("/cart", "done_added")
-
-
-@post("/checkout", name="web:checkout")
-async def checkout(request: Req) -> Redirect:
-    _signed_in(request)
-    form = await request.form()
-    key = form.get("key") or new_key()
-    order = await call(request, "checkout", idempotency_key=key)
-    order_id = order.get("order_id") or order.get("id")
-    payment = await call(request, "start_payment", order_id=order_id, idempotency_key=f"{key}-pay")
-    target = str(payment.get("redirect_url") or f"/orders/{quote(str(order_id))}")
-    return Redirect(path=target, status_code=303)
-
-
-@get("/orders/{order_id:str}", name="web:receipt")
-async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
-    _signed_in(request)
-    order = await call(request, "get_order", order_id=order_id)
-    lines = [
-        line.get("line", line) | {"state": line.get("state")} for line in _items(order, "lines")
-    ]
-    return page(
-        request,
-        "receipt.html",
-        order=order,
-        lines=lines,
-        vat=_items(order, "vat"),
-        downloads=_items(order, "downloads"),
-    )
-
-
 @get("/reservations", name="web:reservations")
 async def reservations(request: Req) -> Response[str]:
     _signed_in(request)
@@ -438,15 +306,6 @@ ROUTES = [
     resources,
     resource_week,
     hold,
-    cart,
-    remove_line,
-    library,
-    link_card,
-    add_debits,
-    gis,
-    add_gis,
-    checkout,
-    receipt,
     reservations,
     cancel_confirm,
     cancel,
