@@ -204,11 +204,15 @@ async def expire_and_check(
         """WITH i AS (
                SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[],
                                     $4::bool[]) AS i(r, s, e, x)),
+           overdue AS (  -- rows a sweeper (or another hold) has locked are theirs to expire
+               SELECT v.id FROM reservations v JOIN i ON v.resource_id = i.r
+               WHERE v.state = 'held' AND v.expires_at < now()
+                 AND v.guarded && tstzrange(i.s, i.e)
+               ORDER BY v.id FOR UPDATE OF v SKIP LOCKED),
            gone AS (
                UPDATE reservations v SET state = 'expired', updated_at = now(),
                       sequence = v.sequence + 1
-               FROM i WHERE v.resource_id = i.r AND v.state = 'held' AND v.expires_at < now()
-                 AND v.guarded && tstzrange(i.s, i.e)
+               FROM overdue WHERE v.id = overdue.id
                RETURNING v.id)
            SELECT (SELECT array_agg(id) FROM gone) AS expired,
                   EXISTS (SELECT 1 FROM i JOIN reservations v ON v.resource_id = i.r
