@@ -11,7 +11,7 @@ import msgspec
 
 from services.booking import catalogue_store, holds, store
 from services.booking.access import is_staff_for, may_book, may_see, require_staff, signed_in
-from services.booking.catalogue import Catalogue
+from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import refund_cents
 from services.booking.domain.slots import check_request
@@ -56,53 +56,67 @@ class Bookings:
             cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
             if cached is not None:
                 return msgspec.json.decode(cached, type=c.HoldReply)
-            found = await self.catalogue.get(conn, [i.resource_id for i in req.items])
-            for n, item in enumerate(req.items):
-                entry = found.get(item.resource_id)
-                if entry is None:
-                    raise ValidationFailed("no such resource", field=f"items[{n}].resource_id")
-                may_book(principal, entry.resource)
-                check_request(
-                    entry.resource, item.starts_at, item.ends_at, item.places,
-                    entry.weekly, entry.exceptions, now,
-                )  # fmt: skip
-            res_of = {rid: entry.resource for rid, entry in found.items()}
-            ranges = [
-                (i.resource_id, *holds.guarded(res_of[i.resource_id], i.starts_at, i.ends_at),
-                 res_of[i.resource_id].exclusive)
-                for i in req.items
-            ]  # fmt: skip
-            expired, taken = await store.expire_and_check(conn, ranges)
-            for stale in expired:
-                await add_event(conn, event(stale))
-            if taken:
-                raise SlotUnavailable("the time is already taken", field="starts_at")
-            lock_in_insert = (
-                len(req.items) == 1 and found[req.items[0].resource_id].resource.exclusive
-            )
-            if not lock_in_insert:
-                await store.lock_resources(conn, list(found))
-            group_id = uuid.uuid4() if len(req.items) > 1 else None
-            held = []
-            for i in req.items:
-                entry = found[i.resource_id]
-                held.append(
-                    await holds.take(
-                        conn,
-                        entry.resource,
-                        principal,
-                        i.starts_at,
-                        i.ends_at,
-                        i.places,
-                        expires,
-                        entry.prices,
-                        group_id=group_id,
-                        lock=lock_in_insert,
-                    )
-                )
+            found = await self._checked(conn, principal, req.items, now)
+            held = await self._take_all(conn, principal, req.items, found, expires)
             reply = c.HoldReply(reservations=[view(r) for r in held])
             await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
             return reply
+
+    async def _checked(
+        self, conn: asyncpg.Connection, principal: Principal, items: list[c.HoldItem], now: datetime
+    ) -> dict[uuid.UUID, Entry]:
+        """The catalogue entries of the items, each request checked (field named on failure)."""
+        found = await self.catalogue.get(conn, [i.resource_id for i in items])
+        for n, item in enumerate(items):
+            entry = found.get(item.resource_id)
+            if entry is None:
+                raise ValidationFailed("no such resource", field=f"items[{n}].resource_id")
+            may_book(principal, entry.resource)
+            check_request(
+                entry.resource, item.starts_at, item.ends_at, item.places,
+                entry.weekly, entry.exceptions, now,
+            )  # fmt: skip
+        return found
+
+    async def _take_all(
+        self,
+        conn: asyncpg.Connection,
+        principal: Principal,
+        items: list[c.HoldItem],
+        found: dict[uuid.UUID, Entry],
+        expires: datetime,
+    ) -> list[Reservation]:
+        """Expire overdue holds in the way, lock the resources in a fixed order, insert all."""
+        res_of = {rid: entry.resource for rid, entry in found.items()}
+        ranges = [
+            (i.resource_id, *holds.guarded(res_of[i.resource_id], i.starts_at, i.ends_at),
+             res_of[i.resource_id].exclusive)
+            for i in items
+        ]  # fmt: skip
+        expired, taken = await store.expire_and_check(conn, ranges)
+        for stale in expired:
+            await add_event(conn, event(stale))
+        if taken:
+            raise SlotUnavailable("the time is already taken", field="starts_at")
+        lock_in_insert = len(items) == 1 and res_of[items[0].resource_id].exclusive
+        if not lock_in_insert:
+            await store.lock_resources(conn, list(found))
+        group_id = uuid.uuid4() if len(items) > 1 else None
+        return [
+            await holds.take(
+                conn,
+                res_of[i.resource_id],
+                principal,
+                i.starts_at,
+                i.ends_at,
+                i.places,
+                expires,
+                found[i.resource_id].prices,
+                group_id=group_id,
+                lock=lock_in_insert,
+            )
+            for i in items
+        ]
 
     async def _hold_one(
         self, principal: Principal, item: c.HoldItem, now: datetime, expires: datetime
