@@ -1,4 +1,13 @@
-"""Gateway settings (environment variables without prefix; see the README).
+"""Gateway settings: environment variables without prefix, named after the fields.
+
+HOST, PORT, PUBLIC_URL, WORKERS; MAX_BODY_BYTES (413 above it);
+OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URL (default: from discovery), OIDC_LEEWAY_S (clock
+skew), OIDC_JWKS_CACHE_S, OIDC_JWKS_MIN_REFRESH_S; DEV_ISSUER (or DEMO_DATA) for the built-in
+issuer with demo users; SESSION_COOKIE, SESSION_MAX_AGE_S;
+API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["finance"],
+"roles": ["finance"]}]' (clients send `X-API-Key: sap.SECRET`);
+RATE_LIMIT_IP_PER_MINUTE, RATE_LIMIT_PRINCIPAL_PER_MINUTE (0 = off), RATE_LIMIT_BUCKET,
+RATE_LIMIT_SYNC_S; TRUSTED_PROXIES (CIDRs whose X-Forwarded-For is believed); CORS_ORIGINS.
 
 Development-only values (the built-in issuer with demo users) are refused when
 `ENV=production` (`check_settings`).
