@@ -28,6 +28,7 @@ def summary(res: Resource) -> c.ResourceSummary:
         capacity=res.capacity,
         merchant_id=res.merchant_id,
         needs_approval=res.needs_approval,
+        active=res.active,
     )
 
 

@@ -139,7 +139,9 @@ class Calendars:
     async def _render(
         self, conn: asyncpg.Connection, found: list[Reservation], name: str, uid: str
     ) -> str:
-        resources = await catalogue_store.resources(conn, list({r.resource_id for r in found}))
+        resources = await catalogue_store.resources(
+            conn, list({r.resource_id for r in found}), active_only=False
+        )
         stamp = datetime.now(UTC).replace(microsecond=0)
         events = [
             reservation_event(r, resources[r.resource_id], stamp)

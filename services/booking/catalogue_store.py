@@ -43,21 +43,34 @@ def _resource(row: asyncpg.Record) -> Resource:
         late_refund_percent=row["late_refund_percent"],
         tz=row["tz"],
         municipality=row["municipality"],
+        active=row["active"],
     )
 
 
 async def resources(
-    conn: asyncpg.Connection, ids: Sequence[uuid.UUID]
+    conn: asyncpg.Connection, ids: Sequence[uuid.UUID], *, active_only: bool = True
 ) -> dict[uuid.UUID, Resource]:
-    rows = await conn.fetch(_RESOURCE_SQL + " WHERE r.id = ANY($1::uuid[]) AND r.active", list(ids))
+    """Resources by id; with `active_only=False` also deactivated ones (staff, old bookings)."""
+    rows = await conn.fetch(
+        _RESOURCE_SQL + " WHERE r.id = ANY($1::uuid[]) AND (r.active OR NOT $2)",
+        list(ids),
+        active_only,
+    )
     return {row["id"]: _resource(row) for row in rows}
 
 
-async def resource(conn: asyncpg.Connection, resource_id: uuid.UUID) -> Resource:
-    found = await resources(conn, [resource_id])
+async def resource(
+    conn: asyncpg.Connection, resource_id: uuid.UUID, *, active_only: bool = True
+) -> Resource:
+    found = await resources(conn, [resource_id], active_only=active_only)
     if resource_id not in found:
         raise NotFound("no such resource", field="resource_id")
     return found[resource_id]
+
+
+async def unit_of_resource(conn: asyncpg.Connection, resource_id: uuid.UUID) -> uuid.UUID | None:
+    """The unit a resource (active or not) belongs to; None when there is no such resource."""
+    return await conn.fetchval("SELECT unit_id FROM resources WHERE id = $1", resource_id)
 
 
 async def find_resources(

@@ -31,6 +31,7 @@ class Closures(Staff):
         async with self.pool.acquire() as conn, conn.transaction():
             unit = await self._unit(conn, req.unit_id)
             require_staff(ctx.principal, unit["merchant_id"])
+            await self._in_unit(conn, req.unit_id, req.resource_id)
             days = [req.first + timedelta(days=n) for n in range((req.last - req.first).days + 1)]
             closure_id = id_for(ctx.principal, "closure", req.idempotency_key)
             await conn.execute(  # a concurrent repeat waits for us, then sees the closure

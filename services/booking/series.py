@@ -120,7 +120,7 @@ class Series:
             found = await store.of_series(conn, req.series_id, since)
             if not found:
                 raise NotFound("no upcoming occurrences in this series", field="series_id")
-            res = await catalogue_store.resource(conn, found[0].resource_id)
+            res = await catalogue_store.resource(conn, found[0].resource_id, active_only=False)
             for r in found:
                 principal = may_see(ctx.principal, r)
                 if r.state not in ("requested", "held", "confirmed"):

@@ -227,7 +227,7 @@ class Bookings:
             principal = may_see(ctx.principal, r)
             if r.state == "cancelled":
                 return c.CancelReply(reservation=view(r), refund_cents=0)
-            res = await catalogue_store.resource(conn, r.resource_id)
+            res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
             refund, by = self.refund_for(
                 principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
             )

@@ -64,6 +64,19 @@ class Staff:
             raise NotFound("no such unit", field="unit_id")
         return row
 
+    async def _in_unit(
+        self, conn: asyncpg.Connection, unit_id: uuid.UUID, resource_id: uuid.UUID | None
+    ) -> None:
+        """A resource named with a unit must be one of that unit's (staff of one department
+        must not reach another's resource by naming their own unit)."""
+        if resource_id is None:
+            return
+        owner = await catalogue_store.unit_of_resource(conn, resource_id)
+        if owner is None:
+            raise NotFound("no such resource", field="resource_id")
+        if owner != unit_id:
+            raise ValidationFailed("the resource is not in this unit", field="resource_id")
+
     async def upsert_unit(self, req: c.UnitUpsert, ctx: RequestContext) -> c.UnitView:
         require_staff(ctx.principal, req.merchant_id)
         try:
@@ -104,6 +117,12 @@ class Staff:
         async with self.pool.acquire() as conn, conn.transaction():
             unit = await self._unit(conn, req.unit_id)
             require_staff(ctx.principal, unit["merchant_id"])
+            owner = await catalogue_store.unit_of_resource(conn, rid)
+            if owner is not None and owner != req.unit_id:
+                raise ValidationFailed(
+                    "the resource belongs to another unit (resources are not moved)",
+                    field="resource_id",
+                )
             fields = [
                 f
                 for f in c.ResourceUpsert.__struct_fields__
@@ -123,7 +142,7 @@ class Staff:
                 unit["merchant_id"],
                 *(getattr(req, f) for f in fields),
             )
-            res = await catalogue_store.resource(conn, rid)
+            res = await catalogue_store.resource(conn, rid, active_only=False)
         self.catalogue.invalidate()
         return summary(res)
 
@@ -134,6 +153,7 @@ class Staff:
             check_hours(h.opens, h.closes, f"hours[{n}].closes")
         async with self.pool.acquire() as conn, conn.transaction():
             require_staff(ctx.principal, (await self._unit(conn, req.unit_id))["merchant_id"])
+            await self._in_unit(conn, req.unit_id, req.resource_id)
             await conn.execute(
                 """DELETE FROM opening_hours WHERE unit_id = $1
                    AND resource_id IS NOT DISTINCT FROM $2 AND valid_from >= $3""",
@@ -177,7 +197,7 @@ class Staff:
             if any(not 0 <= d <= 6 for d in rule.weekdays):
                 raise ValidationFailed("weekdays 0..6", field=f"rules[{n}].weekdays")
         async with self.pool.acquire() as conn, conn.transaction():
-            res = await catalogue_store.resource(conn, req.resource_id)
+            res = await catalogue_store.resource(conn, req.resource_id, active_only=False)
             require_staff(ctx.principal, res.merchant_id)
             await conn.execute("DELETE FROM price_rules WHERE resource_id = $1", res.id)
             await conn.executemany(

@@ -268,6 +268,7 @@ class ResourceSummary(msgspec.Struct, frozen=True, kw_only=True):
     capacity: int
     merchant_id: str
     needs_approval: bool
+    active: bool = True
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):

@@ -64,6 +64,7 @@ class Resource:
     late_refund_percent: int = 0
     tz: str = "Europe/Helsinki"
     municipality: str = "853"
+    active: bool = True
 
     @property
     def exclusive(self) -> bool:

@@ -276,3 +276,80 @@ async def test_availability_on_dst_days_has_no_missing_or_lost_hour(booking: Boo
             RESIDENT,
         )
     assert err.value.field == "last"
+
+
+async def test_staff_cannot_reach_another_units_resource_through_their_own_unit(
+    booking: Booking,
+) -> None:
+    unit, _ = await new_gym(booking)  # a sports unit; the event space is culture's
+    day = next_weekday(2)
+    hours = c.SetHoursRequest(
+        unit_id=unit.unit_id,
+        resource_id=demo.RESOURCE_EVENT_SPACE,
+        hours=[c.WeeklyHoursIn(weekday=0, opens=time(10), closes=time(11))],
+        valid_from=day,
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("set_hours", hours, c.Done, SPORTS_STAFF)
+    assert err.value.field == "resource_id"
+    closure = c.ClosureRequest(
+        unit_id=unit.unit_id,
+        resource_id=demo.RESOURCE_EVENT_SPACE,
+        first=day,
+        last=day,
+        reason="sabotage",
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("add_closure", closure, c.ClosureReply, SPORTS_STAFF)
+    assert err.value.field == "resource_id"
+    moved = c.ResourceUpsert(
+        resource_id=demo.RESOURCE_EVENT_SPACE, unit_id=unit.unit_id, name=NAME, kind="space"
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("upsert_resource", moved, c.ResourceSummary, SPORTS_STAFF)
+    assert err.value.field == "resource_id"
+    assert (
+        await booking.pool.fetchval(
+            "SELECT count(*) FROM opening_hours WHERE resource_id = $1", demo.RESOURCE_EVENT_SPACE
+        )
+        == 0
+    )
+    assert await booking.pool.fetchval("SELECT count(*) FROM hours_exceptions") == 0
+    assert (
+        await booking.pool.fetchval(
+            "SELECT unit_id FROM resources WHERE id = $1", demo.RESOURCE_EVENT_SPACE
+        )
+        == demo.UNIT_CULTURE_HOUSE
+    )
+
+
+async def test_a_resource_is_deactivated_and_reactivated(booking: Booking) -> None:
+    unit, res = await new_gym(booking)
+    upsert = c.ResourceUpsert(
+        resource_id=res.resource_id, unit_id=unit.unit_id, name=NAME, kind="space", active=False
+    )
+    off = await booking.call("upsert_resource", upsert, c.ResourceSummary, SPORTS_STAFF)
+    assert (off.resource_id, off.active) == (res.resource_id, False)
+    listed = await booking.call(
+        "list_resources", c.ListResourcesRequest(unit_id=unit.unit_id), c.ResourceList, None
+    )
+    assert listed.resources == []
+    day = next_weekday(2)
+    hold = c.HoldRequest(
+        items=[
+            c.HoldItem(resource_id=res.resource_id, starts_at=local(day, 9), ends_at=local(day, 10))
+        ]
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("hold", hold, c.HoldReply, RESIDENT)
+    assert err.value.field == "items[0].resource_id"
+    on = await booking.call(
+        "upsert_resource",
+        c.ResourceUpsert(
+            resource_id=res.resource_id, unit_id=unit.unit_id, name=NAME, kind="space"
+        ),
+        c.ResourceSummary,
+        SPORTS_STAFF,
+    )
+    assert on.active is True
+    assert (await booking.call("hold", hold, c.HoldReply, RESIDENT)).reservations
