@@ -51,9 +51,16 @@ async def lock_resources(conn: asyncpg.Connection, resource_ids: Sequence[uuid.U
 async def used_places(
     conn: asyncpg.Connection, resource_id: uuid.UUID, lo: datetime, hi: datetime
 ) -> int:
+    """The most places in use at any one moment of [lo, hi): use only rises where a
+    reservation starts (or at `lo`), so the peak is at one of those instants."""
     return await conn.fetchval(
-        """SELECT coalesce(sum(places), 0) FROM reservations
-           WHERE resource_id = $1 AND state = ANY($4::text[]) AND guarded && tstzrange($2, $3)""",
+        """WITH v AS (
+               SELECT lower(guarded) AS s, upper(guarded) AS e, places FROM reservations
+               WHERE resource_id = $1 AND state = ANY($4::text[])
+                 AND guarded && tstzrange($2, $3))
+           SELECT coalesce(max(used), 0)::int FROM (
+               SELECT (SELECT sum(places) FROM v WHERE v.s <= m.t AND m.t < v.e) AS used
+               FROM (SELECT DISTINCT greatest(s, $2) AS t FROM v) AS m) AS u""",
         resource_id,
         lo,
         hi,

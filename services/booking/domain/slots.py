@@ -67,12 +67,21 @@ def opening_intervals(
     return intervals
 
 
+def peak_places(busy: Iterable[Busy], lo: datetime, hi: datetime) -> int:
+    """The most places in use at any one moment of [lo, hi) (not the sum of every overlap:
+    10 booked 10-11 and 10 booked 11-12 use 10 places of 10-12, not 20)."""
+    overlapping = [b for b in busy if b.starts_at < hi and lo < b.ends_at]
+    peak = 0
+    for moment in {max(b.starts_at, lo) for b in overlapping}:
+        used = sum(b.places for b in overlapping if b.starts_at <= moment < b.ends_at)
+        peak = max(peak, used)
+    return peak
+
+
 def free_places(resource: Resource, start: datetime, end: datetime, busy: Iterable[Busy]) -> int:
     before = timedelta(minutes=resource.buffer_before_minutes)
     after = timedelta(minutes=resource.buffer_after_minutes)
-    lo, hi = start - before, end + after
-    used = sum(b.places for b in busy if b.starts_at < hi and lo < b.ends_at)
-    return resource.capacity - used
+    return resource.capacity - peak_places(busy, start - before, end + after)
 
 
 def free_slots(

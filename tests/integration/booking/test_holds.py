@@ -76,6 +76,17 @@ async def test_thirty_racing_for_twenty_places_gives_exactly_twenty(booking: Boo
         await hold(booking, item(klass, start + timedelta(minutes=0)))
 
 
+async def test_shared_places_count_the_peak_use_not_every_overlap(booking: Booking) -> None:
+    klass = await booking.add_resource(capacity=20)
+    day = next_weekday(2)
+    await hold(booking, item(klass, local(day, 10), places=10))
+    await hold(booking, item(klass, local(day, 11), places=10))
+    both = await hold(booking, item(klass, local(day, 10), hours=2, places=10))
+    assert both.reservations[0].places == 10
+    with pytest.raises(SlotUnavailable):
+        await hold(booking, item(klass, local(day, 10), hours=2))
+
+
 async def test_buffer_is_part_of_the_guarded_range(booking: Booking) -> None:
     room = await booking.add_resource(capacity=1, buffer_after_minutes=30)
     day = next_weekday(3)

@@ -22,7 +22,13 @@ from services.booking.domain.pricing import (
     refund_cents,
     split_vat,
 )
-from services.booking.domain.slots import Busy, check_request, free_slots
+from services.booking.domain.slots import (
+    Busy,
+    check_request,
+    free_places,
+    free_slots,
+    peak_places,
+)
 from shared.contracts.common import Principal
 from shared.errors import Conflict, ValidationFailed
 
@@ -104,12 +110,18 @@ def test_slots_respect_exceptions_busy_time_buffers_and_capacity() -> None:
     ]
 
 
-def test_month_of_slots_is_fast() -> None:
-    import time as clock
-
-    started = clock.perf_counter()
-    free_slots(hall(align_minutes=30), date(2026, 3, 1), date(2026, 3, 31), DAYTIME, {}, [], NOW)
-    assert clock.perf_counter() - started < 0.2
+def test_shared_capacity_counts_the_peak_not_the_sum_of_overlaps() -> None:
+    klass = hall(capacity=20, max_minutes=180)
+    ten, eleven = datetime(2026, 2, 2, 10, tzinfo=HEL), datetime(2026, 2, 2, 11, tzinfo=HEL)
+    busy = [
+        Busy(starts_at=ten, ends_at=eleven, places=10),
+        Busy(starts_at=eleven, ends_at=eleven + timedelta(hours=1), places=10),
+    ]
+    assert free_places(klass, ten, ten + timedelta(hours=2), busy) == 10
+    assert peak_places(busy, ten, ten + timedelta(hours=2)) == 10
+    nested = [*busy, Busy(starts_at=ten, ends_at=ten + timedelta(hours=2), places=3)]
+    assert peak_places(nested, ten, ten + timedelta(hours=2)) == 13
+    assert peak_places(nested, eleven + timedelta(hours=1), eleven + timedelta(hours=2)) == 0
 
 
 @pytest.mark.parametrize(
