@@ -209,23 +209,35 @@ class Authenticator:
     async def principal(
         self, headers: Mapping[str, str], cookies: Mapping[str, str]
     ) -> Principal | None:
+        return (await self.resolve(headers, cookies))[0]
+
+    async def resolve(
+        self, headers: Mapping[str, str], cookies: Mapping[str, str]
+    ) -> tuple[Principal | None, bool]:
+        """(principal, stale_cookie): a bad API key or Bearer token is 401; a bad session
+        cookie (expired, or signed by a key from before a restart) is anonymous, and
+        `stale_cookie` tells the middleware to clear it."""
         api_key = headers.get("x-api-key")
         if api_key:
-            return self.api_keys.verify(api_key)
+            return self.api_keys.verify(api_key), False
         authorization = headers.get("authorization", "")
-        token = ""
         if authorization:
             scheme, _, value = authorization.partition(" ")
             if scheme.lower() != "bearer" or not value.strip():
                 raise Unauthenticated("use 'Authorization: Bearer <token>'")
-            token = value.strip()
-        else:
-            token = cookies.get(self.settings.session_cookie, "")
+            if self.verifier is None:
+                raise Unauthenticated("sign-in is not configured on this gateway")
+            return await self.verifier.verify(value.strip()), False
+        token = cookies.get(self.settings.session_cookie, "")
         if not token:
-            return None
+            return None, False
         if self.verifier is None:
-            raise Unauthenticated("sign-in is not configured on this gateway")
-        return await self.verifier.verify(token)
+            return None, True
+        try:
+            return await self.verifier.verify(token), False
+        except Unauthenticated as exc:
+            log.info("ignoring a stale session cookie: %s", exc.message)
+            return None, True
 
 
 def set_session(

@@ -97,8 +97,10 @@ class GatewayMiddleware:
             jar: SimpleCookie = SimpleCookie()
             jar.load(headers["cookie"])
             cookies = {k: m.value for k, m in jar.items()}
-        principal = await app_state.authenticator.principal(headers, cookies)
+        principal, stale_cookie = await app_state.authenticator.resolve(headers, cookies)
         state["principal"] = principal
+        if stale_cookie:
+            state["clear_session"] = True
         limiter = (await app_state.services.resources()).limiter
         if limiter is not None:
             settings = app_state.gateway_settings
@@ -111,6 +113,16 @@ class GatewayMiddleware:
             if retry is not None:
                 raise RateLimited("too many requests; slow down", retry_after=retry)
         await self.app(scope, receive, send)
+
+
+def _clear_stale_cookie(headers: MutableScopeHeaders, scope: Scope) -> None:
+    """Expire a session cookie the gateway could not verify (unless the reply sets a new one)."""
+    app_state = scope["litestar_app"].state
+    name = app_state.gateway_settings.session_cookie
+    if any(v.startswith(f"{name}=") for v in headers.getall("set-cookie", [])):
+        return
+    secure = "; Secure" if app_state.secure_cookies else ""
+    headers.add("set-cookie", f'{name}=""; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}')
 
 
 async def before_send(message: Message, scope: Scope) -> None:
@@ -128,6 +140,8 @@ async def before_send(message: Message, scope: Scope) -> None:
     for name, value in SECURITY_HEADERS:
         if name not in headers:
             headers[name] = value
+    if state.get("clear_session"):
+        _clear_stale_cookie(headers, scope)
     if not access_log.isEnabledFor(logging.INFO):
         return
     principal = state.get("principal")

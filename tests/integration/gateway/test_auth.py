@@ -136,3 +136,48 @@ def test_dev_issuer_is_refused_in_production() -> None:
     with pytest.raises(SettingsError):
         check_settings(production, GatewaySettings(demo_data=True, oidc_issuer="https://idp"))
     check_settings(production, GatewaySettings(oidc_issuer="https://idp"))
+
+
+async def test_stale_session_cookie_is_anonymous_and_cleared(client) -> None:
+    # A cookie signed by the key of a previous gateway run (the dev key is regenerated).
+    from services.gateway.dev_issuer import DevIssuer
+
+    issuer = client.app.state.dev_issuer
+    stale = DevIssuer(issuer.issuer, issuer.audience).sign("resident-turku")
+    client.cookies.clear()
+    for token in (stale, "not-a-token"):
+        cookie = {"cookie": f"tcs_session={token}"}
+        for method, path, expected in (
+            ("GET", "/sign-in", 200),
+            ("GET", "/dev-issuer/sign-in", 200),
+            ("GET", "/api/docs", 200),
+            ("GET", "/ready", 200),
+            ("POST", "/auth/sign-out", 303),
+        ):
+            response = await client.request(method, path, headers=cookie)
+            assert response.status_code == expected, (token, path, response.text)
+            cleared = [c for c in response.headers.get_list("set-cookie") if "tcs_session" in c]
+            assert cleared, path
+            assert "max-age=0" in cleared[0].lower(), (path, cleared)
+            client.cookies.clear()
+        health = await client.get("/health", headers=cookie)
+        assert health.status_code != 401
+        # A route that needs sign-in says so (anonymous), not "your token is bad".
+        api = await client.post(f"/api/v1/probe/{THING}", json={"text": "hi"}, headers=cookie)
+        assert api.status_code == 401
+        assert api.json()["detail"] == "sign in first"
+        # Signing in again replaces the stale cookie (no clearing header beside the new one).
+        signed_in = await client.post(
+            "/dev-issuer/sign-in", data={"user": "admin", "next": "/"}, headers=cookie
+        )
+        cookies = [c for c in signed_in.headers.get_list("set-cookie") if "tcs_session" in c]
+        assert len(cookies) == 1, cookies
+        assert "max-age=0" not in cookies[0].lower(), cookies
+        ok = await client.post(f"/api/v1/probe/{THING}", json={"text": "hi"})
+        assert ok.json()["principal"] == "demo:admin"
+        client.cookies.clear()
+
+
+async def test_bad_bearer_token_is_still_401_on_public_routes(client) -> None:
+    response = await client.get("/ready", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
