@@ -124,11 +124,14 @@ def from_service_error(exc: ServiceError) -> ProblemDetailsException:
 
 
 def _field_of(message: str, key: str | None) -> str | None:
-    for pattern in (_FIELD_IN_MESSAGE, _UNKNOWN_FIELD, _MISSING_FIELD):
-        found = pattern.search(message)
-        if found:
-            return found.group(1)
-    return None if key in (None, "", "data") else key
+    """The field at fault: `items[0].colour` for an unknown or missing field nested at
+    `$.items[0]` (Litestar passes that path as the key), `items[0].places` for a wrong value."""
+    at = _FIELD_IN_MESSAGE.search(message)
+    path = at.group(1) if at else (None if key in (None, "", "data") else key)
+    named = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
+    if named:
+        return f"{path}.{named.group(1)}" if path else named.group(1)
+    return path
 
 
 def from_http_exception(exc: HTTPException) -> ProblemDetailsException:

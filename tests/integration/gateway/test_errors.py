@@ -38,6 +38,25 @@ async def test_unknown_field_is_400_naming_it(client) -> None:
     assert assert_problem(response, 400, "validation_failed")["field"] == "colour"
 
 
+async def test_unknown_nested_field_is_400_naming_it(client) -> None:
+    auth = await bearer(client, "resident-turku")
+    item = {
+        "resource_id": str(uuid.uuid4()),
+        "starts_at": "2030-01-07T10:00:00+00:00",
+        "ends_at": "2030-01-07T11:00:00+00:00",
+    }
+    response = await client.post(
+        "/api/v1/holds", json={"items": [item, {**item, "colour": "red"}]}, headers=auth
+    )
+    problem = assert_problem(response, 400, "validation_failed")
+    assert problem["field"] == "items[1].colour", problem["errors"]
+    assert "colour" in problem["detail"]
+    missing = await client.post(
+        "/api/v1/holds", json={"items": [{"resource_id": item["resource_id"]}]}, headers=auth
+    )
+    assert assert_problem(missing, 400, "validation_failed")["field"] == "items[0].starts_at"
+
+
 async def test_wrong_type_is_400_naming_the_field(client) -> None:
     auth = await bearer(client, "resident-turku")
     response = await client.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import uuid
+from typing import Annotated
 
 import msgspec
 import pytest
@@ -49,3 +50,56 @@ def test_routes_appear_only_for_operations_whose_contracts_exist() -> None:
     ]
     ops = ops_from(CONTRACTS, "demo", specs)
     assert [(op.subject, op.path) for op in ops] == [("demo.v1.rename", "/things/{thing_id:uuid}")]
+
+
+class Line(msgspec.Struct, frozen=True, kw_only=True):
+    sku: str
+    quantity: int = 1
+
+
+class Basket(msgspec.Struct, frozen=True, kw_only=True):
+    lines: list[Line]
+    gift: Line | None = None
+    by_name: dict[str, tuple[Line, ...]] = msgspec.field(default_factory=dict)
+    note: Annotated[str, msgspec.Meta(max_length=5)] = ""
+
+
+class BasketRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`demo.v1.basket`."""
+
+    basket: Basket
+    idempotency_key: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        (b'{"basket": {"lines": [{"sku": "a", "colour": "red"}]}}', "$.basket.lines[0]"),
+        (b'{"basket": {"lines": [], "gift": {"sku": "a", "colour": "red"}}}', "$.basket.gift"),
+        (
+            b'{"basket": {"lines": [], "by_name": {"x": [{"sku": "a", "colour": "red"}]}}}',
+            "$.basket.by_name[...][0]",
+        ),
+        (b'{"basket": {"lines": [], "colour": "red"}}', "$.basket"),
+    ],
+)
+def test_nested_bodies_forbid_unknown_fields_too(document: bytes, where: str) -> None:
+    body = body_struct(BasketRequest, {"idempotency_key"})
+    assert body is not None
+    with pytest.raises(msgspec.ValidationError, match="colour") as raised:
+        msgspec.json.decode(document, type=body)
+    assert where in str(raised.value)
+
+
+def test_strict_bodies_keep_defaults_and_constraints() -> None:
+    body = body_struct(BasketRequest, {"idempotency_key"})
+    assert body is not None
+    decoded = msgspec.json.decode(b'{"basket": {"lines": [{"sku": "a"}]}}', type=body)
+    assert decoded.basket.lines[0].quantity == 1
+    assert decoded.basket.by_name == {}
+    with pytest.raises(msgspec.ValidationError, match="length"):
+        msgspec.json.decode(b'{"basket": {"lines": [], "note": "too long"}}', type=body)
+    # The service gets the same JSON as from its own contract.
+    assert msgspec.json.decode(msgspec.json.encode(decoded), type=BasketRequest).basket.lines == [
+        Line(sku="a")
+    ]
