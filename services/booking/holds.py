@@ -38,6 +38,7 @@ async def take(
     *,
     group_id: uuid.UUID | None = None,
     series_id: uuid.UUID | None = None,
+    decide_by: datetime | None = None,
     savepoint: bool = False,
     lock: bool = False,
 ) -> Reservation:
@@ -50,7 +51,9 @@ async def take(
     lo, hi = guarded(res, starts_at, ends_at)
     if not res.exclusive and await store.used_places(conn, res.id, lo, hi) + places > res.capacity:
         raise SlotUnavailable("not enough free places", field="places")
-    r, group = new_reservation(res, principal, starts_at, ends_at, places, expires_at, prices)
+    r, group = new_reservation(
+        res, principal, starts_at, ends_at, places, expires_at, prices, decide_by=decide_by
+    )
     r.group_id, r.series_id = group_id, series_id
     try:
         if savepoint:  # a series goes on after a conflict
@@ -72,8 +75,13 @@ def new_reservation(
     places: int,
     expires_at: datetime,
     prices: list[PriceRule],
+    *,
+    decide_by: datetime | None = None,
 ) -> tuple[Reservation, str]:
-    """A priced reservation, `requested` when the resource needs approval, else `held`."""
+    """A priced reservation, `requested` when the resource needs approval, else `held`.
+
+    A held one expires at `expires_at`; a requested one when staff have not decided by
+    `decide_by`, and at the latest at its start (it must not block the time for ever)."""
     group = customer_group(principal, res.municipality)
     price = quote(prices, group, starts_at, ends_at, places, res.tz)
     state = "requested" if res.needs_approval else "held"
@@ -86,7 +94,7 @@ def new_reservation(
         starts_at=starts_at,
         ends_at=ends_at,
         places=places,
-        expires_at=expires_at if state == "held" else None,
+        expires_at=expires_at if state == "held" else min(starts_at, decide_by or starts_at),
         gross_cents=price.gross_cents,
         net_cents=price.net_cents,
         vat_cents=price.vat_cents,

@@ -97,6 +97,7 @@ class Series:
                                     expires,
                                     entry.prices,
                                     series_id=series_id,
+                                    decide_by=b.decide_by(),
                                     savepoint=True,
                                 )
                             )

@@ -113,10 +113,15 @@ class Bookings:
                 expires,
                 found[i.resource_id].prices,
                 group_id=group_id,
+                decide_by=self.decide_by(),
                 lock=lock_in_insert,
             )
             for i in items
         ]
+
+    def decide_by(self) -> datetime:
+        """Until when staff may decide on a request made now."""
+        return self.now() + timedelta(hours=self.settings.approval_deadline_hours)
 
     async def _hold_one(
         self, principal: Principal, item: c.HoldItem, now: datetime, expires: datetime
@@ -171,9 +176,12 @@ class Bookings:
         )  # fmt: skip
 
     async def extend(self, req: c.ExtendHoldsRequest, ctx: RequestContext) -> c.ExtendHoldsReply:
+        """Keep holds until `until` (checkout), at most `max_hold_minutes` from their taking
+        (or until the expiry they already have, e.g. an approved request's payment time)."""
         now = self.now()
         if req.until <= now:
             raise ValidationFailed("until must be in the future", field="until")
+        longest = timedelta(minutes=self.settings.max_hold_minutes)
         async with self.pool.acquire() as conn, conn.transaction():
             found = await store.of_order(conn, req.reservation_ids)
             if len(found) != len(set(req.reservation_ids)):
@@ -185,6 +193,12 @@ class Bookings:
                     raise Forbidden("not your reservation", field="reservation_ids")
                 if r.state != "held" or (r.expires_at and r.expires_at < now):
                     raise HoldExpired("a hold is no longer in force", field="reservation_ids")
+                cap = max(r.expires_at or now, (r.created_at or now) + longest)
+                if req.until > cap:
+                    raise ValidationFailed(
+                        f"a hold is kept at most {self.settings.max_hold_minutes} minutes",
+                        field="until",
+                    )
                 r.expires_at = max(r.expires_at or now, req.until)
                 r.order_id = req.order_id
                 await store.save_state(conn, r)
@@ -260,9 +274,13 @@ class Bookings:
         async with self.pool.acquire() as conn, conn.transaction():
             r = await store.get(conn, req.reservation_id, lock=True)
             require_staff(ctx.principal, r.merchant_id)
+            if r.state == "requested" and r.expires_at and r.expires_at < self.now():
+                raise HoldExpired("the request was not decided in time", field="reservation_id")
             r.state = transition(r.state, "approve" if r.gross_cents else "approve_free")
+            r.expires_at = None
             if r.state == "held":
-                r.expires_at = self.now() + timedelta(hours=72)
+                payment = timedelta(hours=self.settings.approved_payment_hours)
+                r.expires_at = self.now() + payment
             await store.save_state(conn, r)
             await add_event(conn, event(r, c.ReservationApproved))
             await add_event(conn, event(r))
@@ -276,12 +294,14 @@ class Bookings:
             require_staff(ctx.principal, r.merchant_id)
             r.state = transition(r.state, "deny")
             r.reason = req.reason
+            r.expires_at = None
             await store.save_state(conn, r)
             await add_event(conn, event(r))
         return view(r)
 
     async def sweep(self, limit: int = 200) -> int:
-        """Expire overdue holds (replicas take disjoint rows); returns how many."""
+        """Expire overdue holds and undecided requests (replicas take disjoint rows); returns
+        how many."""
         async with self.pool.acquire() as conn, conn.transaction():
             overdue = await store.take_overdue(conn, limit)
             for r in overdue:

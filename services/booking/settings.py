@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
-    hold_minutes: int = 15
+    hold_minutes: Positive = 15  # a fresh hold
+    # The longest a hold may be kept from its taking, extensions (checkout, payment) included;
+    # covers the cart's payment window (30 min) after a hold that was nearly used up.
+    max_hold_minutes: Positive = 60
+    # A `requested` reservation expires when staff have not decided by then (or at its start).
+    approval_deadline_hours: Positive = 14 * 24
+    # After approval, the time the customer has to pay (the approved hold's expiry).
+    approved_payment_hours: Positive = 72
     sweep_interval_s: float = 5.0
     demo_data: bool = False
     catalogue_ttl_s: float = 2.0

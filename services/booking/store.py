@@ -23,7 +23,7 @@ async def busy(
            FROM reservations
            WHERE resource_id = ANY($1::uuid[]) AND state = ANY($4::text[])
              AND guarded && tstzrange($2, $3)
-             AND NOT (state = 'held' AND expires_at < now())""",
+             AND NOT (state IN ('held', 'requested') AND expires_at < now())""",
         list(resource_ids),
         lo,
         hi,
@@ -134,6 +134,7 @@ def reservation(row: asyncpg.Record) -> Reservation:
         order_id=row["order_id"],
         reason=row["reason"],
         sequence=row["sequence"],
+        created_at=row["created_at"],
     )
 
 
@@ -193,9 +194,11 @@ async def of_series(
 
 
 async def take_overdue(conn: asyncpg.Connection, limit: int) -> list[Reservation]:
-    """Overdue holds, each taken by one sweeper replica only (SKIP LOCKED)."""
+    """Overdue holds and undecided requests, each taken by one sweeper replica only
+    (SKIP LOCKED)."""
     rows = await conn.fetch(
-        """SELECT * FROM reservations WHERE state = 'held' AND expires_at < now()
+        """SELECT * FROM reservations
+           WHERE state IN ('held', 'requested') AND expires_at < now()
            ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
         limit,
     )
@@ -213,7 +216,7 @@ async def expire_and_check(
                                     $4::bool[]) AS i(r, s, e, x)),
            overdue AS (  -- rows a sweeper (or another hold) has locked are theirs to expire
                SELECT v.id FROM reservations v JOIN i ON v.resource_id = i.r
-               WHERE v.state = 'held' AND v.expires_at < now()
+               WHERE v.state IN ('held', 'requested') AND v.expires_at < now()
                  AND v.guarded && tstzrange(i.s, i.e)
                ORDER BY v.id FOR UPDATE OF v SKIP LOCKED),
            gone AS (
@@ -225,7 +228,8 @@ async def expire_and_check(
                   EXISTS (SELECT 1 FROM i JOIN reservations v ON v.resource_id = i.r
                           AND v.guarded && tstzrange(i.s, i.e)
                           WHERE i.x AND v.exclusive AND v.state = ANY($5::text[])
-                            AND NOT (v.state = 'held' AND v.expires_at < now())) AS taken""",
+                            AND NOT (v.state IN ('held', 'requested')
+                                     AND v.expires_at < now())) AS taken""",
         [i[0] for i in items],
         [i[1] for i in items],
         [i[2] for i in items],
@@ -256,8 +260,9 @@ async def insert_with_event(
     hold overlaps: the caller then takes the general path, which expires it first."""
     inserted = await conn.fetchval(
         """WITH stale AS (
-               SELECT 1 FROM reservations WHERE resource_id = $2 AND state = 'held'
-                 AND expires_at < now() AND guarded && tstzrange($8, $9) LIMIT 1),
+               SELECT 1 FROM reservations WHERE resource_id = $2
+                 AND state IN ('held', 'requested') AND expires_at < now()
+                 AND guarded && tstzrange($8, $9) LIMIT 1),
            ins AS (
                INSERT INTO reservations (id, resource_id, unit_id, customer, state, during,
                    guarded, exclusive, places, expires_at, gross_cents, net_cents, vat_cents,

@@ -21,6 +21,7 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
     ("requested", "approve_free"): "confirmed",
     ("requested", "deny"): "denied",
     ("requested", "cancel"): "cancelled",
+    ("requested", "expire"): "expired",  # not decided by its deadline (or its start)
     ("held", "confirm"): "confirmed",
     ("held", "release"): "released",
     ("held", "expire"): "expired",
@@ -109,4 +110,5 @@ class Reservation:
     order_id: uuid.UUID | None = None
     reason: str | None = None
     sequence: int = 0
+    created_at: datetime | None = None
     events: list[str] = field(default_factory=list)

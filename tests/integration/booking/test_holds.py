@@ -10,7 +10,14 @@ import pytest
 
 from services.booking import demo
 from shared.contracts import booking as c
-from shared.errors import Conflict, Forbidden, NotFound, SlotUnavailable, ValidationFailed
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    HoldExpired,
+    NotFound,
+    SlotUnavailable,
+    ValidationFailed,
+)
 from tests.integration.booking.conftest import (
     CART,
     CULTURE_STAFF,
@@ -286,3 +293,73 @@ async def test_my_reservations_and_get_are_private(booking: Booking) -> None:
         await booking.call("get", ref, c.ReservationView, VISITOR)
     assert (await booking.call("get", ref, c.ReservationView, SPORTS_STAFF)).state == "held"
     assert (await booking.call("get", ref, c.ReservationView, CART)).customer == "resident-aino"
+
+
+async def test_extend_is_capped_and_an_expired_hold_cannot_be_extended(booking: Booking) -> None:
+    r = (await hold(booking, item(HALL, local(next_weekday(2), 11)))).reservations[0]
+    created = await booking.pool.fetchval(
+        "SELECT created_at FROM reservations WHERE id = $1", r.reservation_id
+    )
+    order = uuid.uuid4()
+    too_long = c.ExtendHoldsRequest(
+        reservation_ids=[r.reservation_id], until=created + timedelta(minutes=61), order_id=order
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("extend_holds", too_long, c.ExtendHoldsReply, CART)
+    assert err.value.field == "until"
+    assert (
+        await booking.pool.fetchval(
+            "SELECT expires_at FROM reservations WHERE id = $1", r.reservation_id
+        )
+        == r.expires_at
+    )
+    ok = c.ExtendHoldsRequest(
+        reservation_ids=[r.reservation_id], until=created + timedelta(minutes=60), order_id=order
+    )
+    assert (await booking.call("extend_holds", ok, c.ExtendHoldsReply, CART)).holds
+    await booking.pool.execute(
+        "UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1",
+        r.reservation_id,
+    )
+    with pytest.raises(HoldExpired):
+        await booking.call("extend_holds", ok, c.ExtendHoldsReply, CART)
+
+
+async def test_undecided_requests_expire_and_stop_blocking(booking: Booking) -> None:
+    day = next_weekday(5, 10)
+    space = demo.RESOURCE_EVENT_SPACE
+    wanted = c.HoldItem(resource_id=space, starts_at=local(day, 12), ends_at=local(day, 18))
+    r = (await hold(booking, wanted)).reservations[0]
+    assert r.state == "requested"
+    assert r.expires_at is not None
+    assert r.expires_at <= r.starts_at
+    await booking.pool.execute(
+        "UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1",
+        r.reservation_id,
+    )
+    with pytest.raises((HoldExpired, Conflict)):  # not decided in time (or already swept)
+        await booking.call(
+            "approve", c.ReservationRef(reservation_id=r.reservation_id), c.ReservationView,
+            CULTURE_STAFF,
+        )  # fmt: skip
+
+    async def expired() -> bool:
+        state = await booking.pool.fetchval(
+            "SELECT state FROM reservations WHERE id = $1", r.reservation_id
+        )
+        return state == "expired"
+
+    await booking.eventually(expired)
+    assert [
+        e["reservation_id"] for e in await booking.events("evt.booking.reservation.expired")
+    ] == [str(r.reservation_id)]
+    again = (await hold(booking, wanted, who=VISITOR)).reservations[0]
+    assert again.state == "requested"
+    approved = await booking.call(
+        "approve", c.ReservationRef(reservation_id=again.reservation_id), c.ReservationView,
+        CULTURE_STAFF,
+    )  # fmt: skip
+    assert approved.state == "held"
+    assert approved.expires_at is not None
+    window = approved.expires_at - await booking.pool.fetchval("SELECT now()")
+    assert timedelta(hours=71) < window <= timedelta(hours=72)
