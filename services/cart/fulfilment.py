@@ -29,12 +29,13 @@ log = logging.getLogger(__name__)
 
 
 async def settle_order_if_done(conn: asyncpg.Connection, order_id: uuid.UUID) -> None:
-    """When every line is fulfilled or refunded: state fulfilled (if paid) + the event, once."""
+    """When every line is fulfilled or refunded: state fulfilled (if paid) and, if anything
+    reached the buyer, `evt.cart.order.fulfilled`, once. An order only refunded is not."""
     order = await store.order(conn, order_id)
     if order is None or order["state"] not in ("paid", "partially_refunded", "refunded"):
         return
-    lines = await store.order_lines(conn, order_id)
-    if not model.all_done([r["state"] for r in lines]):
+    states = [r["state"] for r in await store.order_lines(conn, order_id)]
+    if not model.all_done(states) or not model.delivered(states):
         return
     if not await store.mark_fulfilled_at(conn, order_id):
         return
@@ -132,7 +133,10 @@ async def request_refund(
         ):
             continue  # this automatic refund was asked for already
         if model.line_can(line["state"], "request_refund"):
-            await store.set_line_state(conn, line["id"], "refund_requested")
+            goods_ended = reason != "staff"  # cancelled, unfulfillable or paid too late
+            await store.mark_refund_requested(
+                conn, line["id"], model.partial_refund_target(line["state"], goods_ended)
+            )
         asked.append(RefundLine(line_id=line["id"], amount_cents=amount))
     if not asked:
         return None
@@ -161,15 +165,10 @@ async def apply_refund(
         line = await store.order_line(conn, line_id, lock=True)
         if line is None or line["order_id"] != order_id:
             continue
-        total = line["refunded_cents"] + amount
         gross = snapshot(line).gross_cents
-        state = line["state"]
-        if total >= gross and state != "refunded":
-            if model.line_can(state, "request_refund"):
-                state = model.next_line_state(state, "request_refund")
-            if model.line_can(state, "refunded"):
-                state = model.next_line_state(state, "refunded")
-        await store.set_line_state(conn, line_id, state, refunded_cents=min(total, gross))
+        total = min(line["refunded_cents"] + amount, gross)
+        state = model.after_refund(line["state"], line["resume_state"], total, gross)
+        await store.set_line_state(conn, line_id, state, refunded_cents=total)
     if order["state"] == "cancelled":
         return  # a payment after cancellation, now given back: the order stays cancelled
     lines = await store.order_lines(conn, order_id)
@@ -180,6 +179,10 @@ async def apply_refund(
 
 
 async def fulfil_line(conn: asyncpg.Connection, line: asyncpg.Record) -> bool:
+    if line["state"] == "refund_requested":
+        # Delivered while a refund is on its way: a partial refund then ends the line.
+        await store.set_resume_state(conn, line["id"], "partially_refunded")
+        return False
     if not model.line_can(line["state"], "fulfil"):
         return False
     await store.set_line_state(conn, line["id"], model.next_line_state(line["state"], "fulfil"))

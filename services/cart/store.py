@@ -223,12 +223,33 @@ async def order_lines_by_reference(
 async def set_line_state(
     conn: asyncpg.Connection, line_id: uuid.UUID, state: str, refunded_cents: int | None = None
 ) -> None:
+    """A new state; leaving `refund_requested` forgets where a partial refund would resume."""
     await conn.execute(
         """UPDATE order_lines SET state = $2, refunded_cents = COALESCE($3, refunded_cents),
+               resume_state = CASE WHEN $2 = 'refund_requested' THEN resume_state END,
                updated_at = now() WHERE id = $1""",
         line_id,
         state,
         refunded_cents,
+    )
+
+
+async def mark_refund_requested(
+    conn: asyncpg.Connection, line_id: uuid.UUID, resume_state: str
+) -> None:
+    await conn.execute(
+        """UPDATE order_lines SET state = 'refund_requested', resume_state = $2,
+               updated_at = now() WHERE id = $1""",
+        line_id,
+        resume_state,
+    )
+
+
+async def set_resume_state(conn: asyncpg.Connection, line_id: uuid.UUID, resume_state: str) -> None:
+    await conn.execute(
+        "UPDATE order_lines SET resume_state = $2, updated_at = now() WHERE id = $1",
+        line_id,
+        resume_state,
     )
 
 

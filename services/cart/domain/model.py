@@ -35,11 +35,21 @@ LineState = Literal[
     "fulfilled",
     "registration_failed",  # library payment could not be recorded in the library system
     "refund_requested",
+    "partially_refunded",  # part of the price given back, the rest kept; nothing more owed
     "refunded",
     "cancelled",
 ]
 LineEventName = Literal[
-    "fulfil", "queue", "registration_failed", "request_refund", "refunded", "cancel"
+    "fulfil",
+    "queue",
+    "registration_failed",
+    "request_refund",
+    "partly_refunded",
+    "refunded",
+    "resume_pending",
+    "resume_queued",
+    "resume_registration_failed",
+    "cancel",
 ]
 
 LINE_TRANSITIONS: dict[tuple[LineState, LineEventName], LineState] = {
@@ -53,10 +63,22 @@ LINE_TRANSITIONS: dict[tuple[LineState, LineEventName], LineState] = {
     ("registration_failed", "fulfil"): "fulfilled",
     ("registration_failed", "request_refund"): "refund_requested",
     ("fulfilled", "request_refund"): "refund_requested",
+    ("fulfilled", "partly_refunded"): "partially_refunded",  # a refund nobody here asked for
     ("refund_requested", "refunded"): "refunded",
+    ("refund_requested", "partly_refunded"): "partially_refunded",
+    # A partial refund of a line not yet delivered: the rest is still owed, back to fulfilment.
+    ("refund_requested", "resume_pending"): "pending",
+    ("refund_requested", "resume_queued"): "queued",
+    ("refund_requested", "resume_registration_failed"): "registration_failed",
+    ("partially_refunded", "request_refund"): "refund_requested",
 }
 
-LINE_DONE: frozenset[LineState] = frozenset({"fulfilled", "refunded"})
+LINE_DONE: frozenset[LineState] = frozenset({"fulfilled", "partially_refunded", "refunded"})
+RESUME_EVENTS: dict[LineState, LineEventName] = {
+    "pending": "resume_pending",
+    "queued": "resume_queued",
+    "registration_failed": "resume_registration_failed",
+}
 
 
 def next_state(state: OrderState, event: OrderEventName) -> OrderState:
@@ -90,3 +112,36 @@ def refund_event(line_states: list[LineState]) -> OrderEventName:
 def all_done(line_states: list[LineState]) -> bool:
     live = [s for s in line_states if s != "cancelled"]
     return bool(live) and all(s in LINE_DONE for s in live)
+
+
+def partial_refund_target(state: LineState, goods_ended: bool) -> LineState:
+    """Where a line asked to be partly refunded goes when that money is back: a delivered
+    line (or one whose goods will never come) ends `partially_refunded`; an undelivered one
+    returns to its fulfilment state, the rest still owed."""
+    if goods_ended or state not in RESUME_EVENTS:
+        return "partially_refunded"
+    return state
+
+
+def after_refund(
+    state: LineState, resume_state: LineState | None, refunded_cents: int, gross_cents: int
+) -> LineState:
+    """The line's state once `refunded_cents` of its `gross_cents` have been given back."""
+    if refunded_cents >= gross_cents:
+        if line_can(state, "request_refund"):
+            state = next_line_state(state, "request_refund")
+        return next_line_state(state, "refunded") if line_can(state, "refunded") else state
+    if refunded_cents <= 0:
+        return state
+    if state == "refund_requested":
+        target = resume_state or "partially_refunded"
+        event = RESUME_EVENTS.get(target, "partly_refunded")
+        return next_line_state(state, event)
+    if line_can(state, "partly_refunded"):
+        return next_line_state(state, "partly_refunded")
+    return state  # e.g. already partially_refunded, or still owed (pending / queued)
+
+
+def delivered(line_states: list[LineState]) -> bool:
+    """Did any line reach the buyer (an order only refunded was never fulfilled)?"""
+    return any(s in ("fulfilled", "partially_refunded") for s in line_states)

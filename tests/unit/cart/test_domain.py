@@ -168,3 +168,25 @@ def test_download_tokens_are_signed_and_expire() -> None:
         entitlements.verify("secret", tampered, now)
     with pytest.raises(Gone):
         entitlements.verify("secret", token, now + timedelta(hours=2))
+
+
+def test_a_partial_refund_ends_a_delivered_line_and_resumes_an_undelivered_one() -> None:
+    assert model.partial_refund_target("fulfilled", goods_ended=False) == "partially_refunded"
+    assert model.partial_refund_target("queued", goods_ended=False) == "queued"
+    assert model.partial_refund_target("pending", goods_ended=True) == "partially_refunded"
+    assert model.after_refund("refund_requested", "partially_refunded", 500, 1200) == (
+        "partially_refunded"
+    )
+    assert model.after_refund("refund_requested", "queued", 500, 1200) == "queued"
+    assert model.after_refund("refund_requested", "pending", 500, 1200) == "pending"
+    assert model.after_refund("refund_requested", "queued", 1200, 1200) == "refunded"
+    assert model.after_refund("fulfilled", None, 1200, 1200) == "refunded"
+    assert model.after_refund("fulfilled", None, 100, 1200) == "partially_refunded"
+    assert model.after_refund("partially_refunded", None, 1200, 1200) == "refunded"
+
+
+def test_partially_refunded_lines_are_done_and_an_only_refunded_order_was_not_delivered() -> None:
+    assert model.all_done(["partially_refunded", "refunded"])
+    assert model.delivered(["partially_refunded", "refunded"])
+    assert not model.delivered(["refunded", "cancelled"])
+    assert model.refund_event(["partially_refunded", "fulfilled"]) == "partly_refunded"
