@@ -39,11 +39,12 @@ def _ensure_chromium() -> str | None:
     if CHROMIUM.exists():
         return None
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        result = subprocess.run(
-            ["apt-get", "install", "-y", "chromium"], capture_output=True, timeout=600, check=False
-        )
-        if result.returncode == 0 and CHROMIUM.exists():
-            return None
+        # A fresh machine's package lists may be empty or stale: update once, then install.
+        install = ["apt-get", "install", "-y", "chromium"]
+        for step in (install, ["apt-get", "update"], install):
+            subprocess.run(step, capture_output=True, timeout=900, check=False)
+            if CHROMIUM.exists():
+                return None
     return f"{CHROMIUM} is missing and cannot be installed (run `make browser-deps` as root)"
 
 

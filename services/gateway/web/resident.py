@@ -97,10 +97,9 @@ def _date(value: str) -> date:
 
 
 def _week_start(week: str) -> date:
-    if week:
-        return _date(week)
-    today = date.today()
-    return today - timedelta(days=today.weekday())
+    """The Monday of the week that holds `week` (any day of it; this week when empty)."""
+    day = _date(week) if week else date.today()
+    return day - timedelta(days=day.weekday())
 
 
 @get("/resources/{resource_id:str}", name="web:resource")
