@@ -1,13 +1,14 @@
 """Clerks of the booking departments: day view, approvals, closures, cancellations, prices.
 
-The clerk's units and resources come from `booking.v1.search` filtered to their departments
+The clerk's units and resources come from `booking.v1.list_resources` of their departments
 (all for admins); each operation checks the department again in the booking service.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -16,30 +17,26 @@ from litestar.response import Redirect
 
 from services.gateway.auth import allow, principal_of
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import HELSINKI, page
+from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
 STAFF = allow("staff", "admin")
-APPROVAL_DAYS = 31  # how far ahead the approvals page looks for requests
 VAT_RATES = (1350, 2550, 1000, 0)
 
 
 async def my_resources(request: Req) -> list[dict[str, Any]]:
     """Resources of the clerk's departments (all for admins)."""
     principal = principal_of(request)
-    start = datetime.combine(date.today(), time(0), HELSINKI)
-    reply = await call(
-        request,
-        "search",
-        starts_after=start.isoformat(),
-        ends_before=(start + timedelta(days=7)).isoformat(),
+    if principal is None or principal.is_admin:
+        departments: list[str | None] = [None]
+    else:
+        departments = sorted(principal.departments)
+    replies = await asyncio.gather(
+        *(call(request, "list_resources", merchant_id=d, limit=500) for d in departments)
     )
-    found = [hit.get("resource", {}) for hit in _items(reply, "hits")]
-    if principal is not None and not principal.is_admin:
-        found = [r for r in found if r.get("merchant_id") in principal.departments]
-    return found
+    return [r for reply in replies for r in _items(reply, "resources")]
 
 
 def units_of(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -89,30 +86,15 @@ async def day_view(
 
 @get("/staff/approvals", name="web:approvals", guards=STAFF)
 async def approvals(request: Req) -> Response[str]:
-    """Requests waiting for a decision in the clerk's units over the coming weeks."""
-    units = units_of(await my_resources(request))
-    today = date.today()
-    views = await asyncio.gather(
-        *(
-            call(
-                request,
-                "day_view",
-                unit_id=str(u["unit_id"]),
-                day=(today + timedelta(days=n)).isoformat(),
-            )
-            for u in units
-            for n in range(APPROVAL_DAYS)
-        )
+    """Requests waiting for a decision in the clerk's departments, oldest first."""
+    pending, resources = await asyncio.gather(
+        call(request, "pending_approvals", limit=200), my_resources(request)
     )
-    waiting = [
-        r | {"resource_name": rd.get("resource", {}).get("name")}
-        for view in views
-        for rd in _items(view, "resources")
-        for r in rd.get("reservations", [])
-        if r.get("state") == "requested"
+    names = {str(r.get("resource_id")): r.get("name") for r in resources}
+    requests = [
+        r | {"resource_name": names.get(str(r.get("resource_id")))}
+        for r in _items(pending, "reservations")
     ]
-    unique = {r["reservation_id"]: r for r in waiting}  # a multi-day request shows on each day
-    requests = sorted(unique.values(), key=lambda r: str(r.get("starts_at")))
     return page(request, "staff/approvals.html", requests=requests, key=new_key())
 
 
@@ -203,20 +185,27 @@ async def staff_resources(request: Req) -> Response[str]:
     )
 
 
-def _cents(value: Any, field: str) -> int:
-    text = str(value or "0").replace(",", ".").strip()
+def euros_to_cents(value: Any, field: str) -> int:
+    """A price typed in euros ("12", "12,50", "12.5") as integer cents."""
+    text = str(value or "").replace(",", ".").replace("€", "").strip()
     try:
-        cents = round(float(text) * 100)
-    except ValueError:
-        raise ValidationFailed("not a price", field=field) from None
-    if cents < 0:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValidationFailed("not a price in euros", field=field) from None
+    if not amount.is_finite() or amount < 0:
         raise ValidationFailed("a price cannot be negative", field=field)
-    return cents
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed("a price has at most two decimals", field=field)
+    return int(amount * 100)
+
+
+CUSTOMER_GROUPS = ("resident", "other", "association", "business")
 
 
 @post("/staff/resources/{resource_id:str}/prices", name="web:set_prices", guards=STAFF)
 async def set_prices(request: Req, resource_id: FromPath[str]) -> Redirect:
-    """Hourly prices for residents of Turku and for others, with the VAT rate, from today."""
+    """Hourly prices for every customer group, with the VAT rate, from today (they replace
+    the resource's price rules)."""
     form = await request.form()
     vat = int(form.get("vat_rate_bp") or 0)
     if vat not in VAT_RATES:
@@ -225,11 +214,11 @@ async def set_prices(request: Req, resource_id: FromPath[str]) -> Redirect:
         {
             "customer_group": group,
             "unit": "hour",
-            "amount_cents": _cents(form.get(f"{group}_euros"), f"{group}_euros"),
+            "amount_cents": euros_to_cents(form.get(f"{group}_euros"), f"{group}_euros"),
             "vat_rate_bp": vat,
             "valid_from": date.today().isoformat(),
         }
-        for group in ("resident", "other")
+        for group in CUSTOMER_GROUPS
     ]
     await call(
         request,

@@ -311,6 +311,21 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "price_resident": ("Turkulaiset", "Åbobor", "Residents of Turku"),
     "price_other": ("Muut", "Övriga", "Others"),
+    "price_association": (
+        "Yhdistykset ja nuoret",
+        "Föreningar och unga",
+        "Associations and youth",
+    ),
+    "price_business": ("Yritykset", "Företag", "Businesses"),
+    "edit_product": ("Muokkaa tuotetta", "Redigera produkt", "Edit a product"),
+    "on_sale": ("Myynnissä", "Till salu", "On sale"),
+    "base_fee": ("Perusmaksu", "Grundavgift", "Base fee"),
+    "erp_export": ("Kirjanpidon siirto (SAP)", "Bokföringsexport (SAP)", "Accounting export (SAP)"),
+    "reexport": (
+        "Siirrä uudelleen jo siirretty päivä",
+        "Exportera en redan exporterad dag på nytt",
+        "Export a day already exported again",
+    ),
     "refund_to_customer": (
         "Asiakkaalle palautetaan",
         "Kunden får tillbaka",

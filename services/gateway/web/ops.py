@@ -33,6 +33,8 @@ OPS: dict[str, str] = {
     "deny": "booking.v1.deny",
     "add_closure": "booking.v1.add_closure",
     "set_prices": "booking.v1.set_prices",
+    "list_resources": "booking.v1.list_resources",
+    "pending_approvals": "booking.v1.pending_approvals",
     # cart
     "get_cart": "cart.v1.get_cart",
     "add_reservation": "cart.v1.add_reservation",
@@ -51,10 +53,13 @@ OPS: dict[str, str] = {
     "resolve_registration": "cart.v1.resolve_registration",
     "gis_queue": "cart.v1.gis_queue",
     "gis_upload": "cart.v1.gis_upload",
+    "upsert_gis_product": "cart.v1.upsert_gis_product",
+    "list_merchants": "cart.v1.list_merchants",
     # payment
     "start_payment": "payment.v1.start",
     "settlement": "payment.v1.settlement",
     "reconciliation": "payment.v1.reconcile",
+    "erp_export": "payment.v1.erp_export",
 }
 
 

@@ -17,6 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow
+from services.gateway.web.clerk import euros_to_cents
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
@@ -58,7 +59,7 @@ async def registration_action(
         f"{action}_registration",
         line_id=line_id,
         note=form.get("note", ""),
-        idempotency_key=new_key(),
+        idempotency_key=form.get("key") or new_key(),
     )
     return _back("/staff/library", "done_saved")
 
@@ -74,6 +75,29 @@ async def gis_catalogue(request: Req) -> Response[str]:
         queue=_items(queue, "items"),
         key=new_key(),
     )
+
+
+@post("/staff/gis/products/{product_id:str}", name="web:gis_product", guards=GIS)
+async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
+    """Change a product's price (per file/sheet, or the base fee of area pricing) and whether
+    it is sold; the rest of the product stays as it is."""
+    form = await request.form()
+    reply = await call(request, "gis_catalogue", include_inactive=True)
+    found = [p for p in _items(reply, "products") if p.get("id") == product_id]
+    if not found:
+        raise ValidationFailed("no such product", field="product_id")
+    product = found[0]
+    pricing = dict(product.get("pricing") or {})
+    price_field = "base_fee_cents" if pricing.get("kind") == "area" else "unit_cents"
+    pricing[price_field] = euros_to_cents(form.get("price_euros"), "price_euros")
+    product = product | {"pricing": pricing, "active": form.get("active") == "on"}
+    await call(
+        request,
+        "upsert_gis_product",
+        product=product,
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/staff/gis", "done_saved")
 
 
 @post("/staff/gis/{line_id:str}/file", name="web:gis_upload", guards=GIS)
@@ -108,8 +132,12 @@ async def refund_line(request: Req, order_id: FromPath[str], line_id: FromPath[s
     return _back(f"/orders/{order_id}", "done_saved")
 
 
-MERCHANTS = ("sports", "culture", "health", "library", "gis")
 FINANCE = allow("finance", "admin")
+
+
+async def _merchant_ids(request: Req) -> list[str]:
+    reply = await call(request, "list_merchants")
+    return [str(m.get("id")) for m in _items(reply, "merchants") if m.get("id")]
 
 
 @get("/finance", name="web:finance", guards=FINANCE)
@@ -125,8 +153,9 @@ async def finance(
         "staff/finance.html",
         day=on,
         merchant=merchant,
-        merchants=MERCHANTS,
+        merchants=await _merchant_ids(request),
         report=report,
+        key=new_key(),
     )
 
 
@@ -156,14 +185,37 @@ async def reconciliation(
     )
 
 
+@post("/finance/erp-export", name="web:erp_export", guards=FINANCE, status_code=200)
+async def erp_export(request: Req) -> Response[str]:
+    """The day's accounting file for the ERP (CSV). A day already exported is refused unless
+    the officer asks for a re-export, which the payment service records."""
+    form = await request.form()
+    day = str(form.get("day") or "")
+    export = await call(
+        request,
+        "erp_export",
+        day=day,
+        reexport=form.get("reexport") == "on",
+        idempotency_key=form.get("key") or new_key(),
+    )
+    run = export.get("run", 1)
+    return Response(
+        export.get("csv", ""),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="erp-{day}-run{run}.csv"'},
+    )
+
+
 ROUTES = [
     staff_home,
     failed_registrations,
     registration_action,
     gis_catalogue,
+    gis_product,
     gis_upload,
     refund_line,
     finance,
     settlement_csv,
     reconciliation,
+    erp_export,
 ]
