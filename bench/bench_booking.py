@@ -65,6 +65,12 @@ async def add_resources(conn: asyncpg.Connection, count: int) -> list[uuid.UUID]
            VALUES ($1, $2, $3, 'space', 1, 60, 60, 60, 60, 'sports', 120)""",
         [(i, unit, {"fi": f"Sali {n}"}) for n, i in enumerate(ids)],
     )
+    await conn.execute(  # every booking needs a price: these are free for every group
+        """INSERT INTO price_rules (resource_id, customer_group, unit, vat_rate_bp)
+           SELECT r, g, 'free', 0 FROM unnest($1::uuid[]) AS r,
+               unnest('{resident,other,association,business}'::text[]) AS g""",
+        ids,
+    )
     return ids
 
 

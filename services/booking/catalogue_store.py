@@ -152,7 +152,7 @@ async def price_rules(
     """Price rules per resource, the most specific (latest start of day) first."""
     rows = await conn.fetch(
         """SELECT resource_id, customer_group, weekdays, from_time, to_time, unit, amount_cents,
-                  vat_rate_bp, valid_from, valid_until
+                  vat_rate_bp, valid_from, valid_until, per_place
            FROM price_rules WHERE resource_id = ANY($1::uuid[]) ORDER BY from_time DESC, id""",
         list(resource_ids),
     )
@@ -173,4 +173,5 @@ def _price_rule(r: asyncpg.Record) -> PriceRule:
         vat_rate_bp=r["vat_rate_bp"],
         valid_from=r["valid_from"],
         valid_until=r["valid_until"],
+        per_place=r["per_place"],
     )

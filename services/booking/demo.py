@@ -54,19 +54,36 @@ HOURS = [
 ]
 
 # resource, group, weekdays, from, to, unit, cents, vat bp (13.5 % sports since 1.1.2026;
-# letting of event spaces exempt)
+# letting of event spaces exempt), per place. Every resource has a price (or `free`) for every
+# customer group at every open hour: a time without a price cannot be booked.
 PRICES = [
-    (RESOURCE_SPORTS_HALL, "resident", WEEKDAYS, time(16), time(0), "hour", 4200, 1350),
-    (RESOURCE_SPORTS_HALL, "resident", EVERY_DAY, time(0), time(0), "hour", 2800, 1350),
-    (RESOURCE_SPORTS_HALL, "association", EVERY_DAY, time(0), time(0), "hour", 1800, 1350),
-    (RESOURCE_SPORTS_HALL, "other", EVERY_DAY, time(0), time(0), "hour", 5600, 1350),
-    (RESOURCE_SPORTS_HALL, "business", EVERY_DAY, time(0), time(0), "hour", 7500, 1350),
-    (RESOURCE_SWIMMING_LANE, "resident", EVERY_DAY, time(0), time(0), "booking", 650, 1350),
-    (RESOURCE_SWIMMING_LANE, "other", EVERY_DAY, time(0), time(0), "booking", 850, 1350),
-    (RESOURCE_EVENT_SPACE, "resident", EVERY_DAY, time(0), time(0), "booking", 35000, 0),
-    (RESOURCE_EVENT_SPACE, "other", EVERY_DAY, time(0), time(0), "booking", 50000, 0),
-    (RESOURCE_EVENT_SPACE, "business", EVERY_DAY, time(0), time(0), "booking", 80000, 0),
-    (RESOURCE_NURSE_APPOINTMENT, "resident", EVERY_DAY, time(0), time(0), "free", 0, 0),
+    (RESOURCE_SPORTS_HALL, "resident", WEEKDAYS, time(16), time(0), "hour", 4200, 1350, False),
+    (RESOURCE_SPORTS_HALL, "resident", EVERY_DAY, time(0), time(0), "hour", 2800, 1350, False),
+    (RESOURCE_SPORTS_HALL, "association", EVERY_DAY, time(0), time(0), "hour", 1800, 1350, False),
+    (RESOURCE_SPORTS_HALL, "other", EVERY_DAY, time(0), time(0), "hour", 5600, 1350, False),
+    (RESOURCE_SPORTS_HALL, "business", EVERY_DAY, time(0), time(0), "hour", 7500, 1350, False),
+    (RESOURCE_SWIMMING_LANE, "resident", EVERY_DAY, time(0), time(0), "booking", 650, 1350, True),
+    (
+        RESOURCE_SWIMMING_LANE,
+        "association",
+        EVERY_DAY,
+        time(0),
+        time(0),
+        "booking",
+        450,
+        1350,
+        True,
+    ),
+    (RESOURCE_SWIMMING_LANE, "other", EVERY_DAY, time(0), time(0), "booking", 850, 1350, True),
+    (RESOURCE_SWIMMING_LANE, "business", EVERY_DAY, time(0), time(0), "booking", 850, 1350, True),
+    (RESOURCE_EVENT_SPACE, "resident", EVERY_DAY, time(0), time(0), "booking", 35000, 0, False),
+    (RESOURCE_EVENT_SPACE, "association", EVERY_DAY, time(0), time(0), "booking", 20000, 0, False),
+    (RESOURCE_EVENT_SPACE, "other", EVERY_DAY, time(0), time(0), "booking", 50000, 0, False),
+    (RESOURCE_EVENT_SPACE, "business", EVERY_DAY, time(0), time(0), "booking", 80000, 0, False),
+    (RESOURCE_NURSE_APPOINTMENT, "resident", EVERY_DAY, time(0), time(0), "free", 0, 0, False),
+    (RESOURCE_NURSE_APPOINTMENT, "association", EVERY_DAY, time(0), time(0), "free", 0, 0, False),
+    (RESOURCE_NURSE_APPOINTMENT, "other", EVERY_DAY, time(0), time(0), "free", 0, 0, False),
+    (RESOURCE_NURSE_APPOINTMENT, "business", EVERY_DAY, time(0), time(0), "free", 0, 0, False),
 ]
 
 
@@ -96,6 +113,7 @@ async def seed(conn: asyncpg.Connection) -> None:
         )
         await conn.executemany(
             """INSERT INTO price_rules (resource_id, customer_group, weekdays, from_time, to_time,
-                   unit, amount_cents, vat_rate_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-            [(r, g, list(d), f, t, u, a, v) for r, g, d, f, t, u, a, v in PRICES],
+                   unit, amount_cents, vat_rate_bp, per_place)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            [(r, g, list(d), f, t, u, a, v, pp) for r, g, d, f, t, u, a, v, pp in PRICES],
         )

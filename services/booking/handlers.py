@@ -7,6 +7,7 @@ from typing import Any
 from services.booking.availability import Availability
 from services.booking.calendar import Calendars
 from services.booking.closures import Closures
+from services.booking.quotes import Quotes
 from services.booking.series import Series
 from services.booking.service import Bookings
 from services.booking.staff import Staff
@@ -21,6 +22,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     closures = Closures(bookings.pool, bookings.catalogue)
     return [
         Operation("hold", c.HoldRequest, bookings.hold),
+        Operation("quote", c.QuoteRequest, Quotes(bookings).quote),
         Operation("get", c.ReservationRef, bookings.get),
         Operation("my_reservations", c.MyReservationsRequest, bookings.mine),
         Operation("reservation_for_cart", c.ReservationForCartRequest, bookings.for_cart),

@@ -202,8 +202,9 @@ class Staff:
             await conn.execute("DELETE FROM price_rules WHERE resource_id = $1", res.id)
             await conn.executemany(
                 """INSERT INTO price_rules (resource_id, customer_group, weekdays, from_time,
-                       to_time, unit, amount_cents, vat_rate_bp, valid_from, valid_until)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                       to_time, unit, amount_cents, vat_rate_bp, valid_from, valid_until,
+                       per_place)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
                 [
                     (
                         res.id,
@@ -216,6 +217,7 @@ class Staff:
                         r.vat_rate_bp,
                         r.valid_from,
                         r.valid_until,
+                        r.per_place,
                     )
                     for r in req.rules
                 ],

@@ -199,6 +199,30 @@ class HoldReply(msgspec.Struct, frozen=True, kw_only=True):
     reservations: list[ReservationView]
 
 
+CustomerGroup = Literal["resident", "other", "association", "business"]
+
+
+class QuoteRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.quote`: the price of booking a resource for a time and places, without
+    holding anything. The customer group is the principal's (by the home-municipality claim
+    and scopes) unless one is given (prices are public)."""
+
+    resource_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    places: int = 1
+    customer_group: CustomerGroup | None = None
+
+
+class QuoteReply(msgspec.Struct, frozen=True, kw_only=True):
+    resource_id: uuid.UUID
+    customer_group: CustomerGroup
+    gross_cents: int  # VAT included
+    net_cents: int
+    vat_cents: int
+    vat_rate_bp: int
+
+
 class CancelRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`booking.v1.cancel`: the customer within the policy, staff always (with a reason)."""
 
@@ -428,7 +452,7 @@ class SetHoursRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PriceRuleIn(msgspec.Struct, frozen=True, kw_only=True):
-    customer_group: Literal["resident", "other", "association", "business"]
+    customer_group: CustomerGroup
     weekdays: list[int] = msgspec.field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])
     from_time: time = time(0)
     to_time: time = time(0)  # 00:00 = end of day
@@ -437,6 +461,7 @@ class PriceRuleIn(msgspec.Struct, frozen=True, kw_only=True):
     vat_rate_bp: int
     valid_from: date = date(2000, 1, 1)
     valid_until: date | None = None
+    per_place: bool = False  # multiply by the places booked (per swimmer, per seat)
 
 
 class SetPricesRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from shared.contracts.common import Principal
+from shared.errors import ValidationFailed
 
 CustomerGroup = Literal["resident", "other", "association", "business"]
 
@@ -23,6 +25,7 @@ class PriceRule:
     vat_rate_bp: int
     valid_from: date = date(2000, 1, 1)
     valid_until: date | None = None
+    per_place: bool = False  # multiplied by the places booked (e.g. a swimmer in a lane)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +67,25 @@ def _covers(rule: PriceRule, local: datetime) -> bool:
     return rule.from_time <= t and end_ok
 
 
+def _pieces(
+    rules: list[PriceRule], starts_at: datetime, ends_at: datetime, zone: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    """[starts_at, ends_at) cut wherever a rule may begin or end (its times of day, midnight),
+    so that one rule covers each piece from its start to its end."""
+    walls = {r.from_time for r in rules} | {r.to_time for r in rules} | {time(0)}
+    cuts = {starts_at, ends_at}
+    day = starts_at.astimezone(zone).date()
+    last = ends_at.astimezone(zone).date()
+    while day <= last:
+        for wall in walls:
+            instant = datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+            if starts_at < instant < ends_at:
+                cuts.add(instant)
+        day += timedelta(days=1)
+    points = sorted(cuts)
+    return list(itertools.pairwise(points))
+
+
 def quote(
     rules: list[PriceRule],
     group: CustomerGroup,
@@ -72,28 +94,53 @@ def quote(
     places: int,
     tz: str,
 ) -> Quote:
-    """The price of a booking: the rule for its group covering its local start time.
+    """The price of a booking, split across the time bands of its group's rules.
 
-    Per-hour prices count real elapsed minutes (a DST night is 1 h shorter or longer) and
-    are multiplied by places. No matching rule means free of charge.
+    Each piece of the booking takes the most specific rule covering it (latest start of day,
+    then fewest weekdays). Per-hour rules count real elapsed minutes (a DST night is 1 h
+    shorter or longer); a per-booking rule is charged once however many pieces it covers;
+    `per_place` rules are multiplied by the places. A time no rule of the group covers is
+    not free: it raises `ValidationFailed` (a resource is free by its `free` rules).
     """
-    local = starts_at.astimezone(ZoneInfo(tz))
-    candidates = [r for r in rules if r.customer_group == group and _covers(r, local)]
-    if not candidates or candidates[0].unit == "free":
+    zone = ZoneInfo(tz)
+    mine = sorted(
+        (r for r in rules if r.customer_group == group),
+        key=lambda r: (-(r.from_time.hour * 60 + r.from_time.minute), len(r.weekdays)),
+    )
+    hour_minutes: dict[int, int] = {}  # rule index -> minutes
+    per_booking: set[int] = set()
+    for a, b in _pieces(mine, starts_at, ends_at, zone):
+        local = a.astimezone(zone)
+        n = next((n for n, r in enumerate(mine) if _covers(r, local)), None)
+        if n is None:
+            raise ValidationFailed(
+                f"no price for the customer group {group} at {local:%a %H:%M}",
+                field="starts_at",
+                customer_group=group,
+            )
+        if mine[n].unit == "hour":
+            hour_minutes[n] = hour_minutes.get(n, 0) + (b - a) // timedelta(minutes=1)
+        elif mine[n].unit == "booking":
+            per_booking.add(n)
+    sixtieths: dict[int, int] = {}  # VAT rate -> gross cents x 60
+    for n in [*hour_minutes, *per_booking]:
+        rule = mine[n]
+        times = places if rule.per_place else 1
+        amount = (
+            rule.amount_cents * hour_minutes[n] if n in hour_minutes else rule.amount_cents * 60
+        )
+        sixtieths[rule.vat_rate_bp] = sixtieths.get(rule.vat_rate_bp, 0) + amount * times
+    if len(sixtieths) > 1:
+        raise ValidationFailed(
+            "the price rules of this time have different VAT rates", field="starts_at"
+        )
+    if not sixtieths:
         return Quote(gross_cents=0, net_cents=0, vat_cents=0, vat_rate_bp=0, customer_group=group)
-    rule = candidates[0]
-    if rule.unit == "hour":
-        minutes = (ends_at - starts_at) // timedelta(minutes=1)
-        gross = (rule.amount_cents * minutes * places + 30) // 60
-    else:
-        gross = rule.amount_cents * places
-    net, vat = split_vat(gross, rule.vat_rate_bp)
+    [(rate, total)] = sixtieths.items()
+    gross = (total + 30) // 60
+    net, vat = split_vat(gross, rate)
     return Quote(
-        gross_cents=gross,
-        net_cents=net,
-        vat_cents=vat,
-        vat_rate_bp=rule.vat_rate_bp,
-        customer_group=group,
+        gross_cents=gross, net_cents=net, vat_cents=vat, vat_rate_bp=rate, customer_group=group
     )
 
 

@@ -72,6 +72,12 @@ class Booking:
             capacity,
             columns.get("buffer_after_minutes", 0),
         )
+        await self.pool.execute(  # free of charge for every customer group
+            """INSERT INTO price_rules (resource_id, customer_group, unit, vat_rate_bp)
+               SELECT $1, g, 'free', 0
+               FROM unnest('{resident,other,association,business}'::text[]) AS g""",
+            rid,
+        )
         return rid
 
 

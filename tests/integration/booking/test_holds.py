@@ -363,3 +363,44 @@ async def test_undecided_requests_expire_and_stop_blocking(booking: Booking) -> 
     assert approved.expires_at is not None
     window = approved.expires_at - await booking.pool.fetchval("SELECT now()")
     assert timedelta(hours=71) < window <= timedelta(hours=72)
+
+
+async def test_quote_prices_across_peak_bands_without_holding(booking: Booking) -> None:
+    monday = next_weekday(0)
+    ask = c.QuoteRequest(resource_id=HALL, starts_at=local(monday, 15), ends_at=local(monday, 18))
+    q = await booking.call("quote", ask, c.QuoteReply, RESIDENT)
+    assert (q.customer_group, q.gross_cents, q.vat_rate_bp) == ("resident", 2800 + 2 * 4200, 1350)
+    assert q.net_cents + q.vat_cents == q.gross_cents
+    assert (await booking.call("quote", ask, c.QuoteReply, None)).gross_cents == 3 * 5600
+    business = c.QuoteRequest(
+        resource_id=HALL,
+        starts_at=local(monday, 15),
+        ends_at=local(monday, 18),
+        customer_group="business",
+    )
+    assert (await booking.call("quote", business, c.QuoteReply, None)).gross_cents == 3 * 7500
+    held = (await hold(booking, item(HALL, local(monday, 15), 3))).reservations[0]
+    assert held.gross_cents == q.gross_cents
+    backwards = c.QuoteRequest(
+        resource_id=HALL, starts_at=local(monday, 15), ends_at=local(monday, 14)
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("quote", backwards, c.QuoteReply, RESIDENT)
+    assert err.value.field == "ends_at"
+    assert await booking.pool.fetchval("SELECT count(*) FROM reservations") == 1
+
+
+async def test_a_booking_without_a_price_for_its_group_is_refused(booking: Booking) -> None:
+    lane = demo.RESOURCE_SWIMMING_LANE
+    day = next_weekday(1)
+    three = await hold(booking, item(lane, local(day, 10), places=3))
+    assert three.reservations[0].gross_cents == 3 * 650  # per swimmer
+    await booking.pool.execute(
+        "DELETE FROM price_rules WHERE resource_id = $1 AND customer_group = 'other'", lane
+    )
+    booking_ops = await booking.pool.fetchval("SELECT count(*) FROM reservations")
+    await asyncio.sleep(2.1)  # the catalogue cache (2 s) sees the change
+    with pytest.raises(ValidationFailed) as err:
+        await hold(booking, item(lane, local(day, 11)), who=VISITOR)
+    assert err.value.field == "starts_at"
+    assert await booking.pool.fetchval("SELECT count(*) FROM reservations") == booking_ops

@@ -215,10 +215,62 @@ def test_price_by_group_weekday_and_time_with_vat_split() -> None:
         quote(rules, "other", off, off + timedelta(hours=1), 1, "Europe/Helsinki").gross_cents
         == 9000
     )
-    assert (
-        quote(rules, "business", off, off + timedelta(hours=1), 1, "Europe/Helsinki").gross_cents
-        == 0
+    with pytest.raises(ValidationFailed) as err:  # no rule for the group: not free
+        quote(rules, "business", off, off + timedelta(hours=1), 1, "Europe/Helsinki")
+    assert err.value.field == "starts_at"
+
+
+def rule(group: str = "resident", **kw: object) -> PriceRule:
+    base: dict[str, object] = dict(
+        customer_group=group,
+        weekdays=tuple(range(7)),
+        from_time=time(0),
+        to_time=time(0),
+        unit="hour",
+        amount_cents=2800,
+        vat_rate_bp=1350,
     )
+    base.update(kw)
+    return PriceRule(**base)  # type: ignore[arg-type]
+
+
+def test_an_hourly_price_is_split_across_time_bands() -> None:
+    rules = [rule(), rule(weekdays=(0, 1, 2, 3, 4), from_time=time(16), amount_cents=4200)]
+    monday = datetime(2026, 2, 2, 15, tzinfo=HEL)
+    q = quote(rules, "resident", monday, monday + timedelta(hours=3), 1, "Europe/Helsinki")
+    assert q.gross_cents == 2800 + 2 * 4200
+    over_midnight = datetime(2026, 2, 6, 23, tzinfo=HEL)  # Friday peak, then Saturday off-peak
+    q = quote(
+        rules, "resident", over_midnight, over_midnight + timedelta(hours=2), 1, "Europe/Helsinki"
+    )
+    assert q.gross_cents == 4200 + 2800
+
+
+def test_a_gap_in_the_price_rules_is_an_error_not_free() -> None:
+    daytime = [rule(from_time=time(8), to_time=time(16))]
+    start = datetime(2026, 2, 2, 15, tzinfo=HEL)
+    with pytest.raises(ValidationFailed):
+        quote(daytime, "resident", start, start + timedelta(hours=2), 1, "Europe/Helsinki")
+    free = [rule(unit="free", amount_cents=0, vat_rate_bp=0)]
+    q = quote(free, "resident", start, start + timedelta(hours=2), 1, "Europe/Helsinki")
+    assert (q.gross_cents, q.net_cents, q.vat_cents) == (0, 0, 0)
+
+
+def test_places_multiply_a_price_only_when_the_rule_is_per_place() -> None:
+    start = datetime(2026, 2, 2, 10, tzinfo=HEL)
+    once = [rule(unit="booking", amount_cents=650)]
+    each = [rule(unit="booking", amount_cents=650, per_place=True)]
+    assert (
+        quote(once, "resident", start, start + timedelta(hours=1), 3, "Europe/Helsinki").gross_cents
+        == 650
+    )
+    assert (
+        quote(each, "resident", start, start + timedelta(hours=1), 3, "Europe/Helsinki").gross_cents
+        == 1950
+    )
+    weekend = [rule(unit="booking", amount_cents=35000, vat_rate_bp=0)]
+    days = quote(weekend, "resident", start, start + timedelta(days=2), 1, "Europe/Helsinki")
+    assert (days.gross_cents, days.vat_cents) == (35000, 0)  # once, not once a day
 
 
 def test_vat_split_and_customer_group() -> None:
