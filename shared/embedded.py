@@ -50,8 +50,16 @@ class EmbeddedNats:
                 self.process.wait(5)
 
 
-def start_nats(data_dir: Path, *, timeout: float = 15.0) -> EmbeddedNats:
-    """Start nats-server with JetStream under `data_dir`, on a free port of 127.0.0.1."""
+def start_nats(
+    data_dir: Path,
+    *,
+    timeout: float = 15.0,
+    config: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> EmbeddedNats:
+    """Start nats-server with JetStream under `data_dir`, on a free port of 127.0.0.1;
+    `config` (e.g. a copy of deploy/nats-server.conf, its `$VARS` from `env`) for users and
+    permissions: its port is overridden, its own `store_dir` is used."""
     store = data_dir / "nats"
     ports_dir = data_dir / "nats-ports"
     store.mkdir(parents=True, exist_ok=True)
@@ -59,8 +67,16 @@ def start_nats(data_dir: Path, *, timeout: float = 15.0) -> EmbeddedNats:
     ports_dir.mkdir(parents=True)
     args = [str(nats_server_binary()), "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", "-1"]
     args += ["-ports_file_dir", str(ports_dir)]
+    if config is not None:
+        args[1:4] = ["-c", str(config)]  # instead of -js -sd: the config has its store
     log_file = open(data_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child process
-    process = subprocess.Popen(args, stdout=log_file, stderr=log_file, start_new_session=True)  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603
+        args,
+        stdout=log_file,
+        stderr=log_file,
+        start_new_session=True,
+        env={**os.environ, **env} if env else None,
+    )
     log_file.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
