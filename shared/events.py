@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -58,23 +59,46 @@ def decode_event(subject: str, data: bytes) -> Event:
     return msgspec.json.decode(data, type=event_type_for(subject))
 
 
-async def ensure_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
-    """Create or update the EVENTS stream (idempotent, safe to run from every service)."""
-    config = StreamConfig(
-        name=STREAM,
-        subjects=EVENT_SUBJECTS,
-        duplicate_window=DUPLICATE_WINDOW_S,
-        num_replicas=replicas,
-        max_age=30 * 24 * 3600.0,
+def stream_config(current: StreamConfig | None, replicas: int = 1) -> StreamConfig | None:
+    """The EVENTS config to apply over `current` (None: nothing to change). Never lowers
+    what an operator raised: replicas, the duplicate window, other settings stay as they are."""
+    if current is None:
+        return StreamConfig(
+            name=STREAM,
+            subjects=EVENT_SUBJECTS,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=max(1, replicas),
+            max_age=30 * 24 * 3600.0,
+        )
+    subjects = list(current.subjects or [])
+    subjects += [s for s in EVENT_SUBJECTS if s not in subjects]
+    wanted = dataclasses.replace(
+        current,
+        subjects=subjects,
+        duplicate_window=max(current.duplicate_window or 0.0, DUPLICATE_WINDOW_S),
+        num_replicas=max(current.num_replicas or 1, replicas),
     )
+    return None if wanted == current else wanted
+
+
+async def ensure_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
+    """Create the EVENTS stream, or raise an existing one to what we need (idempotent, safe to
+    run from every service; `replicas` from EVENTS_REPLICAS never lowers an existing stream)."""
     try:
-        await js.stream_info(STREAM)
+        current: StreamConfig | None = (await js.stream_info(STREAM)).config
     except NotFoundError:
+        current = None
+    config = stream_config(current, replicas)
+    if config is None:
+        return
+    if current is None:
         try:
             await js.add_stream(config)
             return
-        except nats.js.errors.BadRequestError:
-            pass  # another service created it in between
+        except nats.js.errors.BadRequestError:  # another service created it in between
+            config = stream_config((await js.stream_info(STREAM)).config, replicas)
+            if config is None:
+                return
     await js.update_stream(config)
 
 

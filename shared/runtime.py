@@ -128,7 +128,7 @@ async def host(
         nc = await connect_nats(settings.nats_url, name, settings)
         stack.push_async_callback(_close_nats, nc)
         js = nc.jetstream()
-        await ensure_stream(js)
+        await ensure_stream(js, replicas=settings.events_replicas)
         infra = Infra(settings, pool, nc, js, Requester(nc, settings.request_timeout_s), stop)
         definition = build(infra)
         if definition.on_start is not None:

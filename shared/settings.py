@@ -48,6 +48,7 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["text", "json"] = "text"
     request_timeout_s: float = 5.0
     max_concurrent_requests: int = 256
+    events_replicas: int = 1  # of the EVENTS stream (3 on a NATS cluster); never lowered
 
     @property
     def is_production(self) -> bool:

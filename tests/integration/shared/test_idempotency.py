@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 
@@ -80,3 +81,15 @@ async def test_stream_setup_is_idempotent(js: JetStreamContext) -> None:
     info = await js.stream_info(STREAM)
     assert info.config.subjects == ["evt.>"]
     assert info.config.duplicate_window >= 120
+
+
+async def test_stream_setup_keeps_what_an_operator_changed(js: JetStreamContext) -> None:
+    await ensure_stream(js)
+    info = await js.stream_info(STREAM)
+    longer = dataclasses.replace(info.config, max_age=info.config.max_age + 3600)
+    await js.update_stream(longer)
+    try:
+        await ensure_stream(js, replicas=1)
+        assert (await js.stream_info(STREAM)).config.max_age == longer.max_age
+    finally:
+        await js.update_stream(info.config)
