@@ -132,6 +132,8 @@ async def request_refund(
             requested_by=requested_by,
         ):
             continue  # this automatic refund was asked for already
+        if line["kind"] == "library_debit":
+            await _stop_library_registration(conn, line["id"], amount)
         if model.line_can(line["state"], "request_refund"):
             goods_ended = reason != "staff"  # cancelled, unfulfillable or paid too late
             await store.mark_refund_requested(
@@ -151,6 +153,28 @@ async def request_refund(
         ),
     )
     return request_id
+
+
+async def _stop_library_registration(
+    conn: asyncpg.Connection, line_id: uuid.UUID, amount: int
+) -> None:
+    """No library credit for money given back: a registration not yet recorded records only
+    what is kept (nothing kept: cancelled); one recorded already is flagged for the clerks."""
+    before = await library_store.reduce_for_refund(conn, line_id, amount)
+    if before is None:
+        return
+    if before["state"] in ("pending", "registration_failed", "expired"):
+        left = before["amount_cents"] - amount
+        if left <= 0:
+            step, detail = "cancelled", "refunded before it was recorded in the library"
+        else:
+            step, detail = "reduced", f"{amount} cents refunded; {left} cents to be recorded"
+    elif before["state"] in ("recorded", "resolved_by_hand"):
+        step = "refunded_after_recording"
+        detail = f"{amount} cents refunded after credit {before['credit_id']}: correct by hand"
+    else:
+        return
+    await library_store.log(conn, line_id, step, detail)
 
 
 async def apply_refund(

@@ -15,7 +15,7 @@ from services.cart.access import require_role, resident
 from services.cart.carts import patron_or_refuse, read_debits
 from services.cart.deps import Deps
 from services.cart.domain import model
-from services.cart.domain.library import next_attempt, non_payable_reason
+from services.cart.domain.library import check_library_first, next_attempt, non_payable_reason
 from services.cart.library.base import CardRejected, LibraryError
 from shared import idempotency
 from shared.contracts.cart import (
@@ -93,19 +93,33 @@ async def record_one(deps: Deps, reg: asyncpg.Record) -> None:
     line_id = reg["line_id"]
     note = f"Turku city cart, order {reg['order_number']}"
     credit_id: str | None = None
+    posted = False
     error: str | None = None
     try:
-        if reg["attempts"] > 1 and await _settled_already(deps, reg):
+        if check_library_first(reg["attempts"], reg["last_error"]) and await _settled_already(
+            deps, reg
+        ):
             credit_id = "already-settled"
         else:
             credit_id = await deps.library.record_payment(
                 reg["patron_id"], list(reg["account_line_ids"]), reg["amount_cents"], note
             )
+            posted = True
     except LibraryError as exc:
         error = str(exc)
     async with deps.pool.acquire() as conn, conn.transaction():
         current = await library_store.registration(conn, line_id, lock=True)
-        if current is None or current["state"] != "pending":
+        if current is None:
+            return
+        if posted and (
+            current["state"] == "cancelled" or current["amount_cents"] != reg["amount_cents"]
+        ):
+            # A refund was asked while this post was on its way: the library got more than
+            # the city keeps. Visible to clerks in the log; the credit is reversed by hand.
+            detail = f"credit {credit_id} of {reg['amount_cents']} cents posted during a refund"
+            await library_store.log(conn, line_id, "credited_during_refund", detail)
+            log.error("library line %s: %s", line_id, detail)
+        if current["state"] != "pending":
             return
         if credit_id is not None:
             await library_store.set_registration(

@@ -27,16 +27,20 @@ async def patron_of(conn: asyncpg.Connection, customer: str) -> str | None:
     return await conn.fetchval("SELECT patron_id FROM library_cards WHERE customer = $1", customer)
 
 
+# Order states in which a line's money is payable or paid (kept unless the line was refunded).
+DEBIT_HELD_STATES = ["awaiting_payment", "paid", "fulfilled", "partially_refunded"]
+
+
 async def debit_in_open_order(conn: asyncpg.Connection, reference: str) -> bool:
-    """Is this debit in an order that is awaiting payment or paid but not yet recorded?"""
+    """Is this debit in an order that may still be paid, or paid and not given back?"""
     return bool(
         await conn.fetchval(
             """SELECT true FROM order_lines l JOIN orders o ON o.id = l.order_id
                WHERE l.kind = 'library_debit' AND l.reference = $1
-                 AND (o.state = 'awaiting_payment'
-                      OR (o.state IN ('paid', 'fulfilled') AND l.state <> 'refunded'))
+                 AND o.state = ANY($2::text[]) AND l.state NOT IN ('refunded', 'cancelled')
                LIMIT 1""",
             reference,
+            DEBIT_HELD_STATES,
         )
     )
 
@@ -116,6 +120,27 @@ async def set_registration(
         credit_id,
         reset_attempts,
     )
+
+
+async def reduce_for_refund(
+    conn: asyncpg.Connection, line_id: uuid.UUID, refund_cents: int
+) -> asyncpg.Record | None:
+    """Money of a line is being given back: record only what is kept; nothing kept -> the
+    registration is cancelled. Returns the registration as it was (None: there is none)."""
+    reg = await registration(conn, line_id, lock=True)
+    if reg is None or reg["state"] not in ("pending", "registration_failed", "expired"):
+        return reg
+    left = reg["amount_cents"] - refund_cents
+    await conn.execute(
+        """UPDATE library_registrations
+           SET amount_cents = GREATEST($2, 0),
+               state = CASE WHEN $2 <= 0 THEN 'cancelled' ELSE state END,
+               updated_at = now()
+           WHERE line_id = $1""",
+        line_id,
+        left,
+    )
+    return reg
 
 
 async def expire_failed(conn: asyncpg.Connection, older_than_hours: float) -> list[uuid.UUID]:

@@ -539,11 +539,12 @@ class Registration(msgspec.Struct, frozen=True, kw_only=True):
 
 class ListRegistrationsRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.library_registrations`: library_clerk; default the failed ones; `expired`
-    gives the report of failures nobody handled in time."""
+    gives the report of failures nobody handled in time; `cancelled` the ones stopped because
+    their line was refunded before it was recorded."""
 
-    state: Literal["pending", "recorded", "registration_failed", "resolved_by_hand", "expired"] = (
-        "registration_failed"
-    )
+    state: Literal[
+        "pending", "recorded", "registration_failed", "resolved_by_hand", "expired", "cancelled"
+    ] = "registration_failed"
 
 
 class RegistrationList(msgspec.Struct, frozen=True, kw_only=True):

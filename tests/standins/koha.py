@@ -6,7 +6,11 @@ patron_id); `GET /api/v1/patrons/{patron_id}/account` (balance, outstanding_debi
 account_line_id, debit_type, description, amount, amount_outstanding);
 `POST /api/v1/patrons/{patron_id}/account/credits` (amount, credit_type PAYMENT,
 account_lines_ids, note) -> 201 with the new credit's account_line_id.
-Amounts are decimal euros as in Koha. `fail_next_credits` makes the next N credit posts 500.
+Amounts are decimal euros as in Koha. Faults to test against: `fail_next_credits` makes the
+next N credit posts 500 (nothing recorded); `lose_next_credit_replies` records the next N
+credits but answers 500 (the reply lost on its way back); `malformed_next_accounts` /
+`malformed_next_credits` answer the next N account reads / credit posts with a body that is
+not Koha's (`malformed_body`: b"<html>..." by default, or e.g. JSON lacking fields).
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ class KohaState:
     credits: list[dict[str, Any]] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
     fail_next_credits: int = 0
+    lose_next_credit_replies: int = 0
+    malformed_next_accounts: int = 0
+    malformed_next_credits: int = 0
+    malformed_body: bytes = b"<html><body>Koha is under maintenance</body></html>"
     ids: Any = field(default_factory=lambda: itertools.count(70001))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,6 +66,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _reply_raw(self, status: int, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _malformed(self, counter: str) -> bool:
+        """Answer 200/201 with a body that is not Koha's while `counter` lasts."""
+        with self.state.lock:
+            left = getattr(self.state, counter)
+            if left <= 0:
+                return False
+            setattr(self.state, counter, left - 1)
+        self._reply_raw(
+            201 if counter == "malformed_next_credits" else 200, self.state.malformed_body
+        )
+        return True
 
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -101,6 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
         credits_path = ["api", "v1", "patrons", parts[3] if len(parts) > 3 else "", "account"]
         if len(parts) == 6 and parts[:5] == credits_path and parts[5] == "credits":
             patron = int(parts[3])
+            if self._malformed("malformed_next_credits"):
+                return
             with s.lock:
                 if s.fail_next_credits > 0:
                     s.fail_next_credits -= 1
@@ -121,6 +150,12 @@ class _Handler(BaseHTTPRequestHandler):
                     remaining -= paid
                 credit_id = next(s.ids)
                 s.credits.append({**body, "patron_id": patron, "account_line_id": credit_id})
+                lost = s.lose_next_credit_replies > 0
+                if lost:
+                    s.lose_next_credit_replies -= 1
+            if lost:
+                self._reply(500, {"error": "Something went wrong"})
+                return
             self._reply(201, {"account_line_id": credit_id, "amount": -float(body["amount"])})
             return
         self._reply(404, {"error": "Not found"})
@@ -131,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised():
             return
         if len(parts) == 5 and parts[:3] == ["api", "v1", "patrons"] and parts[4] == "account":
+            if self._malformed("malformed_next_accounts"):
+                return
             patron = int(parts[3])
             with s.lock:
                 lines = [

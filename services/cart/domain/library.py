@@ -18,3 +18,10 @@ def next_attempt(attempts_done: int, delays: Sequence[float], now: datetime) -> 
     if attempts_done > len(delays):
         return None
     return now + timedelta(seconds=delays[attempts_done - 1])
+
+
+def check_library_first(attempts: int, last_error: str | None) -> bool:
+    """Ask the library whether the debits are settled before posting a credit, whenever an
+    earlier attempt may have reached it: a failed or unanswered post can have been recorded,
+    and a clerk's retry resets the attempt counter but not that history."""
+    return attempts > 1 or last_error is not None

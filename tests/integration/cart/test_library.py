@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from shared.contracts.cart import (
+    AddLibraryDebitsRequest,
+    CartView,
+    LibraryCard,
+    LinkLibraryCardRequest,
     ListRegistrationsRequest,
+    OrderView,
+    RefundLine,
+    RefundRequestView,
     Registration,
     RegistrationActionRequest,
     RegistrationList,
     RegistrationLog,
     RegistrationLogRequest,
+    RequestRefundRequest,
 )
+from shared.contracts.common import Principal
+from shared.contracts.payment import PaymentRefunded
 from shared.errors import Conflict, Forbidden
-from tests.integration.cart.conftest import Cart, resident, staff
+from tests.integration.cart.conftest import CARD, PIN, Cart, resident, staff
 from tests.integration.cart.flows import checkout, eventually, fill, order_in, succeeded
 
 CLERK = staff("library_clerk", departments=("library",))
@@ -116,3 +128,124 @@ async def test_unhandled_failures_expire_into_the_report(cart: Cart) -> None:
         return len([r for r in found.registrations if r.order_id == order.order_id]) == 2
 
     await eventually(reported)
+
+
+async def pay_for_debits(cart: Cart, me: Principal, *ids: int) -> OrderView:
+    await cart.call(
+        "link_library_card", LinkLibraryCardRequest(card_number=CARD, pin=PIN), LibraryCard, me
+    )
+    await cart.call(
+        "add_library_debits", AddLibraryDebitsRequest(account_line_ids=list(ids)), CartView, me
+    )
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    return order
+
+
+async def registration_state(cart: Cart, line_id: uuid.UUID) -> str:
+    return await cart.pool.fetchval(
+        "SELECT state FROM library_registrations WHERE line_id = $1", line_id
+    )
+
+
+async def test_a_clerks_retry_asks_koha_first_and_never_credits_twice(cart: Cart) -> None:
+    # Two posts fail outright; the third reaches Koha but its answer is lost: failed for us,
+    # recorded for Koha. The clerk's retry must find it settled rather than post again.
+    cart.koha.state.fail_next_credits = 2
+    cart.koha.state.lose_next_credit_replies = 1
+    me = resident()
+    order = await pay_for_debits(cart, me, 9001)
+
+    async def one_failed() -> bool:
+        return any(r.order_id == order.order_id for r in await failed(cart))
+
+    await eventually(one_failed)
+    (reg,) = [r for r in await failed(cart) if r.order_id == order.order_id]
+    assert len(cart.koha.state.credits) == 1
+    await cart.call(
+        "retry_registration", RegistrationActionRequest(line_id=reg.line_id), Registration, CLERK
+    )
+    await order_in(cart, me, order.order_id, "fulfilled")
+    assert [c["account_lines_ids"] for c in cart.koha.state.credits] == [[9001]]
+    assert await registration_state(cart, reg.line_id) == "recorded"
+
+
+@pytest.mark.parametrize("cart", [{"library_retry_delays_s": "0.3,0.3,0.3,0.3,0.3"}], indirect=True)
+async def test_a_refunded_library_line_is_not_credited_in_koha(cart: Cart) -> None:
+    cart.koha.state.fail_next_credits = 1000  # Koha down: both lines wait to be recorded
+    me = resident()
+    order = await pay_for_debits(cart, me, 9001, 9002)
+    paid = await order_in(cart, me, order.order_id, "paid")
+    refunded_line = next(x.line for x in paid.lines if x.line.reference == "9001")
+    kept_line = next(x.line for x in paid.lines if x.line.reference == "9002")
+    asked = await cart.call(
+        "request_refund",
+        RequestRefundRequest(order_id=order.order_id, line_id=refunded_line.line_id),
+        RefundRequestView,
+        CLERK,
+    )
+    assert await registration_state(cart, refunded_line.line_id) == "cancelled"
+    cart.koha.state.fail_next_credits = 0
+    await cart.publish(
+        PaymentRefunded(
+            payment_id=uuid.uuid4(),
+            order_id=order.order_id,
+            amount_cents=asked.amount_cents,
+            provider="local",
+            refund_id=uuid.uuid4(),
+            refund_request_id=asked.refund_request_id,
+            lines=[RefundLine(line_id=refunded_line.line_id, amount_cents=asked.amount_cents)],
+            reason="staff",
+        )
+    )
+
+    async def kept_recorded() -> bool:
+        return await registration_state(cart, kept_line.line_id) == "recorded"
+
+    await eventually(kept_recorded)
+    done = await order_in(cart, me, order.order_id, "partially_refunded")
+    assert {x.line.reference: x.state for x in done.lines} == {
+        "9001": "refunded",
+        "9002": "fulfilled",
+    }
+    assert [c["account_lines_ids"] for c in cart.koha.state.credits] == [[9002]]
+    stopped = await cart.call(
+        "library_registrations",
+        ListRegistrationsRequest(state="cancelled"),
+        RegistrationList,
+        CLERK,
+    )
+    assert [r.line_id for r in stopped.registrations] == [refunded_line.line_id]
+
+
+async def test_a_debit_paid_in_a_partly_refunded_order_cannot_be_paid_again(cart: Cart) -> None:
+    cart.koha.state.fail_next_credits = 1000  # not yet recorded: Koha still lists it
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    paid = await order_in(cart, me, order.order_id, "paid")
+    gis_line = next(x.line for x in paid.lines if x.line.kind == "gis_product")
+    asked = await cart.call(
+        "request_refund",
+        RequestRefundRequest(order_id=order.order_id, line_id=gis_line.line_id),
+        RefundRequestView,
+        staff("gis_clerk", departments=("gis",)),
+    )
+    await cart.publish(
+        PaymentRefunded(
+            payment_id=uuid.uuid4(),
+            order_id=order.order_id,
+            amount_cents=asked.amount_cents,
+            provider="local",
+            refund_id=uuid.uuid4(),
+            refund_request_id=asked.refund_request_id,
+            lines=[RefundLine(line_id=gis_line.line_id, amount_cents=asked.amount_cents)],
+            reason="staff",
+        )
+    )
+    await order_in(cart, me, order.order_id, "partially_refunded")
+    with pytest.raises(Conflict, match="already paid"):
+        await cart.call(
+            "add_library_debits", AddLibraryDebitsRequest(account_line_ids=[9001]), CartView, me
+        )

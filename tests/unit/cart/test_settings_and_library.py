@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.cart.domain.library import next_attempt, non_payable_reason
+from services.cart.domain.library import check_library_first, next_attempt, non_payable_reason
 from services.cart.library.koha import to_cents
 from services.cart.settings import CartSettings
 from shared.settings import CommonSettings, SettingsError, from_env
@@ -48,3 +48,9 @@ def test_non_payable_types_and_back_off() -> None:
     assert next_attempt(1, [2, 10], now) == now + timedelta(seconds=2)
     assert next_attempt(2, [2, 10], now) == now + timedelta(seconds=10)
     assert next_attempt(3, [2, 10], now) is None
+
+
+def test_koha_is_asked_first_after_any_earlier_attempt_even_after_a_clerks_retry() -> None:
+    assert not check_library_first(1, None)  # the very first post
+    assert check_library_first(2, None)  # an earlier claim that never reported back
+    assert check_library_first(1, "recording the payment answered 500")  # retried by a clerk
