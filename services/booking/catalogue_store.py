@@ -10,6 +10,7 @@ import asyncpg
 
 from services.booking.domain.model import DayException, Resource, WeeklyHours
 from services.booking.domain.pricing import PriceRule
+from services.booking.domain.slots import own_hours_over_unit
 from shared.errors import NotFound
 
 _RESOURCE_SQL = """
@@ -97,7 +98,8 @@ async def find_resources(
 async def hours(
     conn: asyncpg.Connection, resources_: Sequence[Resource], first: date, last: date
 ) -> tuple[dict[uuid.UUID, list[WeeklyHours]], dict[uuid.UUID, dict[date, DayException]]]:
-    """Weekly hours and day exceptions per resource (its own replace its unit's)."""
+    """Weekly hours and day exceptions per resource (its own replace its unit's on the dates
+    they are valid)."""
     units = list({r.unit_id for r in resources_})
     weekly_rows = await conn.fetch(
         """SELECT unit_id, resource_id, weekday, opens, closes, valid_from, valid_until
@@ -136,7 +138,9 @@ async def hours(
     weekly: dict[uuid.UUID, list[WeeklyHours]] = {}
     exceptions: dict[uuid.UUID, dict[date, DayException]] = {}
     for res in resources_:
-        weekly[res.id] = by_owner.get(res.id) or by_owner.get(res.unit_id, [])
+        weekly[res.id] = own_hours_over_unit(
+            by_owner.get(res.unit_id, []), by_owner.get(res.id, [])
+        )
         exceptions[res.id] = {**exc_by_owner.get(res.unit_id, {}), **exc_by_owner.get(res.id, {})}
     return weekly, exceptions
 

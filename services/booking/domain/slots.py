@@ -177,13 +177,76 @@ def _within_hours(
         intervals += opening_intervals(day, tz, weekly, exceptions)
         day += timedelta(days=1)
     if resource.allows_multi_day and first != last:
-        # A multi-day booking starts and ends in open time; nights in between are its own.
         starts_ok = any(a <= starts_at < b for a, b in intervals)
         ends_ok = any(a < ends_at <= b for a, b in intervals)
-        closed_day = any((e.opens is None) for d, e in exceptions.items() if first <= d <= last)
-        return starts_ok and ends_ok and not closed_day
+        return starts_ok and ends_ok and _every_day_open(starts_at, ends_at, tz, weekly, exceptions)
     merged = _merge(intervals)
     return any(a <= starts_at and ends_at <= b for a, b in merged)
+
+
+def _every_day_open(
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    weekly: list[WeeklyHours],
+    exceptions: Mapping[date, DayException],
+) -> bool:
+    """A multi-day booking starts and ends in open time and the nights in between are its
+    own, but each day it spans must be open by the weekly pattern, and on a day with special
+    hours (a closure, shorter hours) its part of that day must lie within them."""
+    day, last = _local_day(starts_at, tz), _local_day(ends_at - timedelta(seconds=1), tz)
+    while day <= last:
+        open_at = opening_intervals(day, tz, weekly, exceptions)
+        if not open_at:
+            return False
+        if day in exceptions:
+            lo = max(starts_at, at_local(day, time(0), tz))
+            hi = min(ends_at, at_local(day + timedelta(days=1), time(0), tz))
+            if not any(a <= lo and hi <= b for a, b in open_at):
+                return False
+        day += timedelta(days=1)
+    return True
+
+
+def own_hours_over_unit(unit: list[WeeklyHours], own: list[WeeklyHours]) -> list[WeeklyHours]:
+    """A resource's weekly hours: its own rows on the dates they are valid, the unit's rows on
+    every other date (own rows valid only from next month leave this month to the unit)."""
+    periods = sorted(
+        (_from(w), _until(w)) for w in own
+    )  # dates during which the resource's own pattern is in force
+    out = list(own)
+    for w in unit:
+        segments = [(_from(w), _until(w))]
+        for p_from, p_until in periods:
+            rest = []
+            for s_from, s_until in segments:
+                if p_until < s_from or s_until < p_from:
+                    rest.append((s_from, s_until))
+                    continue
+                if s_from < p_from:
+                    rest.append((s_from, p_from - timedelta(days=1)))
+                if p_until < s_until:
+                    rest.append((p_until + timedelta(days=1), s_until))
+            segments = rest
+        out += [
+            WeeklyHours(
+                weekday=w.weekday,
+                opens=w.opens,
+                closes=w.closes,
+                valid_from=datetime.combine(a, time(0)),
+                valid_until=None if b == date.max else datetime.combine(b, time(0)),
+            )
+            for a, b in segments
+        ]
+    return out
+
+
+def _from(w: WeeklyHours) -> date:
+    return w.valid_from.date() if w.valid_from else date.min
+
+
+def _until(w: WeeklyHours) -> date:
+    return w.valid_until.date() if w.valid_until else date.max
 
 
 def _merge(intervals: list[Interval]) -> list[Interval]:

@@ -353,3 +353,62 @@ async def test_a_resource_is_deactivated_and_reactivated(booking: Booking) -> No
     )
     assert on.active is True
     assert (await booking.call("hold", hold, c.HoldReply, RESIDENT)).reservations
+
+
+async def hours_on(booking: Booking, resource_id, day) -> list[int]:  # type: ignore[no-untyped-def]
+    slots = await booking.call(
+        "availability",
+        c.AvailabilityRequest(resource_id=resource_id, first=day, last=day),
+        c.Availability,
+        RESIDENT,
+    )
+    return [s.starts_at.astimezone(local(day, 0).tzinfo).hour for s in slots.slots]
+
+
+async def test_a_resources_future_hours_leave_the_units_hours_until_then(
+    booking: Booking,
+) -> None:
+    unit, res = await new_gym(booking)
+    soon = next_weekday(0)
+    later = soon + timedelta(days=14)
+    own = c.SetHoursRequest(
+        unit_id=unit.unit_id,
+        resource_id=res.resource_id,
+        hours=[c.WeeklyHoursIn(weekday=0, opens=time(10), closes=time(12))],
+        valid_from=later,
+    )
+    await booking.call("set_hours", own, c.Done, SPORTS_STAFF)
+    assert await hours_on(booking, res.resource_id, soon) == list(range(9, 17))
+    assert await hours_on(booking, res.resource_id, later) == [10, 11]
+    assert await hours_on(booking, res.resource_id, later + timedelta(days=1)) == []
+
+
+async def test_a_resource_level_exception_shortens_only_that_resource(booking: Booking) -> None:
+    unit, res = await new_gym(booking)
+    other = await booking.call(
+        "upsert_resource",
+        c.ResourceUpsert(unit_id=unit.unit_id, name=NAME, kind="space"),
+        c.ResourceSummary,
+        SPORTS_STAFF,
+    )
+    day = next_weekday(3)
+    shorter = c.ClosureRequest(
+        unit_id=unit.unit_id,
+        resource_id=res.resource_id,
+        first=day,
+        last=day,
+        opens=time(12),
+        closes=time(14),
+        reason="floor care",
+    )
+    await booking.call("add_closure", shorter, c.ClosureReply, SPORTS_STAFF)
+    assert await hours_on(booking, res.resource_id, day) == [12, 13]
+    assert await hours_on(booking, other.resource_id, day) == list(range(9, 17))
+    outside = c.HoldRequest(
+        items=[
+            c.HoldItem(resource_id=res.resource_id, starts_at=local(day, 9), ends_at=local(day, 10))
+        ]
+    )
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call("hold", outside, c.HoldReply, RESIDENT)
+    assert err.value.field == "starts_at"

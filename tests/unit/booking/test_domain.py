@@ -27,6 +27,7 @@ from services.booking.domain.slots import (
     check_request,
     free_places,
     free_slots,
+    own_hours_over_unit,
     peak_places,
 )
 from shared.contracts.common import Principal
@@ -169,6 +170,36 @@ def test_multi_day_booking_of_a_weekend_space() -> None:
     check_request(space, start, end, 1, DAYTIME, {}, NOW)
     with pytest.raises(ValidationFailed):
         check_request(hall(max_minutes=3 * 24 * 60), start, end, 1, DAYTIME, {}, NOW)
+
+
+def test_multi_day_booking_checks_every_day_it_spans() -> None:
+    space = hall(allows_multi_day=True, max_minutes=3 * 24 * 60)
+    start, end = datetime(2026, 2, 6, 16, tzinfo=HEL), datetime(2026, 2, 8, 20, tzinfo=HEL)
+    no_saturday = [w for w in DAYTIME if w.weekday != 5]
+    with pytest.raises(ValidationFailed) as err:
+        check_request(space, start, end, 1, no_saturday, {}, NOW)
+    assert err.value.field == "starts_at"
+    shorter = {date(2026, 2, 7): DayException(opens=time(10), closes=time(14), reason="eve")}
+    with pytest.raises(ValidationFailed):
+        check_request(space, start, end, 1, DAYTIME, shorter, NOW)
+    closed = {date(2026, 2, 7): DayException(opens=None, closes=None, reason="closed")}
+    with pytest.raises(ValidationFailed):
+        check_request(space, start, end, 1, DAYTIME, closed, NOW)
+    whole_day = {date(2026, 2, 7): DayException(opens=time(0), closes=time(0), reason="open")}
+    check_request(space, start, end, 1, DAYTIME, whole_day, NOW)
+
+
+def test_own_hours_replace_the_units_only_where_they_are_valid() -> None:
+    own = [WeeklyHours(weekday=0, opens=time(10), closes=time(12), valid_from=datetime(2026, 3, 1))]
+    weekly = own_hours_over_unit(DAYTIME, own)
+    res = hall()
+    before = date(2026, 2, 2)  # a Monday before the own rows: the unit's 8-22
+    assert len(free_slots(res, before, before, weekly, {}, [], NOW)) == 14
+    monday, tuesday = date(2026, 3, 2), date(2026, 3, 3)
+    assert [
+        s.astimezone(HEL).hour for s, _, _ in free_slots(res, monday, monday, weekly, {}, [], NOW)
+    ] == [10, 11]
+    assert free_slots(res, tuesday, tuesday, weekly, {}, [], NOW) == []
 
 
 def test_price_by_group_weekday_and_time_with_vat_split() -> None:
