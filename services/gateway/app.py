@@ -54,7 +54,11 @@ def _authenticator(
     elif gateway.oidc_issuer:
         fetch = http_jwks_fetcher(gateway.issuer, gateway.oidc_jwks_url)
         keys = JwksCache(
-            fetch, ttl=gateway.oidc_jwks_cache_s, min_refresh=gateway.oidc_jwks_min_refresh_s
+            fetch,
+            ttl=gateway.oidc_jwks_cache_s,
+            min_refresh=gateway.oidc_jwks_min_refresh_s,
+            grace_s=gateway.oidc_jwks_grace_s,
+            retry_s=max(1.0, gateway.oidc_jwks_min_refresh_s),
         )
         verifier = TokenVerifier(gateway.issuer, gateway.oidc_audience, keys, gateway.oidc_leeway_s)
     return Authenticator(gateway, verifier, ApiKeys(gateway.parsed_api_keys()))

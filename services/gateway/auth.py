@@ -43,39 +43,82 @@ JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
 
 class JwksCache:
     """The issuer's signing keys by `kid`: cached for `ttl` seconds, refetched at once on an
-    unknown `kid` (key rotation), at most every `min_refresh` seconds."""
+    unknown `kid` (key rotation), at most every `min_refresh` seconds.
 
-    def __init__(self, fetch: JwksFetcher, ttl: float = 300.0, min_refresh: float = 5.0) -> None:
+    When the issuer is down, a failed fetch is remembered: the next attempt waits `retry_s`
+    (doubling up to `retry_max_s`) and until then requests do not refetch. Meanwhile the keys
+    fetched before are served for up to `grace_s` past their `ttl`; without such keys requests
+    fail fast with `Unavailable` instead of each waiting for the issuer's timeout. A refresh
+    that is already running does not hold up requests that can use the cached keys.
+    """
+
+    def __init__(
+        self,
+        fetch: JwksFetcher,
+        ttl: float = 300.0,
+        min_refresh: float = 5.0,
+        *,
+        grace_s: float = 3600.0,
+        retry_s: float = 5.0,
+        retry_max_s: float = 60.0,
+    ) -> None:
         self._fetch = fetch
         self._ttl = ttl
         self._min_refresh = min_refresh
+        self._grace_s = grace_s
+        self._retry_s = retry_s
+        self._retry_max_s = retry_max_s
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
+        self._failures = 0
+        self._retry_at = float("-inf")
         self._lock = asyncio.Lock()
+
+    def _usable(self, now: float) -> bool:
+        """Cached keys that may still be served (fresh, or stale within the grace period)."""
+        return bool(self._keys) and now - self._fetched_at <= self._ttl + self._grace_s
+
+    def _lookup(self, kid: str | None) -> Any:
+        if kid is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        return self._keys.get(kid or "")
 
     async def key(self, kid: str | None) -> Any:
         now = time.monotonic()
-        if now - self._fetched_at > self._ttl or (
-            kid not in self._keys and now - self._fetched_at > self._min_refresh
-        ):
-            await self._refresh()
-        if kid is None and len(self._keys) == 1:
-            return next(iter(self._keys.values()))
-        if kid not in self._keys:
+        age = now - self._fetched_at
+        known = self._lookup(kid) is not None
+        if age > self._ttl or (not known and age > self._min_refresh):
+            if now < self._retry_at:
+                pass  # the issuer failed a moment ago: no new attempt yet
+            elif known and self._usable(now) and self._lock.locked():
+                pass  # another request is refreshing; the cached key serves meanwhile
+            else:
+                await self._refresh()
+        if not self._usable(time.monotonic()):
+            raise Unavailable("the sign-in service's keys cannot be fetched")
+        found = self._lookup(kid)
+        if found is None:
             raise Unauthenticated("the token is signed with an unknown key")
-        return self._keys[kid]
+        return found
 
     async def _refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._fetched_at <= self._min_refresh:
-                return  # another request refreshed meanwhile
+            now = time.monotonic()
+            if now - self._fetched_at <= self._min_refresh or now < self._retry_at:
+                return  # another request refreshed (or failed) meanwhile
             try:
                 document = await self._fetch()
-            except (httpx.HTTPError, ValueError) as exc:
-                if self._keys:
-                    log.warning("JWKS refresh failed (%s); keeping cached keys", type(exc).__name__)
-                    return
-                raise Unavailable("the sign-in service's keys cannot be fetched") from None
+            except (httpx.HTTPError, ValueError, OSError) as exc:
+                self._failures += 1
+                pause = min(self._retry_max_s, self._retry_s * 2 ** (self._failures - 1))
+                self._retry_at = time.monotonic() + pause
+                log.warning(
+                    "JWKS fetch failed (%s); next attempt in %.0f s%s",
+                    type(exc).__name__,
+                    pause,
+                    "; serving the cached keys" if self._usable(now) else "",
+                )
+                return
             keys: dict[str, Any] = {}
             for entry in document.get("keys", []):
                 try:
@@ -84,6 +127,8 @@ class JwksCache:
                     log.warning("skipping an unusable JWKS key")
             self._keys = keys
             self._fetched_at = time.monotonic()
+            self._failures = 0
+            self._retry_at = float("-inf")
 
 
 def http_jwks_fetcher(issuer: str, jwks_url: str = "", timeout: float = 5.0) -> JwksFetcher:

@@ -2,8 +2,9 @@
 
 HOST, PORT, PUBLIC_URL, WORKERS; MAX_BODY_BYTES (413 above it);
 OIDC_ISSUER, OIDC_AUDIENCE, OIDC_JWKS_URL (default: from discovery), OIDC_LEEWAY_S (clock
-skew), OIDC_JWKS_CACHE_S, OIDC_JWKS_MIN_REFRESH_S; DEV_ISSUER (or DEMO_DATA) for the built-in
-issuer with demo users; SESSION_COOKIE, SESSION_MAX_AGE_S;
+skew), OIDC_JWKS_CACHE_S, OIDC_JWKS_MIN_REFRESH_S, OIDC_JWKS_GRACE_S (how long cached keys
+serve while the issuer is down); DEV_ISSUER (or DEMO_DATA) for the built-in issuer with demo
+users; SESSION_COOKIE, SESSION_MAX_AGE_S;
 API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["finance"],
 "roles": ["finance"]}]' (clients send `X-API-Key: sap.SECRET`);
 RATE_LIMIT_IP_PER_MINUTE, RATE_LIMIT_PRINCIPAL_PER_MINUTE (0 = off), RATE_LIMIT_BUCKET,
@@ -52,6 +53,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_leeway_s: int = 30
     oidc_jwks_cache_s: int = 300
     oidc_jwks_min_refresh_s: float = 5.0  # an unknown kid refetches at most this often
+    oidc_jwks_grace_s: float = 3600.0  # issuer down: cached keys serve this long past the cache
     dev_issuer: bool = False  # the built-in issuer with demo users (never in production)
     demo_data: bool = False  # the launcher's development flag: also turns the dev issuer on
     session_cookie: str = "tcs_session"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -56,3 +58,79 @@ async def test_issuer_down_keeps_cached_keys_or_is_unavailable() -> None:
 
     with pytest.raises(Unavailable):
         await JwksCache(down).key("a")
+
+
+class FlakyIssuer:
+    """An issuer whose JWKS endpoint can go down; each fetch takes `delay` seconds."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.document = {"keys": [jwk("a")]}
+        self.up = True
+        self.delay = delay
+        self.fetches = 0
+
+    async def fetch(self) -> dict[str, Any]:
+        self.fetches += 1
+        await asyncio.sleep(self.delay)
+        if not self.up:
+            raise httpx.ConnectTimeout("issuer down")
+        return self.document
+
+
+async def test_issuer_down_after_expiry_is_tried_once_and_stale_keys_serve() -> None:
+    issuer = FlakyIssuer(delay=0.2)
+    cache = JwksCache(issuer.fetch, ttl=0, min_refresh=0, grace_s=60, retry_s=30)
+    await cache.key("a")
+    issuer.up = False
+    started = time.monotonic()
+    keys = await asyncio.gather(*(cache.key("a") for _ in range(20)))
+    assert all(k is not None for k in keys)
+    assert issuer.fetches == 2  # one failed attempt, not one per request
+    assert time.monotonic() - started < 1.0  # not 20 x the issuer's timeout
+    for _ in range(5):
+        await cache.key("a")
+    assert issuer.fetches == 2  # remembered: no new attempt before the retry time
+
+
+async def test_issuer_down_without_keys_fails_fast_until_the_retry_time() -> None:
+    issuer = FlakyIssuer(delay=0.2)
+    issuer.up = False
+    cache = JwksCache(issuer.fetch, ttl=300, retry_s=0.3)
+    with pytest.raises(Unavailable):
+        await cache.key("a")
+    started = time.monotonic()
+    for _ in range(10):
+        with pytest.raises(Unavailable):
+            await cache.key("a")
+    assert time.monotonic() - started < 0.1
+    assert issuer.fetches == 1
+    issuer.up = True
+    await asyncio.sleep(0.35)
+    assert await cache.key("a") is not None  # tried again once the pause is over
+    assert issuer.fetches == 2
+
+
+async def test_stale_keys_beyond_the_grace_period_are_unavailable() -> None:
+    issuer = FlakyIssuer()
+    cache = JwksCache(issuer.fetch, ttl=0.1, min_refresh=0, grace_s=0.1, retry_s=0.05)
+    await cache.key("a")
+    issuer.up = False
+    await asyncio.sleep(0.12)
+    assert await cache.key("a") is not None  # within the grace period
+    await asyncio.sleep(0.15)
+    with pytest.raises(Unavailable):
+        await cache.key("a")
+
+
+async def test_a_running_refresh_does_not_hold_up_requests_with_a_cached_key() -> None:
+    issuer = FlakyIssuer(delay=0.5)
+    cache = JwksCache(issuer.fetch, ttl=0, min_refresh=0, grace_s=60)
+    issuer.delay = 0
+    await cache.key("a")
+    issuer.delay = 0.5
+    slow = asyncio.create_task(cache.key("a"))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    assert await cache.key("a") is not None
+    assert time.monotonic() - started < 0.1
+    await slow
