@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.booking.approvals import Approvals
 from services.booking.availability import Availability
 from services.booking.calendar import Calendars
 from services.booking.closures import Closures
@@ -17,6 +18,7 @@ from shared.messaging import Operation
 
 def operations(bookings: Bookings, availability: Availability) -> list[Operation[Any]]:
     series = Series(bookings)
+    approvals = Approvals(bookings)
     calendars = Calendars(bookings)
     staff = Staff(bookings.pool, bookings.catalogue)
     closures = Closures(bookings.pool, bookings.catalogue)
@@ -30,8 +32,8 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
         Operation("release", c.ReservationRef, bookings.release),
         Operation("confirm", c.ReservationRef, bookings.confirm),
         Operation("cancel", c.CancelRequest, bookings.cancel),
-        Operation("approve", c.ReservationRef, bookings.approve),
-        Operation("deny", c.DenyRequest, bookings.deny),
+        Operation("approve", c.ReservationRef, approvals.approve),
+        Operation("deny", c.DenyRequest, approvals.deny),
         Operation("availability", c.AvailabilityRequest, availability.slots),
         Operation("search", c.SearchRequest, availability.search),
         Operation("hold_series", c.SeriesRequest, series.hold),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -22,6 +23,26 @@ from shared.contracts import booking as c
 from shared.contracts.common import Principal, RequestContext, utcnow
 from shared.errors import Forbidden, HoldExpired, SlotUnavailable, ValidationFailed
 from shared.events import add_event
+
+R = TypeVar("R")
+
+
+async def replayed(
+    conn: asyncpg.Connection, op: str, principal: Principal, req: Any, reply: type[R]
+) -> R | None:
+    """The first reply to this request's idempotency key (None: a new key, or no key)."""
+    cached = await idempotency.lookup(
+        conn, f"booking.{op}:{principal.subject}", req.idempotency_key, req
+    )
+    return None if cached is None else msgspec.json.decode(cached, type=reply)
+
+
+async def remember(
+    conn: asyncpg.Connection, op: str, principal: Principal, req: Any, reply: Any
+) -> None:
+    await idempotency.remember(
+        conn, f"booking.{op}:{principal.subject}", req.idempotency_key, req, reply
+    )
 
 
 class Bookings:
@@ -206,16 +227,20 @@ class Bookings:
         return c.ExtendHoldsReply(holds=out)
 
     async def release(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
+        principal = signed_in(ctx.principal)
         async with self.pool.acquire() as conn, conn.transaction():
+            cached = await replayed(conn, "release", principal, req, c.ReservationView)
+            if cached is not None:
+                return cached
             r = await store.get(conn, req.reservation_id, lock=True)
-            principal = may_see(ctx.principal, r)
+            may_see(principal, r)
             if principal.subject != r.customer and not is_staff_for(principal, r.merchant_id):
                 raise Forbidden("not your reservation", field="reservation_id")
-            if r.state == "released":
-                return view(r)
-            r.state = transition(r.state, "release")
-            await store.save_state(conn, r)
-            await add_event(conn, event(r, c.ReservationCancelled, cancelled_by="customer"))
+            if r.state != "released":
+                r.state = transition(r.state, "release")
+                await store.save_state(conn, r)
+                await add_event(conn, event(r, c.ReservationCancelled, cancelled_by="customer"))
+            await remember(conn, "release", principal, req, view(r))
         return view(r)
 
     async def confirm(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
@@ -236,9 +261,14 @@ class Bookings:
         return view(r)
 
     async def cancel(self, req: c.CancelRequest, ctx: RequestContext) -> c.CancelReply:
+        """Cancel by the policy; a repeat with the same key gets the first reply (its refund)."""
+        principal = signed_in(ctx.principal)
         async with self.pool.acquire() as conn, conn.transaction():
+            cached = await replayed(conn, "cancel", principal, req, c.CancelReply)
+            if cached is not None:
+                return cached
             r = await store.get(conn, req.reservation_id, lock=True)
-            principal = may_see(ctx.principal, r)
+            may_see(principal, r)
             if r.state == "cancelled":
                 return c.CancelReply(reservation=view(r), refund_cents=0)
             res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
@@ -249,7 +279,9 @@ class Bookings:
             r.reason = req.reason
             await store.save_state(conn, r)
             await add_event(conn, event(r, refund_cents=refund, cancelled_by=by))
-        return c.CancelReply(reservation=view(r), refund_cents=refund)
+            reply = c.CancelReply(reservation=view(r), refund_cents=refund)
+            await remember(conn, "cancel", principal, req, reply)
+        return reply
 
     def refund_for(
         self,
@@ -269,35 +301,6 @@ class Bookings:
         if not reason:
             raise ValidationFailed("staff give a reason", field="reason")
         return paid, "staff"
-
-    async def approve(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
-        async with self.pool.acquire() as conn, conn.transaction():
-            r = await store.get(conn, req.reservation_id, lock=True)
-            require_staff(ctx.principal, r.merchant_id)
-            if r.state == "requested" and r.expires_at and r.expires_at < self.now():
-                raise HoldExpired("the request was not decided in time", field="reservation_id")
-            r.state = transition(r.state, "approve" if r.gross_cents else "approve_free")
-            r.expires_at = None
-            if r.state == "held":
-                payment = timedelta(hours=self.settings.approved_payment_hours)
-                r.expires_at = self.now() + payment
-            await store.save_state(conn, r)
-            await add_event(conn, event(r, c.ReservationApproved))
-            await add_event(conn, event(r))
-        return view(r)
-
-    async def deny(self, req: c.DenyRequest, ctx: RequestContext) -> c.ReservationView:
-        if not req.reason.strip():
-            raise ValidationFailed("give a reason", field="reason")
-        async with self.pool.acquire() as conn, conn.transaction():
-            r = await store.get(conn, req.reservation_id, lock=True)
-            require_staff(ctx.principal, r.merchant_id)
-            r.state = transition(r.state, "deny")
-            r.reason = req.reason
-            r.expires_at = None
-            await store.save_state(conn, r)
-            await add_event(conn, event(r))
-        return view(r)
 
     async def sweep(self, limit: int = 200) -> int:
         """Expire overdue holds and undecided requests (replicas take disjoint rows); returns

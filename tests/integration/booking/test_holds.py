@@ -404,3 +404,56 @@ async def test_a_booking_without_a_price_for_its_group_is_refused(booking: Booki
         await hold(booking, item(lane, local(day, 11)), who=VISITOR)
     assert err.value.field == "starts_at"
     assert await booking.pool.fetchval("SELECT count(*) FROM reservations") == booking_ops
+
+
+async def test_repeated_cancel_approve_deny_release_with_a_key_give_the_first_reply(
+    booking: Booking,
+) -> None:
+    day = next_weekday(3)
+    r = (await hold(booking, item(HALL, local(day, 10)))).reservations[0]
+    await booking.pool.execute(  # paid: confirmed with its order
+        "UPDATE reservations SET state = 'confirmed', order_id = $2 WHERE id = $1",
+        r.reservation_id,
+        uuid.uuid4(),
+    )
+    cancel = c.CancelRequest(reservation_id=r.reservation_id, idempotency_key="cancel-1")
+    first = await booking.call("cancel", cancel, c.CancelReply, RESIDENT)
+    again = await booking.call("cancel", cancel, c.CancelReply, RESIDENT)
+    assert first.refund_cents == r.gross_cents > 0
+    assert again == first
+    assert len(await booking.events("evt.booking.reservation.cancelled")) == 1
+
+    released = (await hold(booking, item(HALL, local(day, 12)))).reservations[0]
+    release = c.ReservationRef(reservation_id=released.reservation_id, idempotency_key="rel-1")
+    one = await booking.call("release", release, c.ReservationView, RESIDENT)
+    assert await booking.call("release", release, c.ReservationView, RESIDENT) == one
+
+    space = demo.RESOURCE_EVENT_SPACE
+    weekend = next_weekday(5, 10)
+    asked = [
+        (
+            await hold(
+                booking,
+                c.HoldItem(
+                    resource_id=space,
+                    starts_at=local(weekend + timedelta(days=7 * n), 10),
+                    ends_at=local(weekend + timedelta(days=7 * n), 14),
+                ),
+            )
+        ).reservations[0]
+        for n in range(2)
+    ]
+    approve = c.ReservationRef(reservation_id=asked[0].reservation_id, idempotency_key="ok-1")
+    approved = await booking.call("approve", approve, c.ReservationView, CULTURE_STAFF)
+    assert await booking.call("approve", approve, c.ReservationView, CULTURE_STAFF) == approved
+    assert len(await booking.events("evt.booking.reservation.approved")) == 1
+    deny = c.DenyRequest(
+        reservation_id=asked[1].reservation_id, reason="booked for the city", idempotency_key="no-1"
+    )
+    denied = await booking.call("deny", deny, c.ReservationView, CULTURE_STAFF)
+    assert await booking.call("deny", deny, c.ReservationView, CULTURE_STAFF) == denied
+    other_body = c.DenyRequest(
+        reservation_id=asked[1].reservation_id, reason="another reason", idempotency_key="no-1"
+    )
+    with pytest.raises(Conflict):
+        await booking.call("deny", other_body, c.ReservationView, CULTURE_STAFF)
