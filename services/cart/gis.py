@@ -19,12 +19,14 @@ from services.cart import catalogue_store, store
 from services.cart.access import require_role
 from services.cart.deps import Deps
 from services.cart.domain import entitlements
+from services.cart.domain.geometry import polygon_area_m2
 from services.cart.domain.model import next_line_state
-from services.cart.domain.pricing import AreaPricing, AreaTier, area_price_cents, polygon_area_m2
+from services.cart.domain.pricing import AreaPricing, AreaTier, area_price_cents
 from services.cart.settings import CartSettings
 from shared import idempotency
 from shared.contracts.cart import (
     AddGisProductRequest,
+    AreaTierSpec,
     DownloadGrant,
     DownloadLink,
     DownloadRequest,
@@ -87,7 +89,7 @@ def price_gis_line(product: GisProduct, req: AddGisProductRequest) -> tuple[int,
     else:
         if req.area is None:
             raise ValidationFailed("draw the area (a GeoJSON polygon)", field="area")
-        area = polygon_area_m2(req.area)
+        area = polygon_area_m2(req.area, req.coordinate_system)
         base, hectares = area_price_cents(
             AreaPricing(
                 pricing.base_fee_cents,
@@ -117,6 +119,18 @@ async def list_products(
         )
 
 
+def _check_tiers(tiers: list[AreaTierSpec]) -> None:
+    """Tiers rise, are priced, and the last one takes the rest (no area goes unpriced)."""
+    field = "product.pricing.tiers"
+    if not tiers or tiers[-1].up_to_hectares is not None:
+        raise ValidationFailed("area pricing needs tiers, the last without a limit", field=field)
+    bounds = [t.up_to_hectares for t in tiers[:-1]]
+    if any(b is None or b <= 0 for b in bounds) or bounds != sorted(set(bounds)):  # type: ignore[type-var]
+        raise ValidationFailed("tier limits must be positive and rising", field=field)
+    if any(t.cents_per_hectare < 0 for t in tiers):
+        raise ValidationFailed("a price per hectare cannot be negative", field=field)
+
+
 async def upsert_product(
     deps: Deps, req: UpsertGisProductRequest, ctx: RequestContext
 ) -> GisProduct:
@@ -124,8 +138,8 @@ async def upsert_product(
     p = req.product
     if p.pricing.kind == "fixed" and p.pricing.unit_cents <= 0:
         raise ValidationFailed("a fixed price must be positive", field="product.pricing")
-    if p.pricing.kind == "area" and not p.pricing.tiers:
-        raise ValidationFailed("area pricing needs tiers", field="product.pricing.tiers")
+    if p.pricing.kind == "area":
+        _check_tiers(p.pricing.tiers)
     if not p.formats or not p.licences:
         raise ValidationFailed("a product needs formats and licences", field="product")
     async with deps.pool.acquire() as conn, conn.transaction():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from shared.errors import ValidationFailed
 
@@ -74,50 +74,28 @@ class AreaPricing:
     minimum_hectares: float
 
 
-def polygon_area_m2(geometry: dict) -> float:
-    """Area of a GeoJSON Polygon/MultiPolygon in a metric CRS (ETRS-GK23), holes subtracted."""
-    kind = geometry.get("type")
-    coordinates = geometry.get("coordinates")
-    if kind == "Polygon":
-        polygons = [coordinates]
-    elif kind == "MultiPolygon":
-        polygons = coordinates
-    else:
-        raise ValidationFailed("the area must be a GeoJSON Polygon", field="area")
-    try:
-        total = 0.0
-        for rings in polygons:
-            outer, *holes = rings
-            total += abs(_ring_area(outer)) - sum(abs(_ring_area(h)) for h in holes)
-    except (TypeError, ValueError, IndexError):
-        raise ValidationFailed("the polygon's coordinates are not valid", field="area") from None
-    if total <= 0:
-        raise ValidationFailed("the polygon has no area", field="area")
-    return total
+def hectares_to_m2(hectares: float) -> int:
+    """Hectares as catalogue data (e.g. 0.5) -> whole square metres, half up, exactly."""
+    return int((Decimal(str(hectares)) * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _ring_area(ring: Sequence[Sequence[float]]) -> float:
-    if len(ring) < 4:
-        raise ValueError("a ring needs at least four positions")
-    s = 0.0
-    for (x1, y1, *_), (x2, y2, *_) in itertools.pairwise(ring):
-        s += float(x1) * float(y2) - float(x2) * float(y1)
-    return s / 2
+def area_price_cents(pricing: AreaPricing, area_m2: int) -> tuple[int, float]:
+    """(gross price, charged hectares): base fee + tiered price per hectare, minimum area.
 
-
-def area_price_cents(pricing: AreaPricing, area_m2: float) -> tuple[int, float]:
-    """(gross price, charged hectares): base fee + tiered price per hectare, minimum area."""
-    hectares = max(area_m2 / 10000.0, pricing.minimum_hectares)
-    remaining = hectares
-    lower = 0.0
-    price = float(pricing.base_fee_cents)
+    Integer arithmetic throughout: the area in whole m², the tier sums in cent·m²/ha, one
+    rounding (half up) to cents at the end."""
+    charged = max(int(area_m2), hectares_to_m2(pricing.minimum_hectares))
+    remaining = charged
+    lower = 0
+    numerator = 0  # sum of span_m2 * cents_per_hectare; / 10,000 gives cents
     for tier in pricing.tiers:
-        upper = tier.up_to_hectares
+        upper = None if tier.up_to_hectares is None else hectares_to_m2(tier.up_to_hectares)
         span = remaining if upper is None else min(remaining, upper - lower)
         if span <= 0:
             break
-        price += span * tier.cents_per_hectare
+        numerator += span * tier.cents_per_hectare
         remaining -= span
         if upper is not None:
             lower = upper
-    return round(price), round(hectares, 4)
+    price = pricing.base_fee_cents + (2 * numerator + 10000) // 20000
+    return price, charged / 10000

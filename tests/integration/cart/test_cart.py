@@ -110,6 +110,40 @@ async def test_gis_purchase_needs_purpose_and_accepted_licence(cart: Cart) -> No
     assert refused.value.field == "format"
 
 
+@pytest.mark.parametrize(
+    ("area", "field", "words"),
+    [
+        (
+            {**SQUARE_2HA, "coordinates": [SQUARE_2HA["coordinates"][0][:-1]]},
+            "area.coordinates",
+            "closed",
+        ),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[22.26, 60.45], [22.27, 60.45], [22.27, 60.46], [22.26, 60.46], [22.26, 60.45]]
+                ],
+            },
+            "area.coordinates",
+            "degrees",
+        ),
+        ({"type": "LineString", "coordinates": [[23450000, 6704000]]}, "area.type", "Polygon"),
+    ],
+)
+async def test_an_area_that_cannot_be_measured_is_refused_and_changes_nothing(
+    cart: Cart, area: dict, field: str, words: str
+) -> None:
+    me = resident()
+    orthophoto = guide_map(
+        product_id="orthophoto", format="GeoTIFF", licence_type="internal use", area=area
+    )
+    with pytest.raises(ValidationFailed, match=words) as refused:
+        await cart.call("add_gis_product", orthophoto, CartView, me)
+    assert refused.value.details["field"] == field
+    assert (await cart.call("get_cart", GetCartRequest(), CartView, me)).lines == []
+
+
 async def test_library_debits_need_a_linked_card_checked_by_the_library(cart: Cart) -> None:
     me = resident()
     with pytest.raises(ValidationFailed):

@@ -10,8 +10,10 @@ import pytest
 
 from services.cart.domain import entitlements
 from shared.contracts.cart import (
+    AreaTierSpec,
     DownloadGrant,
     DownloadRequest,
+    GisPricing,
     GisProduct,
     GisProductList,
     GisQueue,
@@ -21,7 +23,7 @@ from shared.contracts.cart import (
     OrderLineView,
     UpsertGisProductRequest,
 )
-from shared.errors import Conflict, Forbidden, Gone
+from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import checkout, fill, order_in, succeeded
 
@@ -103,5 +105,26 @@ async def test_gis_clerk_manages_the_catalogue(cart: Cart) -> None:
     assert "address-data" not in {p.id for p in products.products}
 
 
-def _fields(product: GisProduct) -> dict[str, object]:
-    return {f: getattr(product, f) for f in product.__struct_fields__}
+def _fields(value: object) -> dict[str, object]:
+    return {f: getattr(value, f) for f in value.__struct_fields__}  # type: ignore[attr-defined]
+
+
+async def test_area_pricing_must_price_every_hectare(cart: Cart) -> None:
+    clerk = staff("gis_clerk", departments=("gis",))
+    products = await cart.call("list_gis_products", ListGisProductsRequest(), GisProductList, None)
+    orthophoto = next(p for p in products.products if p.id == "orthophoto")
+    for tiers in (
+        [AreaTierSpec(up_to_hectares=10, cents_per_hectare=800)],  # above 10 ha: free
+        [
+            AreaTierSpec(up_to_hectares=10, cents_per_hectare=800),
+            AreaTierSpec(up_to_hectares=5, cents_per_hectare=400),
+            AreaTierSpec(cents_per_hectare=150),
+        ],
+    ):
+        pricing = GisPricing(**{**_fields(orthophoto.pricing), "tiers": tiers})
+        changed = GisProduct(**{**_fields(orthophoto), "pricing": pricing})
+        with pytest.raises(ValidationFailed) as refused:
+            await cart.call(
+                "upsert_gis_product", UpsertGisProductRequest(product=changed), GisProduct, clerk
+            )
+        assert refused.value.details["field"] == "product.pricing.tiers"
