@@ -395,11 +395,16 @@ async def test_a_booking_without_a_price_for_its_group_is_refused(booking: Booki
     day = next_weekday(1)
     three = await hold(booking, item(lane, local(day, 10), places=3))
     assert three.reservations[0].gross_cents == 3 * 650  # per swimmer
-    await booking.pool.execute(
-        "DELETE FROM price_rules WHERE resource_id = $1 AND customer_group = 'other'", lane
+    residents_only = c.SetPricesRequest(
+        resource_id=lane,
+        rules=[
+            c.PriceRuleIn(
+                customer_group="resident", unit="booking", amount_cents=650, vat_rate_bp=1350
+            )
+        ],
     )
+    await booking.call("set_prices", residents_only, c.Done, SPORTS_STAFF)
     booking_ops = await booking.pool.fetchval("SELECT count(*) FROM reservations")
-    await asyncio.sleep(2.1)  # the catalogue cache (2 s) sees the change
     with pytest.raises(ValidationFailed) as err:
         await hold(booking, item(lane, local(day, 11)), who=VISITOR)
     assert err.value.field == "starts_at"
@@ -457,3 +462,16 @@ async def test_repeated_cancel_approve_deny_release_with_a_key_give_the_first_re
     )
     with pytest.raises(Conflict):
         await booking.call("deny", other_body, c.ReservationView, CULTURE_STAFF)
+
+
+async def test_a_staff_only_resource_is_refused_to_residents(booking: Booking) -> None:
+    room = await booking.add_resource(capacity=1)
+    await booking.pool.execute("UPDATE resources SET who_may_book = 'staff' WHERE id = $1", room)
+    start = local(next_weekday(1), 10)
+    with pytest.raises(Forbidden) as err:
+        await hold(booking, item(room, start))
+    assert err.value.field == "resource_id"
+    assert await booking.pool.fetchval("SELECT count(*) FROM reservations") == 0
+    assert (await hold(booking, item(room, start), who=SPORTS_STAFF)).reservations
+    with pytest.raises(Forbidden):  # staff of another department
+        await hold(booking, item(room, start + timedelta(hours=1)), who=CULTURE_STAFF)

@@ -11,6 +11,8 @@ import msgspec
 from nats.js import JetStreamContext
 
 from services.booking import demo
+from services.booking.service import Bookings
+from services.booking.settings import BookingSettings
 from shared.contracts import booking as c
 from shared.contracts.cart import (
     AccountingDimensions,
@@ -198,3 +200,59 @@ async def test_hold_expires_and_frees_slot(booking: Booking) -> None:
     assert [
         e["reservation_id"] for e in await booking.events("evt.booking.reservation.expired")
     ] == [str(r.reservation_id)]
+
+
+async def test_multi_resource_holds_in_opposite_orders_race_without_deadlock(
+    booking: Booking,
+) -> None:
+    hall, sound = await booking.add_resource(capacity=1), await booking.add_resource(capacity=1)
+    day = next_weekday(4)
+    starts = [local(day, 8 + h) for h in range(10)]
+    errors: list[Exception] = []
+    wins: list[c.HoldReply] = []
+
+    async def racer(n: int) -> None:
+        pair = [hall, sound] if n % 2 else [sound, hall]
+        for start in starts:
+            req = c.HoldRequest(
+                items=[
+                    c.HoldItem(resource_id=r, starts_at=start, ends_at=start + timedelta(hours=1))
+                    for r in pair
+                ]
+            )
+            try:
+                wins.append(await booking.call("hold", req, c.HoldReply, RESIDENT))
+            except SlotUnavailable:
+                pass
+            except Exception as exc:
+                errors.append(exc)
+
+    await asyncio.gather(*(racer(n) for n in range(8)))
+    assert errors == []
+    assert len(wins) == len(starts)  # one winner per time, holding both resources
+    assert all(len(w.reservations) == 2 for w in wins)
+    rows = await booking.pool.fetch(
+        "SELECT resource_id, count(*) AS n FROM reservations GROUP BY resource_id"
+    )
+    assert {r["resource_id"]: r["n"] for r in rows} == {hall: 10, sound: 10}  # no half holds
+
+
+async def test_two_sweepers_at_once_expire_each_hold_once(booking: Booking) -> None:
+    day = next_weekday(5)
+    held = [await hold_one(booking, local(day, 8 + h)) for h in range(10)]
+    await booking.pool.execute(
+        "UPDATE reservations SET expires_at = now() - interval '1 second' WHERE state = 'held'"
+    )
+    sweepers = [Bookings(booking.pool, BookingSettings()) for _ in range(2)]
+    counts = await asyncio.gather(*(s.sweep() for s in sweepers))
+
+    async def all_expired() -> bool:
+        return (
+            await booking.pool.fetchval("SELECT count(*) FROM reservations WHERE state = 'expired'")
+            == 10
+        )
+
+    await booking.eventually(all_expired)  # the service's own sweeper may take some too
+    assert sum(counts) <= 10
+    expired = [e["reservation_id"] for e in await booking.events("evt.booking.reservation.expired")]
+    assert sorted(expired) == sorted(str(r.reservation_id) for r in held)
