@@ -167,6 +167,33 @@ STAFF_SPECS: list[Spec] = [
         STAFF,
         "Requests waiting for approval in one's department",
     ),
+    (
+        "POST",
+        "/units",
+        "upsert_unit",
+        None,
+        "UnitView",
+        STAFF,
+        "Create a unit of one's department (or update it: `unit_id` in the body)",
+    ),
+    (
+        "PUT",
+        "/units/{unit_id:uuid}/hours",
+        "set_hours",
+        None,
+        "Done",
+        STAFF,
+        "Replace the weekly opening hours of a unit (or of one of its resources)",
+    ),
+    (
+        "PUT",
+        "/resources/{resource_id:uuid}/prices",
+        "set_prices",
+        None,
+        "Done",
+        STAFF,
+        "Replace the price rules of a resource of one's department",
+    ),
     ("GET", "/closures", "list_closures", None, None, STAFF, "Closures of resources"),
     ("POST", "/closures", "add_closure", None, None, STAFF, "Close a resource for a period"),
     (
@@ -179,6 +206,18 @@ STAFF_SPECS: list[Spec] = [
         "Remove a closure",
     ),
 ]
+
+# Prices are public; a signed-in caller's own customer group applies unless one is asked for.
+QUOTE_GET: Spec = (
+    "GET",
+    "/resources/{resource_id:uuid}/quote",
+    "quote",
+    "QuoteRequest",
+    "QuoteReply",
+    ANYONE,
+    "The price of a booking (gross, net, VAT) without holding anything",
+)
+QUOTE_POST: Spec = ("POST", *QUOTE_GET[1:6], QUOTE_GET[6] + " (as a JSON body)")
 
 CALENDAR_SPECS: list[Spec] = [
     (
@@ -241,7 +280,10 @@ def calendar_response(reply: Any) -> Response[str]:
 
 
 def routes() -> list[ControllerRouterHandler]:
-    ops = ops_from(contracts, "booking", [*SPECS, *TOKEN_SPECS, *STAFF_SPECS])
+    ops = ops_from(contracts, "booking", [*SPECS, *TOKEN_SPECS, *STAFF_SPECS, QUOTE_GET])
+    ops += ops_from(
+        contracts, "booking", [QUOTE_POST], status_code=200, extra={"operation_id": "quote_post"}
+    )
     ops += ops_from(
         contracts, "booking", CALENDAR_SPECS, render=calendar_response, response_type=str
     )

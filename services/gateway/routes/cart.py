@@ -250,7 +250,7 @@ SPECS: list[Spec] = [
     summary="Receipt of a paid order as HTML",
     description="Who may call: the order's owner, staff of its merchants, admin.",
     media_type="text/html",
-    opt={"who": SIGNED_IN},
+    opt={"who": SIGNED_IN, "subject": "cart.v1.receipt"},
 )
 async def receipt_html(
     request: Request[Any, Any, Any],
@@ -275,7 +275,7 @@ async def receipt_html(
         "A forged link is 403, an expired or used-up one 410."
     ),
     media_type="application/octet-stream",
-    opt={"who": ANYONE},
+    opt={"who": ANYONE, "subject": "cart.v1.download"},
 )
 async def download(request: Request[Any, Any, Any], token: Annotated[str, PathParameter()]) -> File:
     grant = await request.app.state.services.call(

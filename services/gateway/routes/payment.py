@@ -141,7 +141,7 @@ def _csv_ops() -> list[Op]:
         "service; the raw body is passed on byte for byte). A forged signature is refused."
     ),
     status_code=200,
-    opt={"who": ANYONE},
+    opt={"who": ANYONE, "subject": "payment.v1.webhook"},
 )
 async def webhook(
     request: Request[Any, Any, Any], provider: Annotated[str, PathParameter()]
@@ -179,7 +179,7 @@ def _page(title: str, body: str) -> Response[str]:
     summary="The local test provider's checkout page",
     description="Who may call: the signed-in payer (development and tests only).",
     include_in_schema=False,
-    opt={"who": SIGNED_IN},
+    opt={"who": SIGNED_IN, "subject": "payment.v1.get"},
 )
 async def local_checkout(
     request: Request[Any, Any, Any], payment_id: Annotated[uuid.UUID, PathParameter()]
@@ -213,7 +213,7 @@ async def local_checkout(
     summary="The local test provider's decision",
     include_in_schema=False,
     status_code=200,
-    opt={"who": SIGNED_IN},
+    opt={"who": SIGNED_IN, "subject": "payment.v1.local_decide"},
 )
 async def local_decide(
     request: Request[Any, Any, Any],
