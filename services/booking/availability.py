@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from services.booking import catalogue_store, store
+from services.booking.access import may_book
 from services.booking.domain.model import Resource
 from services.booking.domain.slots import free_slots
 from shared.contracts import booking as c
-from shared.contracts.common import RequestContext, utcnow
-from shared.errors import ValidationFailed
+from shared.contracts.common import Principal, RequestContext, utcnow
+from shared.errors import Forbidden, ValidationFailed
 
 MAX_DAYS = 62
 
@@ -61,6 +62,8 @@ class Availability:
         )
 
     async def search(self, req: c.SearchRequest, ctx: RequestContext) -> c.SearchReply:
+        """Free slots across resources, each in its own zone, of resources the principal may
+        book (signed out: all but staff-only ones)."""
         if req.ends_before <= req.starts_after:
             raise ValidationFailed("the window must end after it starts", field="ends_before")
         if req.ends_before - req.starts_after > timedelta(days=14):
@@ -72,18 +75,20 @@ class Availability:
             found = await catalogue_store.find_resources(
                 conn, req.kind, req.unit_id, req.merchant_id, req.places
             )
+            found = [r for r in found if bookable_by(ctx.principal, r)]
             if not found:
                 return c.SearchReply(hits=[])
-            tz = ZoneInfo(found[0].tz)
-            first = req.starts_after.astimezone(tz).date()
-            last = (req.ends_before - timedelta(microseconds=1)).astimezone(tz).date()
-            weekly, exceptions = await catalogue_store.hours(conn, found, first, last)
+            days = {r.id: local_days(req.starts_after, req.ends_before, r.tz) for r in found}
+            weekly, exceptions = await catalogue_store.hours(
+                conn, found, min(f for f, _ in days.values()), max(la for _, la in days.values())
+            )
             busy = await store.busy(
                 conn, [r.id for r in found], req.starts_after - timedelta(days=1),
                 req.ends_before + timedelta(days=1),
             )  # fmt: skip
         hits = []
         for res in found:
+            first, last = days[res.id]
             slots = [
                 c.Slot(starts_at=s, ends_at=e, free_places=f)
                 for s, e, f in free_slots(
@@ -101,3 +106,20 @@ class Availability:
             if slots:
                 hits.append(c.SearchHit(resource=summary(res), slots=slots))
         return c.SearchReply(hits=hits)
+
+
+def local_days(starts_after: datetime, ends_before: datetime, tz: str) -> tuple[date, date]:
+    """The local dates (in the zone `tz`) a UTC window touches."""
+    zone = ZoneInfo(tz)
+    last = (ends_before - timedelta(microseconds=1)).astimezone(zone).date()
+    return starts_after.astimezone(zone).date(), last
+
+
+def bookable_by(principal: Principal | None, res: Resource) -> bool:
+    if principal is None:
+        return res.who_may_book != "staff"
+    try:
+        may_book(principal, res)
+    except Forbidden:
+        return False
+    return True

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import itertools
-from datetime import time, timedelta
+import uuid
+from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.booking import demo
+from services.booking.catalogue import Catalogue
 from shared.contracts import booking as c
+from shared.contracts.common import Principal
 from shared.errors import Forbidden, ValidationFailed
 from tests.integration.booking.conftest import (
     CULTURE_STAFF,
     RESIDENT,
     SPORTS_STAFF,
+    VISITOR,
     Booking,
     local,
     next_weekday,
@@ -231,8 +236,6 @@ async def test_closures_are_listed_and_removed_and_approvals_wait_for_staff(
 
 
 async def test_availability_on_dst_days_has_no_missing_or_lost_hour(booking: Booking) -> None:
-    from datetime import date
-
     unit, res = await new_gym(booking)
     all_day = [c.WeeklyHoursIn(weekday=d, opens=time(0), closes=time(0)) for d in range(7)]
     today = date.today()
@@ -412,3 +415,68 @@ async def test_a_resource_level_exception_shortens_only_that_resource(booking: B
     with pytest.raises(ValidationFailed) as err:
         await booking.call("hold", outside, c.HoldReply, RESIDENT)
     assert err.value.field == "starts_at"
+
+
+async def test_search_uses_each_resources_zone_and_hides_what_one_may_not_book(
+    booking: Booking,
+) -> None:
+    new_york = await booking.call(
+        "upsert_unit",
+        c.UnitUpsert(name=c.LocalizedText(fi="Ystävyyskaupunki"), merchant_id="sports",
+                     tz="America/New_York"),
+        c.UnitView,
+        SPORTS_STAFF,
+    )  # fmt: skip
+    last_id = uuid.UUID(int=2**128 - 1)  # listed after the Helsinki resources
+    await booking.call(
+        "upsert_resource",
+        c.ResourceUpsert(resource_id=last_id, unit_id=new_york.unit_id, name=NAME, kind="space"),
+        c.ResourceSummary,
+        SPORTS_STAFF,
+    )
+    evenings = [c.WeeklyHoursIn(weekday=d, opens=time(18), closes=time(22)) for d in range(7)]
+    await booking.call(
+        "set_hours",
+        c.SetHoursRequest(unit_id=new_york.unit_id, hours=evenings, valid_from=date.today()),
+        c.Done,
+        SPORTS_STAFF,
+    )
+    day = next_weekday(2)
+    window = c.SearchRequest(  # Helsinki 02-06 is 19-23 of the day before in New York
+        starts_after=local(day, 2), ends_before=local(day, 6), merchant_id="sports"
+    )
+    hits = (await booking.call("search", window, c.SearchReply, None)).hits
+    assert [h.resource.resource_id for h in hits] == [last_id]
+    nyc = ZoneInfo("America/New_York")
+    assert [s.starts_at.astimezone(nyc).hour for s in hits[0].slots] == [19, 20, 21]
+
+    await booking.pool.execute(
+        "UPDATE resources SET who_may_book = 'staff' WHERE id = $1", demo.RESOURCE_SPORTS_HALL
+    )
+    daytime = c.SearchRequest(
+        starts_after=local(day, 10), ends_before=local(day, 12), merchant_id="sports"
+    )
+
+    async def found(who: Principal | None, req: c.SearchRequest = daytime) -> set[str]:
+        reply = await booking.call("search", req, c.SearchReply, who)
+        return {h.resource.name.fi for h in reply.hits}
+
+    assert await found(None) == {"Uintirata 1"}
+    assert await found(RESIDENT) == {"Uintirata 1"}
+    assert await found(SPORTS_STAFF) == {"Uintirata 1", "Pääsali"}
+    nurse = c.SearchRequest(
+        starts_after=local(day, 10), ends_before=local(day, 12), kind="appointment"
+    )
+    assert await found(RESIDENT, nurse) == {"Sairaanhoitajan vastaanotto"}
+    assert await found(VISITOR, nurse) == set()
+
+
+async def test_unknown_resource_ids_do_not_reload_the_catalogue(booking: Booking) -> None:
+    catalogue = Catalogue(ttl=60)
+    async with booking.pool.acquire() as conn:
+        assert demo.RESOURCE_SPORTS_HALL in await catalogue.get(conn, [demo.RESOURCE_SPORTS_HALL])
+        for _ in range(3):
+            assert await catalogue.get(conn, [uuid.uuid4(), uuid.uuid4()]) == {}
+        added = await booking.add_resource(capacity=1)
+        assert added in await catalogue.get(conn, [added])  # created since: looked up alone
+    assert catalogue.reloads == 1
