@@ -107,6 +107,9 @@ async def record_one(deps: Deps, reg: asyncpg.Record) -> None:
             posted = True
     except LibraryError as exc:
         error = str(exc)
+    except Exception as exc:  # an adapter bug: counted as a failed attempt, retried with back-off
+        log.exception("library adapter failed on line %s", line_id)
+        error = f"unexpected {type(exc).__name__} from the library adapter"
     async with deps.pool.acquire() as conn, conn.transaction():
         current = await library_store.registration(conn, line_id, lock=True)
         if current is None:
@@ -154,16 +157,23 @@ async def record_due(deps: Deps, limit: int = 20) -> int:
         for line_id in expired:
             await library_store.log(conn, line_id, "expired", "moved to the report")
     for reg in claimed:
-        await record_one(deps, reg)
+        try:
+            await record_one(deps, reg)
+        except Exception:  # one line's surprise must not hold up the others
+            # Its claim runs out and it is tried again (Koha asked first: attempts > 1).
+            log.exception("library worker: recording line %s failed", reg["line_id"])
     return len(claimed)
 
 
 async def worker(deps: Deps, stop: asyncio.Event) -> None:
+    """Record due payments until stopped; any failure is logged and the loop goes on."""
     while not stop.is_set():
         try:
             await record_due(deps)
         except (asyncpg.PostgresError, OSError) as exc:
             log.warning("library worker: %s; retrying", type(exc).__name__)
+        except Exception:
+            log.exception("library worker: unexpected failure; retrying")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=deps.settings.library_poll_interval_s)
 

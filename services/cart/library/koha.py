@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 import httpx
 
 from services.cart.library.base import CardRejected, Debit, LibraryError
 
+T = TypeVar("T")
+# What a reply that is not Koha's (HTML of a proxy, JSON lacking fields) raises while read.
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, IndexError, InvalidOperation)
+
 
 def to_cents(amount: object) -> int:
     return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
+
+
+def _read(response: httpx.Response, what: str, parse: Callable[[object], T]) -> T:
+    """Parse a reply's JSON body; anything unexpected is a LibraryError (retried later)."""
+    try:
+        return parse(response.json())
+    except _UNREADABLE as exc:
+        raise LibraryError(
+            f"the library's answer to {what} was not understood ({type(exc).__name__})"
+        ) from None
+
+
+def _patron_path(patron_id: str) -> str:
+    try:
+        return f"/api/v1/patrons/{int(patron_id)}"
+    except ValueError:
+        raise LibraryError(f"patron id {patron_id!r} is not a Koha patron id") from None
 
 
 class KohaLibrary:
@@ -89,30 +112,20 @@ class KohaLibrary:
             raise CardRejected()
         if response.status_code >= 300:
             raise LibraryError(f"card check answered {response.status_code}")
-        return str(response.json()["patron_id"])
+        return _read(response, "the card check", lambda body: str(body["patron_id"]))  # type: ignore[index]
 
     async def outstanding_debits(self, patron_id: str) -> list[Debit]:
-        response = await self._send("GET", f"/api/v1/patrons/{int(patron_id)}/account")
+        response = await self._send("GET", f"{_patron_path(patron_id)}/account")
         if response.status_code >= 300:
             raise LibraryError(f"account read answered {response.status_code}")
-        lines = response.json().get("outstanding_debits", {}).get("lines", [])
-        return [
-            Debit(
-                account_line_id=int(line["account_line_id"]),
-                debit_type=str(line.get("debit_type") or ""),
-                description=str(line.get("description") or line.get("debit_type") or ""),
-                amount_outstanding_cents=to_cents(line["amount_outstanding"]),
-            )
-            for line in lines
-            if to_cents(line["amount_outstanding"]) > 0
-        ]
+        return _read(response, "the account read", _debits)
 
     async def record_payment(
         self, patron_id: str, account_line_ids: list[int], amount_cents: int, note: str
     ) -> str:
         response = await self._send(
             "POST",
-            f"/api/v1/patrons/{int(patron_id)}/account/credits",
+            f"{_patron_path(patron_id)}/account/credits",
             json={
                 "amount": float(Decimal(amount_cents) / 100),
                 "credit_type": "PAYMENT",
@@ -122,4 +135,23 @@ class KohaLibrary:
         )
         if response.status_code >= 300:
             raise LibraryError(f"recording the payment answered {response.status_code}")
-        return str(response.json().get("account_line_id", ""))
+        # The credit may be recorded even when its answer is unreadable: the worker asks
+        # Koha whether the debits are settled before it posts again.
+        return _read(response, "the payment", lambda body: str(body.get("account_line_id") or ""))  # type: ignore[attr-defined]
+
+
+def _debits(body: object) -> list[Debit]:
+    lines = body["outstanding_debits"]["lines"]  # type: ignore[index]
+    debits = []
+    for line in lines:
+        cents = to_cents(line["amount_outstanding"])
+        if cents > 0:
+            debits.append(
+                Debit(
+                    account_line_id=int(line["account_line_id"]),
+                    debit_type=str(line.get("debit_type") or ""),
+                    description=str(line.get("description") or line.get("debit_type") or ""),
+                    amount_outstanding_cents=cents,
+                )
+            )
+    return debits

@@ -45,3 +45,31 @@ async def test_wrong_credentials_and_an_unreachable_library_are_library_errors(
     with pytest.raises(LibraryError, match="unreachable"):
         await gone.outstanding_debits(str(PATRON))
     await gone.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>Koha is under maintenance</body></html>",
+        b'{"outstanding_debits": {"lines": [{"account_line_id": 9001}]}}',
+        b'{"outstanding_debits": {"lines": [{"account_line_id": "x", "amount_outstanding": 1}]}}',
+        b'{"outstanding_debits": {"lines": [{"account_line_id": 1, "amount_outstanding": "?"}]}}',
+        b"[]",
+    ],
+)
+async def test_a_reply_that_is_not_kohas_is_a_library_error(koha: KohaStandIn, body: bytes) -> None:
+    koha.state.malformed_body = body
+    library = KohaLibrary(koha.url, "cart-client", "cart-secret")
+    try:
+        koha.state.malformed_next_accounts = 1
+        with pytest.raises(LibraryError, match="not understood"):
+            await library.outstanding_debits(str(PATRON))
+        koha.state.malformed_next_credits = 1
+        if body.startswith(b"<html>") or body == b"[]":
+            with pytest.raises(LibraryError, match="not understood"):
+                await library.record_payment(str(PATRON), [9001], 240, "order 2026-000001")
+        assert len(await library.outstanding_debits(str(PATRON))) == 3  # fine again
+        with pytest.raises(LibraryError, match="patron id"):
+            await library.outstanding_debits("51; DROP")
+    finally:
+        await library.close()

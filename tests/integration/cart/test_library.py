@@ -249,3 +249,24 @@ async def test_a_debit_paid_in_a_partly_refunded_order_cannot_be_paid_again(cart
         await cart.call(
             "add_library_debits", AddLibraryDebitsRequest(account_line_ids=[9001]), CartView, me
         )
+
+
+async def test_a_malformed_koha_reply_does_not_stop_the_worker(cart: Cart) -> None:
+    cart.koha.state.malformed_next_credits = 1  # an HTML maintenance page instead of JSON
+    me = resident()
+    order = await pay_for_debits(cart, me, 9001, 9002)
+    await order_in(cart, me, order.order_id, "fulfilled")
+    assert sorted(c["account_lines_ids"][0] for c in cart.koha.state.credits) == [9001, 9002]
+    line_ids = await cart.pool.fetch(
+        "SELECT line_id FROM library_registrations WHERE order_id = $1", order.order_id
+    )
+    steps = []
+    for row in line_ids:
+        log = await cart.call(
+            "registration_log",
+            RegistrationLogRequest(line_id=row["line_id"]),
+            RegistrationLog,
+            CLERK,
+        )
+        steps += [(e.step, e.detail) for e in log.entries]
+    assert any(step == "attempt_failed" and "not understood" in d for step, d in steps)
