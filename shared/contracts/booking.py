@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -16,6 +16,12 @@ from shared.contracts.common import Event
 from shared.events import register
 
 SERVICE = "booking"
+
+# Pages of lists: decoding refuses a bad page as validation_failed naming the field.
+Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
+Offset = Annotated[int, msgspec.Meta(ge=0)]
+# list_resources still allows 500: the clerk pages ask for up to 500 resources at once.
+ResourceLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 
 ReservationState = Literal[
     "requested", "held", "confirmed", "cancelled", "expired", "denied", "released"
@@ -247,8 +253,8 @@ class DenyRequest(msgspec.Struct, frozen=True, kw_only=True):
 class MyReservationsRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`booking.v1.my_reservations`: the signed-in resident's reservations, newest first."""
 
-    limit: int = 100
-    offset: int = 0
+    limit: Limit = 100
+    offset: Offset = 0
 
 
 class AvailabilityRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -531,8 +537,8 @@ class ListResourcesRequest(msgspec.Struct, frozen=True, kw_only=True):
     unit_id: uuid.UUID | None = None
     kind: ResourceKind | None = None
     merchant_id: str | None = None
-    limit: int = 100
-    offset: int = 0
+    limit: ResourceLimit = 100
+    offset: Offset = 0
 
 
 class ResourceList(msgspec.Struct, frozen=True, kw_only=True):
@@ -543,8 +549,8 @@ class PendingApprovalsRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`booking.v1.pending_approvals`: requested reservations waiting for the staff member's
     departments, oldest first."""
 
-    limit: int = 100
-    offset: int = 0
+    limit: Limit = 100
+    offset: Offset = 0
 
 
 class DayViewRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -475,3 +475,22 @@ async def test_a_staff_only_resource_is_refused_to_residents(booking: Booking) -
     assert (await hold(booking, item(room, start), who=SPORTS_STAFF)).reservations
     with pytest.raises(Forbidden):  # staff of another department
         await hold(booking, item(room, start + timedelta(hours=1)), who=CULTURE_STAFF)
+
+
+@pytest.mark.parametrize(
+    ("op", "request_", "field"),
+    [
+        ("my_reservations", c.MyReservationsRequest(offset=-1), "offset"),
+        ("my_reservations", c.MyReservationsRequest(limit=0), "limit"),
+        ("my_reservations", c.MyReservationsRequest(limit=201), "limit"),
+        ("pending_approvals", c.PendingApprovalsRequest(offset=-1), "offset"),
+        ("list_resources", c.ListResourcesRequest(offset=-1), "offset"),
+        ("list_resources", c.ListResourcesRequest(limit=0), "limit"),
+    ],
+)
+async def test_bad_pages_are_validation_failed_naming_the_field(
+    booking: Booking, op: str, request_: object, field: str
+) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call(op, request_, c.ReservationList, SPORTS_STAFF)
+    assert err.value.field == field
