@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from services.payment.consumers import consumers, every
@@ -43,12 +44,16 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
 
             providers["stripe"] = StripeProvider.from_settings(settings)
         provider = providers[settings.provider]
+        refunds = Refunds(infra.pool, providers)
         payments = Payments(
             infra.pool,
             provider,
             providers,
             infra.requester,
+            refunds,
             local_enabled="local" in providers,
+            close_margin=timedelta(seconds=settings.close_margin_s),
+            sweep_interval=timedelta(seconds=settings.sweep_interval_s),
         )
 
         async def deliver(body: bytes, signature: str) -> None:
@@ -56,14 +61,16 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             await payments.webhook(req, RequestContext())
 
         local.deliver = deliver
-        refunds = Refunds(infra.pool, providers)
-        reporting = Reporting(infra.pool, provider)
+        reporting = Reporting(infra.pool, provider, providers)
         definition = ServiceDefinition(
             name=NAME,
             version=VERSION,
             operations=operations(payments, refunds, reporting),
             consumers=consumers(refunds),
-            background=[every(settings.sweep_interval_s, payments.sweep_expired)],
+            background=[
+                every(settings.sweep_interval_s, payments.sweep_expired),
+                every(settings.sweep_interval_s, refunds.retry_pending),
+            ],
         )
         definition.payments = payments  # type: ignore[attr-defined]  # for tests and tools
         definition.local = local  # type: ignore[attr-defined]

@@ -1,4 +1,10 @@
-"""Refunds: from cart's `refund.requested` events and from staff, once per request id."""
+"""Refunds: from cart's `refund.requested` events, from staff, and of duplicate payments.
+
+A refund is written (`pending`, with its exact VAT split) and committed before the provider is
+asked, with the refund request id as the provider's idempotency key; the ledger and the event
+follow once the provider has refunded. A crash in between leaves a pending row that a retry
+(redelivery, the staff's repeat, the background loop) completes with the same key.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import msgspec
 
 from services.payment import store
 from services.payment.access import require_refunder
-from services.payment.domain.ledger import check_refund, refund_entries
+from services.payment.domain.ledger import check_refund, refund_entries, refund_splits
 from services.payment.providers.base import Provider, ProviderError, ProviderRejected
 from shared import idempotency
 from shared.contracts.cart import RefundLine, RefundRequested
@@ -22,6 +28,12 @@ from shared.events import PermanentFailure, add_event
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1d7a51-3f0e-4a55-9d53-7475726b7530")
+DUPLICATE = "duplicate_payment"
+
+
+def _transient(exc: ProviderRejected) -> bool:
+    """Answers that say "not now" rather than "no": the refund stays pending."""
+    return exc.status in (409, 429) or exc.status >= 500 or exc.status == 0
 
 
 @dataclass
@@ -29,9 +41,8 @@ class Refunds:
     pool: asyncpg.Pool
     providers: dict[str, Provider]
 
-    async def refund_in(
+    async def refund(
         self,
-        conn: asyncpg.Connection,
         *,
         order_id: uuid.UUID,
         refund_request_id: uuid.UUID,
@@ -40,65 +51,110 @@ class Refunds:
         note: str,
         actor: str,
     ) -> RefundView:
-        """Refund in the caller's transaction; a repeated request id returns the first refund."""
-        existing = await store.refund_by_request(conn, refund_request_id)
-        if existing is not None:
-            if existing["order_id"] != order_id:
-                raise Conflict("this refund request id belongs to another order")
-            return store.refund_view(existing)
-        payment = await store.paid_payment_of_order(conn, order_id)
-        if payment is None:
-            raise NotFound("this order has no successful payment to refund", field="order_id")
-        paid_lines = store.lines_of(payment)
-        refunded = await store.refunded_by_line(conn, payment["id"])
-        total = check_refund(paid_lines, refunded, lines)
-        provider = self.providers[payment["provider"]]
+        """Refund once per request id: write it, then have the provider pay it back."""
+        row = await self._prepare(order_id, refund_request_id, lines, reason, note, actor)
+        return await self.complete(row)
+
+    async def _prepare(
+        self,
+        order_id: uuid.UUID,
+        refund_request_id: uuid.UUID,
+        lines: list[RefundLine],
+        reason: str,
+        note: str,
+        actor: str,
+    ) -> asyncpg.Record:
+        async with self.pool.acquire() as conn, conn.transaction():
+            payment = await store.paid_payment_of_order(conn, order_id)  # locks: one at a time
+            existing = await store.refund_by_request(conn, refund_request_id)
+            if existing is not None:
+                if existing["order_id"] != order_id:
+                    raise Conflict("this refund request id belongs to another order")
+                return existing
+            if payment is None:
+                raise NotFound("this order has no successful payment to refund", field="order_id")
+            paid_lines = store.lines_of(payment)
+            already = await store.refund_splits_by_line(conn, payment["id"])
+            total = check_refund(paid_lines, {k: v.gross_cents for k, v in already.items()}, lines)
+            return await store.insert_refund(
+                conn,
+                id=uuid.uuid4(),
+                payment_id=payment["id"],
+                refund_request_id=refund_request_id,
+                amount_cents=total,
+                lines=lines,
+                splits=refund_splits(paid_lines, already, lines),
+                reason=reason,
+                note=note,
+                actor=actor,
+            )
+
+    async def complete(self, row: asyncpg.Record) -> RefundView:
+        """Ask the provider (no transaction open), then book the ledger and announce it."""
+        if row["state"] == "failed":
+            raise PaymentFailed(f"the provider refused the refund: {row['failure']}")
+        if row["state"] == "succeeded":
+            return store.refund_view(row)
+        async with self.pool.acquire() as conn:
+            payment = await store.payment(conn, row["payment_id"])
         try:
-            result = await provider.refund(
-                payment["provider_ref"], total, idempotency_key=str(refund_request_id)
+            result = await self.providers[payment["provider"]].refund(
+                payment["provider_ref"],
+                row["amount_cents"],
+                idempotency_key=str(row["refund_request_id"]),
             )
         except ProviderRejected as exc:
+            if _transient(exc):
+                raise Unavailable(f"the payment provider says not now ({exc.status})") from None
+            async with self.pool.acquire() as conn:
+                await store.fail_refund(conn, row["id"], f"{exc.code or exc.status}: {exc}")
             raise PaymentFailed(f"the provider refused the refund: {exc}") from None
         except ProviderError as exc:
             raise Unavailable(
                 f"the payment provider is unavailable ({type(exc).__name__})"
             ) from None
-        refund_id = uuid.uuid4()
-        row = await store.insert_refund(
-            conn,
-            id=refund_id,
-            payment_id=payment["id"],
-            refund_request_id=refund_request_id,
-            amount_cents=total,
-            lines=lines,
-            reason=reason,
-            note=note,
-            actor=actor,
-            provider_ref=result.provider_ref,
-        )
-        await store.add_ledger(
-            conn, payment["id"], refund_id, refund_entries(paid_lines, lines, payment["sale_date"])
-        )
-        await add_event(
-            conn,
-            PaymentRefunded(
-                payment_id=payment["id"],
-                order_id=order_id,
-                amount_cents=total,
-                provider=payment["provider"],
-                refund_id=refund_id,
-                refund_request_id=refund_request_id,
-                lines=lines,
-                reason=reason,
-            ),
-        )
-        return store.refund_view(row)
+        async with self.pool.acquire() as conn, conn.transaction():
+            locked = await store.refund_by_id(conn, row["id"], lock=True)
+            if locked["state"] != "pending":
+                return store.refund_view(locked)
+            done = await store.complete_refund(conn, row["id"], result.provider_ref)
+            entries = refund_entries(
+                store.lines_of(payment), store.splits_of(done), payment["sale_date"]
+            )
+            await store.add_ledger(conn, payment["id"], row["id"], entries)
+            lines = msgspec.convert(done["lines"], list[RefundLine])
+            await add_event(
+                conn,
+                PaymentRefunded(
+                    payment_id=payment["id"],
+                    order_id=payment["order_id"],
+                    amount_cents=done["amount_cents"],
+                    provider=payment["provider"],
+                    refund_id=done["id"],
+                    refund_request_id=done["refund_request_id"],
+                    # A duplicate's refund gives back no order line: the order stays paid.
+                    lines=[] if done["reason"] == DUPLICATE else lines,
+                    reason=done["reason"],
+                ),
+            )
+            return store.refund_view(done)
+
+    async def retry_pending(self, older_than_s: float = 60.0) -> int:
+        """Complete refunds left pending by a crash or an unavailable provider."""
+        async with self.pool.acquire() as conn:
+            rows = await store.pending_refunds(conn, older_than_s)
+        for row in rows:
+            try:
+                await self.complete(row)
+            except (Unavailable, PaymentFailed) as exc:
+                log.warning("pending refund %s not completed: %s", row["id"], exc.message)
+        return len(rows)
 
     async def on_refund_requested(self, conn: asyncpg.Connection, event: RefundRequested) -> None:
-        """`evt.cart.refund.requested` -> provider refund -> ledger -> `payment.refunded`."""
+        """`evt.cart.refund.requested` -> provider refund -> ledger -> `payment.refunded`.
+        The refund commits on its own connections; the inbox (`conn`) only dedupes."""
         try:
-            await self.refund_in(
-                conn,
+            await self.refund(
                 order_id=event.order_id,
                 refund_request_id=event.refund_request_id,
                 lines=event.lines,
@@ -119,23 +175,24 @@ class Refunds:
         by_id = {line.line_id: line.merchant_id for line in store.lines_of(payment)}
         principal = require_refunder(ctx, {by_id.get(part.line_id, "") for part in req.lines})
         scope = f"payment.refund|{principal.subject}"
+        async with self.pool.acquire() as conn:
+            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+        if cached is not None:
+            return msgspec.json.decode(cached, type=RefundView)
         request_id = (
             uuid.uuid5(NAMESPACE, f"{principal.subject}|{req.idempotency_key}")
             if req.idempotency_key
             else uuid.uuid4()
         )
+        view = await self.refund(
+            order_id=req.order_id,
+            refund_request_id=request_id,
+            lines=req.lines,
+            reason="staff",
+            note=req.reason,
+            actor=principal.subject,
+        )
         async with self.pool.acquire() as conn, conn.transaction():
-            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
-            if cached is not None:
-                return msgspec.json.decode(cached, type=RefundView)
-            view = await self.refund_in(
-                conn,
-                order_id=req.order_id,
-                refund_request_id=request_id,
-                lines=req.lines,
-                reason="staff",
-                note=req.reason,
-                actor=principal.subject,
-            )
-            await idempotency.remember(conn, scope, req.idempotency_key, req, view)
-            return view
+            if await idempotency.lookup(conn, scope, req.idempotency_key, req) is None:
+                await idempotency.remember(conn, scope, req.idempotency_key, req, view)
+        return view

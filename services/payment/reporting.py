@@ -6,6 +6,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import msgspec
@@ -15,6 +16,7 @@ from services.payment.access import require_finance
 from services.payment.domain.reports import (
     Entry,
     allocate,
+    check_day_ended,
     erp_csv,
     erp_rows,
     reconcile,
@@ -55,15 +57,45 @@ def entries_with_fees(rows: list[asyncpg.Record]) -> list[tuple[asyncpg.Record, 
     ]
 
 
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
 @dataclass
 class Reporting:
     pool: asyncpg.Pool
     provider: Provider
+    providers: dict[str, Provider]
+
+    async def _fees_known(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+        """Fetch the provider fees still unknown for these ledger rows; refuse to report a
+        fee as 0 when the provider cannot tell it yet."""
+        pending = await store.fee_pending_payments(conn, {r["payment_id"] for r in rows})
+        missing = []
+        for payment in pending:
+            provider = self.providers.get(payment["provider"])
+            try:
+                fee = await provider.fee_of(payment["provider_ref"]) if provider else None
+            except ProviderError:
+                fee = None
+            if fee is None:
+                missing.append(str(payment["id"]))
+            else:
+                await store.set_fee(conn, payment["id"], fee)
+        if missing:
+            raise Unavailable(
+                f"the provider's fee of {len(missing)} payment(s) is not known yet; try later",
+                field="day",
+                fees_pending=missing,
+            )
 
     async def settlement(self, req: SettlementRequest, ctx: RequestContext) -> SettlementReport:
         require_finance(ctx)
         async with self.pool.acquire() as conn:
             rows = await store.ledger_of_day(conn, req.day)
+            mine = [r for r in rows if r["merchant_id"] == req.merchant_id]
+            if any(r["fee_pending"] for r in mine):
+                await self._fees_known(conn, mine)
+                rows = await store.ledger_of_day(conn, req.day)
         mine = [(r, e) for r, e in entries_with_fees(rows) if e.merchant_id == req.merchant_id]
         table = settlement_rows(e for _, e in mine)
         gross = sum(r.gross_cents for r in table)
@@ -85,6 +117,7 @@ class Reporting:
 
     async def erp_export(self, req: ErpExportRequest, ctx: RequestContext) -> ErpExport:
         principal = require_finance(ctx)
+        check_day_ended(req.day, datetime.now(HELSINKI).date())
         scope = f"payment.erp_export|{principal.subject}"
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
@@ -124,6 +157,9 @@ class Reporting:
                 f"the payment provider is unavailable ({type(exc).__name__})"
             ) from None
         async with self.pool.acquire() as conn:
+            await store.fees_from_transactions(
+                conn, self.provider.name, [(t.source, t.fee_cents) for t in transactions]
+            )
             ledger = await store.ledger_by_reference(conn, self.provider.name, start, end)
         result = reconcile(ledger, transactions, [(p.id, p.amount_cents) for p in payouts])
         return ReconciliationReport(

@@ -1,4 +1,8 @@
-"""Payment use cases: start, look up, provider webhooks, the local checkout's choice, expiry."""
+"""Payment use cases: start, look up, provider webhooks, the local checkout's choice, expiry.
+
+Provider calls never run inside a transaction: a transaction decides (under the order's lock)
+and returns what must follow (`Applied`), which runs after the commit.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 import msgspec
@@ -13,7 +18,6 @@ import msgspec
 from services.payment import store
 from services.payment.access import may_see, signed_in
 from services.payment.domain import model
-from services.payment.domain.ledger import sale_entries
 from services.payment.domain.orders import check_payable
 from services.payment.providers.base import (
     InvalidSignature,
@@ -24,14 +28,14 @@ from services.payment.providers.base import (
     WebhookNews,
 )
 from services.payment.providers.local import LocalProvider
+from services.payment.refunds import Refunds
+from services.payment.transitions import Applied, apply
 from shared import idempotency
 from shared.contracts.cart import OrderForPayment, OrderForPaymentRequest
 from shared.contracts.common import RequestContext, system_principal
 from shared.contracts.payment import (
     GetPaymentRequest,
     LocalDecideRequest,
-    PaymentFailed,
-    PaymentSucceeded,
     PaymentView,
     StartPaymentRequest,
     WebhookAck,
@@ -41,13 +45,13 @@ from shared.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    ServiceError,
     Unavailable,
     ValidationFailed,
 )
 from shared.errors import (
     PaymentFailed as PaymentFailedError,
 )
-from shared.events import add_event
 from shared.messaging import Requester, subject_for
 
 log = logging.getLogger(__name__)
@@ -59,13 +63,22 @@ CAUSES: dict[str, model.Cause] = {
 }
 
 
+class AmountMismatch(Conflict):
+    """The provider reports another amount or currency than the payment's: nothing moves."""
+
+
 @dataclass
 class Payments:
     pool: asyncpg.Pool
     provider: Provider
     providers: dict[str, Provider]
     requester: Requester
+    refunds: Refunds
     local_enabled: bool = True
+    # The provider's session closes at least `close_margin` before the order's deadline (when
+    # its holds end); the sweeper, running every `sweep_interval`, cancels one interval ahead.
+    close_margin: timedelta = timedelta(seconds=60)
+    sweep_interval: timedelta = timedelta(seconds=15)
 
     async def order_for_payment(self, order_id: uuid.UUID, ctx: RequestContext) -> OrderForPayment:
         system = RequestContext(
@@ -90,8 +103,10 @@ class Payments:
         order = await self.order_for_payment(req.order_id, ctx)
         if order.customer != principal.subject:
             raise Forbidden("this order is not yours")
-        check_payable(order)
-        async with self.pool.acquire() as conn:
+        check_payable(order, closes_before=self.close_margin)
+        await self._close_earlier(order.order_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock_order(conn, order.order_id)
             row = await store.insert_payment(conn, uuid.uuid4(), order, self.provider.name)
             if row is None:
                 row = await store.live_payment_of_order(conn, order.order_id)
@@ -107,6 +122,43 @@ class Payments:
                 await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
         return reply
 
+    async def _close_earlier(self, order_id: uuid.UUID) -> None:
+        """Before a new attempt: close the order's ended payments at the provider (a declined
+        Stripe PaymentIntent can still be paid). One paid meanwhile pays the order."""
+        async with self.pool.acquire() as conn:
+            earlier = await store.unclosed_ended_payments(conn, order_id)
+        for row in earlier:
+            outcome = await self._cancel_at_provider(row)
+            if outcome == "paid":
+                await self._paid_at_provider(row)
+                raise Conflict("this order is already paid", field="order_id")
+            if outcome == "processing":  # may still succeed: a second success is refunded
+                log.warning("payment %s is still processing at the provider", row["id"])
+
+    async def _cancel_at_provider(self, row: asyncpg.Record) -> str:
+        try:
+            outcome = await self.providers[row["provider"]].cancel(
+                row["provider_ref"], idempotency_key=f"cancel-{row['id']}"
+            )
+        except ProviderError as exc:
+            raise Unavailable(
+                f"the payment provider is unavailable ({type(exc).__name__})"
+            ) from None
+        if outcome == "cancelled":
+            async with self.pool.acquire() as conn:
+                await store.mark_provider_closed(conn, row["id"])
+        return outcome
+
+    async def _paid_at_provider(self, row: asyncpg.Record) -> Applied | None:
+        """The provider says it took the money (answering a cancel): as if its webhook came."""
+        fee = await self._fee(self.providers[row["provider"]], row["provider_ref"])
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock_order(conn, row["order_id"])
+            locked = await store.payment(conn, row["id"], lock=True)
+            applied = await apply(conn, locked, "provider_paid", fee)
+        await self._follow_up(applied)
+        return applied
+
     async def _open(self, row: asyncpg.Record, order: OrderForPayment) -> asyncpg.Record:
         """Open the payment at the provider (outside any transaction), then move to pending."""
         request = PaymentOrder(
@@ -115,7 +167,7 @@ class Payments:
             order_number=order.order_number,
             amount_cents=order.total_cents,
             description=f"Turku {order.order_number}",
-            expires_at=order.payment_deadline,
+            expires_at=order.payment_deadline - self.close_margin,
         )
         try:
             result = await self.provider.start(request, idempotency_key=f"start-{row['id']}")
@@ -123,9 +175,7 @@ class Payments:
             async with self.pool.acquire() as conn, conn.transaction():
                 locked = await store.payment(conn, row["id"], lock=True)
                 if locked["state"] == "created":
-                    await store.move(
-                        conn, locked, "failed", "provider_error", failure_reason="error"
-                    )
+                    await apply(conn, locked, "provider_error")
             raise PaymentFailedError(f"the payment provider refused: {exc}") from None
         except ProviderError as exc:
             raise Unavailable(
@@ -137,8 +187,11 @@ class Payments:
                 conn, row["id"], result.provider_ref, result.redirect_url, result.client_secret
             )
             if locked["state"] == "created":
-                await store.move(conn, locked, "pending", "provider_session_opened")
-            return await store.payment(conn, row["id"])
+                await apply(conn, locked, "provider_session_opened")
+            row = await store.payment(conn, row["id"])
+        if row["state"] in ("cancelled", "expired"):  # superseded or swept while opening
+            await self._cancel_at_provider(row)
+        return row
 
     async def get(self, req: GetPaymentRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)
@@ -168,23 +221,33 @@ class Payments:
             raise ValidationFailed(
                 f"the webhook signature is not valid: {exc}", field="signature"
             ) from None
-        if news.kind == "succeeded" and not news.fee_cents and news.provider_ref:
-            try:
-                fee = await provider.fee_of(news.provider_ref)
-            except ProviderError as exc:  # reconciliation still sees the fee later
-                log.warning("fee of %s not known yet: %s", news.provider_ref, type(exc).__name__)
-                fee = None
-            if fee:
-                news = dataclasses.replace(news, fee_cents=fee)
+        if news.kind == "succeeded" and news.fee_cents is None and news.provider_ref:
+            fee = await self._fee(provider, news.provider_ref)
+            news = dataclasses.replace(news, fee_cents=fee)
         return await self.apply_news(provider.name, news)
+
+    async def _fee(self, provider: Provider, provider_ref: str) -> int | None:
+        """The provider's fee of a paid payment; None (pending, fetched later) when unknown."""
+        try:
+            return await provider.fee_of(provider_ref)
+        except ProviderError as exc:
+            log.warning("fee of %s not known yet: %s", provider_ref, type(exc).__name__)
+            return None
 
     async def apply_news(self, provider: str, news: WebhookNews) -> WebhookAck:
         """Apply a verified provider event once, whatever order events arrive in."""
+        refused: ServiceError | None = None
         async with self.pool.acquire() as conn, conn.transaction():
             if not await store.record_webhook(
                 conn, provider, news.event_id, news.event_type, news.provider_ref
             ):
                 seen = await store.webhook_seen(conn, provider, news.event_id)
+                if seen["outcome"] == "amount_mismatch":
+                    raise AmountMismatch(
+                        "this provider event's amount did not match its payment",
+                        field="body",
+                        reason="amount_mismatch",
+                    )
                 return WebhookAck(event_id=news.event_id, duplicate=True, outcome=seen["outcome"])
             if news.kind == "ignored":
                 await store.webhook_outcome(conn, provider, news.event_id, "ignored")
@@ -192,48 +255,75 @@ class Payments:
             row = await self._payment_of(conn, provider, news)
             if row is None:  # not ours (yet): refuse, so that the provider delivers it again
                 raise NotFound("no payment for this provider event", field="body")
-            outcome = await self._apply(conn, row, CAUSES[news.kind], news.fee_cents)
+            refused = await self._check_amount(conn, provider, news, row)
+            if refused is None:
+                applied = await apply(conn, row, CAUSES[news.kind], news.fee_cents)
+                outcome = applied.outcome
+            else:
+                outcome = "amount_mismatch"
             await store.webhook_outcome(conn, provider, news.event_id, outcome)
-            return WebhookAck(
-                event_id=news.event_id, duplicate=False, payment_id=row["id"], outcome=outcome
-            )
+        if refused is not None:  # recorded for staff and committed; the provider is told no
+            raise refused
+        await self._follow_up(applied)
+        return WebhookAck(
+            event_id=news.event_id, duplicate=False, payment_id=row["id"], outcome=outcome
+        )
+
+    async def _check_amount(
+        self, conn: asyncpg.Connection, provider: str, news: WebhookNews, row: asyncpg.Record
+    ) -> ServiceError | None:
+        if news.kind != "succeeded" or model.reported_amount_matches(
+            row["amount_cents"], row["currency"], news.amount_cents, news.currency
+        ):
+            return None
+        details = {
+            "expected_cents": row["amount_cents"],
+            "expected_currency": row["currency"],
+            "reported_cents": news.amount_cents,
+            "reported_currency": news.currency,
+        }
+        log.error("payment %s: provider event %s %s", row["id"], news.event_id, details)
+        await store.record_anomaly(
+            conn, row["id"], provider, news.event_id, "amount_mismatch", details
+        )
+        return AmountMismatch(
+            f"the provider reports {news.amount_cents} {news.currency} for a payment of "
+            f"{row['amount_cents']} {row['currency']}; recorded for staff, nothing changed",
+            field="body",
+            reason="amount_mismatch",
+            **details,
+        )
 
     async def _payment_of(
         self, conn: asyncpg.Connection, provider: str, news: WebhookNews
     ) -> asyncpg.Record | None:
+        """The event's payment, locked after its order (the order's lock comes first)."""
         row = None
         if news.provider_ref:
             row = await store.payment_by_ref(conn, provider, news.provider_ref)
         if row is None and news.payment_id is not None:
-            row = await store.payment(conn, news.payment_id, lock=True)
-            if row is not None and row["provider"] != provider:
-                return None
-        return row
+            row = await store.payment(conn, news.payment_id)
+        if row is None or row["provider"] != provider:
+            return None
+        await store.lock_order(conn, row["order_id"])
+        return await store.payment(conn, row["id"], lock=True)
 
-    async def _apply(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, cause: model.Cause, fee: int = 0
-    ) -> str:
-        if row["state"] == "created":  # the provider's news overtook our own bookkeeping
-            row = await store.move(conn, row, "pending", "provider_session_opened")
-        target = model.next_state(row["state"], cause)
-        if target is None:
-            return "ignored"
-        reason = None if target == "succeeded" else model.failure_reason(target, cause)
-        row = await store.move(conn, row, target, cause, failure_reason=reason, fee_cents=fee)
-        common = {
-            "payment_id": row["id"],
-            "order_id": row["order_id"],
-            "amount_cents": row["amount_cents"],
-            "provider": row["provider"],
-        }
-        if target == "succeeded":
-            await store.add_ledger(
-                conn, row["id"], None, sale_entries(store.lines_of(row), row["sale_date"])
-            )
-            await add_event(conn, PaymentSucceeded(paid_at=row["paid_at"], **common))
-            return "succeeded"
-        await add_event(conn, PaymentFailed(reason=reason, **common))
-        return "failed"
+    async def _follow_up(self, applied: Applied) -> None:
+        """After the commit: close superseded payments at the provider, refund a duplicate.
+        Failures are logged: the background loops and later attempts finish the work."""
+        for row in applied.to_cancel:
+            if not row["provider_ref"]:
+                continue
+            try:
+                if await self._cancel_at_provider(row) == "paid":
+                    await self._paid_at_provider(row)  # a duplicate: refunded in full
+            except ServiceError as exc:
+                log.warning("superseded payment %s not closed: %s", row["id"], exc.message)
+        if applied.refund is not None:
+            try:
+                await self.refunds.complete(applied.refund)
+            except ServiceError as exc:
+                log.warning("duplicate refund %s pending: %s", applied.refund["id"], exc.message)
 
     async def local_decide(self, req: LocalDecideRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)
@@ -255,17 +345,25 @@ class Payments:
         return await self.get(GetPaymentRequest(payment_id=req.payment_id), ctx)
 
     async def sweep_expired(self) -> int:
-        """Payments past their order's deadline: cancel at the provider, then `expired`."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await store.overdue_payments(conn)
-            for row in rows:
-                if row["provider_ref"]:
-                    try:
-                        await self.providers[row["provider"]].cancel(
-                            row["provider_ref"], idempotency_key=f"cancel-{row['id']}"
-                        )
-                    except ProviderError as exc:
-                        log.warning("could not cancel payment %s: %s", row["id"], exc)
-                        continue
-                await self._apply(conn, row, "window_closed")
+        """Open payments whose session would otherwise close after the next sweep: cancel at
+        the provider (no lock held meanwhile), then `expired`, or `succeeded` if it was paid."""
+        lead = self.sweep_interval + self.close_margin
+        async with self.pool.acquire() as conn:
+            rows = await store.overdue_payments(conn, lead.total_seconds())
+        for row in rows:
+            outcome = "cancelled"
+            if row["provider_ref"]:
+                try:
+                    outcome = await self._cancel_at_provider(row)
+                except Unavailable as exc:
+                    log.warning("could not cancel payment %s: %s", row["id"], exc.message)
+                    continue
+            if outcome == "paid":
+                await self._paid_at_provider(row)
+                continue
+            async with self.pool.acquire() as conn, conn.transaction():
+                await store.lock_order(conn, row["order_id"])
+                locked = await store.payment(conn, row["id"], lock=True)
+                if locked["state"] in model.OPEN_STATES:  # else a webhook came first
+                    await apply(conn, locked, "window_closed")
         return len(rows)

@@ -24,6 +24,9 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # None: Stripe's own
     sweep_interval_s: float = 15.0
+    # The provider's session closes at least this long before the order's deadline (when the
+    # holds end): the sweeper cancels payments one interval ahead, so holds outlive sessions.
+    close_margin_s: float = 60.0
 
     @property
     def local_webhook_url(self) -> str | None:

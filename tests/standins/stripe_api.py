@@ -198,6 +198,7 @@ class StripeStandIn:
                 "enabled": params.get("automatic_payment_methods[enabled]") == "true"
             },
             "cancellation_reason": None,
+            "last_payment_error": None,
         }
         self.intents[pi_id] = intent
         return intent
@@ -215,7 +216,8 @@ class StripeStandIn:
 
     def _cancel(self, pi_id: str, params: dict[str, str]) -> Json:
         intent = self._intent(pi_id)
-        if intent["status"] in ("succeeded", "canceled"):
+        # Stripe cancels an intent that awaits the customer; a processing one only rarely.
+        if intent["status"] in ("succeeded", "canceled", "processing"):
             raise StripeError(
                 400,
                 "invalid_request_error",
@@ -310,14 +312,16 @@ class StripeStandIn:
 
     # --- test helpers: the resident pays, and Stripe pays out -----------------------------
 
-    def succeed(self, pi_id: str) -> Json:
-        """The resident pays: the intent succeeds, a charge is booked with Stripe's fee."""
+    def succeed(self, pi_id: str, amount_received: int | None = None) -> Json:
+        """The resident pays: the intent succeeds, a charge is booked with Stripe's fee.
+        (`amount_received` other than the intent's plays a provider that took another sum.)"""
         with self.lock:
             intent = self._intent(pi_id)
+            if intent["status"] in ("succeeded", "canceled"):
+                raise ValueError(f"a {intent['status']} PaymentIntent cannot be paid")
             charge_id = _new("ch")
-            intent.update(
-                status="succeeded", amount_received=intent["amount"], latest_charge=charge_id
-            )
+            received = intent["amount"] if amount_received is None else amount_received
+            intent.update(status="succeeded", amount_received=received, latest_charge=charge_id)
             fee = (intent["amount"] * self.fee_bp + 5000) // 10000 + self.fee_fixed
             self.charges[charge_id] = {
                 "id": charge_id,
@@ -332,10 +336,22 @@ class StripeStandIn:
             return self.event("payment_intent.succeeded", intent)
 
     def fail(self, pi_id: str) -> Json:
+        """The card is declined: the intent waits for another payment method (still payable,
+        as Stripe keeps it)."""
         with self.lock:
             intent = self._intent(pi_id)
-            intent.update(status="requires_payment_method")
+            intent.update(
+                status="requires_payment_method",
+                last_payment_error={"code": "card_declined", "type": "card_error"},
+            )
             return self.event("payment_intent.payment_failed", intent)
+
+    def process(self, pi_id: str) -> Json:
+        """The resident retries with a method that settles later (e.g. a bank debit)."""
+        with self.lock:
+            intent = self._intent(pi_id)
+            intent.update(status="processing")
+            return self.event("payment_intent.processing", intent)
 
     def pay_out(self) -> Json:
         with self.lock:

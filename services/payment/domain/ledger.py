@@ -63,18 +63,46 @@ def vat_share(line: OrderLineSnapshot, amount_cents: int) -> int:
     return (2 * amount_cents * line.vat_cents + line.gross_cents) // (2 * line.gross_cents)
 
 
-def refund_entries(
-    lines: Iterable[OrderLineSnapshot], refund: Iterable[RefundLine], sale_date: date
-) -> list[LedgerLine]:
-    """Negative entries of a refund; a line refunded in full reverses its VAT exactly."""
+@dataclass(frozen=True)
+class RefundSplit:
+    """What one refund takes from one line (positive cents)."""
+
+    line_id: uuid.UUID
+    gross_cents: int
+    vat_cents: int
+
+
+def refund_splits(
+    lines: Iterable[OrderLineSnapshot],
+    already: Mapping[uuid.UUID, RefundSplit],
+    refund: Iterable[RefundLine],
+) -> list[RefundSplit]:
+    """Each part's VAT, rounded on the line's running total: a line's refunds never take more
+    VAT than it had, and the refund that exhausts a line takes exactly the VAT left."""
     by_id = {line.line_id: line for line in lines}
-    entries = []
+    taken = {k: (v.gross_cents, v.vat_cents) for k, v in already.items()}
+    splits = []
     for part in refund:
         line = by_id[part.line_id]
-        entries.append(
-            _entry(line, -part.amount_cents, -vat_share(line, part.amount_cents), sale_date)
-        )
-    return entries
+        gross, vat = taken.get(part.line_id, (0, 0))
+        gross += part.amount_cents
+        share = vat_share(line, gross) - vat
+        taken[part.line_id] = (gross, vat + share)
+        splits.append(RefundSplit(part.line_id, part.amount_cents, share))
+    return splits
+
+
+def full_splits(lines: Iterable[OrderLineSnapshot]) -> list[RefundSplit]:
+    """A refund of every line in full (a duplicate payment given back)."""
+    return [RefundSplit(line.line_id, line.gross_cents, line.vat_cents) for line in lines]
+
+
+def refund_entries(
+    lines: Iterable[OrderLineSnapshot], splits: Iterable[RefundSplit], sale_date: date
+) -> list[LedgerLine]:
+    """Negative entries of a refund, as its splits say."""
+    by_id = {line.line_id: line for line in lines}
+    return [_entry(by_id[s.line_id], -s.gross_cents, -s.vat_cents, sale_date) for s in splits]
 
 
 def check_refund(

@@ -9,27 +9,32 @@ from shared.errors import Conflict
 
 Cause = Literal[
     "provider_session_opened",  # the provider accepted the payment: the resident may pay
-    "provider_paid",  # the provider's webhook: money taken
+    "provider_paid",  # the provider's webhook (or its answer to a cancel): money taken
     "provider_declined",  # the provider's webhook: card/bank refused
     "resident_abandoned",  # the resident left the checkout (or the provider's session ended)
-    "window_closed",  # the order's payment deadline passed (the sweeper)
+    "window_closed",  # the order's payment deadline is near (the sweeper)
     "provider_error",  # the provider refused to open a session
+    "superseded",  # another payment of the same order was paid: this open one stops
 ]
 
 TRANSITIONS: dict[tuple[PaymentState, Cause], PaymentState] = {
     ("created", "provider_session_opened"): "pending",
     ("created", "provider_error"): "failed",
     ("created", "window_closed"): "expired",
+    ("created", "superseded"): "cancelled",
     ("pending", "provider_paid"): "succeeded",
     ("pending", "provider_declined"): "failed",
     ("pending", "resident_abandoned"): "cancelled",
     ("pending", "window_closed"): "expired",
-    # Money that arrives after we gave up still counts: cart decides (paid-after-expiry path).
+    ("pending", "superseded"): "cancelled",
+    # Money taken after we gave up (or after a decline: a Stripe PaymentIntent stays payable
+    # after `payment_failed`) still counts: money taken is always delivered or refunded.
+    ("failed", "provider_paid"): "succeeded",
     ("expired", "provider_paid"): "succeeded",
     ("cancelled", "provider_paid"): "succeeded",
 }
 
-# Late or repeated provider news that must change nothing (webhooks arrive in any order).
+# Late or repeated news that must change nothing (webhooks arrive in any order).
 IGNORED: frozenset[tuple[PaymentState, Cause]] = frozenset(
     {
         ("succeeded", "provider_paid"),
@@ -39,12 +44,15 @@ IGNORED: frozenset[tuple[PaymentState, Cause]] = frozenset(
         ("failed", "provider_declined"),
         ("failed", "resident_abandoned"),
         ("failed", "window_closed"),
+        ("failed", "superseded"),
         ("cancelled", "resident_abandoned"),
         ("cancelled", "provider_declined"),
         ("cancelled", "window_closed"),
+        ("cancelled", "superseded"),
         ("expired", "window_closed"),
         ("expired", "provider_declined"),
         ("expired", "resident_abandoned"),
+        ("expired", "superseded"),
     }
 )
 
@@ -70,4 +78,15 @@ def next_state(state: PaymentState, cause: Cause) -> PaymentState | None:
 def failure_reason(state: PaymentState, cause: Cause) -> FailureReason:
     if cause == "provider_error":
         return "error"
+    if cause == "superseded":
+        return "cancelled"
     return FAILURE_REASON[state]
+
+
+def reported_amount_matches(
+    amount_cents: int, currency: str, reported_cents: int | None, reported_currency: str | None
+) -> bool:
+    """Whether what the provider says it took is what we asked for (unknown parts pass)."""
+    if reported_cents is not None and reported_cents != amount_cents:
+        return False
+    return reported_currency is None or reported_currency.upper() == currency.upper()

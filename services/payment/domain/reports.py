@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from shared.contracts.payment import (
     BalanceTransactionView,
@@ -14,6 +15,7 @@ from shared.contracts.payment import (
     ReconciliationItem,
     SettlementRow,
 )
+from shared.errors import ValidationFailed
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:
@@ -117,6 +119,15 @@ def erp_rows(entries: Iterable[Entry]) -> list[ErpRow]:
         )
         for k, v in sorted(groups.items())
     ]
+
+
+def check_day_ended(day: date, today_in_helsinki: date) -> None:
+    """A day's ERP file is final only once the day has ended in Helsinki."""
+    if day >= today_in_helsinki:
+        raise ValidationFailed(
+            f"{day} has not ended in Europe/Helsinki yet; export it from the next day on",
+            field="day",
+        )
 
 
 ERP_HEADER = [

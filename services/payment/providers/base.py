@@ -55,6 +55,9 @@ class StartResult:
 
 
 WebhookKind = Literal["succeeded", "declined", "abandoned", "ignored"]
+# What cancelling at the provider found: closed now (or before), paid after all, or still
+# being processed (it may yet be paid or fail).
+CancelOutcome = Literal["cancelled", "paid", "processing"]
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,10 @@ class WebhookNews:
     event_type: str
     kind: WebhookKind
     provider_ref: str | None
-    fee_cents: int = 0
+    fee_cents: int | None = None  # None: the event does not carry the provider's fee
     payment_id: uuid.UUID | None = None  # ours, as the provider echoes it (metadata)
+    amount_cents: int | None = None  # what the provider says it took (None: not told)
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,9 @@ class Provider(Protocol):
         self, provider_ref: str, amount_cents: int, idempotency_key: str
     ) -> RefundResult: ...
 
-    async def cancel(self, provider_ref: str, idempotency_key: str) -> None: ...
+    async def cancel(self, provider_ref: str, idempotency_key: str) -> CancelOutcome:
+        """Close the payment at the provider; says whether it had been paid meanwhile."""
+        ...
 
     async def balance_transactions(
         self, start: datetime, end: datetime

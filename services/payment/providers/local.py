@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 
 from services.payment.providers.base import (
+    CancelOutcome,
     InvalidSignature,
     PaymentOrder,
     Payout,
@@ -113,6 +114,7 @@ class LocalProvider:
                     "charge": charge["id"],
                     "payment_id": str(payment_id),
                     "amount": charge["amount_cents"],
+                    "currency": "EUR",
                     "fee": fee,
                 },
             },
@@ -149,6 +151,8 @@ class LocalProvider:
                 provider_ref=str(event["data"]["charge"]),
                 fee_cents=int(event["data"].get("fee", 0)),
                 payment_id=_uuid(event["data"].get("payment_id")),
+                amount_cents=_int(event["data"].get("amount")),
+                currency=event["data"].get("currency"),
             )
         except (ValueError, KeyError, TypeError):
             raise InvalidSignature("the signed body is not a local provider event") from None
@@ -193,11 +197,18 @@ class LocalProvider:
     async def fee_of(self, provider_ref: str) -> int | None:
         return None  # the local webhook carries its fee
 
-    async def cancel(self, provider_ref: str, idempotency_key: str) -> None:
-        await self.pool.execute(
-            "UPDATE local_charges SET state = 'cancelled' WHERE id = $1 AND state = 'open'",
+    async def cancel(self, provider_ref: str, idempotency_key: str) -> CancelOutcome:
+        state = await self.pool.fetchval(
+            """WITH closed AS (
+                   UPDATE local_charges SET state = 'cancelled' WHERE id = $1 AND state = 'open'
+                   RETURNING state)
+               SELECT coalesce((SELECT state FROM closed),
+                               (SELECT state FROM local_charges WHERE id = $1))""",
             provider_ref,
         )
+        if state is None:
+            raise ProviderRejected("no such local charge", status=404, code="no_charge")
+        return "paid" if state == "paid" else "cancelled"
 
     async def _book(
         self, conn: asyncpg.Connection, kind: str, source: str, amount: int, fee: int
@@ -285,6 +296,10 @@ class LocalProvider:
             )
             for r in rows
         ]
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 def _uuid(value: object) -> uuid.UUID | None:

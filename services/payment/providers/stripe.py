@@ -13,6 +13,7 @@ import msgspec
 import stripe
 
 from services.payment.providers.base import (
+    CancelOutcome,
     InvalidSignature,
     PaymentOrder,
     Payout,
@@ -113,13 +114,17 @@ class StripeProvider:
         except ValueError:
             raise InvalidSignature("the signed body is not a Stripe event") from None
         obj = event.data.object.to_dict()
-        ref = obj.get("id") if obj.get("object") == "payment_intent" else None
+        intent = obj.get("object") == "payment_intent"
+        kind = KINDS.get(event.type, "ignored")
+        amount = obj.get("amount_received" if kind == "succeeded" else "amount")
         return WebhookNews(
             event_id=event.id,
             event_type=event.type,
-            kind=KINDS.get(event.type, "ignored"),  # type: ignore[arg-type]
-            provider_ref=ref,
+            kind=kind,  # type: ignore[arg-type]
+            provider_ref=obj.get("id") if intent else None,
             payment_id=_uuid((obj.get("metadata") or {}).get("payment_id")),
+            amount_cents=int(amount) if intent and amount is not None else None,
+            currency=obj.get("currency") if intent else None,
         )
 
     async def refund(
@@ -146,17 +151,22 @@ class StripeProvider:
         txn = charge.balance_transaction
         return None if isinstance(txn, str) else int(txn.fee)
 
-    async def cancel(self, provider_ref: str, idempotency_key: str) -> None:
+    async def cancel(self, provider_ref: str, idempotency_key: str) -> CancelOutcome:
         try:
             await _call(
                 lambda: self.client.v1.payment_intents.cancel_async(
                     provider_ref, {}, {"idempotency_key": idempotency_key}
                 )
             )
+            return "cancelled"
         except ProviderRejected as exc:
             if exc.code != "payment_intent_unexpected_state":
                 raise
-            # Already cancelled or succeeded: the webhook tells which; expiry proceeds.
+        # Stripe cannot cancel it: already cancelled, paid meanwhile, or still processing.
+        intent = await _call(lambda: self.client.v1.payment_intents.retrieve_async(provider_ref))
+        if intent.status == "succeeded":
+            return "paid"
+        return "cancelled" if intent.status == "canceled" else "processing"
 
     async def balance_transactions(
         self, start: datetime, end: datetime

@@ -169,6 +169,13 @@ async def test_settlement_ties_to_the_payments_and_the_export_is_stable(
     assert report.csv.splitlines()[1].startswith(expected)
     assert row.refunded_vat_cents == vat_share(gis, 500)
 
+    with pytest.raises(ValidationFailed) as unfinished:  # today has not ended in Helsinki
+        await payment.call("erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)
+    assert unfinished.value.field == "day"
+    assert await payment.pool.fetchval("SELECT count(*) FROM payment.erp_exports") == 0
+    # The same entries as if booked yesterday, a day that has ended:
+    await payment.pool.execute("UPDATE payment.ledger_entries SET booked_on = booked_on - 1")
+    day -= timedelta(days=1)
     first = await payment.call("erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)
     with pytest.raises(Conflict) as error:
         await payment.call("erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from services.payment.domain import model
-from services.payment.domain.ledger import check_refund, refund_entries, sale_entries, vat_share
+from services.payment.domain.ledger import (
+    RefundSplit,
+    check_refund,
+    refund_entries,
+    refund_splits,
+    sale_entries,
+    vat_share,
+)
 from services.payment.domain.orders import check_payable
 from services.payment.domain.reports import (
     Entry,
     allocate,
+    check_day_ended,
     erp_csv,
     erp_rows,
     reconcile,
@@ -24,7 +33,7 @@ from shared.contracts.cart import (
     OrderLineSnapshot,
     RefundLine,
 )
-from shared.contracts.payment import BalanceTransactionView
+from shared.contracts.payment import BalanceTransactionView, PaymentState
 from shared.errors import Conflict, Gone, ValidationFailed
 
 DIMS = AccountingDimensions(
@@ -48,9 +57,53 @@ def line(gross: int, vat: int, rate: int = 1350, merchant: str = "sports") -> Or
     )
 
 
-def test_every_edge_of_the_payment_state_machine() -> None:
-    for (state, cause), target in model.TRANSITIONS.items():
-        assert model.next_state(state, cause) == target
+STATES = ("created", "pending", "succeeded", "failed", "cancelled", "expired")
+CAUSES = (
+    "provider_session_opened",
+    "provider_paid",
+    "provider_declined",
+    "resident_abandoned",
+    "window_closed",
+    "provider_error",
+    "superseded",
+)
+X = Conflict  # not an edge: the payment cannot take this cause
+_ = None  # late or repeated news: changes nothing
+
+# Written out by hand, one row per state, one column per cause (in the order of CAUSES):
+# a wrong edge in model.py fails the test below.
+EXPECTED: dict[str, tuple[object, ...]] = {
+    # columns: opened, paid, declined, abandoned, window_closed, error, superseded
+    "created": ("pending", X, X, X, "expired", "failed", "cancelled"),
+    "pending": (X, "succeeded", "failed", "cancelled", "expired", X, "cancelled"),
+    "succeeded": (X, _, _, _, _, X, X),
+    "failed": (X, "succeeded", _, _, _, X, _),
+    "cancelled": (X, "succeeded", _, _, _, X, _),
+    "expired": (X, "succeeded", _, _, _, X, _),
+}
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("cause", CAUSES)
+def test_every_state_and_cause_of_the_payment_state_machine(state: str, cause: str) -> None:
+    expected = EXPECTED[state][CAUSES.index(cause)]
+    if expected is Conflict:
+        with pytest.raises(Conflict):
+            model.next_state(state, cause)  # type: ignore[arg-type]
+    else:
+        assert model.next_state(state, cause) == expected  # type: ignore[arg-type]
+
+
+def test_the_expected_table_covers_exactly_the_model() -> None:
+    assert set(typing.get_args(model.Cause)) == set(CAUSES)
+    assert set(typing.get_args(PaymentState)) == set(STATES)
+    edges = {
+        (s, c)
+        for s in STATES
+        for c in CAUSES
+        if EXPECTED[s][CAUSES.index(c)] not in (Conflict, None)
+    }
+    assert edges == set(model.TRANSITIONS)
     assert model.TRANSITIONS.keys().isdisjoint(model.IGNORED)
 
 
@@ -59,7 +112,8 @@ def test_late_failure_after_success_changes_nothing() -> None:
     assert model.next_state("succeeded", "window_closed") is None
 
 
-def test_payment_after_expiry_still_succeeds() -> None:
+def test_payment_after_a_decline_or_expiry_still_succeeds() -> None:
+    assert model.next_state("failed", "provider_paid") == "succeeded"
     assert model.next_state("expired", "provider_paid") == "succeeded"
 
 
@@ -68,10 +122,18 @@ def test_an_edge_not_in_the_table_is_a_conflict() -> None:
         model.next_state("created", "provider_paid")
 
 
+def test_a_reported_amount_or_currency_other_than_the_payments_does_not_match() -> None:
+    assert model.reported_amount_matches(1540, "EUR", 1540, "eur")
+    assert model.reported_amount_matches(1540, "EUR", None, None)
+    assert not model.reported_amount_matches(1540, "EUR", 1539, "eur")
+    assert not model.reported_amount_matches(1540, "EUR", 1540, "sek")
+
+
 def test_failure_reasons_follow_the_end_state() -> None:
     assert model.failure_reason("failed", "provider_declined") == "declined"
     assert model.failure_reason("cancelled", "resident_abandoned") == "abandoned"
     assert model.failure_reason("expired", "window_closed") == "expired"
+    assert model.failure_reason("cancelled", "superseded") == "cancelled"
 
 
 def test_sale_entries_copy_the_snapshot_and_sum_to_the_payment() -> None:
@@ -82,11 +144,50 @@ def test_sale_entries_copy_the_snapshot_and_sum_to_the_payment() -> None:
     assert all(e.gross_cents == e.net_cents + e.vat_cents for e in entries)
 
 
+def refund_of(a: OrderLineSnapshot, *amounts: int) -> list[RefundSplit]:
+    """Successive refunds of one line; each sees the ones before it."""
+    done: list[RefundSplit] = []
+    for amount in amounts:
+        taken = RefundSplit(
+            a.line_id, sum(s.gross_cents for s in done), sum(s.vat_cents for s in done)
+        )
+        already = {a.line_id: taken} if done else {}
+        [split] = refund_splits([a], already, [RefundLine(line_id=a.line_id, amount_cents=amount)])
+        done.append(split)
+    return done
+
+
 def test_partial_refund_splits_vat_in_the_line_proportion() -> None:
     a = line(2000, 238)
-    [entry] = refund_entries([a], [RefundLine(line_id=a.line_id, amount_cents=1000)], date.today())
+    [split] = refund_of(a, 1000)
+    [entry] = refund_entries([a], [split], date.today())
     assert (entry.gross_cents, entry.vat_cents, entry.net_cents) == (-1000, -119, -881)
     assert vat_share(a, 2000) == 238
+
+
+@pytest.mark.parametrize(
+    ("gross", "vat", "amounts"),
+    [
+        (1000, 203, (333, 333, 334)),  # 25.5 %: thirds would round 67.6 -> 68 three times
+        (4, 2, (1, 1, 1, 1)),  # half cents: rounding each part up would take 4 of 2 VAT
+        (2000, 238, (1, 1999)),
+        (999, 119, (500, 499)),
+    ],
+)
+def test_refunds_that_exhaust_a_line_sum_exactly_to_its_gross_vat_and_net(
+    gross: int, vat: int, amounts: tuple[int, ...]
+) -> None:
+    a = line(gross, vat)
+    splits = refund_of(a, *amounts)
+    entries = refund_entries([a], splits, date.today())
+    assert sum(e.gross_cents for e in entries) == -gross
+    assert sum(e.vat_cents for e in entries) == -vat
+    assert sum(e.net_cents for e in entries) == -(gross - vat)
+    running = 0
+    for s in splits:  # never more VAT than the line had at any point
+        running += s.vat_cents
+        assert s.vat_cents >= 0
+        assert running <= vat
 
 
 def test_refund_never_exceeds_what_the_line_paid() -> None:
@@ -186,3 +287,17 @@ def test_only_an_order_awaiting_payment_within_its_window_is_payable() -> None:
     with pytest.raises(ValidationFailed) as error:
         check_payable(order(total_cents=2001))
     assert error.value.field == "order_id"
+
+
+def test_a_window_that_closes_before_the_deadline_refuses_a_late_start() -> None:
+    check_payable(order(), closes_before=timedelta(minutes=29))
+    with pytest.raises(Gone):
+        check_payable(order(), closes_before=timedelta(minutes=31))
+
+
+def test_the_erp_export_of_a_day_not_ended_in_helsinki_is_refused() -> None:
+    check_day_ended(date(2026, 11, 30), date(2026, 12, 1))
+    for day in (date(2026, 12, 1), date(2026, 12, 2)):
+        with pytest.raises(ValidationFailed) as error:
+            check_day_ended(day, date(2026, 12, 1))
+        assert error.value.field == "day"

@@ -1,0 +1,217 @@
+"""Stripe (stand-in) news that arrives late or twice: money taken is always delivered or
+refunded, never lost in a webhook that fails for ever."""
+# ruff: noqa: F811 - the Stripe fixtures are imported from test_stripe
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.contracts.payment import (
+    GetPaymentRequest,
+    PaymentView,
+    ReconcileRequest,
+    ReconciliationReport,
+    WebhookAck,
+)
+from shared.errors import Conflict
+from tests.integration.payment.conftest import FINANCE, Orders, PaymentHarness
+from tests.integration.payment.test_stripe import (  # noqa: F401 - fixtures
+    ME,
+    payment_settings,
+    signed,
+    standin,
+    start,
+)
+from tests.standins.stripe_api import StripeStandIn
+
+
+async def send(payment: PaymentHarness, event: dict[str, object]) -> WebhookAck:
+    return await payment.call("webhook", signed(event), WebhookAck, None)
+
+
+async def state_of(payment: PaymentHarness, payment_id: uuid.UUID) -> str:
+    return await payment.pool.fetchval(
+        "SELECT state FROM payment.payments WHERE id = $1", payment_id
+    )
+
+
+async def intent_of(payment: PaymentHarness, payment_id: uuid.UUID) -> str:
+    return await payment.pool.fetchval(
+        "SELECT provider_ref FROM payment.payments WHERE id = $1", payment_id
+    )
+
+
+async def test_decline_then_a_retry_on_the_same_intent_succeeds(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    started = await start(payment, order.order_id)
+    pi = await intent_of(payment, started.payment_id)
+
+    declined = await send(payment, standin.fail(pi))
+    assert declined.outcome == "failed"
+    await orders.state(ME, order.order_id, "awaiting_payment")
+    paid = await send(payment, standin.succeed(pi))  # the resident tries another card
+
+    assert paid.outcome == "succeeded"
+    assert await state_of(payment, started.payment_id) == "succeeded"
+    assert len(await payment.events("evt.payment.payment.succeeded")) == 1
+    await orders.state(ME, order.order_id, "paid", "fulfilled")
+    assert await payment.pool.fetchval("SELECT sum(gross_cents) FROM payment.ledger_entries") == (
+        order.total_cents
+    )
+
+
+async def test_a_new_attempt_after_a_decline_cancels_the_declined_intent(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    first = await start(payment, order.order_id)
+    first_pi = await intent_of(payment, first.payment_id)
+    await send(payment, standin.fail(first_pi))
+
+    second = await start(payment, order.order_id)
+
+    assert second.payment_id != first.payment_id
+    assert standin.intents[first_pi]["status"] == "canceled"
+    cancel = [r for r in standin.requests if r[1] == f"/v1/payment_intents/{first_pi}/cancel"]
+    assert cancel[0][3]["idempotency-key"] == f"cancel-{first.payment_id}"
+    with pytest.raises(ValueError, match="canceled"):  # the old intent can no longer be paid
+        standin.succeed(first_pi)
+    second_pi = await intent_of(payment, second.payment_id)
+    assert (await send(payment, standin.succeed(second_pi))).outcome == "succeeded"
+    await orders.state(ME, order.order_id, "paid", "fulfilled")
+
+
+async def test_a_declined_intent_paid_meanwhile_pays_the_order_instead_of_a_new_attempt(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    first = await start(payment, order.order_id)
+    pi = await intent_of(payment, first.payment_id)
+    await send(payment, standin.fail(pi))
+    late = standin.succeed(pi)  # paid at Stripe; its webhook is still on the way
+
+    with pytest.raises(Conflict, match="already paid"):
+        await start(payment, order.order_id)
+
+    assert await state_of(payment, first.payment_id) == "succeeded"
+    assert await payment.pool.fetchval("SELECT count(*) FROM payment.payments") == 1
+    assert (await send(payment, late)).outcome == "ignored"
+    assert len(await payment.events("evt.payment.payment.succeeded")) == 1
+    await orders.state(ME, order.order_id, "paid", "fulfilled")
+
+
+async def test_a_late_failure_after_success_changes_nothing(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    started = await start(payment, order.order_id)
+    pi = await intent_of(payment, started.payment_id)
+    declined = standin.fail(pi)  # the first card was declined: this event is delayed
+    await send(payment, standin.succeed(pi))
+
+    assert (await send(payment, declined)).outcome == "ignored"
+
+    view = await payment.call(
+        "get", GetPaymentRequest(payment_id=started.payment_id), PaymentView, ME
+    )
+    assert view.state == "succeeded"
+    assert await payment.events("evt.payment.payment.failed") == []
+
+
+async def test_a_payment_made_just_before_the_window_closes_is_paid_not_expired(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    started = await start(payment, order.order_id)
+    pi = await intent_of(payment, started.payment_id)
+    late = standin.succeed(pi)  # paid; the webhook has not arrived when the sweeper runs
+    await payment.pool.execute("UPDATE payment.payments SET payment_deadline = now()")
+
+    assert await payment.svc.payments.sweep_expired() == 1
+
+    assert await state_of(payment, started.payment_id) == "succeeded"
+    assert await payment.events("evt.payment.payment.failed") == []
+    assert len(await payment.events("evt.payment.payment.succeeded")) == 1
+    fee = (order.total_cents * 150 + 5000) // 10000 + 25
+    assert await payment.pool.fetchval("SELECT fee_cents FROM payment.payments") == fee
+    assert (await send(payment, late)).outcome == "ignored"
+
+
+async def test_the_sweeper_cancels_a_session_before_the_deadline_by_its_interval_and_margin(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    started = await start(payment, order.order_id)
+    pi = await intent_of(payment, started.payment_id)
+    payments = payment.svc.payments
+    lead = payments.sweep_interval + payments.close_margin
+    await payment.pool.execute(
+        "UPDATE payment.payments SET payment_deadline = $1",
+        datetime.now(UTC) + lead + timedelta(seconds=30),
+    )
+    assert await payments.sweep_expired() == 0  # the session still outlives the next sweep
+    await payment.pool.execute(
+        "UPDATE payment.payments SET payment_deadline = $1",
+        datetime.now(UTC) + lead - timedelta(seconds=30),
+    )
+    assert await payments.sweep_expired() == 1  # the next sweep would come too late
+
+    assert standin.intents[pi]["status"] == "canceled"
+    assert await state_of(payment, started.payment_id) == "expired"
+
+
+async def test_a_duplicate_success_for_a_paid_order_is_refunded_in_full(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    first = await start(payment, order.order_id)
+    first_pi = await intent_of(payment, first.payment_id)
+    await send(payment, standin.fail(first_pi))
+    standin.process(first_pi)  # a retry by bank debit: Stripe can no longer cancel it
+    second = await start(payment, order.order_id)
+    second_pi = await intent_of(payment, second.payment_id)
+    assert standin.intents[first_pi]["status"] == "processing"
+    await send(payment, standin.succeed(second_pi))
+    await orders.state(ME, order.order_id, "paid", "fulfilled")
+
+    duplicate = standin.succeed(first_pi)  # the bank debit settles too: paid twice
+    ack = await send(payment, duplicate)
+    again = await send(payment, duplicate)
+
+    assert (ack.outcome, ack.payment_id, again.duplicate) == ("duplicate", first.payment_id, True)
+    [refund] = standin.refunds.values()
+    assert (refund["payment_intent"], refund["amount"]) == (first_pi, order.total_cents)
+    assert any(r[1] == "/v1/refunds" and "idempotency-key" in r[3] for r in standin.requests)
+    rows = await payment.pool.fetch(
+        """SELECT kind, sum(gross_cents) AS gross, sum(vat_cents) AS vat
+           FROM payment.ledger_entries WHERE payment_id = $1 GROUP BY kind ORDER BY kind""",
+        first.payment_id,
+    )
+    assert [(r["kind"], r["gross"]) for r in rows] == [
+        ("refund", -order.total_cents),
+        ("sale", order.total_cents),
+    ]
+    assert rows[0]["vat"] == -rows[1]["vat"]
+    [refunded] = await payment.events("evt.payment.payment.refunded")
+    assert (refunded["payment_id"], refunded["reason"]) == (
+        str(first.payment_id),
+        "duplicate_payment",
+    )
+    assert refunded["lines"] == []  # no order line was given back: the order stays paid
+    live = await payment.call("get", GetPaymentRequest(order_id=order.order_id), PaymentView, ME)
+    assert live.payment_id == second.payment_id
+
+    standin.pay_out()
+    today = datetime.now(UTC).date()
+    report = await payment.call(
+        "reconcile",
+        ReconcileRequest(start=today, end=today + timedelta(days=1)),
+        ReconciliationReport,
+        FINANCE,
+    )
+    assert report.balanced, report
