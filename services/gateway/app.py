@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -64,6 +65,12 @@ def _authenticator(
     return Authenticator(gateway, verifier, ApiKeys(gateway.parsed_api_keys()))
 
 
+def dev_key_file(common: CommonSettings) -> Path | None:
+    """Where the development issuer keeps its key so that every worker (and a restart) signs
+    with the same one; tests get a fresh key per app."""
+    return Path(common.data_dir) / "dev-issuer-key.pem" if common.env == "development" else None
+
+
 def create_app(
     common: CommonSettings | None = None,
     gateway: GatewaySettings | None = None,
@@ -75,7 +82,12 @@ def create_app(
     check_settings(common, gateway)
     secure_cookies = common.env not in ("development", "test")
     dev = (
-        DevIssuer(gateway.issuer, gateway.oidc_audience, gateway.session_max_age_s)
+        DevIssuer(
+            gateway.issuer,
+            gateway.oidc_audience,
+            gateway.session_max_age_s,
+            key_file=dev_key_file(common),
+        )
         if gateway.dev_issuer_enabled and not gateway.oidc_issuer
         else None
     )

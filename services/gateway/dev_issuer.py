@@ -1,21 +1,27 @@
 """The development issuer: an OpenID Connect provider inside the gateway with demo users.
 
 On only when configured (`DEV_ISSUER=true`, or `DEMO_DATA=true` from the launcher) and refused
-when `ENV=production` (settings.check_settings). Its RS256 key is generated at start, so
-tokens do not survive a restart. Routes: discovery, `/jwks`, a sign-in page listing the demo
+when `ENV=production` (settings.check_settings). Its RS256 key: with `ENV=development` one key
+in `DATA_DIR/dev-issuer-key.pem` (0600), made by the first gateway worker that needs it and
+shared by all (`WORKERS>1`) and across restarts; otherwise (tests) a fresh key per app.
+Routes: discovery, `/jwks`, a sign-in page listing the demo
 users (sets the session cookie), and `POST /dev-issuer/token` for API clients and tests.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import logging
+import os
 import time
-import uuid
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import jwt
 import msgspec
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from litestar import Request, Response, Router, get, post
 from litestar.params import JSONBody, QueryParameter, URLEncodedBody
@@ -24,6 +30,8 @@ from litestar.response import Redirect
 from services.gateway.auth import clear_session, set_session
 from services.gateway.settings import GatewaySettings
 from shared.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 
 class DemoUser(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,15 +91,65 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 
-class DevIssuer:
-    """Holds the generated key and signs tokens for demo users."""
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
-    def __init__(self, issuer: str, audience: str, lifetime_s: int = 8 * 3600) -> None:
+
+def _load(path: Path) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{path} does not hold an RSA key")
+    return key
+
+
+def shared_key(path: Path) -> rsa.RSAPrivateKey:
+    """The development signing key in `path` (mode 0600), created by whoever comes first:
+    several workers starting at once end up with the same key (create-then-link is atomic)."""
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return _load(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = _new_key().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, pem)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temporary, path)
+        log.info("development issuer key created in %s", path)
+    except FileExistsError:
+        pass  # another worker was first: use its key
+    finally:
+        temporary.unlink()
+    return _load(path)
+
+
+class DevIssuer:
+    """Holds the signing key (shared through `key_file`, or fresh) and signs demo tokens."""
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        lifetime_s: int = 8 * 3600,
+        key_file: Path | None = None,
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.lifetime_s = lifetime_s
-        self.kid = uuid.uuid4().hex[:16]
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._key = shared_key(key_file) if key_file is not None else _new_key()
+        public = self._key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self.kid = hashlib.sha256(public).hexdigest()[:16]  # the same in every worker
         self.users = {u.id: u for u in DEMO_USERS}
 
     def jwks(self) -> dict[str, Any]:
