@@ -337,3 +337,17 @@ def test_refund_policy() -> None:
     assert refund_cents(5000, start, start - timedelta(hours=48), 24, 50) == 5000
     assert refund_cents(5000, start, start - timedelta(hours=2), 24, 50) == 2500
     assert refund_cents(5000, start, start + timedelta(minutes=1), 24, 50) is None
+
+
+def test_an_hourly_price_over_a_dst_night_counts_real_hours() -> None:
+    rules = [rule(amount_cents=1000), rule(from_time=time(3), to_time=time(4), amount_cents=5000)]
+    spring = quote(  # 22-06 is 7 real hours, and 03-04 does not exist that night
+        rules, "resident", datetime(2026, 3, 28, 22, tzinfo=HEL),
+        datetime(2026, 3, 29, 6, tzinfo=HEL), 1, "Europe/Helsinki",
+    )  # fmt: skip
+    assert spring.gross_cents == 7 * 1000
+    autumn = quote(  # 9 real hours, two of them on the 03-04 wall clock
+        rules, "resident", datetime(2026, 10, 24, 22, tzinfo=HEL),
+        datetime(2026, 10, 25, 6, tzinfo=HEL), 1, "Europe/Helsinki",
+    )  # fmt: skip
+    assert autumn.gross_cents == 7 * 1000 + 2 * 5000
