@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from services.cart import catalogue_store, store
+from services.cart import catalogue_store, gis_store, store
 from services.cart.access import require_role
 from services.cart.deps import Deps
 from services.cart.domain import entitlements
@@ -160,18 +160,15 @@ async def grant(
     path: Path,
     file_name: str,
 ) -> None:
-    await conn.execute(
-        """INSERT INTO gis_entitlements (id, line_id, order_id, customer, file_name, file_path,
-               expires_at, max_downloads)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (line_id) DO NOTHING""",
-        uuid.uuid4(),
-        line_id,
-        order_id,
-        customer,
-        file_name,
-        str(path),
-        datetime.now(UTC) + timedelta(hours=settings.download_valid_hours),
-        settings.download_limit,
+    await gis_store.add_entitlement(
+        conn,
+        line_id=line_id,
+        order_id=order_id,
+        customer=customer,
+        file_name=file_name,
+        file_path=str(path),
+        expires_at=datetime.now(UTC) + timedelta(hours=settings.download_valid_hours),
+        max_downloads=settings.download_limit,
     )
 
 
@@ -204,7 +201,7 @@ async def deliver_paid_line(
 async def download_links(
     conn: asyncpg.Connection, settings: CartSettings, order_id: uuid.UUID
 ) -> list[DownloadLink]:
-    rows = await conn.fetch("SELECT * FROM gis_entitlements WHERE order_id = $1", order_id)
+    rows = await gis_store.live_entitlements(conn, order_id)
     return [
         DownloadLink(
             line_id=r["line_id"],
@@ -299,19 +296,16 @@ async def download(deps: Deps, req: DownloadRequest, _: RequestContext) -> Downl
     """The link is the credential (it is sent to the buyer only); count one download."""
     entitlement_id = entitlements.verify(deps.settings.download_secret, req.token)
     async with deps.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            """UPDATE gis_entitlements SET downloads = downloads + 1
-               WHERE id = $1 AND downloads < max_downloads AND expires_at > now()
-               RETURNING *""",
-            entitlement_id,
-        )
-        if row is None:
-            exists = await conn.fetchval(
-                "SELECT true FROM gis_entitlements WHERE id = $1", entitlement_id
-            )
-            if not exists:
-                raise NotFound("no such download")
+        found = await gis_store.entitlement_for_download(conn, entitlement_id)
+        if found is None:
+            raise NotFound("no such download")
+        if found["refunded"]:
+            raise Gone("this purchase was refunded; its download is closed", reason="refunded")
+        if found["expires_at"] <= datetime.now(UTC):
+            raise Gone("this download link has expired", reason="expired")
+        if found["downloads"] >= found["max_downloads"]:
             raise Gone("this download link has been used up", reason="limit_reached")
+        row = await gis_store.count_download(conn, entitlement_id)
     path = Path(row["file_path"])
     if not path.is_file():
         raise NotFound("the file is missing; contact the survey services")

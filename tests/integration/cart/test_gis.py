@@ -21,8 +21,12 @@ from shared.contracts.cart import (
     GisUploadRequest,
     ListGisProductsRequest,
     OrderLineView,
+    RefundLine,
+    RefundRequestView,
+    RequestRefundRequest,
     UpsertGisProductRequest,
 )
+from shared.contracts.payment import PaymentRefunded
 from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import checkout, fill, order_in, succeeded
@@ -128,3 +132,49 @@ async def test_area_pricing_must_price_every_hectare(cart: Cart) -> None:
                 "upsert_gis_product", UpsertGisProductRequest(product=changed), GisProduct, clerk
             )
         assert refused.value.details["field"] == "product.pricing.tiers"
+
+
+async def test_a_refunded_purchase_can_no_longer_be_downloaded(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    done = await order_in(cart, me, order.order_id, "fulfilled")
+    (link,) = done.downloads
+    refund = RequestRefundRequest(order_id=order.order_id, line_id=link.line_id)
+    asked = await cart.call(
+        "request_refund", refund, RefundRequestView, staff("gis_clerk", departments=("gis",))
+    )
+    with pytest.raises(Gone, match="refunded") as refused:
+        await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
+    assert refused.value.details["reason"] == "refunded"
+    await cart.publish(
+        PaymentRefunded(
+            payment_id=uuid.uuid4(),
+            order_id=order.order_id,
+            amount_cents=asked.amount_cents,
+            provider="local",
+            refund_id=uuid.uuid4(),
+            refund_request_id=asked.refund_request_id,
+            lines=[RefundLine(line_id=link.line_id, amount_cents=asked.amount_cents)],
+            reason="staff",
+        )
+    )
+    after = await order_in(cart, me, order.order_id, "refunded")
+    assert after.downloads == []
+    with pytest.raises(Gone, match="refunded"):
+        await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
+
+
+async def test_a_partly_refunded_purchase_still_downloads(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    (link,) = (await order_in(cart, me, order.order_id, "fulfilled")).downloads
+    refund = RequestRefundRequest(order_id=order.order_id, line_id=link.line_id, amount_cents=200)
+    await cart.call(
+        "request_refund", refund, RefundRequestView, staff("gis_clerk", departments=("gis",))
+    )
+    grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
+    assert grant.file_name == "opaskartta.pdf"
