@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -77,6 +77,10 @@ class StripeStandIn:
         self.requests: list[tuple[str, str, dict[str, str], dict[str, str]]] = []
         self.lock = threading.Lock()
         self.url = ""
+        # Test controls: answers computed but never sent (the connection drops, as when a
+        # network fails after Stripe acted), and a hook run before each request is handled.
+        self.lose_responses = 0
+        self.before_request: Callable[[str, str], None] | None = None
 
     # --- routing --------------------------------------------------------------------------
 
@@ -84,6 +88,8 @@ class StripeStandIn:
         self, method: str, path: str, params: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, Json, bool]:
         self.requests.append((method, path, params, headers))
+        if self.before_request is not None:
+            self.before_request(method, path)
         auth = headers.get("authorization", "")
         if not auth.startswith("Bearer sk_test_"):
             raise StripeError(
@@ -407,6 +413,12 @@ def _handler(standin: StripeStandIn) -> type[BaseHTTPRequestHandler]:
                 status, body, replayed = standin.handle(method, parts.path, params, headers)
             except StripeError as exc:
                 status, body = exc.status, exc.body
+            with standin.lock:
+                lose = standin.lose_responses > 0
+                standin.lose_responses -= int(lose)
+            if lose:
+                self.close_connection = True
+                return
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
