@@ -19,7 +19,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from shared.embedded import EmbeddedNats, EmbeddedPostgres, start_nats, start_postgres
+from shared.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    die_with_parent,
+    start_nats,
+    start_postgres,
+)
 from shared.logging import configure_logging
 from shared.settings import CommonSettings, from_env
 
@@ -28,20 +34,28 @@ log = logging.getLogger("launcher")
 SERVICES = ("booking", "cart", "payment", "gateway")
 
 
-def wait_healthy(url: str, timeout: float, procs: dict[str, subprocess.Popen[bytes]]) -> bool:
+def wait_healthy(
+    url: str,
+    timeout: float,
+    procs: dict[str, subprocess.Popen[bytes]],
+    stopping: threading.Event | None = None,
+) -> bool:
+    """True once `/health` is 200; False on timeout, when a process exits, or when `stopping`
+    is set (Ctrl-C during start-up stops at once instead of waiting for the timeout)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    stopping = stopping or threading.Event()
+    while time.monotonic() < deadline and not stopping.is_set():
         for name, proc in procs.items():
             if proc.poll() is not None:
                 log.error("%s exited with %s during start-up", name, proc.returncode)
                 return False
         try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(url + "/health", timeout=1) as response:  # noqa: S310
                 if response.status == 200:
                     return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
-        time.sleep(0.3)
+        stopping.wait(0.3)
     return False
 
 
@@ -82,19 +96,28 @@ def main() -> None:
             postgres = start_postgres(data_dir / "postgres")
             env["DATABASE_URL"] = postgres.url
             log.info("embedded PostgreSQL in %s", postgres.data_dir)
-        if not common.nats_url:
-            nats_server = start_nats(data_dir)
+        if not common.nats_url and not stopping.is_set():
+            nats_server = start_nats(data_dir, tied_to_parent=True)
             env["NATS_URL"] = nats_server.url
             log.info("embedded NATS with JetStream at %s", nats_server.url)
         if common.env == "development":
             env.setdefault("DEMO_DATA", "true")
         env.update(PORT=str(port), HOST=host, DATA_DIR=str(data_dir))
         for name in SERVICES:
+            if stopping.is_set():
+                break
             procs[name] = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", f"services.{name}"], env=env, start_new_session=True
+                [sys.executable, "-m", f"services.{name}"],
+                env=env,
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # a killed launcher leaves no service behind
             )
         url = f"http://{host}:{port}"
-        if not wait_healthy(url, float(os.environ.get("START_TIMEOUT_S", "90")), procs):
+        timeout = float(os.environ.get("START_TIMEOUT_S", "90"))
+        if not wait_healthy(url, timeout, procs, stopping):
+            if stopping.is_set():
+                log.info("stopped during start-up")
+                return
             log.error("the suite did not become healthy; stopping")
             raise SystemExit(1)
         print(json.dumps({"status": "ready", "url": url}), flush=True)

