@@ -32,7 +32,10 @@ def payment_consumer(deps: Deps) -> Consumer:
             await on_failed(conn, event)
         elif isinstance(event, PaymentRefunded):
             await fulfilment.apply_refund(
-                conn, event.order_id, [(x.line_id, x.amount_cents) for x in event.lines]
+                conn,
+                event.order_id,
+                [(x.line_id, x.amount_cents) for x in event.lines],
+                event.refund_id,
             )
 
     return Consumer(

@@ -178,9 +178,12 @@ async def _stop_library_registration(
 
 
 async def apply_refund(
-    conn: asyncpg.Connection, order_id: uuid.UUID, refunded: list[tuple[uuid.UUID, int]]
+    conn: asyncpg.Connection,
+    order_id: uuid.UUID,
+    refunded: list[tuple[uuid.UUID, int]],
+    refund_id: uuid.UUID,
 ) -> None:
-    """Payment gave money back: lines and order states follow."""
+    """Payment gave money back (refund `refund_id`, once per line): lines and order follow."""
     order = await store.order(conn, order_id, lock=True)
     if order is None:
         log.warning("refund for an unknown order %s", order_id)
@@ -188,6 +191,9 @@ async def apply_refund(
     for line_id, amount in refunded:
         line = await store.order_line(conn, line_id, lock=True)
         if line is None or line["order_id"] != order_id:
+            continue
+        if not await store.record_applied_refund(conn, refund_id, line_id, amount):
+            log.info("refund %s of line %s was applied already", refund_id, line_id)
             continue
         gross = snapshot(line).gross_cents
         total = min(line["refunded_cents"] + amount, gross)

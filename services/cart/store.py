@@ -362,3 +362,17 @@ async def requested_refund_cents(conn: asyncpg.Connection, line_id: uuid.UUID) -
             line_id,
         )
     )
+
+
+async def record_applied_refund(
+    conn: asyncpg.Connection, refund_id: uuid.UUID, line_id: uuid.UUID, amount_cents: int
+) -> bool:
+    """False when this refund was already applied to this line."""
+    inserted = await conn.fetchval(
+        """INSERT INTO applied_refunds (refund_id, line_id, amount_cents) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        refund_id,
+        line_id,
+        amount_cents,
+    )
+    return bool(inserted)

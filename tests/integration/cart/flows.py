@@ -18,8 +18,8 @@ from shared.contracts.cart import (
     OrderView,
 )
 from shared.contracts.common import Principal
-from shared.contracts.payment import PaymentSucceeded
-from tests.integration.cart.conftest import CARD, PIN, Cart
+from shared.contracts.payment import PaymentFailed, PaymentSucceeded
+from tests.integration.cart.conftest import CARD, PIN, Cart, resident
 
 
 def gis(product_id: str = "guide-map", **kw: object) -> AddGisProductRequest:
@@ -92,3 +92,24 @@ async def order_in(cart: Cart, me: Principal, order_id: uuid.UUID, *states: str)
     except TimeoutError:
         raise AssertionError(f"order stayed {found[0].state if found else '?'}") from None
     return found[0]
+
+
+async def payments_consumed(cart: Cart) -> None:
+    """Wait until the payment consumer has handled everything published before this call.
+
+    The consumer takes events one by one in stream order: once a marker published now has
+    taken effect (another resident's order cancelled), every earlier event has been handled.
+    """
+    other = resident()
+    await fill(cart, other, library=False)
+    marker = await checkout(cart, other)
+    await cart.publish(
+        PaymentFailed(
+            payment_id=uuid.uuid4(),
+            order_id=marker.order_id,
+            amount_cents=marker.total_cents,
+            provider="local",
+            reason="abandoned",
+        )
+    )
+    await order_in(cart, other, marker.order_id, "cancelled")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import msgspec
 import pytest
 
 from services.cart.deps import Deps
@@ -12,6 +13,7 @@ from services.cart.domain.references import is_valid_finnish_reference, is_valid
 from services.cart.library.development import DevelopmentLibrary
 from services.cart.orders import sweep_once
 from shared.contracts.cart import (
+    AddLibraryDebitsRequest,
     CartView,
     GetCartRequest,
     GetOrderRequest,
@@ -29,7 +31,15 @@ from shared.contracts.cart import (
 from shared.contracts.payment import PaymentFailed, PaymentRefunded
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.integration.cart.conftest import SERVICE, Cart, resident, staff
-from tests.integration.cart.flows import checkout, eventually, fill, order_in, succeeded
+from tests.integration.cart.flows import (
+    checkout,
+    eventually,
+    fill,
+    gis,
+    order_in,
+    payments_consumed,
+    succeeded,
+)
 
 
 async def test_checkout_freezes_the_cart_into_an_order_with_reference_numbers(cart: Cart) -> None:
@@ -62,6 +72,35 @@ async def test_checkout_is_idempotent(cart: Cart) -> None:
     assert again.order_id == first.order_id
     with pytest.raises(ValidationFailed, match="empty"):
         await checkout(cart, resident())
+
+
+async def test_a_checkout_key_retried_after_a_new_cart_is_filled_gives_the_first_order(
+    cart: Cart,
+) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    first = await checkout(cart, me, key="k-retry")
+    await cart.call("add_gis_product", gis("address-data", format="GeoPackage"), CartView, me)
+    again = await checkout(cart, me, key="k-retry")
+    assert again.order_id == first.order_id
+    assert [x.line.reference for x in again.lines] == [x.line.reference for x in first.lines]
+    still_open = await cart.call("get_cart", GetCartRequest(), CartView, me)
+    assert [x.reference.split(":")[0] for x in still_open.lines] == ["address-data"]
+    second = await checkout(cart, me, key="k-next")
+    assert second.order_id != first.order_id
+    assert second.total_cents == 2500
+
+
+async def test_a_debit_in_an_unpaid_order_cannot_be_added_again(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me)
+    await checkout(cart, me)
+    with pytest.raises(Conflict, match="already paid or being paid") as refused:
+        await cart.call(
+            "add_library_debits", AddLibraryDebitsRequest(account_line_ids=[9001]), CartView, me
+        )
+    assert refused.value.details["field"] == "account_line_ids"
+    assert (await cart.call("get_cart", GetCartRequest(), CartView, me)).lines == []
 
 
 async def test_concurrent_double_checkout_gives_one_order(cart: Cart) -> None:
@@ -133,9 +172,9 @@ async def test_redelivered_payment_event_changes_nothing(cart: Cart) -> None:
     event = succeeded(order)
     await cart.publish(event)
     await order_in(cart, me, order.order_id, "fulfilled")
-    # The same event again (a redelivery past JetStream's dedupe) and a second copy of it.
-    await cart.service.infra.js.publish(event.subject, __import__("msgspec").json.encode(event))
-    await asyncio.sleep(0.5)
+    # The same event again (a redelivery past JetStream's dedupe: no Nats-Msg-Id).
+    await cart.service.infra.js.publish(event.subject, msgspec.json.encode(event))
+    await payments_consumed(cart)
     assert len(cart.koha.state.credits) == 2
     assert len(await cart.outbox("evt.cart.order.paid")) == 1
     assert len(await cart.outbox("evt.cart.order.fulfilled")) == 1
@@ -236,6 +275,40 @@ async def test_staff_refund_and_payment_refunded_event_update_states(cart: Cart)
     )
     after = await order_in(cart, me, order.order_id, "partially_refunded")
     assert {x.line.kind: x.state for x in after.lines}["gis_product"] == "refunded"
+
+
+async def test_a_refund_announced_again_is_applied_once(cart: Cart) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    done = await order_in(cart, me, order.order_id, "fulfilled")
+    (line,) = done.lines
+    clerk = staff("gis_clerk", departments=("gis",))
+    asked = await cart.call(
+        "request_refund",
+        RequestRefundRequest(order_id=order.order_id, line_id=line.line.line_id, amount_cents=300),
+        RefundRequestView,
+        clerk,
+    )
+    refund = PaymentRefunded(
+        payment_id=uuid.uuid4(),
+        order_id=order.order_id,
+        amount_cents=300,
+        provider="local",
+        refund_id=uuid.uuid4(),
+        refund_request_id=asked.refund_request_id,
+        lines=[RefundLine(line_id=line.line.line_id, amount_cents=300)],
+        reason="staff",
+    )
+    await cart.publish(refund)
+    # Redelivered past JetStream's dedupe (same event id), and announced again (new event id).
+    await cart.service.infra.js.publish(refund.subject, msgspec.json.encode(refund))
+    await cart.publish(msgspec.structs.replace(refund, event_id=uuid.uuid4()))
+    await payments_consumed(cart)
+    after = await cart.call("get_order", GetOrderRequest(order_id=order.order_id), OrderView, me)
+    assert (after.state, after.lines[0].state) == ("partially_refunded", "partially_refunded")
+    assert after.lines[0].refunded_cents == 300
 
 
 async def test_receipt_has_vat_breakdown_merchants_reference_and_credit_line(cart: Cart) -> None:
