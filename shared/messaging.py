@@ -172,6 +172,8 @@ class Responder:
         ctx = context_from_headers(request.headers)
         token = current_context.set(ctx)
         reply_headers = {H_REQUEST_ID: ctx.request_id}
+        if ctx.traceparent:
+            reply_headers[H_TRACEPARENT] = ctx.traceparent  # the reply belongs to the same trace
         try:
             body = decode_request(request.data, op.request)
             result = await op.handler(body, ctx)

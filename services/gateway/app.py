@@ -154,6 +154,7 @@ def create_app(
                 "authenticator": _authenticator(common, gateway, dev),
                 "trusted_networks": gateway.trusted_networks(),
                 "secure_cookies": secure_cookies,
+                "hsts": gateway.public_url.startswith("https://"),
             }
         ),
         middleware=[middleware.GatewayMiddleware],

@@ -39,6 +39,8 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("cross-origin-opener-policy", "same-origin"),
     ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
 )
+# Only when PUBLIC_URL is https (browsers ignore it over http; a dev setup must stay reachable).
+HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -140,6 +142,8 @@ async def before_send(message: Message, scope: Scope) -> None:
     for name, value in SECURITY_HEADERS:
         if name not in headers:
             headers[name] = value
+    if getattr(scope["litestar_app"].state, "hsts", False) and HSTS[0] not in headers:
+        headers[HSTS[0]] = HSTS[1]
     if state.get("clear_session"):
         _clear_stale_cookie(headers, scope)
     if not access_log.isEnabledFor(logging.INFO):

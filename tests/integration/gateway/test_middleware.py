@@ -40,6 +40,15 @@ async def test_security_headers_on_every_reply(client) -> None:
         assert "x-request-id" in response.headers
 
 
+async def test_hsts_only_when_the_public_url_is_https(common_settings, client) -> None:
+    assert "strict-transport-security" not in (await client.get("/ready")).headers
+    settings = gateway_settings(public_url="https://varaukset.turku.fi")
+    async with make_client(common_settings, settings) as secure:
+        for response in (await secure.get("/ready"), await secure.get("/nowhere")):
+            hsts = response.headers["strict-transport-security"]
+            assert "max-age=31536000" in hsts
+
+
 async def test_idempotency_key_header_becomes_the_request_field(client) -> None:
     response = await client.post(
         f"/api/v1/probe/{THING}",

@@ -71,6 +71,18 @@ async def test_reply_carries_context_from_the_other_process(requester: Requester
     assert reply.traceparent.split("-")[2] != "b7ad6b7169203331"
 
 
+async def test_replies_carry_the_request_id_and_trace_context(nc: NATS, echo_process) -> None:
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    headers = {"x-request-id": "req-abcdef12", "traceparent": trace}
+    ok = await nc.request("echo.v1.echo", b'{"text": "x"}', timeout=2, headers=headers)
+    failed = await nc.request("echo.v1.echo", b'{"colour": 1}', timeout=2, headers=headers)
+    for reply in (ok, failed):
+        assert reply.headers is not None
+        assert reply.headers["x-request-id"] == "req-abcdef12"
+        assert reply.headers["traceparent"].split("-")[1] == trace.split("-")[1]
+    assert "Nats-Service-Error-Code" in (failed.headers or {})
+
+
 async def test_coded_error_reply_becomes_the_same_error(requester: Requester) -> None:
     with pytest.raises(NotFound) as caught:
         await requester.call("echo.v1.echo", EchoRequest("missing"), EchoReply)
