@@ -80,10 +80,12 @@ async def find_resources(
     unit_id: uuid.UUID | None,
     merchant_id: str | None,
     places: int,
+    *,
+    active_only: bool = True,
 ) -> list[Resource]:
     rows = await conn.fetch(
         _RESOURCE_SQL
-        + """ WHERE r.active AND ($1::text IS NULL OR r.kind = $1)
+        + """ WHERE (r.active OR NOT $5) AND ($1::text IS NULL OR r.kind = $1)
               AND ($2::uuid IS NULL OR r.unit_id = $2)
               AND ($3::text IS NULL OR r.merchant_id = $3) AND r.capacity >= $4
               ORDER BY r.id LIMIT 500""",
@@ -91,6 +93,7 @@ async def find_resources(
         unit_id,
         merchant_id,
         places,
+        active_only,
     )
     return [_resource(row) for row in rows]
 
@@ -178,4 +181,73 @@ def _price_rule(r: asyncpg.Record) -> PriceRule:
         valid_from=r["valid_from"],
         valid_until=r["valid_until"],
         per_place=r["per_place"],
+    )
+
+
+async def price_rules_from(
+    conn: asyncpg.Connection, resource_id: uuid.UUID, today: date
+) -> list[PriceRule]:
+    """A resource's price rules in force on `today` or later."""
+    rows = await conn.fetch(
+        """SELECT customer_group, weekdays, from_time, to_time, unit, amount_cents,
+                  vat_rate_bp, valid_from, valid_until, per_place
+           FROM price_rules WHERE resource_id = $1 AND (valid_until IS NULL OR valid_until >= $2)
+           ORDER BY id""",
+        resource_id,
+        today,
+    )
+    return [_price_rule(r) for r in rows]
+
+
+async def replace_price_rules(
+    conn: asyncpg.Connection, resource_id: uuid.UUID, today: date, rules: Sequence[PriceRule]
+) -> None:
+    """Replace the rules in force on `today` or later; the ones that ended stay as history."""
+    await conn.execute(
+        """DELETE FROM price_rules
+           WHERE resource_id = $1 AND (valid_until IS NULL OR valid_until >= $2)""",
+        resource_id,
+        today,
+    )
+    await conn.executemany(
+        """INSERT INTO price_rules (resource_id, customer_group, weekdays, from_time, to_time,
+               unit, amount_cents, vat_rate_bp, valid_from, valid_until, per_place)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        [
+            (
+                resource_id,
+                r.customer_group,
+                list(r.weekdays),
+                r.from_time,
+                r.to_time,
+                r.unit,
+                r.amount_cents,
+                r.vat_rate_bp,
+                r.valid_from,
+                r.valid_until,
+                r.per_place,
+            )
+            for r in rules
+        ],
+    )
+
+
+async def lock_resource(conn: asyncpg.Connection, resource_id: uuid.UUID) -> None:
+    """Serialise changes of one resource's settings (inside the caller's transaction)."""
+    await conn.execute("SELECT 1 FROM resources WHERE id = $1 FOR UPDATE", resource_id)
+
+
+async def weekly_rows_from(
+    conn: asyncpg.Connection, unit_id: uuid.UUID, resource_id: uuid.UUID, today: date
+) -> list[asyncpg.Record]:
+    """Weekly hours valid on `today` or later: the resource's own rows and its unit's
+    (`resource_id` NULL), by weekday and start."""
+    return await conn.fetch(
+        """SELECT weekday, opens, closes, valid_from, valid_until, resource_id IS NOT NULL AS own
+           FROM opening_hours WHERE unit_id = $1 AND (resource_id IS NULL OR resource_id = $2)
+             AND (valid_until IS NULL OR valid_until >= $3)
+           ORDER BY weekday, valid_from, opens""",
+        unit_id,
+        resource_id,
+        today,
     )

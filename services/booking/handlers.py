@@ -9,6 +9,7 @@ from services.booking.availability import Availability
 from services.booking.calendar import Calendars
 from services.booking.closures import Closures
 from services.booking.quotes import Quotes
+from services.booking.resource_settings import ResourceSettings
 from services.booking.series import Series
 from services.booking.service import Bookings
 from services.booking.staff import Staff
@@ -22,6 +23,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     calendars = Calendars(bookings)
     staff = Staff(bookings.pool, bookings.catalogue)
     closures = Closures(bookings.pool, bookings.catalogue)
+    settings = ResourceSettings(bookings.pool, bookings.catalogue)
     return [
         Operation("hold", c.HoldRequest, bookings.hold),
         Operation("quote", c.QuoteRequest, Quotes(bookings).quote),
@@ -52,7 +54,8 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
         Operation("list_closures", c.ListClosuresRequest, closures.list_closures),
         Operation("remove_closure", c.RemoveClosureRequest, closures.remove_closure),
         Operation("set_hours", c.SetHoursRequest, staff.set_hours),
-        Operation("set_prices", c.SetPricesRequest, staff.set_prices),
+        Operation("get_resource", c.ResourceRef, settings.get_resource),
+        Operation("set_prices", c.SetPricesRequest, settings.set_prices),
         Operation("add_closure", c.ClosureRequest, closures.add_closure),
         Operation("day_view", c.DayViewRequest, staff.day_view),
     ]

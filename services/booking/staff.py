@@ -188,43 +188,6 @@ class Staff:
         self.catalogue.invalidate()
         return c.Done()
 
-    async def set_prices(self, req: c.SetPricesRequest, ctx: RequestContext) -> c.Done:
-        for n, rule in enumerate(req.rules):
-            if rule.amount_cents < 0:
-                raise ValidationFailed("not negative", field=f"rules[{n}].amount_cents")
-            if not 0 <= rule.vat_rate_bp <= 10000:
-                raise ValidationFailed("basis points 0..10000", field=f"rules[{n}].vat_rate_bp")
-            if any(not 0 <= d <= 6 for d in rule.weekdays):
-                raise ValidationFailed("weekdays 0..6", field=f"rules[{n}].weekdays")
-        async with self.pool.acquire() as conn, conn.transaction():
-            res = await catalogue_store.resource(conn, req.resource_id, active_only=False)
-            require_staff(ctx.principal, res.merchant_id)
-            await conn.execute("DELETE FROM price_rules WHERE resource_id = $1", res.id)
-            await conn.executemany(
-                """INSERT INTO price_rules (resource_id, customer_group, weekdays, from_time,
-                       to_time, unit, amount_cents, vat_rate_bp, valid_from, valid_until,
-                       per_place)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-                [
-                    (
-                        res.id,
-                        r.customer_group,
-                        r.weekdays,
-                        r.from_time,
-                        r.to_time,
-                        r.unit,
-                        r.amount_cents,
-                        r.vat_rate_bp,
-                        r.valid_from,
-                        r.valid_until,
-                        r.per_place,
-                    )
-                    for r in req.rules
-                ],
-            )
-        self.catalogue.invalidate()
-        return c.Done()
-
     async def day_view(self, req: c.DayViewRequest, ctx: RequestContext) -> c.DayView:
         async with self.pool.acquire() as conn:
             unit = await self._unit(conn, req.unit_id)
@@ -268,9 +231,18 @@ class Staff:
     ) -> c.ResourceList:
         if not 1 <= req.limit <= 500:
             raise ValidationFailed("limit must be 1..500", field="limit")
+        if req.include_inactive:
+            if req.merchant_id is None and not signed_in(ctx.principal).is_admin:
+                raise Forbidden("name your department", field="merchant_id")
+            require_staff(ctx.principal, req.merchant_id or "")
         async with self.pool.acquire() as conn:
             found = await catalogue_store.find_resources(
-                conn, req.kind, req.unit_id, req.merchant_id, 1
+                conn,
+                req.kind,
+                req.unit_id,
+                req.merchant_id,
+                1,
+                active_only=not req.include_inactive,
             )
         page = found[req.offset : req.offset + req.limit]
         return c.ResourceList(resources=[summary(r) for r in page])

@@ -471,11 +471,47 @@ class PriceRuleIn(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SetPricesRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`booking.v1.set_prices`: replace a resource's price rules."""
+    """`booking.v1.set_prices`: replace a resource's price rules in force today or later
+    (rules that ended before today stay as history). With `expected_version` (the
+    `prices_version` of `booking.v1.get_resource`) the change is refused as a conflict when
+    someone else changed the rules since they were read."""
 
     resource_id: uuid.UUID
     rules: list[PriceRuleIn]
+    expected_version: str | None = None
     idempotency_key: str | None = None
+
+
+class ResourceRef(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.get_resource`: a resource's full settings, its current and future price
+    rules and the weekly hours valid today or later (staff of its department, or admin)."""
+
+    resource_id: uuid.UUID
+
+
+class WeeklyHoursView(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of weekly hours: the resource's own (`scope="resource"`), or its unit's, which
+    apply on the dates the resource has no own pattern."""
+
+    weekday: int  # 0 = Monday
+    opens: time
+    closes: time  # 00:00 = midnight at the end of the day
+    valid_from: date
+    valid_until: date | None
+    scope: Literal["resource", "unit"]
+
+
+class ResourceSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What `booking.v1.get_resource` gives: `settings` is the resource as a ready
+    `ResourceUpsert` (send it back with changes to `booking.v1.update_resource`)."""
+
+    settings: ResourceUpsert
+    unit_name: LocalizedText
+    merchant_id: str
+    tz: str
+    prices: list[PriceRuleIn]  # in force today or later, by customer group and start
+    prices_version: str
+    hours: list[WeeklyHoursView]  # valid today or later, by weekday
 
 
 class Done(msgspec.Struct, frozen=True, kw_only=True):
@@ -532,11 +568,13 @@ class RemoveClosureRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ListResourcesRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`booking.v1.list_resources`: active resources (public), filtered."""
+    """`booking.v1.list_resources`: active resources (public), filtered; staff may ask for
+    their department's deactivated ones too."""
 
     unit_id: uuid.UUID | None = None
     kind: ResourceKind | None = None
     merchant_id: str | None = None
+    include_inactive: bool = False  # staff of `merchant_id` (admins: of any) also see these
     limit: ResourceLimit = 100
     offset: Offset = 0
 
