@@ -356,13 +356,13 @@ async def fail_refund(conn: asyncpg.Connection, refund_id: uuid.UUID, failure: s
     )
 
 
-async def pending_refunds(
+async def pending_refunds(  # one table only: this runs in the background at any moment
     conn: asyncpg.Connection, older_than_s: float, limit: int = 50
 ) -> list[Row]:
     return await conn.fetch(
-        """SELECT r.*, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id
-           WHERE r.state = 'pending' AND r.created_at < now() - make_interval(secs => $1)
-           ORDER BY r.created_at LIMIT $2""",
+        """SELECT * FROM refunds
+           WHERE state = 'pending' AND created_at < now() - make_interval(secs => $1)
+           ORDER BY created_at LIMIT $2""",
         older_than_s,
         limit,
     )
