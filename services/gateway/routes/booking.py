@@ -186,6 +186,15 @@ STAFF_SPECS: list[Spec] = [
         "Replace the weekly opening hours of a unit (or of one of its resources)",
     ),
     (
+        "GET",
+        "/resources/{resource_id:uuid}/settings",
+        "get_resource",
+        None,
+        "ResourceSettings",
+        STAFF,
+        "A resource's settings, price rules and weekly hours (staff of its department)",
+    ),
+    (
         "PUT",
         "/resources/{resource_id:uuid}/prices",
         "set_prices",

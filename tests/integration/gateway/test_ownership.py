@@ -214,6 +214,7 @@ async def test_a_clerk_cannot_change_another_departments_resource(suite) -> None
         "valid_from": monday.isoformat(),
     }
     for method, path, payload in (
+        ("GET", f"{resource_path}/settings", None),
         ("PUT", resource_path, {**body, "capacity": 99}),
         ("PUT", f"{resource_path}/prices", prices),
         ("PUT", f"/api/v1/units/{hall['unit_id']}/hours", hours),
