@@ -26,6 +26,7 @@ from shared.contracts.cart import (
     AddReservationRequest,
     CartView,
     GetCartRequest,
+    Merchant,
     RemoveLineRequest,
 )
 from shared.contracts.common import RequestContext
@@ -137,17 +138,28 @@ async def read_debits(deps: Deps, patron_id: str) -> dict[int, Any]:
     return {d.account_line_id: d for d in debits}
 
 
-def library_line(debit: Any, patron_id: str) -> dict[str, Any]:
+async def library_seller(conn: asyncpg.Connection) -> tuple[Merchant, int]:
+    """The merchant of library debits and its VAT rate today (0 % for public-law charges)."""
+    merchant = catalogue_store.seller_of(await catalogue_store.merchants(conn), "library_debit")
+    if not merchant.vat_code:
+        raise Conflict(f"merchant {merchant.id} has no VAT code", merchant_id=merchant.id)
+    rate = await catalogue_store.vat_rate_bp(conn, merchant.vat_code, datetime.now(UTC).date())
+    return merchant, rate
+
+
+def library_line(debit: Any, patron_id: str, merchant: Merchant, vat_bp: int) -> dict[str, Any]:
+    gross = debit.amount_outstanding_cents
+    net, vat = split_gross(gross, vat_bp)
     return {
         "kind": "library_debit",
         "reference": str(debit.account_line_id),
         "description": debit.description,
-        "merchant_id": "library",
-        "cost_centre": "library",
-        "gross_cents": debit.amount_outstanding_cents,
-        "net_cents": debit.amount_outstanding_cents,  # library charges carry 0 % VAT
-        "vat_cents": 0,
-        "vat_rate_bp": 0,
+        "merchant_id": merchant.id,
+        "cost_centre": merchant.cost_centre,
+        "gross_cents": gross,
+        "net_cents": net,
+        "vat_cents": vat,
+        "vat_rate_bp": vat_bp,
         "details": {"patron_id": patron_id, "debit_type": debit.debit_type},
     }
 
@@ -160,6 +172,7 @@ async def add_library_debits(
         raise ValidationFailed("choose at least one debit", field="account_line_ids")
     async with deps.pool.acquire() as conn:
         patron = await patron_or_refuse(conn, principal.subject)
+        merchant, vat_bp = await library_seller(conn)
         for ident in req.account_line_ids:
             if await library_store.debit_in_open_order(conn, str(ident)):
                 raise Conflict("this debit is already paid or being paid", field="account_line_ids")
@@ -174,7 +187,7 @@ async def add_library_debits(
         reason = non_payable_reason(debit.debit_type, deps.settings.non_payable_types)
         if reason:
             raise ValidationFailed(reason, field="account_line_ids", id=ident)
-        lines.append(library_line(debit, patron))
+        lines.append(library_line(debit, patron, merchant, vat_bp))
 
     async def minimum(conn: asyncpg.Connection, cart_id: uuid.UUID) -> None:
         total = sum(
@@ -198,6 +211,7 @@ async def add_gis_product(deps: Deps, req: AddGisProductRequest, ctx: RequestCon
         product = await catalogue_store.gis_product(conn, req.product_id)
         if not product.active:
             raise Conflict("this product is not sold any more", field="product_id")
+        merchant = catalogue_store.seller_of(await catalogue_store.merchants(conn), "gis_product")
         vat_bp = await catalogue_store.vat_rate_bp(conn, product.vat_code, datetime.now(UTC).date())
     gross, details = price_gis_line(product, req)
     net, vat = split_gross(gross, vat_bp)
@@ -205,7 +219,7 @@ async def add_gis_product(deps: Deps, req: AddGisProductRequest, ctx: RequestCon
         "kind": "gis_product",
         "reference": f"{product.id}:{variant_key(details)}",
         "description": f"{product.name_fi} ({req.format}, {req.coordinate_system})",
-        "merchant_id": "gis",
+        "merchant_id": merchant.id,
         "cost_centre": product.cost_centre,
         "quantity": req.quantity,
         "gross_cents": gross,

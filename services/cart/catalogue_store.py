@@ -29,17 +29,34 @@ async def merchants(conn: asyncpg.Connection) -> dict[str, Merchant]:
             business_id=r["business_id"],
             line_kinds=list(r["line_kinds"]),
             active=r["active"],
+            cost_centre=r["cost_centre"],
+            vat_code=r["vat_code"],
         )
         for r in rows
     }
 
 
+def seller_of(merchants: dict[str, Merchant], kind: str) -> Merchant:
+    """The one active merchant selling `kind` lines (the registry says who, not the code)."""
+    sellers = [m for m in merchants.values() if m.active and kind in m.line_kinds]
+    if not sellers:
+        raise Conflict(f"no active merchant sells {kind} lines through the cart", line_kind=kind)
+    if len(sellers) > 1:
+        names = ", ".join(m.id for m in sellers)
+        raise Conflict(
+            f"{names} all sell {kind} lines; the registry needs exactly one", line_kind=kind
+        )
+    return sellers[0]
+
+
 async def upsert_merchant(conn: asyncpg.Connection, m: Merchant) -> None:
     await conn.execute(
-        """INSERT INTO merchants (id, name_fi, name_sv, name_en, business_id, line_kinds, active)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """INSERT INTO merchants (id, name_fi, name_sv, name_en, business_id, line_kinds, active,
+               cost_centre, vat_code)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (id) DO UPDATE SET name_fi = $2, name_sv = $3, name_en = $4,
-               business_id = $5, line_kinds = $6, active = $7, updated_at = now()""",
+               business_id = $5, line_kinds = $6, active = $7, cost_centre = $8,
+               vat_code = $9, updated_at = now()""",
         m.id,
         m.name_fi,
         m.name_sv,
@@ -47,6 +64,8 @@ async def upsert_merchant(conn: asyncpg.Connection, m: Merchant) -> None:
         m.business_id,
         list(m.line_kinds),
         m.active,
+        m.cost_centre,
+        m.vat_code,
     )
 
 

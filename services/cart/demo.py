@@ -50,6 +50,8 @@ MERCHANTS = [
         name_en="Turku City Library",
         business_id="0204819-8",
         line_kinds=["library_debit"],
+        cost_centre="library",
+        vat_code="zero",
     ),
     Merchant(
         id="gis",

@@ -15,6 +15,7 @@ import msgspec
 from services.cart import carts, catalogue_store, fulfilment, gis, store
 from services.cart.access import may_see_order, resident, signed_in
 from services.cart.deps import Deps
+from services.cart.domain.pricing import split_gross
 from services.cart.domain.references import order_number, reference_for_order, rf_reference
 from services.cart.views import order_view, snapshot
 from shared import idempotency
@@ -58,7 +59,8 @@ async def _reprice_library_lines(deps: Deps, customer: str) -> None:
                 changes.append(f"{r['description']}: already paid, removed")
             elif debit.amount_outstanding_cents != r["gross_cents"]:
                 amount = debit.amount_outstanding_cents
-                await store.update_line_price(conn, r["id"], amount, amount, 0)
+                net, vat = split_gross(amount, r["vat_rate_bp"])
+                await store.update_line_price(conn, r["id"], amount, net, vat)
                 changes.append(f"{r['description']}: now {amount / 100:.2f} €")
         if changes:
             message = "Your library balance changed: " + "; ".join(changes)

@@ -317,6 +317,10 @@ class RefundRequestView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Merchant(msgspec.Struct, frozen=True, kw_only=True):
+    """A department selling through the cart. `cost_centre` and `vat_code` apply to lines the
+    cart prices itself for it (library debits: e.g. `library` and `zero`, the 0 % rate of
+    public-law charges); reservations and GIS products carry their own."""
+
     id: str
     name_fi: str
     name_sv: str | None = None
@@ -324,6 +328,8 @@ class Merchant(msgspec.Struct, frozen=True, kw_only=True):
     business_id: str
     line_kinds: list[LineKind] = msgspec.field(default_factory=list)
     active: bool = True
+    cost_centre: str = "*"
+    vat_code: str = ""
 
 
 class ListMerchantsRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import msgspec
 import pytest
 
 from shared.contracts.cart import (
     AccountingDimensions,
     AccountingEntry,
     AccountingList,
+    CartView,
+    GetCartRequest,
     ListAccountingRequest,
     ListMerchantsRequest,
     ListVatRatesRequest,
@@ -21,9 +24,10 @@ from shared.contracts.cart import (
     VatRate,
     VatRateList,
 )
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import checkout, fill
+from tests.integration.cart.flows import gis as guide_map
 
 ADMIN = staff("admin")
 
@@ -91,3 +95,53 @@ async def test_new_dimensions_apply_from_their_validity_date(cart: Cart) -> None
     )
     with pytest.raises(NotFound):
         await cart.call("set_accounting", SetAccountingRequest(entry=bad), AccountingEntry, ADMIN)
+
+
+async def merchant(cart: Cart, merchant_id: str) -> Merchant:
+    found = await cart.call("list_merchants", ListMerchantsRequest(), MerchantList, None)
+    return next(m for m in found.merchants if m.id == merchant_id)
+
+
+async def test_library_lines_take_merchant_cost_centre_and_the_vat_rate_of_the_day(
+    cart: Cart,
+) -> None:
+    library = await merchant(cart, "library")
+    assert (library.cost_centre, library.vat_code) == ("library", "zero")
+    tomorrow = date.today() + timedelta(days=1)
+    await cart.call(
+        "set_vat_rate",
+        SetVatRateRequest(rate=VatRate(code="zero", rate_bp=1000, valid_from=tomorrow)),
+        VatRate,
+        ADMIN,
+    )
+    me = resident()
+    await fill(cart, me, library=True)
+    mine = await cart.call("get_cart", GetCartRequest(), CartView, me)
+    debit = next(x for x in mine.lines if x.reference == "9001")
+    assert (debit.merchant_id, debit.vat_rate_bp, debit.net_cents) == ("library", 0, 240)
+
+    # The registry, not the code, says who sells library debits and how they are booked.
+    changed = msgspec.structs.replace(library, cost_centre="*", vat_code="reduced_10")
+    await cart.call("upsert_merchant", UpsertMerchantRequest(merchant=changed), Merchant, ADMIN)
+    other = resident()
+    await fill(cart, other, library=True)
+    view = await cart.call("get_cart", GetCartRequest(), CartView, other)
+    debit = next(x for x in view.lines if x.reference == "9001")
+    assert (debit.vat_rate_bp, debit.net_cents, debit.vat_cents) == (1000, 218, 22)
+    order = await checkout(cart, other)
+    line = next(x.line for x in order.lines if x.line.reference == "9001")
+    assert line.cost_centre == "*"
+    assert line.accounting.internal_order == ""  # the merchant's default dimensions
+
+
+async def test_gis_lines_go_to_the_one_merchant_the_registry_names(cart: Cart) -> None:
+    gis = await merchant(cart, "gis")
+    survey = msgspec.structs.replace(gis, id="survey", name_fi="Kaupunkimittaus (uusi)")
+    await cart.call("upsert_merchant", UpsertMerchantRequest(merchant=survey), Merchant, ADMIN)
+    me = resident()
+    with pytest.raises(Conflict, match="exactly one"):
+        await cart.call("add_gis_product", guide_map(), CartView, me)
+    retired = msgspec.structs.replace(gis, active=False)
+    await cart.call("upsert_merchant", UpsertMerchantRequest(merchant=retired), Merchant, ADMIN)
+    view = await cart.call("add_gis_product", guide_map(), CartView, me)
+    assert [x.merchant_id for x in view.lines] == ["survey"]
