@@ -215,3 +215,26 @@ async def test_a_duplicate_success_for_a_paid_order_is_refunded_in_full(
         FINANCE,
     )
     assert report.balanced, report
+
+
+async def test_a_late_success_of_a_declined_payment_stops_the_open_new_attempt(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    first = await start(payment, order.order_id)
+    first_pi = await intent_of(payment, first.payment_id)
+    await send(payment, standin.fail(first_pi))
+    standin.process(first_pi)
+    second = await start(payment, order.order_id)  # still open when the first one settles
+    second_pi = await intent_of(payment, second.payment_id)
+
+    ack = await send(payment, standin.succeed(first_pi))
+
+    assert (ack.outcome, ack.payment_id) == ("succeeded", first.payment_id)
+    assert await state_of(payment, second.payment_id) == "cancelled"
+    assert standin.intents[second_pi]["status"] == "canceled"  # it can no longer take money
+    # Only the decline is announced: the superseded attempt is not a failure for cart.
+    failed = await payment.events("evt.payment.payment.failed")
+    assert [e["reason"] for e in failed] == ["declined"]
+    await orders.state(ME, order.order_id, "paid", "fulfilled")
+    assert standin.refunds == {}
