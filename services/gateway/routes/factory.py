@@ -284,15 +284,19 @@ Spec = tuple[str, str, str, str | None, str | None, Who, str]
 
 
 def request_struct(module: Any, subject: str) -> type[msgspec.Struct] | None:
-    """The request struct whose docstring names `subject` (the contracts' convention)."""
-    for value in vars(module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, msgspec.Struct)
-            and f"`{subject}`" in (value.__doc__ or "")
-        ):
+    """The request struct whose docstring names `subject` (the contracts' convention): one
+    whose docstring starts with it first, as other docstrings may mention the operation."""
+    named = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, msgspec.Struct)
+        and f"`{subject}`" in (value.__doc__ or "")
+    ]
+    for value in named:
+        if (value.__doc__ or "").lstrip().startswith(f"`{subject}`"):
             return value
-    return None
+    return named[0] if named else None
 
 
 def ops_from(module: Any, service: str, specs: Sequence[Spec], **options: Any) -> list[Op]:

@@ -37,8 +37,17 @@ def test_body_drops_path_and_key_fields_and_forbids_unknown_ones() -> None:
         msgspec.json.decode(b'{"name": "x", "colour": "red"}', type=body)
 
 
+class MentionsRename(msgspec.Struct, frozen=True, kw_only=True):
+    """`demo.v1.retag`: see also `demo.v1.rename`."""
+
+    tags: list[str]
+
+
 def test_request_struct_is_found_by_the_subject_in_its_docstring() -> None:
+    mixed = types.SimpleNamespace(MentionsRename=MentionsRename, RenameRequest=RenameRequest)
     assert request_struct(CONTRACTS, "demo.v1.rename") is RenameRequest
+    assert request_struct(mixed, "demo.v1.rename") is RenameRequest  # not the one mentioning it
+    assert request_struct(mixed, "demo.v1.retag") is MentionsRename
     assert request_struct(CONTRACTS, "demo.v1.other") is None
 
 
