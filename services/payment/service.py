@@ -366,4 +366,17 @@ class Payments:
                 locked = await store.payment(conn, row["id"], lock=True)
                 if locked["state"] in model.OPEN_STATES:  # else a webhook came first
                     await apply(conn, locked, "window_closed")
+        await self._close_declined(lead)
         return len(rows)
+
+    async def _close_declined(self, lead: timedelta) -> None:
+        """A declined Stripe PaymentIntent stays payable: close it when the window ends (one
+        paid meanwhile is a late success, which cart keeps or refunds)."""
+        async with self.pool.acquire() as conn:
+            rows = await store.overdue_unclosed_payments(conn, lead.total_seconds())
+        for row in rows:
+            try:
+                if await self._cancel_at_provider(row) == "paid":
+                    await self._paid_at_provider(row)
+            except ServiceError as exc:
+                log.warning("declined payment %s not closed: %s", row["id"], exc.message)

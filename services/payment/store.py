@@ -235,6 +235,21 @@ async def overdue_payments(conn: asyncpg.Connection, lead_s: float, limit: int =
     )
 
 
+async def overdue_unclosed_payments(
+    conn: asyncpg.Connection, lead_s: float, limit: int = 50
+) -> list[Row]:
+    """Declined payments whose window closes within `lead_s` seconds and whose provider side
+    may still take money (read without locks)."""
+    return await conn.fetch(
+        """SELECT * FROM payments
+           WHERE state = 'failed' AND NOT provider_closed AND provider_ref IS NOT NULL
+             AND payment_deadline < now() + make_interval(secs => $1)
+           ORDER BY payment_deadline LIMIT $2""",
+        lead_s,
+        limit,
+    )
+
+
 async def add_ledger(
     conn: asyncpg.Connection,
     payment_id: uuid.UUID,

@@ -238,3 +238,22 @@ async def test_a_late_success_of_a_declined_payment_stops_the_open_new_attempt(
     assert [e["reason"] for e in failed] == ["declined"]
     await orders.state(ME, order.order_id, "paid", "fulfilled")
     assert standin.refunds == {}
+
+
+async def test_a_declined_intent_is_closed_at_stripe_when_the_window_ends(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    started = await start(payment, order.order_id)
+    pi = await intent_of(payment, started.payment_id)
+    await send(payment, standin.fail(pi))  # the resident gives up after the decline
+    await payment.pool.execute("UPDATE payment.payments SET payment_deadline = now()")
+
+    await payment.svc.payments.sweep_expired()
+
+    assert standin.intents[pi]["status"] == "canceled"  # no money after the order is over
+    row = await payment.pool.fetchrow("SELECT state, provider_closed FROM payment.payments")
+    assert (row["state"], row["provider_closed"]) == ("failed", True)
+    await payment.svc.payments.sweep_expired()  # closed once: not asked again
+    cancels = [r for r in standin.requests if r[1].endswith("/cancel")]
+    assert len(cancels) == 1
