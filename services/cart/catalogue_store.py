@@ -206,9 +206,14 @@ def _product(r: asyncpg.Record) -> GisProduct:
     )
 
 
-async def gis_products(conn: asyncpg.Connection, include_inactive: bool) -> list[GisProduct]:
+async def gis_products(
+    conn: asyncpg.Connection, include_inactive: bool, limit: int, offset: int
+) -> list[GisProduct]:
     rows = await conn.fetch(
-        "SELECT * FROM gis_products WHERE active OR $1 ORDER BY id", include_inactive
+        "SELECT * FROM gis_products WHERE active OR $1 ORDER BY id LIMIT $2 OFFSET $3",
+        include_inactive,
+        limit,
+        offset,
     )
     return [_product(r) for r in rows]
 

@@ -23,6 +23,7 @@ from services.cart.domain.geometry import polygon_area_m2
 from services.cart.domain.model import next_line_state
 from services.cart.domain.pricing import AreaPricing, AreaTier, area_price_cents
 from services.cart.settings import CartSettings
+from services.cart.views import page
 from shared import idempotency
 from shared.contracts.cart import (
     AddGisProductRequest,
@@ -114,9 +115,11 @@ async def list_products(
     if req.include_inactive:
         require_role(ctx, "gis_clerk")
     async with deps.pool.acquire() as conn:
-        return GisProductList(
-            products=await catalogue_store.gis_products(conn, req.include_inactive)
+        rows = await catalogue_store.gis_products(
+            conn, req.include_inactive, req.limit + 1, req.offset
         )
+    products, next_offset = page(rows, req.limit, req.offset)
+    return GisProductList(products=products, next_offset=next_offset)
 
 
 def _check_tiers(tiers: list[AreaTierSpec]) -> None:
@@ -214,14 +217,11 @@ async def download_links(
     ]
 
 
-async def queue(deps: Deps, _: GisQueueRequest, ctx: RequestContext) -> GisQueue:
+async def queue(deps: Deps, req: GisQueueRequest, ctx: RequestContext) -> GisQueue:
     require_role(ctx, "gis_clerk")
     async with deps.pool.acquire() as conn:
-        rows = await conn.fetch(
-            """SELECT l.*, o.order_number, o.paid_at FROM order_lines l
-               JOIN orders o ON o.id = l.order_id
-               WHERE l.kind = 'gis_product' AND l.state = 'queued' ORDER BY o.paid_at"""
-        )
+        rows = await gis_store.queue(conn, req.limit + 1, req.offset)
+    shown, next_offset = page(rows, req.limit, req.offset)
     return GisQueue(
         items=[
             GisQueueItem(
@@ -232,8 +232,9 @@ async def queue(deps: Deps, _: GisQueueRequest, ctx: RequestContext) -> GisQueue
                 details=r["details"],
                 paid_at=r["paid_at"],
             )
-            for r in rows
-        ]
+            for r in shown
+        ],
+        next_offset=next_offset,
     )
 
 

@@ -17,6 +17,7 @@ from services.cart.deps import Deps
 from services.cart.domain import model
 from services.cart.domain.library import check_library_first, next_attempt, non_payable_reason
 from services.cart.library.base import CardRejected, LibraryError
+from services.cart.views import page
 from shared import idempotency
 from shared.contracts.cart import (
     LibraryCard,
@@ -186,7 +187,9 @@ async def list_registrations(
 ) -> RegistrationList:
     require_role(ctx, "library_clerk")
     async with deps.pool.acquire() as conn:
-        return RegistrationList(registrations=await library_store.registrations(conn, req.state))
+        rows = await library_store.registrations(conn, req.state, req.limit + 1, req.offset)
+    shown, next_offset = page(rows, req.limit, req.offset)
+    return RegistrationList(registrations=shown, next_offset=next_offset)
 
 
 async def _clerk_action(
@@ -217,10 +220,7 @@ async def _clerk_action(
             if line is not None:
                 await fulfilment.fulfil_line(conn, line)
         await library_store.log(conn, req.line_id, action, req.note, actor=principal.subject)
-        rows = await library_store.registrations(
-            conn, "pending" if action == "retry" else "resolved_by_hand"
-        )
-        reply = next(r for r in rows if r.line_id == req.line_id)
+        reply = await library_store.registration_view(conn, req.line_id)
         await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
         return reply
 

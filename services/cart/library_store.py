@@ -153,26 +153,39 @@ async def expire_failed(conn: asyncpg.Connection, older_than_hours: float) -> li
     return [r["line_id"] for r in rows]
 
 
-async def registrations(conn: asyncpg.Connection, state: str) -> list[Registration]:
-    rows = await conn.fetch(
-        "SELECT * FROM library_registrations WHERE state = $1 ORDER BY updated_at", state
+def _registration(r: asyncpg.Record) -> Registration:
+    return Registration(
+        line_id=r["line_id"],
+        order_id=r["order_id"],
+        order_number=r["order_number"],
+        patron_id=r["patron_id"],
+        account_line_ids=list(r["account_line_ids"]),
+        amount_cents=r["amount_cents"],
+        state=r["state"],
+        attempts=r["attempts"],
+        last_error=r["last_error"],
+        failed_at=r["failed_at"],
+        updated_at=r["updated_at"],
     )
-    return [
-        Registration(
-            line_id=r["line_id"],
-            order_id=r["order_id"],
-            order_number=r["order_number"],
-            patron_id=r["patron_id"],
-            account_line_ids=list(r["account_line_ids"]),
-            amount_cents=r["amount_cents"],
-            state=r["state"],
-            attempts=r["attempts"],
-            last_error=r["last_error"],
-            failed_at=r["failed_at"],
-            updated_at=r["updated_at"],
-        )
-        for r in rows
-    ]
+
+
+async def registrations(
+    conn: asyncpg.Connection, state: str, limit: int, offset: int
+) -> list[Registration]:
+    rows = await conn.fetch(
+        """SELECT * FROM library_registrations WHERE state = $1 ORDER BY updated_at, line_id
+           LIMIT $2 OFFSET $3""",
+        state,
+        limit,
+        offset,
+    )
+    return [_registration(r) for r in rows]
+
+
+async def registration_view(conn: asyncpg.Connection, line_id: uuid.UUID) -> Registration:
+    row = await registration(conn, line_id)
+    assert row is not None
+    return _registration(row)
 
 
 async def log(

@@ -17,7 +17,7 @@ from services.cart.access import may_see_order, resident, signed_in
 from services.cart.deps import Deps
 from services.cart.domain.pricing import split_gross
 from services.cart.domain.references import order_number, reference_for_order, rf_reference
-from services.cart.views import order_view, snapshot
+from services.cart.views import order_view, page, snapshot
 from shared import idempotency
 from shared.contracts.booking import ExtendHoldsReply, ExtendHoldsRequest
 from shared.contracts.cart import (
@@ -202,14 +202,15 @@ async def get_order(deps: Deps, req: GetOrderRequest, ctx: RequestContext) -> Or
 
 async def my_orders(deps: Deps, req: MyOrdersRequest, ctx: RequestContext) -> OrderList:
     principal = resident(ctx)
-    limit = max(1, min(req.limit, 200))
     async with deps.pool.acquire() as conn:
-        rows = await store.orders_of(conn, principal.subject, limit, max(0, req.offset))
+        rows = await store.orders_of(conn, principal.subject, req.limit + 1, req.offset)
+        shown, next_offset = page(rows, req.limit, req.offset)
         return OrderList(
             orders=[
                 await full_view(conn, deps, ctx, o, await store.order_lines(conn, o["id"]))
-                for o in rows
-            ]
+                for o in shown
+            ],
+            next_offset=next_offset,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import asyncpg
 import msgspec
@@ -20,6 +21,13 @@ from shared.contracts.cart import (
     OrderView,
     VatBreakdownRow,
 )
+
+T = TypeVar("T")
+
+
+def page(rows: Sequence[T], limit: int, offset: int) -> tuple[list[T], int | None]:
+    """Rows fetched with `limit + 1` -> (this page, offset of the next page or None)."""
+    return list(rows[:limit]), (offset + limit if len(rows) > limit else None)
 
 
 def merchant_name(merchants: dict[str, Merchant], merchant_id: str, locale: str = "fi") -> str:

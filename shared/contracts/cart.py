@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -16,6 +16,10 @@ from shared.contracts.common import Event
 from shared.events import register
 
 SERVICE = "cart"
+
+# Bounds of every paged list: a bad page is `validation_failed` naming the field.
+Limit = Annotated[int, msgspec.Meta(ge=1, le=200, description="rows per page (1-200)")]
+Offset = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000, description="rows to skip")]
 
 LineKind = Literal["reservation", "library_debit", "gis_product"]
 OrderState = Literal[
@@ -265,12 +269,13 @@ class GetOrderRequest(msgspec.Struct, frozen=True, kw_only=True):
 class MyOrdersRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.my_orders`: the signed-in resident's orders, newest first."""
 
-    limit: int = 50
-    offset: int = 0
+    limit: Limit = 50
+    offset: Offset = 0
 
 
 class OrderList(msgspec.Struct, frozen=True, kw_only=True):
     orders: list[OrderView]
+    next_offset: int | None = None  # the offset of the next page; None: this was the last
 
 
 class ReceiptRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -439,10 +444,13 @@ class ListGisProductsRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.list_gis_products`: the active catalogue (anyone); gis_clerk sees all."""
 
     include_inactive: bool = False
+    limit: Limit = 200
+    offset: Offset = 0
 
 
 class GisProductList(msgspec.Struct, frozen=True, kw_only=True):
     products: list[GisProduct]
+    next_offset: int | None = None
 
 
 class UpsertGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -453,7 +461,11 @@ class UpsertGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GisQueueRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`cart.v1.gis_queue`: gis_clerk: paid made-to-order lines waiting for a file."""
+    """`cart.v1.gis_queue`: gis_clerk: paid made-to-order lines waiting for a file, oldest
+    payment first."""
+
+    limit: Limit = 100
+    offset: Offset = 0
 
 
 class GisQueueItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -467,6 +479,7 @@ class GisQueueItem(msgspec.Struct, frozen=True, kw_only=True):
 
 class GisQueue(msgspec.Struct, frozen=True, kw_only=True):
     items: list[GisQueueItem]
+    next_offset: int | None = None
 
 
 class GisUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -551,10 +564,13 @@ class ListRegistrationsRequest(msgspec.Struct, frozen=True, kw_only=True):
     state: Literal[
         "pending", "recorded", "registration_failed", "resolved_by_hand", "expired", "cancelled"
     ] = "registration_failed"
+    limit: Limit = 100
+    offset: Offset = 0
 
 
 class RegistrationList(msgspec.Struct, frozen=True, kw_only=True):
     registrations: list[Registration]
+    next_offset: int | None = None
 
 
 class RegistrationActionRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,9 +20,11 @@ from shared.contracts.cart import (
     GisQueueRequest,
     GisUploadRequest,
     ListGisProductsRequest,
+    ListRegistrationsRequest,
     OrderLineView,
     RefundLine,
     RefundRequestView,
+    RegistrationList,
     RequestRefundRequest,
     UpsertGisProductRequest,
 )
@@ -178,3 +180,33 @@ async def test_a_partly_refunded_purchase_still_downloads(cart: Cart) -> None:
     )
     grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
     assert grant.file_name == "opaskartta.pdf"
+
+
+async def test_catalogue_queue_and_registrations_are_paged_and_bounded(cart: Cart) -> None:
+    clerk = staff("gis_clerk", "library_clerk", departments=("gis", "library"))
+    page = await cart.call(
+        "list_gis_products", ListGisProductsRequest(limit=2), GisProductList, None
+    )
+    assert len(page.products) == 2
+    assert page.next_offset == 2
+    ids = [p.id for p in page.products]
+    while page.next_offset is not None:
+        page = await cart.call(
+            "list_gis_products",
+            ListGisProductsRequest(limit=2, offset=page.next_offset),
+            GisProductList,
+            None,
+        )
+        ids += [p.id for p in page.products]
+    assert ids == sorted(ids)
+    assert len(ids) == 6
+    for op, request, reply in (
+        ("list_gis_products", ListGisProductsRequest(offset=-1), GisProductList),
+        ("gis_queue", GisQueueRequest(offset=-5), GisQueue),
+        ("library_registrations", ListRegistrationsRequest(offset=-1), RegistrationList),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            await cart.call(op, request, reply, clerk)
+        assert refused.value.details["field"] == "offset"
+    queue = await cart.call("gis_queue", GisQueueRequest(limit=1), GisQueue, clerk)
+    assert queue.next_offset is None

@@ -372,3 +372,33 @@ async def test_staff_see_orders_of_their_merchant_only(cart: Cart) -> None:
     for outsider in (staff("staff", departments=("sports",)), resident()):
         with pytest.raises(NotFound):
             await cart.call("get_order", ref, OrderView, outsider)
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (MyOrdersRequest(offset=-1), "offset"),
+        (MyOrdersRequest(limit=0), "limit"),
+        (MyOrdersRequest(limit=201), "limit"),
+    ],
+)
+async def test_a_page_out_of_bounds_is_validation_failed(
+    cart: Cart, request_: MyOrdersRequest, field: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await cart.call("my_orders", request_, OrderList, resident())
+    assert refused.value.details["field"] == field
+
+
+async def test_my_orders_come_in_pages(cart: Cart) -> None:
+    me = resident()
+    made = []
+    for _ in range(3):
+        await fill(cart, me, library=False)
+        made.append((await checkout(cart, me)).order_id)
+    first = await cart.call("my_orders", MyOrdersRequest(limit=2), OrderList, me)
+    assert [o.order_id for o in first.orders] == made[::-1][:2]
+    assert first.next_offset == 2
+    rest = await cart.call("my_orders", MyOrdersRequest(limit=2, offset=2), OrderList, me)
+    assert [o.order_id for o in rest.orders] == [made[0]]
+    assert rest.next_offset is None
