@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 import msgspec
 
-from services.payment import store
+from services.payment import ledger_store, refund_store, store
 from services.payment.access import require_refunder
 from services.payment.domain.ledger import check_refund, refund_entries, refund_splits
 from services.payment.providers.base import Provider, ProviderError, ProviderRejected
@@ -66,7 +66,7 @@ class Refunds:
     ) -> asyncpg.Record:
         async with self.pool.acquire() as conn, conn.transaction():
             payment = await store.paid_payment_of_order(conn, order_id)  # locks: one at a time
-            existing = await store.refund_by_request(conn, refund_request_id)
+            existing = await refund_store.refund_by_request(conn, refund_request_id)
             if existing is not None:
                 if existing["order_id"] != order_id:
                     raise Conflict("this refund request id belongs to another order")
@@ -74,9 +74,9 @@ class Refunds:
             if payment is None:
                 raise NotFound("this order has no successful payment to refund", field="order_id")
             paid_lines = store.lines_of(payment)
-            already = await store.refund_splits_by_line(conn, payment["id"])
+            already = await refund_store.refund_splits_by_line(conn, payment["id"])
             total = check_refund(paid_lines, {k: v.gross_cents for k, v in already.items()}, lines)
-            return await store.insert_refund(
+            return await refund_store.insert_refund(
                 conn,
                 id=uuid.uuid4(),
                 payment_id=payment["id"],
@@ -94,7 +94,7 @@ class Refunds:
         if row["state"] == "failed":
             raise PaymentFailed(f"the provider refused the refund: {row['failure']}")
         if row["state"] == "succeeded":
-            return store.refund_view(row)
+            return refund_store.refund_view(row)
         async with self.pool.acquire() as conn:
             payment = await store.payment(conn, row["payment_id"])
         try:
@@ -107,21 +107,21 @@ class Refunds:
             if _transient(exc):
                 raise Unavailable(f"the payment provider says not now ({exc.status})") from None
             async with self.pool.acquire() as conn:
-                await store.fail_refund(conn, row["id"], f"{exc.code or exc.status}: {exc}")
+                await refund_store.fail_refund(conn, row["id"], f"{exc.code or exc.status}: {exc}")
             raise PaymentFailed(f"the provider refused the refund: {exc}") from None
         except ProviderError as exc:
             raise Unavailable(
                 f"the payment provider is unavailable ({type(exc).__name__})"
             ) from None
         async with self.pool.acquire() as conn, conn.transaction():
-            locked = await store.refund_by_id(conn, row["id"], lock=True)
+            locked = await refund_store.refund_by_id(conn, row["id"], lock=True)
             if locked["state"] != "pending":
-                return store.refund_view(locked)
-            done = await store.complete_refund(conn, row["id"], result.provider_ref)
+                return refund_store.refund_view(locked)
+            done = await refund_store.complete_refund(conn, row["id"], result.provider_ref)
             entries = refund_entries(
-                store.lines_of(payment), store.splits_of(done), payment["sale_date"]
+                store.lines_of(payment), refund_store.splits_of(done), payment["sale_date"]
             )
-            await store.add_ledger(conn, payment["id"], row["id"], entries)
+            await ledger_store.add_ledger(conn, payment["id"], row["id"], entries)
             lines = msgspec.convert(done["lines"], list[RefundLine])
             await add_event(
                 conn,
@@ -137,12 +137,12 @@ class Refunds:
                     reason=done["reason"],
                 ),
             )
-            return store.refund_view(done)
+            return refund_store.refund_view(done)
 
     async def retry_pending(self, older_than_s: float = 60.0) -> int:
         """Complete refunds left pending by a crash or an unavailable provider."""
         async with self.pool.acquire() as conn:
-            rows = await store.pending_refunds(conn, older_than_s)
+            rows = await refund_store.pending_refunds(conn, older_than_s)
         for row in rows:
             try:
                 await self.complete(row)

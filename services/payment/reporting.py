@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from services.payment import store
+from services.payment import ledger_store
 from services.payment.access import require_finance
 from services.payment.domain.reports import (
     Entry,
@@ -69,7 +69,7 @@ class Reporting:
     async def _fees_known(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
         """Fetch the provider fees still unknown for these ledger rows; refuse to report a
         fee as 0 when the provider cannot tell it yet."""
-        pending = await store.fee_pending_payments(conn, {r["payment_id"] for r in rows})
+        pending = await ledger_store.fee_pending_payments(conn, {r["payment_id"] for r in rows})
         missing = []
         for payment in pending:
             provider = self.providers.get(payment["provider"])
@@ -80,7 +80,7 @@ class Reporting:
             if fee is None:
                 missing.append(str(payment["id"]))
             else:
-                await store.set_fee(conn, payment["id"], fee)
+                await ledger_store.set_fee(conn, payment["id"], fee)
         if missing:
             raise Unavailable(
                 f"the provider's fee of {len(missing)} payment(s) is not known yet; try later",
@@ -91,11 +91,11 @@ class Reporting:
     async def settlement(self, req: SettlementRequest, ctx: RequestContext) -> SettlementReport:
         require_finance(ctx)
         async with self.pool.acquire() as conn:
-            rows = await store.ledger_of_day(conn, req.day)
+            rows = await ledger_store.ledger_of_day(conn, req.day)
             mine = [r for r in rows if r["merchant_id"] == req.merchant_id]
             if any(r["fee_pending"] for r in mine):
                 await self._fees_known(conn, mine)
-                rows = await store.ledger_of_day(conn, req.day)
+                rows = await ledger_store.ledger_of_day(conn, req.day)
         mine = [(r, e) for r, e in entries_with_fees(rows) if e.merchant_id == req.merchant_id]
         table = settlement_rows(e for _, e in mine)
         gross = sum(r.gross_cents for r in table)
@@ -124,7 +124,7 @@ class Reporting:
             if cached is not None:
                 return msgspec.json.decode(cached, type=ErpExport)
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('erp_export'))")
-            runs = await store.export_runs(conn, req.day)
+            runs = await ledger_store.export_runs(conn, req.day)
             if runs and not req.reexport:
                 raise Conflict(
                     f"{req.day} was already exported (run {runs[-1]['run']}); "
@@ -132,11 +132,11 @@ class Reporting:
                     field="reexport",
                 )
             rows = erp_rows(
-                e for _, e in entries_with_fees(await store.ledger_of_day(conn, req.day))
+                e for _, e in entries_with_fees(await ledger_store.ledger_of_day(conn, req.day))
             )
             content = erp_csv(req.day.isoformat(), rows)
             sha = hashlib.sha256(content.encode()).hexdigest()
-            run = await store.insert_export(
+            run = await ledger_store.insert_export(
                 conn, req.day, content, sha, principal.subject, bool(runs)
             )
             reply = ErpExport(day=req.day, run=run, rows=rows, csv=content, sha256=sha)
@@ -157,10 +157,10 @@ class Reporting:
                 f"the payment provider is unavailable ({type(exc).__name__})"
             ) from None
         async with self.pool.acquire() as conn:
-            await store.fees_from_transactions(
+            await ledger_store.fees_from_transactions(
                 conn, self.provider.name, [(t.source, t.fee_cents) for t in transactions]
             )
-            ledger = await store.ledger_by_reference(conn, self.provider.name, start, end)
+            ledger = await ledger_store.ledger_by_reference(conn, self.provider.name, start, end)
         result = reconcile(ledger, transactions, [(p.id, p.amount_cents) for p in payouts])
         return ReconciliationReport(
             start=req.start,

@@ -15,7 +15,7 @@ from datetime import timedelta
 import asyncpg
 import msgspec
 
-from services.payment import store
+from services.payment import refund_store, store
 from services.payment.access import may_see, signed_in
 from services.payment.domain import model
 from services.payment.domain.orders import check_payable
@@ -207,7 +207,7 @@ class Payments:
             merchants = {line.merchant_id for line in store.lines_of(row)}
             if not may_see(principal, row["customer"], merchants):
                 raise NotFound("no such payment")
-            refunded = await store.refunded_by_line(conn, row["id"])
+            refunded = await refund_store.refunded_by_line(conn, row["id"])
         return store.view(row, sum(refunded.values()))
 
     async def webhook(self, req: WebhookRequest, ctx: RequestContext) -> WebhookAck:

@@ -1,18 +1,16 @@
-"""All SQL of the payment service (parameterised; the caller owns the transaction)."""
+"""SQL of payments, provider webhooks and their anomalies (parameterised; the caller owns the
+transaction). Refunds: `refund_store`; the ledger, fees and ERP runs: `ledger_store`."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 
-from services.payment.domain.ledger import LedgerLine, RefundSplit
-from shared.contracts.cart import OrderForPayment, OrderLineSnapshot, RefundLine
-from shared.contracts.payment import PaymentView, RefundView
+from shared.contracts.cart import OrderForPayment, OrderLineSnapshot
+from shared.contracts.payment import PaymentView
 
 Row = asyncpg.Record
 
@@ -250,139 +248,6 @@ async def overdue_unclosed_payments(
     )
 
 
-async def add_ledger(
-    conn: asyncpg.Connection,
-    payment_id: uuid.UUID,
-    refund_id: uuid.UUID | None,
-    entries: Iterable[LedgerLine],
-) -> None:
-    kind = "sale" if refund_id is None else "refund"
-    await conn.executemany(
-        """INSERT INTO ledger_entries
-               (payment_id, refund_id, kind, booked_on, sale_date, line_id, merchant_id,
-                cost_centre, vat_rate_bp, gross_cents, vat_cents, net_cents, company_code,
-                gl_account, profit_centre, internal_order, vat_code)
-           VALUES ($1, $2, $16, (now() AT TIME ZONE 'Europe/Helsinki')::date, $3, $4, $5, $6,
-                   $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
-        [
-            (
-                payment_id,
-                refund_id,
-                e.sale_date,
-                e.line_id,
-                e.merchant_id,
-                e.cost_centre,
-                e.vat_rate_bp,
-                e.gross_cents,
-                e.vat_cents,
-                e.net_cents,
-                e.company_code,
-                e.gl_account,
-                e.profit_centre,
-                e.internal_order,
-                e.vat_code,
-                kind,
-            )
-            for e in entries
-        ],
-    )
-
-
-async def refunded_by_line(conn: asyncpg.Connection, payment_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    rows = await conn.fetch(
-        """SELECT line_id, -sum(gross_cents) AS cents FROM ledger_entries
-           WHERE payment_id = $1 AND kind = 'refund' GROUP BY line_id""",
-        payment_id,
-    )
-    return {r["line_id"]: int(r["cents"]) for r in rows}
-
-
-async def refund_splits_by_line(
-    conn: asyncpg.Connection, payment_id: uuid.UUID
-) -> dict[uuid.UUID, RefundSplit]:
-    """What every refund of the payment not refused by the provider (pending included) takes
-    from each line: the limits and the VAT remainders count these."""
-    rows = await conn.fetch(
-        """SELECT (s->>'line_id')::uuid AS line_id, sum((s->>'gross_cents')::int) AS gross,
-                  sum((s->>'vat_cents')::int) AS vat
-           FROM refunds r CROSS JOIN LATERAL jsonb_array_elements(r.splits) s
-           WHERE r.payment_id = $1 AND r.state <> 'failed' GROUP BY 1""",
-        payment_id,
-    )
-    return {r["line_id"]: RefundSplit(r["line_id"], int(r["gross"]), int(r["vat"])) for r in rows}
-
-
-def splits_of(row: Row) -> list[RefundSplit]:
-    return [
-        RefundSplit(uuid.UUID(s["line_id"]), s["gross_cents"], s["vat_cents"])
-        for s in row["splits"]
-    ]
-
-
-async def refund_by_request(conn: asyncpg.Connection, request_id: uuid.UUID) -> Row | None:
-    return await conn.fetchrow(
-        """SELECT r.*, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id
-           WHERE r.refund_request_id = $1""",
-        request_id,
-    )
-
-
-async def refund_by_id(conn: asyncpg.Connection, refund_id: uuid.UUID, lock: bool = False) -> Row:
-    lock_clause = "FOR UPDATE OF r" if lock else ""
-    return await conn.fetchrow(
-        f"""SELECT r.*, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id
-            WHERE r.id = $1 {lock_clause}""",  # noqa: S608 - a constant clause
-        refund_id,
-    )
-
-
-async def insert_refund(conn: asyncpg.Connection, **values: Any) -> Row:
-    """A refund in `pending`, written before the provider is asked."""
-    values["lines"] = msgspec.to_builtins(values["lines"])
-    values["splits"] = [
-        {"line_id": str(s.line_id), "gross_cents": s.gross_cents, "vat_cents": s.vat_cents}
-        for s in values["splits"]
-    ]
-    columns = ", ".join(values)
-    params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-    row = await conn.fetchrow(
-        f"INSERT INTO refunds ({columns}) VALUES ({params}) RETURNING *",  # noqa: S608 - our names
-        *values.values(),
-    )
-    return await refund_by_request(conn, row["refund_request_id"])
-
-
-async def complete_refund(conn: asyncpg.Connection, refund_id: uuid.UUID, provider_ref: str) -> Row:
-    await conn.execute(
-        """UPDATE refunds SET state = 'succeeded', provider_ref = $2, completed_at = now()
-           WHERE id = $1""",
-        refund_id,
-        provider_ref,
-    )
-    return await refund_by_id(conn, refund_id)
-
-
-async def fail_refund(conn: asyncpg.Connection, refund_id: uuid.UUID, failure: str) -> None:
-    await conn.execute(
-        """UPDATE refunds SET state = 'failed', failure = $2, completed_at = now()
-           WHERE id = $1 AND state = 'pending'""",
-        refund_id,
-        failure,
-    )
-
-
-async def pending_refunds(  # one table only: this runs in the background at any moment
-    conn: asyncpg.Connection, older_than_s: float, limit: int = 50
-) -> list[Row]:
-    return await conn.fetch(
-        """SELECT * FROM refunds
-           WHERE state = 'pending' AND created_at < now() - make_interval(secs => $1)
-           ORDER BY created_at LIMIT $2""",
-        older_than_s,
-        limit,
-    )
-
-
 async def record_anomaly(
     conn: asyncpg.Connection,
     payment_id: uuid.UUID,
@@ -402,82 +267,6 @@ async def record_anomaly(
     )
 
 
-async def set_fee(conn: asyncpg.Connection, payment_id: uuid.UUID, fee_cents: int) -> None:
-    """The provider's fee, learnt after the payment succeeded."""
-    await conn.execute(
-        """UPDATE payments SET fee_cents = $2, fee_pending = false, updated_at = now()
-           WHERE id = $1 AND fee_pending""",
-        payment_id,
-        fee_cents,
-    )
-
-
-async def fee_pending_payments(conn: asyncpg.Connection, ids: Iterable[uuid.UUID]) -> list[Row]:
-    return await conn.fetch(
-        "SELECT * FROM payments WHERE id = ANY($1::uuid[]) AND fee_pending ORDER BY id",
-        list(ids),
-    )
-
-
-def refund_view(row: Row) -> RefundView:
-    return RefundView(
-        refund_id=row["id"],
-        refund_request_id=row["refund_request_id"],
-        payment_id=row["payment_id"],
-        order_id=row["order_id"],
-        amount_cents=row["amount_cents"],
-        lines=msgspec.convert(row["lines"], list[RefundLine]),
-        reason=row["reason"],
-        created_at=row["created_at"],
-    )
-
-
-async def ledger_of_day(conn: asyncpg.Connection, day: date) -> list[Row]:
-    return await conn.fetch(
-        """SELECT e.*, p.fee_cents AS payment_fee, p.fee_pending FROM ledger_entries e
-           JOIN payments p ON p.id = e.payment_id
-           WHERE e.booked_on = $1 ORDER BY e.id""",
-        day,
-    )
-
-
-async def ledger_by_reference(
-    conn: asyncpg.Connection, provider: str, start: datetime, end: datetime
-) -> dict[str, int]:
-    """Provider reference -> what the ledger says moved (refunds negative), for the period."""
-    rows = await conn.fetch(
-        """SELECT coalesce(r.provider_ref, p.provider_ref) AS reference,
-                  sum(e.gross_cents) AS cents
-           FROM ledger_entries e JOIN payments p ON p.id = e.payment_id
-           LEFT JOIN refunds r ON r.id = e.refund_id
-           WHERE p.provider = $1 AND e.created_at >= $2 AND e.created_at < $3
-           GROUP BY 1""",
-        provider,
-        start,
-        end,
-    )
-    return {r["reference"]: int(r["cents"]) for r in rows}
-
-
-async def export_runs(conn: asyncpg.Connection, day: date) -> list[Row]:
-    return await conn.fetch("SELECT * FROM erp_exports WHERE day = $1 ORDER BY run", day)
-
-
-async def insert_export(
-    conn: asyncpg.Connection, day: date, content: str, sha: str, actor: str, reexport: bool
-) -> int:
-    return await conn.fetchval(
-        """INSERT INTO erp_exports (day, run, content, sha256, actor, reexport)
-           VALUES ($1, (SELECT coalesce(max(run), 0) + 1 FROM erp_exports WHERE day = $1),
-                   $2, $3, $4, $5) RETURNING run""",
-        day,
-        content,
-        sha,
-        actor,
-        reexport,
-    )
-
-
 async def paid_payment_of_order(
     conn: asyncpg.Connection, order_id: uuid.UUID, exclude: uuid.UUID | None = None
 ) -> Row | None:
@@ -487,15 +276,4 @@ async def paid_payment_of_order(
            AND duplicate_of IS NULL AND id IS DISTINCT FROM $2 FOR UPDATE""",
         order_id,
         exclude,
-    )
-
-
-async def fees_from_transactions(
-    conn: asyncpg.Connection, provider: str, fees: list[tuple[str, int]]
-) -> None:
-    """Fees still unknown, learnt from the provider's balance transactions (by reference)."""
-    await conn.executemany(
-        """UPDATE payments SET fee_cents = $3, fee_pending = false, updated_at = now()
-           WHERE provider = $1 AND provider_ref = $2 AND fee_pending""",
-        [(provider, ref, fee) for ref, fee in fees],
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from services.payment import store
+from services.payment import ledger_store, refund_store, store
 from services.payment.domain import model
 from services.payment.domain.ledger import full_splits, sale_entries
 from services.payment.refunds import DUPLICATE, NAMESPACE
@@ -77,7 +77,7 @@ async def _paid(
         conn, row, "succeeded", cause, fee_cents=fee, duplicate_of=first["id"] if first else None
     )
     lines = store.lines_of(row)
-    await store.add_ledger(conn, row["id"], None, sale_entries(lines, row["sale_date"]))
+    await ledger_store.add_ledger(conn, row["id"], None, sale_entries(lines, row["sale_date"]))
     await add_event(conn, PaymentSucceeded(paid_at=row["paid_at"], **_common(row)))  # type: ignore[arg-type]
     if first is None:
         return Applied("succeeded", row, to_cancel=superseded)
@@ -87,7 +87,7 @@ async def _paid(
         row["id"],
         first["id"],
     )
-    refund = await store.insert_refund(
+    refund = await refund_store.insert_refund(
         conn,
         id=uuid.uuid4(),
         payment_id=row["id"],
