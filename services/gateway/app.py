@@ -14,15 +14,10 @@ from litestar.types import ControllerRouterHandler
 from nats.aio.client import Client as NATS
 
 from services.gateway import errors, middleware, openapi
-from services.gateway.auth import (
-    ApiKeys,
-    Authenticator,
-    JwksCache,
-    TokenVerifier,
-    http_jwks_fetcher,
-)
+from services.gateway.auth import ApiKeys, Authenticator
 from services.gateway.clients import Services
 from services.gateway.dev_issuer import DevIssuer, dev_issuer_router, sign_out
+from services.gateway.oidc import JwksCache, TokenVerifier, http_jwks_fetcher
 from services.gateway.ratelimit import SharedRateLimiter, open_bucket
 from services.gateway.routes import api_routes, health
 from services.gateway.settings import GatewaySettings, check_settings

@@ -11,7 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.gateway.auth import JwksCache
+from services.gateway.oidc import JwksCache
 from shared.errors import Unauthenticated, Unavailable
 
 
