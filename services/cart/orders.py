@@ -128,6 +128,12 @@ async def checkout(deps: Deps, req: CheckoutRequest, ctx: RequestContext) -> Ord
         order_id = uuid.uuid4()
         deadline = now + timedelta(minutes=deps.settings.payment_window_minutes)
         total = sum(s.gross_cents for s, _ in lines)
+        registry = await catalogue_store.merchants(conn)
+        sellers = {
+            s.merchant_id: msgspec.to_builtins(registry[s.merchant_id])
+            for s, _ in lines
+            if s.merchant_id in registry
+        }
         await store.insert_order(
             conn,
             order_id=order_id,
@@ -140,6 +146,7 @@ async def checkout(deps: Deps, req: CheckoutRequest, ctx: RequestContext) -> Ord
             sale_date=sale_date,
             payment_deadline=deadline,
             lines=lines,
+            merchants=sellers,
         )
         reservations = [uuid.UUID(s.reference) for s, _ in lines if s.kind == "reservation"]
         if reservations:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import jinja2
+import msgspec
 
 from services.cart import catalogue_store
 from services.cart.deps import Deps
 from services.cart.gis import credit_line
 from services.cart.orders import _visible_order, full_view
 from services.cart.views import merchant_name
-from shared.contracts.cart import Receipt, ReceiptMerchant, ReceiptRequest
+from shared.contracts.cart import Merchant, Receipt, ReceiptMerchant, ReceiptRequest
 from shared.contracts.common import RequestContext
 from shared.errors import Conflict
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 TITLES = {
     "fi": {
@@ -55,6 +61,13 @@ TITLES = {
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 _env.filters["eur"] = lambda cents: f"{cents / 100:.2f} €".replace(".", ",")
 _env.filters["pct"] = lambda bp: f"{bp / 100:g} %".replace(".", ",")
+_env.filters["local"] = lambda at: local_time(at).strftime("%d.%m.%Y %H:%M")
+
+
+def local_time(at: datetime) -> datetime:
+    """Receipts speak the resident's time: Europe/Helsinki (EET/EEST)."""
+    return at.astimezone(HELSINKI)
+
 
 TEMPLATE = _env.from_string(
     """<!doctype html>
@@ -63,7 +76,7 @@ TEMPLATE = _env.from_string(
 <body><main class="receipt">
 <h1>{{ t.receipt }} — {{ t.order }} {{ order.order_number }}</h1>
 <p>{{ t.ref }}: <strong>{{ order.reference_number }}</strong> ({{ order.rf_reference }})</p>
-{% if order.paid_at %}<p>{{ t.paid }}: {{ order.paid_at.strftime('%d.%m.%Y %H:%M') }} UTC
+{% if order.paid_at %}<p>{{ t.paid }}: {{ order.paid_at|local }}
 {% if provider %} · {{ t.method }}: {{ provider }}{% endif %}
 {% if order.payment_id %} · {{ order.payment_id }}{% endif %}</p>{% endif %}
 {% for m in merchants %}
@@ -94,6 +107,9 @@ async def receipt(deps: Deps, req: ReceiptRequest, ctx: RequestContext) -> Recei
             raise Conflict("a receipt exists once the order is paid", state=order["state"])
         view = await full_view(conn, deps, ctx, order, lines)
         merchants = await catalogue_store.merchants(conn)
+    if order["merchants"]:  # the sellers frozen at checkout win over today's registry
+        frozen = msgspec.convert(order["merchants"], dict[str, Merchant])
+        merchants = {**merchants, **frozen}
     groups: dict[str, int] = {}
     for line in view.lines:
         groups[line.line.merchant_id] = groups.get(line.line.merchant_id, 0) + line.line.gross_cents

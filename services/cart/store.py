@@ -139,11 +139,12 @@ async def insert_order(
     sale_date: date,
     payment_deadline: datetime,
     lines: list[tuple[OrderLineSnapshot, dict[str, Any]]],
+    merchants: dict[str, Any],
 ) -> None:
     await conn.execute(
         """INSERT INTO orders (id, cart_id, order_number, reference_number, rf_reference,
-               customer, state, total_cents, sale_date, payment_deadline)
-           VALUES ($1, $2, $3, $4, $5, $6, 'awaiting_payment', $7, $8, $9)""",
+               customer, state, total_cents, sale_date, payment_deadline, merchants)
+           VALUES ($1, $2, $3, $4, $5, $6, 'awaiting_payment', $7, $8, $9, $10)""",
         order_id,
         cart_id,
         order_number,
@@ -153,6 +154,7 @@ async def insert_order(
         total_cents,
         sale_date,
         payment_deadline,
+        merchants,
     )
     await conn.executemany(
         """INSERT INTO order_lines (id, order_id, position, kind, reference, snapshot, details)

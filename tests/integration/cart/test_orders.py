@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -17,6 +18,7 @@ from shared.contracts.cart import (
     CartView,
     GetCartRequest,
     GetOrderRequest,
+    Merchant,
     MyOrdersRequest,
     OrderForPayment,
     OrderForPaymentRequest,
@@ -27,6 +29,7 @@ from shared.contracts.cart import (
     RefundLine,
     RefundRequestView,
     RequestRefundRequest,
+    UpsertMerchantRequest,
 )
 from shared.contracts.payment import PaymentFailed, PaymentRefunded
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -402,3 +405,31 @@ async def test_my_orders_come_in_pages(cart: Cart) -> None:
     rest = await cart.call("my_orders", MyOrdersRequest(limit=2, offset=2), OrderList, me)
     assert [o.order_id for o in rest.orders] == [made[0]]
     assert rest.next_offset is None
+
+
+async def test_receipt_keeps_the_sellers_of_checkout_day_and_shows_helsinki_time(
+    cart: Cart,
+) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    paid_at = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)  # 12.30 in Helsinki (EEST)
+    await cart.publish(msgspec.structs.replace(succeeded(order), paid_at=paid_at))
+    await order_in(cart, me, order.order_id, "fulfilled")
+    renamed = Merchant(
+        id="gis",
+        name_fi="Maanmittaus ja paikkatieto",
+        name_en="Land survey and geodata",
+        business_id="1234567-8",
+        line_kinds=["gis_product"],
+    )
+    admin = staff("admin")
+    await cart.call("upsert_merchant", UpsertMerchantRequest(merchant=renamed), Merchant, admin)
+    receipt = await cart.call(
+        "receipt", ReceiptRequest(order_id=order.order_id, locale="en"), Receipt, me
+    )
+    (seller,) = receipt.merchants
+    assert (seller.name, seller.business_id) == ("Survey services", "0204819-8")
+    assert "01.07.2026 12:30" in receipt.html
+    assert "Land survey" not in receipt.html
+    assert "UTC" not in receipt.html
