@@ -17,6 +17,7 @@ import msgspec
 
 from services.payment import refund_store, store
 from services.payment.access import may_see, signed_in
+from services.payment.closing import Closing
 from services.payment.domain import model
 from services.payment.domain.orders import check_payable
 from services.payment.providers.base import (
@@ -29,7 +30,7 @@ from services.payment.providers.base import (
 )
 from services.payment.providers.local import LocalProvider
 from services.payment.refunds import Refunds
-from services.payment.transitions import Applied, apply
+from services.payment.transitions import apply
 from shared import idempotency
 from shared.contracts.cart import OrderForPayment, OrderForPaymentRequest
 from shared.contracts.common import RequestContext, system_principal
@@ -80,6 +81,9 @@ class Payments:
     close_margin: timedelta = timedelta(seconds=60)
     sweep_interval: timedelta = timedelta(seconds=15)
 
+    def __post_init__(self) -> None:
+        self.closing = Closing(self.pool, self.providers, self.refunds)
+
     async def order_for_payment(self, order_id: uuid.UUID, ctx: RequestContext) -> OrderForPayment:
         system = RequestContext(
             principal=system_principal("payment"),
@@ -128,36 +132,12 @@ class Payments:
         async with self.pool.acquire() as conn:
             earlier = await store.unclosed_ended_payments(conn, order_id)
         for row in earlier:
-            outcome = await self._cancel_at_provider(row)
+            outcome = await self.closing.cancel(row)
             if outcome == "paid":
-                await self._paid_at_provider(row)
+                await self.closing.paid(row)
                 raise Conflict("this order is already paid", field="order_id")
             if outcome == "processing":  # may still succeed: a second success is refunded
                 log.warning("payment %s is still processing at the provider", row["id"])
-
-    async def _cancel_at_provider(self, row: asyncpg.Record) -> str:
-        try:
-            outcome = await self.providers[row["provider"]].cancel(
-                row["provider_ref"], idempotency_key=f"cancel-{row['id']}"
-            )
-        except ProviderError as exc:
-            raise Unavailable(
-                f"the payment provider is unavailable ({type(exc).__name__})"
-            ) from None
-        if outcome == "cancelled":
-            async with self.pool.acquire() as conn:
-                await store.mark_provider_closed(conn, row["id"])
-        return outcome
-
-    async def _paid_at_provider(self, row: asyncpg.Record) -> Applied | None:
-        """The provider says it took the money (answering a cancel): as if its webhook came."""
-        fee = await self._fee(self.providers[row["provider"]], row["provider_ref"])
-        async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock_order(conn, row["order_id"])
-            locked = await store.payment(conn, row["id"], lock=True)
-            applied = await apply(conn, locked, "provider_paid", fee)
-        await self._follow_up(applied)
-        return applied
 
     async def _open(self, row: asyncpg.Record, order: OrderForPayment) -> asyncpg.Record:
         """Open the payment at the provider (outside any transaction), then move to pending."""
@@ -190,7 +170,7 @@ class Payments:
                 await apply(conn, locked, "provider_session_opened")
             row = await store.payment(conn, row["id"])
         if row["state"] in ("cancelled", "expired"):  # superseded or swept while opening
-            await self._cancel_at_provider(row)
+            await self.closing.cancel(row)
         return row
 
     async def get(self, req: GetPaymentRequest, ctx: RequestContext) -> PaymentView:
@@ -222,17 +202,9 @@ class Payments:
                 f"the webhook signature is not valid: {exc}", field="signature"
             ) from None
         if news.kind == "succeeded" and news.fee_cents is None and news.provider_ref:
-            fee = await self._fee(provider, news.provider_ref)
+            fee = await self.closing.fee(provider, news.provider_ref)
             news = dataclasses.replace(news, fee_cents=fee)
         return await self.apply_news(provider.name, news)
-
-    async def _fee(self, provider: Provider, provider_ref: str) -> int | None:
-        """The provider's fee of a paid payment; None (pending, fetched later) when unknown."""
-        try:
-            return await provider.fee_of(provider_ref)
-        except ProviderError as exc:
-            log.warning("fee of %s not known yet: %s", provider_ref, type(exc).__name__)
-            return None
 
     async def apply_news(self, provider: str, news: WebhookNews) -> WebhookAck:
         """Apply a verified provider event once, whatever order events arrive in."""
@@ -264,7 +236,7 @@ class Payments:
             await store.webhook_outcome(conn, provider, news.event_id, outcome)
         if refused is not None:  # recorded for staff and committed; the provider is told no
             raise refused
-        await self._follow_up(applied)
+        await self.closing.follow_up(applied)
         return WebhookAck(
             event_id=news.event_id, duplicate=False, payment_id=row["id"], outcome=outcome
         )
@@ -308,23 +280,6 @@ class Payments:
         await store.lock_order(conn, row["order_id"])
         return await store.payment(conn, row["id"], lock=True)
 
-    async def _follow_up(self, applied: Applied) -> None:
-        """After the commit: close superseded payments at the provider, refund a duplicate.
-        Failures are logged: the background loops and later attempts finish the work."""
-        for row in applied.to_cancel:
-            if not row["provider_ref"]:
-                continue
-            try:
-                if await self._cancel_at_provider(row) == "paid":
-                    await self._paid_at_provider(row)  # a duplicate: refunded in full
-            except ServiceError as exc:
-                log.warning("superseded payment %s not closed: %s", row["id"], exc.message)
-        if applied.refund is not None:
-            try:
-                await self.refunds.complete(applied.refund)
-            except ServiceError as exc:
-                log.warning("duplicate refund %s pending: %s", applied.refund["id"], exc.message)
-
     async def local_decide(self, req: LocalDecideRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)
         local = self.providers.get("local")
@@ -345,38 +300,4 @@ class Payments:
         return await self.get(GetPaymentRequest(payment_id=req.payment_id), ctx)
 
     async def sweep_expired(self) -> int:
-        """Open payments whose session would otherwise close after the next sweep: cancel at
-        the provider (no lock held meanwhile), then `expired`, or `succeeded` if it was paid."""
-        lead = self.sweep_interval + self.close_margin
-        async with self.pool.acquire() as conn:
-            rows = await store.overdue_payments(conn, lead.total_seconds())
-        for row in rows:
-            outcome = "cancelled"
-            if row["provider_ref"]:
-                try:
-                    outcome = await self._cancel_at_provider(row)
-                except Unavailable as exc:
-                    log.warning("could not cancel payment %s: %s", row["id"], exc.message)
-                    continue
-            if outcome == "paid":
-                await self._paid_at_provider(row)
-                continue
-            async with self.pool.acquire() as conn, conn.transaction():
-                await store.lock_order(conn, row["order_id"])
-                locked = await store.payment(conn, row["id"], lock=True)
-                if locked["state"] in model.OPEN_STATES:  # else a webhook came first
-                    await apply(conn, locked, "window_closed")
-        await self._close_declined(lead)
-        return len(rows)
-
-    async def _close_declined(self, lead: timedelta) -> None:
-        """A declined Stripe PaymentIntent stays payable: close it when the window ends (one
-        paid meanwhile is a late success, which cart keeps or refunds)."""
-        async with self.pool.acquire() as conn:
-            rows = await store.overdue_unclosed_payments(conn, lead.total_seconds())
-        for row in rows:
-            try:
-                if await self._cancel_at_provider(row) == "paid":
-                    await self._paid_at_provider(row)
-            except ServiceError as exc:
-                log.warning("declined payment %s not closed: %s", row["id"], exc.message)
+        return await self.closing.sweep(self.sweep_interval + self.close_margin)
