@@ -6,12 +6,20 @@ from typing import Any
 
 import pytest
 
+from services.booking import demo
 from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
 from tests.e2e.conftest import Suite
 
 PUBLIC = ["/", "/sign-in", "/resources", "/gis"]
 RESIDENT = ["/cart", "/library", "/reservations", "/calendar"]
-STAFF = ["/staff", "/staff/day", "/staff/approvals", "/staff/closures", "/staff/resources"]
+STAFF = [
+    "/staff",
+    "/staff/day",
+    "/staff/approvals",
+    "/staff/closures",
+    "/staff/resources",
+    f"/staff/resources/{demo.RESOURCE_SPORTS_HALL}",
+]
 
 
 async def _check(page: Any, path: str, shot: str) -> None:

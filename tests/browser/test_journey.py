@@ -329,3 +329,74 @@ async def test_finance_officer_downloads_the_erp_export_once(
         await officer.locator("form[action='/finance/erp-export'] button").click()
     assert "run2" in (await again.value).suggested_filename
     await officer.context.close()
+
+
+async def test_clerk_edits_a_resource_and_one_price_and_the_peak_bands_survive(
+    browser: Any, web_suite: Suite
+) -> None:
+    from services.booking import demo
+
+    hall = f"/staff/resources/{demo.RESOURCE_SPORTS_HALL}"
+    clerk = await new_page(browser, web_suite.url)
+    await sign_in(clerk, "clerk-sports", "/staff/resources")
+    await visit(clerk, "/staff/resources")
+    await visit(clerk, await clerk.locator(f"a[href='{hall}']").first.get_attribute("href"))
+    await clean(clerk, "staff-resource")
+
+    notice = int(await clerk.input_value("#min_notice_minutes"))  # a setting and the policy
+    await clerk.fill("#min_notice_minutes", str(notice + 30))
+    await clerk.fill("#free_cancel_hours", "48")
+    await submit(clerk, clerk.locator("#settings-form button[type='submit']"))
+    assert "done=done_saved" in clerk.url
+    assert await clerk.input_value("#min_notice_minutes") == str(notice + 30)
+    assert await clerk.input_value("#free_cancel_hours") == "48"
+
+    new = clerk.locator("fieldset.rule[data-new='yes']")  # a weekend-evening band of our own
+    await new.locator("select[name$='-group']").select_option("business")
+    for day in range(5):
+        await new.locator(f"input[name$='-days'][value='{day}']").uncheck()
+    await new.locator("input[type='time'][name$='-from']").fill("18:00")
+    await new.locator("input[name$='-to']").fill("22:00")
+    await new.locator("input[name$='-euros']").fill("95,00")
+    await new.locator("select[name$='-vat']").select_option("1350")
+    await submit(clerk, clerk.locator("#rules-form button[type='submit']"))
+    table = clerk.locator("#price-table")
+    band = table.locator("tr[data-group='business'][data-from='18:00'][data-to='22:00']")
+    assert await band.get_attribute("data-cents") == "9500"
+    peak = "tr[data-group='resident'][data-from='16:00'][data-to='00:00']"  # the demo's
+    assert await table.locator(peak).count() == 1
+    peak_cents = await table.locator(peak).get_attribute("data-cents")
+
+    other = clerk.locator("fieldset.rule[data-group='other'][data-from='00:00']").first
+    await other.locator("input[name$='-euros']").fill("61,50")  # another row than the bands
+    await submit(clerk, clerk.locator("#rules-form button[type='submit']"))
+    assert "done=done_saved" in clerk.url
+    all_day = table.locator("tr[data-group='other'][data-from='00:00'][data-to='00:00']")
+    assert await all_day.first.get_attribute("data-cents") == "6150"
+    assert await table.locator(peak).get_attribute("data-cents") == peak_cents
+    assert await band.get_attribute("data-cents") == "9500"
+    await clean(clerk, "staff-resource-prices-saved")
+
+    mine = "fieldset.rule[data-group='business'][data-from='18:00'][data-to='22:00']"
+    await clerk.locator(mine).locator("input[name$='-remove']").check()  # removing a row
+    await submit(clerk, clerk.locator("#rules-form button[type='submit']"))
+    assert await band.count() == 0
+    assert await table.locator(peak).count() == 1
+
+    await clerk.fill("#hours-0-0-closes", "06:00")  # a bad time names its field
+    async with clerk.expect_navigation():
+        await clerk.locator("#hours-form button[type='submit']").click()
+    assert (
+        "hours-0-0-closes"
+        in await clerk.locator(".error[data-code='validation_failed']").inner_text()
+    )
+    await visit(clerk, hall)
+    await clerk.fill("#hours-6-0-closes", "19:00")  # Sunday, this resource only
+    await submit(clerk, clerk.locator("#hours-form button[type='submit']"))
+    assert await clerk.input_value("#hours-6-0-closes") == "19:00"
+    assert await clerk.input_value("#hours-0-0-closes") == "22:00"
+
+    await clerk.fill("#min_notice_minutes", str(notice))  # the demo as it was for others
+    await clerk.fill("#free_cancel_hours", "24")
+    await submit(clerk, clerk.locator("#settings-form button[type='submit']"))
+    await clerk.context.close()

@@ -35,6 +35,9 @@ OPS: dict[str, str] = {
     "set_prices": "booking.v1.set_prices",
     "list_resources": "booking.v1.list_resources",
     "pending_approvals": "booking.v1.pending_approvals",
+    "get_resource": "booking.v1.get_resource",
+    "update_resource": "booking.v1.update_resource",
+    "set_hours": "booking.v1.set_hours",
     # cart
     "get_cart": "cart.v1.get_cart",
     "add_reservation": "cart.v1.add_reservation",
