@@ -210,7 +210,7 @@ WHOLE_NUMBERS = (
 SWITCHES = ("needs_approval", "allows_multi_day", "active")
 ALL_DAYS = [0, 1, 2, 3, 4, 5, 6]
 MAX_RULE_ROWS = 200
-MAX_INTERVALS = 6  # opening intervals of one weekday on the form
+MAX_INTERVALS = 12  # opening intervals of one weekday the form may carry
 # set_prices names `rules[i].<field>`; the form names `rule-<row>-<input>`
 RULE_INPUTS = {
     "customer_group": "group",
