@@ -27,8 +27,11 @@ class Closing:
 
     async def cancel(self, row: asyncpg.Record) -> CancelOutcome:
         """Cancel at the provider (one idempotency key per payment); remembers a closed one."""
+        provider = self.providers.get(row["provider"])
+        if provider is None:
+            raise Unavailable(f"the provider {row['provider']} is not configured here")
         try:
-            outcome = await self.providers[row["provider"]].cancel(
+            outcome = await provider.cancel(
                 row["provider_ref"], idempotency_key=f"cancel-{row['id']}"
             )
         except ProviderError as exc:
