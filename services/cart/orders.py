@@ -299,5 +299,7 @@ async def sweeper(deps: Deps, stop: asyncio.Event) -> None:
                 pass
         except (asyncpg.PostgresError, OSError) as exc:
             log.warning("payment-window sweeper: %s; retrying", type(exc).__name__)
+        except Exception:  # never let one bad order stop the sweeper for good
+            log.exception("payment-window sweeper: unexpected failure; retrying")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=deps.settings.sweep_interval_s)
