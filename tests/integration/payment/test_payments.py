@@ -18,7 +18,7 @@ from shared.contracts.payment import (
     WebhookAck,
     WebhookRequest,
 )
-from shared.errors import Forbidden, Unauthenticated, ValidationFailed
+from shared.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
 from tests.integration.payment.conftest import Orders, PaymentHarness, line_of, resident
 
 
@@ -207,3 +207,25 @@ async def test_concurrent_duplicate_webhooks_announce_the_payment_once(
     assert sorted(a.duplicate for a in acks).count(False) == 1
     assert {a.outcome for a in acks} == {"succeeded"}
     assert len(await payment.events("evt.payment.payment.succeeded")) == 1
+
+
+async def test_a_local_success_in_another_currency_is_refused_and_changes_nothing(
+    payment: PaymentHarness, orders: Orders
+) -> None:
+    me = resident()
+    order = await orders.new(me, library=False)
+    await start(payment, me, order.order_id)
+    charge = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
+    body = (
+        f'{{"id":"evt-sek","type":"charge.paid","created":0,"data":{{"charge":"{charge}",'
+        f'"amount":{order.total_cents},"currency":"SEK","fee":40}}}}'
+    ).encode()
+
+    with pytest.raises(Conflict) as error:
+        await send(payment, body)
+
+    assert error.value.details["reason"] == "amount_mismatch"
+    assert error.value.details["reported_currency"] == "SEK"
+    assert await payment.pool.fetchval("SELECT state FROM payment.payments") == "pending"
+    assert await payment.pool.fetchval("SELECT count(*) FROM payment.payment_anomalies") == 1
+    assert await payment.events("evt.payment.payment.succeeded") == []
