@@ -3,6 +3,7 @@ losing the rest (`booking.v1.get_resource`, `set_prices`, `list_resources` with 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, time, timedelta
 
@@ -258,3 +259,27 @@ async def test_staff_list_their_deactivated_resources_too(booking: Booking) -> N
         with pytest.raises(Forbidden):
             await listed(principal, merchant_id=merchant, include_inactive=True)
     assert (await settings(booking)).settings.active is False
+
+
+async def test_clerks_saving_the_same_page_at_once_one_wins_the_others_conflict(
+    booking: Booking,
+) -> None:
+    for round_ in range(5):
+        got = await settings(booking)
+
+        async def save(cents: int, got: c.ResourceSettings = got) -> str:
+            rules = [msgspec.structs.replace(r, amount_cents=cents) for r in got.prices]
+            request = c.SetPricesRequest(
+                resource_id=HALL, rules=rules, expected_version=got.prices_version
+            )
+            try:
+                await booking.call("set_prices", request, c.Done, SPORTS_STAFF)
+            except Conflict:
+                return "conflict"
+            return "saved"
+
+        results = await asyncio.gather(*(save(1000 * round_ + n) for n in range(8)))
+        assert sorted(results) == ["conflict"] * 7 + ["saved"]
+        after = (await settings(booking)).prices
+        assert len(after) == len(got.prices)
+        assert len({r.amount_cents for r in after}) == 1
