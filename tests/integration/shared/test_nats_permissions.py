@@ -15,7 +15,7 @@ from nats.aio.client import Client as NATS
 from services.gateway.ratelimit import SharedRateLimiter, open_bucket
 from services.gateway.settings import GatewaySettings
 from shared.contracts.common import Empty, RequestContext
-from shared.embedded import start_nats
+from shared.embedded import EmbeddedNats, start_nats
 from shared.errors import Unavailable
 from shared.events import Consumer, bind_consumer, ensure_stream
 from shared.messaging import Operation, Requester, serve
@@ -24,14 +24,28 @@ CONF = Path(__file__).resolve().parents[3] / "deploy" / "nats-server.conf"
 USERS = ("gateway", "booking", "cart", "payment")
 
 
-@pytest.fixture(scope="module")
-def secured_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {f"{u.upper()}_NATS_PASSWORD": f"{u}-secret" for u in USERS}
+def password(user: str) -> str:
+    return f"{user}-secret"
+
+
+def start_secured_nats(where: Path) -> EmbeddedNats:
+    """nats-server with deploy/nats-server.conf (its store under `where`)."""
+    env = {f"{u.upper()}_NATS_PASSWORD": password(u) for u in USERS}
     env["NATS_SERVER_NAME"] = "permissions-test"
-    where = tmp_path_factory.mktemp("secured-nats")
+    where.mkdir(parents=True, exist_ok=True)
     config = where / "nats-server.conf"
     config.write_text(CONF.read_text().replace("/var/lib/nats", str(where / "store")))
-    server = start_nats(where, config=config, env=env)
+    return start_nats(where, config=config, env=env)
+
+
+def violations(server: EmbeddedNats) -> list[str]:
+    log = (server.store_dir.parent / "nats.log").read_text()
+    return [line for line in log.splitlines() if "Violation" in line]
+
+
+@pytest.fixture(scope="module")
+def secured_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = start_secured_nats(tmp_path_factory.mktemp("secured-nats"))
     yield server.url
     server.stop()
 
@@ -49,7 +63,7 @@ class Connections:
         client = await nats.connect(
             self.url,
             user=user,
-            password=f"{user}-secret",
+            password=password(user),
             error_cb=on_error,
             max_reconnect_attempts=0,
         )
