@@ -104,8 +104,9 @@ class Closing:
         return len(rows)
 
     async def _close_declined(self, lead: timedelta) -> None:
-        """A declined Stripe PaymentIntent stays payable: close it when the window ends (one
-        paid meanwhile is a late success, which cart keeps or refunds)."""
+        """A declined Stripe PaymentIntent stays payable (and a cancel may not have gone
+        through): close it when the window ends; one paid meanwhile is a late success, which
+        cart keeps or refunds (or, if the order is paid, a duplicate refunded here)."""
         async with self.pool.acquire() as conn:
             rows = await store.overdue_unclosed_payments(conn, lead.total_seconds())
         for row in rows:

@@ -236,11 +236,12 @@ async def overdue_payments(conn: asyncpg.Connection, lead_s: float, limit: int =
 async def overdue_unclosed_payments(
     conn: asyncpg.Connection, lead_s: float, limit: int = 50
 ) -> list[Row]:
-    """Declined payments whose window closes within `lead_s` seconds and whose provider side
-    may still take money (read without locks)."""
+    """Ended payments (declined; superseded or expired whose cancel did not go through) whose
+    window closes within `lead_s` seconds and whose provider side may still take money."""
     return await conn.fetch(
         """SELECT * FROM payments
-           WHERE state = 'failed' AND NOT provider_closed AND provider_ref IS NOT NULL
+           WHERE state IN ('failed', 'cancelled', 'expired') AND NOT provider_closed
+             AND provider_ref IS NOT NULL
              AND payment_deadline < now() + make_interval(secs => $1)
            ORDER BY payment_deadline LIMIT $2""",
         lead_s,
