@@ -270,3 +270,56 @@ async def test_a_malformed_koha_reply_does_not_stop_the_worker(cart: Cart) -> No
         )
         steps += [(e.step, e.detail) for e in log.entries]
     assert any(step == "attempt_failed" and "not understood" in d for step, d in steps)
+
+
+@pytest.mark.parametrize("cart", [{"library_retry_delays_s": "0.3,0.3,0.3,0.3,0.3"}], indirect=True)
+async def test_a_partly_refunded_library_line_records_only_what_was_kept(cart: Cart) -> None:
+    cart.koha.state.fail_next_credits = 1000
+    me = resident()
+    order = await pay_for_debits(cart, me, 9001, 9002)
+    paid = await order_in(cart, me, order.order_id, "paid")
+    line = next(x.line for x in paid.lines if x.line.reference == "9001")
+    asked = await cart.call(
+        "request_refund",
+        RequestRefundRequest(order_id=order.order_id, line_id=line.line_id, amount_cents=100),
+        RefundRequestView,
+        CLERK,
+    )
+    kept = await cart.pool.fetchval(
+        "SELECT amount_cents FROM library_registrations WHERE line_id = $1", line.line_id
+    )
+    assert kept == 140
+    await cart.publish(
+        PaymentRefunded(
+            payment_id=uuid.uuid4(),
+            order_id=order.order_id,
+            amount_cents=100,
+            provider="local",
+            refund_id=uuid.uuid4(),
+            refund_request_id=asked.refund_request_id,
+            lines=[RefundLine(line_id=line.line_id, amount_cents=100)],
+            reason="staff",
+        )
+    )
+
+    async def money_back() -> bool:
+        return bool(
+            await cart.pool.fetchval(
+                "SELECT state = 'pending' FROM order_lines WHERE id = $1", line.line_id
+            )
+        )
+
+    await eventually(money_back)  # the line is back to waiting for its (smaller) recording
+    cart.koha.state.fail_next_credits = 0
+
+    async def settled() -> bool:
+        return bool(await cart.outbox("evt.cart.order.fulfilled"))
+
+    await eventually(settled)
+    done = await order_in(cart, me, order.order_id, "partially_refunded")
+    assert {x.line.reference: (x.state, x.refunded_cents) for x in done.lines} == {
+        "9001": ("fulfilled", 100),
+        "9002": ("fulfilled", 0),
+    }
+    amounts = {c["account_lines_ids"][0]: c["amount"] for c in cart.koha.state.credits}
+    assert amounts == {9001: 1.4, 9002: 1.0}
