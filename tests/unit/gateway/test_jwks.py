@@ -112,12 +112,12 @@ async def test_issuer_down_without_keys_fails_fast_until_the_retry_time() -> Non
 
 async def test_stale_keys_beyond_the_grace_period_are_unavailable() -> None:
     issuer = FlakyIssuer()
-    cache = JwksCache(issuer.fetch, ttl=0.1, min_refresh=0, grace_s=0.1, retry_s=0.05)
+    cache = JwksCache(issuer.fetch, ttl=0.2, min_refresh=0, grace_s=0.6, retry_s=0.05)
     await cache.key("a")
     issuer.up = False
-    await asyncio.sleep(0.12)
+    await asyncio.sleep(0.3)
     assert await cache.key("a") is not None  # within the grace period
-    await asyncio.sleep(0.15)
+    await asyncio.sleep(0.6)
     with pytest.raises(Unavailable):
         await cache.key("a")
 
