@@ -53,7 +53,7 @@ async def _same_origin(request: Request[Any, Any, Any]) -> None:
 
 def web_router() -> Router:
     """All HTML pages plus their static files under `/static/web`."""
-    from services.gateway.web import clerk, resident, shop, staff
+    from services.gateway.web import clerk, resident, resources, shop, staff
 
     return Router(
         "/",
@@ -62,6 +62,7 @@ def web_router() -> Router:
             *shop.ROUTES,
             *staff.ROUTES,
             *clerk.ROUTES,
+            *resources.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],
         exception_handlers={ServiceError: _service_error},

@@ -17,10 +17,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow
-from services.gateway.web.clerk import euros_to_cents
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
+from services.gateway.web.resources import euros_to_cents
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
