@@ -126,7 +126,10 @@ class StripeStandIn:
                             f"'{key}' if you meant to execute a different request.",
                         )
                     return seen[1], json.loads(seen[2]), True
-                status, body = self._dispatch(method, route, path, params)
+                try:
+                    status, body = self._dispatch(method, route, path, params)
+                except StripeError as exc:  # Stripe saves errors of requests it began too
+                    status, body = exc.status, exc.body
                 self.idempotency[(auth, key)] = (fingerprint, status, json.dumps(body).encode())
                 return status, body, False
         with self.lock:

@@ -152,21 +152,28 @@ class StripeProvider:
         return None if isinstance(txn, str) else int(txn.fee)
 
     async def cancel(self, provider_ref: str, idempotency_key: str) -> CancelOutcome:
-        try:
-            await _call(
-                lambda: self.client.v1.payment_intents.cancel_async(
-                    provider_ref, {}, {"idempotency_key": idempotency_key}
+        """Cancel the PaymentIntent; when Stripe cannot, its status says why. Stripe replays a
+        refused cancel for its key, so an intent that became cancellable since (a processing
+        payment that failed) is cancelled once more under a fresh key."""
+        for key in (idempotency_key, f"{idempotency_key}-{uuid.uuid4().hex[:12]}"):
+            try:
+                await _call(
+                    lambda k=key: self.client.v1.payment_intents.cancel_async(  # type: ignore[misc]
+                        provider_ref, {}, {"idempotency_key": k}
+                    )
                 )
+                return "cancelled"
+            except ProviderRejected as exc:
+                if exc.code != "payment_intent_unexpected_state":
+                    raise
+            intent = await _call(
+                lambda: self.client.v1.payment_intents.retrieve_async(provider_ref)
             )
-            return "cancelled"
-        except ProviderRejected as exc:
-            if exc.code != "payment_intent_unexpected_state":
-                raise
-        # Stripe cannot cancel it: already cancelled, paid meanwhile, or still processing.
-        intent = await _call(lambda: self.client.v1.payment_intents.retrieve_async(provider_ref))
-        if intent.status == "succeeded":
-            return "paid"
-        return "cancelled" if intent.status == "canceled" else "processing"
+            if intent.status == "succeeded":
+                return "paid"
+            if intent.status in ("canceled", "processing"):
+                return "cancelled" if intent.status == "canceled" else "processing"
+        return "processing"
 
     async def balance_transactions(
         self, start: datetime, end: datetime

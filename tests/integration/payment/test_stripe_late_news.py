@@ -257,3 +257,24 @@ async def test_a_declined_intent_is_closed_at_stripe_when_the_window_ends(
     await payment.svc.payments.sweep_expired()  # closed once: not asked again
     cancels = [r for r in standin.requests if r[1].endswith("/cancel")]
     assert len(cancels) == 1
+
+
+async def test_an_intent_that_could_not_be_cancelled_is_closed_once_it_becomes_cancellable(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    order = await orders.new(ME, library=False)
+    first = await start(payment, order.order_id)
+    first_pi = await intent_of(payment, first.payment_id)
+    await send(payment, standin.fail(first_pi))
+    standin.process(first_pi)
+    await start(payment, order.order_id)  # Stripe refuses to cancel the processing intent
+    standin.fail(first_pi)  # the bank debit fails: the intent is payable (and cancellable) again
+    await payment.pool.execute("UPDATE payment.payments SET payment_deadline = now()")
+
+    await payment.svc.payments.sweep_expired()
+
+    # The refused cancel is replayed for its key; a fresh key cancels it.
+    assert standin.intents[first_pi]["status"] == "canceled"
+    assert await payment.pool.fetchval(
+        "SELECT provider_closed FROM payment.payments WHERE id = $1", first.payment_id
+    )
