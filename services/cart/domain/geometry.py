@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from shared.errors import ValidationFailed
 
-MAX_POSITIONS = 20_000
+MAX_POSITIONS = 500  # a drawn outline; larger areas are sold by the survey services directly
 MAX_AREA_M2 = 1_000_000_000  # 100,000 ha: far more than the city; larger areas go by offer
 
 # Finnish Gauss-Krüger zones (ETRS-GK19 ... ETRS-GK31 = EPSG:3873 ... EPSG:3885): easting with
@@ -76,7 +76,65 @@ def _ring(value: object, where: str, crs: str) -> list[tuple[Fraction, Fraction]
     for x, y in ring:
         if not (e_min <= x <= e_max and n_min <= y <= n_max):
             raise _refuse(f"{where} has a position outside {crs} coordinates of Finland")
+    if crosses_itself(ring):
+        raise _refuse(f"{where} crosses itself; draw its outline without crossings")
     return ring
+
+
+Point = tuple[float, float]
+
+
+def _orientation(a: Point, b: Point, c: Point) -> int:
+    cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return (cross > 0) - (cross < 0)
+
+
+def _on_segment(a: Point, b: Point, p: Point) -> bool:
+    return min(a[0], b[0]) <= p[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= p[1] <= max(a[1], b[1])
+
+
+def _segments_meet(a: Point, b: Point, c: Point, d: Point) -> bool:
+    o1, o2, o3, o4 = (
+        _orientation(a, b, c),
+        _orientation(a, b, d),
+        _orientation(c, d, a),
+        _orientation(c, d, b),
+    )
+    if o1 != o2 and o3 != o4:
+        return True
+    return (
+        (o1 == 0 and _on_segment(a, b, c))
+        or (o2 == 0 and _on_segment(a, b, d))
+        or (o3 == 0 and _on_segment(c, d, a))
+        or (o4 == 0 and _on_segment(c, d, b))
+    )
+
+
+def crosses_itself(ring: Sequence[tuple[Fraction, Fraction]]) -> bool:
+    """Do two edges of a closed ring that are not neighbours meet?
+
+    Coordinates are taken relative to the first position (metres within a few km: exact
+    enough in floats). A sweep over the edges sorted by their western end checks only edges
+    whose x ranges overlap; with at most MAX_POSITIONS positions even the worst case is quick."""
+    x0, y0 = ring[0]
+    local = [(float(x - x0), float(y - y0)) for x, y in ring]
+    points = [p for i, p in enumerate(local) if i == 0 or p != local[i - 1]]
+    edges = list(itertools.pairwise(points))
+    n = len(edges)
+    order = sorted(range(n), key=lambda i: min(edges[i][0][0], edges[i][1][0]))
+    active: list[int] = []
+    for i in order:
+        (a, b) = edges[i]
+        west = min(a[0], b[0])
+        active = [j for j in active if max(edges[j][0][0], edges[j][1][0]) >= west]
+        for j in active:
+            if abs(i - j) in (1, n - 1):  # neighbours share a corner
+                continue
+            c, d = edges[j]
+            if _segments_meet(a, b, c, d):
+                return True
+        active.append(i)
+    return False
 
 
 def _twice_area(ring: Sequence[tuple[Fraction, Fraction]]) -> Fraction:

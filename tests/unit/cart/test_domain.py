@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -134,7 +136,7 @@ def test_polygon_area_is_rounded_half_up_to_whole_square_metres() -> None:
         (
             {"type": "Polygon", "coordinates": [ring((0, 0), (10, 10), (0, 10), (10, 0), (0, 0))]},
             "area.coordinates",
-            "no surface",
+            "crosses itself",
         ),
         ({"type": "Polygon", "coordinates": [HOLE, SQUARE]}, "area.coordinates", "holes"),
     ],
@@ -145,6 +147,32 @@ def test_polygons_that_cannot_be_priced_are_refused_naming_the_field(
     with pytest.raises(ValidationFailed, match=words) as refused:
         polygon_area_m2(geometry)
     assert refused.value.details["field"] == field
+
+
+def test_a_self_crossing_outline_is_refused_and_a_big_drawn_one_is_measured_quickly() -> None:
+    figure_eight = ring((0, 0), (300, 100), (300, 0), (0, 100), (0, 0))
+    with pytest.raises(ValidationFailed, match="crosses itself"):
+        polygon_area_m2({"type": "Polygon", "coordinates": [figure_eight]})
+    n = 499
+    circle = [
+        [
+            E0 + round(1000 * math.cos(2 * math.pi * k / n), 3),
+            N0 + round(1000 * math.sin(2 * math.pi * k / n), 3),
+        ]
+        for k in range(n)
+    ]
+    circle.append(circle[0])
+    started = time.perf_counter()
+    area = polygon_area_m2({"type": "Polygon", "coordinates": [circle]})
+    assert abs(area - math.pi * 1000**2) < 10000
+    # The worst case for the crossing check: every edge spans the whole width (a zigzag).
+    zigzag = [[E0 + (k % 2) * 1000, N0 + k] for k in range(n - 3)]
+    zigzag += [[E0 - 10, N0 + n], [E0 - 10, N0], zigzag[0]]
+    assert polygon_area_m2({"type": "Polygon", "coordinates": [zigzag]}) > 0
+    assert time.perf_counter() - started < 1.5
+    too_many = circle[:-1] + circle[:2] + [circle[0]]
+    with pytest.raises(ValidationFailed, match="more than 500 positions"):
+        polygon_area_m2({"type": "Polygon", "coordinates": [too_many]})
 
 
 def test_an_unclosed_ring_is_not_priced_as_a_huge_area() -> None:
