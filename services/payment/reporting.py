@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -66,11 +66,12 @@ class Reporting:
     provider: Provider
     providers: dict[str, Provider]
 
-    async def _fees_known(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
-        """Fetch the provider fees still unknown for these ledger rows; refuse to report a
-        fee as 0 when the provider cannot tell it yet."""
-        pending = await ledger_store.fee_pending_payments(conn, {r["payment_id"] for r in rows})
-        missing = []
+    async def _fees_known(self, rows: list[asyncpg.Record]) -> None:
+        """Fetch the provider fees still unknown for these ledger rows (no connection held
+        during the provider's calls); refuse to report a fee as 0 it cannot tell yet."""
+        async with self.pool.acquire() as conn:
+            pending = await ledger_store.fee_pending_payments(conn, {r["payment_id"] for r in rows})
+        learnt, missing = [], []
         for payment in pending:
             provider = self.providers.get(payment["provider"])
             try:
@@ -80,7 +81,10 @@ class Reporting:
             if fee is None:
                 missing.append(str(payment["id"]))
             else:
-                await ledger_store.set_fee(conn, payment["id"], fee)
+                learnt.append((payment["id"], fee))
+        async with self.pool.acquire() as conn:
+            for payment_id, fee in learnt:
+                await ledger_store.set_fee(conn, payment_id, fee)
         if missing:
             raise Unavailable(
                 f"the provider's fee of {len(missing)} payment(s) is not known yet; try later",
@@ -88,14 +92,19 @@ class Reporting:
                 fees_pending=missing,
             )
 
+    async def _ledger_of_day(self, day: date, merchant_id: str) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn:
+            rows = await ledger_store.ledger_of_day(conn, day)
+        mine = [r for r in rows if r["merchant_id"] == merchant_id]
+        if not any(r["fee_pending"] for r in mine):
+            return rows
+        await self._fees_known(mine)
+        async with self.pool.acquire() as conn:
+            return await ledger_store.ledger_of_day(conn, day)
+
     async def settlement(self, req: SettlementRequest, ctx: RequestContext) -> SettlementReport:
         require_finance(ctx)
-        async with self.pool.acquire() as conn:
-            rows = await ledger_store.ledger_of_day(conn, req.day)
-            mine = [r for r in rows if r["merchant_id"] == req.merchant_id]
-            if any(r["fee_pending"] for r in mine):
-                await self._fees_known(conn, mine)
-                rows = await ledger_store.ledger_of_day(conn, req.day)
+        rows = await self._ledger_of_day(req.day, req.merchant_id)
         mine = [(r, e) for r, e in entries_with_fees(rows) if e.merchant_id == req.merchant_id]
         table = settlement_rows(e for _, e in mine)
         gross = sum(r.gross_cents for r in table)
