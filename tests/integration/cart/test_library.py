@@ -6,6 +6,9 @@ import uuid
 
 import pytest
 
+from services.cart.deps import Deps
+from services.cart.library.koha import KohaLibrary
+from services.cart.library_service import record_one
 from shared.contracts.cart import (
     AddLibraryDebitsRequest,
     CartView,
@@ -323,3 +326,44 @@ async def test_a_partly_refunded_library_line_records_only_what_was_kept(cart: C
     }
     amounts = {c["account_lines_ids"][0]: c["amount"] for c in cart.koha.state.credits}
     assert amounts == {9001: 1.4, 9002: 1.0}
+
+
+async def test_a_credit_posted_while_its_line_was_refunded_is_flagged_for_clerks(
+    cart: Cart,
+) -> None:
+    cart.koha.state.fail_next_credits = 1000
+    me = resident()
+    order = await pay_for_debits(cart, me, 9001)
+    paid = await order_in(cart, me, order.order_id, "paid")
+    (line,) = paid.lines
+    in_flight = await cart.pool.fetchrow(
+        "SELECT * FROM library_registrations WHERE line_id = $1", line.line.line_id
+    )
+    await cart.call(
+        "request_refund",
+        RequestRefundRequest(order_id=order.order_id, line_id=line.line.line_id),
+        RefundRequestView,
+        CLERK,
+    )
+    cart.koha.state.fail_next_credits = 0
+    # A worker that took the registration before the refund posts its credit now.
+    deps = Deps(
+        cart.pool,
+        cart.requester,
+        KohaLibrary(cart.koha.url, "cart-client", "cart-secret"),
+        cart.settings,
+    )
+    try:
+        await record_one(deps, in_flight)
+    finally:
+        await deps.library.close()
+    log = await cart.call(
+        "registration_log",
+        RegistrationLogRequest(line_id=line.line.line_id),
+        RegistrationLog,
+        CLERK,
+    )
+    steps = [e.step for e in log.entries]
+    assert "cancelled" in steps
+    assert steps[-1] == "credited_during_refund"
+    assert await registration_state(cart, line.line.line_id) == "cancelled"
