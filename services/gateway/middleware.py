@@ -1,7 +1,8 @@
 """Per-request plumbing: request id + trace context, client address, principal, rate limits,
 security headers and the access log.
 
-`GatewayMiddleware` runs before every route; `before_send` runs on every reply (also 404s that
+`GatewayMiddleware` runs before every route (and refuses query parameters an `/api/v1` route
+does not declare); `before_send` runs on every reply (also 404s that
 never reach a route) and adds the ids and security headers, and writes the access log line
 (method, route path, status, duration, ids, principal kind: no personal data, no query string).
 """
@@ -18,11 +19,14 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.routes.strict import refuse_unknown_query
 from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT
 from shared.errors import RateLimited
 from shared.messaging import child_traceparent, new_request_id
 
 access_log = logging.getLogger("gateway.access")
+
+API_PREFIX = "/api/v1/"  # routes whose query strings hold only declared parameters
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
@@ -114,6 +118,8 @@ class GatewayMiddleware:
                 )
             if retry is not None:
                 raise RateLimited("too many requests; slow down", retry_after=retry)
+        if scope["path"].startswith(API_PREFIX):
+            refuse_unknown_query(scope)
         await self.app(scope, receive, send)
 
 

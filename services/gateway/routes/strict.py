@@ -1,15 +1,23 @@
-"""HTTP body types made from request contracts: the request without its path fields and
-`idempotency_key`, unknown fields forbidden at every level (nested structs too)."""
+"""Strict requests: HTTP body types made from request contracts (the request without its path
+fields and `idempotency_key`, unknown fields forbidden at every level, nested structs too), and
+query strings holding only the parameters a route declares."""
 
 from __future__ import annotations
 
+import difflib
 import functools
 import operator
 import types
 import typing
+from collections.abc import Iterable
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import msgspec
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope
+
+from services.gateway.errors import problem
 
 
 def _field_spec(info: msgspec.structs.FieldInfo, type_: Any) -> tuple[Any, ...]:
@@ -86,3 +94,53 @@ def body_struct(request: type[msgspec.Struct], exclude: set[str]) -> type[msgspe
     if not kept:
         return None
     return _copy_struct(request, f"{request.__name__}Body", kept)
+
+
+# Per handler object (slotted: no weak references; a few hundred handlers per app).
+_DECLARED_QUERY: dict[BaseRouteHandler, frozenset[str]] = {}
+
+
+def declared_query(handler: BaseRouteHandler, path_params: Iterable[str]) -> frozenset[str]:
+    """The query parameters `handler` declares (as Litestar resolves its signature, with its
+    dependencies and layered parameters), worked out once per handler."""
+    names = _DECLARED_QUERY.get(handler)
+    if names is None:
+        model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path_params))  # type: ignore[arg-type]
+        names = frozenset(p.field_alias for p in model.expected_query_params)
+        _DECLARED_QUERY[handler] = names
+    return names
+
+
+def refuse_unknown_query(scope: Scope) -> None:
+    """400 naming the first query parameter the route does not declare (`?limt=5` is a typo,
+    not a wish to be ignored); tracking parameters (`utm_*`) are not API parameters either."""
+    handler = scope.get("route_handler")
+    query = scope.get("query_string", b"")
+    if handler is None or not query:
+        return
+    declared = declared_query(handler, scope.get("path_params", {}))
+    given = dict.fromkeys(
+        name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    )
+    unknown = [name for name in given if name not in declared]
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], sorted(declared), n=1)
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    accepted = ", ".join(sorted(declared)) or "none"
+    errors = [
+        {
+            "field": name,
+            "message": f"unknown query parameter `{name}`",
+            "source": "query",
+        }
+        for name in unknown
+    ]
+    raise problem(
+        400,
+        "validation_failed",
+        f"unknown query parameter `{unknown[0]}`{hint} (this route accepts: {accepted})",
+        title="Invalid request",
+        field=unknown[0],
+        errors=errors,
+    )

@@ -28,6 +28,7 @@ class ProbeQuery(msgspec.Struct, frozen=True, kw_only=True):
 
     thing_id: uuid.UUID
     limit: int = 10
+    text: str = "look"
 
 
 class ProbeReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,7 +66,7 @@ async def probe(req: ProbeRequest, ctx: RequestContext) -> ProbeReply:
 async def look(req: ProbeQuery, ctx: RequestContext) -> ProbeReply:
     return ProbeReply(
         thing_id=req.thing_id,
-        text="look",
+        text=req.text,
         count=req.limit,
         idempotency_key=None,
         principal=ctx.principal.subject if ctx.principal else None,

@@ -116,3 +116,16 @@ async def test_private_calendar_feed_by_link_and_public_busy_feed(booked) -> Non
     busy = await client.get(f"/api/v1/resources/{resource_id}/busy")
     assert busy.status_code == 200
     assert "BEGIN:VCALENDAR" in busy.text
+
+
+async def test_paging_and_filters_work_but_a_typo_is_refused(booked) -> None:
+    client = booked
+    listed = await client.get(
+        "/api/v1/resources", params={"limit": 2, "offset": 0, "kind": "space"}
+    )
+    assert listed.status_code == 200, listed.text
+    assert 0 < len(listed.json()["resources"]) <= 2
+    typo = await client.get("/api/v1/resources", params={"limt": 2})
+    assert typo.status_code == 400, typo.text
+    assert typo.headers["content-type"].startswith("application/problem+json")
+    assert typo.json()["field"] == "limt"

@@ -98,3 +98,19 @@ async def test_a_crash_is_500_without_internals(client) -> None:
 
 async def test_unknown_route_is_problem_json(client) -> None:
     assert_problem(await client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+async def test_unknown_query_parameter_is_400_naming_it(client) -> None:
+    typo = await client.get(f"/api/v1/probe/{THING}?limt=5")
+    problem = assert_problem(typo, 400, "validation_failed")
+    assert problem["field"] == "limt"
+    assert problem["errors"][0]["source"] == "query"
+    assert "`limit`" in problem["detail"]  # the close match is suggested
+    tracking = await client.get(f"/api/v1/probe/{THING}?limit=5&utm_source=newsletter")
+    assert assert_problem(tracking, 400, "validation_failed")["field"] == "utm_source"
+    auth = await bearer(client, "resident-turku")
+    on_post = await client.post(f"/api/v1/probe/{THING}?count=2", json={"text": "x"}, headers=auth)
+    assert assert_problem(on_post, 400, "validation_failed")["field"] == "count"
+    declared = await client.get(f"/api/v1/probe/{THING}?limit=5&text=hello")
+    assert declared.status_code == 200, declared.text
+    assert (declared.json()["count"], declared.json()["text"]) == (5, "hello")
