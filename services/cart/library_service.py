@@ -123,6 +123,14 @@ async def record_one(deps: Deps, reg: asyncpg.Record) -> None:
             detail = f"credit {credit_id} of {reg['amount_cents']} cents posted during a refund"
             await library_store.log(conn, line_id, "credited_during_refund", detail)
             log.error("library line %s: %s", line_id, detail)
+            if current["state"] == "cancelled":  # shown in the clerks' `cancelled` list
+                await library_store.set_registration(
+                    conn,
+                    line_id,
+                    state="cancelled",
+                    last_error=f"{detail}: reverse it in the library system",
+                    credit_id=credit_id,
+                )
         if current["state"] != "pending":
             return
         if credit_id is not None:

@@ -366,4 +366,12 @@ async def test_a_credit_posted_while_its_line_was_refunded_is_flagged_for_clerks
     steps = [e.step for e in log.entries]
     assert "cancelled" in steps
     assert steps[-1] == "credited_during_refund"
-    assert await registration_state(cart, line.line.line_id) == "cancelled"
+    stopped = await cart.call(
+        "library_registrations",
+        ListRegistrationsRequest(state="cancelled"),
+        RegistrationList,
+        CLERK,
+    )
+    (flagged,) = stopped.registrations
+    assert flagged.last_error is not None
+    assert "reverse it" in flagged.last_error
