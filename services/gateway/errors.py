@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -61,6 +62,29 @@ CODES_BY_STATUS: dict[int, str] = {
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([^`]+)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True):
+    """One field at fault."""
+
+    field: Annotated[str, msgspec.Meta(description="`items[1].colour`, `limit`, `body`")]
+    message: str
+    source: Annotated[str, msgspec.Meta(description="body, query, path, header or service")]
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An error reply: `application/problem+json` (RFC 9457) with the stable `code`."""
+
+    type: Annotated[str, msgspec.Meta(description="urn:problem:turku:<code>")]
+    title: str
+    status: int
+    detail: str
+    code: Annotated[
+        str, msgspec.Meta(description="Stable machine code: not_found, slot_unavailable, ...")
+    ]
+    field: Annotated[str | None, msgspec.Meta(description="The field at fault")] = None
+    errors: list[FieldError] | None = None
+    details: dict[str, Any] | None = None
 
 
 def problem_type(code: str) -> str:

@@ -1,4 +1,6 @@
-"""The OpenAPI document (`/api/openapi.json`) and its reference UI (`/api/docs`).
+"""The OpenAPI document (`/api/openapi.json`) and its reference UI (`/api/docs`), and the
+problem+json error responses every operation documents (`error_responses`, used by the
+route factory).
 
 Swagger UI's files come from npm's `swagger-ui-dist` (vendored in `static/`, Apache-2.0) and are
 served by the gateway, so the page works offline and under the strict CSP: no CDN, no inline
@@ -7,15 +9,29 @@ script (the page's start-up code is `static/swagger-init.js`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from litestar import Request
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import OpenAPIRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.openapi.spec import (
+    Components,
+    Example,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+    SecurityScheme,
+    Tag,
+)
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
+
+from services.gateway.errors import PROBLEM_JSON, TITLES, Problem
 
 STATIC = Path(__file__).parent / "static"
 
@@ -79,3 +95,89 @@ def docs_routes() -> list[ControllerRouterHandler]:
             name="static",
         )
     ]
+
+
+RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+    description="Seconds to wait before trying again.",
+    required=True,
+)
+
+# Why a route answers each error status (its `code` names the case).
+ERROR_WHY: dict[int, tuple[str, str]] = {
+    400: (
+        "validation_failed",
+        "Malformed request: an unknown or mistyped field or query parameter",
+    ),
+    401: ("unauthenticated", "Sign-in required, or the token or API key is not valid"),
+    403: ("forbidden", "The caller's role, scope or department does not allow this"),
+    404: ("not_found", "Not found (or not the caller's to see)"),
+    409: (
+        "conflict",
+        "Conflicts with the current state (e.g. the slot is taken, or the same "
+        "Idempotency-Key came with another body)",
+    ),
+    410: ("gone", "No longer available (e.g. an expired hold or download link)"),
+    413: ("payload_too_large", "The request body is over the size limit"),
+    422: ("validation_failed", "The service refused a value (`field` names it)"),
+    429: ("rate_limited", "Too many requests from this caller or address; see Retry-After"),
+    503: ("unavailable", "A service did not answer in time; try again after Retry-After"),
+}
+
+
+def error_statuses(*, public: bool, method: str, also: Iterable[int] = ()) -> list[int]:
+    """The error statuses a route can answer: every route 400, 404, 422, 429, 503; routes
+    needing sign-in 401, 403; state-changing ones 409; ones reading a body 413."""
+    statuses = {400, 404, 422, 429, 503, *also}
+    if not public:
+        statuses |= {401, 403}
+    if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+        statuses.add(409)
+    if method.upper() in ("POST", "PUT", "PATCH"):
+        statuses.add(413)
+    return sorted(statuses)
+
+
+def error_responses(
+    *, public: bool, method: str, also: Iterable[int] = ()
+) -> dict[int, ResponseSpec]:
+    """The route's problem+json responses for its OpenAPI operation (with `ProblemOperation`,
+    which adds `Retry-After` to 429 and 503)."""
+    responses = {}
+    for status in error_statuses(public=public, method=method, also=also):
+        code, why = ERROR_WHY[status]
+        example = {
+            "type": f"urn:problem:turku:{code}",
+            "title": TITLES.get(status, "Error"),
+            "status": status,
+            "detail": why,
+            "code": code,
+        }
+        responses[status] = ResponseSpec(
+            data_container=Problem,
+            description=why,
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+            examples=[Example(summary=code, value=example)],
+        )
+    return responses
+
+
+@dataclass
+class ProblemOperation(Operation):
+    """An operation whose 429 and 503 replies document their `Retry-After` header."""
+
+    def __post_init__(self) -> None:
+        for status in ("429", "503"):
+            response = (self.responses or {}).get(status)
+            if isinstance(response, OpenAPIResponse):
+                response.headers = {"Retry-After": RETRY_AFTER, **(response.headers or {})}
+
+
+def documented_errors(*, public: bool, method: str, also: Iterable[int] = ()) -> dict[str, Any]:
+    """Route decorator arguments documenting its problem+json errors (for routes not made by
+    the factory): `@get(..., **documented_errors(public=True, method="GET"))`."""
+    return {
+        "responses": error_responses(public=public, method=method, also=also),
+        "operation_class": ProblemOperation,
+    }

@@ -14,6 +14,7 @@ from litestar.response import File
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.auth import allow, context_of
+from services.gateway.openapi import documented_errors
 from services.gateway.routes.factory import (
     ADMIN,
     ANYONE,
@@ -251,6 +252,7 @@ SPECS: list[Spec] = [
     description="Who may call: the order's owner, staff of its merchants, admin.",
     media_type="text/html",
     opt={"who": SIGNED_IN, "subject": "cart.v1.receipt"},
+    **documented_errors(public=False, method="GET"),
 )
 async def receipt_html(
     request: Request[Any, Any, Any],
@@ -276,6 +278,7 @@ async def receipt_html(
     ),
     media_type="application/octet-stream",
     opt={"who": ANYONE, "subject": "cart.v1.download"},
+    **documented_errors(public=True, method="GET", also=(403, 410)),
 )
 async def download(request: Request[Any, Any, Any], token: Annotated[str, PathParameter()]) -> File:
     grant = await request.app.state.services.call(

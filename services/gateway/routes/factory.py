@@ -7,6 +7,7 @@
   field),
 - `Idempotency-Key` header becomes the request's `idempotency_key`,
 - guards say who may call it (auth.allow) and the OpenAPI description says so too,
+- its OpenAPI operation lists the problem+json errors it can answer (openapi.error_responses),
 and which sends the request with the caller's context and returns the service's reply.
 """
 
@@ -24,6 +25,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from services.gateway.auth import allow, context_of
+from services.gateway.openapi import documented_errors
 from services.gateway.routes.strict import body_struct
 from shared.contracts.common import Role
 
@@ -177,6 +179,7 @@ def operation_route(op: Op) -> HTTPRouteHandler:
         status_code=op.status_code or default_status,
         operation_id=op.extra.get("operation_id", subject.replace(".", "_")),
         opt={"who": op.who, "subject": subject},
+        **documented_errors(public=op.who.public, method=method, also=op.extra.get("errors", ())),
     )(handler)
 
 

@@ -12,6 +12,7 @@ from litestar.params import PathParameter, URLEncodedBody
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.auth import allow, context_of
+from services.gateway.openapi import documented_errors
 from services.gateway.routes.factory import (
     ANYONE,
     FINANCE,
@@ -142,6 +143,7 @@ def _csv_ops() -> list[Op]:
     ),
     status_code=200,
     opt={"who": ANYONE, "subject": "payment.v1.webhook"},
+    **documented_errors(public=True, method="POST"),
 )
 async def webhook(
     request: Request[Any, Any, Any], provider: Annotated[str, PathParameter()]

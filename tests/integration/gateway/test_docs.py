@@ -2,6 +2,29 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
+import msgspec
+from litestar.routes import HTTPRoute
+
+from services.gateway.errors import Problem
+from services.gateway.routes.factory import Who
+
+THING = uuid.uuid4()
+
+
+def _declared(app) -> list[tuple[str, str, Who]]:
+    """(method, path template, who) of every /api/v1 handler."""
+    found = []
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and route.path.startswith("/api/v1/"):
+            for handler in route.route_handlers:
+                who = handler.opt.get("who")
+                if who is not None:
+                    found.extend((m, route.path, who) for m in handler.http_methods)
+    return found
+
 
 async def test_openapi_document_lists_routes_and_who_may_call(client) -> None:
     response = await client.get("/api/openapi.json")
@@ -23,3 +46,55 @@ async def test_docs_page_uses_only_local_assets_under_strict_csp(client) -> None
         served = await client.get(f"/api/static/{asset}")
         assert served.status_code == 200
         assert len(served.content) > 100
+
+
+async def test_every_api_operation_documents_its_problem_json_errors(client) -> None:
+    document = (await client.get("/api/openapi.json")).json()
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+    assert {"field", "errors"} <= set(problem["properties"])
+    who_by_operation = {
+        (m.lower(), re.sub(r"{(\w+)(:\w+)?}", r"{\1}", p)): w for m, p, w in _declared(client.app)
+    }
+    checked = 0
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            who = who_by_operation[(method, path)]
+            expected = {"400", "404", "422", "429", "503"}
+            if not who.public:
+                expected |= {"401", "403"}
+            if method != "get":
+                expected.add("409")
+            if method in ("post", "put", "patch"):
+                expected.add("413")
+            responses = operation["responses"]
+            assert expected <= set(responses), (method, path, sorted(responses))
+            if who.public:
+                assert "401" not in responses, (method, path)
+            for status in expected:
+                content = responses[status]["content"]
+                assert list(content) == ["application/problem+json"], (method, path, status)
+                assert content["application/problem+json"]["schema"] == {
+                    "$ref": "#/components/schemas/Problem"
+                }
+            for status in ("429", "503"):
+                assert responses[status]["headers"]["Retry-After"]["required"] is True
+            checked += 1
+    assert checked > 20
+
+
+async def test_error_replies_match_the_documented_problem_schema(client) -> None:
+    replies = [
+        await client.get(f"/api/v1/probe/{THING}?limt=5"),  # 400
+        await client.post(f"/api/v1/probe/{THING}", json={"text": "x"}),  # 401
+        await client.get("/api/v1/no-such-thing"),  # 404
+        await client.post(f"/api/v1/nobody/{THING}", json={"text": "x"}),  # 503
+    ]
+    for reply in replies:
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        decoded = msgspec.convert(reply.json(), Problem)  # no member the schema does not name
+        assert decoded.status == reply.status_code
