@@ -1,15 +1,15 @@
 """Per-request plumbing: request id + trace context, client address, principal, rate limits,
 security headers and the access log.
 
-`GatewayMiddleware` runs before every route (and refuses query parameters an `/api/v1` route
-does not declare); `before_send` runs on every reply (also 404s that
-never reach a route) and adds the ids and security headers, and writes the access log line
-(method, route path, status, duration, ids, principal kind: no personal data, no query string).
+`GatewayMiddleware` runs before every route (the client address behind proxies comes from
+proxies.py; query parameters an `/api/v1` route does not declare are refused); `before_send`
+runs on every reply (also 404s that never reach a route) and adds the ids and security
+headers, and writes the access log line (method, route path, status, duration, ids,
+principal kind: no personal data, no query string).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import time
@@ -19,6 +19,7 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.proxies import client_ip
 from services.gateway.routes.strict import refuse_unknown_query
 from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT
 from shared.errors import RateLimited
@@ -46,31 +47,9 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
 # Only when PUBLIC_URL is https (browsers ignore it over http; a dev setup must stay reachable).
 HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
-
-
-def client_ip(scope: Scope, headers: dict[str, str], trusted: tuple[Network, ...]) -> str:
-    """The caller's address: X-Forwarded-For only as far as it was added by trusted proxies."""
-    peer = (scope.get("client") or ("unknown", 0))[0]
-    if not trusted or "x-forwarded-for" not in headers or not _is_trusted(peer, trusted):
-        return peer
-    hops = [h.strip() for h in headers["x-forwarded-for"].split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
-
-
-def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
 
 
 def start_request(scope: Scope, headers: dict[str, str]) -> dict[str, Any]:
@@ -97,7 +76,12 @@ class GatewayMiddleware:
         headers = _headers(scope)
         state = start_request(scope, headers)
         app_state = scope["litestar_app"].state
-        state["client_ip"] = client_ip(scope, headers, app_state.trusted_networks)
+        state["client_ip"] = client_ip(
+            scope,
+            headers,
+            app_state.trusted_networks,
+            app_state.gateway_settings.forwarded_header,
+        )
         cookies: dict[str, str] = {}
         if "cookie" in headers:
             jar: SimpleCookie = SimpleCookie()

@@ -8,7 +8,9 @@ users; SESSION_COOKIE, SESSION_MAX_AGE_S;
 API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["finance"],
 "roles": ["finance"]}]' (clients send `X-API-Key: sap.SECRET`);
 RATE_LIMIT_IP_PER_MINUTE, RATE_LIMIT_PRINCIPAL_PER_MINUTE (0 = off), RATE_LIMIT_BUCKET,
-RATE_LIMIT_SYNC_S; TRUSTED_PROXIES (CIDRs whose X-Forwarded-For is believed); CORS_ORIGINS.
+RATE_LIMIT_SYNC_S; TRUSTED_PROXIES (CIDRs of reverse proxies whose forwarded header is
+believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or `forwarded` for RFC 7239
+`Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
 
 Development-only values (the built-in issuer with demo users) are refused when
 `ENV=production` (`check_settings`).
@@ -65,8 +67,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_principal_per_minute: int = 1200
     rate_limit_bucket: str = "gateway_rate_limits"
     rate_limit_sync_s: float = 0.1
-    # Reverse proxies whose X-Forwarded-For we believe: comma-separated CIDRs.
+    # Reverse proxies whose forwarded header we believe: comma-separated CIDRs, and which
+    # header they write (the other one is ignored: it is whatever the client sent).
     trusted_proxies: str = ""
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     cors_origins: str = ""  # comma-separated; empty: same-origin only
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from services.gateway.middleware import client_ip
+from services.gateway.proxies import client_ip
 from services.gateway.settings import GatewaySettings
 from tests.integration.gateway.conftest import bearer, gateway_settings, make_client
 
@@ -91,6 +91,45 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert client_ip({"client": ("10.0.0.1", 1)}, headers, trusted) == "203.0.113.7"
     assert client_ip({"client": ("198.51.100.1", 1)}, headers, trusted) == "198.51.100.1"
     assert client_ip({"client": ("10.0.0.1", 1)}, headers, ()) == "10.0.0.1"
+
+
+async def test_rate_limit_counts_the_client_a_trusted_proxy_names_in_forwarded(
+    common_settings, probe
+) -> None:
+    settings = gateway_settings(
+        rate_limit_ip_per_minute=2,
+        rate_limit_bucket=f"rl_{uuid.uuid4().hex[:8]}",
+        trusted_proxies="127.0.0.0/8",
+        forwarded_header="forwarded",
+    )
+    async with make_client(common_settings, settings) as behind_proxy:
+        aino = {"Forwarded": 'for="203.0.113.7";proto=https'}
+        for _ in range(2):
+            assert (
+                await behind_proxy.get(f"/api/v1/probe/{THING}", headers=aino)
+            ).status_code == 200
+        assert (await behind_proxy.get(f"/api/v1/probe/{THING}", headers=aino)).status_code == 429
+        # Another client behind the same proxy has its own count; a forged earlier hop does
+        # not buy Aino a new one.
+        mikko = {"Forwarded": "for=203.0.113.8"}
+        assert (await behind_proxy.get(f"/api/v1/probe/{THING}", headers=mikko)).status_code == 200
+        forged = {"Forwarded": "for=192.0.2.1, for=203.0.113.7"}
+        assert (await behind_proxy.get(f"/api/v1/probe/{THING}", headers=forged)).status_code == 429
+
+
+async def test_forwarded_from_an_untrusted_peer_is_ignored(common_settings, probe) -> None:
+    settings = gateway_settings(
+        rate_limit_ip_per_minute=2,
+        rate_limit_bucket=f"rl_{uuid.uuid4().hex[:8]}",
+        trusted_proxies="10.0.0.0/8",
+        forwarded_header="forwarded",
+    )
+    async with make_client(common_settings, settings) as direct:
+        for n in range(2):
+            spoof = {"Forwarded": f"for=203.0.113.{n}"}
+            assert (await direct.get(f"/api/v1/probe/{THING}", headers=spoof)).status_code == 200
+        again = {"Forwarded": "for=203.0.113.99"}
+        assert (await direct.get(f"/api/v1/probe/{THING}", headers=again)).status_code == 429
 
 
 async def test_access_log_has_ids_but_no_personal_data_or_secrets(client, caplog) -> None:
