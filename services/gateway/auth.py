@@ -69,6 +69,9 @@ class ApiKeys:
         known = self._by_id.get(key_id)
         if known is None or not hmac.compare_digest(hash_api_key(presented), known.sha256):
             raise Unauthenticated("the API key is not valid")
+        if known.revoked:
+            log.info("refusing revoked API key %s", known.id)
+            raise Unauthenticated("the API key has been revoked")
         return Principal(
             subject=f"api_key:{known.id}",
             kind="api_key",

@@ -27,11 +27,13 @@ import msgspec
 from shared.settings import CommonSettings, SettingsError, refuse_in_production
 
 
-class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An integration client: `sha256` is the hex SHA-256 of the whole key (`<id>.<secret>`).
 
-    `scopes` decide which routes it may call (e.g. "finance" for the settlement downloads);
-    `roles` and `departments` are what the services see (e.g. ["finance"]).
+    `scopes` decide which routes it may call (e.g. "finance" for the settlement downloads and
+    the ERP export, "refunds" to refund, "library", "gis"); `roles` and `departments` are what
+    the services see (e.g. ["finance"]). `revoked: true` keeps a retired key on record and
+    refuses it (401).
     """
 
     id: str
@@ -39,6 +41,7 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     scopes: tuple[str, ...] = ()
     roles: tuple[Literal["staff", "library_clerk", "gis_clerk", "finance"], ...] = ()
     departments: tuple[str, ...] = ()
+    revoked: bool = False
 
 
 class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,7 +28,9 @@ from services.gateway.routes.factory import (
 from shared.contracts import payment as contracts
 from shared.errors import ValidationFailed
 
-REFUNDERS = Who(roles=("staff", "finance", "admin"), scopes=("finance",))
+# Refunds move money out: an integration key needs the "refunds" scope, "finance" (the
+# settlement and ERP downloads) is not enough.
+REFUNDERS = Who(roles=("staff", "finance", "admin"), scopes=("refunds",))
 
 SPECS: list[Spec] = [
     (
