@@ -173,7 +173,7 @@ async def test_a_clerks_retry_asks_koha_first_and_never_credits_twice(cart: Cart
     assert await registration_state(cart, reg.line_id) == "recorded"
 
 
-@pytest.mark.parametrize("cart", [{"library_retry_delays_s": "0.3,0.3,0.3,0.3,0.3"}], indirect=True)
+@pytest.mark.parametrize("cart", [{"library_retry_delays_s": "1,1,1,1,1,1,1,1"}], indirect=True)
 async def test_a_refunded_library_line_is_not_credited_in_koha(cart: Cart) -> None:
     cart.koha.state.fail_next_credits = 1000  # Koha down: both lines wait to be recorded
     me = resident()
@@ -275,7 +275,7 @@ async def test_a_malformed_koha_reply_does_not_stop_the_worker(cart: Cart) -> No
     assert any(step == "attempt_failed" and "not understood" in d for step, d in steps)
 
 
-@pytest.mark.parametrize("cart", [{"library_retry_delays_s": "0.3,0.3,0.3,0.3,0.3"}], indirect=True)
+@pytest.mark.parametrize("cart", [{"library_retry_delays_s": "1,1,1,1,1,1,1,1"}], indirect=True)
 async def test_a_partly_refunded_library_line_records_only_what_was_kept(cart: Cart) -> None:
     cart.koha.state.fail_next_credits = 1000
     me = resident()
