@@ -6,6 +6,8 @@ For the web pages (`services/gateway/web`):
   `Principal` or None; the middleware resolves it before any route runs.
 - `allow(*roles, scopes=..., public=False)` is the guard list for a route:
   `@get("/x", guards=allow("resident", "admin"))`; 401 when nobody is signed in, 403 otherwise.
+- `require_principal(request)` is the principal, or 401 (nobody signed in) / 503 (a session
+  cookie could not be checked because the sign-in service is down: not the same as signed out).
 - `context_of(request)` is the `RequestContext` (principal, request id, traceparent) to pass to
   `services.call(...)` (clients.py).
 - The session cookie holds the OIDC token itself (HttpOnly, SameSite=Lax, Secure outside
@@ -18,7 +20,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar import Response
 from litestar.connection import ASGIConnection
@@ -33,7 +35,7 @@ from services.gateway.oidc import (  # re-exported: the tokens side lives in oid
 )
 from services.gateway.settings import ApiKey, GatewaySettings
 from shared.contracts.common import Principal, RequestContext, Role
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import Forbidden, Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ __all__ = [
     "http_jwks_fetcher",
     "principal_from_claims",
     "principal_of",
+    "require_principal",
     "set_session",
 ]
 
@@ -81,6 +84,18 @@ class ApiKeys:
         )
 
 
+class Resolved(NamedTuple):
+    """Who is calling, as far as the gateway can tell."""
+
+    principal: Principal | None
+    stale_cookie: bool = False  # a session cookie that will never verify: clear it
+    unverified: bool = False  # a session cookie not checked: the sign-in service is down
+
+
+# Scope state key: the session cookie could not be checked (see `Resolved.unverified`).
+SIGN_IN_UNAVAILABLE = "sign_in_unavailable"
+
+
 class Authenticator:
     """Resolves the principal of a request from its headers and cookies (None: anonymous)."""
 
@@ -96,15 +111,15 @@ class Authenticator:
     ) -> Principal | None:
         return (await self.resolve(headers, cookies))[0]
 
-    async def resolve(
-        self, headers: Mapping[str, str], cookies: Mapping[str, str]
-    ) -> tuple[Principal | None, bool]:
-        """(principal, stale_cookie): a bad API key or Bearer token is 401; a bad session
-        cookie (expired, or signed by a key from before a restart) is anonymous, and
-        `stale_cookie` tells the middleware to clear it."""
+    async def resolve(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Resolved:
+        """A bad API key or Bearer token is 401 (and 503 while the issuer's keys cannot be
+        had); a bad session cookie (expired, or signed by a key from before a restart) is
+        anonymous with `stale_cookie`, so the middleware clears it; a session cookie that
+        cannot be checked because the issuer is down is anonymous with `unverified` (kept:
+        public pages still work, routes needing sign-in answer 503, not 401)."""
         api_key = headers.get("x-api-key")
         if api_key:
-            return self.api_keys.verify(api_key), False
+            return Resolved(self.api_keys.verify(api_key))
         authorization = headers.get("authorization", "")
         if authorization:
             scheme, _, value = authorization.partition(" ")
@@ -112,17 +127,20 @@ class Authenticator:
                 raise Unauthenticated("use 'Authorization: Bearer <token>'")
             if self.verifier is None:
                 raise Unauthenticated("sign-in is not configured on this gateway")
-            return await self.verifier.verify(value.strip()), False
+            return Resolved(await self.verifier.verify(value.strip()))
         token = cookies.get(self.settings.session_cookie, "")
         if not token:
-            return None, False
+            return Resolved(None)
         if self.verifier is None:
-            return None, True
+            return Resolved(None, stale_cookie=True)
         try:
-            return await self.verifier.verify(token), False
+            return Resolved(await self.verifier.verify(token))
         except Unauthenticated as exc:
             log.info("ignoring a stale session cookie: %s", exc.message)
-            return None, True
+            return Resolved(None, stale_cookie=True)
+        except Unavailable as exc:
+            log.info("session cookie not checked (%s); anonymous for now", exc.message)
+            return Resolved(None, unverified=True)
 
 
 def set_session(
@@ -147,6 +165,17 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | 
     return connection.scope.get("state", {}).get("principal")
 
 
+def require_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The caller, or 401 when nobody is signed in, or 503 (`Retry-After`) when a session
+    cookie could not be checked because the sign-in service is down."""
+    principal = principal_of(connection)
+    if principal is not None:
+        return principal
+    if connection.scope.get("state", {}).get(SIGN_IN_UNAVAILABLE):
+        raise Unavailable("the sign-in service cannot be reached; try again shortly")
+    raise Unauthenticated("sign in first")
+
+
 def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
     state = connection.scope.get("state", {})
     return RequestContext(
@@ -169,9 +198,7 @@ def allow(
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if public:
             return
-        principal = principal_of(connection)
-        if principal is None:
-            raise Unauthenticated("sign in first")
+        principal = require_principal(connection)
         if principal.kind == "api_key":
             if not any(s in principal.scopes for s in wanted_scopes):
                 raise Forbidden("the API key lacks the scope for this operation")

@@ -19,6 +19,7 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.auth import SIGN_IN_UNAVAILABLE
 from services.gateway.proxies import client_ip
 from services.gateway.routes.strict import refuse_unknown_query
 from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT
@@ -87,10 +88,14 @@ class GatewayMiddleware:
             jar: SimpleCookie = SimpleCookie()
             jar.load(headers["cookie"])
             cookies = {k: m.value for k, m in jar.items()}
-        principal, stale_cookie = await app_state.authenticator.resolve(headers, cookies)
+        principal, stale_cookie, unverified = await app_state.authenticator.resolve(
+            headers, cookies
+        )
         state["principal"] = principal
         if stale_cookie:
             state["clear_session"] = True
+        if unverified:
+            state[SIGN_IN_UNAVAILABLE] = True  # guards of sign-in routes answer 503
         limiter = (await app_state.services.resources()).limiter
         if limiter is not None:
             settings = app_state.gateway_settings

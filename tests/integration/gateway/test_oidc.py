@@ -111,3 +111,32 @@ async def test_tokens_of_a_configured_issuer_and_key_rotation(
         assert await call(issuer.token(aud="elsewhere")) == 401
         assert await call(issuer.token(iss="https://evil.example")) == 401
         assert await call(issuer.token(exp=int(time.time()) - 600)) == 401
+
+
+async def test_issuer_down_a_session_cookie_is_anonymous_on_public_routes_and_503_elsewhere(
+    issuer: Issuer, common_settings, probe
+) -> None:
+    token = issuer.token()
+    down = "http://127.0.0.1:9"  # nothing listens: the keys were never fetched
+    settings = gateway_settings(
+        dev_issuer=False,
+        oidc_issuer=down,
+        oidc_jwks_url=f"{down}/jwks",
+        oidc_audience="tcs",
+        oidc_jwks_grace_s=0,
+    )
+    async with make_client(common_settings, settings) as client:
+        client.cookies.set(settings.session_cookie, token)
+        public = await client.get(f"/api/v1/probe/{THING}")
+        assert public.status_code == 200, public.text
+        assert public.json()["principal"] is None  # anonymous meanwhile
+        assert "set-cookie" not in public.headers  # the session is kept for later
+        if any(getattr(r, "path", "") == "/" for r in client.app.routes):
+            assert (await client.get("/")).status_code == 200  # the front page
+        needs_sign_in = await client.post(f"/api/v1/probe/{THING}", json={"text": "hi"})
+        assert needs_sign_in.status_code == 503, needs_sign_in.text
+        assert needs_sign_in.json()["code"] == "unavailable"
+        assert int(needs_sign_in.headers["retry-after"]) > 0
+        client.cookies.clear()
+        signed_out = await client.post(f"/api/v1/probe/{THING}", json={"text": "hi"})
+        assert signed_out.status_code == 401  # no cookie: plainly not signed in
