@@ -117,7 +117,12 @@ ERROR_WHY: dict[int, tuple[str, str]] = {
         "Conflicts with the current state (e.g. the slot is taken, or the same "
         "Idempotency-Key came with another body)",
     ),
-    410: ("gone", "No longer available (e.g. an expired hold or download link)"),
+    402: ("payment_failed", "The payment provider refused (e.g. a refund)"),
+    410: (
+        "gone",
+        "No longer available: an expired hold (`hold_expired`), a closed payment "
+        "window, an expired download link",
+    ),
     413: ("payload_too_large", "The request body is over the size limit"),
     422: ("validation_failed", "The service refused a value (`field` names it)"),
     429: ("rate_limited", "Too many requests from this caller or address; see Retry-After"),

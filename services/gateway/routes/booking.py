@@ -288,8 +288,14 @@ def calendar_response(reply: Any) -> Response[str]:
     )
 
 
+# Statuses beyond every route's (OpenAPI): a hold or a request that ran out of time is 410.
+ERRORS = {"confirm": (410,), "approve": (410,)}
+
+
 def routes() -> list[ControllerRouterHandler]:
-    ops = ops_from(contracts, "booking", [*SPECS, *TOKEN_SPECS, *STAFF_SPECS, QUOTE_GET])
+    ops = ops_from(
+        contracts, "booking", [*SPECS, *TOKEN_SPECS, *STAFF_SPECS, QUOTE_GET], errors=ERRORS
+    )
     ops += ops_from(
         contracts, "booking", [QUOTE_POST], status_code=200, extra={"operation_id": "quote_post"}
     )

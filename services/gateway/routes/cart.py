@@ -297,9 +297,13 @@ async def download(request: Request[Any, Any, Any], token: Annotated[str, PathPa
     )
 
 
+# Statuses beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out).
+ERRORS = {"add_reservation": (410,), "checkout": (410,)}
+
+
 def routes() -> list[ControllerRouterHandler]:
     handlers: list[ControllerRouterHandler] = [
-        operation_route(op) for op in ops_from(contracts, "cart", SPECS)
+        operation_route(op) for op in ops_from(contracts, "cart", SPECS, errors=ERRORS)
     ]
     if hasattr(contracts, "Receipt"):
         handlers.append(receipt_html)

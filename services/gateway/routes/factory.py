@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -224,13 +224,20 @@ def request_struct(module: Any, subject: str) -> type[msgspec.Struct] | None:
     return named[0] if named else None
 
 
-def ops_from(module: Any, service: str, specs: Sequence[Spec], **options: Any) -> list[Op]:
+def ops_from(
+    module: Any,
+    service: str,
+    specs: Sequence[Spec],
+    errors: Mapping[str, tuple[int, ...]] | None = None,
+    **options: Any,
+) -> list[Op]:
     """Ops for the specs whose request and reply structs exist in `module` (the contracts
     grow while the services are built: a route appears when its operation does).
 
     Spec: (method, path, operation, request struct name, reply struct name, who, summary);
     a request name of None finds the struct by the subject in its docstring; a reply name of
-    None passes the reply on as JSON.
+    None passes the reply on as JSON. `errors` names the statuses an operation answers beyond
+    everyone's (e.g. {"confirm": (410,)}) for its OpenAPI document.
     """
     ops = []
     for method, path, operation, request_name, reply_name, who, summary in specs:
@@ -243,5 +250,9 @@ def ops_from(module: Any, service: str, specs: Sequence[Spec], **options: Any) -
             continue
         if any(name not in request.__struct_fields__ for name in _PATH_PARAM.findall(path)):
             continue  # the contract's shape differs from what this route expects
-        ops.append(Op(method, path, subject, request, reply, who, summary, **options))
+        extra = dict(options.get("extra", {}))
+        if errors and operation in errors:
+            extra["errors"] = errors[operation]
+        kwargs = {**options, "extra": extra}
+        ops.append(Op(method, path, subject, request, reply, who, summary, **kwargs))
     return ops

@@ -244,8 +244,13 @@ async def local_decide(
     )
 
 
+# Statuses beyond every route's (OpenAPI): a closed payment window is 410, a refund the
+# provider refuses 402.
+ERRORS = {"start": (410,), "refund": (402,)}
+
+
 def routes() -> list[ControllerRouterHandler]:
-    ops = [*ops_from(contracts, "payment", SPECS), *_csv_ops()]
+    ops = [*ops_from(contracts, "payment", SPECS, errors=ERRORS), *_csv_ops()]
     handlers: list[ControllerRouterHandler] = [operation_route(op) for op in ops]
     if hasattr(contracts, "WebhookRequest"):
         handlers.append(webhook)

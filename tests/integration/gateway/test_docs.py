@@ -98,3 +98,12 @@ async def test_error_replies_match_the_documented_problem_schema(client) -> None
         assert reply.headers["content-type"].startswith("application/problem+json")
         decoded = msgspec.convert(reply.json(), Problem)  # no member the schema does not name
         assert decoded.status == reply.status_code
+
+
+async def test_operations_document_their_own_extra_errors(client) -> None:
+    paths = (await client.get("/api/openapi.json")).json()["paths"]
+    assert "410" in paths["/api/v1/reservations/{reservation_id}/confirm"]["post"]["responses"]
+    assert "410" in paths["/api/v1/cart/checkout"]["post"]["responses"]
+    assert "402" in paths["/api/v1/orders/{order_id}/refunds"]["post"]["responses"]
+    assert "410" in paths["/api/v1/downloads/{token}"]["get"]["responses"]
+    assert "410" not in paths["/api/v1/holds"]["post"]["responses"]
