@@ -9,6 +9,7 @@ import asyncpg
 
 from services.cart import fulfilment, store
 from services.cart.deps import Deps
+from services.cart.domain import model
 from services.cart.views import snapshot
 from shared.contracts.booking import (
     ReservationCancelled,
@@ -31,12 +32,7 @@ def payment_consumer(deps: Deps) -> Consumer:
         elif isinstance(event, PaymentFailed):
             await on_failed(conn, event)
         elif isinstance(event, PaymentRefunded):
-            await fulfilment.apply_refund(
-                conn,
-                event.order_id,
-                [(x.line_id, x.amount_cents) for x in event.lines],
-                event.refund_id,
-            )
+            await on_refunded(conn, event)
 
     return Consumer(
         "cart-payments",
@@ -66,7 +62,39 @@ async def on_succeeded(conn: asyncpg.Connection, deps: Deps, event: PaymentSucce
             note=f"payment {event.payment_id} arrived after the order was cancelled",
         )
     elif order["payment_id"] != event.payment_id:
-        log.error("order %s paid twice (payment %s)", order["id"], event.payment_id)
+        # Payment refunds a second success of a paid order in full by itself (its refunded
+        # event, reason duplicate_payment, is ignored here): the order stays as it is.
+        log.warning(
+            "order %s paid twice: payment %s after %s; payment refunds the duplicate",
+            order["id"],
+            event.payment_id,
+            order["payment_id"],
+        )
+
+
+async def on_refunded(conn: asyncpg.Connection, event: PaymentRefunded) -> None:
+    """Money of the order's own payment given back: its lines and the order follow. A refund
+    of another payment (a duplicate payment refunds itself) leaves the order as it is."""
+    order = await store.order(conn, event.order_id, lock=True)
+    if order is None:
+        log.warning("refund %s for an unknown order %s", event.refund_id, event.order_id)
+        return
+    if not model.refund_is_the_orders(order["payment_id"], event.payment_id, event.reason):
+        log.info(
+            "refund %s of payment %s (%s) is not of order %s's payment %s: order unchanged",
+            event.refund_id,
+            event.payment_id,
+            event.reason,
+            order["id"],
+            order["payment_id"],
+        )
+        return
+    await fulfilment.apply_refund(
+        conn,
+        event.order_id,
+        [(x.line_id, x.amount_cents) for x in event.lines],
+        event.refund_id,
+    )
 
 
 async def on_failed(conn: asyncpg.Connection, event: PaymentFailed) -> None:

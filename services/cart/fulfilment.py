@@ -183,14 +183,20 @@ async def apply_refund(
     refunded: list[tuple[uuid.UUID, int]],
     refund_id: uuid.UUID,
 ) -> None:
-    """Payment gave money back (refund `refund_id`, once per line): lines and order follow."""
+    """Payment gave money back (refund `refund_id`, once per line): lines and order follow.
+    The order moves only when a line of it took a refund now: a refund naming no line of the
+    order (or only lines refunded by it already) changes nothing."""
     order = await store.order(conn, order_id, lock=True)
     if order is None:
         log.warning("refund for an unknown order %s", order_id)
         return
+    applied = 0
     for line_id, amount in refunded:
         line = await store.order_line(conn, line_id, lock=True)
         if line is None or line["order_id"] != order_id:
+            log.warning(
+                "refund %s names line %s, not a line of order %s", refund_id, line_id, order_id
+            )
             continue
         if not await store.record_applied_refund(conn, refund_id, line_id, amount):
             log.info("refund %s of line %s was applied already", refund_id, line_id)
@@ -199,6 +205,11 @@ async def apply_refund(
         total = min(line["refunded_cents"] + amount, gross)
         state = model.after_refund(line["state"], line["resume_state"], total, gross)
         await store.set_line_state(conn, line_id, state, refunded_cents=total)
+        applied += 1
+    if not refunded:
+        log.warning("refund %s of order %s names no lines: order unchanged", refund_id, order_id)
+    if not applied:
+        return
     if order["state"] == "cancelled":
         return  # a payment after cancellation, now given back: the order stays cancelled
     lines = await store.order_lines(conn, order_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from shared.contracts.cart import OrderState
@@ -145,3 +146,15 @@ def after_refund(
 def delivered(line_states: list[LineState]) -> bool:
     """Did any line reach the buyer (an order only refunded was never fulfilled)?"""
     return any(s in ("fulfilled", "partially_refunded") for s in line_states)
+
+
+DUPLICATE_PAYMENT = "duplicate_payment"  # payment's reason for refunding a second success
+
+
+def refund_is_the_orders(
+    order_payment_id: uuid.UUID | None, refund_payment_id: uuid.UUID, reason: str
+) -> bool:
+    """Does a refund give back money of the payment that paid the order? Payment refunds a
+    duplicate success by itself (reason `duplicate_payment`, no lines): that money never
+    paid the order, so the order and its lines stay as they are."""
+    return reason != DUPLICATE_PAYMENT and order_payment_id == refund_payment_id

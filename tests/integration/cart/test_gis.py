@@ -31,7 +31,7 @@ from shared.contracts.cart import (
 from shared.contracts.payment import PaymentRefunded
 from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
 from tests.integration.cart.conftest import Cart, resident, staff
-from tests.integration.cart.flows import checkout, fill, order_in, succeeded
+from tests.integration.cart.flows import checkout, fill, order_in, payment_of, succeeded
 
 
 async def test_ready_file_downloads_until_the_limit(cart: Cart) -> None:
@@ -152,7 +152,7 @@ async def test_a_refunded_purchase_can_no_longer_be_downloaded(cart: Cart) -> No
     assert refused.value.details["reason"] == "refunded"
     await cart.publish(
         PaymentRefunded(
-            payment_id=uuid.uuid4(),
+            payment_id=payment_of(order),
             order_id=order.order_id,
             amount_cents=asked.amount_cents,
             provider="local",

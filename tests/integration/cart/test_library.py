@@ -29,7 +29,14 @@ from shared.contracts.common import Principal
 from shared.contracts.payment import PaymentRefunded
 from shared.errors import Conflict, Forbidden
 from tests.integration.cart.conftest import CARD, PIN, Cart, resident, staff
-from tests.integration.cart.flows import checkout, eventually, fill, order_in, succeeded
+from tests.integration.cart.flows import (
+    checkout,
+    eventually,
+    fill,
+    order_in,
+    payment_of,
+    succeeded,
+)
 
 CLERK = staff("library_clerk", departments=("library",))
 
@@ -191,7 +198,7 @@ async def test_a_refunded_library_line_is_not_credited_in_koha(cart: Cart) -> No
     cart.koha.state.fail_next_credits = 0
     await cart.publish(
         PaymentRefunded(
-            payment_id=uuid.uuid4(),
+            payment_id=payment_of(order),
             order_id=order.order_id,
             amount_cents=asked.amount_cents,
             provider="local",
@@ -237,7 +244,7 @@ async def test_a_debit_paid_in_a_partly_refunded_order_cannot_be_paid_again(cart
     )
     await cart.publish(
         PaymentRefunded(
-            payment_id=uuid.uuid4(),
+            payment_id=payment_of(order),
             order_id=order.order_id,
             amount_cents=asked.amount_cents,
             provider="local",
@@ -294,7 +301,7 @@ async def test_a_partly_refunded_library_line_records_only_what_was_kept(cart: C
     assert kept == 140
     await cart.publish(
         PaymentRefunded(
-            payment_id=uuid.uuid4(),
+            payment_id=payment_of(order),
             order_id=order.order_id,
             amount_cents=100,
             provider="local",

@@ -40,6 +40,7 @@ from tests.integration.cart.flows import (
     fill,
     gis,
     order_in,
+    payment_of,
     payments_consumed,
     succeeded,
 )
@@ -266,7 +267,7 @@ async def test_staff_refund_and_payment_refunded_event_update_states(cart: Cart)
     assert event["reason"] == "staff"
     await cart.publish(
         PaymentRefunded(
-            payment_id=uuid.uuid4(),
+            payment_id=payment_of(order),
             order_id=order.order_id,
             amount_cents=asked.amount_cents,
             provider="local",
@@ -295,7 +296,7 @@ async def test_a_refund_announced_again_is_applied_once(cart: Cart) -> None:
         clerk,
     )
     refund = PaymentRefunded(
-        payment_id=uuid.uuid4(),
+        payment_id=payment_of(order),
         order_id=order.order_id,
         amount_cents=300,
         provider="local",

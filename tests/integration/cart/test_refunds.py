@@ -18,14 +18,22 @@ from shared.contracts.cart import (
 )
 from shared.contracts.payment import PaymentRefunded
 from tests.integration.cart.conftest import Cart, resident, staff
-from tests.integration.cart.flows import checkout, eventually, fill, gis, order_in, succeeded
+from tests.integration.cart.flows import (
+    checkout,
+    eventually,
+    fill,
+    gis,
+    order_in,
+    payment_of,
+    succeeded,
+)
 
 GIS_CLERK = staff("gis_clerk", departments=("gis",))
 
 
 def refunded(order: OrderView, asked: RefundRequestView, amount: int) -> PaymentRefunded:
     return PaymentRefunded(
-        payment_id=uuid.uuid4(),
+        payment_id=payment_of(order),
         order_id=order.order_id,
         amount_cents=amount,
         provider="local",

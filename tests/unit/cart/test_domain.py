@@ -304,3 +304,12 @@ def test_partially_refunded_lines_are_done_and_an_only_refunded_order_was_not_de
     assert model.delivered(["partially_refunded", "refunded"])
     assert not model.delivered(["refunded", "cancelled"])
     assert model.refund_event(["partially_refunded", "fulfilled"]) == "partly_refunded"
+
+
+def test_only_a_refund_of_the_orders_own_payment_concerns_the_order() -> None:
+    paid_by, other = uuid.uuid4(), uuid.uuid4()
+    assert model.refund_is_the_orders(paid_by, paid_by, "staff")
+    assert not model.refund_is_the_orders(paid_by, paid_by, "duplicate_payment")
+    assert not model.refund_is_the_orders(paid_by, other, "staff")
+    assert not model.refund_is_the_orders(paid_by, other, "duplicate_payment")
+    assert not model.refund_is_the_orders(None, other, "paid_after_cancel")
