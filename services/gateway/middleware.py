@@ -107,7 +107,7 @@ class GatewayMiddleware:
                 )
             if retry is not None:
                 raise RateLimited("too many requests; slow down", retry_after=retry)
-        if scope["path"].startswith(API_PREFIX):
+        if scope["path"].startswith(API_PREFIX) and scope["method"] != "OPTIONS":
             refuse_unknown_query(scope)
         await self.app(scope, receive, send)
 

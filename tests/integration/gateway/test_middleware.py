@@ -162,6 +162,16 @@ async def test_cors_allows_only_configured_origins(common_settings, probe) -> No
             },
         )
         assert allowed.headers["access-control-allow-origin"] == "https://varaukset.turku.fi"
+        paged = await cors_client.options(  # a pre-flight carries the request's query string
+            f"/api/v1/probe/{THING}?limit=5",
+            headers={
+                "Origin": "https://varaukset.turku.fi",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "X-Request-Id",
+            },
+        )
+        assert paged.status_code in (200, 204), paged.text
+        assert paged.headers["access-control-allow-origin"] == "https://varaukset.turku.fi"
         other = await cors_client.get(
             f"/api/v1/probe/{THING}", headers={"Origin": "https://evil.example"}
         )
