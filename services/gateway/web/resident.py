@@ -12,20 +12,20 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 
-from services.gateway.auth import principal_of
+from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page
-from shared.errors import Unauthenticated, ValidationFailed
+from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
 
 
 def _signed_in(request: Req) -> None:
-    if principal_of(request) is None:
-        raise Unauthenticated("sign in first")
+    """Sign-in first (401 -> the sign-in page), or 503 while the sign-in service is down."""
+    require_principal(request)
 
 
 def _back(path: str, done: str) -> Redirect:
