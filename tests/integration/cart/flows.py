@@ -16,9 +16,11 @@ from shared.contracts.cart import (
     LibraryCard,
     LinkLibraryCardRequest,
     OrderView,
+    RefundLine,
+    RefundRequestView,
 )
 from shared.contracts.common import Principal
-from shared.contracts.payment import PaymentFailed, PaymentSucceeded
+from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from tests.integration.cart.conftest import CARD, PIN, Cart, resident
 
 
@@ -76,6 +78,23 @@ def succeeded(order: OrderView, payment_id: uuid.UUID | None = None) -> PaymentS
         amount_cents=order.total_cents,
         provider="local",
         paid_at=datetime.now(UTC),
+    )
+
+
+def refunded(
+    order: OrderView, asked: RefundRequestView, amount: int | None = None
+) -> PaymentRefunded:
+    """What payment announces once it has paid back a staff refund request of one line."""
+    cents = asked.amount_cents if amount is None else amount
+    return PaymentRefunded(
+        payment_id=payment_of(order),
+        order_id=order.order_id,
+        amount_cents=cents,
+        provider="local",
+        refund_id=uuid.uuid4(),
+        refund_request_id=asked.refund_request_id,
+        lines=[RefundLine(line_id=asked.line_id, amount_cents=cents)],
+        reason="staff",
     )
 
 

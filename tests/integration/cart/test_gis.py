@@ -22,16 +22,14 @@ from shared.contracts.cart import (
     ListGisProductsRequest,
     ListRegistrationsRequest,
     OrderLineView,
-    RefundLine,
     RefundRequestView,
     RegistrationList,
     RequestRefundRequest,
     UpsertGisProductRequest,
 )
-from shared.contracts.payment import PaymentRefunded
 from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
 from tests.integration.cart.conftest import Cart, resident, staff
-from tests.integration.cart.flows import checkout, fill, order_in, payment_of, succeeded
+from tests.integration.cart.flows import checkout, fill, order_in, refunded, succeeded
 
 
 async def test_ready_file_downloads_until_the_limit(cart: Cart) -> None:
@@ -150,18 +148,7 @@ async def test_a_refunded_purchase_can_no_longer_be_downloaded(cart: Cart) -> No
     with pytest.raises(Gone, match="refunded") as refused:
         await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
     assert refused.value.details["reason"] == "refunded"
-    await cart.publish(
-        PaymentRefunded(
-            payment_id=payment_of(order),
-            order_id=order.order_id,
-            amount_cents=asked.amount_cents,
-            provider="local",
-            refund_id=uuid.uuid4(),
-            refund_request_id=asked.refund_request_id,
-            lines=[RefundLine(line_id=link.line_id, amount_cents=asked.amount_cents)],
-            reason="staff",
-        )
-    )
+    await cart.publish(refunded(order, asked))
     after = await order_in(cart, me, order.order_id, "refunded")
     assert after.downloads == []
     with pytest.raises(Gone, match="refunded"):

@@ -26,12 +26,11 @@ from shared.contracts.cart import (
     OrderView,
     Receipt,
     ReceiptRequest,
-    RefundLine,
     RefundRequestView,
     RequestRefundRequest,
     UpsertMerchantRequest,
 )
-from shared.contracts.payment import PaymentFailed, PaymentRefunded
+from shared.contracts.payment import PaymentFailed
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.integration.cart.conftest import SERVICE, Cart, resident, staff
 from tests.integration.cart.flows import (
@@ -40,8 +39,8 @@ from tests.integration.cart.flows import (
     fill,
     gis,
     order_in,
-    payment_of,
     payments_consumed,
+    refunded,
     succeeded,
 )
 
@@ -265,18 +264,7 @@ async def test_staff_refund_and_payment_refunded_event_update_states(cart: Cart)
     assert asked.amount_cents == gis_line.gross_cents
     (event,) = await cart.outbox("evt.cart.refund.requested")
     assert event["reason"] == "staff"
-    await cart.publish(
-        PaymentRefunded(
-            payment_id=payment_of(order),
-            order_id=order.order_id,
-            amount_cents=asked.amount_cents,
-            provider="local",
-            refund_id=uuid.uuid4(),
-            refund_request_id=asked.refund_request_id,
-            lines=[RefundLine(line_id=gis_line.line_id, amount_cents=asked.amount_cents)],
-            reason="staff",
-        )
-    )
+    await cart.publish(refunded(order, asked))
     after = await order_in(cart, me, order.order_id, "partially_refunded")
     assert {x.line.kind: x.state for x in after.lines}["gis_product"] == "refunded"
 
@@ -295,16 +283,7 @@ async def test_a_refund_announced_again_is_applied_once(cart: Cart) -> None:
         RefundRequestView,
         clerk,
     )
-    refund = PaymentRefunded(
-        payment_id=payment_of(order),
-        order_id=order.order_id,
-        amount_cents=300,
-        provider="local",
-        refund_id=uuid.uuid4(),
-        refund_request_id=asked.refund_request_id,
-        lines=[RefundLine(line_id=line.line.line_id, amount_cents=300)],
-        reason="staff",
-    )
+    refund = refunded(order, asked, 300)
     await cart.publish(refund)
     # Redelivered past JetStream's dedupe (same event id), and announced again (new event id).
     await cart.service.infra.js.publish(refund.subject, msgspec.json.encode(refund))

@@ -12,11 +12,9 @@ from shared.contracts.cart import (
     GisUploadRequest,
     OrderLineView,
     OrderView,
-    RefundLine,
     RefundRequestView,
     RequestRefundRequest,
 )
-from shared.contracts.payment import PaymentRefunded
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import (
     checkout,
@@ -24,24 +22,11 @@ from tests.integration.cart.flows import (
     fill,
     gis,
     order_in,
-    payment_of,
+    refunded,
     succeeded,
 )
 
 GIS_CLERK = staff("gis_clerk", departments=("gis",))
-
-
-def refunded(order: OrderView, asked: RefundRequestView, amount: int) -> PaymentRefunded:
-    return PaymentRefunded(
-        payment_id=payment_of(order),
-        order_id=order.order_id,
-        amount_cents=amount,
-        provider="local",
-        refund_id=uuid.uuid4(),
-        refund_request_id=asked.refund_request_id,
-        lines=[RefundLine(line_id=asked.line_id, amount_cents=amount)],
-        reason="staff",
-    )
 
 
 async def ask(cart: Cart, order: OrderView, line_id: uuid.UUID, amount: int) -> RefundRequestView:
