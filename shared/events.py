@@ -4,6 +4,9 @@
   its announcement commit together).
 - `OutboxRelay` publishes unsent rows with `Nats-Msg-Id = event_id` (JetStream drops
   duplicates), then marks them sent; `FOR UPDATE SKIP LOCKED` lets several replicas relay.
+  It wakes on `NOTIFY outbox_<schema>` (sent by `add_event`), on `wake()` (a writer in the same
+  process, after its commit: no NOTIFY, whose commit-time lock serialises every notifying
+  transaction of the database) and by polling.
 - `run_consumer` drives a durable pull consumer: each event is applied in one transaction
   together with its inbox row, so a redelivery changes nothing; then it is acked. A message
   that cannot be decoded is terminated; a failing handler is nak'ed with back-off.
@@ -177,6 +180,12 @@ class OutboxRelay:
                 "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)",
                 self.keep_sent_s,
             )
+
+    def wake(self) -> None:
+        """Publish soon: rows were committed by this process (cheaper than NOTIFY: PostgreSQL
+        serialises the commits of notifying transactions under one lock, measured here to cost
+        a third of insert throughput at 64 concurrent writers)."""
+        self._wakeup.set()
 
     def _notified(self, *_: Any) -> None:
         self._wakeup.set()

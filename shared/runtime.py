@@ -33,9 +33,15 @@ from shared.settings import CommonSettings
 log = logging.getLogger(__name__)
 
 
+def _no_relay() -> None:
+    """No relay runs in this process to wake (it polls, or listens for NOTIFY)."""
+
+
 @dataclass
 class Infra:
-    """What a service's composition root receives."""
+    """What a service's composition root receives. `outbox_written()`: call it after
+    committing outbox rows without `add_event`'s NOTIFY, and this process's relay publishes
+    them at once."""
 
     settings: CommonSettings
     pool: asyncpg.Pool
@@ -43,6 +49,7 @@ class Infra:
     js: JetStreamContext
     requester: Requester
     stop: asyncio.Event
+    outbox_written: Callable[[], None] = _no_relay
 
 
 Loop = Callable[[asyncio.Event], Awaitable[None]]
@@ -129,7 +136,9 @@ async def host(
         stack.push_async_callback(_close_nats, nc)
         js = nc.jetstream()
         await ensure_stream(js, replicas=settings.events_replicas)
-        infra = Infra(settings, pool, nc, js, Requester(nc, settings.request_timeout_s), stop)
+        relay = OutboxRelay(pool, js)
+        requester = Requester(nc, settings.request_timeout_s)
+        infra = Infra(settings, pool, nc, js, requester, stop, outbox_written=relay.wake)
         definition = build(infra)
         if definition.on_start is not None:
             await definition.on_start()
@@ -141,7 +150,7 @@ async def host(
             operations=operations,
             limit=settings.max_concurrent_requests,
         )
-        loops: list[Loop] = [OutboxRelay(pool, js).run, *definition.background]
+        loops: list[Loop] = [relay.run, *definition.background]
         loops += [_consumer_loop(js, pool, c) for c in definition.consumers]
         tasks = [asyncio.create_task(_guard(name, loop, stop)) for loop in loops]
         try:

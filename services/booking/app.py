@@ -28,7 +28,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
     settings = settings or from_env(BookingSettings, prefix="BOOKING_")
     demo_data = settings.demo_data or os.environ.get("DEMO_DATA", "").lower() == "true"
     refuse_in_production(infra.settings, ["DEMO_DATA=true"] if demo_data else [])
-    bookings = Bookings(infra.pool, settings)
+    bookings = Bookings(infra.pool, settings, outbox_written=infra.outbox_written)
     availability = Availability(infra.pool)
 
     async def sweeper(stop: asyncio.Event) -> None:

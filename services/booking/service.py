@@ -54,8 +54,10 @@ class Bookings:
         settings: BookingSettings,
         now: Callable[[], datetime] = utcnow,
         catalogue: Catalogue | None = None,
+        outbox_written: Callable[[], None] = lambda: None,
     ) -> None:
         self.catalogue = catalogue or Catalogue(settings.catalogue_ttl_s)
+        self.outbox_written = outbox_written  # wakes the relay after a hold without NOTIFY
         self.pool = pool
         self.settings = settings
         self.now = now
@@ -161,7 +163,10 @@ class Bookings:
                 conn, entry.resource, principal, item.starts_at, item.ends_at, expires,
                 entry.prices,
             )  # fmt: skip
-        return c.HoldReply(reservations=[view(r)]) if r else None
+        if r is None:
+            return None
+        self.outbox_written()  # committed: the relay publishes its event now
+        return c.HoldReply(reservations=[view(r)])
 
     async def get(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
         async with self.pool.acquire() as conn:

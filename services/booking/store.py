@@ -256,8 +256,9 @@ async def insert_with_event(
     headers: dict[str, str],
 ) -> bool:
     """One statement for one exclusive hold: lock the resource, insert the reservation and
-    its event into the outbox, notify the relay. False (nothing written) when an overdue
-    hold overlaps: the caller then takes the general path, which expires it first."""
+    its event into the outbox (no NOTIFY: the caller wakes its relay after this commit).
+    False (nothing written) when an overdue hold overlaps: the caller then takes the general
+    path, which expires it first."""
     inserted = await conn.fetchval(
         """WITH stale AS (
                SELECT 1 FROM reservations WHERE resource_id = $2
@@ -274,9 +275,8 @@ async def insert_with_event(
                RETURNING id),
            ob AS (
                INSERT INTO outbox (event_id, subject, payload, headers)
-               SELECT $20, $21, $22, $23 FROM ins RETURNING id),
-           n AS (SELECT pg_notify('outbox_' || current_schema(), '') FROM ob)
-           SELECT (SELECT count(*) FROM ins) + 0 * (SELECT count(*) FROM n)""",
+               SELECT $20, $21, $22, $23 FROM ins)
+           SELECT count(*) FROM ins""",
         r.id,
         r.resource_id,
         r.unit_id,

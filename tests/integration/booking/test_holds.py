@@ -9,7 +9,10 @@ from datetime import timedelta
 import pytest
 
 from services.booking import demo
+from services.booking.service import Bookings
+from services.booking.settings import BookingSettings
 from shared.contracts import booking as c
+from shared.contracts.common import RequestContext
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -59,6 +62,17 @@ async def test_hold_prices_by_group_and_announces_held(booking: Booking) -> None
         str(r.reservation_id),
         str(visitor.reservations[0].reservation_id),
     }
+
+
+async def test_a_fast_hold_wakes_the_relay_instead_of_notifying(booking: Booking) -> None:
+    woken: list[str] = []
+    bookings = Bookings(booking.pool, BookingSettings(), outbox_written=lambda: woken.append("x"))
+    ctx = RequestContext(principal=RESIDENT, request_id="wake")
+    request = c.HoldRequest(items=[item(HALL, local(next_weekday(3), 9))])
+    reply = await bookings.hold(request, ctx)
+    assert woken == ["x"]
+    events = await booking.events("evt.booking.reservation.held")
+    assert [e["reservation_id"] for e in events] == [str(reply.reservations[0].reservation_id)]
 
 
 async def test_fifty_concurrent_holds_for_one_slot_have_one_winner(booking: Booking) -> None:

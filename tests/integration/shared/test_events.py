@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import asyncpg
+import msgspec
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -135,6 +136,32 @@ async def test_relay_loop_publishes_on_notify(pool: asyncpg.Pool, js: JetStreamC
         if not await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
             break
         await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(await _drain(reader, thing)) == 1
+
+
+async def test_relay_loop_publishes_when_woken_without_notify(
+    pool: asyncpg.Pool, js: JetStreamContext
+) -> None:
+    thing = uuid.uuid4().hex
+    reader = await _ephemeral_reader(js, thing)
+    stop = asyncio.Event()
+    relay = OutboxRelay(pool, js, poll_interval=30)
+    task = asyncio.create_task(relay.run(stop))
+    await asyncio.sleep(0.2)
+    event = ThingHappened(thing=thing)
+    await pool.execute(  # a writer that commits its row without NOTIFY (as a fast hold does)
+        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+        event.event_id,
+        event.subject,
+        msgspec.json.encode(event),
+        {},
+    )
+    relay.wake()
+    async with asyncio.timeout(3):
+        while await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            await asyncio.sleep(0.05)
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(await _drain(reader, thing)) == 1
