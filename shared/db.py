@@ -9,11 +9,13 @@ No migration may use features newer than PostgreSQL 15.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import asyncpg
@@ -48,19 +50,94 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+class FairPool(asyncpg.Pool):
+    """asyncpg's pool, handing out its connections first come, first served.
+
+    asyncpg's waiters queue in an `asyncio.Queue`, which lets a newcomer take a connection put
+    back for the waiter it has just woken; that waiter then queues again at the back. Under a
+    steady load (64 concurrent holds on 10 connections) a few requests so lose many turns:
+    bench-booking's p99 was three times its median (p50 45 ms, p99 145 ms). A turn from a
+    FIFO semaphore (`asyncio.Semaphore` hands a released permit to its oldest waiter) before
+    the pool's own queue gives every request its turn (p50 50 ms, p99 85 ms, same rate)."""
+
+    def __init__(self, *args: Any, max_size: int, **kwargs: Any) -> None:
+        super().__init__(*args, max_size=max_size, **kwargs)
+        self._turns = asyncio.Semaphore(max_size)
+        self._holding: set[int] = set()  # id() of the connections handed out with a turn
+
+    def acquire(self, *, timeout: float | None = None) -> _Turn:  # type: ignore[override]
+        return _Turn(self, timeout)
+
+    async def _take(self, timeout: float | None) -> asyncpg.Connection:
+        async with asyncio.timeout(timeout):
+            await self._turns.acquire()
+            try:
+                conn = await super().acquire()
+            except BaseException:
+                self._turns.release()
+                raise
+        self._holding.add(id(conn))
+        return conn
+
+    async def release(self, connection: Any, *, timeout: float | None = None) -> None:
+        try:
+            await super().release(connection, timeout=timeout)
+        finally:
+            if id(connection) in self._holding:
+                self._holding.remove(id(connection))
+                self._turns.release()
+
+
+class _Turn:
+    """`await pool.acquire()` or `async with pool.acquire() as conn`, as asyncpg's own."""
+
+    __slots__ = ("conn", "pool", "timeout")
+
+    def __init__(self, pool: FairPool, timeout: float | None) -> None:
+        self.pool = pool
+        self.timeout = timeout
+        self.conn: Any = None
+
+    def __await__(self) -> Generator[Any, None, asyncpg.Connection]:
+        return self.pool._take(self.timeout).__await__()
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        if self.conn is not None:
+            raise asyncpg.InterfaceError("a connection is already acquired")
+        self.conn = await self.pool._take(self.timeout)
+        return self.conn
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn, self.conn = self.conn, None
+        await self.pool.release(conn)
+
+
 async def create_pool(
     url: str, schema: str, *, min_size: int = 2, max_size: int = 10, **kwargs: Any
 ) -> asyncpg.Pool:
-    """A pool whose connections see `schema` first (then `public` for extensions)."""
-    return await asyncpg.create_pool(
+    """A pool whose connections see `schema` first (then `public` for extensions), handed
+    out in the order they were asked for (`FairPool`)."""
+    options: dict[str, Any] = {  # asyncpg.create_pool's defaults
+        "max_queries": 50000,
+        "max_inactive_connection_lifetime": 300.0,
+        "loop": None,
+        "connection_class": asyncpg.Connection,
+        "record_class": asyncpg.Record,
+        **kwargs,
+    }
+    pool = FairPool(
         url,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
         reset=_keep_session,
         server_settings={"search_path": f"{checked_schema(schema)},public"},
-        **kwargs,
+        **options,
     )
+    await pool
+    return pool
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
