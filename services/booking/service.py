@@ -56,7 +56,7 @@ class Bookings:
         catalogue: Catalogue | None = None,
         outbox_written: Callable[[], None] = lambda: None,
     ) -> None:
-        self.catalogue = catalogue or Catalogue(settings.catalogue_ttl_s)
+        self.catalogue = catalogue or Catalogue(settings.catalogue_ttl_s, pool)
         self.outbox_written = outbox_written  # wakes the relay after a hold without NOTIFY
         self.pool = pool
         self.settings = settings

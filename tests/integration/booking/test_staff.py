@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from datetime import date, time, timedelta
@@ -480,3 +481,27 @@ async def test_unknown_resource_ids_do_not_reload_the_catalogue(booking: Booking
         added = await booking.add_resource(capacity=1)
         assert added in await catalogue.get(conn, [added])  # created since: looked up alone
     assert catalogue.reloads == 1
+
+
+async def test_a_stale_catalogue_answers_at_once_and_reloads_in_the_background(
+    booking: Booking,
+) -> None:
+    catalogue = Catalogue(ttl=0.2, pool=booking.pool)
+    hall = demo.RESOURCE_SPORTS_HALL
+    add_notice = "UPDATE resources SET min_notice_minutes = min_notice_minutes + $2 WHERE id = $1"
+    async with booking.pool.acquire() as conn:
+
+        async def notice() -> int:
+            return (await catalogue.get(conn, [hall]))[hall].resource.min_notice_minutes
+
+        before = await notice()
+        await conn.execute(add_notice, hall, 7)
+        await asyncio.sleep(0.3)  # stale now
+        assert await notice() == before  # answered without waiting for the reload it started
+        async with asyncio.timeout(3):
+            while await notice() != before + 7:
+                await asyncio.sleep(0.02)
+        await conn.execute(add_notice, hall, -7)
+        catalogue.invalidate()  # as staff changes through this process do
+        assert await notice() == before  # reloaded before answering
+    assert catalogue.reloads == 3
