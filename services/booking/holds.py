@@ -132,7 +132,7 @@ async def take_fast(
 async def retake(conn: asyncpg.Connection, res: Resource, r: Reservation) -> bool:
     """Put an expired/released reservation's time back in force if it is still free."""
     lo, hi = guarded(res, r.starts_at, r.ends_at)
-    await store.lock_resources(conn, [res.id])
+    await store.lock_ranges(conn, [(res.id, lo, hi, res.exclusive)])
     for stale in (await store.expire_and_check(conn, [(res.id, lo, hi, False)]))[0]:
         await add_event(conn, event(stale))
     if (

@@ -73,11 +73,11 @@ class Series:
             taken, conflicts = [], []
             try:
                 async with conn.transaction():
-                    await store.lock_resources(conn, [res.id])
                     ranges = [
                         (res.id, *holds.guarded(res, st, st + duration), res.exclusive)
                         for st in starts
                     ]
+                    await store.lock_ranges(conn, ranges)
                     for stale in (await store.expire_and_check(conn, ranges))[0]:
                         await add_event(conn, event(stale))
                     for start in starts:

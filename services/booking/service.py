@@ -123,7 +123,7 @@ class Bookings:
             raise SlotUnavailable("the time is already taken", field="starts_at")
         lock_in_insert = len(items) == 1 and res_of[items[0].resource_id].exclusive
         if not lock_in_insert:
-            await store.lock_resources(conn, list(found))
+            await store.lock_ranges(conn, ranges)
         group_id = uuid.uuid4() if len(items) > 1 else None
         return [
             await holds.take(

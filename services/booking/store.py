@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -37,15 +38,65 @@ async def busy(
     return out
 
 
-def lock_key(resource_id: uuid.UUID) -> int:
-    """A stable 64-bit advisory-lock key per resource (the same in every replica)."""
-    return int.from_bytes(resource_id.bytes[:8], "big", signed=True)
+HOURS_LOCKED_ALONE = 24  # an exclusive range of up to this many hours locks hour by hour
 
 
-async def lock_resources(conn: asyncpg.Connection, resource_ids: Sequence[uuid.UUID]) -> None:
-    """Serialise bookings per resource, several in one fixed order (no deadlock cycles)."""
-    for key in sorted({lock_key(r) for r in resource_ids}):
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+def lock_keys(resource_id: uuid.UUID, lo: datetime, hi: datetime) -> list[tuple[int, bool]]:
+    """The advisory locks (key, shared?) a booking of the guarded range [lo, hi) takes, in
+    key order.
+
+    A resource is locked by time, so that holds at other times do not queue behind each
+    other's commits (64 holds on the hours of one hall ran one commit after another): a
+    range of up to a day locks each UTC hour it touches and, shared, each UTC day; a longer
+    one locks its days outright. Two overlapping ranges so always conflict on a key (an hour
+    both touch, or a day one locks outright and the other shares or locks): they never
+    insert conflicting rows at once, so neither waits for the other's uncommitted row (the
+    deadlocks PostgreSQL breaks only after its 1 s deadlock_timeout), and a shared-capacity
+    count sees every overlapping booking committed (ranges that do not overlap do not count).
+    """
+    first = lo.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    last = (hi - timedelta(microseconds=1)).astimezone(UTC)
+    hours = []
+    hour = first
+    while hour <= last:
+        hours.append(hour)
+        hour += timedelta(hours=1)
+    days = {h.date() for h in hours}
+    if len(hours) > HOURS_LOCKED_ALONE:
+        return sorted((_time_key(resource_id, b"d", d.toordinal()), False) for d in days)
+    keys = [(_time_key(resource_id, b"h", int(h.timestamp()) // 3600), False) for h in hours]
+    keys += [(_time_key(resource_id, b"d", d.toordinal()), True) for d in days]
+    return sorted(keys)
+
+
+def _time_key(resource_id: uuid.UUID, kind: bytes, number: int) -> int:
+    """A stable 64-bit key of a resource's hour or day (the same in every replica)."""
+    data = resource_id.bytes + kind + number.to_bytes(8, "big", signed=True)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def lock_set(locks: Iterable[tuple[int, bool]]) -> tuple[list[int], list[bool]]:
+    """Keys in order and whether each is shared (a key some range locks outright is)."""
+    merged: dict[int, bool] = {}
+    for key, shared in locks:
+        merged[key] = merged.get(key, True) and shared
+    keys = sorted(merged)
+    return keys, [merged[k] for k in keys]
+
+
+async def lock_ranges(
+    conn: asyncpg.Connection, ranges: Sequence[tuple[uuid.UUID, datetime, datetime, bool]]
+) -> None:
+    """Serialise bookings of (resource, guarded lo, hi, _) ranges (`lock_keys`): every key
+    in one fixed order (no deadlock cycles), in one statement."""
+    keys, shared = lock_set(k for rid, lo, hi, _ in ranges for k in lock_keys(rid, lo, hi))
+    await conn.execute(
+        """SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) ELSE pg_advisory_xact_lock(k)
+                  END
+           FROM unnest($1::bigint[], $2::bool[]) AS l(k, s)""",
+        keys,
+        shared,
+    )
 
 
 async def used_places(
@@ -77,15 +128,19 @@ async def insert(
     *,
     lock: bool = False,
 ) -> None:
-    """Insert a reservation; with `lock`, take the resource's advisory lock in the same
-    statement (one round trip for a single exclusive hold)."""
+    """Insert a reservation; with `lock`, take its range's advisory locks (`lock_keys`) in
+    the same statement (one round trip for a single exclusive hold)."""
     await conn.execute(
         """INSERT INTO reservations (id, resource_id, unit_id, customer, state, during, guarded,
                exclusive, places, expires_at, gross_cents, net_cents, vat_cents, vat_rate_bp,
                customer_group, merchant_id, cost_centre, group_id, series_id)
            SELECT $1, $2, $3, $4, $5, tstzrange($6, $7), tstzrange($8, $9), $10, $11, $12,
                    $13, $14, $15, $16, $17, $18, $19, $20, $21
-           FROM (SELECT CASE WHEN $22 THEN pg_advisory_xact_lock($23) END) AS lock""",
+           FROM (SELECT count(*) FROM (
+                     SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k)
+                                 ELSE pg_advisory_xact_lock(k) END
+                     FROM unnest($23::bigint[], $24::bool[]) AS l(k, s) WHERE $22
+                 ) AS taken) AS lock""",
         r.id,
         r.resource_id,
         r.unit_id,
@@ -108,7 +163,7 @@ async def insert(
         r.group_id,
         r.series_id,
         lock,
-        lock_key(r.resource_id),
+        *lock_set(lock_keys(r.resource_id, guarded[0], guarded[1])),
     )
 
 
@@ -255,10 +310,12 @@ async def insert_with_event(
     payload: bytes,
     headers: dict[str, str],
 ) -> bool:
-    """One statement for one exclusive hold: lock the resource, insert the reservation and
-    its event into the outbox (no NOTIFY: the caller wakes its relay after this commit).
+    """One statement for one exclusive hold: lock its range (`lock_keys`), insert the
+    reservation and its event into the outbox (no NOTIFY: the caller wakes its relay after
+    this commit).
     False (nothing written) when an overdue hold overlaps: the caller then takes the general
     path, which expires it first."""
+    keys, shared = lock_set(lock_keys(r.resource_id, guarded[0], guarded[1]))
     inserted = await conn.fetchval(
         """WITH stale AS (
                SELECT 1 FROM reservations WHERE resource_id = $2
@@ -270,7 +327,11 @@ async def insert_with_event(
                    vat_rate_bp, customer_group, merchant_id, cost_centre)
                SELECT $1, $2, $3, $4, $5, tstzrange($6, $7), tstzrange($8, $9), true, $10, $11,
                       $12, $13, $14, $15, $16, $17, $18
-               FROM (SELECT pg_advisory_xact_lock($19)) AS lock
+               FROM (SELECT count(*) FROM (
+                         SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k)
+                                     ELSE pg_advisory_xact_lock(k) END
+                         FROM unnest($19::bigint[], $24::bool[]) AS l(k, s)
+                     ) AS taken) AS lock
                WHERE NOT EXISTS (SELECT 1 FROM stale)
                RETURNING id),
            ob AS (
@@ -295,11 +356,12 @@ async def insert_with_event(
         group,
         r.merchant_id,
         r.cost_centre,
-        lock_key(r.resource_id),
+        keys,
         event_id,
         subject,
         payload,
         headers,
+        shared,
     )
     return inserted == 1
 

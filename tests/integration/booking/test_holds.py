@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.booking import demo
+from services.booking import demo, store
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from shared.contracts import booking as c
@@ -33,6 +33,7 @@ from tests.integration.booking.conftest import (
 )
 
 HALL = demo.RESOURCE_SPORTS_HALL
+DAY = timedelta(days=1)
 
 
 def item(resource: uuid.UUID, start, hours: int = 1, places: int = 1) -> c.HoldItem:  # type: ignore[no-untyped-def]
@@ -73,6 +74,23 @@ async def test_a_fast_hold_wakes_the_relay_instead_of_notifying(booking: Booking
     assert woken == ["x"]
     events = await booking.events("evt.booking.reservation.held")
     assert [e["reservation_id"] for e in events] == [str(reply.reservations[0].reservation_id)]
+
+
+async def test_holds_of_one_hall_at_other_times_do_not_wait_for_each_other(
+    booking: Booking,
+) -> None:
+    day = next_weekday(1)
+    async with booking.pool.acquire() as blocker, blocker.transaction():
+        # someone is booking the hall at 10-11 and has not committed yet
+        await store.lock_ranges(blocker, [(HALL, local(day, 10), local(day, 11), True)])
+        later = await asyncio.wait_for(hold(booking, item(HALL, local(day, 14))), 5)
+        next_day = await asyncio.wait_for(hold(booking, item(HALL, local(day, 10) + DAY)), 5)
+        same_time = asyncio.create_task(hold(booking, item(HALL, local(day, 10))))
+        await asyncio.sleep(0.3)
+        assert not same_time.done()  # its locks are taken by the one statement
+    held = await asyncio.wait_for(same_time, 5)
+    states = [r.state for h in (later, next_day, held) for r in h.reservations]
+    assert states == ["held", "held", "held"]
 
 
 async def test_fifty_concurrent_holds_for_one_slot_have_one_winner(booking: Booking) -> None:
