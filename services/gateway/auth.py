@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from litestar import Response
@@ -187,7 +187,7 @@ def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext
 
 def allow(
     *roles: Role, scopes: Iterable[str] = (), public: bool = False
-) -> list[Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]]:
+) -> list[Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]]:
     """Guards of a route: who may call it. Users need one of `roles`; API keys one of `scopes`.
 
     The route's `opt["access"]` records the rule (for the OpenAPI description and the tests).
@@ -195,7 +195,9 @@ def allow(
     """
     wanted_scopes = tuple(scopes)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a plain function guard in a worker thread, a thread hop per
+    # request (a sixth of the gateway's CPU under bench-gateway's holds, by py-spy)
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if public:
             return
         principal = require_principal(connection)
