@@ -112,14 +112,16 @@ async def add_event(
     ctx = ctx if ctx is not None else current_context.get()
     headers = context_headers(ctx)
     headers.pop("x-principal", None)  # events carry ids, not the principal's personal data
-    await conn.execute(
-        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+    await conn.execute(  # the row and the relay's wake-up in one round trip
+        """WITH ob AS (
+               INSERT INTO outbox (event_id, subject, payload, headers)
+               VALUES ($1, $2, $3, $4) RETURNING id)
+           SELECT pg_notify('outbox_' || current_schema(), '') FROM ob""",
         event.event_id,
         event.subject,
         msgspec.json.encode(event),
         headers,
     )
-    await conn.execute("SELECT pg_notify('outbox_' || current_schema(), '')")
 
 
 class OutboxRelay:
