@@ -69,13 +69,18 @@ class FairPool(asyncpg.Pool):
         return _Turn(self, timeout)
 
     async def _take(self, timeout: float | None) -> asyncpg.Connection:
+        if timeout is None:  # the common case, without a timer per acquire
+            return await self._turned()
         async with asyncio.timeout(timeout):
-            await self._turns.acquire()
-            try:
-                conn = await super().acquire()
-            except BaseException:
-                self._turns.release()
-                raise
+            return await self._turned()
+
+    async def _turned(self) -> asyncpg.Connection:
+        await self._turns.acquire()
+        try:
+            conn = await super().acquire()
+        except BaseException:
+            self._turns.release()
+            raise
         self._holding.add(id(conn))
         return conn
 
