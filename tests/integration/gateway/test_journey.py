@@ -14,15 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.cart.app import MIGRATIONS as CART_MIGRATIONS
-from services.cart.app import build as build_cart
-from services.cart.library.koha import KohaLibrary
-from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
-from services.payment.app import builder as payment_builder
-from services.payment.settings import PaymentSettings
 from shared.settings import CommonSettings
-from tests.conftest import clean_schema
-from tests.integration.cart.conftest import cart_settings
 from tests.integration.gateway.conftest import (
     FINANCE_KEY,
     GatewayClient,
@@ -30,7 +22,7 @@ from tests.integration.gateway.conftest import (
     gateway_settings,
     make_client,
 )
-from tests.standins.koha import KohaStandIn, KohaState
+from tests.integration.gateway.services import real_services
 
 GIS_PRODUCT = {
     "product_id": "guide-map",
@@ -45,24 +37,11 @@ GIS_PRODUCT = {
 async def suite(
     hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[GatewayClient]:
-    with KohaStandIn(KohaState()) as koha:
-        settings = cart_settings(tmp_path, koha)
-        library = KohaLibrary(koha.url, "cart-client", "cart-secret", timeout_s=2.0)
-        payment = payment_builder(
-            PaymentSettings(sweep_interval_s=3600)  # webhooks delivered in-process
-        )
-        async with (
-            hosted(
-                "cart", lambda infra: build_cart(infra, settings, library), CART_MIGRATIONS
-            ) as cart,
-            hosted("payment", payment, PAYMENT_MIGRATIONS) as paying,
-        ):
-            try:
-                async with make_client(common_settings, gateway_settings()) as client:
-                    yield client
-            finally:
-                await clean_schema(cart.infra.pool, "cart")
-                await clean_schema(paying.infra.pool, "payment")
+    async with (
+        real_services(hosted, tmp_path, booking=False),
+        make_client(common_settings, gateway_settings()) as client,
+    ):
+        yield client
 
 
 async def eventually_state(client: GatewayClient, order_id: str, auth: dict[str, str]) -> str:

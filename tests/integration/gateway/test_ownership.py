@@ -18,22 +18,10 @@ import pytest
 from litestar.routes import HTTPRoute
 from nats.aio.client import Client as NATS
 
-from services.booking import demo
-from services.booking.app import MIGRATIONS as BOOKING_MIGRATIONS
-from services.booking.app import build as build_booking
-from services.booking.settings import BookingSettings
-from services.cart.app import MIGRATIONS as CART_MIGRATIONS
-from services.cart.app import build as build_cart
-from services.cart.library.koha import KohaLibrary
-from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
-from services.payment.app import builder as payment_builder
-from services.payment.settings import PaymentSettings
 from shared.settings import CommonSettings
-from tests.conftest import clean_schema
-from tests.integration.cart.conftest import cart_settings
 from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
+from tests.integration.gateway.services import real_services
 from tests.integration.gateway.test_journey import GIS_PRODUCT, eventually_state
-from tests.standins.koha import KohaStandIn, KohaState
 
 # Operations only services call (with their own system principal or on a resident's behalf
 # inside a use case), or aliases of routed ones: never routed.
@@ -50,33 +38,11 @@ REFUSED = (403, 404)
 async def suite(
     hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[GatewayClient]:
-    with KohaStandIn(KohaState()) as koha:
-        settings = cart_settings(tmp_path, koha)
-        library = KohaLibrary(koha.url, "cart-client", "cart-secret", timeout_s=2.0)
-        booking_settings = BookingSettings(demo_data=True, sweep_interval_s=3600)
-        async with (
-            hosted(
-                "booking", lambda infra: build_booking(infra, booking_settings), BOOKING_MIGRATIONS
-            ) as booking,
-            hosted(
-                "cart", lambda infra: build_cart(infra, settings, library), CART_MIGRATIONS
-            ) as cart,
-            hosted(
-                "payment",
-                payment_builder(PaymentSettings(sweep_interval_s=3600)),
-                PAYMENT_MIGRATIONS,
-            ) as paying,
-        ):
-            await clean_schema(booking.infra.pool, "booking")
-            async with booking.infra.pool.acquire() as conn:
-                await demo.seed(conn)
-            try:
-                async with make_client(common_settings, gateway_settings()) as client:
-                    yield client
-            finally:
-                await clean_schema(booking.infra.pool, "booking")
-                await clean_schema(cart.infra.pool, "cart")
-                await clean_schema(paying.infra.pool, "payment")
+    async with (
+        real_services(hosted, tmp_path),
+        make_client(common_settings, gateway_settings()) as client,
+    ):
+        yield client
 
 
 async def registered_subjects(nc: NATS, service: str) -> set[str]:
