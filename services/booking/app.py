@@ -29,7 +29,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
     demo_data = settings.demo_data or os.environ.get("DEMO_DATA", "").lower() == "true"
     refuse_in_production(infra.settings, ["DEMO_DATA=true"] if demo_data else [])
     bookings = Bookings(infra.pool, settings, outbox_written=infra.outbox_written)
-    availability = Availability(infra.pool)
+    availability = Availability(infra.pool, bookings.catalogue)
 
     async def sweeper(stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -67,6 +67,18 @@ class Catalogue:
         resource another replica just created, or no resource at all) are looked up alone,
         and ids found missing are remembered until the next reload: unknown ids never make
         the whole catalogue reload."""
+        await self._ensure(conn)
+        unknown = [i for i in ids if i not in self._entries and i not in self._absent]
+        if unknown:
+            await self._add(conn, unknown)
+        return {i: self._entries[i] for i in ids if i in self._entries}
+
+    async def entries(self, conn: asyncpg.Connection) -> list[Entry]:
+        """Every active resource's entry (for searches across resources)."""
+        await self._ensure(conn)
+        return list(self._entries.values())
+
+    async def _ensure(self, conn: asyncpg.Connection) -> None:
         if not self._fresh():
             if self._current and self._pool is not None and self.ttl > 0:
                 self._refresh_in_background()
@@ -74,10 +86,6 @@ class Catalogue:
                 async with self._lock:
                     if not self._fresh():
                         await self._reload(conn)
-        unknown = [i for i in ids if i not in self._entries and i not in self._absent]
-        if unknown:
-            await self._add(conn, unknown)
-        return {i: self._entries[i] for i in ids if i in self._entries}
 
     async def _load(
         self, conn: asyncpg.Connection, found: dict[uuid.UUID, Resource], started: float

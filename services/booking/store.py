@@ -31,10 +31,8 @@ async def busy(
         list(ACTIVE),
     )
     out: dict[uuid.UUID, list[Busy]] = {rid: [] for rid in resource_ids}
-    for row in rows:
-        out[row["resource_id"]].append(
-            Busy(starts_at=row["s"], ends_at=row["e"], places=row["places"])
-        )
+    for rid, starts_at, ends_at, places in rows:
+        out[rid].append(Busy(starts_at, ends_at, places))
     return out
 
 

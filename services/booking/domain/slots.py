@@ -7,9 +7,10 @@ has no slot at a wall time that does not exist and loses no hour.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from services.booking.domain.model import DayException, Resource, WeeklyHours
@@ -18,8 +19,7 @@ from shared.errors import ValidationFailed
 Interval = tuple[datetime, datetime]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Busy:
+class Busy(NamedTuple):
     """An active reservation as availability sees it: its guarded range and places."""
 
     starts_at: datetime  # guarded start (buffer included)
@@ -94,24 +94,43 @@ def free_slots(
     now: datetime,
     places: int = 1,
 ) -> list[tuple[datetime, datetime, int]]:
-    """Free (start, end, free places) slots of `slot_minutes` from `first` to `last` local days."""
+    """Free (start, end, free places) slots of `slot_minutes` from `first` to `last` local days.
+
+    Each slot looks only at the reservations that can overlap it (found by bisection in the
+    reservations sorted by start), so a day of slots over a busy resource stays linear; an
+    exclusive resource is free where nothing overlaps.
+    """
     tz = ZoneInfo(resource.tz)
     length = timedelta(minutes=resource.slot_minutes)
     step = timedelta(minutes=resource.align_minutes)
+    before = timedelta(minutes=resource.buffer_before_minutes)
+    after = timedelta(minutes=resource.buffer_after_minutes)
     earliest = now + timedelta(minutes=resource.min_notice_minutes)
     latest = now + timedelta(days=resource.max_days_ahead)
     busy = sorted(busy, key=lambda b: b.starts_at)
+    starts = [b.starts_at for b in busy]
+    longest = max((b.ends_at - b.starts_at for b in busy), default=timedelta(0))
+    capacity = resource.capacity
     out: list[tuple[datetime, datetime, int]] = []
     day = first
     while day <= last:
         for open_at, close_at in opening_intervals(day, tz, weekly, exceptions):
-            start = open_at
-            while start + length <= close_at:
-                if earliest <= start <= latest:
-                    free = free_places(resource, start, start + length, busy)
-                    if free >= places:
-                        out.append((start, start + length, free))
-                start += step
+            start = max(open_at, earliest)
+            if start > open_at:  # the first step at or after the earliest bookable moment
+                start = open_at + -((open_at - start) // step) * step
+            end = start + length
+            while end <= close_at and start <= latest:
+                lo, hi = start - before, end + after
+                # Only reservations starting after lo - longest can still run past lo.
+                near = busy[bisect_right(starts, lo - longest) : bisect_left(starts, hi)]
+                overlapping = [b for b in near if lo < b.ends_at]
+                if capacity == 1:
+                    free = 0 if overlapping else 1
+                else:
+                    free = capacity - peak_places(overlapping, lo, hi)
+                if free >= places:
+                    out.append((start, end, free))
+                start, end = start + step, end + step
         day += timedelta(days=1)
     return out
 

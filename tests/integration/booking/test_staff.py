@@ -8,13 +8,14 @@ import uuid
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
 from services.booking import demo
 from services.booking.catalogue import Catalogue
 from shared.contracts import booking as c
 from shared.contracts.common import Principal
-from shared.errors import Forbidden, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed
 from tests.integration.booking.conftest import (
     CULTURE_STAFF,
     RESIDENT,
@@ -168,6 +169,15 @@ async def test_search_finds_free_resources_in_a_window(booking: Booking) -> None
             None,
         )
     assert err.value.field == "ends_before"
+    with pytest.raises(ValidationFailed) as err:  # a wall time without a zone is ambiguous
+        await booking.call(
+            "search",
+            c.SearchRequest(starts_after=local(day, 10).replace(tzinfo=None),
+                            ends_before=local(day, 12)),
+            c.SearchReply,
+            None,
+        )  # fmt: skip
+    assert err.value.field == "starts_after"
 
 
 async def test_closures_are_listed_and_removed_and_approvals_wait_for_staff(
@@ -329,6 +339,15 @@ async def test_staff_cannot_reach_another_units_resource_through_their_own_unit(
 
 async def test_a_resource_is_deactivated_and_reactivated(booking: Booking) -> None:
     unit, res = await new_gym(booking)
+    day = next_weekday(2)
+    search = c.SearchRequest(starts_after=local(day, 9), ends_before=local(day, 11),
+                             unit_id=unit.unit_id)  # fmt: skip
+
+    async def searched() -> list[uuid.UUID]:
+        hits = (await booking.call("search", search, c.SearchReply, RESIDENT)).hits
+        return [h.resource.resource_id for h in hits]
+
+    assert await searched() == [res.resource_id]  # a new resource is found at once
     upsert = c.ResourceUpsert(
         resource_id=res.resource_id, unit_id=unit.unit_id, name=NAME, kind="space", active=False
     )
@@ -338,7 +357,14 @@ async def test_a_resource_is_deactivated_and_reactivated(booking: Booking) -> No
         "list_resources", c.ListResourcesRequest(unit_id=unit.unit_id), c.ResourceList, None
     )
     assert listed.resources == []
-    day = next_weekday(2)
+    assert await searched() == []
+    with pytest.raises(NotFound):
+        await booking.call(
+            "availability",
+            c.AvailabilityRequest(resource_id=res.resource_id, first=day, last=day),
+            c.Availability,
+            RESIDENT,
+        )
     hold = c.HoldRequest(
         items=[
             c.HoldItem(resource_id=res.resource_id, starts_at=local(day, 9), ends_at=local(day, 10))
@@ -356,6 +382,7 @@ async def test_a_resource_is_deactivated_and_reactivated(booking: Booking) -> No
         SPORTS_STAFF,
     )
     assert on.active is True
+    assert await searched() == [res.resource_id]
     assert (await booking.call("hold", hold, c.HoldReply, RESIDENT)).reservations
 
 
@@ -451,9 +478,15 @@ async def test_search_uses_each_resources_zone_and_hides_what_one_may_not_book(
     nyc = ZoneInfo("America/New_York")
     assert [s.starts_at.astimezone(nyc).hour for s in hits[0].slots] == [19, 20, 21]
 
-    await booking.pool.execute(
-        "UPDATE resources SET who_may_book = 'staff' WHERE id = $1", demo.RESOURCE_SPORTS_HALL
+    # Staff make the hall staff-only (the catalogue searches read is told at once).
+    hall = await booking.call(
+        "get_resource",
+        c.ResourceRef(resource_id=demo.RESOURCE_SPORTS_HALL),
+        c.ResourceSettings,
+        SPORTS_STAFF,
     )
+    staff_only = msgspec.structs.replace(hall.settings, who_may_book="staff")
+    await booking.call("update_resource", staff_only, c.ResourceSummary, SPORTS_STAFF)
     daytime = c.SearchRequest(
         starts_after=local(day, 10), ends_before=local(day, 12), merchant_id="sports"
     )
