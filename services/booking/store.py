@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
@@ -67,6 +68,7 @@ def lock_keys(resource_id: uuid.UUID, lo: datetime, hi: datetime) -> list[tuple[
     return sorted(keys)
 
 
+@functools.lru_cache(maxsize=65536)  # a hash is ~5 us, a cached key ~0.3 us
 def _time_key(resource_id: uuid.UUID, kind: bytes, number: int) -> int:
     """A stable 64-bit key of a resource's hour or day (the same in every replica)."""
     data = resource_id.bytes + kind + number.to_bytes(8, "big", signed=True)

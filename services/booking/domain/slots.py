@@ -50,10 +50,11 @@ def opening_intervals(
             return []
         pairs = [(exc.opens, exc.closes)]
     else:
+        weekday = day.weekday()
         pairs = [
             (w.opens, w.closes)
             for w in weekly
-            if w.weekday == day.weekday()
+            if w.weekday == weekday
             and (w.valid_from is None or w.valid_from.date() <= day)
             and (w.valid_until is None or day <= w.valid_until.date())
         ]
@@ -169,9 +170,15 @@ def check_request(
             f"book at most {resource.max_days_ahead} days ahead", field="starts_at"
         )
     tz = ZoneInfo(resource.tz)
-    if not _within_hours(resource, starts_at, ends_at, tz, weekly, exceptions):
+    first, last = _local_day(starts_at, tz), _local_day(ends_at - timedelta(seconds=1), tz)
+    open_on: dict[date, list[Interval]] = {}  # each day's intervals, computed once
+    day = first - timedelta(days=1)  # the night before may run past midnight
+    while day <= last:
+        open_on[day] = opening_intervals(day, tz, weekly, exceptions)
+        day += timedelta(days=1)
+    if not _within_hours(resource, starts_at, ends_at, tz, open_on, exceptions):
         raise ValidationFailed("outside opening hours", field="starts_at")
-    if not _aligned(resource, starts_at, tz, weekly, exceptions):
+    if not _aligned(resource, starts_at, first, open_on):
         raise ValidationFailed(
             f"the start must be on a {resource.align_minutes}-minute step", field="starts_at"
         )
@@ -186,44 +193,36 @@ def _within_hours(
     starts_at: datetime,
     ends_at: datetime,
     tz: ZoneInfo,
-    weekly: list[WeeklyHours],
+    open_on: Mapping[date, list[Interval]],
     exceptions: Mapping[date, DayException],
 ) -> bool:
-    first, last = _local_day(starts_at, tz), _local_day(ends_at - timedelta(seconds=1), tz)
-    intervals: list[Interval] = []
-    day = first - timedelta(days=1)
-    while day <= last:
-        intervals += opening_intervals(day, tz, weekly, exceptions)
-        day += timedelta(days=1)
-    if resource.allows_multi_day and first != last:
+    intervals = [i for day_intervals in open_on.values() for i in day_intervals]
+    if resource.allows_multi_day and len(open_on) > 2:  # it spans more than one local day
         starts_ok = any(a <= starts_at < b for a, b in intervals)
         ends_ok = any(a < ends_at <= b for a, b in intervals)
-        return starts_ok and ends_ok and _every_day_open(starts_at, ends_at, tz, weekly, exceptions)
-    merged = _merge(intervals)
-    return any(a <= starts_at and ends_at <= b for a, b in merged)
+        every_day = _every_day_open(starts_at, ends_at, tz, open_on, exceptions)
+        return starts_ok and ends_ok and every_day
+    return any(a <= starts_at and ends_at <= b for a, b in _merge(intervals))
 
 
 def _every_day_open(
     starts_at: datetime,
     ends_at: datetime,
     tz: ZoneInfo,
-    weekly: list[WeeklyHours],
+    open_on: Mapping[date, list[Interval]],
     exceptions: Mapping[date, DayException],
 ) -> bool:
     """A multi-day booking starts and ends in open time and the nights in between are its
     own, but each day it spans must be open by the weekly pattern, and on a day with special
     hours (a closure, shorter hours) its part of that day must lie within them."""
-    day, last = _local_day(starts_at, tz), _local_day(ends_at - timedelta(seconds=1), tz)
-    while day <= last:
-        open_at = opening_intervals(day, tz, weekly, exceptions)
-        if not open_at:
+    for day in list(open_on)[1:]:  # the days it spans (not the night before)
+        if not open_on[day]:
             return False
         if day in exceptions:
             lo = max(starts_at, at_local(day, time(0), tz))
             hi = min(ends_at, at_local(day + timedelta(days=1), time(0), tz))
-            if not any(a <= lo and hi <= b for a, b in open_at):
+            if not any(a <= lo and hi <= b for a, b in open_on[day]):
                 return False
-        day += timedelta(days=1)
     return True
 
 
@@ -281,14 +280,14 @@ def _merge(intervals: list[Interval]) -> list[Interval]:
 def _aligned(
     resource: Resource,
     starts_at: datetime,
-    tz: ZoneInfo,
-    weekly: list[WeeklyHours],
-    exceptions: Mapping[date, DayException],
+    day: date,
+    open_on: Mapping[date, list[Interval]],
 ) -> bool:
+    """On a step from the opening of the interval it starts in (of its day or the night
+    before)."""
     step = timedelta(minutes=resource.align_minutes)
-    day = _local_day(starts_at, tz)
     for d in (day - timedelta(days=1), day):
-        for open_at, close_at in opening_intervals(d, tz, weekly, exceptions):
+        for open_at, close_at in open_on[d]:
             if open_at <= starts_at < close_at:
                 return (starts_at - open_at) % step == timedelta(0)
     return False
