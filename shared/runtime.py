@@ -136,7 +136,7 @@ async def host(
         stack.push_async_callback(_close_nats, nc)
         js = nc.jetstream()
         await ensure_stream(js, replicas=settings.events_replicas)
-        relay = OutboxRelay(pool, js)
+        relay = OutboxRelay(pool, nc)
         requester = Requester(nc, settings.request_timeout_s)
         infra = Infra(settings, pool, nc, js, requester, stop, outbox_written=relay.wake)
         definition = build(infra)

@@ -9,7 +9,9 @@ from typing import ClassVar
 
 import asyncpg
 import msgspec
+import nats.errors
 import pytest
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -17,6 +19,7 @@ from shared.contracts.common import Event
 from shared.db import create_pool, migrate
 from shared.events import (
     STREAM,
+    BatchPublisher,
     Consumer,
     OutboxRelay,
     add_event,
@@ -79,11 +82,11 @@ async def _drain(sub: JetStreamContext.PullSubscription, thing: str) -> list[Thi
 
 
 async def test_committed_event_reaches_consumer_once_even_if_published_twice(
-    pool: asyncpg.Pool, js: JetStreamContext
+    pool: asyncpg.Pool, js: JetStreamContext, nc: NATS
 ) -> None:
     thing = uuid.uuid4().hex
     reader = await _ephemeral_reader(js, thing)
-    relay = OutboxRelay(pool, js)
+    relay = OutboxRelay(pool, nc)
     async with pool.acquire() as conn, conn.transaction():
         await add_event(conn, ThingHappened(thing=thing))
     # The relay crashes after publishing and before marking the rows sent ...
@@ -97,26 +100,69 @@ async def test_committed_event_reaches_consumer_once_even_if_published_twice(
     assert events[0].schema_version == 1
 
 
-async def test_rolled_back_event_never_leaves(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+async def test_a_batch_is_stored_once_and_a_repeat_is_counted_as_duplicates(
+    js: JetStreamContext, nc: NATS
+) -> None:
+    thing = uuid.uuid4().hex
+    reader = await _ephemeral_reader(js, thing)
+    events = [ThingHappened(thing=thing) for _ in range(30)]
+    batch = [(e.subject, msgspec.json.encode(e), {"Nats-Msg-Id": str(e.event_id)}) for e in events]
+    publisher = BatchPublisher(nc)
+    assert await publisher.publish(batch) == 0
+    assert await publisher.publish(batch[:10]) == 10  # JetStream had them: dropped
+    assert {e.event_id for e in await _drain(reader, thing)} == {e.event_id for e in events}
+
+
+async def test_a_batch_no_stream_takes_fails_and_the_rows_stay_unsent(
+    pool: asyncpg.Pool, nc: NATS
+) -> None:
+    publisher = BatchPublisher(nc, timeout=2.0)
+    with pytest.raises(nats.errors.NoRespondersError):
+        await publisher.publish([("nostream.thing", b"{}", {"Nats-Msg-Id": "x"})])
+    relay = OutboxRelay(pool, nc)
+    await pool.execute(
+        "INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)",
+        uuid.uuid4(), "nostream.thing", b"{}", {},
+    )  # fmt: skip
+    with pytest.raises(nats.errors.NoRespondersError):
+        await relay.publish_pending()
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 1
+
+
+async def test_a_batch_without_its_acks_times_out_and_forgets_its_waiters(nc: NATS) -> None:
+    async def ignore(msg: object) -> None:
+        pass
+
+    silent = await nc.subscribe("silent.thing", cb=ignore)  # takes messages, never acks
+    publisher = BatchPublisher(nc, timeout=0.3)
+    with pytest.raises(TimeoutError):
+        await publisher.publish([("silent.thing", b"{}", {}), ("silent.thing", b"{}", {})])
+    assert publisher._waiting == {}
+    await silent.unsubscribe()
+
+
+async def test_rolled_back_event_never_leaves(
+    pool: asyncpg.Pool, js: JetStreamContext, nc: NATS
+) -> None:
     thing = uuid.uuid4().hex
     reader = await _ephemeral_reader(js, thing)
     with pytest.raises(RuntimeError):  # noqa: PT012 - the transaction is the subject
         async with pool.acquire() as conn, conn.transaction():
             await add_event(conn, ThingHappened(thing=thing))
             raise RuntimeError("the use case failed after writing its event")
-    assert await OutboxRelay(pool, js).publish_pending() == 0
+    assert await OutboxRelay(pool, nc).publish_pending() == 0
     assert await _drain(reader, thing) == []
 
 
 async def test_two_relays_publish_disjoint_batches(
-    pool: asyncpg.Pool, js: JetStreamContext
+    pool: asyncpg.Pool, js: JetStreamContext, nc: NATS
 ) -> None:
     thing = uuid.uuid4().hex
     reader = await _ephemeral_reader(js, thing)
     async with pool.acquire() as conn, conn.transaction():
         for _ in range(40):
             await add_event(conn, ThingHappened(thing=thing))
-    first, second = OutboxRelay(pool, js, batch=10), OutboxRelay(pool, js, batch=10)
+    first, second = OutboxRelay(pool, nc, batch=10), OutboxRelay(pool, nc, batch=10)
     while await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
         await asyncio.gather(first.publish_pending(), second.publish_pending())
     events = await _drain(reader, thing)
@@ -124,11 +170,13 @@ async def test_two_relays_publish_disjoint_batches(
     assert len({e.event_id for e in events}) == 40
 
 
-async def test_relay_loop_publishes_on_notify(pool: asyncpg.Pool, js: JetStreamContext) -> None:
+async def test_relay_loop_publishes_on_notify(
+    pool: asyncpg.Pool, js: JetStreamContext, nc: NATS
+) -> None:
     thing = uuid.uuid4().hex
     reader = await _ephemeral_reader(js, thing)
     stop = asyncio.Event()
-    task = asyncio.create_task(OutboxRelay(pool, js, poll_interval=30).run(stop))
+    task = asyncio.create_task(OutboxRelay(pool, nc, poll_interval=30).run(stop))
     await asyncio.sleep(0.2)
     async with pool.acquire() as conn, conn.transaction():
         await add_event(conn, ThingHappened(thing=thing))
@@ -142,12 +190,12 @@ async def test_relay_loop_publishes_on_notify(pool: asyncpg.Pool, js: JetStreamC
 
 
 async def test_relay_loop_publishes_when_woken_without_notify(
-    pool: asyncpg.Pool, js: JetStreamContext
+    pool: asyncpg.Pool, js: JetStreamContext, nc: NATS
 ) -> None:
     thing = uuid.uuid4().hex
     reader = await _ephemeral_reader(js, thing)
     stop = asyncio.Event()
-    relay = OutboxRelay(pool, js, poll_interval=30)
+    relay = OutboxRelay(pool, nc, poll_interval=30)
     task = asyncio.create_task(relay.run(stop))
     await asyncio.sleep(0.2)
     event = ThingHappened(thing=thing)
