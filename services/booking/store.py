@@ -309,19 +309,14 @@ async def insert_with_event(
     subject: str,
     payload: bytes,
     headers: dict[str, str],
-) -> bool:
+) -> None:
     """One statement for one exclusive hold: lock its range (`lock_keys`), insert the
     reservation and its event into the outbox (no NOTIFY: the caller wakes its relay after
-    this commit).
-    False (nothing written) when an overdue hold overlaps: the caller then takes the general
-    path, which expires it first."""
+    this commit). Raises `asyncpg.ExclusionViolationError` when the time is not free (an
+    overdue hold not yet expired included: see `overdue_in`)."""
     keys, shared = lock_set(lock_keys(r.resource_id, guarded[0], guarded[1]))
-    inserted = await conn.fetchval(
-        """WITH stale AS (
-               SELECT 1 FROM reservations WHERE resource_id = $2
-                 AND state IN ('held', 'requested') AND expires_at < now()
-                 AND guarded && tstzrange($8, $9) LIMIT 1),
-           ins AS (
+    await conn.execute(
+        """WITH ins AS (
                INSERT INTO reservations (id, resource_id, unit_id, customer, state, during,
                    guarded, exclusive, places, expires_at, gross_cents, net_cents, vat_cents,
                    vat_rate_bp, customer_group, merchant_id, cost_centre)
@@ -332,12 +327,9 @@ async def insert_with_event(
                                      ELSE pg_advisory_xact_lock(k) END
                          FROM unnest($19::bigint[], $24::bool[]) AS l(k, s)
                      ) AS taken) AS lock
-               WHERE NOT EXISTS (SELECT 1 FROM stale)
-               RETURNING id),
-           ob AS (
-               INSERT INTO outbox (event_id, subject, payload, headers)
-               SELECT $20, $21, $22, $23 FROM ins)
-           SELECT count(*) FROM ins""",
+               RETURNING id)
+           INSERT INTO outbox (event_id, subject, payload, headers)
+           SELECT $20, $21, $22, $23 FROM ins""",
         r.id,
         r.resource_id,
         r.unit_id,
@@ -363,7 +355,20 @@ async def insert_with_event(
         headers,
         shared,
     )
-    return inserted == 1
+
+
+async def overdue_in(
+    conn: asyncpg.Connection, resource_id: uuid.UUID, lo: datetime, hi: datetime
+) -> bool:
+    """Whether a hold (or request) past its expiry, not yet expired, overlaps [lo, hi)."""
+    return await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM reservations WHERE resource_id = $1
+                 AND state IN ('held', 'requested') AND expires_at < now()
+                 AND guarded && tstzrange($2, $3))""",
+        resource_id,
+        lo,
+        hi,
+    )
 
 
 async def of_series_all(conn: asyncpg.Connection, series_id: uuid.UUID) -> list[Reservation]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from services.booking.domain.slots import at_local
 from shared.contracts.common import Principal
 from shared.errors import ValidationFailed
 
@@ -78,7 +79,7 @@ def _pieces(
     last = ends_at.astimezone(zone).date()
     while day <= last:
         for wall in walls:
-            instant = datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+            instant = at_local(day, wall, zone)
             if starts_at < instant < ends_at:
                 cuts.add(instant)
         day += timedelta(days=1)

@@ -7,6 +7,7 @@ has no slot at a wall time that does not exist and loses no hour.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,6 +28,7 @@ class Busy(NamedTuple):
     places: int = 1
 
 
+@functools.lru_cache(maxsize=8192)  # the same days and opening times, request after request
 def at_local(day: date, wall: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of a local wall time.
 

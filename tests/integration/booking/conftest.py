@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -81,9 +82,10 @@ class Booking:
         return rid
 
 
-@pytest.fixture
-async def booking(hosted: Any, nc: NATS) -> AsyncIterator[Booking]:
-    settings = BookingSettings(demo_data=True, sweep_interval_s=0.2)
+@contextlib.asynccontextmanager
+async def hosted_booking(
+    hosted: Any, nc: NATS, settings: BookingSettings
+) -> AsyncIterator[Booking]:
     async with hosted("booking", lambda infra: build(infra, settings), MIGRATIONS) as running:
         pool = running.infra.pool
         await clean_schema(pool, "booking")
@@ -93,3 +95,19 @@ async def booking(hosted: Any, nc: NATS) -> AsyncIterator[Booking]:
             yield Booking(pool, Requester(nc, 10.0))
         finally:
             await clean_schema(pool, "booking")
+
+
+@pytest.fixture
+async def booking(hosted: Any, nc: NATS) -> AsyncIterator[Booking]:
+    settings = BookingSettings(demo_data=True, sweep_interval_s=0.2)
+    async with hosted_booking(hosted, nc, settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def unswept_booking(hosted: Any, nc: NATS) -> AsyncIterator[Booking]:
+    """A booking service whose sweeper does not come round during a test: overdue holds
+    stay `held` until something else expires them."""
+    settings = BookingSettings(demo_data=True, sweep_interval_s=3600)
+    async with hosted_booking(hosted, nc, settings) as running:
+        yield running

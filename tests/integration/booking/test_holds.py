@@ -93,6 +93,34 @@ async def test_holds_of_one_hall_at_other_times_do_not_wait_for_each_other(
     assert states == ["held", "held", "held"]
 
 
+async def test_an_overdue_hold_in_the_way_is_expired_by_the_next_hold(
+    unswept_booking: Booking,
+) -> None:
+    booking = unswept_booking
+    day = next_weekday(2)
+    first = (await hold(booking, item(HALL, local(day, 10)))).reservations[0]
+    with pytest.raises(SlotUnavailable):  # in force: the time is taken
+        await hold(booking, item(HALL, local(day, 10)), who=VISITOR)
+    await booking.pool.execute(
+        "UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = $1",
+        first.reservation_id,
+    )
+    # Overdue but not swept: the next hold of that time expires it and takes the time.
+    again = (await hold(booking, item(HALL, local(day, 10)), who=VISITOR)).reservations[0]
+    assert again.state == "held"
+    states = await booking.pool.fetch(
+        "SELECT id, state FROM reservations WHERE resource_id = $1 ORDER BY created_at", HALL
+    )
+    assert [(r["id"], r["state"]) for r in states] == [
+        (first.reservation_id, "expired"),
+        (again.reservation_id, "held"),
+    ]
+    expired = await booking.events("evt.booking.reservation.expired")
+    assert [e["reservation_id"] for e in expired] == [str(first.reservation_id)]
+    with pytest.raises(SlotUnavailable):
+        await hold(booking, item(HALL, local(day, 10)))
+
+
 async def test_fifty_concurrent_holds_for_one_slot_have_one_winner(booking: Booking) -> None:
     start = local(next_weekday(1), 12)
     results = await asyncio.gather(
