@@ -94,10 +94,14 @@ class Availability:
             found = [e for e in found if bookable_by(ctx.principal, e.resource)]
             if not found:
                 return c.SearchReply(hits=[])
+            # A slot in the window looks at reservations up to its buffers beyond it.
+            pad = timedelta(minutes=max(
+                max(e.resource.buffer_before_minutes, e.resource.buffer_after_minutes)
+                for e in found
+            ))  # fmt: skip
             busy = await store.busy(
-                conn, [e.resource.id for e in found], window[0] - timedelta(days=1),
-                window[1] + timedelta(days=1),
-            )  # fmt: skip
+                conn, [e.resource.id for e in found], window[0] - pad, window[1] + pad
+            )
         hits = []
         for entry in found:
             res = entry.resource

@@ -66,12 +66,15 @@ class Booking:
         rid = uuid.uuid4()
         await self.pool.execute(
             """INSERT INTO resources (id, unit_id, name, kind, capacity, min_minutes,
-                   max_minutes, slot_minutes, align_minutes, merchant_id, buffer_after_minutes)
-               VALUES ($1, $2, '{"fi": "Testi"}', 'space', $3, 60, 180, 60, 60, 'sports', $4)""",
+                   max_minutes, slot_minutes, align_minutes, merchant_id, buffer_after_minutes,
+                   buffer_before_minutes)
+               VALUES ($1, $2, '{"fi": "Testi"}', 'space', $3, 60, 180, 60, 60, 'sports', $4,
+                       $5)""",
             rid,
             demo.UNIT_IMPIVAARA_SPORTS_HALL,
             capacity,
             columns.get("buffer_after_minutes", 0),
+            columns.get("buffer_before_minutes", 0),
         )
         await self.pool.execute(  # free of charge for every customer group
             """INSERT INTO price_rules (resource_id, customer_group, unit, vat_rate_bp)

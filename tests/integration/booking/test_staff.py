@@ -180,6 +180,21 @@ async def test_search_finds_free_resources_in_a_window(booking: Booking) -> None
     assert err.value.field == "starts_after"
 
 
+async def test_search_sees_a_reservation_just_before_its_window_through_the_buffer(
+    booking: Booking,
+) -> None:
+    room = await booking.add_resource(capacity=1, buffer_before_minutes=30)
+    day = next_weekday(2)
+    item = c.HoldItem(resource_id=room, starts_at=local(day, 17), ends_at=local(day, 18))
+    await booking.call("hold", c.HoldRequest(items=[item]), c.HoldReply, RESIDENT)
+    # Guarded 16:30-18:00; a slot at 18 needs 17:30-19:00, so the first free one is 19.
+    window = c.SearchRequest(starts_after=local(day, 18), ends_before=local(day, 20),
+                             unit_id=demo.UNIT_IMPIVAARA_SPORTS_HALL)  # fmt: skip
+    hits = (await booking.call("search", window, c.SearchReply, RESIDENT)).hits
+    [mine] = [h for h in hits if h.resource.resource_id == room]
+    assert [s.starts_at for s in mine.slots] == [local(day, 19)]
+
+
 async def test_closures_are_listed_and_removed_and_approvals_wait_for_staff(
     booking: Booking,
 ) -> None:
