@@ -4,7 +4,6 @@ every reservation for every slot, on random resources, buffers, notice and reser
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ import pytest
 
 from services.booking.domain.model import DayException, Resource, WeeklyHours
 from services.booking.domain.slots import Busy, free_slots, opening_intervals, peak_places
+from tests.unit.booking.test_domain import hall
 
 
 def reference(
@@ -51,13 +51,7 @@ def test_free_slots_match_the_reference(seed: int) -> None:
     rnd = random.Random(seed)
     capacity = rnd.choice([1, 1, 3, 20])
     align = rnd.choice([15, 20, 30, 60])
-    res = Resource(
-        id=uuid.uuid4(),
-        unit_id=uuid.uuid4(),
-        name={"fi": "Sali"},
-        unit_name={"fi": "Halli"},
-        kind="space",
-        merchant_id="sports",
+    res = hall(
         capacity=capacity,
         slot_minutes=rnd.choice([align, 2 * align, 60]),
         align_minutes=align,
