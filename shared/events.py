@@ -150,6 +150,7 @@ class BatchPublisher:
         self._sub: Any = None
         self._tokens = itertools.count()
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
+        self._subscribing = asyncio.Lock()  # one ack inbox, however many batches start at once
 
     async def _on_ack(self, msg: Msg) -> None:
         waiter = self._waiting.pop(msg.subject.rpartition(".")[2], None)
@@ -160,9 +161,10 @@ class BatchPublisher:
         """Publish all (subject, payload, headers); the number JetStream had already (by
         Nats-Msg-Id). Raises a `nats.errors.Error` (or TimeoutError) unless every one was
         stored."""
-        if self._sub is None:
-            self._prefix = self._nc.new_inbox()
-            self._sub = await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_ack)
+        async with self._subscribing:
+            if self._sub is None:
+                self._prefix = self._nc.new_inbox()
+                self._sub = await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_ack)
         loop = asyncio.get_running_loop()
         tokens = [str(next(self._tokens)) for _ in messages]
         try:
