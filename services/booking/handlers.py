@@ -46,6 +46,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
         Operation("reservation_ics", c.ReservationIcsRequest, calendars.one),
         Operation("busy_feed", c.BusyFeedRequest, calendars.busy),
         Operation("upsert_unit", c.UnitUpsert, staff.upsert_unit),
+        Operation("list_units", c.ListUnitsRequest, staff.list_units),
         Operation("upsert_resource", c.ResourceUpsert, staff.upsert_resource),
         Operation("create_resource", c.ResourceUpsert, staff.upsert_resource),
         Operation("update_resource", c.ResourceUpsert, staff.upsert_resource),

@@ -53,6 +53,17 @@ def check_hours(opens: time | None, closes: time | None, field: str) -> None:
         raise ValidationFailed("closes must be after opens", field=field)
 
 
+def unit_view(row: asyncpg.Record) -> c.UnitView:
+    return c.UnitView(
+        unit_id=row["id"],
+        name=c.LocalizedText(**row["name"]),
+        address=row["address"],
+        tz=row["tz"],
+        municipality=row["municipality"],
+        merchant_id=row["merchant_id"],
+    )
+
+
 class Staff:
     def __init__(self, pool: asyncpg.Pool, catalogue: Catalogue) -> None:
         self.pool = pool
@@ -108,6 +119,17 @@ class Staff:
             municipality=req.municipality,
             merchant_id=req.merchant_id,
         )
+
+    async def list_units(self, req: c.ListUnitsRequest, ctx: RequestContext) -> c.UnitList:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT * FROM units WHERE ($1::text IS NULL OR merchant_id = $1)
+                   ORDER BY name->>'fi', id LIMIT $2 OFFSET $3""",
+                req.merchant_id,
+                req.limit,
+                req.offset,
+            )
+        return c.UnitList(units=[unit_view(row) for row in rows])
 
     async def upsert_resource(
         self, req: c.ResourceUpsert, ctx: RequestContext

@@ -410,6 +410,19 @@ class UnitView(msgspec.Struct, frozen=True, kw_only=True):
     merchant_id: str
 
 
+class ListUnitsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.list_units`: the units (places), public, by name; of one department with
+    `merchant_id`."""
+
+    merchant_id: str | None = None
+    limit: ResourceLimit = 100
+    offset: Offset = 0
+
+
+class UnitList(msgspec.Struct, frozen=True, kw_only=True):
+    units: list[UnitView]
+
+
 class ResourceUpsert(msgspec.Struct, frozen=True, kw_only=True):
     """`booking.v1.upsert_resource` (also `booking.v1.create_resource` and
     `booking.v1.update_resource`): create or update a resource with its booking rules and

@@ -139,6 +139,7 @@ SPECS: list[Spec] = [
 # Staff operations booking is adding: found by the subject in the request's docstring.
 STAFF_SPECS: list[Spec] = [
     ("GET", "/resources", "list_resources", None, None, ANYONE, "Resources (filters, pages)"),
+    ("GET", "/units", "list_units", None, None, ANYONE, "Units (places) by name (filters, pages)"),
     (
         "PUT",
         "/resources/{resource_id:uuid}",

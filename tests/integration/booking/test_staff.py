@@ -352,6 +352,38 @@ async def test_staff_cannot_reach_another_units_resource_through_their_own_unit(
     )
 
 
+async def test_units_are_listed_by_name_per_department_and_paged(booking: Booking) -> None:
+    everyone = await booking.call("list_units", c.ListUnitsRequest(), c.UnitList, None)
+    names = [u.name.fi for u in everyone.units]
+    assert names == sorted(names)
+    assert demo.UNIT_IMPIVAARA_SPORTS_HALL in {u.unit_id for u in everyone.units}
+    sports = await booking.call(
+        "list_units", c.ListUnitsRequest(merchant_id="sports"), c.UnitList, None
+    )
+    assert sports.units
+    assert {u.merchant_id for u in sports.units} == {"sports"}
+    second = await booking.call(
+        "list_units", c.ListUnitsRequest(limit=1, offset=1), c.UnitList, None
+    )
+    assert [u.unit_id for u in second.units] == [everyone.units[1].unit_id]
+    unit, _ = await new_gym(booking)
+    moved = msgspec.structs.replace(
+        c.UnitUpsert(name=unit.name, merchant_id="sports"), unit_id=unit.unit_id,
+        address="Runosmäentie 1, Turku",
+    )  # fmt: skip
+    await booking.call("upsert_unit", moved, c.UnitView, SPORTS_STAFF)
+    listed = await booking.call(
+        "list_units", c.ListUnitsRequest(merchant_id="sports"), c.UnitList, None
+    )
+    [gym] = [u for u in listed.units if u.unit_id == unit.unit_id]
+    assert gym.address == "Runosmäentie 1, Turku"
+    for bad, field in ((c.ListUnitsRequest(limit=0), "limit"),
+                       (c.ListUnitsRequest(offset=-1), "offset")):  # fmt: skip
+        with pytest.raises(ValidationFailed) as err:
+            await booking.call("list_units", bad, c.UnitList, None)
+        assert err.value.field == field
+
+
 async def test_a_resource_is_deactivated_and_reactivated(booking: Booking) -> None:
     unit, res = await new_gym(booking)
     day = next_weekday(2)

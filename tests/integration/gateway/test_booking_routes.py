@@ -129,3 +129,16 @@ async def test_paging_and_filters_work_but_a_typo_is_refused(booked) -> None:
     assert typo.status_code == 400, typo.text
     assert typo.headers["content-type"].startswith("application/problem+json")
     assert typo.json()["field"] == "limt"
+
+
+async def test_units_are_listed_for_anyone_and_bad_paging_names_the_field(booked) -> None:
+    client = booked
+    listed = await client.get("/api/v1/units", params={"merchant_id": "sports", "limit": 10})
+    assert listed.status_code == 200, listed.text
+    units = listed.json()["units"]
+    assert units
+    assert {u["merchant_id"] for u in units} == {"sports"}
+    assert all(u["name"]["fi"] and "address" in u for u in units)
+    bad = await client.get("/api/v1/units", params={"offset": -1})
+    assert bad.status_code == 422, bad.text  # booking's validation, naming the field
+    assert (bad.json()["code"], bad.json()["field"]) == ("validation_failed", "offset")
