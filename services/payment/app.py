@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from services.payment.anomalies import Anomalies
 from services.payment.consumers import consumers, every
 from services.payment.handlers import operations
 from services.payment.providers.base import Provider
@@ -62,10 +63,11 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
 
         local.deliver = deliver
         reporting = Reporting(infra.pool, provider, providers)
+        anomalies = Anomalies(infra.pool)
         definition = ServiceDefinition(
             name=NAME,
             version=VERSION,
-            operations=operations(payments, refunds, reporting),
+            operations=operations(payments, refunds, reporting, anomalies),
             consumers=consumers(refunds),
             background=[
                 every(settings.sweep_interval_s, payments.sweep_expired),

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.payment.anomalies import Anomalies
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
 from shared.contracts.payment import (
     ErpExportRequest,
     GetPaymentRequest,
+    ListAnomaliesRequest,
     LocalDecideRequest,
     ReconcileRequest,
     RefundRequest,
+    ResolveAnomalyRequest,
     SettlementRequest,
     StartPaymentRequest,
     WebhookRequest,
@@ -20,7 +23,9 @@ from shared.contracts.payment import (
 from shared.messaging import Operation
 
 
-def operations(payments: Payments, refunds: Refunds, reporting: Reporting) -> list[Operation[Any]]:
+def operations(
+    payments: Payments, refunds: Refunds, reporting: Reporting, anomalies: Anomalies
+) -> list[Operation[Any]]:
     return [
         Operation("start", StartPaymentRequest, payments.start),
         Operation("get", GetPaymentRequest, payments.get),
@@ -30,4 +35,6 @@ def operations(payments: Payments, refunds: Refunds, reporting: Reporting) -> li
         Operation("settlement", SettlementRequest, reporting.settlement),
         Operation("erp_export", ErpExportRequest, reporting.erp_export),
         Operation("reconcile", ReconcileRequest, reporting.reconcile),
+        Operation("list_anomalies", ListAnomaliesRequest, anomalies.list_anomalies),
+        Operation("resolve_anomaly", ResolveAnomalyRequest, anomalies.resolve),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -242,3 +242,56 @@ class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
     fees_cents: int
     payouts: list[PayoutCheck]
     balanced: bool
+
+
+# --- anomalies: provider news that did not add up, for finance to settle -----------------------
+
+AnomalyLimit = Annotated[int, msgspec.Meta(ge=1, le=500, description="rows per page (1-500)")]
+AnomalyOffset = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000, description="rows to skip")]
+Resolution = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=500, description="what was done (1-500 characters)")
+]
+
+
+class ListAnomaliesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.list_anomalies`: finance (or admin): provider news that did not add up
+    (e.g. a success reporting another amount or currency), newest first; by default only
+    those not resolved yet."""
+
+    unresolved_only: bool = True
+    limit: AnomalyLimit = 50
+    offset: AnomalyOffset = 0
+
+
+class AnomalyView(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    kind: str  # amount_mismatch
+    provider: str
+    event_id: str
+    payment_id: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+    order_number: str | None = None
+    amount_cents: int | None = None  # the payment's (what was expected)
+    currency: str | None = None
+    payment_state: PaymentState | None = None
+    details: dict[str, Any]  # amount_mismatch: expected/reported cents and currency
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution: str | None = None
+
+
+class AnomalyList(msgspec.Struct, frozen=True, kw_only=True):
+    anomalies: list[AnomalyView]
+    limit: int
+    offset: int
+
+
+class ResolveAnomalyRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.resolve_anomaly`: finance (or admin) marks an anomaly settled with a note
+    of what was done. Resolving it again is a conflict (the same idempotency key replays the
+    first reply)."""
+
+    anomaly_id: int
+    resolution: Resolution
+    idempotency_key: str | None = None
