@@ -98,6 +98,29 @@ SPECS: list[Spec] = [
     ),
 ]
 
+# Provider news that did not add up (a success of another amount or currency), for finance.
+# Resolving one is not a creation: 200.
+ANOMALY_SPECS: list[Spec] = [
+    (
+        "GET",
+        "/payments/anomalies",
+        "list_anomalies",
+        "ListAnomaliesRequest",
+        "AnomalyList",
+        FINANCE,
+        "Payment anomalies (provider news that did not add up), newest first",
+    ),
+    (
+        "POST",
+        "/payments/anomalies/{anomaly_id:int}/resolve",
+        "resolve_anomaly",
+        "ResolveAnomalyRequest",
+        "AnomalyView",
+        FINANCE,
+        "Resolve a payment anomaly with a note of what was done",
+    ),
+]
+
 CSV = "text/csv; charset=utf-8"
 SIGNATURE_HEADERS = {"stripe": "stripe-signature", "local": "x-local-signature"}
 
@@ -250,7 +273,11 @@ ERRORS = {"start": (410,), "refund": (402,)}
 
 
 def routes() -> list[ControllerRouterHandler]:
-    ops = [*ops_from(contracts, "payment", SPECS, errors=ERRORS), *_csv_ops()]
+    ops = [
+        *ops_from(contracts, "payment", SPECS, errors=ERRORS),
+        *ops_from(contracts, "payment", ANOMALY_SPECS, status_code=200),
+        *_csv_ops(),
+    ]
     handlers: list[ControllerRouterHandler] = [operation_route(op) for op in ops]
     if hasattr(contracts, "WebhookRequest"):
         handlers.append(webhook)

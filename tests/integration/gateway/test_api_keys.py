@@ -87,6 +87,9 @@ async def test_the_finance_key_reads_settlements_but_not_residents_orders(keyed)
     assert await status("GET", "/api/v1/finance/settlements", params=query) not in (401, 403)
     assert await status("GET", "/api/v1/finance/settlements.csv", params=query) not in (401, 403)
     assert await status("POST", "/api/v1/finance/erp-exports", json={}) not in (401, 403)
+    assert await status("GET", "/api/v1/payments/anomalies") not in (401, 403)
+    resolve = "/api/v1/payments/anomalies/1/resolve"
+    assert await status("POST", resolve, json={"resolution": "ok"}) not in (401, 403)
     assert await status("GET", f"/api/v1/orders/{order}") == 403
     assert await status("GET", "/api/v1/orders") == 403
     assert await status("POST", "/api/v1/holds", json={}) == 403
@@ -94,6 +97,8 @@ async def test_the_finance_key_reads_settlements_but_not_residents_orders(keyed)
     desk = {"X-API-Key": secret("desk")}
     refund = await keyed.post(f"/api/v1/orders/{order}/refunds", json={}, headers=desk)
     assert refund.status_code not in (401, 403)
+    anomalies = await keyed.get("/api/v1/payments/anomalies", headers=desk)
+    assert anomalies.status_code == 403  # refunds are not finance's reports
 
 
 @pytest.mark.parametrize(
