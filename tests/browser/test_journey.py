@@ -331,6 +331,47 @@ async def test_finance_officer_downloads_the_erp_export_once(
     await officer.context.close()
 
 
+async def test_finance_officer_resolves_a_payment_anomaly_with_a_note(
+    browser: Any, web_suite: Suite
+) -> None:
+    from services.payment.providers.signing import sign
+    from services.payment.settings import DEMO_WEBHOOK_SECRET
+
+    resident = await new_page(browser, web_suite.url)  # a payment left on the provider's page
+    await sign_in(resident, "resident-turku", "/")
+    await add_gis_product(resident)
+    await visit(resident, "/cart")
+    await submit(resident, resident.locator("form[action='/checkout'] button"))
+    payment_id = resident.url.split("/pay/local/")[1].split("?")[0]
+    await resident.context.close()
+    body = (  # the provider reports a success of one cent: refused and kept for finance
+        f'{{"id":"levt_short_{payment_id}","type":"charge.paid","created":0,"data":'
+        f'{{"charge":"unknown","payment_id":"{payment_id}","amount":1,"currency":"EUR"}}}}'
+    )
+    officer = await new_page(browser, web_suite.url)
+    refused = await officer.request.post(
+        "/api/v1/payments/webhooks/local",
+        data=body,
+        headers={"X-Local-Signature": sign(body.encode(), DEMO_WEBHOOK_SECRET)},
+    )
+    assert refused.status == 409, await refused.text()
+
+    await sign_in(officer, "finance", "/finance")
+    await visit(officer, "/finance")
+    row = officer.locator(
+        "table.anomalies tr", has=officer.locator(f"code:text('{payment_id[:8]}')")
+    )
+    assert await row.count() == 1
+    assert "0,01" in await row.inner_text()
+    await clean(officer, "finance-anomalies")
+    await row.locator("input[name='resolution']").fill("Välittäjä vahvisti virheen, tiketti 4711")
+    await submit(officer, row.locator("button[type='submit']"))
+    assert "done=done_resolved" in officer.url
+    assert await officer.locator(f"code:text('{payment_id[:8]}')").count() == 0
+    await clean(officer, "finance-anomaly-resolved")
+    await officer.context.close()
+
+
 async def test_clerk_edits_a_resource_and_one_price_and_the_peak_bands_survive(
     browser: Any, web_suite: Suite
 ) -> None:

@@ -463,6 +463,40 @@ _T: dict[str, tuple[str, str, str]] = {
     "scope_resource": ("vain tätä kohdetta", "endast detta objekt", "this resource only"),
     "scope_unit": ("koko toimipistettä", "hela verksamhetsstället", "the whole unit"),
     "upcoming_hours": ("Tulevat aukioloajat", "Kommande öppettider", "Upcoming opening hours"),
+    # finance: payment anomalies (staff.py, staff/finance.html)
+    "payment_anomalies": ("Maksujen poikkeamat", "Avvikelser i betalningar", "Payment anomalies"),
+    "payment_anomalies_help": (
+        "Maksunvälittäjän ilmoitukset, jotka eivät täsmänneet maksuun. Maksua ei ole muutettu; "
+        "selvitä asia ja kirjaa, mitä tehtiin.",
+        "Meddelanden från betalningsförmedlaren som inte stämde med betalningen. Betalningen "
+        "har inte ändrats; utred saken och anteckna vad som gjordes.",
+        "Notices from the payment provider that did not match the payment. The payment was not "
+        "changed; look into it and note what was done.",
+    ),
+    "anomaly_amount_mismatch": (
+        "Summa tai valuutta ei täsmää",
+        "Belopp eller valuta stämmer inte",
+        "Amount or currency does not match",
+    ),
+    "payment": ("Maksu", "Betalning", "Payment"),
+    "expected_amount": ("Odotettu summa", "Väntat belopp", "Expected amount"),
+    "reported_amount": ("Ilmoitettu summa", "Rapporterat belopp", "Reported amount"),
+    "recorded_at": ("Kirjattu", "Registrerad", "Recorded"),
+    "resolution_note": ("Mitä tehtiin", "Vad som gjordes", "What was done"),
+    "resolve": ("Merkitse selvitetyksi", "Markera som utredd", "Mark as resolved"),
+    "no_anomalies": (
+        "Ei selvittämättömiä poikkeamia.",
+        "Inga outredda avvikelser.",
+        "No unresolved anomalies.",
+    ),
+    "done_resolved": (
+        "Poikkeama merkitty selvitetyksi.",
+        "Avvikelsen markerad som utredd.",
+        "The anomaly was marked resolved.",
+    ),
+    "state_created": ("Luotu", "Skapad", "Created"),
+    "state_succeeded": ("Onnistunut", "Lyckad", "Succeeded"),
+    "state_failed": ("Epäonnistunut", "Misslyckad", "Failed"),
 }
 
 

@@ -63,6 +63,8 @@ OPS: dict[str, str] = {
     "settlement": "payment.v1.settlement",
     "reconciliation": "payment.v1.reconcile",
     "erp_export": "payment.v1.erp_export",
+    "payment_anomalies": "payment.v1.list_anomalies",
+    "resolve_anomaly": "payment.v1.resolve_anomaly",
 }
 
 

@@ -1,5 +1,6 @@
 """Staff console: clerk day view, approvals, closures, cancellations with refunds, resources
-and prices; library clerks' failed registrations; GIS catalogue; finance downloads.
+and prices; library clerks' failed registrations; GIS catalogue; finance downloads and
+payment anomalies.
 
 The guards say who may open a page; the services check the department of each object.
 """
@@ -148,6 +149,7 @@ async def finance(
     report = None
     if merchant:
         report = await call(request, "settlement", day=on, merchant_id=merchant)
+    anomalies = await call(request, "payment_anomalies", unresolved_only=True, limit=100)
     return page(
         request,
         "staff/finance.html",
@@ -155,8 +157,24 @@ async def finance(
         merchant=merchant,
         merchants=await _merchant_ids(request),
         report=report,
+        # Each row's form has a key of its own (one key is one resolution).
+        anomalies=[a | {"key": new_key()} for a in _items(anomalies, "anomalies")],
         key=new_key(),
     )
+
+
+@post("/finance/anomalies/{anomaly_id:int}/resolve", name="web:resolve_anomaly", guards=FINANCE)
+async def resolve_anomaly(request: Req, anomaly_id: FromPath[int]) -> Redirect:
+    """Settle a payment anomaly with a note of what was done (each row's form has its key)."""
+    form = await request.form()
+    await call(
+        request,
+        "resolve_anomaly",
+        anomaly_id=anomaly_id,
+        resolution=form.get("resolution", ""),
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back("/finance", "done_resolved")
 
 
 @get("/finance/settlement.csv", name="web:settlement_csv", guards=FINANCE)
@@ -218,4 +236,5 @@ ROUTES = [
     settlement_csv,
     reconciliation,
     erp_export,
+    resolve_anomaly,
 ]
