@@ -53,7 +53,7 @@ async def _same_origin(request: Request[Any, Any, Any]) -> None:
 
 def web_router() -> Router:
     """All HTML pages plus their static files under `/static/web`."""
-    from services.gateway.web import clerk, resident, resources, shop, staff
+    from services.gateway.web import clerk, resident, resources, shop, staff, units
 
     return Router(
         "/",
@@ -63,6 +63,7 @@ def web_router() -> Router:
             *staff.ROUTES,
             *clerk.ROUTES,
             *resources.ROUTES,
+            *units.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],
         exception_handlers={ServiceError: _service_error},

@@ -38,6 +38,8 @@ OPS: dict[str, str] = {
     "get_resource": "booking.v1.get_resource",
     "update_resource": "booking.v1.update_resource",
     "set_hours": "booking.v1.set_hours",
+    "list_units": "booking.v1.list_units",
+    "upsert_unit": "booking.v1.upsert_unit",
     # cart
     "get_cart": "cart.v1.get_cart",
     "add_reservation": "cart.v1.add_reservation",
