@@ -40,7 +40,11 @@ async def settle_order_if_done(conn: asyncpg.Connection, order_id: uuid.UUID) ->
     if not await store.mark_fulfilled_at(conn, order_id):
         return
     if order["state"] == "paid":
-        await store.set_order_state(conn, order_id, model.next_state("paid", "all_lines_done"))
+        # Read unlocked: a refund may have moved the order on (to partially_refunded) and
+        # committed since; the write then finds it no longer paid and leaves it.
+        await store.set_order_state(
+            conn, order_id, model.next_state("paid", "all_lines_done"), expected="paid"
+        )
     await add_event(
         conn,
         OrderFulfilled(

@@ -263,10 +263,19 @@ async def merge_line_details(
     )
 
 
-async def set_order_state(conn: asyncpg.Connection, order_id: uuid.UUID, state: str) -> None:
-    await conn.execute(
-        "UPDATE orders SET state = $2, updated_at = now() WHERE id = $1", order_id, state
+async def set_order_state(
+    conn: asyncpg.Connection, order_id: uuid.UUID, state: str, *, expected: str | None = None
+) -> bool:
+    """Set the order's state; with `expected`, only if it still is in that state (a caller
+    that read the order without locking it must not overwrite what a locker wrote since)."""
+    done = await conn.execute(
+        """UPDATE orders SET state = $2, updated_at = now()
+           WHERE id = $1 AND ($3::text IS NULL OR state = $3)""",
+        order_id,
+        state,
+        expected,
     )
+    return done != "UPDATE 0"
 
 
 async def mark_paid(
