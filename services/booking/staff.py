@@ -98,11 +98,12 @@ class Staff:
         async with self.pool.acquire() as conn, conn.transaction():
             if req.unit_id is not None:
                 require_staff(ctx.principal, (await self._unit(conn, req.unit_id))["merchant_id"])
-            await conn.execute(
+            row = await conn.fetchrow(
                 """INSERT INTO units (id, name, address, tz, municipality, merchant_id)
                    VALUES ($1, $2, $3, $4, $5, $6)
                    ON CONFLICT (id) DO UPDATE SET name = $2, address = $3, tz = $4,
-                       municipality = $5, merchant_id = $6""",
+                       municipality = $5, merchant_id = $6
+                   RETURNING *""",
                 unit_id,
                 msgspec.to_builtins(req.name),
                 req.address,
@@ -111,14 +112,7 @@ class Staff:
                 req.merchant_id,
             )
         self.catalogue.invalidate()
-        return c.UnitView(
-            unit_id=unit_id,
-            name=req.name,
-            address=req.address,
-            tz=req.tz,
-            municipality=req.municipality,
-            merchant_id=req.merchant_id,
-        )
+        return unit_view(row)
 
     async def list_units(self, req: c.ListUnitsRequest, ctx: RequestContext) -> c.UnitList:
         async with self.pool.acquire() as conn:
