@@ -23,8 +23,10 @@ from services.cart.library.koha import KohaLibrary
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.settings import PaymentSettings
+from shared.settings import CommonSettings
 from tests.conftest import clean_schema
 from tests.integration.cart.conftest import cart_settings
+from tests.integration.gateway.conftest import GatewayClient, gateway_settings, make_client
 from tests.standins.koha import KohaStandIn, KohaState
 
 
@@ -63,3 +65,15 @@ async def real_services(
             )
             stack.push_async_callback(clean_schema, paying.infra.pool, "payment")
             yield
+
+
+@contextlib.asynccontextmanager
+async def gateway_before_services(
+    hosted: Any, common: CommonSettings, tmp_path: Path, *, booking: bool = True
+) -> AsyncIterator[GatewayClient]:
+    """A gateway client (test settings) in front of `real_services`."""
+    async with (
+        real_services(hosted, tmp_path, booking=booking),
+        make_client(common, gateway_settings()) as client,
+    ):
+        yield client

@@ -19,10 +19,8 @@ from tests.integration.gateway.conftest import (
     FINANCE_KEY,
     GatewayClient,
     bearer,
-    gateway_settings,
-    make_client,
 )
-from tests.integration.gateway.services import real_services
+from tests.integration.gateway.services import gateway_before_services
 
 GIS_PRODUCT = {
     "product_id": "guide-map",
@@ -37,10 +35,7 @@ GIS_PRODUCT = {
 async def suite(
     hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[GatewayClient]:
-    async with (
-        real_services(hosted, tmp_path, booking=False),
-        make_client(common_settings, gateway_settings()) as client,
-    ):
+    async with gateway_before_services(hosted, common_settings, tmp_path, booking=False) as client:
         yield client
 
 

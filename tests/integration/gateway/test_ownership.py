@@ -19,8 +19,8 @@ from litestar.routes import HTTPRoute
 from nats.aio.client import Client as NATS
 
 from shared.settings import CommonSettings
-from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
-from tests.integration.gateway.services import real_services
+from tests.integration.gateway.conftest import GatewayClient, bearer
+from tests.integration.gateway.services import gateway_before_services
 from tests.integration.gateway.test_journey import GIS_PRODUCT, eventually_state
 
 # Operations only services call (with their own system principal or on a resident's behalf
@@ -38,10 +38,7 @@ REFUSED = (403, 404)
 async def suite(
     hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[GatewayClient]:
-    async with (
-        real_services(hosted, tmp_path),
-        make_client(common_settings, gateway_settings()) as client,
-    ):
+    async with gateway_before_services(hosted, common_settings, tmp_path) as client:
         yield client
 
 

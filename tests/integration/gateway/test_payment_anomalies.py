@@ -20,10 +20,8 @@ from tests.integration.gateway.conftest import (
     FINANCE_KEY,
     GatewayClient,
     bearer,
-    gateway_settings,
-    make_client,
 )
-from tests.integration.gateway.services import real_services
+from tests.integration.gateway.services import gateway_before_services
 from tests.integration.gateway.test_journey import GIS_PRODUCT
 
 ANOMALIES = "/api/v1/payments/anomalies"
@@ -34,10 +32,7 @@ PROBLEM = "application/problem+json"
 async def suite(
     hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[GatewayClient]:
-    async with (
-        real_services(hosted, tmp_path, booking=False),
-        make_client(common_settings, gateway_settings()) as client,
-    ):
+    async with gateway_before_services(hosted, common_settings, tmp_path, booking=False) as client:
         yield client
 
 
