@@ -25,14 +25,17 @@ STAFF = allow("staff", "admin")
 VAT_RATES = (1350, 2550, 1000, 0)
 
 
+def departments_of(request: Req) -> list[str | None]:
+    """The clerk's departments in order; [None] (every one) for admins."""
+    principal = principal_of(request)
+    if principal is None or principal.is_admin:
+        return [None]
+    return sorted(principal.departments)
+
+
 async def my_resources(request: Req, include_inactive: bool = False) -> list[dict[str, Any]]:
     """Resources of the clerk's departments (all for admins); deactivated ones too when
     `include_inactive` (for managing them)."""
-    principal = principal_of(request)
-    if principal is None or principal.is_admin:
-        departments: list[str | None] = [None]
-    else:
-        departments = sorted(principal.departments)
     replies = await asyncio.gather(
         *(
             call(
@@ -42,7 +45,7 @@ async def my_resources(request: Req, include_inactive: bool = False) -> list[dic
                 include_inactive=include_inactive or None,
                 limit=500,
             )
-            for d in departments
+            for d in departments_of(request)
         )
     )
     return [r for reply in replies for r in _items(reply, "resources")]

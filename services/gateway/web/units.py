@@ -13,8 +13,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from services.gateway.auth import principal_of
-from services.gateway.web.clerk import STAFF
+from services.gateway.web.clerk import STAFF, departments_of
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
@@ -22,14 +21,6 @@ from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
 ZONES = ("Europe/Helsinki", "Europe/Stockholm", "Europe/Tallinn", "America/New_York")
-
-
-def departments_of(request: Req) -> list[str | None]:
-    """The clerk's departments in order; [None] (every one) for admins."""
-    principal = principal_of(request)
-    if principal is None or principal.is_admin:
-        return [None]
-    return sorted(principal.departments)
 
 
 async def my_units(request: Req) -> list[dict[str, Any]]:
@@ -70,14 +61,13 @@ def unit_from(form: Any) -> dict[str, Any]:
 
 @get("/staff/units", name="web:staff_units", guards=STAFF)
 async def staff_units(request: Req) -> Response[str]:
-    principal = principal_of(request)
-    departments = sorted(principal.departments) if principal is not None else []
     units = await my_units(request)
+    mine = [d for d in departments_of(request) if d]  # admins: the departments with units
     return page(
         request,
         "staff/units.html",
         units=units,
-        departments=departments or sorted({u.get("merchant_id", "") for u in units}),
+        departments=mine or sorted({u.get("merchant_id", "") for u in units}),
         zones=sorted({*ZONES, *(u.get("tz", "") for u in units)} - {""}),
         key=new_key(),
     )
