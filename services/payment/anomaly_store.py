@@ -16,19 +16,24 @@ def view(row: asyncpg.Record) -> AnomalyView:
 
 
 async def anomalies(
-    conn: asyncpg.Connection, unresolved_only: bool, limit: int, offset: int
+    conn: asyncpg.Connection,
+    unresolved_only: bool,
+    limit: int,
+    offset: int,
+    anomaly_id: int | None = None,
 ) -> list[asyncpg.Record]:
-    """Newest first; only the unresolved ones if asked."""
+    """Newest first; only the unresolved ones if asked; only `anomaly_id` if given."""
     return await conn.fetch(
         """SELECT a.id, a.kind, a.provider, a.event_id, a.payment_id, a.details, a.created_at,
                   a.resolved_at, a.resolved_by, a.resolution, p.order_id, p.order_number,
                   p.amount_cents, p.currency, p.state AS payment_state
            FROM payment_anomalies a LEFT JOIN payments p ON p.id = a.payment_id
-           WHERE NOT $1 OR a.resolved_at IS NULL
+           WHERE (NOT $1 OR a.resolved_at IS NULL) AND ($4::bigint IS NULL OR a.id = $4)
            ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3""",
         unresolved_only,
         limit,
         offset,
+        anomaly_id,
     )
 
 
@@ -42,16 +47,16 @@ async def resolved_at(conn: asyncpg.Connection, anomaly_id: int) -> asyncpg.Reco
 async def resolve(
     conn: asyncpg.Connection, anomaly_id: int, resolved_by: str, resolution: str
 ) -> asyncpg.Record | None:
-    """Mark the anomaly resolved; None when there is no such anomaly or it already was."""
-    return await conn.fetchrow(
-        """WITH r AS (
-               UPDATE payment_anomalies SET resolved_at = now(), resolved_by = $2, resolution = $3
-               WHERE id = $1 AND resolved_at IS NULL RETURNING *)
-           SELECT r.id, r.kind, r.provider, r.event_id, r.payment_id, r.details, r.created_at,
-                  r.resolved_at, r.resolved_by, r.resolution, p.order_id, p.order_number,
-                  p.amount_cents, p.currency, p.state AS payment_state
-           FROM r LEFT JOIN payments p ON p.id = r.payment_id""",
+    """Mark the anomaly resolved and return it as `anomalies` shows it; None when there is no
+    such anomaly or it already was."""
+    done = await conn.fetchval(
+        """UPDATE payment_anomalies SET resolved_at = now(), resolved_by = $2, resolution = $3
+           WHERE id = $1 AND resolved_at IS NULL RETURNING id""",
         anomaly_id,
         resolved_by,
         resolution,
     )
+    if done is None:
+        return None
+    [row] = await anomalies(conn, False, 1, 0, anomaly_id)
+    return row
