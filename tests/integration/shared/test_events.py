@@ -14,6 +14,7 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import APIError
 
 from shared.contracts.common import Event
 from shared.db import create_pool, migrate
@@ -128,6 +129,14 @@ async def test_a_batch_no_stream_takes_fails_and_the_rows_stay_unsent(
     with pytest.raises(nats.errors.NoRespondersError):
         await relay.publish_pending()
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 1
+
+
+async def test_a_batch_jetstream_refuses_fails_with_its_error(nc: NATS) -> None:
+    publisher = BatchPublisher(nc)
+    refused = ("evt.testsuite.thing.happened", b"{}", {"Nats-Expected-Stream": "NOT_EVENTS"})
+    with pytest.raises(APIError):  # the stream answers with an error, not an ack
+        await publisher.publish([refused])
+    assert publisher._waiting == {}
 
 
 async def test_a_batch_without_its_acks_times_out_and_forgets_its_waiters(nc: NATS) -> None:
