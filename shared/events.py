@@ -33,7 +33,12 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import APIError, NotFoundError
 
-from shared.contracts.common import Event, RequestContext
+from shared.contracts.common import Event, RequestContext, decode_event
+
+# The event registry lives with the contracts (a leaf: they import neither asyncpg nor nats);
+# kept importable from here for callers that know it as shared.events'.
+from shared.contracts.common import event_type_for as event_type_for
+from shared.contracts.common import register as register
 from shared.messaging import context_headers, current_context
 
 log = logging.getLogger(__name__)
@@ -41,27 +46,6 @@ log = logging.getLogger(__name__)
 STREAM = "EVENTS"
 EVENT_SUBJECTS = ["evt.>"]
 DUPLICATE_WINDOW_S = 600.0
-
-_registry: dict[str, type[Event]] = {}
-
-
-def register(*event_types: type[Event]) -> None:
-    """Make events decodable by subject (done by each contracts module at import)."""
-    for event_type in event_types:
-        if not event_type.subject.startswith("evt."):
-            raise ValueError(f"{event_type.__name__} has no evt.* subject")
-        _registry[event_type.subject] = event_type
-
-
-def event_type_for(subject: str) -> type[Event]:
-    try:
-        return _registry[subject]
-    except KeyError:
-        raise LookupError(f"no event type registered for {subject}") from None
-
-
-def decode_event(subject: str, data: bytes) -> Event:
-    return msgspec.json.decode(data, type=event_type_for(subject))
 
 
 def stream_config(current: StreamConfig | None, replicas: int = 1) -> StreamConfig | None:

@@ -12,8 +12,7 @@ from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
-from shared.contracts.common import Event
-from shared.events import register
+from shared.contracts.common import Event, register
 
 SERVICE = "booking"
 

@@ -1,4 +1,5 @@
-"""Parts of every message: the acting principal, the request context and the event base."""
+"""Parts of every message: the acting principal, the request context, the event base and the
+registry that decodes an event by its subject."""
 
 from __future__ import annotations
 
@@ -81,6 +82,28 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     event_id: uuid.UUID = msgspec.field(default_factory=new_id)
     occurred_at: datetime = msgspec.field(default_factory=utcnow)
     schema_version: int = 1
+
+
+_registry: dict[str, type[Event]] = {}
+
+
+def register(*event_types: type[Event]) -> None:
+    """Make events decodable by subject (done by each contracts module at import)."""
+    for event_type in event_types:
+        if not event_type.subject.startswith("evt."):
+            raise ValueError(f"{event_type.__name__} has no evt.* subject")
+        _registry[event_type.subject] = event_type
+
+
+def event_type_for(subject: str) -> type[Event]:
+    try:
+        return _registry[subject]
+    except KeyError:
+        raise LookupError(f"no event type registered for {subject}") from None
+
+
+def decode_event(subject: str, data: bytes) -> Event:
+    return msgspec.json.decode(data, type=event_type_for(subject))
 
 
 class Empty(msgspec.Struct, frozen=True):

@@ -9,8 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 
 from shared.contracts.cart import RefundLine
-from shared.contracts.common import Event
-from shared.events import register
+from shared.contracts.common import Event, register
 
 SERVICE = "payment"
 
