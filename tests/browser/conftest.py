@@ -1,15 +1,14 @@
 """Browser tests: Debian's chromium driven by Python playwright against the whole suite.
 
 The suite runs through the launcher (`python -m services`, as `make run` does) with demo data.
-Every test skips with a reason when chromium or playwright cannot be had on this machine;
-`make browser-deps` (tests/browser/install.sh) installs both.
+Nothing is installed from here: `make test` runs tests/browser/install.sh first (chromium via
+apt-get when we are root); without chromium or playwright every browser test fails with the
+one command that installs it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,29 +33,27 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _ensure_chromium() -> str | None:
-    """None when chromium is there (installing it when we may), else why not."""
-    if CHROMIUM.exists():
-        return None
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        # A fresh machine's package lists may be empty or stale: update once, then install.
-        install = ["apt-get", "install", "-y", "chromium"]
-        for step in (install, ["apt-get", "update"], install):
-            subprocess.run(step, capture_output=True, timeout=900, check=False)
-            if CHROMIUM.exists():
-                return None
-    return f"{CHROMIUM} is missing and cannot be installed (run `make browser-deps` as root)"
+INSTALL_CHROMIUM = "sudo sh tests/browser/install.sh"
+INSTALL_PLAYWRIGHT = ".venv/bin/python -m pip install -e '.[dev,test]'"
+
+
+def missing_browser_part(chromium: Path) -> str | None:
+    """None when chromium and playwright are there, else what is missing and the one command
+    that installs it (nothing is installed from a test)."""
+    if not chromium.exists():
+        return f"{chromium} is missing: run `{INSTALL_CHROMIUM}` (make test runs it as root)"
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return f"python playwright is missing: run `{INSTALL_PLAYWRIGHT}`"
+    return None
 
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    why = _ensure_chromium()
-    if why:
-        pytest.skip(why)
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        pytest.skip("python playwright is not installed (run `make browser-deps`)")
+    missing = missing_browser_part(CHROMIUM)
+    if missing:
+        pytest.fail(missing, pytrace=False)
     return str(CHROMIUM)
 
 
