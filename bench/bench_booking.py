@@ -30,6 +30,7 @@ import nats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import cpu_seconds  # noqa: E402
 from services.booking import demo  # noqa: E402
 from shared.contracts import booking as c  # noqa: E402
 from shared.contracts.common import Empty, Health, Principal, RequestContext  # noqa: E402
@@ -97,15 +98,6 @@ def hold_request(rid: uuid.UUID, start: datetime) -> c.HoldRequest:
     return c.HoldRequest(
         items=[c.HoldItem(resource_id=rid, starts_at=start, ends_at=start + timedelta(hours=1))]
     )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (0 where /proc is not there)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(database_url: str, nats_url: str, service_pid: int) -> dict[str, str]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,7 @@ import nats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import disjoint, free_port, spawn, stop  # noqa: E402
 from shared.contracts import booking as contracts  # noqa: E402
 from shared.contracts.common import Principal, RequestContext  # noqa: E402
 from shared.embedded import start_nats, start_postgres  # noqa: E402
@@ -44,12 +43,6 @@ HOLD_REQUESTS = int(os.environ.get("BENCH_HOLD_REQUESTS", "2000"))
 RESIDENT = Principal(
     subject="demo:resident-turku", roles=("resident",), loa="substantial", home_municipality="853"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def run_load(
@@ -90,26 +83,6 @@ def report(name: str, result: tuple[float, list[float], int]) -> float:
     print(f"{name}_p99_ms: {p99:.1f}")
     print(f"{name}_errors: {errors}")
     return rps
-
-
-def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = open(log, "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", module], env=env, stdout=out, stderr=out, start_new_session=True
-    )
-    out.close()
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 async def bench(url: str, nats_url: str) -> None:
@@ -210,7 +183,7 @@ class BookingPlan:
                 contracts.Availability,
                 ctx=ctx,
             )
-            slots += [(resource_id, slot) for slot in _disjoint(free.slots)]
+            slots += [(resource_id, slot) for slot in disjoint(free.slots)]
             if len(slots) >= 2 * HOLD_REQUESTS:
                 break
         return cls(resources[0], first, first + timedelta(days=6), slots)
@@ -244,15 +217,6 @@ class BookingPlan:
             resource_id=resource_id, starts_at=slot.starts_at, ends_at=slot.ends_at
         )
         return contracts.HoldRequest(items=[item])
-
-
-def _disjoint(slots: list[Any]) -> list[Any]:
-    """Slots that do not overlap each other (availability may list overlapping starts)."""
-    chosen: list[Any] = []
-    for slot in sorted(slots, key=lambda s: s.starts_at):
-        if not chosen or slot.starts_at >= chosen[-1].ends_at:
-            chosen.append(slot)
-    return chosen
 
 
 def main() -> None:
