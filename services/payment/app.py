@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from services.payment.anomalies import Anomalies
-from services.payment.consumers import consumers, every
+from services.payment.consumers import consumers
 from services.payment.handlers import operations
 from services.payment.providers.base import Provider
 from services.payment.providers.local import LocalProvider
@@ -17,7 +17,7 @@ from services.payment.service import Payments
 from services.payment.settings import PaymentSettings
 from shared.contracts.common import RequestContext
 from shared.contracts.payment import WebhookRequest
-from shared.runtime import Infra, ServiceDefinition, run_until_signalled
+from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, from_env
 
 NAME = "payment"
