@@ -109,6 +109,28 @@ async def mark_paid(
     await settle_order_if_done(conn, order["id"])
 
 
+async def paid_after_cancel(
+    conn: asyncpg.Connection,
+    order: asyncpg.Record,
+    payment_id: uuid.UUID,
+    provider: str,
+    paid_at: datetime,
+    *,
+    exact: bool,
+) -> None:
+    """Money without goods (the order was cancelled, its holds released): record the order's
+    payment and ask for everything back, once (a second success asks nothing more)."""
+    await store.follow_payment(conn, order["id"], payment_id, provider, paid_at, exact=exact)
+    lines = await store.order_lines(conn, order["id"])
+    await request_refund(
+        conn,
+        order,
+        [(r, snapshot(r).gross_cents) for r in lines],
+        "paid_after_cancel",
+        note=f"payment {payment_id} arrived after the order was cancelled",
+    )
+
+
 async def cancel(conn: asyncpg.Connection, order: asyncpg.Record, reason: str) -> None:
     event = "window_expired" if reason == "payment_window_expired" else "payment_ended"
     model.next_state(order["state"], event)

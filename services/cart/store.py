@@ -316,15 +316,29 @@ async def mark_cancelled(conn: asyncpg.Connection, order_id: uuid.UUID, reason: 
     )
 
 
-async def record_late_payment(
-    conn: asyncpg.Connection, order_id: uuid.UUID, payment_id: uuid.UUID, provider: str
+async def follow_payment(
+    conn: asyncpg.Connection,
+    order_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    provider: str,
+    paid_at: datetime,
+    *,
+    exact: bool,
 ) -> None:
+    """Record the order's payment as payment decided it. `exact`: `provider` and `paid_at`
+    are that payment's own (its success event), else only known approximately (heard of
+    through a duplicate or a refund of it) and kept unless none is recorded yet."""
     await conn.execute(
-        """UPDATE orders SET payment_id = COALESCE(payment_id, $2),
-               payment_provider = COALESCE(payment_provider, $3) WHERE id = $1""",
+        """UPDATE orders SET payment_id = $2,
+               payment_provider = CASE WHEN $5 THEN $3 ELSE COALESCE(payment_provider, $3) END,
+               paid_at = CASE WHEN $5 THEN $4 ELSE COALESCE(paid_at, $4) END,
+               updated_at = now()
+           WHERE id = $1""",
         order_id,
         payment_id,
         provider,
+        paid_at,
+        exact,
     )
 
 
