@@ -41,15 +41,25 @@ class DatabaseUnavailable(Unavailable, ConnectionError):
     Also a `ConnectionError`, so loops that wait out an outage (`except OSError`) still do."""
 
 
+def _cut_session(exc: BaseException) -> bool:
+    """asyncpg's own words for a session the server ended: used after it closed, or (on an
+    idle pooled connection that received the server's FATAL but not yet its end) a protocol
+    still consuming that error when the next statement starts."""
+    text = str(exc)
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in text
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return text.startswith("cannot switch to state") or text == "not connected"
+    return False
+
+
 def unavailable_from(exc: BaseException) -> Unavailable | None:
     """The `unavailable` error that `exc` means, or None when it is something else. Any
     error reaching the database is `DatabaseUnavailable` already (see `FairPool`); here come
     the ones of a connection lost under a statement."""
     if isinstance(exc, Unavailable):
         return exc
-    if isinstance(exc, _CONNECTION_LOST) or (
-        isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
-    ):
+    if isinstance(exc, _CONNECTION_LOST) or _cut_session(exc):
         return DatabaseUnavailable(
             f"the database is not available ({type(exc).__name__})", reason="database"
         )

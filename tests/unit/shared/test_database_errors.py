@@ -20,6 +20,10 @@ from shared.errors import Unavailable
         asyncpg.exceptions.ConnectionFailureError("lost"),
         asyncpg.exceptions.TooManyConnectionsError("too many clients already"),
         asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+        # an idle pooled session that received the server's FATAL before its end
+        asyncpg.exceptions.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
     ],
 )
 def test_a_lost_or_refused_database_connection_is_unavailable(failure: Exception) -> None:
@@ -34,6 +38,7 @@ def test_a_lost_or_refused_database_connection_is_unavailable(failure: Exception
         asyncpg.exceptions.UniqueViolationError("duplicate key"),
         asyncpg.exceptions.UndefinedTableError("no such table"),
         asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
+        asyncpg.exceptions.InternalClientError("unexpected data type"),
         ValueError("a bug"),
     ],
 )
