@@ -133,7 +133,14 @@ class EmbeddedPostgres:
         from pgserver._commands import pg_ctl  # the wheel's own pg_ctl
 
         args = ["-w" if wait else "-W", "-m", mode, "stop"]
-        pg_ctl(args, pgdata=self.data_dir, user=self.server.system_user, timeout=60)  # type: ignore[attr-defined]
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return  # stopped already (e.g. a smart shutdown whose last session ended)
+        try:
+            pg_ctl(args, pgdata=self.data_dir, user=self.server.system_user, timeout=60)  # type: ignore[attr-defined]
+        except subprocess.CalledProcessError:
+            if pid_file.exists():
+                raise
 
     def start_server(self) -> None:
         """Start the server stopped by `stop_server` again, on the same socket (same URL);

@@ -152,7 +152,25 @@ async def test_requests_during_a_database_restart_are_503_and_service_resumes(
     await asyncio.to_thread(own_postgres.start_server)
     assert (await client.get(order_path, headers=me)).status_code == 200
 
-    # 4. Shutting down (smart: open sessions may finish, new ones are refused, 57P03).
+    # 4. A write under which the server stops is not run again: 503, and the cart is intact.
+    added = await client.post("/api/v1/cart/gis-products", json=GIS_PRODUCT, headers=me)
+    assert added.status_code == 201, added.text
+    blocker = await asyncpg.connect(url)
+    held = blocker.transaction()
+    await held.start()
+    await blocker.execute("LOCK TABLE cart.carts IN ACCESS EXCLUSIVE MODE")
+    write = asyncio.create_task(
+        client.post("/api/v1/cart/checkout", headers={**me, "Idempotency-Key": "r-write"})
+    )
+    await session_waiting_on_a_lock(url, "carts")
+    await asyncio.to_thread(own_postgres.stop_server, "fast")
+    assert_unavailable(await asyncio.wait_for(write, 10))
+    await asyncio.to_thread(own_postgres.start_server)
+    still = await client.get("/api/v1/cart", headers=me)
+    assert still.status_code == 200, still.text
+    assert len(still.json()["lines"]) == 1  # nothing was checked out half-way
+
+    # 5. Shutting down (smart: open sessions may finish, new ones are refused, 57P03).
     keeper = await asyncpg.connect(url)
     await asyncio.to_thread(own_postgres.stop_server, "smart", wait=False)
     await cart.infra.pool.expire_connections()  # the service must open a new session
