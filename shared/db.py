@@ -21,7 +21,50 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from shared.errors import Unavailable
+
 log = logging.getLogger(__name__)
+
+# The database is down, restarting, starting up, shutting down, or our connection to it was
+# cut: a dependency that is down (503, try again), not a bug (500).
+_CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08, and "connection was closed in the middle..."
+    asyncpg.exceptions.AdminShutdownError,  # 57P01: the session was ended by a (fast) restart
+    asyncpg.exceptions.CrashShutdownError,  # 57P02
+    asyncpg.exceptions.CannotConnectNowError,  # 57P03: starting up / shutting down / recovery
+    asyncpg.exceptions.TooManyConnectionsError,  # 53300
+)
+
+
+class DatabaseUnavailable(Unavailable, ConnectionError):
+    """The database could not be reached or the connection to it was lost: retry later.
+    Also a `ConnectionError`, so loops that wait out an outage (`except OSError`) still do."""
+
+
+def _cut_session(exc: BaseException) -> bool:
+    """asyncpg's own words for a session the server ended: used after it closed, or (on an
+    idle pooled connection that received the server's FATAL but not yet its end) a protocol
+    still consuming that error when the next statement starts."""
+    text = str(exc)
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in text
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return text.startswith("cannot switch to state") or text == "not connected"
+    return False
+
+
+def unavailable_from(exc: BaseException) -> Unavailable | None:
+    """The `unavailable` error that `exc` means, or None when it is something else. Any
+    error reaching the database is `DatabaseUnavailable` already (see `FairPool`); here come
+    the ones of a connection lost under a statement."""
+    if isinstance(exc, Unavailable):
+        return exc
+    if isinstance(exc, _CONNECTION_LOST) or _cut_session(exc):
+        return DatabaseUnavailable(
+            f"the database is not available ({type(exc).__name__})", reason="database"
+        )
+    return None
+
 
 SHARED_SQL = Path(__file__).parent / "sql"
 MIGRATION_LOCK_KEY = 0x7475726B75  # "turku": one lock for all schemas (extensions are global)
@@ -78,6 +121,13 @@ class FairPool(asyncpg.Pool):
         await self._turns.acquire()
         try:
             conn = await super().acquire()
+        except (OSError, TimeoutError, *_CONNECTION_LOST) as exc:
+            # (Re)connecting failed: no server at the address (restarting), or it refuses
+            # sessions while it starts up or shuts down.
+            self._turns.release()
+            raise DatabaseUnavailable(
+                f"the database is not available ({type(exc).__name__})", reason="database"
+            ) from exc
         except BaseException:
             self._turns.release()
             raise

@@ -142,6 +142,27 @@ class EmbeddedPostgres:
         if cleanup is not None:
             cleanup()
 
+    def stop_server(self, mode: str = "fast", *, wait: bool = True) -> None:
+        """Stop the server but keep this handle (tests of a database restart): `fast` ends
+        every session at once; `smart` lets open sessions finish and meanwhile refuses new
+        ones ("the database system is shutting down"). `wait=False` returns at once."""
+        from pgserver._commands import pg_ctl  # the wheel's own pg_ctl
+
+        args = ["-w" if wait else "-W", "-m", mode, "stop"]
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return  # stopped already (e.g. a smart shutdown whose last session ended)
+        try:
+            pg_ctl(args, pgdata=self.data_dir, user=self.server.system_user, timeout=60)  # type: ignore[attr-defined]
+        except subprocess.CalledProcessError:
+            if pid_file.exists():
+                raise
+
+    def start_server(self) -> None:
+        """Start the server stopped by `stop_server` again, on the same socket (same URL);
+        returns once it accepts connections."""
+        self.server.ensure_postgres_running()  # type: ignore[attr-defined]
+
 
 def _alive(pid: int) -> bool:
     try:

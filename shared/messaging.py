@@ -2,7 +2,9 @@
 
 - `serve` registers a service's operations on `<service>.v1.<op>` in a queue group named after
   the service; each request runs in its own task (bounded), is decoded into its msgspec type,
-  and every exception becomes the error envelope (`ErrorBody`), never a stack trace or a repr.
+  and every exception becomes the error envelope (`ErrorBody`), never a stack trace or a repr:
+  the database being down, restarting or cut off is `unavailable` (503, retry), and a
+  read-only operation whose connection was lost is run once more first.
 - `Requester.call` sends a request with a timeout and the context headers (trace, request id,
   principal); no responders and timeouts become `Unavailable`, error replies become the
   `ServiceError` they encode.
@@ -34,6 +36,7 @@ from shared.contracts.common import (
     Principal,
     RequestContext,
 )
+from shared.db import unavailable_from
 from shared.errors import ErrorBody, ServiceError, Unavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -136,11 +139,16 @@ Handler = Callable[[Req, RequestContext], Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Operation(Generic[Req]):
-    """One request-reply operation of a service: `<service>.v1.<name>`."""
+    """One request-reply operation of a service: `<service>.v1.<name>`. `read_only`: it
+    changes nothing, so a database connection lost under it is tried once more."""
 
     name: str
     request: type[Req]
     handler: Handler[Req]
+    read_only: bool = False
+
+
+RETRY_PAUSE_S = 0.2  # before a read runs again: the pool drops the dead connection meanwhile
 
 
 def decode_request(data: bytes, request_type: type[Req]) -> Req:
@@ -183,16 +191,27 @@ class Responder:
             reply_headers[H_TRACEPARENT] = ctx.traceparent  # the reply belongs to the same trace
         try:
             body = decode_request(request.data, op.request)
-            result = await op.handler(body, ctx)
+            result = await self._handle(op, body, ctx)
             await request.respond(encode(result), headers=reply_headers)
             return
         except ServiceError as exc:
             error = exc
-        except Exception:
-            log.exception(
-                "operation %s.%s failed (request %s)", self.service, op.name, ctx.request_id
-            )
-            error = ServiceError("internal error; the failure was logged")
+        except Exception as exc:
+            unavailable = unavailable_from(exc)
+            if unavailable is None:
+                log.exception(
+                    "operation %s.%s failed (request %s)", self.service, op.name, ctx.request_id
+                )
+                error = ServiceError("internal error; the failure was logged")
+            else:  # the database is restarting or unreachable: 503, try again
+                log.warning(
+                    "operation %s.%s: %s (request %s)",
+                    self.service,
+                    op.name,
+                    unavailable.message,
+                    ctx.request_id,
+                )
+                error = unavailable
         finally:
             current_context.reset(token)
         try:
@@ -201,6 +220,23 @@ class Responder:
             )
         except Exception:
             log.exception("could not send the error reply of %s.%s", self.service, op.name)
+
+    async def _handle(self, op: Operation[Any], body: Any, ctx: RequestContext) -> Any:
+        """Run the handler; a read whose database connection was lost runs once more."""
+        try:
+            return await op.handler(body, ctx)
+        except Exception as exc:
+            if not op.read_only or unavailable_from(exc) is None:
+                raise
+            log.info(
+                "operation %s.%s: %s; reading once more (request %s)",
+                self.service,
+                op.name,
+                type(exc).__name__,
+                ctx.request_id,
+            )
+        await asyncio.sleep(RETRY_PAUSE_S)
+        return await op.handler(body, ctx)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait for running requests to finish (used when stopping)."""

@@ -165,6 +165,25 @@ async def host(
                 task.cancel()
 
 
+def every(seconds: float, work: Callable[[], Awaitable[object]], *, name: str = "") -> Loop:
+    """A background loop running `work` every `seconds` until stopped; a failure of one round
+    is logged (a database or provider being down for a while included) and the loop goes on."""
+
+    async def loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await work()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning("%s: %s; retrying", loop.__qualname__, type(exc).__name__)
+            except Exception:
+                log.exception("%s failed; retrying", loop.__qualname__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+    loop.__qualname__ = name or getattr(work, "__qualname__", "background work")
+    return loop
+
+
 def _consumer_loop(js: JetStreamContext, pool: asyncpg.Pool, consumer: Consumer) -> Loop:
     async def loop(stop: asyncio.Event) -> None:
         await run_consumer(js, pool, consumer, stop)

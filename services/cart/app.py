@@ -14,7 +14,7 @@ from services.cart.library.base import LibrarySystem
 from services.cart.library.development import DevelopmentLibrary
 from services.cart.library.koha import KohaLibrary
 from services.cart.settings import CartSettings
-from shared.runtime import Infra, ServiceDefinition, run_until_signalled
+from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, from_env
 
 NAME = "cart"
@@ -71,14 +71,24 @@ def build(
         finally:
             await deps.library.close()
 
-    return ServiceDefinition(
+    definition = ServiceDefinition(
         name=NAME,
         version=VERSION,
         operations=operations(deps),
         consumers=[payment_consumer(deps), booking_consumer(deps)],
-        background=[sweeper, library_worker],
+        background=[
+            sweeper,
+            library_worker,
+            every(
+                settings.sweep_interval_s,
+                lambda: orders.settle_sweep_once(deps),
+                name="cart settle sweeper",
+            ),
+        ],
         on_start=on_start,
     )
+    definition.deps = deps  # type: ignore[attr-defined]  # for tests and metrics
+    return definition
 
 
 def main() -> None:

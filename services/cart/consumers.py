@@ -32,7 +32,7 @@ def payment_consumer(deps: Deps) -> Consumer:
         elif isinstance(event, PaymentFailed):
             await on_failed(conn, event)
         elif isinstance(event, PaymentRefunded):
-            await on_refunded(conn, event)
+            await on_refunded(conn, deps, event)
 
     return Consumer(
         "cart-payments",
@@ -42,53 +42,73 @@ def payment_consumer(deps: Deps) -> Consumer:
 
 
 async def on_succeeded(conn: asyncpg.Connection, deps: Deps, event: PaymentSucceeded) -> None:
+    """Payment decides which payment is the order's (the first to succeed) and says so; the
+    order follows that decision whichever of two successes is heard first."""
     order = await store.order(conn, event.order_id, lock=True)
     if order is None:
         log.warning("payment %s for an unknown order", event.payment_id)
         return
+    paying = model.orders_payment(event.schema_version, event.payment_id, event.duplicate_of)
+    if event.schema_version < model.PAYMENT_DECIDES and order["payment_id"] is not None:
+        paying = order["payment_id"]  # an old event: the first payment heard of stays
+    own = paying == event.payment_id  # provider and time are the order's payment's own
     if order["state"] == "awaiting_payment":
-        await fulfilment.mark_paid(
-            conn, deps, order, event.payment_id, event.provider, event.paid_at
-        )
+        await fulfilment.mark_paid(conn, deps, order, paying, event.provider, event.paid_at)
     elif order["state"] == "cancelled":
-        # Money without goods: the holds were released; give everything back.
-        await store.record_late_payment(conn, order["id"], event.payment_id, event.provider)
-        lines = await store.order_lines(conn, order["id"])
-        await fulfilment.request_refund(
-            conn,
-            order,
-            [(r, snapshot(r).gross_cents) for r in lines],
-            "paid_after_cancel",
-            note=f"payment {event.payment_id} arrived after the order was cancelled",
+        await fulfilment.paid_after_cancel(
+            conn, order, paying, event.provider, event.paid_at, exact=own
         )
-    elif order["payment_id"] != event.payment_id:
-        # Payment refunds a second success of a paid order in full by itself (its refunded
-        # event, reason duplicate_payment, is ignored here): the order stays as it is.
+    elif order["payment_id"] != paying or (
+        own and (order["paid_at"], order["payment_provider"]) != (event.paid_at, event.provider)
+    ):
+        await store.follow_payment(
+            conn, order["id"], paying, event.provider, event.paid_at, exact=own
+        )
+    if event.payment_id != paying:
+        # Payment refunds a second success of an order in full by itself (its refunded
+        # event, reason duplicate_payment, gives back no line): the order keeps its payment.
         log.warning(
             "order %s paid twice: payment %s after %s; payment refunds the duplicate",
             order["id"],
             event.payment_id,
-            order["payment_id"],
+            paying,
         )
 
 
-async def on_refunded(conn: asyncpg.Connection, event: PaymentRefunded) -> None:
-    """Money of the order's own payment given back: its lines and the order follow. A refund
-    of another payment (a duplicate payment refunds itself) leaves the order as it is."""
+async def on_refunded(conn: asyncpg.Connection, deps: Deps, event: PaymentRefunded) -> None:
+    """Money of the order's payment given back: its lines and the order follow, whichever
+    payment's success cart heard of first (or none yet: the refund says the payment paid the
+    order). A duplicate's refund (payment refunds it by itself) leaves the order as it is."""
     order = await store.order(conn, event.order_id, lock=True)
     if order is None:
         log.warning("refund %s for an unknown order %s", event.refund_id, event.order_id)
         return
-    if not model.refund_is_the_orders(order["payment_id"], event.payment_id, event.reason):
+    if not model.refund_is_the_orders(
+        event.schema_version,
+        order["payment_id"],
+        event.payment_id,
+        event.duplicate_of,
+        event.reason,
+    ):
         log.info(
             "refund %s of payment %s (%s) is not of order %s's payment %s: order unchanged",
             event.refund_id,
             event.payment_id,
             event.reason,
             order["id"],
-            order["payment_id"],
+            event.duplicate_of or order["payment_id"],
         )
         return
+    if event.schema_version >= model.PAYMENT_DECIDES and order["payment_id"] != event.payment_id:
+        # Heard before the payment's success: it paid the order (the time comes with it).
+        if order["state"] == "awaiting_payment":
+            await fulfilment.mark_paid(
+                conn, deps, order, event.payment_id, event.provider, event.occurred_at
+            )
+        else:
+            await store.follow_payment(
+                conn, order["id"], event.payment_id, event.provider, event.occurred_at, exact=False
+            )
     await fulfilment.apply_refund(
         conn,
         event.order_id,

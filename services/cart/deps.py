@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +19,9 @@ class Deps:
     requester: Requester
     library: LibrarySystem
     settings: CartSettings
+    # What the background loops repaired, by name (e.g. `orders_settled_by_sweeper`): read
+    # by metrics; a number that grows means a path that should settle things does not.
+    counters: Counter[str] = field(default_factory=Counter)
 
     @property
     def storage(self) -> Path:

@@ -28,29 +28,46 @@ from shared.events import add_event
 log = logging.getLogger(__name__)
 
 
-async def settle_order_if_done(conn: asyncpg.Connection, order_id: uuid.UUID) -> None:
+async def settle_order_if_done(conn: asyncpg.Connection, order_id: uuid.UUID) -> bool:
     """When every line is fulfilled or refunded: state fulfilled (if paid) and, if anything
-    reached the buyer, `evt.cart.order.fulfilled`, once. An order only refunded is not."""
-    order = await store.order(conn, order_id)
+    reached the buyer, `evt.cart.order.fulfilled`, once. An order only refunded is not.
+
+    The order row is locked before its lines are read: two transactions fulfilling the last
+    two lines of an order (two replicas) would otherwise each see the other's line still
+    pending, and neither would settle the order. Locked, the second one waits for the first
+    to commit and then reads both lines done. Returns whether the order was settled now."""
+    order = await store.order(conn, order_id, lock=True)
     if order is None or order["state"] not in ("paid", "partially_refunded", "refunded"):
-        return
+        return False
     states = [r["state"] for r in await store.order_lines(conn, order_id)]
     if not model.all_done(states) or not model.delivered(states):
-        return
+        return False
     if not await store.mark_fulfilled_at(conn, order_id):
-        return
+        return False
     if order["state"] == "paid":
-        # Read unlocked: a refund may have moved the order on (to partially_refunded) and
-        # committed since; the write then finds it no longer paid and leaves it.
-        await store.set_order_state(
-            conn, order_id, model.next_state("paid", "all_lines_done"), expected="paid"
-        )
+        await store.set_order_state(conn, order_id, model.next_state("paid", "all_lines_done"))
     await add_event(
         conn,
         OrderFulfilled(
             order_id=order_id, order_number=order["order_number"], customer=order["customer"]
         ),
     )
+    return True
+
+
+async def settle_stuck(conn: asyncpg.Connection, order: asyncpg.Record) -> bool:
+    """The safety net for an order (locked) whose lines are all final but which was left
+    unsettled: settle it as its last line should have. Returns whether anything changed."""
+    if await settle_order_if_done(conn, order["id"]):
+        return True
+    states = [r["state"] for r in await store.order_lines(conn, order["id"])]
+    if order["state"] != "paid" or not model.all_done(states):
+        return False
+    event = model.refund_event(states)  # every line given back: nothing was delivered
+    if not model.can(order["state"], event):
+        return False
+    await store.set_order_state(conn, order["id"], model.next_state(order["state"], event))
+    return True
 
 
 async def mark_paid(
@@ -90,6 +107,28 @@ async def mark_paid(
         elif line["kind"] == "gis_product":
             await gis.deliver_paid_line(conn, deps, order, line)
     await settle_order_if_done(conn, order["id"])
+
+
+async def paid_after_cancel(
+    conn: asyncpg.Connection,
+    order: asyncpg.Record,
+    payment_id: uuid.UUID,
+    provider: str,
+    paid_at: datetime,
+    *,
+    exact: bool,
+) -> None:
+    """Money without goods (the order was cancelled, its holds released): record the order's
+    payment and ask for everything back, once (a second success asks nothing more)."""
+    await store.follow_payment(conn, order["id"], payment_id, provider, paid_at, exact=exact)
+    lines = await store.order_lines(conn, order["id"])
+    await request_refund(
+        conn,
+        order,
+        [(r, snapshot(r).gross_cents) for r in lines],
+        "paid_after_cancel",
+        note=f"payment {payment_id} arrived after the order was cancelled",
+    )
 
 
 async def cancel(conn: asyncpg.Connection, order: asyncpg.Record, reason: str) -> None:
@@ -224,6 +263,8 @@ async def apply_refund(
 
 
 async def fulfil_line(conn: asyncpg.Connection, line: asyncpg.Record) -> bool:
+    """A line delivered by its owner; `line` as read by `store.order_line(lock=True)` (its
+    order locked first, then the line). The order is settled under its lock."""
     if line["state"] == "refund_requested":
         # Delivered while a refund is on its way: a partial refund then ends the line.
         await store.set_resume_state(conn, line["id"], "partially_refunded")

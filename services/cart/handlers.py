@@ -45,6 +45,24 @@ TABLE: list[tuple[str, type, UseCase]] = [
 ]
 
 
+# Operations that change nothing: a database connection lost under one is tried once more.
+READS: frozenset[str] = frozenset(
+    {
+        "get_order",
+        "my_orders",
+        "receipt",
+        "order_for_payment",
+        "list_merchants",
+        "list_accounting",
+        "list_vat_rates",
+        "list_gis_products",
+        "gis_queue",
+        "library_registrations",
+        "registration_log",
+    }
+)
+
+
 def _bind(deps: Deps, use_case: UseCase) -> Callable[[Any, RequestContext], Awaitable[Any]]:
     async def handler(req: Any, ctx: RequestContext) -> Any:
         return await use_case(deps, req, ctx)
@@ -53,4 +71,7 @@ def _bind(deps: Deps, use_case: UseCase) -> Callable[[Any, RequestContext], Awai
 
 
 def operations(deps: Deps) -> list[Operation[Any]]:
-    return [Operation(name, request, _bind(deps, uc)) for name, request, uc in TABLE]
+    return [
+        Operation(name, request, _bind(deps, uc), read_only=name in READS)
+        for name, request, uc in TABLE
+    ]

@@ -292,6 +292,27 @@ async def sweep_once(deps: Deps, batch: int = 50) -> int:
     return len(overdue)
 
 
+SETTLED_BY_SWEEPER = "orders_settled_by_sweeper"
+
+
+async def settle_sweep_once(deps: Deps, batch: int = 50) -> int:
+    """Settle orders whose lines are all final but the order is not (the safety net; every
+    path that finishes a line settles its order itself, under the order's lock)."""
+    settled = 0
+    async with deps.pool.acquire() as conn, conn.transaction():
+        for order in await store.unsettled_orders(conn, batch):
+            if await fulfilment.settle_stuck(conn, order):
+                settled += 1
+                log.warning(
+                    "order %s (%s): every line was final but the order was not settled; "
+                    "settled by the sweeper",
+                    order["id"],
+                    order["state"],
+                )
+    deps.counters[SETTLED_BY_SWEEPER] += settled
+    return settled
+
+
 async def sweeper(deps: Deps, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:

@@ -31,6 +31,8 @@ TITLES = {
         "seller": "Myyjä",
         "business_id": "Y-tunnus",
         "method": "Maksutapa",
+        "refunded": "Hyvitetty",
+        "refunded_total": "Hyvitetty yhteensä",
     },
     "sv": {
         "receipt": "Kvitto",
@@ -43,6 +45,8 @@ TITLES = {
         "seller": "Säljare",
         "business_id": "FO-nummer",
         "method": "Betalningssätt",
+        "refunded": "Återbetalt",
+        "refunded_total": "Återbetalt totalt",
     },
     "en": {
         "receipt": "Receipt",
@@ -55,6 +59,8 @@ TITLES = {
         "seller": "Seller",
         "business_id": "Business ID",
         "method": "Payment method",
+        "refunded": "Refunded",
+        "refunded_total": "Refunded in total",
     },
 }
 
@@ -85,7 +91,9 @@ TEMPLATE = _env.from_string(
 <table><tbody>
 {% for l in order.lines if l.line.merchant_id == m.merchant_id %}
 <tr><td>{{ l.line.description }}</td><td>{{ l.line.quantity }}</td>
-<td>{{ l.line.vat_rate_bp|pct }}</td><td>{{ l.line.gross_cents|eur }}</td></tr>
+<td>{{ l.line.vat_rate_bp|pct }}</td><td>{{ l.line.gross_cents|eur }}</td>
+<td class="refunded">{% if l.refunded_cents %}{{ t.refunded }} {{ l.refunded_cents|eur }}
+{% endif %}</td></tr>
 {% endfor %}
 </tbody></table></section>
 {% endfor %}
@@ -95,6 +103,8 @@ TEMPLATE = _env.from_string(
 <td>{{ v.vat_cents|eur }}</td><td>{{ v.gross_cents|eur }}</td></tr>{% endfor %}
 </tbody></table>
 <p class="total">{{ t.total }}: <strong>{{ order.total_cents|eur }}</strong></p>
+{% if refunded %}<p class="refunded-total">{{ t.refunded_total }}:
+<strong>{{ refunded|eur }}</strong></p>{% endif %}
 {% for c in credit_lines %}<p class="credit">{{ c }}</p>{% endfor %}
 </main></body></html>"""
 )
@@ -135,6 +145,7 @@ async def receipt(deps: Deps, req: ReceiptRequest, ctx: RequestContext) -> Recei
         merchants=receipt_merchants,
         provider=order["payment_provider"],
         credit_lines=credits,
+        refunded=sum(x.refunded_cents for x in view.lines),
     )
     return Receipt(
         order=view,

@@ -206,7 +206,15 @@ async def order_lines(conn: asyncpg.Connection, order_id: uuid.UUID) -> list[asy
 async def order_line(
     conn: asyncpg.Connection, line_id: uuid.UUID, *, lock: bool = False
 ) -> asyncpg.Record | None:
+    """The line; with `lock`, its order is locked first and then the line: every path takes
+    the order before its lines (a decision about the order reads its lines under the order's
+    lock), so a fulfilment and a refund of one order queue instead of deadlocking."""
     if lock:
+        await conn.execute(
+            """SELECT 1 FROM orders
+               WHERE id = (SELECT order_id FROM order_lines WHERE id = $1) FOR UPDATE""",
+            line_id,
+        )
         return await conn.fetchrow("SELECT * FROM order_lines WHERE id = $1 FOR UPDATE", line_id)
     return await conn.fetchrow("SELECT * FROM order_lines WHERE id = $1", line_id)
 
@@ -308,15 +316,29 @@ async def mark_cancelled(conn: asyncpg.Connection, order_id: uuid.UUID, reason: 
     )
 
 
-async def record_late_payment(
-    conn: asyncpg.Connection, order_id: uuid.UUID, payment_id: uuid.UUID, provider: str
+async def follow_payment(
+    conn: asyncpg.Connection,
+    order_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    provider: str,
+    paid_at: datetime,
+    *,
+    exact: bool,
 ) -> None:
+    """Record the order's payment as payment decided it. `exact`: `provider` and `paid_at`
+    are that payment's own (its success event), else only known approximately (heard of
+    through a duplicate or a refund of it) and kept unless none is recorded yet."""
     await conn.execute(
-        """UPDATE orders SET payment_id = COALESCE(payment_id, $2),
-               payment_provider = COALESCE(payment_provider, $3) WHERE id = $1""",
+        """UPDATE orders SET payment_id = $2,
+               payment_provider = CASE WHEN $5 THEN $3 ELSE COALESCE(payment_provider, $3) END,
+               paid_at = CASE WHEN $5 THEN $4 ELSE COALESCE(paid_at, $4) END,
+               updated_at = now()
+           WHERE id = $1""",
         order_id,
         payment_id,
         provider,
+        paid_at,
+        exact,
     )
 
 
@@ -327,6 +349,25 @@ async def mark_fulfilled_at(conn: asyncpg.Connection, order_id: uuid.UUID) -> bo
         order_id,
     )
     return bool(done)
+
+
+async def unsettled_orders(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """Paid orders whose every line is final (fulfilled, refunded, partially refunded or
+    cancelled) but that were not settled: still `paid`, or delivered without `fulfilled_at`.
+    Locked, skipping those another replica (or a live transaction) holds."""
+    return await conn.fetch(
+        """SELECT * FROM orders o
+           WHERE o.state IN ('paid', 'partially_refunded', 'refunded')
+             AND EXISTS (SELECT 1 FROM order_lines l
+                         WHERE l.order_id = o.id AND l.state <> 'cancelled')
+             AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id
+                 AND l.state NOT IN ('fulfilled', 'partially_refunded', 'refunded', 'cancelled'))
+             AND (o.state = 'paid' OR (o.fulfilled_at IS NULL AND EXISTS (
+                 SELECT 1 FROM order_lines l WHERE l.order_id = o.id
+                 AND l.state IN ('fulfilled', 'partially_refunded'))))
+           ORDER BY o.updated_at LIMIT $1 FOR UPDATE OF o SKIP LOCKED""",
+        limit,
+    )
 
 
 async def overdue_orders(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:

@@ -7,17 +7,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from services.payment.anomalies import Anomalies
-from services.payment.consumers import consumers, every
+from services.payment.consumers import consumers
 from services.payment.handlers import operations
 from services.payment.providers.base import Provider
 from services.payment.providers.local import LocalProvider
+from services.payment.providers.local_delivery import DeliveryPolicy
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
 from services.payment.settings import PaymentSettings
 from shared.contracts.common import RequestContext
 from shared.contracts.payment import WebhookRequest
-from shared.runtime import Infra, ServiceDefinition, run_until_signalled
+from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, from_env
 
 NAME = "payment"
@@ -36,6 +37,11 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             fee_bp=settings.local_fee_bp,
             fee_fixed_cents=settings.local_fee_fixed_cents,
             payout_delay_days=settings.local_payout_delay_days,
+            delivery=DeliveryPolicy(
+                backoff_s=settings.local_webhook_backoff_s,
+                max_backoff_s=settings.local_webhook_max_backoff_s,
+                give_up_after_s=settings.local_webhook_give_up_h * 3600,
+            ),
         )
         providers: dict[str, Provider] = {}
         if not infra.settings.is_production:
@@ -64,15 +70,24 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
         local.deliver = deliver
         reporting = Reporting(infra.pool, provider, providers)
         anomalies = Anomalies(infra.pool)
+        background = [
+            every(settings.sweep_interval_s, payments.sweep_expired),
+            every(settings.sweep_interval_s, refunds.retry_pending),
+        ]
+        if "local" in providers:  # webhooks not acknowledged yet, each after its pause
+            background.append(
+                every(
+                    min(settings.local_webhook_backoff_s, settings.sweep_interval_s),
+                    local.redeliver_due,
+                    name="local webhook redelivery",
+                )
+            )
         definition = ServiceDefinition(
             name=NAME,
             version=VERSION,
             operations=operations(payments, refunds, reporting, anomalies),
             consumers=consumers(refunds),
-            background=[
-                every(settings.sweep_interval_s, payments.sweep_expired),
-                every(settings.sweep_interval_s, refunds.retry_pending),
-            ],
+            background=background,
         )
         definition.payments = payments  # type: ignore[attr-defined]  # for tests and tools
         definition.local = local  # type: ignore[attr-defined]

@@ -28,13 +28,13 @@ def operations(
 ) -> list[Operation[Any]]:
     return [
         Operation("start", StartPaymentRequest, payments.start),
-        Operation("get", GetPaymentRequest, payments.get),
+        Operation("get", GetPaymentRequest, payments.get, read_only=True),
         Operation("webhook", WebhookRequest, payments.webhook),
         Operation("local_decide", LocalDecideRequest, payments.local_decide),
         Operation("refund", RefundRequest, refunds.staff_refund),
         Operation("settlement", SettlementRequest, reporting.settlement),
         Operation("erp_export", ErpExportRequest, reporting.erp_export),
         Operation("reconcile", ReconcileRequest, reporting.reconcile),
-        Operation("list_anomalies", ListAnomaliesRequest, anomalies.list_anomalies),
+        Operation("list_anomalies", ListAnomaliesRequest, anomalies.list_anomalies, read_only=True),
         Operation("resolve_anomaly", ResolveAnomalyRequest, anomalies.resolve),
     ]

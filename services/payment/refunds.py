@@ -135,6 +135,7 @@ class Refunds:
                     # A duplicate's refund gives back no order line: the order stays paid.
                     lines=[] if done["reason"] == DUPLICATE else lines,
                     reason=done["reason"],
+                    duplicate_of=payment["duplicate_of"],  # None: the order's own payment
                 ),
             )
             return refund_store.refund_view(done)

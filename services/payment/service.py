@@ -292,11 +292,13 @@ class Payments:
         if row["customer"] != principal.subject and not principal.is_admin:
             raise NotFound("no such local payment")
         try:
+            # Records the charge, then delivers its webhook: one not acknowledged (the gateway
+            # answering 503 meanwhile) is redelivered in the background, never a refusal.
             await local.decide(req.payment_id, req.decision)
-        except ProviderRejected as exc:
+        except ProviderRejected as exc:  # e.g. declining a charge already paid
             raise Conflict(str(exc), field="decision") from None
-        except ProviderError as exc:  # the webhook could not be delivered: deciding again resends
-            raise Unavailable(f"the webhook was not delivered ({type(exc).__name__})") from None
+        except ProviderError as exc:
+            raise Unavailable(f"the local provider failed ({type(exc).__name__})") from None
         return await self.get(GetPaymentRequest(payment_id=req.payment_id), ctx)
 
     async def sweep_expired(self) -> int:

@@ -20,6 +20,12 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
     local_fee_bp: int = 140  # 1.4 %
     local_fee_fixed_cents: int = 25
     local_payout_delay_days: int = 1
+    # The local provider redelivers a webhook not acknowledged (5xx, 408/425/429, timeout,
+    # no connection): first after this pause, doubling up to the maximum; gives up on another
+    # 4xx, or after the give-up age (Stripe: three days).
+    local_webhook_backoff_s: float = 1.0
+    local_webhook_max_backoff_s: float = 300.0
+    local_webhook_give_up_h: float = 72.0
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # None: Stripe's own

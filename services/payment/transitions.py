@@ -78,7 +78,11 @@ async def _paid(
     )
     lines = store.lines_of(row)
     await ledger_store.add_ledger(conn, row["id"], None, sale_entries(lines, row["sale_date"]))
-    await add_event(conn, PaymentSucceeded(paid_at=row["paid_at"], **_common(row)))  # type: ignore[arg-type]
+    # The event says which payment is the order's: cart follows it, whatever order it hears in.
+    await add_event(
+        conn,
+        PaymentSucceeded(paid_at=row["paid_at"], duplicate_of=row["duplicate_of"], **_common(row)),  # type: ignore[arg-type]
+    )
     if first is None:
         return Applied("succeeded", row, to_cancel=superseded)
     log.error(

@@ -25,8 +25,21 @@ class PaymentEvent(Event, frozen=True, kw_only=True):
 
 
 class PaymentSucceeded(PaymentEvent, frozen=True, kw_only=True):
+    """Payment decides which payment is the order's: the first to succeed. `duplicate_of`
+    None: this payment is the order's; else it is a second success of the order, the order's
+    payment being `duplicate_of` (payment refunds the duplicate in full by itself).
+
+    schema_version 2 added `duplicate_of`; a version 1 event says nothing about it."""
+
     subject: ClassVar[str] = "evt.payment.payment.succeeded"
+    schema_version: int = 2
     paid_at: datetime
+    duplicate_of: uuid.UUID | None = None
+
+    @property
+    def orders_payment_id(self) -> uuid.UUID:
+        """The payment that pays the order, as payment decided it."""
+        return self.duplicate_of or self.payment_id
 
 
 class PaymentFailed(PaymentEvent, frozen=True, kw_only=True):
@@ -38,13 +51,26 @@ class PaymentFailed(PaymentEvent, frozen=True, kw_only=True):
 
 
 class PaymentRefunded(PaymentEvent, frozen=True, kw_only=True):
-    """`amount_cents` is this refund's amount; `lines` how it splits over order lines."""
+    """`amount_cents` is this refund's amount; `lines` how it splits over order lines.
+
+    The refund belongs to payment `payment_id`; `duplicate_of` None: that payment is the
+    order's (its refunds give back order lines); else it is a duplicate of the order's payment
+    `duplicate_of` and its refund gives back no order line (`lines` empty).
+
+    schema_version 2 added `duplicate_of`; a version 1 event says nothing about it."""
 
     subject: ClassVar[str] = "evt.payment.payment.refunded"
+    schema_version: int = 2
     refund_id: uuid.UUID
     refund_request_id: uuid.UUID | None = None
     lines: list[RefundLine]
     reason: str
+    duplicate_of: uuid.UUID | None = None
+
+    @property
+    def orders_payment_id(self) -> uuid.UUID:
+        """The payment that pays the order, as payment decided it."""
+        return self.duplicate_of or self.payment_id
 
 
 register(PaymentSucceeded, PaymentFailed, PaymentRefunded)

@@ -149,12 +149,36 @@ def delivered(line_states: list[LineState]) -> bool:
 
 
 DUPLICATE_PAYMENT = "duplicate_payment"  # payment's reason for refunding a second success
+PAYMENT_DECIDES = (
+    2  # from this schema_version on, payment's events say which payment is the order's
+)
+
+
+def orders_payment(
+    schema_version: int, payment_id: uuid.UUID, duplicate_of: uuid.UUID | None
+) -> uuid.UUID:
+    """The payment that pays the order, as payment decided it (the first to succeed): the
+    event's own payment unless it names the one it duplicates. A version 1 event says
+    nothing about it: its own payment, as before."""
+    if schema_version >= PAYMENT_DECIDES and duplicate_of is not None:
+        return duplicate_of
+    return payment_id
 
 
 def refund_is_the_orders(
-    order_payment_id: uuid.UUID | None, refund_payment_id: uuid.UUID, reason: str
+    schema_version: int,
+    order_payment_id: uuid.UUID | None,
+    refund_payment_id: uuid.UUID,
+    duplicate_of: uuid.UUID | None,
+    reason: str,
 ) -> bool:
-    """Does a refund give back money of the payment that paid the order? Payment refunds a
-    duplicate success by itself (reason `duplicate_payment`, no lines): that money never
-    paid the order, so the order and its lines stay as they are."""
-    return reason != DUPLICATE_PAYMENT and order_payment_id == refund_payment_id
+    """Does a refund give back money of the payment that paid the order (so its lines move)?
+    Payment says so (`duplicate_of` None), whichever payment cart has heard of first. A
+    duplicate's refund (reason `duplicate_payment`, no lines) never paid the order: the order
+    and its lines stay as they are. A version 1 event: only a refund of the payment cart
+    recorded counts, as before."""
+    if reason == DUPLICATE_PAYMENT:
+        return False
+    if schema_version >= PAYMENT_DECIDES:
+        return duplicate_of is None
+    return order_payment_id == refund_payment_id

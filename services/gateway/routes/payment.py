@@ -25,6 +25,7 @@ from services.gateway.routes.factory import (
     ops_from,
     text_response,
 )
+from services.gateway.web.render import page
 from shared.contracts import payment as contracts
 from shared.errors import ValidationFailed
 
@@ -260,11 +261,22 @@ async def local_decide(
         contracts.PaymentView,  # type: ignore[attr-defined]
         ctx=context_of(request),
     )
-    return _page(
-        "Testimaksu / Test payment",
-        f"<p>{html.escape(decision)}: {html.escape(payment.state)}</p>"
-        f'<p><a href="/orders/{payment.order_id}">Tilaus / Order</a></p>',
+    # The charge is recorded: its webhook may still be on its way (redelivered by the
+    # provider until acknowledged), so the page follows the order rather than the payment.
+    return page(
+        request,
+        "payment_done.html",
+        decision=decision,
+        message=DONE_MESSAGES[decision],
+        order_id=payment.order_id,
     )
+
+
+DONE_MESSAGES = {
+    "pay": "payment_received",
+    "decline": "payment_declined_note",
+    "abandon": "payment_abandoned_note",
+}
 
 
 # Statuses beyond every route's (OpenAPI): a closed payment window is 410, a refund the

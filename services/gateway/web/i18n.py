@@ -106,6 +106,24 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "add_to_cart": ("Lisää koriin", "Lägg i varukorgen", "Add to cart"),
     "receipt": ("Kuitti", "Kvitto", "Receipt"),
+    # the local test provider's page after the resident's choice (routes/payment.py)
+    "test_payment": ("Testimaksu", "Testbetalning", "Test payment"),
+    "payment_received": (
+        "Maksu vastaanotettu – vahvistamme tilaustasi.",
+        "Betalningen har tagits emot – vi bekräftar din beställning.",
+        "Payment received – we are confirming your order.",
+    ),
+    "payment_declined_note": (
+        "Maksua ei hyväksytty. Voit yrittää uudelleen.",
+        "Betalningen godkändes inte. Du kan försöka igen.",
+        "The payment was not accepted. You can try again.",
+    ),
+    "payment_abandoned_note": (
+        "Maksu keskeytettiin.",
+        "Betalningen avbröts.",
+        "The payment was cancelled.",
+    ),
+    "follow_order": ("Seuraa tilaustasi", "Följ din beställning", "Follow your order"),
     "order": ("Tilaus", "Beställning", "Order"),
     "reference": ("Viitenumero", "Referensnummer", "Reference number"),
     "status": ("Tila", "Status", "Status"),

@@ -23,8 +23,10 @@ from services.payment.providers.base import (
     StartResult,
     WebhookNews,
 )
+from services.payment.providers.local_delivery import DeliveryPolicy, WebhookDeliveries
 from services.payment.providers.signing import sign, verify
 from shared.contracts.payment import BalanceTransactionView, Decision
+from shared.errors import ServiceError
 
 Deliver = Callable[[bytes, str], Awaitable[None]]
 
@@ -52,6 +54,7 @@ class LocalProvider:
         fee_fixed_cents: int = 25,
         payout_delay_days: int = 1,
         deliver: Deliver | None = None,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
         self.pool = pool
         self.secret = secret
@@ -61,6 +64,7 @@ class LocalProvider:
         self.fee_fixed_cents = fee_fixed_cents
         self.payout_delay_days = payout_delay_days
         self.deliver = deliver  # used when no webhook URL is configured (tests)
+        self.deliveries = WebhookDeliveries(pool, self._send, delivery or DeliveryPolicy())
 
     def fee(self, amount_cents: int) -> int:
         return (amount_cents * self.fee_bp + 5000) // 10000 + self.fee_fixed_cents
@@ -105,29 +109,41 @@ class LocalProvider:
                 )
                 if decision == "pay":
                     await self._book(conn, "charge", charge["id"], charge["amount_cents"], fee)
-        body = json.dumps(
-            {
-                "id": f"levt_{charge['id']}_{decision}",
-                "type": EVENT_TYPES[decision],
-                "created": int(datetime.now(UTC).timestamp()),
-                "data": {
-                    "charge": charge["id"],
-                    "payment_id": str(payment_id),
-                    "amount": charge["amount_cents"],
-                    "currency": "EUR",
-                    "fee": fee,
+            event_id = f"levt_{charge['id']}_{decision}"
+            body = json.dumps(
+                {
+                    "id": event_id,
+                    "type": EVENT_TYPES[decision],
+                    "created": int(datetime.now(UTC).timestamp()),
+                    "data": {
+                        "charge": charge["id"],
+                        "payment_id": str(payment_id),
+                        "amount": charge["amount_cents"],
+                        "currency": "EUR",
+                        "fee": fee,
+                    },
                 },
-            },
-            separators=(",", ":"),
-        ).encode()
-        await self._send(body, sign(body, self.secret))
+                separators=(",", ":"),
+            ).encode()
+            await self.deliveries.record(conn, event_id, body)
+        # The first attempt now; one not acknowledged is redelivered in the background.
+        await self.deliveries.attempt(event_id)
 
-    async def _send(self, body: bytes, signature: str) -> None:
+    async def redeliver_due(self) -> int:
+        return await self.deliveries.redeliver_due()
+
+    async def _send(self, body: bytes) -> int | None:
+        """One signed copy of an event to the webhook endpoint; its HTTP status (None: no
+        answer). Without a webhook URL it goes to the service's own webhook path."""
+        signature = sign(body, self.secret)  # signed at each attempt: the signature has a time
         if not self.webhook_url:
             if self.deliver is None:
                 raise ProviderConnectionError("no webhook URL and no local delivery configured")
-            await self.deliver(body, signature)
-            return
+            try:
+                await self.deliver(body, signature)
+            except ServiceError as exc:
+                return exc.status
+            return 200
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.post(
@@ -135,10 +151,9 @@ class LocalProvider:
                     content=body,
                     headers={SIGNATURE_HEADER: signature, "Content-Type": "application/json"},
                 )
-        except httpx.HTTPError as exc:
-            raise ProviderConnectionError(f"webhook delivery failed: {type(exc).__name__}") from exc
-        if response.status_code >= 300:
-            raise ProviderRejected("the webhook endpoint refused", status=response.status_code)
+        except httpx.HTTPError:
+            return None  # a timeout or a connection error: delivered again later
+        return response.status_code
 
     def parse_webhook(self, body: bytes, signature: str) -> WebhookNews:
         verify(body, signature, self.secret)

@@ -14,7 +14,8 @@ import uuid
 
 import pytest
 
-from shared.contracts.cart import GetOrderRequest, OrderView, RefundLine
+from services.cart.orders import sweep_once
+from shared.contracts.cart import GetOrderRequest, OrderView, Receipt, ReceiptRequest, RefundLine
 from shared.contracts.payment import GetPaymentRequest, PaymentRefunded, PaymentView
 from tests.integration.cart.conftest import Cart, resident
 from tests.integration.cart.flows import (
@@ -114,7 +115,11 @@ async def test_a_duplicate_payment_refunded_by_payment_leaves_the_paid_order_ful
 
 
 def refund_event(
-    order: OrderView, payment_id: uuid.UUID, lines: list[RefundLine], reason: str
+    order: OrderView,
+    payment_id: uuid.UUID,
+    lines: list[RefundLine],
+    reason: str,
+    duplicate_of: uuid.UUID | None = None,
 ) -> PaymentRefunded:
     return PaymentRefunded(
         payment_id=payment_id,
@@ -124,6 +129,7 @@ def refund_event(
         refund_id=uuid.uuid4(),
         lines=lines,
         reason=reason,
+        duplicate_of=duplicate_of,
     )
 
 
@@ -142,17 +148,24 @@ async def order_now(cart: Cart, order: OrderView) -> OrderView:
 
 @pytest.mark.parametrize(
     ("whose", "reason"),
-    [("duplicate", "duplicate_payment"), ("other", "staff"), ("own", "duplicate_payment")],
+    [("duplicate", "duplicate_payment"), ("duplicate", "staff"), ("own", "duplicate_payment")],
 )
 async def test_a_refund_not_of_the_orders_payment_changes_nothing(
     cart: Cart, whose: str, reason: str
 ) -> None:
+    """Payment says a refund is of a duplicate (`duplicate_of` the order's payment), or
+    refunds a duplicate success: the order and its lines stay as they are."""
     order, done = await fulfilled_order(cart)
     (line,) = done.lines
-    payment_id = payment_of(order) if whose == "own" else uuid.uuid4()
-    lines = [] if whose == "duplicate" else [RefundLine(line_id=line.line.line_id, amount_cents=1)]
+    own = payment_of(order)
+    payment_id, duplicate_of = (own, None) if whose == "own" else (uuid.uuid4(), own)
+    lines = (
+        []
+        if reason == "duplicate_payment" and whose == "duplicate"
+        else [RefundLine(line_id=line.line.line_id, amount_cents=1)]
+    )
 
-    await cart.publish(refund_event(order, payment_id, lines, reason))
+    await cart.publish(refund_event(order, payment_id, lines, reason, duplicate_of))
     await payments_consumed(cart)
 
     after = await order_now(cart, order)
@@ -182,4 +195,65 @@ async def test_a_refund_of_the_orders_payment_naming_no_line_changes_nothing(
     assert any(
         str(event.refund_id) in r.getMessage() and "names no lines" in r.getMessage()
         for r in caplog.records
+    )
+
+
+async def test_a_payment_succeeding_after_its_order_was_cancelled_while_another_is_open(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    """The first payment (declined, then settled by bank debit) succeeds after cart closed the
+    order's window, while a second attempt is still open: payment makes the first the order's
+    and stops the second; cart asks for the money back on it and shows the refund on the
+    order's lines and receipt."""
+    order = await orders.new(ME, library=False)
+    first = await start(payment, order.order_id)
+    first_pi = await intent_of(payment, first.payment_id)
+    await send(payment, standin.fail(first_pi))
+    standin.process(first_pi)
+    second = await start(payment, order.order_id)  # still open when the first one settles
+    cart = orders.cart
+    # The window closes at cart: its sweeper cancels the order (the holds would be released).
+    await cart.pool.execute(
+        "UPDATE orders SET payment_deadline = now() - interval '1 second' WHERE id = $1",
+        order.order_id,
+    )
+    assert await sweep_once(cart.service.definition.deps) == 1  # type: ignore[attr-defined]
+    await orders.state(ME, order.order_id, "cancelled")
+
+    ack = await send(payment, standin.succeed(first_pi))
+
+    assert (ack.outcome, ack.payment_id) == ("succeeded", first.payment_id)
+    [succeeded_event] = await payment.events("evt.payment.payment.succeeded")
+    assert succeeded_event["duplicate_of"] is None  # payment says: the order's payment
+
+    async def refunded() -> bool:
+        return bool(await payment.events("evt.payment.payment.refunded"))
+
+    await eventually(refunded)
+    [refund] = await payment.events("evt.payment.payment.refunded")
+    assert (refund["payment_id"], refund["reason"], refund["duplicate_of"]) == (
+        str(first.payment_id),
+        "paid_after_cancel",
+        None,
+    )
+    await consumed_by_cart(cart, refund["event_id"])
+    done = await cart.call("get_order", GetOrderRequest(order_id=order.order_id), OrderView, ME)
+    assert (done.state, done.payment_id) == ("cancelled", first.payment_id)
+    assert [(x.state, x.refunded_cents) for x in done.lines] == [("cancelled", order.total_cents)]
+    receipt = await cart.call(
+        "receipt", ReceiptRequest(order_id=order.order_id, locale="fi"), Receipt, ME
+    )
+    assert receipt.order.payment_id == first.payment_id
+    assert "Hyvitetty yhteensä: <strong>12,00 €</strong>" in " ".join(receipt.html.split())
+    # The second attempt was stopped at payment and at Stripe: it can take no money.
+    second_now = await payment.call(
+        "get", GetPaymentRequest(payment_id=second.payment_id), PaymentView, ME
+    )
+    assert second_now.state == "cancelled"
+    second_pi = await intent_of(payment, second.payment_id)
+    assert standin.intents[second_pi]["status"] == "canceled"
+    [stripe_refund] = standin.refunds.values()
+    assert (stripe_refund["payment_intent"], stripe_refund["amount"]) == (
+        first_pi,
+        order.total_cents,
     )

@@ -74,9 +74,14 @@ async def test_resident_buys_a_gis_product_and_pays_on_the_local_page(suite) -> 
     assert page.status_code == 200
     assert order["order_number"] in page.text
     paid = await client.post(
-        f"/pay/local/{payment['payment_id']}", data={"decision": "pay"}, headers=me
+        f"/pay/local/{payment['payment_id']}",
+        data={"decision": "pay"},
+        headers={**me, "Accept-Language": "sv"},
     )
     assert paid.status_code == 200, paid.text
+    # The charge is taken; the page says so in the resident's language and follows the order.
+    assert "Betalningen har tagits emot – vi bekräftar din beställning." in paid.text
+    assert f'href="/orders/{order["order_id"]}"' in paid.text
 
     assert await eventually_state(client, order["order_id"], me) in ("paid", "fulfilled")
     receipt = await client.get(f"/api/v1/orders/{order['order_id']}/receipt.html", headers=me)

@@ -4,6 +4,7 @@ refunded, never lost in a webhook that fails for ever."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -277,4 +278,49 @@ async def test_an_intent_that_could_not_be_cancelled_is_closed_once_it_becomes_c
     assert standin.intents[first_pi]["status"] == "canceled"
     assert await payment.pool.fetchval(
         "SELECT provider_closed FROM payment.payments WHERE id = $1", first.payment_id
+    )
+
+
+async def test_two_successes_of_one_order_applied_at_once_make_exactly_one_the_orders(
+    payment: PaymentHarness, orders: Orders, standin: StripeStandIn
+) -> None:
+    """Which payment is the order's is decided from the order's payments under the order's
+    lock: two webhooks held at that lock together, then let go, give one order's payment and
+    one duplicate (announced as such), never two "first" payments."""
+    order = await orders.new(ME, library=False)
+    first = await start(payment, order.order_id)
+    first_pi = await intent_of(payment, first.payment_id)
+    await send(payment, standin.fail(first_pi))
+    standin.process(first_pi)  # bank debit: Stripe can no longer cancel it
+    second = await start(payment, order.order_id)
+    news = [standin.succeed(first_pi), standin.succeed(await intent_of(payment, second.payment_id))]
+    async with payment.pool.acquire() as holder, holder.transaction():
+        await holder.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('payment-order:' || $1::uuid::text))",
+            order.order_id,
+        )
+        both = [asyncio.create_task(send(payment, event)) for event in news]
+
+        async def both_wait() -> bool:
+            waiting = await payment.pool.fetchval(
+                """SELECT count(*) FROM pg_stat_activity
+                   WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"""
+            )
+            return waiting >= 2
+
+        await payment.eventually(both_wait)
+    acks = await asyncio.gather(*both)
+
+    assert sorted(a.outcome for a in acks) == ["duplicate", "succeeded"]
+    rows = await payment.pool.fetch(
+        """SELECT id, duplicate_of FROM payment.payments
+           WHERE order_id = $1 AND state = 'succeeded'""",
+        order.order_id,
+    )
+    [orders_payment] = [r["id"] for r in rows if r["duplicate_of"] is None]
+    assert [r["duplicate_of"] for r in rows if r["id"] != orders_payment] == [orders_payment]
+    events = await payment.events("evt.payment.payment.succeeded")
+    assert sorted((e["payment_id"], e["duplicate_of"]) for e in events) == sorted(
+        [(str(orders_payment), None)]
+        + [(str(r["id"]), str(orders_payment)) for r in rows if r["id"] != orders_payment]
     )

@@ -306,10 +306,25 @@ def test_partially_refunded_lines_are_done_and_an_only_refunded_order_was_not_de
     assert model.refund_event(["partially_refunded", "fulfilled"]) == "partly_refunded"
 
 
-def test_only_a_refund_of_the_orders_own_payment_concerns_the_order() -> None:
+def test_payment_says_which_payment_is_the_orders() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    assert model.orders_payment(2, first, None) == first
+    assert model.orders_payment(2, second, first) == first  # a duplicate names the order's
+    assert model.orders_payment(1, second, first) == second  # an old event says nothing
+
+
+def test_a_refund_concerns_the_order_when_payment_says_its_payment_is_the_orders() -> None:
     paid_by, other = uuid.uuid4(), uuid.uuid4()
-    assert model.refund_is_the_orders(paid_by, paid_by, "staff")
-    assert not model.refund_is_the_orders(paid_by, paid_by, "duplicate_payment")
-    assert not model.refund_is_the_orders(paid_by, other, "staff")
-    assert not model.refund_is_the_orders(paid_by, other, "duplicate_payment")
-    assert not model.refund_is_the_orders(None, other, "paid_after_cancel")
+    # Payment's word (schema 2), whatever payment cart recorded (or none yet).
+    assert model.refund_is_the_orders(2, other, paid_by, None, "staff")
+    assert model.refund_is_the_orders(2, None, paid_by, None, "paid_after_cancel")
+    assert not model.refund_is_the_orders(2, paid_by, other, paid_by, "staff")
+    assert not model.refund_is_the_orders(2, other, other, None, "duplicate_payment")
+
+
+def test_an_old_refund_event_concerns_the_order_only_when_of_the_recorded_payment() -> None:
+    paid_by, other = uuid.uuid4(), uuid.uuid4()
+    assert model.refund_is_the_orders(1, paid_by, paid_by, None, "staff")
+    assert not model.refund_is_the_orders(1, paid_by, paid_by, None, "duplicate_payment")
+    assert not model.refund_is_the_orders(1, paid_by, other, None, "staff")
+    assert not model.refund_is_the_orders(1, None, other, None, "paid_after_cancel")
