@@ -20,6 +20,7 @@ from services.gateway.cross_site import allowed_origins
 from services.gateway.dev_issuer import DevIssuer, dev_issuer_router, sign_out
 from services.gateway.oidc import JwksCache, TokenVerifier, http_jwks_fetcher
 from services.gateway.ratelimit import SharedRateLimiter, open_bucket
+from services.gateway.request import GatewayRequest
 from services.gateway.routes import api_routes, health
 from services.gateway.settings import GatewaySettings, check_settings
 from shared.runtime import connect_nats
@@ -159,6 +160,7 @@ def create_app(
         plugins=[errors.problem_details_plugin()],
         exception_handlers=errors.EXCEPTION_HANDLERS,
         request_max_body_size=gateway.max_body_bytes,
+        request_class=GatewayRequest,
         cors_config=cors,
         openapi_config=openapi.config(),
         logging_config=None,  # shared.logging configures the process (asgi.app_factory)

@@ -26,7 +26,7 @@ from services.gateway.auth import SIGN_IN_UNAVAILABLE, Authenticator, Credential
 from services.gateway.cross_site import refuse_cross_site
 from services.gateway.proxies import client_ip
 from services.gateway.ratelimit import SharedRateLimiter
-from services.gateway.routes.strict import refuse_unknown_query
+from services.gateway.routes.strict import refuse_nul, refuse_unknown_query
 from services.gateway.settings import GatewaySettings
 from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT
 from shared.errors import RateLimited, Unauthenticated
@@ -122,6 +122,7 @@ class GatewayMiddleware:
                     settings.rate_limit_principal_per_minute,
                 )
             )
+        refuse_nul(scope)
         if scope["path"].startswith(API_PREFIX) and scope["method"] != "OPTIONS":
             refuse_unknown_query(scope)
         await self.app(scope, receive, send)
