@@ -94,7 +94,7 @@ def report(name: str, result: tuple[float, list[float], int]) -> float:
 
 def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603 - our own modules, no shell
         [sys.executable, "-m", module], env=env, stdout=out, stderr=out, start_new_session=True
     )
     out.close()
