@@ -5,6 +5,7 @@ expiry with clock skew) into a `Principal`."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import jwt
+import msgspec
 
 from shared.contracts.common import Principal
 from shared.errors import Unauthenticated, Unavailable
@@ -37,15 +39,26 @@ class CredentialRejected(Unauthenticated):
         self.credential = credential
 
 
+class _Subject(msgspec.Struct):
+    sub: str = ""
+
+
+_subject_decoder = msgspec.json.Decoder(_Subject)
+
+
 def token_credential(token: str) -> str | None:
     """`sub:<subject>` as a token claims it, unverified (None when it has none or is not a
-    JWT): what failed sign-ins are counted under."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    JWT): what failed sign-ins are counted under. Read by hand: PyJWT's unverified decode
+    took 0.2 ms a token, and this runs before every Bearer request."""
+    parts = token.split(".")
+    if len(parts) != 3:
         return None
-    subject = claims.get("sub") if isinstance(claims, dict) else None
-    return f"sub:{subject}" if isinstance(subject, str) and subject else None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        subject = _subject_decoder.decode(payload).sub
+    except (ValueError, msgspec.MsgspecError):
+        return None
+    return f"sub:{subject}" if subject else None
 
 
 class JwksCache:
