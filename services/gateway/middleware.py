@@ -5,10 +5,10 @@ cross-site checks, security headers and the access log.
 the per-address limit, counted for every request before its credentials are checked, and
 the stricter limits on failed credentials (per address, per API key id / token subject);
 the principal; a cookie-carried write must come from our own origin (cross_site.py); the
-per-principal limit; query parameters an `/api/v1` route does not declare are refused. `before_send`
-runs on every reply (also 404s that never reach a route) and adds the ids and security
-headers, and writes the access log line (method, route path, status, duration, ids,
-principal kind: no personal data, no query string).
+per-principal limit; a NUL in the path or query, and query parameters an `/api/v1` route
+does not declare, are refused. `before_send` runs on every reply (also 404s that never reach
+a route) and adds the ids and security headers, and writes the access log line (method, route
+path, status, duration, ids, principal kind: no personal data, no query string).
 """
 
 from __future__ import annotations
