@@ -51,7 +51,7 @@ def wait_healthy(
                 log.error("%s exited with %s during start-up", name, proc.returncode)
                 return False
         try:
-            with urllib.request.urlopen(url + "/health", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(url + "/health", timeout=1) as response:  # noqa: S310 - http:// we built
                 if response.status == 200:
                     return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -111,7 +111,7 @@ def main() -> None:
         for name in SERVICES:
             if stopping.is_set():
                 break
-            procs[name] = subprocess.Popen(  # noqa: S603
+            procs[name] = subprocess.Popen(  # noqa: S603 - our own modules, no shell
                 [sys.executable, "-m", f"services.{name}"],
                 env=env,
                 start_new_session=True,

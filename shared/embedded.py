@@ -103,7 +103,7 @@ def start_nats(
     if config is not None:
         args[1:4] = ["-c", str(config)]  # instead of -js -sd: the config has its store
     log_file = open(data_dir / "nats.log", "ab")  # noqa: SIM115 - owned by the child process
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(  # noqa: S603 - argv of our own binary, no shell
         args,
         stdout=log_file,
         stderr=log_file,

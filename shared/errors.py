@@ -41,11 +41,17 @@ class ServiceError(Exception):
         return ErrorBody(code=self.code, message=self.message, details=self.details)
 
     @staticmethod
-    def from_body(body: ErrorBody) -> ServiceError:
+    def from_body(body: ErrorBody, status: str | int | None = None) -> ServiceError:
+        """The error a reply carries. A code this side does not know keeps its code and, when
+        the replying service said it was the client's (a 4xx `status`), that status: a new
+        error of one service is never a 500 at the gateway."""
         cls = ERRORS_BY_CODE.get(body.code, ServiceError)
         error = cls(body.message, **body.details)
         if cls is ServiceError:
             error.code = body.code  # type: ignore[misc]  # keep an unknown code as it came
+            told = int(status) if str(status or "").isdigit() else 0
+            if 400 <= told < 500:
+                error.status = told  # type: ignore[misc]
         return error
 
     def __repr__(self) -> str:

@@ -299,7 +299,7 @@ class Requester:
 
 def error_from_reply(data: bytes, headers: Mapping[str, str]) -> ServiceError:
     try:
-        return ServiceError.from_body(_error_decoder.decode(data))
+        return ServiceError.from_body(_error_decoder.decode(data), headers.get(ERROR_CODE_HEADER))
     except msgspec.MsgspecError:
         # An error reply not made by our responder (e.g. nats.micro's own on a crash).
         return ServiceError("the service failed", status=headers.get(ERROR_CODE_HEADER, ""))

@@ -24,11 +24,11 @@ class Approvals:
         b = self.bookings
         principal = signed_in(ctx.principal)
         async with b.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            require_staff(principal, r.merchant_id)
             cached = await replayed(conn, "approve", principal, req, c.ReservationView)
             if cached is not None:
                 return cached
-            r = await store.get(conn, req.reservation_id, lock=True)
-            require_staff(principal, r.merchant_id)
             if r.state == "requested" and r.expires_at and r.expires_at < b.now():
                 raise HoldExpired("the request was not decided in time", field="reservation_id")
             r.state = transition(r.state, "approve" if r.gross_cents else "approve_free")
@@ -46,11 +46,11 @@ class Approvals:
             raise ValidationFailed("give a reason", field="reason")
         principal = signed_in(ctx.principal)
         async with self.bookings.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            require_staff(principal, r.merchant_id)
             cached = await replayed(conn, "deny", principal, req, c.ReservationView)
             if cached is not None:
                 return cached
-            r = await store.get(conn, req.reservation_id, lock=True)
-            require_staff(principal, r.merchant_id)
             r.state = transition(r.state, "deny")
             r.reason = req.reason
             r.expires_at = None

@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from services.booking import catalogue_store, holds, store
-from services.booking.access import is_staff_for, may_book, may_see, require_staff, signed_in
+from services.booking.access import may_book, may_see, require_staff, signed_in
 from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import refund_cents
@@ -30,19 +30,16 @@ R = TypeVar("R")
 async def replayed(
     conn: asyncpg.Connection, op: str, principal: Principal, req: Any, reply: type[R]
 ) -> R | None:
-    """The first reply to this request's idempotency key (None: a new key, or no key)."""
-    cached = await idempotency.lookup(
-        conn, f"booking.{op}:{principal.subject}", req.idempotency_key, req
-    )
+    """The principal's first reply to this request's idempotency key (None: a new key, or no
+    key). Call it once the principal is known to be allowed the operation on its object."""
+    cached = await idempotency.lookup(conn, f"booking.{op}", principal, req.idempotency_key, req)
     return None if cached is None else msgspec.json.decode(cached, type=reply)
 
 
 async def remember(
     conn: asyncpg.Connection, op: str, principal: Principal, req: Any, reply: Any
 ) -> None:
-    await idempotency.remember(
-        conn, f"booking.{op}:{principal.subject}", req.idempotency_key, req, reply
-    )
+    await idempotency.remember(conn, f"booking.{op}", principal, req.idempotency_key, req, reply)
 
 
 def in_utc(item: c.HoldItem) -> c.HoldItem:
@@ -81,21 +78,32 @@ class Bookings:
             raise ValidationFailed("hold at most 10 resources at once", field="items")
         now = self.now()
         expires = now + timedelta(minutes=self.settings.hold_minutes)
-        scope = f"booking.hold:{principal.subject}"
         items = [in_utc(i) for i in req.items]
         if len(items) == 1 and not req.idempotency_key:
             fast = await self._hold_one(principal, items[0], now, expires)
             if fast is not None:
                 return fast
         async with self.pool.acquire() as conn, conn.transaction():
-            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
-            if cached is not None:
-                return msgspec.json.decode(cached, type=c.HoldReply)
+            if req.idempotency_key:  # may they still book these? then their first reply
+                await self._may_book_all(conn, principal, items)
+                cached = await replayed(conn, "hold", principal, req, c.HoldReply)
+                if cached is not None:
+                    return cached
             found = await self._checked(conn, principal, items, now)
             held = await self._take_all(conn, principal, items, found, expires)
             reply = c.HoldReply(reservations=[view(r) for r in held])
-            await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+            await remember(conn, "hold", principal, req, reply)
             return reply
+
+    async def _may_book_all(
+        self, conn: asyncpg.Connection, principal: Principal, items: list[c.HoldItem]
+    ) -> None:
+        found = await self.catalogue.get(conn, [i.resource_id for i in items])
+        for n, item in enumerate(items):
+            entry = found.get(item.resource_id)
+            if entry is None:
+                raise ValidationFailed("no such resource", field=f"items[{n}].resource_id")
+            may_book(principal, entry.resource)
 
     async def _checked(
         self, conn: asyncpg.Connection, principal: Principal, items: list[c.HoldItem], now: datetime
@@ -246,13 +254,11 @@ class Bookings:
     async def release(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
         principal = signed_in(ctx.principal)
         async with self.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            may_see(principal, r)  # the owner or its department's staff; others: not found
             cached = await replayed(conn, "release", principal, req, c.ReservationView)
             if cached is not None:
                 return cached
-            r = await store.get(conn, req.reservation_id, lock=True)
-            may_see(principal, r)
-            if principal.subject != r.customer and not is_staff_for(principal, r.merchant_id):
-                raise Forbidden("not your reservation", field="reservation_id")
             if r.state != "released":
                 r.state = transition(r.state, "release")
                 await store.save_state(conn, r)
@@ -281,11 +287,11 @@ class Bookings:
         """Cancel by the policy; a repeat with the same key gets the first reply (its refund)."""
         principal = signed_in(ctx.principal)
         async with self.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            may_see(principal, r)
             cached = await replayed(conn, "cancel", principal, req, c.CancelReply)
             if cached is not None:
                 return cached
-            r = await store.get(conn, req.reservation_id, lock=True)
-            may_see(principal, r)
             if r.state == "cancelled":
                 return c.CancelReply(reservation=view(r), refund_cents=0)
             res = await catalogue_store.resource(conn, r.resource_id, active_only=False)

@@ -29,7 +29,7 @@ from shared.contracts.cart import (
     Merchant,
     RemoveLineRequest,
 )
-from shared.contracts.common import RequestContext
+from shared.contracts.common import Principal, RequestContext
 from shared.errors import Conflict, Forbidden, HoldExpired, NotFound, Unavailable, ValidationFailed
 from shared.messaging import subject_for
 
@@ -52,15 +52,16 @@ async def get_cart(deps: Deps, _: GetCartRequest, ctx: RequestContext) -> CartVi
 
 async def _add(
     deps: Deps,
-    scope: str,
+    operation: str,
     request: Any,
-    customer: str,
+    principal: Principal,
     lines: list[dict[str, Any]],
     check: Callable[[asyncpg.Connection, uuid.UUID], Awaitable[None]] | None = None,
 ) -> CartView:
+    customer = principal.subject
     async with deps.pool.acquire() as conn, conn.transaction():
         cached = await idempotency.lookup(
-            conn, f"{scope}:{customer}", request.idempotency_key, request
+            conn, operation, principal, request.idempotency_key, request
         )
         if cached is not None:
             return msgspec.json.decode(cached, type=CartView)
@@ -82,7 +83,7 @@ async def _add(
             await check(conn, cart_id)
         reply = await view(conn, customer, take_messages=False)
         await idempotency.remember(
-            conn, f"{scope}:{customer}", request.idempotency_key, request, reply
+            conn, operation, principal, request.idempotency_key, request, reply
         )
         return reply
 
@@ -120,7 +121,7 @@ async def add_reservation(deps: Deps, req: AddReservationRequest, ctx: RequestCo
             "resource_name": msgspec.to_builtins(found.resource_name),
         },
     }
-    return await _add(deps, "cart.add_reservation", req, principal.subject, [line])
+    return await _add(deps, "cart.add_reservation", req, principal, [line])
 
 
 async def patron_or_refuse(conn: asyncpg.Connection, customer: str) -> str:
@@ -202,7 +203,7 @@ async def add_library_debits(
                 field="account_line_ids",
             )
 
-    return await _add(deps, "cart.add_library_debits", req, principal.subject, lines, minimum)
+    return await _add(deps, "cart.add_library_debits", req, principal, lines, minimum)
 
 
 async def add_gis_product(deps: Deps, req: AddGisProductRequest, ctx: RequestContext) -> CartView:
@@ -228,7 +229,7 @@ async def add_gis_product(deps: Deps, req: AddGisProductRequest, ctx: RequestCon
         "vat_rate_bp": vat_bp,
         "details": details,
     }
-    return await _add(deps, "cart.add_gis_product", req, principal.subject, [line])
+    return await _add(deps, "cart.add_gis_product", req, principal, [line])
 
 
 async def remove_line(deps: Deps, req: RemoveLineRequest, ctx: RequestContext) -> CartView:

@@ -255,7 +255,9 @@ async def upload(deps: Deps, req: GisUploadRequest, ctx: RequestContext) -> Orde
     if not content:
         raise ValidationFailed("the file is empty", field="content_b64")
     async with deps.pool.acquire() as conn, conn.transaction():
-        cached = await idempotency.lookup(conn, "cart.gis_upload", req.idempotency_key, req)
+        cached = await idempotency.lookup(
+            conn, "cart.gis_upload", principal, req.idempotency_key, req
+        )
         if cached is not None:
             return msgspec.json.decode(cached, type=OrderLineView)
         line = await store.order_line(conn, req.line_id, lock=True)
@@ -289,7 +291,9 @@ async def upload(deps: Deps, req: GisUploadRequest, ctx: RequestContext) -> Orde
             refunded_cents=fresh["refunded_cents"],
             details=fresh["details"],
         )
-        await idempotency.remember(conn, "cart.gis_upload", req.idempotency_key, req, reply)
+        await idempotency.remember(
+            conn, "cart.gis_upload", principal, req.idempotency_key, req, reply
+        )
         return reply
 
 

@@ -204,9 +204,9 @@ async def _clerk_action(
     deps: Deps, req: RegistrationActionRequest, ctx: RequestContext, action: str
 ) -> Registration:
     principal = require_role(ctx, "library_clerk")
-    scope = f"cart.{action}_registration"
+    operation = f"cart.{action}_registration"
     async with deps.pool.acquire() as conn, conn.transaction():
-        cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+        cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)
         if cached is not None:
             return msgspec.json.decode(cached, type=Registration)
         reg = await library_store.registration(conn, req.line_id, lock=True)
@@ -229,7 +229,7 @@ async def _clerk_action(
                 await fulfilment.fulfil_line(conn, line)
         await library_store.log(conn, req.line_id, action, req.note, actor=principal.subject)
         reply = await library_store.registration_view(conn, req.line_id)
-        await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+        await idempotency.remember(conn, operation, principal, req.idempotency_key, req, reply)
         return reply
 
 

@@ -104,9 +104,10 @@ async def checkout(deps: Deps, req: CheckoutRequest, ctx: RequestContext) -> Ord
     principal = resident(ctx)
     customer = principal.subject
     await _reprice_library_lines(deps, customer)
-    scope = f"cart.checkout:{customer}"
     async with deps.pool.acquire() as conn, conn.transaction():
-        cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+        cached = await idempotency.lookup(
+            conn, "cart.checkout", principal, req.idempotency_key, req
+        )
         if cached is not None:
             return msgspec.json.decode(cached, type=OrderView)
         cart_id = await store.lock_open_cart(conn, customer)
@@ -171,7 +172,9 @@ async def checkout(deps: Deps, req: CheckoutRequest, ctx: RequestContext) -> Ord
             ),
         )
         reply = order_view(order, await store.order_lines(conn, order_id))
-        await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+        await idempotency.remember(
+            conn, "cart.checkout", principal, req.idempotency_key, req, reply
+        )
         return reply
 
 
@@ -230,7 +233,7 @@ async def order_for_payment(
         if order is None:
             raise NotFound("no such order", field="order_id")
         if principal.kind != "service" and principal.subject != order["customer"]:
-            raise Forbidden("not your order", field="order_id")
+            raise NotFound("no such order", field="order_id")  # do not reveal others' orders
         lines = await store.order_lines(conn, req.order_id)
     return OrderForPayment(
         order_id=order["id"],
@@ -249,11 +252,8 @@ async def staff_refund(
     deps: Deps, req: RequestRefundRequest, ctx: RequestContext
 ) -> RefundRequestView:
     principal = signed_in(ctx)
-    scope = "cart.request_refund"
+    operation = "cart.request_refund"
     async with deps.pool.acquire() as conn, conn.transaction():
-        cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
-        if cached is not None:
-            return msgspec.json.decode(cached, type=RefundRequestView)
         order = await store.order(conn, req.order_id, lock=True)
         line = await store.order_line(conn, req.line_id, lock=True)
         if order is None or line is None or line["order_id"] != order["id"]:
@@ -261,7 +261,14 @@ async def staff_refund(
         merchant = snapshot(line).merchant_id
         staff = principal.has("staff", "library_clerk", "gis_clerk")
         if not (principal.is_admin or (staff and merchant in principal.departments)):
+            lines = await store.order_lines(conn, order["id"])
+            merchants = {snapshot(r).merchant_id for r in lines}
+            if not may_see_order(principal, order["customer"], merchants):
+                raise NotFound("no such order line", field="line_id")  # not even its existence
             raise Forbidden("only staff of this merchant may refund this line")
+        cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)
+        if cached is not None:
+            return msgspec.json.decode(cached, type=RefundRequestView)
         if order["state"] not in ("paid", "fulfilled", "partially_refunded"):
             raise Conflict(f"an order that is {order['state']} cannot be refunded")
         left = snapshot(line).gross_cents - await store.requested_refund_cents(conn, line["id"])
@@ -279,7 +286,7 @@ async def staff_refund(
             amount_cents=amount,
             reason="staff",
         )
-        await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+        await idempotency.remember(conn, operation, principal, req.idempotency_key, req, reply)
         return reply
 
 

@@ -6,7 +6,7 @@ import msgspec
 
 from shared.settings import CommonSettings, refuse_in_production
 
-DEV_DOWNLOAD_SECRET = "dev-download-secret-not-for-production"  # noqa: S105
+DEV_DOWNLOAD_SECRET = "dev-download-secret-not-for-production"  # noqa: S105 - refused in production (check)
 
 
 class CartSettings(msgspec.Struct, frozen=True, kw_only=True):

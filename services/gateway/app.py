@@ -16,9 +16,11 @@ from nats.aio.client import Client as NATS
 from services.gateway import errors, middleware, openapi
 from services.gateway.auth import ApiKeys, Authenticator
 from services.gateway.clients import Services
+from services.gateway.cross_site import allowed_origins
 from services.gateway.dev_issuer import DevIssuer, dev_issuer_router, sign_out
 from services.gateway.oidc import JwksCache, TokenVerifier, http_jwks_fetcher
 from services.gateway.ratelimit import SharedRateLimiter, open_bucket
+from services.gateway.request import GatewayRequest
 from services.gateway.routes import api_routes, health
 from services.gateway.settings import GatewaySettings, check_settings
 from shared.runtime import connect_nats
@@ -93,7 +95,7 @@ def create_app(
         return await connect_nats(common.nats_url, "gateway", common)
 
     async def make_limiter(nc: NATS) -> SharedRateLimiter | None:
-        if not (gateway.rate_limit_ip_per_minute or gateway.rate_limit_principal_per_minute):
+        if not gateway.rate_limited:
             return None
         kv = await open_bucket(nc.jetstream(), gateway.rate_limit_bucket, 60)
         limiter = SharedRateLimiter(kv, 60, gateway.rate_limit_sync_s)
@@ -148,6 +150,7 @@ def create_app(
                 "dev_issuer": dev,
                 "authenticator": _authenticator(common, gateway, dev),
                 "trusted_networks": gateway.trusted_networks(),
+                "own_origins": allowed_origins(gateway.base_url, gateway.cors_origin_list),
                 "secure_cookies": secure_cookies,
                 "hsts": gateway.public_url.startswith("https://"),
             }
@@ -157,6 +160,7 @@ def create_app(
         plugins=[errors.problem_details_plugin()],
         exception_handlers=errors.EXCEPTION_HANDLERS,
         request_max_body_size=gateway.max_body_bytes,
+        request_class=GatewayRequest,
         cors_config=cors,
         openapi_config=openapi.config(),
         logging_config=None,  # shared.logging configures the process (asgi.app_factory)

@@ -28,10 +28,12 @@ from litestar.handlers.base import BaseRouteHandler
 
 from services.gateway.oidc import (  # re-exported: the tokens side lives in oidc.py
     KNOWN_ROLES,
+    CredentialRejected,
     JwksCache,
     TokenVerifier,
     http_jwks_fetcher,
     principal_from_claims,
+    token_credential,
 )
 from services.gateway.settings import ApiKey, GatewaySettings
 from shared.contracts.common import Principal, RequestContext, Role
@@ -43,6 +45,7 @@ __all__ = [
     "KNOWN_ROLES",
     "ApiKeys",
     "Authenticator",
+    "CredentialRejected",
     "JwksCache",
     "TokenVerifier",
     "access_of",
@@ -67,14 +70,20 @@ class ApiKeys:
     def __init__(self, keys: Iterable[ApiKey]) -> None:
         self._by_id = {k.id: k for k in keys}
 
+    def credential(self, presented: str) -> str | None:
+        """Which configured key `presented` claims to be (`api_key:<id>`), for counting
+        failures per key; None for an id nobody configured (nothing there to guess)."""
+        key_id = presented.split(".", 1)[0]
+        return f"api_key:{key_id}" if key_id in self._by_id else None
+
     def verify(self, presented: str) -> Principal:
         key_id = presented.split(".", 1)[0]
         known = self._by_id.get(key_id)
         if known is None or not hmac.compare_digest(hash_api_key(presented), known.sha256):
-            raise Unauthenticated("the API key is not valid")
+            raise CredentialRejected("the API key is not valid", self.credential(presented))
         if known.revoked:
             log.info("refusing revoked API key %s", known.id)
-            raise Unauthenticated("the API key has been revoked")
+            raise CredentialRejected("the API key has been revoked", self.credential(presented))
         return Principal(
             subject=f"api_key:{known.id}",
             kind="api_key",
@@ -90,6 +99,8 @@ class Resolved(NamedTuple):
     principal: Principal | None
     stale_cookie: bool = False  # a session cookie that will never verify: clear it
     unverified: bool = False  # a session cookie not checked: the sign-in service is down
+    via_cookie: bool = False  # the principal came from the session cookie (a browser sends it
+    # by itself, also on another site's request: such writes need a same-origin proof)
 
 
 # Scope state key: the session cookie could not be checked (see `Resolved.unverified`).
@@ -105,6 +116,15 @@ class Authenticator:
         self.settings = settings
         self.verifier = verifier
         self.api_keys = api_keys
+
+    def credential_of(self, headers: Mapping[str, str]) -> str | None:
+        """The API key id or token subject a request claims, before any verification: the
+        gateway refuses a credential that failed too often without verifying it again."""
+        api_key = headers.get("x-api-key")
+        if api_key:
+            return self.api_keys.credential(api_key)
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        return token_credential(value.strip()) if scheme.lower() == "bearer" else None
 
     async def principal(
         self, headers: Mapping[str, str], cookies: Mapping[str, str]
@@ -134,7 +154,7 @@ class Authenticator:
         if self.verifier is None:
             return Resolved(None, stale_cookie=True)
         try:
-            return Resolved(await self.verifier.verify(token))
+            return Resolved(await self.verifier.verify(token), via_cookie=True)
         except Unauthenticated as exc:
             log.info("ignoring a stale session cookie: %s", exc.message)
             return Resolved(None, stale_cookie=True)

@@ -1,11 +1,14 @@
 """Per-request plumbing: request id + trace context, client address, principal, rate limits,
-security headers and the access log.
+cross-site checks, security headers and the access log.
 
-`GatewayMiddleware` runs before every route (the client address behind proxies comes from
-proxies.py; query parameters an `/api/v1` route does not declare are refused); `before_send`
-runs on every reply (also 404s that never reach a route) and adds the ids and security
-headers, and writes the access log line (method, route path, status, duration, ids,
-principal kind: no personal data, no query string).
+`GatewayMiddleware` runs before every route: the client address behind proxies (proxies.py);
+the per-address limit, counted for every request before its credentials are checked, and
+the stricter limits on failed credentials (per address, per API key id / token subject);
+the principal; a cookie-carried write must come from our own origin (cross_site.py); the
+per-principal limit; a NUL in the path or query, and query parameters an `/api/v1` route
+does not declare, are refused. `before_send` runs on every reply (also 404s that never reach
+a route) and adds the ids and security headers, and writes the access log line (method, route
+path, status, duration, ids, principal kind: no personal data, no query string).
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.gateway.auth import SIGN_IN_UNAVAILABLE
+from services.gateway.auth import SIGN_IN_UNAVAILABLE, Authenticator, CredentialRejected
+from services.gateway.cross_site import refuse_cross_site
 from services.gateway.proxies import client_ip
-from services.gateway.routes.strict import refuse_unknown_query
+from services.gateway.ratelimit import SharedRateLimiter
+from services.gateway.routes.strict import refuse_nul, refuse_unknown_query
+from services.gateway.settings import GatewaySettings
 from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT
-from shared.errors import RateLimited
+from shared.errors import RateLimited, Unauthenticated
 from shared.messaging import child_traceparent, new_request_id
 
 access_log = logging.getLogger("gateway.access")
@@ -88,28 +94,75 @@ class GatewayMiddleware:
             jar: SimpleCookie = SimpleCookie()
             jar.load(headers["cookie"])
             cookies = {k: m.value for k, m in jar.items()}
-        principal, stale_cookie, unverified = await app_state.authenticator.resolve(
-            headers, cookies
-        )
-        state["principal"] = principal
-        if stale_cookie:
-            state["clear_session"] = True
-        if unverified:
-            state[SIGN_IN_UNAVAILABLE] = True  # guards of sign-in routes answer 503
         limiter = (await app_state.services.resources()).limiter
+        settings = app_state.gateway_settings
+        authenticator: Authenticator = app_state.authenticator
         if limiter is not None:
-            settings = app_state.gateway_settings
-            retry = await limiter.hit(f"ip:{state['client_ip']}", settings.rate_limit_ip_per_minute)
-            if retry is None and principal is not None:
-                retry = await limiter.hit(
+            await _refuse_over_limits(limiter, settings, state["client_ip"], headers, authenticator)
+        try:
+            resolved = await authenticator.resolve(headers, cookies)
+        except Unauthenticated as exc:
+            if limiter is not None:
+                await _count_failure(limiter, settings, state["client_ip"], exc)
+            raise
+        principal = resolved.principal
+        state["principal"] = principal
+        if resolved.stale_cookie:
+            state["clear_session"] = True
+        if resolved.unverified:
+            state[SIGN_IN_UNAVAILABLE] = True  # guards of sign-in routes answer 503
+        if resolved.via_cookie:
+            refuse_cross_site(
+                scope["method"], scope["path"], headers, app_state.own_origins, API_PREFIX
+            )
+        if limiter is not None and principal is not None:
+            _raise_when_limited(
+                await limiter.hit(
                     f"principal:{principal.kind}:{principal.subject}",
                     settings.rate_limit_principal_per_minute,
                 )
-            if retry is not None:
-                raise RateLimited("too many requests; slow down", retry_after=retry)
+            )
+        refuse_nul(scope)
         if scope["path"].startswith(API_PREFIX) and scope["method"] != "OPTIONS":
             refuse_unknown_query(scope)
         await self.app(scope, receive, send)
+
+
+def _raise_when_limited(retry: int | None) -> None:
+    if retry is not None:
+        raise RateLimited("too many requests; slow down", retry_after=retry)
+
+
+async def _refuse_over_limits(
+    limiter: SharedRateLimiter,
+    settings: GatewaySettings,
+    ip: str,
+    headers: dict[str, str],
+    authenticator: Authenticator,
+) -> None:
+    """Every request counts against its address (also one whose credentials will fail); an
+    address or credential with too many failed credentials is refused without checking them."""
+    _raise_when_limited(await limiter.hit(f"ip:{ip}", settings.rate_limit_ip_per_minute))
+    failures_ip = settings.rate_limit_auth_failures_ip_per_minute
+    _raise_when_limited(await limiter.peek(f"auth_failed:ip:{ip}", failures_ip))
+    failures_credential = settings.rate_limit_auth_failures_credential_per_minute
+    if failures_credential > 0:
+        credential = authenticator.credential_of(headers)
+        if credential is not None:
+            _raise_when_limited(
+                await limiter.peek(f"auth_failed:{credential}", failures_credential)
+            )
+
+
+async def _count_failure(
+    limiter: SharedRateLimiter, settings: GatewaySettings, ip: str, exc: Unauthenticated
+) -> None:
+    """A refused credential counts for its address and, when known, for the credential."""
+    if settings.rate_limit_auth_failures_ip_per_minute > 0:
+        await limiter.record(f"auth_failed:ip:{ip}")
+    credential = exc.credential if isinstance(exc, CredentialRejected) else None
+    if credential is not None and settings.rate_limit_auth_failures_credential_per_minute > 0:
+        await limiter.record(f"auth_failed:{credential}")
 
 
 def _clear_stale_cookie(headers: MutableScopeHeaders, scope: Scope) -> None:

@@ -5,6 +5,7 @@ expiry with clock skew) into a `Principal`."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import jwt
+import msgspec
 
 from shared.contracts.common import Principal
 from shared.errors import Unauthenticated, Unavailable
@@ -24,6 +26,39 @@ KNOWN_ROLES: frozenset[str] = frozenset(
 )
 
 JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+class CredentialRejected(Unauthenticated):
+    """A presented credential was refused (401). `credential` names whose it is when that is
+    known for certain (a configured API key's id; a token's subject when its signature held
+    but it expired or was meant for someone else): the gateway counts failures per credential,
+    and a forged token must not make another person's subject count."""
+
+    def __init__(self, message: str, credential: str | None = None) -> None:
+        super().__init__(message)
+        self.credential = credential
+
+
+class _Subject(msgspec.Struct):
+    sub: str = ""
+
+
+_subject_decoder = msgspec.json.Decoder(_Subject)
+
+
+def token_credential(token: str) -> str | None:
+    """`sub:<subject>` as a token claims it, unverified (None when it has none or is not a
+    JWT): what failed sign-ins are counted under. Read by hand: PyJWT's unverified decode
+    took 0.2 ms a token, and this runs before every Bearer request."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        subject = _subject_decoder.decode(payload).sub
+    except (ValueError, msgspec.MsgspecError):
+        return None
+    return f"sub:{subject}" if subject else None
 
 
 class JwksCache:
@@ -150,6 +185,22 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     )
 
 
+# PyJWT checks the claims only after the signature: these errors come from a genuine token.
+_AFTER_SIGNATURE = (
+    jwt.ExpiredSignatureError,
+    jwt.ImmatureSignatureError,
+    jwt.InvalidAudienceError,
+    jwt.InvalidIssuerError,
+    jwt.InvalidIssuedAtError,
+    jwt.MissingRequiredClaimError,
+)
+_REFUSALS: dict[type[Exception], str] = {
+    jwt.ExpiredSignatureError: "the token has expired",
+    jwt.InvalidAudienceError: "the token is not meant for this service",
+    jwt.InvalidIssuerError: "the token comes from an unknown issuer",
+}
+
+
 class TokenVerifier:
     """Validates OIDC tokens: signature (JWKS), issuer, audience, expiry with clock skew."""
 
@@ -191,12 +242,9 @@ class TokenVerifier:
                 leeway=self.leeway_s,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise Unauthenticated("the token has expired") from None
-        except jwt.InvalidAudienceError:
-            raise Unauthenticated("the token is not meant for this service") from None
-        except jwt.InvalidIssuerError:
-            raise Unauthenticated("the token comes from an unknown issuer") from None
+        except _AFTER_SIGNATURE as exc:  # the signature held: the subject is the token's own
+            message = _REFUSALS.get(type(exc), "the token is not valid")
+            raise CredentialRejected(message, token_credential(token)) from None
         except jwt.PyJWTError:
-            raise Unauthenticated("the token is not valid") from None
+            raise CredentialRejected("the token is not valid") from None
         return principal_from_claims(claims), float(claims["exp"])

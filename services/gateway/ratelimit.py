@@ -41,7 +41,9 @@ async def open_bucket(js: JetStreamContext, bucket: str, window_s: int) -> KeyVa
 
 
 class SharedRateLimiter:
-    """`await limiter.hit(key, limit)` -> None (allowed) or seconds until the window ends."""
+    """`await limiter.hit(key, limit)` -> None (allowed) or seconds until the window ends;
+    `peek` asks the same without counting, `record` counts without asking (failed sign-ins are
+    counted when they fail, and checked before the next attempt is verified)."""
 
     def __init__(self, kv: KeyValue, window_s: int = 60, sync_s: float = 0.1) -> None:
         self.kv = kv
@@ -63,21 +65,46 @@ class SharedRateLimiter:
             await self.sync()
 
     async def hit(self, key: str, limit: int) -> int | None:
-        if limit <= 0:
-            return None
+        """Count a request of `key`: None (allowed), or seconds until its window ends when
+        `key` already reached `limit` in this window (then it is not counted)."""
+        return await self._check(key, limit, count=True)
+
+    async def peek(self, key: str, limit: int) -> int | None:
+        """Like `hit` without counting: is `key` over `limit` in this window?"""
+        return await self._check(key, limit, count=False)
+
+    async def record(self, key: str) -> None:
+        """Count one event of `key` (e.g. a failed credential) without a limit of its own."""
+        entry = await self._entry(self._window_of(key)[1])
+        if entry is not None:
+            entry.pending += 1
+
+    def _window_of(self, key: str) -> tuple[int, str, float]:
         now = time.time()
         window = int(now // self.window_s)
-        name = f"w{window}.{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        return window, f"w{window}.{hashlib.sha256(key.encode()).hexdigest()[:32]}", now
+
+    async def _entry(self, name: str) -> _Window | None:
         entry = self._windows.get(name)
+        if entry is not None:
+            return entry
+        try:
+            return await self._load(name)
+        except Exception as exc:  # the bucket is down: fail open
+            log.warning("rate-limit bucket unreachable (%s); allowing", type(exc).__name__)
+            return None
+
+    async def _check(self, key: str, limit: int, *, count: bool) -> int | None:
+        if limit <= 0:
+            return None
+        window, name, now = self._window_of(key)
+        entry = await self._entry(name)
         if entry is None:
-            try:
-                entry = await self._load(name)
-            except Exception as exc:  # the bucket is down: fail open
-                log.warning("rate-limit bucket unreachable (%s); allowing", type(exc).__name__)
-                return None
+            return None
         if entry.shared + entry.pending >= limit:
             return max(1, int((window + 1) * self.window_s - now) + 1)
-        entry.pending += 1
+        if count:
+            entry.pending += 1
         return None
 
     async def _load(self, name: str) -> _Window:

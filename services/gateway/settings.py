@@ -7,7 +7,9 @@ serve while the issuer is down); DEV_ISSUER (or DEMO_DATA) for the built-in issu
 users; SESSION_COOKIE, SESSION_MAX_AGE_S;
 API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["finance"],
 "roles": ["finance"]}]' (clients send `X-API-Key: sap.SECRET`);
-RATE_LIMIT_IP_PER_MINUTE, RATE_LIMIT_PRINCIPAL_PER_MINUTE (0 = off), RATE_LIMIT_BUCKET,
+RATE_LIMIT_IP_PER_MINUTE (every request, also a refused one), RATE_LIMIT_PRINCIPAL_PER_MINUTE,
+RATE_LIMIT_AUTH_FAILURES_IP_PER_MINUTE, RATE_LIMIT_AUTH_FAILURES_CREDENTIAL_PER_MINUTE (failed
+credentials per address, and per API key id / token subject; 0 = off), RATE_LIMIT_BUCKET,
 RATE_LIMIT_SYNC_S; TRUSTED_PROXIES (CIDRs of reverse proxies whose forwarded header is
 believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or `forwarded` for RFC 7239
 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
@@ -68,6 +70,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     # Rate limits per minute (0 = off); shared through a NATS KV bucket.
     rate_limit_ip_per_minute: int = 600
     rate_limit_principal_per_minute: int = 1200
+    # Failed credentials (a wrong API key or Bearer token): stricter, per address and per
+    # credential (a configured API key's id, a token's subject once its signature held).
+    rate_limit_auth_failures_ip_per_minute: int = 30
+    rate_limit_auth_failures_credential_per_minute: int = 10
     rate_limit_bucket: str = "gateway_rate_limits"
     rate_limit_sync_s: float = 0.1
     # Reverse proxies whose forwarded header we believe: comma-separated CIDRs, and which
@@ -108,6 +114,18 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
             )
         except ValueError as exc:
             raise SettingsError(f"TRUSTED_PROXIES: {exc}") from exc
+
+    @property
+    def rate_limited(self) -> bool:
+        return any(
+            limit > 0
+            for limit in (
+                self.rate_limit_ip_per_minute,
+                self.rate_limit_principal_per_minute,
+                self.rate_limit_auth_failures_ip_per_minute,
+                self.rate_limit_auth_failures_credential_per_minute,
+            )
+        )
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -40,9 +40,9 @@ class Anomalies:
         resolution = req.resolution.strip()
         if not resolution:
             raise ValidationFailed("write what was done about the anomaly", field="resolution")
-        scope = f"payment.resolve_anomaly|{principal.subject}"
+        operation = "payment.resolve_anomaly"
         async with self.pool.acquire() as conn, conn.transaction():
-            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+            cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)
             if cached is not None:
                 return msgspec.json.decode(cached, type=AnomalyView)
             row = await anomaly_store.resolve(conn, req.anomaly_id, principal.subject, resolution)
@@ -56,7 +56,7 @@ class Anomalies:
                     resolved_at=existing["resolved_at"].isoformat(),
                 )
             reply = anomaly_store.view(row)
-            await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+            await idempotency.remember(conn, operation, principal, req.idempotency_key, req, reply)
         # Not the note: it is free text and might name people.
         log.info("payment anomaly %s (%s) resolved", reply.id, reply.kind)
         return reply

@@ -73,7 +73,7 @@ async def insert_refund(conn: asyncpg.Connection, **values: Any) -> Row:
     columns = ", ".join(values)
     params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
     row = await conn.fetchrow(
-        f"INSERT INTO refunds ({columns}) VALUES ({params}) RETURNING *",  # noqa: S608 - our names
+        f"INSERT INTO refunds ({columns}) VALUES ({params}) RETURNING *",  # noqa: S608 - column names from our callers, values bound
         *values.values(),
     )
     return await refund_by_request(conn, row["refund_request_id"])

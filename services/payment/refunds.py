@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from services.payment import ledger_store, refund_store, store
-from services.payment.access import require_refunder
+from services.payment.access import may_see, require_refunder, signed_in
 from services.payment.domain.ledger import check_refund, refund_entries, refund_splits
 from services.payment.providers.base import Provider, ProviderError, ProviderRejected
 from shared import idempotency
@@ -174,10 +174,16 @@ class Refunds:
         if payment is None:
             raise NotFound("no payment for this order", field="order_id")
         by_id = {line.line_id: line.merchant_id for line in store.lines_of(payment)}
+        caller = signed_in(ctx)
+        if not may_see(caller, payment["customer"], set(by_id.values())) and not any(
+            caller.may_act_for_department(m) for m in by_id.values()
+        ):  # a clerk of an unrelated department: as if there were no payment
+            raise NotFound("no payment for this order", field="order_id")
         principal = require_refunder(ctx, {by_id.get(part.line_id, "") for part in req.lines})
-        scope = f"payment.refund|{principal.subject}"
-        async with self.pool.acquire() as conn:
-            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+        async with self.pool.acquire() as conn, conn.transaction():
+            cached = await idempotency.lookup(
+                conn, "payment.refund", principal, req.idempotency_key, req
+            )
         if cached is not None:
             return msgspec.json.decode(cached, type=RefundView)
         request_id = (
@@ -194,6 +200,7 @@ class Refunds:
             actor=principal.subject,
         )
         async with self.pool.acquire() as conn, conn.transaction():
-            if await idempotency.lookup(conn, scope, req.idempotency_key, req) is None:
-                await idempotency.remember(conn, scope, req.idempotency_key, req, view)
+            key = req.idempotency_key
+            if await idempotency.lookup(conn, "payment.refund", principal, key, req) is None:
+                await idempotency.remember(conn, "payment.refund", principal, key, req, view)
         return view

@@ -127,9 +127,9 @@ class Reporting:
     async def erp_export(self, req: ErpExportRequest, ctx: RequestContext) -> ErpExport:
         principal = require_finance(ctx)
         check_day_ended(req.day, datetime.now(HELSINKI).date())
-        scope = f"payment.erp_export|{principal.subject}"
+        operation = "payment.erp_export"
         async with self.pool.acquire() as conn, conn.transaction():
-            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+            cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)
             if cached is not None:
                 return msgspec.json.decode(cached, type=ErpExport)
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('erp_export'))")
@@ -149,7 +149,7 @@ class Reporting:
                 conn, req.day, content, sha, principal.subject, bool(runs)
             )
             reply = ErpExport(day=req.day, run=run, rows=rows, csv=content, sha256=sha)
-            await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+            await idempotency.remember(conn, operation, principal, req.idempotency_key, req, reply)
             return reply
 
     async def reconcile(self, req: ReconcileRequest, ctx: RequestContext) -> ReconciliationReport:

@@ -44,7 +44,6 @@ from shared.contracts.payment import (
 )
 from shared.errors import (
     Conflict,
-    Forbidden,
     NotFound,
     ServiceError,
     Unavailable,
@@ -99,14 +98,15 @@ class Payments:
 
     async def start(self, req: StartPaymentRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)
-        scope = f"payment.start|{principal.subject}"
-        async with self.pool.acquire() as conn:
-            cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
+        order = await self.order_for_payment(req.order_id, ctx)
+        if order.customer != principal.subject:  # as for an unknown order: existence is theirs
+            raise NotFound("no such order", field="order_id")
+        async with self.pool.acquire() as conn, conn.transaction():
+            cached = await idempotency.lookup(
+                conn, "payment.start", principal, req.idempotency_key, req
+            )
         if cached is not None:
             return msgspec.json.decode(cached, type=PaymentView)
-        order = await self.order_for_payment(req.order_id, ctx)
-        if order.customer != principal.subject:
-            raise Forbidden("this order is not yours")
         check_payable(order, closes_before=self.close_margin)
         await self._close_earlier(order.order_id)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -122,8 +122,9 @@ class Payments:
             row = await self._open(row, order)
         reply = store.view(row)
         async with self.pool.acquire() as conn, conn.transaction():
-            if await idempotency.lookup(conn, scope, req.idempotency_key, req) is None:
-                await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
+            key = req.idempotency_key
+            if await idempotency.lookup(conn, "payment.start", principal, key, req) is None:
+                await idempotency.remember(conn, "payment.start", principal, key, req, reply)
         return reply
 
     async def _close_earlier(self, order_id: uuid.UUID) -> None:

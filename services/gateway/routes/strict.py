@@ -111,6 +111,33 @@ def declared_query(handler: BaseRouteHandler, path_params: Iterable[str]) -> fro
     return names
 
 
+def refuse_nul(scope: Scope) -> None:
+    """400 for a NUL character in the path or the query string (`%00`): PostgreSQL cannot
+    store it in text, and no name, id or parameter of ours holds one."""
+    if "\x00" in scope.get("path", ""):
+        raise problem(
+            400,
+            "validation_failed",
+            "the path may not contain the NUL character",
+            title="Invalid request",
+            field="path",
+            errors=[{"field": "path", "message": "NUL character", "source": "path"}],
+        )
+    query = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            raise problem(
+                400,
+                "validation_failed",
+                f"query parameter `{name}` may not contain the NUL character",
+                title="Invalid request",
+                field=name,
+                errors=[{"field": name, "message": "NUL character", "source": "query"}],
+            )
+
+
 def refuse_unknown_query(scope: Scope) -> None:
     """400 naming the first query parameter the route does not declare (`?limt=5` is a typo,
     not a wish to be ignored); tracking parameters (`utm_*`) are not API parameters either."""

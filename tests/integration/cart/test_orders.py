@@ -138,7 +138,7 @@ async def test_order_for_payment_is_for_services_and_the_owner_only(cart: Cart) 
         found = await cart.call("order_for_payment", request, OrderForPayment, who)
         assert found.total_cents == order.total_cents
         assert found.reference_number == order.reference_number
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # as for an unknown order: another's does not exist for you
         await cart.call("order_for_payment", request, OrderForPayment, resident())
     with pytest.raises(NotFound):
         await cart.call(
@@ -254,9 +254,13 @@ async def test_staff_refund_and_payment_refunded_event_update_states(cart: Cart)
     done = await order_in(cart, me, order.order_id, "fulfilled")
     gis_line = next(x.line for x in done.lines if x.line.kind == "gis_product")
     request = RequestRefundRequest(order_id=order.order_id, line_id=gis_line.line_id, note="typo")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # a department without a line in it: as if there were none
         await cart.call(
             "request_refund", request, RefundRequestView, staff("staff", departments=("sports",))
+        )
+    with pytest.raises(Forbidden):  # the library sees the order (its line) but not this line
+        await cart.call(
+            "request_refund", request, RefundRequestView, staff("staff", departments=("library",))
         )
     asked = await cart.call(
         "request_refund", request, RefundRequestView, staff("gis_clerk", departments=("gis",))

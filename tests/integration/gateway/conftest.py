@@ -47,6 +47,8 @@ def gateway_settings(**overrides: object) -> GatewaySettings:
         "api_keys": API_KEYS,
         "rate_limit_ip_per_minute": 0,
         "rate_limit_principal_per_minute": 0,
+        "rate_limit_auth_failures_ip_per_minute": 0,
+        "rate_limit_auth_failures_credential_per_minute": 0,
         "max_body_bytes": 4096,
     }
     values.update(overrides)
@@ -92,7 +94,9 @@ class GatewayClient(httpx.AsyncClient):
             await self._task
 
 
-def make_client(common: CommonSettings, settings: GatewaySettings) -> GatewayClient:
+def make_client(
+    common: CommonSettings, settings: GatewaySettings, client_ip: str = "127.0.0.1"
+) -> GatewayClient:
     fast = CommonSettings(
         env="test",
         database_url=common.database_url,
@@ -100,7 +104,7 @@ def make_client(common: CommonSettings, settings: GatewaySettings) -> GatewayCli
         request_timeout_s=0.5,
     )
     app = create_app(fast, settings, extra_routes=[operation_route(op) for op in probe_service.OPS])
-    return GatewayClient(app)
+    return GatewayClient(app, client_ip)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import msgspec
 
 from services.gateway.routes.factory import Op, Who
 from shared.contracts.common import RequestContext
-from shared.errors import NotFound, SlotUnavailable, ValidationFailed
+from shared.errors import NotFound, ServiceError, SlotUnavailable, ValidationFailed
 from shared.messaging import Operation
 from shared.runtime import Infra, ServiceDefinition
 
@@ -41,6 +41,13 @@ class ProbeReply(msgspec.Struct, frozen=True, kw_only=True):
     traceparent: str | None
 
 
+class NeverMatches(ServiceError):
+    """An error code only this service knows (the gateway has never heard of it)."""
+
+    code = "rule_never_matches"
+    status = 422
+
+
 async def probe(req: ProbeRequest, ctx: RequestContext) -> ProbeReply:
     if req.text == "missing":
         raise NotFound("no such thing")
@@ -48,6 +55,8 @@ async def probe(req: ProbeRequest, ctx: RequestContext) -> ProbeReply:
         raise SlotUnavailable("the slot is taken", field="starts_at")
     if req.text == "invalid":
         raise ValidationFailed("text is not allowed", field="text")
+    if req.text == "novel":
+        raise NeverMatches("this rule never matches a date", field="text")
     if req.text == "crash":
         raise RuntimeError("secret-internal-detail")
     if req.text == "slow":

@@ -30,6 +30,14 @@ async def test_service_errors_keep_their_code_and_field(client) -> None:
     assert assert_problem(invalid, 422, "validation_failed")["field"] == "text"
 
 
+async def test_a_service_error_code_the_gateway_does_not_know_keeps_its_4xx(client) -> None:
+    auth = await bearer(client, "resident-turku")
+    novel = await client.post(f"/api/v1/probe/{THING}", json={"text": "novel"}, headers=auth)
+    problem = assert_problem(novel, 422, "rule_never_matches")
+    assert problem["field"] == "text"
+    assert problem["detail"] == "this rule never matches a date"
+
+
 async def test_unknown_field_is_400_naming_it(client) -> None:
     auth = await bearer(client, "resident-turku")
     response = await client.post(

@@ -18,7 +18,7 @@ from shared.contracts.payment import (
     WebhookAck,
     WebhookRequest,
 )
-from shared.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
+from shared.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from tests.integration.payment.conftest import Orders, PaymentHarness, line_of, resident
 
 
@@ -86,8 +86,9 @@ async def test_happy_path_pays_the_order_and_books_the_ledger_per_merchant(
 
 async def test_someone_elses_order_cannot_be_paid(payment: PaymentHarness, orders: Orders) -> None:
     order = await orders.new(resident(), library=False)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as theirs:  # the same answer as for an order that is not there
         await start(payment, resident(), order.order_id)
+    assert theirs.value.field == "order_id"
     with pytest.raises(Unauthenticated):
         await payment.call("start", StartPaymentRequest(order_id=order.order_id), PaymentView, None)
     assert await payment.pool.fetchval("SELECT count(*) FROM payment.payments") == 0

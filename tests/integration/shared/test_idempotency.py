@@ -13,6 +13,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from shared import idempotency
+from shared.contracts.common import Principal
 from shared.db import create_pool, migrate
 from shared.errors import Conflict
 from shared.events import STREAM, ensure_stream
@@ -25,6 +26,9 @@ class Hold(msgspec.Struct):
 
 class Held(msgspec.Struct):
     hold_id: str
+
+
+AINO = Principal(subject="resident-1", roles=("resident",))
 
 
 @pytest.fixture
@@ -41,13 +45,13 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 async def _hold(pool: asyncpg.Pool, request: Hold, made: list[str]) -> Held:
     async with pool.acquire() as conn, conn.transaction():
-        cached = await idempotency.lookup(conn, "hold:resident-1", request.idempotency_key, request)
+        cached = await idempotency.lookup(conn, "hold", AINO, request.idempotency_key, request)
         if cached is not None:
             return msgspec.json.decode(cached, type=Held)
         await asyncio.sleep(0.05)  # the work
         reply = Held(hold_id=uuid.uuid4().hex)
         made.append(reply.hold_id)
-        await idempotency.remember(conn, "hold:resident-1", request.idempotency_key, request, reply)
+        await idempotency.remember(conn, "hold", AINO, request.idempotency_key, request, reply)
         return reply
 
 
@@ -73,6 +77,24 @@ async def test_without_a_key_every_request_counts(pool: asyncpg.Pool) -> None:
     await _hold(pool, Hold(resource="hall"), made)
     await _hold(pool, Hold(resource="hall"), made)
     assert len(made) == 2
+
+
+async def test_a_stored_reply_belongs_to_its_principal_and_operation(pool: asyncpg.Pool) -> None:
+    request = Hold(resource="hall", idempotency_key="k3")
+    reply = Held(hold_id="first")
+    mikko = Principal(subject="resident-2", roles=("resident",))
+    same_subject_key = Principal(subject="resident-1", kind="api_key", scopes=("finance",))
+    async with pool.acquire() as conn, conn.transaction():
+        await idempotency.remember(conn, "hold", AINO, "k3", request, reply)
+        assert await idempotency.lookup(conn, "hold", AINO, "k3", request) is not None
+        for who, operation in (
+            (mikko, "hold"),
+            (same_subject_key, "hold"),
+            (AINO, "release"),
+        ):
+            assert await idempotency.lookup(conn, operation, who, "k3", request) is None
+        # Another principal may use the same key for a request of their own.
+        await idempotency.remember(conn, "hold", mikko, "k3", request, Held(hold_id="mikko"))
 
 
 async def test_stream_setup_is_idempotent(js: JetStreamContext) -> None:
