@@ -11,6 +11,7 @@ import asyncpg
 from services.booking import store
 from services.booking.access import may_book
 from services.booking.catalogue import Catalogue
+from services.booking.domain.dates import check_days, check_instant
 from services.booking.domain.model import Resource
 from services.booking.domain.slots import free_slots
 from shared.contracts import booking as c
@@ -49,10 +50,7 @@ class Availability:
         self.now = now
 
     async def slots(self, req: c.AvailabilityRequest, ctx: RequestContext) -> c.Availability:
-        if req.last < req.first:
-            raise ValidationFailed("last must not be before first", field="last")
-        if (req.last - req.first).days >= MAX_DAYS:
-            raise ValidationFailed(f"at most {MAX_DAYS} days", field="last")
+        check_days(req.first, req.last, most=MAX_DAYS)
         if req.places < 1:
             raise ValidationFailed("places must be at least 1", field="places")
         async with self.pool.acquire() as conn:
@@ -75,9 +73,8 @@ class Availability:
     async def search(self, req: c.SearchRequest, ctx: RequestContext) -> c.SearchReply:
         """Free slots across resources, each in its own zone, of resources the principal may
         book (signed out: all but staff-only ones)."""
-        for name in ("starts_after", "ends_before"):
-            if getattr(req, name).tzinfo is None:
-                raise ValidationFailed(f"{name} needs a time zone", field=name)
+        check_instant(req.starts_after, "starts_after")
+        check_instant(req.ends_before, "ends_before")
         if req.ends_before <= req.starts_after:
             raise ValidationFailed("the window must end after it starts", field="ends_before")
         if req.ends_before - req.starts_after > timedelta(days=14):

@@ -13,6 +13,7 @@ from icalendar import Calendar, Event
 
 from services.booking import catalogue_store, store
 from services.booking.access import may_see, signed_in
+from services.booking.domain.dates import EARLIEST, LATEST, check_day, check_days
 from services.booking.domain.model import Reservation, Resource
 from services.booking.service import Bookings
 from shared.contracts import booking as c
@@ -54,6 +55,26 @@ def reservation_event(r: Reservation, res: Resource, stamp: datetime) -> Event:
     )
     e.add("status", STATUS.get(r.state, "CANCELLED"))
     return e
+
+
+BUSY_BACK, BUSY_AHEAD = timedelta(days=7), timedelta(days=90)  # the busy feed's default window
+MAX_BUSY_DAYS = 400
+
+
+def busy_window(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The days a busy feed covers: as asked (at most MAX_BUSY_DAYS), by default from a week
+    back to 90 days ahead; one end given, the default window's length from it."""
+    check_day(first, "first")
+    check_day(last, "last")
+    if first is None and last is None:
+        return today - BUSY_BACK, today + BUSY_AHEAD
+    if first is None:
+        assert last is not None
+        first = max(last - BUSY_BACK - BUSY_AHEAD, EARLIEST)
+    elif last is None:
+        last = min(first + BUSY_BACK + BUSY_AHEAD, LATEST)
+    check_days(first, last, most=MAX_BUSY_DAYS)
+    return first, last
 
 
 class Calendars:
@@ -104,9 +125,7 @@ class Calendars:
         return c.CalendarText(text=text, filename=f"reservation-{r.id}.ics")
 
     async def busy(self, req: c.BusyFeedRequest, ctx: RequestContext) -> c.CalendarText:
-        today = self.bookings.now().date()
-        first = req.first or today - timedelta(days=7)
-        last = req.last or today + timedelta(days=90)
+        first, last = busy_window(req.first, req.last, self.bookings.now().date())
         async with self.bookings.pool.acquire() as conn:
             res = await catalogue_store.resource(conn, req.resource_id)
             tz = ZoneInfo(res.tz)

@@ -13,6 +13,7 @@ import msgspec
 from services.booking import catalogue_store, holds, store
 from services.booking.access import is_staff_for, may_book, may_see, require_staff, signed_in
 from services.booking.catalogue import Catalogue, Entry
+from services.booking.domain.dates import check_instant
 from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import refund_cents
 from services.booking.domain.slots import check_request
@@ -48,9 +49,7 @@ async def remember(
 def in_utc(item: c.HoldItem) -> c.HoldItem:
     """The item with its times in UTC, as the database returns them (comparing datetimes of
     two different zones costs some twenty times as much as of one, and a hold compares
-    many); a time without a zone is left for `check_request` to refuse."""
-    if item.starts_at.tzinfo is None or item.ends_at.tzinfo is None:
-        return item
+    many); its times are checked (`check_instant`) first."""
     return msgspec.structs.replace(
         item, starts_at=item.starts_at.astimezone(UTC), ends_at=item.ends_at.astimezone(UTC)
     )
@@ -79,6 +78,9 @@ class Bookings:
             raise ValidationFailed("hold at least one resource", field="items")
         if len(req.items) > 10:
             raise ValidationFailed("hold at most 10 resources at once", field="items")
+        for n, i in enumerate(req.items):
+            check_instant(i.starts_at, f"items[{n}].starts_at")
+            check_instant(i.ends_at, f"items[{n}].ends_at")
         now = self.now()
         expires = now + timedelta(minutes=self.settings.hold_minutes)
         scope = f"booking.hold:{principal.subject}"
@@ -216,6 +218,7 @@ class Bookings:
     async def extend(self, req: c.ExtendHoldsRequest, ctx: RequestContext) -> c.ExtendHoldsReply:
         """Keep holds until `until` (checkout), at most `max_hold_minutes` from their taking
         (or until the expiry they already have, e.g. an approved request's payment time)."""
+        check_instant(req.until, "until")
         now = self.now()
         if req.until <= now:
             raise ValidationFailed("until must be in the future", field="until")
