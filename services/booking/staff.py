@@ -20,7 +20,6 @@ from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
 from shared.errors import Forbidden, NotFound, ValidationFailed
 
-
 YEAR_MINUTES = 366 * 24 * 60
 # The largest value of each number a resource has (a time past the year 9999, or past what
 # the database's integers hold, would otherwise be a 500 in every booking of the resource).
