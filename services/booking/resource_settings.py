@@ -173,4 +173,5 @@ def settings_of(res: Resource) -> c.ResourceUpsert:
         free_cancel_hours=res.free_cancel_hours,
         late_refund_percent=res.late_refund_percent,
         active=res.active,
+        max_open_holds_per_customer=res.max_open_holds_per_customer,
     )

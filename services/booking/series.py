@@ -54,6 +54,7 @@ class Series:
             taken, conflicts = [], []
             try:
                 async with conn.transaction():
+                    await b.check_hold_limits(conn, principal, [res] * len(starts), "rrule")
                     ranges = [
                         (res.id, *holds.guarded(res, st, st + duration), res.exclusive)
                         for st in starts

@@ -60,6 +60,12 @@ def _check_resource(req: c.ResourceUpsert) -> None:
     for name, most in MOST.items():
         if getattr(req, name) > most:
             raise ValidationFailed(f"{name} must be at most {most}", field=name)
+    limit = req.max_open_holds_per_customer
+    if limit is not None and not 1 <= limit <= 1000:
+        raise ValidationFailed(
+            "1..1000 open holds per customer (or none: the service's default)",
+            field="max_open_holds_per_customer",
+        )
     if req.max_minutes < req.min_minutes:
         raise ValidationFailed("max_minutes must be at least min_minutes", field="max_minutes")
     if not 0 <= req.late_refund_percent <= 100:
