@@ -4,59 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from icalendar import Calendar, Event
 
 from services.booking import catalogue_store, store
 from services.booking.access import may_see, signed_in
 from services.booking.domain.dates import EARLIEST, LATEST, check_day, check_days
-from services.booking.domain.model import Reservation, Resource
+from services.booking.domain.feeds import busy_event, calendar_text, reservation_event
+from services.booking.domain.model import Reservation
 from services.booking.service import Bookings
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
 from shared.errors import NotFound
-
-PRODID = "-//City of Turku//Booking//FI"
-UID_DOMAIN = "booking.turku.fi"
-STATUS = {"confirmed": "CONFIRMED", "held": "TENTATIVE", "requested": "TENTATIVE"}
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _calendar(
-    name: str, uid: str, events: Iterable[Event], tz: str, first: date, last: date
-) -> str:
-    cal = Calendar.new(prodid=PRODID, name=name, uid=uid)
-    for e in events:
-        cal.add_component(e)
-    del tz  # every event carries its zone; VTIMEZONE only for the feed's range
-    cal.add_missing_timezones(first_date=first, last_date=last)
-    return cal.to_ical().decode()
-
-
-def reservation_event(r: Reservation, res: Resource, stamp: datetime) -> Event:
-    tz = ZoneInfo(res.tz)
-    name = res.name.get("fi", "")
-    summary = f"{name}, {res.unit_name.get('fi', '')}"
-    e = Event.new(
-        uid=f"{r.id}@{UID_DOMAIN}",
-        summary=summary,
-        start=r.starts_at.astimezone(tz),
-        end=r.ends_at.astimezone(tz),
-        stamp=stamp,
-        sequence=r.sequence,
-        location=res.unit_name.get("fi", ""),
-    )
-    e.add("status", STATUS.get(r.state, "CANCELLED"))
-    return e
-
-
+DEFAULT_ZONE = "Europe/Helsinki"  # an empty private feed's VTIMEZONE
 BUSY_BACK, BUSY_AHEAD = timedelta(days=7), timedelta(days=90)  # the busy feed's default window
 MAX_BUSY_DAYS = 400
 
@@ -141,18 +109,11 @@ class Calendars:
             )
         stamp = datetime.now(UTC).replace(microsecond=0)
         events = [
-            Event.new(
-                uid=f"busy-{row['id']}@{UID_DOMAIN}",
-                summary="Varattu / Bokad / Reserved",
-                start=row["during"].lower.astimezone(tz),
-                end=row["during"].upper.astimezone(tz),
-                stamp=stamp,
-                transparency="OPAQUE",
-            )
+            busy_event(row["id"], row["during"].lower, row["during"].upper, tz, stamp)
             for row in rows
         ]
         name = f"{res.name.get('fi', '')}: varattu"
-        text = _calendar(name, f"busy-{res.id}", events, res.tz, first, last)
+        text = calendar_text(name, f"busy-{res.id}", events, res.tz, first, last)
         return c.CalendarText(text=text, filename=f"busy-{res.id}.ics")
 
     async def _render(
@@ -167,10 +128,10 @@ class Calendars:
             for r in found
             if r.resource_id in resources
         ]
-        tz = next(iter(resources.values())).tz if resources else "Europe/Helsinki"
+        tz = next(iter(resources.values())).tz if resources else DEFAULT_ZONE
         if found:
             first = min(r.starts_at for r in found).astimezone(ZoneInfo(tz)).date()
             last = max(r.ends_at for r in found).astimezone(ZoneInfo(tz)).date()
         else:
             first = last = datetime.now(UTC).date()
-        return _calendar(name, uid, events, tz, first, last)
+        return calendar_text(name, uid, events, tz, first, last)
