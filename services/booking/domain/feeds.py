@@ -16,8 +16,8 @@ What RFC 5545 asks of them, and how each is met:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
@@ -75,3 +75,40 @@ def busy_event(
         stamp=stamp,
         transparency="OPAQUE",
     )
+
+
+def reservations_text(
+    name: str,
+    uid: str,
+    found: Sequence[Reservation],
+    resources: Mapping[uuid.UUID, Resource],
+    zone: str,
+    now: datetime,
+) -> str:
+    """A resident's reservations (their resources in `resources`) as a document; `zone` is an
+    empty one's."""
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    shown = [r for r in found if r.resource_id in resources]
+    events = [reservation_event(r, resources[r.resource_id], stamp) for r in shown]
+    if not shown:
+        return calendar_text(name, uid, events, zone, now.date(), now.date())
+    tz = ZoneInfo(resources[shown[0].resource_id].tz)
+    first = min(r.starts_at for r in shown).astimezone(tz).date()
+    last = max(r.ends_at for r in shown).astimezone(tz).date()
+    return calendar_text(name, uid, events, zone, first, last)
+
+
+def busy_text(
+    name: str,
+    uid: str,
+    spans: Sequence[tuple[uuid.UUID, datetime, datetime]],
+    zone: str,
+    first: date,
+    last: date,
+    now: datetime,
+) -> str:
+    """A resource's busy times (reservation id, start, end) from `first` to `last`."""
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    tz = ZoneInfo(zone)
+    events = [busy_event(rid, start, end, tz, stamp) for rid, start, end in spans]
+    return calendar_text(name, uid, events, zone, first, last)

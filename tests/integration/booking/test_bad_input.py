@@ -210,3 +210,34 @@ async def test_a_busy_feed_with_one_end_covers_the_default_window_from_it(
         feed = await booking.call("busy_feed", request, c.CalendarText, None)
         assert feed.text.count("BEGIN:VEVENT") == 1
         assert local(day, 10).strftime("%Y%m%dT%H%M%S") in feed.text
+
+
+async def test_a_busy_feed_with_too_many_busy_times_asks_for_fewer_days(
+    booking: Booking,
+) -> None:
+    """Rendering is ~0.3 ms an event: a feed is at most 2,000 events (rendered off the event
+    loop), more is a 422 naming `last`."""
+    first = next_weekday(0)
+    await booking.pool.execute(
+        """INSERT INTO reservations (id, resource_id, unit_id, customer, state, during, guarded,
+               exclusive, places, merchant_id)
+           SELECT gen_random_uuid(), $1, $2, 'someone', 'confirmed',
+                  tstzrange(t, t + interval '1 hour'), tstzrange(t, t + interval '1 hour'),
+                  true, 1, 'sports'
+           FROM generate_series($3::timestamptz, $3::timestamptz + interval '2000 hours',
+                                interval '1 hour') AS t""",
+        HALL,
+        UNIT,
+        local(first, 0),
+    )
+    last = first + timedelta(days=90)
+    with pytest.raises(ValidationFailed) as err:
+        await booking.call(
+            "busy_feed", c.BusyFeedRequest(resource_id=HALL, first=first, last=last),
+            c.CalendarText, None,
+        )  # fmt: skip
+    assert err.value.field == "last"
+    assert "more than 2000 busy times" in err.value.message
+    week = c.BusyFeedRequest(resource_id=HALL, first=first, last=first + timedelta(days=6))
+    feed = await booking.call("busy_feed", week, c.CalendarText, None)
+    assert feed.text.count("BEGIN:VEVENT") == 7 * 24
