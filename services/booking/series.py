@@ -10,6 +10,7 @@ from services.booking.domain.dates import check_instant
 from services.booking.domain.model import transition
 from services.booking.domain.recurrence import series_starts
 from services.booking.domain.slots import check_request
+from services.booking.hold_limits import check_hold_limits
 from services.booking.keys import id_for
 from services.booking.service import Bookings
 from services.booking.views import event, view
@@ -54,7 +55,8 @@ class Series:
             taken, conflicts = [], []
             try:
                 async with conn.transaction():
-                    await b.check_hold_limits(conn, principal, [res] * len(starts), "rrule")
+                    adding = [res] * len(starts)
+                    await check_hold_limits(conn, b.limits, principal, adding, "rrule")
                     ranges = [
                         (res.id, *holds.guarded(res, st, st + duration), res.exclusive)
                         for st in starts

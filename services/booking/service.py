@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -15,10 +14,11 @@ from services.booking import catalogue_store, holds, store
 from services.booking.access import is_staff_for, may_book, may_see, require_staff, signed_in
 from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.dates import check_instant
-from services.booking.domain.limits import HoldLimits, OnResource, check_open_holds
-from services.booking.domain.model import Reservation, Resource, transition
+from services.booking.domain.limits import HoldLimits
+from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import refund_cents
 from services.booking.domain.slots import check_request
+from services.booking.hold_limits import check_hold_limits, limits_for
 from services.booking.settings import BookingSettings
 from services.booking.views import event, view
 from shared import idempotency
@@ -100,47 +100,11 @@ class Bookings:
                 return msgspec.json.decode(cached, type=c.HoldReply)
             found = await self._checked(conn, principal, items, now)
             resources = [found[i.resource_id].resource for i in items]
-            await self.check_hold_limits(conn, principal, resources, "items")
+            await check_hold_limits(conn, self.limits, principal, resources, "items")
             held = await self._take_all(conn, principal, items, found, expires)
             reply = c.HoldReply(reservations=[view(r) for r in held])
             await idempotency.remember(conn, scope, req.idempotency_key, req, reply)
             return reply
-
-    def limits_for(self, principal: Principal, res: Resource) -> tuple[int, int] | None:
-        """(most open holds overall, on `res`) for this customer, or None: not limited (staff
-        booking for their own department, or no limits set)."""
-        if not self.limits.active or is_staff_for(principal, res.merchant_id):
-            return None
-        return self.limits.overall, self.limits.of(res)
-
-    async def check_hold_limits(
-        self, conn: asyncpg.Connection, principal: Principal, adding: list[Resource], field: str
-    ) -> None:
-        """In the caller's transaction, before any range lock: take the customer's lock and
-        refuse (`LimitReached`) holds of `adding` (one entry per new hold) that would pass
-        the customer's limits on open holds. A concurrent request of the same customer waits
-        for this transaction and then counts what it holds."""
-        limited = [r for r in adding if self.limits_for(principal, r) is not None]
-        if not limited:
-            return
-        found = await store.open_holds_locked(conn, principal.subject)
-        counted = [h for h in found if not is_staff_for(principal, h.merchant_id)]
-        resources = {r.id: r for r in limited}
-        check_open_holds(
-            sum(h.open for h in counted),
-            len(limited),
-            self.limits.overall,
-            [
-                OnResource(
-                    resource_id=rid,
-                    open=sum(h.open for h in counted if h.resource_id == rid),
-                    adding=n,
-                    most=self.limits.of(resources[rid]),
-                )
-                for rid, n in Counter(r.id for r in limited).items()
-            ],
-            field,
-        )
 
     async def _checked(
         self, conn: asyncpg.Connection, principal: Principal, items: list[c.HoldItem], now: datetime
@@ -218,7 +182,7 @@ class Bookings:
             )  # fmt: skip
             r = await holds.take_fast(
                 conn, entry.resource, principal, item.starts_at, item.ends_at, expires,
-                entry.prices, self.limits_for(principal, entry.resource),
+                entry.prices, limits_for(self.limits, principal, entry.resource),
             )  # fmt: skip
         if r is None:
             return None
