@@ -239,6 +239,8 @@ def main() -> None:
             RATE_LIMIT_IP_PER_MINUTE="100000000",
             RATE_LIMIT_PRINCIPAL_PER_MINUTE="100000000",
             BOOKING_HOLD_MINUTES="60",
+            BOOKING_MAX_OPEN_HOLDS="0",  # every hold comes from one account: no limits on it
+            BOOKING_MAX_OPEN_HOLDS_PER_RESOURCE="0",
         )
         procs = [spawn("services.booking", env, data / "booking.log")]
         procs.append(spawn("services.gateway", env, data / "gateway.log"))

@@ -88,6 +88,13 @@ class SlotUnavailable(ServiceError):
     status = 409
 
 
+class LimitReached(ServiceError):
+    """A per-customer limit (e.g. open holds) would be exceeded; `details["limit"]` names it."""
+
+    code = "limit_reached"
+    status = 409
+
+
 class HoldExpired(ServiceError):
     code = "hold_expired"
     status = 410
@@ -124,6 +131,7 @@ ERRORS_BY_CODE: dict[str, type[ServiceError]] = {
         Unauthenticated,
         Conflict,
         SlotUnavailable,
+        LimitReached,
         HoldExpired,
         Gone,
         PaymentFailed,

@@ -45,6 +45,7 @@ def _resource(row: asyncpg.Record) -> Resource:
         tz=row["tz"],
         municipality=row["municipality"],
         active=row["active"],
+        max_open_holds_per_customer=row["max_open_holds_per_customer"],
     )
 
 

@@ -10,6 +10,7 @@ import asyncpg
 
 from services.booking import store
 from services.booking.access import require_staff, signed_in
+from services.booking.domain.dates import check_day, check_days
 from services.booking.domain.model import Reservation
 from services.booking.keys import id_for
 from services.booking.staff import Staff, check_hours
@@ -18,13 +19,12 @@ from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
 from shared.errors import Forbidden, NotFound, ValidationFailed
 
+MAX_CLOSURE_DAYS = 367  # a year at once, either end included
+
 
 class Closures(Staff):
     async def add_closure(self, req: c.ClosureRequest, ctx: RequestContext) -> c.ClosureReply:
-        if req.last < req.first:
-            raise ValidationFailed("last must not be before first", field="last")
-        if (req.last - req.first).days > 366:
-            raise ValidationFailed("at most a year at once", field="last")
+        check_days(req.first, req.last, most=MAX_CLOSURE_DAYS)
         check_hours(req.opens, req.closes, "closes")
         if not req.reason.strip():
             raise ValidationFailed("give a reason", field="reason")
@@ -85,6 +85,7 @@ class Closures(Staff):
         principal = signed_in(ctx.principal)
         if not principal.has("staff", "admin") and not principal.is_system:
             raise Forbidden("staff only")
+        check_day(req.since, "since")
         everywhere = principal.is_admin or principal.is_system
         rows = await self.pool.fetch(
             """SELECT e.closure_id, e.unit_id, e.resource_id, min(e.day) AS first,

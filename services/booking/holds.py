@@ -9,11 +9,12 @@ import asyncpg
 import msgspec
 
 from services.booking import store
+from services.booking.domain.limits import OnResource, check_open_holds
 from services.booking.domain.model import Reservation, Resource
 from services.booking.domain.pricing import PriceRule, customer_group, quote
 from services.booking.views import event
 from shared.contracts.common import H_PRINCIPAL, Principal
-from shared.errors import SlotUnavailable
+from shared.errors import LimitReached, SlotUnavailable
 from shared.events import add_event
 from shared.messaging import context_headers, current_context
 
@@ -113,25 +114,34 @@ async def take_fast(
     ends_at: datetime,
     expires_at: datetime,
     prices: list[PriceRule],
+    limits: tuple[int, int] | None = None,
 ) -> Reservation | None:
     """One exclusive hold in one statement (its own transaction); None: use `take` (the
     time is held by an overdue hold, which the general path expires first). Whether an
     overdue hold is in the way is asked only when the insert fails: holds that succeed
-    (nearly all) do not pay for the look."""
+    (nearly all) do not pay for the look. With `limits` (most open holds of the customer
+    overall, on this resource) the same statement takes the customer's lock and counts
+    their open holds first: `LimitReached` when one is reached."""
     r, group = new_reservation(res, principal, starts_at, ends_at, 1, expires_at, prices)
     announced = event(r)
     headers = context_headers(current_context.get())
     headers.pop(H_PRINCIPAL, None)  # as add_event: events carry ids, not personal data
     lo, hi = guarded(res, starts_at, ends_at)
+    exempt = principal.departments if principal.has("staff") else ()
     try:
-        await store.insert_with_event(
+        gate = await store.insert_with_event(
             conn, r, (lo, hi), group, announced.event_id, announced.subject,
-            msgspec.json.encode(announced), headers,
+            msgspec.json.encode(announced), headers, limits, exempt,
         )  # fmt: skip
     except asyncpg.ExclusionViolationError:
         if await store.overdue_in(conn, res.id, lo, hi):
             return None
         raise SlotUnavailable("the time is already taken", field="starts_at") from None
+    if not gate.taken:
+        most_total, most_here = limits or (0, 0)
+        here = OnResource(resource_id=res.id, open=gate.here, adding=1, most=most_here)
+        check_open_holds(gate.total, 1, most_total, [here], "items")  # raises: names the limit
+        raise LimitReached("a limit on open holds is reached", field="items")
     return r
 
 

@@ -17,6 +17,7 @@ import msgspec
 from services.booking import catalogue_store
 from services.booking.access import require_staff
 from services.booking.catalogue import Catalogue
+from services.booking.domain.dates import check_day
 from services.booking.domain.model import Resource
 from services.booking.domain.pricing import PriceRule
 from shared.contracts import booking as c
@@ -78,6 +79,8 @@ def version_of(rules: list[PriceRule]) -> str:
 def check_rules(rules: list[c.PriceRuleIn], today: date) -> None:
     for n, rule in enumerate(rules):
         field = f"rules[{n}]"
+        check_day(rule.valid_from, f"{field}.valid_from")
+        check_day(rule.valid_until, f"{field}.valid_until")
         if rule.amount_cents < 0:
             raise ValidationFailed("not negative", field=f"{field}.amount_cents")
         if not 0 <= rule.vat_rate_bp <= 10000:
@@ -170,4 +173,5 @@ def settings_of(res: Resource) -> c.ResourceUpsert:
         free_cancel_hours=res.free_cancel_hours,
         late_refund_percent=res.late_refund_percent,
         active=res.active,
+        max_open_holds_per_customer=res.max_open_holds_per_customer,
     )

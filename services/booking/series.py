@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
-from dateutil.rrule import rrulestr
+from datetime import timedelta
 
 from services.booking import catalogue_store, holds, store
 from services.booking.access import may_book, may_see, signed_in
+from services.booking.domain.dates import check_instant
 from services.booking.domain.model import transition
+from services.booking.domain.recurrence import series_starts
 from services.booking.domain.slots import check_request
+from services.booking.hold_limits import check_hold_limits
 from services.booking.keys import id_for
 from services.booking.service import Bookings
 from services.booking.views import event, view
@@ -19,28 +19,9 @@ from shared.contracts.common import RequestContext
 from shared.errors import NotFound, ServiceError, ValidationFailed
 from shared.events import add_event
 
-MAX_OCCURRENCES = 52
-
 
 class _NothingHeld(Exception):
     """Rolls the whole series back when some occurrences conflict."""
-
-
-def occurrences(rule: str, starts_at: datetime, tz: str) -> list[datetime]:
-    """The series' starts (weekly rules only), at the same local time across DST changes."""
-    upper = rule.upper()
-    if "FREQ=WEEKLY" not in upper or not ("COUNT=" in upper or "UNTIL=" in upper):
-        raise ValidationFailed("a weekly rule with COUNT or UNTIL", field="rrule")
-    try:
-        parsed = rrulestr(rule, dtstart=starts_at.astimezone(ZoneInfo(tz)))
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(f"not a valid RRULE: {exc}", field="rrule") from None
-    found = []
-    for start in parsed:  # type: ignore[attr-defined]
-        found.append(start)
-        if len(found) > MAX_OCCURRENCES:
-            raise ValidationFailed(f"at most {MAX_OCCURRENCES} occurrences", field="rrule")
-    return found
 
 
 class Series:
@@ -57,11 +38,12 @@ class Series:
                 raise ValidationFailed("no such resource", field="resource_id")
             res = entry.resource
             may_book(principal, res)
-            duration = req.ends_at - req.starts_at
             check_request(
                 res, req.starts_at, req.ends_at, req.places, entry.weekly, entry.exceptions, now
             )
-            starts = occurrences(req.rrule, req.starts_at, res.tz)
+            duration = req.ends_at - req.starts_at
+            horizon = now + timedelta(days=res.max_days_ahead)
+            starts = series_starts(req.rrule, req.starts_at, res.tz, horizon)
             series_id = id_for(principal, "series", req.idempotency_key)
             if req.idempotency_key:
                 earlier = await store.of_series_all(conn, series_id)
@@ -73,6 +55,8 @@ class Series:
             taken, conflicts = [], []
             try:
                 async with conn.transaction():
+                    adding = [res] * len(starts)
+                    await check_hold_limits(conn, b.limits, principal, adding, "rrule")
                     ranges = [
                         (res.id, *holds.guarded(res, st, st + duration), res.exclusive)
                         for st in starts
@@ -115,6 +99,7 @@ class Series:
 
     async def cancel(self, req: c.CancelSeriesRequest, ctx: RequestContext) -> c.CancelSeriesReply:
         b = self.bookings
+        check_instant(req.from_starts_at, "from_starts_at")
         since = req.from_starts_at or b.now()
         cancelled, refund = [], 0
         async with b.pool.acquire() as conn, conn.transaction():

@@ -13,9 +13,12 @@ import msgspec
 from services.booking import catalogue_store, holds, store
 from services.booking.access import may_book, may_see, require_staff, signed_in
 from services.booking.catalogue import Catalogue, Entry
+from services.booking.domain.dates import check_instant
+from services.booking.domain.limits import HoldLimits
 from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import refund_cents
 from services.booking.domain.slots import check_request
+from services.booking.hold_limits import check_hold_limits, limits_for
 from services.booking.settings import BookingSettings
 from services.booking.views import event, view
 from shared import idempotency
@@ -45,9 +48,7 @@ async def remember(
 def in_utc(item: c.HoldItem) -> c.HoldItem:
     """The item with its times in UTC, as the database returns them (comparing datetimes of
     two different zones costs some twenty times as much as of one, and a hold compares
-    many); a time without a zone is left for `check_request` to refuse."""
-    if item.starts_at.tzinfo is None or item.ends_at.tzinfo is None:
-        return item
+    many); its times are checked (`check_instant`) first."""
     return msgspec.structs.replace(
         item, starts_at=item.starts_at.astimezone(UTC), ends_at=item.ends_at.astimezone(UTC)
     )
@@ -69,6 +70,9 @@ class Bookings:
         self.pool = pool
         self.settings = settings
         self.now = now
+        self.limits = HoldLimits(
+            overall=settings.max_open_holds, per_resource=settings.max_open_holds_per_resource
+        )
 
     async def hold(self, req: c.HoldRequest, ctx: RequestContext) -> c.HoldReply:
         principal = signed_in(ctx.principal)
@@ -76,6 +80,9 @@ class Bookings:
             raise ValidationFailed("hold at least one resource", field="items")
         if len(req.items) > 10:
             raise ValidationFailed("hold at most 10 resources at once", field="items")
+        for n, i in enumerate(req.items):
+            check_instant(i.starts_at, f"items[{n}].starts_at")
+            check_instant(i.ends_at, f"items[{n}].ends_at")
         now = self.now()
         expires = now + timedelta(minutes=self.settings.hold_minutes)
         items = [in_utc(i) for i in req.items]
@@ -90,6 +97,8 @@ class Bookings:
                 if cached is not None:
                     return cached
             found = await self._checked(conn, principal, items, now)
+            resources = [found[i.resource_id].resource for i in items]
+            await check_hold_limits(conn, self.limits, principal, resources, "items")
             held = await self._take_all(conn, principal, items, found, expires)
             reply = c.HoldReply(reservations=[view(r) for r in held])
             await remember(conn, "hold", principal, req, reply)
@@ -181,7 +190,7 @@ class Bookings:
             )  # fmt: skip
             r = await holds.take_fast(
                 conn, entry.resource, principal, item.starts_at, item.ends_at, expires,
-                entry.prices,
+                entry.prices, limits_for(self.limits, principal, entry.resource),
             )  # fmt: skip
         if r is None:
             return None
@@ -224,6 +233,7 @@ class Bookings:
     async def extend(self, req: c.ExtendHoldsRequest, ctx: RequestContext) -> c.ExtendHoldsReply:
         """Keep holds until `until` (checkout), at most `max_hold_minutes` from their taking
         (or until the expiry they already have, e.g. an approved request's payment time)."""
+        check_instant(req.until, "until")
         now = self.now()
         if req.until <= now:
             raise ValidationFailed("until must be in the future", field="until")

@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,3 +22,9 @@ class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_interval_s: float = 5.0
     demo_data: bool = False
     catalogue_ttl_s: float = 2.0
+    # Open holds (held, or requested and waiting for staff) one customer may have at once:
+    # over all resources, and on one resource unless the resource sets its own limit
+    # (`max_open_holds_per_customer`). Staff booking for their own department are not
+    # limited. 0 turns a limit off (e.g. for a load test from one account).
+    max_open_holds: NonNegative = 20
+    max_open_holds_per_resource: NonNegative = 10

@@ -13,11 +13,28 @@ from services.booking import catalogue_store, store
 from services.booking.access import require_staff, signed_in
 from services.booking.availability import summary
 from services.booking.catalogue import Catalogue
+from services.booking.domain.dates import check_day
 from services.booking.keys import id_for
 from services.booking.views import view
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
 from shared.errors import Forbidden, NotFound, ValidationFailed
+
+YEAR_MINUTES = 366 * 24 * 60
+# The largest value of each number a resource has (a time past the year 9999, or past what
+# the database's integers hold, would otherwise be a 500 in every booking of the resource).
+MOST: dict[str, int] = {
+    "capacity": 10_000,
+    "min_minutes": YEAR_MINUTES,
+    "max_minutes": YEAR_MINUTES,
+    "slot_minutes": YEAR_MINUTES,
+    "align_minutes": YEAR_MINUTES,
+    "max_days_ahead": 3_660,  # ten years
+    "buffer_before_minutes": YEAR_MINUTES,
+    "buffer_after_minutes": YEAR_MINUTES,
+    "min_notice_minutes": YEAR_MINUTES,
+    "free_cancel_hours": 366 * 24,
+}
 
 
 def _check_resource(req: c.ResourceUpsert) -> None:
@@ -40,6 +57,15 @@ def _check_resource(req: c.ResourceUpsert) -> None:
     ):
         if getattr(req, name) < 0:
             raise ValidationFailed(f"{name} must not be negative", field=name)
+    for name, most in MOST.items():
+        if getattr(req, name) > most:
+            raise ValidationFailed(f"{name} must be at most {most}", field=name)
+    limit = req.max_open_holds_per_customer
+    if limit is not None and not 1 <= limit <= 1000:
+        raise ValidationFailed(
+            "1..1000 open holds per customer (or none: the service's default)",
+            field="max_open_holds_per_customer",
+        )
     if req.max_minutes < req.min_minutes:
         raise ValidationFailed("max_minutes must be at least min_minutes", field="max_minutes")
     if not 0 <= req.late_refund_percent <= 100:
@@ -163,6 +189,10 @@ class Staff:
         return summary(res)
 
     async def set_hours(self, req: c.SetHoursRequest, ctx: RequestContext) -> c.Done:
+        check_day(req.valid_from, "valid_from")
+        check_day(req.valid_until, "valid_until")
+        if req.valid_until is not None and req.valid_until < req.valid_from:
+            raise ValidationFailed("valid_until must not be before valid_from", field="valid_until")
         for n, h in enumerate(req.hours):
             if not 0 <= h.weekday <= 6:
                 raise ValidationFailed("weekday 0 (Monday) .. 6", field=f"hours[{n}].weekday")
@@ -205,6 +235,7 @@ class Staff:
         return c.Done()
 
     async def day_view(self, req: c.DayViewRequest, ctx: RequestContext) -> c.DayView:
+        check_day(req.day, "day")
         async with self.pool.acquire() as conn:
             unit = await self._unit(conn, req.unit_id)
             require_staff(ctx.principal, unit["merchant_id"])

@@ -7,6 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import asyncpg
 
@@ -300,6 +301,40 @@ async def expire_and_check(
     return expired, row["taken"]
 
 
+def customer_key(customer: str) -> int:
+    """The advisory lock key of one customer's holds (the same in every replica)."""
+    digest = hashlib.blake2b(b"customer\x00" + customer.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class OpenHolds(NamedTuple):
+    resource_id: uuid.UUID
+    merchant_id: str
+    open: int
+
+
+async def open_holds_locked(conn: asyncpg.Connection, customer: str) -> list[OpenHolds]:
+    """Take the customer's lock until the end of the transaction, then count their open holds
+    per resource (the migration's `open_holds_locked`: a fresh snapshot after the lock, so a
+    request of the same customer that committed meanwhile is counted). Call it before any
+    range lock (`lock_ranges`): customer, then time, is the one order every path takes."""
+    rows = await conn.fetch(
+        "SELECT resource_id, merchant_id, open FROM open_holds_locked($1, $2)",
+        customer_key(customer),
+        customer,
+    )
+    return [OpenHolds(*row) for row in rows]
+
+
+class Gate(NamedTuple):
+    """What the one-statement hold saw: the customer's open holds overall and on the
+    resource, and whether it took the time (False: a limit was reached)."""
+
+    total: int
+    here: int
+    taken: bool
+
+
 async def insert_with_event(
     conn: asyncpg.Connection,
     r: Reservation,
@@ -309,27 +344,44 @@ async def insert_with_event(
     subject: str,
     payload: bytes,
     headers: dict[str, str],
-) -> None:
-    """One statement for one exclusive hold: lock its range (`lock_keys`), insert the
-    reservation and its event into the outbox (no NOTIFY: the caller wakes its relay after
-    this commit). Raises `asyncpg.ExclusionViolationError` when the time is not free (an
-    overdue hold not yet expired included: see `overdue_in`)."""
+    limits: tuple[int, int] | None = None,
+    exempt: Sequence[str] = (),
+) -> Gate:
+    """One statement for one exclusive hold: with `limits` (most open holds overall, on this
+    resource; 0: no limit), take the customer's lock and count their open holds first
+    (`open_holds_locked`; holds with departments in `exempt`, where they are staff, are not
+    counted) and insert nothing when a limit is reached; lock its range
+    (`lock_keys`, after the customer's lock), insert the reservation and its event into the
+    outbox (no NOTIFY: the caller wakes its relay after this commit). Raises
+    `asyncpg.ExclusionViolationError` when the time is not free (an overdue hold not yet
+    expired included: see `overdue_in`)."""
     keys, shared = lock_set(lock_keys(r.resource_id, guarded[0], guarded[1]))
-    await conn.execute(
-        """WITH ins AS (
+    most_total, most_here = limits or (0, 0)
+    row = await conn.fetchrow(
+        """WITH gate AS MATERIALIZED (
+               SELECT coalesce(sum(h.open), 0)::int AS total,
+                      coalesce(sum(h.open) FILTER (WHERE h.resource_id = $2), 0)::int AS here
+               FROM open_holds_locked($25, $4) AS h
+               WHERE NOT h.merchant_id = ANY($28::text[])),
+           ins AS (
                INSERT INTO reservations (id, resource_id, unit_id, customer, state, during,
                    guarded, exclusive, places, expires_at, gross_cents, net_cents, vat_cents,
                    vat_rate_bp, customer_group, merchant_id, cost_centre)
                SELECT $1, $2, $3, $4, $5, tstzrange($6, $7), tstzrange($8, $9), true, $10, $11,
                       $12, $13, $14, $15, $16, $17, $18
-               FROM (SELECT count(*) FROM (
+               FROM gate, LATERAL (SELECT count(*) FROM (  -- after the gate: lock order
                          SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k)
                                      ELSE pg_advisory_xact_lock(k) END
                          FROM unnest($19::bigint[], $24::bool[]) AS l(k, s)
+                         WHERE gate.total >= 0
                      ) AS taken) AS lock
-               RETURNING id)
-           INSERT INTO outbox (event_id, subject, payload, headers)
-           SELECT $20, $21, $22, $23 FROM ins""",
+               WHERE ($26 = 0 OR gate.total < $26) AND ($27 = 0 OR gate.here < $27)
+               RETURNING id),
+           sent AS (
+               INSERT INTO outbox (event_id, subject, payload, headers)
+               SELECT $20, $21, $22, $23 FROM ins
+               RETURNING 1)
+           SELECT total, here, EXISTS (SELECT 1 FROM sent) AS taken FROM gate""",
         r.id,
         r.resource_id,
         r.unit_id,
@@ -354,7 +406,12 @@ async def insert_with_event(
         payload,
         headers,
         shared,
+        customer_key(r.customer) if limits else None,
+        most_total,
+        most_here,
+        list(exempt),
     )
+    return Gate(row["total"], row["here"], row["taken"])
 
 
 async def overdue_in(

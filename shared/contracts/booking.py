@@ -448,6 +448,9 @@ class ResourceUpsert(msgspec.Struct, frozen=True, kw_only=True):
     free_cancel_hours: int = 24
     late_refund_percent: int = 0
     active: bool = True
+    # Open holds (held, or requested and waiting) one customer may have on this resource at
+    # once; None: the booking service's default (BOOKING_MAX_OPEN_HOLDS_PER_RESOURCE, 10).
+    max_open_holds_per_customer: int | None = None
     idempotency_key: str | None = None
 
 

@@ -66,6 +66,7 @@ class Resource:
     tz: str = "Europe/Helsinki"
     municipality: str = "853"
     active: bool = True
+    max_open_holds_per_customer: int | None = None  # None: the service's default
 
     @property
     def exclusive(self) -> bool:

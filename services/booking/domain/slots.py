@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from services.booking.domain.dates import check_instant
 from services.booking.domain.model import DayException, Resource, WeeklyHours
 from shared.errors import ValidationFailed
 
@@ -148,10 +149,8 @@ def check_request(
     now: datetime,
 ) -> None:
     """Raise `ValidationFailed` naming the field when a booking request cannot be accepted."""
-    if starts_at.tzinfo is None:
-        raise ValidationFailed("starts_at needs a time zone", field="starts_at")
-    if ends_at.tzinfo is None:
-        raise ValidationFailed("ends_at needs a time zone", field="ends_at")
+    check_instant(starts_at, "starts_at")
+    check_instant(ends_at, "ends_at")
     if ends_at <= starts_at:
         raise ValidationFailed("the end must be after the start", field="ends_at")
     minutes = (ends_at - starts_at) / timedelta(minutes=1)

@@ -12,7 +12,7 @@ from services.booking import demo, store
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from shared.contracts import booking as c
-from shared.contracts.common import RequestContext
+from shared.contracts.common import Principal, RequestContext
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -134,8 +134,9 @@ async def test_fifty_concurrent_holds_for_one_slot_have_one_winner(booking: Book
 async def test_thirty_racing_for_twenty_places_gives_exactly_twenty(booking: Booking) -> None:
     klass = await booking.add_resource(capacity=20)
     start = local(next_weekday(2), 18)
+    racers = [Principal(subject=f"racer-{n}", roles=("resident",)) for n in range(30)]
     results = await asyncio.gather(
-        *(hold(booking, item(klass, start)) for _ in range(30)), return_exceptions=True
+        *(hold(booking, item(klass, start), who=who) for who in racers), return_exceptions=True
     )
     assert sum(isinstance(r, c.HoldReply) for r in results) == 20
     assert sum(isinstance(r, SlotUnavailable) for r in results) == 10

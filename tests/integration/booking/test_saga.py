@@ -125,6 +125,12 @@ async def test_order_cancelled_releases_its_holds(booking: Booking, js: JetStrea
     assert (await hold_one(booking, r.starts_at, who=VISITOR)).state == "held"
 
 
+def resident(n: int, i: int) -> Principal:
+    """Racers are many residents (one resident is held to a few open holds), each attempt
+    another one."""
+    return Principal(subject=f"racer-{n}-{i}", roles=("resident",), home_municipality="853")
+
+
 async def test_race_of_64_tasks_for_100_slots_on_10_resources(booking: Booking) -> None:
     resources = [await booking.add_resource(capacity=1) for _ in range(10)]
     day = next_weekday(3)
@@ -135,7 +141,7 @@ async def test_race_of_64_tasks_for_100_slots_on_10_resources(booking: Booking) 
 
     async def racer(n: int) -> None:
         order = slots[n % 100 :] + slots[: n % 100]
-        for rid, start in order:
+        for i, (rid, start) in enumerate(order):
             req = c.HoldRequest(
                 items=[
                     c.HoldItem(resource_id=rid, starts_at=start, ends_at=start + timedelta(hours=1))
@@ -143,7 +149,7 @@ async def test_race_of_64_tasks_for_100_slots_on_10_resources(booking: Booking) 
             )
             t0 = time.perf_counter()
             try:
-                winners.append(await booking.call("hold", req, c.HoldReply, RESIDENT))
+                winners.append(await booking.call("hold", req, c.HoldReply, resident(n, i)))
             except SlotUnavailable:
                 pass
             except Exception as exc:
@@ -213,7 +219,7 @@ async def test_multi_resource_holds_in_opposite_orders_race_without_deadlock(
 
     async def racer(n: int) -> None:
         pair = [hall, sound] if n % 2 else [sound, hall]
-        for start in starts:
+        for i, start in enumerate(starts):
             req = c.HoldRequest(
                 items=[
                     c.HoldItem(resource_id=r, starts_at=start, ends_at=start + timedelta(hours=1))
@@ -221,7 +227,7 @@ async def test_multi_resource_holds_in_opposite_orders_race_without_deadlock(
                 ]
             )
             try:
-                wins.append(await booking.call("hold", req, c.HoldReply, RESIDENT))
+                wins.append(await booking.call("hold", req, c.HoldReply, resident(n, i)))
             except SlotUnavailable:
                 pass
             except Exception as exc:

@@ -6,12 +6,12 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar
 
 from services.booking import demo
 from shared.contracts import booking as c
 from shared.errors import NotFound, ValidationFailed
 from tests.integration.booking.conftest import RESIDENT, VISITOR, Booking, local, next_weekday
+from tests.integration.booking.ics_rules import check_rfc5545
 
 HALL = demo.RESOURCE_SPORTS_HALL
 HEL = ZoneInfo("Europe/Helsinki")
@@ -63,7 +63,8 @@ async def test_series_rule_must_be_weekly_and_bounded(booking: Booking) -> None:
 
 
 def _events(text: str) -> list:  # type: ignore[type-arg]
-    return list(Calendar.from_ical(text).walk("VEVENT"))
+    """The events of a feed that RFC 5545 and a strict second parser accept."""
+    return list(check_rfc5545(text).walk("VEVENT"))
 
 
 async def test_private_feed_across_dst_with_sequence_and_cancelled(booking: Booking) -> None:

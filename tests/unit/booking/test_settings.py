@@ -28,3 +28,15 @@ def test_demo_data_is_refused_in_production() -> None:
 def test_hold_minutes_come_from_the_environment() -> None:
     settings = from_env(BookingSettings, {"BOOKING_HOLD_MINUTES": "20"}, prefix="BOOKING_")
     assert settings.hold_minutes == 20
+
+
+def test_limits_on_open_holds_come_from_the_environment_and_zero_turns_them_off() -> None:
+    assert (BookingSettings().max_open_holds, BookingSettings().max_open_holds_per_resource) == (
+        20,
+        10,
+    )
+    env = {"BOOKING_MAX_OPEN_HOLDS": "0", "BOOKING_MAX_OPEN_HOLDS_PER_RESOURCE": "3"}
+    settings = from_env(BookingSettings, env, prefix="BOOKING_")
+    assert (settings.max_open_holds, settings.max_open_holds_per_resource) == (0, 3)
+    with pytest.raises(SettingsError, match="BOOKING_MAX_OPEN_HOLDS"):
+        from_env(BookingSettings, {"BOOKING_MAX_OPEN_HOLDS": "-1"}, prefix="BOOKING_")
