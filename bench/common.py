@@ -29,7 +29,7 @@ def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes
     """`python -m module` in its own session (so `stop` ends its children too), output to
     `log`."""
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603 - our own modules, no shell
         [sys.executable, "-m", module],
         cwd=ROOT,
         env=env,
