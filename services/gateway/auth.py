@@ -182,6 +182,7 @@ def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext
         principal=state.get("principal"),
         request_id=state.get("request_id", ""),
         traceparent=state.get("traceparent"),
+        client_address=state.get("client_ip"),
     )
 
 

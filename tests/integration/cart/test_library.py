@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from services.cart.app import library_for
 from services.cart.deps import Deps
-from services.cart.library.koha import KohaLibrary
-from services.cart.library_service import record_one
+from services.cart.library_recording import record_one
 from shared.contracts.cart import (
     AddLibraryDebitsRequest,
     CartView,
@@ -351,7 +351,7 @@ async def test_a_credit_posted_while_its_line_was_refunded_is_flagged_for_clerks
     deps = Deps(
         cart.pool,
         cart.requester,
-        KohaLibrary(cart.koha.url, "cart-client", "cart-secret"),
+        library_for(cart.settings),
         cart.settings,
     )
     try:
