@@ -29,14 +29,9 @@ PIN = "1234"
 
 
 @pytest.fixture
-def koha_version(request: Any) -> str:
-    """The Koha version the stand-in plays (parametrise indirectly for another one)."""
-    return getattr(request, "param", "23.11")
-
-
-@pytest.fixture
-def koha(koha_version: str) -> Iterator[KohaStandIn]:
-    state = KohaState(version=koha_version)
+def koha(request: Any) -> Iterator[KohaStandIn]:
+    """The Koha stand-in (23.11; parametrise `koha` indirectly with another version)."""
+    state = KohaState(version=getattr(request, "param", "23.11"))
     state.cards[CARD] = (PIN, PATRON)
     state.add_debit(PATRON, 9001, "OVERDUE", "2.40", "Myöhästymismaksu")
     state.add_debit(PATRON, 9002, "RESERVE", "1.00", "Varausmaksu")

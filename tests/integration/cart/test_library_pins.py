@@ -153,7 +153,7 @@ async def test_bad_input_is_refused_before_any_attempt_is_counted(cart: Cart) ->
     assert await cart.pool.fetchval("SELECT count(*) FROM library_pin_attempts") == 0
 
 
-@pytest.mark.parametrize("koha_version", VERSIONS, indirect=True)
+@pytest.mark.parametrize("koha", VERSIONS, indirect=True)
 async def test_a_card_links_on_every_supported_koha_version(cart: Cart) -> None:
     me = resident()
     with pytest.raises(Forbidden):
