@@ -84,8 +84,9 @@ async def admit(deps: Deps, card: str, address: str | None) -> AdmittedAttempt:
             )
             if not admission.admitted:
                 wait = math.ceil(admission.retry_after_s)
+                n = minutes(wait)
                 raise RateLimited(
-                    f"too many wrong PINs; try again in {minutes(wait)} minutes",
+                    f"too many wrong PINs; try again in {n} minute{'' if n == 1 else 's'}",
                     field="pin",
                     retry_after=wait,
                 )

@@ -135,9 +135,13 @@ async def _clerk_action(
         cached = await idempotency.lookup(conn, scope, req.idempotency_key, req)
         if cached is not None:
             return msgspec.json.decode(cached, type=Registration)
-        reg = await library_store.registration(conn, req.line_id, lock=True)
-        if reg is None:
+        found = await library_store.registration(conn, req.line_id)
+        if found is None:
             raise NotFound("no such registration", field="line_id")
+        # The order before the registration, in the order the worker and refunds lock them.
+        await store.order(conn, found["order_id"], lock=True)
+        reg = await library_store.registration(conn, req.line_id, lock=True)
+        assert reg is not None  # registrations are never deleted
         if reg["state"] not in ("registration_failed", "expired"):
             raise Conflict(f"this registration is {reg['state']}", field="line_id")
         if action == "retry":

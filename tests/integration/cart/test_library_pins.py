@@ -47,7 +47,7 @@ async def test_wrong_pins_lock_the_card_out_and_even_the_right_one_waits(cart: C
         assert wrong.value.details["attempts_left"] == left
     assert wrong.value.details["locked_for_minutes"] == 1
     asked = cart.koha.state.count(*VALIDATION)
-    with pytest.raises(RateLimited, match="try again in 1 minutes") as locked:
+    with pytest.raises(RateLimited, match="try again in 1 minute") as locked:
         await link(cart, me, PIN)  # the right PIN, but the card is locked out
     assert 0 < locked.value.details["retry_after"] <= 60
     assert cart.koha.state.count(*VALIDATION) == asked  # the library was not asked
