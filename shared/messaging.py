@@ -29,6 +29,7 @@ from nats.micro import add_service
 from nats.micro.service import Request, Service
 
 from shared.contracts.common import (
+    H_CLIENT_ADDRESS,
     H_PRINCIPAL,
     H_REQUEST_ID,
     H_TRACEPARENT,
@@ -92,6 +93,8 @@ def context_headers(ctx: RequestContext | None) -> dict[str, str]:
     headers[H_TRACEPARENT] = child_traceparent(ctx.traceparent if ctx else None)
     if ctx and ctx.principal is not None:
         headers[H_PRINCIPAL] = encode(ctx.principal).decode()
+    if ctx and ctx.client_address:
+        headers[H_CLIENT_ADDRESS] = ctx.client_address
     return headers
 
 
@@ -108,6 +111,7 @@ def context_from_headers(headers: Mapping[str, str] | None) -> RequestContext:
         principal=principal,
         request_id=headers.get(H_REQUEST_ID, "") or new_request_id(),
         traceparent=headers.get(H_TRACEPARENT),
+        client_address=headers.get(H_CLIENT_ADDRESS) or None,
     )
 
 

@@ -6,16 +6,16 @@ import asyncio
 import os
 from pathlib import Path
 
-from services.cart import library_service, orders
+from services.cart import library_recording, orders
 from services.cart.consumers import booking_consumer, payment_consumer
 from services.cart.deps import Deps
 from services.cart.handlers import operations
 from services.cart.library.base import LibrarySystem
 from services.cart.library.development import DevelopmentLibrary
-from services.cart.library.koha import KohaLibrary
+from services.cart.library.koha import SUPPORTED_VERSIONS, KohaLibrary
 from services.cart.settings import CartSettings
 from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
-from shared.settings import CommonSettings, from_env
+from shared.settings import CommonSettings, SettingsError, from_env
 
 NAME = "cart"
 VERSION = "0.1.0"
@@ -35,12 +35,23 @@ def _fields(settings: CartSettings) -> dict[str, object]:
 
 def library_for(settings: CartSettings) -> LibrarySystem:
     if settings.library_adapter == "koha":
-        return KohaLibrary(
-            settings.koha_base_url,
-            settings.koha_client_id,
-            settings.koha_client_secret,
-            timeout_s=settings.koha_timeout_s,
-        )
+        if not settings.koha_version:
+            raise SettingsError(
+                "CART_KOHA_VERSION: set the library's Koha version "
+                f"({', '.join(SUPPORTED_VERSIONS)})"
+            )
+        try:
+            return KohaLibrary(
+                settings.koha_base_url,
+                settings.koha_client_id,
+                settings.koha_client_secret,
+                version=settings.koha_version,
+                payment_type=settings.koha_payment_type,
+                library_id=settings.koha_library_id,
+                timeout_s=settings.koha_timeout_s,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"CART_KOHA_VERSION: {exc}") from None
     return DevelopmentLibrary()
 
 
@@ -67,7 +78,7 @@ def build(
 
     async def library_worker(stop: asyncio.Event) -> None:
         try:
-            await library_service.worker(deps, stop)
+            await library_recording.worker(deps, stop)
         finally:
             await deps.library.close()
 

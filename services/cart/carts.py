@@ -139,6 +139,17 @@ async def read_debits(deps: Deps, patron_id: str) -> dict[int, Any]:
     return {d.account_line_id: d for d in debits}
 
 
+def debit_order_details(order: asyncpg.Record, ident: int, customer: str) -> dict[str, Any]:
+    """What a resident is told of the order holding a debit: the way to it when it is theirs
+    (a card linked by two accounts does not show one the other's orders)."""
+    details: dict[str, Any] = {"field": "account_line_ids", "id": ident}
+    details["order_state"] = order["state"]
+    if order["customer"] == customer:
+        details["order_id"] = str(order["order_id"])
+        details["order_number"] = order["order_number"]
+    return details
+
+
 async def library_seller(conn: asyncpg.Connection) -> tuple[Merchant, int]:
     """The merchant of library debits and its VAT rate today (0 % for public-law charges)."""
     merchant = catalogue_store.seller_of(await catalogue_store.merchants(conn), "library_debit")
@@ -174,9 +185,14 @@ async def add_library_debits(
     async with deps.pool.acquire() as conn:
         patron = await patron_or_refuse(conn, principal.subject)
         merchant, vat_bp = await library_seller(conn)
-        for ident in req.account_line_ids:
-            if await library_store.debit_in_open_order(conn, str(ident)):
-                raise Conflict("this debit is already paid or being paid", field="account_line_ids")
+        held = await library_store.debits_in_orders(conn, [str(i) for i in req.account_line_ids])
+    for ident in req.account_line_ids:
+        order = held.get(str(ident))
+        if order is not None:
+            raise Conflict(
+                "this debit is already paid or being paid",
+                **debit_order_details(order, ident, principal.subject),
+            )
     outstanding = await read_debits(deps, patron)
     lines = []
     for ident in req.account_line_ids:

@@ -31,18 +31,22 @@ async def patron_of(conn: asyncpg.Connection, customer: str) -> str | None:
 DEBIT_HELD_STATES = ["awaiting_payment", "paid", "fulfilled", "partially_refunded"]
 
 
-async def debit_in_open_order(conn: asyncpg.Connection, reference: str) -> bool:
-    """Is this debit in an order that may still be paid, or paid and not given back?"""
-    return bool(
-        await conn.fetchval(
-            """SELECT true FROM order_lines l JOIN orders o ON o.id = l.order_id
-               WHERE l.kind = 'library_debit' AND l.reference = $1
-                 AND o.state = ANY($2::text[]) AND l.state NOT IN ('refunded', 'cancelled')
-               LIMIT 1""",
-            reference,
-            DEBIT_HELD_STATES,
-        )
+async def debits_in_orders(
+    conn: asyncpg.Connection, references: list[str]
+) -> dict[str, asyncpg.Record]:
+    """Debits (account line ids) in an order that may still be paid, or paid and not given
+    back: the latest such order of each, with its id, number, state and customer."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (l.reference) l.reference, o.id AS order_id, o.order_number,
+               o.state, o.customer
+           FROM order_lines l JOIN orders o ON o.id = l.order_id
+           WHERE l.kind = 'library_debit' AND l.reference = ANY($1::text[])
+             AND o.state = ANY($2::text[]) AND l.state NOT IN ('refunded', 'cancelled')
+           ORDER BY l.reference, o.created_at DESC""",
+        references,
+        DEBIT_HELD_STATES,
     )
+    return {r["reference"]: r for r in rows}
 
 
 async def add_registration(
@@ -208,3 +212,72 @@ async def log_entries(conn: asyncpg.Connection, line_id: uuid.UUID) -> list[Regi
         RegistrationLogEntry(step=r["step"], detail=r["detail"], actor=r["actor"], at=r["at"])
         for r in rows
     ]
+
+
+# --- PIN attempts (the lock-out) ----------------------------------------------------------
+
+
+async def pin_attempts(conn: asyncpg.Connection, kind: str, key: str) -> asyncpg.Record:
+    """The counts under `key`, locked until the transaction ends (created at zero)."""
+    await conn.execute(
+        """INSERT INTO library_pin_attempts (kind, key) VALUES ($1, $2)
+           ON CONFLICT (kind, key) DO NOTHING""",
+        kind,
+        key,
+    )
+    return await conn.fetchrow(
+        """SELECT *, now() AS now FROM library_pin_attempts
+           WHERE kind = $1 AND key = $2 FOR UPDATE""",
+        kind,
+        key,
+    )
+
+
+async def set_pin_attempts(
+    conn: asyncpg.Connection,
+    kind: str,
+    key: str,
+    failures: int,
+    lockouts: int,
+    locked_until: datetime | None,
+) -> None:
+    await conn.execute(
+        """UPDATE library_pin_attempts SET failures = $3, lockouts = $4, locked_until = $5,
+               updated_at = now()
+           WHERE kind = $1 AND key = $2""",
+        kind,
+        key,
+        failures,
+        lockouts,
+        locked_until,
+    )
+
+
+async def undo_pin_attempt(conn: asyncpg.Connection, kind: str, key: str, locked: bool) -> None:
+    """An attempt that succeeded or was never checked: it no longer counts as failed (nor
+    does the lock-out it set)."""
+    await conn.execute(
+        """UPDATE library_pin_attempts SET failures = GREATEST(failures - 1, 0),
+               locked_until = CASE WHEN $3 THEN NULL ELSE locked_until END,
+               lockouts = CASE WHEN $3 THEN GREATEST(lockouts - 1, 0) ELSE lockouts END,
+               updated_at = now()
+           WHERE kind = $1 AND key = $2""",
+        kind,
+        key,
+        locked,
+    )
+
+
+async def forget_pin_attempts(conn: asyncpg.Connection, kind: str, key: str) -> None:
+    await conn.execute("DELETE FROM library_pin_attempts WHERE kind = $1 AND key = $2", kind, key)
+
+
+async def purge_pin_attempts(conn: asyncpg.Connection, older_than_s: float) -> int:
+    """Counts nobody added to for a while and no longer locking anyone."""
+    done = await conn.execute(
+        """DELETE FROM library_pin_attempts
+           WHERE updated_at < now() - make_interval(secs => $1)
+             AND (locked_until IS NULL OR locked_until < now())""",
+        older_than_s,
+    )
+    return int(done.split()[-1])

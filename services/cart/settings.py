@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from services.cart.domain.library import KOHA_VERSIONS
 from shared.settings import CommonSettings, refuse_in_production
 
 DEV_DOWNLOAD_SECRET = "dev-download-secret-not-for-production"  # noqa: S105 - refused in production (check)
@@ -18,6 +19,15 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
     koha_client_id: str = ""
     koha_client_secret: str = ""
     koha_timeout_s: float = 5.0
+    koha_version: str = ""  # 22.11 | 23.05 | 23.11 | 24.05 | 24.11 | 25.05 (required with koha)
+    koha_payment_type: str = "ONLINE"  # a PAYMENT_TYPE authorised value of the library
+    koha_library_id: str = ""  # branch of a credit whose debit names none
+    # PIN guessing: failures per card / per client address before a lock-out, whose length
+    # doubles with every lock-out (from pin_lock_s up to pin_lock_max_s); forgotten after a day
+    library_pin_failures_per_card: int = 5
+    library_pin_failures_per_address: int = 20
+    library_pin_lock_s: float = 60.0
+    library_pin_lock_max_s: float = 86400.0
     library_minimum_payable_cents: int = 100
     library_non_payable_types: str = "LOST_DISPUTED"  # comma separated Koha debit types
     library_retry_delays_s: str = "2,10,60,300,1800"  # back-off between attempts
@@ -44,6 +54,11 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("CART_DOWNLOAD_SECRET is the development secret")
         if self.library_adapter != "koha":
             problems.append("CART_LIBRARY_ADAPTER must be koha")
+        else:
+            if self.koha_version not in KOHA_VERSIONS:
+                problems.append(f"CART_KOHA_VERSION must be one of {', '.join(KOHA_VERSIONS)}")
+            if not self.koha_library_id:
+                problems.append("CART_KOHA_LIBRARY_ID is not set")
         if self.demo_data:
             problems.append("DEMO_DATA is on")
         refuse_in_production(common, problems)

@@ -8,8 +8,8 @@ For the web pages (`services/gateway/web`):
   `@get("/x", guards=allow("resident", "admin"))`; 401 when nobody is signed in, 403 otherwise.
 - `require_principal(request)` is the principal, or 401 (nobody signed in) / 503 (a session
   cookie could not be checked because the sign-in service is down: not the same as signed out).
-- `context_of(request)` is the `RequestContext` (principal, request id, traceparent) to pass to
-  `services.call(...)` (clients.py).
+- `context_of(request)` is the `RequestContext` (principal, request id, traceparent, client
+  address) to pass to `services.call(...)` (clients.py).
 - The session cookie holds the OIDC token itself (HttpOnly, SameSite=Lax, Secure outside
   development); `set_session(response, token, settings, secure)` / `clear_session(...)`.
 """
@@ -202,6 +202,7 @@ def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext
         principal=state.get("principal"),
         request_id=state.get("request_id", ""),
         traceparent=state.get("traceparent"),
+        client_address=state.get("client_ip"),
     )
 
 

@@ -526,13 +526,24 @@ class LibraryDebitsRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.library_debits`: the resident's outstanding library debits (linked card)."""
 
 
+LibraryDebitState = Literal["payable", "not_payable", "awaiting_payment", "paid"]
+
+
 class LibraryDebit(msgspec.Struct, frozen=True, kw_only=True):
+    """One outstanding debit as the library lists it, and whether it can go in a cart now:
+    `payable`; `not_payable` (`reason` says why); `awaiting_payment` (in an order not yet
+    paid: `order_id`/`order_number` lead to it when it is the resident's own); `paid` (paid
+    online, being recorded in the library)."""
+
     account_line_id: int
     debit_type: str
     description: str
     amount_outstanding_cents: int
     payable: bool
     reason: str = ""
+    state: LibraryDebitState = "payable"
+    order_id: uuid.UUID | None = None
+    order_number: str | None = None
 
 
 class LibraryDebits(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,7 @@ H_TRACEPARENT = "traceparent"
 H_REQUEST_ID = "x-request-id"
 H_PRINCIPAL = "x-principal"
 H_IDEMPOTENCY_KEY = "idempotency-key"
+H_CLIENT_ADDRESS = "x-client-address"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +66,7 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
     principal: Principal | None = None
     request_id: str = ""
     traceparent: str | None = None
+    client_address: str | None = None  # the caller's address as the gateway determined it
 
 
 def new_id() -> uuid.UUID:

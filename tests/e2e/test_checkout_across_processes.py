@@ -49,6 +49,8 @@ def koha_suite(koha: KohaStandIn) -> Iterator[Suite]:
             "CART_KOHA_BASE_URL": koha.url,
             "CART_KOHA_CLIENT_ID": koha.state.client_id,
             "CART_KOHA_CLIENT_SECRET": koha.state.client_secret,
+            "CART_KOHA_VERSION": koha.state.version,
+            "CART_KOHA_LIBRARY_ID": "MAIN",
         }
     )
     yield running

@@ -12,10 +12,16 @@ class Debit:
     debit_type: str
     description: str
     amount_outstanding_cents: int
+    library_id: str | None = None  # the branch the debit belongs to (Koha's library_id)
 
 
 class LibraryError(Exception):
     """The library system failed or did not answer (retry later)."""
+
+
+class LibraryMisconfigured(LibraryError):
+    """The library refused our client (credentials, permissions, a request its API does not
+    take): an operator's error, never the resident's. Retrying will not help until fixed."""
 
 
 class CardRejected(Exception):
@@ -30,9 +36,16 @@ class LibrarySystem(Protocol):
     async def outstanding_debits(self, patron_id: str) -> list[Debit]: ...
 
     async def record_payment(
-        self, patron_id: str, account_line_ids: list[int], amount_cents: int, note: str
+        self,
+        patron_id: str,
+        account_line_ids: list[int],
+        amount_cents: int,
+        note: str,
+        *,
+        library_id: str | None = None,
     ) -> str:
-        """Record a payment against the debits; returns the library's credit id."""
+        """Record a payment against the debits at branch `library_id` (None: the library
+        system's configured default); returns the library's credit id."""
         ...
 
     async def close(self) -> None: ...

@@ -18,10 +18,10 @@ class DevelopmentLibrary:
             DEMO_PATRON: {
                 d.account_line_id: d
                 for d in (
-                    Debit(9001, "OVERDUE", "Myöhästymismaksu: Tuntematon sotilas", 240),
-                    Debit(9002, "RESERVE", "Varausmaksu", 100),
-                    Debit(9003, "LOST", "Kadonnut aineisto: Muumipappa ja meri", 2500),
-                    Debit(9004, "LOST_DISPUTED", "Kadonnut (kiistetty)", 1800),
+                    Debit(9001, "OVERDUE", "Myöhästymismaksu: Tuntematon sotilas", 240, "MAIN"),
+                    Debit(9002, "RESERVE", "Varausmaksu", 100, "MAIN"),
+                    Debit(9003, "LOST", "Kadonnut aineisto: Muumipappa ja meri", 2500, "MAIN"),
+                    Debit(9004, "LOST_DISPUTED", "Kadonnut (kiistetty)", 1800, "MAIN"),
                 )
             }
         }
@@ -38,7 +38,13 @@ class DevelopmentLibrary:
         return list(self._debits.get(patron_id, {}).values())
 
     async def record_payment(
-        self, patron_id: str, account_line_ids: list[int], amount_cents: int, note: str
+        self,
+        patron_id: str,
+        account_line_ids: list[int],
+        amount_cents: int,
+        note: str,
+        *,
+        library_id: str | None = None,
     ) -> str:
         for line_id in account_line_ids:
             self._debits.get(patron_id, {}).pop(line_id, None)

@@ -227,6 +227,17 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "done_saved": ("Tallennettu.", "Sparat.", "Saved."),
     "library_fees": ("Avoimet maksut", "Öppna avgifter", "Outstanding fees"),
+    "debit_awaiting_payment": (
+        "Maksamattomassa tilauksessa",
+        "I en obetald beställning",
+        "In an order awaiting payment",
+    ),
+    "debit_paid": (
+        "Maksettu verkossa, kirjataan kirjastoon",
+        "Betald på nätet, registreras i biblioteket",
+        "Paid online, being recorded in the library",
+    ),
+    "go_to_order": ("Siirry tilaukseen", "Gå till beställningen", "Go to the order"),
     "licence": ("Käyttölupa", "Licens", "Licence"),
     "per_hectare": ("hehtaarihinta", "pris per hektar", "a price per hectare"),
     "area_geojson": (

@@ -12,8 +12,7 @@ import asyncpg
 import msgspec
 import pytest
 
-from services.cart.app import MIGRATIONS, build
-from services.cart.library.koha import KohaLibrary
+from services.cart.app import MIGRATIONS, build, library_for
 from services.cart.settings import CartSettings
 from shared.contracts.common import Principal, RequestContext
 from shared.db import create_pool
@@ -30,8 +29,9 @@ PIN = "1234"
 
 
 @pytest.fixture
-def koha() -> Iterator[KohaStandIn]:
-    state = KohaState()
+def koha(request: Any) -> Iterator[KohaStandIn]:
+    """The Koha stand-in (23.11; parametrise `koha` indirectly with another version)."""
+    state = KohaState(version=getattr(request, "param", "23.11"))
     state.cards[CARD] = (PIN, PATRON)
     state.add_debit(PATRON, 9001, "OVERDUE", "2.40", "Myöhästymismaksu")
     state.add_debit(PATRON, 9002, "RESERVE", "1.00", "Varausmaksu")
@@ -46,6 +46,9 @@ def cart_settings(tmp_path: Path, koha: KohaStandIn, **overrides: Any) -> CartSe
         "koha_base_url": koha.url,
         "koha_client_id": "cart-client",
         "koha_client_secret": "cart-secret",
+        "koha_version": koha.state.version,
+        "koha_library_id": "MAIN",
+        "koha_timeout_s": 2.0,
         "storage_dir": str(tmp_path / "gis"),
         "demo_data": True,
         "library_retry_delays_s": "0.1,0.1",
@@ -67,10 +70,17 @@ class Cart:
     koha: KohaStandIn
     settings: CartSettings
 
-    async def call(self, op: str, request: Any, reply: type[R], who: Principal | None) -> R:
-        return await self.requester.call(
-            f"cart.v1.{op}", request, reply, ctx=RequestContext(principal=who)
-        )
+    async def call(
+        self,
+        op: str,
+        request: Any,
+        reply: type[R],
+        who: Principal | None,
+        *,
+        address: str | None = None,
+    ) -> R:
+        ctx = RequestContext(principal=who, client_address=address)
+        return await self.requester.call(f"cart.v1.{op}", request, reply, ctx=ctx)
 
     async def publish(self, event: Event) -> None:
         js = self.service.infra.js
@@ -91,7 +101,7 @@ async def cart(
 ) -> AsyncIterator[Cart]:
     overrides = getattr(request, "param", {})
     settings = cart_settings(tmp_path, koha, **overrides)
-    library = KohaLibrary(koha.url, "cart-client", "cart-secret", timeout_s=2.0)
+    library = library_for(settings)
 
     def build_cart(infra: Any) -> Any:
         return build(infra, settings, library)

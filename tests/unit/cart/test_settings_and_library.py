@@ -20,7 +20,16 @@ def test_production_refuses_development_secret_adapter_and_demo_data() -> None:
     assert "CART_DOWNLOAD_SECRET" in message
     assert "CART_LIBRARY_ADAPTER" in message
     assert "DEMO_DATA" in message
-    CartSettings(library_adapter="koha", download_secret="s3cret").check(production)
+    with pytest.raises(SettingsError) as refused:
+        CartSettings(library_adapter="koha", download_secret="s3cret").check(production)
+    assert "CART_KOHA_VERSION" in str(refused.value)
+    assert "CART_KOHA_LIBRARY_ID" in str(refused.value)
+    CartSettings(
+        library_adapter="koha",
+        download_secret="s3cret",
+        koha_version="22.11",
+        koha_library_id="MAIN",
+    ).check(production)
     CartSettings(demo_data=True).check(CommonSettings(env="development"))
 
 
@@ -54,3 +63,11 @@ def test_koha_is_asked_first_after_any_earlier_attempt_even_after_a_clerks_retry
     assert not check_library_first(1, None)  # the very first post
     assert check_library_first(2, None)  # an earlier claim that never reported back
     assert check_library_first(1, "recording the payment answered 500")  # retried by a clerk
+
+
+@pytest.mark.parametrize("version", ["", "21.11", "23.11.05"])
+def test_koha_without_a_supported_version_refuses_to_start(version: str) -> None:
+    from services.cart.app import library_for
+
+    with pytest.raises(SettingsError, match="CART_KOHA_VERSION"):
+        library_for(CartSettings(library_adapter="koha", koha_version=version))
