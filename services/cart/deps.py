@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 
 from services.cart.library.base import LibrarySystem
 from services.cart.settings import CartSettings
+from shared.filestore import FileStore, LocalDirectoryStore
 from shared.messaging import Requester
 
 
@@ -18,7 +18,14 @@ class Deps:
     requester: Requester
     library: LibrarySystem
     settings: CartSettings
+    files: FileStore | None = None  # None: the local directory CART_STORAGE_DIR
+
+    def __post_init__(self) -> None:
+        if self.files is None:
+            self.files = LocalDirectoryStore(self.settings.storage_dir)
 
     @property
-    def storage(self) -> Path:
-        return Path(self.settings.storage_dir)
+    def file_store(self) -> FileStore:
+        """The GIS file store (files by the id it issued, never by path)."""
+        assert self.files is not None
+        return self.files

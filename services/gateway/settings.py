@@ -8,9 +8,10 @@ users; SESSION_COOKIE, SESSION_MAX_AGE_S;
 API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["finance"],
 "roles": ["finance"]}]' (clients send `X-API-Key: sap.SECRET`);
 RATE_LIMIT_IP_PER_MINUTE, RATE_LIMIT_PRINCIPAL_PER_MINUTE (0 = off), RATE_LIMIT_BUCKET,
-RATE_LIMIT_SYNC_S; TRUSTED_PROXIES (CIDRs of reverse proxies whose forwarded header is
-believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or `forwarded` for RFC 7239
-`Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
+RATE_LIMIT_SYNC_S; GIS_STORAGE_DIR (the GIS file store downloads stream from, the cart's
+CART_STORAGE_DIR; default DATA_DIR/gis); TRUSTED_PROXIES (CIDRs of reverse proxies whose
+forwarded header is believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or
+`forwarded` for RFC 7239 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
 
 Development-only values (the built-in issuer with demo users) are refused when
 `ENV=production` (`check_settings`).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -75,10 +77,16 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     cors_origins: str = ""  # comma-separated; empty: same-origin only
+    # The GIS file store the download route streams from (the cart's CART_STORAGE_DIR);
+    # "" -> <DATA_DIR>/gis. Never a directory holding a secret or DATA_DIR itself.
+    gis_storage_dir: str = ""
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def gis_storage(self, common: CommonSettings) -> Path:
+        return Path(self.gis_storage_dir or Path(common.data_dir) / "gis")
 
     @property
     def dev_issuer_enabled(self) -> bool:
