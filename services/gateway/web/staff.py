@@ -106,7 +106,7 @@ async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
     return _back("/staff/gis", "done_saved")
 
 
-@post("/staff/gis/products/{product_id:str}/file", name="web:gis_product_file", guards=GIS)
+@post("/staff/gis/ready-files/{product_id:str}", name="web:gis_product_file", guards=GIS)
 async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
     """Upload a product's ready file: the store issues its id and the product names it."""
     form = await request.form()
