@@ -216,7 +216,7 @@ def closed(points: list[tuple[float, float]]) -> Ring:
     return [[x, y] for x, y in [*points, points[0]]]
 
 
-PROPERTIES = settings(max_examples=150, derandomize=True, deadline=None)
+PROPERTIES = settings(max_examples=150, derandomize=True, deadline=None, database=None)
 
 
 @PROPERTIES
