@@ -133,6 +133,9 @@ class LocalDirectoryStore:
         target = self._path(file_id)
         await asyncio.to_thread(incoming.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        for folder in (incoming, target.parent):  # written only inside the root, too
+            if folder.resolve() != folder:
+                raise FileMissing(f"{folder.name} leads out of the file store")
         partial = incoming / f"{file_id}.part"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(partial, flags, 0o640)

@@ -76,6 +76,12 @@ async def test_symlinks_inside_the_store_are_not_followed(tmp_path: Path) -> Non
     with pytest.raises(FileMissing):
         await store.open(other.file_id)
     assert await read_all(store, (await store.put(chunks_of(b"ok"))).file_id) == b"ok"
+    incoming = store.root / "incoming"
+    incoming.rmdir()
+    incoming.symlink_to(outside, target_is_directory=True)  # uploads are not written out there
+    with pytest.raises(FileMissing):
+        await store.put(chunks_of(b"map"))
+    assert sorted(p.name for p in outside.iterdir()) == [other.file_id]
 
 
 def test_a_secret_inside_the_storage_or_the_data_dir_under_it_refuses_the_start(
