@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from services.cart import library_recording, orders
@@ -14,6 +15,7 @@ from services.cart.library.base import LibrarySystem
 from services.cart.library.development import DevelopmentLibrary
 from services.cart.library.koha import SUPPORTED_VERSIONS, KohaLibrary
 from services.cart.settings import CartSettings
+from shared.filestore import LocalDirectoryStore, refuse_secrets_in_storage, secret_files
 from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, SettingsError, from_env
 
@@ -27,6 +29,14 @@ def load_settings() -> CartSettings:
     if os.environ.get("DEMO_DATA", "").lower() == "true":
         settings = CartSettings(**{**_fields(settings), "demo_data": True})
     return settings
+
+
+def gateway_url(environ: Mapping[str, str] | None = None) -> str:
+    """The gateway's public address as the gateway itself works it out (PUBLIC_URL, else
+    http://HOST:PORT): the launcher and the deployment give every process the same variables."""
+    env = os.environ if environ is None else environ
+    public = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    return public or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}"
 
 
 def _fields(settings: CartSettings) -> dict[str, object]:
@@ -61,11 +71,17 @@ def build(
     library: LibrarySystem | None = None,
 ) -> ServiceDefinition:
     settings = settings or load_settings()
-    if not settings.storage_dir:
-        storage = str(Path(infra.settings.data_dir) / "gis")
-        settings = CartSettings(**{**_fields(settings), "storage_dir": storage})
+    defaults = {
+        "storage_dir": settings.storage_dir or str(Path(infra.settings.data_dir) / "gis"),
+        "public_url": (settings.public_url or gateway_url()).rstrip("/"),
+    }
+    settings = CartSettings(**{**_fields(settings), **defaults})
     settings.check(infra.settings)
-    deps = Deps(infra.pool, infra.requester, library or library_for(settings), settings)
+    refuse_secrets_in_storage(
+        settings.storage_dir, infra.settings.data_dir, secret_files(infra.settings.data_dir)
+    )
+    files = LocalDirectoryStore(settings.storage_dir)
+    deps = Deps(infra.pool, infra.requester, library or library_for(settings), settings, files)
 
     async def on_start() -> None:
         if settings.demo_data:

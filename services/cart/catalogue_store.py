@@ -4,6 +4,7 @@ catalogue."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 import asyncpg
 import msgspec
@@ -11,11 +12,16 @@ import msgspec
 from shared.contracts.cart import (
     AccountingDimensions,
     AccountingEntry,
+    GisCatalogueEntry,
+    GisFile,
     GisProduct,
+    GisProductRecord,
     Merchant,
     VatRate,
 )
 from shared.errors import Conflict, NotFound
+
+P = TypeVar("P", GisCatalogueEntry, GisProduct, GisProductRecord)
 
 
 async def merchants(conn: asyncpg.Connection) -> dict[str, Merchant]:
@@ -185,44 +191,79 @@ async def dimensions_for(
     return _entry(row).dimensions
 
 
-def _product(r: asyncpg.Record) -> GisProduct:
-    return msgspec.convert(
-        {
-            "id": r["id"],
-            "name_fi": r["name_fi"],
-            "name_sv": r["name_sv"],
-            "name_en": r["name_en"],
-            "description": r["description"],
-            "formats": list(r["formats"]),
-            "coordinate_systems": list(r["coordinate_systems"]),
-            "licences": r["licences"],
-            "pricing": r["pricing"],
-            "vat_code": r["vat_code"],
-            "cost_centre": r["cost_centre"],
-            "ready_file": r["ready_file"],
-            "active": r["active"],
-        },
-        GisProduct,
+def _product(r: asyncpg.Record, kind: type[P]) -> P:
+    """A product row as `kind`: the public entry, the clerk's product, or its record with the
+    ready file (rows from `_PRODUCT_WITH_FILE`)."""
+    fields: dict[str, object] = {
+        "id": r["id"],
+        "name_fi": r["name_fi"],
+        "name_sv": r["name_sv"],
+        "name_en": r["name_en"],
+        "description": r["description"],
+        "formats": list(r["formats"]),
+        "coordinate_systems": list(r["coordinate_systems"]),
+        "licences": r["licences"],
+        "pricing": r["pricing"],
+        "vat_code": r["vat_code"],
+        "cost_centre": r["cost_centre"],
+        "active": r["active"],
+    }
+    if kind is not GisCatalogueEntry:
+        fields["ready_file"] = r["ready_file"]
+    if kind is GisProductRecord and r["ready_file"] is not None:
+        fields["file"] = _file(r, prefix="file_")
+    return msgspec.convert(fields, kind)
+
+
+def _file(r: asyncpg.Record, prefix: str = "") -> GisFile:
+    return GisFile(
+        file_id=r[f"{prefix}id"],
+        file_name=r["file_name"],
+        size_bytes=r[f"{prefix}size_bytes"],
+        sha256=r[f"{prefix}sha256"],
+        uploaded_at=r[f"{prefix}uploaded_at"],
     )
+
+
+_PRODUCT_WITH_FILE = """SELECT p.*, f.id AS file_id, f.file_name AS file_name,
+           f.size_bytes AS file_size_bytes, f.sha256 AS file_sha256,
+           f.uploaded_at AS file_uploaded_at
+    FROM gis_products p LEFT JOIN gis_files f ON f.id = p.ready_file"""
 
 
 async def gis_products(
     conn: asyncpg.Connection, include_inactive: bool, limit: int, offset: int
-) -> list[GisProduct]:
+) -> list[GisCatalogueEntry]:
+    """The catalogue as anyone sees it (no file reference)."""
     rows = await conn.fetch(
         "SELECT * FROM gis_products WHERE active OR $1 ORDER BY id LIMIT $2 OFFSET $3",
         include_inactive,
         limit,
         offset,
     )
-    return [_product(r) for r in rows]
+    return [_product(r, GisCatalogueEntry) for r in rows]
+
+
+async def gis_product_records(
+    conn: asyncpg.Connection, limit: int, offset: int
+) -> list[GisProductRecord]:
+    """Every product with its ready file's id, name and size (GIS clerks)."""
+    rows = await conn.fetch(_PRODUCT_WITH_FILE + " ORDER BY p.id LIMIT $1 OFFSET $2", limit, offset)
+    return [_product(r, GisProductRecord) for r in rows]
 
 
 async def gis_product(conn: asyncpg.Connection, product_id: str) -> GisProduct:
     row = await conn.fetchrow("SELECT * FROM gis_products WHERE id = $1", product_id)
     if row is None:
         raise NotFound("no such product", field="product_id")
-    return _product(row)
+    return _product(row, GisProduct)
+
+
+async def gis_product_record(conn: asyncpg.Connection, product_id: str) -> GisProductRecord:
+    row = await conn.fetchrow(_PRODUCT_WITH_FILE + " WHERE p.id = $1", product_id)
+    if row is None:
+        raise NotFound("no such product", field="product_id")
+    return _product(row, GisProductRecord)
 
 
 async def upsert_gis_product(conn: asyncpg.Connection, p: GisProduct) -> None:
@@ -248,3 +289,42 @@ async def upsert_gis_product(conn: asyncpg.Connection, p: GisProduct) -> None:
         p.ready_file,
         p.active,
     )
+
+
+async def add_gis_file(
+    conn: asyncpg.Connection,
+    *,
+    file_id: str,
+    file_name: str,
+    size_bytes: int,
+    sha256: str,
+    uploaded_by: str,
+) -> GisFile:
+    row = await conn.fetchrow(
+        """INSERT INTO gis_files (id, file_name, size_bytes, sha256, uploaded_by)
+           VALUES ($1, $2, $3, $4, $5) RETURNING *""",
+        file_id,
+        file_name,
+        size_bytes,
+        sha256,
+        uploaded_by,
+    )
+    return _file(row)
+
+
+async def gis_file(conn: asyncpg.Connection, file_id: str) -> GisFile | None:
+    row = await conn.fetchrow("SELECT * FROM gis_files WHERE id = $1", file_id)
+    return _file(row) if row is not None else None
+
+
+async def gis_file_by_content(
+    conn: asyncpg.Connection, file_name: str, sha256: str
+) -> GisFile | None:
+    """A file already taken with this name and content (the demo data's, registered once)."""
+    row = await conn.fetchrow(
+        """SELECT * FROM gis_files WHERE file_name = $1 AND sha256 = $2
+           ORDER BY uploaded_at LIMIT 1""",
+        file_name,
+        sha256,
+    )
+    return _file(row) if row is not None else None

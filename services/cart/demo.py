@@ -1,9 +1,12 @@
 """Demo data (DEMO_DATA=true): Turku's five merchants, SAP dimensions, VAT rates, the GIS
-catalogue with small files in the storage directory. Idempotent."""
+catalogue with small files put into the GIS file store. Idempotent."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
+
+import msgspec
 
 from services.cart import catalogue_store
 from services.cart.deps import Deps
@@ -17,6 +20,7 @@ from shared.contracts.cart import (
     Merchant,
     VatRate,
 )
+from shared.filestore import chunks_of
 
 MERCHANTS = [
     Merchant(
@@ -120,7 +124,6 @@ PRODUCTS = [
         licences=[LICENCE_INTERNAL, LICENCE_COMMERCIAL],
         pricing=GisPricing(kind="fixed", unit_cents=4500, unit="sheet"),
         cost_centre="KM-AINEISTOT",
-        ready_file="demo/kantakartta_500.dxf",
     ),
     GisProduct(
         id="guide-map",
@@ -131,7 +134,6 @@ PRODUCTS = [
         licences=[LICENCE_OPEN],
         pricing=GisPricing(kind="fixed", unit_cents=1200, unit="file"),
         cost_centre="KM-AINEISTOT",
-        ready_file="demo/opaskartta.pdf",
     ),
     GisProduct(
         id="orthophoto",
@@ -176,7 +178,6 @@ PRODUCTS = [
         licences=[LICENCE_OPEN],
         pricing=GisPricing(kind="fixed", unit_cents=2500, unit="file"),
         cost_centre="KM-AINEISTOT",
-        ready_file="demo/osoitteet.gpkg",
     ),
     GisProduct(
         id="detailed-plan",
@@ -190,14 +191,38 @@ PRODUCTS = [
     ),
 ]
 
+# The demo's ready files (product id -> file name, content), registered through the file store
+# like any upload: products name them by the id the store issued.
 DEMO_FILES = {
-    "demo/kantakartta_500.dxf": b"0\nSECTION\n2\nHEADER\n0\nENDSEC\n0\nEOF\n",
-    "demo/opaskartta.pdf": b"%PDF-1.4\n% Turku guide map (demo)\n%%EOF\n",
-    "demo/osoitteet.gpkg": b"SQLite format 3\x00 demo address data for Turku\n",
+    "basemap-500": ("kantakartta_500.dxf", b"0\nSECTION\n2\nHEADER\n0\nENDSEC\n0\nEOF\n"),
+    "guide-map": ("opaskartta.pdf", b"%PDF-1.4\n% Turku guide map (demo)\n%%EOF\n"),
+    "address-data": ("osoitteet.gpkg", b"SQLite format 3\x00 demo address data for Turku\n"),
 }
 
 
+async def demo_file(deps: Deps, name: str, content: bytes) -> str:
+    """The id of a demo file: the one registered before when its content is still in the
+    store, else the content is put into the store and registered anew."""
+    digest = hashlib.sha256(content).hexdigest()
+    async with deps.pool.acquire() as conn:
+        known = await catalogue_store.gis_file_by_content(conn, name, digest)
+    if known is not None and await deps.file_store.exists(known.file_id):
+        return known.file_id
+    stored = await deps.file_store.put(chunks_of(content))
+    async with deps.pool.acquire() as conn:
+        await catalogue_store.add_gis_file(
+            conn,
+            file_id=stored.file_id,
+            file_name=name,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            uploaded_by="system:demo",
+        )
+    return stored.file_id
+
+
 async def seed(deps: Deps) -> None:
+    files = {pid: await demo_file(deps, name, data) for pid, (name, data) in DEMO_FILES.items()}
     async with deps.pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('cart-demo-seed'))")
         for merchant in MERCHANTS:
@@ -223,9 +248,5 @@ async def seed(deps: Deps) -> None:
                 ),
             )
         for product in PRODUCTS:
-            await catalogue_store.upsert_gis_product(conn, product)
-    for name, content in DEMO_FILES.items():
-        path = deps.storage / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.write_bytes(content)
+            ready = msgspec.structs.replace(product, ready_file=files.get(product.id))
+            await catalogue_store.upsert_gis_product(conn, ready)

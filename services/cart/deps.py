@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncpg
 
 from services.cart.library.base import LibrarySystem
 from services.cart.settings import CartSettings
+from shared.filestore import FileStore, LocalDirectoryStore
 from shared.messaging import Requester
 
 
@@ -22,7 +22,14 @@ class Deps:
     # What the background loops repaired, by name (e.g. `orders_settled_by_sweeper`): read
     # by metrics; a number that grows means a path that should settle things does not.
     counters: Counter[str] = field(default_factory=Counter)
+    files: FileStore | None = None  # None: the local directory CART_STORAGE_DIR
+
+    def __post_init__(self) -> None:
+        if self.files is None:
+            self.files = LocalDirectoryStore(self.settings.storage_dir)
 
     @property
-    def storage(self) -> Path:
-        return Path(self.settings.storage_dir)
+    def file_store(self) -> FileStore:
+        """The GIS file store (files by the id it issued, never by path)."""
+        assert self.files is not None
+        return self.files

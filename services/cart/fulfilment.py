@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.cart import gis, library_store, store
+from services.cart import gis_delivery, library_store, store
 from services.cart.deps import Deps
 from services.cart.domain import model
 from services.cart.views import snapshot
@@ -105,7 +105,7 @@ async def mark_paid(
             )
             await library_store.log(conn, line["id"], "queued", "paid; waiting to be recorded")
         elif line["kind"] == "gis_product":
-            await gis.deliver_paid_line(conn, deps, order, line)
+            await gis_delivery.deliver_paid_line(conn, deps, order, line)
     await settle_order_if_done(conn, order["id"])
 
 

@@ -1,49 +1,38 @@
-"""The GIS shop: pricing a variant, catalogue ops, delivery (entitlements, queue, downloads)."""
+"""The GIS shop: pricing a variant, the catalogue and its ready files (delivery: gis_delivery)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
-import mimetypes
 import re
-import uuid
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import msgspec
 
-from services.cart import catalogue_store, gis_store, store
+from services.cart import catalogue_store
 from services.cart.access import require_role
 from services.cart.deps import Deps
-from services.cart.domain import entitlements
-from services.cart.domain.geometry import polygon_area_m2
-from services.cart.domain.model import next_line_state
+from services.cart.domain.geometry import area_crs_of, polygon_area_m2
 from services.cart.domain.pricing import AreaPricing, AreaTier, area_price_cents
-from services.cart.settings import CartSettings
 from services.cart.views import page
 from shared import idempotency
 from shared.contracts.cart import (
     AddGisProductRequest,
     AreaTierSpec,
-    DownloadGrant,
-    DownloadLink,
-    DownloadRequest,
+    GisFile,
+    GisFileUploadRequest,
     GisProduct,
     GisProductList,
-    GisQueue,
-    GisQueueItem,
-    GisQueueRequest,
-    GisUploadRequest,
+    GisProductRecord,
+    GisProductRecordList,
+    GisProductRecordsRequest,
     ListGisProductsRequest,
-    OrderLineSnapshot,
-    OrderLineView,
     UpsertGisProductRequest,
 )
 from shared.contracts.common import RequestContext
-from shared.errors import Conflict, Gone, NotFound, ValidationFailed
+from shared.errors import ValidationFailed
+from shared.filestore import FILE_ID, chunks_of
 
 CREDIT_LINES = {
     "fi": "© Turun kaupunki, Kaupunkimittaus, {number}/{year}",
@@ -90,7 +79,7 @@ def price_gis_line(product: GisProduct, req: AddGisProductRequest) -> tuple[int,
     else:
         if req.area is None:
             raise ValidationFailed("draw the area (a GeoJSON polygon)", field="area")
-        area = polygon_area_m2(req.area, req.coordinate_system)
+        area = polygon_area_m2(req.area, req.area_crs, req.coordinate_system)
         base, hectares = area_price_cents(
             AreaPricing(
                 pricing.base_fee_cents,
@@ -100,6 +89,8 @@ def price_gis_line(product: GisProduct, req: AddGisProductRequest) -> tuple[int,
             area,
         )
         details["area"] = req.area
+        details["area_crs"] = area_crs_of(req.area_crs)
+        details["area_m2"] = area
         details["hectares"] = hectares
     return base * licence.price_factor_pct // 100, details
 
@@ -134,9 +125,19 @@ def _check_tiers(tiers: list[AreaTierSpec]) -> None:
         raise ValidationFailed("a price per hectare cannot be negative", field=field)
 
 
+async def product_records(
+    deps: Deps, req: GisProductRecordsRequest, ctx: RequestContext
+) -> GisProductRecordList:
+    require_role(ctx, "gis_clerk")
+    async with deps.pool.acquire() as conn:
+        rows = await catalogue_store.gis_product_records(conn, req.limit + 1, req.offset)
+    products, next_offset = page(rows, req.limit, req.offset)
+    return GisProductRecordList(products=products, next_offset=next_offset)
+
+
 async def upsert_product(
     deps: Deps, req: UpsertGisProductRequest, ctx: RequestContext
-) -> GisProduct:
+) -> GisProductRecord:
     require_role(ctx, "gis_clerk")
     p = req.product
     if p.pricing.kind == "fixed" and p.pricing.unit_cents <= 0:
@@ -145,179 +146,63 @@ async def upsert_product(
         _check_tiers(p.pricing.tiers)
     if not p.formats or not p.licences:
         raise ValidationFailed("a product needs formats and licences", field="product")
+    if p.ready_file is not None and not FILE_ID.fullmatch(p.ready_file):
+        raise ValidationFailed(
+            "name the ready file by the file id its upload returned (POST /api/v1/gis/files), "
+            "never by a path",
+            field="product.ready_file",
+        )
     async with deps.pool.acquire() as conn, conn.transaction():
+        if p.ready_file is not None and await catalogue_store.gis_file(conn, p.ready_file) is None:
+            raise ValidationFailed("no file with this id was uploaded", field="product.ready_file")
         await catalogue_store.upsert_gis_product(conn, p)
-        return await catalogue_store.gis_product(conn, p.id)
-
-
-# --- delivery ------------------------------------------------------------------------------
-
-
-async def grant(
-    conn: asyncpg.Connection,
-    settings: CartSettings,
-    *,
-    line_id: uuid.UUID,
-    order_id: uuid.UUID,
-    customer: str,
-    path: Path,
-    file_name: str,
-) -> None:
-    await gis_store.add_entitlement(
-        conn,
-        line_id=line_id,
-        order_id=order_id,
-        customer=customer,
-        file_name=file_name,
-        file_path=str(path),
-        expires_at=datetime.now(UTC) + timedelta(hours=settings.download_valid_hours),
-        max_downloads=settings.download_limit,
-    )
-
-
-async def deliver_paid_line(
-    conn: asyncpg.Connection, deps: Deps, order: asyncpg.Record, line: asyncpg.Record
-) -> None:
-    """A ready file becomes a download at once; a made-to-order product joins the queue."""
-    product_id = line["details"].get("product_id", "")
-    try:
-        product = await catalogue_store.gis_product(conn, product_id)
-        ready = product.ready_file
-    except NotFound:
-        ready = None
-    path = (deps.storage / ready) if ready else None
-    if path is not None and path.is_file():
-        await grant(
-            conn,
-            deps.settings,
-            line_id=line["id"],
-            order_id=order["id"],
-            customer=order["customer"],
-            path=path,
-            file_name=path.name,
-        )
-        await store.set_line_state(conn, line["id"], next_line_state(line["state"], "fulfil"))
-    else:
-        await store.set_line_state(conn, line["id"], next_line_state(line["state"], "queue"))
-
-
-async def download_links(
-    conn: asyncpg.Connection, settings: CartSettings, order_id: uuid.UUID
-) -> list[DownloadLink]:
-    rows = await gis_store.live_entitlements(conn, order_id)
-    return [
-        DownloadLink(
-            line_id=r["line_id"],
-            token=entitlements.sign(settings.download_secret, r["id"], r["expires_at"]),
-            file_name=r["file_name"],
-            expires_at=r["expires_at"],
-            downloads_left=max(0, r["max_downloads"] - r["downloads"]),
-        )
-        for r in rows
-    ]
-
-
-async def queue(deps: Deps, req: GisQueueRequest, ctx: RequestContext) -> GisQueue:
-    require_role(ctx, "gis_clerk")
-    async with deps.pool.acquire() as conn:
-        rows = await gis_store.queue(conn, req.limit + 1, req.offset)
-    shown, next_offset = page(rows, req.limit, req.offset)
-    return GisQueue(
-        items=[
-            GisQueueItem(
-                order_id=r["order_id"],
-                order_number=r["order_number"],
-                line_id=r["id"],
-                description=r["snapshot"]["description"],
-                details=r["details"],
-                paid_at=r["paid_at"],
-            )
-            for r in shown
-        ],
-        next_offset=next_offset,
-    )
+        return await catalogue_store.gis_product_record(conn, p.id)
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
-async def upload(deps: Deps, req: GisUploadRequest, ctx: RequestContext) -> OrderLineView:
-    """A GIS clerk delivers a made-to-order file; the line is fulfilled and the link released."""
-    from services.cart.fulfilment import settle_order_if_done  # the order-level rule
-
-    principal = require_role(ctx, "gis_clerk")
-    if not _SAFE_NAME.match(req.file_name) or ".." in req.file_name:
-        raise ValidationFailed("use a plain file name", field="file_name")
+def checked_upload(file_name: str, content_b64: str) -> bytes:
+    """The decoded content of an upload whose name is a plain file name (no path)."""
+    if not _SAFE_NAME.match(file_name) or ".." in file_name:
+        raise ValidationFailed(
+            "use a plain file name (letters, digits, . _ -; no path)", field="file_name"
+        )
     try:
-        content = base64.b64decode(req.content_b64, validate=True)
+        content = base64.b64decode(content_b64, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed("the content is not base64", field="content_b64") from None
     if not content:
         raise ValidationFailed("the file is empty", field="content_b64")
+    return content
+
+
+async def upload_file(deps: Deps, req: GisFileUploadRequest, ctx: RequestContext) -> GisFile:
+    """A GIS clerk stores a product's ready file; the reply's id is what the product names."""
+    principal = require_role(ctx, "gis_clerk")
+    content = checked_upload(req.file_name, req.content_b64)
     async with deps.pool.acquire() as conn, conn.transaction():
         cached = await idempotency.lookup(
-            conn, "cart.gis_upload", principal, req.idempotency_key, req
+            conn, "cart.gis_upload_file", principal, req.idempotency_key, req
         )
         if cached is not None:
-            return msgspec.json.decode(cached, type=OrderLineView)
-        line = await store.order_line(conn, req.line_id, lock=True)
-        if line is None or line["kind"] != "gis_product":
-            raise NotFound("no such GIS order line", field="line_id")
-        if line["state"] != "queued":
-            raise Conflict(f"this line is {line['state']}, not waiting for a file", field="line_id")
-        order = await store.order(conn, line["order_id"], lock=True)
-        assert order is not None
-        directory = deps.storage / "orders" / str(line["id"])
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / req.file_name
-        path.write_bytes(content)
-        await grant(
-            conn,
-            deps.settings,
-            line_id=line["id"],
-            order_id=order["id"],
-            customer=order["customer"],
-            path=path,
-            file_name=req.file_name,
+            return msgspec.json.decode(cached, type=GisFile)
+    stored = await deps.file_store.put(chunks_of(content))  # no transaction open meanwhile
+    async with deps.pool.acquire() as conn, conn.transaction():
+        cached = await idempotency.lookup(
+            conn, "cart.gis_upload_file", principal, req.idempotency_key, req
         )
-        await store.set_line_state(conn, line["id"], next_line_state("queued", "fulfil"))
-        await store.merge_line_details(conn, line["id"], {"uploaded_by": principal.subject})
-        await settle_order_if_done(conn, order["id"])
-        fresh = await store.order_line(conn, line["id"])
-        assert fresh is not None
-        reply = OrderLineView(
-            line=msgspec.convert(fresh["snapshot"], type=OrderLineSnapshot),
-            state=fresh["state"],
-            refunded_cents=fresh["refunded_cents"],
-            details=fresh["details"],
+        if cached is not None:  # a twin request finished first; our copy stays unreferenced
+            return msgspec.json.decode(cached, type=GisFile)
+        reply = await catalogue_store.add_gis_file(
+            conn,
+            file_id=stored.file_id,
+            file_name=req.file_name,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            uploaded_by=principal.subject,
         )
         await idempotency.remember(
-            conn, "cart.gis_upload", principal, req.idempotency_key, req, reply
+            conn, "cart.gis_upload_file", principal, req.idempotency_key, req, reply
         )
         return reply
-
-
-async def download(deps: Deps, req: DownloadRequest, _: RequestContext) -> DownloadGrant:
-    """The link is the credential (it is sent to the buyer only); count one download."""
-    entitlement_id = entitlements.verify(deps.settings.download_secret, req.token)
-    async with deps.pool.acquire() as conn, conn.transaction():
-        found = await gis_store.entitlement_for_download(conn, entitlement_id)
-        if found is None:
-            raise NotFound("no such download")
-        if found["refunded"]:
-            raise Gone("this purchase was refunded; its download is closed", reason="refunded")
-        if found["expires_at"] <= datetime.now(UTC):
-            raise Gone("this download link has expired", reason="expired")
-        if found["downloads"] >= found["max_downloads"]:
-            raise Gone("this download link has been used up", reason="limit_reached")
-        row = await gis_store.count_download(conn, entitlement_id)
-    path = Path(row["file_path"])
-    if not path.is_file():
-        raise NotFound("the file is missing; contact the survey services")
-    return DownloadGrant(
-        file_path=str(path.resolve()),
-        file_name=row["file_name"],
-        size_bytes=path.stat().st_size,
-        content_type=mimetypes.guess_type(row["file_name"])[0] or "application/octet-stream",
-        downloads_left=row["max_downloads"] - row["downloads"],
-    )

@@ -15,12 +15,12 @@ async def add_entitlement(
     order_id: uuid.UUID,
     customer: str,
     file_name: str,
-    file_path: str,
+    file_id: str,
     expires_at: datetime,
     max_downloads: int,
 ) -> None:
     await conn.execute(
-        """INSERT INTO gis_entitlements (id, line_id, order_id, customer, file_name, file_path,
+        """INSERT INTO gis_entitlements (id, line_id, order_id, customer, file_name, file_id,
                expires_at, max_downloads)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (line_id) DO NOTHING""",
         uuid.uuid4(),
@@ -28,7 +28,7 @@ async def add_entitlement(
         order_id,
         customer,
         file_name,
-        file_path,
+        file_id,
         expires_at,
         max_downloads,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.cart import admin, carts, gis, library_service, orders, receipts
+from services.cart import admin, carts, gis, gis_delivery, library_service, orders, receipts
 from services.cart.deps import Deps
 from shared.contracts import cart as c
 from shared.contracts.common import RequestContext
@@ -32,10 +32,12 @@ TABLE: list[tuple[str, type, UseCase]] = [
     ("set_vat_rate", c.SetVatRateRequest, admin.set_vat_rate),
     ("list_vat_rates", c.ListVatRatesRequest, admin.list_vat_rates),
     ("list_gis_products", c.ListGisProductsRequest, gis.list_products),
+    ("gis_product_records", c.GisProductRecordsRequest, gis.product_records),
     ("upsert_gis_product", c.UpsertGisProductRequest, gis.upsert_product),
-    ("gis_queue", c.GisQueueRequest, gis.queue),
-    ("gis_upload", c.GisUploadRequest, gis.upload),
-    ("download", c.DownloadRequest, gis.download),
+    ("gis_upload_file", c.GisFileUploadRequest, gis.upload_file),
+    ("gis_queue", c.GisQueueRequest, gis_delivery.queue),
+    ("gis_upload", c.GisUploadRequest, gis_delivery.upload),
+    ("download", c.DownloadRequest, gis_delivery.download),
     ("link_library_card", c.LinkLibraryCardRequest, library_service.link_card),
     ("library_debits", c.LibraryDebitsRequest, library_service.debits),
     ("library_registrations", c.ListRegistrationsRequest, library_service.list_registrations),

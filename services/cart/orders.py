@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from services.cart import carts, catalogue_store, fulfilment, gis, store
+from services.cart import carts, catalogue_store, fulfilment, gis_delivery, store
 from services.cart.access import may_see_order, resident, signed_in
 from services.cart.deps import Deps
 from services.cart.domain.pricing import split_gross
@@ -200,7 +200,7 @@ async def full_view(
     lines: list[asyncpg.Record],
 ) -> OrderView:
     owner = ctx.principal is not None and ctx.principal.subject == order["customer"]
-    links = await gis.download_links(conn, deps.settings, order["id"]) if owner else []
+    links = await gis_delivery.download_links(conn, deps.settings, order["id"]) if owner else []
     return order_view(order, lines, links)
 
 

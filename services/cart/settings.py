@@ -34,7 +34,10 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
     library_failed_expire_hours: float = 72.0
     library_poll_interval_s: float = 2.0
     # GIS
-    storage_dir: str = ""  # "" -> <DATA_DIR>/gis
+    storage_dir: str = ""  # "" -> <DATA_DIR>/gis; never holding a secret or DATA_DIR itself
+    # The gateway's public address, the start of every download link; "" -> PUBLIC_URL, else
+    # http://HOST:PORT (the gateway's own default).
+    public_url: str = ""
     download_secret: str = DEV_DOWNLOAD_SECRET
     download_valid_hours: float = 72.0
     download_limit: int = 5

@@ -10,7 +10,8 @@ API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["fin
 RATE_LIMIT_IP_PER_MINUTE (every request, also a refused one), RATE_LIMIT_PRINCIPAL_PER_MINUTE,
 RATE_LIMIT_AUTH_FAILURES_IP_PER_MINUTE, RATE_LIMIT_AUTH_FAILURES_CREDENTIAL_PER_MINUTE (failed
 credentials per address, and per API key id / token subject; 0 = off), RATE_LIMIT_BUCKET,
-RATE_LIMIT_SYNC_S; TRUSTED_PROXIES (CIDRs of reverse proxies whose forwarded header is
+RATE_LIMIT_SYNC_S; GIS_STORAGE_DIR (the GIS file store downloads stream from, the cart's
+CART_STORAGE_DIR; default DATA_DIR/gis); TRUSTED_PROXIES (CIDRs of reverse proxies whose forwarded header is
 believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or `forwarded` for RFC 7239
 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -81,10 +83,16 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     cors_origins: str = ""  # comma-separated; empty: same-origin only
+    # The GIS file store the download route streams from (the cart's CART_STORAGE_DIR);
+    # "" -> <DATA_DIR>/gis. Never a directory holding a secret or DATA_DIR itself.
+    gis_storage_dir: str = ""
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def gis_storage(self, common: CommonSettings) -> Path:
+        return Path(self.gis_storage_dir or Path(common.data_dir) / "gis")
 
     @property
     def dev_issuer_enabled(self) -> bool:

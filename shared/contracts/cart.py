@@ -197,8 +197,13 @@ class AddLibraryDebitsRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AddGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`cart.v1.add_gis_product`: a catalogue product with its variant; `area` is a GeoJSON
-    Polygon in ETRS-GK23 metres for products priced by area."""
+    """`cart.v1.add_gis_product`: a catalogue product with its variant. Products priced by
+    area need `area`, a GeoJSON Polygon or MultiPolygon as RFC 7946 defines it: positions
+    [longitude, latitude] in WGS84, as a web map draws them. Coordinates in metres are
+    accepted when `area_crs` names their system (ETRS-TM35FIN = EPSG:3067, ETRS-GK23 =
+    EPSG:3877, any ETRS-GK19..31); a `crs` member inside the GeoJSON is refused. The area is
+    transformed to `coordinate_system` (the system the material is delivered in) and measured
+    there, overlapping parts counted once."""
 
     product_id: str
     format: str
@@ -206,6 +211,13 @@ class AddGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
     licence_type: str
     quantity: int = msgspec.field(default=1)
     area: dict | None = None
+    area_crs: Annotated[
+        str,
+        msgspec.Meta(
+            description="the system of `area`'s positions: EPSG:4326 (WGS84 longitude/latitude, "
+            "RFC 7946), EPSG:3067 (ETRS-TM35FIN) or EPSG:3873..3885 (ETRS-GK19..31)"
+        ),
+    ] = "EPSG:4326"
     purpose_of_use: str
     licence_accepted: bool
     idempotency_key: str | None = None
@@ -233,7 +245,8 @@ class OrderLineView(msgspec.Struct, frozen=True, kw_only=True):
 
 class DownloadLink(msgspec.Struct, frozen=True, kw_only=True):
     line_id: uuid.UUID
-    token: str
+    url: Annotated[str, msgspec.Meta(description="the absolute download address (the link)")]
+    token: str  # the signed credential inside `url`
     file_name: str
     expires_at: datetime
     downloads_left: int
@@ -423,7 +436,18 @@ class GisPricing(msgspec.Struct, frozen=True, kw_only=True):
     minimum_hectares: float = 0.0
 
 
-class GisProduct(msgspec.Struct, frozen=True, kw_only=True):
+FileId = Annotated[
+    str,
+    msgspec.Meta(
+        description="a file id issued by the GIS file store (`POST /api/v1/gis/files`); "
+        "32 lower-case hex digits, never a path"
+    ),
+]
+
+
+class GisCatalogueEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A product as the public catalogue shows it: no file reference of any kind."""
+
     id: str
     name_fi: str
     name_sv: str | None = None
@@ -435,8 +459,30 @@ class GisProduct(msgspec.Struct, frozen=True, kw_only=True):
     pricing: GisPricing
     vat_code: str = "general"
     cost_centre: str
-    ready_file: str | None = None  # a file in the storage directory; None: made to order
     active: bool = True
+
+
+class GisProduct(GisCatalogueEntry, frozen=True, kw_only=True):
+    """A product as a GIS clerk writes it: `ready_file` is the id of a file uploaded through
+    `cart.v1.gis_upload_file` (delivered at once after payment); None: made to order."""
+
+    ready_file: FileId | None = None
+
+
+class GisFile(msgspec.Struct, frozen=True, kw_only=True):
+    """A file the GIS file store took (staff only): its id, name and size."""
+
+    file_id: FileId
+    file_name: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class GisProductRecord(GisProduct, frozen=True, kw_only=True):
+    """A product as GIS clerks see it: the ready file's name and size beside its id."""
+
+    file: GisFile | None = None
 
 
 class ListGisProductsRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -448,7 +494,19 @@ class ListGisProductsRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GisProductList(msgspec.Struct, frozen=True, kw_only=True):
-    products: list[GisProduct]
+    products: list[GisCatalogueEntry]
+    next_offset: int | None = None
+
+
+class GisProductRecordsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.gis_product_records`: gis_clerk: every product with its ready file."""
+
+    limit: Limit = 200
+    offset: Offset = 0
+
+
+class GisProductRecordList(msgspec.Struct, frozen=True, kw_only=True):
+    products: list[GisProductRecord]
     next_offset: int | None = None
 
 
@@ -456,6 +514,15 @@ class UpsertGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.upsert_gis_product`: gis_clerk (or admin)."""
 
     product: GisProduct
+    idempotency_key: str | None = None
+
+
+class GisFileUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.gis_upload_file`: gis_clerk stores a product's ready file (base64 content)
+    and gets the file id to name as the product's `ready_file`."""
+
+    file_name: str
+    content_b64: str
     idempotency_key: str | None = None
 
 
@@ -499,7 +566,9 @@ class DownloadRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DownloadGrant(msgspec.Struct, frozen=True, kw_only=True):
-    file_path: str
+    """The gateway streams file `file_id` from the GIS file store."""
+
+    file_id: FileId
     file_name: str
     size_bytes: int
     content_type: str

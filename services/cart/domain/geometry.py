@@ -1,190 +1,236 @@
-"""GeoJSON areas drawn by GIS buyers: validated for the stated projected CRS, measured exactly.
+"""GeoJSON areas drawn by GIS buyers: checked, transformed to the product's system, measured.
 
-Areas are priced, so a polygon must be exactly what it says: a Polygon or MultiPolygon whose
-rings are closed (first position = last), have at least four positions and lie where the
-stated coordinate system puts Finland. Coordinates in degrees (WGS84) are refused rather than
-measured as a few square "metres". The area is computed with exact rational arithmetic and
-rounded half up to whole square metres, so the same polygon always gets the same price.
+An area is a GeoJSON Polygon or MultiPolygon as RFC 7946 defines it: positions are
+[longitude, latitude] in WGS84, what a map in a browser draws. A caller whose coordinates are
+in metres says so in the request's `area_crs` (ETRS-TM35FIN = EPSG:3067, ETRS-GK19..31 =
+EPSG:3873..3885, e.g. ETRS-GK23 = EPSG:3877); a `crs` member inside the GeoJSON is not part of
+RFC 7946 and is refused rather than guessed at.
+
+shapely (GEOS) checks each polygon and measures, pyproj transforms: the area is measured in
+the product's coordinate system (the one the material is delivered in), after the parts of a
+MultiPolygon are unioned, so ground drawn twice is paid once. Refused with the reason, naming
+the field: a ring that is not closed or has fewer than four positions, an outline or hole
+that crosses itself, a hole partly outside its outline, overlapping holes, an empty area, one
+outside Finland, or one too large to sell online. A hole wholly outside its outline takes
+nothing away and is left out. The area is rounded half up to whole square metres.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
 from collections.abc import Sequence
-from fractions import Fraction
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from pyproj.exceptions import ProjError
+from shapely.geometry import Polygon
 
 from shared.errors import ValidationFailed
 
 MAX_POSITIONS = 500  # a drawn outline; larger areas are sold by the survey services directly
 MAX_AREA_M2 = 1_000_000_000  # 100,000 ha: far more than the city; larger areas go by offer
+WGS84 = "EPSG:4326"
+TM35FIN = "EPSG:3067"
+# Finland in longitude/latitude: the area of use of ETRS-TM35FIN (EPSG:3067), onshore and offshore.
+FINLAND_LON_LAT = (19.08, 58.84, 31.59, 70.09)
 
-# Finnish Gauss-Krüger zones (ETRS-GK19 ... ETRS-GK31 = EPSG:3873 ... EPSG:3885): easting with
-# the zone number in front of a 500 km false easting; ETRS-TM35FIN = EPSG:3067.
-_GK = re.compile(r"^(?:ETRS-GK|ETRS89 / GK|GK)(\d{2})(?:FIN)?$", re.IGNORECASE)
-_EPSG_GK = {f"EPSG:{3873 + i}": 19 + i for i in range(13)}
-NORTHING_M = (6_600_000, 7_800_000)  # Finland from the south coast to Lapland
-TM35FIN_EASTING_M = (40_000, 770_000)
+_GK = re.compile(r"^(?:ETRS-GK|ETRS89 / GK|GK)(\d{2})(?:FIN)?$")
+_EPSG = re.compile(r"^EPSG:(\d{4,5})$")
+_GK_EPSG = {3873 + i for i in range(13)}  # ETRS-GK19 ... ETRS-GK31
+_WGS84_NAMES = {"EPSG:4326", "WGS84", "WGS 84", "OGC:CRS84", "CRS84"}
+_TM35FIN_NAMES = {"ETRS-TM35FIN", "EPSG:3067", "ETRS89 / TM35FIN"}
 
 
-def crs_bounds(crs: str) -> tuple[tuple[float, float], tuple[float, float]]:
-    """((min E, max E), (min N, max N)) in metres of plausible coordinates in Finland."""
-    name = crs.strip().upper()
-    if name in ("ETRS-TM35FIN", "EPSG:3067", "ETRS89 / TM35FIN"):
-        return TM35FIN_EASTING_M, NORTHING_M
-    zone = _EPSG_GK.get(name)
-    match = _GK.match(name)
-    if match is not None:
-        zone = int(match.group(1))
-    if zone is None or not 19 <= zone <= 31:
-        raise ValidationFailed(
-            f"an area cannot be measured in {crs!r}; draw it in ETRS-GK23 metres",
-            field="coordinate_system",
-        )
-    # A zone's own area is a few tens of km either side of its meridian; allow 300 km.
-    centre = zone * 1_000_000 + 500_000
-    return (centre - 300_000, centre + 300_000), NORTHING_M
+def epsg_of(name: str, field: str) -> str:
+    """`EPSG:nnnn` of a Finnish projected system named either way (ETRS-GK23, EPSG:3877)."""
+    text = name.strip().upper() if isinstance(name, str) else ""
+    if text in _TM35FIN_NAMES:
+        return TM35FIN
+    match = _GK.match(text)
+    if match is not None and 19 <= int(match.group(1)) <= 31:
+        return f"EPSG:{3873 + int(match.group(1)) - 19}"
+    match = _EPSG.match(text)
+    if match is not None and int(match.group(1)) in _GK_EPSG:
+        return text
+    raise ValidationFailed(
+        f"{name!r} is not a Finnish coordinate system in metres: use ETRS-TM35FIN (EPSG:3067) "
+        "or ETRS-GK19..31 (EPSG:3873..3885)",
+        field=field,
+    )
+
+
+def area_crs_of(name: str) -> str:
+    """The system the caller's area is in: WGS84 (RFC 7946, the default) or a Finnish one."""
+    if isinstance(name, str) and name.strip().upper() in _WGS84_NAMES:
+        return WGS84
+    return epsg_of(name, "area_crs")
+
+
+@functools.lru_cache(maxsize=64)
+def _transformer(source: str, target: str) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def _to(geometry: shapely.Geometry, source: str, target: str) -> shapely.Geometry:
+    if source == target:
+        return geometry
+    transformer = _transformer(source, target)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1], errcheck=True)
+        return np.column_stack([x, y])
+
+    return shapely.transform(geometry, project)
 
 
 def _refuse(message: str) -> ValidationFailed:
     return ValidationFailed(message, field="area.coordinates")
 
 
-def _position(value: object, where: str) -> tuple[Fraction, Fraction]:
+Ring = list[tuple[float, float]]
+
+
+def _position(value: object, where: str) -> tuple[float, float]:
     if not isinstance(value, list | tuple) or len(value) not in (2, 3):
-        raise _refuse(f"{where}: a position is [easting, northing]")
-    numbers = []
+        raise _refuse(f"{where}: a position is [x, y] ([longitude, latitude] in WGS84)")
     for v in value[:2]:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             raise _refuse(f"{where}: coordinates must be numbers")
-        numbers.append(Fraction(v))
-    return numbers[0], numbers[1]
+    return float(value[0]), float(value[1])
 
 
-def _ring(value: object, where: str, crs: str) -> list[tuple[Fraction, Fraction]]:
+def _ring(value: object, where: str) -> Ring:
     if not isinstance(value, list | tuple) or len(value) < 4:
         raise _refuse(f"{where} needs at least four positions (the first repeated last)")
     ring = [_position(p, where) for p in value]
     if ring[0] != ring[-1]:
         raise _refuse(f"{where} is not closed: its last position must repeat the first")
-    if all(abs(x) <= 180 and abs(y) <= 90 for x, y in ring):
-        raise _refuse(
-            f"{where} looks like longitude/latitude degrees; draw the area in {crs} metres"
-        )
-    (e_min, e_max), (n_min, n_max) = crs_bounds(crs)
-    for x, y in ring:
-        if not (e_min <= x <= e_max and n_min <= y <= n_max):
-            raise _refuse(f"{where} has a position outside {crs} coordinates of Finland")
-    if crosses_itself(ring):
-        raise _refuse(f"{where} crosses itself; draw its outline without crossings")
     return ring
 
 
-Point = tuple[float, float]
-
-
-def _orientation(a: Point, b: Point, c: Point) -> int:
-    cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-    return (cross > 0) - (cross < 0)
-
-
-def _on_segment(a: Point, b: Point, p: Point) -> bool:
-    return min(a[0], b[0]) <= p[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= p[1] <= max(a[1], b[1])
-
-
-def _segments_meet(a: Point, b: Point, c: Point, d: Point) -> bool:
-    o1, o2, o3, o4 = (
-        _orientation(a, b, c),
-        _orientation(a, b, d),
-        _orientation(c, d, a),
-        _orientation(c, d, b),
-    )
-    if o1 != o2 and o3 != o4:
-        return True
-    return (
-        (o1 == 0 and _on_segment(a, b, c))
-        or (o2 == 0 and _on_segment(a, b, d))
-        or (o3 == 0 and _on_segment(c, d, a))
-        or (o4 == 0 and _on_segment(c, d, b))
-    )
-
-
-def crosses_itself(ring: Sequence[tuple[Fraction, Fraction]]) -> bool:
-    """Do two edges of a closed ring that are not neighbours meet?
-
-    Coordinates are taken relative to the first position (metres within a few km: exact
-    enough in floats). A sweep over the edges sorted by their western end checks only edges
-    whose x ranges overlap; with at most MAX_POSITIONS positions even the worst case is quick."""
-    x0, y0 = ring[0]
-    local = [(float(x - x0), float(y - y0)) for x, y in ring]
-    points = [p for i, p in enumerate(local) if i == 0 or p != local[i - 1]]
-    edges = list(itertools.pairwise(points))
-    n = len(edges)
-    order = sorted(range(n), key=lambda i: min(edges[i][0][0], edges[i][1][0]))
-    active: list[int] = []
-    for i in order:
-        (a, b) = edges[i]
-        west = min(a[0], b[0])
-        active = [j for j in active if max(edges[j][0][0], edges[j][1][0]) >= west]
-        for j in active:
-            if abs(i - j) in (1, n - 1):  # neighbours share a corner
-                continue
-            c, d = edges[j]
-            if _segments_meet(a, b, c, d):
-                return True
-        active.append(i)
-    return False
-
-
-def _twice_area(ring: Sequence[tuple[Fraction, Fraction]]) -> Fraction:
-    """Shoelace, relative to the first position (exact; sign gives the orientation)."""
-    x0, y0 = ring[0]
-    s = Fraction(0)
-    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
-        s += (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    return s
-
-
-def _polygons(geometry: object) -> list[object]:
+def _polygons(geometry: object) -> list[list[Ring]]:
+    """The rings of each polygon, checked for shape (not yet for validity)."""
     if not isinstance(geometry, dict):
         raise ValidationFailed("the area must be a GeoJSON object", field="area")
-    kind = geometry.get("type")
-    coordinates = geometry.get("coordinates")
+    if "crs" in geometry:
+        raise ValidationFailed(
+            "a `crs` member is not part of GeoJSON (RFC 7946): send WGS84 longitude/latitude, "
+            "or state the system of metres in `area_crs`",
+            field="area.crs",
+        )
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
     if kind not in ("Polygon", "MultiPolygon"):
         raise ValidationFailed(
             "the area must be a GeoJSON Polygon or MultiPolygon", field="area.type"
         )
     if not isinstance(coordinates, list) or not coordinates:
-        raise _refuse("the area has no coordinates")
+        raise _refuse("the area is empty: it has no coordinates")
     polygons = [coordinates] if kind == "Polygon" else coordinates
-    count = 0
-    for polygon in polygons:
-        if not isinstance(polygon, list) or not polygon:
-            raise _refuse("each polygon is a list of rings")
-        for ring in polygon:
-            count += len(ring) if isinstance(ring, list) else 0
+    count = sum(
+        len(ring) if isinstance(ring, list) else 0
+        for polygon in polygons
+        if isinstance(polygon, list)
+        for ring in polygon
+    )
     if count > MAX_POSITIONS:
         raise _refuse(f"the area has more than {MAX_POSITIONS} positions; simplify it")
-    return polygons
+    parsed = []
+    for p, polygon in enumerate(polygons, start=1):
+        if not isinstance(polygon, list) or not polygon:
+            raise _refuse(f"polygon {p} is empty: a polygon is a list of rings")
+        parsed.append([_ring(r, f"polygon {p} ring {i}") for i, r in enumerate(polygon, start=1)])
+    return parsed
 
 
-def polygon_area_m2(geometry: object, crs: str = "ETRS-GK23") -> int:
-    """Area in whole square metres (half up) of a valid Polygon/MultiPolygon, holes taken off."""
-    total = Fraction(0)
-    for p, polygon in enumerate(_polygons(geometry), start=1):
-        outer, *holes = (
-            _ring(r, f"polygon {p} ring {i}", crs)
-            for i, r in enumerate(polygon, start=1)  # type: ignore[attr-defined]
+def _check_units(polygons: Sequence[Sequence[Ring]], source: str) -> None:
+    points = [xy for polygon in polygons for ring in polygon for xy in ring]
+    degrees = all(abs(x) <= 180 and abs(y) <= 90 for x, y in points)
+    if source == WGS84 and not degrees:
+        raise _refuse(
+            "the positions are not longitude/latitude degrees (RFC 7946 GeoJSON is WGS84); "
+            "for ETRS-TM35FIN or ETRS-GK metres state `area_crs`"
         )
-        area = abs(_twice_area(outer)) / 2
-        holes_area = sum((abs(_twice_area(h)) / 2 for h in holes), Fraction(0))
-        if holes and holes_area >= area:
-            raise _refuse(f"polygon {p}: its holes are as large as the polygon")
-        total += area - holes_area
-    whole = math.floor(total + Fraction(1, 2))
+    if source != WGS84 and degrees:
+        raise _refuse(
+            f"the positions look like longitude/latitude degrees, not {source} metres; "
+            "leave `area_crs` out for WGS84"
+        )
+
+
+def _near(reason: str) -> str:
+    """GEOS's location of a fault, `Self-intersection[x y]` -> ` near x y`."""
+    match = re.search(r"\[([^\]]+)\]", reason)
+    return f" near {match.group(1)}" if match else ""
+
+
+def _outline(ring: Ring, what: str) -> Polygon:
+    shape = Polygon(ring)
+    if shapely.area(shapely.make_valid(shape)) == 0:
+        raise _refuse(f"{what} has no surface (it is empty)")
+    reason = shapely.is_valid_reason(shape)
+    if reason != "Valid Geometry":
+        raise _refuse(f"{what} crosses itself{_near(reason)}; draw it without crossings")
+    return shape
+
+
+def _polygon(rings: Sequence[Ring], p: int) -> Polygon:
+    """One valid polygon; a hole wholly outside its outline (it takes nothing away) is left out."""
+    shell = _outline(rings[0], f"polygon {p}")
+    holes: list[tuple[int, Polygon]] = []
+    for h, ring in enumerate(rings[1:], start=1):
+        hole = _outline(ring, f"hole {h} of polygon {p}")
+        if shell.intersection(hole).area == 0:
+            continue
+        if not shell.covers(hole):
+            raise _refuse(f"hole {h} of polygon {p} lies partly outside its outline")
+        holes.append((h, hole))
+    for (a, first), (b, second) in itertools.combinations(holes, 2):
+        if first.intersection(second).area > 0:
+            raise _refuse(f"holes {a} and {b} of polygon {p} overlap")
+    shape = Polygon(rings[0], [rings[h] for h, _ in holes])
+    reason = shapely.is_valid_reason(shape)
+    if reason.startswith("Interior is disconnected"):
+        raise _refuse(f"the holes of polygon {p} cut it apart{_near(reason)}; draw each piece")
+    if reason != "Valid Geometry":
+        raise _refuse(f"polygon {p} is not a valid area: {reason}")
+    return shape
+
+
+def _inside_finland(shape: shapely.Geometry, source: str) -> None:
+    try:
+        west, south, east, north = shapely.bounds(_to(shape, source, WGS84))
+    except ProjError:  # not even on the system's part of the globe
+        raise _refuse("the area lies outside Finland") from None
+    lon_min, lat_min, lon_max, lat_max = FINLAND_LON_LAT
+    if not (lon_min <= west and east <= lon_max and lat_min <= south and north <= lat_max):
+        raise _refuse("the area lies outside Finland")
+
+
+def polygon_area_m2(
+    geometry: object, area_crs: str = WGS84, coordinate_system: str = "ETRS-GK23"
+) -> int:
+    """Area in whole square metres (half up), measured in `coordinate_system` (the product's),
+    of a Polygon/MultiPolygon given in `area_crs`; overlapping parts counted once."""
+    target = epsg_of(coordinate_system, "coordinate_system")
+    source = area_crs_of(area_crs)
+    polygons = _polygons(geometry)
+    _check_units(polygons, source)
+    parts = [_polygon(rings, p) for p, rings in enumerate(polygons, start=1)]
+    drawn = shapely.union_all(parts)
+    _inside_finland(drawn, source)
+    try:
+        measured = _to(drawn, source, target)
+    except ProjError as exc:  # a position the system cannot take
+        raise _refuse(f"the area cannot be transformed to {coordinate_system}: {exc}") from None
+    if not shapely.is_valid(measured):
+        measured = shapely.make_valid(measured)  # a transform may bend edges onto each other
+    whole = math.floor(shapely.area(measured) + 0.5)
     if whole <= 0:
-        raise _refuse("the area has no surface")
+        raise _refuse("the area is empty: it has no surface")
     if whole > MAX_AREA_M2:
         raise _refuse("the area is too large to be sold online; ask the survey services")
     return whole

@@ -4,13 +4,14 @@ enforced by the cart service on the principal the gateway passes."""
 
 from __future__ import annotations
 
-import os
+import logging
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, Response, Router, get
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import File
+from litestar.response import Stream
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.auth import allow, context_of
@@ -30,6 +31,9 @@ from services.gateway.routes.factory import (
 )
 from shared.contracts import cart as contracts
 from shared.errors import Gone
+from shared.filestore import FileMissing, FileStore
+
+log = logging.getLogger(__name__)
 
 SPECS: list[Spec] = [
     ("GET", "/cart", "get_cart", "GetCartRequest", "CartView", RESIDENT, "My open cart"),
@@ -162,13 +166,31 @@ SPECS: list[Spec] = [
         "The GIS catalogue",
     ),
     (
+        "GET",
+        "/gis/products/records",
+        "gis_product_records",
+        "GisProductRecordsRequest",
+        "GisProductRecordList",
+        GIS,
+        "The GIS catalogue with each product's ready file (clerks)",
+    ),
+    (
         "PUT",
         "/gis/products",
         "upsert_gis_product",
         "UpsertGisProductRequest",
-        "GisProduct",
+        "GisProductRecord",
         GIS,
-        "Create or change a GIS product",
+        "Create or change a GIS product (its ready file by file id)",
+    ),
+    (
+        "POST",
+        "/gis/files",
+        "gis_upload_file",
+        "GisFileUploadRequest",
+        "GisFile",
+        GIS,
+        "Store a product's ready file; the reply's file id is what the product names",
     ),
     (
         "GET",
@@ -184,7 +206,7 @@ SPECS: list[Spec] = [
         "/gis/queue/{line_id:uuid}/file",
         "gis_upload",
         "GisUploadRequest",
-        "OrderView",
+        "OrderLineView",
         GIS,
         "Deliver the file of a queued GIS line",
     ),
@@ -280,21 +302,37 @@ async def receipt_html(
     opt={"who": ANYONE, "subject": "cart.v1.download"},
     **documented_errors(public=True, method="GET", also=(403, 410)),
 )
-async def download(request: Request[Any, Any, Any], token: Annotated[str, PathParameter()]) -> File:
+async def download(
+    request: Request[Any, Any, Any], token: Annotated[str, PathParameter()]
+) -> Stream:
     grant = await request.app.state.services.call(
         "cart.v1.download",
         contracts.DownloadRequest(token=token),  # type: ignore[attr-defined]
         contracts.DownloadGrant,  # type: ignore[attr-defined]
         ctx=context_of(request),
     )
-    if not os.path.isfile(grant.file_path):
-        raise Gone("the file is no longer available")
-    return File(
-        path=grant.file_path,
-        filename=grant.file_name,
+    files: FileStore = request.app.state.gis_files
+    try:
+        reader = await files.open(grant.file_id)
+    except FileMissing:
+        log.error("GIS file %s of a valid download is missing from the store", grant.file_id)
+        raise Gone("the file is no longer available; contact the survey services") from None
+    return Stream(
+        reader,
         media_type=grant.content_type,
-        content_disposition_type="attachment",
+        headers={
+            "Content-Length": str(reader.size_bytes),
+            "Content-Disposition": _attachment(grant.file_name),
+        },
     )
+
+
+def _attachment(file_name: str) -> str:
+    """`attachment` with the name both as plain ASCII and RFC 8187-encoded (RFC 6266)."""
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name
+    )
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 # Statuses beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out).

@@ -59,6 +59,8 @@ OPS: dict[str, str] = {
     "gis_queue": "cart.v1.gis_queue",
     "gis_upload": "cart.v1.gis_upload",
     "upsert_gis_product": "cart.v1.upsert_gis_product",
+    "gis_product_records": "cart.v1.gis_product_records",
+    "gis_upload_file": "cart.v1.gis_upload_file",
     "list_merchants": "cart.v1.list_merchants",
     # payment
     "start_payment": "payment.v1.start",

@@ -113,6 +113,7 @@ async def add_gis(request: Req) -> Redirect:
         format=form.get("format") or None,
         licence_type=form.get("licence_type") or None,
         area=area,
+        area_crs=form.get("area_crs") or None,
         purpose_of_use=form.get("purpose", ""),
         licence_accepted=True,
         idempotency_key=form.get("key") or new_key(),

@@ -67,7 +67,7 @@ async def registration_action(
 
 @get("/staff/gis", name="web:gis_catalogue", guards=GIS)
 async def gis_catalogue(request: Req) -> Response[str]:
-    reply = await call(request, "gis_catalogue", include_inactive=True)
+    reply = await call(request, "gis_product_records")
     queue = await call(request, "gis_queue")
     return page(
         request,
@@ -78,16 +78,21 @@ async def gis_catalogue(request: Req) -> Response[str]:
     )
 
 
+async def _product_record(request: Req, product_id: str) -> dict[str, Any]:
+    """The product as a clerk writes it (the record without the file's name and size)."""
+    reply = await call(request, "gis_product_records")
+    found = [p for p in _items(reply, "products") if p.get("id") == product_id]
+    if not found:
+        raise ValidationFailed("no such product", field="product_id")
+    return {k: v for k, v in found[0].items() if k != "file"}
+
+
 @post("/staff/gis/products/{product_id:str}", name="web:gis_product", guards=GIS)
 async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
     """Change a product's price (per file/sheet, or the base fee of area pricing) and whether
     it is sold; the rest of the product stays as it is."""
     form = await request.form()
-    reply = await call(request, "gis_catalogue", include_inactive=True)
-    found = [p for p in _items(reply, "products") if p.get("id") == product_id]
-    if not found:
-        raise ValidationFailed("no such product", field="product_id")
-    product = found[0]
+    product = await _product_record(request, product_id)
     pricing = dict(product.get("pricing") or {})
     price_field = "base_fee_cents" if pricing.get("kind") == "area" else "unit_cents"
     pricing[price_field] = euros_to_cents(form.get("price_euros"), "price_euros")
@@ -98,6 +103,27 @@ async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
         product=product,
         idempotency_key=form.get("key") or new_key(),
     )
+    return _back("/staff/gis", "done_saved")
+
+
+@post("/staff/gis/ready-files/{product_id:str}", name="web:gis_product_file", guards=GIS)
+async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
+    """Upload a product's ready file: the store issues its id and the product names it."""
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationFailed("choose a file", field="file")
+    product = await _product_record(request, product_id)
+    key = form.get("key") or new_key()
+    stored = await call(
+        request,
+        "gis_upload_file",
+        file_name=upload.filename,
+        content_b64=base64.b64encode(await upload.read()).decode(),
+        idempotency_key=f"{key}-file",
+    )
+    product = product | {"ready_file": stored.get("file_id")}
+    await call(request, "upsert_gis_product", product=product, idempotency_key=key)
     return _back("/staff/gis", "done_saved")
 
 
@@ -230,6 +256,7 @@ ROUTES = [
     registration_action,
     gis_catalogue,
     gis_product,
+    gis_product_file,
     gis_upload,
     refund_line,
     finance,

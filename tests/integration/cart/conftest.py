@@ -55,6 +55,7 @@ def cart_settings(tmp_path: Path, koha: KohaStandIn, **overrides: Any) -> CartSe
         "library_poll_interval_s": 0.1,
         "sweep_interval_s": 0.2,
         "download_limit": 2,
+        "public_url": "http://testserver",  # the gateway test client's address
     }
     values.update(overrides)
     return CartSettings(**values)

@@ -64,7 +64,11 @@ async def test_cart_groups_lines_by_merchant_with_vat_breakdown(cart: Cart) -> N
     )
     view = await cart.call("add_gis_product", guide_map(), CartView, me)
     orthophoto = guide_map(
-        product_id="orthophoto", format="GeoTIFF", licence_type="internal use", area=SQUARE_2HA
+        product_id="orthophoto",
+        format="GeoTIFF",
+        licence_type="internal use",
+        area=SQUARE_2HA,
+        area_crs="EPSG:3877",
     )
     view = await cart.call("add_gis_product", orthophoto, CartView, me)
 
@@ -135,8 +139,12 @@ async def test_an_area_that_cannot_be_measured_is_refused_and_changes_nothing(
     cart: Cart, area: dict, field: str, words: str
 ) -> None:
     me = resident()
-    orthophoto = guide_map(
-        product_id="orthophoto", format="GeoTIFF", licence_type="internal use", area=area
+    orthophoto = guide_map(  # stated in ETRS-GK23 metres
+        product_id="orthophoto",
+        format="GeoTIFF",
+        licence_type="internal use",
+        area=area,
+        area_crs="EPSG:3877",
     )
     with pytest.raises(ValidationFailed, match=words) as refused:
         await cart.call("add_gis_product", orthophoto, CartView, me)

@@ -5,17 +5,25 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import msgspec
 import pytest
 
+from services.cart.demo import DEMO_FILES
 from services.cart.domain import entitlements
 from shared.contracts.cart import (
     AreaTierSpec,
     DownloadGrant,
     DownloadRequest,
+    GisFile,
+    GisFileUploadRequest,
     GisPricing,
     GisProduct,
     GisProductList,
+    GisProductRecord,
+    GisProductRecordList,
+    GisProductRecordsRequest,
     GisQueue,
     GisQueueRequest,
     GisUploadRequest,
@@ -28,6 +36,7 @@ from shared.contracts.cart import (
     UpsertGisProductRequest,
 )
 from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
+from shared.filestore import FileMissing, LocalDirectoryStore, read_all
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import checkout, fill, order_in, refunded, succeeded
 
@@ -39,10 +48,13 @@ async def test_ready_file_downloads_until_the_limit(cart: Cart) -> None:
     await cart.publish(succeeded(order))
     done = await order_in(cart, me, order.order_id, "fulfilled")
     (link,) = done.downloads
+    assert link.url == f"http://testserver/api/v1/downloads/{link.token}"  # absolute
     grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
     assert grant.file_name == "opaskartta.pdf"
     assert grant.content_type == "application/pdf"
-    assert open(grant.file_path, "rb").read().startswith(b"%PDF")  # noqa: SIM115
+    content = await read_all(LocalDirectoryStore(cart.settings.storage_dir), grant.file_id)
+    assert content == DEMO_FILES["guide-map"][1]
+    assert grant.size_bytes == len(content)
     assert grant.downloads_left == 1
     await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
     with pytest.raises(Gone, match="used up"):
@@ -96,17 +108,30 @@ async def test_gis_clerk_manages_the_catalogue(cart: Cart) -> None:
     clerk = staff("gis_clerk", departments=("gis",))
     products = await cart.call("list_gis_products", ListGisProductsRequest(), GisProductList, None)
     assert {p.id for p in products.products} >= {"basemap-500", "orthophoto", "point-cloud"}
-    product = next(p for p in products.products if p.id == "address-data")
-    hidden = GisProduct(**{**_fields(product), "active": False})
+    records = await cart.call(
+        "gis_product_records", GisProductRecordsRequest(), GisProductRecordList, clerk
+    )
+    record = next(p for p in records.products if p.id == "address-data")
+    assert record.file is not None
+    assert record.file.file_name == "osoitteet.gpkg"
+    hidden = GisProduct(**{k: v for k, v in _fields(record).items() if k != "file"})
+    hidden = msgspec.structs.replace(hidden, active=False)
     with pytest.raises(Forbidden):
         await cart.call(
-            "upsert_gis_product", UpsertGisProductRequest(product=hidden), GisProduct, resident()
+            "upsert_gis_product",
+            UpsertGisProductRequest(product=hidden),
+            GisProductRecord,
+            resident(),
         )
     await cart.call(
-        "upsert_gis_product", UpsertGisProductRequest(product=hidden), GisProduct, clerk
+        "upsert_gis_product", UpsertGisProductRequest(product=hidden), GisProductRecord, clerk
     )
     products = await cart.call("list_gis_products", ListGisProductsRequest(), GisProductList, None)
     assert "address-data" not in {p.id for p in products.products}
+    with pytest.raises(Forbidden):
+        await cart.call(
+            "gis_product_records", GisProductRecordsRequest(), GisProductRecordList, resident()
+        )
 
 
 def _fields(value: object) -> dict[str, object]:
@@ -129,7 +154,10 @@ async def test_area_pricing_must_price_every_hectare(cart: Cart) -> None:
         changed = GisProduct(**{**_fields(orthophoto), "pricing": pricing})
         with pytest.raises(ValidationFailed) as refused:
             await cart.call(
-                "upsert_gis_product", UpsertGisProductRequest(product=changed), GisProduct, clerk
+                "upsert_gis_product",
+                UpsertGisProductRequest(product=changed),
+                GisProductRecord,
+                clerk,
             )
         assert refused.value.details["field"] == "product.pricing.tiers"
 
@@ -197,3 +225,94 @@ async def test_catalogue_queue_and_registrations_are_paged_and_bounded(cart: Car
         assert refused.value.details["field"] == "offset"
     queue = await cart.call("gis_queue", GisQueueRequest(limit=1), GisQueue, clerk)
     assert queue.next_offset is None
+
+
+GIS_CLERK = staff("gis_clerk", departments=("gis",))
+ATTACKS = ("/etc/hostname", "../dev-issuer-key.pem", "demo/../../../../etc/hostname")
+
+
+async def _record(cart: Cart, product_id: str) -> GisProductRecord:
+    records = await cart.call(
+        "gis_product_records", GisProductRecordsRequest(), GisProductRecordList, GIS_CLERK
+    )
+    return next(p for p in records.products if p.id == product_id)
+
+
+def _product(record: GisProductRecord, **changes: object) -> GisProduct:
+    fields = {k: v for k, v in _fields(record).items() if k != "file"}
+    return GisProduct(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+async def test_a_product_names_its_file_by_an_uploaded_id_never_by_a_path(cart: Cart) -> None:
+    guide = await _record(cart, "guide-map")
+    for attack in (*ATTACKS, uuid.uuid4().hex):  # paths, and an id no upload issued
+        request = UpsertGisProductRequest(product=_product(guide, ready_file=attack))
+        with pytest.raises(ValidationFailed) as refused:
+            await cart.call("upsert_gis_product", request, GisProductRecord, GIS_CLERK)
+        assert refused.value.details["field"] == "product.ready_file"
+    assert (await _record(cart, "guide-map")).ready_file == guide.ready_file  # unchanged
+
+    content = bytes(range(256)) * 1000  # 256 kB, several chunks
+    upload = GisFileUploadRequest(
+        file_name="opaskartta_2027.pdf",
+        content_b64=base64.b64encode(content).decode(),
+        idempotency_key=f"file-{uuid.uuid4()}",
+    )
+    with pytest.raises(Forbidden):
+        await cart.call("gis_upload_file", upload, GisFile, resident())
+    stored = await cart.call("gis_upload_file", upload, GisFile, GIS_CLERK)
+    assert (stored.file_name, stored.size_bytes) == ("opaskartta_2027.pdf", len(content))
+    assert await cart.call("gis_upload_file", upload, GisFile, GIS_CLERK) == stored  # replayed
+    for bad in ("../evil.pdf", "/etc/passwd", ".hidden"):
+        with pytest.raises(ValidationFailed) as refused:
+            await cart.call(
+                "gis_upload_file",
+                GisFileUploadRequest(file_name=bad, content_b64=upload.content_b64),
+                GisFile,
+                GIS_CLERK,
+            )
+        assert refused.value.details["field"] == "file_name"
+
+    request = UpsertGisProductRequest(product=_product(guide, ready_file=stored.file_id))
+    record = await cart.call("upsert_gis_product", request, GisProductRecord, GIS_CLERK)
+    assert record.file == stored
+
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    (link,) = (await order_in(cart, me, order.order_id, "fulfilled")).downloads
+    grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
+    assert grant.file_id == stored.file_id
+    assert grant.file_name == "opaskartta_2027.pdf"
+    store = LocalDirectoryStore(cart.settings.storage_dir)
+    assert await read_all(store, grant.file_id) == content  # byte for byte
+
+
+async def test_the_public_catalogue_carries_no_file_reference(cart: Cart) -> None:
+    raw = await cart.requester.call(
+        "cart.v1.list_gis_products", ListGisProductsRequest(include_inactive=False), dict
+    )
+    guide = next(p for p in raw["products"] if p["id"] == "guide-map")
+    assert not {"ready_file", "file", "file_id", "file_path"} & set(guide)
+    text = msgspec.json.encode(raw).decode()
+    assert cart.settings.storage_dir not in text
+    assert ".pdf" not in text
+
+
+async def test_a_symlink_planted_in_the_storage_is_not_served(cart: Cart, tmp_path: Path) -> None:
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+    (link,) = (await order_in(cart, me, order.order_id, "fulfilled")).downloads
+    grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
+    secret = tmp_path / "dev-issuer-key.pem"
+    secret.write_bytes(b"-----BEGIN PRIVATE KEY-----\n")
+    store = LocalDirectoryStore(cart.settings.storage_dir)
+    planted = store.root / "files" / grant.file_id[:2] / grant.file_id
+    planted.unlink()
+    planted.symlink_to(secret)
+    with pytest.raises(FileMissing):
+        await store.open(grant.file_id)
+    assert not await store.exists(grant.file_id)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.cart.domain import entitlements, model
-from services.cart.domain.geometry import polygon_area_m2
 from services.cart.domain.pricing import (
     AreaPricing,
     AreaTier,
@@ -78,117 +75,6 @@ def test_totals_break_vat_down_per_rate_and_group_merchants() -> None:
     assert result.vat[0].gross_cents == 6000
     assert result.net_cents + result.vat_cents == result.gross_cents
     assert result.merchants == [("sports", 2000), ("library", 350), ("gis", 6000)]
-
-
-E0, N0 = 23_450_000, 6_704_000  # Turku in ETRS-GK23 (EPSG:3877) metres
-
-
-def ring(*xy: tuple[float, float]) -> list[list[float]]:
-    return [[E0 + x, N0 + y] for x, y in xy]
-
-
-SQUARE = ring((0, 0), (200, 0), (200, 100), (0, 100), (0, 0))
-HOLE = ring((10, 10), (20, 10), (20, 20), (10, 20), (10, 10))
-
-
-def test_polygon_area_in_square_metres_with_a_hole() -> None:
-    assert polygon_area_m2({"type": "Polygon", "coordinates": [SQUARE]}) == 20000
-    assert polygon_area_m2({"type": "Polygon", "coordinates": [SQUARE, HOLE]}) == 19900
-    multi = {"type": "MultiPolygon", "coordinates": [[SQUARE], [HOLE]]}
-    assert polygon_area_m2(multi, "EPSG:3877") == 20100
-
-
-def test_polygon_area_is_rounded_half_up_to_whole_square_metres() -> None:
-    half = ring((0, 0), (0.5, 0), (0.5, 1001), (0, 1001), (0, 0))  # 500.5 m2
-    assert polygon_area_m2({"type": "Polygon", "coordinates": [half]}) == 501
-    clockwise = list(reversed(SQUARE))
-    assert polygon_area_m2({"type": "Polygon", "coordinates": [clockwise]}) == 20000
-
-
-@pytest.mark.parametrize(
-    ("geometry", "field", "words"),
-    [
-        ({"type": "Point", "coordinates": [E0, N0]}, "area.type", "Polygon"),
-        ("POLYGON((0 0, 1 1))", "area", "GeoJSON"),
-        ({"type": "Polygon", "coordinates": []}, "area.coordinates", "no coordinates"),
-        ({"type": "Polygon", "coordinates": [SQUARE[:-1]]}, "area.coordinates", "not closed"),
-        ({"type": "Polygon", "coordinates": [SQUARE[:2] + SQUARE[:1]]}, "area.coordinates", "four"),
-        (
-            {
-                "type": "Polygon",
-                "coordinates": [
-                    [[22.26, 60.45], [22.27, 60.45], [22.27, 60.46], [22.26, 60.46], [22.26, 60.45]]
-                ],
-            },
-            "area.coordinates",
-            "degrees",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [[[0, 0], [200, 0], [200, 100], [0, 100], [0, 0]]]},
-            "area.coordinates",
-            "outside",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [[[E0, N0], [E0, "x"], [E0 + 1, N0], [E0, N0]]]},
-            "area.coordinates",
-            "numbers",
-        ),
-        (
-            {"type": "Polygon", "coordinates": [ring((0, 0), (10, 10), (0, 10), (10, 0), (0, 0))]},
-            "area.coordinates",
-            "crosses itself",
-        ),
-        ({"type": "Polygon", "coordinates": [HOLE, SQUARE]}, "area.coordinates", "holes"),
-    ],
-)
-def test_polygons_that_cannot_be_priced_are_refused_naming_the_field(
-    geometry: object, field: str, words: str
-) -> None:
-    with pytest.raises(ValidationFailed, match=words) as refused:
-        polygon_area_m2(geometry)
-    assert refused.value.details["field"] == field
-
-
-def test_a_self_crossing_outline_is_refused_and_a_big_drawn_one_is_measured_quickly() -> None:
-    figure_eight = ring((0, 0), (300, 100), (300, 0), (0, 100), (0, 0))
-    with pytest.raises(ValidationFailed, match="crosses itself"):
-        polygon_area_m2({"type": "Polygon", "coordinates": [figure_eight]})
-    n = 499
-    circle = [
-        [
-            E0 + round(1000 * math.cos(2 * math.pi * k / n), 3),
-            N0 + round(1000 * math.sin(2 * math.pi * k / n), 3),
-        ]
-        for k in range(n)
-    ]
-    circle.append(circle[0])
-    started = time.perf_counter()
-    area = polygon_area_m2({"type": "Polygon", "coordinates": [circle]})
-    assert abs(area - math.pi * 1000**2) < 10000
-    # The worst case for the crossing check: every edge spans the whole width (a zigzag).
-    zigzag = [[E0 + (k % 2) * 1000, N0 + k] for k in range(n - 3)]
-    zigzag += [[E0 - 10, N0 + n], [E0 - 10, N0], zigzag[0]]
-    assert polygon_area_m2({"type": "Polygon", "coordinates": [zigzag]}) > 0
-    assert time.perf_counter() - started < 1.5
-    too_many = circle[:-1] + circle[:2] + [circle[0]]
-    with pytest.raises(ValidationFailed, match="more than 500 positions"):
-        polygon_area_m2({"type": "Polygon", "coordinates": [too_many]})
-
-
-def test_an_unclosed_ring_is_not_priced_as_a_huge_area() -> None:
-    # The audit's case: a 2 ha square without its closing position used to price as 117,252 ha.
-    with pytest.raises(ValidationFailed, match="not closed"):
-        polygon_area_m2({"type": "Polygon", "coordinates": [SQUARE[:-1]]})
-
-
-def test_area_coordinates_must_fit_the_stated_crs() -> None:
-    tm35 = [[240_000 + x, N0 + y] for x, y in ((0, 0), (200, 0), (200, 100), (0, 100), (0, 0))]
-    assert polygon_area_m2({"type": "Polygon", "coordinates": [tm35]}, "ETRS-TM35FIN") == 20000
-    with pytest.raises(ValidationFailed, match="outside"):
-        polygon_area_m2({"type": "Polygon", "coordinates": [tm35]}, "ETRS-GK23")
-    with pytest.raises(ValidationFailed) as refused:
-        polygon_area_m2({"type": "Polygon", "coordinates": [SQUARE]}, "WGS84")
-    assert refused.value.details["field"] == "coordinate_system"
 
 
 def test_area_price_is_base_fee_plus_tiers_with_a_minimum_area() -> None:
