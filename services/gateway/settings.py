@@ -11,9 +11,9 @@ RATE_LIMIT_IP_PER_MINUTE (every request, also a refused one), RATE_LIMIT_PRINCIP
 RATE_LIMIT_AUTH_FAILURES_IP_PER_MINUTE, RATE_LIMIT_AUTH_FAILURES_CREDENTIAL_PER_MINUTE (failed
 credentials per address, and per API key id / token subject; 0 = off), RATE_LIMIT_BUCKET,
 RATE_LIMIT_SYNC_S; GIS_STORAGE_DIR (the GIS file store downloads stream from, the cart's
-CART_STORAGE_DIR; default DATA_DIR/gis); TRUSTED_PROXIES (CIDRs of reverse proxies whose forwarded header is
-believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or `forwarded` for RFC 7239
-`Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
+CART_STORAGE_DIR; default DATA_DIR/gis); TRUSTED_PROXIES (CIDRs of reverse proxies whose
+forwarded header is believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or
+`forwarded` for RFC 7239 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
 
 Development-only values (the built-in issuer with demo users) are refused when
 `ENV=production` (`check_settings`).
