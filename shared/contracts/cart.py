@@ -12,6 +12,18 @@ from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
+from shared.contracts.accounting import (
+    CompanyCode,
+    CostCentre,
+    CostCentreOrAny,
+    GlAccount,
+    InternalOrder,
+    OptionalVatRateCode,
+    ProfitCentre,
+    SalesOrganisation,
+    SapVatCode,
+    VatRateCode,
+)
 from shared.contracts.common import Event
 from shared.events import register
 
@@ -30,12 +42,12 @@ OrderState = Literal[
 class AccountingDimensions(msgspec.Struct, frozen=True, kw_only=True):
     """SAP dimensions valid on the day of the sale (data, never constants in code)."""
 
-    company_code: str
-    sales_organisation: str = ""
-    gl_account: str
-    profit_centre: str
-    internal_order: str = ""
-    vat_code: str
+    company_code: CompanyCode
+    sales_organisation: SalesOrganisation = ""
+    gl_account: GlAccount
+    profit_centre: ProfitCentre
+    internal_order: InternalOrder = ""
+    vat_code: SapVatCode
 
 
 class OrderLineSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -333,8 +345,8 @@ class Merchant(msgspec.Struct, frozen=True, kw_only=True):
     business_id: str
     line_kinds: list[LineKind] = msgspec.field(default_factory=list)
     active: bool = True
-    cost_centre: str = "*"
-    vat_code: str = ""
+    cost_centre: CostCentreOrAny = "*"
+    vat_code: OptionalVatRateCode = ""
 
 
 class ListMerchantsRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -354,7 +366,7 @@ class UpsertMerchantRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 class AccountingEntry(msgspec.Struct, frozen=True, kw_only=True):
     merchant_id: str
-    cost_centre: str
+    cost_centre: CostCentreOrAny
     product: str = ""  # '' = any product of the cost centre
     valid_from: date
     valid_to: date | None = None
@@ -379,7 +391,7 @@ class AccountingList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VatRate(msgspec.Struct, frozen=True, kw_only=True):
-    code: str  # general | reduced_13_5 | reduced_10 | zero
+    code: VatRateCode  # general | reduced_13_5 | reduced_10 | zero
     rate_bp: int
     valid_from: date
     valid_to: date | None = None
@@ -434,8 +446,8 @@ class GisProduct(msgspec.Struct, frozen=True, kw_only=True):
     coordinate_systems: list[str] = msgspec.field(default_factory=lambda: ["ETRS-GK23"])
     licences: list[GisLicence]
     pricing: GisPricing
-    vat_code: str = "general"
-    cost_centre: str
+    vat_code: VatRateCode = "general"
+    cost_centre: CostCentre
     ready_file: str | None = None  # a file in the storage directory; None: made to order
     active: bool = True
 
