@@ -114,7 +114,7 @@ def create_app(
         health.health,
         health.ready,
         sign_out,
-        *api_routes(),
+        *api_routes(local_provider=not common.is_production),
         *openapi.docs_routes(),
         *extra_routes,
         *_web_routes(),

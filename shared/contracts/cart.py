@@ -304,12 +304,32 @@ class ReceiptMerchant(msgspec.Struct, frozen=True, kw_only=True):
     gross_cents: int
 
 
+class ReceiptLineTimes(msgspec.Struct, frozen=True, kw_only=True):
+    """When a reserved line takes place, in local time with its UTC offset."""
+
+    line_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ReceiptLocalTimes(msgspec.Struct, frozen=True, kw_only=True):
+    """The receipt's times as a resident reads them: local time in `time_zone` with its UTC
+    offset (ISO 8601, e.g. `2026-11-23T14:05:00+02:00`); the order's own fields are UTC."""
+
+    time_zone: str = "Europe/Helsinki"
+    created_at: datetime
+    paid_at: datetime | None = None
+    payment_deadline: datetime
+    lines: list[ReceiptLineTimes] = msgspec.field(default_factory=list)
+
+
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
     order: OrderView
     merchants: list[ReceiptMerchant]
     payment_provider: str | None
     credit_lines: list[str]
     html: str
+    local_times: ReceiptLocalTimes
 
 
 class RequestRefundRequest(msgspec.Struct, frozen=True, kw_only=True):
