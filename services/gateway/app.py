@@ -154,7 +154,7 @@ def create_app(
         ),
         middleware=[middleware.GatewayMiddleware],
         before_send=[middleware.before_send],
-        plugins=[errors.problem_details_plugin()],
+        plugins=[errors.problem_details_plugin(), openapi.TimeOfDaySchema()],
         exception_handlers=errors.EXCEPTION_HANDLERS,
         request_max_body_size=gateway.max_body_bytes,
         cors_config=cors,

@@ -277,7 +277,13 @@ def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool
     )
 
 
-@post("/auth/sign-out", status_code=303, tags=["auth"], summary="Sign out (clears the session)")
+@post(
+    "/auth/sign-out",
+    status_code=303,
+    tags=["auth"],
+    summary="Sign out (clears the session)",
+    **POST_ERRORS,
+)
 async def sign_out(request: Request[Any, Any, Any]) -> Redirect:
     response = Redirect(path="/", status_code=303)
     clear_session(response, request.app.state.gateway_settings)

@@ -113,6 +113,15 @@ OptionalCostCentre = Annotated[
         description="A cost centre (see CostCentre), or empty for the merchant's default",
     ),
 ]
+# A merchant (department) of the cart's registry: e.g. sports, library, gis.
+MerchantId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=_whole(r"[a-z][a-z0-9_]{0,31}"),
+        max_length=32,
+        description="Merchant id: 1-32 small letters, digits and _ starting with a letter",
+    ),
+]
 # The code of a VAT rate in the cart's registry (general, reduced_13_5, reduced_10, zero).
 VatRateCode = Annotated[
     str,

@@ -18,6 +18,7 @@ from shared.contracts.accounting import (
     CostCentreOrAny,
     GlAccount,
     InternalOrder,
+    MerchantId,
     OptionalVatRateCode,
     ProfitCentre,
     SalesOrganisation,
@@ -358,7 +359,7 @@ class Merchant(msgspec.Struct, frozen=True, kw_only=True):
     cart prices itself for it (library debits: e.g. `library` and `zero`, the 0 % rate of
     public-law charges); reservations and GIS products carry their own."""
 
-    id: str
+    id: MerchantId
     name_fi: str
     name_sv: str | None = None
     name_en: str | None = None
@@ -385,7 +386,7 @@ class UpsertMerchantRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AccountingEntry(msgspec.Struct, frozen=True, kw_only=True):
-    merchant_id: str
+    merchant_id: MerchantId
     cost_centre: CostCentreOrAny
     product: str = ""  # '' = any product of the cost centre
     valid_from: date
@@ -403,7 +404,7 @@ class SetAccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
 class ListAccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.list_accounting`: admin / finance."""
 
-    merchant_id: str | None = None
+    merchant_id: MerchantId | None = None
 
 
 class AccountingList(msgspec.Struct, frozen=True, kw_only=True):

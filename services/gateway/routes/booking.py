@@ -332,8 +332,9 @@ def calendar_link(reply: Any, request: Request[Any, Any, Any]) -> CalendarLink:
     return CalendarLink(token=reply.token, feed_url=absolute_url(request, path))
 
 
-# Statuses beyond every route's (OpenAPI): a hold or a request that ran out of time is 410.
-ERRORS = {"confirm": (410,), "approve": (410,)}
+# Statuses beyond every route's (OpenAPI): a hold or a request that ran out of time is 410;
+# inactive resources are listed for their department's staff only (403 for others).
+ERRORS = {"confirm": (410,), "approve": (410,), "list_resources": (403,)}
 
 
 def routes() -> list[ControllerRouterHandler]:
@@ -345,7 +346,12 @@ def routes() -> list[ControllerRouterHandler]:
         contracts, "booking", [QUOTE_POST], status_code=200, extra={"operation_id": "quote_post"}
     )
     ops += ops_from(
-        contracts, "booking", CALENDAR_SPECS, render=calendar_response, response_type=str
+        contracts,
+        "booking",
+        CALENDAR_SPECS,
+        render=calendar_response,
+        response_type=str,
+        media_type="text/calendar",
     )
     if not ops:
         return []

@@ -297,8 +297,9 @@ async def download(request: Request[Any, Any, Any], token: Annotated[str, PathPa
     )
 
 
-# Statuses beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out).
-ERRORS = {"add_reservation": (410,), "checkout": (410,)}
+# Statuses beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out);
+# inactive GIS products are listed for GIS clerks only (403 for others).
+ERRORS = {"add_reservation": (410,), "checkout": (410,), "list_gis_products": (403,)}
 
 
 def routes() -> list[ControllerRouterHandler]:

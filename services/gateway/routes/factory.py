@@ -84,6 +84,7 @@ class Op:
     # link made absolute): `render(reply, request)`.
     render: Callable[[Any, Request[Any, Any, Any]], Any] | None = None
     response_type: Any = None
+    media_type: str | None = None  # of the reply, when `render` gives another (text/csv)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -185,6 +186,7 @@ def operation_route(op: Op) -> HTTPRouteHandler:
         tags=list(op.tags),
         status_code=op.status_code or default_status,
         operation_id=op.extra.get("operation_id", subject.replace(".", "_")),
+        **({"media_type": op.media_type} if op.media_type else {}),
         opt={"who": op.who, "subject": subject, "public_names": public_names},
         **documented_errors(public=op.who.public, method=method, also=op.extra.get("errors", ())),
     )(handler)

@@ -156,6 +156,7 @@ def _csv_ops() -> list[Op]:
             "Settlement of one merchant's day as CSV",
             render=text_response(CSV, "csv", "settlement.csv"),
             response_type=str,
+            media_type=CSV,
             extra={"operation_id": "payment_v1_settlement_csv"},
         ),
         Op(
@@ -168,6 +169,7 @@ def _csv_ops() -> list[Op]:
             "The day's accounting file for SAP as CSV (records the export run)",
             render=text_response(CSV, "csv", "erp-export.csv"),
             response_type=str,
+            media_type=CSV,
             status_code=200,
             extra={"operation_id": "payment_v1_erp_export_csv"},
         ),

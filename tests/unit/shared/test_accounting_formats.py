@@ -42,6 +42,7 @@ FORMATS: dict[Any, tuple[list[str], list[str]]] = {
     accounting.OptionalCostCentre: (["", "LIIK-2150"], ["*", "-1", FORGING]),
     accounting.VatRateCode: (["general", "reduced_13_5", "zero"], ["", "General", "=1", "x\n"]),
     accounting.OptionalVatRateCode: (["", "zero"], ["Zero", "zero\n"]),
+    accounting.MerchantId: (["sports", "gis", "library"], ["", "Gis", "=1", "gis\n", "1gis"]),
 }
 
 
