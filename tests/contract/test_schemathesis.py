@@ -9,7 +9,7 @@ Checks on every reply:
   declaration; invalid input is refused (4xx);
 - a state-changing request repeated with the same `Idempotency-Key` gives the same answer.
 
-Bounded for `make test`: `SCHEMATHESIS_EXAMPLES` examples (default 2) per operation, identity
+Bounded for `make test`: `SCHEMATHESIS_EXAMPLES` examples (default 3) per operation, identity
 and mode, Hypothesis derandomized (the same cases every run), no shrinking. A larger budget:
 `SCHEMATHESIS_EXAMPLES=50 pytest tests/contract`.
 
@@ -29,6 +29,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from shared.settings import CommonSettings
 from tests.integration.gateway.conftest import gateway_settings
 from tests.integration.gateway.services import real_services
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "2"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "3"))
 # Who calls: a demo user per role, and an integration client with every scope.
 USERS = {
     "resident": "resident-turku",
@@ -67,11 +68,19 @@ API_KEYS = json.dumps(
     ]
 )
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
-# Valid input reaches real objects of the demo data (random ids only ever find nothing).
+# Valid input reaches real objects (random ids only ever find nothing): the demo data's, and
+# the ones `seed` makes (a reservation, a paid order with a made-to-order GIS line).
 KNOWN_PATH = {
     "resource_id": str(demo.RESOURCE_SPORTS_HALL),
     "unit_id": str(demo.UNIT_IMPIVAARA_SPORTS_HALL),
     "provider": "local",
+}
+MADE_TO_ORDER = {
+    "product_id": "detailed-plan",
+    "format": "PDF",
+    "licence_type": "internal use",
+    "purpose_of_use": "checking the API against its declaration",
+    "licence_accepted": True,
 }
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -224,11 +233,66 @@ def identities_of(app: Any) -> dict[str, dict[str, str]]:
     return found | {"api_key": {"X-API-Key": API_KEY}}
 
 
+def _ok(response: Any) -> Any:
+    assert response.status_code < 300, (response.request.url, response.text)
+    return response.json()
+
+
+def when(slot: dict[str, Any]) -> dict[str, Any]:
+    return {"starts_at": slot["starts_at"], "ends_at": slot["ends_at"]}
+
+
+def seed(app: Any, identities: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Objects for the path parameters: the resident holds a slot and buys a made-to-order GIS
+    product (paid, queued for the GIS clerk); a second held reservation goes unpaid."""
+    resident = identities["resident"]
+    with schemathesis_asgi.get_client(app) as client:
+        day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+        hall = KNOWN_PATH["resource_id"]
+        free = _ok(client.get(f"/api/v1/resources/{hall}/availability?first={day}&last={day}"))[
+            "slots"
+        ]
+        held = [
+            _ok(
+                client.post(
+                    "/api/v1/holds",
+                    json={"items": [{"resource_id": hall, **when(slot)}]},
+                    headers=resident,
+                )
+            )["reservations"][0]["reservation_id"]
+            for slot in free[:2]
+        ]
+        _ok(
+            client.post(
+                "/api/v1/cart/reservations", json={"reservation_id": held[0]}, headers=resident
+            )
+        )
+        _ok(client.post("/api/v1/cart/gis-products", json=MADE_TO_ORDER, headers=resident))
+        order = _ok(client.post("/api/v1/cart/checkout", headers=resident))
+        payment = _ok(
+            client.post("/api/v1/payments", json={"order_id": order["order_id"]}, headers=resident)
+        )
+        paid = client.post(
+            f"/pay/local/{payment['payment_id']}", data={"decision": "pay"}, headers=resident
+        )
+        assert paid.status_code == 200, paid.text
+        gis = next(x for x in order["lines"] if x["line"]["kind"] == "gis_product")
+    return {
+        "reservation_id": held[1],
+        "order_id": order["order_id"],
+        "line_id": gis["line"]["line_id"],
+        "payment_id": payment["payment_id"],
+    }
+
+
 def run_schemathesis(app: Any) -> Run:
-    """In a worker thread: load the served document, exercise it, stop the app's lifespan."""
+    """In a worker thread: load the served document, make objects to reach, exercise every
+    operation, stop the app's lifespan."""
     try:
         schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
-        return exercise(schema, identities_of(app))
+        identities = identities_of(app)
+        KNOWN_PATH.update(seed(app, identities))
+        return exercise(schema, identities)
     finally:
         schemathesis_asgi.shutdown_lifespans()
 
