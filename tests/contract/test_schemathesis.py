@@ -304,7 +304,7 @@ def report(run: Run) -> Iterator[str]:
         yield f"{count}x {example}"
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(max(600, EXAMPLES * 40))  # a larger budget gets its time
 async def test_every_operation_answers_as_it_is_declared(
     hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> None:

@@ -129,6 +129,13 @@ async def test_csv_and_ics_replies_carry_one_charset(suite) -> None:
     token = (await client.post("/api/v1/calendar/token", json={}, headers=me)).json()["token"]
     feed = await client.get(f"/api/v1/calendar/feeds/{token}")
     assert feed.headers["content-type"] == "text/calendar; charset=utf-8"
+    page = await client.get("/")  # the web pages too
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    web_csv = await client.get(
+        "/finance/settlement.csv", params={"day": today, "merchant": "gis"}, headers=finance
+    )
+    assert web_csv.status_code == 200, web_csv.text
+    assert web_csv.headers["content-type"] == "text/csv; charset=utf-8"
 
 
 async def test_errors_name_fields_as_the_openapi_document_does(suite) -> None:
