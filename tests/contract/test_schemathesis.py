@@ -9,7 +9,7 @@ Checks on every reply:
   declaration; invalid input is refused (4xx);
 - a state-changing request repeated with the same `Idempotency-Key` gives the same answer.
 
-Bounded for `make test`: `SCHEMATHESIS_EXAMPLES` examples (default 3) per operation, identity
+Bounded for `make test`: `SCHEMATHESIS_EXAMPLES` examples (default 2) per operation, identity
 and mode, Hypothesis derandomized (the same cases every run), no shrinking. A larger budget:
 `SCHEMATHESIS_EXAMPLES=50 pytest tests/contract`.
 
@@ -46,7 +46,7 @@ from shared.settings import CommonSettings
 from tests.integration.gateway.conftest import gateway_settings
 from tests.integration.gateway.services import real_services
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "2"))
 # Who calls: a demo user per role, and an integration client with every scope.
 USERS = {
     "resident": "resident-turku",
