@@ -159,11 +159,36 @@ def decode_request(data: bytes, request_type: type[Req]) -> Req:
     try:
         if request_type is Empty and not data:
             return Empty()  # type: ignore[return-value]
-        return msgspec.json.decode(data or b"{}", type=request_type)
+        request = msgspec.json.decode(data or b"{}", type=request_type)
     except msgspec.ValidationError as exc:
         raise validation_error(exc) from None
     except msgspec.DecodeError:
         raise ValidationFailed("the request body is not valid JSON", field="body") from None
+    if b"\\u0000" in data:  # JSON can carry NUL only escaped; PostgreSQL text cannot store it
+        where = nul_at(msgspec.to_builtins(request))
+        if where is not None:
+            raise ValidationFailed("text may not contain the NUL character (U+0000)", field=where)
+    return request
+
+
+def nul_at(value: Any, path: str = "") -> str | None:
+    """The dotted path (`items[0].note`) of the first text holding a NUL character, if any."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return inner
+            found = nul_at(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = nul_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 class Responder:

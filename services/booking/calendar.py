@@ -16,7 +16,7 @@ from services.booking.access import may_see, signed_in
 from services.booking.domain.dates import EARLIEST, LATEST, check_day, check_days
 from services.booking.domain.feeds import busy_text, reservations_text
 from services.booking.domain.model import Reservation, Resource
-from services.booking.service import Bookings
+from services.booking.service import Bookings, remember, replayed
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
 from shared.errors import NotFound, ValidationFailed
@@ -57,14 +57,22 @@ class Calendars:
         self, req: c.CalendarTokenRequest, ctx: RequestContext
     ) -> c.CalendarToken:
         principal = signed_in(ctx.principal)
-        token = secrets.token_urlsafe(32)
-        await self.bookings.pool.execute(
-            """INSERT INTO calendar_tokens (token_hash, customer) VALUES ($1, $2)
-               ON CONFLICT (customer) DO UPDATE SET token_hash = $1, created_at = now()""",
-            _hash(token),
-            principal.subject,
-        )
-        return c.CalendarToken(token=token)
+        async with self.bookings.pool.acquire() as conn, conn.transaction():
+            # A repeat with the same key gives the link it made, not another one that
+            # silently replaces it (the first would stop working).
+            first = await replayed(conn, "calendar_token", principal, req, c.CalendarToken)
+            if first is not None:
+                return first
+            token = secrets.token_urlsafe(32)
+            await conn.execute(
+                """INSERT INTO calendar_tokens (token_hash, customer) VALUES ($1, $2)
+                   ON CONFLICT (customer) DO UPDATE SET token_hash = $1, created_at = now()""",
+                _hash(token),
+                principal.subject,
+            )
+            reply = c.CalendarToken(token=token)
+            await remember(conn, "calendar_token", principal, req, reply)
+        return reply
 
     async def revoke_token(
         self, req: c.CalendarTokenRequest, ctx: RequestContext

@@ -13,7 +13,15 @@ from services.cart.deps import Deps
 from services.cart.gis import credit_line
 from services.cart.orders import _visible_order, full_view
 from services.cart.views import merchant_name
-from shared.contracts.cart import Merchant, Receipt, ReceiptMerchant, ReceiptRequest
+from shared.contracts.cart import (
+    Merchant,
+    OrderView,
+    Receipt,
+    ReceiptLineTimes,
+    ReceiptLocalTimes,
+    ReceiptMerchant,
+    ReceiptRequest,
+)
 from shared.contracts.common import RequestContext
 from shared.errors import Conflict
 
@@ -73,6 +81,26 @@ _env.filters["local"] = lambda at: local_time(at).strftime("%d.%m.%Y %H:%M")
 def local_time(at: datetime) -> datetime:
     """Receipts speak the resident's time: Europe/Helsinki (EET/EEST)."""
     return at.astimezone(HELSINKI)
+
+
+def local_times(order: OrderView) -> ReceiptLocalTimes:
+    """The order's times, and when each reserved line takes place, in Helsinki time."""
+    lines = [
+        ReceiptLineTimes(
+            line_id=line.line.line_id,
+            starts_at=local_time(datetime.fromisoformat(line.details["starts_at"])),
+            ends_at=local_time(datetime.fromisoformat(line.details["ends_at"])),
+        )
+        for line in order.lines
+        if line.line.kind == "reservation" and {"starts_at", "ends_at"} <= line.details.keys()
+    ]
+    return ReceiptLocalTimes(
+        time_zone=HELSINKI.key,
+        created_at=local_time(order.created_at),
+        paid_at=local_time(order.paid_at) if order.paid_at else None,
+        payment_deadline=local_time(order.payment_deadline),
+        lines=lines,
+    )
 
 
 TEMPLATE = _env.from_string(
@@ -153,4 +181,5 @@ async def receipt(deps: Deps, req: ReceiptRequest, ctx: RequestContext) -> Recei
         payment_provider=order["payment_provider"],
         credit_lines=credits,
         html=html,
+        local_times=local_times(view),
     )

@@ -28,6 +28,7 @@ from litestar.params import JSONBody, QueryParameter, URLEncodedBody
 from litestar.response import Redirect
 
 from services.gateway.auth import clear_session, set_session
+from services.gateway.openapi import documented_errors
 from services.gateway.settings import GatewaySettings
 from shared.errors import NotFound
 
@@ -193,8 +194,20 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
+WHO = "Who may call: anyone (development only: the issuer is off in production)."
+GET_ERRORS = documented_errors(public=True, method="GET")
+POST_ERRORS = documented_errors(public=True, method="POST")
+
+
 def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool) -> Router:
-    @get("/.well-known/openid-configuration", summary="Discovery document of the dev issuer")
+    """The issuer's routes, in the OpenAPI document (tag `development`) while it is on."""
+
+    @get(
+        "/.well-known/openid-configuration",
+        summary="Discovery document of the dev issuer",
+        description=WHO,
+        **GET_ERRORS,
+    )
     async def discovery() -> dict[str, Any]:
         return {
             "issuer": issuer.issuer,
@@ -206,15 +219,26 @@ def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool
             "response_types_supported": ["code"],
         }
 
-    @get("/jwks", summary="Signing keys of the dev issuer")
+    @get("/jwks", summary="Signing keys of the dev issuer", description=WHO, **GET_ERRORS)
     async def jwks() -> dict[str, Any]:
         return issuer.jwks()
 
-    @post("/token", summary="A token for a demo user (development only)")
+    @post(
+        "/token",
+        summary="A token for a demo user (development only)",
+        description=f"{WHO} `user` is a demo user's id (404 for any other).",
+        **POST_ERRORS,
+    )
     async def token(data: JSONBody[TokenRequest]) -> TokenReply:
         return TokenReply(access_token=issuer.sign(data.user), expires_in=issuer.lifetime_s)
 
-    @get("/sign-in", summary="Sign-in page listing the demo users")
+    @get(
+        "/sign-in",
+        summary="Sign-in page listing the demo users",
+        description=WHO,
+        media_type="text/html",
+        **GET_ERRORS,
+    )
     async def sign_in_page(
         next_: Annotated[str, QueryParameter(name="next")] = "/",
     ) -> Response[str]:
@@ -234,7 +258,13 @@ def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool
         )
         return Response(page, media_type="text/html")
 
-    @post("/sign-in", summary="Sign in as a demo user (sets the session cookie)", status_code=303)
+    @post(
+        "/sign-in",
+        summary="Sign in as a demo user (sets the session cookie)",
+        description=WHO,
+        status_code=303,
+        **POST_ERRORS,
+    )
     async def sign_in(data: URLEncodedBody[SignInForm]) -> Redirect:
         response = Redirect(path=quote(_safe_next(data.next), safe="/?=&"), status_code=303)
         set_session(response, issuer.sign(data.user), settings, secure)
@@ -244,11 +274,16 @@ def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool
         "/dev-issuer",
         route_handlers=[discovery, jwks, token, sign_in_page, sign_in],
         tags=["development"],
-        include_in_schema=False,
     )
 
 
-@post("/auth/sign-out", status_code=303, tags=["auth"], summary="Sign out (clears the session)")
+@post(
+    "/auth/sign-out",
+    status_code=303,
+    tags=["auth"],
+    summary="Sign out (clears the session)",
+    **POST_ERRORS,
+)
 async def sign_out(request: Request[Any, Any, Any]) -> Redirect:
     response = Redirect(path="/", status_code=303)
     clear_session(response, request.app.state.gateway_settings)

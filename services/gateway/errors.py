@@ -5,12 +5,18 @@
 - Litestar's own HTTP errors (validation of bodies/queries, 404, 405, 413) through its
   `ProblemDetailsPlugin`, with the same members (`code`, `field`, `errors`).
 - Anything else: 500 with the request id, logged, never a stack trace in the reply.
+
+A field at fault is named as the OpenAPI document names it: a route's `opt["public_names"]`
+maps the names its handler uses (`state_`, `idempotency_key`, a service's `signature`) to the
+document's (`state`, `Idempotency-Key`, `Stripe-Signature`); an error about the whole JSON
+body names the field `""` (the JSON Pointer of the whole document).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -67,7 +73,15 @@ _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
     """One field at fault."""
 
-    field: Annotated[str, msgspec.Meta(description="`items[1].colour`, `limit`, `body`")]
+    field: Annotated[
+        str,
+        msgspec.Meta(
+            description=(
+                "As the OpenAPI document names it: `items[1].colour` (body), `limit` (query), "
+                "`payment_id` (path), `Idempotency-Key` (header); `` for the whole body"
+            )
+        ),
+    ]
     message: str
     source: Annotated[str, msgspec.Meta(description="body, query, path, header or service")]
 
@@ -167,15 +181,17 @@ def from_http_exception(exc: HTTPException) -> ProblemDetailsException:
         for item in exc.extra if isinstance(exc.extra, list) else []:
             message = str(item.get("message", "")) if isinstance(item, dict) else str(item)
             key = item.get("key") if isinstance(item, dict) else None
+            if message == "'data'":  # Litestar's KeyError when there is no body at all
+                message = "the request needs a JSON body"
             errors.append(
                 {
-                    "field": _field_of(message, key) or "body",
+                    "field": _field_of(message, key) or "",
                     "message": message.split(" - at ")[0],
                     "source": item.get("source", "body") if isinstance(item, dict) else "body",
                 }
             )
         if not errors:
-            errors = [{"field": "body", "message": str(exc.detail), "source": "body"}]
+            errors = [{"field": "", "message": str(exc.detail), "source": "body"}]
         return problem(
             400,
             "validation_failed",
@@ -186,6 +202,36 @@ def from_http_exception(exc: HTTPException) -> ProblemDetailsException:
         )
     detail = exc.detail if status < 500 else "internal error"
     return problem(status, code, str(detail), headers=headers or None)
+
+
+def public_fields(
+    problem: ProblemDetailsException, names: Mapping[str, str]
+) -> ProblemDetailsException:
+    """`problem` with its fields named as the OpenAPI document names them (see the module)."""
+    extra = problem.extra if isinstance(problem.extra, dict) else None
+    if not names or extra is None:
+        return problem
+    if extra.get("field") in names:
+        extra["field"] = names[extra["field"]]
+    for error in extra.get("errors") or ():
+        if error.get("field") in names:
+            error["field"] = names[error["field"]]
+    return problem
+
+
+def _public_names(request: Request[Any, Any, Any]) -> Mapping[str, str]:
+    handler = request.scope.get("route_handler")
+    return (handler.opt.get("public_names") or {}) if handler is not None else {}
+
+
+def validation_failed(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar's validation of a route's body, query, path and headers, as problem+json."""
+    return public_fields(from_http_exception(exc), _public_names(request)).to_response(request)
+
+
+def service_failed(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    """A service's error (or the gateway's own), as problem+json."""
+    return public_fields(from_service_error(exc), _public_names(request)).to_response(request)
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -207,12 +253,14 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
     return ProblemDetailsPlugin(
         ProblemDetailsConfig(
             enable_for_all_http_exceptions=True,
-            exception_to_problem_detail_map={
-                HTTPException: from_http_exception,
-                ServiceError: from_service_error,
-            },
+            exception_to_problem_detail_map={HTTPException: from_http_exception},
         )
     )
 
 
-EXCEPTION_HANDLERS = {Exception: internal_error}
+# Handlers that need the route (its public names); the plugin handles other HTTP errors.
+EXCEPTION_HANDLERS = {
+    Exception: internal_error,
+    ValidationException: validation_failed,
+    ServiceError: service_failed,
+}

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request
 from litestar.openapi import OpenAPIConfig, ResponseSpec
@@ -28,10 +29,15 @@ from litestar.openapi.spec import (
     SecurityScheme,
     Tag,
 )
+from litestar.plugins import OpenAPISchemaPlugin
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.errors import PROBLEM_JSON, TITLES, Problem
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
 STATIC = Path(__file__).parent / "static"
 
@@ -59,6 +65,32 @@ class LocalSwaggerPlugin(OpenAPIRenderPlugin):
 <script src="/api/static/swagger-ui-bundle.js"></script>
 <script src="/api/static/swagger-init.js"></script>
 </body></html>""".encode()
+
+
+# A time of day as msgspec reads and writes it (RFC 3339 partial-time, an offset optional).
+TIME_OF_DAY = (
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?(?![\s\S])"
+)
+
+
+class TimeOfDaySchema(OpenAPISchemaPlugin):
+    """`datetime.time` as a time of day (`10:00:00`): Litestar documents it as an ISO 8601
+    duration (`format: duration`), which no time of day the API sends or takes matches."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return value is time
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        return Schema(
+            type=OpenAPIType.STRING,
+            pattern=TIME_OF_DAY,
+            description="A time of day, e.g. 10:00:00 (00:00:00 at the end of a range: midnight)",
+            examples=["10:00:00"],
+        )
 
 
 def config() -> OpenAPIConfig:
@@ -131,11 +163,12 @@ ERROR_WHY: dict[int, tuple[str, str]] = {
 
 
 def error_statuses(*, public: bool, method: str, also: Iterable[int] = ()) -> list[int]:
-    """The error statuses a route can answer: every route 400, 404, 422, 429, 503; routes
-    needing sign-in 401, 403; state-changing ones 409; ones reading a body 413."""
-    statuses = {400, 404, 422, 429, 503, *also}
+    """The error statuses a route can answer: every route 400, 401 (a token or API key that
+    is sent must be valid, also on a public route: RFC 6750), 404, 422, 429, 503; routes
+    needing sign-in 403; state-changing ones 409; ones reading a body 413."""
+    statuses = {400, 401, 404, 422, 429, 503, *also}
     if not public:
-        statuses |= {401, 403}
+        statuses.add(403)
     if method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
         statuses.add(409)
     if method.upper() in ("POST", "PUT", "PATCH"):

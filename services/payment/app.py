@@ -68,7 +68,7 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             await payments.webhook(req, RequestContext())
 
         local.deliver = deliver
-        reporting = Reporting(infra.pool, provider, providers)
+        reporting = Reporting(infra.pool, provider, providers, infra.requester)
         anomalies = Anomalies(infra.pool)
         background = [
             every(settings.sweep_interval_s, payments.sweep_expired),

@@ -25,7 +25,8 @@ from services.payment.domain.reports import (
 )
 from services.payment.providers.base import Provider, ProviderError
 from shared import idempotency
-from shared.contracts.common import RequestContext
+from shared.contracts.cart import ListMerchantsRequest, MerchantList
+from shared.contracts.common import RequestContext, system_principal
 from shared.contracts.payment import (
     ErpExport,
     ErpExportRequest,
@@ -34,7 +35,8 @@ from shared.contracts.payment import (
     SettlementReport,
     SettlementRequest,
 )
-from shared.errors import Conflict, Unavailable, ValidationFailed
+from shared.errors import Conflict, NotFound, Unavailable, ValidationFailed
+from shared.messaging import Requester, subject_for
 
 
 def entries_with_fees(rows: list[asyncpg.Record]) -> list[tuple[asyncpg.Record, Entry]]:
@@ -65,6 +67,20 @@ class Reporting:
     pool: asyncpg.Pool
     provider: Provider
     providers: dict[str, Provider]
+    requester: Requester  # asks cart, which keeps the merchant registry
+
+    async def _check_merchant(self, merchant_id: str, ctx: RequestContext) -> None:
+        """A merchant the cart's registry does not know is not found (not an empty day)."""
+        system = RequestContext(
+            principal=system_principal("payment"),
+            request_id=ctx.request_id,
+            traceparent=ctx.traceparent,
+        )
+        registry = await self.requester.call(
+            subject_for("cart", "list_merchants"), ListMerchantsRequest(), MerchantList, ctx=system
+        )
+        if merchant_id not in {m.id for m in registry.merchants}:
+            raise NotFound(f"no merchant {merchant_id!r}", field="merchant_id")
 
     async def _fees_known(self, rows: list[asyncpg.Record]) -> None:
         """Fetch the provider fees still unknown for these ledger rows (no connection held
@@ -106,6 +122,8 @@ class Reporting:
         require_finance(ctx)
         rows = await self._ledger_of_day(req.day, req.merchant_id)
         mine = [(r, e) for r, e in entries_with_fees(rows) if e.merchant_id == req.merchant_id]
+        if not mine:  # a day without entries: of a merchant, or of a name nobody has?
+            await self._check_merchant(req.merchant_id, ctx)
         table = settlement_rows(e for _, e in mine)
         gross = sum(r.gross_cents for r in table)
         refunded = sum(r.refunded_gross_cents for r in table)

@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
+from shared.contracts.accounting import OptionalCostCentre
 from shared.contracts.common import Event, register
 
 SERVICE = "booking"
@@ -443,7 +444,7 @@ class ResourceUpsert(msgspec.Struct, frozen=True, kw_only=True):
     max_days_ahead: int = 90
     needs_approval: bool = False
     who_may_book: WhoMayBook = "public"
-    cost_centre: str = ""
+    cost_centre: OptionalCostCentre = ""
     allows_multi_day: bool = False
     free_cancel_hours: int = 24
     late_refund_percent: int = 0

@@ -12,6 +12,19 @@ from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
+from shared.contracts.accounting import (
+    CompanyCode,
+    CostCentre,
+    CostCentreOrAny,
+    GlAccount,
+    InternalOrder,
+    MerchantId,
+    OptionalVatRateCode,
+    ProfitCentre,
+    SalesOrganisation,
+    SapVatCode,
+    VatRateCode,
+)
 from shared.contracts.common import Event, register
 
 SERVICE = "cart"
@@ -29,12 +42,12 @@ OrderState = Literal[
 class AccountingDimensions(msgspec.Struct, frozen=True, kw_only=True):
     """SAP dimensions valid on the day of the sale (data, never constants in code)."""
 
-    company_code: str
-    sales_organisation: str = ""
-    gl_account: str
-    profit_centre: str
-    internal_order: str = ""
-    vat_code: str
+    company_code: CompanyCode
+    sales_organisation: SalesOrganisation = ""
+    gl_account: GlAccount
+    profit_centre: ProfitCentre
+    internal_order: InternalOrder = ""
+    vat_code: SapVatCode
 
 
 class OrderLineSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -304,12 +317,32 @@ class ReceiptMerchant(msgspec.Struct, frozen=True, kw_only=True):
     gross_cents: int
 
 
+class ReceiptLineTimes(msgspec.Struct, frozen=True, kw_only=True):
+    """When a reserved line takes place, in local time with its UTC offset."""
+
+    line_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ReceiptLocalTimes(msgspec.Struct, frozen=True, kw_only=True):
+    """The receipt's times as a resident reads them: local time in `time_zone` with its UTC
+    offset (ISO 8601, e.g. `2026-11-23T14:05:00+02:00`); the order's own fields are UTC."""
+
+    time_zone: str = "Europe/Helsinki"
+    created_at: datetime
+    paid_at: datetime | None = None
+    payment_deadline: datetime
+    lines: list[ReceiptLineTimes] = msgspec.field(default_factory=list)
+
+
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
     order: OrderView
     merchants: list[ReceiptMerchant]
     payment_provider: str | None
     credit_lines: list[str]
     html: str
+    local_times: ReceiptLocalTimes
 
 
 class RequestRefundRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -338,15 +371,15 @@ class Merchant(msgspec.Struct, frozen=True, kw_only=True):
     cart prices itself for it (library debits: e.g. `library` and `zero`, the 0 % rate of
     public-law charges); reservations and GIS products carry their own."""
 
-    id: str
+    id: MerchantId
     name_fi: str
     name_sv: str | None = None
     name_en: str | None = None
     business_id: str
     line_kinds: list[LineKind] = msgspec.field(default_factory=list)
     active: bool = True
-    cost_centre: str = "*"
-    vat_code: str = ""
+    cost_centre: CostCentreOrAny = "*"
+    vat_code: OptionalVatRateCode = ""
 
 
 class ListMerchantsRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -365,8 +398,8 @@ class UpsertMerchantRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AccountingEntry(msgspec.Struct, frozen=True, kw_only=True):
-    merchant_id: str
-    cost_centre: str
+    merchant_id: MerchantId
+    cost_centre: CostCentreOrAny
     product: str = ""  # '' = any product of the cost centre
     valid_from: date
     valid_to: date | None = None
@@ -383,7 +416,7 @@ class SetAccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
 class ListAccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.list_accounting`: admin / finance."""
 
-    merchant_id: str | None = None
+    merchant_id: MerchantId | None = None
 
 
 class AccountingList(msgspec.Struct, frozen=True, kw_only=True):
@@ -391,7 +424,7 @@ class AccountingList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VatRate(msgspec.Struct, frozen=True, kw_only=True):
-    code: str  # general | reduced_13_5 | reduced_10 | zero
+    code: VatRateCode  # general | reduced_13_5 | reduced_10 | zero
     rate_bp: int
     valid_from: date
     valid_to: date | None = None
@@ -457,8 +490,8 @@ class GisCatalogueEntry(msgspec.Struct, frozen=True, kw_only=True):
     coordinate_systems: list[str] = msgspec.field(default_factory=lambda: ["ETRS-GK23"])
     licences: list[GisLicence]
     pricing: GisPricing
-    vat_code: str = "general"
-    cost_centre: str
+    vat_code: VatRateCode = "general"
+    cost_centre: CostCentre
     active: bool = True
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from shared.contracts.accounting import MerchantId
 from shared.contracts.cart import RefundLine
 from shared.contracts.common import Event, register
 
@@ -166,7 +167,7 @@ class SettlementRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`payment.v1.settlement`: finance (or admin): a merchant's day (Europe/Helsinki)."""
 
     day: date
-    merchant_id: str
+    merchant_id: MerchantId
 
 
 class SettlementRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 
-def api_routes() -> list[ControllerRouterHandler]:
+def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
+    """`local_provider`: mount (and document) the local test provider's pages."""
     from services.gateway.routes import booking, cart, payment
 
-    return [*booking.routes(), *cart.routes(), *payment.routes()]
+    return [*booking.routes(), *cart.routes(), *payment.routes(local_provider=local_provider)]

@@ -5,8 +5,10 @@ resources) are enforced by booking on the principal the gateway passes."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from litestar import Response, Router
+import msgspec
+from litestar import Request, Response, Router
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.routes.factory import (
@@ -16,8 +18,10 @@ from services.gateway.routes.factory import (
     STAFF,
     Spec,
     Who,
+    absolute_url,
     operation_route,
     ops_from,
+    text_media_type,
 )
 from shared.contracts import booking as contracts
 
@@ -136,16 +140,32 @@ SPECS: list[Spec] = [
 ]
 
 
-# Staff operations booking is adding: found by the subject in the request's docstring.
+# Staff operations: the request found by the subject in its docstring; each reply typed.
 STAFF_SPECS: list[Spec] = [
-    ("GET", "/resources", "list_resources", None, None, ANYONE, "Resources (filters, pages)"),
-    ("GET", "/units", "list_units", None, None, ANYONE, "Units (places) by name (filters, pages)"),
+    (
+        "GET",
+        "/resources",
+        "list_resources",
+        None,
+        "ResourceList",
+        ANYONE,
+        "Resources (filters, pages)",
+    ),
+    (
+        "GET",
+        "/units",
+        "list_units",
+        None,
+        "UnitList",
+        ANYONE,
+        "Units (places) by name (filters, pages)",
+    ),
     (
         "PUT",
         "/resources/{resource_id:uuid}",
         "update_resource",
         None,
-        None,
+        "ResourceSummary",
         STAFF,
         "Change a resource of one's department",
     ),
@@ -154,17 +174,17 @@ STAFF_SPECS: list[Spec] = [
         "/resources",
         "create_resource",
         None,
-        None,
+        "ResourceSummary",
         STAFF,
         "Create a resource in one's department",
     ),
-    ("GET", "/staff/day", "day_view", None, None, STAFF, "The day's reservations of a unit"),
+    ("GET", "/staff/day", "day_view", None, "DayView", STAFF, "The day's reservations of a unit"),
     (
         "GET",
         "/staff/approvals",
         "pending_approvals",
         None,
-        None,
+        "ReservationList",
         STAFF,
         "Requests waiting for approval in one's department",
     ),
@@ -204,14 +224,22 @@ STAFF_SPECS: list[Spec] = [
         STAFF,
         "Replace the price rules of a resource of one's department",
     ),
-    ("GET", "/closures", "list_closures", None, None, STAFF, "Closures of resources"),
-    ("POST", "/closures", "add_closure", None, None, STAFF, "Close a resource for a period"),
+    ("GET", "/closures", "list_closures", None, "ClosureList", STAFF, "Closures of resources"),
+    (
+        "POST",
+        "/closures",
+        "add_closure",
+        None,
+        "ClosureReply",
+        STAFF,
+        "Close a resource for a period",
+    ),
     (
         "DELETE",
         "/closures/{closure_id:uuid}",
         "remove_closure",
         None,
-        None,
+        "Done",
         STAFF,
         "Remove a closure",
     ),
@@ -280,28 +308,50 @@ TOKEN_SPECS: list[Spec] = [
 ]
 
 
-def calendar_response(reply: Any) -> Response[str]:
+def calendar_response(reply: Any, _: Request[Any, Any, Any]) -> Response[str]:
     """A `CalendarText` reply served as the iCalendar document it carries."""
     return Response(
         reply.text,
-        media_type=reply.content_type,
+        media_type=text_media_type(reply.content_type),
         headers={"Content-Disposition": f'inline; filename="{reply.filename}"'},
     )
 
 
-# Statuses beyond every route's (OpenAPI): a hold or a request that ran out of time is 410.
-ERRORS = {"confirm": (410,), "approve": (410,)}
+class CalendarLink(msgspec.Struct, frozen=True, kw_only=True):
+    """My calendar feed link: the secret `token` and the feed's absolute address to give a
+    calendar application (none after revoking)."""
+
+    token: str | None
+    feed_url: str | None = None
+
+
+def calendar_link(reply: Any, request: Request[Any, Any, Any]) -> CalendarLink:
+    if reply.token is None:
+        return CalendarLink(token=None)
+    path = f"/api/v1/calendar/feeds/{quote(reply.token, safe='')}"
+    return CalendarLink(token=reply.token, feed_url=absolute_url(request, path))
+
+
+# Statuses beyond every route's (OpenAPI): a hold or a request that ran out of time is 410;
+# inactive resources are listed for their department's staff only (403 for others).
+ERRORS = {"confirm": (410,), "approve": (410,), "list_resources": (403,)}
 
 
 def routes() -> list[ControllerRouterHandler]:
-    ops = ops_from(
-        contracts, "booking", [*SPECS, *TOKEN_SPECS, *STAFF_SPECS, QUOTE_GET], errors=ERRORS
+    ops = ops_from(contracts, "booking", [*SPECS, *STAFF_SPECS, QUOTE_GET], errors=ERRORS)
+    ops += ops_from(
+        contracts, "booking", TOKEN_SPECS, render=calendar_link, response_type=CalendarLink
     )
     ops += ops_from(
         contracts, "booking", [QUOTE_POST], status_code=200, extra={"operation_id": "quote_post"}
     )
     ops += ops_from(
-        contracts, "booking", CALENDAR_SPECS, render=calendar_response, response_type=str
+        contracts,
+        "booking",
+        CALENDAR_SPECS,
+        render=calendar_response,
+        response_type=str,
+        media_type="text/calendar",
     )
     if not ops:
         return []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get
@@ -268,7 +268,7 @@ SPECS: list[Spec] = [
 
 
 @get(
-    "/orders/{order_id:uuid}/receipt.html",
+    "/orders/{order_id:str}/receipt.html",
     guards=allow(*SIGNED_IN.roles),
     summary="Receipt of a paid order as HTML",
     description="Who may call: the order's owner, staff of its merchants, admin.",
@@ -279,11 +279,11 @@ SPECS: list[Spec] = [
 async def receipt_html(
     request: Request[Any, Any, Any],
     order_id: Annotated[uuid.UUID, PathParameter()],
-    locale: Annotated[str, QueryParameter()] = "fi",
+    locale: Annotated[Literal["fi", "sv", "en"], QueryParameter()] = "fi",
 ) -> Response[str]:
     receipt = await request.app.state.services.call(
         "cart.v1.receipt",
-        contracts.ReceiptRequest(order_id=order_id, locale=locale),  # type: ignore[arg-type]
+        contracts.ReceiptRequest(order_id=order_id, locale=locale),
         contracts.Receipt,
         ctx=context_of(request),
     )
@@ -335,8 +335,9 @@ def _attachment(file_name: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-# Statuses beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out).
-ERRORS = {"add_reservation": (410,), "checkout": (410,)}
+# Statuses beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out);
+# inactive GIS products are listed for GIS clerks only (403 for others).
+ERRORS = {"add_reservation": (410,), "checkout": (410,), "list_gis_products": (403,)}
 
 
 def routes() -> list[ControllerRouterHandler]:

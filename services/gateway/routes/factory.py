@@ -6,6 +6,10 @@
   `idempotency_key`, with unknown fields forbidden at every level (strict.py; 400 naming the
   field),
 - `Idempotency-Key` header becomes the request's `idempotency_key`,
+- path parameters are matched as text and typed by the handler's signature, so a malformed one
+  is a 400 naming it (not a 404 from the router),
+- `opt["public_names"]` maps the handler's own names (`state_`, `idempotency_key`) to the
+  names the OpenAPI document gives (`state`, `Idempotency-Key`) for error replies,
 - guards say who may call it (auth.allow) and the OpenAPI description says so too,
 - its OpenAPI operation lists the problem+json errors it can answer (openapi.error_responses),
 and which sends the request with the caller's context and returns the service's reply.
@@ -76,9 +80,11 @@ class Op:
     status_code: int | None = None
     tags: Sequence[str] = ()
     description: str = ""
-    # Transform the reply before it is returned (e.g. a calendar feed as text/calendar).
-    render: Callable[[Any], Any] | None = None
+    # Transform the reply before it is returned (e.g. a calendar feed as text/calendar, a
+    # link made absolute): `render(reply, request)`.
+    render: Callable[[Any, Request[Any, Any, Any]], Any] | None = None
     response_type: Any = None
+    media_type: str | None = None  # of the reply, when `render` gives another (text/csv)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,7 +137,9 @@ def operation_route(op: Op) -> HTTPRouteHandler:
             params.append(
                 inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, annotation=JSONBody[body])
             )
+    public_names = {python: name for python, name in renamed.items() if python != name}
     if has_key:
+        public_names["idempotency_key"] = "Idempotency-Key"
         params.append(
             inspect.Parameter(
                 "idempotency_key",
@@ -154,7 +162,7 @@ def operation_route(op: Op) -> HTTPRouteHandler:
         result = await http_request.app.state.services.call(
             subject, service_request, reply, ctx=context_of(http_request)
         )
-        return render(result) if render is not None else result
+        return render(result, http_request) if render is not None else result
 
     handler.__name__ = handler.__qualname__ = subject.replace(".", "_")
     handler.__signature__ = inspect.Signature(params, return_annotation=reply_type)  # type: ignore[attr-defined]
@@ -170,7 +178,7 @@ def operation_route(op: Op) -> HTTPRouteHandler:
     )
     default_status = 201 if method == "POST" else (204 if reply_type is None else 200)
     return route(
-        op.path,
+        _PATH_PARAM.sub(r"{\1:str}", op.path),
         http_method=[method],
         guards=allow(*op.who.roles, scopes=op.who.scopes, public=op.who.public),
         summary=op.summary,
@@ -178,21 +186,38 @@ def operation_route(op: Op) -> HTTPRouteHandler:
         tags=list(op.tags),
         status_code=op.status_code or default_status,
         operation_id=op.extra.get("operation_id", subject.replace(".", "_")),
-        opt={"who": op.who, "subject": subject},
+        **({"media_type": op.media_type} if op.media_type else {}),
+        opt={"who": op.who, "subject": subject, "public_names": public_names},
         **documented_errors(public=op.who.public, method=method, also=op.extra.get("errors", ())),
     )(handler)
 
 
+def text_media_type(media_type: str) -> str:
+    """A text media type without its charset: Litestar adds `; charset=utf-8` to every
+    `text/*` reply itself (given one, it answered `charset=utf-8; charset=utf-8`)."""
+    return media_type.split(";", 1)[0].strip()
+
+
 def text_response(
     media_type: str, attribute: str = "content", filename: str | None = None
-) -> Callable[[Any], Response[Any]]:
+) -> Callable[[Any, Request[Any, Any, Any]], Response[Any]]:
     """Render the text in a reply's `attribute` as another media type (text/calendar, CSV)."""
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
 
-    def render(reply: Any) -> Response[Any]:
-        return Response(getattr(reply, attribute), media_type=media_type, headers=headers)
+    def render(reply: Any, _: Request[Any, Any, Any]) -> Response[Any]:
+        return Response(
+            getattr(reply, attribute), media_type=text_media_type(media_type), headers=headers
+        )
 
     return render
+
+
+def absolute_url(request: Request[Any, Any, Any], link: str | None) -> str | None:
+    """A link the services give relative to the gateway (`/pay/local/...`) made absolute from
+    PUBLIC_URL (or the gateway's own address): clients get URLs they can follow as such."""
+    if not link or not link.startswith("/") or link.startswith("//"):
+        return link
+    return request.app.state.gateway_settings.base_url + link
 
 
 # Who may call (shared by the area modules).

@@ -7,8 +7,9 @@ import html
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar.params import PathParameter, URLEncodedBody
+from litestar.params import HeaderParameter, PathParameter, URLEncodedBody
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.auth import allow, context_of
@@ -21,13 +22,14 @@ from services.gateway.routes.factory import (
     Op,
     Spec,
     Who,
+    absolute_url,
     operation_route,
     ops_from,
     text_response,
 )
 from services.gateway.web.render import page
 from shared.contracts import payment as contracts
-from shared.errors import ValidationFailed
+from shared.errors import ServiceError, ValidationFailed
 
 # Refunds move money out: an integration key needs the "refunds" scope, "finance" (the
 # settlement and ERP downloads) is not enough.
@@ -122,7 +124,21 @@ ANOMALY_SPECS: list[Spec] = [
     ),
 ]
 
-CSV = "text/csv; charset=utf-8"
+# Operations whose reply is a payment: its `redirect_url` is given as an absolute URL.
+PAYMENT_VIEWS = ("start", "get", "local_decide")
+
+
+def absolute_redirect(reply: Any, request: Request[Any, Any, Any]) -> Any:
+    """A payment with its `redirect_url` absolute (from PUBLIC_URL): the local provider's page
+    and the Stripe page are addresses of this gateway, which the payment service may only
+    know by path."""
+    link = absolute_url(request, reply.redirect_url)
+    if link == reply.redirect_url:
+        return reply
+    return msgspec.structs.replace(reply, redirect_url=link)
+
+
+CSV = "text/csv"
 SIGNATURE_HEADERS = {"stripe": "stripe-signature", "local": "x-local-signature"}
 
 
@@ -141,6 +157,7 @@ def _csv_ops() -> list[Op]:
             "Settlement of one merchant's day as CSV",
             render=text_response(CSV, "csv", "settlement.csv"),
             response_type=str,
+            media_type=CSV,
             extra={"operation_id": "payment_v1_settlement_csv"},
         ),
         Op(
@@ -153,10 +170,25 @@ def _csv_ops() -> list[Op]:
             "The day's accounting file for SAP as CSV (records the export run)",
             render=text_response(CSV, "csv", "erp-export.csv"),
             response_type=str,
+            media_type=CSV,
             status_code=200,
             extra={"operation_id": "payment_v1_erp_export_csv"},
         ),
     ]
+
+
+# The webhook's signature travels in a header of each provider's own.
+StripeSignature = Annotated[
+    str | None,
+    HeaderParameter(name="Stripe-Signature", description="Stripe's signature (provider stripe)"),
+]
+LocalSignature = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Local-Signature", description="The local test provider's signature (provider local)"
+    ),
+]
+SIGNATURE_NAMES = {"stripe": "Stripe-Signature", "local": "X-Local-Signature"}
 
 
 @post(
@@ -172,7 +204,10 @@ def _csv_ops() -> list[Op]:
     **documented_errors(public=True, method="POST"),
 )
 async def webhook(
-    request: Request[Any, Any, Any], provider: Annotated[str, PathParameter()]
+    request: Request[Any, Any, Any],
+    provider: Annotated[str, PathParameter()],
+    stripe_signature: StripeSignature = None,
+    local_signature: LocalSignature = None,
 ) -> Any:
     if provider not in SIGNATURE_HEADERS:
         raise ValidationFailed(f"unknown payment provider {provider!r}", field="provider")
@@ -180,17 +215,22 @@ async def webhook(
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValidationFailed("the webhook body is not UTF-8", field="body") from None
-    return await request.app.state.services.call(
-        "payment.v1.webhook",
-        contracts.WebhookRequest(  # type: ignore[attr-defined]
-            provider=provider,
-            body=body,
-            signature=request.headers.get(SIGNATURE_HEADERS[provider], ""),
-        ),
-        contracts.WebhookAck,  # type: ignore[attr-defined]
-        ctx=context_of(request),
-    )
+        raise ValidationFailed("the webhook body is not UTF-8", field="") from None
+    signature = stripe_signature if provider == "stripe" else local_signature
+    try:
+        return await request.app.state.services.call(
+            "payment.v1.webhook",
+            contracts.WebhookRequest(  # type: ignore[attr-defined]
+                provider=provider, body=body, signature=signature or ""
+            ),
+            contracts.WebhookAck,  # type: ignore[attr-defined]
+            ctx=context_of(request),
+        )
+    except ServiceError as exc:  # the service's `signature` and `body` as this route names them
+        public = {"signature": SIGNATURE_NAMES[provider], "body": ""}
+        if exc.field in public:
+            exc.details["field"] = public[exc.field]
+        raise
 
 
 def _page(title: str, body: str) -> Response[str]:
@@ -202,12 +242,14 @@ def _page(title: str, body: str) -> Response[str]:
 
 
 @get(
-    "/pay/local/{payment_id:uuid}",
+    "/pay/local/{payment_id:str}",
     guards=allow(*SIGNED_IN.roles),
     summary="The local test provider's checkout page",
     description="Who may call: the signed-in payer (development and tests only).",
-    include_in_schema=False,
+    media_type="text/html",
+    tags=["development"],
     opt={"who": SIGNED_IN, "subject": "payment.v1.get"},
+    **documented_errors(public=False, method="GET"),
 )
 async def local_checkout(
     request: Request[Any, Any, Any], payment_id: Annotated[uuid.UUID, PathParameter()]
@@ -236,12 +278,18 @@ async def local_checkout(
 
 
 @post(
-    "/pay/local/{payment_id:uuid}",
+    "/pay/local/{payment_id:str}",
     guards=allow(*SIGNED_IN.roles),
     summary="The local test provider's decision",
-    include_in_schema=False,
+    description=(
+        "Who may call: the signed-in payer (development and tests only). The form's "
+        "`decision` is pay, decline or abandon."
+    ),
+    media_type="text/html",
+    tags=["development"],
     status_code=200,
     opt={"who": SIGNED_IN, "subject": "payment.v1.local_decide"},
+    **documented_errors(public=False, method="POST"),
 )
 async def local_decide(
     request: Request[Any, Any, Any],
@@ -284,9 +332,18 @@ DONE_MESSAGES = {
 ERRORS = {"start": (410,), "refund": (402,)}
 
 
-def routes() -> list[ControllerRouterHandler]:
+def routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
+    """The payment routes; the local test provider's pages (and their OpenAPI entries) only
+    with `local_provider` (everywhere but production, where the service refuses it)."""
+    views = [spec for spec in SPECS if spec[2] in PAYMENT_VIEWS]
     ops = [
-        *ops_from(contracts, "payment", SPECS, errors=ERRORS),
+        *ops_from(contracts, "payment", views, errors=ERRORS, render=absolute_redirect),
+        *ops_from(
+            contracts,
+            "payment",
+            [spec for spec in SPECS if spec[2] not in PAYMENT_VIEWS],
+            errors=ERRORS,
+        ),
         *ops_from(contracts, "payment", ANOMALY_SPECS, status_code=200),
         *_csv_ops(),
     ]
@@ -298,6 +355,6 @@ def routes() -> list[ControllerRouterHandler]:
     routers: list[ControllerRouterHandler] = [
         Router("/api/v1", route_handlers=handlers, tags=["payment"])
     ]
-    if hasattr(contracts, "LocalDecideRequest"):
+    if local_provider and hasattr(contracts, "LocalDecideRequest"):
         routers.append(Router("/", route_handlers=[local_checkout, local_decide]))
     return routers

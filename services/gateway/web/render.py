@@ -118,6 +118,6 @@ def page(
     return Response(
         html,
         status_code=status_code,
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",  # Litestar adds `; charset=utf-8` to text/*
         headers={"Content-Language": lang, "Vary": "Accept-Language, Cookie"},
     )

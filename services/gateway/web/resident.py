@@ -14,6 +14,7 @@ from litestar.response import Redirect
 
 from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
+from services.gateway.routes.factory import text_media_type
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page
@@ -293,7 +294,7 @@ def _ics(reply: Any) -> Response[str]:
     name = str(reply.get("filename") or "calendar.ics").replace('"', "")
     return Response(
         reply.get("text", ""),
-        media_type=reply.get("content_type") or "text/calendar; charset=utf-8",
+        media_type=text_media_type(reply.get("content_type") or "text/calendar"),
         headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private"},
     )
 

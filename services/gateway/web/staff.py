@@ -210,7 +210,7 @@ async def settlement_csv(
     report = await call(request, "settlement", day=day, merchant_id=merchant)
     return Response(
         report.get("csv", ""),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds `; charset=utf-8` to text/*
         headers={"Content-Disposition": f'attachment; filename="settlement-{merchant}-{day}.csv"'},
     )
 
@@ -245,7 +245,7 @@ async def erp_export(request: Req) -> Response[str]:
     run = export.get("run", 1)
     return Response(
         export.get("csv", ""),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="erp-{day}-run{run}.csv"'},
     )
 

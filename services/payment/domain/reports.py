@@ -77,9 +77,19 @@ def settlement_rows(entries: Iterable[Entry]) -> list[SettlementRow]:
     ]
 
 
-SETTLEMENT_HEADER = (
-    "day;merchant;cost_centre;vat_rate;gross;vat;net;refunded_gross;refunded_vat;refunded_net;fees"
-)
+SETTLEMENT_HEADER = [
+    "day",
+    "merchant",
+    "cost_centre",
+    "vat_rate",
+    "gross",
+    "vat",
+    "net",
+    "refunded_gross",
+    "refunded_vat",
+    "refunded_net",
+    "fees",
+]
 
 
 def euros(cents: int) -> str:
@@ -87,14 +97,50 @@ def euros(cents: int) -> str:
     return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV Injection";
+# ASVS 1.2.10 adds NUL); a line feed too, in some.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+
+
+def text_cell(value: str) -> str:
+    """A text cell a spreadsheet shows as text: one that starts (after spaces) like a formula
+    gets a leading apostrophe, as OWASP advises. Amounts are not text (see `csv_file`)."""
+    return "'" + value if value.lstrip(" ").startswith(FORMULA_STARTS) else value
+
+
+def csv_file(header: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
+    """Finance's CSV files (`;`, RFC 4180 quoting: a cell holding `;`, a quote or a line
+    break is quoted, so it stays one cell of one row). `str` cells are text (neutralised by
+    `text_cell`), `int` cells are amounts in cents written as euros (a refund's minus sign
+    is a number's, not a formula's)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([euros(cell) if isinstance(cell, int) else text_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
 def settlement_csv(day: str, merchant: str, rows: Iterable[SettlementRow]) -> str:
-    out = [SETTLEMENT_HEADER]
-    for r in rows:
-        values = (r.gross_cents, r.vat_cents, r.net_cents, r.refunded_gross_cents)
-        values += (r.refunded_vat_cents, r.refunded_net_cents, r.fee_cents)
-        cells = [day, merchant, r.cost_centre, f"{r.vat_rate_bp / 100:.2f}"]
-        out.append(";".join(cells + [euros(v) for v in values]))
-    return "\n".join(out) + "\n"
+    return csv_file(
+        SETTLEMENT_HEADER,
+        (
+            [
+                day,
+                merchant,
+                r.cost_centre,
+                f"{r.vat_rate_bp / 100:.2f}",
+                r.gross_cents,
+                r.vat_cents,
+                r.net_cents,
+                r.refunded_gross_cents,
+                r.refunded_vat_cents,
+                r.refunded_net_cents,
+                r.fee_cents,
+            ]
+            for r in rows
+        ),
+    )
 
 
 def erp_rows(entries: Iterable[Entry]) -> list[ErpRow]:
@@ -146,12 +192,10 @@ ERP_HEADER = [
 
 def erp_csv(day: str, rows: Iterable[ErpRow]) -> str:
     """The export file: deterministic, so re-running a day gives the same bytes."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-    writer.writerow(ERP_HEADER)
-    for r in rows:
-        writer.writerow(
-            (
+    return csv_file(
+        ERP_HEADER,
+        (
+            [
                 day,
                 r.company_code,
                 r.profit_centre,
@@ -159,12 +203,13 @@ def erp_csv(day: str, rows: Iterable[ErpRow]) -> str:
                 r.vat_code,
                 r.internal_order,
                 r.kind,
-                euros(r.base_cents),
-                euros(r.vat_cents),
+                r.base_cents,
+                r.vat_cents,
                 "EUR",
-            )
-        )
-    return buffer.getvalue()
+            ]
+            for r in rows
+        ),
+    )
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -175,3 +176,20 @@ async def test_repeated_series_and_creates_with_one_key_make_one(booking: Bookin
         )
         == 1
     )
+
+
+async def test_a_repeated_calendar_link_request_gives_the_same_working_link(
+    booking: Booking,
+) -> None:
+    ask = c.CalendarTokenRequest(idempotency_key=f"feed-{uuid.uuid4()}")
+    first = await booking.call("calendar_token_create", ask, c.CalendarToken, RESIDENT)
+    again = await booking.call("calendar_token_create", ask, c.CalendarToken, RESIDENT)
+    assert again.token == first.token
+    feed = await booking.call(
+        "calendar_feed", c.CalendarFeedRequest(token=first.token), c.CalendarText, None
+    )  # type: ignore[arg-type]
+    assert "BEGIN:VCALENDAR" in feed.text
+    other = await booking.call(
+        "calendar_token_create", c.CalendarTokenRequest(), c.CalendarToken, RESIDENT
+    )
+    assert other.token != first.token  # a new request (no key) makes a new link

@@ -27,6 +27,15 @@ USERS = {
 }
 
 
+def example(handler, name: str) -> str:
+    """A well-formed value of a path parameter, by the type the route or its handler gives it
+    (the route factory matches path parameters as text and types them in the signature)."""
+    declared = handler.parsed_fn_signature.parameters[name].annotation
+    while hasattr(declared, "__origin__") and hasattr(declared, "__metadata__"):
+        declared = declared.__origin__  # Annotated[T, PathParameter()]
+    return {int: "1", uuid.UUID: str(uuid.uuid4())}.get(declared, "x")
+
+
 def api_routes(app) -> list[tuple[str, str, Who]]:
     found = []
     for route in app.routes:
@@ -37,9 +46,9 @@ def api_routes(app) -> list[tuple[str, str, Who]]:
                 continue  # CORS pre-flight
             who = handler.opt.get("who")
             assert who is not None, f"{route.path} does not state who may call it"
-            path = re.sub(r"{\w+:uuid}", str(uuid.uuid4()), route.path)
-            path = re.sub(r"{\w+:int}", "1", path)  # "x" would not match the route at all
-            path = re.sub(r"{\w+(:\w+)?}", "x", path)
+            path = re.sub(
+                r"{(\w+)(?::\w+)?}", lambda m, h=handler: example(h, m.group(1)), route.path
+            )
             for method in handler.http_methods:
                 found.append((method, path, who))
     return found

