@@ -9,8 +9,8 @@ from pathlib import Path
 from services.payment.anomalies import Anomalies
 from services.payment.consumers import consumers, every
 from services.payment.handlers import operations
-from services.payment.providers.base import Provider
 from services.payment.providers.local import LocalProvider
+from services.payment.providers.registry import build_providers
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
@@ -28,23 +28,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
     def build(infra: Infra) -> ServiceDefinition:
         settings.check(infra.settings)
-        local = LocalProvider(
-            infra.pool,
-            secret=settings.local_webhook_secret,
-            public_url=settings.public_url,
-            webhook_url=settings.local_webhook_url,
-            fee_bp=settings.local_fee_bp,
-            fee_fixed_cents=settings.local_fee_fixed_cents,
-            payout_delay_days=settings.local_payout_delay_days,
-        )
-        providers: dict[str, Provider] = {}
-        if not infra.settings.is_production:
-            providers["local"] = local
-        if settings.provider == "stripe":
-            from services.payment.providers.stripe import StripeProvider
-
-            providers["stripe"] = StripeProvider.from_settings(settings)
+        providers = build_providers(settings, infra.pool, production=infra.settings.is_production)
         provider = providers[settings.provider]
+        local = providers.get("local")
         refunds = Refunds(infra.pool, providers)
         payments = Payments(
             infra.pool,
@@ -61,7 +47,8 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             req = WebhookRequest(provider="local", body=body.decode(), signature=signature)
             await payments.webhook(req, RequestContext())
 
-        local.deliver = deliver
+        if isinstance(local, LocalProvider):
+            local.deliver = deliver
         reporting = Reporting(infra.pool, provider, providers)
         anomalies = Anomalies(infra.pool)
         definition = ServiceDefinition(
