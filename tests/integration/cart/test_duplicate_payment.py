@@ -38,7 +38,7 @@ from tests.integration.payment.test_stripe import (  # noqa: F401 - fixtures
     standin,
     start,
 )
-from tests.integration.payment.test_stripe_late_news import intent_of, send
+from tests.integration.payment.test_stripe_late_news import send, session_of
 from tests.standins.stripe_api import StripeStandIn
 
 
@@ -65,14 +65,14 @@ async def test_a_duplicate_payment_refunded_by_payment_leaves_the_paid_order_ful
     caplog.set_level(logging.INFO, logger="services.cart.consumers")
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
-    standin.process(first_pi)  # retried by bank debit: Stripe can no longer cancel it
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
+    standin.pay_later(first_pi)  # retried by bank debit: Stripe can no longer cancel it
     second = await start(payment, order.order_id)
-    await send(payment, standin.succeed(await intent_of(payment, second.payment_id)))
+    await send(payment, standin.pay(await session_of(payment, second.payment_id)))
     await orders.state(ME, order.order_id, "fulfilled")
 
-    ack = await send(payment, standin.succeed(first_pi))  # the bank debit settles: paid twice
+    ack = await send(payment, standin.settle_later(first_pi, succeed=True))  # paid twice
 
     assert (ack.outcome, ack.payment_id) == ("duplicate", first.payment_id)
     [refunded] = await payment.events("evt.payment.payment.refunded")
@@ -90,7 +90,8 @@ async def test_a_duplicate_payment_refunded_by_payment_leaves_the_paid_order_ful
     assert await orders.cart.outbox("evt.cart.refund.requested") == []
     # The money of the duplicate went back on the payment side, booked in the ledger.
     [refund] = standin.refunds.values()
-    assert (refund["payment_intent"], refund["amount"]) == (first_pi, order.total_cents)
+    first_intent = standin.sessions[first_pi]["payment_intent"]
+    assert (refund["payment_intent"], refund["amount"]) == (first_intent, order.total_cents)
     rows = await payment.pool.fetch(
         """SELECT kind, sum(gross_cents) AS gross FROM payment.ledger_entries
            WHERE payment_id = $1 GROUP BY kind ORDER BY kind""",

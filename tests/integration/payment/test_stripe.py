@@ -156,8 +156,8 @@ async def test_events_that_are_not_ours_are_acknowledged_and_forged_ones_refused
     stale = json.dumps(other_app)
     old = stripe.WebhookSignature.generate_signature_header(stale, SECRET, int(time.time()) - 3600)
     for signature in (old, "t=1,v1=00", ""):
+        req = WebhookRequest(provider="stripe", body=stale, signature=signature)
         with pytest.raises(ValidationFailed):
-            req = WebhookRequest(provider="stripe", body=stale, signature=signature)
             await payment.call("webhook", req, WebhookAck, None)
     assert await payment.pool.fetchval("SELECT count(*) FROM payment.payments") == 0
 
@@ -177,7 +177,8 @@ async def test_an_order_below_stripes_minimum_is_refused_before_stripe_is_called
 
     assert error.value.details["reason"] == "below_provider_minimum"
     assert (error.value.details["amount_cents"], error.value.details["minimum_cents"]) == (49, 50)
-    assert "0.49" in error.value.message and "0.50" in error.value.message
+    assert "0.49" in error.value.message
+    assert "0.50" in error.value.message
     assert standin.requests == []
     assert await payment.pool.fetchval("SELECT count(*) FROM payment.payments") == 0
 
