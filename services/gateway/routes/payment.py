@@ -9,9 +9,11 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.params import PathParameter, URLEncodedBody
+from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.auth import allow, context_of
+from services.gateway.errors import problem
 from services.gateway.openapi import documented_errors
 from services.gateway.routes.factory import (
     ANYONE,
@@ -180,16 +182,23 @@ async def webhook(
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed("the webhook body is not UTF-8", field="body") from None
-    return await request.app.state.services.call(
-        "payment.v1.webhook",
-        contracts.WebhookRequest(  # type: ignore[attr-defined]
-            provider=provider,
-            body=body,
-            signature=request.headers.get(SIGNATURE_HEADERS[provider], ""),
-        ),
-        contracts.WebhookAck,  # type: ignore[attr-defined]
-        ctx=context_of(request),
-    )
+    try:
+        return await request.app.state.services.call(
+            "payment.v1.webhook",
+            contracts.WebhookRequest(  # type: ignore[attr-defined]
+                provider=provider,
+                body=body,
+                signature=request.headers.get(SIGNATURE_HEADERS[provider], ""),
+            ),
+            contracts.WebhookAck,  # type: ignore[attr-defined]
+            ctx=context_of(request),
+        )
+    except ValidationFailed as exc:
+        if exc.field != "signature":
+            raise
+        # A forged, stale or foreign signature: 400, the one answer that is not a 2xx for a
+        # well-formed delivery (events that are not ours are acknowledged).
+        raise problem(400, "invalid_signature", exc.message, field="signature") from None
 
 
 def _page(title: str, body: str) -> Response[str]:
@@ -267,6 +276,72 @@ async def local_decide(
     )
 
 
+@get(
+    "/pay/{provider:str}/{payment_id:uuid}/cancelled",
+    guards=allow(*SIGNED_IN.roles),
+    summary="Back from a provider's hosted checkout without paying (its cancel_url)",
+    include_in_schema=False,
+    opt={"who": SIGNED_IN, "subject": "payment.v1.get"},
+)
+async def checkout_left(
+    request: Request[Any, Any, Any],
+    provider: Annotated[str, PathParameter()],
+    payment_id: Annotated[uuid.UUID, PathParameter()],
+) -> Response[str]:
+    """The resident chooses: back to the provider's page, or cancel the order (its holds are
+    released and the cart can be used again). Nothing changes on this GET."""
+    payment = await request.app.state.services.call(
+        "payment.v1.get",
+        contracts.GetPaymentRequest(payment_id=payment_id),  # type: ignore[attr-defined]
+        contracts.PaymentView,  # type: ignore[attr-defined]
+        ctx=context_of(request),
+    )
+    back = ""
+    if payment.state == "pending" and payment.redirect_url:
+        back = (
+            f'<p><a id="resume" href="{html.escape(payment.redirect_url)}">'
+            "Jatka maksamista / Fortsätt betala / Continue paying</a></p>"
+        )
+    cancel = (
+        f'<form method="post" action="/pay/{html.escape(provider)}/{payment.payment_id}/cancel">'
+        '<button type="submit" id="cancel-order">'
+        "Peru tilaus / Avbryt beställningen / Cancel the order</button></form>"
+    )
+    if payment.state == "succeeded":
+        back, cancel = (
+            f'<p><a href="/orders/{payment.order_id}">Kuitti / Kvitto / Receipt</a></p>',
+            "",
+        )
+    return _page(
+        "Maksu keskeytyi / Betalningen avbröts / Payment not completed",
+        f"<p>Tilaus / Order {html.escape(payment.order_number)}</p>{back}{cancel}",
+    )
+
+
+@post(
+    "/pay/{provider:str}/{payment_id:uuid}/cancel",
+    guards=allow(*SIGNED_IN.roles),
+    summary="Cancel a payment left on the provider's page",
+    include_in_schema=False,
+    status_code=303,
+    opt={"who": SIGNED_IN, "subject": "payment.v1.cancel"},
+)
+async def checkout_cancel(
+    request: Request[Any, Any, Any],
+    provider: Annotated[str, PathParameter()],
+    payment_id: Annotated[uuid.UUID, PathParameter()],
+) -> Redirect:
+    await request.app.state.services.call(
+        "payment.v1.cancel",
+        contracts.CancelPaymentRequest(  # type: ignore[attr-defined]
+            payment_id=payment_id, idempotency_key=f"cancel-{payment_id}"
+        ),
+        contracts.PaymentView,  # type: ignore[attr-defined]
+        ctx=context_of(request),
+    )
+    return Redirect(path="/cart?done=done_saved", status_code=303)
+
+
 # Statuses beyond every route's (OpenAPI): a closed payment window is 410, a refund the
 # provider refuses 402.
 ERRORS = {"start": (410,), "refund": (402,)}
@@ -288,4 +363,6 @@ def routes() -> list[ControllerRouterHandler]:
     ]
     if hasattr(contracts, "LocalDecideRequest"):
         routers.append(Router("/", route_handlers=[local_checkout, local_decide]))
+    if hasattr(contracts, "CancelPaymentRequest"):
+        routers.append(Router("/", route_handlers=[checkout_left, checkout_cancel]))
     return routers
