@@ -81,7 +81,9 @@ def build(
         settings.storage_dir, infra.settings.data_dir, secret_files(infra.settings.data_dir)
     )
     files = LocalDirectoryStore(settings.storage_dir)
-    deps = Deps(infra.pool, infra.requester, library or library_for(settings), settings, files)
+    deps = Deps(
+        infra.pool, infra.requester, library or library_for(settings), settings, files=files
+    )
 
     async def on_start() -> None:
         if settings.demo_data:

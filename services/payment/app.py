@@ -9,9 +9,8 @@ from pathlib import Path
 from services.payment.anomalies import Anomalies
 from services.payment.consumers import consumers
 from services.payment.handlers import operations
-from services.payment.providers.base import Provider
 from services.payment.providers.local import LocalProvider
-from services.payment.providers.local_delivery import DeliveryPolicy
+from services.payment.providers.registry import build_providers
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
@@ -29,28 +28,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
     def build(infra: Infra) -> ServiceDefinition:
         settings.check(infra.settings)
-        local = LocalProvider(
-            infra.pool,
-            secret=settings.local_webhook_secret,
-            public_url=settings.public_url,
-            webhook_url=settings.local_webhook_url,
-            fee_bp=settings.local_fee_bp,
-            fee_fixed_cents=settings.local_fee_fixed_cents,
-            payout_delay_days=settings.local_payout_delay_days,
-            delivery=DeliveryPolicy(
-                backoff_s=settings.local_webhook_backoff_s,
-                max_backoff_s=settings.local_webhook_max_backoff_s,
-                give_up_after_s=settings.local_webhook_give_up_h * 3600,
-            ),
-        )
-        providers: dict[str, Provider] = {}
-        if not infra.settings.is_production:
-            providers["local"] = local
-        if settings.provider == "stripe":
-            from services.payment.providers.stripe import StripeProvider
-
-            providers["stripe"] = StripeProvider.from_settings(settings)
+        providers = build_providers(settings, infra.pool, production=infra.settings.is_production)
         provider = providers[settings.provider]
+        local = providers.get("local")
         refunds = Refunds(infra.pool, providers)
         payments = Payments(
             infra.pool,
@@ -67,14 +47,15 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             req = WebhookRequest(provider="local", body=body.decode(), signature=signature)
             await payments.webhook(req, RequestContext())
 
-        local.deliver = deliver
+        if isinstance(local, LocalProvider):
+            local.deliver = deliver
         reporting = Reporting(infra.pool, provider, providers, infra.requester)
         anomalies = Anomalies(infra.pool)
         background = [
             every(settings.sweep_interval_s, payments.sweep_expired),
             every(settings.sweep_interval_s, refunds.retry_pending),
         ]
-        if "local" in providers:  # webhooks not acknowledged yet, each after its pause
+        if isinstance(local, LocalProvider):  # webhooks not acknowledged yet, each after its pause
             background.append(
                 every(
                     min(settings.local_webhook_backoff_s, settings.sweep_interval_s),

@@ -9,6 +9,7 @@ from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
 from shared.contracts.payment import (
+    CancelPaymentRequest,
     ErpExportRequest,
     GetPaymentRequest,
     ListAnomaliesRequest,
@@ -31,6 +32,7 @@ def operations(
         Operation("get", GetPaymentRequest, payments.get, read_only=True),
         Operation("webhook", WebhookRequest, payments.webhook),
         Operation("local_decide", LocalDecideRequest, payments.local_decide),
+        Operation("cancel", CancelPaymentRequest, payments.cancel),
         Operation("refund", RefundRequest, refunds.staff_refund),
         Operation("settlement", SettlementRequest, reporting.settlement),
         Operation("erp_export", ErpExportRequest, reporting.erp_export),

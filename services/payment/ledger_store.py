@@ -19,15 +19,16 @@ async def add_ledger(
     payment_id: uuid.UUID,
     refund_id: uuid.UUID | None,
     entries: Iterable[LedgerLine],
+    dispute_id: uuid.UUID | None = None,
 ) -> None:
-    kind = "sale" if refund_id is None else "refund"
+    kind = "dispute" if dispute_id else ("sale" if refund_id is None else "refund")
     await conn.executemany(
         """INSERT INTO ledger_entries
                (payment_id, refund_id, kind, booked_on, sale_date, line_id, merchant_id,
                 cost_centre, vat_rate_bp, gross_cents, vat_cents, net_cents, company_code,
-                gl_account, profit_centre, internal_order, vat_code)
+                gl_account, profit_centre, internal_order, vat_code, dispute_id)
            VALUES ($1, $2, $16, (now() AT TIME ZONE 'Europe/Helsinki')::date, $3, $4, $5, $6,
-                   $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
+                   $7, $8, $9, $10, $11, $12, $13, $14, $15, $17)""",
         [
             (
                 payment_id,
@@ -46,6 +47,7 @@ async def add_ledger(
                 e.internal_order,
                 e.vat_code,
                 kind,
+                dispute_id,
             )
             for e in entries
         ],
@@ -83,10 +85,12 @@ async def ledger_by_reference(
 ) -> dict[str, int]:
     """Provider reference -> what the ledger says moved (refunds negative), for the period."""
     rows = await conn.fetch(
-        """SELECT coalesce(r.provider_ref, p.provider_ref) AS reference,
+        """SELECT coalesce(r.provider_ref, d.provider_ref, p.provider_payment_ref,
+                           p.provider_ref) AS reference,
                   sum(e.gross_cents) AS cents
            FROM ledger_entries e JOIN payments p ON p.id = e.payment_id
            LEFT JOIN refunds r ON r.id = e.refund_id
+           LEFT JOIN disputes d ON d.id = e.dispute_id
            WHERE p.provider = $1 AND e.created_at >= $2 AND e.created_at < $3
            GROUP BY 1""",
         provider,
@@ -121,6 +125,6 @@ async def fees_from_transactions(
     """Fees still unknown, learnt from the provider's balance transactions (by reference)."""
     await conn.executemany(
         """UPDATE payments SET fee_cents = $3, fee_pending = false, updated_at = now()
-           WHERE provider = $1 AND provider_ref = $2 AND fee_pending""",
+           WHERE provider = $1 AND $2 IN (provider_ref, provider_payment_ref) AND fee_pending""",
         [(provider, ref, fee) for ref, fee in fees],
     )

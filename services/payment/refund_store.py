@@ -81,7 +81,8 @@ async def insert_refund(conn: asyncpg.Connection, **values: Any) -> Row:
 
 async def complete_refund(conn: asyncpg.Connection, refund_id: uuid.UUID, provider_ref: str) -> Row:
     await conn.execute(
-        """UPDATE refunds SET state = 'succeeded', provider_ref = $2, completed_at = now()
+        """UPDATE refunds SET state = 'succeeded', provider_ref = $2, completed_at = now(),
+                  provider_status = 'succeeded'
            WHERE id = $1""",
         refund_id,
         provider_ref,
@@ -89,9 +90,46 @@ async def complete_refund(conn: asyncpg.Connection, refund_id: uuid.UUID, provid
     return await refund_by_id(conn, refund_id)
 
 
+async def refund_by_provider_ref(
+    conn: asyncpg.Connection, provider_ref: str, lock: bool = False
+) -> Row | None:
+    lock_clause = "FOR UPDATE OF r" if lock else ""
+    return await conn.fetchrow(
+        f"""SELECT r.*, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id
+            WHERE r.provider_ref = $1 {lock_clause}""",  # noqa: S608 - a constant clause
+        provider_ref,
+    )
+
+
+async def asked_refunds_of_payment(conn: asyncpg.Connection, payment_id: uuid.UUID) -> list[Row]:
+    """Refunds the provider was asked for and has not finished (it names none in its news)."""
+    return await conn.fetch(
+        """SELECT r.*, p.order_id FROM refunds r JOIN payments p ON p.id = r.payment_id
+           WHERE r.payment_id = $1 AND r.state = 'pending' AND r.provider_ref IS NOT NULL
+           ORDER BY r.created_at""",
+        payment_id,
+    )
+
+
+async def note_provider(
+    conn: asyncpg.Connection, refund_id: uuid.UUID, provider_ref: str, provider_status: str
+) -> Row:
+    """What the provider said of a refund it has not finished (or finished)."""
+    await conn.execute(
+        """UPDATE refunds SET provider_ref = coalesce(provider_ref, nullif($2, '')),
+                  provider_status = $3, checked_at = now()
+           WHERE id = $1""",
+        refund_id,
+        provider_ref,
+        provider_status,
+    )
+    return await refund_by_id(conn, refund_id)
+
+
 async def fail_refund(conn: asyncpg.Connection, refund_id: uuid.UUID, failure: str) -> None:
     await conn.execute(
-        """UPDATE refunds SET state = 'failed', failure = $2, completed_at = now()
+        """UPDATE refunds SET state = 'failed', failure = $2, completed_at = now(),
+                  provider_status = 'failed'
            WHERE id = $1 AND state = 'pending'""",
         refund_id,
         failure,
@@ -99,14 +137,19 @@ async def fail_refund(conn: asyncpg.Connection, refund_id: uuid.UUID, failure: s
 
 
 async def pending_refunds(  # one table only: this runs in the background at any moment
-    conn: asyncpg.Connection, older_than_s: float, limit: int = 50
+    conn: asyncpg.Connection, older_than_s: float, limit: int = 50, recheck_s: float = 600.0
 ) -> list[Row]:
+    """Pending refunds never answered (older than `older_than_s`), and those the provider
+    has not confirmed, asked about again at most every `recheck_s` (its webhook may be lost)."""
     return await conn.fetch(
         """SELECT * FROM refunds
-           WHERE state = 'pending' AND created_at < now() - make_interval(secs => $1)
-           ORDER BY created_at LIMIT $2""",
+           WHERE state = 'pending'
+             AND coalesce(checked_at, created_at) < now() - make_interval(
+                     secs => CASE WHEN provider_ref IS NULL THEN $1::float8 ELSE $3::float8 END)
+           ORDER BY coalesce(checked_at, created_at) LIMIT $2""",
         older_than_s,
         limit,
+        recheck_s,
     )
 
 
@@ -120,4 +163,6 @@ def refund_view(row: Row) -> RefundView:
         lines=msgspec.convert(row["lines"], list[RefundLine]),
         reason=row["reason"],
         created_at=row["created_at"],
+        state=row["state"],
+        failure=row["failure"],
     )

@@ -18,7 +18,13 @@ import msgspec
 from services.payment import ledger_store, refund_store, store
 from services.payment.access import may_see, require_refunder, signed_in
 from services.payment.domain.ledger import check_refund, refund_entries, refund_splits
-from services.payment.providers.base import Provider, ProviderError, ProviderRejected
+from services.payment.providers.base import (
+    Provider,
+    ProviderError,
+    ProviderRejected,
+    RefundResult,
+    WebhookNews,
+)
 from shared import idempotency
 from shared.contracts.cart import RefundLine, RefundRequested
 from shared.contracts.common import RequestContext
@@ -29,6 +35,16 @@ from shared.events import PermanentFailure, add_event
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1d7a51-3f0e-4a55-9d53-7475726b7530")
 DUPLICATE = "duplicate_payment"
+
+
+def _refund_details(row: asyncpg.Record, result: RefundResult) -> dict[str, object]:
+    return {
+        "refund_id": str(row["id"]),
+        "refund_ref": result.provider_ref or row["provider_ref"],
+        "amount_cents": row["amount_cents"],
+        "failure": result.failure,
+        "reason": row["reason"],
+    }
 
 
 def _transient(exc: ProviderRejected) -> bool:
@@ -90,65 +106,141 @@ class Refunds:
             )
 
     async def complete(self, row: asyncpg.Record) -> RefundView:
-        """Ask the provider (no transaction open), then book the ledger and announce it."""
+        """Ask the provider (no transaction open), then apply its word: `succeeded` books the
+        ledger and announces it; `pending` waits for its webhook (or the background poll);
+        `failed` goes to finance as an anomaly. A refund already asked is asked how it is."""
         if row["state"] == "failed":
             raise PaymentFailed(f"the provider refused the refund: {row['failure']}")
         if row["state"] == "succeeded":
             return refund_store.refund_view(row)
         async with self.pool.acquire() as conn:
             payment = await store.payment(conn, row["payment_id"])
+        provider = self.providers[payment["provider"]]
         try:
-            result = await self.providers[payment["provider"]].refund(
-                payment["provider_ref"],
-                row["amount_cents"],
-                idempotency_key=str(row["refund_request_id"]),
-            )
+            if row["provider_ref"]:
+                result = await provider.refund_status(row["provider_ref"])
+            else:
+                result = await provider.refund(
+                    payment["provider_payment_ref"] or payment["provider_ref"],
+                    row["amount_cents"],
+                    idempotency_key=str(row["refund_request_id"]),
+                    metadata={"refund_id": str(row["id"]), "payment_id": str(payment["id"])},
+                )
         except ProviderRejected as exc:
             if _transient(exc):
                 raise Unavailable(f"the payment provider says not now ({exc.status})") from None
-            async with self.pool.acquire() as conn:
-                await refund_store.fail_refund(conn, row["id"], f"{exc.code or exc.status}: {exc}")
-            raise PaymentFailed(f"the provider refused the refund: {exc}") from None
+            result = RefundResult(
+                provider_ref="", status="failed", failure=f"{exc.code or exc.status}: {exc}"
+            )
         except ProviderError as exc:
             raise Unavailable(
                 f"the payment provider is unavailable ({type(exc).__name__})"
             ) from None
         async with self.pool.acquire() as conn, conn.transaction():
             locked = await refund_store.refund_by_id(conn, row["id"], lock=True)
-            if locked["state"] != "pending":
-                return refund_store.refund_view(locked)
-            done = await refund_store.complete_refund(conn, row["id"], result.provider_ref)
-            entries = refund_entries(
-                store.lines_of(payment), refund_store.splits_of(done), payment["sale_date"]
-            )
-            await ledger_store.add_ledger(conn, payment["id"], row["id"], entries)
-            lines = msgspec.convert(done["lines"], list[RefundLine])
-            await add_event(
-                conn,
-                PaymentRefunded(
-                    payment_id=payment["id"],
-                    order_id=payment["order_id"],
-                    amount_cents=done["amount_cents"],
-                    provider=payment["provider"],
-                    refund_id=done["id"],
-                    refund_request_id=done["refund_request_id"],
-                    # A duplicate's refund gives back no order line: the order stays paid.
-                    lines=[] if done["reason"] == DUPLICATE else lines,
-                    reason=done["reason"],
-                    duplicate_of=payment["duplicate_of"],  # None: the order's own payment
-                ),
-            )
-            return refund_store.refund_view(done)
+            done = await self.settle(conn, locked, payment, result, f"refund:{row['id']}")
+        if done["state"] == "failed":
+            raise PaymentFailed(f"the provider refused the refund: {done['failure']}")
+        return refund_store.refund_view(done)
 
-    async def retry_pending(self, older_than_s: float = 60.0) -> int:
-        """Complete refunds left pending by a crash or an unavailable provider."""
-        async with self.pool.acquire() as conn:
-            rows = await refund_store.pending_refunds(conn, older_than_s)
+    async def settle(
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        payment: asyncpg.Record,
+        result: RefundResult,
+        event_id: str,
+    ) -> asyncpg.Record:
+        """The provider's word on a refund (`row` locked): the one place a refund moves.
+        A word that comes again, or late, changes nothing."""
+        if row["state"] == "succeeded" and result.status == "failed":
+            # The money did not reach the payer after all (e.g. a closed card): finance acts.
+            await store.record_anomaly(
+                conn,
+                payment["id"],
+                payment["provider"],
+                event_id,
+                "refund_failed_after_success",
+                _refund_details(row, result),
+            )
+            return row
+        if row["state"] != "pending":
+            return row
+        if result.status == "pending":
+            return await refund_store.note_provider(conn, row["id"], result.provider_ref, "pending")
+        if result.status == "failed":
+            await refund_store.fail_refund(conn, row["id"], result.failure or "failed")
+            log.error("refund %s failed at %s", row["id"], payment["provider"])
+            await store.record_anomaly(
+                conn,
+                payment["id"],
+                payment["provider"],
+                event_id,
+                "refund_failed",
+                _refund_details(row, result),
+            )
+            return await refund_store.refund_by_id(conn, row["id"])
+        done = await refund_store.complete_refund(conn, row["id"], result.provider_ref)
+        entries = refund_entries(
+            store.lines_of(payment), refund_store.splits_of(done), payment["sale_date"]
+        )
+        await ledger_store.add_ledger(conn, payment["id"], row["id"], entries)
+        lines = msgspec.convert(done["lines"], list[RefundLine])
+        await add_event(
+            conn,
+            PaymentRefunded(
+                payment_id=payment["id"],
+                order_id=payment["order_id"],
+                amount_cents=done["amount_cents"],
+                provider=payment["provider"],
+                refund_id=done["id"],
+                refund_request_id=done["refund_request_id"],
+                # A duplicate's refund gives back no order line: the order stays paid.
+                lines=[] if done["reason"] == DUPLICATE else lines,
+                reason=done["reason"],
+                duplicate_of=payment["duplicate_of"],  # None: the order's own payment
+            ),
+        )
+        return done
+
+    async def on_provider_news(
+        self, conn: asyncpg.Connection, payment: asyncpg.Record, news: WebhookNews
+    ) -> tuple[str, list[asyncpg.Record]]:
+        """A refund webhook (inside the webhook's transaction). Returns the outcome and the
+        refunds to ask the provider about after the commit (news that names no refund)."""
+        row = None
+        if news.refund_id is not None:
+            row = await refund_store.refund_by_id(conn, news.refund_id, lock=True)
+        if row is None and news.refund_ref:
+            row = await refund_store.refund_by_provider_ref(conn, news.refund_ref, lock=True)
+        if row is None or row["payment_id"] != payment["id"]:
+            if news.refund_ref is None:  # e.g. charge.refunded: ask about every open refund
+                return "refund_poll", await refund_store.asked_refunds_of_payment(
+                    conn, payment["id"]
+                )
+            log.warning("refund %s at %s is not one of ours", news.refund_ref, news.event_id)
+            return "not_ours", []
+        if news.refund_status is None or news.refund_ref is None:
+            return "refund_poll", [row]
+        result = RefundResult(news.refund_ref, news.refund_status, news.reason)
+        done = await self.settle(conn, row, payment, result, news.event_id)
+        return f"refund_{done['state']}", []
+
+    async def poll(self, rows: list[asyncpg.Record]) -> None:
+        """Ask the provider how these refunds are (after a commit; failures are retried by
+        the background loop)."""
         for row in rows:
             try:
                 await self.complete(row)
             except (Unavailable, PaymentFailed) as exc:
-                log.warning("pending refund %s not completed: %s", row["id"], exc.message)
+                log.warning("refund %s: %s", row["id"], exc.message)
+
+    async def retry_pending(self, older_than_s: float = 60.0, recheck_s: float = 600.0) -> int:
+        """Complete refunds left pending by a crash or an unavailable provider, and ask the
+        provider about those it has not confirmed yet (a webhook that never came)."""
+        async with self.pool.acquire() as conn:
+            rows = await refund_store.pending_refunds(conn, older_than_s, recheck_s=recheck_s)
+        await self.poll(list(rows))
         return len(rows)
 
     async def on_refund_requested(self, conn: asyncpg.Connection, event: RefundRequested) -> None:

@@ -18,8 +18,13 @@ import msgspec
 from services.payment import refund_store, store
 from services.payment.access import may_see, signed_in
 from services.payment.closing import Closing
+from services.payment.disputes import on_dispute_news
 from services.payment.domain import model
-from services.payment.domain.orders import check_payable
+from services.payment.domain.orders import (
+    check_payable,
+    check_provider_limits,
+    provider_expiry,
+)
 from services.payment.providers.base import (
     InvalidSignature,
     PaymentOrder,
@@ -35,6 +40,7 @@ from shared import idempotency
 from shared.contracts.cart import OrderForPayment, OrderForPaymentRequest
 from shared.contracts.common import RequestContext, system_principal
 from shared.contracts.payment import (
+    CancelPaymentRequest,
     GetPaymentRequest,
     LocalDecideRequest,
     PaymentView,
@@ -56,6 +62,8 @@ from shared.messaging import Requester, subject_for
 
 log = logging.getLogger(__name__)
 
+FREE = "free"  # a zero-total order's payment: no provider, paid at once
+OTHER_NEWS = frozenset({"refund", "dispute", "processing"})  # not a move of the payment
 CAUSES: dict[str, model.Cause] = {
     "succeeded": "provider_paid",
     "declined": "provider_declined",
@@ -108,15 +116,21 @@ class Payments:
         if cached is not None:
             return msgspec.json.decode(cached, type=PaymentView)
         check_payable(order, closes_before=self.close_margin)
-        await self._close_earlier(order.order_id)
+        free = order.total_cents == 0
+        if not free:
+            check_provider_limits(order.total_cents, self.provider.name, self.provider.capabilities)
+            await self._close_earlier(order.order_id)
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_order(conn, order.order_id)
-            row = await store.insert_payment(conn, uuid.uuid4(), order, self.provider.name)
+            name = FREE if free else self.provider.name
+            row = await store.insert_payment(conn, uuid.uuid4(), order, name)
+            if row is not None and free:  # nothing to take: paid now (ledger of zeros)
+                row = (await apply(conn, row, "provider_paid", 0)).row
             if row is None:
                 row = await store.live_payment_of_order(conn, order.order_id)
         if row is None:
             raise Conflict("the order's payment changed meanwhile; try again")
-        if row["state"] == "succeeded":
+        if row["state"] == "succeeded" and row["provider"] != FREE:
             raise Conflict("this order is already paid", field="order_id")
         if row["state"] == "created":
             row = await self._open(row, order)
@@ -148,7 +162,13 @@ class Payments:
             order_number=order.order_number,
             amount_cents=order.total_cents,
             description=f"Turku {order.order_number}",
-            expires_at=order.payment_deadline - self.close_margin,
+            expires_at=provider_expiry(
+                order.payment_deadline - self.close_margin,
+                row["created_at"],
+                self.provider.capabilities,
+            ),
+            lines=tuple(order.lines),
+            reference_number=order.reference_number,
         )
         try:
             result = await self.provider.start(request, idempotency_key=f"start-{row['id']}")
@@ -226,18 +246,32 @@ class Payments:
                 await store.webhook_outcome(conn, provider, news.event_id, "ignored")
                 return WebhookAck(event_id=news.event_id, duplicate=False)
             row = await self._payment_of(conn, provider, news)
-            if row is None:  # not ours (yet): refuse, so that the provider delivers it again
-                raise NotFound("no payment for this provider event", field="body")
-            refused = await self._check_amount(conn, provider, news, row)
-            if refused is None:
-                applied = await apply(conn, row, CAUSES[news.kind], news.fee_cents)
-                outcome = applied.outcome
+            if row is None:
+                # Not ours (another application on the same account, or no metadata): every
+                # payment row is committed before its provider is called, so it never will be.
+                # Acknowledged, so that the provider does not retry it for days.
+                log.info("provider event %s (%s) is not ours", news.event_id, news.event_type)
+                await store.webhook_outcome(conn, provider, news.event_id, "not_ours")
+                return WebhookAck(event_id=news.event_id, duplicate=False, outcome="not_ours")
+            if news.provider_payment_ref:
+                await store.learn_payment_ref(conn, row["id"], news.provider_payment_ref)
+            applied = None
+            poll: list[asyncpg.Record] = []
+            if news.kind in OTHER_NEWS:
+                outcome, poll = await self._other_news(conn, row, news)
             else:
-                outcome = "amount_mismatch"
+                refused = await self._check_amount(conn, provider, news, row)
+                if refused is None:
+                    applied = await apply(conn, row, CAUSES[news.kind], news.fee_cents)
+                    outcome = applied.outcome
+                else:
+                    outcome = "amount_mismatch"
             await store.webhook_outcome(conn, provider, news.event_id, outcome)
         if refused is not None:  # recorded for staff and committed; the provider is told no
             raise refused
-        await self.closing.follow_up(applied)
+        if applied is not None:
+            await self.closing.follow_up(applied)
+        await self.refunds.poll(poll)  # refunds the news did not name: asked after the commit
         return WebhookAck(
             event_id=news.event_id, duplicate=False, payment_id=row["id"], outcome=outcome
         )
@@ -267,6 +301,16 @@ class Payments:
             **details,
         )
 
+    async def _other_news(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, news: WebhookNews
+    ) -> tuple[str, list[asyncpg.Record]]:
+        """News of a refund or a dispute, or a checkout completed whose money comes later."""
+        if news.kind == "refund":
+            return await self.refunds.on_provider_news(conn, row, news)
+        if news.kind == "dispute":
+            return await on_dispute_news(conn, row, news), []
+        return "processing", []
+
     async def _payment_of(
         self, conn: asyncpg.Connection, provider: str, news: WebhookNews
     ) -> asyncpg.Record | None:
@@ -274,12 +318,37 @@ class Payments:
         row = None
         if news.provider_ref:
             row = await store.payment_by_ref(conn, provider, news.provider_ref)
+        if row is None and news.provider_payment_ref:
+            row = await store.payment_by_payment_ref(conn, provider, news.provider_payment_ref)
         if row is None and news.payment_id is not None:
             row = await store.payment(conn, news.payment_id)
         if row is None or row["provider"] != provider:
             return None
         await store.lock_order(conn, row["order_id"])
         return await store.payment(conn, row["id"], lock=True)
+
+    async def cancel(self, req: CancelPaymentRequest, ctx: RequestContext) -> PaymentView:
+        """The payer left the provider's page without paying: close the session there (no
+        lock held meanwhile), then the payment is cancelled (abandoned) and cart cancels the
+        order. Paid meanwhile: it stays paid. Declined: the session is closed and the order
+        ends with its payment window."""
+        principal = signed_in(ctx)
+        async with self.pool.acquire() as conn:
+            row = await store.payment(conn, req.payment_id)
+        if row is None or (row["customer"] != principal.subject and not principal.is_admin):
+            raise NotFound("no such payment", field="payment_id")
+        if row["provider_ref"] and not row["provider_closed"] and row["state"] != "succeeded":
+            outcome = await self.closing.cancel(row)
+            if outcome == "paid":
+                await self.closing.paid(row)
+            elif outcome == "processing":
+                raise Conflict("the payment is being processed and cannot be cancelled")
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock_order(conn, row["order_id"])
+            locked = await store.payment(conn, row["id"], lock=True)
+            if locked["state"] in model.OPEN_STATES:
+                await apply(conn, locked, "resident_abandoned")
+        return await self.get(GetPaymentRequest(payment_id=req.payment_id), ctx)
 
     async def local_decide(self, req: LocalDecideRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)

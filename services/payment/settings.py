@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
 from shared.settings import CommonSettings, refuse_in_production
@@ -13,7 +11,7 @@ WEBHOOK_PATH = "/api/v1/payments/webhooks/local"
 
 
 class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
-    provider: Literal["local", "stripe"] = "local"
+    provider: str = "local"  # a registered provider (providers/registry.py): local | stripe
     public_url: str | None = None  # e.g. https://varaukset.turku.fi (the gateway)
     webhook_url: str | None = None  # default {public_url}/api/v1/payments/webhooks/local
     local_webhook_secret: str = DEMO_WEBHOOK_SECRET
@@ -29,6 +27,10 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # None: Stripe's own
+    # Every provider call: its own timeout and retries (same idempotency key), together well
+    # inside the gateway's REQUEST_TIMEOUT_S, so that a slow provider is a clear "try again".
+    provider_timeout_s: float = 1.5
+    provider_retries: int = 1
     sweep_interval_s: float = 15.0
     # The provider's session closes at least this long before the order's deadline (when the
     # holds end): the sweeper cancels payments one interval ahead, so holds outlive sessions.
@@ -51,5 +53,13 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
         if self.stripe_api_key and self.stripe_api_key.startswith("sk_test_"):
             problems.append("PAYMENT_STRIPE_API_KEY is a test-mode key")
         refuse_in_production(common, problems)
+        budget = (self.provider_retries + 1) * self.provider_timeout_s + self.provider_retries
+        if self.provider_timeout_s <= 0 or self.provider_retries < 0:
+            raise ValueError("PAYMENT_PROVIDER_TIMEOUT_S must be > 0 and _RETRIES >= 0")
+        if budget >= common.request_timeout_s:
+            raise ValueError(
+                f"PAYMENT_PROVIDER_TIMEOUT_S x (PAYMENT_PROVIDER_RETRIES + 1) plus back-off "
+                f"({budget:g} s) must stay below REQUEST_TIMEOUT_S ({common.request_timeout_s:g} s)"
+            )
         if self.provider == "stripe" and not (self.stripe_api_key and self.stripe_webhook_secret):
             raise ValueError("PAYMENT_PROVIDER=stripe needs PAYMENT_STRIPE_API_KEY and ..._SECRET")

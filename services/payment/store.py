@@ -128,6 +128,28 @@ async def payment_by_ref(conn: asyncpg.Connection, provider: str, provider_ref: 
     )
 
 
+async def payment_by_payment_ref(
+    conn: asyncpg.Connection, provider: str, provider_payment_ref: str
+) -> Row | None:
+    return await conn.fetchrow(
+        "SELECT * FROM payments WHERE provider = $1 AND provider_payment_ref = $2",
+        provider,
+        provider_payment_ref,
+    )
+
+
+async def learn_payment_ref(
+    conn: asyncpg.Connection, payment_id: uuid.UUID, provider_payment_ref: str
+) -> None:
+    """The provider's payment behind its checkout (once known it does not change)."""
+    await conn.execute(
+        """UPDATE payments SET provider_payment_ref = $2, updated_at = now()
+           WHERE id = $1 AND provider_payment_ref IS NULL""",
+        payment_id,
+        provider_payment_ref,
+    )
+
+
 async def opened(
     conn: asyncpg.Connection,
     payment_id: uuid.UUID,

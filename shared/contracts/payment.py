@@ -142,6 +142,15 @@ class LocalDecideRequest(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str | None = None
 
 
+class CancelPaymentRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.cancel`: the payer leaves the provider's hosted page without paying (its
+    "back" link): the provider's session is closed, the payment is `cancelled` (abandoned) and
+    cart cancels the order, releasing its holds. A payment already paid stays paid."""
+
+    payment_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
 class RefundRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`payment.v1.refund`: staff of every merchant concerned, finance or admin refund lines
     of a paid order with a reason (besides the event-driven path from cart)."""
@@ -161,6 +170,10 @@ class RefundView(msgspec.Struct, frozen=True, kw_only=True):
     lines: list[RefundLine]
     reason: str
     created_at: datetime
+    # pending until the provider says the money went back; failed: the provider refused or
+    # could not pay it back (finance sees it as an anomaly; the lines stay paid).
+    state: Literal["pending", "succeeded", "failed"] = "succeeded"
+    failure: str | None = None
 
 
 class SettlementRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,9 +10,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import HeaderParameter, PathParameter, URLEncodedBody
+from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.auth import allow, context_of
+from services.gateway.errors import problem
 from services.gateway.openapi import documented_errors
 from services.gateway.routes.factory import (
     ANYONE,
@@ -206,8 +208,8 @@ SIGNATURE_NAMES = {"stripe": "Stripe-Signature", "local": "X-Local-Signature"}
 async def webhook(
     request: Request[Any, Any, Any],
     provider: Annotated[str, PathParameter()],
-    stripe_signature: StripeSignature = None,
-    local_signature: LocalSignature = None,
+    stripe_signature: StripeSignature = None,  # declared for the OpenAPI document; the
+    local_signature: LocalSignature = None,  # header is read by SIGNATURE_HEADERS[provider]
 ) -> Any:
     if provider not in SIGNATURE_HEADERS:
         raise ValidationFailed(f"unknown payment provider {provider!r}", field="provider")
@@ -216,18 +218,25 @@ async def webhook(
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed("the webhook body is not UTF-8", field="") from None
-    signature = stripe_signature if provider == "stripe" else local_signature
     try:
         return await request.app.state.services.call(
             "payment.v1.webhook",
             contracts.WebhookRequest(  # type: ignore[attr-defined]
-                provider=provider, body=body, signature=signature or ""
+                provider=provider,
+                body=body,
+                signature=request.headers.get(SIGNATURE_HEADERS[provider], ""),
             ),
             contracts.WebhookAck,  # type: ignore[attr-defined]
             ctx=context_of(request),
         )
     except ServiceError as exc:  # the service's `signature` and `body` as this route names them
-        public = {"signature": SIGNATURE_NAMES[provider], "body": ""}
+        if isinstance(exc, ValidationFailed) and exc.field == "signature":
+            # A forged, stale or foreign signature: 400, the one answer that is not a 2xx for a
+            # well-formed delivery (events that are not ours are acknowledged).
+            raise problem(
+                400, "invalid_signature", exc.message, field=SIGNATURE_NAMES[provider]
+            ) from None
+        public = {"body": ""}
         if exc.field in public:
             exc.details["field"] = public[exc.field]
         raise
@@ -327,6 +336,72 @@ DONE_MESSAGES = {
 }
 
 
+@get(
+    "/pay/{provider:str}/{payment_id:uuid}/cancelled",
+    guards=allow(*SIGNED_IN.roles),
+    summary="Back from a provider's hosted checkout without paying (its cancel_url)",
+    include_in_schema=False,
+    opt={"who": SIGNED_IN, "subject": "payment.v1.get"},
+)
+async def checkout_left(
+    request: Request[Any, Any, Any],
+    provider: Annotated[str, PathParameter()],
+    payment_id: Annotated[uuid.UUID, PathParameter()],
+) -> Response[str]:
+    """The resident chooses: back to the provider's page, or cancel the order (its holds are
+    released and the cart can be used again). Nothing changes on this GET."""
+    payment = await request.app.state.services.call(
+        "payment.v1.get",
+        contracts.GetPaymentRequest(payment_id=payment_id),  # type: ignore[attr-defined]
+        contracts.PaymentView,  # type: ignore[attr-defined]
+        ctx=context_of(request),
+    )
+    back = ""
+    if payment.state == "pending" and payment.redirect_url:
+        back = (
+            f'<p><a id="resume" href="{html.escape(payment.redirect_url)}">'
+            "Jatka maksamista / Fortsätt betala / Continue paying</a></p>"
+        )
+    cancel = (
+        f'<form method="post" action="/pay/{html.escape(provider)}/{payment.payment_id}/cancel">'
+        '<button type="submit" id="cancel-order">'
+        "Peru tilaus / Avbryt beställningen / Cancel the order</button></form>"
+    )
+    if payment.state == "succeeded":
+        back, cancel = (
+            f'<p><a href="/orders/{payment.order_id}">Kuitti / Kvitto / Receipt</a></p>',
+            "",
+        )
+    return _page(
+        "Maksu keskeytyi / Betalningen avbröts / Payment not completed",
+        f"<p>Tilaus / Order {html.escape(payment.order_number)}</p>{back}{cancel}",
+    )
+
+
+@post(
+    "/pay/{provider:str}/{payment_id:uuid}/cancel",
+    guards=allow(*SIGNED_IN.roles),
+    summary="Cancel a payment left on the provider's page",
+    include_in_schema=False,
+    status_code=303,
+    opt={"who": SIGNED_IN, "subject": "payment.v1.cancel"},
+)
+async def checkout_cancel(
+    request: Request[Any, Any, Any],
+    provider: Annotated[str, PathParameter()],
+    payment_id: Annotated[uuid.UUID, PathParameter()],
+) -> Redirect:
+    await request.app.state.services.call(
+        "payment.v1.cancel",
+        contracts.CancelPaymentRequest(  # type: ignore[attr-defined]
+            payment_id=payment_id, idempotency_key=f"cancel-{payment_id}"
+        ),
+        contracts.PaymentView,  # type: ignore[attr-defined]
+        ctx=context_of(request),
+    )
+    return Redirect(path="/cart?done=done_saved", status_code=303)
+
+
 # Statuses beyond every route's (OpenAPI): a closed payment window is 410, a refund the
 # provider refuses 402.
 ERRORS = {"start": (410,), "refund": (402,)}
@@ -357,4 +432,6 @@ def routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
     ]
     if local_provider and hasattr(contracts, "LocalDecideRequest"):
         routers.append(Router("/", route_handlers=[local_checkout, local_decide]))
+    if hasattr(contracts, "CancelPaymentRequest"):
+        routers.append(Router("/", route_handlers=[checkout_left, checkout_cancel]))
     return routers

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal, Protocol
+from datetime import datetime, timedelta
+from typing import ClassVar, Literal, Protocol
 
+from shared.contracts.cart import OrderLineSnapshot
 from shared.contracts.payment import BalanceTransactionView
 
 
@@ -36,6 +38,23 @@ class InvalidSignature(ProviderError):
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a provider supports, as data: the service checks an order against it before the
+    provider is called, and fits the provider's session into the order's payment window."""
+
+    partial_refunds: bool = True
+    min_amount_cents: int = 1
+    max_amount_cents: int | None = None
+    # How long a hosted checkout may stay open (None: no limit). A window shorter than the
+    # minimum is opened for the minimum and closed by our own sweeper in time.
+    window_min: timedelta = timedelta(0)
+    window_max: timedelta | None = None
+    methods: tuple[str, ...] = ("card",)
+    # Refunds are confirmed later by a webhook (or a status query): `pending` until then.
+    refunds_confirmed_later: bool = False
+
+
+@dataclass(frozen=True)
 class PaymentOrder:
     """What a provider needs to open a payment (never card data)."""
 
@@ -44,7 +63,9 @@ class PaymentOrder:
     order_number: str
     amount_cents: int
     description: str
-    expires_at: datetime
+    expires_at: datetime  # when the provider's session must close (fitted to its window)
+    lines: tuple[OrderLineSnapshot, ...] = ()
+    reference_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,7 +75,16 @@ class StartResult:
     client_secret: str | None = None
 
 
-WebhookKind = Literal["succeeded", "declined", "abandoned", "ignored"]
+WebhookKind = Literal[
+    "succeeded",  # money taken
+    "declined",  # the attempt failed (the resident may try again)
+    "abandoned",  # the checkout ended without payment (expired, left)
+    "processing",  # completed, the money comes later (async methods): nothing to do yet
+    "refund",  # news of a refund: `refund_ref`, `refund_status`
+    "dispute",  # news of a dispute (chargeback): `dispute_ref`, `dispute_status`
+    "ignored",
+]
+RefundStatus = Literal["pending", "succeeded", "failed"]
 # What cancelling at the provider found: closed now (or before), paid after all, or still
 # being processed (it may yet be paid or fail).
 CancelOutcome = Literal["cancelled", "paid", "processing"]
@@ -72,11 +102,21 @@ class WebhookNews:
     payment_id: uuid.UUID | None = None  # ours, as the provider echoes it (metadata)
     amount_cents: int | None = None  # what the provider says it took (None: not told)
     currency: str | None = None
+    provider_payment_ref: str | None = None  # the payment behind a checkout (a PaymentIntent)
+    refund_ref: str | None = None
+    refund_status: RefundStatus | None = None
+    refund_id: uuid.UUID | None = None  # ours, as the provider echoes it (metadata)
+    dispute_ref: str | None = None
+    dispute_status: str | None = None  # the provider's word: needs_response, won, lost, ...
+    dispute_closed: bool = False
+    reason: str | None = None  # the provider's failure or dispute reason
 
 
 @dataclass(frozen=True)
 class RefundResult:
     provider_ref: str
+    status: RefundStatus = "succeeded"
+    failure: str | None = None  # the provider's reason when `failed` (or canceled)
 
 
 @dataclass(frozen=True)
@@ -88,14 +128,25 @@ class Payout:
 
 class Provider(Protocol):
     name: str
+    capabilities: ClassVar[Capabilities]
 
     async def start(self, order: PaymentOrder, idempotency_key: str) -> StartResult: ...
 
     def parse_webhook(self, body: bytes, signature: str) -> WebhookNews: ...
 
     async def refund(
-        self, provider_ref: str, amount_cents: int, idempotency_key: str
-    ) -> RefundResult: ...
+        self,
+        provider_ref: str,
+        amount_cents: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str] | None = None,
+    ) -> RefundResult:
+        """`metadata`: ours (refund and payment ids), echoed in the provider's refund news."""
+        ...
+
+    async def refund_status(self, refund_ref: str) -> RefundResult:
+        """What the provider says of a refund now (for refunds whose webhook never came)."""
+        ...
 
     async def cancel(self, provider_ref: str, idempotency_key: str) -> CancelOutcome:
         """Close the payment at the provider; says whether it had been paid meanwhile."""

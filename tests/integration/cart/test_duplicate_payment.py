@@ -39,7 +39,7 @@ from tests.integration.payment.test_stripe import (  # noqa: F401 - fixtures
     standin,
     start,
 )
-from tests.integration.payment.test_stripe_late_news import intent_of, send
+from tests.integration.payment.test_stripe_late_news import send, session_of
 from tests.standins.stripe_api import StripeStandIn
 
 
@@ -66,14 +66,14 @@ async def test_a_duplicate_payment_refunded_by_payment_leaves_the_paid_order_ful
     caplog.set_level(logging.INFO, logger="services.cart.consumers")
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
-    standin.process(first_pi)  # retried by bank debit: Stripe can no longer cancel it
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
+    standin.pay_later(first_pi)  # retried by bank debit: Stripe can no longer cancel it
     second = await start(payment, order.order_id)
-    await send(payment, standin.succeed(await intent_of(payment, second.payment_id)))
+    await send(payment, standin.pay(await session_of(payment, second.payment_id)))
     await orders.state(ME, order.order_id, "fulfilled")
 
-    ack = await send(payment, standin.succeed(first_pi))  # the bank debit settles: paid twice
+    ack = await send(payment, standin.settle_later(first_pi, succeed=True))  # paid twice
 
     assert (ack.outcome, ack.payment_id) == ("duplicate", first.payment_id)
     [refunded] = await payment.events("evt.payment.payment.refunded")
@@ -91,7 +91,8 @@ async def test_a_duplicate_payment_refunded_by_payment_leaves_the_paid_order_ful
     assert await orders.cart.outbox("evt.cart.refund.requested") == []
     # The money of the duplicate went back on the payment side, booked in the ledger.
     [refund] = standin.refunds.values()
-    assert (refund["payment_intent"], refund["amount"]) == (first_pi, order.total_cents)
+    first_intent = standin.sessions[first_pi]["payment_intent"]
+    assert (refund["payment_intent"], refund["amount"]) == (first_intent, order.total_cents)
     rows = await payment.pool.fetch(
         """SELECT kind, sum(gross_cents) AS gross FROM payment.ledger_entries
            WHERE payment_id = $1 GROUP BY kind ORDER BY kind""",
@@ -207,9 +208,9 @@ async def test_a_payment_succeeding_after_its_order_was_cancelled_while_another_
     order's lines and receipt."""
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
-    standin.process(first_pi)
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
+    standin.pay_later(first_pi)
     second = await start(payment, order.order_id)  # still open when the first one settles
     cart = orders.cart
     # The window closes at cart: its sweeper cancels the order (the holds would be released).
@@ -220,7 +221,7 @@ async def test_a_payment_succeeding_after_its_order_was_cancelled_while_another_
     assert await sweep_once(cart.service.definition.deps) == 1  # type: ignore[attr-defined]
     await orders.state(ME, order.order_id, "cancelled")
 
-    ack = await send(payment, standin.succeed(first_pi))
+    ack = await send(payment, standin.settle_later(first_pi, succeed=True))
 
     assert (ack.outcome, ack.payment_id) == ("succeeded", first.payment_id)
     [succeeded_event] = await payment.events("evt.payment.payment.succeeded")
@@ -250,10 +251,10 @@ async def test_a_payment_succeeding_after_its_order_was_cancelled_while_another_
         "get", GetPaymentRequest(payment_id=second.payment_id), PaymentView, ME
     )
     assert second_now.state == "cancelled"
-    second_pi = await intent_of(payment, second.payment_id)
-    assert standin.intents[second_pi]["status"] == "canceled"
+    second_pi = await session_of(payment, second.payment_id)
+    assert standin.sessions[second_pi]["status"] == "expired"
     [stripe_refund] = standin.refunds.values()
     assert (stripe_refund["payment_intent"], stripe_refund["amount"]) == (
-        first_pi,
+        standin.sessions[first_pi]["payment_intent"],
         order.total_cents,
     )

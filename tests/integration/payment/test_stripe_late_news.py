@@ -29,8 +29,13 @@ from tests.integration.payment.test_stripe import (  # noqa: F401 - fixtures
 from tests.standins.stripe_api import StripeStandIn
 
 
-async def send(payment: PaymentHarness, event: dict[str, object]) -> WebhookAck:
-    return await payment.call("webhook", signed(event), WebhookAck, None)
+async def send(payment: PaymentHarness, events: dict[str, object] | list) -> WebhookAck:
+    """Deliver the events (the last one's acknowledgement): a payment's news is its last."""
+    ack = None
+    for event in events if isinstance(events, list) else [events]:
+        ack = await payment.call("webhook", signed(event), WebhookAck, None)
+    assert ack is not None
+    return ack
 
 
 async def state_of(payment: PaymentHarness, payment_id: uuid.UUID) -> str:
@@ -39,7 +44,7 @@ async def state_of(payment: PaymentHarness, payment_id: uuid.UUID) -> str:
     )
 
 
-async def intent_of(payment: PaymentHarness, payment_id: uuid.UUID) -> str:
+async def session_of(payment: PaymentHarness, payment_id: uuid.UUID) -> str:
     return await payment.pool.fetchval(
         "SELECT provider_ref FROM payment.payments WHERE id = $1", payment_id
     )
@@ -50,12 +55,12 @@ async def test_decline_then_a_retry_on_the_same_intent_succeeds(
 ) -> None:
     order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
-    pi = await intent_of(payment, started.payment_id)
+    pi = await session_of(payment, started.payment_id)
 
-    declined = await send(payment, standin.fail(pi))
+    declined = await send(payment, standin.decline(pi))
     assert declined.outcome == "failed"
     await orders.state(ME, order.order_id, "awaiting_payment")
-    paid = await send(payment, standin.succeed(pi))  # the resident tries another card
+    paid = await send(payment, standin.pay(pi))  # the resident tries another card
 
     assert paid.outcome == "succeeded"
     assert await state_of(payment, started.payment_id) == "succeeded"
@@ -71,19 +76,19 @@ async def test_a_new_attempt_after_a_decline_cancels_the_declined_intent(
 ) -> None:
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
 
     second = await start(payment, order.order_id)
 
     assert second.payment_id != first.payment_id
-    assert standin.intents[first_pi]["status"] == "canceled"
-    cancel = [r for r in standin.requests if r[1] == f"/v1/payment_intents/{first_pi}/cancel"]
+    assert standin.sessions[first_pi]["status"] == "expired"
+    cancel = [r for r in standin.requests if r[1] == f"/v1/checkout/sessions/{first_pi}/expire"]
     assert cancel[0][3]["idempotency-key"] == f"cancel-{first.payment_id}"
-    with pytest.raises(ValueError, match="canceled"):  # the old intent can no longer be paid
-        standin.succeed(first_pi)
-    second_pi = await intent_of(payment, second.payment_id)
-    assert (await send(payment, standin.succeed(second_pi))).outcome == "succeeded"
+    with pytest.raises(ValueError, match="expired"):  # the old session can no longer be paid
+        standin.pay(first_pi)
+    second_pi = await session_of(payment, second.payment_id)
+    assert (await send(payment, standin.pay(second_pi))).outcome == "succeeded"
     await orders.state(ME, order.order_id, "paid", "fulfilled")
 
 
@@ -92,9 +97,9 @@ async def test_a_declined_intent_paid_meanwhile_pays_the_order_instead_of_a_new_
 ) -> None:
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(pi))
-    late = standin.succeed(pi)  # paid at Stripe; its webhook is still on the way
+    pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(pi))
+    late = standin.pay(pi)  # paid at Stripe; its webhook is still on the way
 
     with pytest.raises(Conflict, match="already paid"):
         await start(payment, order.order_id)
@@ -111,9 +116,9 @@ async def test_a_late_failure_after_success_changes_nothing(
 ) -> None:
     order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
-    pi = await intent_of(payment, started.payment_id)
-    declined = standin.fail(pi)  # the first card was declined: this event is delayed
-    await send(payment, standin.succeed(pi))
+    pi = await session_of(payment, started.payment_id)
+    declined = standin.decline(pi)  # the first card was declined: this event is delayed
+    await send(payment, standin.pay(pi))
 
     assert (await send(payment, declined)).outcome == "ignored"
 
@@ -129,8 +134,8 @@ async def test_a_payment_made_just_before_the_window_closes_is_paid_not_expired(
 ) -> None:
     order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
-    pi = await intent_of(payment, started.payment_id)
-    late = standin.succeed(pi)  # paid; the webhook has not arrived when the sweeper runs
+    pi = await session_of(payment, started.payment_id)
+    late = standin.pay(pi)  # paid; the webhook has not arrived when the sweeper runs
     await payment.pool.execute("UPDATE payment.payments SET payment_deadline = now()")
 
     assert await payment.svc.payments.sweep_expired() == 1
@@ -148,7 +153,7 @@ async def test_the_sweeper_cancels_a_session_before_the_deadline_by_its_interval
 ) -> None:
     order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
-    pi = await intent_of(payment, started.payment_id)
+    pi = await session_of(payment, started.payment_id)
     payments = payment.svc.payments
     lead = payments.sweep_interval + payments.close_margin
     await payment.pool.execute(
@@ -162,7 +167,7 @@ async def test_the_sweeper_cancels_a_session_before_the_deadline_by_its_interval
     )
     assert await payments.sweep_expired() == 1  # the next sweep would come too late
 
-    assert standin.intents[pi]["status"] == "canceled"
+    assert standin.sessions[pi]["status"] == "expired"
     assert await state_of(payment, started.payment_id) == "expired"
 
 
@@ -171,22 +176,23 @@ async def test_a_duplicate_success_for_a_paid_order_is_refunded_in_full(
 ) -> None:
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
-    standin.process(first_pi)  # a retry by bank debit: Stripe can no longer cancel it
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
+    standin.pay_later(first_pi)  # a retry by bank debit: Stripe can no longer cancel it
     second = await start(payment, order.order_id)
-    second_pi = await intent_of(payment, second.payment_id)
-    assert standin.intents[first_pi]["status"] == "processing"
-    await send(payment, standin.succeed(second_pi))
+    second_pi = await session_of(payment, second.payment_id)
+    assert standin.sessions[first_pi]["payment_status"] == "unpaid"
+    await send(payment, standin.pay(second_pi))
     await orders.state(ME, order.order_id, "paid", "fulfilled")
 
-    duplicate = standin.succeed(first_pi)  # the bank debit settles too: paid twice
+    duplicate = standin.settle_later(first_pi, succeed=True)  # the debit settles: paid twice
     ack = await send(payment, duplicate)
     again = await send(payment, duplicate)
 
     assert (ack.outcome, ack.payment_id, again.duplicate) == ("duplicate", first.payment_id, True)
     [refund] = standin.refunds.values()
-    assert (refund["payment_intent"], refund["amount"]) == (first_pi, order.total_cents)
+    first_intent = standin.sessions[first_pi]["payment_intent"]
+    assert (refund["payment_intent"], refund["amount"]) == (first_intent, order.total_cents)
     assert any(r[1] == "/v1/refunds" and "idempotency-key" in r[3] for r in standin.requests)
     rows = await payment.pool.fetch(
         """SELECT kind, sum(gross_cents) AS gross, sum(vat_cents) AS vat
@@ -223,17 +229,17 @@ async def test_a_late_success_of_a_declined_payment_stops_the_open_new_attempt(
 ) -> None:
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
-    standin.process(first_pi)
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
+    standin.pay_later(first_pi)
     second = await start(payment, order.order_id)  # still open when the first one settles
-    second_pi = await intent_of(payment, second.payment_id)
+    second_pi = await session_of(payment, second.payment_id)
 
-    ack = await send(payment, standin.succeed(first_pi))
+    ack = await send(payment, standin.settle_later(first_pi, succeed=True))
 
     assert (ack.outcome, ack.payment_id) == ("succeeded", first.payment_id)
     assert await state_of(payment, second.payment_id) == "cancelled"
-    assert standin.intents[second_pi]["status"] == "canceled"  # it can no longer take money
+    assert standin.sessions[second_pi]["status"] == "expired"  # it can no longer take money
     # Only the decline is announced: the superseded attempt is not a failure for cart.
     failed = await payment.events("evt.payment.payment.failed")
     assert [e["reason"] for e in failed] == ["declined"]
@@ -246,36 +252,35 @@ async def test_a_declined_intent_is_closed_at_stripe_when_the_window_ends(
 ) -> None:
     order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
-    pi = await intent_of(payment, started.payment_id)
-    await send(payment, standin.fail(pi))  # the resident gives up after the decline
+    pi = await session_of(payment, started.payment_id)
+    await send(payment, standin.decline(pi))  # the resident gives up after the decline
     await payment.pool.execute("UPDATE payment.payments SET payment_deadline = now()")
 
     await payment.svc.payments.sweep_expired()
 
-    assert standin.intents[pi]["status"] == "canceled"  # no money after the order is over
+    assert standin.sessions[pi]["status"] == "expired"  # no money after the order is over
     row = await payment.pool.fetchrow("SELECT state, provider_closed FROM payment.payments")
     assert (row["state"], row["provider_closed"]) == ("failed", True)
     await payment.svc.payments.sweep_expired()  # closed once: not asked again
-    cancels = [r for r in standin.requests if r[1].endswith("/cancel")]
+    cancels = [r for r in standin.requests if r[1].endswith("/expire")]
     assert len(cancels) == 1
 
 
-async def test_an_intent_that_could_not_be_cancelled_is_closed_once_it_becomes_cancellable(
+async def test_a_session_whose_bank_debit_failed_is_closed_when_the_window_ends(
     payment: PaymentHarness, orders: Orders, standin: StripeStandIn
 ) -> None:
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
-    standin.process(first_pi)
-    await start(payment, order.order_id)  # Stripe refuses to cancel the processing intent
-    standin.fail(first_pi)  # the bank debit fails: the intent is payable (and cancellable) again
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
+    standin.pay_later(first_pi)
+    await start(payment, order.order_id)  # Stripe cannot expire a completed session
+    standin.settle_later(first_pi, succeed=False)  # the bank debit fails: no money will come
     await payment.pool.execute("UPDATE payment.payments SET payment_deadline = now()")
 
     await payment.svc.payments.sweep_expired()
 
-    # The refused cancel is replayed for its key; a fresh key cancels it.
-    assert standin.intents[first_pi]["status"] == "canceled"
+    assert standin.sessions[first_pi]["status"] == "complete"
     assert await payment.pool.fetchval(
         "SELECT provider_closed FROM payment.payments WHERE id = $1", first.payment_id
     )
@@ -289,11 +294,12 @@ async def test_two_successes_of_one_order_applied_at_once_make_exactly_one_the_o
     one duplicate (announced as such), never two "first" payments."""
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
-    first_pi = await intent_of(payment, first.payment_id)
-    await send(payment, standin.fail(first_pi))
-    standin.process(first_pi)  # bank debit: Stripe can no longer cancel it
+    first_pi = await session_of(payment, first.payment_id)
+    await send(payment, standin.decline(first_pi))
+    standin.pay_later(first_pi)  # bank debit: Stripe can no longer cancel it
     second = await start(payment, order.order_id)
-    news = [standin.succeed(first_pi), standin.succeed(await intent_of(payment, second.payment_id))]
+    second_pi = await session_of(payment, second.payment_id)
+    news = [standin.settle_later(first_pi, succeed=True), standin.pay(second_pi)]
     async with payment.pool.acquire() as holder, holder.transaction():
         await holder.execute(
             "SELECT pg_advisory_xact_lock(hashtext('payment-order:' || $1::uuid::text))",

@@ -37,10 +37,11 @@ from tests.standins.stripe_api import StripeStandIn
 async def paid(payment: PaymentHarness, orders: Orders, standin: StripeStandIn) -> OrderView:
     order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
-    pi = await payment.pool.fetchval(
+    cs = await payment.pool.fetchval(
         "SELECT provider_ref FROM payment.payments WHERE id = $1", started.payment_id
     )
-    await payment.call("webhook", signed(standin.succeed(pi)), WebhookAck, None)
+    for event in standin.pay(cs):
+        await payment.call("webhook", signed(event), WebhookAck, None)
     await orders.state(ME, order.order_id, "paid", "fulfilled")
     return order
 
@@ -63,7 +64,7 @@ async def test_a_refund_whose_answer_is_lost_stays_pending_and_completes_with_th
     payment: PaymentHarness, orders: Orders, standin: StripeStandIn
 ) -> None:
     order = await paid(payment, orders, standin)
-    standin.lose_responses = 3  # Stripe refunds, but the SDK (and its 2 retries) never hear
+    standin.lose_responses = 2  # Stripe refunds, but the SDK (and its retry) never hear
     with pytest.raises(Unavailable):
         await payment.call("refund", staff_refund(order, 500, "r-1"), RefundView, GIS_CLERK)
     [stripe_refund] = standin.refunds.values()
@@ -128,8 +129,9 @@ async def test_a_success_for_another_amount_is_refused_and_recorded_for_staff(
 ) -> None:
     order = await orders.new(ME, library=False)
     started = await start(payment, order.order_id)
-    pi = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
-    event = signed(standin.succeed(pi, amount_received=order.total_cents - 100))
+    cs = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
+    *_, completed = standin.pay(cs, amount_received=order.total_cents - 100)
+    event = signed(completed)
 
     for _ in range(2):  # refused on every delivery, with the same code
         with pytest.raises(Conflict) as error:
@@ -149,16 +151,17 @@ async def test_an_unknown_fee_is_pending_until_settlement_or_reconciliation_lear
 ) -> None:
     order = await orders.new(ME, library=False)
     await start(payment, order.order_id)
-    pi = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
-    event = signed(standin.succeed(pi))
-    standin.lose_responses = 3  # the fee lookup at webhook time gets no answer
+    cs = await payment.pool.fetchval("SELECT provider_ref FROM payment.payments")
+    *_, completed = standin.pay(cs)
+    event = signed(completed)
+    standin.lose_responses = 2  # the fee lookup at webhook time gets no answer
     assert (await payment.call("webhook", event, WebhookAck, None)).outcome == "succeeded"
     row = await payment.pool.fetchrow("SELECT fee_cents, fee_pending FROM payment.payments")
     assert (row["fee_cents"], row["fee_pending"]) == (0, True)
     day = await payment.pool.fetchval("SELECT (now() AT TIME ZONE 'Europe/Helsinki')::date")
     ask = SettlementRequest(day=day, merchant_id="gis")
 
-    standin.lose_responses = 3
+    standin.lose_responses = 2
     with pytest.raises(Unavailable) as error:  # not a silent 0
         await payment.call("settlement", ask, SettlementReport, FINANCE)
     assert error.value.details["fees_pending"]
@@ -198,7 +201,7 @@ async def test_the_sweeper_holds_no_lock_while_it_cancels_at_stripe(
                 return exc
 
     def during_cancel(method: str, path: str) -> None:
-        if path.endswith("/cancel"):
+        if path.endswith("/expire"):
             seen.append(asyncio.run_coroutine_threadsafe(try_lock(), loop).result(timeout=5))
 
     standin.before_request = during_cancel
