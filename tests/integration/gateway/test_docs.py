@@ -9,7 +9,7 @@ import msgspec
 from litestar.routes import HTTPRoute
 
 from services.gateway.errors import Problem
-from services.gateway.routes.factory import Who
+from services.gateway.routes.who import Who
 
 THING = uuid.uuid4()
 
