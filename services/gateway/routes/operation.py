@@ -117,30 +117,7 @@ class OperationRoute(Generic[Req, Rep]):
 
     def handler(self) -> HTTPRouteHandler:
         """The Litestar route handler (a new one for each app)."""
-        method = self.method
-        fields = {f.name: f for f in msgspec.structs.fields(self.request)}
-        path_names = PATH_PARAMETER.findall(self.path)
-        has_key = "idempotency_key" in fields
-        params = [_keyword("request", Request)]
-        params += [_keyword(n, _annotated(fields[n].type, PathParameter())) for n in path_names]
-        renamed: dict[str, str] = {}  # handler argument -> request field
-        excluded = {*path_names, "idempotency_key"}
-        if method in ("GET", "DELETE"):
-            for name, info in fields.items():
-                if name in excluded:
-                    continue
-                argument = f"{name}_" if name in RESERVED_KWARGS else name
-                renamed[argument] = name
-                query = _annotated(info.type, QueryParameter(name=name))
-                params.append(_keyword(argument, query, _default(info)))
-        else:
-            body = body_struct(self.request, excluded)
-            if body is not None:
-                params.append(_keyword("data", _annotated(body, JSON_BODY)))
-        public_names = {argument: name for argument, name in renamed.items() if argument != name}
-        if has_key:
-            public_names["idempotency_key"] = "Idempotency-Key"
-            params.append(_keyword("idempotency_key", IdempotencyKey, None))
+        params, renamed, public_names = self._parameters()
         reply_type = self.response_type if self.response_type is not None else self.reply
         call, request_type, render = self.call, self.request, self.render
 
@@ -157,7 +134,55 @@ class OperationRoute(Generic[Req, Rep]):
         handler.__name__ = handler.__qualname__ = self.subject.replace(".", "_")
         handler.__signature__ = inspect.Signature(params, return_annotation=reply_type)  # type: ignore[attr-defined]
         handler.__annotations__ = {p.name: p.annotation for p in params} | {"return": reply_type}
-        description = "\n\n".join(
+        return route(
+            PATH_PARAMETER.sub(r"{\1:str}", self.path),
+            http_method=[self.method],
+            guards=self.who.guards(),
+            summary=self.summary,
+            description=self._description(),
+            status_code=self.status_code or (201 if self.method == "POST" else 200),
+            operation_id=self.operation_id or self.subject.replace(".", "_"),
+            opt={
+                "who": self.who,
+                "subject": self.subject,
+                "call": call,
+                "public_names": public_names,
+            },
+            media_type=self.media_type,
+            **documented_errors(public=self.who.public, method=self.method, also=self.errors),
+        )(handler)
+
+    def _parameters(self) -> tuple[list[inspect.Parameter], dict[str, str], dict[str, str]]:
+        """The handler's parameters; which handler argument is which request field; the
+        public name of each argument named otherwise in the OpenAPI document."""
+        fields = {f.name: f for f in msgspec.structs.fields(self.request)}
+        path_names = PATH_PARAMETER.findall(self.path)
+        params = [_keyword("request", Request)]
+        params += [_keyword(n, _annotated(fields[n].type, PathParameter())) for n in path_names]
+        renamed: dict[str, str] = {}  # handler argument -> request field
+        excluded = {*path_names, "idempotency_key"}
+        if self.method in ("GET", "DELETE"):
+            for name, info in fields.items():
+                if name in excluded:
+                    continue
+                argument = f"{name}_" if name in RESERVED_KWARGS else name
+                renamed[argument] = name
+                query = _annotated(info.type, QueryParameter(name=name))
+                params.append(_keyword(argument, query, _default(info)))
+        else:
+            body = body_struct(self.request, excluded)
+            if body is not None:
+                params.append(_keyword("data", _annotated(body, JSON_BODY)))
+        public_names = {argument: name for argument, name in renamed.items() if argument != name}
+        if "idempotency_key" in fields:
+            public_names["idempotency_key"] = "Idempotency-Key"
+            params.append(_keyword("idempotency_key", IdempotencyKey, None))
+        return params, renamed, public_names
+
+    def _description(self) -> str:
+        """The request's docstring (or `description`), who may call, the operation."""
+        has_key = "idempotency_key" in self.request.__struct_fields__
+        return "\n\n".join(
             part
             for part in (
                 self.description or (self.request.__doc__ or "").strip(),
@@ -167,24 +192,6 @@ class OperationRoute(Generic[Req, Rep]):
             )
             if part
         )
-        default_status = 201 if method == "POST" else 200
-        return route(
-            PATH_PARAMETER.sub(r"{\1:str}", self.path),
-            http_method=[method],
-            guards=self.who.guards(),
-            summary=self.summary,
-            description=description,
-            status_code=self.status_code or default_status,
-            operation_id=self.operation_id or self.subject.replace(".", "_"),
-            opt={
-                "who": self.who,
-                "subject": self.subject,
-                "call": call,
-                "public_names": public_names,
-            },
-            media_type=self.media_type,
-            **documented_errors(public=self.who.public, method=method, also=self.errors),
-        )(handler)
 
 
 def call_opt(call: Call[Any, Any], who: Who) -> dict[str, Any]:
