@@ -34,6 +34,7 @@ test: $(DEV_TEST)
 lint: $(DEV_TEST)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(DEV_TEST)
 	@for b in bench/bench_*.py; do echo "# $$b"; $(PY) $$b || exit 1; done

@@ -251,11 +251,3 @@ async def migrate(
     if applied_now:
         log.info("schema %s: applied %s", schema, ", ".join(applied_now))
     return applied_now
-
-
-async def migrate_url(url: str, schema: str, directories: Sequence[Path] = ()) -> list[str]:
-    conn = await asyncpg.connect(url)
-    try:
-        return await migrate(conn, schema, directories)
-    finally:
-        await conn.close()

@@ -3,35 +3,26 @@
 from __future__ import annotations
 
 from services.booking.domain.model import Reservation, Resource
+from shared.access import acts_for_department, signed_in
 from shared.contracts.common import Principal
-from shared.errors import Forbidden, NotFound, Unauthenticated
+from shared.errors import Forbidden, NotFound
 
-
-def signed_in(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthenticated("sign in first")
-    return principal
-
-
-def is_staff_for(principal: Principal, merchant_id: str) -> bool:
-    if principal.is_admin or principal.is_system:
-        return True
-    return principal.has("staff") and merchant_id in principal.departments
+__all__ = ["may_book", "may_see", "require_staff", "signed_in"]
 
 
 def require_staff(principal: Principal | None, merchant_id: str) -> Principal:
     p = signed_in(principal)
-    if not is_staff_for(p, merchant_id):
+    if not acts_for_department(p, merchant_id):
         raise Forbidden("only staff of this department may do this")
     return p
 
 
 def may_book(principal: Principal, resource: Resource) -> None:
-    if resource.who_may_book == "staff" and not is_staff_for(principal, resource.merchant_id):
+    staff = acts_for_department(principal, resource.merchant_id)
+    if resource.who_may_book == "staff" and not staff:
         raise Forbidden("only staff may book this resource", field="resource_id")
     if resource.who_may_book == "residents" and not (
-        principal.home_municipality == resource.municipality
-        or is_staff_for(principal, resource.merchant_id)
+        principal.home_municipality == resource.municipality or staff
     ):
         raise Forbidden("only residents of the city may book this resource", field="resource_id")
 
@@ -39,6 +30,6 @@ def may_book(principal: Principal, resource: Resource) -> None:
 def may_see(principal: Principal | None, r: Reservation) -> Principal:
     """The owner, staff of its department, admins and our services; others get not_found."""
     p = signed_in(principal)
-    if p.subject != r.customer and not is_staff_for(p, r.merchant_id):
+    if p.subject != r.customer and not acts_for_department(p, r.merchant_id):
         raise NotFound("no such reservation", field="reservation_id")
     return p

@@ -1,4 +1,7 @@
-"""NATS operations `booking.v1.*`: thin adapters from request structs to the use cases."""
+"""NATS operations `booking.v1.*`: thin adapters from request structs to the use cases.
+
+`CONTRACT` is what each operation takes and replies; `operations()` binds the use cases to it,
+checking their annotations at start-up (shared/operations.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,50 @@ from services.booking.service import Bookings
 from services.booking.staff import Staff
 from shared.contracts import booking as c
 from shared.messaging import Operation
+from shared.operations import ServiceContract
+
+CONTRACT = ServiceContract(
+    "booking",
+    {
+        "hold": (c.HoldRequest, c.HoldReply),
+        "quote": (c.QuoteRequest, c.QuoteReply),
+        "get": (c.ReservationRef, c.ReservationView),
+        "my_reservations": (c.MyReservationsRequest, c.ReservationList),
+        "reservation_for_cart": (c.ReservationForCartRequest, c.ReservationForCart),
+        "extend_holds": (c.ExtendHoldsRequest, c.ExtendHoldsReply),
+        "release": (c.ReservationRef, c.ReservationView),
+        "confirm": (c.ReservationRef, c.ReservationView),
+        "cancel": (c.CancelRequest, c.CancelReply),
+        "approve": (c.ReservationRef, c.ReservationView),
+        "deny": (c.DenyRequest, c.ReservationView),
+        "availability": (c.AvailabilityRequest, c.Availability),
+        "search": (c.SearchRequest, c.SearchReply),
+        "hold_series": (c.SeriesRequest, c.SeriesReply),
+        "cancel_series": (c.CancelSeriesRequest, c.CancelSeriesReply),
+        "calendar_token_create": (c.CalendarTokenRequest, c.CalendarToken),
+        "calendar_token_revoke": (c.CalendarTokenRequest, c.CalendarToken),
+        "calendar_feed": (c.CalendarFeedRequest, c.CalendarText),
+        "reservation_ics": (c.ReservationIcsRequest, c.CalendarText),
+        "busy_feed": (c.BusyFeedRequest, c.CalendarText),
+        "upsert_unit": (c.UnitUpsert, c.UnitView),
+        "list_units": (c.ListUnitsRequest, c.UnitList),
+        "upsert_resource": (c.ResourceUpsert, c.ResourceSummary),
+        "create_resource": (c.ResourceUpsert, c.ResourceSummary),
+        "update_resource": (c.ResourceUpsert, c.ResourceSummary),
+        "list_resources": (c.ListResourcesRequest, c.ResourceList),
+        "pending_approvals": (c.PendingApprovalsRequest, c.ReservationList),
+        "list_closures": (c.ListClosuresRequest, c.ClosureList),
+        "remove_closure": (c.RemoveClosureRequest, c.Done),
+        "set_hours": (c.SetHoursRequest, c.Done),
+        "get_resource": (c.ResourceRef, c.ResourceSettings),
+        "set_prices": (c.SetPricesRequest, c.Done),
+        "add_closure": (c.ClosureRequest, c.ClosureReply),
+        "day_view": (c.DayViewRequest, c.DayView),
+    },
+)
+
+# Operations that change nothing: a database connection lost under one is tried once more.
+READS = frozenset({"get", "my_reservations", "availability", "search"})
 
 
 def operations(bookings: Bookings, availability: Availability) -> list[Operation[Any]]:
@@ -24,39 +71,42 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     staff = Staff(bookings.pool, bookings.catalogue)
     closures = Closures(bookings.pool, bookings.catalogue)
     settings = ResourceSettings(bookings.pool, bookings.catalogue)
-    return [
-        Operation("hold", c.HoldRequest, bookings.hold),
-        Operation("quote", c.QuoteRequest, Quotes(bookings).quote),
-        Operation("get", c.ReservationRef, bookings.get, read_only=True),
-        Operation("my_reservations", c.MyReservationsRequest, bookings.mine, read_only=True),
-        Operation("reservation_for_cart", c.ReservationForCartRequest, bookings.for_cart),
-        Operation("extend_holds", c.ExtendHoldsRequest, bookings.extend),
-        Operation("release", c.ReservationRef, bookings.release),
-        Operation("confirm", c.ReservationRef, bookings.confirm),
-        Operation("cancel", c.CancelRequest, bookings.cancel),
-        Operation("approve", c.ReservationRef, approvals.approve),
-        Operation("deny", c.DenyRequest, approvals.deny),
-        Operation("availability", c.AvailabilityRequest, availability.slots, read_only=True),
-        Operation("search", c.SearchRequest, availability.search, read_only=True),
-        Operation("hold_series", c.SeriesRequest, series.hold),
-        Operation("cancel_series", c.CancelSeriesRequest, series.cancel),
-        Operation("calendar_token_create", c.CalendarTokenRequest, calendars.create_token),
-        Operation("calendar_token_revoke", c.CalendarTokenRequest, calendars.revoke_token),
-        Operation("calendar_feed", c.CalendarFeedRequest, calendars.feed),
-        Operation("reservation_ics", c.ReservationIcsRequest, calendars.one),
-        Operation("busy_feed", c.BusyFeedRequest, calendars.busy),
-        Operation("upsert_unit", c.UnitUpsert, staff.upsert_unit),
-        Operation("list_units", c.ListUnitsRequest, staff.list_units),
-        Operation("upsert_resource", c.ResourceUpsert, staff.upsert_resource),
-        Operation("create_resource", c.ResourceUpsert, staff.upsert_resource),
-        Operation("update_resource", c.ResourceUpsert, staff.upsert_resource),
-        Operation("list_resources", c.ListResourcesRequest, staff.list_resources),
-        Operation("pending_approvals", c.PendingApprovalsRequest, staff.pending_approvals),
-        Operation("list_closures", c.ListClosuresRequest, closures.list_closures),
-        Operation("remove_closure", c.RemoveClosureRequest, closures.remove_closure),
-        Operation("set_hours", c.SetHoursRequest, staff.set_hours),
-        Operation("get_resource", c.ResourceRef, settings.get_resource),
-        Operation("set_prices", c.SetPricesRequest, settings.set_prices),
-        Operation("add_closure", c.ClosureRequest, closures.add_closure),
-        Operation("day_view", c.DayViewRequest, staff.day_view),
-    ]
+    return CONTRACT.bind(
+        {
+            "hold": bookings.hold,
+            "quote": Quotes(bookings).quote,
+            "get": bookings.get,
+            "my_reservations": bookings.mine,
+            "reservation_for_cart": bookings.for_cart,
+            "extend_holds": bookings.extend,
+            "release": bookings.release,
+            "confirm": bookings.confirm,
+            "cancel": bookings.cancel,
+            "approve": approvals.approve,
+            "deny": approvals.deny,
+            "availability": availability.slots,
+            "search": availability.search,
+            "hold_series": series.hold,
+            "cancel_series": series.cancel,
+            "calendar_token_create": calendars.create_token,
+            "calendar_token_revoke": calendars.revoke_token,
+            "calendar_feed": calendars.feed,
+            "reservation_ics": calendars.one,
+            "busy_feed": calendars.busy,
+            "upsert_unit": staff.upsert_unit,
+            "list_units": staff.list_units,
+            "upsert_resource": staff.upsert_resource,
+            "create_resource": staff.upsert_resource,
+            "update_resource": staff.upsert_resource,
+            "list_resources": staff.list_resources,
+            "pending_approvals": staff.pending_approvals,
+            "list_closures": closures.list_closures,
+            "remove_closure": closures.remove_closure,
+            "set_hours": staff.set_hours,
+            "get_resource": settings.get_resource,
+            "set_prices": settings.set_prices,
+            "add_closure": closures.add_closure,
+            "day_view": staff.day_view,
+        },
+        reads=READS,
+    )

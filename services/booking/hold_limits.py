@@ -8,16 +8,16 @@ from collections import Counter
 import asyncpg
 
 from services.booking import store
-from services.booking.access import is_staff_for
 from services.booking.domain.limits import HoldLimits, OnResource, check_open_holds
 from services.booking.domain.model import Resource
+from shared.access import acts_for_department
 from shared.contracts.common import Principal
 
 
 def limits_for(limits: HoldLimits, principal: Principal, res: Resource) -> tuple[int, int] | None:
     """(most open holds overall, on `res`) for this customer, or None: not limited (staff
     booking for their own department, or no limits set)."""
-    if not limits.active or is_staff_for(principal, res.merchant_id):
+    if not limits.active or acts_for_department(principal, res.merchant_id):
         return None
     return limits.overall, limits.of(res)
 
@@ -37,7 +37,7 @@ async def check_hold_limits(
     if not limited:
         return
     found = await store.open_holds_locked(conn, principal.subject)
-    counted = [h for h in found if not is_staff_for(principal, h.merchant_id)]
+    counted = [h for h in found if not acts_for_department(principal, h.merchant_id)]
     resources = {r.id: r for r in limited}
     on = [
         OnResource(

@@ -19,6 +19,7 @@ from services.cart.domain.pricing import split_gross
 from services.cart.domain.references import order_number, reference_for_order, rf_reference
 from services.cart.views import order_view, page, snapshot
 from shared import idempotency
+from shared.access import CLERKS, acts_for_department
 from shared.contracts.booking import ExtendHoldsReply, ExtendHoldsRequest
 from shared.contracts.cart import (
     CheckoutRequest,
@@ -259,8 +260,7 @@ async def staff_refund(
         if order is None or line is None or line["order_id"] != order["id"]:
             raise NotFound("no such order line", field="line_id")
         merchant = snapshot(line).merchant_id
-        staff = principal.has("staff", "library_clerk", "gis_clerk")
-        if not (principal.is_admin or (staff and merchant in principal.departments)):
+        if not acts_for_department(principal, merchant, CLERKS):
             lines = await store.order_lines(conn, order["id"])
             merchants = {snapshot(r).merchant_id for r in lines}
             if not may_see_order(principal, order["customer"], merchants):

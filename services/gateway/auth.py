@@ -26,38 +26,13 @@ from litestar import Response
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from services.gateway.oidc import (  # re-exported: the tokens side lives in oidc.py
-    KNOWN_ROLES,
-    CredentialRejected,
-    JwksCache,
-    TokenVerifier,
-    http_jwks_fetcher,
-    principal_from_claims,
-    token_credential,
-)
+from services.gateway.oidc import CredentialRejected, TokenVerifier, token_credential
 from services.gateway.settings import ApiKey, GatewaySettings
+from shared.access import signed_in
 from shared.contracts.common import Principal, RequestContext, Role
 from shared.errors import Forbidden, Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
-
-__all__ = [
-    "KNOWN_ROLES",
-    "ApiKeys",
-    "Authenticator",
-    "CredentialRejected",
-    "JwksCache",
-    "TokenVerifier",
-    "access_of",
-    "allow",
-    "clear_session",
-    "context_of",
-    "http_jwks_fetcher",
-    "principal_from_claims",
-    "principal_of",
-    "require_principal",
-    "set_session",
-]
 
 
 def hash_api_key(key: str) -> str:
@@ -126,11 +101,6 @@ class Authenticator:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         return token_credential(value.strip()) if scheme.lower() == "bearer" else None
 
-    async def principal(
-        self, headers: Mapping[str, str], cookies: Mapping[str, str]
-    ) -> Principal | None:
-        return (await self.resolve(headers, cookies))[0]
-
     async def resolve(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Resolved:
         """A bad API key or Bearer token is 401 (and 503 while the issuer's keys cannot be
         had); a bad session cookie (expired, or signed by a key from before a restart) is
@@ -189,11 +159,9 @@ def require_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     """The caller, or 401 when nobody is signed in, or 503 (`Retry-After`) when a session
     cookie could not be checked because the sign-in service is down."""
     principal = principal_of(connection)
-    if principal is not None:
-        return principal
-    if connection.scope.get("state", {}).get(SIGN_IN_UNAVAILABLE):
+    if principal is None and connection.scope.get("state", {}).get(SIGN_IN_UNAVAILABLE):
         raise Unavailable("the sign-in service cannot be reached; try again shortly")
-    raise Unauthenticated("sign in first")
+    return signed_in(principal)
 
 
 def context_of(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestContext:
@@ -211,7 +179,6 @@ def allow(
 ) -> list[Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]]:
     """Guards of a route: who may call it. Users need one of `roles`; API keys one of `scopes`.
 
-    The route's `opt["access"]` records the rule (for the OpenAPI description and the tests).
     Object-level rules (own reservations, own department) are the services' job.
     """
     wanted_scopes = tuple(scopes)
@@ -229,13 +196,4 @@ def allow(
         if not principal.has(*roles):
             raise Forbidden("your role does not allow this operation")
 
-    guard.access = {"roles": roles, "scopes": wanted_scopes, "public": public}  # type: ignore[attr-defined]
     return [guard]
-
-
-def access_of(guards: Iterable[Any]) -> dict[str, Any] | None:
-    for guard in guards or ():
-        rule = getattr(guard, "access", None)
-        if rule is not None:
-            return rule
-    return None

@@ -1,9 +1,14 @@
 """Typed NATS clients the gateway's routes (and the web pages) use.
 
-`await request.app.state.services.call("booking.v1.hold", HoldRequest(...), HoldReply,
-ctx=auth.context_of(request))` returns the typed reply or raises the service's `ServiceError`
-(no responders / timeout -> `Unavailable`, shown as 503 with Retry-After). `ctx` carries the
-verified principal, the request id and the trace context.
+`Call(subject, RequestType, ReplyType)` is one operation of a service as the gateway calls it:
+`await GET_PAYMENT(request, GetPaymentRequest(payment_id=...))` is the service's `PaymentView`
+sent on behalf of the request's caller (its principal, request id and trace context), or the
+service's `ServiceError` (no responders / timeout -> `Unavailable`, shown as 503 with
+Retry-After). The routes declare their operations this way, and a test compares each one's
+types with what the service answers (tests/unit/gateway/test_route_contracts.py).
+
+Underneath, `services_of(request).call("booking.v1.hold", HoldRequest(...), HoldReply,
+ctx=auth.context_of(request))` does the same for any subject.
 
 The NATS connection (and the rate limiter on top of it) is made per event loop on first use:
 granian runs the lifespan and the requests in one loop, Litestar's AsyncTestClient runs the
@@ -17,10 +22,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+from litestar.connection import ASGIConnection
 from nats.aio.client import Client as NATS
 
+from services.gateway.auth import context_of
 from services.gateway.ratelimit import SharedRateLimiter
 from shared.contracts.common import Empty, Health, RequestContext
 from shared.errors import ServiceError
@@ -30,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SERVICES = ("booking", "cart", "payment")
 
+Req = TypeVar("Req")
 Rep = TypeVar("Rep")
 
 
@@ -125,3 +133,24 @@ def _close_later(found: LoopResources) -> None:
 
 
 _pending: set[asyncio.Task[None]] = set()
+
+
+def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    """The app's `Services` (made by the app's lifespan)."""
+    services: Services = connection.app.state.services
+    return services
+
+
+@dataclass(frozen=True)
+class Call(Generic[Req, Rep]):
+    """One operation of a service: `subject` takes a `request` and replies a `reply`."""
+
+    subject: str
+    request: type[Req]
+    reply: type[Rep]
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], body: Req) -> Rep:
+        """The service's reply to `body`, on behalf of the connection's caller."""
+        return await services_of(connection).call(
+            self.subject, body, self.reply, ctx=context_of(connection)
+        )

@@ -184,6 +184,34 @@ class TokenReply(msgspec.Struct, frozen=True, kw_only=True):
     expires_in: int
 
 
+class OpenIdConfiguration(msgspec.Struct, frozen=True, kw_only=True):
+    """The issuer's discovery document (OpenID Connect Discovery 1.0, the fields we use)."""
+
+    issuer: str
+    jwks_uri: str
+    authorization_endpoint: str
+    token_endpoint: str
+    id_token_signing_alg_values_supported: list[str]
+    subject_types_supported: list[str]
+    response_types_supported: list[str]
+
+
+class Jwk(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RSA public signing key (RFC 7517, RFC 7518 section 6.3)."""
+
+    kty: str
+    key_ops: list[str] | None = None
+    n: str
+    e: str
+    kid: str
+    use: str
+    alg: str
+
+
+class Jwks(msgspec.Struct, frozen=True, kw_only=True):
+    keys: list[Jwk]
+
+
 class SignInForm(msgspec.Struct, frozen=True, kw_only=True):
     user: str
     next: str = "/"
@@ -208,20 +236,20 @@ def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool
         description=WHO,
         **GET_ERRORS,
     )
-    async def discovery() -> dict[str, Any]:
-        return {
-            "issuer": issuer.issuer,
-            "jwks_uri": f"{issuer.issuer}/jwks",
-            "authorization_endpoint": f"{issuer.issuer}/sign-in",
-            "token_endpoint": f"{issuer.issuer}/token",
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "subject_types_supported": ["public"],
-            "response_types_supported": ["code"],
-        }
+    async def discovery() -> OpenIdConfiguration:
+        return OpenIdConfiguration(
+            issuer=issuer.issuer,
+            jwks_uri=f"{issuer.issuer}/jwks",
+            authorization_endpoint=f"{issuer.issuer}/sign-in",
+            token_endpoint=f"{issuer.issuer}/token",
+            id_token_signing_alg_values_supported=["RS256"],
+            subject_types_supported=["public"],
+            response_types_supported=["code"],
+        )
 
     @get("/jwks", summary="Signing keys of the dev issuer", description=WHO, **GET_ERRORS)
-    async def jwks() -> dict[str, Any]:
-        return issuer.jwks()
+    async def jwks() -> Jwks:
+        return msgspec.convert(issuer.jwks(), Jwks)
 
     @post(
         "/token",

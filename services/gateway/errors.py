@@ -27,6 +27,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from litestar.types import ExceptionHandlersMap
 
 from shared.errors import ServiceError, Unavailable
 
@@ -259,7 +260,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
 
 
 # Handlers that need the route (its public names); the plugin handles other HTTP errors.
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Exception: internal_error,
     ValidationException: validation_failed,
     ServiceError: service_failed,

@@ -1,6 +1,6 @@
 """The OpenAPI document (`/api/openapi.json`) and its reference UI (`/api/docs`), and the
-problem+json error responses every operation documents (`error_responses`, used by the
-route factory).
+problem+json error responses every operation documents (`documented_errors`, used by every
+API route).
 
 Swagger UI's files come from npm's `swagger-ui-dist` (vendored in `static/`, Apache-2.0) and are
 served by the gateway, so the page works offline and under the strict CSP: no CDN, no inline
@@ -15,7 +15,7 @@ from datetime import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.openapi.spec import (
@@ -53,7 +53,7 @@ class LocalSwaggerPlugin(OpenAPIRenderPlugin):
     """Swagger UI from the gateway's own static files."""
 
     def __init__(self, path: str = "/docs") -> None:
-        super().__init__(path=path, media_type="text/html")
+        super().__init__(path=path, media_type=MediaType.HTML)
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         spec_url = self.get_openapi_json_route(request)
@@ -212,10 +212,17 @@ class ProblemOperation(Operation):
                 response.headers = {"Retry-After": RETRY_AFTER, **(response.headers or {})}
 
 
-def documented_errors(*, public: bool, method: str, also: Iterable[int] = ()) -> dict[str, Any]:
-    """Route decorator arguments documenting its problem+json errors (for routes not made by
-    the factory): `@get(..., **documented_errors(public=True, method="GET"))`."""
-    return {
-        "responses": error_responses(public=public, method=method, also=also),
-        "operation_class": ProblemOperation,
-    }
+def documented_errors(
+    *,
+    public: bool,
+    method: str,
+    also: Iterable[int] = (),
+    success: ResponseSpec | None = None,
+) -> dict[str, Any]:
+    """Route decorator arguments documenting its problem+json errors:
+    `@get(..., **documented_errors(public=True, method="GET"))`; `success` documents a 200
+    reply Litestar cannot describe from the handler's return type (a file stream)."""
+    responses = error_responses(public=public, method=method, also=also)
+    if success is not None:
+        responses = {200: success, **responses}
+    return {"responses": responses, "operation_class": ProblemOperation}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from shared import access
+from shared.access import CLERKS, acts_for_department
 from shared.contracts.common import Principal, RequestContext
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import Forbidden
 
 
 def signed_in(ctx: RequestContext) -> Principal:
-    if ctx.principal is None:
-        raise Unauthenticated("sign in first")
-    return ctx.principal
+    return access.signed_in(ctx.principal)
 
 
 def require_finance(ctx: RequestContext) -> Principal:
@@ -26,7 +26,7 @@ def may_see(principal: Principal, customer: str, merchants: Iterable[str]) -> bo
         return True
     if principal.has("finance"):
         return True
-    return principal.has("staff") and all(principal.may_act_for_department(m) for m in merchants)
+    return principal.has("staff") and all(acts_for_department(principal, m) for m in merchants)
 
 
 def require_refunder(ctx: RequestContext, merchants: Iterable[str]) -> Principal:
@@ -34,7 +34,6 @@ def require_refunder(ctx: RequestContext, merchants: Iterable[str]) -> Principal
     principal = signed_in(ctx)
     if principal.has("finance", "admin") or principal.is_system:
         return principal
-    staff = principal.has("staff", "library_clerk", "gis_clerk")
-    if staff and all(principal.may_act_for_department(m) for m in merchants):
+    if principal.has(*CLERKS) and all(acts_for_department(principal, m, CLERKS) for m in merchants):
         return principal
     raise Forbidden("refunds are for staff of the merchant, finance or admin")

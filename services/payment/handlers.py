@@ -1,4 +1,7 @@
-"""`payment.v1.*` operations: decode -> use case -> reply."""
+"""`payment.v1.*` operations: decode -> use case -> reply.
+
+`CONTRACT` is what each operation takes and replies; `operations()` binds the use cases to it,
+checking their annotations at start-up (shared/operations.py)."""
 
 from __future__ import annotations
 
@@ -8,35 +11,47 @@ from services.payment.anomalies import Anomalies
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
-from shared.contracts.payment import (
-    CancelPaymentRequest,
-    ErpExportRequest,
-    GetPaymentRequest,
-    ListAnomaliesRequest,
-    LocalDecideRequest,
-    ReconcileRequest,
-    RefundRequest,
-    ResolveAnomalyRequest,
-    SettlementRequest,
-    StartPaymentRequest,
-    WebhookRequest,
-)
+from shared.contracts import payment as c
 from shared.messaging import Operation
+from shared.operations import ServiceContract
+
+CONTRACT = ServiceContract(
+    "payment",
+    {
+        "start": (c.StartPaymentRequest, c.PaymentView),
+        "get": (c.GetPaymentRequest, c.PaymentView),
+        "webhook": (c.WebhookRequest, c.WebhookAck),
+        "local_decide": (c.LocalDecideRequest, c.PaymentView),
+        "cancel": (c.CancelPaymentRequest, c.PaymentView),
+        "refund": (c.RefundRequest, c.RefundView),
+        "settlement": (c.SettlementRequest, c.SettlementReport),
+        "erp_export": (c.ErpExportRequest, c.ErpExport),
+        "reconcile": (c.ReconcileRequest, c.ReconciliationReport),
+        "list_anomalies": (c.ListAnomaliesRequest, c.AnomalyList),
+        "resolve_anomaly": (c.ResolveAnomalyRequest, c.AnomalyView),
+    },
+)
+
+# Operations that change nothing: a database connection lost under one is tried once more.
+READS = frozenset({"get", "list_anomalies"})
 
 
 def operations(
     payments: Payments, refunds: Refunds, reporting: Reporting, anomalies: Anomalies
 ) -> list[Operation[Any]]:
-    return [
-        Operation("start", StartPaymentRequest, payments.start),
-        Operation("get", GetPaymentRequest, payments.get, read_only=True),
-        Operation("webhook", WebhookRequest, payments.webhook),
-        Operation("local_decide", LocalDecideRequest, payments.local_decide),
-        Operation("cancel", CancelPaymentRequest, payments.cancel),
-        Operation("refund", RefundRequest, refunds.staff_refund),
-        Operation("settlement", SettlementRequest, reporting.settlement),
-        Operation("erp_export", ErpExportRequest, reporting.erp_export),
-        Operation("reconcile", ReconcileRequest, reporting.reconcile),
-        Operation("list_anomalies", ListAnomaliesRequest, anomalies.list_anomalies, read_only=True),
-        Operation("resolve_anomaly", ResolveAnomalyRequest, anomalies.resolve),
-    ]
+    return CONTRACT.bind(
+        {
+            "start": payments.start,
+            "get": payments.get,
+            "webhook": payments.webhook,
+            "local_decide": payments.local_decide,
+            "cancel": payments.cancel,
+            "refund": refunds.staff_refund,
+            "settlement": reporting.settlement,
+            "erp_export": reporting.erp_export,
+            "reconcile": reporting.reconcile,
+            "list_anomalies": anomalies.list_anomalies,
+            "resolve_anomaly": anomalies.resolve,
+        },
+        reads=READS,
+    )

@@ -50,10 +50,6 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def is_system(self) -> bool:
         return self.kind == "service"
 
-    def may_act_for_department(self, department: str) -> bool:
-        """Admins and internal services everywhere; staff only in their departments."""
-        return self.is_admin or self.is_system or department in self.departments
-
 
 def system_principal(service: str) -> Principal:
     """The principal a service uses when it acts on its own (consumers, sweepers)."""
@@ -118,10 +114,3 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     database: bool
     version: str
     instance: str
-
-
-class Page(msgspec.Struct, frozen=True, kw_only=True):
-    """Pagination of list requests: `limit` items after `offset`."""
-
-    limit: int = msgspec.field(default=50)
-    offset: int = 0

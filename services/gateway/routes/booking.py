@@ -11,304 +11,20 @@ import msgspec
 from litestar import Request, Response, Router
 from litestar.types import ControllerRouterHandler
 
-from services.gateway.routes.factory import (
-    ANYONE,
-    RESIDENT,
-    SIGNED_IN,
-    STAFF,
-    Spec,
-    Who,
-    absolute_url,
-    operation_route,
-    ops_from,
-    text_media_type,
-)
-from shared.contracts import booking as contracts
+from services.gateway.routes.operation import OperationRoute
+from services.gateway.routes.replies import absolute_url, text_media_type
+from services.gateway.routes.who import ANYONE, RESIDENT, SIGNED_IN, STAFF, Who
+from shared.contracts import booking as c
 
 BOOKERS = Who(roles=("resident", "staff", "admin"))
-
 R = "/reservations/{reservation_id:uuid}"
-SPECS: list[Spec] = [
-    (
-        "GET",
-        "/resources/{resource_id:uuid}/availability",
-        "availability",
-        "AvailabilityRequest",
-        "Availability",
-        ANYONE,
-        "Free slots of one resource",
-    ),
-    (
-        "GET",
-        "/search",
-        "search",
-        "SearchRequest",
-        "SearchReply",
-        ANYONE,
-        "Where and when something is free",
-    ),
-    (
-        "POST",
-        "/holds",
-        "hold",
-        "HoldRequest",
-        "HoldReply",
-        BOOKERS,
-        "Hold one or several resources (15 minutes, priced)",
-    ),
-    (
-        "GET",
-        "/reservations",
-        "my_reservations",
-        "MyReservationsRequest",
-        "ReservationList",
-        RESIDENT,
-        "My reservations",
-    ),
-    (
-        "GET",
-        R,
-        "get",
-        "ReservationRef",
-        "ReservationView",
-        SIGNED_IN,
-        "One reservation (its customer, staff of its department, admin)",
-    ),
-    (
-        "POST",
-        f"{R}/release",
-        "release",
-        "ReservationRef",
-        "ReservationView",
-        BOOKERS,
-        "Release a hold",
-    ),
-    (
-        "POST",
-        f"{R}/cancel",
-        "cancel",
-        "CancelRequest",
-        "CancelReply",
-        BOOKERS,
-        "Cancel a reservation (refund by the cancellation policy)",
-    ),
-    (
-        "POST",
-        f"{R}/approve",
-        "approve",
-        "ReservationRef",
-        "ReservationView",
-        STAFF,
-        "Approve a requested reservation",
-    ),
-    (
-        "POST",
-        f"{R}/deny",
-        "deny",
-        "DenyRequest",
-        "ReservationView",
-        STAFF,
-        "Deny a requested reservation with a reason",
-    ),
-    (
-        "POST",
-        f"{R}/confirm",
-        "confirm",
-        "ReservationRef",
-        "ReservationView",
-        STAFF,
-        "Confirm a reservation (free of charge)",
-    ),
-    (
-        "POST",
-        "/series",
-        "hold_series",
-        "SeriesRequest",
-        "SeriesReply",
-        BOOKERS,
-        "Hold a recurring series",
-    ),
-    (
-        "POST",
-        "/series/{series_id:uuid}/cancel",
-        "cancel_series",
-        "CancelSeriesRequest",
-        "CancelSeriesReply",
-        BOOKERS,
-        "Cancel the upcoming occurrences of a series",
-    ),
-]
-
-
-# Staff operations: the request found by the subject in its docstring; each reply typed.
-STAFF_SPECS: list[Spec] = [
-    (
-        "GET",
-        "/resources",
-        "list_resources",
-        None,
-        "ResourceList",
-        ANYONE,
-        "Resources (filters, pages)",
-    ),
-    (
-        "GET",
-        "/units",
-        "list_units",
-        None,
-        "UnitList",
-        ANYONE,
-        "Units (places) by name (filters, pages)",
-    ),
-    (
-        "PUT",
-        "/resources/{resource_id:uuid}",
-        "update_resource",
-        None,
-        "ResourceSummary",
-        STAFF,
-        "Change a resource of one's department",
-    ),
-    (
-        "POST",
-        "/resources",
-        "create_resource",
-        None,
-        "ResourceSummary",
-        STAFF,
-        "Create a resource in one's department",
-    ),
-    ("GET", "/staff/day", "day_view", None, "DayView", STAFF, "The day's reservations of a unit"),
-    (
-        "GET",
-        "/staff/approvals",
-        "pending_approvals",
-        None,
-        "ReservationList",
-        STAFF,
-        "Requests waiting for approval in one's department",
-    ),
-    (
-        "POST",
-        "/units",
-        "upsert_unit",
-        None,
-        "UnitView",
-        STAFF,
-        "Create a unit of one's department (or update it: `unit_id` in the body)",
-    ),
-    (
-        "PUT",
-        "/units/{unit_id:uuid}/hours",
-        "set_hours",
-        None,
-        "Done",
-        STAFF,
-        "Replace the weekly opening hours of a unit (or of one of its resources)",
-    ),
-    (
-        "GET",
-        "/resources/{resource_id:uuid}/settings",
-        "get_resource",
-        None,
-        "ResourceSettings",
-        STAFF,
-        "A resource's settings, price rules and weekly hours (staff of its department)",
-    ),
-    (
-        "PUT",
-        "/resources/{resource_id:uuid}/prices",
-        "set_prices",
-        None,
-        "Done",
-        STAFF,
-        "Replace the price rules of a resource of one's department",
-    ),
-    ("GET", "/closures", "list_closures", None, "ClosureList", STAFF, "Closures of resources"),
-    (
-        "POST",
-        "/closures",
-        "add_closure",
-        None,
-        "ClosureReply",
-        STAFF,
-        "Close a resource for a period",
-    ),
-    (
-        "DELETE",
-        "/closures/{closure_id:uuid}",
-        "remove_closure",
-        None,
-        "Done",
-        STAFF,
-        "Remove a closure",
-    ),
-]
-
+# A status beyond every route's (OpenAPI): a hold or a request that ran out of time is 410.
+EXPIRED = (410,)
 # Prices are public; a signed-in caller's own customer group applies unless one is asked for.
-QUOTE_GET: Spec = (
-    "GET",
-    "/resources/{resource_id:uuid}/quote",
-    "quote",
-    "QuoteRequest",
-    "QuoteReply",
-    ANYONE,
-    "The price of a booking (gross, net, VAT) without holding anything",
-)
-QUOTE_POST: Spec = ("POST", *QUOTE_GET[1:6], QUOTE_GET[6] + " (as a JSON body)")
-
-CALENDAR_SPECS: list[Spec] = [
-    (
-        "GET",
-        "/calendar/feeds/{token:str}",
-        "calendar_feed",
-        "CalendarFeedRequest",
-        "CalendarText",
-        ANYONE,
-        "My private calendar feed (the secret link is the credential)",
-    ),
-    (
-        "GET",
-        f"{R}/ics",
-        "reservation_ics",
-        "ReservationIcsRequest",
-        "CalendarText",
-        SIGNED_IN,
-        "One reservation as iCalendar",
-    ),
-    (
-        "GET",
-        "/resources/{resource_id:uuid}/busy",
-        "busy_feed",
-        "BusyFeedRequest",
-        "CalendarText",
-        ANYONE,
-        "A resource's busy times as iCalendar (no personal data)",
-    ),
-]
-TOKEN_SPECS: list[Spec] = [
-    (
-        "POST",
-        "/calendar/token",
-        "calendar_token_create",
-        "CalendarTokenRequest",
-        "CalendarToken",
-        RESIDENT,
-        "Create (or replace) my calendar feed link",
-    ),
-    (
-        "DELETE",
-        "/calendar/token",
-        "calendar_token_revoke",
-        "CalendarTokenRequest",
-        "CalendarToken",
-        RESIDENT,
-        "Revoke my calendar feed link",
-    ),
-]
+QUOTE = "The price of a booking (gross, net, VAT) without holding anything"
 
 
-def calendar_response(reply: Any, _: Request[Any, Any, Any]) -> Response[str]:
+def calendar_response(reply: c.CalendarText, _: Request[Any, Any, Any]) -> Response[str]:
     """A `CalendarText` reply served as the iCalendar document it carries."""
     return Response(
         reply.text,
@@ -325,34 +41,322 @@ class CalendarLink(msgspec.Struct, frozen=True, kw_only=True):
     feed_url: str | None = None
 
 
-def calendar_link(reply: Any, request: Request[Any, Any, Any]) -> CalendarLink:
+def calendar_link(reply: c.CalendarToken, request: Request[Any, Any, Any]) -> CalendarLink:
     if reply.token is None:
         return CalendarLink(token=None)
     path = f"/api/v1/calendar/feeds/{quote(reply.token, safe='')}"
     return CalendarLink(token=reply.token, feed_url=absolute_url(request, path))
 
 
-# Statuses beyond every route's (OpenAPI): a hold or a request that ran out of time is 410;
-# inactive resources are listed for their department's staff only (403 for others).
-ERRORS = {"confirm": (410,), "approve": (410,), "list_resources": (403,)}
-
-
-def routes() -> list[ControllerRouterHandler]:
-    ops = ops_from(contracts, "booking", [*SPECS, *STAFF_SPECS, QUOTE_GET], errors=ERRORS)
-    ops += ops_from(
-        contracts, "booking", TOKEN_SPECS, render=calendar_link, response_type=CalendarLink
-    )
-    ops += ops_from(
-        contracts, "booking", [QUOTE_POST], status_code=200, extra={"operation_id": "quote_post"}
-    )
-    ops += ops_from(
-        contracts,
-        "booking",
-        CALENDAR_SPECS,
+ROUTES: list[OperationRoute[Any, Any]] = [
+    OperationRoute(
+        "GET",
+        "/resources/{resource_id:uuid}/availability",
+        "booking.v1.availability",
+        c.AvailabilityRequest,
+        c.Availability,
+        ANYONE,
+        "Free slots of one resource",
+    ),
+    OperationRoute(
+        "GET",
+        "/search",
+        "booking.v1.search",
+        c.SearchRequest,
+        c.SearchReply,
+        ANYONE,
+        "Where and when something is free",
+    ),
+    OperationRoute(
+        "POST",
+        "/holds",
+        "booking.v1.hold",
+        c.HoldRequest,
+        c.HoldReply,
+        BOOKERS,
+        "Hold one or several resources (15 minutes, priced)",
+    ),
+    OperationRoute(
+        "GET",
+        "/reservations",
+        "booking.v1.my_reservations",
+        c.MyReservationsRequest,
+        c.ReservationList,
+        RESIDENT,
+        "My reservations",
+    ),
+    OperationRoute(
+        "GET",
+        R,
+        "booking.v1.get",
+        c.ReservationRef,
+        c.ReservationView,
+        SIGNED_IN,
+        "One reservation (its customer, staff of its department, admin)",
+    ),
+    OperationRoute(
+        "POST",
+        f"{R}/release",
+        "booking.v1.release",
+        c.ReservationRef,
+        c.ReservationView,
+        BOOKERS,
+        "Release a hold",
+    ),
+    OperationRoute(
+        "POST",
+        f"{R}/cancel",
+        "booking.v1.cancel",
+        c.CancelRequest,
+        c.CancelReply,
+        BOOKERS,
+        "Cancel a reservation (refund by the cancellation policy)",
+    ),
+    OperationRoute(
+        "POST",
+        f"{R}/approve",
+        "booking.v1.approve",
+        c.ReservationRef,
+        c.ReservationView,
+        STAFF,
+        "Approve a requested reservation",
+        errors=EXPIRED,
+    ),
+    OperationRoute(
+        "POST",
+        f"{R}/deny",
+        "booking.v1.deny",
+        c.DenyRequest,
+        c.ReservationView,
+        STAFF,
+        "Deny a requested reservation with a reason",
+    ),
+    OperationRoute(
+        "POST",
+        f"{R}/confirm",
+        "booking.v1.confirm",
+        c.ReservationRef,
+        c.ReservationView,
+        STAFF,
+        "Confirm a reservation (free of charge)",
+        errors=EXPIRED,
+    ),
+    OperationRoute(
+        "POST",
+        "/series",
+        "booking.v1.hold_series",
+        c.SeriesRequest,
+        c.SeriesReply,
+        BOOKERS,
+        "Hold a recurring series",
+    ),
+    OperationRoute(
+        "POST",
+        "/series/{series_id:uuid}/cancel",
+        "booking.v1.cancel_series",
+        c.CancelSeriesRequest,
+        c.CancelSeriesReply,
+        BOOKERS,
+        "Cancel the upcoming occurrences of a series",
+    ),
+    OperationRoute(
+        "GET",
+        "/resources",
+        "booking.v1.list_resources",
+        c.ListResourcesRequest,
+        c.ResourceList,
+        ANYONE,
+        "Resources (filters, pages)",
+        errors=(403,),  # inactive ones: their department's staff only
+    ),
+    OperationRoute(
+        "GET",
+        "/units",
+        "booking.v1.list_units",
+        c.ListUnitsRequest,
+        c.UnitList,
+        ANYONE,
+        "Units (places) by name (filters, pages)",
+    ),
+    OperationRoute(
+        "PUT",
+        "/resources/{resource_id:uuid}",
+        "booking.v1.update_resource",
+        c.ResourceUpsert,
+        c.ResourceSummary,
+        STAFF,
+        "Change a resource of one's department",
+    ),
+    OperationRoute(
+        "POST",
+        "/resources",
+        "booking.v1.create_resource",
+        c.ResourceUpsert,
+        c.ResourceSummary,
+        STAFF,
+        "Create a resource in one's department",
+    ),
+    OperationRoute(
+        "GET",
+        "/staff/day",
+        "booking.v1.day_view",
+        c.DayViewRequest,
+        c.DayView,
+        STAFF,
+        "The day's reservations of a unit",
+    ),
+    OperationRoute(
+        "GET",
+        "/staff/approvals",
+        "booking.v1.pending_approvals",
+        c.PendingApprovalsRequest,
+        c.ReservationList,
+        STAFF,
+        "Requests waiting for approval in one's department",
+    ),
+    OperationRoute(
+        "POST",
+        "/units",
+        "booking.v1.upsert_unit",
+        c.UnitUpsert,
+        c.UnitView,
+        STAFF,
+        "Create a unit of one's department (or update it: `unit_id` in the body)",
+    ),
+    OperationRoute(
+        "PUT",
+        "/units/{unit_id:uuid}/hours",
+        "booking.v1.set_hours",
+        c.SetHoursRequest,
+        c.Done,
+        STAFF,
+        "Replace the weekly opening hours of a unit (or of one of its resources)",
+    ),
+    OperationRoute(
+        "GET",
+        "/resources/{resource_id:uuid}/settings",
+        "booking.v1.get_resource",
+        c.ResourceRef,
+        c.ResourceSettings,
+        STAFF,
+        "A resource's settings, price rules and weekly hours (staff of its department)",
+    ),
+    OperationRoute(
+        "PUT",
+        "/resources/{resource_id:uuid}/prices",
+        "booking.v1.set_prices",
+        c.SetPricesRequest,
+        c.Done,
+        STAFF,
+        "Replace the price rules of a resource of one's department",
+    ),
+    OperationRoute(
+        "GET",
+        "/closures",
+        "booking.v1.list_closures",
+        c.ListClosuresRequest,
+        c.ClosureList,
+        STAFF,
+        "Closures of resources",
+    ),
+    OperationRoute(
+        "POST",
+        "/closures",
+        "booking.v1.add_closure",
+        c.ClosureRequest,
+        c.ClosureReply,
+        STAFF,
+        "Close a resource for a period",
+    ),
+    OperationRoute(
+        "DELETE",
+        "/closures/{closure_id:uuid}",
+        "booking.v1.remove_closure",
+        c.RemoveClosureRequest,
+        c.Done,
+        STAFF,
+        "Remove a closure",
+    ),
+    OperationRoute(
+        "GET",
+        "/resources/{resource_id:uuid}/quote",
+        "booking.v1.quote",
+        c.QuoteRequest,
+        c.QuoteReply,
+        ANYONE,
+        QUOTE,
+    ),
+    OperationRoute(
+        "POST",
+        "/calendar/token",
+        "booking.v1.calendar_token_create",
+        c.CalendarTokenRequest,
+        c.CalendarToken,
+        RESIDENT,
+        "Create (or replace) my calendar feed link",
+        render=calendar_link,
+        response_type=CalendarLink,
+    ),
+    OperationRoute(
+        "DELETE",
+        "/calendar/token",
+        "booking.v1.calendar_token_revoke",
+        c.CalendarTokenRequest,
+        c.CalendarToken,
+        RESIDENT,
+        "Revoke my calendar feed link",
+        render=calendar_link,
+        response_type=CalendarLink,
+    ),
+    OperationRoute(
+        "POST",
+        "/resources/{resource_id:uuid}/quote",
+        "booking.v1.quote",
+        c.QuoteRequest,
+        c.QuoteReply,
+        ANYONE,
+        QUOTE + " (as a JSON body)",
+        status_code=200,
+        operation_id="quote_post",
+    ),
+    OperationRoute(
+        "GET",
+        "/calendar/feeds/{token:str}",
+        "booking.v1.calendar_feed",
+        c.CalendarFeedRequest,
+        c.CalendarText,
+        ANYONE,
+        "My private calendar feed (the secret link is the credential)",
         render=calendar_response,
         response_type=str,
         media_type="text/calendar",
-    )
-    if not ops:
-        return []
-    return [Router("/api/v1", route_handlers=[operation_route(op) for op in ops], tags=["booking"])]
+    ),
+    OperationRoute(
+        "GET",
+        f"{R}/ics",
+        "booking.v1.reservation_ics",
+        c.ReservationIcsRequest,
+        c.CalendarText,
+        SIGNED_IN,
+        "One reservation as iCalendar",
+        render=calendar_response,
+        response_type=str,
+        media_type="text/calendar",
+    ),
+    OperationRoute(
+        "GET",
+        "/resources/{resource_id:uuid}/busy",
+        "booking.v1.busy_feed",
+        c.BusyFeedRequest,
+        c.CalendarText,
+        ANYONE,
+        "A resource's busy times as iCalendar (no personal data)",
+        render=calendar_response,
+        response_type=str,
+        media_type="text/calendar",
+    ),
+]
+
+
+def routes() -> list[ControllerRouterHandler]:
+    return [Router("/api/v1", route_handlers=[r.handler() for r in ROUTES], tags=["booking"])]

@@ -10,13 +10,15 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get
+from litestar.openapi import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 from litestar.types import ControllerRouterHandler
 
-from services.gateway.auth import allow, context_of
+from services.gateway.clients import Call
 from services.gateway.openapi import documented_errors
-from services.gateway.routes.factory import (
+from services.gateway.routes.operation import OperationRoute, call_opt
+from services.gateway.routes.who import (
     ADMIN,
     ANYONE,
     FINANCE,
@@ -25,255 +27,292 @@ from services.gateway.routes.factory import (
     RESIDENT,
     SIGNED_IN,
     STAFF,
-    Spec,
-    operation_route,
-    ops_from,
 )
-from shared.contracts import cart as contracts
+from shared.contracts import cart as c
 from shared.errors import Gone
 from shared.filestore import FileMissing, FileStore
 
 log = logging.getLogger(__name__)
 
-SPECS: list[Spec] = [
-    ("GET", "/cart", "get_cart", "GetCartRequest", "CartView", RESIDENT, "My open cart"),
-    (
+# A status beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out).
+EXPIRED = (410,)
+
+ROUTES: list[OperationRoute[Any, Any]] = [
+    OperationRoute(
+        "GET",
+        "/cart",
+        "cart.v1.get_cart",
+        c.GetCartRequest,
+        c.CartView,
+        RESIDENT,
+        "My open cart",
+    ),
+    OperationRoute(
         "POST",
         "/cart/reservations",
-        "add_reservation",
-        "AddReservationRequest",
-        "CartView",
+        "cart.v1.add_reservation",
+        c.AddReservationRequest,
+        c.CartView,
         RESIDENT,
         "Add a held reservation to my cart",
+        errors=EXPIRED,
     ),
-    (
+    OperationRoute(
         "POST",
         "/cart/library-debits",
-        "add_library_debits",
-        "AddLibraryDebitsRequest",
-        "CartView",
+        "cart.v1.add_library_debits",
+        c.AddLibraryDebitsRequest,
+        c.CartView,
         RESIDENT,
         "Add library debits to my cart",
     ),
-    (
+    OperationRoute(
         "POST",
         "/cart/gis-products",
-        "add_gis_product",
-        "AddGisProductRequest",
-        "CartView",
+        "cart.v1.add_gis_product",
+        c.AddGisProductRequest,
+        c.CartView,
         RESIDENT,
         "Add a GIS product to my cart",
     ),
-    (
+    OperationRoute(
         "DELETE",
         "/cart/lines/{line_id:uuid}",
-        "remove_line",
-        "RemoveLineRequest",
-        "CartView",
+        "cart.v1.remove_line",
+        c.RemoveLineRequest,
+        c.CartView,
         RESIDENT,
         "Remove a line from my cart",
     ),
-    (
+    OperationRoute(
         "POST",
         "/cart/checkout",
-        "checkout",
-        "CheckoutRequest",
-        "OrderView",
+        "cart.v1.checkout",
+        c.CheckoutRequest,
+        c.OrderView,
         RESIDENT,
         "Check out: an order awaiting payment",
+        errors=EXPIRED,
     ),
-    ("GET", "/orders", "my_orders", "MyOrdersRequest", "OrderList", RESIDENT, "My orders"),
-    (
+    OperationRoute(
+        "GET",
+        "/orders",
+        "cart.v1.my_orders",
+        c.MyOrdersRequest,
+        c.OrderList,
+        RESIDENT,
+        "My orders",
+    ),
+    OperationRoute(
         "GET",
         "/orders/{order_id:uuid}",
-        "get_order",
-        "GetOrderRequest",
-        "OrderView",
+        "cart.v1.get_order",
+        c.GetOrderRequest,
+        c.OrderView,
         SIGNED_IN,
         "One order (its owner, staff of its merchants, admin)",
     ),
-    (
+    OperationRoute(
         "GET",
         "/orders/{order_id:uuid}/receipt",
-        "receipt",
-        "ReceiptRequest",
-        "Receipt",
+        "cart.v1.receipt",
+        c.ReceiptRequest,
+        c.Receipt,
         SIGNED_IN,
         "Receipt of a paid order",
     ),
-    (
+    OperationRoute(
         "POST",
         "/orders/{order_id:uuid}/lines/{line_id:uuid}/refund",
-        "request_refund",
-        "RequestRefundRequest",
-        "RefundRequestView",
+        "cart.v1.request_refund",
+        c.RequestRefundRequest,
+        c.RefundRequestView,
         STAFF,
         "Refund a paid line (staff)",
     ),
-    (
+    OperationRoute(
         "GET",
         "/merchants",
-        "list_merchants",
-        "ListMerchantsRequest",
-        "MerchantList",
+        "cart.v1.list_merchants",
+        c.ListMerchantsRequest,
+        c.MerchantList,
         ANYONE,
         "Merchants (departments)",
     ),
-    (
+    OperationRoute(
         "PUT",
         "/merchants",
-        "upsert_merchant",
-        "UpsertMerchantRequest",
-        "Merchant",
+        "cart.v1.upsert_merchant",
+        c.UpsertMerchantRequest,
+        c.Merchant,
         ADMIN,
         "Create or change a merchant",
     ),
-    (
+    OperationRoute(
         "GET",
         "/accounting",
-        "list_accounting",
-        "ListAccountingRequest",
-        "AccountingList",
+        "cart.v1.list_accounting",
+        c.ListAccountingRequest,
+        c.AccountingList,
         FINANCE,
         "Accounting dimensions",
     ),
-    (
+    OperationRoute(
         "POST",
         "/accounting",
-        "set_accounting",
-        "SetAccountingRequest",
-        "AccountingEntry",
+        "cart.v1.set_accounting",
+        c.SetAccountingRequest,
+        c.AccountingEntry,
         FINANCE,
         "Add accounting dimensions valid from a date",
     ),
-    (
+    OperationRoute(
         "GET",
         "/vat-rates",
-        "list_vat_rates",
-        "ListVatRatesRequest",
-        "VatRateList",
+        "cart.v1.list_vat_rates",
+        c.ListVatRatesRequest,
+        c.VatRateList,
         ANYONE,
         "VAT rates",
     ),
-    ("POST", "/vat-rates", "set_vat_rate", "SetVatRateRequest", "VatRate", ADMIN, "Add a VAT rate"),
-    (
+    OperationRoute(
+        "POST",
+        "/vat-rates",
+        "cart.v1.set_vat_rate",
+        c.SetVatRateRequest,
+        c.VatRate,
+        ADMIN,
+        "Add a VAT rate",
+    ),
+    OperationRoute(
         "GET",
         "/gis/products",
-        "list_gis_products",
-        "ListGisProductsRequest",
-        "GisProductList",
+        "cart.v1.list_gis_products",
+        c.ListGisProductsRequest,
+        c.GisProductList,
         ANYONE,
         "The GIS catalogue",
+        errors=(403,),  # inactive products: GIS clerks only
     ),
-    (
+    OperationRoute(
         "GET",
         "/gis/products/records",
-        "gis_product_records",
-        "GisProductRecordsRequest",
-        "GisProductRecordList",
+        "cart.v1.gis_product_records",
+        c.GisProductRecordsRequest,
+        c.GisProductRecordList,
         GIS,
         "The GIS catalogue with each product's ready file (clerks)",
     ),
-    (
+    OperationRoute(
         "PUT",
         "/gis/products",
-        "upsert_gis_product",
-        "UpsertGisProductRequest",
-        "GisProductRecord",
+        "cart.v1.upsert_gis_product",
+        c.UpsertGisProductRequest,
+        c.GisProductRecord,
         GIS,
         "Create or change a GIS product (its ready file by file id)",
     ),
-    (
+    OperationRoute(
         "POST",
         "/gis/files",
-        "gis_upload_file",
-        "GisFileUploadRequest",
-        "GisFile",
+        "cart.v1.gis_upload_file",
+        c.GisFileUploadRequest,
+        c.GisFile,
         GIS,
         "Store a product's ready file; the reply's file id is what the product names",
     ),
-    (
+    OperationRoute(
         "GET",
         "/gis/queue",
-        "gis_queue",
-        "GisQueueRequest",
-        "GisQueue",
+        "cart.v1.gis_queue",
+        c.GisQueueRequest,
+        c.GisQueue,
         GIS,
         "Paid made-to-order GIS lines waiting for a file",
     ),
-    (
+    OperationRoute(
         "POST",
         "/gis/queue/{line_id:uuid}/file",
-        "gis_upload",
-        "GisUploadRequest",
-        "OrderLineView",
+        "cart.v1.gis_upload",
+        c.GisUploadRequest,
+        c.OrderLineView,
         GIS,
         "Deliver the file of a queued GIS line",
     ),
-    (
+    OperationRoute(
         "POST",
         "/library/card",
-        "link_library_card",
-        "LinkLibraryCardRequest",
-        "LibraryCard",
+        "cart.v1.link_library_card",
+        c.LinkLibraryCardRequest,
+        c.LibraryCard,
         RESIDENT,
         "Link my library card",
     ),
-    (
+    OperationRoute(
         "GET",
         "/library/debits",
-        "library_debits",
-        "LibraryDebitsRequest",
-        "LibraryDebits",
+        "cart.v1.library_debits",
+        c.LibraryDebitsRequest,
+        c.LibraryDebits,
         RESIDENT,
         "My outstanding library debits",
     ),
-    (
+    OperationRoute(
         "GET",
         "/library/registrations",
-        "library_registrations",
-        "ListRegistrationsRequest",
-        "RegistrationList",
+        "cart.v1.library_registrations",
+        c.ListRegistrationsRequest,
+        c.RegistrationList,
         LIBRARY,
         "Library payment registrations (failed by default)",
     ),
-    (
+    OperationRoute(
         "POST",
         "/library/registrations/{line_id:uuid}/retry",
-        "retry_registration",
-        "RegistrationActionRequest",
-        "Registration",
+        "cart.v1.retry_registration",
+        c.RegistrationActionRequest,
+        c.Registration,
         LIBRARY,
         "Retry a failed registration",
     ),
-    (
+    OperationRoute(
         "POST",
         "/library/registrations/{line_id:uuid}/resolve",
-        "resolve_registration",
-        "RegistrationActionRequest",
-        "Registration",
+        "cart.v1.resolve_registration",
+        c.RegistrationActionRequest,
+        c.Registration,
         LIBRARY,
         "Mark a registration done by hand",
     ),
-    (
+    OperationRoute(
         "GET",
         "/library/registrations/{line_id:uuid}/log",
-        "registration_log",
-        "RegistrationLogRequest",
-        "RegistrationLog",
+        "cart.v1.registration_log",
+        c.RegistrationLogRequest,
+        c.RegistrationLog,
         LIBRARY,
         "Registration steps of one line",
     ),
 ]
 
+# The file as it was uploaded (its own media type; `application/octet-stream` in the document).
+FILE = ResponseSpec(
+    data_container=bytes,
+    description="The purchased file",
+    media_type="application/octet-stream",
+    generate_examples=False,
+)
+RECEIPT = Call("cart.v1.receipt", c.ReceiptRequest, c.Receipt)
+DOWNLOAD = Call("cart.v1.download", c.DownloadRequest, c.DownloadGrant)
+
 
 @get(
     "/orders/{order_id:str}/receipt.html",
-    guards=allow(*SIGNED_IN.roles),
+    guards=SIGNED_IN.guards(),
     summary="Receipt of a paid order as HTML",
     description="Who may call: the order's owner, staff of its merchants, admin.",
     media_type="text/html",
-    opt={"who": SIGNED_IN, "subject": "cart.v1.receipt"},
+    opt=call_opt(RECEIPT, SIGNED_IN),
     **documented_errors(public=False, method="GET"),
 )
 async def receipt_html(
@@ -281,36 +320,26 @@ async def receipt_html(
     order_id: Annotated[uuid.UUID, PathParameter()],
     locale: Annotated[Literal["fi", "sv", "en"], QueryParameter()] = "fi",
 ) -> Response[str]:
-    receipt = await request.app.state.services.call(
-        "cart.v1.receipt",
-        contracts.ReceiptRequest(order_id=order_id, locale=locale),
-        contracts.Receipt,
-        ctx=context_of(request),
-    )
+    receipt = await RECEIPT(request, c.ReceiptRequest(order_id=order_id, locale=locale))
     return Response(receipt.html, media_type="text/html")
 
 
 @get(
     "/downloads/{token:str}",
-    guards=allow(public=True),
+    guards=ANYONE.guards(),
     summary="Download a purchased GIS file",
     description=(
         "Who may call: anyone holding a valid signed link (the link is the credential). "
         "A forged link is 403, an expired or used-up one 410."
     ),
     media_type="application/octet-stream",
-    opt={"who": ANYONE, "subject": "cart.v1.download"},
-    **documented_errors(public=True, method="GET", also=(403, 410)),
+    opt=call_opt(DOWNLOAD, ANYONE),
+    **documented_errors(public=True, method="GET", also=(403, 410), success=FILE),
 )
 async def download(
     request: Request[Any, Any, Any], token: Annotated[str, PathParameter()]
 ) -> Stream:
-    grant = await request.app.state.services.call(
-        "cart.v1.download",
-        contracts.DownloadRequest(token=token),  # type: ignore[attr-defined]
-        contracts.DownloadGrant,  # type: ignore[attr-defined]
-        ctx=context_of(request),
-    )
+    grant = await DOWNLOAD(request, c.DownloadRequest(token=token))
     files: FileStore = request.app.state.gis_files
     try:
         reader = await files.open(grant.file_id)
@@ -330,24 +359,11 @@ async def download(
 def _attachment(file_name: str) -> str:
     """`attachment` with the name both as plain ASCII and RFC 8187-encoded (RFC 6266)."""
     plain = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name
+        ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in file_name
     )
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-# Statuses beyond every route's (OpenAPI): a hold that expired is 410 (adding it, checking out);
-# inactive GIS products are listed for GIS clerks only (403 for others).
-ERRORS = {"add_reservation": (410,), "checkout": (410,), "list_gis_products": (403,)}
-
-
 def routes() -> list[ControllerRouterHandler]:
-    handlers: list[ControllerRouterHandler] = [
-        operation_route(op) for op in ops_from(contracts, "cart", SPECS, errors=ERRORS)
-    ]
-    if hasattr(contracts, "Receipt"):
-        handlers.append(receipt_html)
-    if hasattr(contracts, "DownloadGrant"):
-        handlers.append(download)
-    if not handlers:
-        return []
-    return [Router("/api/v1", route_handlers=handlers, tags=["cart"])]
+    handlers: list[ControllerRouterHandler] = [r.handler() for r in ROUTES]
+    return [Router("/api/v1", route_handlers=[*handlers, receipt_html, download], tags=["cart"])]

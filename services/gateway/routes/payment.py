@@ -13,124 +13,23 @@ from litestar.params import HeaderParameter, PathParameter, URLEncodedBody
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
-from services.gateway.auth import allow, context_of
+from services.gateway.clients import Call
 from services.gateway.errors import problem
 from services.gateway.openapi import documented_errors
-from services.gateway.routes.factory import (
-    ANYONE,
-    FINANCE,
-    RESIDENT,
-    SIGNED_IN,
-    Op,
-    Spec,
-    Who,
-    absolute_url,
-    operation_route,
-    ops_from,
-    text_response,
-)
+from services.gateway.routes.operation import OperationRoute, call_opt
+from services.gateway.routes.replies import absolute_url, csv_download
+from services.gateway.routes.who import ANYONE, FINANCE, RESIDENT, SIGNED_IN, Who
 from services.gateway.web.render import page
-from shared.contracts import payment as contracts
+from shared.contracts import payment as c
 from shared.errors import ServiceError, ValidationFailed
 
 # Refunds move money out: an integration key needs the "refunds" scope, "finance" (the
 # settlement and ERP downloads) is not enough.
 REFUNDERS = Who(roles=("staff", "finance", "admin"), scopes=("refunds",))
-
-SPECS: list[Spec] = [
-    (
-        "POST",
-        "/payments",
-        "start",
-        "StartPaymentRequest",
-        "PaymentView",
-        RESIDENT,
-        "Start paying an order (returns where to send the browser)",
-    ),
-    (
-        "GET",
-        "/payments/{payment_id:uuid}",
-        "get",
-        "GetPaymentRequest",
-        "PaymentView",
-        SIGNED_IN,
-        "One payment (its payer, staff of its merchants, finance, admin)",
-    ),
-    (
-        "POST",
-        "/payments/{payment_id:uuid}/local-decision",
-        "local_decide",
-        "LocalDecideRequest",
-        "PaymentView",
-        SIGNED_IN,
-        "The local test provider: pay, decline or abandon (dev/test)",
-    ),
-    (
-        "POST",
-        "/orders/{order_id:uuid}/refunds",
-        "refund",
-        "RefundRequest",
-        "RefundView",
-        REFUNDERS,
-        "Refund lines of a paid order with a reason",
-    ),
-    (
-        "GET",
-        "/finance/settlements",
-        "settlement",
-        "SettlementRequest",
-        "SettlementReport",
-        FINANCE,
-        "Settlement of one merchant's day",
-    ),
-    (
-        "POST",
-        "/finance/erp-exports",
-        "erp_export",
-        "ErpExportRequest",
-        "ErpExport",
-        FINANCE,
-        "The day's accounting file for SAP (records the export run)",
-    ),
-    (
-        "GET",
-        "/finance/reconciliation",
-        "reconcile",
-        "ReconcileRequest",
-        "ReconciliationReport",
-        FINANCE,
-        "Ledger against the provider's balance transactions and payouts",
-    ),
-]
-
-# Provider news that did not add up (a success of another amount or currency), for finance.
-# Resolving one is not a creation: 200.
-ANOMALY_SPECS: list[Spec] = [
-    (
-        "GET",
-        "/payments/anomalies",
-        "list_anomalies",
-        "ListAnomaliesRequest",
-        "AnomalyList",
-        FINANCE,
-        "Payment anomalies (provider news that did not add up), newest first",
-    ),
-    (
-        "POST",
-        "/payments/anomalies/{anomaly_id:int}/resolve",
-        "resolve_anomaly",
-        "ResolveAnomalyRequest",
-        "AnomalyView",
-        FINANCE,
-        "Resolve a payment anomaly with a note of what was done",
-    ),
-]
-
-# Operations whose reply is a payment: its `redirect_url` is given as an absolute URL.
-PAYMENT_VIEWS = ("start", "get", "local_decide")
+CSV = "text/csv"
 
 
-def absolute_redirect(reply: Any, request: Request[Any, Any, Any]) -> Any:
+def absolute_redirect(reply: c.PaymentView, request: Request[Any, Any, Any]) -> c.PaymentView:
     """A payment with its `redirect_url` absolute (from PUBLIC_URL): the local provider's page
     and the Stripe page are addresses of this gateway, which the payment service may only
     know by path."""
@@ -140,43 +39,130 @@ def absolute_redirect(reply: Any, request: Request[Any, Any, Any]) -> Any:
     return msgspec.structs.replace(reply, redirect_url=link)
 
 
-CSV = "text/csv"
-SIGNATURE_HEADERS = {"stripe": "stripe-signature", "local": "x-local-signature"}
+ROUTES: list[OperationRoute[Any, Any]] = [
+    OperationRoute(
+        "POST",
+        "/payments",
+        "payment.v1.start",
+        c.StartPaymentRequest,
+        c.PaymentView,
+        RESIDENT,
+        "Start paying an order (returns where to send the browser)",
+        render=absolute_redirect,
+        errors=(410,),  # the payment window closed
+    ),
+    OperationRoute(
+        "GET",
+        "/payments/{payment_id:uuid}",
+        "payment.v1.get",
+        c.GetPaymentRequest,
+        c.PaymentView,
+        SIGNED_IN,
+        "One payment (its payer, staff of its merchants, finance, admin)",
+        render=absolute_redirect,
+    ),
+    OperationRoute(
+        "POST",
+        "/payments/{payment_id:uuid}/local-decision",
+        "payment.v1.local_decide",
+        c.LocalDecideRequest,
+        c.PaymentView,
+        SIGNED_IN,
+        "The local test provider: pay, decline or abandon (dev/test)",
+        render=absolute_redirect,
+    ),
+    OperationRoute(
+        "POST",
+        "/orders/{order_id:uuid}/refunds",
+        "payment.v1.refund",
+        c.RefundRequest,
+        c.RefundView,
+        REFUNDERS,
+        "Refund lines of a paid order with a reason",
+        errors=(402,),  # the provider refused
+    ),
+    OperationRoute(
+        "GET",
+        "/finance/settlements",
+        "payment.v1.settlement",
+        c.SettlementRequest,
+        c.SettlementReport,
+        FINANCE,
+        "Settlement of one merchant's day",
+    ),
+    OperationRoute(
+        "POST",
+        "/finance/erp-exports",
+        "payment.v1.erp_export",
+        c.ErpExportRequest,
+        c.ErpExport,
+        FINANCE,
+        "The day's accounting file for SAP (records the export run)",
+    ),
+    OperationRoute(
+        "GET",
+        "/finance/reconciliation",
+        "payment.v1.reconcile",
+        c.ReconcileRequest,
+        c.ReconciliationReport,
+        FINANCE,
+        "Ledger against the provider's balance transactions and payouts",
+    ),
+    OperationRoute(
+        "GET",
+        "/payments/anomalies",
+        "payment.v1.list_anomalies",
+        c.ListAnomaliesRequest,
+        c.AnomalyList,
+        FINANCE,
+        "Payment anomalies (provider news that did not add up), newest first",
+        status_code=200,  # resolving one is not a creation
+    ),
+    OperationRoute(
+        "POST",
+        "/payments/anomalies/{anomaly_id:int}/resolve",
+        "payment.v1.resolve_anomaly",
+        c.ResolveAnomalyRequest,
+        c.AnomalyView,
+        FINANCE,
+        "Resolve a payment anomaly with a note of what was done",
+        status_code=200,  # resolving one is not a creation
+    ),
+    # Finance's downloads: the same operations rendered as CSV files.
+    OperationRoute(
+        "GET",
+        "/finance/settlements.csv",
+        "payment.v1.settlement",
+        c.SettlementRequest,
+        c.SettlementReport,
+        FINANCE,
+        "Settlement of one merchant's day as CSV",
+        render=csv_download("settlement.csv"),
+        response_type=str,
+        media_type=CSV,
+        operation_id="payment_v1_settlement_csv",
+    ),
+    OperationRoute(
+        "POST",
+        "/finance/erp-exports.csv",
+        "payment.v1.erp_export",
+        c.ErpExportRequest,
+        c.ErpExport,
+        FINANCE,
+        "The day's accounting file for SAP as CSV (records the export run)",
+        render=csv_download("erp-export.csv"),
+        response_type=str,
+        media_type=CSV,
+        status_code=200,
+        operation_id="payment_v1_erp_export_csv",
+    ),
+]
 
-
-def _csv_ops() -> list[Op]:
-    """Finance's downloads: the same operations rendered as CSV files."""
-    if not hasattr(contracts, "SettlementRequest") or not hasattr(contracts, "ErpExportRequest"):
-        return []
-    return [
-        Op(
-            "GET",
-            "/finance/settlements.csv",
-            "payment.v1.settlement",
-            contracts.SettlementRequest,
-            contracts.SettlementReport,
-            FINANCE,
-            "Settlement of one merchant's day as CSV",
-            render=text_response(CSV, "csv", "settlement.csv"),
-            response_type=str,
-            media_type=CSV,
-            extra={"operation_id": "payment_v1_settlement_csv"},
-        ),
-        Op(
-            "POST",
-            "/finance/erp-exports.csv",
-            "payment.v1.erp_export",
-            contracts.ErpExportRequest,
-            contracts.ErpExport,
-            FINANCE,
-            "The day's accounting file for SAP as CSV (records the export run)",
-            render=text_response(CSV, "csv", "erp-export.csv"),
-            response_type=str,
-            media_type=CSV,
-            status_code=200,
-            extra={"operation_id": "payment_v1_erp_export_csv"},
-        ),
-    ]
+# What the hand-written routes below call.
+GET_PAYMENT = Call("payment.v1.get", c.GetPaymentRequest, c.PaymentView)
+LOCAL_DECIDE = Call("payment.v1.local_decide", c.LocalDecideRequest, c.PaymentView)
+CANCEL = Call("payment.v1.cancel", c.CancelPaymentRequest, c.PaymentView)
+WEBHOOK = Call("payment.v1.webhook", c.WebhookRequest, c.WebhookAck)
 
 
 # The webhook's signature travels in a header of each provider's own.
@@ -190,19 +176,30 @@ LocalSignature = Annotated[
         name="X-Local-Signature", description="The local test provider's signature (provider local)"
     ),
 ]
-SIGNATURE_NAMES = {"stripe": "Stripe-Signature", "local": "X-Local-Signature"}
+# Each provider's signature header: as the request carries it, as the document names it.
+SIGNATURE_HEADERS: dict[c.ProviderName, tuple[str, str]] = {
+    "stripe": ("stripe-signature", "Stripe-Signature"),
+    "local": ("x-local-signature", "X-Local-Signature"),
+}
+
+
+def _provider(name: str) -> c.ProviderName:
+    for known in SIGNATURE_HEADERS:
+        if known == name:
+            return known
+    raise ValidationFailed(f"unknown payment provider {name!r}", field="provider")
 
 
 @post(
     "/payments/webhooks/{provider:str}",
-    guards=allow(public=True),
+    guards=ANYONE.guards(),
     summary="The payment provider's webhook",
     description=(
         "Who may call: the payment provider (the signature is verified by the payment "
         "service; the raw body is passed on byte for byte). A forged signature is refused."
     ),
     status_code=200,
-    opt={"who": ANYONE, "subject": "payment.v1.webhook"},
+    opt=call_opt(WEBHOOK, ANYONE),
     **documented_errors(public=True, method="POST"),
 )
 async def webhook(
@@ -210,32 +207,24 @@ async def webhook(
     provider: Annotated[str, PathParameter()],
     stripe_signature: StripeSignature = None,  # declared for the OpenAPI document; the
     local_signature: LocalSignature = None,  # header is read by SIGNATURE_HEADERS[provider]
-) -> Any:
-    if provider not in SIGNATURE_HEADERS:
-        raise ValidationFailed(f"unknown payment provider {provider!r}", field="provider")
+) -> c.WebhookAck:
+    known = _provider(provider)
+    header, header_name = SIGNATURE_HEADERS[known]
     raw = await request.body()
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed("the webhook body is not UTF-8", field="") from None
     try:
-        return await request.app.state.services.call(
-            "payment.v1.webhook",
-            contracts.WebhookRequest(  # type: ignore[attr-defined]
-                provider=provider,
-                body=body,
-                signature=request.headers.get(SIGNATURE_HEADERS[provider], ""),
-            ),
-            contracts.WebhookAck,  # type: ignore[attr-defined]
-            ctx=context_of(request),
+        signature = request.headers.get(header, "")
+        return await WEBHOOK(
+            request, c.WebhookRequest(provider=known, body=body, signature=signature)
         )
     except ServiceError as exc:  # the service's `signature` and `body` as this route names them
         if isinstance(exc, ValidationFailed) and exc.field == "signature":
             # A forged, stale or foreign signature: 400, the one answer that is not a 2xx for a
             # well-formed delivery (events that are not ours are acknowledged).
-            raise problem(
-                400, "invalid_signature", exc.message, field=SIGNATURE_NAMES[provider]
-            ) from None
+            raise problem(400, "invalid_signature", exc.message, field=header_name) from None
         public = {"body": ""}
         if exc.field in public:
             exc.details["field"] = public[exc.field]
@@ -252,23 +241,18 @@ def _page(title: str, body: str) -> Response[str]:
 
 @get(
     "/pay/local/{payment_id:str}",
-    guards=allow(*SIGNED_IN.roles),
+    guards=SIGNED_IN.guards(),
     summary="The local test provider's checkout page",
     description="Who may call: the signed-in payer (development and tests only).",
     media_type="text/html",
     tags=["development"],
-    opt={"who": SIGNED_IN, "subject": "payment.v1.get"},
+    opt=call_opt(GET_PAYMENT, SIGNED_IN),
     **documented_errors(public=False, method="GET"),
 )
 async def local_checkout(
     request: Request[Any, Any, Any], payment_id: Annotated[uuid.UUID, PathParameter()]
 ) -> Response[str]:
-    payment = await request.app.state.services.call(
-        "payment.v1.get",
-        contracts.GetPaymentRequest(payment_id=payment_id),  # type: ignore[attr-defined]
-        contracts.PaymentView,  # type: ignore[attr-defined]
-        ctx=context_of(request),
-    )
+    payment = await GET_PAYMENT(request, c.GetPaymentRequest(payment_id=payment_id))
     euros = f"{payment.amount_cents // 100},{payment.amount_cents % 100:02d} €"
     buttons = "".join(
         f'<form method="post" action="/pay/local/{payment.payment_id}">'
@@ -288,7 +272,7 @@ async def local_checkout(
 
 @post(
     "/pay/local/{payment_id:str}",
-    guards=allow(*SIGNED_IN.roles),
+    guards=SIGNED_IN.guards(),
     summary="The local test provider's decision",
     description=(
         "Who may call: the signed-in payer (development and tests only). The form's "
@@ -297,7 +281,7 @@ async def local_checkout(
     media_type="text/html",
     tags=["development"],
     status_code=200,
-    opt={"who": SIGNED_IN, "subject": "payment.v1.local_decide"},
+    opt=call_opt(LOCAL_DECIDE, SIGNED_IN),
     **documented_errors(public=False, method="POST"),
 )
 async def local_decide(
@@ -305,18 +289,14 @@ async def local_decide(
     payment_id: Annotated[uuid.UUID, PathParameter()],
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[str]:
-    decision = data.get("decision", "")
-    if decision not in ("pay", "decline", "abandon"):
-        raise ValidationFailed("choose pay, decline or abandon", field="decision")
-    payment = await request.app.state.services.call(
-        "payment.v1.local_decide",
-        contracts.LocalDecideRequest(  # type: ignore[attr-defined]
+    decision = _decision(data.get("decision", ""))
+    payment = await LOCAL_DECIDE(
+        request,
+        c.LocalDecideRequest(
             payment_id=payment_id,
-            decision=decision,  # type: ignore[arg-type]
+            decision=decision,
             idempotency_key=f"local-{payment_id}-{decision}",
         ),
-        contracts.PaymentView,  # type: ignore[attr-defined]
-        ctx=context_of(request),
     )
     # The charge is recorded: its webhook may still be on its way (redelivered by the
     # provider until acknowledged), so the page follows the order rather than the payment.
@@ -329,19 +309,26 @@ async def local_decide(
     )
 
 
-DONE_MESSAGES = {
+DONE_MESSAGES: dict[c.Decision, str] = {
     "pay": "payment_received",
     "decline": "payment_declined_note",
     "abandon": "payment_abandoned_note",
 }
 
 
+def _decision(value: str) -> c.Decision:
+    for known in DONE_MESSAGES:
+        if known == value:
+            return known
+    raise ValidationFailed("choose pay, decline or abandon", field="decision")
+
+
 @get(
     "/pay/{provider:str}/{payment_id:uuid}/cancelled",
-    guards=allow(*SIGNED_IN.roles),
+    guards=SIGNED_IN.guards(),
     summary="Back from a provider's hosted checkout without paying (its cancel_url)",
     include_in_schema=False,
-    opt={"who": SIGNED_IN, "subject": "payment.v1.get"},
+    opt=call_opt(GET_PAYMENT, SIGNED_IN),
 )
 async def checkout_left(
     request: Request[Any, Any, Any],
@@ -350,12 +337,7 @@ async def checkout_left(
 ) -> Response[str]:
     """The resident chooses: back to the provider's page, or cancel the order (its holds are
     released and the cart can be used again). Nothing changes on this GET."""
-    payment = await request.app.state.services.call(
-        "payment.v1.get",
-        contracts.GetPaymentRequest(payment_id=payment_id),  # type: ignore[attr-defined]
-        contracts.PaymentView,  # type: ignore[attr-defined]
-        ctx=context_of(request),
-    )
+    payment = await GET_PAYMENT(request, c.GetPaymentRequest(payment_id=payment_id))
     back = ""
     if payment.state == "pending" and payment.redirect_url:
         back = (
@@ -380,58 +362,32 @@ async def checkout_left(
 
 @post(
     "/pay/{provider:str}/{payment_id:uuid}/cancel",
-    guards=allow(*SIGNED_IN.roles),
+    guards=SIGNED_IN.guards(),
     summary="Cancel a payment left on the provider's page",
     include_in_schema=False,
     status_code=303,
-    opt={"who": SIGNED_IN, "subject": "payment.v1.cancel"},
+    opt=call_opt(CANCEL, SIGNED_IN),
 )
 async def checkout_cancel(
     request: Request[Any, Any, Any],
     provider: Annotated[str, PathParameter()],
     payment_id: Annotated[uuid.UUID, PathParameter()],
 ) -> Redirect:
-    await request.app.state.services.call(
-        "payment.v1.cancel",
-        contracts.CancelPaymentRequest(  # type: ignore[attr-defined]
-            payment_id=payment_id, idempotency_key=f"cancel-{payment_id}"
-        ),
-        contracts.PaymentView,  # type: ignore[attr-defined]
-        ctx=context_of(request),
+    await CANCEL(
+        request,
+        c.CancelPaymentRequest(payment_id=payment_id, idempotency_key=f"cancel-{payment_id}"),
     )
     return Redirect(path="/cart?done=done_saved", status_code=303)
-
-
-# Statuses beyond every route's (OpenAPI): a closed payment window is 410, a refund the
-# provider refuses 402.
-ERRORS = {"start": (410,), "refund": (402,)}
 
 
 def routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
     """The payment routes; the local test provider's pages (and their OpenAPI entries) only
     with `local_provider` (everywhere but production, where the service refuses it)."""
-    views = [spec for spec in SPECS if spec[2] in PAYMENT_VIEWS]
-    ops = [
-        *ops_from(contracts, "payment", views, errors=ERRORS, render=absolute_redirect),
-        *ops_from(
-            contracts,
-            "payment",
-            [spec for spec in SPECS if spec[2] not in PAYMENT_VIEWS],
-            errors=ERRORS,
-        ),
-        *ops_from(contracts, "payment", ANOMALY_SPECS, status_code=200),
-        *_csv_ops(),
-    ]
-    handlers: list[ControllerRouterHandler] = [operation_route(op) for op in ops]
-    if hasattr(contracts, "WebhookRequest"):
-        handlers.append(webhook)
-    if not handlers:
-        return []
+    handlers: list[ControllerRouterHandler] = [r.handler() for r in ROUTES]
     routers: list[ControllerRouterHandler] = [
-        Router("/api/v1", route_handlers=handlers, tags=["payment"])
+        Router("/api/v1", route_handlers=[*handlers, webhook], tags=["payment"])
     ]
-    if local_provider and hasattr(contracts, "LocalDecideRequest"):
+    if local_provider:
         routers.append(Router("/", route_handlers=[local_checkout, local_decide]))
-    if hasattr(contracts, "CancelPaymentRequest"):
-        routers.append(Router("/", route_handlers=[checkout_left, checkout_cancel]))
+    routers.append(Router("/", route_handlers=[checkout_left, checkout_cancel]))
     return routers

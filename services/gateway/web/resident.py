@@ -14,7 +14,7 @@ from litestar.response import Redirect
 
 from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
-from services.gateway.routes.factory import text_media_type
+from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page

@@ -17,7 +17,6 @@ import pytest
 from litestar import Litestar
 
 from services.gateway.app import create_app
-from services.gateway.routes.factory import operation_route
 from services.gateway.settings import GatewaySettings
 from shared.settings import CommonSettings
 from tests.integration.gateway import probe_service
@@ -103,7 +102,9 @@ def make_client(
         nats_url=common.nats_url,
         request_timeout_s=0.5,
     )
-    app = create_app(fast, settings, extra_routes=[operation_route(op) for op in probe_service.OPS])
+    app = create_app(
+        fast, settings, extra_routes=[route.handler() for route in probe_service.ROUTES]
+    )
     return GatewayClient(app, client_ip)
 
 

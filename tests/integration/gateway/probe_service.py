@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import msgspec
 
-from services.gateway.routes.factory import Op, Who
+from services.gateway.routes.operation import OperationRoute
+from services.gateway.routes.who import Who
 from shared.contracts.common import RequestContext
 from shared.errors import NotFound, ServiceError, SlotUnavailable, ValidationFailed
 from shared.messaging import Operation
@@ -92,8 +94,8 @@ def build(infra: Infra) -> ServiceDefinition:
     )
 
 
-OPS = [
-    Op(
+ROUTES: list[OperationRoute[Any, Any]] = [
+    OperationRoute(
         "POST",
         "/api/v1/probe/{thing_id:uuid}",
         "probe.v1.probe",
@@ -102,7 +104,7 @@ OPS = [
         Who(roles=("resident", "admin"), scopes=("probe:write",)),
         "Probe",
     ),
-    Op(
+    OperationRoute(
         "GET",
         "/api/v1/probe/{thing_id:uuid}",
         "probe.v1.look",
@@ -111,7 +113,7 @@ OPS = [
         Who(public=True),
         "Look",
     ),
-    Op(
+    OperationRoute(
         "POST",
         "/api/v1/nobody/{thing_id:uuid}",
         "nobody.v1.probe",

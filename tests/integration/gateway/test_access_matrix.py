@@ -13,7 +13,7 @@ import uuid
 
 from litestar.routes import HTTPRoute
 
-from services.gateway.routes.factory import Who
+from services.gateway.routes.who import Who
 from tests.integration.gateway.conftest import token_for
 
 USERS = {

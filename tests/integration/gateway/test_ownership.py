@@ -1,6 +1,7 @@
 """The gateway in front of the real booking, cart and payment services:
 
-- every public operation the services register (their `$SRV.INFO` endpoints) has a route;
+- every public operation the services register (their `$SRV.INFO` endpoints) has a route, and
+  they register exactly the operations of their exported tables;
 - a resident cannot see or touch another resident's cart, order, receipt or payment;
 - a clerk of one department cannot change another department's resources or refund its orders.
 """
@@ -22,15 +23,8 @@ from shared.settings import CommonSettings
 from tests.integration.gateway.conftest import GatewayClient, bearer
 from tests.integration.gateway.services import gateway_before_services
 from tests.integration.gateway.test_journey import GIS_PRODUCT, eventually_state
+from tests.unit.gateway.test_route_contracts import CONTRACTS, INTERNAL
 
-# Operations only services call (with their own system principal or on a resident's behalf
-# inside a use case), or aliases of routed ones: never routed.
-INTERNAL = {
-    "booking.v1.extend_holds",  # cart, at checkout
-    "booking.v1.reservation_for_cart",  # cart, when a reservation is added
-    "cart.v1.order_for_payment",  # payment, when a payment starts
-    "booking.v1.upsert_resource",  # routed as create_resource / update_resource
-}
 REFUSED = (403, 404)
 
 
@@ -62,6 +56,11 @@ async def test_every_public_operation_of_every_service_has_a_route(suite, nc: NA
     for service in ("booking", "cart", "payment"):
         registered = await registered_subjects(nc, service)
         assert f"{service}.v1.hold" in registered or len(registered) > 3, registered
+        # What the service answers is its exported table (which the routes are checked
+        # against in tests/unit/gateway/test_route_contracts.py), and nothing else.
+        assert registered - {f"{service}.v1.health"} == {
+            subject for subject in CONTRACTS if subject.startswith(f"{service}.")
+        }
         public = registered - INTERNAL - {f"{service}.v1.health"}
         missing = sorted(public - routed)
         assert not missing, f"operations without a route: {missing}"

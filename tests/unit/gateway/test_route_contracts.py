@@ -1,0 +1,101 @@
+"""Every HTTP route declares the request and reply types its service really takes and sends.
+
+Each service's handlers export their table, operation -> (request type, reply type)
+(`CONTRACT`, bound to the handlers at start-up only when each handler's annotations agree:
+tests/unit/shared/test_operations.py); every route of the gateway names its typed client
+(`opt["call"]`). A route declaring `OrderView` where its service replies `OrderLineView` (the
+old 500 on the GIS upload) fails here, not in production.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from services.booking.handlers import CONTRACT as BOOKING
+from services.cart.handlers import CONTRACT as CART
+from services.gateway.app import create_app
+from services.gateway.clients import Call
+from services.gateway.routes import cart as cart_routes
+from services.gateway.settings import GatewaySettings
+from services.payment.handlers import CONTRACT as PAYMENT
+from shared.contracts import cart as cart_contracts
+from shared.settings import CommonSettings
+
+CONTRACTS = {**BOOKING.by_subject(), **CART.by_subject(), **PAYMENT.by_subject()}
+
+# Operations only services call (with their own system principal or on a resident's behalf
+# inside a use case), or aliases of routed ones: never routed.
+INTERNAL = {
+    "booking.v1.extend_holds",  # cart, at checkout
+    "booking.v1.reservation_for_cart",  # cart, when a reservation is added
+    "cart.v1.order_for_payment",  # payment, when a payment starts
+    "booking.v1.upsert_resource",  # routed as create_resource / update_resource
+}
+
+
+def declared_calls(app: Litestar) -> list[tuple[str, Call[Any, Any]]]:
+    """(method and path, typed client) of every route that calls a service."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if "subject" in handler.opt:
+                call = handler.opt.get("call")
+                assert isinstance(call, Call), f"{route.path} calls a service untyped"
+                assert call.subject == handler.opt["subject"], route.path
+                found.append((f"{sorted(handler.http_methods)} {route.path}", call))
+    return found
+
+
+def mismatches(
+    calls: list[tuple[str, Call[Any, Any]]], contracts: dict[str, tuple[type, type]]
+) -> list[str]:
+    problems = []
+    for where, call in calls:
+        answered = contracts.get(call.subject)
+        if answered is None:
+            problems.append(f"{where}: no service has the operation {call.subject}")
+        elif answered != (call.request, call.reply):
+            problems.append(
+                f"{where}: declares {call.request.__name__} -> {call.reply.__name__}, "
+                f"{call.subject} takes {answered[0].__name__} -> {answered[1].__name__}"
+            )
+    return problems
+
+
+def app() -> Litestar:
+    return create_app(CommonSettings(env="test"), GatewaySettings())
+
+
+def test_every_route_declares_the_types_its_service_takes_and_sends() -> None:
+    calls = declared_calls(app())
+    assert len(calls) > 75
+    assert mismatches(calls, CONTRACTS) == []
+
+
+def test_a_route_declaring_another_reply_than_its_service_sends_is_caught() -> None:
+    """The OrderView / OrderLineView mix-up, planted on the real GIS upload route."""
+    (upload,) = [r for r in cart_routes.ROUTES if r.subject == "cart.v1.gis_upload"]
+    planted = replace(upload, reply=cart_contracts.OrderView)
+    found = mismatches([("POST gis upload", planted.handler().opt["call"])], CONTRACTS)
+    assert found == [
+        "POST gis upload: declares GisUploadRequest -> OrderView, "
+        "cart.v1.gis_upload takes GisUploadRequest -> OrderLineView"
+    ]
+    unknown = Call("cart.v1.gis_uplaod", cart_contracts.GisUploadRequest, cart_contracts.Receipt)
+    assert mismatches([("typo", unknown)], CONTRACTS) == [
+        "typo: no service has the operation cart.v1.gis_uplaod"
+    ]
+
+
+def test_every_operation_of_every_service_has_a_route_but_the_internal_ones() -> None:
+    routed = {call.subject for _, call in declared_calls(app())}
+    missing = sorted(set(CONTRACTS) - INTERNAL - routed)
+    assert not missing, f"operations without a route: {missing}"
+    assert not INTERNAL & routed, "an internal operation is reachable over HTTP"
+    assert set(CONTRACTS) >= INTERNAL, "the internal list names an operation nobody has"
