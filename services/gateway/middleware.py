@@ -21,6 +21,7 @@ from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import trace
 
 from services.gateway.auth import SIGN_IN_UNAVAILABLE, Authenticator, CredentialRejected
 from services.gateway.cross_site import refuse_cross_site
@@ -221,6 +222,8 @@ async def before_send(message: Message, scope: Scope) -> None:
     method = method if method in _METHODS else "other"
     HTTP_REQUESTS.labels(method, template, str(status)).inc()
     HTTP_SECONDS.labels(method, template, f"{status // 100}xx").observe(elapsed)
+    if tracing.enabled() and "path_template" in scope:  # the route names the span, not ids
+        trace.get_current_span().update_name(f"{method} {template}")
     if not access_log.isEnabledFor(logging.INFO):
         return
     principal = state.get("principal")
