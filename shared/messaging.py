@@ -213,6 +213,7 @@ class Responder:
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight = REQUESTS_IN_FLIGHT.labels(service)
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def endpoint(self, op: Operation[Any]) -> Callable[[Request], Awaitable[None]]:
         async def schedule(request: Request) -> None:
@@ -230,21 +231,35 @@ class Responder:
     async def _run(self, op: Operation[Any], request: Request) -> None:
         started = time.perf_counter()
         ctx = context_from_headers(request.headers)
-        subject = subject_for(self.service, op.name)
         self._in_flight.inc()
         try:
-            with tracing.span(
-                subject, tracing.SERVER, parent=ctx.traceparent, attributes=_rpc(subject)
-            ) as current:
-                if current is not None:  # the handler's calls and events are our children
+            if tracing.enabled():
+                subject = subject_for(self.service, op.name)
+                with tracing.span(
+                    subject, tracing.SERVER, parent=ctx.traceparent, attributes=_rpc(subject)
+                ) as current:
+                    # the handler's calls and events are this span's children
                     ctx = msgspec.structs.replace(ctx, traceparent=tracing.traceparent_of(current))
+                    outcome = await self._answer(op, request, ctx)
+                    tracing.fail(current, outcome)
+            else:  # tracing off: no span, not even a null one
                 outcome = await self._answer(op, request, ctx)
-                tracing.fail(current, outcome)
         finally:
             self._in_flight.dec()
-        elapsed = time.perf_counter() - started
-        REQUESTS_HANDLED.labels(self.service, op.name, outcome).inc()
-        REQUEST_SECONDS.labels(self.service, op.name, outcome).observe(elapsed)
+        handled, seconds = self._series(op.name, outcome)
+        handled.inc()
+        seconds.observe(time.perf_counter() - started)
+
+    def _series(self, operation: str, outcome: str) -> tuple[Any, Any]:
+        """The (counter, histogram) children of one operation and outcome, looked up once."""
+        key = (operation, outcome)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = (
+                REQUESTS_HANDLED.labels(self.service, operation, outcome),
+                REQUEST_SECONDS.labels(self.service, operation, outcome),
+            )
+        return found
 
     async def _answer(self, op: Operation[Any], request: Request, ctx: RequestContext) -> str:
         """Reply to `request`; returns the outcome (`ok` or the error's code)."""
@@ -349,24 +364,29 @@ class Requester:
         ctx = ctx if ctx is not None else current_context.get()
         started = time.perf_counter()
         outcome = "ok"
-        with tracing.span(
-            subject,
-            tracing.CLIENT,
-            parent=ctx.traceparent if ctx is not None else None,
-            attributes=_rpc(subject),
-        ) as current:
-            try:
+        try:
+            if not tracing.enabled():
                 return await self._request(subject, request, reply_type, ctx, timeout)
-            except ServiceError as exc:
-                outcome = getattr(exc, "transport", None) or outcome_of(exc)
-                raise
-            except Exception:
-                outcome = "internal"  # e.g. a reply that does not decode
-                raise
-            finally:
-                tracing.fail(current, outcome)
-                REQUESTS_SENT.labels(subject, outcome).inc()
-                REQUEST_WAIT_SECONDS.labels(subject).observe(time.perf_counter() - started)
+            with tracing.span(
+                subject,
+                tracing.CLIENT,
+                parent=ctx.traceparent if ctx is not None else None,
+                attributes=_rpc(subject),
+            ) as current:
+                try:
+                    return await self._request(subject, request, reply_type, ctx, timeout)
+                except ServiceError as exc:
+                    tracing.fail(current, _outcome(exc))
+                    raise
+        except ServiceError as exc:
+            outcome = _outcome(exc)
+            raise
+        except Exception:
+            outcome = "internal"  # e.g. a reply that does not decode
+            raise
+        finally:
+            REQUESTS_SENT.labels(subject, outcome).inc()
+            REQUEST_WAIT_SECONDS.labels(subject).observe(time.perf_counter() - started)
 
     async def _request(
         self,
@@ -407,6 +427,11 @@ class TransportUnavailable(Unavailable):
     def __init__(self, message: str, *, subject: str, transport: str) -> None:
         super().__init__(message, subject=subject)
         self.transport = transport
+
+
+def _outcome(error: ServiceError) -> str:
+    """What a failed request counts as: the transport's trouble, or the replied error code."""
+    return getattr(error, "transport", None) or outcome_of(error)
 
 
 def _rpc(subject: str) -> dict[str, str]:
