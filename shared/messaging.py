@@ -212,7 +212,8 @@ class Responder:
         self.service = service
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._in_flight = REQUESTS_IN_FLIGHT.labels(service)
+        # Read at each scrape (no cost per request): the requests running now.
+        REQUESTS_IN_FLIGHT.labels(service).set_function(lambda: len(self._tasks))
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def endpoint(self, op: Operation[Any]) -> Callable[[Request], Awaitable[None]]:
@@ -231,21 +232,17 @@ class Responder:
     async def _run(self, op: Operation[Any], request: Request) -> None:
         started = time.perf_counter()
         ctx = context_from_headers(request.headers)
-        self._in_flight.inc()
-        try:
-            if tracing.enabled():
-                subject = subject_for(self.service, op.name)
-                with tracing.span(
-                    subject, tracing.SERVER, parent=ctx.traceparent, attributes=_rpc(subject)
-                ) as current:
-                    # the handler's calls and events are this span's children
-                    ctx = msgspec.structs.replace(ctx, traceparent=tracing.traceparent_of(current))
-                    outcome = await self._answer(op, request, ctx)
-                    tracing.fail(current, outcome)
-            else:  # tracing off: no span, not even a null one
+        if tracing.enabled():
+            subject = subject_for(self.service, op.name)
+            with tracing.span(
+                subject, tracing.SERVER, parent=ctx.traceparent, attributes=_rpc(subject)
+            ) as current:
+                # the handler's calls and events are this span's children
+                ctx = msgspec.structs.replace(ctx, traceparent=tracing.traceparent_of(current))
                 outcome = await self._answer(op, request, ctx)
-        finally:
-            self._in_flight.dec()
+                tracing.fail(current, outcome)
+        else:  # tracing off: no span, not even a null one
+            outcome = await self._answer(op, request, ctx)
         handled, seconds = self._series(op.name, outcome)
         handled.inc()
         seconds.observe(time.perf_counter() - started)
