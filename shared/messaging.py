@@ -348,6 +348,7 @@ class Requester:
     def __init__(self, nc: NATS, timeout: float = 5.0) -> None:
         self.nc = nc
         self.timeout = timeout
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     async def call(
         self,
@@ -382,8 +383,20 @@ class Requester:
             outcome = "internal"  # e.g. a reply that does not decode
             raise
         finally:
-            REQUESTS_SENT.labels(subject, outcome).inc()
-            REQUEST_WAIT_SECONDS.labels(subject).observe(time.perf_counter() - started)
+            sent, waited = self._series(subject, outcome)
+            sent.inc()
+            waited.observe(time.perf_counter() - started)
+
+    def _series(self, subject: str, outcome: str) -> tuple[Any, Any]:
+        """The (counter, histogram) children of one subject and outcome, looked up once."""
+        key = (subject, outcome)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = (
+                REQUESTS_SENT.labels(subject, outcome),
+                REQUEST_WAIT_SECONDS.labels(subject),
+            )
+        return found
 
     async def _request(
         self,
