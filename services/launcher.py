@@ -60,6 +60,14 @@ def wait_healthy(
     return False
 
 
+def metrics_ports(base: int) -> dict[str, int]:
+    """Each process's own metrics port when METRICS_PORT is set: base, base + 1, ... in the
+    order of SERVICES (off by default: several suites on one machine would collide)."""
+    if base <= 0:
+        return {}
+    return {name: base + n for n, name in enumerate(SERVICES)}
+
+
 def stop_processes(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
     for proc in procs.values():
         if proc.poll() is None:
@@ -108,12 +116,14 @@ def main() -> None:
         if common.env == "development":
             env.setdefault("DEMO_DATA", "true")
         env.update(PORT=str(port), HOST=host, DATA_DIR=str(data_dir))
+        ports = metrics_ports(common.metrics_port)
         for name in SERVICES:
             if stopping.is_set():
                 break
+            own = {**env, "METRICS_PORT": str(ports[name])} if ports else env
             procs[name] = subprocess.Popen(  # noqa: S603 - our own modules, no shell
                 [sys.executable, "-m", f"services.{name}"],
-                env=env,
+                env=own,
                 start_new_session=True,
                 preexec_fn=die_with_parent,  # a killed launcher leaves no service behind
             )
@@ -127,6 +137,8 @@ def main() -> None:
             raise SystemExit(1)
         print(json.dumps({"status": "ready", "url": url}), flush=True)
         print(f"\n  The city's booking and payments suite is running at {url}\n", flush=True)
+        for name, metrics_port in ports.items():
+            print(f"  metrics of {name}: http://{common.metrics_host}:{metrics_port}/metrics")
         while not stopping.is_set():
             for name, proc in procs.items():
                 if proc.poll() is not None:

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,13 +34,24 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import APIError, NotFoundError
 
-from shared.contracts.common import Event, RequestContext, decode_event
+from shared import tracing
+from shared.contracts.common import H_TRACEPARENT, Event, RequestContext, decode_event
 
 # The event registry lives with the contracts (a leaf: they import neither asyncpg nor nats);
 # kept importable from here for callers that know it as shared.events'.
 from shared.contracts.common import event_type_for as event_type_for
 from shared.contracts.common import register as register
 from shared.messaging import context_headers, current_context
+from shared.metrics import (
+    CONSUMER_ACK_PENDING,
+    CONSUMER_PENDING,
+    CONSUMER_REDELIVERED,
+    EVENT_HANDLE_SECONDS,
+    EVENTS_CONSUMED,
+    EVENTS_PUBLISHED,
+    EVENTS_REDELIVERED,
+    OUTBOX_FAILURES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +196,10 @@ class OutboxRelay:
         batch: int = 256,
         poll_interval: float = 1.0,
         keep_sent_s: float = 86400.0,
+        service: str = "",
     ) -> None:
         self.pool = pool
+        self.service = service  # the metrics' label
         self.publisher = BatchPublisher(nc)
         self.batch = batch
         self.poll_interval = poll_interval
@@ -193,17 +207,27 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
 
     async def publish_rows(self, rows: Sequence[asyncpg.Record]) -> None:
-        """Publish rows (without marking them sent): a repeat is dropped by JetStream."""
-        duplicates = await self.publisher.publish(
-            [
-                (
-                    row["subject"],
-                    bytes(row["payload"]),
-                    {**row["headers"], "Nats-Msg-Id": str(row["event_id"])},
-                )
-                for row in rows
-            ]
-        )
+        """Publish rows (without marking them sent): a repeat is dropped by JetStream. With
+        tracing on, each event gets a PRODUCER span, child of the span that wrote it."""
+        spans = [_publish_span(row) for row in rows] if tracing.enabled() else []
+        messages = []
+        for n, row in enumerate(rows):
+            headers = {**row["headers"], "Nats-Msg-Id": str(row["event_id"])}
+            if spans and spans[n] is not None:
+                headers[H_TRACEPARENT] = tracing.traceparent_of(spans[n]) or ""
+            messages.append((row["subject"], bytes(row["payload"]), headers))
+        outcome = "ok"
+        try:
+            duplicates = await self.publisher.publish(messages)
+        except BaseException as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            for one in spans:
+                if one is not None:
+                    tracing.fail(one, outcome)
+                    one.end()
+        EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
         if duplicates:
             log.info("outbox: %d event(s) were already published", duplicates)
 
@@ -225,11 +249,30 @@ class OutboxRelay:
         return len(rows)
 
     async def purge_sent(self) -> None:
+        """(Kept for callers; the retention job purges sent rows now, in batches:
+        shared/retention.py, `RETENTION_SENT_OUTBOX_DAYS`.)"""
         async with self.pool.acquire() as conn:
             await conn.execute(
                 "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)",
                 self.keep_sent_s,
             )
+
+    async def flush(self, rounds: int = 20) -> int:
+        """Publish what is waiting now (when stopping: what the finished requests and
+        consumers wrote); at most `rounds` batches; a failure is logged and left to the next
+        relay (the rows stay unsent, nothing is lost)."""
+        published = 0
+        for _ in range(rounds):
+            try:
+                handled = await self.publish_pending()
+            except (nats.errors.Error, asyncpg.PostgresError, OSError, TimeoutError) as exc:
+                OUTBOX_FAILURES.labels(self.service, type(exc).__name__).inc()
+                log.warning("outbox relay: %s while stopping; left for the next relay", exc)
+                break
+            published += handled
+            if handled < self.batch:
+                break
+        return published
 
     def wake(self) -> None:
         """Publish soon: rows were committed by this process (cheaper than NOTIFY: PostgreSQL
@@ -245,20 +288,17 @@ class OutboxRelay:
         try:
             channel = "outbox_" + await listener.fetchval("SELECT current_schema()")
             await listener.add_listener(channel, self._notified)
-            cycles = 0
             while not stop.is_set():
                 self._wakeup.clear()
                 try:
                     handled = await self.publish_pending()
                 except (nats.errors.Error, asyncpg.PostgresError, OSError, TimeoutError) as exc:
+                    OUTBOX_FAILURES.labels(self.service, type(exc).__name__).inc()
                     log.warning("outbox relay: %s; retrying", type(exc).__name__)
                     handled = 0
                     await _sleep_or_stop(stop, self.poll_interval)
                 if handled == self.batch:
                     continue
-                cycles += 1
-                if cycles % 3600 == 0:
-                    await self.purge_sent()
                 # Sleep until notified, polled (NOTIFY is lost while disconnected) or stopped.
                 waiters = [
                     asyncio.ensure_future(self._wakeup.wait()),
@@ -269,10 +309,37 @@ class OutboxRelay:
                 )
                 for waiter in pending:
                     waiter.cancel()
+            await self.flush()
         finally:
             with contextlib.suppress(Exception):
                 await listener.remove_listener(channel, self._notified)
             await self.pool.release(listener)
+
+
+def _publish_span(row: asyncpg.Record) -> Any:
+    return tracing.start_span(
+        f"{row['subject']} publish",
+        tracing.PRODUCER,
+        parent=(row["headers"] or {}).get(H_TRACEPARENT),
+        attributes={
+            "messaging.system": "nats",
+            "messaging.operation.type": "publish",
+            "messaging.destination.name": row["subject"],
+            "messaging.message.id": str(row["event_id"]),
+        },
+    )
+
+
+async def outbox_backlog(conn: asyncpg.Connection) -> tuple[int, float]:
+    """(events not yet published, age in seconds of the oldest of them): one index scan of
+    the partial index `outbox_unsent`, bounded by the backlog itself."""
+    row = await conn.fetchrow(
+        """SELECT count(*) AS backlog,
+                  COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS oldest
+           FROM outbox WHERE sent_at IS NULL"""
+    )
+    assert row is not None
+    return int(row["backlog"]), float(row["oldest"])
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
@@ -337,25 +404,53 @@ async def bind_consumer(js: JetStreamContext, spec: Consumer) -> JetStreamContex
 
 async def handle_message(pool: asyncpg.Pool, spec: Consumer, msg: Msg) -> None:
     """Apply one message at most once, then ack / nak / term it on purpose."""
+    started = time.perf_counter()
+    headers = msg.headers or {}
+    if msg.metadata.num_delivered > 1:
+        EVENTS_REDELIVERED.labels(spec.durable).inc()
+    with tracing.span(
+        f"{msg.subject} process",
+        tracing.CONSUMER,
+        parent=headers.get(H_TRACEPARENT),
+        attributes={
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": msg.subject,
+            "messaging.consumer.group.name": spec.durable,
+            "messaging.message.id": headers.get("Nats-Msg-Id", ""),
+        },
+    ) as current:
+        outcome = await _apply(pool, spec, msg, current)
+        tracing.fail(current, "ok" if outcome in ("applied", "duplicate") else outcome)
+    EVENTS_CONSUMED.labels(spec.durable, outcome).inc()
+    EVENT_HANDLE_SECONDS.labels(spec.durable).observe(time.perf_counter() - started)
+
+
+async def _apply(pool: asyncpg.Pool, spec: Consumer, msg: Msg, current: Any) -> str:
+    """The body of `handle_message`; returns the outcome: applied, duplicate, nak or term."""
     try:
         event = decode_event(msg.subject, msg.data)
     except (LookupError, msgspec.MsgspecError) as exc:
         log.error("consumer %s: cannot decode %s (%s); terminated", spec.durable, msg.subject, exc)
         await msg.term()
-        return
+        return "term"
     ctx = RequestContext(
         request_id=(msg.headers or {}).get("x-request-id", ""),
-        traceparent=(msg.headers or {}).get("traceparent"),
+        traceparent=tracing.traceparent_of(current)
+        if current is not None
+        else (msg.headers or {}).get("traceparent"),
     )
     token = current_context.set(ctx)
+    applied = False
     try:
         async with pool.acquire() as conn, conn.transaction():
             if await first_delivery(conn, spec.durable, event.event_id, msg.subject):
+                applied = True
                 await spec.handle(conn, event)
     except PermanentFailure as exc:
         log.error("consumer %s: event %s failed for good: %s", spec.durable, event.event_id, exc)
         await msg.term()
-        return
+        return "term"
     except Exception as exc:
         deliveries = msg.metadata.num_delivered
         level = logging.ERROR if deliveries >= spec.max_deliver else logging.WARNING
@@ -370,10 +465,19 @@ async def handle_message(pool: asyncpg.Pool, spec: Consumer, msg: Msg) -> None:
             exc_info=level == logging.ERROR,
         )
         await msg.nak(delay=spec.delay(deliveries))
-        return
+        return "nak"
     finally:
         current_context.reset(token)
     await msg.ack()
+    return "applied" if applied else "duplicate"
+
+
+async def consumer_lag(js: JetStreamContext, durable: str) -> None:
+    """Fill the lag gauges of one durable consumer from JetStream's own numbers."""
+    info = await js.consumer_info(STREAM, durable)
+    CONSUMER_PENDING.labels(durable).set(info.num_pending or 0)
+    CONSUMER_ACK_PENDING.labels(durable).set(info.num_ack_pending or 0)
+    CONSUMER_REDELIVERED.labels(durable).set(info.num_redelivered or 0)
 
 
 async def run_consumer(

@@ -17,6 +17,7 @@ import contextvars
 import logging
 import random
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from nats.aio.client import Client as NATS
 from nats.micro import add_service
 from nats.micro.service import Request, Service
 
+from shared import tracing
 from shared.contracts.common import (
     H_CLIENT_ADDRESS,
     H_PRINCIPAL,
@@ -39,6 +41,14 @@ from shared.contracts.common import (
 )
 from shared.db import unavailable_from
 from shared.errors import ErrorBody, ServiceError, Unavailable, ValidationFailed
+from shared.metrics import (
+    REQUEST_SECONDS,
+    REQUEST_WAIT_SECONDS,
+    REQUESTS_HANDLED,
+    REQUESTS_IN_FLIGHT,
+    REQUESTS_SENT,
+    outcome_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +100,11 @@ def child_traceparent(parent: str | None) -> str:
 
 def context_headers(ctx: RequestContext | None) -> dict[str, str]:
     headers = {H_REQUEST_ID: ctx.request_id if ctx and ctx.request_id else new_request_id()}
-    headers[H_TRACEPARENT] = child_traceparent(ctx.traceparent if ctx else None)
+    # Tracing on: the current span (the caller's CLIENT span, or the handler whose event this
+    # is) is the parent; off: a new span id of the same trace, as before.
+    headers[H_TRACEPARENT] = tracing.current_traceparent() or child_traceparent(
+        ctx.traceparent if ctx else None
+    )
     if ctx and ctx.principal is not None:
         headers[H_PRINCIPAL] = encode(ctx.principal).decode()
     if ctx and ctx.client_address:
@@ -198,6 +212,9 @@ class Responder:
         self.service = service
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Read at each scrape (no cost per request): the requests running now.
+        REQUESTS_IN_FLIGHT.labels(service).set_function(lambda: len(self._tasks))
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def endpoint(self, op: Operation[Any]) -> Callable[[Request], Awaitable[None]]:
         async def schedule(request: Request) -> None:
@@ -213,16 +230,46 @@ class Responder:
         self._slots.release()
 
     async def _run(self, op: Operation[Any], request: Request) -> None:
+        started = time.perf_counter()
         ctx = context_from_headers(request.headers)
+        if tracing.enabled():
+            subject = subject_for(self.service, op.name)
+            with tracing.span(
+                subject, tracing.SERVER, parent=ctx.traceparent, attributes=_rpc(subject)
+            ) as current:
+                # the handler's calls and events are this span's children
+                ctx = msgspec.structs.replace(ctx, traceparent=tracing.traceparent_of(current))
+                outcome = await self._answer(op, request, ctx)
+                tracing.fail(current, outcome)
+        else:  # tracing off: no span, not even a null one
+            outcome = await self._answer(op, request, ctx)
+        handled, seconds = self._series(op.name, outcome)
+        handled.inc()
+        seconds.observe(time.perf_counter() - started)
+
+    def _series(self, operation: str, outcome: str) -> tuple[Any, Any]:
+        """The (counter, histogram) children of one operation and outcome, looked up once."""
+        key = (operation, outcome)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = (
+                REQUESTS_HANDLED.labels(self.service, operation, outcome),
+                REQUEST_SECONDS.labels(self.service, operation, outcome),
+            )
+        return found
+
+    async def _answer(self, op: Operation[Any], request: Request, ctx: RequestContext) -> str:
+        """Reply to `request`; returns the outcome (`ok` or the error's code)."""
         token = current_context.set(ctx)
         reply_headers = {H_REQUEST_ID: ctx.request_id}
-        if ctx.traceparent:
-            reply_headers[H_TRACEPARENT] = ctx.traceparent  # the reply belongs to the same trace
+        incoming = (request.headers or {}).get(H_TRACEPARENT)
+        if incoming:
+            reply_headers[H_TRACEPARENT] = incoming  # the reply belongs to the same trace
         try:
             body = decode_request(request.data, op.request)
             result = await self._handle(op, body, ctx)
             await request.respond(encode(result), headers=reply_headers)
-            return
+            return "ok"
         except ServiceError as exc:
             error = exc
         except Exception as exc:
@@ -249,6 +296,7 @@ class Responder:
             )
         except Exception:
             log.exception("could not send the error reply of %s.%s", self.service, op.name)
+        return outcome_of(error)
 
     async def _handle(self, op: Operation[Any], body: Any, ctx: RequestContext) -> Any:
         """Run the handler; a read whose database connection was lost runs once more."""
@@ -300,6 +348,7 @@ class Requester:
     def __init__(self, nc: NATS, timeout: float = 5.0) -> None:
         self.nc = nc
         self.timeout = timeout
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     async def call(
         self,
@@ -310,20 +359,100 @@ class Requester:
         ctx: RequestContext | None = None,
         timeout: float | None = None,
     ) -> Rep:
-        headers = context_headers(ctx if ctx is not None else current_context.get())
+        ctx = ctx if ctx is not None else current_context.get()
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            if not tracing.enabled():
+                return await self._request(subject, request, reply_type, ctx, timeout)
+            with tracing.span(
+                subject,
+                tracing.CLIENT,
+                parent=ctx.traceparent if ctx is not None else None,
+                attributes=_rpc(subject),
+            ) as current:
+                try:
+                    return await self._request(subject, request, reply_type, ctx, timeout)
+                except ServiceError as exc:
+                    tracing.fail(current, _outcome(exc))
+                    raise
+        except ServiceError as exc:
+            outcome = _outcome(exc)
+            raise
+        except Exception:
+            outcome = "internal"  # e.g. a reply that does not decode
+            raise
+        finally:
+            sent, waited = self._series(subject, outcome)
+            sent.inc()
+            waited.observe(time.perf_counter() - started)
+
+    def _series(self, subject: str, outcome: str) -> tuple[Any, Any]:
+        """The (counter, histogram) children of one subject and outcome, looked up once."""
+        key = (subject, outcome)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = (
+                REQUESTS_SENT.labels(subject, outcome),
+                REQUEST_WAIT_SECONDS.labels(subject),
+            )
+        return found
+
+    async def _request(
+        self,
+        subject: str,
+        request: Any,
+        reply_type: type[Rep],
+        ctx: RequestContext | None,
+        timeout: float | None,
+    ) -> Rep:
+        headers = context_headers(ctx)
         try:
             msg = await self.nc.request(
                 subject, encode(request), timeout=timeout or self.timeout, headers=headers
             )
         except nats.errors.NoRespondersError:
-            raise Unavailable(f"no service answers {subject}", subject=subject) from None
+            raise TransportUnavailable(
+                f"no service answers {subject}", subject=subject, transport="no_responders"
+            ) from None
         except (nats.errors.TimeoutError, TimeoutError):
-            raise Unavailable(f"{subject} did not answer in time", subject=subject) from None
+            raise TransportUnavailable(
+                f"{subject} did not answer in time", subject=subject, transport="timeout"
+            ) from None
         except nats.errors.ConnectionClosedError:
-            raise Unavailable("the message bus connection is closed", subject=subject) from None
+            raise TransportUnavailable(
+                "the message bus connection is closed",
+                subject=subject,
+                transport="connection_closed",
+            ) from None
         if msg.headers and ERROR_CODE_HEADER in msg.headers:
             raise error_from_reply(msg.data, msg.headers)
         return msgspec.json.decode(msg.data, type=reply_type)
+
+
+class TransportUnavailable(Unavailable):
+    """`unavailable` because of the message bus itself (kept apart in the metrics:
+    `outcome` is `timeout`, `no_responders` or `connection_closed`)."""
+
+    def __init__(self, message: str, *, subject: str, transport: str) -> None:
+        super().__init__(message, subject=subject)
+        self.transport = transport
+
+
+def _outcome(error: ServiceError) -> str:
+    """What a failed request counts as: the transport's trouble, or the replied error code."""
+    return getattr(error, "transport", None) or outcome_of(error)
+
+
+def _rpc(subject: str) -> dict[str, str]:
+    service, _, operation = subject.partition(".v1.")
+    return {
+        "messaging.system": "nats",
+        "messaging.destination.name": subject,
+        "rpc.system": "nats",
+        "rpc.service": service,
+        "rpc.method": operation,
+    }
 
 
 def error_from_reply(data: bytes, headers: Mapping[str, str]) -> ServiceError:

@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,22 @@ import asyncpg
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from nats.micro.service import Service
 
+from shared import metrics, retention, tracing
 from shared.contracts.common import Empty, Health, RequestContext
 from shared.db import create_pool, migrate
-from shared.events import Consumer, OutboxRelay, ensure_stream, run_consumer
+from shared.events import (
+    Consumer,
+    OutboxRelay,
+    consumer_lag,
+    ensure_stream,
+    outbox_backlog,
+    run_consumer,
+)
 from shared.logging import configure_logging
 from shared.messaging import Operation, Requester, serve
+from shared.retention import Retention
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,10 @@ class ServiceDefinition:
     consumers: list[Consumer] = field(default_factory=list)
     background: list[Loop] = field(default_factory=list)  # e.g. sweepers, each until stop
     on_start: Callable[[], Awaitable[None]] | None = None  # e.g. demo data
+    # Observability and housekeeping (additions; each optional):
+    metrics: list[metrics.Collect] = field(default_factory=list)  # SQL gauges, run periodically
+    repairs: Mapping[str, int] | None = None  # counters of repairs, as tcs_repairs_total
+    retention: list[Retention] = field(default_factory=list)  # own tables purged by age
 
 
 @dataclass
@@ -70,6 +84,12 @@ class RunningService:
     definition: ServiceDefinition
     infra: Infra
     tasks: list[asyncio.Task[None]]
+    collectors: list[metrics.Collect] = field(default_factory=list)
+
+    async def collect_metrics(self) -> None:
+        """One round of the periodic metrics collection (the loop runs it while
+        METRICS_PORT is set; tests call it)."""
+        await metrics.collect_round(self.definition.name, self.collectors)
 
 
 async def connect_nats(url: str, name: str, settings: CommonSettings | None = None) -> NATS:
@@ -86,7 +106,27 @@ async def connect_nats(url: str, name: str, settings: CommonSettings | None = No
         options["user_credentials"] = creds
     elif user:
         options["user"], options["password"] = user, password
+    options.update(_connection_callbacks(name))
     return await nats.connect(url, **options)
+
+
+def _connection_callbacks(name: str) -> dict[str, Callable[..., Awaitable[None]]]:
+    """Count the connection's troubles (tcs_nats_connection_events_total) and log them."""
+    events = metrics.NATS_CONNECTION_EVENTS
+
+    async def error(exc: Exception) -> None:
+        events.labels(name, "error").inc()
+        log.warning("NATS connection of %s: %s", name, type(exc).__name__)
+
+    async def disconnected() -> None:
+        events.labels(name, "disconnected").inc()
+        log.warning("NATS connection of %s lost; reconnecting", name)
+
+    async def reconnected() -> None:
+        events.labels(name, "reconnected").inc()
+        log.info("NATS connection of %s back", name)
+
+    return {"error_cb": error, "disconnected_cb": disconnected, "reconnected_cb": reconnected}
 
 
 def health_operation(name: str, version: str, pool: asyncpg.Pool) -> Operation[Empty]:
@@ -136,7 +176,7 @@ async def host(
         stack.push_async_callback(_close_nats, nc)
         js = nc.jetstream()
         await ensure_stream(js, replicas=settings.events_replicas)
-        relay = OutboxRelay(pool, nc)
+        relay = OutboxRelay(pool, nc, service=name)
         requester = Requester(nc, settings.request_timeout_s)
         infra = Infra(settings, pool, nc, js, requester, stop, outbox_written=relay.wake)
         definition = build(infra)
@@ -150,19 +190,106 @@ async def host(
             operations=operations,
             limit=settings.max_concurrent_requests,
         )
-        loops: list[Loop] = [relay.run, *definition.background]
+        metrics.watch_pool(name, pool)
+        if definition.repairs is not None:
+            metrics.expose_repairs(name, definition.repairs)
+        collectors = _collectors(name, pool, js, definition)
+        loops: list[Loop] = list(definition.background)
         loops += [_consumer_loop(js, pool, c) for c in definition.consumers]
+        if settings.purge_interval_s > 0:
+            kinds = [*retention.SHARED_KINDS, *definition.retention]
+            loops.append(_purge_loop(name, pool, kinds, settings.purge_interval_s))
+        if settings.metrics_port > 0:
+            loops.append(_collect_loop(name, collectors, settings.metrics_interval_s))
         tasks = [asyncio.create_task(_guard(name, loop, stop)) for loop in loops]
+        relay_stop = asyncio.Event()  # the relay stops last: it publishes what the rest wrote
+        relay_task = asyncio.create_task(_guard(name, relay.run, relay_stop))
         try:
-            yield RunningService(definition, infra, tasks)
+            yield RunningService(definition, infra, [*tasks, relay_task], collectors)
         finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await micro.stop()
-            await responder.wait_idle()
-            await asyncio.wait(tasks, timeout=10)
-            for task in tasks:
-                task.cancel()
+            await _stop_in_order(
+                name, micro, responder, (stop, tasks), (relay_stop, [relay_task]), settings
+            )
+
+
+async def _stop_in_order(
+    name: str,
+    micro: Service,
+    responder: Any,
+    background: tuple[asyncio.Event, list[asyncio.Task[None]]],
+    relay: tuple[asyncio.Event, list[asyncio.Task[None]]],
+    settings: CommonSettings,
+) -> None:
+    """Graceful stop: take no more requests (the ones already received still run), let the
+    running ones finish, then stop the consumers and background loops after their current
+    round, then the relay after publishing what they all wrote; each step bounded by
+    STOP_TIMEOUT_S. The NATS connection (drained) and the pool close after this."""
+    await stop_serving(micro)
+    await responder.wait_idle(settings.stop_timeout_s)
+    for stop, tasks in (background, relay):
+        stop.set()
+        if not tasks:
+            continue
+        _, late = await asyncio.wait(tasks, timeout=settings.stop_timeout_s)
+        for task in late:
+            log.warning("%s: a background loop did not stop in time; cancelled", name)
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=1.0)
+
+
+async def stop_serving(micro: Service) -> None:
+    """Stop taking requests without losing one already received: each endpoint's
+    subscription is drained (the server sends it nothing more; what reached this process is
+    handed to the responder), then the service's own (ping, info, stats) subscriptions.
+    `Service.stop()` would unsubscribe, dropping requests still queued in the client."""
+    endpoints = getattr(micro, "_endpoints", None)
+    if isinstance(endpoints, list):
+        for endpoint in endpoints:
+            subscription = getattr(endpoint, "_subscription", None)
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.drain()
+        micro._endpoints = []  # drained above; stop() would unsubscribe them again
+    with contextlib.suppress(Exception):
+        await micro.stop()
+
+
+def _collectors(
+    name: str, pool: asyncpg.Pool, js: JetStreamContext, definition: ServiceDefinition
+) -> list[metrics.Collect]:
+    """The periodic metrics of every service (outbox, consumer lag) and the service's own."""
+
+    async def outbox() -> None:
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute("SET LOCAL statement_timeout = 2000")
+            backlog, oldest = await outbox_backlog(conn)
+        metrics.OUTBOX_BACKLOG.labels(name).set(backlog)
+        metrics.OUTBOX_OLDEST_AGE.labels(name).set(oldest)
+
+    async def lag() -> None:
+        for consumer in definition.consumers:
+            await consumer_lag(js, consumer.durable)
+
+    return [outbox, lag, *definition.metrics]
+
+
+def _collect_loop(name: str, collectors: list[metrics.Collect], interval_s: float) -> Loop:
+    async def loop(stop: asyncio.Event) -> None:
+        await metrics.run_collectors(name, collectors, interval_s, stop)
+
+    loop.__qualname__ = f"{name} metrics collector"
+    return loop
+
+
+def _purge_loop(name: str, pool: asyncpg.Pool, kinds: list[Retention], interval_s: float) -> Loop:
+    for kind in kinds:
+        kind.days()  # a wrong RETENTION_*_DAYS stops the start, naming the variable
+    return every(
+        interval_s,
+        lambda: retention.purge_all(pool, kinds, service=name),
+        name=f"{name} retention purge",
+    )
 
 
 def every(seconds: float, work: Callable[[], Awaitable[object]], *, name: str = "") -> Loop:
@@ -174,8 +301,10 @@ def every(seconds: float, work: Callable[[], Awaitable[object]], *, name: str = 
             try:
                 await work()
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                metrics.BACKGROUND_FAILURES.labels("", loop.__qualname__).inc()
                 log.warning("%s: %s; retrying", loop.__qualname__, type(exc).__name__)
             except Exception:
+                metrics.BACKGROUND_FAILURES.labels("", loop.__qualname__).inc()
                 log.exception("%s failed; retrying", loop.__qualname__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -201,6 +330,7 @@ async def _guard(service: str, loop: Loop, stop: asyncio.Event) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:
+            metrics.BACKGROUND_FAILURES.labels(service, loop.__qualname__).inc()
             log.exception("%s: background loop %s crashed; restarting", service, loop.__qualname__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
@@ -233,6 +363,8 @@ def run_until_signalled(
 ) -> None:
     """The body of `python -m services.<name>`: run until SIGINT/SIGTERM, then drain."""
     configure_logging(settings.log_level, settings.log_format, service=name)
+    tracing.configure_tracing(name)
+    stop_metrics = metrics.start_server(settings.metrics_port, settings.metrics_host)
 
     async def main() -> None:
         signalled = asyncio.Event()
@@ -242,6 +374,12 @@ def run_until_signalled(
         async with host(name, build, settings, migrations=migrations):
             log.info("%s ready", name)
             await signalled.wait()
-            log.info("%s stopping", name)
+            log.info("%s stopping: draining requests, finishing work", name)
+        log.info("%s stopped", name)
 
-    run_loop(main())
+    try:
+        run_loop(main())
+    finally:
+        tracing.shutdown()
+        if stop_metrics is not None:
+            stop_metrics()

@@ -49,6 +49,12 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     request_timeout_s: float = 5.0
     max_concurrent_requests: int = 256
     events_replicas: int = 1  # of the EVENTS stream (3 on a NATS cluster); never lowered
+    # Observability and housekeeping (shared/metrics.py, shared/retention.py, shared/runtime.py)
+    metrics_port: int = 0  # /metrics of this process on its own port; 0 = off
+    metrics_host: str = "127.0.0.1"  # where that port listens (never the public address)
+    metrics_interval_s: float = 15.0  # how often the SQL gauges are computed (not per scrape)
+    purge_interval_s: float = 600.0  # how often old bookkeeping rows are purged; 0 = never
+    stop_timeout_s: float = 20.0  # on SIGTERM: longest wait for in-flight work to finish
 
     @property
     def is_production(self) -> bool:

@@ -8,7 +8,7 @@ import logging
 import os
 from pathlib import Path
 
-from services.booking import demo
+from services.booking import demo, metrics
 from services.booking.availability import Availability
 from services.booking.consumers import consumers
 from services.booking.handlers import operations
@@ -50,6 +50,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
         consumers=consumers(),
         background=[sweeper],
         on_start=seed if demo_data else None,
+        metrics=metrics.collectors(infra.pool),
     )
 
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from services.cart import library_recording, orders
+from services.cart import library_recording, metrics, orders
 from services.cart.consumers import booking_consumer, payment_consumer
 from services.cart.deps import Deps
 from services.cart.handlers import operations
@@ -115,6 +115,8 @@ def build(
             ),
         ],
         on_start=on_start,
+        metrics=metrics.collectors(infra.pool),
+        repairs=deps.counters,
     )
     definition.deps = deps  # type: ignore[attr-defined]  # for tests and metrics
     return definition

@@ -1,22 +1,47 @@
-"""Serving the gateway: `create_app` for granian, `main` for `python -m services.gateway`."""
+"""Serving the gateway: `create_app` for granian, `main` for `python -m services.gateway`.
+
+Each worker also serves `/metrics` on `METRICS_PORT` (its own port, never the public one:
+with several workers one of them holds it and serves the sum of all, see
+`services/gateway/metrics_dir.py`) and, when the OTEL_* variables ask for traces, wraps the
+app in OpenTelemetry's ASGI middleware: the HTTP server span is the root of what a request
+causes in the services.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from granian import Granian
 from granian.constants import Interfaces
-from litestar import Litestar
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
+from shared import metrics, tracing
 from shared.logging import configure_logging
 from shared.settings import CommonSettings, from_env
 
 
-def app_factory() -> Litestar:
-    """What each granian worker runs: logging for this process, then the app."""
+def traced(app: Any) -> Any:
+    """`app` inside the ASGI server span when tracing is on (the app itself otherwise)."""
+    if not tracing.enabled():
+        return app
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    return OpenTelemetryMiddleware(
+        app,
+        tracer_provider=tracing.provider(),
+        exclude_spans=["receive", "send"],  # one span per request, not one per ASGI message
+    )
+
+
+def app_factory() -> Any:
+    """What each granian worker runs: logging, metrics and tracing for this process, then
+    the app."""
     common = from_env(CommonSettings)
     configure_logging(common.log_level, common.log_format, service="gateway")
-    return create_app(common)
+    tracing.configure_tracing("gateway")
+    metrics.start_server(common.metrics_port, common.metrics_host)
+    return traced(create_app(common))
 
 
 def main() -> None:

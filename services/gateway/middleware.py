@@ -21,6 +21,7 @@ from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import trace
 
 from services.gateway.auth import SIGN_IN_UNAVAILABLE, Authenticator, CredentialRejected
 from services.gateway.cross_site import refuse_cross_site
@@ -28,14 +29,17 @@ from services.gateway.proxies import client_ip
 from services.gateway.ratelimit import SharedRateLimiter
 from services.gateway.routes.strict import refuse_nul, refuse_unknown_query
 from services.gateway.settings import GatewaySettings
-from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT
+from shared import tracing
+from shared.contracts.common import H_REQUEST_ID, H_TRACEPARENT, RequestContext
 from shared.errors import RateLimited, Unauthenticated
-from shared.messaging import child_traceparent, new_request_id
+from shared.messaging import child_traceparent, current_context, new_request_id
+from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 access_log = logging.getLogger("gateway.access")
 
 API_PREFIX = "/api/v1/"  # routes whose query strings hold only declared parameters
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 CSP = (
@@ -65,7 +69,12 @@ def start_request(scope: Scope, headers: dict[str, str]) -> dict[str, Any]:
     if "request_id" not in state:
         incoming = headers.get(H_REQUEST_ID, "")
         state["request_id"] = incoming if _REQUEST_ID.fullmatch(incoming) else new_request_id()
-        state["traceparent"] = child_traceparent(headers.get(H_TRACEPARENT))
+        # Tracing on: the HTTP server span (opentelemetry-instrumentation-asgi, around the
+        # app) is the parent of what the request causes; off: a new span id of the caller's
+        # trace, or a new trace.
+        state["traceparent"] = tracing.current_traceparent() or child_traceparent(
+            headers.get(H_TRACEPARENT)
+        )
         state["started"] = time.perf_counter()
     return state
 
@@ -82,6 +91,18 @@ class GatewayMiddleware:
             return
         headers = _headers(scope)
         state = start_request(scope, headers)
+        # Every log line of this request names it (shared.logging.RequestIds).
+        token = current_context.set(
+            RequestContext(request_id=state["request_id"], traceparent=state["traceparent"])
+        )
+        try:
+            await self._checked(scope, receive, send, headers, state)
+        finally:
+            current_context.reset(token)
+
+    async def _checked(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], state: Any
+    ) -> None:
         app_state = scope["litestar_app"].state
         state["client_ip"] = client_ip(
             scope,
@@ -194,6 +215,15 @@ async def before_send(message: Message, scope: Scope) -> None:
         headers[HSTS[0]] = HSTS[1]
     if state.get("clear_session"):
         _clear_stale_cookie(headers, scope)
+    status = message["status"]
+    elapsed = time.perf_counter() - state["started"]
+    template = scope.get("path_template") or "unmatched"  # a bounded set of labels
+    method = scope.get("method", "")
+    method = method if method in _METHODS else "other"
+    HTTP_REQUESTS.labels(method, template, str(status)).inc()
+    HTTP_SECONDS.labels(method, template, f"{status // 100}xx").observe(elapsed)
+    if tracing.enabled() and "path_template" in scope:  # the route names the span, not ids
+        trace.get_current_span().update_name(f"{method} {template}")
     if not access_log.isEnabledFor(logging.INFO):
         return
     principal = state.get("principal")
@@ -209,7 +239,7 @@ async def before_send(message: Message, scope: Scope) -> None:
                 "status": message["status"],
                 "method": scope.get("method", ""),
                 "route": route,
-                "duration_ms": round((time.perf_counter() - state["started"]) * 1000, 1),
+                "duration_ms": round(elapsed * 1000, 1),
                 "principal_kind": principal.kind if principal else "anonymous",
                 "roles": list(principal.roles) if principal else [],
             }

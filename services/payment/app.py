@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from services.payment import metrics
 from services.payment.anomalies import Anomalies
 from services.payment.consumers import consumers
 from services.payment.handlers import operations
@@ -17,8 +18,18 @@ from services.payment.service import Payments
 from services.payment.settings import PaymentSettings
 from shared.contracts.common import RequestContext
 from shared.contracts.payment import WebhookRequest
+from shared.retention import Retention
 from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, from_env
+
+# The local provider's webhook deliveries, once delivered or given up (RETENTION_..._DAYS).
+LOCAL_WEBHOOK_DELIVERIES = Retention(
+    "local_webhook_deliveries",
+    "local_webhook_deliveries",
+    "finished_at",
+    7.0,
+    where="state <> 'pending'",
+)
 
 NAME = "payment"
 VERSION = "0.1.0"
@@ -69,6 +80,8 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             operations=operations(payments, refunds, reporting, anomalies),
             consumers=consumers(refunds),
             background=background,
+            metrics=metrics.collectors(infra.pool),
+            retention=[LOCAL_WEBHOOK_DELIVERIES],
         )
         definition.payments = payments  # type: ignore[attr-defined]  # for tests and tools
         definition.local = local  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -63,8 +64,10 @@ async def probe(hosted) -> AsyncIterator[None]:
 class GatewayClient(httpx.AsyncClient):
     """An HTTP client of the app that also runs the app's lifespan."""
 
-    def __init__(self, app: Litestar, client_ip: str = "127.0.0.1") -> None:
-        transport = httpx.ASGITransport(app=app, client=(client_ip, 50000))
+    def __init__(self, app: Litestar, client_ip: str = "127.0.0.1", asgi: Any = None) -> None:
+        """`asgi`: what serves the requests when it is not `app` itself (e.g. `app` inside
+        a middleware, as `services.gateway.asgi.app_factory` serves it)."""
+        transport = httpx.ASGITransport(app=asgi or app, client=(client_ip, 50000))
         super().__init__(transport=transport, base_url="http://testserver")
         self.app = app
         self._started = asyncio.Event()

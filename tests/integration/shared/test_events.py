@@ -17,7 +17,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError
 
 from shared.contracts.common import Event
-from shared.db import create_pool, migrate
+from shared.db import SHARED_SQL, create_pool, migrate, migration_files
 from shared.events import (
     STREAM,
     BatchPublisher,
@@ -311,13 +311,15 @@ async def test_migrations_apply_once_even_when_replicas_start_together(database_
     schema = f"m_{uuid.uuid4().hex[:8]}"
     conns = [await asyncpg.connect(database_url) for _ in range(3)]
     try:
+        shared_files = len(migration_files([SHARED_SQL]))
         results = await asyncio.gather(*(migrate(c, schema) for c in conns))
-        assert sorted(len(r) for r in results) == [0, 0, 1]  # one replica applied the file
+        # one replica applied the files
+        assert sorted(len(r) for r in results) == [0, 0, shared_files]
         assert await migrate(conns[0], schema) == []  # applying again changes nothing
         count = await conns[0].fetchval(
             f'SELECT count(*) FROM "{schema}".schema_migrations'  # noqa: S608 - test schema
         )
-        assert count == 1
+        assert count == shared_files
     finally:
         await conns[0].execute(f'DROP SCHEMA "{schema}" CASCADE')
         for c in conns:

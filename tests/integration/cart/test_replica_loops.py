@@ -1,0 +1,66 @@
+"""Cart's background loops run in every replica at once (shared/runtime.py starts them in each
+process): two settle sweepers working the same order at the same moment settle it once
+(`FOR UPDATE OF o SKIP LOCKED`, then the order's row lock); two library workers record each
+library payment in Koha once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.cart.library_recording import record_due
+from services.cart.orders import SETTLED_BY_SWEEPER, settle_sweep_once
+from tests.integration.cart.conftest import Cart, resident
+from tests.integration.cart.flows import checkout, eventually, fill, order_in, succeeded
+from tests.integration.cart.test_settling import NO_SWEEPER, deps_of, paid_with_two_queued_lines
+
+
+@NO_SWEEPER
+async def test_two_settle_sweepers_at_once_settle_an_order_once(cart: Cart) -> None:
+    me, order = await paid_with_two_queued_lines(cart)
+    await cart.pool.execute(
+        "UPDATE order_lines SET state = 'fulfilled' WHERE order_id = $1", order.order_id
+    )
+    deps = deps_of(cart)
+    before = deps.counters[SETTLED_BY_SWEEPER]
+
+    settled = await asyncio.gather(settle_sweep_once(deps), settle_sweep_once(deps))
+
+    assert sum(settled) == 1
+    await order_in(cart, me, order.order_id, "fulfilled")
+    assert [e["order_id"] for e in await cart.outbox("evt.cart.order.fulfilled")] == [
+        str(order.order_id)
+    ]
+    assert deps.counters[SETTLED_BY_SWEEPER] == before + 1
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [{"library_poll_interval_s": 3600}],  # the cart's own worker ran once, at its start
+    indirect=True,
+)
+async def test_two_library_workers_at_once_record_each_payment_once(cart: Cart) -> None:
+    """The registrations are claimed (`claimed_until`, `FOR UPDATE SKIP LOCKED`): two
+    workers due at once split them, and Koha gets each credit once."""
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+
+    async def waiting() -> bool:
+        return bool(
+            await cart.pool.fetchval(
+                """SELECT count(*) = 2 FROM library_registrations
+                   WHERE state = 'pending' AND attempts = 0 AND next_attempt_at <= now()"""
+            )
+        )
+
+    await eventually(waiting)
+    deps = deps_of(cart)
+
+    claimed = await asyncio.gather(record_due(deps), record_due(deps))
+
+    assert sum(claimed) == 2
+    assert sorted(c["account_lines_ids"][0] for c in cart.koha.state.credits) == [9001, 9002]
+    await order_in(cart, me, order.order_id, "fulfilled")
