@@ -6,7 +6,7 @@ import uuid
 from typing import Literal
 
 from shared.contracts.cart import OrderState
-from shared.errors import Conflict
+from shared.state_machine import StateMachine
 
 OrderEventName = Literal[
     "payment_succeeded",
@@ -82,26 +82,17 @@ RESUME_EVENTS: dict[LineState, LineEventName] = {
 }
 
 
-def next_state(state: OrderState, event: OrderEventName) -> OrderState:
-    try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
-        raise Conflict(f"an order that is {state} cannot take {event}", state=state) from None
-
-
-def next_line_state(state: LineState, event: LineEventName) -> LineState:
-    try:
-        return LINE_TRANSITIONS[(state, event)]
-    except KeyError:
-        raise Conflict(f"an order line that is {state} cannot take {event}", state=state) from None
-
-
-def can(state: OrderState, event: OrderEventName) -> bool:
-    return (state, event) in TRANSITIONS
-
-
-def line_can(state: LineState, event: LineEventName) -> bool:
-    return (state, event) in LINE_TRANSITIONS
+ORDERS: StateMachine[OrderState, OrderEventName] = StateMachine(
+    TRANSITIONS, refusal="an order that is {state} cannot take {event}"
+)
+LINES: StateMachine[LineState, LineEventName] = StateMachine(
+    LINE_TRANSITIONS, refusal="an order line that is {state} cannot take {event}"
+)
+# The state after an event, or `Conflict` naming the state; `can`: is there such an edge?
+next_state = ORDERS.step
+next_line_state = LINES.step
+can = ORDERS.can
+line_can = LINES.can
 
 
 def refund_event(line_states: list[LineState]) -> OrderEventName:
