@@ -91,12 +91,15 @@ def build(
 
             await seed(deps)
 
-    async def sweeper(stop: asyncio.Event) -> None:
-        await orders.sweeper(deps, stop)
+    record_in_library = every(
+        settings.library_poll_interval_s,
+        lambda: library_recording.work(deps),
+        name="cart library worker",
+    )
 
     async def library_worker(stop: asyncio.Event) -> None:
         try:
-            await library_recording.worker(deps, stop)
+            await record_in_library(stop)
         finally:
             await deps.library.close()
 
@@ -106,7 +109,11 @@ def build(
         operations=operations(deps),
         consumers=[payment_consumer(deps), booking_consumer(deps)],
         background=[
-            sweeper,
+            every(
+                settings.sweep_interval_s,
+                lambda: orders.sweep_all(deps),
+                name="cart payment-window sweeper",
+            ),
             library_worker,
             every(
                 settings.sweep_interval_s,

@@ -8,8 +8,6 @@ through the cart's refund path (reason `unfulfillable`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -197,16 +195,7 @@ async def record_due(deps: Deps, limit: int = 20) -> int:
     return len(claimed)
 
 
-async def worker(deps: Deps, stop: asyncio.Event) -> None:
-    """Record due payments until stopped (and forget old PIN attempts); any failure is
-    logged and the loop goes on."""
-    while not stop.is_set():
-        try:
-            await record_due(deps)
-            await library_pins.purge(deps)
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("library worker: %s; retrying", type(exc).__name__)
-        except Exception:
-            log.exception("library worker: unexpected failure; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=deps.settings.library_poll_interval_s)
+async def work(deps: Deps) -> None:
+    """One round of the library worker: record the due payments, forget old PIN attempts."""
+    await record_due(deps)
+    await library_pins.purge(deps)

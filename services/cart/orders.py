@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -320,14 +318,9 @@ async def settle_sweep_once(deps: Deps, batch: int = 50) -> int:
     return settled
 
 
-async def sweeper(deps: Deps, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            while await sweep_once(deps) > 0:
-                pass
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("payment-window sweeper: %s; retrying", type(exc).__name__)
-        except Exception:  # never let one bad order stop the sweeper for good
-            log.exception("payment-window sweeper: unexpected failure; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=deps.settings.sweep_interval_s)
+async def sweep_all(deps: Deps) -> int:
+    """Cancel every unpaid order past its payment window, a batch at a time."""
+    cancelled = 0
+    while swept := await sweep_once(deps):
+        cancelled += swept
+    return cancelled
