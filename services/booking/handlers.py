@@ -31,6 +31,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
         Operation("my_reservations", c.MyReservationsRequest, bookings.mine, read_only=True),
         Operation("reservation_for_cart", c.ReservationForCartRequest, bookings.for_cart),
         Operation("extend_holds", c.ExtendHoldsRequest, bookings.extend),
+        Operation("shorten_holds", c.ShortenHoldsRequest, bookings.shorten),
         Operation("release", c.ReservationRef, bookings.release),
         Operation("confirm", c.ReservationRef, bookings.confirm),
         Operation("cancel", c.CancelRequest, bookings.cancel),
