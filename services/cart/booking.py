@@ -7,10 +7,12 @@ import uuid
 from datetime import datetime
 
 from shared.contracts.booking import (
+    ExtendedHold,
     ExtendHoldsReply,
     ExtendHoldsRequest,
     ReservationForCart,
     ReservationForCartRequest,
+    ShortenHoldsRequest,
 )
 from shared.contracts.common import RequestContext
 from shared.messaging import Requester, subject_for
@@ -42,6 +44,17 @@ class Booking:
         return await self.requester.call(
             subject_for("booking", "extend_holds"),
             ExtendHoldsRequest(reservation_ids=reservation_ids, until=until, order_id=order_id),
+            ExtendHoldsReply,
+            ctx=ctx,
+        )
+
+    async def shorten_holds(
+        self, order_id: uuid.UUID, holds: list[ExtendedHold], ctx: RequestContext
+    ) -> ExtendHoldsReply:
+        """Give back what `extend_holds` kept for `order_id`: each hold to the expiry given."""
+        return await self.requester.call(
+            subject_for("booking", "shorten_holds"),
+            ShortenHoldsRequest(order_id=order_id, holds=holds),
             ExtendHoldsReply,
             ctx=ctx,
         )

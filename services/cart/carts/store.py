@@ -42,6 +42,12 @@ async def lock_open_cart(conn: asyncpg.Connection, customer: str) -> uuid.UUID |
     )
 
 
+async def lock_if_open(conn: asyncpg.Connection, cart_id: uuid.UUID) -> bool:
+    """Lock the cart; is it still open (not checked out by a racing checkout meanwhile)?"""
+    state = await conn.fetchval("SELECT state FROM carts WHERE id = $1 FOR UPDATE", cart_id)
+    return state == "open"
+
+
 async def check_out(conn: asyncpg.Connection, cart_id: uuid.UUID) -> None:
     """The cart became an order: the resident's next line opens a new cart."""
     await conn.execute(

@@ -106,6 +106,11 @@ async def order(
     return _order(row) if row is not None else None
 
 
+async def order_of_cart(conn: asyncpg.Connection, cart_id: uuid.UUID) -> Order | None:
+    row = await conn.fetchrow("SELECT * FROM orders WHERE cart_id = $1", cart_id)
+    return _order(row) if row is not None else None
+
+
 async def latest_unpaid_order(conn: asyncpg.Connection, customer: str) -> Order | None:
     row = await conn.fetchrow(
         """SELECT * FROM orders WHERE customer = $1 AND state = 'awaiting_payment'
