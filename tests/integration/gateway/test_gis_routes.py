@@ -183,13 +183,17 @@ def test_no_process_serves_files_from_a_directory_holding_secrets(
     )
     with pytest.raises(SettingsError, match=r"cart\.creds lies inside the file storage"):
         create_app(production, gateway)
-    cart = CartSettings(library_adapter="koha", download_secret="s3cret", storage_dir=str(storage))
+    # A Koha fully configured, else production refuses the settings before the storage.
+    koha = {"koha_version": "23.11", "koha_library_id": "MAIN"}
+    cart = CartSettings(
+        library_adapter="koha", download_secret="s3cret", storage_dir=str(storage), **koha
+    )
     infra = type("Infra", (), {"settings": production, "pool": None, "requester": None})()
     with pytest.raises(SettingsError, match=r"cart\.creds lies inside the file storage"):
         build_cart(infra, cart)  # type: ignore[arg-type]
     monkeypatch.delenv("NATS_CREDS")
     key_inside = CartSettings(
-        library_adapter="koha", download_secret="s3cret", storage_dir=str(data)
+        library_adapter="koha", download_secret="s3cret", storage_dir=str(data), **koha
     )
     with pytest.raises(SettingsError, match=r"dev-issuer-key\.pem lies inside"):
         build_cart(infra, key_inside)  # type: ignore[arg-type]
