@@ -292,15 +292,24 @@ def _purge_loop(name: str, pool: asyncpg.Pool, kinds: list[Retention], interval_
     )
 
 
-def every(seconds: float, work: Callable[[], Awaitable[object]], *, name: str = "") -> Loop:
+def every(
+    seconds: float,
+    work: Callable[[], Awaitable[object]],
+    *,
+    name: str = "",
+    transient: tuple[type[Exception], ...] = (),
+) -> Loop:
     """A background loop running `work` every `seconds` until stopped; a failure of one round
-    is logged (a database or provider being down for a while included) and the loop goes on."""
+    is logged (a database or provider being down for a while included) and the loop goes on.
+    The database's and the network's failures, and those named in `transient`, are logged as
+    warnings without a trace."""
+    expected = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, *transient)
 
     async def loop(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await work()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            except expected as exc:
                 metrics.BACKGROUND_FAILURES.labels("", loop.__qualname__).inc()
                 log.warning("%s: %s; retrying", loop.__qualname__, type(exc).__name__)
             except Exception:

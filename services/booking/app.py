@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from pathlib import Path
@@ -14,7 +12,7 @@ from services.booking.consumers import consumers
 from services.booking.handlers import operations
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
-from shared.runtime import Infra, ServiceDefinition, run_until_signalled
+from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, from_env, refuse_in_production
 
 NAME = "booking"
@@ -31,13 +29,10 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
     bookings = Bookings(infra.pool, settings, outbox_written=infra.outbox_written)
     availability = Availability(infra.pool, bookings.catalogue)
 
-    async def sweeper(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            expired = await bookings.sweep()
-            if expired:
-                log.info("expired %d overdue holds", expired)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.sweep_interval_s)
+    async def sweep() -> None:
+        expired = await bookings.sweep()
+        if expired:
+            log.info("expired %d overdue holds", expired)
 
     async def seed() -> None:
         async with infra.pool.acquire() as conn:
@@ -48,7 +43,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
         version=VERSION,
         operations=operations(bookings, availability),
         consumers=consumers(),
-        background=[sweeper],
+        background=[every(settings.sweep_interval_s, sweep, name="booking hold sweeper")],
         on_start=seed if demo_data else None,
         metrics=metrics.collectors(infra.pool),
     )

@@ -261,6 +261,31 @@ class Bookings:
                 out.append(c.ExtendedHold(reservation_id=r.id, expires_at=r.expires_at))
         return c.ExtendHoldsReply(holds=out)
 
+    async def shorten(self, req: c.ShortenHoldsRequest, ctx: RequestContext) -> c.ExtendHoldsReply:
+        """Undo a checkout's extension (cart's compensation): the holds still extended for
+        the order go back to the expiry given (never later), and forget the order. A hold
+        taken since by another order, or no longer held, is left as it is."""
+        back_to = {}
+        for n, h in enumerate(req.holds):
+            check_instant(h.expires_at, f"holds[{n}].expires_at")
+            back_to[h.reservation_id] = h.expires_at
+        async with self.pool.acquire() as conn, conn.transaction():
+            found = await store.of_order(conn, list(back_to))
+            if len(found) != len(back_to):
+                raise ValidationFailed("unknown reservation", field="holds")
+            out = []
+            for r in found:
+                principal = may_see(ctx.principal, r)
+                if principal.subject != r.customer and not principal.is_system:
+                    raise Forbidden("not your reservation", field="holds")
+                if r.state != "held" or r.order_id != req.order_id:
+                    continue
+                r.expires_at = min(r.expires_at or back_to[r.id], back_to[r.id])
+                r.order_id = None
+                await store.save_state(conn, r)
+                out.append(c.ExtendedHold(reservation_id=r.id, expires_at=r.expires_at))
+        return c.ExtendHoldsReply(holds=out)
+
     async def release(self, req: c.ReservationRef, ctx: RequestContext) -> c.ReservationView:
         principal = signed_in(ctx.principal)
         async with self.pool.acquire() as conn, conn.transaction():

@@ -7,16 +7,18 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from services.cart import library_recording, metrics, orders
-from services.cart.consumers import booking_consumer, payment_consumer
-from services.cart.deps import Deps
+import msgspec
+
+from services.cart import demo, metrics
+from services.cart.consumers import consumers
 from services.cart.handlers import operations
 from services.cart.library.base import LibrarySystem
 from services.cart.library.development import DevelopmentLibrary
 from services.cart.library.koha import SUPPORTED_VERSIONS, KohaLibrary
 from services.cart.settings import CartSettings
+from services.cart.wiring import CartServices, wire
 from shared.filestore import LocalDirectoryStore, refuse_secrets_in_storage, secret_files
-from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
+from shared.runtime import Infra, Loop, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, SettingsError, from_env
 
 NAME = "cart"
@@ -27,7 +29,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def load_settings() -> CartSettings:
     settings = from_env(CartSettings, prefix="CART_")
     if os.environ.get("DEMO_DATA", "").lower() == "true":
-        settings = CartSettings(**{**_fields(settings), "demo_data": True})
+        settings = msgspec.structs.replace(settings, demo_data=True)
     return settings
 
 
@@ -37,10 +39,6 @@ def gateway_url(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     public = env.get("PUBLIC_URL", "").strip().rstrip("/")
     return public or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}"
-
-
-def _fields(settings: CartSettings) -> dict[str, object]:
-    return {f: getattr(settings, f) for f in settings.__struct_fields__}
 
 
 def library_for(settings: CartSettings) -> LibrarySystem:
@@ -71,55 +69,60 @@ def build(
     library: LibrarySystem | None = None,
 ) -> ServiceDefinition:
     settings = settings or load_settings()
-    defaults = {
-        "storage_dir": settings.storage_dir or str(Path(infra.settings.data_dir) / "gis"),
-        "public_url": (settings.public_url or gateway_url()).rstrip("/"),
-    }
-    settings = CartSettings(**{**_fields(settings), **defaults})
+    settings = msgspec.structs.replace(
+        settings,
+        storage_dir=settings.storage_dir or str(Path(infra.settings.data_dir) / "gis"),
+        public_url=(settings.public_url or gateway_url()).rstrip("/"),
+    )
     settings.check(infra.settings)
     refuse_secrets_in_storage(
         settings.storage_dir, infra.settings.data_dir, secret_files(infra.settings.data_dir)
     )
     files = LocalDirectoryStore(settings.storage_dir)
-    deps = Deps(
-        infra.pool, infra.requester, library or library_for(settings), settings, files=files
-    )
+    cart = wire(infra.pool, infra.requester, library or library_for(settings), settings, files)
 
     async def on_start() -> None:
         if settings.demo_data:
-            from services.cart.demo import seed
-
-            await seed(deps)
-
-    async def sweeper(stop: asyncio.Event) -> None:
-        await orders.sweeper(deps, stop)
-
-    async def library_worker(stop: asyncio.Event) -> None:
-        try:
-            await library_recording.worker(deps, stop)
-        finally:
-            await deps.library.close()
+            await demo.seed(infra.pool, files)
 
     definition = ServiceDefinition(
         name=NAME,
         version=VERSION,
-        operations=operations(deps),
-        consumers=[payment_consumer(deps), booking_consumer(deps)],
-        background=[
-            sweeper,
-            library_worker,
-            every(
-                settings.sweep_interval_s,
-                lambda: orders.settle_sweep_once(deps),
-                name="cart settle sweeper",
-            ),
-        ],
+        operations=operations(cart),
+        consumers=consumers(cart),
+        background=background(cart, settings),
         on_start=on_start,
         metrics=metrics.collectors(infra.pool),
-        repairs=deps.counters,
+        repairs=cart.counters,
     )
-    definition.deps = deps  # type: ignore[attr-defined]  # for tests and metrics
+    definition.cart = cart  # type: ignore[attr-defined]  # for tests and metrics
     return definition
+
+
+def background(cart: CartServices, settings: CartSettings) -> list[Loop]:
+    """The cart's loops: the payment-window and settle sweepers, the library worker."""
+
+    async def library_round() -> None:
+        await cart.recording.record_due()
+        await cart.pins.purge()  # forget old PIN attempts
+
+    recording = every(settings.library_poll_interval_s, library_round, name="cart library worker")
+
+    async def library_worker(stop: asyncio.Event) -> None:
+        try:
+            await recording(stop)
+        finally:
+            await cart.library_system.close()
+
+    return [
+        every(
+            settings.sweep_interval_s,
+            cart.sweepers.cancel_all_overdue,
+            name="cart payment-window sweeper",
+        ),
+        library_worker,
+        every(settings.sweep_interval_s, cart.sweepers.settle_stuck, name="cart settle sweeper"),
+    ]
 
 
 def main() -> None:

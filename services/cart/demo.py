@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
+import asyncpg
 import msgspec
 
-from services.cart import catalogue_store
-from services.cart.deps import Deps
+from services.cart.catalogue import store as catalogue
+from services.cart.gis import store as gis
 from shared.contracts.cart import (
     AccountingDimensions,
     AccountingEntry,
@@ -20,7 +21,7 @@ from shared.contracts.cart import (
     Merchant,
     VatRate,
 )
-from shared.filestore import chunks_of
+from shared.filestore import FileStore, chunks_of
 
 MERCHANTS = [
     Merchant(
@@ -200,17 +201,17 @@ DEMO_FILES = {
 }
 
 
-async def demo_file(deps: Deps, name: str, content: bytes) -> str:
+async def demo_file(pool: asyncpg.Pool, files: FileStore, name: str, content: bytes) -> str:
     """The id of a demo file: the one registered before when its content is still in the
     store, else the content is put into the store and registered anew."""
     digest = hashlib.sha256(content).hexdigest()
-    async with deps.pool.acquire() as conn:
-        known = await catalogue_store.gis_file_by_content(conn, name, digest)
-    if known is not None and await deps.file_store.exists(known.file_id):
+    async with pool.acquire() as conn:
+        known = await gis.file_by_content(conn, name, digest)
+    if known is not None and await files.exists(known.file_id):
         return known.file_id
-    stored = await deps.file_store.put(chunks_of(content))
-    async with deps.pool.acquire() as conn:
-        await catalogue_store.add_gis_file(
+    stored = await files.put(chunks_of(content))
+    async with pool.acquire() as conn:
+        await gis.add_file(
             conn,
             file_id=stored.file_id,
             file_name=name,
@@ -221,16 +222,18 @@ async def demo_file(deps: Deps, name: str, content: bytes) -> str:
     return stored.file_id
 
 
-async def seed(deps: Deps) -> None:
-    files = {pid: await demo_file(deps, name, data) for pid, (name, data) in DEMO_FILES.items()}
-    async with deps.pool.acquire() as conn, conn.transaction():
+async def seed(pool: asyncpg.Pool, files: FileStore) -> None:
+    ready = {
+        pid: await demo_file(pool, files, name, data) for pid, (name, data) in DEMO_FILES.items()
+    }
+    async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('cart-demo-seed'))")
         for merchant in MERCHANTS:
-            await catalogue_store.upsert_merchant(conn, merchant)
+            await catalogue.upsert_merchant(conn, merchant)
         for rate in VAT_RATES:
-            await catalogue_store.upsert_vat_rate(conn, rate)
+            await catalogue.upsert_vat_rate(conn, rate)
         for merchant_id, centre, product, gl, profit, order, vat in DIMENSIONS:
-            await catalogue_store.set_accounting(
+            await catalogue.set_accounting(
                 conn,
                 AccountingEntry(
                     merchant_id=merchant_id,
@@ -247,6 +250,7 @@ async def seed(deps: Deps) -> None:
                     ),
                 ),
             )
-        for product in PRODUCTS:
-            ready = msgspec.structs.replace(product, ready_file=files.get(product.id))
-            await catalogue_store.upsert_gis_product(conn, ready)
+        for item in PRODUCTS:
+            await gis.upsert_product(
+                conn, msgspec.structs.replace(item, ready_file=ready.get(item.id))
+            )

@@ -1,22 +1,17 @@
 """`cart.v1.*` operations: decode -> use case -> reply (the responder maps errors).
 
-`CONTRACT` is what each operation takes and replies; `operations()` binds the use cases to it,
-checking their annotations at start-up (shared/operations.py)."""
+`CONTRACT` is what each operation takes and replies (it needs no running service: the
+gateway's contract test reads it); `operations()` binds the use cases to it, checking their
+annotations at start-up (shared/operations.py)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.cart import admin, carts, gis, gis_delivery, library_service, orders, receipts
-from services.cart.deps import Deps
+from services.cart.wiring import CartServices
 from shared.contracts import cart as c
-from shared.contracts.common import RequestContext
 from shared.messaging import Operation
 from shared.operations import ServiceContract
-
-UseCase = Callable[[Deps, Any, RequestContext], Awaitable[Any]]
 
 CONTRACT = ServiceContract(
     "cart",
@@ -54,41 +49,6 @@ CONTRACT = ServiceContract(
     },
 )
 
-# The use case of each operation (`operations()` binds it to the service's dependencies).
-USE_CASES: dict[str, UseCase] = {
-    "get_cart": carts.get_cart,
-    "add_reservation": carts.add_reservation,
-    "add_library_debits": carts.add_library_debits,
-    "add_gis_product": carts.add_gis_product,
-    "remove_line": carts.remove_line,
-    "checkout": orders.checkout,
-    "get_order": orders.get_order,
-    "my_orders": orders.my_orders,
-    "receipt": receipts.receipt,
-    "order_for_payment": orders.order_for_payment,
-    "request_refund": orders.staff_refund,
-    "list_merchants": admin.list_merchants,
-    "upsert_merchant": admin.upsert_merchant,
-    "set_accounting": admin.set_accounting,
-    "list_accounting": admin.list_accounting,
-    "set_vat_rate": admin.set_vat_rate,
-    "list_vat_rates": admin.list_vat_rates,
-    "list_gis_products": gis.list_products,
-    "gis_product_records": gis.product_records,
-    "upsert_gis_product": gis.upsert_product,
-    "gis_upload_file": gis.upload_file,
-    "gis_queue": gis_delivery.queue,
-    "gis_upload": gis_delivery.upload,
-    "download": gis_delivery.download,
-    "link_library_card": library_service.link_card,
-    "library_debits": library_service.debits,
-    "library_registrations": library_service.list_registrations,
-    "retry_registration": library_service.retry,
-    "resolve_registration": library_service.resolve,
-    "registration_log": library_service.registration_log,
-}
-
-
 # Operations that change nothing: a database connection lost under one is tried once more.
 READS: frozenset[str] = frozenset(
     {
@@ -107,15 +67,39 @@ READS: frozenset[str] = frozenset(
 )
 
 
-def _bind(deps: Deps, use_case: UseCase) -> Callable[[Any, RequestContext], Awaitable[Any]]:
-    @functools.wraps(use_case)  # its annotations: the contract's check reads them
-    async def handler(req: Any, ctx: RequestContext) -> Any:
-        return await use_case(deps, req, ctx)
-
-    return handler
-
-
-def operations(deps: Deps) -> list[Operation[Any]]:
+def operations(s: CartServices) -> list[Operation[Any]]:
     return CONTRACT.bind(
-        {name: _bind(deps, use_case) for name, use_case in USE_CASES.items()}, reads=READS
+        {
+            "get_cart": s.carts.get_cart,
+            "add_reservation": s.carts.add_reservation,
+            "add_library_debits": s.carts.add_library_debits,
+            "add_gis_product": s.carts.add_gis_product,
+            "remove_line": s.carts.remove_line,
+            "checkout": s.checkout.checkout,
+            "get_order": s.orders.get_order,
+            "my_orders": s.orders.my_orders,
+            "receipt": s.receipts.receipt,
+            "order_for_payment": s.orders.order_for_payment,
+            "request_refund": s.orders.staff_refund,
+            "list_merchants": s.catalogue.list_merchants,
+            "upsert_merchant": s.catalogue.upsert_merchant,
+            "set_accounting": s.catalogue.set_accounting,
+            "list_accounting": s.catalogue.list_accounting,
+            "set_vat_rate": s.catalogue.set_vat_rate,
+            "list_vat_rates": s.catalogue.list_vat_rates,
+            "list_gis_products": s.gis.list_products,
+            "gis_product_records": s.gis.product_records,
+            "upsert_gis_product": s.gis.upsert_product,
+            "gis_upload_file": s.gis.upload_file,
+            "gis_queue": s.delivery.queue,
+            "gis_upload": s.delivery.upload,
+            "download": s.delivery.download,
+            "link_library_card": s.library.link_card,
+            "library_debits": s.library.debits,
+            "library_registrations": s.library.list_registrations,
+            "retry_registration": s.library.retry,
+            "resolve_registration": s.library.resolve,
+            "registration_log": s.library.registration_log,
+        },
+        reads=READS,
     )

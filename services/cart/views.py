@@ -1,13 +1,13 @@
-"""Records -> reply structs (cart and order views with totals and VAT breakdown)."""
+"""Domain objects -> reply structs (cart and order views with totals and VAT breakdown)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TypeVar
 
-import asyncpg
-import msgspec
-
+from services.cart.domain.merchants import merchant_name
+from services.cart.domain.model import CartLine, Order, OrderLine
 from services.cart.domain.pricing import PricedLine, Totals, totals
 from shared.contracts.cart import (
     CartLineView,
@@ -16,7 +16,6 @@ from shared.contracts.cart import (
     DownloadLink,
     Merchant,
     MerchantGroup,
-    OrderLineSnapshot,
     OrderLineView,
     OrderView,
     VatBreakdownRow,
@@ -28,13 +27,6 @@ T = TypeVar("T")
 def page(rows: Sequence[T], limit: int, offset: int) -> tuple[list[T], int | None]:
     """Rows fetched with `limit + 1` -> (this page, offset of the next page or None)."""
     return list(rows[:limit]), (offset + limit if len(rows) > limit else None)
-
-
-def merchant_name(merchants: dict[str, Merchant], merchant_id: str, locale: str = "fi") -> str:
-    m = merchants.get(merchant_id)
-    if m is None:
-        return merchant_id
-    return {"sv": m.name_sv, "en": m.name_en}.get(locale) or m.name_fi
 
 
 def _vat_rows(t: Totals) -> list[VatBreakdownRow]:
@@ -49,26 +41,26 @@ def _vat_rows(t: Totals) -> list[VatBreakdownRow]:
     ]
 
 
-def line_view(r: asyncpg.Record) -> CartLineView:
+def line_view(r: CartLine) -> CartLineView:
     return CartLineView(
-        line_id=r["id"],
-        kind=r["kind"],
-        reference=r["reference"],
-        description=r["description"],
-        merchant_id=r["merchant_id"],
-        quantity=r["quantity"],
-        gross_cents=r["gross_cents"],
-        net_cents=r["net_cents"],
-        vat_cents=r["vat_cents"],
-        vat_rate_bp=r["vat_rate_bp"],
-        details=r["details"] or {},
+        line_id=r.id,
+        kind=r.kind,
+        reference=r.reference,
+        description=r.description,
+        merchant_id=r.merchant_id,
+        quantity=r.quantity,
+        gross_cents=r.gross_cents,
+        net_cents=r.net_cents,
+        vat_cents=r.vat_cents,
+        vat_rate_bp=r.vat_rate_bp,
+        details=r.details,
     )
 
 
 def cart_view(
-    cart_id: object,
+    cart_id: uuid.UUID | None,
     customer: str,
-    rows: Sequence[asyncpg.Record],
+    rows: Sequence[CartLine],
     merchants: dict[str, Merchant],
     messages: list[CartMessage],
 ) -> CartView:
@@ -88,7 +80,7 @@ def cart_view(
         for mid, gross in t.merchants
     ]
     return CartView(
-        cart_id=cart_id,  # type: ignore[arg-type]
+        cart_id=cart_id,  # None: no cart opened yet
         customer=customer,
         lines=lines,
         merchants=groups,
@@ -100,39 +92,35 @@ def cart_view(
     )
 
 
-def snapshot(r: asyncpg.Record) -> OrderLineSnapshot:
-    return msgspec.convert(r["snapshot"], OrderLineSnapshot)
-
-
 def order_view(
-    o: asyncpg.Record, lines: Sequence[asyncpg.Record], downloads: list[DownloadLink] | None = None
+    o: Order, lines: Sequence[OrderLine], downloads: list[DownloadLink] | None = None
 ) -> OrderView:
-    snaps = [snapshot(r) for r in lines]
+    snaps = [r.snapshot for r in lines]
     t = totals(
         PricedLine(s.merchant_id, s.gross_cents, s.net_cents, s.vat_cents, s.vat_rate_bp)
         for s in snaps
     )
     return OrderView(
-        order_id=o["id"],
-        order_number=o["order_number"],
-        reference_number=o["reference_number"],
-        rf_reference=o["rf_reference"],
-        customer=o["customer"],
-        state=o["state"],
-        total_cents=o["total_cents"],
+        order_id=o.id,
+        order_number=o.order_number,
+        reference_number=o.reference_number,
+        rf_reference=o.rf_reference,
+        customer=o.customer,
+        state=o.state,
+        total_cents=o.total_cents,
         net_cents=t.net_cents,
         vat_cents=t.vat_cents,
         vat=_vat_rows(t),
-        sale_date=o["sale_date"],
-        payment_deadline=o["payment_deadline"],
-        created_at=o["created_at"],
-        paid_at=o["paid_at"],
-        payment_id=o["payment_id"],
+        sale_date=o.sale_date,
+        payment_deadline=o.payment_deadline,
+        created_at=o.created_at,
+        paid_at=o.paid_at,
+        payment_id=o.payment_id,
         lines=[
             OrderLineView(
-                line=s, state=r["state"], refunded_cents=r["refunded_cents"], details=r["details"]
+                line=r.snapshot, state=r.state, refunded_cents=r.refunded_cents, details=r.details
             )
-            for s, r in zip(snaps, lines, strict=True)
+            for r in lines
         ],
         downloads=downloads or [],
     )

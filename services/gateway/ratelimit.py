@@ -18,10 +18,13 @@ import logging
 import time
 from dataclasses import dataclass
 
+import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
+
+from shared.runtime import every
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +55,19 @@ class SharedRateLimiter:
         self._windows: dict[str, _Window] = {}
         self._loading: dict[str, asyncio.Future[_Window]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._sync_loop())
+        """Fold the counts into the bucket every `sync_s` seconds until `close()` (a failed
+        round, e.g. while NATS is away, is logged and the next one tries again)."""
+        sync = every(self.sync_s, self.sync, name="rate-limit sync", transient=(nats.errors.Error,))
+        self._task = asyncio.create_task(sync(self._stop))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._stop.set()
+        if self._task is not None:  # the round under way ends (cancelled if it hangs)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, timeout=max(1.0, 2 * self.sync_s))
         with contextlib.suppress(Exception):
             await self.sync()
 
@@ -159,11 +166,3 @@ class SharedRateLimiter:
                 latest = await self._read(name)  # another replica won the race
                 entry.shared, entry.revision = latest.shared, latest.revision
         log.warning("rate-limit window %s still contended after 10 tries", name)
-
-    async def _sync_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.sync_s)
-            try:
-                await self.sync()
-            except Exception as exc:
-                log.warning("rate-limit sync failed (%s); retrying", type(exc).__name__)

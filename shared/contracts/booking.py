@@ -80,6 +80,15 @@ class ExtendHoldsReply(msgspec.Struct, frozen=True, kw_only=True):
     holds: list[ExtendedHold]
 
 
+class ShortenHoldsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.shorten_holds`: cart's compensation when the order it extended holds for
+    could not be written: each hold still extended for `order_id` goes back to its
+    `expires_at` here (never later than it is) and no longer names the order."""
+
+    order_id: uuid.UUID
+    holds: list[ExtendedHold]
+
+
 # --- events ---------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Literal
 
-from shared.errors import Conflict
+from shared.state_machine import StateMachine
 
 State = Literal["requested", "held", "confirmed", "cancelled", "expired", "denied", "released"]
 Action = Literal[
@@ -32,12 +32,11 @@ TRANSITIONS: dict[tuple[State, Action], State] = {
 }
 
 
-def transition(state: State, action: Action) -> State:
-    """The state after `action`, or `Conflict` naming the state when the edge does not exist."""
-    try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        raise Conflict(f"cannot {action} a reservation that is {state}", state=state) from None
+RESERVATIONS: StateMachine[State, Action] = StateMachine(
+    TRANSITIONS, refusal="cannot {event} a reservation that is {state}"
+)
+# The state after an action, or `Conflict` naming the state when the edge does not exist.
+transition = RESERVATIONS.step
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,5 @@
-"""Signed, expiring download tokens: `<entitlement id>.<expires unix>.<hmac>` (HMAC-SHA256)."""
+"""Download entitlements and their signed, expiring tokens:
+`<entitlement id>.<expires unix>.<hmac>` (HMAC-SHA256)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,29 @@ import base64
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.errors import Forbidden, Gone
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entitlement:
+    """A buyer's right to download a GIS line's file, a limited number of times until a time."""
+
+    id: uuid.UUID
+    line_id: uuid.UUID
+    order_id: uuid.UUID
+    customer: str
+    file_name: str
+    file_id: str | None
+    expires_at: datetime
+    max_downloads: int
+    downloads: int = 0
+
+    @property
+    def downloads_left(self) -> int:
+        return max(0, self.max_downloads - self.downloads)
 
 
 def _mac(secret: str, payload: str) -> str:

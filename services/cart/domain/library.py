@@ -4,12 +4,90 @@ is credited or refunded when the library changed a debit, and the PIN lock-out's
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from services.cart.domain.model import LineDraft
+from services.cart.domain.pricing import split_gross
+from shared.contracts.cart import Merchant
 
 KOHA_VERSIONS = ("22.11", "23.05", "23.11", "24.05", "24.11", "25.05")  # the supported ones
+
+
+@dataclass(frozen=True)
+class Debit:
+    """A patron's outstanding charge as the library system tells it."""
+
+    account_line_id: int
+    debit_type: str
+    description: str
+    amount_outstanding_cents: int
+    library_id: str | None = None  # the branch the debit belongs to (Koha's library_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebitHolder:
+    """The order a debit is in (one that may still be paid, or paid and not given back)."""
+
+    order_id: uuid.UUID
+    order_number: str
+    state: str
+    customer: str
+
+
+RegistrationState = Literal[
+    "pending", "recorded", "registration_failed", "resolved_by_hand", "expired", "cancelled"
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibraryRegistration:
+    """A paid library line being recorded in the library system (one per line)."""
+
+    line_id: uuid.UUID
+    order_id: uuid.UUID
+    order_number: str
+    patron_id: str
+    account_line_ids: list[int]
+    amount_cents: int
+    state: RegistrationState
+    attempts: int
+    last_error: str | None = None
+    credit_id: str | None = None
+    failed_at: datetime | None = None
+    updated_at: datetime
+
+
+def library_line(debit: Debit, patron_id: str, merchant: Merchant, vat_bp: int) -> LineDraft:
+    """A debit as a cart line: its whole outstanding amount, at the library merchant's rate."""
+    gross = debit.amount_outstanding_cents
+    net, vat = split_gross(gross, vat_bp)
+    return LineDraft(
+        kind="library_debit",
+        reference=str(debit.account_line_id),
+        description=debit.description,
+        merchant_id=merchant.id,
+        cost_centre=merchant.cost_centre,
+        gross_cents=gross,
+        net_cents=net,
+        vat_cents=vat,
+        vat_rate_bp=vat_bp,
+        details={"patron_id": patron_id, "debit_type": debit.debit_type},
+    )
+
+
+def debit_order_details(holder: DebitHolder, ident: int, customer: str) -> dict[str, Any]:
+    """What a resident is told of the order holding a debit: the way to it when it is theirs
+    (a card linked by two accounts does not show one the other's orders)."""
+    details: dict[str, Any] = {"field": "account_line_ids", "id": ident}
+    details["order_state"] = holder.state
+    if holder.customer == customer:
+        details["order_id"] = str(holder.order_id)
+        details["order_number"] = holder.order_number
+    return details
 
 
 def non_payable_reason(debit_type: str, non_payable_types: Iterable[str]) -> str:

@@ -1,12 +1,85 @@
-"""Order and order-line state machines as data; one function applies a transition or raises."""
+"""Carts, orders and order lines (what the stores return), and the order and order-line
+state machines as data (`shared.state_machine` applies them)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
 
-from shared.contracts.cart import OrderState
-from shared.errors import Conflict
+from shared.contracts.cart import LineKind, OrderLineSnapshot, OrderState
+from shared.state_machine import StateMachine
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineDraft:
+    """A line about to go into a cart, priced by its owner (booking, the library, GIS)."""
+
+    kind: LineKind
+    reference: str  # reservation id, library account line id, GIS product:variant
+    description: str
+    merchant_id: str
+    cost_centre: str
+    quantity: int = 1
+    gross_cents: int
+    net_cents: int
+    vat_cents: int
+    vat_rate_bp: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CartLine(LineDraft):
+    id: uuid.UUID
+    cart_id: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class Order:
+    id: uuid.UUID
+    cart_id: uuid.UUID
+    order_number: str
+    reference_number: str
+    rf_reference: str
+    customer: str
+    state: OrderState
+    total_cents: int
+    sale_date: date
+    payment_deadline: datetime
+    created_at: datetime
+    payment_id: uuid.UUID | None = None
+    payment_provider: str | None = None
+    paid_at: datetime | None = None
+    fulfilled_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    merchants: dict[str, Any] | None = None  # the sellers as they were at checkout
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderLine:
+    """A line of an order: its snapshot frozen at checkout, and where its fulfilment is."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    position: int
+    kind: LineKind
+    reference: str
+    snapshot: OrderLineSnapshot
+    details: dict[str, Any]
+    state: LineState
+    refunded_cents: int = 0
+    resume_state: LineState | None = None  # where a partial refund returns it
+
+    @property
+    def gross_cents(self) -> int:
+        return self.snapshot.gross_cents
+
+    @property
+    def merchant_id(self) -> str:
+        return self.snapshot.merchant_id
+
 
 OrderEventName = Literal[
     "payment_succeeded",
@@ -82,26 +155,17 @@ RESUME_EVENTS: dict[LineState, LineEventName] = {
 }
 
 
-def next_state(state: OrderState, event: OrderEventName) -> OrderState:
-    try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
-        raise Conflict(f"an order that is {state} cannot take {event}", state=state) from None
-
-
-def next_line_state(state: LineState, event: LineEventName) -> LineState:
-    try:
-        return LINE_TRANSITIONS[(state, event)]
-    except KeyError:
-        raise Conflict(f"an order line that is {state} cannot take {event}", state=state) from None
-
-
-def can(state: OrderState, event: OrderEventName) -> bool:
-    return (state, event) in TRANSITIONS
-
-
-def line_can(state: LineState, event: LineEventName) -> bool:
-    return (state, event) in LINE_TRANSITIONS
+ORDERS: StateMachine[OrderState, OrderEventName] = StateMachine(
+    TRANSITIONS, refusal="an order that is {state} cannot take {event}"
+)
+LINES: StateMachine[LineState, LineEventName] = StateMachine(
+    LINE_TRANSITIONS, refusal="an order line that is {state} cannot take {event}"
+)
+# The state after an event, or `Conflict` naming the state; `can`: is there such an edge?
+next_state = ORDERS.step
+next_line_state = LINES.step
+can = ORDERS.can
+line_can = LINES.can
 
 
 def refund_event(line_states: list[LineState]) -> OrderEventName:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from services.cart.domain.library import Debit
 
-@dataclass(frozen=True)
-class Debit:
-    account_line_id: int
-    debit_type: str
-    description: str
-    amount_outstanding_cents: int
-    library_id: str | None = None  # the branch the debit belongs to (Koha's library_id)
+__all__ = ["CardRejected", "Debit", "LibraryError", "LibraryMisconfigured", "LibrarySystem"]
 
 
 class LibraryError(Exception):

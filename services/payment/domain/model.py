@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from shared.contracts.payment import FailureReason, PaymentState
-from shared.errors import Conflict
+from shared.state_machine import StateMachine
 
 Cause = Literal[
     "provider_session_opened",  # the provider accepted the payment: the resident may pay
@@ -65,14 +65,11 @@ FAILURE_REASON: dict[PaymentState, FailureReason] = {
 OPEN_STATES: frozenset[PaymentState] = frozenset({"created", "pending"})
 
 
-def next_state(state: PaymentState, cause: Cause) -> PaymentState | None:
-    """The state after `cause`; None when the cause changes nothing; Conflict when not allowed."""
-    if (state, cause) in IGNORED:
-        return None
-    try:
-        return TRANSITIONS[(state, cause)]
-    except KeyError:
-        raise Conflict(f"a payment in state {state} cannot take {cause}", state=state) from None
+PAYMENTS: StateMachine[PaymentState, Cause] = StateMachine(
+    TRANSITIONS, refusal="a payment in state {state} cannot take {event}", ignored=IGNORED
+)
+# The state after a cause; None when the cause changes nothing; Conflict when not allowed.
+next_state = PAYMENTS.step_unless_ignored
 
 
 def failure_reason(state: PaymentState, cause: Cause) -> FailureReason:

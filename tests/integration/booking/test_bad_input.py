@@ -134,6 +134,9 @@ def _in_9999() -> list[tuple[str, Any, type, Principal | None, str]]:
         ("extend_holds", c.ExtendHoldsRequest(reservation_ids=[uuid.uuid4()], until=AT_9999_WEST,
                                               order_id=uuid.uuid4()),
          c.ExtendHoldsReply, CART, "until"),
+        ("shorten_holds", c.ShortenHoldsRequest(order_id=uuid.uuid4(), holds=[c.ExtendedHold(
+            reservation_id=uuid.uuid4(), expires_at=AT_9999_WEST)]),
+         c.ExtendHoldsReply, CART, "holds[0].expires_at"),
         ("day_view", c.DayViewRequest(unit_id=UNIT, day=date.max), c.DayView, SPORTS_STAFF,
          "day"),
         ("add_closure", c.ClosureRequest(unit_id=UNIT, first=Y9999, last=date.max, reason="x"),

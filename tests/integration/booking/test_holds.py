@@ -356,6 +356,65 @@ async def test_my_reservations_and_get_are_private(booking: Booking) -> None:
     assert (await booking.call("get", ref, c.ReservationView, CART)).customer == "resident-aino"
 
 
+async def test_shorten_gives_a_checkouts_extension_back_and_nothing_else(booking: Booking) -> None:
+    """Cart's compensation when its order could not be written after `extend_holds`."""
+    r = (await hold(booking, item(HALL, local(next_weekday(2), 13)))).reservations[0]
+    assert r.expires_at is not None
+    order = uuid.uuid4()
+    ext = c.ExtendHoldsRequest(
+        reservation_ids=[r.reservation_id],
+        until=r.expires_at + timedelta(minutes=30),
+        order_id=order,
+    )
+    await booking.call("extend_holds", ext, c.ExtendHoldsReply, RESIDENT)
+    back = [c.ExtendedHold(reservation_id=r.reservation_id, expires_at=r.expires_at)]
+
+    async def stored() -> tuple[object, object]:
+        row = await booking.pool.fetchrow(
+            "SELECT expires_at, order_id FROM reservations WHERE id = $1", r.reservation_id
+        )
+        return row["expires_at"], row["order_id"]
+
+    with pytest.raises(NotFound):  # another resident's hold: not even its existence
+        await booking.call(
+            "shorten_holds", c.ShortenHoldsRequest(order_id=order, holds=back), c.ExtendHoldsReply,
+            VISITOR,
+        )  # fmt: skip
+    other = c.ShortenHoldsRequest(order_id=uuid.uuid4(), holds=back)  # not this order's
+    assert (await booking.call("shorten_holds", other, c.ExtendHoldsReply, CART)).holds == []
+    assert await stored() == (r.expires_at + timedelta(minutes=30), order)
+
+    undo = c.ShortenHoldsRequest(order_id=order, holds=back)
+    shortened = await booking.call("shorten_holds", undo, c.ExtendHoldsReply, RESIDENT)
+    assert shortened.holds == back
+    assert await stored() == (r.expires_at, None)
+    assert (await booking.call("shorten_holds", undo, c.ExtendHoldsReply, CART)).holds == []
+
+    later = c.ExtendHoldsRequest(
+        reservation_ids=[r.reservation_id],
+        until=r.expires_at + timedelta(minutes=5),
+        order_id=order,
+    )
+    await booking.call("extend_holds", later, c.ExtendHoldsReply, CART)
+    never_longer = c.ShortenHoldsRequest(
+        order_id=order,
+        holds=[
+            c.ExtendedHold(
+                reservation_id=r.reservation_id, expires_at=r.expires_at + timedelta(minutes=20)
+            )
+        ],
+    )
+    await booking.call("shorten_holds", never_longer, c.ExtendHoldsReply, CART)
+    assert await stored() == (r.expires_at + timedelta(minutes=5), None)
+    unknown = c.ShortenHoldsRequest(
+        order_id=order,
+        holds=[c.ExtendedHold(reservation_id=uuid.uuid4(), expires_at=r.expires_at)],
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await booking.call("shorten_holds", unknown, c.ExtendHoldsReply, CART)
+    assert refused.value.field == "holds"
+
+
 async def test_extend_is_capped_and_an_expired_hold_cannot_be_extended(booking: Booking) -> None:
     r = (await hold(booking, item(HALL, local(next_weekday(2), 11)))).reservations[0]
     created = await booking.pool.fetchval(

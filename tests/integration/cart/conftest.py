@@ -14,6 +14,7 @@ import pytest
 
 from services.cart.app import MIGRATIONS, build, library_for
 from services.cart.settings import CartSettings
+from services.cart.wiring import CartServices
 from shared.contracts.common import Principal, RequestContext
 from shared.db import create_pool
 from shared.events import Event
@@ -88,6 +89,11 @@ class Cart:
         await js.publish(
             event.subject, msgspec.json.encode(event), headers={"Nats-Msg-Id": str(event.event_id)}
         )
+
+    @property
+    def services(self) -> CartServices:
+        """The running cart's own parts (its use cases, sweepers, counters)."""
+        return self.service.definition.cart  # type: ignore[attr-defined,no-any-return]
 
     async def outbox(self, subject: str) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(

@@ -14,7 +14,6 @@ import uuid
 
 import pytest
 
-from services.cart.orders import sweep_once
 from shared.contracts.cart import GetOrderRequest, OrderView, Receipt, ReceiptRequest, RefundLine
 from shared.contracts.payment import GetPaymentRequest, PaymentRefunded, PaymentView
 from tests.integration.cart.conftest import Cart, resident
@@ -63,7 +62,7 @@ async def test_a_duplicate_payment_refunded_by_payment_leaves_the_paid_order_ful
     standin: StripeStandIn,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="services.cart.consumers")
+    caplog.set_level(logging.INFO, logger="services.cart.orders.payments")
     order = await orders.new(ME, library=False)
     first = await start(payment, order.order_id)
     first_pi = await session_of(payment, first.payment_id)
@@ -108,7 +107,7 @@ async def test_a_duplicate_payment_refunded_by_payment_leaves_the_paid_order_ful
     assert kept == 0
     live = await payment.call("get", GetPaymentRequest(order_id=order.order_id), PaymentView, ME)
     assert (live.payment_id, live.refunded_cents) == (second.payment_id, 0)
-    messages = [r.getMessage() for r in caplog.records if r.name == "services.cart.consumers"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.cart.orders.payments"]
     assert any("payment refunds the duplicate" in m for m in messages), messages
     [ignored] = [m for m in messages if str(refunded["refund_id"]) in m]
     assert str(order.order_id) in ignored
@@ -218,7 +217,7 @@ async def test_a_payment_succeeding_after_its_order_was_cancelled_while_another_
         "UPDATE orders SET payment_deadline = now() - interval '1 second' WHERE id = $1",
         order.order_id,
     )
-    assert await sweep_once(cart.service.definition.deps) == 1  # type: ignore[attr-defined]
+    assert await cart.services.sweepers.cancel_overdue() == 1
     await orders.state(ME, order.order_id, "cancelled")
 
     ack = await send(payment, standin.settle_later(first_pi, succeed=True))

@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from services.cart.app import library_for
-from services.cart.deps import Deps
-from services.cart.library_recording import record_one
+from services.cart.library import store as library_store
+from services.cart.library.recording import LibraryRecording
 from shared.contracts.cart import (
     AddLibraryDebitsRequest,
     CartView,
@@ -246,7 +246,7 @@ async def test_fulfilment_does_not_overwrite_a_refund_committed_after_it_read_th
     """The last line's fulfilment reads the order unlocked; when a refund has moved the order
     to partially_refunded since, its write of `fulfilled` must find nothing to change (seen
     in a full run: the order ended fulfilled with a line refunded)."""
-    from services.cart import store
+    from services.cart.orders import store
 
     cart.koha.state.fail_next_credits = 1000  # Koha down: the order stays paid meanwhile
     me = resident()
@@ -364,9 +364,9 @@ async def test_a_credit_posted_while_its_line_was_refunded_is_flagged_for_clerks
     order = await pay_for_debits(cart, me, 9001)
     paid = await order_in(cart, me, order.order_id, "paid")
     (line,) = paid.lines
-    in_flight = await cart.pool.fetchrow(
-        "SELECT * FROM library_registrations WHERE line_id = $1", line.line.line_id
-    )
+    async with cart.pool.acquire() as conn:
+        in_flight = await library_store.registration(conn, line.line.line_id)
+    assert in_flight is not None
     await cart.call(
         "request_refund",
         RequestRefundRequest(order_id=order.order_id, line_id=line.line.line_id),
@@ -375,16 +375,12 @@ async def test_a_credit_posted_while_its_line_was_refunded_is_flagged_for_clerks
     )
     cart.koha.state.fail_next_credits = 0
     # A worker that took the registration before the refund posts its credit now.
-    deps = Deps(
-        cart.pool,
-        cart.requester,
-        library_for(cart.settings),
-        cart.settings,
-    )
+    library = library_for(cart.settings)
+    worker = LibraryRecording(cart.pool, library, cart.settings, cart.services.fulfilment)
     try:
-        await record_one(deps, in_flight)
+        await worker.record_one(in_flight)
     finally:
-        await deps.library.close()
+        await library.close()
     log = await cart.call(
         "registration_log",
         RegistrationLogRequest(line_id=line.line.line_id),

@@ -9,10 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from services.cart.deps import Deps
 from services.cart.domain.references import is_valid_finnish_reference, is_valid_rf_reference
-from services.cart.library.development import DevelopmentLibrary
-from services.cart.orders import sweep_once
 from shared.contracts.cart import (
     AddLibraryDebitsRequest,
     CartView,
@@ -337,14 +334,14 @@ async def test_sweepers_on_several_replicas_cancel_each_order_once(cart: Cart) -
     for me in customers:
         await fill(cart, me, library=False)
         await checkout(cart, me)
-    replicas = [Deps(cart.pool, cart.requester, DevelopmentLibrary(), cart.settings)] * 3
-    await asyncio.gather(*(sweep_once(d) for d in replicas))
+    replicas = [cart.services.sweepers] * 3
+    await asyncio.gather(*(r.cancel_overdue() for r in replicas))
 
     async def all_cancelled() -> bool:
         return len(await cart.outbox("evt.cart.order.cancelled")) >= 6
 
     await eventually(all_cancelled)
-    await asyncio.gather(*(sweep_once(d) for d in replicas))
+    await asyncio.gather(*(r.cancel_overdue() for r in replicas))
     events = await cart.outbox("evt.cart.order.cancelled")
     assert len(events) == len({e["order_id"] for e in events}) == 6
 

@@ -9,11 +9,14 @@ import asyncio
 
 import pytest
 
-from services.cart.library_recording import record_due
-from services.cart.orders import SETTLED_BY_SWEEPER, settle_sweep_once
+from services.cart.orders.sweepers import SETTLED_BY_SWEEPER
 from tests.integration.cart.conftest import Cart, resident
 from tests.integration.cart.flows import checkout, eventually, fill, order_in, succeeded
-from tests.integration.cart.test_settling import NO_SWEEPER, deps_of, paid_with_two_queued_lines
+from tests.integration.cart.test_settling import (
+    NO_SWEEPER,
+    paid_with_two_queued_lines,
+    sweepers_of,
+)
 
 
 @NO_SWEEPER
@@ -22,17 +25,17 @@ async def test_two_settle_sweepers_at_once_settle_an_order_once(cart: Cart) -> N
     await cart.pool.execute(
         "UPDATE order_lines SET state = 'fulfilled' WHERE order_id = $1", order.order_id
     )
-    deps = deps_of(cart)
-    before = deps.counters[SETTLED_BY_SWEEPER]
+    sweepers = sweepers_of(cart)
+    before = sweepers.counters[SETTLED_BY_SWEEPER]
 
-    settled = await asyncio.gather(settle_sweep_once(deps), settle_sweep_once(deps))
+    settled = await asyncio.gather(sweepers.settle_stuck(), sweepers.settle_stuck())
 
     assert sum(settled) == 1
     await order_in(cart, me, order.order_id, "fulfilled")
     assert [e["order_id"] for e in await cart.outbox("evt.cart.order.fulfilled")] == [
         str(order.order_id)
     ]
-    assert deps.counters[SETTLED_BY_SWEEPER] == before + 1
+    assert sweepers.counters[SETTLED_BY_SWEEPER] == before + 1
 
 
 @pytest.mark.parametrize(
@@ -57,9 +60,9 @@ async def test_two_library_workers_at_once_record_each_payment_once(cart: Cart) 
         )
 
     await eventually(waiting)
-    deps = deps_of(cart)
+    recording = cart.services.recording
 
-    claimed = await asyncio.gather(record_due(deps), record_due(deps))
+    claimed = await asyncio.gather(recording.record_due(), recording.record_due())
 
     assert sum(claimed) == 2
     assert sorted(c["account_lines_ids"][0] for c in cart.koha.state.credits) == [9001, 9002]

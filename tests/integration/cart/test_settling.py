@@ -14,9 +14,8 @@ import uuid
 import asyncpg
 import pytest
 
-from services.cart import fulfilment, store
-from services.cart.deps import Deps
-from services.cart.orders import SETTLED_BY_SWEEPER, settle_sweep_once
+from services.cart.orders import settling, store
+from services.cart.orders.sweepers import SETTLED_BY_SWEEPER, Sweepers
 from shared.contracts.cart import CartView, OrderView
 from shared.contracts.common import Principal
 from tests.integration.cart.conftest import Cart, resident
@@ -65,12 +64,12 @@ async def test_the_last_two_lines_fulfilled_at_once_on_two_replicas_settle_the_o
         open_first = first.transaction()
         await open_first.start()
         line = await store.order_line(first, first_line, lock=True)
-        assert await fulfilment.fulfil_line(first, line)
+        assert await settling.fulfil_line(first, line)
 
         async def replica_b() -> None:
             async with second.transaction():
                 other = await store.order_line(second, second_line, lock=True)
-                assert await fulfilment.fulfil_line(second, other)
+                assert await settling.fulfil_line(second, other)
 
         b = asyncio.create_task(replica_b())
         # B either waits for A's lock on the order (fixed) or has finished already, having
@@ -101,14 +100,14 @@ async def test_a_line_fulfilled_while_a_refund_of_the_order_runs_waits_and_both_
     try:
         open_refund = refunding.transaction()
         await open_refund.start()
-        await fulfilment.apply_refund(
+        await settling.apply_refund(
             refunding, order.order_id, [(second_line, order.lines[1].line.gross_cents)], refund_id
         )
 
         async def fulfil() -> None:
             async with fulfilling.transaction():
                 line = await store.order_line(fulfilling, first_line, lock=True)
-                assert await fulfilment.fulfil_line(fulfilling, line)
+                assert await settling.fulfil_line(fulfilling, line)
 
         task = asyncio.create_task(fulfil())
         await eventually(lambda: waits_for_a_lock(cart.pool, fulfilling.get_server_pid()))
@@ -122,34 +121,34 @@ async def test_a_line_fulfilled_while_a_refund_of_the_order_runs_waits_and_both_
     assert len(await cart.outbox("evt.cart.order.fulfilled")) == 1
 
 
-def deps_of(cart: Cart) -> Deps:
-    """The running cart's own collaborators (its counters)."""
-    return cart.service.definition.deps  # type: ignore[attr-defined]
+def sweepers_of(cart: Cart) -> Sweepers:
+    """The running cart's own sweepers (and their counters)."""
+    return cart.services.sweepers
 
 
 @NO_SWEEPER
 async def test_the_sweeper_settles_an_order_whose_lines_are_all_final(
     cart: Cart, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="services.cart.orders")
+    caplog.set_level(logging.WARNING, logger="services.cart.orders.sweepers")
     me, order = await paid_with_two_queued_lines(cart)
     untouched_me, untouched = await paid_with_two_queued_lines(cart)
     # What the race used to leave: every line fulfilled, the order still paid.
     await cart.pool.execute(
         "UPDATE order_lines SET state = 'fulfilled' WHERE order_id = $1", order.order_id
     )
-    deps = deps_of(cart)
-    before = deps.counters[SETTLED_BY_SWEEPER]
+    sweepers = sweepers_of(cart)
+    before = sweepers.counters[SETTLED_BY_SWEEPER]
 
-    assert await settle_sweep_once(deps) == 1
-    assert await settle_sweep_once(deps) == 0  # once
+    assert await sweepers.settle_stuck() == 1
+    assert await sweepers.settle_stuck() == 0  # once
 
     await order_in(cart, me, order.order_id, "fulfilled")
     await order_in(cart, untouched_me, untouched.order_id, "paid")  # lines still queued
     assert [e["order_id"] for e in await cart.outbox("evt.cart.order.fulfilled")] == [
         str(order.order_id)
     ]
-    assert deps.counters[SETTLED_BY_SWEEPER] == before + 1
+    assert sweepers.counters[SETTLED_BY_SWEEPER] == before + 1
     [logged] = [r.getMessage() for r in caplog.records if str(order.order_id) in r.getMessage()]
     assert "settled by the sweeper" in logged
 
@@ -160,10 +159,10 @@ async def test_the_sweeper_moves_a_paid_order_whose_lines_were_all_refunded(cart
     await cart.pool.execute(
         "UPDATE order_lines SET state = 'refunded' WHERE order_id = $1", order.order_id
     )
-    assert await settle_sweep_once(deps_of(cart)) == 1
+    assert await sweepers_of(cart).settle_stuck() == 1
     await order_in(cart, me, order.order_id, "refunded")
     assert await cart.outbox("evt.cart.order.fulfilled") == []  # nothing reached the buyer
-    assert await settle_sweep_once(deps_of(cart)) == 0
+    assert await sweepers_of(cart).settle_stuck() == 0
 
 
 @pytest.mark.parametrize("cart", [{"sweep_interval_s": 0.1}], indirect=True)
@@ -173,4 +172,4 @@ async def test_the_cart_runs_the_settle_sweeper_in_the_background(cart: Cart) ->
         "UPDATE order_lines SET state = 'fulfilled' WHERE order_id = $1", order.order_id
     )
     await order_in(cart, me, order.order_id, "fulfilled")
-    assert deps_of(cart).counters[SETTLED_BY_SWEEPER] >= 1
+    assert sweepers_of(cart).counters[SETTLED_BY_SWEEPER] >= 1

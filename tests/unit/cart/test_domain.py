@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import pytest
 
@@ -24,6 +25,7 @@ from services.cart.domain.references import (
     reference_for_order,
     rf_reference,
 )
+from shared.contracts.cart import OrderState
 from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
 
 
@@ -137,9 +139,58 @@ def test_an_order_refuses_edges_outside_the_table(state: str, event: str) -> Non
         model.next_state(state, event)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("edge", "after"), list(model.LINE_TRANSITIONS.items()))
-def test_every_line_edge(edge: tuple[str, str], after: str) -> None:
-    assert model.next_line_state(*edge) == after  # type: ignore[arg-type]
+def test_every_order_state_and_event_is_an_edge_or_a_conflict() -> None:
+    expected = {(s, e): a for s, e, a in ORDER_EDGES}
+    for state in get_args(OrderState):
+        for event in get_args(model.OrderEventName):
+            if (state, event) in expected:
+                assert model.next_state(state, event) == expected[(state, event)]
+                assert model.can(state, event)
+            else:
+                assert not model.can(state, event)
+                with pytest.raises(Conflict) as refused:
+                    model.next_state(state, event)
+                assert refused.value.details == {"state": state}
+
+
+# Written out by hand: a wrong, missing or extra edge in LINE_TRANSITIONS fails these tests.
+LINE_EDGES = [
+    ("pending", "fulfil", "fulfilled"),
+    ("pending", "queue", "queued"),
+    ("pending", "registration_failed", "registration_failed"),
+    ("pending", "request_refund", "refund_requested"),
+    ("pending", "cancel", "cancelled"),
+    ("queued", "fulfil", "fulfilled"),
+    ("queued", "request_refund", "refund_requested"),
+    ("registration_failed", "fulfil", "fulfilled"),
+    ("registration_failed", "request_refund", "refund_requested"),
+    ("fulfilled", "request_refund", "refund_requested"),
+    ("fulfilled", "partly_refunded", "partially_refunded"),
+    ("refund_requested", "refunded", "refunded"),
+    ("refund_requested", "partly_refunded", "partially_refunded"),
+    ("refund_requested", "resume_pending", "pending"),
+    ("refund_requested", "resume_queued", "queued"),
+    ("refund_requested", "resume_registration_failed", "registration_failed"),
+    ("partially_refunded", "request_refund", "refund_requested"),
+]
+
+
+@pytest.mark.parametrize(("state", "event", "after"), LINE_EDGES)
+def test_every_line_edge(state: str, event: str, after: str) -> None:
+    assert model.next_line_state(state, event) == after  # type: ignore[arg-type]
+
+
+def test_line_edges_are_exactly_the_table_and_every_other_move_is_a_conflict() -> None:
+    expected = {(s, e): a for s, e, a in LINE_EDGES}
+    assert expected == model.LINE_TRANSITIONS
+    for state in get_args(model.LineState):
+        for event in get_args(model.LineEventName):
+            if (state, event) in expected:
+                assert model.line_can(state, event)
+            else:
+                assert not model.line_can(state, event)
+                with pytest.raises(Conflict):
+                    model.next_line_state(state, event)
 
 
 def test_a_line_refuses_edges_outside_the_table() -> None:

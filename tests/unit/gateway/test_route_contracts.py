@@ -31,6 +31,7 @@ CONTRACTS = {**BOOKING.by_subject(), **CART.by_subject(), **PAYMENT.by_subject()
 # inside a use case), or aliases of routed ones: never routed.
 INTERNAL = {
     "booking.v1.extend_holds",  # cart, at checkout
+    "booking.v1.shorten_holds",  # cart, when the order could not be written after extending
     "booking.v1.reservation_for_cart",  # cart, when a reservation is added
     "cart.v1.order_for_payment",  # payment, when a payment starts
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource

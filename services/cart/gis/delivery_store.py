@@ -7,6 +7,23 @@ from datetime import datetime
 
 import asyncpg
 
+from services.cart.domain.entitlements import Entitlement
+from shared.contracts.cart import GisQueueItem
+
+
+def _entitlement(r: asyncpg.Record) -> Entitlement:
+    return Entitlement(
+        id=r["id"],
+        line_id=r["line_id"],
+        order_id=r["order_id"],
+        customer=r["customer"],
+        file_name=r["file_name"],
+        file_id=r["file_id"],
+        expires_at=r["expires_at"],
+        max_downloads=r["max_downloads"],
+        downloads=r["downloads"],
+    )
+
 
 async def add_entitlement(
     conn: asyncpg.Connection,
@@ -34,9 +51,9 @@ async def add_entitlement(
     )
 
 
-async def live_entitlements(conn: asyncpg.Connection, order_id: uuid.UUID) -> list[asyncpg.Record]:
+async def live_entitlements(conn: asyncpg.Connection, order_id: uuid.UUID) -> list[Entitlement]:
     """The order's entitlements whose lines were not refunded (nor are being, in full)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """SELECT e.* FROM gis_entitlements e JOIN order_lines l ON l.id = e.line_id
            WHERE e.order_id = $1 AND NOT (l.state IN ('refunded', 'cancelled')
                  OR (l.state = 'refund_requested' AND (
@@ -45,13 +62,14 @@ async def live_entitlements(conn: asyncpg.Connection, order_id: uuid.UUID) -> li
            ORDER BY e.created_at, e.id""",
         order_id,
     )
+    return [_entitlement(r) for r in rows]
 
 
 async def entitlement_for_download(
     conn: asyncpg.Connection, entitlement_id: uuid.UUID
-) -> asyncpg.Record | None:
-    """The entitlement (locked) with `refunded`: may its file still be handed out?"""
-    return await conn.fetchrow(
+) -> tuple[Entitlement, bool] | None:
+    """The entitlement (locked), and whether its line was refunded (its file closed)."""
+    row = await conn.fetchrow(
         """SELECT e.*, (l.state IN ('refunded', 'cancelled')
                  OR (l.state = 'refund_requested' AND (
                      SELECT COALESCE(sum(r.amount_cents), 0) FROM refund_requests r
@@ -60,17 +78,20 @@ async def entitlement_for_download(
            WHERE e.id = $1 FOR UPDATE OF e""",
         entitlement_id,
     )
+    return (_entitlement(row), bool(row["refunded"])) if row is not None else None
 
 
-async def count_download(conn: asyncpg.Connection, entitlement_id: uuid.UUID) -> asyncpg.Record:
-    return await conn.fetchrow(
+async def count_download(conn: asyncpg.Connection, entitlement_id: uuid.UUID) -> Entitlement:
+    row = await conn.fetchrow(
         "UPDATE gis_entitlements SET downloads = downloads + 1 WHERE id = $1 RETURNING *",
         entitlement_id,
     )
+    return _entitlement(row)
 
 
-async def queue(conn: asyncpg.Connection, limit: int, offset: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def queue(conn: asyncpg.Connection, limit: int, offset: int) -> list[GisQueueItem]:
+    """Paid made-to-order lines waiting for a GIS clerk's file, oldest payment first."""
+    rows = await conn.fetch(
         """SELECT l.*, o.order_number, o.paid_at FROM order_lines l
            JOIN orders o ON o.id = l.order_id
            WHERE l.kind = 'gis_product' AND l.state = 'queued'
@@ -78,3 +99,14 @@ async def queue(conn: asyncpg.Connection, limit: int, offset: int) -> list[async
         limit,
         offset,
     )
+    return [
+        GisQueueItem(
+            order_id=r["order_id"],
+            order_number=r["order_number"],
+            line_id=r["id"],
+            description=r["snapshot"]["description"],
+            details=r["details"],
+            paid_at=r["paid_at"],
+        )
+        for r in rows
+    ]

@@ -1,4 +1,5 @@
-"""SQL of linked library cards, payment registrations (the registration lock) and their log."""
+"""SQL of linked library cards, the orders holding debits, payment registrations (the
+registration lock) and their log."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.cart.domain.library import DebitHolder, LibraryRegistration, RegistrationState
 from shared.contracts.cart import Registration, RegistrationLogEntry
 
 
@@ -33,7 +35,7 @@ DEBIT_HELD_STATES = ["awaiting_payment", "paid", "fulfilled", "partially_refunde
 
 async def debits_in_orders(
     conn: asyncpg.Connection, references: list[str]
-) -> dict[str, asyncpg.Record]:
+) -> dict[str, DebitHolder]:
     """Debits (account line ids) in an order that may still be paid, or paid and not given
     back: the latest such order of each, with its id, number, state and customer."""
     rows = await conn.fetch(
@@ -46,7 +48,15 @@ async def debits_in_orders(
         references,
         DEBIT_HELD_STATES,
     )
-    return {r["reference"]: r for r in rows}
+    return {
+        r["reference"]: DebitHolder(
+            order_id=r["order_id"],
+            order_number=r["order_number"],
+            state=r["state"],
+            customer=r["customer"],
+        )
+        for r in rows
+    }
 
 
 async def add_registration(
@@ -73,9 +83,28 @@ async def add_registration(
     return bool(inserted)
 
 
-async def claim_due(conn: asyncpg.Connection, limit: int, hold_s: float) -> list[asyncpg.Record]:
+def _registration(r: asyncpg.Record) -> LibraryRegistration:
+    return LibraryRegistration(
+        line_id=r["line_id"],
+        order_id=r["order_id"],
+        order_number=r["order_number"],
+        patron_id=r["patron_id"],
+        account_line_ids=list(r["account_line_ids"]),
+        amount_cents=r["amount_cents"],
+        state=r["state"],
+        attempts=r["attempts"],
+        last_error=r["last_error"],
+        credit_id=r["credit_id"],
+        failed_at=r["failed_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+async def claim_due(
+    conn: asyncpg.Connection, limit: int, hold_s: float
+) -> list[LibraryRegistration]:
     """Take due registrations for `hold_s` seconds (one worker at a time records a line)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """UPDATE library_registrations SET claimed_until = now() + make_interval(secs => $2),
                attempts = attempts + 1, updated_at = now()
            WHERE line_id IN (
@@ -87,23 +116,26 @@ async def claim_due(conn: asyncpg.Connection, limit: int, hold_s: float) -> list
         limit,
         hold_s,
     )
+    return [_registration(r) for r in rows]
 
 
 async def registration(
     conn: asyncpg.Connection, line_id: uuid.UUID, *, lock: bool = False
-) -> asyncpg.Record | None:
+) -> LibraryRegistration | None:
     if lock:
-        return await conn.fetchrow(
+        row = await conn.fetchrow(
             "SELECT * FROM library_registrations WHERE line_id = $1 FOR UPDATE", line_id
         )
-    return await conn.fetchrow("SELECT * FROM library_registrations WHERE line_id = $1", line_id)
+    else:
+        row = await conn.fetchrow("SELECT * FROM library_registrations WHERE line_id = $1", line_id)
+    return _registration(row) if row is not None else None
 
 
 async def set_registration(
     conn: asyncpg.Connection,
     line_id: uuid.UUID,
     *,
-    state: str,
+    state: RegistrationState,
     next_attempt_at: datetime | None = None,
     last_error: str | None = None,
     credit_id: str | None = None,
@@ -128,13 +160,13 @@ async def set_registration(
 
 async def reduce_for_refund(
     conn: asyncpg.Connection, line_id: uuid.UUID, refund_cents: int
-) -> asyncpg.Record | None:
+) -> LibraryRegistration | None:
     """Money of a line is being given back: record only what is kept; nothing kept -> the
     registration is cancelled. Returns the registration as it was (None: there is none)."""
     reg = await registration(conn, line_id, lock=True)
-    if reg is None or reg["state"] not in ("pending", "registration_failed", "expired"):
+    if reg is None or reg.state not in ("pending", "registration_failed", "expired"):
         return reg
-    left = reg["amount_cents"] - refund_cents
+    left = reg.amount_cents - refund_cents
     await conn.execute(
         """UPDATE library_registrations
            SET amount_cents = GREATEST($2, 0),
@@ -157,7 +189,7 @@ async def expire_failed(conn: asyncpg.Connection, older_than_hours: float) -> li
     return [r["line_id"] for r in rows]
 
 
-def _registration(r: asyncpg.Record) -> Registration:
+def _registration_view(r: asyncpg.Record) -> Registration:
     return Registration(
         line_id=r["line_id"],
         order_id=r["order_id"],
@@ -183,13 +215,13 @@ async def registrations(
         limit,
         offset,
     )
-    return [_registration(r) for r in rows]
+    return [_registration_view(r) for r in rows]
 
 
 async def registration_view(conn: asyncpg.Connection, line_id: uuid.UUID) -> Registration:
-    row = await registration(conn, line_id)
-    assert row is not None
-    return _registration(row)
+    row = await conn.fetchrow("SELECT * FROM library_registrations WHERE line_id = $1", line_id)
+    assert row is not None  # registrations are never deleted
+    return _registration_view(row)
 
 
 async def log(
@@ -212,72 +244,3 @@ async def log_entries(conn: asyncpg.Connection, line_id: uuid.UUID) -> list[Regi
         RegistrationLogEntry(step=r["step"], detail=r["detail"], actor=r["actor"], at=r["at"])
         for r in rows
     ]
-
-
-# --- PIN attempts (the lock-out) ----------------------------------------------------------
-
-
-async def pin_attempts(conn: asyncpg.Connection, kind: str, key: str) -> asyncpg.Record:
-    """The counts under `key`, locked until the transaction ends (created at zero)."""
-    await conn.execute(
-        """INSERT INTO library_pin_attempts (kind, key) VALUES ($1, $2)
-           ON CONFLICT (kind, key) DO NOTHING""",
-        kind,
-        key,
-    )
-    return await conn.fetchrow(
-        """SELECT *, now() AS now FROM library_pin_attempts
-           WHERE kind = $1 AND key = $2 FOR UPDATE""",
-        kind,
-        key,
-    )
-
-
-async def set_pin_attempts(
-    conn: asyncpg.Connection,
-    kind: str,
-    key: str,
-    failures: int,
-    lockouts: int,
-    locked_until: datetime | None,
-) -> None:
-    await conn.execute(
-        """UPDATE library_pin_attempts SET failures = $3, lockouts = $4, locked_until = $5,
-               updated_at = now()
-           WHERE kind = $1 AND key = $2""",
-        kind,
-        key,
-        failures,
-        lockouts,
-        locked_until,
-    )
-
-
-async def undo_pin_attempt(conn: asyncpg.Connection, kind: str, key: str, locked: bool) -> None:
-    """An attempt that succeeded or was never checked: it no longer counts as failed (nor
-    does the lock-out it set)."""
-    await conn.execute(
-        """UPDATE library_pin_attempts SET failures = GREATEST(failures - 1, 0),
-               locked_until = CASE WHEN $3 THEN NULL ELSE locked_until END,
-               lockouts = CASE WHEN $3 THEN GREATEST(lockouts - 1, 0) ELSE lockouts END,
-               updated_at = now()
-           WHERE kind = $1 AND key = $2""",
-        kind,
-        key,
-        locked,
-    )
-
-
-async def forget_pin_attempts(conn: asyncpg.Connection, kind: str, key: str) -> None:
-    await conn.execute("DELETE FROM library_pin_attempts WHERE kind = $1 AND key = $2", kind, key)
-
-
-async def purge_pin_attempts(conn: asyncpg.Connection, older_than_s: float) -> int:
-    """Counts nobody added to for a while and no longer locking anyone."""
-    done = await conn.execute(
-        """DELETE FROM library_pin_attempts
-           WHERE updated_at < now() - make_interval(secs => $1)
-             AND (locked_until IS NULL OR locked_until < now())""",
-        older_than_s,
-    )
-    return int(done.split()[-1])

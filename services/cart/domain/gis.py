@@ -1,4 +1,5 @@
-"""The GIS shop: pricing a variant, the catalogue and its ready files (delivery: gis_delivery)."""
+"""The GIS shop's rules (no I/O): a product variant's price and details, the credit line on
+receipts, what a catalogue entry and an uploaded file must be."""
 
 from __future__ import annotations
 
@@ -10,29 +11,10 @@ from typing import Any
 
 import msgspec
 
-from services.cart import catalogue_store
-from services.cart.access import require_role
-from services.cart.deps import Deps
 from services.cart.domain.geometry import area_crs_of, polygon_area_m2
 from services.cart.domain.pricing import AreaPricing, AreaTier, area_price_cents
-from services.cart.views import page
-from shared import idempotency
-from shared.contracts.cart import (
-    AddGisProductRequest,
-    AreaTierSpec,
-    GisFile,
-    GisFileUploadRequest,
-    GisProduct,
-    GisProductList,
-    GisProductRecord,
-    GisProductRecordList,
-    GisProductRecordsRequest,
-    ListGisProductsRequest,
-    UpsertGisProductRequest,
-)
-from shared.contracts.common import RequestContext
+from shared.contracts.cart import AddGisProductRequest, AreaTierSpec, GisProduct
 from shared.errors import ValidationFailed
-from shared.filestore import FILE_ID, chunks_of
 
 CREDIT_LINES = {
     "fi": "© Turun kaupunki, Kaupunkimittaus, {number}/{year}",
@@ -100,20 +82,7 @@ def variant_key(details: dict[str, Any]) -> str:
     return hashlib.sha256(msgspec.json.encode(data, order="deterministic")).hexdigest()[:12]
 
 
-async def list_products(
-    deps: Deps, req: ListGisProductsRequest, ctx: RequestContext
-) -> GisProductList:
-    if req.include_inactive:
-        require_role(ctx, "gis_clerk")
-    async with deps.pool.acquire() as conn:
-        rows = await catalogue_store.gis_products(
-            conn, req.include_inactive, req.limit + 1, req.offset
-        )
-    products, next_offset = page(rows, req.limit, req.offset)
-    return GisProductList(products=products, next_offset=next_offset)
-
-
-def _check_tiers(tiers: list[AreaTierSpec]) -> None:
+def check_tiers(tiers: list[AreaTierSpec]) -> None:
     """Tiers rise, are priced, and the last one takes the rest (no area goes unpriced)."""
     field = "product.pricing.tiers"
     if not tiers or tiers[-1].up_to_hectares is not None:
@@ -125,38 +94,14 @@ def _check_tiers(tiers: list[AreaTierSpec]) -> None:
         raise ValidationFailed("a price per hectare cannot be negative", field=field)
 
 
-async def product_records(
-    deps: Deps, req: GisProductRecordsRequest, ctx: RequestContext
-) -> GisProductRecordList:
-    require_role(ctx, "gis_clerk")
-    async with deps.pool.acquire() as conn:
-        rows = await catalogue_store.gis_product_records(conn, req.limit + 1, req.offset)
-    products, next_offset = page(rows, req.limit, req.offset)
-    return GisProductRecordList(products=products, next_offset=next_offset)
-
-
-async def upsert_product(
-    deps: Deps, req: UpsertGisProductRequest, ctx: RequestContext
-) -> GisProductRecord:
-    require_role(ctx, "gis_clerk")
-    p = req.product
+def check_product(p: GisProduct) -> None:
+    """A catalogue entry a resident can buy: priced, with formats and licences."""
     if p.pricing.kind == "fixed" and p.pricing.unit_cents <= 0:
         raise ValidationFailed("a fixed price must be positive", field="product.pricing")
     if p.pricing.kind == "area":
-        _check_tiers(p.pricing.tiers)
+        check_tiers(p.pricing.tiers)
     if not p.formats or not p.licences:
         raise ValidationFailed("a product needs formats and licences", field="product")
-    if p.ready_file is not None and not FILE_ID.fullmatch(p.ready_file):
-        raise ValidationFailed(
-            "name the ready file by the file id its upload returned (POST /api/v1/gis/files), "
-            "never by a path",
-            field="product.ready_file",
-        )
-    async with deps.pool.acquire() as conn, conn.transaction():
-        if p.ready_file is not None and await catalogue_store.gis_file(conn, p.ready_file) is None:
-            raise ValidationFailed("no file with this id was uploaded", field="product.ready_file")
-        await catalogue_store.upsert_gis_product(conn, p)
-        return await catalogue_store.gis_product_record(conn, p.id)
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
@@ -175,34 +120,3 @@ def checked_upload(file_name: str, content_b64: str) -> bytes:
     if not content:
         raise ValidationFailed("the file is empty", field="content_b64")
     return content
-
-
-async def upload_file(deps: Deps, req: GisFileUploadRequest, ctx: RequestContext) -> GisFile:
-    """A GIS clerk stores a product's ready file; the reply's id is what the product names."""
-    principal = require_role(ctx, "gis_clerk")
-    content = checked_upload(req.file_name, req.content_b64)
-    async with deps.pool.acquire() as conn, conn.transaction():
-        cached = await idempotency.lookup(
-            conn, "cart.gis_upload_file", principal, req.idempotency_key, req
-        )
-        if cached is not None:
-            return msgspec.json.decode(cached, type=GisFile)
-    stored = await deps.file_store.put(chunks_of(content))  # no transaction open meanwhile
-    async with deps.pool.acquire() as conn, conn.transaction():
-        cached = await idempotency.lookup(
-            conn, "cart.gis_upload_file", principal, req.idempotency_key, req
-        )
-        if cached is not None:  # a twin request finished first; our copy stays unreferenced
-            return msgspec.json.decode(cached, type=GisFile)
-        reply = await catalogue_store.add_gis_file(
-            conn,
-            file_id=stored.file_id,
-            file_name=req.file_name,
-            size_bytes=stored.size_bytes,
-            sha256=stored.sha256,
-            uploaded_by=principal.subject,
-        )
-        await idempotency.remember(
-            conn, "cart.gis_upload_file", principal, req.idempotency_key, req, reply
-        )
-        return reply

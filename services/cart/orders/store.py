@@ -1,4 +1,4 @@
-"""SQL of carts, cart lines, messages, orders, order lines and refund requests."""
+"""SQL of orders and their lines (refunds: `refund_store.py`)."""
 
 from __future__ import annotations
 
@@ -9,117 +9,46 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from shared.contracts.cart import CartMessage, OrderLineSnapshot
-from shared.errors import Conflict
+from services.cart.domain.model import LineState, Order, OrderLine
+from shared.contracts.cart import OrderLineSnapshot, OrderState
 
 
-async def ensure_open_cart(conn: asyncpg.Connection, customer: str) -> uuid.UUID:
-    await conn.execute(
-        """INSERT INTO carts (id, customer) VALUES ($1, $2)
-           ON CONFLICT (customer) WHERE state = 'open' DO NOTHING""",
-        uuid.uuid4(),
-        customer,
-    )
-    return await conn.fetchval(
-        "SELECT id FROM carts WHERE customer = $1 AND state = 'open'", customer
-    )
-
-
-async def open_cart_id(conn: asyncpg.Connection, customer: str) -> uuid.UUID | None:
-    return await conn.fetchval(
-        "SELECT id FROM carts WHERE customer = $1 AND state = 'open'", customer
-    )
-
-
-async def lock_open_cart(conn: asyncpg.Connection, customer: str) -> uuid.UUID | None:
-    """The open cart, locked: concurrent checkouts of one cart queue here."""
-    return await conn.fetchval(
-        "SELECT id FROM carts WHERE customer = $1 AND state = 'open' FOR UPDATE", customer
+def _order(r: asyncpg.Record) -> Order:
+    return Order(
+        id=r["id"],
+        cart_id=r["cart_id"],
+        order_number=r["order_number"],
+        reference_number=r["reference_number"],
+        rf_reference=r["rf_reference"],
+        customer=r["customer"],
+        state=r["state"],
+        total_cents=r["total_cents"],
+        sale_date=r["sale_date"],
+        payment_deadline=r["payment_deadline"],
+        created_at=r["created_at"],
+        payment_id=r["payment_id"],
+        payment_provider=r["payment_provider"],
+        paid_at=r["paid_at"],
+        fulfilled_at=r["fulfilled_at"],
+        cancelled_at=r["cancelled_at"],
+        cancel_reason=r["cancel_reason"],
+        merchants=r["merchants"],
     )
 
 
-async def cart_lines(conn: asyncpg.Connection, cart_id: uuid.UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT * FROM cart_lines WHERE cart_id = $1 ORDER BY added_at, id", cart_id
+def _line(r: asyncpg.Record) -> OrderLine:
+    return OrderLine(
+        id=r["id"],
+        order_id=r["order_id"],
+        position=r["position"],
+        kind=r["kind"],
+        reference=r["reference"],
+        snapshot=msgspec.convert(r["snapshot"], OrderLineSnapshot),
+        details=r["details"] or {},
+        state=r["state"],
+        refunded_cents=r["refunded_cents"],
+        resume_state=r["resume_state"],
     )
-
-
-async def insert_line(conn: asyncpg.Connection, cart_id: uuid.UUID, line: dict[str, Any]) -> None:
-    inserted = await conn.fetchval(
-        """INSERT INTO cart_lines (id, cart_id, kind, reference, description, merchant_id,
-               cost_centre, quantity, gross_cents, net_cents, vat_cents, vat_rate_bp, details)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           ON CONFLICT (cart_id, kind, reference) DO NOTHING RETURNING true""",
-        line.get("id") or uuid.uuid4(),
-        cart_id,
-        line["kind"],
-        line["reference"],
-        line["description"],
-        line["merchant_id"],
-        line["cost_centre"],
-        line.get("quantity", 1),
-        line["gross_cents"],
-        line["net_cents"],
-        line["vat_cents"],
-        line["vat_rate_bp"],
-        line.get("details", {}),
-    )
-    if not inserted:
-        raise Conflict("this is already in the cart", field="reference", kind=line["kind"])
-    await conn.execute("UPDATE carts SET updated_at = now() WHERE id = $1", cart_id)
-
-
-async def update_line_price(
-    conn: asyncpg.Connection, line_id: uuid.UUID, gross: int, net: int, vat: int
-) -> None:
-    await conn.execute(
-        """UPDATE cart_lines SET gross_cents = $2, net_cents = $3, vat_cents = $4
-           WHERE id = $1""",
-        line_id,
-        gross,
-        net,
-        vat,
-    )
-
-
-async def delete_line(conn: asyncpg.Connection, cart_id: uuid.UUID, line_id: uuid.UUID) -> bool:
-    deleted = await conn.fetchval(
-        "DELETE FROM cart_lines WHERE cart_id = $1 AND id = $2 RETURNING true", cart_id, line_id
-    )
-    return bool(deleted)
-
-
-async def delete_open_lines_of(
-    conn: asyncpg.Connection, kind: str, reference: str
-) -> list[asyncpg.Record]:
-    """Remove a line of `kind`/`reference` from every open cart; returns (customer, desc)."""
-    return await conn.fetch(
-        """DELETE FROM cart_lines l USING carts c
-           WHERE l.cart_id = c.id AND c.state = 'open' AND l.kind = $1 AND l.reference = $2
-           RETURNING c.customer, l.description""",
-        kind,
-        reference,
-    )
-
-
-async def add_message(conn: asyncpg.Connection, customer: str, code: str, message: str) -> None:
-    await conn.execute(
-        "INSERT INTO cart_messages (customer, code, message) VALUES ($1, $2, $3)",
-        customer,
-        code,
-        message,
-    )
-
-
-async def take_messages(conn: asyncpg.Connection, customer: str) -> list[CartMessage]:
-    rows = await conn.fetch(
-        """UPDATE cart_messages SET seen_at = now()
-           WHERE customer = $1 AND seen_at IS NULL RETURNING code, message, created_at""",
-        customer,
-    )
-    return [
-        CartMessage(code=r["code"], message=r["message"], created_at=r["created_at"]) for r in rows
-    ]
 
 
 async def next_order_sequence(conn: asyncpg.Connection) -> int:
@@ -141,6 +70,7 @@ async def insert_order(
     lines: list[tuple[OrderLineSnapshot, dict[str, Any]]],
     merchants: dict[str, Any],
 ) -> None:
+    """The order and its lines, frozen as they were in the cart."""
     await conn.execute(
         """INSERT INTO orders (id, cart_id, order_number, reference_number, rf_reference,
                customer, state, total_cents, sale_date, payment_deadline, merchants)
@@ -164,48 +94,55 @@ async def insert_order(
             for i, (s, d) in enumerate(lines, start=1)
         ],
     )
-    await conn.execute(
-        "UPDATE carts SET state = 'checked_out', updated_at = now() WHERE id = $1", cart_id
-    )
 
 
 async def order(
     conn: asyncpg.Connection, order_id: uuid.UUID, *, lock: bool = False
-) -> asyncpg.Record | None:
+) -> Order | None:
     if lock:
-        return await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
-    return await conn.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
+        row = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR UPDATE", order_id)
+    else:
+        row = await conn.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
+    return _order(row) if row is not None else None
 
 
-async def latest_unpaid_order(conn: asyncpg.Connection, customer: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def order_of_cart(conn: asyncpg.Connection, cart_id: uuid.UUID) -> Order | None:
+    row = await conn.fetchrow("SELECT * FROM orders WHERE cart_id = $1", cart_id)
+    return _order(row) if row is not None else None
+
+
+async def latest_unpaid_order(conn: asyncpg.Connection, customer: str) -> Order | None:
+    row = await conn.fetchrow(
         """SELECT * FROM orders WHERE customer = $1 AND state = 'awaiting_payment'
            ORDER BY created_at DESC LIMIT 1""",
         customer,
     )
+    return _order(row) if row is not None else None
 
 
 async def orders_of(
     conn: asyncpg.Connection, customer: str, limit: int, offset: int
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+) -> list[Order]:
+    rows = await conn.fetch(
         """SELECT * FROM orders WHERE customer = $1 ORDER BY created_at DESC
            LIMIT $2 OFFSET $3""",
         customer,
         limit,
         offset,
     )
+    return [_order(r) for r in rows]
 
 
-async def order_lines(conn: asyncpg.Connection, order_id: uuid.UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def order_lines(conn: asyncpg.Connection, order_id: uuid.UUID) -> list[OrderLine]:
+    rows = await conn.fetch(
         "SELECT * FROM order_lines WHERE order_id = $1 ORDER BY position", order_id
     )
+    return [_line(r) for r in rows]
 
 
 async def order_line(
     conn: asyncpg.Connection, line_id: uuid.UUID, *, lock: bool = False
-) -> asyncpg.Record | None:
+) -> OrderLine | None:
     """The line; with `lock`, its order is locked first and then the line: every path takes
     the order before its lines (a decision about the order reads its lines under the order's
     lock), so a fulfilment and a refund of one order queue instead of deadlocking."""
@@ -215,23 +152,29 @@ async def order_line(
                WHERE id = (SELECT order_id FROM order_lines WHERE id = $1) FOR UPDATE""",
             line_id,
         )
-        return await conn.fetchrow("SELECT * FROM order_lines WHERE id = $1 FOR UPDATE", line_id)
-    return await conn.fetchrow("SELECT * FROM order_lines WHERE id = $1", line_id)
+        row = await conn.fetchrow("SELECT * FROM order_lines WHERE id = $1 FOR UPDATE", line_id)
+    else:
+        row = await conn.fetchrow("SELECT * FROM order_lines WHERE id = $1", line_id)
+    return _line(row) if row is not None else None
 
 
 async def order_lines_by_reference(
     conn: asyncpg.Connection, kind: str, reference: str
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+) -> list[OrderLine]:
+    rows = await conn.fetch(
         """SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id
            WHERE l.kind = $1 AND l.reference = $2 ORDER BY o.created_at DESC""",
         kind,
         reference,
     )
+    return [_line(r) for r in rows]
 
 
 async def set_line_state(
-    conn: asyncpg.Connection, line_id: uuid.UUID, state: str, refunded_cents: int | None = None
+    conn: asyncpg.Connection,
+    line_id: uuid.UUID,
+    state: LineState,
+    refunded_cents: int | None = None,
 ) -> None:
     """A new state; leaving `refund_requested` forgets where a partial refund would resume."""
     await conn.execute(
@@ -245,7 +188,7 @@ async def set_line_state(
 
 
 async def mark_refund_requested(
-    conn: asyncpg.Connection, line_id: uuid.UUID, resume_state: str
+    conn: asyncpg.Connection, line_id: uuid.UUID, resume_state: LineState
 ) -> None:
     await conn.execute(
         """UPDATE order_lines SET state = 'refund_requested', resume_state = $2,
@@ -255,7 +198,9 @@ async def mark_refund_requested(
     )
 
 
-async def set_resume_state(conn: asyncpg.Connection, line_id: uuid.UUID, resume_state: str) -> None:
+async def set_resume_state(
+    conn: asyncpg.Connection, line_id: uuid.UUID, resume_state: LineState
+) -> None:
     await conn.execute(
         "UPDATE order_lines SET resume_state = $2, updated_at = now() WHERE id = $1",
         line_id,
@@ -272,7 +217,11 @@ async def merge_line_details(
 
 
 async def set_order_state(
-    conn: asyncpg.Connection, order_id: uuid.UUID, state: str, *, expected: str | None = None
+    conn: asyncpg.Connection,
+    order_id: uuid.UUID,
+    state: OrderState,
+    *,
+    expected: OrderState | None = None,
 ) -> bool:
     """Set the order's state; with `expected`, only if it still is in that state (a caller
     that read the order without locking it must not overwrite what a locker wrote since)."""
@@ -351,11 +300,11 @@ async def mark_fulfilled_at(conn: asyncpg.Connection, order_id: uuid.UUID) -> bo
     return bool(done)
 
 
-async def unsettled_orders(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+async def unsettled_orders(conn: asyncpg.Connection, limit: int) -> list[Order]:
     """Paid orders whose every line is final (fulfilled, refunded, partially refunded or
     cancelled) but that were not settled: still `paid`, or delivered without `fulfilled_at`.
     Locked, skipping those another replica (or a live transaction) holds."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """SELECT * FROM orders o
            WHERE o.state IN ('paid', 'partially_refunded', 'refunded')
              AND EXISTS (SELECT 1 FROM order_lines l
@@ -368,63 +317,14 @@ async def unsettled_orders(conn: asyncpg.Connection, limit: int) -> list[asyncpg
            ORDER BY o.updated_at LIMIT $1 FOR UPDATE OF o SKIP LOCKED""",
         limit,
     )
+    return [_order(r) for r in rows]
 
 
-async def overdue_orders(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+async def overdue_orders(conn: asyncpg.Connection, limit: int) -> list[Order]:
     """Unpaid orders past their payment window, locked (replicas take disjoint rows)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """SELECT * FROM orders WHERE state = 'awaiting_payment' AND payment_deadline < now()
            ORDER BY payment_deadline LIMIT $1 FOR UPDATE SKIP LOCKED""",
         limit,
     )
-
-
-async def insert_refund_request(
-    conn: asyncpg.Connection,
-    *,
-    request_id: uuid.UUID,
-    order_id: uuid.UUID,
-    line_id: uuid.UUID,
-    amount_cents: int,
-    reason: str,
-    note: str,
-    requested_by: str,
-) -> bool:
-    """False when this automatic refund was already asked for (the unique index says so)."""
-    inserted = await conn.fetchval(
-        """INSERT INTO refund_requests (id, order_id, line_id, amount_cents, reason, note,
-               requested_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        request_id,
-        order_id,
-        line_id,
-        amount_cents,
-        reason,
-        note,
-        requested_by,
-    )
-    return bool(inserted)
-
-
-async def requested_refund_cents(conn: asyncpg.Connection, line_id: uuid.UUID) -> int:
-    return int(
-        await conn.fetchval(
-            "SELECT COALESCE(sum(amount_cents), 0) FROM refund_requests WHERE line_id = $1",
-            line_id,
-        )
-    )
-
-
-async def record_applied_refund(
-    conn: asyncpg.Connection, refund_id: uuid.UUID, line_id: uuid.UUID, amount_cents: int
-) -> bool:
-    """False when this refund was already applied to this line."""
-    inserted = await conn.fetchval(
-        """INSERT INTO applied_refunds (refund_id, line_id, amount_cents) VALUES ($1, $2, $3)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        refund_id,
-        line_id,
-        amount_cents,
-    )
-    return bool(inserted)
+    return [_order(r) for r in rows]

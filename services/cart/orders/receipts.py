@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import jinja2
 import msgspec
 
-from services.cart import catalogue_store
-from services.cart.deps import Deps
-from services.cart.gis import credit_line
-from services.cart.orders import _visible_order, full_view
-from services.cart.views import merchant_name
+from services.cart.catalogue import store as catalogue
+from services.cart.domain.gis import credit_line
+from services.cart.domain.merchants import merchant_name
+from services.cart.orders.service import Orders, visible_order
 from shared.contracts.cart import (
     Merchant,
     OrderView,
@@ -138,48 +138,56 @@ TEMPLATE = _env.from_string(
 )
 
 
-async def receipt(deps: Deps, req: ReceiptRequest, ctx: RequestContext) -> Receipt:
-    async with deps.pool.acquire() as conn:
-        order, lines = await _visible_order(conn, ctx, req.order_id)
-        if order["paid_at"] is None:
-            raise Conflict("a receipt exists once the order is paid", state=order["state"])
-        view = await full_view(conn, deps, ctx, order, lines)
-        merchants = await catalogue_store.merchants(conn)
-    if order["merchants"]:  # the sellers frozen at checkout win over today's registry
-        frozen = msgspec.convert(order["merchants"], dict[str, Merchant])
-        merchants = {**merchants, **frozen}
+class Receipts:
+    def __init__(self, pool: asyncpg.Pool, orders: Orders) -> None:
+        self.pool = pool
+        self.orders = orders
+
+    async def receipt(self, req: ReceiptRequest, ctx: RequestContext) -> Receipt:
+        async with self.pool.acquire() as conn:
+            order, lines = await visible_order(conn, ctx, req.order_id)
+            if order.paid_at is None:
+                raise Conflict("a receipt exists once the order is paid", state=order.state)
+            view = await self.orders.full_view(conn, ctx, order, lines)
+            merchants = await catalogue.merchants(conn)
+        if order.merchants:  # the sellers frozen at checkout win over today's registry
+            merchants = {**merchants, **msgspec.convert(order.merchants, dict[str, Merchant])}
+        sellers = receipt_merchants(view, merchants, req.locale)
+        year = view.sale_date.year
+        has_gis = any(x.line.kind == "gis_product" for x in view.lines)
+        credits = [credit_line(view.order_number, year, req.locale)] if has_gis else []
+        html = TEMPLATE.render(
+            locale=req.locale,
+            t=TITLES[req.locale],
+            order=view,
+            merchants=sellers,
+            provider=order.payment_provider,
+            credit_lines=credits,
+            refunded=sum(x.refunded_cents for x in view.lines),
+        )
+        return Receipt(
+            order=view,
+            merchants=sellers,
+            payment_provider=order.payment_provider,
+            credit_lines=credits,
+            html=html,
+            local_times=local_times(view),
+        )
+
+
+def receipt_merchants(
+    view: OrderView, merchants: dict[str, Merchant], locale: str
+) -> list[ReceiptMerchant]:
+    """Each seller on the order with what it sold, in the order's line order."""
     groups: dict[str, int] = {}
     for line in view.lines:
         groups[line.line.merchant_id] = groups.get(line.line.merchant_id, 0) + line.line.gross_cents
-    receipt_merchants = [
+    return [
         ReceiptMerchant(
             merchant_id=mid,
-            name=merchant_name(merchants, mid, req.locale),
+            name=merchant_name(merchants, mid, locale),
             business_id=merchants[mid].business_id if mid in merchants else "",
             gross_cents=gross,
         )
         for mid, gross in groups.items()
     ]
-    year = view.sale_date.year
-    credits = (
-        [credit_line(view.order_number, year, req.locale)]
-        if any(x.line.kind == "gis_product" for x in view.lines)
-        else []
-    )
-    html = TEMPLATE.render(
-        locale=req.locale,
-        t=TITLES[req.locale],
-        order=view,
-        merchants=receipt_merchants,
-        provider=order["payment_provider"],
-        credit_lines=credits,
-        refunded=sum(x.refunded_cents for x in view.lines),
-    )
-    return Receipt(
-        order=view,
-        merchants=receipt_merchants,
-        payment_provider=order["payment_provider"],
-        credit_lines=credits,
-        html=html,
-        local_times=local_times(view),
-    )

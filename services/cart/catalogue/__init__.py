@@ -1,0 +1,1 @@
+"""Merchants, VAT rates and accounting dimensions: data the cart prices and books with."""

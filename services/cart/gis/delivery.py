@@ -1,0 +1,206 @@
+"""GIS delivery: a paid line becomes a download at once (a ready file) or joins the queue
+(made to order) until a GIS clerk uploads its file; buyers download with signed links."""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+import asyncpg
+import msgspec
+
+from services.cart.access import require_role
+from services.cart.domain import entitlements
+from services.cart.domain.gis import checked_upload
+from services.cart.domain.model import Order, OrderLine, next_line_state
+from services.cart.gis import delivery_store, store
+from services.cart.orders import settling
+from services.cart.orders import store as orders
+from services.cart.settings import CartSettings
+from services.cart.views import page
+from shared import idempotency
+from shared.contracts.cart import (
+    DownloadGrant,
+    DownloadLink,
+    DownloadRequest,
+    GisFile,
+    GisQueue,
+    GisQueueRequest,
+    GisUploadRequest,
+    OrderLineView,
+)
+from shared.contracts.common import Principal, RequestContext
+from shared.errors import Conflict, Gone, NotFound
+from shared.filestore import FileStore, StoredFile, chunks_of
+
+
+class GisDelivery:
+    """The GIS shop as the owner of its order lines, and the clerks' and buyers' operations."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: CartSettings, files: FileStore) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.files = files
+
+    async def paid(self, conn: asyncpg.Connection, order: Order, line: OrderLine) -> None:
+        """Decided from the database alone (the file's registration), inside the caller's
+        transaction: the file store is not asked here."""
+        product_id = line.details.get("product_id", "")
+        try:
+            product = await store.product(conn, product_id)
+            file = await store.file(conn, product.ready_file) if product.ready_file else None
+        except NotFound:
+            file = None
+        if file is None:
+            await orders.set_line_state(conn, line.id, next_line_state(line.state, "queue"))
+            return
+        await self._grant(conn, order, line, file)
+        await orders.set_line_state(conn, line.id, next_line_state(line.state, "fulfil"))
+
+    async def refund_asked(
+        self, conn: asyncpg.Connection, line: OrderLine, amount_cents: int
+    ) -> None:
+        """Nothing to stop: a refunded line's download closes by itself (see the store)."""
+
+    async def _grant(
+        self, conn: asyncpg.Connection, order: Order, line: OrderLine, file: GisFile
+    ) -> None:
+        await delivery_store.add_entitlement(
+            conn,
+            line_id=line.id,
+            order_id=order.id,
+            customer=order.customer,
+            file_name=file.file_name,
+            file_id=file.file_id,
+            expires_at=datetime.now(UTC) + timedelta(hours=self.settings.download_valid_hours),
+            max_downloads=self.settings.download_limit,
+        )
+
+    def download_url(self, token: str) -> str:
+        """The absolute link a buyer follows: the gateway's public address + the token."""
+        return f"{self.settings.public_url.rstrip('/')}/api/v1/downloads/{quote(token, safe='')}"
+
+    async def download_links(
+        self, conn: asyncpg.Connection, order_id: uuid.UUID
+    ) -> list[DownloadLink]:
+        links = []
+        for e in await delivery_store.live_entitlements(conn, order_id):
+            token = entitlements.sign(self.settings.download_secret, e.id, e.expires_at)
+            links.append(
+                DownloadLink(
+                    line_id=e.line_id,
+                    url=self.download_url(token),
+                    token=token,
+                    file_name=e.file_name,
+                    expires_at=e.expires_at,
+                    downloads_left=e.downloads_left,
+                )
+            )
+        return links
+
+    async def queue(self, req: GisQueueRequest, ctx: RequestContext) -> GisQueue:
+        require_role(ctx, "gis_clerk")
+        async with self.pool.acquire() as conn:
+            rows = await delivery_store.queue(conn, req.limit + 1, req.offset)
+        items, next_offset = page(rows, req.limit, req.offset)
+        return GisQueue(items=items, next_offset=next_offset)
+
+    async def upload(self, req: GisUploadRequest, ctx: RequestContext) -> OrderLineView:
+        """A GIS clerk delivers a made-to-order file; the line is fulfilled, the link released.
+
+        The file goes into the store before the transaction (no I/O while rows are locked);
+        the transaction then checks the line again under its lock. A file stored for a
+        request that then loses (a twin, a refund meanwhile) stays unreferenced."""
+        principal = require_role(ctx, "gis_clerk")
+        content = checked_upload(req.file_name, req.content_b64)
+        async with self.pool.acquire() as conn, conn.transaction():
+            cached = await _replayed(conn, principal, req)
+            if cached is not None:
+                return cached
+            await _queued_line(conn, req.line_id)
+        stored = await self.files.put(chunks_of(content))
+        async with self.pool.acquire() as conn, conn.transaction():
+            cached = await _replayed(conn, principal, req)
+            if cached is not None:
+                return cached
+            reply = await self._deliver(conn, principal, req, stored)
+            await idempotency.remember(
+                conn, "cart.gis_upload", principal, req.idempotency_key, req, reply
+            )
+            return reply
+
+    async def _deliver(
+        self,
+        conn: asyncpg.Connection,
+        principal: Principal,
+        req: GisUploadRequest,
+        stored: StoredFile,
+    ) -> OrderLineView:
+        line = await _queued_line(conn, req.line_id)  # locks the order, then the line
+        order = await orders.order(conn, line.order_id, lock=True)
+        assert order is not None
+        file = await store.add_file(
+            conn,
+            file_id=stored.file_id,
+            file_name=req.file_name,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            uploaded_by=principal.subject,
+        )
+        await self._grant(conn, order, line, file)
+        await orders.set_line_state(conn, line.id, next_line_state("queued", "fulfil"))
+        await orders.merge_line_details(conn, line.id, {"uploaded_by": principal.subject})
+        await settling.settle_order_if_done(conn, order.id)
+        fresh = await orders.order_line(conn, line.id)
+        assert fresh is not None
+        return OrderLineView(
+            line=fresh.snapshot,
+            state=fresh.state,
+            refunded_cents=fresh.refunded_cents,
+            details=fresh.details,
+        )
+
+    async def download(self, req: DownloadRequest, _: RequestContext) -> DownloadGrant:
+        """The link is the credential (it is sent to the buyer only); count one download.
+        The grant names the file by its id: the gateway streams it from the file store."""
+        entitlement_id = entitlements.verify(self.settings.download_secret, req.token)
+        async with self.pool.acquire() as conn, conn.transaction():
+            found = await delivery_store.entitlement_for_download(conn, entitlement_id)
+            if found is None:
+                raise NotFound("no such download")
+            entitlement, refunded = found
+            if refunded:
+                raise Gone("this purchase was refunded; its download is closed", reason="refunded")
+            if entitlement.expires_at <= datetime.now(UTC):
+                raise Gone("this download link has expired", reason="expired")
+            if entitlement.downloads >= entitlement.max_downloads:
+                raise Gone("this download link has been used up", reason="limit_reached")
+            file = await store.file(conn, entitlement.file_id) if entitlement.file_id else None
+            if file is None:
+                raise NotFound("the file is missing; contact the survey services")
+            counted = await delivery_store.count_download(conn, entitlement_id)
+        return DownloadGrant(
+            file_id=file.file_id,
+            file_name=counted.file_name,
+            size_bytes=file.size_bytes,
+            content_type=mimetypes.guess_type(counted.file_name)[0] or "application/octet-stream",
+            downloads_left=counted.max_downloads - counted.downloads,
+        )
+
+
+async def _replayed(
+    conn: asyncpg.Connection, principal: Principal, req: GisUploadRequest
+) -> OrderLineView | None:
+    cached = await idempotency.lookup(conn, "cart.gis_upload", principal, req.idempotency_key, req)
+    return None if cached is None else msgspec.json.decode(cached, type=OrderLineView)
+
+
+async def _queued_line(conn: asyncpg.Connection, line_id: uuid.UUID) -> OrderLine:
+    line = await orders.order_line(conn, line_id, lock=True)
+    if line is None or line.kind != "gis_product":
+        raise NotFound("no such GIS order line", field="line_id")
+    if line.state != "queued":
+        raise Conflict(f"this line is {line.state}, not waiting for a file", field="line_id")
+    return line
