@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from services.cart import library_recording, orders
-from services.cart.consumers import booking_consumer, payment_consumer
+from services.cart.consumers import booking_consumer, payment_consumer, refund_failure_consumer
 from services.cart.deps import Deps
 from services.cart.handlers import operations
 from services.cart.library.base import LibrarySystem
@@ -104,7 +104,7 @@ def build(
         name=NAME,
         version=VERSION,
         operations=operations(deps),
-        consumers=[payment_consumer(deps), booking_consumer(deps)],
+        consumers=[payment_consumer(deps), booking_consumer(deps), refund_failure_consumer()],
         background=[
             sweeper,
             library_worker,

@@ -17,7 +17,12 @@ from shared.contracts.booking import (
     ReservationConfirmFailed,
     ReservationExpired,
 )
-from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
+from shared.contracts.payment import (
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentRefundFailed,
+    PaymentSucceeded,
+)
 from shared.events import Consumer
 
 log = logging.getLogger(__name__)
@@ -115,6 +120,45 @@ async def on_refunded(conn: asyncpg.Connection, deps: Deps, event: PaymentRefund
         [(x.line_id, x.amount_cents) for x in event.lines],
         event.refund_id,
     )
+
+
+def refund_failure_consumer() -> Consumer:
+    """`evt.payment.refund.failed` (a consumer of its own: an existing durable keeps the
+    subjects it was made with)."""
+
+    async def handle(conn: asyncpg.Connection, event: object) -> None:
+        if isinstance(event, PaymentRefundFailed):
+            await on_refund_failed(conn, event)
+
+    return Consumer("cart-refund-failures", [PaymentRefundFailed.subject], handle)
+
+
+async def on_refund_failed(conn: asyncpg.Connection, event: PaymentRefundFailed) -> None:
+    """The provider refused a refund: nothing was given back. The lines cart asked it for go
+    back to the state they had when it was asked (staff may ask again), and each line shows
+    the failure (`details.refund_failed`) to staff; finance has it as a payment anomaly."""
+    order = await store.order(conn, event.order_id, lock=True)
+    if order is None:
+        log.warning("failed refund %s for an unknown order %s", event.refund_id, event.order_id)
+        return
+    asked_in: dict[uuid.UUID, str | None] = {}
+    if event.refund_request_id is not None:
+        asked_in = await store.fail_refund_request(conn, event.refund_request_id, event.failure)
+    for part in event.lines:
+        line = await store.order_line(conn, part.line_id, lock=True)
+        if line is None or line["order_id"] != order["id"]:
+            continue
+        failed = {
+            "refund_id": str(event.refund_id),
+            "amount_cents": part.amount_cents,
+            "failure": event.failure,
+            "at": event.occurred_at.isoformat(),
+        }
+        await store.merge_line_details(conn, line["id"], {"refund_failed": failed})
+        state = model.after_refund_failed(line["state"], asked_in.get(line["id"]))  # type: ignore[arg-type]
+        if state != line["state"]:
+            await store.set_line_state(conn, line["id"], state)
+    await fulfilment.settle_order_if_done(conn, order["id"])
 
 
 async def on_failed(conn: asyncpg.Connection, event: PaymentFailed) -> None:

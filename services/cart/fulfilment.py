@@ -173,6 +173,7 @@ async def request_refund(
             reason=reason,
             note=note,
             requested_by=requested_by,
+            line_state=line["state"],
         ):
             continue  # this automatic refund was asked for already
         if line["kind"] == "library_debit":

@@ -50,6 +50,8 @@ LineEventName = Literal[
     "resume_pending",
     "resume_queued",
     "resume_registration_failed",
+    "restore_fulfilled",  # a refund the provider refused: back to where the line was
+    "restore_partially_refunded",
     "cancel",
 ]
 
@@ -72,6 +74,8 @@ LINE_TRANSITIONS: dict[tuple[LineState, LineEventName], LineState] = {
     ("refund_requested", "resume_queued"): "queued",
     ("refund_requested", "resume_registration_failed"): "registration_failed",
     ("partially_refunded", "request_refund"): "refund_requested",
+    ("refund_requested", "restore_fulfilled"): "fulfilled",
+    ("refund_requested", "restore_partially_refunded"): "partially_refunded",
 }
 
 LINE_DONE: frozenset[LineState] = frozenset({"fulfilled", "partially_refunded", "refunded"})
@@ -80,6 +84,23 @@ RESUME_EVENTS: dict[LineState, LineEventName] = {
     "queued": "resume_queued",
     "registration_failed": "resume_registration_failed",
 }
+
+
+# A refund the provider refused gave nothing back: the line returns to the state it had when
+# the refund was asked for.
+REFUND_FAILED_EVENTS: dict[LineState, LineEventName] = {
+    **RESUME_EVENTS,
+    "fulfilled": "restore_fulfilled",
+    "partially_refunded": "restore_partially_refunded",
+}
+
+
+def after_refund_failed(state: LineState, asked_in: LineState | None) -> LineState:
+    """The line's state once the refund asked for in state `asked_in` has failed."""
+    event = REFUND_FAILED_EVENTS.get(asked_in) if asked_in else None  # type: ignore[arg-type]
+    if state != "refund_requested" or event is None:
+        return state  # it moved on meanwhile (another refund, delivered), or unknown
+    return next_line_state(state, event)
 
 
 def next_state(state: OrderState, event: OrderEventName) -> OrderState:
