@@ -394,8 +394,8 @@ class Payments:
     async def cancel(self, req: CancelPaymentRequest, ctx: RequestContext) -> PaymentView:
         """The payer left the provider's page without paying: close the session there (no
         lock held meanwhile), then the payment is cancelled (abandoned) and cart cancels the
-        order. Paid meanwhile: it stays paid. Declined: the session is closed and the order
-        ends with its payment window."""
+        order. Paid meanwhile: it stays paid. Declined: the session is closed and the payment
+        cancelled too (the payer ends the order at once rather than when its window ends)."""
         principal = signed_in(ctx)
         async with self.pool.acquire() as conn:
             row = await store.payment(conn, req.payment_id)
@@ -412,6 +412,9 @@ class Payments:
             locked = await store.payment(conn, row["id"], lock=True)
             if locked["state"] in model.OPEN_STATES:
                 await apply(conn, locked, "resident_abandoned")
+            elif locked["state"] == "failed" and locked["failure_reason"] == "declined":
+                # The payer ends the order now rather than when its window closes.
+                await apply(conn, locked, "payer_cancelled")
         return await self.get(GetPaymentRequest(payment_id=req.payment_id), ctx)
 
     async def local_decide(self, req: LocalDecideRequest, ctx: RequestContext) -> PaymentView:

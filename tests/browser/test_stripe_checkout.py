@@ -35,7 +35,6 @@ def stripe_suite(chromium_path: str) -> Iterator[tuple[Suite, StripeStandIn]]:
                 "PAYMENT_STRIPE_API_KEY": "sk_test_browser",
                 "PAYMENT_STRIPE_WEBHOOK_SECRET": SECRET,
                 "PAYMENT_STRIPE_API_BASE": standin.url,
-                "PAYMENT_PUBLIC_URL": public,
                 "PAYMENT_CLOSE_MARGIN_S": "5",
                 "PAYMENT_SWEEP_INTERVAL_S": "1",
                 "CART_PAYMENT_WINDOW_MINUTES": "1",

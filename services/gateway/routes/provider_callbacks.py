@@ -4,8 +4,9 @@ back to from a provider's hosted page with a signed address (Paytrail).
 - `GET /api/v1/payments/callbacks/{provider}` and `.../{provider}/{topic}`: callbacks made as
   signed GET requests (Paytrail's payment and refund callbacks: `checkout-*` query parameters
   and `signature`); `POST .../{provider}/{topic}`: deliveries of another kind (Paytrail's
-  reports). (Signed POST webhooks keep their address, `/api/v1/payments/webhooks/{provider}`.) Each is passed on to `payment.v1.webhook` as it came (raw body, headers without
-  the caller's credentials, raw query, method, topic): the payment service's provider
+  reports). Signed POST webhooks keep their address, `/api/v1/payments/webhooks/{provider}`.
+  Each is passed on to `payment.v1.webhook` as it came (raw body, headers without the
+  caller's credentials, raw query, method, topic): the payment service's provider
   verifies it where it signs it, so adding a provider needs nothing here.
 - `GET /pay/{provider}/{payment_id}/return`: the provider's redirect back (its signed query
   is the same news as its callback: applied once, whichever comes first), then the receipt,
@@ -21,7 +22,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
@@ -81,13 +82,20 @@ async def deliver(
     guards=allow(public=True),
     summary="The payment provider's callback (signed GET)",
     description=CALLBACK_DOC,
-    opt={"who": ANYONE, "subject": "payment.v1.webhook"},
+    # Paytrail signs every `checkout-*` parameter and may add new ones: all are taken.
+    opt={"who": ANYONE, "subject": "payment.v1.webhook", "query_prefixes": ("checkout-",)},
     **documented_errors(public=True, method="GET"),
 )
 async def callback(
     request: Request[Any, Any, Any],
     provider: Annotated[str, PathParameter()],
     topic: Annotated[str, PathParameter()] = "",
+    signature: Annotated[
+        str | None,
+        QueryParameter(
+            description="The provider's signature of its `checkout-*` parameters (Paytrail)"
+        ),
+    ] = None,
 ) -> contracts.WebhookAck:
     return await deliver(request, provider, topic)
 
@@ -105,6 +113,10 @@ async def delivery(
     request: Request[Any, Any, Any],
     provider: Annotated[str, PathParameter()],
     topic: Annotated[str, PathParameter()],
+    id: Annotated[
+        str | None,
+        QueryParameter(description="Which delivery it is, as our callback address named it"),
+    ] = None,
 ) -> contracts.WebhookAck:
     return await deliver(request, provider, topic)
 

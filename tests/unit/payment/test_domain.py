@@ -69,6 +69,7 @@ CAUSES = (
     "window_closed",
     "provider_error",
     "superseded",
+    "payer_cancelled",
 )
 X = Conflict  # not an edge: the payment cannot take this cause
 _ = None  # late or repeated news: changes nothing
@@ -76,13 +77,14 @@ _ = None  # late or repeated news: changes nothing
 # Written out by hand, one row per state, one column per cause (in the order of CAUSES):
 # a wrong edge in model.py fails the test below.
 EXPECTED: dict[str, tuple[object, ...]] = {
-    # columns: opened, paid, declined, abandoned, window_closed, error, superseded
-    "created": ("pending", X, X, X, "expired", "failed", "cancelled"),
-    "pending": (X, "succeeded", "failed", "cancelled", "expired", X, "cancelled"),
-    "succeeded": (X, _, _, _, _, X, X),
-    "failed": (X, "succeeded", _, _, _, X, _),
-    "cancelled": (X, "succeeded", _, _, _, X, _),
-    "expired": (X, "succeeded", _, _, _, X, _),
+    # columns: opened, paid, declined, abandoned, window_closed, error, superseded,
+    # payer_cancelled
+    "created": ("pending", X, X, X, "expired", "failed", "cancelled", X),
+    "pending": (X, "succeeded", "failed", "cancelled", "expired", X, "cancelled", "cancelled"),
+    "succeeded": (X, _, _, _, _, X, X, _),
+    "failed": (X, "succeeded", _, _, _, X, _, "cancelled"),
+    "cancelled": (X, "succeeded", _, _, _, X, _, _),
+    "expired": (X, "succeeded", _, _, _, X, _, _),
 }
 
 
