@@ -27,10 +27,9 @@ SECRET = "whsec_browser_test"
 def stripe_suite(chromium_path: str) -> Iterator[tuple[Suite, StripeStandIn]]:
     with running_standin(webhook_secret=SECRET) as standin:
         port = free_port()
-        public = f"http://127.0.0.1:{port}"
         suite = start_suite(
             {
-                "PORT": str(port),
+                "PORT": str(port),  # Stripe's return pages: PUBLIC_URL, as the gateway's
                 "PAYMENT_PROVIDER": "stripe",
                 "PAYMENT_STRIPE_API_KEY": "sk_test_browser",
                 "PAYMENT_STRIPE_WEBHOOK_SECRET": SECRET,

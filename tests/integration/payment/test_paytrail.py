@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from services.payment.settings import PaymentSettings
-from shared.contracts.cart import OrderView, RefundLine
+from shared.contracts.cart import OrderView, RefundLine, RefundRequestView, RequestRefundRequest
 from shared.contracts.payment import (
     GetPaymentRequest,
     PaymentView,
@@ -515,3 +515,39 @@ async def test_a_report_nobody_asked_for_or_a_forged_one_is_not_taken(
             None,
         )
     assert dict(parse_qsl(query))["id"]
+
+
+async def test_a_bank_refund_cart_asked_for_that_fails_returns_cart_s_line(
+    payment: PaymentHarness, orders: Orders, standin: PaytrailStandIn
+) -> None:
+    order = await paid(payment, orders, standin)
+    standin.refund_mode = "pending"
+    gis = line_of(order, "gis")
+    asked = await orders.cart.call(
+        "request_refund",
+        RequestRefundRequest(order_id=order.order_id, line_id=gis.line_id),
+        RefundRequestView,
+        GIS_CLERK,
+    )
+
+    async def at_paytrail() -> bool:
+        return len(standin.refunds) == 1
+
+    await payment.eventually(at_paytrail)
+    [refund] = standin.refunds.values()
+    assert refund["stamp"] == str(
+        await payment.pool.fetchval(
+            "SELECT id FROM payment.refunds WHERE refund_request_id = $1",
+            asked.refund_request_id,
+        )
+    )
+    standin.settle_refund(refund["transactionId"], "fail")
+    assert (await deliver(payment, standin.sent("refund")[-1])).outcome == "refund_failed"
+
+    async def line_back() -> bool:
+        view = await orders.state(ME, order.order_id, "fulfilled", "paid")
+        line = next(x for x in view.lines if x.line.line_id == gis.line_id)
+        return line.state == "fulfilled" and "refund_failed" in line.details
+
+    await payment.eventually(line_back)
+    assert await ledger_refunds(payment) == 0
