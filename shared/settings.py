@@ -65,3 +65,13 @@ def refuse_in_production(common: CommonSettings, problems: list[str]) -> None:
     """Raise when a production configuration still carries development-only values."""
     if common.is_production and problems:
         raise SettingsError("refused in production: " + "; ".join(problems))
+
+
+def gateway_url(environ: Mapping[str, str] | None = None) -> str:
+    """The gateway's public address as the gateway itself works it out (PUBLIC_URL, else
+    http://HOST:PORT): the launcher and the deployment give every process the same variables,
+    so a service that builds absolute links (a provider's return and callback addresses)
+    needs no setting of its own."""
+    env = os.environ if environ is None else environ
+    public = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    return public or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}"

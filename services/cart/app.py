@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -19,7 +18,7 @@ from services.cart.settings import CartSettings
 from services.cart.wiring import CartServices, wire
 from shared.filestore import LocalDirectoryStore, refuse_secrets_in_storage, secret_files
 from shared.runtime import Infra, Loop, ServiceDefinition, every, run_until_signalled
-from shared.settings import CommonSettings, SettingsError, from_env
+from shared.settings import CommonSettings, SettingsError, from_env, gateway_url
 
 NAME = "cart"
 VERSION = "0.1.0"
@@ -31,14 +30,6 @@ def load_settings() -> CartSettings:
     if os.environ.get("DEMO_DATA", "").lower() == "true":
         settings = msgspec.structs.replace(settings, demo_data=True)
     return settings
-
-
-def gateway_url(environ: Mapping[str, str] | None = None) -> str:
-    """The gateway's public address as the gateway itself works it out (PUBLIC_URL, else
-    http://HOST:PORT): the launcher and the deployment give every process the same variables."""
-    env = os.environ if environ is None else environ
-    public = env.get("PUBLIC_URL", "").strip().rstrip("/")
-    return public or f"http://{env.get('HOST') or '127.0.0.1'}:{env.get('PORT') or '8000'}"
 
 
 def library_for(settings: CartSettings) -> LibrarySystem:

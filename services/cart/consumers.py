@@ -12,7 +12,12 @@ from shared.contracts.booking import (
     ReservationConfirmFailed,
     ReservationExpired,
 )
-from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
+from shared.contracts.payment import (
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentRefundFailed,
+    PaymentSucceeded,
+)
 from shared.events import Consumer
 
 
@@ -55,5 +60,16 @@ def booking_consumer(s: CartServices) -> Consumer:
     )
 
 
+def refund_failure_consumer(s: CartServices) -> Consumer:
+    """`evt.payment.refund.failed` (a consumer of its own: an existing durable keeps the
+    subjects it was made with)."""
+
+    async def handle(conn: asyncpg.Connection, event: object) -> None:
+        if isinstance(event, PaymentRefundFailed):
+            await s.payments.refund_failed(conn, event)
+
+    return Consumer("cart-refund-failures", [PaymentRefundFailed.subject], handle)
+
+
 def consumers(s: CartServices) -> list[Consumer]:
-    return [payment_consumer(s), booking_consumer(s)]
+    return [payment_consumer(s), booking_consumer(s), refund_failure_consumer(s)]

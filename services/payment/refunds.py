@@ -29,7 +29,12 @@ from shared import idempotency
 from shared.access import acts_for_department
 from shared.contracts.cart import RefundLine, RefundRequested
 from shared.contracts.common import RequestContext
-from shared.contracts.payment import PaymentRefunded, RefundRequest, RefundView
+from shared.contracts.payment import (
+    PaymentRefunded,
+    PaymentRefundFailed,
+    RefundRequest,
+    RefundView,
+)
 from shared.errors import Conflict, NotFound, PaymentFailed, Unavailable, ValidationFailed
 from shared.events import PermanentFailure, add_event
 
@@ -179,6 +184,25 @@ class Refunds:
                 event_id,
                 "refund_failed",
                 _refund_details(row, result),
+            )
+            # Cart's lines asked back go back to where they were (a duplicate's refund gave
+            # back no order line).
+            await add_event(
+                conn,
+                PaymentRefundFailed(
+                    payment_id=payment["id"],
+                    order_id=payment["order_id"],
+                    amount_cents=row["amount_cents"],
+                    provider=payment["provider"],
+                    refund_id=row["id"],
+                    refund_request_id=row["refund_request_id"],
+                    lines=[]
+                    if row["reason"] == DUPLICATE
+                    else msgspec.convert(row["lines"], list[RefundLine]),
+                    reason=row["reason"],
+                    failure=result.failure or "failed",
+                    duplicate_of=payment["duplicate_of"],
+                ),
             )
             return await refund_store.refund_by_id(conn, row["id"])
         done = await refund_store.complete_refund(conn, row["id"], result.provider_ref)

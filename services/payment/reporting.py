@@ -23,7 +23,7 @@ from services.payment.domain.reports import (
     settlement_csv,
     settlement_rows,
 )
-from services.payment.providers.base import Provider, ProviderError
+from services.payment.providers.base import Provider, ProviderError, ReportPending
 from shared import idempotency
 from shared.contracts.cart import ListMerchantsRequest, MerchantList
 from shared.contracts.common import RequestContext, system_principal
@@ -179,6 +179,8 @@ class Reporting:
         try:
             transactions = await self.provider.balance_transactions(start, end)
             payouts = await self.provider.payouts(start, end)
+        except ReportPending as exc:  # the provider delivers its reports later (Paytrail)
+            raise Unavailable(str(exc), reason="report_pending") from None
         except ProviderError as exc:
             raise Unavailable(
                 f"the payment provider is unavailable ({type(exc).__name__})"

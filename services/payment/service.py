@@ -11,11 +11,12 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 import asyncpg
 import msgspec
 
-from services.payment import refund_store, store
+from services.payment import refund_store, report_store, store
 from services.payment.access import may_see, signed_in
 from services.payment.closing import Closing
 from services.payment.disputes import on_dispute_news
@@ -26,11 +27,13 @@ from services.payment.domain.orders import (
     provider_expiry,
 )
 from services.payment.providers.base import (
+    Delivery,
     InvalidSignature,
     PaymentOrder,
     Provider,
     ProviderError,
     ProviderRejected,
+    WebhookAuth,
     WebhookNews,
 )
 from services.payment.providers.local import LocalProvider
@@ -38,7 +41,7 @@ from services.payment.refunds import Refunds
 from services.payment.transitions import apply
 from shared import idempotency
 from shared.contracts.cart import OrderForPayment, OrderForPaymentRequest
-from shared.contracts.common import RequestContext, system_principal
+from shared.contracts.common import Principal, RequestContext, system_principal
 from shared.contracts.payment import (
     CancelPaymentRequest,
     GetPaymentRequest,
@@ -69,6 +72,25 @@ CAUSES: dict[str, model.Cause] = {
     "declined": "provider_declined",
     "abandoned": "resident_abandoned",
 }
+
+
+# Request headers that are the caller's credentials: never passed on to the provider's code.
+NOT_PASSED_ON = frozenset({"authorization", "cookie", "x-api-key", "proxy-authorization"})
+
+
+def delivery_of(req: WebhookRequest, auth: WebhookAuth) -> Delivery:
+    """The gateway's request as the provider reads it; a signature given on its own
+    (`req.signature`) travels in the provider's signature header."""
+    headers = {k.lower(): v for k, v in req.headers.items() if k.lower() not in NOT_PASSED_ON}
+    if req.signature and auth.location == "header":
+        headers.setdefault(auth.name.lower(), req.signature)
+    return Delivery(
+        body=req.body.encode(),
+        headers=headers,
+        query=tuple(parse_qsl(req.query, keep_blank_values=True)),
+        method=req.method,
+        topic=req.topic,
+    )
 
 
 class AmountMismatch(Conflict):
@@ -133,7 +155,7 @@ class Payments:
         if row["state"] == "succeeded" and row["provider"] != FREE:
             raise Conflict("this order is already paid", field="order_id")
         if row["state"] == "created":
-            row = await self._open(row, order)
+            row = await self._open(row, order, principal)
         reply = store.view(row)
         async with self.pool.acquire() as conn, conn.transaction():
             key = req.idempotency_key
@@ -154,7 +176,9 @@ class Payments:
             if outcome == "processing":  # may still succeed: a second success is refunded
                 log.warning("payment %s is still processing at the provider", row["id"])
 
-    async def _open(self, row: asyncpg.Record, order: OrderForPayment) -> asyncpg.Record:
+    async def _open(
+        self, row: asyncpg.Record, order: OrderForPayment, payer: Principal
+    ) -> asyncpg.Record:
         """Open the payment at the provider (outside any transaction), then move to pending."""
         request = PaymentOrder(
             payment_id=row["id"],
@@ -169,6 +193,8 @@ class Payments:
             ),
             lines=tuple(order.lines),
             reference_number=order.reference_number,
+            customer_email=payer.email or "",
+            language=payer.locale,
         )
         try:
             result = await self.provider.start(request, idempotency_key=f"start-{row['id']}")
@@ -212,15 +238,23 @@ class Payments:
         return store.view(row, sum(refunded.values()))
 
     async def webhook(self, req: WebhookRequest, ctx: RequestContext) -> WebhookAck:
+        """A provider's delivery, verified by the provider where it signs it (registry data:
+        `webhook_auth`). A bad signature names it (`details.signature_name`), for the gateway's
+        400; everything else a provider sends is acknowledged."""
         provider = self.providers.get(req.provider)
         if provider is None:
             raise ValidationFailed(f"provider {req.provider} is not configured", field="provider")
+        auth = provider.webhook_auth
         try:
-            news = provider.parse_webhook(req.body.encode(), req.signature)
+            news = provider.parse_webhook(delivery_of(req, auth))
         except InvalidSignature as exc:
             log.warning("webhook of %s refused: %s", req.provider, exc)
             raise ValidationFailed(
-                f"the webhook signature is not valid: {exc}", field="signature"
+                f"the webhook signature is not valid: {exc}",
+                field="signature",
+                reason="invalid_signature",
+                signature_name=auth.name,
+                signature_in=auth.location,
             ) from None
         if news.kind == "succeeded" and news.fee_cents is None and news.provider_ref:
             fee = await self.closing.fee(provider, news.provider_ref)
@@ -245,14 +279,15 @@ class Payments:
             if news.kind == "ignored":
                 await store.webhook_outcome(conn, provider, news.event_id, "ignored")
                 return WebhookAck(event_id=news.event_id, duplicate=False)
+            if news.kind == "report":
+                outcome = await self._report(conn, provider, news)
+                await store.webhook_outcome(conn, provider, news.event_id, outcome)
+                return WebhookAck(event_id=news.event_id, duplicate=False, outcome=outcome)
             row = await self._payment_of(conn, provider, news)
             if row is None:
-                # Not ours (another application on the same account, or no metadata): every
-                # payment row is committed before its provider is called, so it never will be.
-                # Acknowledged, so that the provider does not retry it for days.
-                log.info("provider event %s (%s) is not ours", news.event_id, news.event_type)
-                await store.webhook_outcome(conn, provider, news.event_id, "not_ours")
-                return WebhookAck(event_id=news.event_id, duplicate=False, outcome="not_ours")
+                outcome = await self._unknown(conn, provider, news)
+                await store.webhook_outcome(conn, provider, news.event_id, outcome)
+                return WebhookAck(event_id=news.event_id, duplicate=False, outcome=outcome)
             if news.provider_payment_ref:
                 await store.learn_payment_ref(conn, row["id"], news.provider_payment_ref)
             applied = None
@@ -275,6 +310,32 @@ class Payments:
         return WebhookAck(
             event_id=news.event_id, duplicate=False, payment_id=row["id"], outcome=outcome
         )
+
+    async def _unknown(self, conn: asyncpg.Connection, provider: str, news: WebhookNews) -> str:
+        """A verified event of no payment of ours: every payment row is committed before its
+        provider is called, so it never will be. On an account shared with other applications
+        it is theirs (ignored); on the city's own account (Paytrail) it is an anomaly for
+        finance. Acknowledged either way, so that the provider does not retry it for days."""
+        caps = self.providers[provider].capabilities
+        log.info("provider event %s (%s) names no payment of ours", news.event_id, news.event_type)
+        if caps.shared_account:
+            return "not_ours"
+        details = {
+            "event_type": news.event_type,
+            "stamp": news.stamp,
+            "provider_ref": news.provider_ref or news.refund_ref,
+            "reported_cents": news.amount_cents,
+        }
+        await store.record_anomaly(conn, None, provider, news.event_id, "unknown_payment", details)
+        return "unknown_payment"
+
+    async def _report(self, conn: asyncpg.Connection, provider: str, news: WebhookNews) -> str:
+        """A report the provider was asked for (settlement): stored for reconciliation."""
+        assert news.report_id is not None
+        if await report_store.delivered(conn, provider, news.report_id, news.report):
+            return "report_received"
+        log.warning("report %s of %s was not asked for (or came already)", news.report_id, provider)
+        return "not_ours"
 
     async def _check_amount(
         self, conn: asyncpg.Connection, provider: str, news: WebhookNews, row: asyncpg.Record
@@ -322,6 +383,9 @@ class Payments:
             row = await store.payment_by_payment_ref(conn, provider, news.provider_payment_ref)
         if row is None and news.payment_id is not None:
             row = await store.payment(conn, news.payment_id)
+        if row is None and news.refund_id is not None:  # a refund's news naming only itself
+            refund = await refund_store.refund_by_id(conn, news.refund_id)
+            row = await store.payment(conn, refund["payment_id"]) if refund else None
         if row is None or row["provider"] != provider:
             return None
         await store.lock_order(conn, row["order_id"])
@@ -330,8 +394,8 @@ class Payments:
     async def cancel(self, req: CancelPaymentRequest, ctx: RequestContext) -> PaymentView:
         """The payer left the provider's page without paying: close the session there (no
         lock held meanwhile), then the payment is cancelled (abandoned) and cart cancels the
-        order. Paid meanwhile: it stays paid. Declined: the session is closed and the order
-        ends with its payment window."""
+        order. Paid meanwhile: it stays paid. Declined: the session is closed and the payment
+        cancelled too (the payer ends the order at once rather than when its window ends)."""
         principal = signed_in(ctx)
         async with self.pool.acquire() as conn:
             row = await store.payment(conn, req.payment_id)
@@ -348,6 +412,9 @@ class Payments:
             locked = await store.payment(conn, row["id"], lock=True)
             if locked["state"] in model.OPEN_STATES:
                 await apply(conn, locked, "resident_abandoned")
+            elif locked["state"] == "failed" and locked["failure_reason"] == "declined":
+                # The payer ends the order now rather than when its window closes.
+                await apply(conn, locked, "payer_cancelled")
         return await self.get(GetPaymentRequest(payment_id=req.payment_id), ctx)
 
     async def local_decide(self, req: LocalDecideRequest, ctx: RequestContext) -> PaymentView:

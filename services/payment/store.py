@@ -273,7 +273,7 @@ async def overdue_unclosed_payments(
 
 async def record_anomaly(
     conn: asyncpg.Connection,
-    payment_id: uuid.UUID,
+    payment_id: uuid.UUID | None,
     provider: str,
     event_id: str,
     kind: str,

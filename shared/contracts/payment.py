@@ -74,13 +74,32 @@ class PaymentRefunded(PaymentEvent, frozen=True, kw_only=True):
         return self.duplicate_of or self.payment_id
 
 
-register(PaymentSucceeded, PaymentFailed, PaymentRefunded)
+class PaymentRefundFailed(PaymentEvent, frozen=True, kw_only=True):
+    """A refund the provider refused or could not complete (`failed`, `canceled`): nothing
+    was given back. `refund_request_id` is cart's when cart asked for it; `lines` what it was
+    to give back. Cart returns those lines to the state they had before the refund was asked
+    for and shows the failure to staff; finance has it as an anomaly (`refund_failed`).
+
+    New in schema_version 1: every field beyond the refund's id has a default."""
+
+    subject: ClassVar[str] = "evt.payment.refund.failed"
+    refund_id: uuid.UUID
+    refund_request_id: uuid.UUID | None = None
+    lines: list[RefundLine] = msgspec.field(default_factory=list)
+    reason: str = ""
+    failure: str = ""
+    duplicate_of: uuid.UUID | None = None
+
+
+register(PaymentSucceeded, PaymentFailed, PaymentRefunded, PaymentRefundFailed)
 
 
 # --- the payment service's own operations (gateway -> payment) --------------------------------
 # Residents act on their own payments; finance/admin on reports; staff refunds need a reason.
 
-ProviderName = Literal["local", "stripe"]
+# A provider registered in the payment service (its registry decides which exist).
+ProviderName = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$", max_length=32)]
+Topic = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_-]{0,32}$", max_length=32)]
 Decision = Literal["pay", "decline", "abandon"]
 
 
@@ -118,12 +137,20 @@ class GetPaymentRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WebhookRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`payment.v1.webhook`: the gateway passes the provider's raw body (UTF-8 text, byte
-    for byte) and its signature header (`Stripe-Signature` or `X-Local-Signature`)."""
+    """`payment.v1.webhook`: a provider's delivery (webhook or callback) as the gateway got it:
+    the raw body (UTF-8 text, byte for byte), the request's headers (lower-case names; the
+    caller's credentials left out), its raw query string, method and the path's topic after
+    the provider's name. The provider (from the payment service's registry) verifies it where
+    it signs it: a header (`Stripe-Signature`, `X-Local-Signature`) or the query (Paytrail).
+    `signature`: the signature header's value given on its own (tests, in-process delivery)."""
 
     provider: ProviderName
-    body: str
-    signature: str
+    body: str = ""
+    signature: str = ""
+    headers: dict[str, str] = msgspec.field(default_factory=dict)
+    query: Annotated[str, msgspec.Meta(max_length=8192)] = ""
+    method: Literal["GET", "POST"] = "POST"
+    topic: Topic = ""
 
 
 class WebhookAck(msgspec.Struct, frozen=True, kw_only=True):

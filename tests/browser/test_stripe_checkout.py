@@ -27,15 +27,13 @@ SECRET = "whsec_browser_test"
 def stripe_suite(chromium_path: str) -> Iterator[tuple[Suite, StripeStandIn]]:
     with running_standin(webhook_secret=SECRET) as standin:
         port = free_port()
-        public = f"http://127.0.0.1:{port}"
         suite = start_suite(
             {
-                "PORT": str(port),
+                "PORT": str(port),  # Stripe's return pages: PUBLIC_URL, as the gateway's
                 "PAYMENT_PROVIDER": "stripe",
                 "PAYMENT_STRIPE_API_KEY": "sk_test_browser",
                 "PAYMENT_STRIPE_WEBHOOK_SECRET": SECRET,
                 "PAYMENT_STRIPE_API_BASE": standin.url,
-                "PAYMENT_PUBLIC_URL": public,
                 "PAYMENT_CLOSE_MARGIN_S": "5",
                 "PAYMENT_SWEEP_INTERVAL_S": "1",
                 "CART_PAYMENT_WINDOW_MINUTES": "1",

@@ -123,6 +123,8 @@ LineEventName = Literal[
     "resume_pending",
     "resume_queued",
     "resume_registration_failed",
+    "restore_fulfilled",  # a refund the provider refused: back to where the line was
+    "restore_partially_refunded",
     "cancel",
 ]
 
@@ -145,6 +147,8 @@ LINE_TRANSITIONS: dict[tuple[LineState, LineEventName], LineState] = {
     ("refund_requested", "resume_queued"): "queued",
     ("refund_requested", "resume_registration_failed"): "registration_failed",
     ("partially_refunded", "request_refund"): "refund_requested",
+    ("refund_requested", "restore_fulfilled"): "fulfilled",
+    ("refund_requested", "restore_partially_refunded"): "partially_refunded",
 }
 
 LINE_DONE: frozenset[LineState] = frozenset({"fulfilled", "partially_refunded", "refunded"})
@@ -166,6 +170,23 @@ next_state = ORDERS.step
 next_line_state = LINES.step
 can = ORDERS.can
 line_can = LINES.can
+
+
+# A refund the provider refused gave nothing back: the line returns to the state it had when
+# the refund was asked for.
+REFUND_FAILED_EVENTS: dict[LineState, LineEventName] = {
+    **RESUME_EVENTS,
+    "fulfilled": "restore_fulfilled",
+    "partially_refunded": "restore_partially_refunded",
+}
+
+
+def after_refund_failed(state: LineState, asked_in: LineState | None) -> LineState:
+    """The line's state once the refund asked for in state `asked_in` has failed."""
+    event = REFUND_FAILED_EVENTS.get(asked_in) if asked_in else None  # type: ignore[arg-type]
+    if state != "refund_requested" or event is None:
+        return state  # it moved on meanwhile (another refund, delivered), or unknown
+    return next_line_state(state, event)
 
 
 def refund_event(line_states: list[LineState]) -> OrderEventName:

@@ -131,6 +131,7 @@ class Fulfilment:
                 reason=reason,
                 note=note,
                 requested_by=requested_by,
+                line_state=line.state,
             ):
                 continue  # nothing to give, or this automatic refund was asked for already
             await self._line_refund_asked(conn, line, amount, goods_ended=reason != "staff")

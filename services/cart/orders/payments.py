@@ -6,13 +6,19 @@ the order follows that decision whatever order the events arrive in."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 import asyncpg
 
 from services.cart.domain import model
-from services.cart.orders import settling, store
+from services.cart.orders import refund_store, settling, store
 from services.cart.orders.fulfilment import Fulfilment
-from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
+from shared.contracts.payment import (
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentRefundFailed,
+    PaymentSucceeded,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,3 +103,32 @@ class PaymentOutcomes:
         order = await store.order(conn, event.order_id, lock=True)
         if order is not None and order.state == "awaiting_payment":
             await self.fulfilment.cancel(conn, order, f"payment_{event.reason}")
+
+    async def refund_failed(self, conn: asyncpg.Connection, event: PaymentRefundFailed) -> None:
+        """The provider refused a refund: nothing was given back. The lines cart asked it for
+        go back to the state they had when it was asked (staff may ask again), and each line
+        shows the failure (`details.refund_failed`); finance has it as a payment anomaly."""
+        order = await store.order(conn, event.order_id, lock=True)
+        if order is None:
+            log.warning("failed refund %s for an unknown order %s", event.refund_id, event.order_id)
+            return
+        asked_in: dict[uuid.UUID, str | None] = {}
+        if event.refund_request_id is not None:
+            asked_in = await refund_store.fail_refund_request(
+                conn, event.refund_request_id, event.failure
+            )
+        for part in event.lines:
+            line = await store.order_line(conn, part.line_id, lock=True)
+            if line is None or line.order_id != order.id:
+                continue
+            failed = {
+                "refund_id": str(event.refund_id),
+                "amount_cents": part.amount_cents,
+                "failure": event.failure,
+                "at": event.occurred_at.isoformat(),
+            }
+            await store.merge_line_details(conn, line.id, {"refund_failed": failed})
+            state = model.after_refund_failed(line.state, asked_in.get(line.id))  # type: ignore[arg-type]
+            if state != line.state:
+                await store.set_line_state(conn, line.id, state)
+        await settling.settle_order_if_done(conn, order.id)

@@ -14,14 +14,14 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from services.gateway.clients import Call
-from services.gateway.errors import problem
 from services.gateway.openapi import documented_errors
 from services.gateway.routes.operation import OperationRoute, call_opt
+from services.gateway.routes.provider_callbacks import deliver
 from services.gateway.routes.replies import absolute_url, csv_download
 from services.gateway.routes.who import ANYONE, FINANCE, RESIDENT, SIGNED_IN, Who
 from services.gateway.web.render import page
 from shared.contracts import payment as c
-from shared.errors import ServiceError, ValidationFailed
+from shared.errors import ValidationFailed
 
 # Refunds move money out: an integration key needs the "refunds" scope, "finance" (the
 # settlement and ERP downloads) is not enough.
@@ -176,18 +176,6 @@ LocalSignature = Annotated[
         name="X-Local-Signature", description="The local test provider's signature (provider local)"
     ),
 ]
-# Each provider's signature header: as the request carries it, as the document names it.
-SIGNATURE_HEADERS: dict[c.ProviderName, tuple[str, str]] = {
-    "stripe": ("stripe-signature", "Stripe-Signature"),
-    "local": ("x-local-signature", "X-Local-Signature"),
-}
-
-
-def _provider(name: str) -> c.ProviderName:
-    for known in SIGNATURE_HEADERS:
-        if known == name:
-            return known
-    raise ValidationFailed(f"unknown payment provider {name!r}", field="provider")
 
 
 @post(
@@ -196,7 +184,9 @@ def _provider(name: str) -> c.ProviderName:
     summary="The payment provider's webhook",
     description=(
         "Who may call: the payment provider (the signature is verified by the payment "
-        "service; the raw body is passed on byte for byte). A forged signature is refused."
+        "service, where the provider puts it: a header or the query; the raw body is passed "
+        "on byte for byte). A forged signature is refused (400 naming it); every other "
+        "delivery is acknowledged."
     ),
     status_code=200,
     opt=call_opt(WEBHOOK, ANYONE),
@@ -206,29 +196,9 @@ async def webhook(
     request: Request[Any, Any, Any],
     provider: Annotated[str, PathParameter()],
     stripe_signature: StripeSignature = None,  # declared for the OpenAPI document; the
-    local_signature: LocalSignature = None,  # header is read by SIGNATURE_HEADERS[provider]
+    local_signature: LocalSignature = None,  # provider reads its own (registry data)
 ) -> c.WebhookAck:
-    known = _provider(provider)
-    header, header_name = SIGNATURE_HEADERS[known]
-    raw = await request.body()
-    try:
-        body = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationFailed("the webhook body is not UTF-8", field="") from None
-    try:
-        signature = request.headers.get(header, "")
-        return await WEBHOOK(
-            request, c.WebhookRequest(provider=known, body=body, signature=signature)
-        )
-    except ServiceError as exc:  # the service's `signature` and `body` as this route names them
-        if isinstance(exc, ValidationFailed) and exc.field == "signature":
-            # A forged, stale or foreign signature: 400, the one answer that is not a 2xx for a
-            # well-formed delivery (events that are not ours are acknowledged).
-            raise problem(400, "invalid_signature", exc.message, field=header_name) from None
-        public = {"body": ""}
-        if exc.field in public:
-            exc.details["field"] = public[exc.field]
-        raise
+    return await deliver(request, provider)
 
 
 def _page(title: str, body: str) -> Response[str]:

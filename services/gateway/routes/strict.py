@@ -140,16 +140,19 @@ def refuse_nul(scope: Scope) -> None:
 
 def refuse_unknown_query(scope: Scope) -> None:
     """400 naming the first query parameter the route does not declare (`?limt=5` is a typo,
-    not a wish to be ignored); tracking parameters (`utm_*`) are not API parameters either."""
+    not a wish to be ignored); tracking parameters (`utm_*`) are not API parameters either.
+    A route may take every parameter of a family (`opt["query_prefixes"]`, e.g. a payment
+    provider's signed `checkout-*` callback parameters, to which it may add new ones)."""
     handler = scope.get("route_handler")
     query = scope.get("query_string", b"")
     if handler is None or not query:
         return
     declared = declared_query(handler, scope.get("path_params", {}))
+    family = tuple(handler.opt.get("query_prefixes", ()))
     given = dict.fromkeys(
         name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     )
-    unknown = [name for name in given if name not in declared]
+    unknown = [name for name in given if name not in declared and not name.startswith(family)]
     if not unknown:
         return
     close = difflib.get_close_matches(unknown[0], sorted(declared), n=1)

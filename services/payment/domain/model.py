@@ -15,6 +15,7 @@ Cause = Literal[
     "window_closed",  # the order's payment deadline is near (the sweeper)
     "provider_error",  # the provider refused to open a session
     "superseded",  # another payment of the same order was paid: this open one stops
+    "payer_cancelled",  # the payer cancels the order on our page (after a declined attempt)
 ]
 
 TRANSITIONS: dict[tuple[PaymentState, Cause], PaymentState] = {
@@ -27,6 +28,10 @@ TRANSITIONS: dict[tuple[PaymentState, Cause], PaymentState] = {
     ("pending", "resident_abandoned"): "cancelled",
     ("pending", "window_closed"): "expired",
     ("pending", "superseded"): "cancelled",
+    ("pending", "payer_cancelled"): "cancelled",
+    # A declined attempt leaves the order payable until its window ends; the payer may end it
+    # at once (Paytrail's "fail" is final: the resident comes back to our page).
+    ("failed", "payer_cancelled"): "cancelled",
     # Money taken after we gave up (or after a decline: a Stripe PaymentIntent stays payable
     # after `payment_failed`) still counts: money taken is always delivered or refunded.
     ("failed", "provider_paid"): "succeeded",
@@ -53,6 +58,9 @@ IGNORED: frozenset[tuple[PaymentState, Cause]] = frozenset(
         ("expired", "provider_declined"),
         ("expired", "resident_abandoned"),
         ("expired", "superseded"),
+        ("succeeded", "payer_cancelled"),
+        ("cancelled", "payer_cancelled"),
+        ("expired", "payer_cancelled"),
     }
 )
 

@@ -228,28 +228,33 @@ def reconcile(
     payouts: Iterable[tuple[str, int]] = (),
 ) -> Reconciliation:
     """`ledger`: provider reference -> amount the ledger says moved (refunds negative);
-    `provider`: the provider's balance transactions; `payouts`: (payout id, amount)."""
+    `provider`: the provider's balance transactions; `payouts`: (payout id, amount).
+
+    The provider's transactions are compared per reference, summed: money that went and came
+    back under one reference (a dispute withdrawn then reinstated when won, a refund and its
+    `refund_failure`) is one item of what is left, matched when the ledger says the same (a
+    pair that nets to nothing matches a ledger that never booked it)."""
     result = Reconciliation()
-    seen: set[str] = set()
     by_payout: dict[str, int] = {}
+    moved: dict[str, list[int]] = {}  # reference -> [amount, fee]
     for txn in provider:
         result.fees_cents += txn.fee_cents
         if txn.payout_id:
             by_payout[txn.payout_id] = by_payout.get(txn.payout_id, 0) + txn.net_cents
-        ours = ledger.get(txn.source)
+        sums = moved.setdefault(txn.source, [0, 0])
+        sums[0] += txn.amount_cents
+        sums[1] += txn.fee_cents
+    for reference, (amount, fee) in moved.items():
+        ours = ledger.get(reference)
         item = ReconciliationItem(
-            reference=txn.source,
-            ledger_cents=ours,
-            provider_cents=txn.amount_cents,
-            fee_cents=txn.fee_cents,
+            reference=reference, ledger_cents=ours, provider_cents=amount, fee_cents=fee
         )
         if ours is None:
-            result.missing_in_ledger.append(item)
+            (result.matched if amount == 0 else result.missing_in_ledger).append(item)
             continue
-        seen.add(txn.source)
-        (result.matched if ours == txn.amount_cents else result.amount_mismatches).append(item)
+        (result.matched if ours == amount else result.amount_mismatches).append(item)
     for reference, cents in sorted(ledger.items()):
-        if reference not in seen:
+        if reference not in moved:
             result.missing_at_provider.append(
                 ReconciliationItem(reference=reference, ledger_cents=cents, provider_cents=None)
             )

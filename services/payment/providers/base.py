@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal, Protocol
 
@@ -37,6 +37,35 @@ class InvalidSignature(ProviderError):
     """A webhook whose signature does not verify (forged, stale or for another secret)."""
 
 
+class ReportPending(ProviderError):
+    """The provider delivers the report asked for later (by callback): ask again shortly."""
+
+
+@dataclass(frozen=True)
+class WebhookAuth:
+    """How a provider's deliveries (webhooks, callbacks) prove they are its own: where its
+    signature travels and the name its API gives it. A delivery whose signature does not
+    verify is refused (400) naming it; the gateway passes every delivery on as it came
+    (body, headers, query), so adding a provider needs no change there."""
+
+    location: Literal["header", "query"]
+    name: str  # e.g. Stripe-Signature (a header), signature (a query parameter)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A provider's webhook or callback as the gateway received it."""
+
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    query: tuple[tuple[str, str], ...] = ()  # decoded, in the order they came
+    method: Literal["GET", "POST"] = "POST"
+    topic: str = ""  # the path segment after the provider's (e.g. refund, report)
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a provider supports, as data: the service checks an order against it before the
@@ -52,11 +81,20 @@ class Capabilities:
     methods: tuple[str, ...] = ("card",)
     # Refunds are confirmed later by a webhook (or a status query): `pending` until then.
     refunds_confirmed_later: bool = False
+    # Whether the provider account is shared with other applications (Stripe: an account may
+    # serve several): a verified event of a payment we do not know is then someone else's
+    # (acknowledged, ignored); on an account of our own (Paytrail's merchant) it is an
+    # anomaly for finance.
+    shared_account: bool = True
+    # Whether the provider can close an open payment (Stripe expires a session); one that
+    # cannot may still take money after our window closed: that payment is refunded by cart.
+    can_close: bool = True
 
 
 @dataclass(frozen=True)
 class PaymentOrder:
-    """What a provider needs to open a payment (never card data)."""
+    """What a provider needs to open a payment (never card data). `customer_email` and
+    `language` (fi, sv, en) are the payer's, for providers whose page needs them."""
 
     payment_id: uuid.UUID
     order_id: uuid.UUID
@@ -66,6 +104,8 @@ class PaymentOrder:
     expires_at: datetime  # when the provider's session must close (fitted to its window)
     lines: tuple[OrderLineSnapshot, ...] = ()
     reference_number: str = ""
+    customer_email: str = ""
+    language: str = "fi"
 
 
 @dataclass(frozen=True)
@@ -82,6 +122,7 @@ WebhookKind = Literal[
     "processing",  # completed, the money comes later (async methods): nothing to do yet
     "refund",  # news of a refund: `refund_ref`, `refund_status`
     "dispute",  # news of a dispute (chargeback): `dispute_ref`, `dispute_status`
+    "report",  # a report the provider was asked for (settlement): `report_id`, `report`
     "ignored",
 ]
 RefundStatus = Literal["pending", "succeeded", "failed"]
@@ -110,6 +151,9 @@ class WebhookNews:
     dispute_status: str | None = None  # the provider's word: needs_response, won, lost, ...
     dispute_closed: bool = False
     reason: str | None = None  # the provider's failure or dispute reason
+    report_id: uuid.UUID | None = None  # ours, as the provider's report delivery names it
+    report: tuple[Mapping[str, object], ...] = ()  # its rows, as the provider gave them
+    stamp: str | None = None  # the provider's word for our payment or refund (Paytrail)
 
 
 @dataclass(frozen=True)
@@ -129,10 +173,13 @@ class Payout:
 class Provider(Protocol):
     name: str
     capabilities: ClassVar[Capabilities]
+    webhook_auth: ClassVar[WebhookAuth]
 
     async def start(self, order: PaymentOrder, idempotency_key: str) -> StartResult: ...
 
-    def parse_webhook(self, body: bytes, signature: str) -> WebhookNews: ...
+    def parse_webhook(self, delivery: Delivery) -> WebhookNews:
+        """Verify the delivery (InvalidSignature when it does not) and say what it means."""
+        ...
 
     async def refund(
         self,

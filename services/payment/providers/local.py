@@ -17,6 +17,7 @@ import httpx
 from services.payment.providers.base import (
     CancelOutcome,
     Capabilities,
+    Delivery,
     InvalidSignature,
     PaymentOrder,
     Payout,
@@ -24,6 +25,7 @@ from services.payment.providers.base import (
     ProviderRejected,
     RefundResult,
     StartResult,
+    WebhookAuth,
     WebhookNews,
 )
 from services.payment.providers.local_delivery import DeliveryPolicy, WebhookDeliveries
@@ -51,6 +53,7 @@ class LocalProvider:
     capabilities: ClassVar[Capabilities] = Capabilities(
         partial_refunds=True, min_amount_cents=1, methods=("test",), refunds_confirmed_later=True
     )
+    webhook_auth: ClassVar[WebhookAuth] = WebhookAuth("header", SIGNATURE_HEADER)
 
     def __init__(
         self,
@@ -192,8 +195,9 @@ class LocalProvider:
             return None  # a timeout or a connection error: delivered again later
         return response.status_code
 
-    def parse_webhook(self, body: bytes, signature: str) -> WebhookNews:
-        verify(body, signature, self.secret)
+    def parse_webhook(self, delivery: Delivery) -> WebhookNews:
+        body = delivery.body
+        verify(body, delivery.header(SIGNATURE_HEADER), self.secret)
         try:
             event = json.loads(body)
             if event["type"] in REFUND_EVENTS:

@@ -1,6 +1,8 @@
 """Payment providers by name: the built-ins and any package's `turku.payment_providers` entry
-points (`name = "module:Class"`). A provider class has a `name`, its `capabilities` and a
-`from_settings(settings, pool)` constructor; `PAYMENT_PROVIDER` chooses one."""
+points (`name = "module:Class"`). A provider class has a `name`, its `capabilities`, its
+`webhook_auth` (where its deliveries carry their signature: the gateway passes every delivery
+on as it came, so a new provider needs no change there) and a `from_settings(settings, pool)`
+constructor; `PAYMENT_PROVIDER` chooses one."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, ClassVar, Protocol, cast
 
 import asyncpg
 
-from services.payment.providers.base import Capabilities, Provider
+from services.payment.providers.base import Capabilities, Provider, WebhookAuth
 from services.payment.settings import PaymentSettings
 
 GROUP = "turku.payment_providers"
@@ -19,6 +21,7 @@ GROUP = "turku.payment_providers"
 BUILT_IN: dict[str, str] = {
     "local": "services.payment.providers.local:LocalProvider",
     "stripe": "services.payment.providers.stripe:StripeProvider",
+    "paytrail": "services.payment.providers.paytrail:PaytrailProvider",
 }
 TEST_ONLY = frozenset({"local"})
 
@@ -26,6 +29,7 @@ TEST_ONLY = frozenset({"local"})
 class ProviderClass(Protocol):
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    webhook_auth: ClassVar[WebhookAuth]
 
     @classmethod
     def from_settings(cls, settings: PaymentSettings, pool: asyncpg.Pool) -> Provider: ...
@@ -46,8 +50,10 @@ def provider_class(name: str) -> ProviderClass:
         raise ValueError(f"payment provider {name!r} is not registered (known: {known})")
     module, _, attr = target.partition(":")
     cls: Any = getattr(importlib.import_module(module), attr)
-    if getattr(cls, "name", None) != name or not isinstance(
-        getattr(cls, "capabilities", None), Capabilities
+    if (
+        getattr(cls, "name", None) != name
+        or not isinstance(getattr(cls, "capabilities", None), Capabilities)
+        or not isinstance(getattr(cls, "webhook_auth", None), WebhookAuth)
     ):
         raise ValueError(f"{target} is not a payment provider named {name!r}")
     return cast(ProviderClass, cls)

@@ -18,6 +18,7 @@ import stripe
 from services.payment.providers.base import (
     CancelOutcome,
     Capabilities,
+    Delivery,
     InvalidSignature,
     PaymentOrder,
     Payout,
@@ -27,6 +28,7 @@ from services.payment.providers.base import (
     RefundResult,
     RefundStatus,
     StartResult,
+    WebhookAuth,
     WebhookNews,
 )
 from services.payment.settings import PaymentSettings
@@ -140,6 +142,7 @@ class StripeProvider:
         methods=("card", "mobilepay", "klarna"),
         refunds_confirmed_later=True,
     )
+    webhook_auth: ClassVar[WebhookAuth] = WebhookAuth("header", "Stripe-Signature")
 
     def __init__(
         self, client: stripe.StripeClient, webhook_secret: str, public_url: str | None
@@ -154,8 +157,6 @@ class StripeProvider:
             raise ValueError(
                 "Stripe needs PAYMENT_STRIPE_API_KEY and PAYMENT_STRIPE_WEBHOOK_SECRET"
             )
-        if not settings.public_url:
-            raise ValueError("Stripe needs PAYMENT_PUBLIC_URL (its success and cancel pages)")
         options: dict[str, Any] = {
             # The SDK's default is 80 s and 2 retries: far past the gateway's request timeout.
             "http_client": stripe.HTTPXClient(timeout=settings.provider_timeout_s),
@@ -164,7 +165,8 @@ class StripeProvider:
         if settings.stripe_api_base:
             options["base_addresses"] = {"api": settings.stripe_api_base}
         client = stripe.StripeClient(settings.stripe_api_key, **options)
-        return cls(client, settings.stripe_webhook_secret, settings.public_url)
+        # Its success and cancel pages: PAYMENT_PUBLIC_URL, else the gateway's PUBLIC_URL.
+        return cls(client, settings.stripe_webhook_secret, settings.public_address())
 
     # --- paying ------------------------------------------------------------------------------
 
@@ -247,9 +249,10 @@ class StripeProvider:
 
     # --- webhooks ----------------------------------------------------------------------------
 
-    def parse_webhook(self, body: bytes, signature: str) -> WebhookNews:
+    def parse_webhook(self, delivery: Delivery) -> WebhookNews:
+        signature = delivery.header(self.webhook_auth.name)
         try:
-            event = self.client.construct_event(body, signature, self.webhook_secret)
+            event = self.client.construct_event(delivery.body, signature, self.webhook_secret)
         except stripe.SignatureVerificationError as exc:
             raise InvalidSignature(str(exc.user_message or "signature mismatch")) from None
         except ValueError:

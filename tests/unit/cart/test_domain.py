@@ -172,6 +172,8 @@ LINE_EDGES = [
     ("refund_requested", "resume_queued", "queued"),
     ("refund_requested", "resume_registration_failed", "registration_failed"),
     ("partially_refunded", "request_refund", "refund_requested"),
+    ("refund_requested", "restore_fulfilled", "fulfilled"),  # the provider refused the refund
+    ("refund_requested", "restore_partially_refunded", "partially_refunded"),
 ]
 
 

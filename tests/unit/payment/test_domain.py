@@ -69,6 +69,7 @@ CAUSES = (
     "window_closed",
     "provider_error",
     "superseded",
+    "payer_cancelled",
 )
 X = Conflict  # not an edge: the payment cannot take this cause
 _ = None  # late or repeated news: changes nothing
@@ -76,13 +77,14 @@ _ = None  # late or repeated news: changes nothing
 # Written out by hand, one row per state, one column per cause (in the order of CAUSES):
 # a wrong edge in model.py fails the test below.
 EXPECTED: dict[str, tuple[object, ...]] = {
-    # columns: opened, paid, declined, abandoned, window_closed, error, superseded
-    "created": ("pending", X, X, X, "expired", "failed", "cancelled"),
-    "pending": (X, "succeeded", "failed", "cancelled", "expired", X, "cancelled"),
-    "succeeded": (X, _, _, _, _, X, X),
-    "failed": (X, "succeeded", _, _, _, X, _),
-    "cancelled": (X, "succeeded", _, _, _, X, _),
-    "expired": (X, "succeeded", _, _, _, X, _),
+    # columns: opened, paid, declined, abandoned, window_closed, error, superseded,
+    # payer_cancelled
+    "created": ("pending", X, X, X, "expired", "failed", "cancelled", X),
+    "pending": (X, "succeeded", "failed", "cancelled", "expired", X, "cancelled", "cancelled"),
+    "succeeded": (X, _, _, _, _, X, X, _),
+    "failed": (X, "succeeded", _, _, _, X, _, "cancelled"),
+    "cancelled": (X, "succeeded", _, _, _, X, _, _),
+    "expired": (X, "succeeded", _, _, _, X, _, _),
 }
 
 
@@ -302,6 +304,56 @@ def test_reconciliation_lists_every_kind_of_mismatch() -> None:
     assert [i.reference for i in result.missing_in_ledger] == ["x"]
     assert result.fees_cents == 39
     assert result.payouts[0].matches
+
+
+def test_money_that_went_and_came_back_under_one_reference_reconciles_as_one_item() -> None:
+    """A won dispute (withdrawn, then reinstated) and a failed refund (refund, then its
+    refund_failure) are two provider transactions of one reference that net to nothing."""
+    now = datetime.now(UTC)
+
+    def txn(source: str, amount: int, kind: str, fee: int = 0) -> BalanceTransactionView:
+        return BalanceTransactionView(
+            id=f"t{source}{kind}",
+            type=kind,
+            source=source,
+            amount_cents=amount,
+            fee_cents=fee,
+            net_cents=amount - fee,
+            created=now,
+            payout_id="po1",
+        )
+
+    provider = [
+        txn("pi_1", 5000, "charge", 100),
+        txn("du_1", -5000, "adjustment", 1500),  # the dispute fee stays with the provider
+        txn("du_1", 5000, "adjustment"),
+        txn("re_1", -1200, "refund"),
+        txn("re_1", 1200, "refund_failure"),
+        txn("re_2", -700, "refund"),
+    ]
+    # The ledger: the sale, the dispute's -X and +X (0), no entry of the failed refund.
+    result = reconcile(
+        {"pi_1": 5000, "du_1": 0, "re_2": -700},
+        provider,
+        [("po1", 5000 - 100 - 5000 - 1500 + 5000 - 1200 + 1200 - 700)],
+    )
+    assert result.amount_mismatches == []
+    assert result.missing_in_ledger == []
+    assert result.missing_at_provider == []
+    assert {i.reference: i.provider_cents for i in result.matched} == {
+        "pi_1": 5000,
+        "du_1": 0,
+        "re_1": 0,
+        "re_2": -700,
+    }
+    assert {i.reference: i.fee_cents for i in result.matched}["du_1"] == 1500
+    assert result.fees_cents == 1600
+    assert result.payouts[0].matches
+    # A reference whose transactions do not net to what the ledger says is still one item.
+    half = reconcile({"du_1": 0}, [txn("du_1", -5000, "adjustment")])
+    assert [(i.reference, i.ledger_cents, i.provider_cents) for i in half.amount_mismatches] == [
+        ("du_1", 0, -5000)
+    ]
 
 
 def order(**changes: object) -> OrderForPayment:

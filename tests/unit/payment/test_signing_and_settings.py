@@ -56,3 +56,23 @@ def test_webhook_url_defaults_to_the_gateway_endpoint() -> None:
         "https://varaukset.turku.fi/api/v1/payments/webhooks/local"
     )
     assert PaymentSettings().local_webhook_url is None
+
+
+def test_a_hosted_checkout_returns_to_the_gateways_public_url_without_a_setting_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PAYMENT_PUBLIC_URL is optional: like the cart's links, the providers' return and
+    callback addresses follow the gateway's PUBLIC_URL (else http://HOST:PORT)."""
+    from services.payment.providers.stripe import StripeProvider
+
+    monkeypatch.setenv("PUBLIC_URL", "https://varaukset.turku.fi/")
+    keys = {"stripe_api_key": "sk_test_x", "stripe_webhook_secret": "whsec_x"}
+    stripe = StripeProvider.from_settings(PaymentSettings(provider="stripe", **keys), None)
+    assert stripe.public_url == "https://varaukset.turku.fi"
+    own = PaymentSettings(provider="stripe", public_url="https://maksu.turku.fi", **keys)
+    assert StripeProvider.from_settings(own, None).public_url == "https://maksu.turku.fi"
+    monkeypatch.delenv("PUBLIC_URL")
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.delenv("HOST", raising=False)
+    assert PaymentSettings().public_address() == "http://127.0.0.1:8123"
+    assert PaymentSettings().local_webhook_url is None  # the local provider delivers in-process
