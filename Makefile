@@ -27,9 +27,12 @@ run: $(DEV)
 # The browser tests' system step first, in the open (tests/browser/install.sh: Debian's
 # chromium via apt-get when it is missing and we are root; otherwise it says the one command
 # to run and the browser tests fail saying it too), then every test.
+# The services run inside the test process, so one pytest uses one core: TEST_WORKERS
+# processes (pytest-xdist, a file per worker at a time; each its own PostgreSQL and NATS).
+TEST_WORKERS ?= 2
 test: $(DEV_TEST)
 	sh tests/browser/install.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(DEV_TEST)
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,7 @@ Fixtures other tests build on:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -132,6 +133,18 @@ async def clean_schema(pool_or_conn: asyncpg.Pool | asyncpg.Connection, schema: 
            WHERE schemaname = $1 AND tablename <> 'schema_migrations'""",
         schema,
     )
-    if tables:
-        names = ", ".join(f'"{schema}"."{t["tablename"]}"' for t in tables)
-        await pool_or_conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    if not tables:
+        return
+    names = ", ".join(f'"{schema}"."{t["tablename"]}"' for t in tables)
+    # A service's consumers may still be handling a redelivered event of an earlier test
+    # while we truncate: TRUNCATE takes its locks table by table, so the two can deadlock.
+    # PostgreSQL then aborts one of them; when it is us, try again (the consumer's event is
+    # redelivered to it, as in production).
+    for attempt in range(5):
+        try:
+            await pool_or_conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            return
+        except asyncpg.DeadlockDetectedError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))

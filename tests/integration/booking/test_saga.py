@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from datetime import timedelta
 
@@ -135,7 +134,6 @@ async def test_race_of_64_tasks_for_100_slots_on_10_resources(booking: Booking) 
     resources = [await booking.add_resource(capacity=1) for _ in range(10)]
     day = next_weekday(3)
     slots = [(rid, local(day, 8 + h)) for rid in resources for h in range(10)]
-    waits: list[float] = []
     winners: list[c.HoldReply] = []
     errors: list[Exception] = []
 
@@ -147,22 +145,18 @@ async def test_race_of_64_tasks_for_100_slots_on_10_resources(booking: Booking) 
                     c.HoldItem(resource_id=rid, starts_at=start, ends_at=start + timedelta(hours=1))
                 ]
             )
-            t0 = time.perf_counter()
             try:
                 winners.append(await booking.call("hold", req, c.HoldReply, resident(n, i)))
             except SlotUnavailable:
                 pass
             except Exception as exc:
                 errors.append(exc)
-            waits.append(time.perf_counter() - t0)
 
-    started = time.perf_counter()
     await asyncio.gather(*(racer(n) for n in range(64)))
-    elapsed = time.perf_counter() - started
+    # Correctness only: every slot won exactly once and no request failed (a request that
+    # waited past its timeout would be an error here). How fast is bench_booking's question.
     assert errors == []
     assert len(winners) == 100
-    assert max(waits) < 1.0, max(waits)
-    assert elapsed < 30
 
 
 async def test_customer_cancelling_a_paid_reservation_gets_the_policy_refund(

@@ -102,7 +102,7 @@ async def test_issuer_down_without_keys_fails_fast_until_the_retry_time() -> Non
     for _ in range(10):
         with pytest.raises(Unavailable):
             await cache.key("a")
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.2  # less than one fetch (0.2 s): none was tried
     assert issuer.fetches == 1
     issuer.up = True
     await asyncio.sleep(0.35)
@@ -132,5 +132,5 @@ async def test_a_running_refresh_does_not_hold_up_requests_with_a_cached_key() -
     await asyncio.sleep(0.05)
     started = time.monotonic()
     assert await cache.key("a") is not None
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.4  # the refresh takes 0.5 s: it was not waited for
     await slow
