@@ -323,6 +323,9 @@ _T: dict[str, tuple[str, str, str]] = {
     "refund": ("Hyvitä", "Återbetala", "Refund"),
     "duration": ("Kesto", "Längd", "Duration"),
     "time_left": ("jäljellä", "kvar", "left"),
+    "pay": ("Maksa", "Betala", "Pay"),
+    "pay_by": ("Maksettava viimeistään", "Betalas senast", "Pay by"),
+    "payment_in_progress": ("Maksu kesken", "Betalningen pågår", "Payment in progress"),
     "feed_shown_once": (
         "Osoite näytetään vain nyt. Uuden luominen mitätöi vanhan.",
         "Adressen visas bara nu. En ny ersätter den gamla.",

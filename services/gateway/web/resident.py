@@ -18,7 +18,7 @@ from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page
-from shared.errors import ValidationFailed
+from shared.errors import Conflict, ValidationFailed
 
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
@@ -256,6 +256,26 @@ async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     return _back("/reservations", f"done_cancelled&refund={refund}")
 
 
+@post("/reservations/{reservation_id:str}/pay", name="web:pay_reservation")
+async def pay_reservation(request: Req, reservation_id: FromPath[str]) -> Redirect:
+    """An approved request (held until its payment deadline) goes into the cart to be paid.
+
+    The key is the reservation's, the one `hold` uses: pressing "Pay" twice, or for a hold that
+    is already in the cart, adds nothing twice."""
+    _signed_in(request)
+    try:
+        await call(
+            request,
+            "add_reservation",
+            reservation_id=reservation_id,
+            idempotency_key=f"{reservation_id}-cart",
+        )
+    except Conflict as exc:
+        if exc.field != "reference":  # "already in the cart": pay it there
+            raise
+    return _back("/cart", "done_added")
+
+
 @get("/calendar", name="web:calendar")
 async def calendar(request: Req) -> Response[str]:
     _signed_in(request)
@@ -309,6 +329,7 @@ ROUTES = [
     reservations,
     cancel_confirm,
     cancel,
+    pay_reservation,
     calendar,
     calendar_create,
     calendar_feed,
