@@ -20,11 +20,15 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "web"
 
 
 def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    from services.gateway.web.forms import back_to_form
     from services.gateway.web.render import page
 
     if isinstance(exc, Unauthenticated):
         here = request.url.path if request.method == "GET" else "/"
         return Redirect(path=f"/sign-in?next={quote(here, safe='/')}", status_code=303)
+    to_form = back_to_form(request, exc)
+    if to_form is not None:  # the visitor fixes it on the form, input kept
+        return to_form
     status = exc.status if 400 <= exc.status < 600 else 500
     message = exc.message if status < 500 else ""
     response = page(

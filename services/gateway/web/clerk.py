@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow, principal_of
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
@@ -112,7 +113,7 @@ async def approvals(request: Req) -> Response[str]:
 
 @post("/staff/approvals/{reservation_id:str}", name="web:decide", guards=STAFF)
 async def decide(request: Req, reservation_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     key = form.get("key") or new_key()
     if form.get("decision") == "approve":
         await call(request, "approve", reservation_id=reservation_id, idempotency_key=key)
@@ -142,7 +143,7 @@ async def closures(request: Req) -> Response[str]:
 @post("/staff/closures", name="web:add_closure", guards=STAFF, status_code=200)
 async def add_closure(request: Req) -> Response[str]:
     """Close a unit or one resource for some days; the answer lists the reservations hit."""
-    form = await request.form()
+    form = await read_form(request)
     target = str(form.get("target") or "")
     unit_id, _, resource_id = target.partition("/")
     reply = await call(
@@ -168,7 +169,7 @@ async def add_closure(request: Req) -> Response[str]:
 
 @post("/staff/reservations/{reservation_id:str}/cancel", name="web:staff_cancel", guards=STAFF)
 async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise ValidationFailed("give a reason", field="reason")

@@ -7,6 +7,7 @@ the browser's `Accept-Language`, the signed-in user's locale, then Finnish.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -213,6 +214,75 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "err_gone": ("Linkki on vanhentunut.", "Länken har gått ut.", "The link has expired."),
     "err_other": ("Tapahtui virhe.", "Ett fel inträffade.", "An error occurred."),
+    "error": ("Virhe", "Fel", "Error"),
+    "error_summary": ("Korjaa seuraava", "Rätta följande", "There is a problem"),
+    "err_forbidden_pin": (
+        "Kirjastokortin numero tai PIN-koodi on väärin.",
+        "Bibliotekskortets nummer eller PIN-kod är fel.",
+        "The library card number or PIN is wrong.",
+    ),
+    "err_attempts_left": ("Yrityksiä jäljellä", "Försök kvar", "Attempts left"),
+    "err_locked_minutes": (
+        "Kortti on lukittu {n} minuutiksi.",
+        "Kortet är låst i {n} minuter.",
+        "The card is locked for {n} minutes.",
+    ),
+    "err_slot_unavailable_starts_at": (
+        "Joku ehti varata tämän ajan. Valitse toinen aika.",
+        "Någon hann boka den här tiden. Välj en annan tid.",
+        "Someone has just booked this time. Choose another time.",
+    ),
+    "err_slot_unavailable_places": (
+        "Vapaita paikkoja ei ole niin monta. Valitse vähemmän paikkoja tai toinen aika.",
+        "Det finns inte så många lediga platser. Välj färre platser eller en annan tid.",
+        "There are not that many free places. Choose fewer places or another time.",
+    ),
+    "err_slot_unavailable_slot": (
+        "Joku ehti varata tämän ajan. Valitse toinen aika.",
+        "Någon hann boka den här tiden. Välj en annan tid.",
+        "Someone has just booked this time. Choose another time.",
+    ),
+    "err_validation_failed_slot": ("Valitse aika.", "Välj en tid.", "Choose a time."),
+    "err_validation_failed_card_number": (
+        "Tarkista kirjastokortin numero (4–32 kirjainta tai numeroa).",
+        "Kontrollera bibliotekskortets nummer (4–32 bokstäver eller siffror).",
+        "Check the library card number (4 to 32 letters or digits).",
+    ),
+    "err_validation_failed_pin": (
+        "Anna kirjastokortin PIN-koodi.",
+        "Ange bibliotekskortets PIN-kod.",
+        "Enter the PIN of the library card.",
+    ),
+    "err_validation_failed_debit": (
+        "Valitse vähintään yksi maksu.",
+        "Välj minst en avgift.",
+        "Choose at least one fee.",
+    ),
+    "err_validation_failed_accept_licence": (
+        "Hyväksy lisenssiehdot.",
+        "Godkänn licensvillkoren.",
+        "Accept the licence terms.",
+    ),
+    "field_slot": ("Aika", "Tid", "Time"),
+    "field_starts_at": ("Aika", "Tid", "Time"),
+    "field_ends_at": ("Kesto", "Längd", "Duration"),
+    "field_length": ("Kesto", "Längd", "Duration"),
+    "field_places": ("Paikkoja", "Platser", "Places"),
+    "field_card_number": (
+        "Kirjastokortin numero",
+        "Bibliotekskortets nummer",
+        "Library card number",
+    ),
+    "field_pin": ("PIN-koodi", "PIN-kod", "PIN"),
+    "field_debit": ("Maksut", "Avgifter", "Fees"),
+    "field_account_line_ids": ("Maksut", "Avgifter", "Fees"),
+    "field_accept_licence": ("Lisenssiehdot", "Licensvillkor", "Licence terms"),
+    "field_area": ("Alue", "Område", "Area"),
+    "field_purpose": ("Käyttötarkoitus", "Användningsändamål", "Purpose of use"),
+    "field_purpose_of_use": ("Käyttötarkoitus", "Användningsändamål", "Purpose of use"),
+    "field_reason": ("Syy", "Orsak", "Reason"),
+    "field_day": ("Päivä", "Dag", "Day"),
+    "field_reservation_id": ("Varaus", "Bokning", "Reservation"),
     "back_home": ("Takaisin etusivulle", "Tillbaka till startsidan", "Back to the home page"),
     "done_held": (
         "Aika on varattu ja lisätty koriin.",
@@ -560,6 +630,41 @@ def t(lang: str, key: str) -> str:
     if texts is None:
         return key.partition("_")[2] if key.startswith(("state_", "merchant_")) else key
     return texts[LANGUAGES.index(lang) if lang in LANGUAGES else 0]
+
+
+FIELD_ANCHORS: Mapping[str, str] = {
+    # a service's field -> the id of the input that holds it on our forms
+    "card_number": "card",
+    "slot": "slots",
+    "starts_at": "slots",
+    "ends_at": "h-length",
+    "length": "h-length",
+    "places": "h-places",
+    "repeat": "h-repeat",
+    "account_line_ids": "debits",
+    "debit": "debits",
+}
+
+
+def field_label(lang: str, field: str) -> str:
+    """The field's name in `lang` (its code when we have no name for it)."""
+    return t(lang, f"field_{field}") if f"field_{field}" in _T else field
+
+
+def error_message(lang: str, code: Any, field: str, details: Any) -> str:
+    """The message beside the field: the most specific text we have for (code, field)."""
+    for key in (f"err_{code}_{field}", f"err_{code}"):
+        if key in _T:
+            message = t(lang, key)
+            break
+    else:
+        message = t(lang, "err_other")
+    details = details if isinstance(details, dict) else {}
+    if details.get("locked_for_minutes"):
+        message += " " + t(lang, "err_locked_minutes").format(n=int(details["locked_for_minutes"]))
+    elif details.get("attempts_left") is not None:
+        message += f" {t(lang, 'err_attempts_left')}: {int(details['attempts_left'])}."
+    return message
 
 
 def text_keys() -> frozenset[str]:

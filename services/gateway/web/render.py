@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
+from markupsafe import Markup, escape
 
 from services.gateway.auth import principal_of
 from services.gateway.web import i18n
+from services.gateway.web.forms import FORM_COOKIE, form_state
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -88,6 +90,44 @@ def language_of(request: Request[Any, Any, Any]) -> str:
     )
 
 
+def _form_context(state: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """The error summary, the message beside the field and the kept input of a refused form."""
+    values: dict[str, list[str]] = (state or {}).get("values") or {}
+    error = None
+    if state is not None:
+        field = str(state.get("field") or "")
+        error = {
+            "code": str(state.get("code") or ""),
+            "field": field,
+            "label": i18n.field_label(lang, field),
+            "anchor": i18n.FIELD_ANCHORS.get(field, field),
+            "message": i18n.error_message(lang, state.get("code"), field, state.get("details")),
+        }
+
+    def kept(name: str, default: Any = "") -> Any:
+        found = values.get(name)
+        return found[0] if found else default
+
+    def kept_all(name: str) -> list[str]:
+        return list(values.get(name) or [])
+
+    def field_error(*names: str) -> Markup:
+        if error is None or error["field"] not in names:
+            return Markup("")
+        return Markup(
+            '<p class="field-error" id="error-{0}">'
+            '<span class="visually-hidden">{1}:</span> {2}</p>'
+        ).format(error["field"], escape(i18n.t(lang, "error")), error["message"])
+
+    return {
+        "form_error": error,
+        "kept": kept,
+        "kept_all": kept_all,
+        "field_error": field_error,
+        "has_input": state is not None,
+    }
+
+
 def page(
     request: Request[Any, Any, Any],
     template: str,
@@ -97,6 +137,7 @@ def page(
     """Render `web/<template>` with the common context."""
     lang = language_of(request)
     principal = principal_of(request)
+    state = form_state(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context = {
         "lang": lang,
@@ -112,12 +153,16 @@ def page(
         "here": here,
         "here_quoted": quote(here, safe=""),
         "notice": request.query_params.get("done"),
+        **_form_context(state, lang),
         **values,
     }
     html = _ENV.get_template(f"web/{template}").render(context)
-    return Response(
+    response = Response(
         html,
         status_code=status_code,
         media_type="text/html",  # Litestar adds `; charset=utf-8` to text/*
         headers={"Content-Language": lang, "Vary": "Accept-Language, Cookie"},
     )
+    if state is not None:  # shown once
+        response.delete_cookie(FORM_COOKIE, path="/")
+    return response

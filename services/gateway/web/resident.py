@@ -16,6 +16,7 @@ from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page
 from shared.errors import Conflict, ValidationFailed
@@ -177,7 +178,7 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
 @post("/holds", name="web:hold")
 async def hold(request: Req) -> Redirect:
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     places = int(form.get("places") or 1)
     repeat = int(form.get("repeat") or 1)
     start, _, end = str(form.get("slot") or "").partition("|")
@@ -245,7 +246,7 @@ async def cancel_confirm(request: Req, reservation_id: FromPath[str]) -> Respons
 @post("/reservations/{reservation_id:str}/cancel", name="web:cancel")
 async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     reply = await call(
         request,
         "cancel",
@@ -286,7 +287,7 @@ async def calendar(request: Req) -> Response[str]:
 async def calendar_create(request: Req) -> Response[str]:
     """The new private address is shown once, in this answer (never in a URL or a log)."""
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     if form.get("action") == "revoke":
         await call(request, "feed_revoke", idempotency_key=new_key())
         return page(request, "calendar.html", feed_url=None, revoked=True)

@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
@@ -54,7 +55,7 @@ async def registration_action(
 ) -> Redirect:
     if action not in ("retry", "resolve"):
         raise ValidationFailed("retry or resolve", field="action")
-    form = await request.form()
+    form = await read_form(request)
     await call(
         request,
         f"{action}_registration",
@@ -91,7 +92,7 @@ async def _product_record(request: Req, product_id: str) -> dict[str, Any]:
 async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
     """Change a product's price (per file/sheet, or the base fee of area pricing) and whether
     it is sold; the rest of the product stays as it is."""
-    form = await request.form()
+    form = await read_form(request)
     product = await _product_record(request, product_id)
     pricing = dict(product.get("pricing") or {})
     price_field = "base_fee_cents" if pricing.get("kind") == "area" else "unit_cents"
@@ -109,7 +110,7 @@ async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
 @post("/staff/gis/ready-files/{product_id:str}", name="web:gis_product_file", guards=GIS)
 async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
     """Upload a product's ready file: the store issues its id and the product names it."""
-    form = await request.form()
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed("choose a file", field="file")
@@ -129,7 +130,7 @@ async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
 
 @post("/staff/gis/{line_id:str}/file", name="web:gis_upload", guards=GIS)
 async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed("choose a file", field="file")
@@ -147,7 +148,7 @@ async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
 
 @post("/staff/orders/{order_id:str}/lines/{line_id:str}/refund", name="web:refund", guards=STAFF)
 async def refund_line(request: Req, order_id: FromPath[str], line_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     await call(
         request,
         "request_refund",
@@ -192,7 +193,7 @@ async def finance(
 @post("/finance/anomalies/{anomaly_id:int}/resolve", name="web:resolve_anomaly", guards=FINANCE)
 async def resolve_anomaly(request: Req, anomaly_id: FromPath[int]) -> Redirect:
     """Settle a payment anomaly with a note of what was done (each row's form has its key)."""
-    form = await request.form()
+    form = await read_form(request)
     await call(
         request,
         "resolve_anomaly",
@@ -233,7 +234,7 @@ async def reconciliation(
 async def erp_export(request: Req) -> Response[str]:
     """The day's accounting file for the ERP (CSV). A day already exported is refused unless
     the officer asks for a re-export, which the payment service records."""
-    form = await request.form()
+    form = await read_form(request)
     day = str(form.get("day") or "")
     export = await call(
         request,

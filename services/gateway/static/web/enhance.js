@@ -12,6 +12,8 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector(".error-summary");
+    if (summary) { summary.focus(); }  // GOV.UK: the error summary takes the focus
     if (document.querySelector("[data-countdown]")) {
       document.querySelectorAll("[data-countdown]").forEach(function (el) { el.setAttribute("aria-hidden", "true"); });
       tick();
