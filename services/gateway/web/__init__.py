@@ -11,8 +11,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, Router
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from litestar.types import ExceptionHandlersMap
 
 from shared.errors import Forbidden, ServiceError, Unauthenticated
 
@@ -30,19 +32,72 @@ def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Respon
     if to_form is not None:  # the visitor fixes it on the form, input kept
         return to_form
     status = exc.status if 400 <= exc.status < 600 else 500
-    message = exc.message if status < 500 else ""
     response = page(
         request,
         "error.html",
         status_code=status,
         code=exc.code,
-        message=message,
         field=exc.field,
+        details=exc.details,
         subject=exc.details.get("subject", ""),
     )
     if status == 503:
         response.headers["Retry-After"] = "5"
     return response
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page (not the API, not a file, not a script's request)."""
+    path = request.scope.get("path", "")
+    return (
+        request.method in ("GET", "HEAD")
+        and not path.startswith(("/api/", "/static/", "/auth/", "/health", "/metrics"))
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """An unknown address: a page in the visitor's language for a browser, else problem+json."""
+    from services.gateway.errors import from_http_exception
+    from services.gateway.web.render import page
+
+    if not _wants_html(request):
+        return from_http_exception(exc).to_response(request)
+    return page(request, "error.html", status_code=404, code="page_not_found")
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """An unexpected failure: logged (with the request id) as the API does; a page for a
+    browser, in the visitor's language, without any developer text."""
+    from services.gateway.errors import internal_error
+    from services.gateway.web.render import page
+
+    answer = internal_error(request, exc)
+    if not _wants_html(request):
+        return answer
+    try:
+        return page(request, "error.html", status_code=500, code="internal")
+    except Exception:  # the page itself failed: the plain answer, already logged
+        return answer
+
+
+def _bad_address(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """A page's query or path value that does not parse (`?places=abc`): a page, not JSON."""
+    from services.gateway.errors import from_http_exception
+    from services.gateway.web.render import page
+
+    if not _wants_html(request):
+        return from_http_exception(exc).to_response(request)
+    extra = from_http_exception(exc).extra
+    field = str(extra.get("field") or "") if isinstance(extra, dict) else ""
+    return page(request, "error.html", status_code=400, code="validation_failed", field=field)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    NotFoundException: _not_found,
+    Exception: _internal,
+}
+"""App-level handlers (an unknown URL never reaches the web router's own handlers)."""
 
 
 async def _same_origin(request: Request[Any, Any, Any]) -> None:
@@ -70,7 +125,7 @@ def web_router() -> Router:
             *units.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],
-        exception_handlers={ServiceError: _service_error},
+        exception_handlers={ServiceError: _service_error, ValidationException: _bad_address},
         before_request=_same_origin,
         include_in_schema=False,
     )

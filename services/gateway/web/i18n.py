@@ -215,6 +215,22 @@ _T: dict[str, tuple[str, str, str]] = {
     "err_gone": ("Linkki on vanhentunut.", "Länken har gått ut.", "The link has expired."),
     "err_other": ("Tapahtui virhe.", "Ett fel inträffade.", "An error occurred."),
     "error": ("Virhe", "Fel", "Error"),
+    "error_title_page_not_found": ("Sivua ei löytynyt", "Sidan hittades inte", "Page not found"),
+    "err_page_not_found": (
+        "Osoitteessa ei ole sivua. Tarkista osoite tai aloita etusivulta.",
+        "Det finns ingen sida på adressen. Kontrollera adressen eller börja från startsidan.",
+        "There is no page at this address. Check the address or start from the home page.",
+    ),
+    "error_title_internal": (
+        "Palvelussa on häiriö",
+        "Det är en störning i tjänsten",
+        "Sorry, there is a problem with the service",
+    ),
+    "err_internal": (
+        "Yritä hetken kuluttua uudelleen. Tekemäsi varaukset ja maksut ovat tallessa.",
+        "Försök igen om en stund. Dina bokningar och betalningar är sparade.",
+        "Please try again in a moment. Your bookings and payments are safe.",
+    ),
     "error_summary": ("Korjaa seuraava", "Rätta följande", "There is a problem"),
     "err_forbidden_pin": (
         "Kirjastokortin numero tai PIN-koodi on väärin.",

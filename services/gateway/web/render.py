@@ -156,6 +156,10 @@ def page(
         **_form_context(state, lang),
         **values,
     }
+    if template == "error.html":  # the error in the visitor's words, never developer text
+        field = str(values.get("field") or "")
+        text = i18n.error_message(lang, values.get("code"), field, values.get("details"))
+        context["error_text"] = f"{i18n.field_label(lang, field)}: {text}" if field else text
     html = _ENV.get_template(f"web/{template}").render(context)
     response = Response(
         html,
