@@ -341,6 +341,30 @@ class Bookings:
             await remember(conn, "cancel", principal, req, reply)
         return reply
 
+    async def cancel_quote(self, req: c.ReservationRef, ctx: RequestContext) -> c.CancelQuote:
+        """What `cancel` would refund now, by the same policy; changes nothing."""
+        principal = signed_in(ctx.principal)
+        async with self.pool.acquire() as conn:
+            r = await store.get(conn, req.reservation_id)
+            may_see(principal, r)
+            res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
+        paid = r.gross_cents if r.state == "confirmed" and r.order_id else 0
+        active = r.state in ("requested", "held", "confirmed")
+        try:
+            refund, _ = self.refund_for(
+                principal, r, res.free_cancel_hours, res.late_refund_percent, "quote"
+            )
+        except ValidationFailed:  # it has started: no cancelling any more
+            active, refund = False, 0
+        return c.CancelQuote(
+            reservation=view(r),
+            can_cancel=active,
+            paid_cents=paid,
+            refund_cents=refund if active else 0,
+            free_cancel_hours=res.free_cancel_hours,
+            late_refund_percent=res.late_refund_percent,
+        )
+
     def refund_for(
         self,
         principal: Principal,

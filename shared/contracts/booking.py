@@ -251,6 +251,18 @@ class CancelReply(msgspec.Struct, frozen=True, kw_only=True):
     refund_cents: int
 
 
+class CancelQuote(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.cancel_quote`: what cancelling now would give back, shown before the
+    customer confirms (the same policy `cancel` applies; nothing changes)."""
+
+    reservation: ReservationView
+    can_cancel: bool  # False once it has started (or is no longer active)
+    paid_cents: int
+    refund_cents: int
+    free_cancel_hours: int
+    late_refund_percent: int
+
+
 class DenyRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`booking.v1.deny`: staff deny a requested reservation with a reason."""
 

@@ -65,11 +65,23 @@ async def test_resident_pays_a_request_after_staff_approve_it(
     assert resident.url.endswith("/cart?done=done_added")
     await visit(resident, "/reservations")  # "Pay" again: the same line, not a second one
     await submit(resident, resident.locator(f"button[data-pay='{rid}']"))
-    assert await resident.locator(f"tr[data-reference='{rid}']").count() == 1
+    line = resident.locator(f"tr[data-reference='{rid}']")
+    assert await line.count() == 1
+    assert "Tapahtumasali" in await line.locator(".what").inner_text()  # place, in Finnish
+    assert await line.locator(".when").count() == 1  # date and time
     await pay_and_see_receipt(resident)
+    assert await resident.locator("tbody .when").count() >= 1  # the receipt: date and time
+    assert "<" not in await resident.title()
 
     await visit(resident, "/reservations")
     assert await resident.locator(f"button[data-pay='{rid}']").count() == 0
     paid = resident.locator("tr", has=resident.locator(f"a[href='/reservations/{rid}/cancel']"))
     assert await paid.get_attribute("data-state") == "confirmed"
+    await visit(resident, f"/reservations/{rid}/cancel")  # the refund is shown before
+    assert await resident.locator("[data-refund-quote]").get_attribute("data-refund-quote") == (
+        "35000"
+    )
+    await clean(resident, "pay-approved-02-cancel-quote")
+    await submit(resident, resident.locator("button.danger"))
+    assert await resident.locator("[data-refund]").get_attribute("data-refund") == "35000"
     await resident.context.close()

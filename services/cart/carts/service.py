@@ -74,6 +74,7 @@ def reservation_line(found: ReservationForCart) -> LineDraft:
             "ends_at": found.ends_at.isoformat(),
             "expires_at": found.expires_at.isoformat() if found.expires_at else None,
             "resource_name": msgspec.to_builtins(found.resource_name),
+            "unit_name": msgspec.to_builtins(found.unit_name),
         },
     )
 

@@ -410,6 +410,21 @@ _T: dict[str, tuple[str, str, str]] = {
     "duration": ("Kesto", "Längd", "Duration"),
     "time_left": ("jäljellä", "kvar", "left"),
     "pay": ("Maksa", "Betala", "Pay"),
+    "refunded_amount": ("Hyvitetty", "Återbetalt", "Refunded"),
+    "cancel_policy_text": (
+        "Peruutusehdot: maksu palautetaan kokonaan, kun perut viimeistään {hours} tuntia ennen "
+        "alkua; sen jälkeen palautetaan {percent} %, alkamisen jälkeen ei mitään.",
+        "Avbokningsvillkor: du får hela avgiften tillbaka om du avbokar senast {hours} timmar "
+        "före början; därefter {percent} %, efter början ingenting.",
+        "Cancellation policy: you get all of it back when you cancel at least {hours} hours "
+        "before the start; after that {percent} %, and nothing once it has started.",
+    ),
+    "keep_reservation": ("Älä peru", "Avboka inte", "Keep the reservation"),
+    "cannot_cancel": (
+        "Tätä varausta ei voi enää perua.",
+        "Den här bokningen kan inte längre avbokas.",
+        "This reservation can no longer be cancelled.",
+    ),
     "pay_by": ("Maksettava viimeistään", "Betalas senast", "Pay by"),
     "payment_in_progress": ("Maksu kesken", "Betalningen pågår", "Payment in progress"),
     "feed_shown_once": (

@@ -24,6 +24,7 @@ OPS: dict[str, str] = {
     "my_reservations": "booking.v1.my_reservations",
     "get_reservation": "booking.v1.get",
     "cancel": "booking.v1.cancel",
+    "cancel_quote": "booking.v1.cancel_quote",
     "feed_create": "booking.v1.calendar_token_create",
     "feed_revoke": "booking.v1.calendar_token_revoke",
     "calendar_feed": "booking.v1.calendar_feed",

@@ -153,10 +153,16 @@ async def _resource_names(request: Req) -> dict[str, Any]:
         ends_before=(start + timedelta(days=7)).isoformat(),
     )
     return {
-        str(hit["resource"]["resource_id"]): hit["resource"].get("name")
+        str(hit["resource"]["resource_id"]): hit["resource"]
         for hit in _items(reply, "hits")
         if isinstance(hit.get("resource"), dict)
     }
+
+
+def _with_place(reservation: dict[str, Any], resources: dict[str, Any]) -> dict[str, Any]:
+    """The reservation with its resource's and unit's names (reservations carry only ids)."""
+    found = resources.get(str(reservation.get("resource_id"))) or {}
+    return reservation | {"resource_name": found.get("name"), "unit_name": found.get("unit_name")}
 
 
 async def _resource_summary(request: Req, resource_id: str, monday: date) -> dict[str, Any]:
@@ -221,10 +227,7 @@ async def reservations(request: Req) -> Response[str]:
     _signed_in(request)
     reply = await call(request, "my_reservations")
     names = await _resource_names(request)
-    rows = [
-        r | {"resource_name": names.get(str(r.get("resource_id")))}
-        for r in _items(reply, "reservations")
-    ]
+    rows = [_with_place(r, names) for r in _items(reply, "reservations")]
     refund = request.query_params.get("refund")
     return page(
         request,
@@ -237,10 +240,9 @@ async def reservations(request: Req) -> Response[str]:
 @get("/reservations/{reservation_id:str}/cancel", name="web:cancel_confirm")
 async def cancel_confirm(request: Req, reservation_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
-    reservation = await call(request, "get_reservation", reservation_id=reservation_id)
-    names = await _resource_names(request)
-    reservation["resource_name"] = names.get(str(reservation.get("resource_id")))
-    return page(request, "cancel.html", reservation=reservation, key=new_key())
+    quote = await call(request, "cancel_quote", reservation_id=reservation_id)
+    reservation = _with_place(quote["reservation"], await _resource_names(request))
+    return page(request, "cancel.html", reservation=reservation, quote=quote, key=new_key())
 
 
 @post("/reservations/{reservation_id:str}/cancel", name="web:cancel")

@@ -139,7 +139,13 @@ async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
     order = await call(request, "get_order", order_id=order_id)
     lines = [
-        line.get("line", line) | {"state": line.get("state")} for line in _items(order, "lines")
+        line.get("line", line)
+        | {
+            "state": line.get("state"),
+            "details": line.get("details") or {},
+            "refunded_cents": line.get("refunded_cents") or 0,
+        }
+        for line in _items(order, "lines")
     ]
     return page(
         request,
