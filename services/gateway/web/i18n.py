@@ -23,6 +23,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "site_name": ("Turun kaupungin varaukset", "Åbo stads bokningar", "City of Turku bookings"),
     "skip_to_content": ("Siirry sisältöön", "Hoppa till innehållet", "Skip to content"),
     "main_nav": ("Päävalikko", "Huvudmeny", "Main menu"),
+    "menu": ("Valikko", "Meny", "Menu"),
     "language": ("Kieli", "Språk", "Language"),
     "home": ("Etusivu", "Startsida", "Home"),
     "resources": ("Tilat ja ajat", "Lokaler och tider", "Spaces and times"),

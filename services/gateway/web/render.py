@@ -43,6 +43,12 @@ def local_time(value: Any, fmt: str = "%d.%m.%Y %H:%M") -> str:
     return moment.astimezone(HELSINKI).strftime(fmt)
 
 
+def today() -> date:
+    """Today in Turku (the server's clock may run in UTC: after 22:00 that is still
+    yesterday)."""
+    return datetime.now(HELSINKI).date()
+
+
 def local_day(value: Any) -> date | None:
     """The local (Turku) date of an ISO timestamp."""
     if not value:

@@ -18,7 +18,7 @@ from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
 from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import HELSINKI, local_day, page
+from services.gateway.web.render import HELSINKI, local_day, page, today
 from shared.errors import Conflict, ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -75,7 +75,7 @@ async def resources(
     day: FromQuery[str] = "",
     places: FromQuery[int] = 1,
 ) -> Response[str]:
-    on = _date(day) if day else date.today()
+    on = _date(day) if day else today()
     start = datetime.combine(on, time(0), HELSINKI)
     reply = await call(
         request,
@@ -100,7 +100,7 @@ def _date(value: str) -> date:
 
 def _week_start(week: str) -> date:
     """The Monday of the week that holds `week` (any day of it; this week when empty)."""
-    day = _date(week) if week else date.today()
+    day = _date(week) if week else today()
     return day - timedelta(days=day.weekday())
 
 
@@ -145,7 +145,7 @@ async def resource_week(
 
 async def _resource_names(request: Req) -> dict[str, Any]:
     """Names of the bookable resources (reservations carry only ids); best effort."""
-    start = datetime.combine(date.today(), time(0), HELSINKI)
+    start = datetime.combine(today(), time(0), HELSINKI)
     reply = await call(
         request,
         "search",
