@@ -22,11 +22,13 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "web"
 
 
 def _service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
-    from services.gateway.web.forms import back_to_form
+    from services.gateway.web.forms import back_to_form, keep_for_sign_in
     from services.gateway.web.render import page
 
     if isinstance(exc, Unauthenticated):
-        here = request.url.path if request.method == "GET" else "/"
+        if request.method == "POST":  # back to the form after signing in, the choice kept
+            return keep_for_sign_in(request)
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(path=f"/sign-in?next={quote(here, safe='/')}", status_code=303)
     to_form = back_to_form(request, exc)
     if to_form is not None:  # the visitor fixes it on the form, input kept

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from litestar import Request
 from litestar.datastructures import FormMultiDict
@@ -82,6 +82,17 @@ def back_to_form(request: Req, exc: ServiceError) -> Redirect | None:
     raw = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
     response = Redirect(path=target, status_code=303)
     response.set_cookie(FORM_COOKIE, raw, max_age=120, path="/", samesite="lax", httponly=True)
+    return response
+
+
+def keep_for_sign_in(request: Req) -> Redirect:
+    """A form posted signed out: to the sign-in page, which brings the visitor back to the
+    page the form was on with the choice kept (no error: nothing was wrong with it)."""
+    target = _origin_page(request) or "/"
+    state = {"values": _kept_values(request.state.get(_FORM_STATE))}
+    raw = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+    response = Redirect(path=f"/sign-in?next={quote(target, safe='/')}", status_code=303)
+    response.set_cookie(FORM_COOKIE, raw, max_age=900, path="/", samesite="lax", httponly=True)
     return response
 
 

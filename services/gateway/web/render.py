@@ -100,7 +100,7 @@ def _form_context(state: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     """The error summary, the message beside the field and the kept input of a refused form."""
     values: dict[str, list[str]] = (state or {}).get("values") or {}
     error = None
-    if state is not None:
+    if state is not None and state.get("code"):
         field = str(state.get("field") or "")
         error = {
             "code": str(state.get("code") or ""),
@@ -143,7 +143,8 @@ def page(
     """Render `web/<template>` with the common context."""
     lang = language_of(request)
     principal = principal_of(request)
-    state = form_state(request)
+    # The sign-in page passes the kept input on to the page the visitor returns to.
+    state = form_state(request) if template != "sign_in.html" else None
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context = {
         "lang": lang,

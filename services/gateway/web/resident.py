@@ -183,8 +183,8 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
 
 @post("/holds", name="web:hold")
 async def hold(request: Req) -> Redirect:
+    form = await read_form(request)  # first: a signed-out visitor comes back with the choice
     _signed_in(request)
-    form = await read_form(request)
     places = int(form.get("places") or 1)
     repeat = int(form.get("repeat") or 1)
     start, _, end = str(form.get("slot") or "").partition("|")
