@@ -34,6 +34,11 @@ def summary(res: Resource) -> c.ResourceSummary:
         merchant_id=res.merchant_id,
         needs_approval=res.needs_approval,
         active=res.active,
+        min_minutes=res.min_minutes,
+        max_minutes=res.max_minutes,
+        slot_minutes=res.slot_minutes,
+        free_cancel_hours=res.free_cancel_hours,
+        late_refund_percent=res.late_refund_percent,
     )
 
 

@@ -320,6 +320,12 @@ class ResourceSummary(msgspec.Struct, frozen=True, kw_only=True):
     merchant_id: str
     needs_approval: bool
     active: bool = True
+    # The booking rules a resident sees before booking (durations offered, the policy).
+    min_minutes: int = 0
+    max_minutes: int = 0
+    slot_minutes: int = 0
+    free_cancel_hours: int = 0
+    late_refund_percent: int = 0
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):

@@ -51,7 +51,17 @@ async def hold_first_free_slot(page: Any, audit: bool = True) -> None:
     await clean(page, "journey-02-week", audit)
     await page.locator("input[name='slot']").first.check()
     await submit(page, page.locator("form.week button[type='submit']"))
+    await confirm_summary(page, "journey-02b-summary", audit)
     assert page.url.endswith("/cart?done=done_held")
+
+
+async def confirm_summary(page: Any, name: str, audit: bool = True) -> None:
+    """The summary step: resource, time, price and policy shown before the resident commits."""
+    assert "/book?" in page.url
+    assert await page.locator(".summary [data-price]").count() == 1
+    assert await page.locator(".policy").count() == 1
+    await clean(page, name, audit)
+    await submit(page, page.locator("button.confirm"))
 
 
 async def add_library_debits(page: Any) -> None:
@@ -176,8 +186,8 @@ async def test_clerk_approves_a_request(browser: Any, web_suite: Suite) -> None:
         resident, await resident.locator("a[href^='/resources/']").first.get_attribute("href")
     )
     await resident.locator("input[name='slot']").first.check()
-    await resident.select_option("#h-length", "2")  # the hall is let for two hours at least
     await submit(resident, resident.locator("form.week button[type='submit']"))
+    await confirm_summary(resident, "request-summary")
     assert resident.url.endswith("done=done_requested")
     await resident.context.close()
 

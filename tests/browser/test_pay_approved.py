@@ -6,7 +6,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from tests.browser.conftest import new_page, screenshot, sign_in
-from tests.browser.test_journey import clean, pay_and_see_receipt, submit, visit
+from tests.browser.test_journey import (
+    clean,
+    confirm_summary,
+    pay_and_see_receipt,
+    submit,
+    visit,
+)
 from tests.e2e.conftest import Suite
 
 
@@ -27,8 +33,11 @@ async def request_the_event_hall(page: Any) -> str:
     week = (date.today() + timedelta(days=14)).isoformat()
     await visit(page, f"/resources/{demo.RESOURCE_EVENT_SPACE}?week={week}")
     await page.locator("input[name='slot']").first.check()
-    await page.select_option("#h-length", "2")  # the hall is let for two hours at least
+    lengths = page.locator("#h-length option")  # the hall's rules: two hours at least
+    assert await lengths.first.get_attribute("value") == "2"
     await submit(page, page.locator("form.week button[type='submit']"))
+    assert await page.locator("[data-price]").get_attribute("data-price") == "35000"
+    await confirm_summary(page, "pay-approved-00-summary")
     assert page.url.endswith("done=done_requested")
     (rid,) = await reservation_ids(page) - before
     return rid

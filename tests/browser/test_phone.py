@@ -56,6 +56,6 @@ async def test_resident_pages_fit_a_phone_and_the_menu_folds(
     await screenshot(page, "phone-menu-open")
 
     await page.set_viewport_size({"width": 1280, "height": 900})  # desktop: always open
-    assert not await toggle.is_visible()
+    await page.wait_for_function("document.querySelector('.menu-toggle').hidden")
     assert await page.locator("#main-nav a[href='/reservations']").is_visible()
     await page.context.close()

@@ -114,12 +114,13 @@ async def _same_origin(request: Request[Any, Any, Any]) -> None:
 
 def web_router() -> Router:
     """All HTML pages plus their static files under `/static/web`."""
-    from services.gateway.web import clerk, resident, resources, shop, staff, units
+    from services.gateway.web import book, clerk, resident, resources, shop, staff, units
 
     return Router(
         "/",
         route_handlers=[
             *resident.ROUTES,
+            *book.ROUTES,
             *shop.ROUTES,
             *staff.ROUTES,
             *clerk.ROUTES,

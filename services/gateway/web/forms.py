@@ -50,6 +50,15 @@ def _kept_values(form: FormMultiDict | None) -> dict[str, list[str]]:
     return kept
 
 
+def _return_to(form: FormMultiDict | None) -> str | None:
+    """The page a form names for its errors (`return_to`: the summary sends them to the week,
+    where the time is chosen again), when it is one of ours."""
+    target = str(form.get("return_to") or "") if form is not None else ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
 def _origin_page(request: Req) -> str | None:
     """The path (and query) of our own page the form was posted from, if the browser said."""
     referer = request.headers.get("referer", "")
@@ -65,19 +74,31 @@ def _origin_page(request: Req) -> str | None:
     return path + (f"?{query}" if query else "")
 
 
-def back_to_form(request: Req, exc: ServiceError) -> Redirect | None:
+def back_to_form(
+    request: Req,
+    exc: ServiceError,
+    to: str | None = None,
+    values: dict[str, str] | None = None,
+) -> Redirect | None:
     """A 303 back to the form with the error and the input, or None when the error is not the
-    visitor's to fix on a form (not a form post, another site, a server-side failure)."""
-    if request.method != "POST" or not 400 <= exc.status < 500 or exc.status == 401:
+    visitor's to fix on a form (not a form post, another site, a server-side failure).
+
+    `to` and `values`: a page of our own and its input, for a step reached by GET (the
+    summary) whose error belongs on the form before it."""
+    if not 400 <= exc.status < 500 or exc.status == 401:
         return None
-    target = _origin_page(request)
+    if to is None and request.method != "POST":
+        return None
+    form = request.state.get(_FORM_STATE)
+    target = to or _return_to(form) or _origin_page(request)
     if target is None:
         return None
+    kept = {k: [v] for k, v in values.items()} if values is not None else _kept_values(form)
     state = {
         "code": exc.code,
         "field": exc.field or "",
         "details": {k: exc.details[k] for k in _DETAILS if k in exc.details},
-        "values": _kept_values(request.state.get(_FORM_STATE)),
+        "values": kept,
     }
     raw = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
     response = Redirect(path=target, status_code=303)
@@ -88,7 +109,7 @@ def back_to_form(request: Req, exc: ServiceError) -> Redirect | None:
 def keep_for_sign_in(request: Req) -> Redirect:
     """A form posted signed out: to the sign-in page, which brings the visitor back to the
     page the form was on with the choice kept (no error: nothing was wrong with it)."""
-    target = _origin_page(request) or "/"
+    target = _return_to(request.state.get(_FORM_STATE)) or _origin_page(request) or "/"
     state = {"values": _kept_values(request.state.get(_FORM_STATE))}
     raw = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
     response = Redirect(path=f"/sign-in?next={quote(target, safe='/')}", status_code=303)

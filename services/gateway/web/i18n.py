@@ -411,13 +411,44 @@ _T: dict[str, tuple[str, str, str]] = {
     "duration": ("Kesto", "Längd", "Duration"),
     "time_left": ("jäljellä", "kvar", "left"),
     "pay": ("Maksa", "Betala", "Pay"),
+    "continue": ("Jatka", "Fortsätt", "Continue"),
+    "check_booking": ("Tarkista varaus", "Kontrollera bokningen", "Check your booking"),
+    "change_choice": ("Muuta valintaa", "Ändra valet", "Change your choice"),
+    "per_time": ("kerralta", "per gång", "each time"),
+    "what_next": ("Mitä seuraavaksi tapahtuu", "Vad händer sedan", "What happens next"),
+    "next_hold": (
+        "Kun vahvistat, aika pidetään sinulle ja se siirtyy ostoskoriin. Maksa ennen kuin "
+        "pito päättyy: ostoskori näyttää kellonajan ja jäljellä olevan ajan. Maksamaton aika "
+        "vapautuu muille.",
+        "När du bekräftar hålls tiden för dig och läggs i varukorgen. Betala innan den slutar "
+        "hållas: varukorgen visar klockslaget och tiden som är kvar. En obetald tid frigörs "
+        "för andra.",
+        "When you confirm, the time is held for you and goes into your cart. Pay before the "
+        "hold ends: the cart shows the time and how long is left. An unpaid time is released "
+        "to others.",
+    ),
+    "next_request": (
+        "Tila vaatii hyväksynnän: lähetät varauspyynnön. Kun henkilökunta on hyväksynyt sen, "
+        "maksa se Omat varaukset -sivulla määräaikaan mennessä, muuten aika vapautuu.",
+        "Lokalen kräver godkännande: du skickar en bokningsförfrågan. När personalen har "
+        "godkänt den betalar du den på sidan Mina bokningar före tidsfristen, annars frigörs "
+        "tiden.",
+        "This space needs approval: you send a booking request. Once staff approve it, pay it "
+        "on the My reservations page by the deadline, or the time is released.",
+    ),
+    "confirm_hold": (
+        "Vahvista ja siirry ostoskoriin",
+        "Bekräfta och gå till varukorgen",
+        "Confirm and go to the cart",
+    ),
+    "send_request": ("Lähetä varauspyyntö", "Skicka bokningsförfrågan", "Send the request"),
     "refunded_amount": ("Hyvitetty", "Återbetalt", "Refunded"),
     "cancel_policy_text": (
-        "Peruutusehdot: maksu palautetaan kokonaan, kun perut viimeistään {hours} tuntia ennen "
+        "Maksu palautetaan kokonaan, kun perut viimeistään {hours} tuntia ennen "
         "alkua; sen jälkeen palautetaan {percent} %, alkamisen jälkeen ei mitään.",
-        "Avbokningsvillkor: du får hela avgiften tillbaka om du avbokar senast {hours} timmar "
+        "Du får hela avgiften tillbaka om du avbokar senast {hours} timmar "
         "före början; därefter {percent} %, efter början ingenting.",
-        "Cancellation policy: you get all of it back when you cancel at least {hours} hours "
+        "You get all of it back when you cancel at least {hours} hours "
         "before the start; after that {percent} %, and nothing once it has started.",
     ),
     "keep_reservation": ("Älä peru", "Avboka inte", "Keep the reservation"),

@@ -20,6 +20,7 @@ OPS: dict[str, str] = {
     "search": "booking.v1.search",
     "availability": "booking.v1.availability",
     "hold": "booking.v1.hold",
+    "quote": "booking.v1.quote",
     "hold_series": "booking.v1.hold_series",
     "my_reservations": "booking.v1.my_reservations",
     "get_reservation": "booking.v1.get",

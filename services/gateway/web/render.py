@@ -145,6 +145,11 @@ def page(
     principal = principal_of(request)
     # The sign-in page passes the kept input on to the page the visitor returns to.
     state = form_state(request) if template != "sign_in.html" else None
+    if state is None and "slot" in request.query_params:  # "Change" from the summary
+        chosen = ("slot", "length", "places", "repeat")
+        state = {
+            "values": {k: [request.query_params[k]] for k in chosen if k in request.query_params}
+        }
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context = {
         "lang": lang,
@@ -174,6 +179,6 @@ def page(
         media_type="text/html",  # Litestar adds `; charset=utf-8` to text/*
         headers={"Content-Language": lang, "Vary": "Accept-Language, Cookie"},
     )
-    if state is not None:  # shown once
+    if request.cookies.get(FORM_COOKIE) and template != "sign_in.html":  # shown once
         response.delete_cookie(FORM_COOKIE, path="/")
     return response

@@ -91,6 +91,27 @@ async def resources(
     return page(request, "resources.html", resources=hits, filters=filters)
 
 
+def whole(value: Any, field: str, default: int) -> int:
+    """A whole number from a form, or a validation error naming its field."""
+    text = str(value or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 9999:
+        raise ValidationFailed("not a whole number", field=field)
+    return int(text)
+
+
+def span(slot: str, length: int) -> tuple[datetime, datetime]:
+    """The chosen slot ("start|end") stretched over `length` slots."""
+    # A "+02:00" that went through one decoding too many (a sign-in's return address) is " ".
+    start, _, end = slot.strip().replace(" ", "+").partition("|")
+    try:
+        first_start, first_end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    except ValueError:
+        raise ValidationFailed("choose a time", field="slot") from None
+    return first_start, first_start + (first_end - first_start) * max(1, min(length, 72))
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -128,19 +149,29 @@ async def resource_week(
     for offset in range(7):
         day = monday + timedelta(days=offset)
         days.append((day, [s for s in slots if local_day(s.get("starts_at")) == day]))
+    resource = await _resource_summary(request, resource_id, monday)
     return page(
         request,
         "resource_week.html",
-        resource=await _resource_summary(request, resource_id, monday),
+        resource=resource,
         resource_id=resource_id,
         days=days,
         monday=monday,
         previous=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         week_number=monday.isocalendar().week,
-        lengths=[(n, n * slot_minutes) for n in range(1, 9)],
+        lengths=durations(resource, slot_minutes),
         key=new_key(),
     )
+
+
+def durations(resource: dict[str, Any], slot_minutes: int) -> list[tuple[int, int]]:
+    """(slots, minutes) the resource lets one book: from its minimum to its maximum in steps of
+    its slot (1-8 slots when its rules are not known)."""
+    step = int(resource.get("slot_minutes") or slot_minutes) or 60
+    least = max(1, -(-int(resource.get("min_minutes") or step) // step))
+    most = int(resource.get("max_minutes") or 0) // step or 8
+    return [(n, n * step) for n in range(least, min(max(most, least), 72) + 1)]
 
 
 async def _resource_names(request: Req) -> dict[str, Any]:
@@ -185,15 +216,10 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
 async def hold(request: Req) -> Redirect:
     form = await read_form(request)  # first: a signed-out visitor comes back with the choice
     _signed_in(request)
-    places = int(form.get("places") or 1)
-    repeat = int(form.get("repeat") or 1)
-    start, _, end = str(form.get("slot") or "").partition("|")
-    if not start or not end:
-        raise ValidationFailed("choose a time", field="slot")
-    slots_long = max(1, min(int(form.get("length") or 1), 72))
-    if slots_long > 1:
-        first_start, first_end = datetime.fromisoformat(start), datetime.fromisoformat(end)
-        end = (first_start + (first_end - first_start) * slots_long).isoformat()
+    places = whole(form.get("places"), "places", 1)
+    repeat = whole(form.get("repeat"), "repeat", 1)
+    begins, ends = span(str(form.get("slot") or ""), whole(form.get("length"), "length", 1))
+    start, end = begins.isoformat(), ends.isoformat()
     key = form.get("key") or new_key()
     if repeat > 1:
         reply = await call(
