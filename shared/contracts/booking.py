@@ -163,6 +163,18 @@ ResourceKind = Literal["space", "equipment", "appointment"]
 WhoMayBook = Literal["public", "residents", "staff"]
 
 
+class ReservationContact(msgspec.Struct, frozen=True, kw_only=True):
+    """Who to contact about a reservation and what it is for (shown to its customer and to
+    staff of its department; never in events)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    email: Annotated[
+        str, msgspec.Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[0-9+() -]*$")] = ""
+    purpose: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
 class ReservationView(msgspec.Struct, frozen=True, kw_only=True):
     reservation_id: uuid.UUID
     resource_id: uuid.UUID
@@ -181,6 +193,7 @@ class ReservationView(msgspec.Struct, frozen=True, kw_only=True):
     series_id: uuid.UUID | None = None
     order_id: uuid.UUID | None = None
     reason: str | None = None
+    contact: ReservationContact | None = None  # staff's views (approvals, the day)
 
 
 class ReservationList(msgspec.Struct, frozen=True, kw_only=True):
@@ -208,6 +221,7 @@ class HoldRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     items: list[HoldItem]
     idempotency_key: str | None = None
+    contact: ReservationContact | None = None  # kept with each reservation held
 
 
 class HoldReply(msgspec.Struct, frozen=True, kw_only=True):

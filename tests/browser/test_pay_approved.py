@@ -54,6 +54,11 @@ async def test_resident_pays_a_request_after_staff_approve_it(
     clerk = await new_page(browser, web_suite.url)
     await sign_in(clerk, "admin", "/staff/approvals")
     await visit(clerk, "/staff/approvals")
+    item = clerk.locator("li.result", has=clerk.locator(f"form[action='/staff/approvals/{rid}']"))
+    assert "Aino Virtanen" in await item.locator(f"[data-contact='{rid}']").inner_text()
+    assert "Harjoitukset" in await item.locator(".purpose").inner_text()
+    assert await item.locator("[data-price]").get_attribute("data-price") == "35000"
+    await clean(clerk, "pay-approved-00-approvals")
     await submit(
         clerk, clerk.locator(f"form[action='/staff/approvals/{rid}'] button[value='approve']")
     )

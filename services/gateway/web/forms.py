@@ -59,7 +59,7 @@ def _return_to(form: FormMultiDict | None) -> str | None:
     return None
 
 
-def _origin_page(request: Req) -> str | None:
+def origin_page(request: Req) -> str | None:
     """The path (and query) of our own page the form was posted from, if the browser said."""
     referer = request.headers.get("referer", "")
     parts = urlsplit(referer)
@@ -90,7 +90,7 @@ def back_to_form(
     if to is None and request.method != "POST":
         return None
     form = request.state.get(_FORM_STATE)
-    target = to or _return_to(form) or _origin_page(request)
+    target = to or _return_to(form) or origin_page(request)
     if target is None:
         return None
     kept = {k: [v] for k, v in values.items()} if values is not None else _kept_values(form)
@@ -109,7 +109,7 @@ def back_to_form(
 def keep_for_sign_in(request: Req) -> Redirect:
     """A form posted signed out: to the sign-in page, which brings the visitor back to the
     page the form was on with the choice kept (no error: nothing was wrong with it)."""
-    target = _return_to(request.state.get(_FORM_STATE)) or _origin_page(request) or "/"
+    target = _return_to(request.state.get(_FORM_STATE)) or origin_page(request) or "/"
     state = {"values": _kept_values(request.state.get(_FORM_STATE))}
     raw = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
     response = Redirect(path=f"/sign-in?next={quote(target, safe='/')}", status_code=303)

@@ -159,6 +159,9 @@ def page(
         "money": lambda cents: money(cents, lang),
         "localized": lambda value: localized(value, lang),
         "weekday": lambda day: i18n.WEEKDAYS[lang][day.weekday()],
+        "weekday_of": lambda moment: (
+            i18n.WEEKDAYS[lang][day.weekday()] if (day := local_day(moment)) else ""
+        ),
         "state": lambda value: i18n.t(lang, f"state_{value}") if value else "",
         "merchant_name": lambda mid: i18n.t(lang, f"merchant_{mid}") if mid else "",
         "principal": principal,

@@ -16,10 +16,10 @@ from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
-from services.gateway.web.forms import read_form
+from services.gateway.web.forms import back_to_form, origin_page, read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page, today
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, ServiceError, ValidationFailed
 
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
@@ -89,6 +89,18 @@ async def resources(
     hits = [h | h.get("resource", {}) for h in _items(reply, "hits")]
     filters = {"service": service, "kind": kind, "day": on.isoformat(), "places": places}
     return page(request, "resources.html", resources=hits, filters=filters)
+
+
+def contact_of(form: Any) -> dict[str, str] | None:
+    """Who to contact and the purpose, from the summary's form (None when not asked)."""
+    if "contact_name" not in form:
+        return None
+    return {
+        "name": str(form.get("contact_name") or "").strip(),
+        "email": str(form.get("contact_email") or "").strip(),
+        "phone": str(form.get("contact_phone") or "").strip(),
+        "purpose": str(form.get("purpose") or "").strip(),
+    }
 
 
 def whole(value: Any, field: str, default: int) -> int:
@@ -235,7 +247,19 @@ async def hold(request: Req) -> Redirect:
         )
     else:
         item = {"resource_id": form.get("resource_id"), "starts_at": start, "ends_at": end}
-        reply = await call(request, "hold", items=[item | {"places": places}], idempotency_key=key)
+        try:
+            reply = await call(
+                request,
+                "hold",
+                items=[item | {"places": places}],
+                idempotency_key=key,
+                contact=contact_of(form),
+            )
+        except ServiceError as exc:  # a contact field: answered on the summary, not the week
+            back = back_to_form(request, exc, to=origin_page(request))
+            if back is None or not (exc.field or "").startswith(("contact", "$.contact")):
+                raise
+            return back
     for reservation in _items(reply, "reservations"):
         if reservation.get("state") == "held":
             rid = reservation["reservation_id"]
