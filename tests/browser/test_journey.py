@@ -250,8 +250,17 @@ async def test_clerk_cancels_a_reservation_with_a_reason_and_sees_the_refund(
     await visit(clerk, f"/staff/day?day={yyyy}-{mm}-{dd}")
     await clean(clerk, "staff-day")
     row = clerk.locator("tbody tr", has=clerk.locator("input[name='reason']")).first
+    assert await clerk.locator("[data-contact]").count() >= 1  # whom to call
+    await clerk.locator("a[rel='next']").click()  # the next day and back
+    await clerk.wait_for_load_state()
+    await clerk.locator("a[rel='prev']").click()
+    await clerk.wait_for_load_state()
+    row = clerk.locator("tbody tr", has=clerk.locator("input[name='reason']")).first
     await row.locator("input[name='reason']").fill("Kentän huolto")
-    await submit(clerk, row.locator("button.danger"))
+    await submit(clerk, row.locator("button.danger"))  # a confirmation first, with the refund
+    assert await clerk.locator("[data-refund-quote]").count() == 1
+    await clean(clerk, "staff-cancel-confirm")
+    await submit(clerk, clerk.locator("button.danger"))
     assert "done=done_cancelled" in clerk.url
     assert int(await clerk.locator("[data-refund]").get_attribute("data-refund")) >= 0
     await clerk.context.close()

@@ -7,7 +7,7 @@ The clerk's units and resources come from `booking.v1.list_resources` of their d
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -88,6 +88,9 @@ async def day_view(
     return page(
         request,
         "staff/day.html",
+        previous_day=(on - timedelta(days=1)).isoformat(),
+        next_day=(on + timedelta(days=1)).isoformat(),
+        day_date=on,
         day=on.isoformat(),
         unit=chosen,
         units=units,
@@ -167,6 +170,37 @@ async def add_closure(request: Req) -> Response[str]:
     )
 
 
+@get(
+    "/staff/reservations/{reservation_id:str}/cancel",
+    name="web:staff_cancel_confirm",
+    guards=STAFF,
+)
+async def staff_cancel_confirm(
+    request: Req,
+    reservation_id: FromPath[str],
+    reason: FromQuery[str] = "",
+    day: FromQuery[str] = "",
+    unit: FromQuery[str] = "",
+) -> Response[str]:
+    """A destructive action is confirmed: the reservation, its customer and the refund first."""
+    if not reason.strip():
+        raise ValidationFailed("give a reason", field="reason")
+    quote = await call(request, "cancel_quote", reservation_id=reservation_id)
+    names = {str(r.get("resource_id")): r.get("name") for r in await my_resources(request)}
+    reservation = quote["reservation"]
+    reservation["resource_name"] = names.get(str(reservation.get("resource_id")))
+    return page(
+        request,
+        "staff/cancel.html",
+        reservation=reservation,
+        quote=quote,
+        reason=reason.strip(),
+        day=day,
+        unit=unit,
+        key=new_key(),
+    )
+
+
 @post("/staff/reservations/{reservation_id:str}/cancel", name="web:staff_cancel", guards=STAFF)
 async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     form = await read_form(request)
@@ -189,6 +223,7 @@ async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
 
 ROUTES = [
     day_view,
+    staff_cancel_confirm,
     approvals,
     decide,
     closures,

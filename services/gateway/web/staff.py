@@ -8,7 +8,7 @@ The guards say who may open a page; the services check the department of each ob
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -20,7 +20,7 @@ from litestar.response import Redirect
 from services.gateway.auth import allow
 from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import page
+from services.gateway.web.render import page, today
 from services.gateway.web.resident import _back, _items
 from services.gateway.web.resources import euros_to_cents
 from shared.errors import ValidationFailed
@@ -172,7 +172,9 @@ async def _merchant_ids(request: Req) -> list[str]:
 async def finance(
     request: Req, day: FromQuery[str] = "", merchant: FromQuery[str] = ""
 ) -> Response[str]:
-    on = day or date.today().isoformat()
+    on = day or (today() - timedelta(days=1)).isoformat()  # the last complete day
+    merchants = await _merchant_ids(request)
+    merchant = merchant or (merchants[0] if merchants else "")  # a report at once
     report = None
     if merchant:
         report = await call(request, "settlement", day=on, merchant_id=merchant)
@@ -182,7 +184,7 @@ async def finance(
         "staff/finance.html",
         day=on,
         merchant=merchant,
-        merchants=await _merchant_ids(request),
+        merchants=merchants,
         report=report,
         # Each row's form has a key of its own (one key is one resolution).
         anomalies=[a | {"key": new_key()} for a in _items(anomalies, "anomalies")],
