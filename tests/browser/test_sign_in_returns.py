@@ -19,6 +19,10 @@ async def test_signing_in_in_the_middle_returns_to_the_week_with_the_slot_kept(
     if await page.locator("input[name='slot']").count() == 0:
         await visit(page, await page.locator(".week-nav a").last.get_attribute("href"))
     week = page.url.removeprefix(web_suite.url)
+    today = page.locator(".day.today[aria-current='date']")  # today marked, not by colour alone
+    assert await today.count() <= 1
+    if await today.count():
+        assert "today" in (await today.locator("legend").inner_text()).lower()
     slot = page.locator("input[name='slot']").nth(1)
     value = await slot.get_attribute("value")
     await slot.check()

@@ -168,6 +168,7 @@ async def resource_week(
         resource=resource,
         resource_id=resource_id,
         days=days,
+        today=today(),
         monday=monday,
         previous=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),

@@ -147,11 +147,13 @@ async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
         }
         for line in _items(order, "lines")
     ]
+    refunded = sum(int(line.get("refunded_cents") or 0) for line in lines)
     return page(
         request,
         "receipt.html",
         order=order,
         lines=lines,
+        refunded=refunded,
         vat=_items(order, "vat"),
         downloads=_items(order, "downloads"),
     )
