@@ -15,12 +15,29 @@ from services.booking.access import may_book
 from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.dates import check_days, check_instant
 from services.booking.domain.model import Resource
+from services.booking.domain.pricing import customer_group, quote
 from services.booking.domain.slots import Busy, free_slots
 from shared.contracts import booking as c
 from shared.contracts.common import Principal, RequestContext, utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed
 
 MAX_DAYS = 62
+
+
+def slot_price(
+    entry: Entry, principal: Principal | None, places: int
+) -> Callable[[datetime, datetime], int | None]:
+    """The price of one slot for the caller's customer group (None when no rule prices it)."""
+    group = customer_group(principal, entry.resource.municipality)
+
+    def price(starts_at: datetime, ends_at: datetime) -> int | None:
+        try:
+            found = quote(entry.prices, group, starts_at, ends_at, places, entry.resource.tz)
+        except ValidationFailed:
+            return None
+        return found.gross_cents
+
+    return price
 
 
 def summary(res: Resource) -> c.ResourceSummary:
@@ -72,9 +89,13 @@ class Availability:
             entry.resource, req.first, req.last, entry.weekly, entry.exceptions,
             busy[req.resource_id], self.now(), req.places,
         )  # fmt: skip
+        price = slot_price(entry, ctx.principal, req.places)
         return c.Availability(
             resource_id=req.resource_id,
-            slots=[c.Slot(starts_at=s, ends_at=e, free_places=f) for s, e, f in found],
+            slots=[
+                c.Slot(starts_at=s, ends_at=e, free_places=f, gross_cents=price(s, e))
+                for s, e, f in found
+            ],
         )
 
     async def search(self, req: c.SearchRequest, ctx: RequestContext) -> c.SearchReply:

@@ -306,6 +306,7 @@ class Slot(msgspec.Struct, frozen=True, kw_only=True):
     starts_at: datetime
     ends_at: datetime
     free_places: int
+    gross_cents: int | None = None  # the caller's price for the slot (availability only)
 
 
 class Availability(msgspec.Struct, frozen=True, kw_only=True):

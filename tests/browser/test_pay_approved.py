@@ -32,6 +32,8 @@ async def request_the_event_hall(page: Any) -> str:
     before = await reservation_ids(page)
     week = (date.today() + timedelta(days=14)).isoformat()
     await visit(page, f"/resources/{demo.RESOURCE_EVENT_SPACE}?week={week}")
+    first = page.locator(".slot").first
+    assert await first.locator("[data-price]").get_attribute("data-price") == "35000"  # shown
     await page.locator("input[name='slot']").first.check()
     lengths = page.locator("#h-length option")  # the hall's rules: two hours at least
     assert await lengths.first.get_attribute("value") == "2"

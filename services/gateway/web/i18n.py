@@ -289,6 +289,7 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "today": ("tänään", "i dag", "today"),
     "day_past": ("mennyt", "förbi", "past"),
+    "free_of_charge": ("maksuton", "avgiftsfri", "free"),
     "none_free_day": ("Ei vapaita aikoja", "Inga lediga tider", "No free times"),
     "previous_day": ("Edellinen päivä", "Föregående dag", "Previous day"),
     "next_day": ("Seuraava päivä", "Nästa dag", "Next day"),
