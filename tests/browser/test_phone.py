@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
-from tests.browser.test_journey import hold_first_free_slot, visit
+from tests.browser.test_journey import add_gis_product, hold_first_free_slot, visit
 from tests.e2e.conftest import Suite
 
 PHONE = {"width": 390, "height": 844}
@@ -26,11 +26,18 @@ async def test_resident_pages_fit_a_phone_and_the_menu_folds(
     browser: Any, web_suite: Suite
 ) -> None:
     from services.booking import demo
+    from services.cart import demo as cart_demo
 
     page = await new_page(browser, web_suite.url, locale="sv-SE")
     await page.set_viewport_size(PHONE)
     await sign_in(page, "resident-kaarina", "/")
     await hold_first_free_slot(page, audit=False)  # the cart and my reservations have a row
+    await add_gis_product(page)  # a map product: its name in the page's language (Swedish)
+    await visit(page, "/cart")
+    names = await page.locator("tr[data-kind='gis_product'] .what").all_inner_texts()
+    assert names
+    swedish = {p.name_sv for p in cart_demo.PRODUCTS}
+    assert set(names) <= swedish, names
     for path in [*PAGES, f"/resources/{demo.RESOURCE_SPORTS_HALL}"]:
         await visit(page, path)
         overflow = await page.evaluate(

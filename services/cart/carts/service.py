@@ -208,7 +208,15 @@ class Carts:
             net_cents=net,
             vat_cents=vat,
             vat_rate_bp=vat_bp,
-            details=details,
+            # the name in every language: the cart and receipt show the page's own
+            details=details
+            | {
+                "product_name": {
+                    "fi": product.name_fi,
+                    "sv": product.name_sv,
+                    "en": product.name_en,
+                }
+            },
         )
         return await self._add("cart.add_gis_product", req, principal, [line])
 
