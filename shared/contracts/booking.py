@@ -250,6 +250,10 @@ class QuoteReply(msgspec.Struct, frozen=True, kw_only=True):
     net_cents: int
     vat_cents: int
     vat_rate_bp: int
+    # What happens next, told before booking: how long a hold lasts, how long an approved
+    # request waits for its payment.
+    hold_minutes: int = 0
+    approved_payment_hours: int = 0
 
 
 class CancelRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -60,6 +60,8 @@ async def confirm_summary(page: Any, name: str, audit: bool = True) -> None:
     assert "/book?" in page.url
     assert await page.locator(".summary [data-price]").count() == 1
     assert await page.locator(".policy").count() == 1
+    minutes = await page.locator("[data-hold-minutes]").get_attribute("data-hold-minutes")
+    assert int(minutes or 0) > 0  # how long the hold lasts, told before committing
     assert await page.input_value("#contact_name")  # the signed-in resident's name
     await page.fill("#contact_phone", "040 123 4567")
     await page.fill("#purpose", "Harjoitukset")

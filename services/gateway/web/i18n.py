@@ -468,24 +468,24 @@ _T: dict[str, tuple[str, str, str]] = {
     "per_time": ("kerralta", "per gång", "each time"),
     "what_next": ("Mitä seuraavaksi tapahtuu", "Vad händer sedan", "What happens next"),
     "next_hold": (
-        "Kun vahvistat, aika pidetään sinulle ja se siirtyy ostoskoriin. Maksa ennen kuin "
-        "pito päättyy: ostoskori näyttää kellonajan ja jäljellä olevan ajan. Maksamaton aika "
-        "vapautuu muille.",
-        "När du bekräftar hålls tiden för dig och läggs i varukorgen. Betala innan den slutar "
-        "hållas: varukorgen visar klockslaget och tiden som är kvar. En obetald tid frigörs "
-        "för andra.",
-        "When you confirm, the time is held for you and goes into your cart. Pay before the "
-        "hold ends: the cart shows the time and how long is left. An unpaid time is released "
-        "to others.",
+        "Kun vahvistat, aika pidetään sinulle {minutes} minuuttia ja se siirtyy ostoskoriin. "
+        "Maksa sen aikana: ostoskori näyttää kellonajan ja jäljellä olevan ajan. Maksamaton "
+        "aika vapautuu muille.",
+        "När du bekräftar hålls tiden för dig i {minutes} minuter och läggs i varukorgen. "
+        "Betala under den tiden: varukorgen visar klockslaget och tiden som är kvar. En obetald "
+        "tid frigörs för andra.",
+        "When you confirm, the time is held for you for {minutes} minutes and goes into your "
+        "cart. Pay within that time: the cart shows the time and how long is left. An unpaid "
+        "time is released to others.",
     ),
     "next_request": (
         "Tila vaatii hyväksynnän: lähetät varauspyynnön. Kun henkilökunta on hyväksynyt sen, "
-        "maksa se Omat varaukset -sivulla määräaikaan mennessä, muuten aika vapautuu.",
+        "maksa se Omat varaukset -sivulla {hours} tunnin kuluessa, muuten aika vapautuu.",
         "Lokalen kräver godkännande: du skickar en bokningsförfrågan. När personalen har "
-        "godkänt den betalar du den på sidan Mina bokningar före tidsfristen, annars frigörs "
-        "tiden.",
+        "godkänt den betalar du den på sidan Mina bokningar inom {hours} timmar, annars "
+        "frigörs tiden.",
         "This space needs approval: you send a booking request. Once staff approve it, pay it "
-        "on the My reservations page by the deadline, or the time is released.",
+        "on the My reservations page within {hours} hours, or the time is released.",
     ),
     "confirm_hold": (
         "Vahvista ja siirry ostoskoriin",

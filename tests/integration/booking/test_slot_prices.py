@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.booking import demo
+from services.booking.settings import BookingSettings
 from shared.contracts import booking as c
 from tests.integration.booking.conftest import RESIDENT, VISITOR, Booking, local, next_weekday
 
@@ -26,3 +27,16 @@ async def test_free_slots_show_the_residents_price_with_the_evening_peak(
     assert (mine[10], mine[17]) == (2800, 4200)
     other = await prices(booking, VISITOR)  # from another municipality
     assert (other[10], other[17]) == (5600, 5600)
+
+
+async def test_a_quote_tells_how_long_a_hold_and_an_approved_request_wait(
+    booking: Booking,
+) -> None:
+    day = next_weekday(1, 3)
+    req = c.QuoteRequest(
+        resource_id=demo.RESOURCE_SPORTS_HALL, starts_at=local(day, 10), ends_at=local(day, 11)
+    )
+    reply = await booking.call("quote", req, c.QuoteReply, RESIDENT)
+    assert reply.gross_cents == 2800
+    assert reply.hold_minutes == BookingSettings().hold_minutes > 0
+    assert reply.approved_payment_hours == BookingSettings().approved_payment_hours > 0
