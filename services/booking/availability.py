@@ -16,7 +16,7 @@ from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.dates import check_days, check_instant
 from services.booking.domain.model import Resource
 from services.booking.domain.pricing import customer_group, quote
-from services.booking.domain.slots import Busy, free_slots
+from services.booking.domain.slots import Busy, free_slots, slot_states
 from shared.contracts import booking as c
 from shared.contracts.common import Principal, RequestContext, utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -85,16 +85,22 @@ class Availability:
             lo = datetime.combine(req.first - timedelta(days=1), time(0), tz)
             hi = datetime.combine(req.last + timedelta(days=2), time(0), tz)
             busy = await store.busy(conn, [req.resource_id], lo, hi)
-        found = free_slots(
+        found = slot_states(
             entry.resource, req.first, req.last, entry.weekly, entry.exceptions,
-            busy[req.resource_id], self.now(), req.places,
+            busy[req.resource_id], self.now(), req.places, req.include_unavailable,
         )  # fmt: skip
         price = slot_price(entry, ctx.principal, req.places)
         return c.Availability(
             resource_id=req.resource_id,
             slots=[
-                c.Slot(starts_at=s, ends_at=e, free_places=f, gross_cents=price(s, e))
-                for s, e, f in found
+                c.Slot(
+                    starts_at=s,
+                    ends_at=e,
+                    free_places=f,
+                    gross_cents=price(s, e) if state == "free" else None,
+                    state=state,  # type: ignore[arg-type]
+                )
+                for s, e, f, state in found
             ],
         )
 

@@ -304,6 +304,7 @@ class AvailabilityRequest(msgspec.Struct, frozen=True, kw_only=True):
     first: date
     last: date
     places: int = 1
+    include_unavailable: bool = False  # taken and past slots too, each with its `state`
 
 
 class Slot(msgspec.Struct, frozen=True, kw_only=True):
@@ -311,6 +312,7 @@ class Slot(msgspec.Struct, frozen=True, kw_only=True):
     ends_at: datetime
     free_places: int
     gross_cents: int | None = None  # the caller's price for the slot (availability only)
+    state: Literal["free", "taken", "past"] = "free"
 
 
 class Availability(msgspec.Struct, frozen=True, kw_only=True):

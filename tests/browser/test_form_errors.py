@@ -76,6 +76,9 @@ async def test_a_slot_taken_meanwhile_is_answered_on_the_week_with_the_choice_ke
     assert await summary.locator("a[href='#slots']").count() == 1
     assert "Någon hann boka" in await late.locator("#slots .field-error").inner_text()
     assert await late.input_value("#h-length") == "2"  # the choice kept
+    taken = late.locator(".slot.unavailable[data-state='taken']")  # shown, in words
+    assert await taken.count() >= 1
+    assert "bokad" in await taken.first.inner_text()
     await clean(late, "form-error-slot-taken")
     await late.set_viewport_size({"width": 390, "height": 844})
     await screenshot(late, "form-error-slot-taken-390")

@@ -148,6 +148,7 @@ async def resource_week(
         resource_id=resource_id,
         first=monday.isoformat(),
         last=(monday + timedelta(days=6)).isoformat(),
+        include_unavailable=True,  # taken and past ones shown too, in words
     )
     slots = _items(reply, "slots")
     slot_minutes = 60
@@ -160,7 +161,10 @@ async def resource_week(
     days: list[tuple[date, list[Any]]] = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        days.append((day, [s for s in slots if local_day(s.get("starts_at")) == day]))
+        mine = [s for s in slots if local_day(s.get("starts_at")) == day]
+        if all(s.get("state") == "past" for s in mine):  # a day gone by: said once, not per slot
+            mine = []
+        days.append((day, mine))
     resource = await _resource_summary(request, resource_id, monday)
     return page(
         request,
