@@ -1,5 +1,5 @@
-"""The booking journey with the keyboard alone: no mouse, every step reached with Tab and
-answered with Space or Enter (issue 17)."""
+"""The resident journey with the keyboard alone (book, pay, receipt, cancel): no mouse, every
+step reached with Tab and answered with Space or Enter (issue 17)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ async def tab_to(page: Any, selector: str, most: int = 150) -> None:
     raise AssertionError(f"{selector} never got the focus with Tab on {page.url}")
 
 
-async def test_a_resident_books_and_reaches_payment_with_the_keyboard_alone(
+async def test_a_resident_books_pays_and_cancels_with_the_keyboard_alone(
     browser: Any, web_suite: Suite
 ) -> None:
     from services.booking import demo
@@ -50,4 +50,21 @@ async def test_a_resident_books_and_reaches_payment_with_the_keyboard_alone(
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert "/pay/local/" in page.url  # the provider's page: the payment step
+    await tab_to(page, "form:has(input[value='pay']) button")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await tab_to(page, "a[href^='/orders/']")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert "/orders/" in page.url  # the receipt
+
+    await visit(page, "/reservations")  # and cancelling, the refund shown first
+    await tab_to(page, "a[href$='/cancel']")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert await page.locator("[data-refund-quote]").count() == 1
+    await tab_to(page, "button.danger")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert "done=done_cancelled" in page.url
     await page.context.close()

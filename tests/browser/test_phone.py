@@ -45,6 +45,7 @@ async def test_resident_pages_fit_a_phone_and_the_menu_folds(
         )
         assert overflow <= 0, f"{path} is {overflow} px too wide"
         assert await page.evaluate(SMALL_TARGETS) == [], path
+        assert await axe_violations(page) == [], path
         name = path.strip("/").split("?")[0].replace("/", "-") or "home"
         await screenshot(page, f"phone-{name[:40]}")
 
