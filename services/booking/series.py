@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.booking import catalogue_store, holds, store
+from services.booking import catalogue_store, contacts, holds, store
 from services.booking.access import may_book, may_see, signed_in
 from services.booking.domain.dates import check_instant
 from services.booking.domain.model import transition
@@ -89,6 +89,8 @@ class Series:
                             conflicts.append(start)
                     if conflicts and not req.book_free:
                         raise _NothingHeld
+                    if req.contact is not None and taken:
+                        await contacts.keep(conn, [r.id for r in taken], req.contact)
             except _NothingHeld:
                 return c.SeriesReply(series_id=None, reservations=[], conflicts=conflicts)
         return c.SeriesReply(

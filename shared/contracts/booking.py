@@ -370,6 +370,7 @@ class SeriesRequest(msgspec.Struct, frozen=True, kw_only=True):
     places: int = 1
     book_free: bool = False
     idempotency_key: str | None = None
+    contact: ReservationContact | None = None  # kept with each occurrence held
 
 
 class SeriesReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,29 +1,65 @@
 """The summary step between choosing a slot and holding it (GOV.UK "check your answers"):
 resource, place, time, price, the cancellation policy and what happens next, before the
 resident commits. The week's form comes here (GET, so signing in keeps the choice in the
-address); "Confirm" posts to `/holds`."""
+address); "Confirm" posts to `/holds`, which holds (or requests) the time with the contact
+and puts what is held into the cart."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get
+from litestar import Request, Response, get, post
 from litestar.params import FromQuery
+from litestar.response import Redirect
 
-from services.gateway.web.forms import back_to_form
+from services.gateway.web.forms import back_to_form, origin_page, read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import (
+    _back,
+    _items,
     _resource_summary,
     _signed_in,
     _week_start,
-    span,
-    whole,
 )
-from shared.errors import ServiceError
+from shared.errors import ServiceError, ValidationFailed
 
 Req = Request[Any, Any, Any]
+
+
+def contact_of(form: Any) -> dict[str, str] | None:
+    """Who to contact and the purpose, from the summary's form (None when not asked)."""
+    if "contact_name" not in form:
+        return None
+    return {
+        "name": str(form.get("contact_name") or "").strip(),
+        "email": str(form.get("contact_email") or "").strip(),
+        "phone": str(form.get("contact_phone") or "").strip(),
+        "purpose": str(form.get("purpose") or "").strip(),
+    }
+
+
+def whole(value: Any, field: str, default: int) -> int:
+    """A whole number from a form, or a validation error naming its field."""
+    text = str(value or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 9999:
+        raise ValidationFailed("not a whole number", field=field)
+    return int(text)
+
+
+def span(slot: str, length: int) -> tuple[datetime, datetime]:
+    """The chosen slot ("start|end") stretched over `length` slots."""
+    # A "+02:00" that went through one decoding too many (a sign-in's return address) is " ".
+    start, _, end = slot.strip().replace(" ", "+").partition("|")
+    try:
+        first_start, first_end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    except ValueError:
+        raise ValidationFailed("choose a time", field="slot") from None
+    return first_start, first_start + (first_end - first_start) * max(1, min(length, 72))
 
 
 @get("/book", name="web:book_summary")
@@ -74,4 +110,54 @@ async def book_summary(
     )
 
 
-ROUTES = [book_summary]
+@post("/holds", name="web:hold")
+async def hold(request: Req) -> Redirect:
+    form = await read_form(request)  # first: a signed-out visitor comes back with the choice
+    _signed_in(request)
+    places = whole(form.get("places"), "places", 1)
+    repeat = whole(form.get("repeat"), "repeat", 1)
+    begins, ends = span(str(form.get("slot") or ""), whole(form.get("length"), "length", 1))
+    start, end = begins.isoformat(), ends.isoformat()
+    key = form.get("key") or new_key()
+    resource_id, contact = form.get("resource_id"), contact_of(form)
+    try:
+        if repeat > 1:
+            reply = await call(
+                request,
+                "hold_series",
+                resource_id=resource_id,
+                starts_at=start,
+                ends_at=end,
+                places=places,
+                rrule=f"FREQ=WEEKLY;COUNT={min(repeat, 52)}",
+                book_free=True,
+                idempotency_key=key,
+                contact=contact,
+            )
+        else:
+            item = {"resource_id": resource_id, "starts_at": start, "ends_at": end}
+            reply = await call(
+                request,
+                "hold",
+                items=[item | {"places": places}],
+                idempotency_key=key,
+                contact=contact,
+            )
+    except ServiceError as exc:  # a contact field: answered on the summary, not the week
+        back = back_to_form(request, exc, to=origin_page(request))
+        if back is None or not (exc.field or "").startswith(("contact", "$.contact")):
+            raise
+        return back
+    for reservation in _items(reply, "reservations"):
+        if reservation.get("state") == "held":
+            rid = reservation["reservation_id"]
+            await call(
+                request, "add_reservation", reservation_id=rid, idempotency_key=f"{rid}-cart"
+            )
+    held = _items(reply, "reservations")
+    if held and all(r.get("state") == "requested" for r in held):
+        return _back("/reservations", "done_requested")
+    return _back("/cart", "done_held")
+
+
+ROUTES = [book_summary, hold]

@@ -16,10 +16,10 @@ from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
-from services.gateway.web.forms import back_to_form, origin_page, read_form
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page, today
-from shared.errors import Conflict, ServiceError, ValidationFailed
+from shared.errors import Conflict, ValidationFailed
 
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
@@ -89,39 +89,6 @@ async def resources(
     hits = [h | h.get("resource", {}) for h in _items(reply, "hits")]
     filters = {"service": service, "kind": kind, "day": on.isoformat(), "places": places}
     return page(request, "resources.html", resources=hits, filters=filters)
-
-
-def contact_of(form: Any) -> dict[str, str] | None:
-    """Who to contact and the purpose, from the summary's form (None when not asked)."""
-    if "contact_name" not in form:
-        return None
-    return {
-        "name": str(form.get("contact_name") or "").strip(),
-        "email": str(form.get("contact_email") or "").strip(),
-        "phone": str(form.get("contact_phone") or "").strip(),
-        "purpose": str(form.get("purpose") or "").strip(),
-    }
-
-
-def whole(value: Any, field: str, default: int) -> int:
-    """A whole number from a form, or a validation error naming its field."""
-    text = str(value or "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or not 1 <= int(text) <= 9999:
-        raise ValidationFailed("not a whole number", field=field)
-    return int(text)
-
-
-def span(slot: str, length: int) -> tuple[datetime, datetime]:
-    """The chosen slot ("start|end") stretched over `length` slots."""
-    # A "+02:00" that went through one decoding too many (a sign-in's return address) is " ".
-    start, _, end = slot.strip().replace(" ", "+").partition("|")
-    try:
-        first_start, first_end = datetime.fromisoformat(start), datetime.fromisoformat(end)
-    except ValueError:
-        raise ValidationFailed("choose a time", field="slot") from None
-    return first_start, first_start + (first_end - first_start) * max(1, min(length, 72))
 
 
 def _date(value: str) -> date:
@@ -227,54 +194,6 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
         if str(resource.get("resource_id")) == resource_id:
             return resource
     return {}
-
-
-@post("/holds", name="web:hold")
-async def hold(request: Req) -> Redirect:
-    form = await read_form(request)  # first: a signed-out visitor comes back with the choice
-    _signed_in(request)
-    places = whole(form.get("places"), "places", 1)
-    repeat = whole(form.get("repeat"), "repeat", 1)
-    begins, ends = span(str(form.get("slot") or ""), whole(form.get("length"), "length", 1))
-    start, end = begins.isoformat(), ends.isoformat()
-    key = form.get("key") or new_key()
-    if repeat > 1:
-        reply = await call(
-            request,
-            "hold_series",
-            resource_id=form.get("resource_id"),
-            starts_at=start,
-            ends_at=end,
-            places=places,
-            rrule=f"FREQ=WEEKLY;COUNT={min(repeat, 52)}",
-            book_free=True,
-            idempotency_key=key,
-        )
-    else:
-        item = {"resource_id": form.get("resource_id"), "starts_at": start, "ends_at": end}
-        try:
-            reply = await call(
-                request,
-                "hold",
-                items=[item | {"places": places}],
-                idempotency_key=key,
-                contact=contact_of(form),
-            )
-        except ServiceError as exc:  # a contact field: answered on the summary, not the week
-            back = back_to_form(request, exc, to=origin_page(request))
-            if back is None or not (exc.field or "").startswith(("contact", "$.contact")):
-                raise
-            return back
-    for reservation in _items(reply, "reservations"):
-        if reservation.get("state") == "held":
-            rid = reservation["reservation_id"]
-            await call(
-                request, "add_reservation", reservation_id=rid, idempotency_key=f"{rid}-cart"
-            )
-    held = _items(reply, "reservations")
-    if held and all(r.get("state") == "requested" for r in held):
-        return _back("/reservations", "done_requested")
-    return _back("/cart", "done_held")
 
 
 @get("/reservations", name="web:reservations")
@@ -383,7 +302,6 @@ ROUTES = [
     sign_in,
     resources,
     resource_week,
-    hold,
     reservations,
     cancel_confirm,
     cancel,

@@ -70,3 +70,19 @@ async def test_a_bad_email_names_its_field_and_holds_nothing(booking: Booking) -
         await booking.call("hold", bad, c.HoldReply, RESIDENT)
     assert refused.value.field == "contact.email"
     assert await booking.pool.fetchval("SELECT count(*) FROM reservations") == 0
+
+
+async def test_a_weekly_series_keeps_the_contact_with_every_occurrence(booking: Booking) -> None:
+    day = next_weekday(3, 20)
+    series = c.SeriesRequest(
+        resource_id=demo.RESOURCE_SPORTS_HALL,
+        starts_at=local(day, 9),
+        ends_at=local(day, 10),
+        rrule="FREQ=WEEKLY;COUNT=3",
+        idempotency_key="series-contact",
+        contact=CONTACT,
+    )
+    reply = await booking.call("hold_series", series, c.SeriesReply, RESIDENT)
+    assert len(reply.reservations) == 3
+    kept = await booking.pool.fetchval("SELECT count(*) FROM reservation_contacts")
+    assert kept == 3
