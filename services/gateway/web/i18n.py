@@ -282,6 +282,11 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "field_slot": ("Aika", "Tid", "Time"),
     "customer": ("Asiakas", "Kund", "Customer"),
+    "dev_sign_in": (
+        "Kehityskäytön kirjautuminen: esimerkkikäyttäjät (ei tuotannossa).",
+        "Inloggning för utveckling: exempelanvändare (inte i produktion).",
+        "Development sign-in: demo users (not available in production).",
+    ),
     "paid_after_refunds": (
         "Maksettu hyvitysten jälkeen",
         "Betalt efter återbetalningar",
