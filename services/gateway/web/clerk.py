@@ -16,7 +16,7 @@ from litestar.response import Redirect
 
 from services.gateway.auth import allow, principal_of
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import page
+from services.gateway.web.render import page, today
 from services.gateway.web.resident import _back, _items
 from shared.errors import ValidationFailed
 
@@ -62,7 +62,7 @@ def units_of(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value) if value else date.today()
+        return date.fromisoformat(value) if value else today()
     except ValueError:
         raise ValidationFailed("not a date", field="day") from None
 
