@@ -125,6 +125,7 @@ class Refunds:
             return refund_store.refund_view(row)
         async with self.pool.acquire() as conn:
             payment = await store.payment(conn, row["payment_id"])
+        assert payment is not None  # a refund row references its payment
         provider = self.providers[payment["provider"]]
         try:
             if row["provider_ref"]:

@@ -30,7 +30,7 @@ def departments_of(request: Req) -> list[str | None]:
     principal = principal_of(request)
     if principal is None or principal.is_admin:
         return [None]
-    return sorted(principal.departments)
+    return [*sorted(principal.departments)]
 
 
 async def my_resources(request: Req, include_inactive: bool = False) -> list[dict[str, Any]]:

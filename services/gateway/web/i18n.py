@@ -586,7 +586,7 @@ def choose(
 ) -> str:
     for candidate in (query, cookie):
         if candidate in LANGUAGES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     return from_accept_language(accept_language) or (
         user_locale if user_locale in LANGUAGES else "fi"
     )

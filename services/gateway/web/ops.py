@@ -81,4 +81,4 @@ async def call(request: Request[Any, Any, Any], op: str, **fields: Any) -> Any:
     """Call operation `op` with `fields` (None values left out) as the signed-in visitor."""
     services: Services = request.app.state.services
     body = {k: v for k, v in fields.items() if v is not None}
-    return await services.call(OPS[op], body, Any, ctx=context_of(request))  # type: ignore[arg-type]
+    return await services.call(OPS[op], body, Any, ctx=context_of(request))

@@ -42,8 +42,9 @@ def _items(reply: Any, *names: str) -> list[Any]:
         return reply
     if isinstance(reply, dict):
         for name in names:
-            if isinstance(reply.get(name), list):
-                return reply[name]
+            found = reply.get(name)
+            if isinstance(found, list):
+                return found
     return []
 
 
@@ -181,7 +182,7 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
         ends_before=(start + timedelta(days=7)).isoformat(),
     )
     for hit in _items(reply, "hits"):
-        resource = hit.get("resource", {})
+        resource: dict[str, Any] = hit.get("resource", {})
         if str(resource.get("resource_id")) == resource_id:
             return resource
     return {}
