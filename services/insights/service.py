@@ -24,7 +24,13 @@ T = TypeVar("T")
 Hours = dict[tuple[uuid.UUID, uuid.UUID | None], list[WeeklyRow]]
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def check_period(first: date, last: date, most_days: int) -> None:
+    for field, day in (("period_from", first), ("period_to", last)):
+        if not EARLIEST <= day <= LATEST:
+            raise ValidationFailed(f"a date from {EARLIEST} to {LATEST}", field=field)
     if last < first:
         raise ValidationFailed("period_to must not be before period_from", field="period_to")
     if (last - first).days + 1 > most_days:
