@@ -125,3 +125,40 @@ async def test_others_are_refused_and_bad_periods_name_the_field(figures) -> Non
     )
     assert table.status_code == 400
     assert table.json()["field"] == "table"
+
+
+async def sign_in(client: GatewayClient, user: str) -> None:
+    signed_in = await client.post("/dev-issuer/sign-in", data={"user": user, "next": "/"})
+    assert signed_in.status_code == 303, signed_in.text
+
+
+async def test_the_console_page_draws_charts_with_their_numbers_and_tables_beside(
+    figures,
+) -> None:
+    await sign_in(figures, "clerk-sports")
+    week = {"period_from": "2026-06-01", "period_to": "2026-06-07", "merchant_id": "sports"}
+    page = await figures.get("/staff/insights", params={**week, "lang": "en"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert html.count('role="img"') == 4  # resources, weekdays, hours, groups
+    assert "No figures for the chosen period." in html  # no revenue: no empty chart
+    assert 'aria-describedby="table-resources"' in html
+    assert 'id="table-resources"' in html
+    assert f'data-resource="{HALL}"' in html
+    assert "Outline: open hours" in html  # the two series are told apart without colour
+    assert "Hatched: booked hours" in html
+    assert "2,9 %" in html  # the bar's number is written on the chart and in the table
+    assert "2,0 / 10,0 h" in html  # Monday: booked / open hours at the bar's end
+    assert "Associations" in html
+    csv = await figures.get("/staff/insights.csv", params={**week, "table": "hours"})
+    assert csv.status_code == 200, csv.text
+    assert csv.text.splitlines()[0] == "hour,open_minutes,booked_minutes,utilisation_percent"
+    bad = await figures.get("/staff/insights", params={"period_from": "yesterday"})
+    assert bad.status_code == 422
+    assert "period_from" in bad.text
+
+
+async def test_a_resident_cannot_open_the_figures_page(figures) -> None:
+    await sign_in(figures, "resident-turku")
+    page = await figures.get("/staff/insights")
+    assert page.status_code == 403
