@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -98,17 +98,13 @@ class Insights:
         first, last = req.period_from, req.period_to
         check_period(first, last, self.settings.max_period_days)
         scope = await self.scope(req, ctx)
-        wide = (
-            datetime.combine(first - timedelta(days=1), time(0), UTC),
-            datetime.combine(last + timedelta(days=2), time(0), UTC),
-        )
-
-        resources, (tallies, groups), spread, revenue = await asyncio.gather(
-            self._read(store.resources, scope, *wide),
-            self._read(store.tallies, scope, first, last, wide),
-            self._read(store.spread, scope, first, last, wide),
+        known, (tallies, groups, seen), spread, revenue = await asyncio.gather(
+            self._read(store.resources, scope),
+            self._read(store.tallies, scope, first, last),
+            self._read(store.spread, scope, first, last),
             self._read(store.revenue, scope, first, last),
         )
+        resources = known + await self._unannounced(known, seen)
         units = list({res.unit_id for res, _ in resources})
         hours = await self._read(store.weekly_hours, units, first, last)
         opening = await asyncio.to_thread(opening_of, resources, hours, first, last)
@@ -122,6 +118,21 @@ class Insights:
             spread,
             revenue,
         )
+
+    async def _unannounced(
+        self, known: list[tuple[ResourceInfo, str]], seen: store.Seen
+    ) -> list[tuple[ResourceInfo, str]]:
+        """Resources met only in reservations (announced before insights listened): named
+        by their ids, in their units."""
+        ids = {res.resource_id for res, _ in known}
+        missing = {rid: where for rid, where in seen.items() if rid not in ids}
+        if not missing:
+            return []
+        names = await self._read(store.unit_names, list({u for u, _ in missing.values()}))
+        return [
+            (ResourceInfo(rid, "", unit_id, names.get(unit_id, ""), merchant), store.DEFAULT_TZ)
+            for rid, (unit_id, merchant) in missing.items()
+        ]
 
     async def _read(self, read: Callable[..., Awaitable[T]], *args: Any) -> T:
         """One read on a connection of its own (the figures' reads run side by side)."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from services.insights.domain.cells import cells, local_day
 from services.insights.domain.figures import ResourceInfo, Spread, Tally
 from services.insights.domain.opening import WeeklyRow
 from shared.contracts import booking as b
@@ -17,6 +19,7 @@ from shared.contracts import payment as p
 from shared.contracts.insights import MonthRevenue
 
 DEFAULT_TZ = "Europe/Helsinki"
+TURKU = ZoneInfo(DEFAULT_TZ)
 
 # --- the projection (consumers) -----------------------------------------------------------
 
@@ -82,20 +85,37 @@ async def set_hours(conn: asyncpg.Connection, e: b.HoursSet) -> None:
     )
 
 
+async def zone_and_capacity(
+    conn: asyncpg.Connection, unit_id: uuid.UUID, resource_id: uuid.UUID
+) -> tuple[ZoneInfo, int]:
+    """The unit's zone (Turku's until the unit is announced) and the resource's capacity."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT tz FROM units WHERE unit_id = $1) AS tz,
+                  (SELECT capacity FROM resources WHERE resource_id = $2) AS capacity""",
+        unit_id,
+        resource_id,
+    )
+    return ZoneInfo(row["tz"] or DEFAULT_TZ), row["capacity"] or 1
+
+
 async def save_reservation(conn: asyncpg.Connection, e: b.ReservationEvent) -> None:
     """The reservation's state as announced, unless a later change (higher `sequence`) is
-    already known. No customer id is kept."""
-    await conn.execute(
+    already known; its booked cells follow (only a confirmed one has any). No customer id is
+    kept."""
+    tz, capacity = await zone_and_capacity(conn, e.unit_id, e.resource_id)
+    applied = await conn.fetchrow(
         """INSERT INTO reservations AS r (reservation_id, resource_id, unit_id, merchant_id,
                customer_group, state, starts_at, ends_at, places, gross_cents, no_show,
-               was_confirmed, sequence, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $6 = 'confirmed', $12, $13)
+               was_confirmed, sequence, local_day, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $6 = 'confirmed', $12, $13,
+                   $14)
            ON CONFLICT (reservation_id) DO UPDATE SET state = $6, starts_at = $7, ends_at = $8,
                places = $9, gross_cents = $10, no_show = $11,
                customer_group = CASE WHEN $5 = 'unknown' THEN r.customer_group ELSE $5 END,
                was_confirmed = r.was_confirmed OR $6 = 'confirmed',
-               sequence = $12, updated_at = $13
-           WHERE r.sequence <= $12""",
+               sequence = $12, local_day = $13, updated_at = $14
+           WHERE r.sequence <= $12
+           RETURNING customer_group""",
         e.reservation_id,
         e.resource_id,
         e.unit_id,
@@ -108,14 +128,31 @@ async def save_reservation(conn: asyncpg.Connection, e: b.ReservationEvent) -> N
         e.gross_cents,
         e.no_show,
         e.sequence,
+        local_day(e.starts_at, tz),
         e.occurred_at,
+    )
+    if applied is None:
+        return  # an older announcement than the one known
+    await conn.execute("DELETE FROM booked_cells WHERE reservation_id = $1", e.reservation_id)
+    if e.state != "confirmed":
+        return
+    share = min(1.0, e.places / capacity)
+    where = (e.reservation_id, e.resource_id, e.unit_id, e.merchant_id, applied["customer_group"])
+    await conn.executemany(
+        """INSERT INTO booked_cells (reservation_id, resource_id, unit_id, merchant_id,
+               customer_group, day, weekday, hour, minutes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        [
+            (*where, cell.day, cell.weekday, cell.hour, cell.minutes)
+            for cell in cells(e.starts_at, e.ends_at, tz, share)
+        ],
     )
 
 
 async def save_paid_lines(conn: asyncpg.Connection, e: cart.OrderPaid) -> None:
     await conn.executemany(
         """INSERT INTO paid_lines (line_id, order_id, merchant_id, kind, reference, gross_cents,
-               paid_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+               paid_at, local_day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (line_id) DO NOTHING""",
         [
             (
@@ -126,6 +163,7 @@ async def save_paid_lines(conn: asyncpg.Connection, e: cart.OrderPaid) -> None:
                 line.reference,
                 line.gross_cents,
                 e.occurred_at,
+                local_day(e.occurred_at, TURKU),
             )
             for line in e.lines
         ],
@@ -134,9 +172,13 @@ async def save_paid_lines(conn: asyncpg.Connection, e: cart.OrderPaid) -> None:
 
 async def save_refund(conn: asyncpg.Connection, e: p.PaymentRefunded) -> None:
     await conn.executemany(
-        """INSERT INTO refunds (refund_id, line_id, amount_cents, refunded_at)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-        [(e.refund_id, line.line_id, line.amount_cents, e.occurred_at) for line in e.lines],
+        """INSERT INTO refunds (refund_id, line_id, amount_cents, refunded_at, local_day)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
+        [
+            (e.refund_id, line.line_id, line.amount_cents, e.occurred_at, day)
+            for line in e.lines
+            for day in [local_day(e.occurred_at, TURKU)]
+        ],
     )
 
 
@@ -179,32 +221,23 @@ async def merchant_of_resource(conn: asyncpg.Connection, resource_id: uuid.UUID)
     return found
 
 
-# The resources in scope: the announced ones, and those only known from their reservations
-# in the period (announced before insights listened), with what their reservations say.
-_RESOURCES = """
-SELECT x.resource_id, coalesce(res.name, '') AS name, x.unit_id,
-       coalesce(u.name, '') AS unit_name, x.merchant_id,
-       coalesce(u.tz, $6) AS tz
-FROM (SELECT resource_id, unit_id, merchant_id FROM resources
-      WHERE active OR EXISTS (SELECT 1 FROM reservations r
-                              WHERE r.resource_id = resources.resource_id
-                                AND r.starts_at < $5 AND r.ends_at > $4)
-      UNION
-      SELECT DISTINCT resource_id, unit_id, merchant_id FROM reservations
-      WHERE starts_at < $5 AND ends_at > $4
-        AND resource_id NOT IN (SELECT resource_id FROM resources)) AS x
-LEFT JOIN resources res ON res.resource_id = x.resource_id
-LEFT JOIN units u ON u.unit_id = x.unit_id
-WHERE ($1::text[] IS NULL OR x.merchant_id = ANY($1::text[]))
-  AND ($2::uuid IS NULL OR x.unit_id = $2) AND ($3::uuid IS NULL OR x.resource_id = $3)
-"""
+_SCOPE = """($1::text[] IS NULL OR merchant_id = ANY($1::text[]))
+  AND ($2::uuid IS NULL OR unit_id = $2) AND ($3::uuid IS NULL OR resource_id = $3)"""
 
 
-async def resources(
-    conn: asyncpg.Connection, scope: Scope, lo: datetime, hi: datetime
-) -> list[tuple[ResourceInfo, str]]:
-    """(resource, its unit's zone); `lo`..`hi`: a UTC range wide enough for every zone."""
-    rows = await conn.fetch(_RESOURCES, *scope.args(), lo, hi, DEFAULT_TZ)
+async def resources(conn: asyncpg.Connection, scope: Scope) -> list[tuple[ResourceInfo, str]]:
+    """(resource, its unit's zone) of the announced resources in scope (inactive ones too:
+    their past bookings count)."""
+    rows = await conn.fetch(
+        """SELECT r.resource_id, r.name, r.unit_id, coalesce(u.name, '') AS unit_name,
+                  r.merchant_id, r.active, coalesce(u.tz, $4) AS tz
+           FROM resources r LEFT JOIN units u ON u.unit_id = r.unit_id
+           WHERE ($1::text[] IS NULL OR r.merchant_id = ANY($1::text[]))
+             AND ($2::uuid IS NULL OR r.unit_id = $2)
+             AND ($3::uuid IS NULL OR r.resource_id = $3)""",
+        *scope.args(),
+        DEFAULT_TZ,
+    )
     return [
         (
             ResourceInfo(
@@ -218,6 +251,15 @@ async def resources(
         )
         for r in rows
     ]
+
+
+async def unit_names(
+    conn: asyncpg.Connection, unit_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        "SELECT unit_id, name FROM units WHERE unit_id = ANY($1::uuid[])", list(unit_ids)
+    )
+    return {r["unit_id"]: r["name"] for r in rows}
 
 
 async def weekly_hours(
@@ -240,85 +282,63 @@ async def weekly_hours(
     return out
 
 
-# Each reservation clipped to the period in its unit's zone ($4, $5: first and last day;
-# $7: a UTC range around them for the index). `share`: places over the resource's capacity.
-_CLIPPED = """
-WITH clipped AS (
-    SELECT r.resource_id, r.state, r.customer_group, r.no_show, r.was_confirmed,
-           r.places::float8 / coalesce(res.capacity, 1) AS share,
-           coalesce(u.tz, $6) AS tz,
-           greatest(r.starts_at, ($4::date)::timestamp AT TIME ZONE coalesce(u.tz, $6)) AS lo,
-           least(r.ends_at, ($5::date + 1)::timestamp AT TIME ZONE coalesce(u.tz, $6)) AS hi,
-           r.starts_at >= ($4::date)::timestamp AT TIME ZONE coalesce(u.tz, $6)
-             AND r.starts_at < ($5::date + 1)::timestamp AT TIME ZONE coalesce(u.tz, $6)
-             AS starts_within
-    FROM reservations r
-    LEFT JOIN resources res ON res.resource_id = r.resource_id
-    LEFT JOIN units u ON u.unit_id = r.unit_id
-    WHERE r.starts_at < upper($7::tstzrange) AND r.ends_at > lower($7::tstzrange)
-      AND r.state IN ('confirmed', 'cancelled')
-      AND ($1::text[] IS NULL OR r.merchant_id = ANY($1::text[]))
-      AND ($2::uuid IS NULL OR r.unit_id = $2) AND ($3::uuid IS NULL OR r.resource_id = $3)
-)
-"""
+Seen = dict[uuid.UUID, tuple[uuid.UUID, str]]  # resource -> (unit, department) in the data
 
 
 async def tallies(
-    conn: asyncpg.Connection, scope: Scope, first: date, last: date, wide: tuple[datetime, datetime]
-) -> tuple[dict[uuid.UUID, Tally], dict[str, tuple[int, float]]]:
-    """Per resource: booked minutes, bookings, cancellations, no-shows; per customer group:
-    bookings and booked minutes."""
-    rows = await conn.fetch(
-        _CLIPPED
-        + """
-SELECT resource_id, customer_group,
-       coalesce(sum(extract(epoch FROM hi - lo) / 60 * share)
-                FILTER (WHERE state = 'confirmed' AND lo < hi), 0)::float8 AS booked,
-       count(*) FILTER (WHERE state = 'confirmed' AND starts_within) AS bookings,
-       count(*) FILTER (WHERE state = 'cancelled' AND was_confirmed AND starts_within)
-           AS cancellations,
-       count(*) FILTER (WHERE state = 'confirmed' AND no_show AND starts_within) AS no_shows
-FROM clipped GROUP BY resource_id, customer_group""",
+    conn: asyncpg.Connection, scope: Scope, first: date, last: date
+) -> tuple[dict[uuid.UUID, Tally], dict[str, tuple[int, float]], Seen]:
+    """Per resource: booked minutes (of the days in the period), bookings, cancellations and
+    no-shows (of the reservations starting in it); per customer group: bookings and booked
+    minutes; and where each resource met belongs."""
+    booked = await conn.fetch(
+        f"""SELECT resource_id, unit_id, merchant_id, customer_group, sum(minutes) AS booked
+            FROM booked_cells WHERE day BETWEEN $4 AND $5 AND {_SCOPE}
+            GROUP BY 1, 2, 3, 4""",  # noqa: S608 - constant SQL of this module
         *scope.args(),
         first,
         last,
-        DEFAULT_TZ,
-        asyncpg.Range(*wide),
+    )
+    counted = await conn.fetch(
+        f"""SELECT resource_id, unit_id, merchant_id, customer_group,
+                   count(*) FILTER (WHERE state = 'confirmed') AS bookings,
+                   count(*) FILTER (WHERE state = 'cancelled' AND was_confirmed)
+                       AS cancellations,
+                   count(*) FILTER (WHERE state = 'confirmed' AND no_show) AS no_shows
+            FROM reservations
+            WHERE local_day BETWEEN $4 AND $5 AND state IN ('confirmed', 'cancelled')
+              AND {_SCOPE}
+            GROUP BY 1, 2, 3, 4""",  # noqa: S608 - constant SQL of this module
+        *scope.args(),
+        first,
+        last,
     )
     per_resource: dict[uuid.UUID, Tally] = {}
     groups: dict[str, tuple[int, float]] = {}
-    for r in rows:
-        part = Tally(r["booked"], r["bookings"], r["cancellations"], r["no_shows"])
+    seen: Seen = {}
+    for r in booked:
+        per_resource.setdefault(r["resource_id"], Tally()).add(Tally(booked_minutes=r["booked"]))
+        n, minutes = groups.get(r["customer_group"], (0, 0.0))
+        groups[r["customer_group"]] = (n, minutes + r["booked"])
+        seen[r["resource_id"]] = (r["unit_id"], r["merchant_id"])
+    for r in counted:
+        part = Tally(0.0, r["bookings"], r["cancellations"], r["no_shows"])
         per_resource.setdefault(r["resource_id"], Tally()).add(part)
-        if r["bookings"] or r["booked"]:
+        if r["bookings"]:
             n, minutes = groups.get(r["customer_group"], (0, 0.0))
-            groups[r["customer_group"]] = (n + r["bookings"], minutes + r["booked"])
-    return per_resource, groups
+            groups[r["customer_group"]] = (n + r["bookings"], minutes)
+        seen[r["resource_id"]] = (r["unit_id"], r["merchant_id"])
+    return per_resource, groups, seen
 
 
-async def spread(
-    conn: asyncpg.Connection, scope: Scope, first: date, last: date, wide: tuple[datetime, datetime]
-) -> Spread:
+async def spread(conn: asyncpg.Connection, scope: Scope, first: date, last: date) -> Spread:
     """Booked minutes by local weekday and hour of day (wall clock in each unit's zone)."""
     rows = await conn.fetch(
-        _CLIPPED  # noqa: S608 - constant SQL of this module, no input in it
-        + """,
-local AS (
-    SELECT lo AT TIME ZONE tz AS lo, hi AT TIME ZONE tz AS hi, share FROM clipped
-    WHERE state = 'confirmed' AND lo < hi
-)
-SELECT (extract(isodow FROM h)::int - 1) AS weekday, extract(hour FROM h)::int AS hour,
-       sum(extract(epoch FROM least(hi, h + interval '1 hour') - greatest(lo, h)) / 60 * share)
-           ::float8 AS booked
-FROM local,
-     LATERAL generate_series(date_trunc('hour', lo), hi - interval '1 microsecond',
-                             interval '1 hour') AS h
-GROUP BY 1, 2""",
+        f"""SELECT weekday, hour, sum(minutes) AS booked FROM booked_cells
+            WHERE day BETWEEN $4 AND $5 AND {_SCOPE} GROUP BY 1, 2""",  # noqa: S608 - constant SQL
         *scope.args(),
         first,
         last,
-        DEFAULT_TZ,
-        asyncpg.Range(*wide),
     )
     out = Spread()
     for r in rows:
@@ -334,29 +354,27 @@ async def revenue(
     resource in scope, only the reservation lines of its reservations."""
     rows = await conn.fetch(
         """WITH lines AS (
-               SELECT l.line_id, l.merchant_id, l.gross_cents, l.paid_at
+               SELECT l.line_id, l.merchant_id, l.gross_cents, l.local_day
                FROM paid_lines l
-               LEFT JOIN reservations r
-                 ON l.kind = 'reservation' AND r.reservation_id::text = l.reference
                WHERE ($1::text[] IS NULL OR l.merchant_id = ANY($1::text[]))
-                 AND ($2::uuid IS NULL OR r.unit_id = $2)
-                 AND ($3::uuid IS NULL OR r.resource_id = $3)),
+                 AND ($2::uuid IS NULL AND $3::uuid IS NULL
+                      OR l.kind = 'reservation' AND l.reference IN (
+                          SELECT r.reservation_id::text FROM reservations r
+                          WHERE ($2::uuid IS NULL OR r.unit_id = $2)
+                            AND ($3::uuid IS NULL OR r.resource_id = $3)))),
            money AS (
-               SELECT merchant_id, paid_at AS at, gross_cents AS paid, 0 AS refunded
-               FROM lines
+               SELECT merchant_id, local_day, gross_cents AS paid, 0 AS refunded
+               FROM lines WHERE local_day BETWEEN $4 AND $5
                UNION ALL
-               SELECT l.merchant_id, f.refunded_at, 0, f.amount_cents
-               FROM refunds f JOIN lines l ON l.line_id = f.line_id)
-           SELECT to_char(at AT TIME ZONE $6, 'YYYY-MM') AS month, merchant_id,
+               SELECT l.merchant_id, f.local_day, 0, f.amount_cents
+               FROM refunds f JOIN lines l ON l.line_id = f.line_id
+               WHERE f.local_day BETWEEN $4 AND $5)
+           SELECT to_char(date_trunc('month', local_day), 'YYYY-MM') AS month, merchant_id,
                   sum(paid)::bigint AS paid, sum(refunded)::bigint AS refunded
-           FROM money
-           WHERE at >= ($4::date)::timestamp AT TIME ZONE $6
-             AND at < ($5::date + 1)::timestamp AT TIME ZONE $6
-           GROUP BY 1, 2 ORDER BY 1, 2""",
+           FROM money GROUP BY 1, 2 ORDER BY 1, 2""",
         *scope.args(),
         first,
         last,
-        DEFAULT_TZ,
     )
     return [
         MonthRevenue(

@@ -50,10 +50,28 @@ CREATE TABLE reservations (
     no_show boolean NOT NULL DEFAULT false,
     was_confirmed boolean NOT NULL DEFAULT false,  -- confirmed at some point (a cancellation counts)
     sequence int NOT NULL DEFAULT 0,
+    local_day date NOT NULL,  -- the day it starts on in its unit's zone
     updated_at timestamptz NOT NULL
 );
-CREATE INDEX reservations_starts ON reservations (starts_at);
-CREATE INDEX reservations_resource ON reservations (resource_id, starts_at);
+CREATE INDEX reservations_local_day ON reservations (local_day);
+CREATE INDEX reservations_resource ON reservations (resource_id, local_day);
+
+-- The booked time of each confirmed reservation by local hour (wall clock in its unit's zone),
+-- weighted by its share of the resource (places / capacity when it was confirmed): rewritten
+-- whenever the reservation changes, so the figures of a period are sums over days.
+CREATE TABLE booked_cells (
+    reservation_id uuid NOT NULL,
+    resource_id uuid NOT NULL,
+    unit_id uuid NOT NULL,
+    merchant_id text NOT NULL,
+    customer_group text NOT NULL,
+    day date NOT NULL,
+    weekday smallint NOT NULL,  -- 0 = Monday
+    hour smallint NOT NULL,
+    minutes float8 NOT NULL
+);
+CREATE INDEX booked_cells_day ON booked_cells (day);
+CREATE INDEX booked_cells_reservation ON booked_cells (reservation_id);
 
 -- Money: paid order lines (cart) and refunds of them (payment), each at its own time.
 CREATE TABLE paid_lines (
@@ -63,15 +81,17 @@ CREATE TABLE paid_lines (
     kind text NOT NULL,
     reference text NOT NULL,  -- the reservation id of a reservation line
     gross_cents bigint NOT NULL,
-    paid_at timestamptz NOT NULL
+    paid_at timestamptz NOT NULL,
+    local_day date NOT NULL  -- in Turku
 );
-CREATE INDEX paid_lines_paid_at ON paid_lines (paid_at);
+CREATE INDEX paid_lines_local_day ON paid_lines (local_day);
 
 CREATE TABLE refunds (
     refund_id uuid NOT NULL,
     line_id uuid NOT NULL,
     amount_cents bigint NOT NULL,
     refunded_at timestamptz NOT NULL,
+    local_day date NOT NULL,  -- in Turku
     PRIMARY KEY (refund_id, line_id)
 );
-CREATE INDEX refunds_refunded_at ON refunds (refunded_at);
+CREATE INDEX refunds_local_day ON refunds (local_day);

@@ -330,3 +330,37 @@ async def test_a_late_older_announcement_changes_nothing(
         )
         == 0
     )
+
+
+async def test_the_demo_catalogue_announced_is_known_to_insights_with_its_hours(
+    booking: Booking, insights: Insights
+) -> None:
+    from services.booking import demo
+    from services.booking.announce import announce_catalogue
+
+    async with booking.pool.acquire() as conn, conn.transaction():
+        sent = await announce_catalogue(conn)
+    units = await booking.events("evt.booking.unit.saved")
+    resources = await booking.events("evt.booking.resource.saved")
+    hours = await booking.events("evt.booking.hours.set")
+    assert len(units) == len(demo.UNITS)
+    assert len(resources) == len(demo.RESOURCES)
+    assert sent == len(units) + len(resources) + len(hours)
+    monday = next_weekday(0, 3)
+    week = {"period_from": monday, "period_to": monday + timedelta(days=6)}
+
+    async def known() -> bool:
+        try:
+            f = await insights.figures(
+                SPORTS_STAFF, resource_id=demo.RESOURCE_SPORTS_HALL, **week
+            )
+        except NotFound:  # not announced yet
+            return False
+        return bool(f.resources) and f.resources[0].open_minutes > 0
+
+    await insights.eventually(known)
+    hall = (
+        await insights.figures(SPORTS_STAFF, resource_id=demo.RESOURCE_SPORTS_HALL, **week)
+    ).resources[0]
+    assert hall.name
+    assert hall.unit_id == demo.UNIT_IMPIVAARA_SPORTS_HALL

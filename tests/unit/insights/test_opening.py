@@ -53,3 +53,31 @@ def test_the_night_clocks_turn_is_an_hour_shorter_and_longer_in_real_time() -> N
 def test_rows_outside_their_validity_do_not_count() -> None:
     rows = [WeeklyRow(d, time(8), time(9), date(2026, 6, 3), date(2026, 6, 4)) for d in range(7)]
     assert open_time(rows, [], date(2026, 6, 1), date(2026, 6, 7), HEL).minutes == 2 * 60
+
+
+def test_a_reservation_splits_into_local_hours_with_real_minutes() -> None:
+    from datetime import datetime
+
+    from services.insights.domain.cells import cells
+
+    start = datetime(2026, 6, 1, 10, 30, tzinfo=HEL)
+    split = cells(start, start.replace(hour=12, minute=15), HEL)
+    assert [(c.hour, c.minutes) for c in split] == [(10, 30.0), (11, 60.0), (12, 15.0)]
+    assert {c.weekday for c in split} == {0}
+    assert sum(c.minutes for c in cells(start, start.replace(hour=11), HEL, share=0.5)) == 30.0
+    late = datetime(2026, 6, 1, 23, 30, tzinfo=HEL)
+    over_midnight = cells(late, late.replace(day=2, hour=0, minute=30), HEL)
+    assert [(c.day.day, c.hour, c.minutes) for c in over_midnight] == [(1, 23, 30.0), (2, 0, 30.0)]
+
+
+def test_the_autumn_nights_repeated_hour_counts_both_real_hours() -> None:
+    from datetime import datetime
+
+    from services.insights.domain.cells import cells
+
+    night = datetime(2026, 10, 25, 2, tzinfo=HEL)  # 02:00 .. 05:00 wall clock is 4 real hours
+    split = cells(night, night.replace(hour=5), HEL)
+    assert sum(c.minutes for c in split) == 240.0
+    assert dict((c.hour, c.minutes) for c in split) == {2: 60.0, 3: 120.0, 4: 60.0}
+    spring = datetime(2026, 3, 29, 2, tzinfo=HEL)  # 02:00 .. 05:00 is 2 real hours
+    assert sum(c.minutes for c in cells(spring, spring.replace(hour=5), HEL)) == 120.0
