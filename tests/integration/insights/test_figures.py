@@ -351,9 +351,7 @@ async def test_the_demo_catalogue_announced_is_known_to_insights_with_its_hours(
 
     async def known() -> bool:
         try:
-            f = await insights.figures(
-                SPORTS_STAFF, resource_id=demo.RESOURCE_SPORTS_HALL, **week
-            )
+            f = await insights.figures(SPORTS_STAFF, resource_id=demo.RESOURCE_SPORTS_HALL, **week)
         except NotFound:  # not announced yet
             return False
         return bool(f.resources) and f.resources[0].open_minutes > 0
