@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -98,13 +98,13 @@ class Insights:
         first, last = req.period_from, req.period_to
         check_period(first, last, self.settings.max_period_days)
         scope = await self.scope(req, ctx)
-        known, (tallies, groups, seen), spread, revenue = await asyncio.gather(
+        known, (tallies, groups), spread, revenue = await asyncio.gather(
             self._read(store.resources, scope),
             self._read(store.tallies, scope, first, last),
             self._read(store.spread, scope, first, last),
             self._read(store.revenue, scope, first, last),
         )
-        resources = known + await self._unannounced(known, seen)
+        resources = known + await self._unannounced(known, tallies.keys())
         units = list({res.unit_id for res, _ in resources})
         hours = await self._read(store.weekly_hours, units, first, last)
         opening = await asyncio.to_thread(opening_of, resources, hours, first, last)
@@ -120,14 +120,15 @@ class Insights:
         )
 
     async def _unannounced(
-        self, known: list[tuple[ResourceInfo, str]], seen: store.Seen
+        self, known: list[tuple[ResourceInfo, str]], met: Iterable[uuid.UUID]
     ) -> list[tuple[ResourceInfo, str]]:
         """Resources met only in reservations (announced before insights listened): named
         by their ids, in their units."""
         ids = {res.resource_id for res, _ in known}
-        missing = {rid: where for rid, where in seen.items() if rid not in ids}
-        if not missing:
+        unknown = [rid for rid in met if rid not in ids]
+        if not unknown:
             return []
+        missing = await self._read(store.where_met, unknown)
         names = await self._read(store.unit_names, list({u for u, _ in missing.values()}))
         return [
             (ResourceInfo(rid, "", unit_id, names.get(unit_id, ""), merchant), store.DEFAULT_TZ)

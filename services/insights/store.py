@@ -287,20 +287,20 @@ Seen = dict[uuid.UUID, tuple[uuid.UUID, str]]  # resource -> (unit, department) 
 
 async def tallies(
     conn: asyncpg.Connection, scope: Scope, first: date, last: date
-) -> tuple[dict[uuid.UUID, Tally], dict[str, tuple[int, float]], Seen]:
+) -> tuple[dict[uuid.UUID, Tally], dict[str, tuple[int, float]]]:
     """Per resource: booked minutes (of the days in the period), bookings, cancellations and
     no-shows (of the reservations starting in it); per customer group: bookings and booked
-    minutes; and where each resource met belongs."""
+    minutes."""
     booked = await conn.fetch(
-        f"""SELECT resource_id, unit_id, merchant_id, customer_group, sum(minutes) AS booked
+        f"""SELECT resource_id, customer_group, sum(minutes) AS booked
             FROM booked_cells WHERE day BETWEEN $4 AND $5 AND {_SCOPE}
-            GROUP BY 1, 2, 3, 4""",  # noqa: S608 - constant SQL of this module
+            GROUP BY 1, 2""",  # noqa: S608 - constant SQL of this module
         *scope.args(),
         first,
         last,
     )
     counted = await conn.fetch(
-        f"""SELECT resource_id, unit_id, merchant_id, customer_group,
+        f"""SELECT resource_id, customer_group,
                    count(*) FILTER (WHERE state = 'confirmed') AS bookings,
                    count(*) FILTER (WHERE state = 'cancelled' AND was_confirmed)
                        AS cancellations,
@@ -308,27 +308,34 @@ async def tallies(
             FROM reservations
             WHERE local_day BETWEEN $4 AND $5 AND state IN ('confirmed', 'cancelled')
               AND {_SCOPE}
-            GROUP BY 1, 2, 3, 4""",  # noqa: S608 - constant SQL of this module
+            GROUP BY 1, 2""",  # noqa: S608 - constant SQL of this module
         *scope.args(),
         first,
         last,
     )
     per_resource: dict[uuid.UUID, Tally] = {}
     groups: dict[str, tuple[int, float]] = {}
-    seen: Seen = {}
     for r in booked:
         per_resource.setdefault(r["resource_id"], Tally()).add(Tally(booked_minutes=r["booked"]))
         n, minutes = groups.get(r["customer_group"], (0, 0.0))
         groups[r["customer_group"]] = (n, minutes + r["booked"])
-        seen[r["resource_id"]] = (r["unit_id"], r["merchant_id"])
     for r in counted:
         part = Tally(0.0, r["bookings"], r["cancellations"], r["no_shows"])
         per_resource.setdefault(r["resource_id"], Tally()).add(part)
         if r["bookings"]:
             n, minutes = groups.get(r["customer_group"], (0, 0.0))
             groups[r["customer_group"]] = (n + r["bookings"], minutes)
-        seen[r["resource_id"]] = (r["unit_id"], r["merchant_id"])
-    return per_resource, groups, seen
+    return per_resource, groups
+
+
+async def where_met(conn: asyncpg.Connection, resource_ids: Sequence[uuid.UUID]) -> Seen:
+    """The unit and department of resources known only from their reservations."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (resource_id) resource_id, unit_id, merchant_id
+           FROM reservations WHERE resource_id = ANY($1::uuid[])""",
+        list(resource_ids),
+    )
+    return {r["resource_id"]: (r["unit_id"], r["merchant_id"]) for r in rows}
 
 
 async def spread(conn: asyncpg.Connection, scope: Scope, first: date, last: date) -> Spread:
@@ -347,34 +354,43 @@ async def spread(conn: asyncpg.Connection, scope: Scope, first: date, last: date
     return out
 
 
+_MONEY = """
+money AS (
+    SELECT merchant_id, local_day, gross_cents AS paid, 0 AS refunded
+    FROM lines WHERE local_day BETWEEN $4 AND $5
+    UNION ALL
+    SELECT l.merchant_id, f.local_day, 0, f.amount_cents
+    FROM refunds f JOIN lines l ON l.line_id = f.line_id
+    WHERE f.local_day BETWEEN $4 AND $5)
+SELECT to_char(date_trunc('month', local_day), 'YYYY-MM') AS month, merchant_id,
+       sum(paid)::bigint AS paid, sum(refunded)::bigint AS refunded
+FROM money GROUP BY 1, 2 ORDER BY 1, 2"""
+
+# Every line of the departments in scope.
+_LINES = """
+WITH lines AS (
+    SELECT line_id, merchant_id, gross_cents, local_day FROM paid_lines
+    WHERE ($1::text[] IS NULL OR merchant_id = ANY($1::text[]))
+      AND $2::uuid IS NULL AND $3::uuid IS NULL),"""
+
+# The reservation lines of a unit's or a resource's reservations.
+_RESERVATION_LINES = """
+WITH lines AS (
+    SELECT l.line_id, l.merchant_id, l.gross_cents, l.local_day
+    FROM paid_lines l JOIN reservations r ON r.reservation_id::text = l.reference
+    WHERE l.kind = 'reservation'
+      AND ($1::text[] IS NULL OR l.merchant_id = ANY($1::text[]))
+      AND ($2::uuid IS NULL OR r.unit_id = $2) AND ($3::uuid IS NULL OR r.resource_id = $3)),"""
+
+
 async def revenue(
     conn: asyncpg.Connection, scope: Scope, first: date, last: date
 ) -> list[MonthRevenue]:
     """Paid and refunded cents by month (Turku time) and department. With a unit or a
     resource in scope, only the reservation lines of its reservations."""
+    narrow = scope.unit_id is not None or scope.resource_id is not None
     rows = await conn.fetch(
-        """WITH lines AS (
-               SELECT l.line_id, l.merchant_id, l.gross_cents, l.local_day
-               FROM paid_lines l
-               WHERE ($1::text[] IS NULL OR l.merchant_id = ANY($1::text[]))
-                 AND ($2::uuid IS NULL AND $3::uuid IS NULL
-                      OR l.kind = 'reservation' AND l.reference IN (
-                          SELECT r.reservation_id::text FROM reservations r
-                          WHERE ($2::uuid IS NULL OR r.unit_id = $2)
-                            AND ($3::uuid IS NULL OR r.resource_id = $3)))),
-           money AS (
-               SELECT merchant_id, local_day, gross_cents AS paid, 0 AS refunded
-               FROM lines WHERE local_day BETWEEN $4 AND $5
-               UNION ALL
-               SELECT l.merchant_id, f.local_day, 0, f.amount_cents
-               FROM refunds f JOIN lines l ON l.line_id = f.line_id
-               WHERE f.local_day BETWEEN $4 AND $5)
-           SELECT to_char(date_trunc('month', local_day), 'YYYY-MM') AS month, merchant_id,
-                  sum(paid)::bigint AS paid, sum(refunded)::bigint AS refunded
-           FROM money GROUP BY 1, 2 ORDER BY 1, 2""",
-        *scope.args(),
-        first,
-        last,
+        (_RESERVATION_LINES if narrow else _LINES) + _MONEY, *scope.args(), first, last
     )
     return [
         MonthRevenue(

@@ -9,6 +9,8 @@ clock.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -90,6 +92,25 @@ def day_spans(
     return _merged([_span(r) for r in rows if r.weekday == weekday and r.valid_on(day)])
 
 
+@functools.lru_cache(maxsize=4096)
+def _clock_changes(day: date, tz: ZoneInfo) -> bool:
+    """Whether the zone's offset changes during `day` (a DST day)."""
+    start = datetime.combine(day, time(0), tz).utcoffset()
+    end = datetime.combine(day + timedelta(days=1), time(0), tz).utcoffset()
+    return start != end
+
+
+def _segments(rows: Iterable[WeeklyRow], first: date, last: date) -> list[tuple[date, date]]:
+    """[start, end) stretches of the period in which no row starts or ends being valid."""
+    cuts = {first, last + timedelta(days=1)}
+    for r in rows:
+        for cut in (r.valid_from, r.valid_until + timedelta(days=1) if r.valid_until else None):
+            if cut is not None and first < cut <= last:
+                cuts.add(cut)
+    ordered = sorted(cuts)
+    return list(itertools.pairwise(ordered))
+
+
 def open_time(
     unit_rows: Sequence[WeeklyRow],
     own_rows: Sequence[WeeklyRow],
@@ -97,17 +118,29 @@ def open_time(
     last: date,
     tz: ZoneInfo,
 ) -> OpenTime:
-    """The opening time of a resource (its own rows over its unit's) from `first` to `last`."""
+    """The opening time of a resource (its own rows over its unit's) from `first` to `last`.
+
+    Within a stretch where no row starts or ends, each weekday has the same spans: they are
+    worked out once a weekday and counted for its days; a DST day counts its real minutes."""
     total = OpenTime()
-    for day in days(first, last):
-        spans = day_spans(unit_rows, own_rows, day)
-        if not spans:
-            continue
-        weekday = day.weekday()
-        for start, end in spans:
-            minutes = _real_minutes(day, start, end, tz)
-            total.minutes += minutes
-            total.by_weekday[weekday] += minutes
-            for hour in range(start // 60, (end - 1) // 60 + 1):
-                total.by_hour[hour] += min(end, (hour + 1) * 60) - max(start, hour * 60)
+    for start, end in _segments([*unit_rows, *own_rows], first, last):
+        for offset in range(min(7, (end - start).days)):
+            day = start + timedelta(days=offset)
+            spans = day_spans(unit_rows, own_rows, day)
+            if not spans:
+                continue
+            count = ((end - day).days + 6) // 7  # this weekday's days in [day, end)
+            weekday = day.weekday()
+            for lo, hi in spans:
+                total.minutes += (hi - lo) * count
+                total.by_weekday[weekday] += (hi - lo) * count
+                for hour in range(lo // 60, (hi - 1) // 60 + 1):
+                    total.by_hour[hour] += (min(hi, (hour + 1) * 60) - max(lo, hour * 60)) * count
+            for dst in range(0, (end - day).days, 7):
+                changed = day + timedelta(days=dst)
+                if _clock_changes(changed, tz):
+                    for lo, hi in spans:
+                        extra = _real_minutes(changed, lo, hi, tz) - (hi - lo)
+                        total.minutes += extra
+                        total.by_weekday[weekday] += extra
     return total
