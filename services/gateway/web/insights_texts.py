@@ -72,4 +72,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "group_business": ("Yritykset", "Företag", "Businesses"),
     "group_unknown": ("Tuntematon", "Okänd", "Unknown"),
     "table_of": ("Taulukko", "Tabell", "Table"),
+    "no_show": ("Ei saapunut", "Uteblev", "No-show"),
+    "mark_no_show": ("Merkitse: ei saapunut", "Markera: uteblev", "Mark as no-show"),
+    "unmark_no_show": ("Poista merkintä: ei saapunut", "Ta bort: uteblev", "Undo no-show"),
 }

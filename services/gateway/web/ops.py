@@ -29,6 +29,7 @@ OPS: dict[str, str] = {
     "calendar_feed": "booking.v1.calendar_feed",
     "reservation_ics": "booking.v1.reservation_ics",
     "day_view": "booking.v1.day_view",
+    "mark_no_show": "booking.v1.mark_no_show",
     "approve": "booking.v1.approve",
     "deny": "booking.v1.deny",
     "add_closure": "booking.v1.add_closure",
