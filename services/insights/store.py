@@ -85,37 +85,30 @@ async def set_hours(conn: asyncpg.Connection, e: b.HoursSet) -> None:
     )
 
 
-async def zone_and_capacity(
-    conn: asyncpg.Connection, unit_id: uuid.UUID, resource_id: uuid.UUID
-) -> tuple[ZoneInfo, int]:
-    """The unit's zone (Turku's until the unit is announced) and the resource's capacity."""
-    row = await conn.fetchrow(
-        """SELECT (SELECT tz FROM units WHERE unit_id = $1) AS tz,
-                  (SELECT capacity FROM resources WHERE resource_id = $2) AS capacity""",
-        unit_id,
-        resource_id,
-    )
-    return ZoneInfo(row["tz"] or DEFAULT_TZ), row["capacity"] or 1
-
-
 async def save_reservation(conn: asyncpg.Connection, e: b.ReservationEvent) -> None:
     """The reservation's state as announced, unless a later change (higher `sequence`) is
-    already known; its booked cells follow (only a confirmed one has any). No customer id is
-    kept."""
-    tz, capacity = await zone_and_capacity(conn, e.unit_id, e.resource_id)
+    already known; its booked cells follow (only a confirmed one has any), in its unit's zone
+    (Turku's until the unit is announced), weighted by places / the resource's capacity. No
+    customer id is kept. Two statements."""
     applied = await conn.fetchrow(
-        """INSERT INTO reservations AS r (reservation_id, resource_id, unit_id, merchant_id,
+        """WITH z AS (
+               SELECT coalesce((SELECT tz FROM units WHERE unit_id = $3), $14) AS tz,
+                      coalesce((SELECT capacity FROM resources WHERE resource_id = $2), 1)
+                          AS capacity)
+           INSERT INTO reservations AS r (reservation_id, resource_id, unit_id, merchant_id,
                customer_group, state, starts_at, ends_at, places, gross_cents, no_show,
                was_confirmed, sequence, local_day, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $6 = 'confirmed', $12, $13,
-                   $14)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $6 = 'confirmed', $12,
+                  ($7 AT TIME ZONE z.tz)::date, $13
+           FROM z
            ON CONFLICT (reservation_id) DO UPDATE SET state = $6, starts_at = $7, ends_at = $8,
                places = $9, gross_cents = $10, no_show = $11,
                customer_group = CASE WHEN $5 = 'unknown' THEN r.customer_group ELSE $5 END,
                was_confirmed = r.was_confirmed OR $6 = 'confirmed',
-               sequence = $12, local_day = $13, updated_at = $14
+               sequence = $12, local_day = EXCLUDED.local_day, updated_at = $13
            WHERE r.sequence <= $12
-           RETURNING customer_group""",
+           RETURNING r.customer_group, (SELECT tz FROM z) AS tz,
+                     (SELECT capacity FROM z) AS capacity""",
         e.reservation_id,
         e.resource_id,
         e.unit_id,
@@ -128,24 +121,31 @@ async def save_reservation(conn: asyncpg.Connection, e: b.ReservationEvent) -> N
         e.gross_cents,
         e.no_show,
         e.sequence,
-        local_day(e.starts_at, tz),
         e.occurred_at,
+        DEFAULT_TZ,
     )
     if applied is None:
         return  # an older announcement than the one known
-    await conn.execute("DELETE FROM booked_cells WHERE reservation_id = $1", e.reservation_id)
-    if e.state != "confirmed":
-        return
-    share = min(1.0, e.places / capacity)
-    where = (e.reservation_id, e.resource_id, e.unit_id, e.merchant_id, applied["customer_group"])
-    await conn.executemany(
-        """INSERT INTO booked_cells (reservation_id, resource_id, unit_id, merchant_id,
+    split = []
+    if e.state == "confirmed":
+        share = min(1.0, e.places / max(1, applied["capacity"]))
+        split = cells(e.starts_at, e.ends_at, ZoneInfo(applied["tz"]), share)
+    await conn.execute(
+        """WITH gone AS (DELETE FROM booked_cells WHERE reservation_id = $1)
+           INSERT INTO booked_cells (reservation_id, resource_id, unit_id, merchant_id,
                customer_group, day, weekday, hour, minutes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        [
-            (*where, cell.day, cell.weekday, cell.hour, cell.minutes)
-            for cell in cells(e.starts_at, e.ends_at, tz, share)
-        ],
+           SELECT $1, $2, $3, $4, $5, c.day, c.weekday, c.hour, c.minutes
+           FROM unnest($6::date[], $7::int2[], $8::int2[], $9::float8[])
+               AS c(day, weekday, hour, minutes)""",
+        e.reservation_id,
+        e.resource_id,
+        e.unit_id,
+        e.merchant_id,
+        applied["customer_group"],
+        [cell.day for cell in split],
+        [cell.weekday for cell in split],
+        [cell.hour for cell in split],
+        [cell.minutes for cell in split],
     )
 
 
