@@ -42,9 +42,9 @@ class Chart:
 
     bars: list[Bar]
     scale: float
-    width: int = 640
-    label_width: int = 200
-    row: int = 26
+    width: int = 540
+    label_width: int = 150
+    row: int = 28
 
     @property
     def height(self) -> int:
@@ -52,7 +52,7 @@ class Chart:
 
     @property
     def bar_room(self) -> int:
-        return self.width - self.label_width - 110
+        return self.width - self.label_width - 125
 
     def length(self, value: float) -> float:
         if self.scale <= 0:
@@ -111,7 +111,7 @@ def _hour_chart(hours: list[dict[str, Any]]) -> Chart:
         for h in hours
         if h.get("open_minutes") or h.get("booked_minutes")
     ]
-    return Chart(bars, scale=max([100.0] + [b.value for b in bars]), label_width=90, row=22)
+    return Chart(bars, scale=max([100.0] + [b.value for b in bars]), label_width=80, row=24)
 
 
 def _group_chart(groups: list[dict[str, Any]], lang: str) -> Chart:
@@ -131,7 +131,7 @@ def _revenue_chart(revenue: list[dict[str, Any]]) -> Chart:
     for m in revenue:
         by_month[m["month"]] = by_month.get(m["month"], 0) + m["net_cents"]
     bars = [Bar(month, max(cents, 0), _euros(cents)) for month, cents in sorted(by_month.items())]
-    return Chart(bars, scale=max([0.0] + [b.value for b in bars]), label_width=90)
+    return Chart(bars, scale=max([0.0] + [b.value for b in bars]), label_width=80)
 
 
 def charts(figures: dict[str, Any], lang: str) -> dict[str, Chart]:
