@@ -36,6 +36,10 @@ async def on_booking(conn: asyncpg.Connection, event: Any) -> None:
         await store.save_resource(conn, event)
     elif isinstance(event, b.HoursSet):
         await store.set_hours(conn, event)
+    elif isinstance(event, b.ClosureAdded):
+        await store.add_closure(conn, event)
+    elif isinstance(event, b.ClosureRemoved):
+        await store.remove_closure(conn, event)
 
 
 async def on_money(conn: asyncpg.Connection, event: Any) -> None:
@@ -47,7 +51,13 @@ async def on_money(conn: asyncpg.Connection, event: Any) -> None:
 
 def consumers() -> list[Consumer]:
     booking_subjects = [e.subject for e in RESERVATION_EVENTS]
-    booking_subjects += [b.UnitSaved.subject, b.ResourceSaved.subject, b.HoursSet.subject]
+    booking_subjects += [
+        b.UnitSaved.subject,
+        b.ResourceSaved.subject,
+        b.HoursSet.subject,
+        b.ClosureAdded.subject,
+        b.ClosureRemoved.subject,
+    ]
     return [
         Consumer("insights-booking", booking_subjects, on_booking, batch=256),
         Consumer(

@@ -38,19 +38,28 @@ def check_period(first: date, last: date, most_days: int) -> None:
 
 
 def opening_of(
-    resources: list[tuple[ResourceInfo, str]], hours: Hours, first: date, last: date
+    resources: list[tuple[ResourceInfo, str]],
+    hours: Hours,
+    first: date,
+    last: date,
+    closures: store.Exceptions | None = None,
 ) -> dict[uuid.UUID, OpenTime]:
-    """Each resource's opening time; resources on their unit's hours share one computation."""
+    """Each resource's opening time; resources on their unit's hours (and closures) share one
+    computation."""
+    closures = closures or {}
     by_unit: dict[uuid.UUID, OpenTime] = {}
     out: dict[uuid.UUID, OpenTime] = {}
     for res, tz in resources:
         unit_rows = hours.get((res.unit_id, None), [])
         own = hours.get((res.unit_id, res.resource_id), [])
-        if own:
-            out[res.resource_id] = open_time(unit_rows, own, first, last, ZoneInfo(tz))
+        unit_days = closures.get((res.unit_id, None), {})
+        own_days = closures.get((res.unit_id, res.resource_id), {})
+        if own or own_days:
+            days = {**unit_days, **own_days}
+            out[res.resource_id] = open_time(unit_rows, own, first, last, ZoneInfo(tz), days)
             continue
         if res.unit_id not in by_unit:
-            by_unit[res.unit_id] = open_time(unit_rows, [], first, last, ZoneInfo(tz))
+            by_unit[res.unit_id] = open_time(unit_rows, [], first, last, ZoneInfo(tz), unit_days)
         out[res.resource_id] = by_unit[res.unit_id]
     return out
 
@@ -107,7 +116,8 @@ class Insights:
         resources = known + await self._unannounced(known, tallies.keys())
         units = list({res.unit_id for res, _ in resources})
         hours = await self._read(store.weekly_hours, units, first, last)
-        opening = await asyncio.to_thread(opening_of, resources, hours, first, last)
+        closures = await self._read(store.day_exceptions, units, first, last)
+        opening = await asyncio.to_thread(opening_of, resources, hours, first, last, closures)
         spread.groups = groups
         return assemble(
             (first, last),

@@ -12,7 +12,7 @@ import asyncpg
 
 from services.insights.domain.cells import cells, local_day
 from services.insights.domain.figures import ResourceInfo, Spread, Tally
-from services.insights.domain.opening import WeeklyRow
+from services.insights.domain.opening import DayHours, WeeklyRow
 from shared.contracts import booking as b
 from shared.contracts import cart
 from shared.contracts import payment as p
@@ -83,6 +83,26 @@ async def set_hours(conn: asyncpg.Connection, e: b.HoursSet) -> None:
             for h in e.hours
         ],
     )
+
+
+async def add_closure(conn: asyncpg.Connection, e: b.ClosureAdded) -> None:
+    await conn.execute(
+        """INSERT INTO day_exceptions (closure_id, unit_id, resource_id, day, opens, closes)
+           SELECT $1, $2, $3, d::date, $6, $7 FROM generate_series($4::date, $5::date,
+               interval '1 day') AS d
+           WHERE NOT EXISTS (SELECT 1 FROM day_exceptions WHERE closure_id = $1)""",
+        e.closure_id,
+        e.unit_id,
+        e.resource_id,
+        e.first,
+        e.last,
+        e.opens,
+        e.closes,
+    )
+
+
+async def remove_closure(conn: asyncpg.Connection, e: b.ClosureRemoved) -> None:
+    await conn.execute("DELETE FROM day_exceptions WHERE closure_id = $1", e.closure_id)
 
 
 async def save_reservation(conn: asyncpg.Connection, e: b.ReservationEvent) -> None:
@@ -279,6 +299,27 @@ async def weekly_hours(
         out.setdefault((r["unit_id"], r["resource_id"]), []).append(
             WeeklyRow(r["weekday"], r["opens"], r["closes"], r["valid_from"], r["valid_until"])
         )
+    return out
+
+
+Exceptions = dict[tuple[uuid.UUID, uuid.UUID | None], dict[date, DayHours]]
+
+
+async def day_exceptions(
+    conn: asyncpg.Connection, unit_ids: Sequence[uuid.UUID], first: date, last: date
+) -> Exceptions:
+    """(unit, resource or None for the unit's) -> day -> the day's only hours (None: closed)."""
+    rows = await conn.fetch(
+        """SELECT unit_id, resource_id, day, opens, closes FROM day_exceptions
+           WHERE unit_id = ANY($1::uuid[]) AND day BETWEEN $2 AND $3""",
+        list(unit_ids),
+        first,
+        last,
+    )
+    out: Exceptions = {}
+    for r in rows:
+        hours = None if r["opens"] is None or r["closes"] is None else (r["opens"], r["closes"])
+        out.setdefault((r["unit_id"], r["resource_id"]), {})[r["day"]] = hours
     return out
 
 

@@ -197,7 +197,28 @@ class HoursSet(Event, frozen=True, kw_only=True):
     valid_until: date | None = None
 
 
+class ClosureAdded(Event, frozen=True, kw_only=True):
+    """A unit (or one resource) closed from `first` to `last`, or open only `opens`..`closes`
+    on those days (the day's weekly hours do not apply then)."""
+
+    subject: ClassVar[str] = "evt.booking.closure.added"
+    closure_id: uuid.UUID
+    unit_id: uuid.UUID
+    resource_id: uuid.UUID | None = None
+    first: date
+    last: date
+    opens: time | None = None
+    closes: time | None = None
+
+
+class ClosureRemoved(Event, frozen=True, kw_only=True):
+    subject: ClassVar[str] = "evt.booking.closure.removed"
+    closure_id: uuid.UUID
+
+
 register(
+    ClosureAdded,
+    ClosureRemoved,
     ReservationNoShow,
     UnitSaved,
     ResourceSaved,

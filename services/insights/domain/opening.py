@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MIDNIGHT = time(0)
+DayHours = tuple[time, time] | None  # a closure's day: open only opens..closes, or closed
 
 
 @dataclass(frozen=True)
@@ -111,17 +112,53 @@ def _segments(rows: Iterable[WeeklyRow], first: date, last: date) -> list[tuple[
     return list(itertools.pairwise(ordered))
 
 
+def _add_day(
+    total: OpenTime, day: date, spans: list[tuple[int, int]], tz: ZoneInfo, sign: int
+) -> None:
+    """Add (sign 1) or take away (-1) one day's spans."""
+    weekday = day.weekday()
+    for lo, hi in spans:
+        minutes = _real_minutes(day, lo, hi, tz) if _clock_changes(day, tz) else hi - lo
+        total.minutes += sign * minutes
+        total.by_weekday[weekday] += sign * minutes
+        for hour in range(lo // 60, (hi - 1) // 60 + 1):
+            total.by_hour[hour] += sign * (min(hi, (hour + 1) * 60) - max(lo, hour * 60))
+
+
+def _exception_spans(hours: DayHours) -> list[tuple[int, int]]:
+    if hours is None:
+        return []
+    return _merged([_span(WeeklyRow(0, hours[0], hours[1], date.min))])
+
+
 def open_time(
     unit_rows: Sequence[WeeklyRow],
     own_rows: Sequence[WeeklyRow],
     first: date,
     last: date,
     tz: ZoneInfo,
+    exceptions: Mapping[date, DayHours] | None = None,
 ) -> OpenTime:
-    """The opening time of a resource (its own rows over its unit's) from `first` to `last`.
+    """The opening time of a resource (its own rows over its unit's) from `first` to `last`;
+    on the days of `exceptions` (closures) only their hours.
 
     Within a stretch where no row starts or ends, each weekday has the same spans: they are
     worked out once a weekday and counted for its days; a DST day counts its real minutes."""
+    total = _weekly_time(unit_rows, own_rows, first, last, tz)
+    for day, hours in (exceptions or {}).items():
+        if first <= day <= last:
+            _add_day(total, day, day_spans(unit_rows, own_rows, day), tz, -1)
+            _add_day(total, day, _exception_spans(hours), tz, 1)
+    return total
+
+
+def _weekly_time(
+    unit_rows: Sequence[WeeklyRow],
+    own_rows: Sequence[WeeklyRow],
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+) -> OpenTime:
     total = OpenTime()
     for start, end in _segments([*unit_rows, *own_rows], first, last):
         for offset in range(min(7, (end - start).days)):

@@ -34,6 +34,19 @@ CREATE TABLE weekly_hours (
 );
 CREATE INDEX weekly_hours_unit ON weekly_hours (unit_id, resource_id);
 
+-- Closures: on these days the weekly hours do not apply; the place is closed (opens NULL) or
+-- open only opens..closes. A resource's own replaces its unit's on the same day.
+CREATE TABLE day_exceptions (
+    closure_id uuid NOT NULL,
+    unit_id uuid NOT NULL,
+    resource_id uuid,
+    day date NOT NULL,
+    opens time,
+    closes time
+);
+CREATE INDEX day_exceptions_unit_day ON day_exceptions (unit_id, day);
+CREATE INDEX day_exceptions_closure ON day_exceptions (closure_id);
+
 -- Each reservation's latest known state (`sequence`: booking's change counter; an older
 -- announcement arriving late changes nothing).
 CREATE TABLE reservations (

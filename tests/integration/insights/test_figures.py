@@ -362,3 +362,42 @@ async def test_the_demo_catalogue_announced_is_known_to_insights_with_its_hours(
     ).resources[0]
     assert hall.name
     assert hall.unit_id == demo.UNIT_IMPIVAARA_SPORTS_HALL
+
+
+async def test_a_closure_takes_its_days_out_of_the_opening_hours_and_back_when_removed(
+    booking: Booking, insights: Insights
+) -> None:
+    hall = await new_hall(booking)  # 12 h a day
+    monday = next_weekday(0, 3)
+    week = {"period_from": monday, "period_to": monday + timedelta(days=6)}
+    closure = await booking.call(
+        "add_closure",
+        c.ClosureRequest(
+            unit_id=hall.unit_id, first=monday, last=monday + timedelta(days=1), reason="remont"
+        ),
+        c.ClosureReply,
+        SPORTS_STAFF,
+    )
+
+    async def open_minutes() -> int | None:
+        try:
+            f = await insights.figures(SPORTS_STAFF, resource_id=hall.resource_id, **week)
+        except NotFound:
+            return None
+        return f.resources[0].open_minutes if f.resources else None
+
+    async def closed() -> bool:
+        return await open_minutes() == 5 * 12 * 60
+
+    await insights.eventually(closed)
+    await booking.call(
+        "remove_closure",
+        c.RemoveClosureRequest(closure_id=closure.closure_id),
+        c.Done,
+        SPORTS_STAFF,
+    )
+
+    async def reopened() -> bool:
+        return await open_minutes() == 7 * 12 * 60
+
+    await insights.eventually(reopened)

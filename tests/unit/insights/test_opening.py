@@ -81,3 +81,18 @@ def test_the_autumn_nights_repeated_hour_counts_both_real_hours() -> None:
     assert dict((c.hour, c.minutes) for c in split) == {2: 60.0, 3: 120.0, 4: 60.0}
     spring = datetime(2026, 3, 29, 2, tzinfo=HEL)  # 02:00 .. 05:00 is 2 real hours
     assert sum(c.minutes for c in cells(spring, spring.replace(hour=5), HEL)) == 120.0
+
+
+def test_a_closures_days_count_only_their_own_hours() -> None:
+    closed = {date(2026, 6, 2): None, date(2026, 6, 3): (time(10), time(12))}
+    week = open_time(EVERY_DAY_8_TO_20, [], date(2026, 6, 1), date(2026, 6, 7), HEL, closed)
+    assert week.minutes == 5 * 12 * 60 + 2 * 60
+    assert week.by_weekday[1] == 0
+    assert week.by_weekday[2] == 120
+    assert week.by_hour[8] == 5 * 60
+    assert week.by_hour[10] == 6 * 60
+    outside = {date(2026, 7, 1): None}  # a closure outside the period changes nothing
+    assert (
+        open_time(EVERY_DAY_8_TO_20, [], date(2026, 6, 1), date(2026, 6, 7), HEL, outside).minutes
+        == 7 * 12 * 60
+    )
