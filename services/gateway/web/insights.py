@@ -163,6 +163,7 @@ async def insights(
     period_from: FromQuery[str] = "",
     period_to: FromQuery[str] = "",
     merchant_id: FromQuery[str] = "",
+    unit_id: FromQuery[str] = "",
 ) -> Response[str]:
     first, last = _period(period_from, period_to)
     figures = await call(
@@ -171,6 +172,7 @@ async def insights(
         period_from=first,
         period_to=last,
         merchant_id=merchant_id or None,
+        unit_id=unit_id or None,
     )
     lang = language_of(request)
     return page(
@@ -181,6 +183,7 @@ async def insights(
         period_from=first,
         period_to=last,
         merchant_id=merchant_id,
+        unit_id=unit_id,
         departments=[d for d in departments_of(request) if d],
         tables=TABLES,
         hours=_hours,
@@ -196,6 +199,7 @@ async def insights_csv(
     period_from: FromQuery[str] = "",
     period_to: FromQuery[str] = "",
     merchant_id: FromQuery[str] = "",
+    unit_id: FromQuery[str] = "",
 ) -> Response[str]:
     first, last = _period(period_from, period_to)
     reply = await call(
@@ -204,6 +208,7 @@ async def insights_csv(
         period_from=first,
         period_to=last,
         merchant_id=merchant_id or None,
+        unit_id=unit_id or None,
         table=table,
     )
     return Response(

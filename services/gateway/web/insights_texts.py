@@ -15,6 +15,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "period_from": ("Alkaen", "Från", "From"),
     "period_to": ("Päättyen", "Till", "To"),
     "all_departments": ("Kaikki toimialani", "Alla mina sektorer", "All my departments"),
+    "all_units": ("Kaikki toimipaikat", "Alla verksamhetsställen", "All units"),
     "utilisation": ("Käyttöaste", "Användningsgrad", "Utilisation"),
     "utilisation_by_resource": (
         "Käyttöaste tiloittain",

@@ -153,6 +153,10 @@ async def test_the_console_page_draws_charts_with_their_numbers_and_tables_besid
     csv = await figures.get("/staff/insights.csv", params={**week, "table": "hours"})
     assert csv.status_code == 200, csv.text
     assert csv.text.splitlines()[0] == "hour,open_minutes,booked_minutes,utilisation_percent"
+    one_unit = await figures.get("/staff/insights", params={**week, "unit_id": str(UNIT)})
+    assert one_unit.status_code == 200, one_unit.text
+    assert f'<option value="{UNIT}" selected>Impivaara</option>' in one_unit.text
+    assert f"unit_id={UNIT}" in one_unit.text  # the CSV links keep the choice
     bad = await figures.get("/staff/insights", params={"period_from": "yesterday"})
     assert bad.status_code == 422
     assert "period_from" in bad.text
