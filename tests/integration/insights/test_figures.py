@@ -401,3 +401,43 @@ async def test_a_closure_takes_its_days_out_of_the_opening_hours_and_back_when_r
         return await open_minutes() == 7 * 12 * 60
 
     await insights.eventually(reopened)
+
+
+async def test_shared_places_count_their_share_and_unannounced_resources_still_show(
+    insights: Insights, js: JetStreamContext
+) -> None:
+    merchant = f"pools-{uuid.uuid4().hex[:6]}"
+    unit, lane, stray = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    name = c.LocalizedText(fi="Rata")
+    await publish(js, c.ResourceSaved(
+        resource_id=lane, unit_id=unit, name=name, merchant_id=merchant, capacity=4
+    ))  # fmt: skip
+
+    async def announced() -> bool:
+        return bool(
+            await insights.pool.fetchval(
+                "SELECT count(*) FROM resources WHERE resource_id = $1", lane
+            )
+        )
+
+    await insights.eventually(announced)
+    starts = datetime(2026, 6, 1, 7, tzinfo=UTC)
+    for resource_id, places in ((lane, 2), (stray, 1)):
+        await publish(js, c.ReservationConfirmed(
+            reservation_id=uuid.uuid4(), resource_id=resource_id, unit_id=unit, customer="x",
+            state="confirmed", starts_at=starts, ends_at=starts + timedelta(hours=1),
+            places=places, merchant_id=merchant, customer_group="resident", sequence=1,
+        ))  # fmt: skip
+    day = {"period_from": date(2026, 6, 1), "period_to": date(2026, 6, 1)}
+
+    async def both() -> bool:
+        f = await insights.figures(ADMIN, merchant_id=merchant, **day)
+        return f.total.bookings == 2
+
+    await insights.eventually(both)
+    f = await insights.figures(ADMIN, merchant_id=merchant, **day)
+    by_id = {r.resource_id: r for r in f.resources}
+    assert by_id[lane].booked_minutes == 30  # 2 of 4 places for an hour
+    assert by_id[stray].booked_minutes == 60
+    assert by_id[stray].name == ""  # known only from its reservation
+    assert by_id[stray].unit_id == unit
