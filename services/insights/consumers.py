@@ -24,6 +24,7 @@ RESERVATION_EVENTS: tuple[type[b.ReservationEvent], ...] = (
     b.ReservationExpired,
     b.ReservationConfirmFailed,
     b.ReservationNoShow,
+    b.ReservationAnnounced,
 )
 
 

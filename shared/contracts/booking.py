@@ -156,6 +156,13 @@ class ReservationNoShow(ReservationEvent, frozen=True, kw_only=True):
     subject: ClassVar[str] = "evt.booking.reservation.no_show"
 
 
+class ReservationAnnounced(ReservationEvent, frozen=True, kw_only=True):
+    """A reservation as it is now, sent again for services that start listening late
+    (`python -m services.booking.announce`); nothing changed. Only insights listens."""
+
+    subject: ClassVar[str] = "evt.booking.reservation.announced"
+
+
 class UnitSaved(Event, frozen=True, kw_only=True):
     """A unit was created or changed (its name, department and time zone)."""
 
@@ -217,6 +224,7 @@ class ClosureRemoved(Event, frozen=True, kw_only=True):
 
 
 register(
+    ReservationAnnounced,
     ClosureAdded,
     ClosureRemoved,
     ReservationNoShow,

@@ -441,3 +441,36 @@ async def test_shared_places_count_their_share_and_unannounced_resources_still_s
     assert by_id[stray].booked_minutes == 60
     assert by_id[stray].name == ""  # known only from its reservation
     assert by_id[stray].unit_id == unit
+
+
+async def test_reservations_announced_again_fill_in_what_insights_missed(
+    booking: Booking, insights: Insights
+) -> None:
+    from services.booking.announce import announce_reservations
+
+    hall = await new_hall(booking)
+    monday = next_weekday(0, 3)
+    await booked(booking, hall.resource_id, local(monday, 10), 2, RESIDENT)
+    week = {"period_from": monday, "period_to": monday + timedelta(days=6)}
+
+    async def booked_minutes() -> int:
+        f = await insights.figures(SPORTS_STAFF, resource_id=hall.resource_id, **week)
+        return f.total.booked_minutes
+
+    async def two_hours() -> bool:
+        return await booked_minutes() == 120
+
+    await insights.eventually(two_hours)
+    # Insights loses its copy (as if it had started listening after the stream's 30 days).
+    await insights.pool.execute("TRUNCATE reservations, booked_cells")
+    assert await booked_minutes() == 0
+    since = datetime.combine(monday - timedelta(days=1), time(0), UTC)
+    async with booking.pool.acquire() as conn:
+        assert await announce_reservations(conn, since) >= 1
+    await insights.eventually(two_hours)
+    async with booking.pool.acquire() as conn:  # again: nothing changes
+        await announce_reservations(conn, since)
+    (row,) = await insights.pool.fetch(
+        "SELECT state, customer_group FROM reservations WHERE resource_id = $1", hall.resource_id
+    )
+    assert (row["state"], row["customer_group"]) == ("confirmed", "resident")
