@@ -58,6 +58,7 @@ CONTRACT = ServiceContract(
         "set_prices": (c.SetPricesRequest, c.Done),
         "add_closure": (c.ClosureRequest, c.ClosureReply),
         "day_view": (c.DayViewRequest, c.DayView),
+        "mark_no_show": (c.NoShowRequest, c.ReservationView),
     },
 )
 
@@ -109,6 +110,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "set_prices": settings.set_prices,
             "add_closure": closures.add_closure,
             "day_view": staff.day_view,
+            "mark_no_show": approvals.mark_no_show,
         },
         reads=READS,
     )

@@ -103,6 +103,7 @@ def new_reservation(
         vat_rate_bp=price.vat_rate_bp,
         merchant_id=res.merchant_id,
         cost_centre=res.cost_centre,
+        customer_group=group,
     )
     return r, group
 

@@ -29,6 +29,7 @@ OPS: dict[str, str] = {
     "calendar_feed": "booking.v1.calendar_feed",
     "reservation_ics": "booking.v1.reservation_ics",
     "day_view": "booking.v1.day_view",
+    "mark_no_show": "booking.v1.mark_no_show",
     "approve": "booking.v1.approve",
     "deny": "booking.v1.deny",
     "add_closure": "booking.v1.add_closure",
@@ -69,6 +70,9 @@ OPS: dict[str, str] = {
     "erp_export": "payment.v1.erp_export",
     "payment_anomalies": "payment.v1.list_anomalies",
     "resolve_anomaly": "payment.v1.resolve_anomaly",
+    # insights
+    "insights_figures": "insights.v1.figures",
+    "insights_figures_csv": "insights.v1.figures_csv",
 }
 
 

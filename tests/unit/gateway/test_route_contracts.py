@@ -21,11 +21,17 @@ from services.gateway.app import create_app
 from services.gateway.clients import Call
 from services.gateway.routes import cart as cart_routes
 from services.gateway.settings import GatewaySettings
+from services.insights.handlers import CONTRACT as INSIGHTS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
 from shared.settings import CommonSettings
 
-CONTRACTS = {**BOOKING.by_subject(), **CART.by_subject(), **PAYMENT.by_subject()}
+CONTRACTS = {
+    **BOOKING.by_subject(),
+    **CART.by_subject(),
+    **PAYMENT.by_subject(),
+    **INSIGHTS.by_subject(),
+}
 
 # Operations only services call (with their own system principal or on a resident's behalf
 # inside a use case), or aliases of routed ones: never routed.
