@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.micro.service import Service
 
 from shared import metrics, retention, tracing
+from shared.audit_trail import AuditTrail
 from shared.contracts.common import Empty, Health, RequestContext
 from shared.db import create_pool, migrate
 from shared.events import (
@@ -189,6 +190,7 @@ async def host(
             version=definition.version,
             operations=operations,
             limit=settings.max_concurrent_requests,
+            after=AuditTrail(pool, name),
         )
         metrics.watch_pool(name, pool)
         if definition.repairs is not None:
