@@ -57,6 +57,7 @@ MASK = "[masked]"
 MAX_VALUE_BYTES = 16_384  # a larger request or reply is recorded by its size only
 NOT_OBJECTS = frozenset({"idempotency_key", "request_id", "event_id"})
 PERSON_FIELDS = ("customer", "owner")
+ERASURES = frozenset({"erase_personal_data"})
 
 
 def masked(value: Any) -> Any:
@@ -151,7 +152,9 @@ def record_of(
         actor_roles=tuple(principal.roles),
         object_type=object_type,
         object_id=object_id,
-        person=person_of(request, reply),
+        # an erasure's record must not name the person it erased (the log's own entry of it
+        # names their pseudonym until their key is forgotten)
+        person=None if operation in ERASURES else person_of(request, reply),
         request_id=ctx.request_id,
         client_address=ctx.client_address,
         changes=None if read_only else recorded(request),
@@ -170,9 +173,12 @@ def _shown(reply: Any) -> Any:
 class AuditTrail:
     """The hook `shared.messaging.Responder` calls after each operation (before replying)."""
 
-    def __init__(self, pool: asyncpg.Pool, service: str) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, service: str, views: frozenset[str] = frozenset()
+    ) -> None:
         self.pool = pool
         self.service = service
+        self.views = views
 
     async def __call__(
         self,
@@ -183,7 +189,8 @@ class AuditTrail:
         reply: Any,
         error: ServiceError | None,
     ) -> None:
-        record = record_of(self.service, operation, read_only, ctx, request, reply, error)
+        shows = read_only or operation in self.views
+        record = record_of(self.service, operation, shows, ctx, request, reply, error)
         if record is None:
             return
         event_type = AUDIT_EVENTS.get(f"evt.{self.service}.audit.recorded")

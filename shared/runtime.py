@@ -78,6 +78,9 @@ class ServiceDefinition:
     metrics: list[metrics.Collect] = field(default_factory=list)  # SQL gauges, run periodically
     repairs: Mapping[str, int] | None = None  # counters of repairs, as tcs_repairs_total
     retention: list[Retention] = field(default_factory=list)  # own tables purged by age
+    # Operations that only show data but are not `reads` (shared/audit_trail.py: a staff
+    # member's call is recorded as a view, not a change)
+    views: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -190,7 +193,7 @@ async def host(
             version=definition.version,
             operations=operations,
             limit=settings.max_concurrent_requests,
-            after=AuditTrail(pool, name),
+            after=AuditTrail(pool, name, definition.views),
         )
         metrics.watch_pool(name, pool)
         if definition.repairs is not None:

@@ -148,10 +148,12 @@ class StalePersonalDataRequest(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 ):
     """Internal (audit's retention job -> each service): the customers whose every record is
-    older than `older_than_days` (their data is due for erasure)."""
+    older than `older_than_days` (their data is due for erasure); with `among`, which of those
+    customers have nothing newer here."""
 
     older_than_days: Annotated[int, msgspec.Meta(ge=1, le=36500)]
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200
+    among: list[str] | None = None  # only these (also those the service does not know)
 
 
 class StaleCustomers(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from services.audit.app import MIGRATIONS, builder
+from services.audit.rights import Rights
 from services.audit.service import AuditTrail
 from services.audit.settings import AuditSettings
 from shared.settings import CommonSettings
@@ -30,6 +31,7 @@ async def drop_audit_schema(database_url: str) -> None:
 class Audit:
     pool: asyncpg.Pool
     trail: AuditTrail
+    trail_rights: Rights
 
     async def entries(self, **where: Any) -> list[asyncpg.Record]:
         clauses = " AND ".join(f"{k} = ${i}" for i, k in enumerate(where, 1)) or "true"
@@ -52,8 +54,10 @@ async def hosted_audit(
     assert common.database_url
     await drop_audit_schema(common.database_url)
     try:
-        async with hosted("audit", builder(settings or AuditSettings()), MIGRATIONS) as running:
-            yield Audit(running.infra.pool, running.definition.trail)
+        async with hosted(
+            "audit", builder(settings or AuditSettings(retention_interval_s=0)), MIGRATIONS
+        ) as running:
+            yield Audit(running.infra.pool, running.definition.trail, running.definition.rights)
     finally:
         await drop_audit_schema(common.database_url)
 
