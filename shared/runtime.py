@@ -37,7 +37,7 @@ from shared.events import (
     run_consumer,
 )
 from shared.logging import configure_logging
-from shared.messaging import Operation, Requester, serve
+from shared.messaging import AfterOperation, Operation, Requester, serve
 from shared.retention import Retention
 from shared.settings import CommonSettings
 
@@ -81,6 +81,9 @@ class ServiceDefinition:
     # Operations that only show data but are not `reads` (shared/audit_trail.py: a staff
     # member's call is recorded as a view, not a change)
     views: frozenset[str] = frozenset()
+    # Instead of the audit trail's outbox record after each operation (the audit service
+    # records its own operations in its log directly)
+    after_operation: AfterOperation | None = None
 
 
 @dataclass
@@ -193,7 +196,7 @@ async def host(
             version=definition.version,
             operations=operations,
             limit=settings.max_concurrent_requests,
-            after=AuditTrail(pool, name, definition.views),
+            after=definition.after_operation or AuditTrail(pool, name, definition.views),
         )
         metrics.watch_pool(name, pool)
         if definition.repairs is not None:

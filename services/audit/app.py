@@ -43,6 +43,7 @@ def builder(settings: AuditSettings) -> Callable[[Infra], ServiceDefinition]:
             operations=operations(trail, rights),
             consumers=consumers(trail),
             background=background,
+            after_operation=trail.after_operation,
         )
         definition.rights = rights  # type: ignore[attr-defined]
         definition.trail = trail  # type: ignore[attr-defined]  # for tests and tools

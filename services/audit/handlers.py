@@ -30,5 +30,5 @@ def operations(trail: AuditTrail, rights: Rights) -> list[Operation[Any]]:
             "my_data": rights.my_data,
             "erase": rights.erase,
         },
-        reads=(),  # a search writes its own entry; the check reads only but may be long
+        reads=("verify",),  # a search writes its own entry
     )

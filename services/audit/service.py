@@ -10,7 +10,7 @@ import msgspec
 from services.audit import store
 from services.audit.domain.chain import GENESIS, verify
 from services.audit.domain.pseudonyms import key_ref, pseudonym
-from shared.audit_trail import object_of, recorded
+from shared.audit_trail import object_of, record_of, recorded
 from shared.contracts.audit import (
     AUDIT_EVENTS,
     AuditEntry,
@@ -21,7 +21,10 @@ from shared.contracts.audit import (
     VerifyRequest,
 )
 from shared.contracts.common import Event, Principal, RequestContext
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import Forbidden, ServiceError, Unauthenticated
+
+# Operations that append their own entry when they succeed
+SELF_RECORDED = frozenset({"search", "my_data", "erase"})
 
 
 def require_admin(ctx: RequestContext) -> Principal:
@@ -67,10 +70,12 @@ class AuditTrail:
         content["entry_id"] = event.event_id
         await store.append(conn, content)
 
-    async def _from_record(self, conn: asyncpg.Connection, record: AuditRecord) -> dict[str, Any]:
+    async def _from_record(
+        self, conn: asyncpg.Connection, record: AuditRecord, *, create: bool = True
+    ) -> dict[str, Any]:
         content = msgspec.to_builtins(record)
         if record.person:
-            content["person"] = await self.pseudonyms.of(conn, record.person, create=True)
+            content["person"] = await self.pseudonyms.of(conn, record.person, create=create)
         content["request_id"] = record.request_id
         return content
 
@@ -141,6 +146,26 @@ class AuditTrail:
                 "changes": changes,
             },
         )
+
+    async def after_operation(
+        self,
+        operation: str,
+        read_only: bool,
+        ctx: RequestContext,
+        request: Any,
+        reply: Any,
+        error: ServiceError | None,
+    ) -> None:
+        """The audit service's own operations, recorded in its own log: the chain check, and
+        every refused call (a search, an export, an erasure that went through record
+        themselves)."""
+        record = record_of("audit", operation, read_only, ctx, request, reply, error)
+        if record is None or (error is None and operation in SELF_RECORDED):
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            content = await self._from_record(conn, record, create=False)
+            content["entry_id"] = store.new_entry_id()
+            await store.append(conn, content)
 
     async def search(self, req: AuditSearchRequest, ctx: RequestContext) -> AuditSearchReply:
         require_admin(ctx)
