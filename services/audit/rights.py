@@ -162,8 +162,9 @@ class Rights:
         for service in SERVICES:
             if not candidates:
                 break
-            candidates &= set(
-                await self._stale(service, older_than_days, batch, sorted(candidates), ctx)
+            among = sorted(candidates)[:1000]
+            candidates = set(among) & set(
+                await self._stale(service, older_than_days, batch, among, ctx)
             )
         for subject in sorted(candidates):
             await self.erase_subject(subject, ctx, reason="retention")
@@ -181,7 +182,11 @@ class Rights:
     ) -> list[str]:
         reply = await self.requester.call(
             STALE[service],
-            StalePersonalDataRequest(older_than_days=days, limit=batch, among=among),
+            StalePersonalDataRequest(
+                older_than_days=days,
+                limit=batch if among is None else min(1000, max(1, len(among))),
+                among=among,
+            ),
             StaleCustomers,
             ctx=ctx,
         )

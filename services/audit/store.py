@@ -41,21 +41,50 @@ def _row(record: asyncpg.Record) -> dict[str, Any]:
 async def append(conn: asyncpg.Connection, content: Mapping[str, Any]) -> dict[str, Any] | None:
     """Append one entry (in the caller's transaction); None when `entry_id` is already in the
     log. `before` is what the log last recorded of the same object, when not given."""
+    wants_before = (
+        content.get("before") is None
+        and content.get("object_id") is not None
+        and content["kind"] == "change"
+    )
+    # the chain's lock first (its own statement: the next one's snapshot then sees every
+    # entry appended before it), then in one round trip whether the entry is in, the last
+    # entry, the time, the object's last recorded state, and the JSON values as jsonb gives
+    # them back (what is hashed is what a reader of the table gets)
     await conn.execute("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK)
-    if await conn.fetchval("SELECT 1 FROM entries WHERE entry_id = $1", content["entry_id"]):
+    found = await conn.fetchrow(
+        """SELECT $1::bigint AS lock_key,
+                  EXISTS (SELECT 1 FROM entries WHERE entry_id = $2) AS known,
+                  last.seq, last.hash,
+                  date_trunc('microseconds', clock_timestamp()) AS now,
+                  CASE WHEN $3 THEN (
+                      SELECT after::text FROM entries
+                      WHERE object_type IS NOT DISTINCT FROM $4 AND object_id = $5
+                        AND kind = 'change' AND outcome = 'ok' AND after IS NOT NULL
+                      ORDER BY seq DESC LIMIT 1) END AS last_after,
+                  $6::jsonb::text AS before, $7::jsonb::text AS after,
+                  $8::jsonb::text AS changes
+           FROM (SELECT 1) AS one
+           LEFT JOIN LATERAL (SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1) AS last
+             ON true""",
+        CHAIN_LOCK,
+        content["entry_id"],
+        wants_before,
+        content.get("object_type"),
+        content.get("object_id"),
+        content.get("before"),
+        content.get("after"),
+        content.get("changes"),
+    )
+    if found["known"]:
         return None
-    last = await conn.fetchrow("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1")
-    previous = bytes(last["hash"]) if last else GENESIS
+    previous = bytes(found["hash"]) if found["seq"] is not None else GENESIS
     entry = dict(content)
-    entry["seq"] = (last["seq"] + 1) if last else 1
-    now = await conn.fetchval("SELECT date_trunc('microseconds', clock_timestamp())")
-    entry["recorded_at"] = now
-    if entry.get("before") is None and entry.get("object_id") and entry["kind"] == "change":
-        entry["before"] = await last_state(conn, entry["object_type"], entry["object_id"])
-    # what is hashed is what PostgreSQL gives back: JSON through jsonb
+    entry["seq"] = (found["seq"] + 1) if found["seq"] is not None else 1
+    entry["recorded_at"] = found["now"]
     for name in ("before", "after", "changes"):
-        if entry.get(name) is not None:
-            entry[name] = json.loads(await conn.fetchval("SELECT $1::jsonb::text", entry[name]))
+        entry[name] = None if found[name] is None else json.loads(found[name])
+    if wants_before and found["last_after"] is not None:
+        entry["before"] = json.loads(found["last_after"])
     entry["prev_hash"] = previous
     entry["hash"] = entry_hash(previous, entry)
     await conn.execute(
@@ -82,19 +111,6 @@ async def append(conn: asyncpg.Connection, content: Mapping[str, Any]) -> dict[s
         entry["hash"],
     )
     return entry
-
-
-async def last_state(conn: asyncpg.Connection, object_type: str | None, object_id: str) -> Any:
-    """The `after` of the latest successful change of the object the log holds."""
-    found = await conn.fetchval(
-        """SELECT after::text FROM entries
-           WHERE object_type IS NOT DISTINCT FROM $1 AND object_id = $2
-             AND kind = 'change' AND outcome = 'ok' AND after IS NOT NULL
-           ORDER BY seq DESC LIMIT 1""",
-        object_type,
-        object_id,
-    )
-    return None if found is None else json.loads(found)
 
 
 async def search(
