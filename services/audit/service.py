@@ -22,6 +22,7 @@ from shared.contracts.audit import (
 )
 from shared.contracts.common import Event, Principal, RequestContext
 from shared.errors import Forbidden, ServiceError, Unauthenticated
+from shared.messaging import current_context
 
 # Operations that append their own entry when they succeed
 SELF_RECORDED = frozenset({"search", "my_data", "erase"})
@@ -101,7 +102,8 @@ class AuditTrail:
                 if isinstance(customer, str) and customer
                 else None
             ),
-            "request_id": "",
+            # the request whose work announced it (a staff member's, a resident's, a sweep's)
+            "request_id": ctx.request_id if (ctx := current_context.get()) else "",
             "client_address": None,
             "before": None,
             "after": recorded(event),
