@@ -41,7 +41,7 @@ def builder(settings: AuditSettings) -> Callable[[Infra], ServiceDefinition]:
             name=NAME,
             version=VERSION,
             operations=operations(trail, rights),
-            consumers=consumers(trail),
+            consumers=consumers(trail, history=settings.follow_history),
             background=background,
             after_operation=trail.after_operation,
         )

@@ -18,8 +18,8 @@ from shared.events import Consumer
 FOLLOWED = ["evt.booking.>", "evt.cart.>", "evt.payment.>"]
 
 
-def consumers(trail: AuditTrail) -> list[Consumer]:
+def consumers(trail: AuditTrail, *, history: bool = True) -> list[Consumer]:
     async def record(conn: asyncpg.Connection, event: Any) -> None:
         await trail.record_event(conn, event)
 
-    return [Consumer("audit-trail", FOLLOWED, record, batch=128)]
+    return [Consumer("audit-trail", FOLLOWED, record, batch=128, deliver_new_only=not history)]

@@ -13,3 +13,6 @@ class AuditSettings(msgspec.Struct, frozen=True, kw_only=True):
     # How often the retention job runs (0 = never), and how many residents one round erases.
     retention_interval_s: float = 3600.0
     retention_batch: int = 200
+    # On the first start (no durable consumer yet): record the events the EVENTS stream still
+    # holds (up to 30 days), or only those published from then on.
+    follow_history: bool = True

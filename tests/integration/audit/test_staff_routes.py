@@ -27,10 +27,10 @@ from shared.contracts.common import Principal, RequestContext
 from shared.errors import ServiceError
 from shared.messaging import Requester
 from shared.settings import CommonSettings
-from tests.integration.audit.conftest import Audit, hosted_audit
+from tests.integration.audit.conftest import Audit, hosted_audit, patient_client
 from tests.integration.audit.sample import sample_of
 from tests.integration.gateway.conftest import GatewayClient, bearer
-from tests.integration.gateway.services import gateway_before_services
+from tests.integration.gateway.services import real_services
 
 pytestmark = pytest.mark.timeout(240)
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -90,7 +90,8 @@ async def test_every_staff_route_leaves_an_entry(
 ) -> None:
     async with (
         hosted_audit(hosted, common_settings) as audit,
-        gateway_before_services(hosted, common_settings, tmp_path) as client,
+        real_services(hosted, tmp_path),
+        patient_client(common_settings, tmp_path) as client,
     ):
         await check_every_route(client, audit, nc)
 
