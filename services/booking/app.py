@@ -10,7 +10,7 @@ from services.booking import demo, metrics
 from services.booking.announce import announce_catalogue
 from services.booking.availability import Availability
 from services.booking.consumers import consumers
-from services.booking.handlers import operations
+from services.booking.handlers import VIEWS, operations
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
@@ -48,6 +48,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
         background=[every(settings.sweep_interval_s, sweep, name="booking hold sweeper")],
         on_start=seed if demo_data else None,
         metrics=metrics.collectors(infra.pool),
+        views=VIEWS,
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from services.payment import metrics
 from services.payment.anomalies import Anomalies
 from services.payment.consumers import consumers
-from services.payment.handlers import operations
+from services.payment.handlers import VIEWS, operations
 from services.payment.providers.local import LocalProvider
 from services.payment.providers.registry import build_providers
 from services.payment.refunds import Refunds
@@ -84,6 +84,7 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             background=background,
             metrics=metrics.collectors(infra.pool),
             retention=[LOCAL_WEBHOOK_DELIVERIES],
+            views=VIEWS,
         )
         definition.payments = payments  # type: ignore[attr-defined]  # for tests and tools
         definition.local = local  # type: ignore[attr-defined]

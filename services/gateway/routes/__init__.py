@@ -8,7 +8,14 @@ from litestar.types import ControllerRouterHandler
 
 def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
     """`local_provider`: mount (and document) the local test provider's pages."""
-    from services.gateway.routes import booking, cart, insights, payment, provider_callbacks
+    from services.gateway.routes import (
+        audit,
+        booking,
+        cart,
+        insights,
+        payment,
+        provider_callbacks,
+    )
 
     return [
         *booking.routes(),
@@ -16,4 +23,5 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *payment.routes(local_provider=local_provider),
         *provider_callbacks.routes(),
         *insights.routes(),
+        *audit.routes(),
     ]

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from services.audit.app import MIGRATIONS as AUDIT_MIGRATIONS
+from services.audit.app import builder as audit_builder
+from services.audit.settings import AuditSettings
 from services.booking import demo
 from services.booking.app import MIGRATIONS as BOOKING_MIGRATIONS
 from services.booking.app import build as build_booking
@@ -25,6 +28,7 @@ from services.payment.settings import PaymentSettings
 from shared.embedded import EmbeddedNats
 from shared.settings import CommonSettings
 from tests.conftest import clean_schema
+from tests.integration.audit.conftest import drop_audit_schema
 from tests.integration.cart.conftest import cart_settings
 from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
 from tests.integration.gateway.test_booking_routes import free_slot
@@ -91,6 +95,12 @@ async def suite(
                     PAYMENT_MIGRATIONS,
                     settings=common,
                 )
+            )
+            as_user("audit")
+            await drop_audit_schema(common.database_url or "")
+            stack.push_async_callback(drop_audit_schema, common.database_url or "")
+            await stack.enter_async_context(
+                hosted("audit", audit_builder(AuditSettings()), AUDIT_MIGRATIONS, settings=common)
             )
             await clean_schema(booking.infra.pool, "booking")
             async with booking.infra.pool.acquire() as conn:

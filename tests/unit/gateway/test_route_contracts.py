@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
+from services.audit.handlers import CONTRACT as AUDIT
 from services.booking.handlers import CONTRACT as BOOKING
 from services.cart.handlers import CONTRACT as CART
 from services.gateway.app import create_app
@@ -31,6 +32,7 @@ CONTRACTS = {
     **CART.by_subject(),
     **PAYMENT.by_subject(),
     **INSIGHTS.by_subject(),
+    **AUDIT.by_subject(),
 }
 
 # Operations only services call (with their own system principal or on a resident's behalf
@@ -41,6 +43,12 @@ INTERNAL = {
     "booking.v1.reservation_for_cart",  # cart, when a reservation is added
     "cart.v1.order_for_payment",  # payment, when a payment starts
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource
+    # residents' data rights: the audit service asks each service (audit.v1.* are routed)
+    *(
+        f"{service}.v1.{operation}"
+        for service in ("booking", "cart", "payment")
+        for operation in ("personal_data", "erase_personal_data", "stale_customers")
+    ),
 }
 
 
