@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from services.insights import store
+from services.insights import figures_store as store
 from services.insights.access import departments_for
 from services.insights.domain.figures import ResourceInfo, assemble, to_csv
 from services.insights.domain.opening import OpenTime, WeeklyRow, open_time
