@@ -15,12 +15,29 @@ from services.booking.access import may_book
 from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.dates import check_days, check_instant
 from services.booking.domain.model import Resource
-from services.booking.domain.slots import Busy, free_slots
+from services.booking.domain.pricing import customer_group, quote
+from services.booking.domain.slots import Busy, free_slots, slot_states
 from shared.contracts import booking as c
 from shared.contracts.common import Principal, RequestContext, utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed
 
 MAX_DAYS = 62
+
+
+def slot_price(
+    entry: Entry, principal: Principal | None, places: int
+) -> Callable[[datetime, datetime], int | None]:
+    """The price of one slot for the caller's customer group (None when no rule prices it)."""
+    group = customer_group(principal, entry.resource.municipality)
+
+    def price(starts_at: datetime, ends_at: datetime) -> int | None:
+        try:
+            found = quote(entry.prices, group, starts_at, ends_at, places, entry.resource.tz)
+        except ValidationFailed:
+            return None
+        return found.gross_cents
+
+    return price
 
 
 def summary(res: Resource) -> c.ResourceSummary:
@@ -34,6 +51,11 @@ def summary(res: Resource) -> c.ResourceSummary:
         merchant_id=res.merchant_id,
         needs_approval=res.needs_approval,
         active=res.active,
+        min_minutes=res.min_minutes,
+        max_minutes=res.max_minutes,
+        slot_minutes=res.slot_minutes,
+        free_cancel_hours=res.free_cancel_hours,
+        late_refund_percent=res.late_refund_percent,
     )
 
 
@@ -63,13 +85,23 @@ class Availability:
             lo = datetime.combine(req.first - timedelta(days=1), time(0), tz)
             hi = datetime.combine(req.last + timedelta(days=2), time(0), tz)
             busy = await store.busy(conn, [req.resource_id], lo, hi)
-        found = free_slots(
+        found = slot_states(
             entry.resource, req.first, req.last, entry.weekly, entry.exceptions,
-            busy[req.resource_id], self.now(), req.places,
+            busy[req.resource_id], self.now(), req.places, req.include_unavailable,
         )  # fmt: skip
+        price = slot_price(entry, ctx.principal, req.places)
         return c.Availability(
             resource_id=req.resource_id,
-            slots=[c.Slot(starts_at=s, ends_at=e, free_places=f) for s, e, f in found],
+            slots=[
+                c.Slot(
+                    starts_at=s,
+                    ends_at=e,
+                    free_places=f,
+                    gross_cents=price(s, e) if state == "free" else None,
+                    state=state,  # type: ignore[arg-type]
+                )
+                for s, e, f, state in found
+            ],
         )
 
     async def search(self, req: c.SearchRequest, ctx: RequestContext) -> c.SearchReply:

@@ -35,6 +35,7 @@ CONTRACT = ServiceContract(
         "release": (c.ReservationRef, c.ReservationView),
         "confirm": (c.ReservationRef, c.ReservationView),
         "cancel": (c.CancelRequest, c.CancelReply),
+        "cancel_quote": (c.ReservationRef, c.CancelQuote),
         "approve": (c.ReservationRef, c.ReservationView),
         "deny": (c.DenyRequest, c.ReservationView),
         "availability": (c.AvailabilityRequest, c.Availability),
@@ -69,7 +70,7 @@ CONTRACT = ServiceContract(
 )
 
 # Operations that change nothing: a database connection lost under one is tried once more.
-READS = frozenset({"get", "my_reservations", "availability", "search"})
+READS = frozenset({"get", "my_reservations", "availability", "search", "cancel_quote"})
 # Operations that only show data (the audit trail records a staff member's call as a view).
 VIEWS = frozenset(
     {
@@ -109,6 +110,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "release": bookings.release,
             "confirm": bookings.confirm,
             "cancel": bookings.cancel,
+            "cancel_quote": bookings.cancel_quote,
             "approve": approvals.approve,
             "deny": approvals.deny,
             "availability": availability.slots,

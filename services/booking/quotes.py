@@ -33,4 +33,6 @@ class Quotes:
             net_cents=price.net_cents,
             vat_cents=price.vat_cents,
             vat_rate_bp=price.vat_rate_bp,
+            hold_minutes=b.settings.hold_minutes,
+            approved_payment_hours=b.settings.approved_payment_hours,
         )

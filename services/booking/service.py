@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from services.booking import catalogue_store, holds, store
+from services.booking import catalogue_store, contacts, holds, store
 from services.booking.access import may_book, may_see, require_staff, signed_in
 from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.dates import check_instant
@@ -86,7 +86,7 @@ class Bookings:
         now = self.now()
         expires = now + timedelta(minutes=self.settings.hold_minutes)
         items = [in_utc(i) for i in req.items]
-        if len(items) == 1 and not req.idempotency_key:
+        if len(items) == 1 and not req.idempotency_key and req.contact is None:
             fast = await self._hold_one(principal, items[0], now, expires)
             if fast is not None:
                 return fast
@@ -100,6 +100,8 @@ class Bookings:
             resources = [found[i.resource_id].resource for i in items]
             await check_hold_limits(conn, self.limits, principal, resources, "items")
             held = await self._take_all(conn, principal, items, found, expires)
+            if req.contact is not None:
+                await contacts.keep(conn, [r.id for r in held], req.contact)
             reply = c.HoldReply(reservations=[view(r) for r in held])
             await remember(conn, "hold", principal, req, reply)
             return reply
@@ -340,6 +342,30 @@ class Bookings:
             reply = c.CancelReply(reservation=view(r), refund_cents=refund)
             await remember(conn, "cancel", principal, req, reply)
         return reply
+
+    async def cancel_quote(self, req: c.ReservationRef, ctx: RequestContext) -> c.CancelQuote:
+        """What `cancel` would refund now, by the same policy; changes nothing."""
+        principal = signed_in(ctx.principal)
+        async with self.pool.acquire() as conn:
+            r = await store.get(conn, req.reservation_id)
+            may_see(principal, r)
+            res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
+        paid = r.gross_cents if r.state == "confirmed" and r.order_id else 0
+        active = r.state in ("requested", "held", "confirmed")
+        try:
+            refund, _ = self.refund_for(
+                principal, r, res.free_cancel_hours, res.late_refund_percent, "quote"
+            )
+        except ValidationFailed:  # it has started: no cancelling any more
+            active, refund = False, 0
+        return c.CancelQuote(
+            reservation=view(r),
+            can_cancel=active,
+            paid_cents=paid,
+            refund_cents=refund if active else 0,
+            free_cancel_hours=res.free_cancel_hours,
+            late_refund_percent=res.late_refund_percent,
+        )
 
     def refund_for(
         self,

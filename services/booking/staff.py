@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 import msgspec
 
-from services.booking import catalogue_store, store
+from services.booking import catalogue_store, contacts, store
 from services.booking.access import require_staff, signed_in
 from services.booking.availability import summary
 from services.booking.catalogue import Catalogue
@@ -282,7 +282,8 @@ class Staff:
                 datetime.combine(req.day, time(0), tz),
                 datetime.combine(req.day + timedelta(days=1), time(0), tz),
             )
-        found = [store.reservation(r) for r in rows]
+            found = [store.reservation(r) for r in rows]
+            known = await contacts.of(conn, [r.id for r in found])
         return c.DayView(
             unit=c.UnitView(
                 unit_id=unit["id"],
@@ -296,7 +297,9 @@ class Staff:
             resources=[
                 c.ResourceDay(
                     resource=summary(res),
-                    reservations=[view(r) for r in found if r.resource_id == res.id],
+                    reservations=contacts.with_contacts(
+                        [view(r) for r in found if r.resource_id == res.id], known
+                    ),
                 )
                 for res in sorted(resources, key=lambda r: r.name.get("fi", ""))
             ],
@@ -339,4 +342,6 @@ class Staff:
             min(max(req.limit, 1), 500),
             req.offset,
         )
-        return c.ReservationList(reservations=[view(store.reservation(r)) for r in rows])
+        views = [view(store.reservation(r)) for r in rows]
+        found = await contacts.of(self.pool, [v.reservation_id for v in views])
+        return c.ReservationList(reservations=contacts.with_contacts(views, found))

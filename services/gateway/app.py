@@ -10,7 +10,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 from nats.aio.client import Client as NATS
 
 from services.gateway import errors, middleware, openapi
@@ -37,6 +37,17 @@ def _web_routes() -> list[ControllerRouterHandler]:
             raise
         return []
     return [web.web_router()]
+
+
+def _web_exception_handlers() -> ExceptionHandlersMap:
+    """Friendly 404 and 500 pages for browsers, when the web pages are present."""
+    try:
+        web = importlib.import_module("services.gateway.web")
+    except ModuleNotFoundError as exc:
+        if exc.name != "services.gateway.web":
+            raise
+        return {}
+    return dict(web.EXCEPTION_HANDLERS)
 
 
 def _authenticator(
@@ -162,7 +173,7 @@ def create_app(
         middleware=[middleware.GatewayMiddleware],
         before_send=[middleware.before_send],
         plugins=[errors.problem_details_plugin(), openapi.TimeOfDaySchema()],
-        exception_handlers=errors.EXCEPTION_HANDLERS,
+        exception_handlers={**errors.EXCEPTION_HANDLERS, **_web_exception_handlers()},
         request_max_body_size=gateway.max_body_bytes,
         request_class=GatewayRequest,
         cors_config=cors,

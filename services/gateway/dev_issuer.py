@@ -294,7 +294,7 @@ def dev_issuer_router(issuer: DevIssuer, settings: GatewaySettings, secure: bool
         **POST_ERRORS,
     )
     async def sign_in(data: URLEncodedBody[SignInForm]) -> Redirect:
-        response = Redirect(path=quote(_safe_next(data.next), safe="/?=&"), status_code=303)
+        response = Redirect(path=quote(_safe_next(data.next), safe="/?=&%:+"), status_code=303)
         set_session(response, issuer.sign(data.user), settings, secure)
         return response
 

@@ -248,6 +248,18 @@ ResourceKind = Literal["space", "equipment", "appointment"]
 WhoMayBook = Literal["public", "residents", "staff"]
 
 
+class ReservationContact(msgspec.Struct, frozen=True, kw_only=True):
+    """Who to contact about a reservation and what it is for (shown to its customer and to
+    staff of its department; never in events)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    email: Annotated[
+        str, msgspec.Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[0-9+() -]*$")] = ""
+    purpose: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
 class ReservationView(msgspec.Struct, frozen=True, kw_only=True):
     reservation_id: uuid.UUID
     resource_id: uuid.UUID
@@ -267,6 +279,7 @@ class ReservationView(msgspec.Struct, frozen=True, kw_only=True):
     order_id: uuid.UUID | None = None
     reason: str | None = None
     no_show: bool = False  # staff marked that nobody came
+    contact: ReservationContact | None = None  # staff's views (approvals, the day)
 
 
 class ReservationList(msgspec.Struct, frozen=True, kw_only=True):
@@ -294,6 +307,7 @@ class HoldRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     items: list[HoldItem]
     idempotency_key: str | None = None
+    contact: ReservationContact | None = None  # kept with each reservation held
 
 
 class HoldReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -322,6 +336,10 @@ class QuoteReply(msgspec.Struct, frozen=True, kw_only=True):
     net_cents: int
     vat_cents: int
     vat_rate_bp: int
+    # What happens next, told before booking: how long a hold lasts, how long an approved
+    # request waits for its payment.
+    hold_minutes: int = 0
+    approved_payment_hours: int = 0
 
 
 class CancelRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -335,6 +353,18 @@ class CancelRequest(msgspec.Struct, frozen=True, kw_only=True):
 class CancelReply(msgspec.Struct, frozen=True, kw_only=True):
     reservation: ReservationView
     refund_cents: int
+
+
+class CancelQuote(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.cancel_quote`: what cancelling now would give back, shown before the
+    customer confirms (the same policy `cancel` applies; nothing changes)."""
+
+    reservation: ReservationView
+    can_cancel: bool  # False once it has started (or is no longer active)
+    paid_cents: int
+    refund_cents: int
+    free_cancel_hours: int
+    late_refund_percent: int
 
 
 class DenyRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -360,12 +390,15 @@ class AvailabilityRequest(msgspec.Struct, frozen=True, kw_only=True):
     first: date
     last: date
     places: int = 1
+    include_unavailable: bool = False  # taken and past slots too, each with its `state`
 
 
 class Slot(msgspec.Struct, frozen=True, kw_only=True):
     starts_at: datetime
     ends_at: datetime
     free_places: int
+    gross_cents: int | None = None  # the caller's price for the slot (availability only)
+    state: Literal["free", "taken", "past"] = "free"
 
 
 class Availability(msgspec.Struct, frozen=True, kw_only=True):
@@ -394,6 +427,12 @@ class ResourceSummary(msgspec.Struct, frozen=True, kw_only=True):
     merchant_id: str
     needs_approval: bool
     active: bool = True
+    # The booking rules a resident sees before booking (durations offered, the policy).
+    min_minutes: int = 0
+    max_minutes: int = 0
+    slot_minutes: int = 0
+    free_cancel_hours: int = 0
+    late_refund_percent: int = 0
 
 
 class SearchHit(msgspec.Struct, frozen=True, kw_only=True):

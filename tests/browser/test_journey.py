@@ -51,7 +51,22 @@ async def hold_first_free_slot(page: Any, audit: bool = True) -> None:
     await clean(page, "journey-02-week", audit)
     await page.locator("input[name='slot']").first.check()
     await submit(page, page.locator("form.week button[type='submit']"))
+    await confirm_summary(page, "journey-02b-summary", audit)
     assert page.url.endswith("/cart?done=done_held")
+
+
+async def confirm_summary(page: Any, name: str, audit: bool = True) -> None:
+    """The summary step: resource, time, price and policy shown before the resident commits."""
+    assert "/book?" in page.url
+    assert await page.locator(".summary [data-price]").count() == 1
+    assert await page.locator(".policy").count() == 1
+    minutes = await page.locator("[data-hold-minutes]").get_attribute("data-hold-minutes")
+    assert int(minutes or 0) > 0  # how long the hold lasts, told before committing
+    assert await page.input_value("#contact_name")  # the signed-in resident's name
+    await page.fill("#contact_phone", "040 123 4567")
+    await page.fill("#purpose", "Harjoitukset")
+    await clean(page, name, audit)
+    await submit(page, page.locator("button.confirm"))
 
 
 async def add_library_debits(page: Any) -> None:
@@ -176,8 +191,8 @@ async def test_clerk_approves_a_request(browser: Any, web_suite: Suite) -> None:
         resident, await resident.locator("a[href^='/resources/']").first.get_attribute("href")
     )
     await resident.locator("input[name='slot']").first.check()
-    await resident.select_option("#h-length", "2")  # the hall is let for two hours at least
     await submit(resident, resident.locator("form.week button[type='submit']"))
+    await confirm_summary(resident, "request-summary")
     assert resident.url.endswith("done=done_requested")
     await resident.context.close()
 
@@ -237,8 +252,17 @@ async def test_clerk_cancels_a_reservation_with_a_reason_and_sees_the_refund(
     await visit(clerk, f"/staff/day?day={yyyy}-{mm}-{dd}")
     await clean(clerk, "staff-day")
     row = clerk.locator("tbody tr", has=clerk.locator("input[name='reason']")).first
+    assert await clerk.locator("[data-contact]").count() >= 1  # whom to call
+    await clerk.locator("a[rel='next']").click()  # the next day and back
+    await clerk.wait_for_load_state()
+    await clerk.locator("a[rel='prev']").click()
+    await clerk.wait_for_load_state()
+    row = clerk.locator("tbody tr", has=clerk.locator("input[name='reason']")).first
     await row.locator("input[name='reason']").fill("Kentän huolto")
-    await submit(clerk, row.locator("button.danger"))
+    await submit(clerk, row.locator("button.danger"))  # a confirmation first, with the refund
+    assert await clerk.locator("[data-refund-quote]").count() == 1
+    await clean(clerk, "staff-cancel-confirm")
+    await submit(clerk, clerk.locator("button.danger"))
     assert "done=done_cancelled" in clerk.url
     assert int(await clerk.locator("[data-refund]").get_attribute("data-refund")) >= 0
     await clerk.context.close()

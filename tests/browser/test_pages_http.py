@@ -59,3 +59,32 @@ async def test_a_signed_out_post_is_sent_to_sign_in(web_suite: Suite) -> None:
         response = await client.post("/checkout", data={"key": "x"})
     assert response.status_code == 303
     assert response.headers["location"].startswith("/sign-in")
+
+
+@pytest.mark.parametrize(
+    ("accept", "words"),
+    [("fi-FI", "Sivua ei löytynyt"), ("sv-FI", "Sidan hittades inte"), ("en-GB", "Page not found")],
+)
+async def test_an_unknown_address_is_a_page_in_the_visitors_language(
+    web_suite: Suite, accept: str, words: str
+) -> None:
+    headers = {"Accept": "text/html,*/*;q=0.8", "Accept-Language": accept}
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        response = await client.get("/no/such/page", headers=headers)
+        api = await client.get("/api/v1/no-such-thing", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert words in response.text
+    assert '"status"' not in response.text  # no raw JSON
+    assert api.status_code == 404  # the API keeps answering problem+json
+    assert api.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_bad_value_in_a_page_address_names_the_field_on_a_page(web_suite: Suite) -> None:
+    headers = {"Accept": "text/html", "Accept-Language": "sv-FI"}
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        response = await client.get("/resources?places=abc", headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Platser" in response.text  # the field, named in Swedish
+    assert response.text.count("validation_failed") == 1  # the data attribute only

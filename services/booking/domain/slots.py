@@ -104,6 +104,26 @@ def free_slots(
     reservations sorted by start), so a day of slots over a busy resource stays linear; an
     exclusive resource is free where nothing overlaps.
     """
+    found = slot_states(resource, first, last, weekly, exceptions, busy, now, places)
+    return [(s, e, free) for s, e, free, state in found if state == "free"]
+
+
+SlotState = str  # "free", "taken" (not enough places), "past" (too late to book)
+
+
+def slot_states(
+    resource: Resource,
+    first: date,
+    last: date,
+    weekly: list[WeeklyHours],
+    exceptions: Mapping[date, DayException],
+    busy: list[Busy],
+    now: datetime,
+    places: int = 1,
+    keep_unavailable: bool = False,
+) -> list[tuple[datetime, datetime, int, SlotState]]:
+    """Every slot within opening hours with its state; only the free ones unless
+    `keep_unavailable` (a week grid shows taken and past ones too)."""
     tz = ZoneInfo(resource.tz)
     length = timedelta(minutes=resource.slot_minutes)
     step = timedelta(minutes=resource.align_minutes)
@@ -115,13 +135,18 @@ def free_slots(
     starts = [b.starts_at for b in busy]
     longest = max((b.ends_at - b.starts_at for b in busy), default=timedelta(0))
     capacity = resource.capacity
-    out: list[tuple[datetime, datetime, int]] = []
+    out: list[tuple[datetime, datetime, int, SlotState]] = []
     day = first
     while day <= last:
         for open_at, close_at in opening_intervals(day, tz, weekly, exceptions):
             start = max(open_at, earliest)
             if start > open_at:  # the first step at or after the earliest bookable moment
                 start = open_at + -((open_at - start) // step) * step
+            if keep_unavailable:
+                start_past = open_at
+                while start_past < start and start_past + length <= close_at:
+                    out.append((start_past, start_past + length, 0, "past"))
+                    start_past += step
             end = start + length
             while end <= close_at and start <= latest:
                 lo, hi = start - before, end + after
@@ -133,7 +158,9 @@ def free_slots(
                 else:
                     free = capacity - peak_places(overlapping, lo, hi)
                 if free >= places:
-                    out.append((start, end, free))
+                    out.append((start, end, free, "free"))
+                elif keep_unavailable:
+                    out.append((start, end, max(free, 0), "taken"))
                 start, end = start + step, end + step
         day += timedelta(days=1)
     return out

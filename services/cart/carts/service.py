@@ -74,6 +74,7 @@ def reservation_line(found: ReservationForCart) -> LineDraft:
             "ends_at": found.ends_at.isoformat(),
             "expires_at": found.expires_at.isoformat() if found.expires_at else None,
             "resource_name": msgspec.to_builtins(found.resource_name),
+            "unit_name": msgspec.to_builtins(found.unit_name),
         },
     )
 
@@ -207,7 +208,15 @@ class Carts:
             net_cents=net,
             vat_cents=vat,
             vat_rate_bp=vat_bp,
-            details=details,
+            # the name in every language: the cart and receipt show the page's own
+            details=details
+            | {
+                "product_name": {
+                    "fi": product.name_fi,
+                    "sv": product.name_sv,
+                    "en": product.name_en,
+                }
+            },
         )
         return await self._add("cart.add_gis_product", req, principal, [line])
 

@@ -113,6 +113,15 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         "Cancel a reservation (refund by the cancellation policy)",
     ),
     OperationRoute(
+        "GET",
+        f"{R}/cancel-quote",
+        "booking.v1.cancel_quote",
+        c.ReservationRef,
+        c.CancelQuote,
+        BOOKERS,
+        "What cancelling now would refund (the policy's answer; nothing changes)",
+    ),
+    OperationRoute(
         "POST",
         f"{R}/approve",
         "booking.v1.approve",

@@ -7,7 +7,7 @@ The clerk's units and resources come from `booking.v1.list_resources` of their d
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow, principal_of
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page, today
 from services.gateway.web.resident import _back, _items
@@ -96,6 +97,9 @@ async def day_view(
     return page(
         request,
         "staff/day.html",
+        previous_day=(on - timedelta(days=1)).isoformat(),
+        next_day=(on + timedelta(days=1)).isoformat(),
+        day_date=on,
         day=on.isoformat(),
         unit=chosen,
         units=units,
@@ -121,7 +125,7 @@ async def approvals(request: Req) -> Response[str]:
 
 @post("/staff/approvals/{reservation_id:str}", name="web:decide", guards=STAFF)
 async def decide(request: Req, reservation_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     key = form.get("key") or new_key()
     if form.get("decision") == "approve":
         await call(request, "approve", reservation_id=reservation_id, idempotency_key=key)
@@ -151,7 +155,7 @@ async def closures(request: Req) -> Response[str]:
 @post("/staff/closures", name="web:add_closure", guards=STAFF, status_code=200)
 async def add_closure(request: Req) -> Response[str]:
     """Close a unit or one resource for some days; the answer lists the reservations hit."""
-    form = await request.form()
+    form = await read_form(request)
     target = str(form.get("target") or "")
     unit_id, _, resource_id = target.partition("/")
     reply = await call(
@@ -175,9 +179,40 @@ async def add_closure(request: Req) -> Response[str]:
     )
 
 
+@get(
+    "/staff/reservations/{reservation_id:str}/cancel",
+    name="web:staff_cancel_confirm",
+    guards=STAFF,
+)
+async def staff_cancel_confirm(
+    request: Req,
+    reservation_id: FromPath[str],
+    reason: FromQuery[str] = "",
+    day: FromQuery[str] = "",
+    unit: FromQuery[str] = "",
+) -> Response[str]:
+    """A destructive action is confirmed: the reservation, its customer and the refund first."""
+    if not reason.strip():
+        raise ValidationFailed("give a reason", field="reason")
+    quote = await call(request, "cancel_quote", reservation_id=reservation_id)
+    names = {str(r.get("resource_id")): r.get("name") for r in await my_resources(request)}
+    reservation = quote["reservation"]
+    reservation["resource_name"] = names.get(str(reservation.get("resource_id")))
+    return page(
+        request,
+        "staff/cancel.html",
+        reservation=reservation,
+        quote=quote,
+        reason=reason.strip(),
+        day=day,
+        unit=unit,
+        key=new_key(),
+    )
+
+
 @post("/staff/reservations/{reservation_id:str}/cancel", name="web:staff_cancel", guards=STAFF)
 async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise ValidationFailed("give a reason", field="reason")
@@ -212,6 +247,7 @@ async def no_show(request: Req, reservation_id: FromPath[str]) -> Redirect:
 ROUTES = [
     no_show,
     day_view,
+    staff_cancel_confirm,
     approvals,
     decide,
     closures,

@@ -7,6 +7,7 @@ the browser's `Accept-Language`, the signed-in user's locale, then Finnish.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
 
@@ -24,6 +25,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "site_name": ("Turun kaupungin varaukset", "Åbo stads bokningar", "City of Turku bookings"),
     "skip_to_content": ("Siirry sisältöön", "Hoppa till innehållet", "Skip to content"),
     "main_nav": ("Päävalikko", "Huvudmeny", "Main menu"),
+    "menu": ("Valikko", "Meny", "Menu"),
     "language": ("Kieli", "Språk", "Language"),
     "home": ("Etusivu", "Startsida", "Home"),
     "resources": ("Tilat ja ajat", "Lokaler och tider", "Spaces and times"),
@@ -215,6 +217,145 @@ _T: dict[str, tuple[str, str, str]] = {
     ),
     "err_gone": ("Linkki on vanhentunut.", "Länken har gått ut.", "The link has expired."),
     "err_other": ("Tapahtui virhe.", "Ett fel inträffade.", "An error occurred."),
+    "error": ("Virhe", "Fel", "Error"),
+    "error_title_page_not_found": ("Sivua ei löytynyt", "Sidan hittades inte", "Page not found"),
+    "err_page_not_found": (
+        "Osoitteessa ei ole sivua. Tarkista osoite tai aloita etusivulta.",
+        "Det finns ingen sida på adressen. Kontrollera adressen eller börja från startsidan.",
+        "There is no page at this address. Check the address or start from the home page.",
+    ),
+    "error_title_internal": (
+        "Palvelussa on häiriö",
+        "Det är en störning i tjänsten",
+        "Sorry, there is a problem with the service",
+    ),
+    "err_internal": (
+        "Yritä hetken kuluttua uudelleen. Tekemäsi varaukset ja maksut ovat tallessa.",
+        "Försök igen om en stund. Dina bokningar och betalningar är sparade.",
+        "Please try again in a moment. Your bookings and payments are safe.",
+    ),
+    "error_summary": ("Korjaa seuraava", "Rätta följande", "There is a problem"),
+    "err_forbidden_pin": (
+        "Kirjastokortin numero tai PIN-koodi on väärin.",
+        "Bibliotekskortets nummer eller PIN-kod är fel.",
+        "The library card number or PIN is wrong.",
+    ),
+    "err_attempts_left": ("Yrityksiä jäljellä", "Försök kvar", "Attempts left"),
+    "err_locked_minutes": (
+        "Kortti on lukittu {n} minuutiksi.",
+        "Kortet är låst i {n} minuter.",
+        "The card is locked for {n} minutes.",
+    ),
+    "err_slot_unavailable_starts_at": (
+        "Joku ehti varata tämän ajan. Valitse toinen aika.",
+        "Någon hann boka den här tiden. Välj en annan tid.",
+        "Someone has just booked this time. Choose another time.",
+    ),
+    "err_slot_unavailable_places": (
+        "Vapaita paikkoja ei ole niin monta. Valitse vähemmän paikkoja tai toinen aika.",
+        "Det finns inte så många lediga platser. Välj färre platser eller en annan tid.",
+        "There are not that many free places. Choose fewer places or another time.",
+    ),
+    "err_slot_unavailable_slot": (
+        "Joku ehti varata tämän ajan. Valitse toinen aika.",
+        "Någon hann boka den här tiden. Välj en annan tid.",
+        "Someone has just booked this time. Choose another time.",
+    ),
+    "err_validation_failed_slot": ("Valitse aika.", "Välj en tid.", "Choose a time."),
+    "err_validation_failed_card_number": (
+        "Tarkista kirjastokortin numero (4–32 kirjainta tai numeroa).",
+        "Kontrollera bibliotekskortets nummer (4–32 bokstäver eller siffror).",
+        "Check the library card number (4 to 32 letters or digits).",
+    ),
+    "err_validation_failed_pin": (
+        "Anna kirjastokortin PIN-koodi.",
+        "Ange bibliotekskortets PIN-kod.",
+        "Enter the PIN of the library card.",
+    ),
+    "err_validation_failed_debit": (
+        "Valitse vähintään yksi maksu.",
+        "Välj minst en avgift.",
+        "Choose at least one fee.",
+    ),
+    "err_validation_failed_accept_licence": (
+        "Hyväksy lisenssiehdot.",
+        "Godkänn licensvillkoren.",
+        "Accept the licence terms.",
+    ),
+    "field_slot": ("Aika", "Tid", "Time"),
+    "customer": ("Asiakas", "Kund", "Customer"),
+    "paid_after_refunds": (
+        "Maksettu hyvitysten jälkeen",
+        "Betalt efter återbetalningar",
+        "Paid after refunds",
+    ),
+    "today": ("tänään", "i dag", "today"),
+    "day_past": ("mennyt", "förbi", "past"),
+    "slot_taken": ("varattu", "bokad", "taken"),
+    "slot_past": ("ei varattavissa", "kan inte bokas", "not bookable"),
+    "closed_day": ("Suljettu", "Stängt", "Closed"),
+    "free_of_charge": ("maksuton", "avgiftsfri", "free"),
+    "none_free_day": ("Ei vapaita aikoja", "Inga lediga tider", "No free times"),
+    "previous_day": ("Edellinen päivä", "Föregående dag", "Previous day"),
+    "next_day": ("Seuraava päivä", "Nästa dag", "Next day"),
+    "nav_staff_library": ("Kirjaston kirjaukset", "Bibliotekets registreringar", "Library records"),
+    "nav_staff_gis": ("Karttatuotteet", "Kartprodukter", "Map products"),
+    "payable_formula": (
+        "verollinen − palautukset − kulut",
+        "brutto − återbetalningar − avgifter",
+        "gross − refunds − fees",
+    ),
+    "applicant": ("Hakija", "Sökande", "Applicant"),
+    "no_contact": ("Ei yhteystietoja", "Inga kontaktuppgifter", "No contact given"),
+    "decide_by": ("Päätettävä viimeistään", "Beslut senast", "Decide by"),
+    "approve_then_pay": (
+        "Hyväksynnän jälkeen hakija maksaa varauksen määräaikaan mennessä.",
+        "Efter godkännandet betalar sökanden bokningen före tidsfristen.",
+        "After approval the applicant pays by the deadline.",
+    ),
+    "contact_and_purpose": (
+        "Yhteystiedot ja käyttötarkoitus",
+        "Kontaktuppgifter och ändamål",
+        "Contact and purpose",
+    ),
+    "field_contact.name": ("Yhteyshenkilö", "Kontaktperson", "Contact person"),
+    "field_contact.email": ("Sähköposti", "E-post", "Email"),
+    "field_contact.phone": ("Puhelin", "Telefon", "Phone"),
+    "field_contact.purpose": ("Käyttötarkoitus", "Ändamål", "Purpose"),
+    "err_validation_failed_contact.email": (
+        "Anna sähköpostiosoite muodossa nimi@esimerkki.fi.",
+        "Ange e-postadressen i formen namn@exempel.fi.",
+        "Enter an email address like name@example.com.",
+    ),
+    "err_validation_failed_contact.phone": (
+        "Puhelinnumerossa voi olla vain numeroita, välilyöntejä ja merkit + ( ) -.",
+        "Telefonnumret får bara innehålla siffror, mellanslag och + ( ) -.",
+        "A phone number may hold only digits, spaces and + ( ) -.",
+    ),
+    "err_validation_failed_contact.name": (
+        "Anna yhteyshenkilön nimi.",
+        "Ange kontaktpersonens namn.",
+        "Enter the contact person's name.",
+    ),
+    "field_starts_at": ("Aika", "Tid", "Time"),
+    "field_ends_at": ("Kesto", "Längd", "Duration"),
+    "field_length": ("Kesto", "Längd", "Duration"),
+    "field_places": ("Paikkoja", "Platser", "Places"),
+    "field_card_number": (
+        "Kirjastokortin numero",
+        "Bibliotekskortets nummer",
+        "Library card number",
+    ),
+    "field_pin": ("PIN-koodi", "PIN-kod", "PIN"),
+    "field_debit": ("Maksut", "Avgifter", "Fees"),
+    "field_account_line_ids": ("Maksut", "Avgifter", "Fees"),
+    "field_accept_licence": ("Lisenssiehdot", "Licensvillkor", "Licence terms"),
+    "field_area": ("Alue", "Område", "Area"),
+    "field_purpose": ("Käyttötarkoitus", "Användningsändamål", "Purpose of use"),
+    "field_purpose_of_use": ("Käyttötarkoitus", "Användningsändamål", "Purpose of use"),
+    "field_reason": ("Syy", "Orsak", "Reason"),
+    "field_day": ("Päivä", "Dag", "Day"),
+    "field_reservation_id": ("Varaus", "Bokning", "Reservation"),
     "back_home": ("Takaisin etusivulle", "Tillbaka till startsidan", "Back to the home page"),
     "done_held": (
         "Aika on varattu ja lisätty koriin.",
@@ -325,6 +466,55 @@ _T: dict[str, tuple[str, str, str]] = {
     "refund": ("Hyvitä", "Återbetala", "Refund"),
     "duration": ("Kesto", "Längd", "Duration"),
     "time_left": ("jäljellä", "kvar", "left"),
+    "pay": ("Maksa", "Betala", "Pay"),
+    "continue": ("Jatka", "Fortsätt", "Continue"),
+    "check_booking": ("Tarkista varaus", "Kontrollera bokningen", "Check your booking"),
+    "change_choice": ("Muuta valintaa", "Ändra valet", "Change your choice"),
+    "per_time": ("kerralta", "per gång", "each time"),
+    "what_next": ("Mitä seuraavaksi tapahtuu", "Vad händer sedan", "What happens next"),
+    "next_hold": (
+        "Kun vahvistat, aika pidetään sinulle {minutes} minuuttia ja se siirtyy ostoskoriin. "
+        "Maksa sen aikana: ostoskori näyttää kellonajan ja jäljellä olevan ajan. Maksamaton "
+        "aika vapautuu muille.",
+        "När du bekräftar hålls tiden för dig i {minutes} minuter och läggs i varukorgen. "
+        "Betala under den tiden: varukorgen visar klockslaget och tiden som är kvar. En obetald "
+        "tid frigörs för andra.",
+        "When you confirm, the time is held for you for {minutes} minutes and goes into your "
+        "cart. Pay within that time: the cart shows the time and how long is left. An unpaid "
+        "time is released to others.",
+    ),
+    "next_request": (
+        "Tila vaatii hyväksynnän: lähetät varauspyynnön. Kun henkilökunta on hyväksynyt sen, "
+        "maksa se Omat varaukset -sivulla {hours} tunnin kuluessa, muuten aika vapautuu.",
+        "Lokalen kräver godkännande: du skickar en bokningsförfrågan. När personalen har "
+        "godkänt den betalar du den på sidan Mina bokningar inom {hours} timmar, annars "
+        "frigörs tiden.",
+        "This space needs approval: you send a booking request. Once staff approve it, pay it "
+        "on the My reservations page within {hours} hours, or the time is released.",
+    ),
+    "confirm_hold": (
+        "Vahvista ja siirry ostoskoriin",
+        "Bekräfta och gå till varukorgen",
+        "Confirm and go to the cart",
+    ),
+    "send_request": ("Lähetä varauspyyntö", "Skicka bokningsförfrågan", "Send the request"),
+    "refunded_amount": ("Hyvitetty", "Återbetalt", "Refunded"),
+    "cancel_policy_text": (
+        "Maksu palautetaan kokonaan, kun perut viimeistään {hours} tuntia ennen "
+        "alkua; sen jälkeen palautetaan {percent} %, alkamisen jälkeen ei mitään.",
+        "Du får hela avgiften tillbaka om du avbokar senast {hours} timmar "
+        "före början; därefter {percent} %, efter början ingenting.",
+        "You get all of it back when you cancel at least {hours} hours "
+        "before the start; after that {percent} %, and nothing once it has started.",
+    ),
+    "keep_reservation": ("Älä peru", "Avboka inte", "Keep the reservation"),
+    "cannot_cancel": (
+        "Tätä varausta ei voi enää perua.",
+        "Den här bokningen kan inte längre avbokas.",
+        "This reservation can no longer be cancelled.",
+    ),
+    "pay_by": ("Maksettava viimeistään", "Betalas senast", "Pay by"),
+    "payment_in_progress": ("Maksu kesken", "Betalningen pågår", "Payment in progress"),
     "feed_shown_once": (
         "Osoite näytetään vain nyt. Uuden luominen mitätöi vanhan.",
         "Adressen visas bara nu. En ny ersätter den gamla.",
@@ -560,6 +750,45 @@ def t(lang: str, key: str) -> str:
     if texts is None:
         return key.partition("_")[2] if key.startswith(("state_", "merchant_")) else key
     return texts[LANGUAGES.index(lang) if lang in LANGUAGES else 0]
+
+
+FIELD_ANCHORS: Mapping[str, str] = {
+    # a service's field -> the id of the input that holds it on our forms
+    "card_number": "card",
+    "slot": "slots",
+    "starts_at": "slots",
+    "ends_at": "h-length",
+    "contact.name": "contact_name",
+    "contact.email": "contact_email",
+    "contact.phone": "contact_phone",
+    "contact.purpose": "purpose",
+    "length": "h-length",
+    "places": "h-places",
+    "repeat": "h-repeat",
+    "account_line_ids": "debits",
+    "debit": "debits",
+}
+
+
+def field_label(lang: str, field: str) -> str:
+    """The field's name in `lang` (its code when we have no name for it)."""
+    return t(lang, f"field_{field}") if f"field_{field}" in _T else field
+
+
+def error_message(lang: str, code: Any, field: str, details: Any) -> str:
+    """The message beside the field: the most specific text we have for (code, field)."""
+    for key in (f"err_{code}_{field}", f"err_{code}"):
+        if key in _T:
+            message = t(lang, key)
+            break
+    else:
+        message = t(lang, "err_other")
+    details = details if isinstance(details, dict) else {}
+    if details.get("locked_for_minutes"):
+        message += " " + t(lang, "err_locked_minutes").format(n=int(details["locked_for_minutes"]))
+    elif details.get("attempts_left") is not None:
+        message += f" {t(lang, 'err_attempts_left')}: {int(details['attempts_left'])}."
+    return message
 
 
 def text_keys() -> frozenset[str]:

@@ -10,17 +10,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
+from markupsafe import Markup, escape
 
 from services.gateway.auth import principal_of
 from services.gateway.web import i18n
+from services.gateway.web.forms import FORM_COOKIE, form_state
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HELSINKI = ZoneInfo("Europe/Helsinki")
-
-
-def today() -> date:
-    """Today in Turku (the machine's own clock may be UTC: after 22:00 it is tomorrow here)."""
-    return datetime.now(HELSINKI).date()
 
 
 def money(cents: Any, lang: str = "fi") -> str:
@@ -44,6 +41,12 @@ def local_time(value: Any, fmt: str = "%d.%m.%Y %H:%M") -> str:
     if moment.tzinfo is None:
         return moment.strftime(fmt)
     return moment.astimezone(HELSINKI).strftime(fmt)
+
+
+def today() -> date:
+    """Today in Turku (the server's clock may run in UTC: after 22:00 that is still
+    yesterday)."""
+    return datetime.now(HELSINKI).date()
 
 
 def local_day(value: Any) -> date | None:
@@ -93,6 +96,44 @@ def language_of(request: Request[Any, Any, Any]) -> str:
     )
 
 
+def _form_context(state: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """The error summary, the message beside the field and the kept input of a refused form."""
+    values: dict[str, list[str]] = (state or {}).get("values") or {}
+    error = None
+    if state is not None and state.get("code"):
+        field = str(state.get("field") or "")
+        error = {
+            "code": str(state.get("code") or ""),
+            "field": field,
+            "label": i18n.field_label(lang, field),
+            "anchor": i18n.FIELD_ANCHORS.get(field, field),
+            "message": i18n.error_message(lang, state.get("code"), field, state.get("details")),
+        }
+
+    def kept(name: str, default: Any = "") -> Any:
+        found = values.get(name)
+        return found[0] if found else default
+
+    def kept_all(name: str) -> list[str]:
+        return list(values.get(name) or [])
+
+    def field_error(*names: str) -> Markup:
+        if error is None or error["field"] not in names:
+            return Markup("")
+        return Markup(
+            '<p class="field-error" id="error-{0}">'
+            '<span class="visually-hidden">{1}:</span> {2}</p>'
+        ).format(error["field"], escape(i18n.t(lang, "error")), error["message"])
+
+    return {
+        "form_error": error,
+        "kept": kept,
+        "kept_all": kept_all,
+        "field_error": field_error,
+        "has_input": state is not None,
+    }
+
+
 def page(
     request: Request[Any, Any, Any],
     template: str,
@@ -102,6 +143,13 @@ def page(
     """Render `web/<template>` with the common context."""
     lang = language_of(request)
     principal = principal_of(request)
+    # The sign-in page passes the kept input on to the page the visitor returns to.
+    state = form_state(request) if template != "sign_in.html" else None
+    if state is None and "slot" in request.query_params:  # "Change" from the summary
+        chosen = ("slot", "length", "places", "repeat")
+        state = {
+            "values": {k: [request.query_params[k]] for k in chosen if k in request.query_params}
+        }
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     context = {
         "lang": lang,
@@ -111,18 +159,29 @@ def page(
         "money": lambda cents: money(cents, lang),
         "localized": lambda value: localized(value, lang),
         "weekday": lambda day: i18n.WEEKDAYS[lang][day.weekday()],
+        "weekday_of": lambda moment: (
+            i18n.WEEKDAYS[lang][day.weekday()] if (day := local_day(moment)) else ""
+        ),
         "state": lambda value: i18n.t(lang, f"state_{value}") if value else "",
         "merchant_name": lambda mid: i18n.t(lang, f"merchant_{mid}") if mid else "",
         "principal": principal,
         "here": here,
         "here_quoted": quote(here, safe=""),
         "notice": request.query_params.get("done"),
+        **_form_context(state, lang),
         **values,
     }
+    if template == "error.html":  # the error in the visitor's words, never developer text
+        field = str(values.get("field") or "")
+        text = i18n.error_message(lang, values.get("code"), field, values.get("details"))
+        context["error_text"] = f"{i18n.field_label(lang, field)}: {text}" if field else text
     html = _ENV.get_template(f"web/{template}").render(context)
-    return Response(
+    response = Response(
         html,
         status_code=status_code,
         media_type="text/html",  # Litestar adds `; charset=utf-8` to text/*
         headers={"Content-Language": lang, "Vary": "Accept-Language, Cookie"},
     )
+    if request.cookies.get(FORM_COOKIE) and template != "sign_in.html":  # shown once
+        response.delete_cookie(FORM_COOKIE, path="/")
+    return response

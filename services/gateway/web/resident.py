@@ -16,9 +16,10 @@ from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
+from services.gateway.web.forms import back_to_form, origin_page, read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page, today
-from shared.errors import ValidationFailed
+from shared.errors import Conflict, ServiceError, ValidationFailed
 
 SEARCH_DAYS = 7  # the search window when the resident has not chosen a day
 
@@ -104,6 +105,39 @@ async def resources(
     return page(request, "resources.html", resources=hits, filters=filters)
 
 
+def contact_of(form: Any) -> dict[str, str] | None:
+    """Who to contact and the purpose, from the summary's form (None when not asked)."""
+    if "contact_name" not in form:
+        return None
+    return {
+        "name": str(form.get("contact_name") or "").strip(),
+        "email": str(form.get("contact_email") or "").strip(),
+        "phone": str(form.get("contact_phone") or "").strip(),
+        "purpose": str(form.get("purpose") or "").strip(),
+    }
+
+
+def whole(value: Any, field: str, default: int) -> int:
+    """A whole number from a form, or a validation error naming its field."""
+    text = str(value or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 9999:
+        raise ValidationFailed("not a whole number", field=field)
+    return int(text)
+
+
+def span(slot: str, length: int) -> tuple[datetime, datetime]:
+    """The chosen slot ("start|end") stretched over `length` slots."""
+    # A "+02:00" that went through one decoding too many (a sign-in's return address) is " ".
+    start, _, end = slot.strip().replace(" ", "+").partition("|")
+    try:
+        first_start, first_end = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    except ValueError:
+        raise ValidationFailed("choose a time", field="slot") from None
+    return first_start, first_start + (first_end - first_start) * max(1, min(length, 72))
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -128,6 +162,7 @@ async def resource_week(
         resource_id=resource_id,
         first=monday.isoformat(),
         last=(monday + timedelta(days=6)).isoformat(),
+        include_unavailable=True,  # taken and past ones shown too, in words
     )
     slots = _items(reply, "slots")
     slot_minutes = 60
@@ -140,20 +175,34 @@ async def resource_week(
     days: list[tuple[date, list[Any]]] = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        days.append((day, [s for s in slots if local_day(s.get("starts_at")) == day]))
+        mine = [s for s in slots if local_day(s.get("starts_at")) == day]
+        if all(s.get("state") == "past" for s in mine):  # a day gone by: said once, not per slot
+            mine = []
+        days.append((day, mine))
+    resource = await _resource_summary(request, resource_id, monday)
     return page(
         request,
         "resource_week.html",
-        resource=await _resource_summary(request, resource_id, monday),
+        resource=resource,
         resource_id=resource_id,
         days=days,
+        today=today(),
         monday=monday,
         previous=(monday - timedelta(days=7)).isoformat(),
         next_week=(monday + timedelta(days=7)).isoformat(),
         week_number=monday.isocalendar().week,
-        lengths=[(n, n * slot_minutes) for n in range(1, 9)],
+        lengths=durations(resource, slot_minutes),
         key=new_key(),
     )
+
+
+def durations(resource: dict[str, Any], slot_minutes: int) -> list[tuple[int, int]]:
+    """(slots, minutes) the resource lets one book: from its minimum to its maximum in steps of
+    its slot (1-8 slots when its rules are not known)."""
+    step = int(resource.get("slot_minutes") or slot_minutes) or 60
+    least = max(1, -(-int(resource.get("min_minutes") or step) // step))
+    most = int(resource.get("max_minutes") or 0) // step or 8
+    return [(n, n * step) for n in range(least, min(max(most, least), 72) + 1)]
 
 
 async def _resource_names(request: Req) -> dict[str, Any]:
@@ -166,10 +215,16 @@ async def _resource_names(request: Req) -> dict[str, Any]:
         ends_before=(start + timedelta(days=7)).isoformat(),
     )
     return {
-        str(hit["resource"]["resource_id"]): hit["resource"].get("name")
+        str(hit["resource"]["resource_id"]): hit["resource"]
         for hit in _items(reply, "hits")
         if isinstance(hit.get("resource"), dict)
     }
+
+
+def _with_place(reservation: dict[str, Any], resources: dict[str, Any]) -> dict[str, Any]:
+    """The reservation with its resource's and unit's names (reservations carry only ids)."""
+    found = resources.get(str(reservation.get("resource_id"))) or {}
+    return reservation | {"resource_name": found.get("name"), "unit_name": found.get("unit_name")}
 
 
 async def _resource_summary(request: Req, resource_id: str, monday: date) -> dict[str, Any]:
@@ -190,17 +245,12 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
 
 @post("/holds", name="web:hold")
 async def hold(request: Req) -> Redirect:
+    form = await read_form(request)  # first: a signed-out visitor comes back with the choice
     _signed_in(request)
-    form = await request.form()
-    places = int(form.get("places") or 1)
-    repeat = int(form.get("repeat") or 1)
-    start, _, end = str(form.get("slot") or "").partition("|")
-    if not start or not end:
-        raise ValidationFailed("choose a time", field="slot")
-    slots_long = max(1, min(int(form.get("length") or 1), 72))
-    if slots_long > 1:
-        first_start, first_end = datetime.fromisoformat(start), datetime.fromisoformat(end)
-        end = (first_start + (first_end - first_start) * slots_long).isoformat()
+    places = whole(form.get("places"), "places", 1)
+    repeat = whole(form.get("repeat"), "repeat", 1)
+    begins, ends = span(str(form.get("slot") or ""), whole(form.get("length"), "length", 1))
+    start, end = begins.isoformat(), ends.isoformat()
     key = form.get("key") or new_key()
     if repeat > 1:
         reply = await call(
@@ -216,7 +266,19 @@ async def hold(request: Req) -> Redirect:
         )
     else:
         item = {"resource_id": form.get("resource_id"), "starts_at": start, "ends_at": end}
-        reply = await call(request, "hold", items=[item | {"places": places}], idempotency_key=key)
+        try:
+            reply = await call(
+                request,
+                "hold",
+                items=[item | {"places": places}],
+                idempotency_key=key,
+                contact=contact_of(form),
+            )
+        except ServiceError as exc:  # a contact field: answered on the summary, not the week
+            back = back_to_form(request, exc, to=origin_page(request))
+            if back is None or not (exc.field or "").startswith(("contact", "$.contact")):
+                raise
+            return back
     for reservation in _items(reply, "reservations"):
         if reservation.get("state") == "held":
             rid = reservation["reservation_id"]
@@ -234,10 +296,7 @@ async def reservations(request: Req) -> Response[str]:
     _signed_in(request)
     reply = await call(request, "my_reservations")
     names = await _resource_names(request)
-    rows = [
-        r | {"resource_name": names.get(str(r.get("resource_id")))}
-        for r in _items(reply, "reservations")
-    ]
+    rows = [_with_place(r, names) for r in _items(reply, "reservations")]
     refund = request.query_params.get("refund")
     return page(
         request,
@@ -250,16 +309,15 @@ async def reservations(request: Req) -> Response[str]:
 @get("/reservations/{reservation_id:str}/cancel", name="web:cancel_confirm")
 async def cancel_confirm(request: Req, reservation_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
-    reservation = await call(request, "get_reservation", reservation_id=reservation_id)
-    names = await _resource_names(request)
-    reservation["resource_name"] = names.get(str(reservation.get("resource_id")))
-    return page(request, "cancel.html", reservation=reservation, key=new_key())
+    quote = await call(request, "cancel_quote", reservation_id=reservation_id)
+    reservation = _with_place(quote["reservation"], await _resource_names(request))
+    return page(request, "cancel.html", reservation=reservation, quote=quote, key=new_key())
 
 
 @post("/reservations/{reservation_id:str}/cancel", name="web:cancel")
 async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     reply = await call(
         request,
         "cancel",
@@ -268,6 +326,26 @@ async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     )
     refund = int(reply.get("refund_cents") or 0)
     return _back("/reservations", f"done_cancelled&refund={refund}")
+
+
+@post("/reservations/{reservation_id:str}/pay", name="web:pay_reservation")
+async def pay_reservation(request: Req, reservation_id: FromPath[str]) -> Redirect:
+    """An approved request (held until its payment deadline) goes into the cart to be paid.
+
+    The key is the reservation's, the one `hold` uses: pressing "Pay" twice, or for a hold that
+    is already in the cart, adds nothing twice."""
+    _signed_in(request)
+    try:
+        await call(
+            request,
+            "add_reservation",
+            reservation_id=reservation_id,
+            idempotency_key=f"{reservation_id}-cart",
+        )
+    except Conflict as exc:
+        if exc.field != "reference":  # "already in the cart": pay it there
+            raise
+    return _back("/cart", "done_added")
 
 
 @get("/calendar", name="web:calendar")
@@ -280,7 +358,7 @@ async def calendar(request: Req) -> Response[str]:
 async def calendar_create(request: Req) -> Response[str]:
     """The new private address is shown once, in this answer (never in a URL or a log)."""
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     if form.get("action") == "revoke":
         await call(request, "feed_revoke", idempotency_key=new_key())
         return page(request, "calendar.html", feed_url=None, revoked=True)
@@ -323,6 +401,7 @@ ROUTES = [
     reservations,
     cancel_confirm,
     cancel,
+    pay_reservation,
     calendar,
     calendar_create,
     calendar_feed,

@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from services.gateway.web import i18n
 from services.gateway.web.clerk import STAFF, VAT_RATES, my_resources
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, language_of, page, today
 from services.gateway.web.resident import _back, _items
@@ -212,7 +213,7 @@ async def _update(request: Req, resource_id: str, key: str, **changes: Any) -> R
 
 @post("/staff/resources/{resource_id:str}/settings", name="web:resource_settings", guards=STAFF)
 async def save_settings(request: Req, resource_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     name_fi = str(form.get("name_fi") or "").strip()
     if not name_fi:
         raise ValidationFailed("give the name in Finnish", field="name_fi")
@@ -235,7 +236,7 @@ async def save_settings(request: Req, resource_id: FromPath[str]) -> Redirect:
 @post("/staff/resources/{resource_id:str}/active", name="web:resource_active", guards=STAFF)
 async def set_active(request: Req, resource_id: FromPath[str]) -> Redirect:
     """Deactivate (no new bookings; existing ones stay) or reactivate a resource."""
-    form = await request.form()
+    form = await read_form(request)
     active = _choice(form.get("active"), ("on", "off"), "active") == "on"
     return await _update(request, resource_id, str(form.get("key") or new_key()), active=active)
 
@@ -280,7 +281,7 @@ async def save_price_rules(request: Req, resource_id: FromPath[str]) -> Redirect
     """The price rules as the clerk left the table: rows kept as they were, changed, removed
     (ticked) or added (the empty row with a customer group chosen). Refused as a conflict when
     someone else changed the prices after the page was opened."""
-    form = await request.form()
+    form = await read_form(request)
     count = _whole(form.get("rows"), "rows")
     if not 0 <= count <= MAX_RULE_ROWS:
         raise ValidationFailed(f"at most {MAX_RULE_ROWS} rows", field="rows")
@@ -336,7 +337,7 @@ def _intervals(form: Any, weekday: int) -> list[dict[str, Any]]:
 async def save_hours(request: Req, resource_id: FromPath[str]) -> Redirect:
     """The weekly hours from a date on: the resource's own (they replace the unit's for it),
     or the whole unit's."""
-    form = await request.form()
+    form = await read_form(request)
     scope = _choice(form.get("scope"), ("resource", "unit"), "scope")
     hours = [h for weekday in ALL_DAYS for h in _intervals(form, weekday)]
     if not hours:
@@ -365,7 +366,7 @@ async def save_hours(request: Req, resource_id: FromPath[str]) -> Redirect:
 async def set_prices(request: Req, resource_id: FromPath[str]) -> Redirect:
     """Hourly base prices (all day, every day) for every customer group with the VAT rate,
     from today. Peak and off-peak bands and other rules stay as they are."""
-    form = await request.form()
+    form = await read_form(request)
     vat = int(form.get("vat_rate_bp") or 0) if str(form.get("vat_rate_bp") or "0").isdigit() else -1
     if vat not in VAT_RATES:
         raise ValidationFailed("choose a VAT rate", field="vat_rate_bp")

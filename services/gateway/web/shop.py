@@ -11,6 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items, _signed_in
@@ -60,7 +61,7 @@ async def library(request: Req) -> Response[str]:
 @post("/library/card", name="web:link_card")
 async def link_card(request: Req) -> Redirect:
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     await call(
         request,
         "link_library_card",
@@ -74,7 +75,7 @@ async def link_card(request: Req) -> Redirect:
 @post("/library/debits", name="web:add_debits")
 async def add_debits(request: Req) -> Redirect:
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     chosen = [int(v) for v in form.getall("debit") if str(v).isdigit()] if "debit" in form else []
     if not chosen:
         raise ValidationFailed("choose at least one fee", field="debit")
@@ -97,7 +98,7 @@ async def gis(request: Req) -> Response[str]:
 @post("/gis/add", name="web:add_gis")
 async def add_gis(request: Req) -> Redirect:
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     if form.get("accept_licence") != "yes":
         raise ValidationFailed("accept the licence terms", field="accept_licence")
     area = None
@@ -124,7 +125,7 @@ async def add_gis(request: Req) -> Redirect:
 @post("/checkout", name="web:checkout")
 async def checkout(request: Req) -> Redirect:
     _signed_in(request)
-    form = await request.form()
+    form = await read_form(request)
     key = form.get("key") or new_key()
     order = await call(request, "checkout", idempotency_key=key)
     order_id = order.get("order_id") or order.get("id")
@@ -138,13 +139,21 @@ async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
     order = await call(request, "get_order", order_id=order_id)
     lines = [
-        line.get("line", line) | {"state": line.get("state")} for line in _items(order, "lines")
+        line.get("line", line)
+        | {
+            "state": line.get("state"),
+            "details": line.get("details") or {},
+            "refunded_cents": line.get("refunded_cents") or 0,
+        }
+        for line in _items(order, "lines")
     ]
+    refunded = sum(int(line.get("refunded_cents") or 0) for line in lines)
     return page(
         request,
         "receipt.html",
         order=order,
         lines=lines,
+        refunded=refunded,
         vat=_items(order, "vat"),
         downloads=_items(order, "downloads"),
     )

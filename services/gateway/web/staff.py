@@ -8,6 +8,7 @@ The guards say who may open a page; the services check the department of each ob
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page, today
 from services.gateway.web.resident import _back, _items
@@ -53,7 +55,7 @@ async def registration_action(
 ) -> Redirect:
     if action not in ("retry", "resolve"):
         raise ValidationFailed("retry or resolve", field="action")
-    form = await request.form()
+    form = await read_form(request)
     await call(
         request,
         f"{action}_registration",
@@ -90,7 +92,7 @@ async def _product_record(request: Req, product_id: str) -> dict[str, Any]:
 async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
     """Change a product's price (per file/sheet, or the base fee of area pricing) and whether
     it is sold; the rest of the product stays as it is."""
-    form = await request.form()
+    form = await read_form(request)
     product = await _product_record(request, product_id)
     pricing = dict(product.get("pricing") or {})
     price_field = "base_fee_cents" if pricing.get("kind") == "area" else "unit_cents"
@@ -108,7 +110,7 @@ async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
 @post("/staff/gis/ready-files/{product_id:str}", name="web:gis_product_file", guards=GIS)
 async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
     """Upload a product's ready file: the store issues its id and the product names it."""
-    form = await request.form()
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed("choose a file", field="file")
@@ -128,7 +130,7 @@ async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
 
 @post("/staff/gis/{line_id:str}/file", name="web:gis_upload", guards=GIS)
 async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed("choose a file", field="file")
@@ -146,7 +148,7 @@ async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
 
 @post("/staff/orders/{order_id:str}/lines/{line_id:str}/refund", name="web:refund", guards=STAFF)
 async def refund_line(request: Req, order_id: FromPath[str], line_id: FromPath[str]) -> Redirect:
-    form = await request.form()
+    form = await read_form(request)
     await call(
         request,
         "request_refund",
@@ -170,7 +172,9 @@ async def _merchant_ids(request: Req) -> list[str]:
 async def finance(
     request: Req, day: FromQuery[str] = "", merchant: FromQuery[str] = ""
 ) -> Response[str]:
-    on = day or today().isoformat()
+    on = day or (today() - timedelta(days=1)).isoformat()  # the last complete day
+    merchants = await _merchant_ids(request)
+    merchant = merchant or (merchants[0] if merchants else "")  # a report at once
     report = None
     if merchant:
         report = await call(request, "settlement", day=on, merchant_id=merchant)
@@ -180,7 +184,7 @@ async def finance(
         "staff/finance.html",
         day=on,
         merchant=merchant,
-        merchants=await _merchant_ids(request),
+        merchants=merchants,
         report=report,
         # Each row's form has a key of its own (one key is one resolution).
         anomalies=[a | {"key": new_key()} for a in _items(anomalies, "anomalies")],
@@ -191,7 +195,7 @@ async def finance(
 @post("/finance/anomalies/{anomaly_id:int}/resolve", name="web:resolve_anomaly", guards=FINANCE)
 async def resolve_anomaly(request: Req, anomaly_id: FromPath[int]) -> Redirect:
     """Settle a payment anomaly with a note of what was done (each row's form has its key)."""
-    form = await request.form()
+    form = await read_form(request)
     await call(
         request,
         "resolve_anomaly",
@@ -232,7 +236,7 @@ async def reconciliation(
 async def erp_export(request: Req) -> Response[str]:
     """The day's accounting file for the ERP (CSV). A day already exported is refused unless
     the officer asks for a re-export, which the payment service records."""
-    form = await request.form()
+    form = await read_form(request)
     day = str(form.get("day") or "")
     export = await call(
         request,

@@ -14,6 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from services.gateway.web.clerk import STAFF, departments_of
+from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _items
@@ -75,13 +76,13 @@ async def staff_units(request: Req) -> Response[str]:
 
 @post("/staff/units", name="web:new_unit", guards=STAFF)
 async def new_unit(request: Req) -> Response[Any]:
-    await call(request, "upsert_unit", **unit_from(await request.form()))
+    await call(request, "upsert_unit", **unit_from(await read_form(request)))
     return _back("/staff/units", "done_saved")
 
 
 @post("/staff/units/{unit_id:str}", name="web:save_unit", guards=STAFF)
 async def save_unit(request: Req, unit_id: FromPath[str]) -> Response[Any]:
-    await call(request, "upsert_unit", unit_id=unit_id, **unit_from(await request.form()))
+    await call(request, "upsert_unit", unit_id=unit_id, **unit_from(await read_form(request)))
     return _back("/staff/units", "done_saved")
 
 
