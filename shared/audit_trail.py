@@ -198,7 +198,7 @@ class AuditTrail:
             return  # a service the audit service does not follow (e.g. a test's probe)
         try:
             async with self.pool.acquire() as conn:
-                await add_event(conn, event_type(record=record), ctx)  # type: ignore[call-arg,arg-type]
+                await add_event(conn, event_type(record=record), ctx)  # type: ignore[call-arg]
         except Exception:  # the action happened; its record is lost: loud, never silent
             BACKGROUND_FAILURES.labels(self.service, "audit record").inc()
             log.exception(

@@ -27,7 +27,8 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.micro import add_service
-from nats.micro.service import Request, Service
+from nats.micro.request import Request
+from nats.micro.service import Service
 
 from shared import tracing
 from shared.contracts.common import (

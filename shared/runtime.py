@@ -63,7 +63,7 @@ class Infra:
     outbox_written: Callable[[], None] = _no_relay
 
 
-Loop = Callable[[asyncio.Event], Awaitable[None]]
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass

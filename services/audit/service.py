@@ -74,7 +74,7 @@ class AuditTrail:
     async def _from_record(
         self, conn: asyncpg.Connection, record: AuditRecord, *, create: bool = True
     ) -> dict[str, Any]:
-        content = msgspec.to_builtins(record)
+        content: dict[str, Any] = msgspec.to_builtins(record)
         if record.person:
             content["person"] = await self.pseudonyms.of(conn, record.person, create=create)
         content["request_id"] = record.request_id

@@ -60,6 +60,7 @@ CONTRACT = ServiceContract(
         "set_prices": (c.SetPricesRequest, c.Done),
         "add_closure": (c.ClosureRequest, c.ClosureReply),
         "day_view": (c.DayViewRequest, c.DayView),
+        "mark_no_show": (c.NoShowRequest, c.ReservationView),
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -133,6 +134,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "set_prices": settings.set_prices,
             "add_closure": closures.add_closure,
             "day_view": staff.day_view,
+            "mark_no_show": approvals.mark_no_show,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

@@ -42,7 +42,9 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
         providers = build_providers(settings, infra.pool, production=infra.settings.is_production)
         provider = providers[settings.provider]
         local = providers.get("local")
-        refunds = Refunds(infra.pool, providers)
+        refunds = Refunds(
+            infra.pool, providers, unconfirmed_after_s=settings.refund_unconfirmed_after_s
+        )
         payments = Payments(
             infra.pool,
             provider,

@@ -18,6 +18,11 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
+def today() -> date:
+    """Today in Turku (the machine's own clock may be UTC: after 22:00 it is tomorrow here)."""
+    return datetime.now(HELSINKI).date()
+
+
 def money(cents: Any, lang: str = "fi") -> str:
     """Integer cents as a price: `12,50 €` (fi, sv) or `€12.50` (en)."""
     if cents is None:

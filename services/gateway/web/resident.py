@@ -17,8 +17,10 @@ from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import HELSINKI, local_day, page
+from services.gateway.web.render import HELSINKI, local_day, page, today
 from shared.errors import ValidationFailed
+
+SEARCH_DAYS = 7  # the search window when the resident has not chosen a day
 
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
@@ -40,8 +42,9 @@ def _items(reply: Any, *names: str) -> list[Any]:
         return reply
     if isinstance(reply, dict):
         for name in names:
-            if isinstance(reply.get(name), list):
-                return reply[name]
+            found = reply.get(name)
+            if isinstance(found, list):
+                return found
     return []
 
 
@@ -74,19 +77,30 @@ async def resources(
     day: FromQuery[str] = "",
     places: FromQuery[int] = 1,
 ) -> Response[str]:
-    on = _date(day) if day else date.today()
-    start = datetime.combine(on, time(0), HELSINKI)
+    # A chosen day: that day. None chosen: from now over the coming week, so that late in the
+    # evening or on a closed day the resident still finds every bookable resource.
+    if day:
+        start = datetime.combine(_date(day), time(0), HELSINKI)
+        end = start + timedelta(days=1)
+    else:
+        start = datetime.now(HELSINKI)
+        end = datetime.combine(start.date() + timedelta(days=SEARCH_DAYS), time(0), HELSINKI)
     reply = await call(
         request,
         "search",
         starts_after=start.isoformat(),
-        ends_before=(start + timedelta(days=1)).isoformat(),
+        ends_before=end.isoformat(),
         kind=kind or None,
         merchant_id=service or None,
         places=max(1, places),
     )
     hits = [h | h.get("resource", {}) for h in _items(reply, "hits")]
-    filters = {"service": service, "kind": kind, "day": on.isoformat(), "places": places}
+    filters = {
+        "service": service,
+        "kind": kind,
+        "day": day and start.date().isoformat(),
+        "places": places,
+    }
     return page(request, "resources.html", resources=hits, filters=filters)
 
 
@@ -99,7 +113,7 @@ def _date(value: str) -> date:
 
 def _week_start(week: str) -> date:
     """The Monday of the week that holds `week` (any day of it; this week when empty)."""
-    day = _date(week) if week else date.today()
+    day = _date(week) if week else today()
     return day - timedelta(days=day.weekday())
 
 
@@ -144,7 +158,7 @@ async def resource_week(
 
 async def _resource_names(request: Req) -> dict[str, Any]:
     """Names of the bookable resources (reservations carry only ids); best effort."""
-    start = datetime.combine(date.today(), time(0), HELSINKI)
+    start = datetime.combine(today(), time(0), HELSINKI)
     reply = await call(
         request,
         "search",
@@ -168,7 +182,7 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
         ends_before=(start + timedelta(days=7)).isoformat(),
     )
     for hit in _items(reply, "hits"):
-        resource = hit.get("resource", {})
+        resource: dict[str, Any] = hit.get("resource", {})
         if str(resource.get("resource_id")) == resource_id:
             return resource
     return {}

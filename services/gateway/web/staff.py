@@ -8,7 +8,6 @@ The guards say who may open a page; the services check the department of each ob
 from __future__ import annotations
 
 import base64
-from datetime import date
 from typing import Any
 
 import msgspec
@@ -19,7 +18,7 @@ from litestar.response import Redirect
 
 from services.gateway.auth import allow
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import page
+from services.gateway.web.render import page, today
 from services.gateway.web.resident import _back, _items
 from services.gateway.web.resources import euros_to_cents
 from shared.errors import ValidationFailed
@@ -171,7 +170,7 @@ async def _merchant_ids(request: Req) -> list[str]:
 async def finance(
     request: Req, day: FromQuery[str] = "", merchant: FromQuery[str] = ""
 ) -> Response[str]:
-    on = day or date.today().isoformat()
+    on = day or today().isoformat()
     report = None
     if merchant:
         report = await call(request, "settlement", day=on, merchant_id=merchant)

@@ -56,6 +56,7 @@ async def test_health_is_200_when_every_service_answers(hosted, gateway) -> None
         hosted("booking", bare("booking"), None),
         hosted("cart", bare("cart"), None),
         hosted("payment", bare("payment"), None),
+        hosted("insights", bare("insights"), None),
         hosted("audit", bare("audit"), None),
     ):
         response = await gateway.get("/health")
@@ -70,6 +71,7 @@ async def test_health_is_503_naming_the_service_that_is_not_running(hosted, gate
     async with (
         hosted("booking", bare("booking"), None),
         hosted("cart", bare("cart"), None),
+        hosted("insights", bare("insights"), None),
         hosted("audit", bare("audit"), None),
     ):
         started = time.monotonic()
@@ -90,6 +92,7 @@ async def test_health_is_503_within_about_a_second_when_a_service_hangs(
     async with (
         hosted("booking", bare("booking"), None),
         hosted("payment", bare("payment"), None),
+        hosted("insights", bare("insights"), None),
         hosted("audit", bare("audit"), None),
         hanging_health(nc, "cart"),
     ):

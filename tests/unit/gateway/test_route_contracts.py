@@ -22,6 +22,7 @@ from services.gateway.app import create_app
 from services.gateway.clients import Call
 from services.gateway.routes import cart as cart_routes
 from services.gateway.settings import GatewaySettings
+from services.insights.handlers import CONTRACT as INSIGHTS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
 from shared.settings import CommonSettings
@@ -30,6 +31,7 @@ CONTRACTS = {
     **BOOKING.by_subject(),
     **CART.by_subject(),
     **PAYMENT.by_subject(),
+    **INSIGHTS.by_subject(),
     **AUDIT.by_subject(),
 }
 
