@@ -22,6 +22,8 @@ from services.booking.settings import BookingSettings
 from services.cart.app import MIGRATIONS as CART_MIGRATIONS
 from services.cart.app import build as build_cart
 from services.cart.library.koha import KohaLibrary
+from services.insights.app import MIGRATIONS as INSIGHTS_MIGRATIONS
+from services.insights.app import build as build_insights
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.settings import PaymentSettings
@@ -102,6 +104,11 @@ async def suite(
             await stack.enter_async_context(
                 hosted("audit", audit_builder(AuditSettings()), AUDIT_MIGRATIONS, settings=common)
             )
+            as_user("insights")
+            figures = await stack.enter_async_context(
+                hosted("insights", build_insights, INSIGHTS_MIGRATIONS, settings=common)
+            )
+            stack.push_async_callback(clean_schema, figures.infra.pool, "insights")
             await clean_schema(booking.infra.pool, "booking")
             async with booking.infra.pool.acquire() as conn:
                 await demo.seed(conn)

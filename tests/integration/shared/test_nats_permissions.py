@@ -5,6 +5,7 @@ nothing beyond it (a service cannot call another's public operations nor publish
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from shared.events import Consumer, bind_consumer, ensure_stream
 from shared.messaging import Operation, Requester, serve
 
 CONF = Path(__file__).resolve().parents[3] / "deploy" / "nats-server.conf"
-USERS = ("gateway", "booking", "cart", "payment", "audit")
+# Every user the configuration names (each service has its own).
+USERS = tuple(re.findall(r"\{\s*user:\s*(\w+)", CONF.read_text()))
 
 
 def password(user: str) -> str:
