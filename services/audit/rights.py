@@ -36,6 +36,7 @@ from shared.messaging import Requester, subject_for
 log = logging.getLogger(__name__)
 
 SERVICES = ("booking", "cart", "payment")
+RETENTION_LOCK = 0x41554452  # 'AUDR'
 # What the audit service asks each service (written out: deploy/nats-server.conf must allow
 # exactly these, tests/unit/shared/test_nats_permissions.py reads them from here).
 PERSONAL_DATA = {
@@ -153,7 +154,18 @@ class Rights:
 
     async def apply_retention(self, older_than_days: int, batch: int) -> int:
         """The retention job: erase every person none of whose records in any service is
-        newer than `older_than_days`. Returns how many were erased."""
+        newer than `older_than_days`. Returns how many were erased. One replica at a time
+        (a session lock on a connection of its own, held with no transaction open while the
+        services are asked): the other leaves this round."""
+        async with self.trail.pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RETENTION_LOCK):
+                return 0
+            try:
+                return await self._retention_round(older_than_days, batch)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", RETENTION_LOCK)
+
+    async def _retention_round(self, older_than_days: int, batch: int) -> int:
         ctx = RequestContext(principal=system_principal("audit"), request_id=uuid.uuid4().hex)
         candidates: set[str] = set()
         for service in SERVICES:

@@ -153,6 +153,11 @@ async def check_every_route(client: GatewayClient, audit: Audit, nc: NATS) -> No
     recorded = {r["request_id"]: r for r in rows}
     missing = [where for rid, (where, _, _) in expected.items() if rid not in recorded]
     assert missing == [], f"staff routes that left no audit entry: {missing}"
+    kinds = [r["kind"] for r in rows]
+    print(  # for the log: how many routes, and what became of them
+        f"staff routes: {len(routes)}, calls recorded: {len(expected)}, "
+        + ", ".join(f"{k} {kinds.count(k)}" for k in sorted(set(kinds)))
+    )
     for rid, (where, subject, method) in expected.items():
         entry = recorded[rid]
         assert entry["action"] == subject, where
