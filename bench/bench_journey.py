@@ -84,7 +84,7 @@ RESIDENTS = tuple(int(n) for n in os.environ.get("BENCH_JOURNEY_RESIDENTS", "16,
 SECONDS = float(os.environ.get("BENCH_JOURNEY_SECONDS", "20"))
 WARMUP_S = float(os.environ.get("BENCH_JOURNEY_WARMUP_S", "3"))
 PROFILE_DIR = os.environ.get("BENCH_PROFILE_DIR")
-SERVICES = ("booking", "cart", "payment", "gateway")
+SERVICES = ("booking", "cart", "payment", "gateway", "insights", "audit")
 STEPS = (
     "sign_in",
     "hold",

@@ -32,7 +32,7 @@ from shared.settings import CommonSettings, from_env
 
 log = logging.getLogger("launcher")
 
-SERVICES = ("booking", "cart", "payment", "gateway")
+SERVICES = ("booking", "cart", "payment", "gateway", "insights", "audit")
 
 
 def wait_healthy(

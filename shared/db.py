@@ -34,6 +34,7 @@ _CONNECTION_LOST: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CannotConnectNowError,  # 57P03: starting up / shutting down / recovery
     asyncpg.exceptions.TooManyConnectionsError,  # 53300
 )
+_ACQUIRE_FAILED: tuple[type[BaseException], ...] = (OSError, TimeoutError, *_CONNECTION_LOST)
 
 
 class DatabaseUnavailable(Unavailable, ConnectionError):
@@ -93,7 +94,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-class FairPool(asyncpg.Pool):
+class FairPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg is untyped
     """asyncpg's pool, handing out its connections first come, first served.
 
     asyncpg's waiters queue in an `asyncio.Queue`, which lets a newcomer take a connection put
@@ -108,7 +109,7 @@ class FairPool(asyncpg.Pool):
         self._turns = asyncio.Semaphore(max_size)
         self._holding: set[int] = set()  # id() of the connections handed out with a turn
 
-    def acquire(self, *, timeout: float | None = None) -> _Turn:  # type: ignore[override]
+    def acquire(self, *, timeout: float | None = None) -> _Turn:
         return _Turn(self, timeout)
 
     async def _take(self, timeout: float | None) -> asyncpg.Connection:
@@ -121,7 +122,7 @@ class FairPool(asyncpg.Pool):
         await self._turns.acquire()
         try:
             conn = await super().acquire()
-        except (OSError, TimeoutError, *_CONNECTION_LOST) as exc:
+        except _ACQUIRE_FAILED as exc:
             # (Re)connecting failed: no server at the address (restarting), or it refuses
             # sessions while it starts up or shuts down.
             self._turns.release()

@@ -146,7 +146,7 @@ class EmbeddedPostgres:
         """Stop the server but keep this handle (tests of a database restart): `fast` ends
         every session at once; `smart` lets open sessions finish and meanwhile refuses new
         ones ("the database system is shutting down"). `wait=False` returns at once."""
-        from pgserver._commands import pg_ctl  # the wheel's own pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # the wheel's own
 
         args = ["-w" if wait else "-W", "-m", mode, "stop"]
         pid_file = self.data_dir / "postmaster.pid"
@@ -201,5 +201,5 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         _forget_dead_handles(data_dir)
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
     return EmbeddedPostgres(server=server, url=server.get_uri(), data_dir=data_dir)

@@ -49,7 +49,7 @@ class ServiceError(Exception):
         error = cls(body.message, **body.details)
         if cls is ServiceError:
             error.code = body.code  # type: ignore[misc]  # keep an unknown code as it came
-            told = int(status) if str(status or "").isdigit() else 0
+            told = int(str(status)) if str(status or "").isdigit() else 0
             if 400 <= told < 500:
                 error.status = told  # type: ignore[misc]
         return error

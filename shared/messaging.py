@@ -27,7 +27,8 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.micro import add_service
-from nats.micro.service import Request, Service
+from nats.micro.request import Request
+from nats.micro.service import Service
 
 from shared import tracing
 from shared.contracts.common import (
@@ -205,11 +206,20 @@ def nul_at(value: Any, path: str = "") -> str | None:
     return None
 
 
-class Responder:
-    """Runs each request of a `nats.micro` endpoint in its own task, at most `limit` at once."""
+# Called after each operation, before its reply is sent: (operation, read_only, context,
+# request or None, reply or None, error or None). The audit trail (shared/audit_trail.py).
+AfterOperation = Callable[
+    [str, bool, RequestContext, Any, Any, "ServiceError | None"], Awaitable[None]
+]
 
-    def __init__(self, service: str, limit: int = 256) -> None:
+
+class Responder:
+    """Runs each request of a `nats.micro` endpoint in its own task, at most `limit` at once.
+    `after`: called after each operation, before the reply (the audit trail)."""
+
+    def __init__(self, service: str, limit: int = 256, after: AfterOperation | None = None) -> None:
         self.service = service
+        self.after = after
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
         # Read at each scrape (no cost per request): the requests running now.
@@ -265,9 +275,12 @@ class Responder:
         incoming = (request.headers or {}).get(H_TRACEPARENT)
         if incoming:
             reply_headers[H_TRACEPARENT] = incoming  # the reply belongs to the same trace
+        body: Any = None
         try:
             body = decode_request(request.data, op.request)
             result = await self._handle(op, body, ctx)
+            if self.after is not None:
+                await self.after(op.name, op.read_only, ctx, body, result, None)
             await request.respond(encode(result), headers=reply_headers)
             return "ok"
         except ServiceError as exc:
@@ -290,6 +303,11 @@ class Responder:
                 error = unavailable
         finally:
             current_context.reset(token)
+        if self.after is not None:
+            try:
+                await self.after(op.name, op.read_only, ctx, body, None, error)
+            except Exception:
+                log.exception("after-operation hook of %s.%s failed", self.service, op.name)
         try:
             await request.respond_error(
                 str(error.status), error.code, data=encode(error.to_body()), headers=reply_headers
@@ -329,13 +347,14 @@ async def serve(
     operations: list[Operation[Any]],
     limit: int = 256,
     description: str = "",
+    after: AfterOperation | None = None,
 ) -> tuple[Service, Responder]:
     """Register `operations` of `service` in its queue group; returns the micro service."""
     svc = await add_service(
         nc, name=service, version=version, description=description, queue_group=service
     )
     group = svc.add_group(name=f"{service}.v1", queue_group=service)
-    responder = Responder(service, limit)
+    responder = Responder(service, limit, after)
     for op in operations:
         await group.add_endpoint(name=op.name, handler=responder.endpoint(op))
     await nc.flush()  # the subscriptions are known to the server when we return

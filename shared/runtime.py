@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.micro.service import Service
 
 from shared import metrics, retention, tracing
+from shared.audit_trail import AuditTrail
 from shared.contracts.common import Empty, Health, RequestContext
 from shared.db import create_pool, migrate
 from shared.events import (
@@ -36,7 +37,7 @@ from shared.events import (
     run_consumer,
 )
 from shared.logging import configure_logging
-from shared.messaging import Operation, Requester, serve
+from shared.messaging import AfterOperation, Operation, Requester, serve
 from shared.retention import Retention
 from shared.settings import CommonSettings
 
@@ -62,7 +63,7 @@ class Infra:
     outbox_written: Callable[[], None] = _no_relay
 
 
-Loop = Callable[[asyncio.Event], Awaitable[None]]
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -77,6 +78,12 @@ class ServiceDefinition:
     metrics: list[metrics.Collect] = field(default_factory=list)  # SQL gauges, run periodically
     repairs: Mapping[str, int] | None = None  # counters of repairs, as tcs_repairs_total
     retention: list[Retention] = field(default_factory=list)  # own tables purged by age
+    # Operations that only show data but are not `reads` (shared/audit_trail.py: a staff
+    # member's call is recorded as a view, not a change)
+    views: frozenset[str] = frozenset()
+    # Instead of the audit trail's outbox record after each operation (the audit service
+    # records its own operations in its log directly)
+    after_operation: AfterOperation | None = None
 
 
 @dataclass
@@ -189,6 +196,7 @@ async def host(
             version=definition.version,
             operations=operations,
             limit=settings.max_concurrent_requests,
+            after=definition.after_operation or AuditTrail(pool, name, definition.views),
         )
         metrics.watch_pool(name, pool)
         if definition.repairs is not None:

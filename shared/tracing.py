@@ -83,7 +83,7 @@ def use(provider: Any) -> None:
     if _sql is None:
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-        _sql = AsyncPGInstrumentor()
+        _sql = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
         _sql.instrument(tracer_provider=provider)
 
 

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 from services.booking import demo, metrics
+from services.booking.announce import announce_catalogue
 from services.booking.availability import Availability
 from services.booking.consumers import consumers
-from services.booking.handlers import operations
+from services.booking.handlers import VIEWS, operations
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
@@ -35,8 +36,9 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
             log.info("expired %d overdue holds", expired)
 
     async def seed() -> None:
-        async with infra.pool.acquire() as conn:
-            await demo.seed(conn)
+        async with infra.pool.acquire() as conn, conn.transaction():
+            if await demo.seed(conn):  # announced, so that insights knows the demo catalogue
+                await announce_catalogue(conn)
 
     return ServiceDefinition(
         name=NAME,
@@ -46,6 +48,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
         background=[every(settings.sweep_interval_s, sweep, name="booking hold sweeper")],
         on_start=seed if demo_data else None,
         metrics=metrics.collectors(infra.pool),
+        views=VIEWS,
     )
 
 

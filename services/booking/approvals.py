@@ -12,7 +12,7 @@ from services.booking.service import Bookings, remember, replayed
 from services.booking.views import event, view
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
-from shared.errors import HoldExpired, ValidationFailed
+from shared.errors import Conflict, HoldExpired, ValidationFailed
 from shared.events import add_event
 
 
@@ -57,4 +57,28 @@ class Approvals:
             await store.save_state(conn, r)
             await add_event(conn, event(r))
             await remember(conn, "deny", principal, req, view(r))
+        return view(r)
+
+    async def mark_no_show(self, req: c.NoShowRequest, ctx: RequestContext) -> c.ReservationView:
+        """Staff mark (or unmark) that nobody came: only a confirmed reservation that has
+        started; the state stays `confirmed`. `evt.booking.reservation.no_show` says so."""
+        principal = signed_in(ctx.principal)
+        async with self.bookings.pool.acquire() as conn, conn.transaction():
+            r = await store.get(conn, req.reservation_id, lock=True)
+            require_staff(principal, r.merchant_id)
+            cached = await replayed(conn, "mark_no_show", principal, req, c.ReservationView)
+            if cached is not None:
+                return cached
+            if r.state != "confirmed":
+                raise Conflict(
+                    f"only a confirmed reservation can be a no-show, not one that is {r.state}",
+                    field="reservation_id",
+                )
+            if r.starts_at > self.bookings.now():
+                raise Conflict("the reservation has not started yet", field="reservation_id")
+            if r.no_show != req.no_show:
+                r.no_show = req.no_show
+                r.sequence = await store.mark_no_show(conn, r.id, req.no_show, principal.subject)
+                await add_event(conn, event(r, c.ReservationNoShow))
+            await remember(conn, "mark_no_show", principal, req, view(r))
         return view(r)

@@ -18,6 +18,7 @@ from services.booking.views import view
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.events import add_event
 
 MAX_CLOSURE_DAYS = 367  # a year at once, either end included
 
@@ -49,6 +50,14 @@ class Closures(Staff):
                     for d in days
                 ],
             )
+            if days:
+                await add_event(
+                    conn,
+                    c.ClosureAdded(
+                        closure_id=closure_id, unit_id=req.unit_id, resource_id=req.resource_id,
+                        first=req.first, last=req.last, opens=req.opens, closes=req.closes,
+                    ),
+                )  # fmt: skip
             hit = await self._hit(conn, req, ZoneInfo(unit["tz"]))
         self.catalogue.invalidate()
         return c.ClosureReply(closure_id=closure_id, hit=[view(r) for r in hit])
@@ -113,5 +122,6 @@ class Closures(Staff):
                 raise NotFound("no such closure", field="closure_id")
             require_staff(ctx.principal, merchant)
             await conn.execute("DELETE FROM hours_exceptions WHERE closure_id = $1", req.closure_id)
+            await add_event(conn, c.ClosureRemoved(closure_id=req.closure_id))
         self.catalogue.invalidate()
         return c.Done()

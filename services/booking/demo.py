@@ -87,11 +87,12 @@ PRICES = [
 ]
 
 
-async def seed(conn: asyncpg.Connection) -> None:
-    """Insert the demo units, resources, hours and prices unless they are there already."""
+async def seed(conn: asyncpg.Connection) -> bool:
+    """Insert the demo units, resources, hours and prices unless they are there already
+    (True: they were inserted now)."""
     async with conn.transaction():
         if await conn.fetchval("SELECT true FROM units WHERE id = $1", UNIT_HEALTH_CENTRE):
-            return
+            return False
         await conn.executemany(
             """INSERT INTO units (id, name, address, merchant_id) VALUES ($1, $2, $3, $4)
                ON CONFLICT DO NOTHING""",
@@ -117,3 +118,4 @@ async def seed(conn: asyncpg.Connection) -> None:
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
             [(r, g, list(d), f, t, u, a, v, pp) for r, g, d, f, t, u, a, v, pp in PRICES],
         )
+    return True

@@ -11,11 +11,13 @@ from services.booking.approvals import Approvals
 from services.booking.availability import Availability
 from services.booking.calendar import Calendars
 from services.booking.closures import Closures
+from services.booking.personal_data import PersonalDataOfBooking
 from services.booking.quotes import Quotes
 from services.booking.resource_settings import ResourceSettings
 from services.booking.series import Series
 from services.booking.service import Bookings
 from services.booking.staff import Staff
+from shared.contracts import audit as a
 from shared.contracts import booking as c
 from shared.messaging import Operation
 from shared.operations import ServiceContract
@@ -59,11 +61,33 @@ CONTRACT = ServiceContract(
         "set_prices": (c.SetPricesRequest, c.Done),
         "add_closure": (c.ClosureRequest, c.ClosureReply),
         "day_view": (c.DayViewRequest, c.DayView),
+        "mark_no_show": (c.NoShowRequest, c.ReservationView),
+        # residents' data rights (GDPR): internal, the audit service's only
+        "personal_data": (a.PersonalDataRequest, a.PersonalData),
+        "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
+        "stale_customers": (a.StalePersonalDataRequest, a.StaleCustomers),
     },
 )
 
 # Operations that change nothing: a database connection lost under one is tried once more.
 READS = frozenset({"get", "my_reservations", "availability", "search", "cancel_quote"})
+# Operations that only show data (the audit trail records a staff member's call as a view).
+VIEWS = frozenset(
+    {
+        "quote",
+        "list_units",
+        "list_resources",
+        "pending_approvals",
+        "list_closures",
+        "get_resource",
+        "day_view",
+        "calendar_feed",
+        "reservation_ics",
+        "busy_feed",
+        "personal_data",
+        "stale_customers",
+    }
+)
 
 
 def operations(bookings: Bookings, availability: Availability) -> list[Operation[Any]]:
@@ -73,6 +97,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     staff = Staff(bookings.pool, bookings.catalogue)
     closures = Closures(bookings.pool, bookings.catalogue)
     settings = ResourceSettings(bookings.pool, bookings.catalogue)
+    personal = PersonalDataOfBooking(bookings.pool)
     return CONTRACT.bind(
         {
             "hold": bookings.hold,
@@ -111,6 +136,10 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "set_prices": settings.set_prices,
             "add_closure": closures.add_closure,
             "day_view": staff.day_view,
+            "mark_no_show": approvals.mark_no_show,
+            "personal_data": personal.personal_data,
+            "erase_personal_data": personal.erase_personal_data,
+            "stale_customers": personal.stale_customers,
         },
         reads=READS,
     )

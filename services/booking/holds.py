@@ -13,6 +13,7 @@ from services.booking.domain.limits import OnResource, check_open_holds
 from services.booking.domain.model import Reservation, Resource
 from services.booking.domain.pricing import PriceRule, customer_group, quote
 from services.booking.views import event
+from shared.contracts.booking import ReservationState
 from shared.contracts.common import H_PRINCIPAL, Principal
 from shared.errors import LimitReached, SlotUnavailable
 from shared.events import add_event
@@ -85,7 +86,7 @@ def new_reservation(
     `decide_by`, and at the latest at its start (it must not block the time for ever)."""
     group = customer_group(principal, res.municipality)
     price = quote(prices, group, starts_at, ends_at, places, res.tz)
-    state = "requested" if res.needs_approval else "held"
+    state: ReservationState = "requested" if res.needs_approval else "held"
     r = Reservation(
         id=uuid.uuid4(),
         resource_id=res.id,
@@ -102,6 +103,7 @@ def new_reservation(
         vat_rate_bp=price.vat_rate_bp,
         merchant_id=res.merchant_id,
         cost_centre=res.cost_centre,
+        customer_group=group,
     )
     return r, group
 

@@ -19,6 +19,7 @@ from services.booking.views import view
 from shared.contracts import booking as c
 from shared.contracts.common import RequestContext
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.events import add_event
 
 YEAR_MINUTES = 366 * 24 * 60
 # The largest value of each number a resource has (a time past the year 9999, or past what
@@ -137,6 +138,10 @@ class Staff:
                 req.municipality,
                 req.merchant_id,
             )
+            await add_event(
+                conn,
+                c.UnitSaved(unit_id=unit_id, name=req.name, merchant_id=req.merchant_id, tz=req.tz),
+            )
         self.catalogue.invalidate()
         return unit_view(row)
 
@@ -185,6 +190,17 @@ class Staff:
                 *(getattr(req, f) for f in fields),
             )
             res = await catalogue_store.resource(conn, rid, active_only=False)
+            await add_event(
+                conn,
+                c.ResourceSaved(
+                    resource_id=rid,
+                    unit_id=req.unit_id,
+                    name=req.name,
+                    merchant_id=unit["merchant_id"],
+                    capacity=req.capacity,
+                    active=req.active,
+                ),
+            )
         self.catalogue.invalidate()
         return summary(res)
 
@@ -230,6 +246,19 @@ class Staff:
                     )
                     for h in req.hours
                 ],
+            )
+            await add_event(
+                conn,
+                c.HoursSet(
+                    unit_id=req.unit_id,
+                    resource_id=req.resource_id,
+                    hours=[
+                        c.HoursRow(weekday=h.weekday, opens=h.opens, closes=h.closes)
+                        for h in req.hours
+                    ],
+                    valid_from=req.valid_from,
+                    valid_until=req.valid_until,
+                ),
             )
         self.catalogue.invalidate()
         return c.Done()

@@ -191,6 +191,8 @@ def reservation(row: asyncpg.Record) -> Reservation:
         reason=row["reason"],
         sequence=row["sequence"],
         created_at=row["created_at"],
+        customer_group=row["customer_group"],
+        no_show=row["no_show_at"] is not None,
     )
 
 
@@ -205,10 +207,10 @@ async def get(
 
 
 async def save_state(conn: asyncpg.Connection, r: Reservation) -> None:
-    await conn.execute(
+    r.sequence = await conn.fetchval(
         """UPDATE reservations SET state = $2, expires_at = $3, order_id = $4, reason = $5,
                updated_at = now(), sequence = sequence + 1
-           WHERE id = $1""",
+           WHERE id = $1 RETURNING sequence""",
         r.id,
         r.state,
         r.expires_at,
@@ -433,3 +435,19 @@ async def of_series_all(conn: asyncpg.Connection, series_id: uuid.UUID) -> list[
         "SELECT * FROM reservations WHERE series_id = $1 ORDER BY lower(during)", series_id
     )
     return [reservation(r) for r in rows]
+
+
+async def mark_no_show(
+    conn: asyncpg.Connection, reservation_id: uuid.UUID, no_show: bool, by: str
+) -> int:
+    """Set (or clear) the no-show mark; returns the reservation's new change counter."""
+    sequence: int = await conn.fetchval(
+        """UPDATE reservations SET no_show_at = CASE WHEN $2 THEN now() END,
+               no_show_by = CASE WHEN $2 THEN $3 END, updated_at = now(),
+               sequence = sequence + 1
+           WHERE id = $1 RETURNING sequence""",
+        reservation_id,
+        no_show,
+        by,
+    )
+    return sequence

@@ -27,6 +27,7 @@ def view(r: Reservation) -> c.ReservationView:
         series_id=r.series_id,
         order_id=r.order_id,
         reason=r.reason,
+        no_show=r.no_show,
     )
 
 
@@ -58,5 +59,9 @@ def event(
         series_id=r.series_id,
         order_id=r.order_id,
         reason=r.reason,
+        customer_group=r.customer_group or None,
+        gross_cents=r.gross_cents,
+        sequence=r.sequence,
+        no_show=r.no_show,
         **extra,
     )

@@ -10,7 +10,7 @@ import msgspec
 
 from services.cart import demo, metrics
 from services.cart.consumers import consumers
-from services.cart.handlers import operations
+from services.cart.handlers import VIEWS, operations
 from services.cart.library.base import LibrarySystem
 from services.cart.library.development import DevelopmentLibrary
 from services.cart.library.koha import SUPPORTED_VERSIONS, KohaLibrary
@@ -85,6 +85,7 @@ def build(
         on_start=on_start,
         metrics=metrics.collectors(infra.pool),
         repairs=cart.counters,
+        views=VIEWS,
     )
     definition.cart = cart  # type: ignore[attr-defined]  # for tests and metrics
     return definition

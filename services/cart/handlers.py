@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.cart.personal_data import PersonalDataOfCart
 from services.cart.wiring import CartServices
+from shared.contracts import audit as a
 from shared.contracts import cart as c
 from shared.messaging import Operation
 from shared.operations import ServiceContract
@@ -46,6 +48,10 @@ CONTRACT = ServiceContract(
         "retry_registration": (c.RegistrationActionRequest, c.Registration),
         "resolve_registration": (c.RegistrationActionRequest, c.Registration),
         "registration_log": (c.RegistrationLogRequest, c.RegistrationLog),
+        # residents' data rights (GDPR): internal, the audit service's only
+        "personal_data": (a.PersonalDataRequest, a.PersonalData),
+        "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
+        "stale_customers": (a.StalePersonalDataRequest, a.StaleCustomers),
     },
 )
 
@@ -65,9 +71,14 @@ READS: frozenset[str] = frozenset(
         "registration_log",
     }
 )
+# Operations that only show data (the audit trail records a staff member's call as a view).
+VIEWS = frozenset(
+    {"get_cart", "gis_product_records", "library_debits", "personal_data", "stale_customers"}
+)
 
 
 def operations(s: CartServices) -> list[Operation[Any]]:
+    personal = PersonalDataOfCart(s.orders.pool)
     return CONTRACT.bind(
         {
             "get_cart": s.carts.get_cart,
@@ -100,6 +111,9 @@ def operations(s: CartServices) -> list[Operation[Any]]:
             "retry_registration": s.library.retry,
             "resolve_registration": s.library.resolve,
             "registration_log": s.library.registration_log,
+            "personal_data": personal.personal_data,
+            "erase_personal_data": personal.erase_personal_data,
+            "stale_customers": personal.stale_customers,
         },
         reads=READS,
     )

@@ -32,5 +32,10 @@ def prepare(environ: MutableMapping[str, str] | None = None) -> str | None:
     folder.mkdir(parents=True, mode=0o700)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     owner = os.getpid()
-    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+
+    def remove() -> None:
+        if os.getpid() == owner:  # not in a forked child
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
     return str(folder)

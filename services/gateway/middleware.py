@@ -17,14 +17,16 @@ import logging
 import re
 import time
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 from opentelemetry import trace
 
-from services.gateway.auth import SIGN_IN_UNAVAILABLE, Authenticator, CredentialRejected
+from services.gateway.auth import SIGN_IN_UNAVAILABLE, Authenticator
 from services.gateway.cross_site import refuse_cross_site
+from services.gateway.oidc import CredentialRejected
 from services.gateway.proxies import client_ip
 from services.gateway.ratelimit import SharedRateLimiter
 from services.gateway.routes.strict import refuse_nul, refuse_unknown_query
@@ -86,7 +88,7 @@ class GatewayMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
@@ -103,6 +105,7 @@ class GatewayMiddleware:
     async def _checked(
         self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], state: Any
     ) -> None:
+        http = cast("HTTPScope", scope)  # only HTTP requests come here
         app_state = scope["litestar_app"].state
         state["client_ip"] = client_ip(
             scope,
@@ -134,7 +137,7 @@ class GatewayMiddleware:
             state[SIGN_IN_UNAVAILABLE] = True  # guards of sign-in routes answer 503
         if resolved.via_cookie:
             refuse_cross_site(
-                scope["method"], scope["path"], headers, app_state.own_origins, API_PREFIX
+                http["method"], scope["path"], headers, app_state.own_origins, API_PREFIX
             )
         if limiter is not None and principal is not None:
             _raise_when_limited(
@@ -144,7 +147,7 @@ class GatewayMiddleware:
                 )
             )
         refuse_nul(scope)
-        if scope["path"].startswith(API_PREFIX) and scope["method"] != "OPTIONS":
+        if scope["path"].startswith(API_PREFIX) and http["method"] != "OPTIONS":
             refuse_unknown_query(scope)
         await self.app(scope, receive, send)
 
@@ -198,7 +201,7 @@ def _clear_stale_cookie(headers: MutableScopeHeaders, scope: Scope) -> None:
 
 async def before_send(message: Message, scope: Scope) -> None:
     """Ids and security headers on every reply; one access-log line per request."""
-    if message["type"] != "http.response.start" or scope["type"] != "http":
+    if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
         return
     state = (
         start_request(scope, _headers(scope))
@@ -218,7 +221,7 @@ async def before_send(message: Message, scope: Scope) -> None:
     status = message["status"]
     elapsed = time.perf_counter() - state["started"]
     template = scope.get("path_template") or "unmatched"  # a bounded set of labels
-    method = scope.get("method", "")
+    method: str = scope.get("method", "")
     method = method if method in _METHODS else "other"
     HTTP_REQUESTS.labels(method, template, str(status)).inc()
     HTTP_SECONDS.labels(method, template, f"{status // 100}xx").observe(elapsed)

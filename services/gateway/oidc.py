@@ -163,7 +163,8 @@ def http_jwks_fetcher(issuer: str, jwks_url: str = "", timeout: float = 5.0) -> 
                 url = discovery.json()["jwks_uri"]
             response = await client.get(url)
             response.raise_for_status()
-            return response.json()
+            keys: Mapping[str, Any] = response.json()
+            return keys
 
     return fetch
 
@@ -173,7 +174,7 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     loa = claims.get("loa")
     return Principal(
         subject=str(claims["sub"]),
-        roles=roles,  # type: ignore[arg-type]
+        roles=roles,
         kind="user",
         departments=tuple(claims.get("departments", ())),
         units=tuple(claims.get("units", ())),

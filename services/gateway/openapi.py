@@ -104,6 +104,7 @@ def config() -> OpenAPIConfig:
             Tag(name="booking", description="Resources, availability, holds and reservations"),
             Tag(name="cart", description="Cart, checkout, orders, receipts, library, GIS"),
             Tag(name="payment", description="Payments, refunds, webhooks, settlement"),
+            Tag(name="insights", description="Utilisation figures for the city (staff)"),
             Tag(name="operations", description="Health and readiness"),
         ],
         components=Components(

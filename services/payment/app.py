@@ -9,7 +9,7 @@ from pathlib import Path
 from services.payment import metrics
 from services.payment.anomalies import Anomalies
 from services.payment.consumers import consumers
-from services.payment.handlers import operations
+from services.payment.handlers import VIEWS, operations
 from services.payment.providers.local import LocalProvider
 from services.payment.providers.registry import build_providers
 from services.payment.refunds import Refunds
@@ -42,7 +42,9 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
         providers = build_providers(settings, infra.pool, production=infra.settings.is_production)
         provider = providers[settings.provider]
         local = providers.get("local")
-        refunds = Refunds(infra.pool, providers)
+        refunds = Refunds(
+            infra.pool, providers, unconfirmed_after_s=settings.refund_unconfirmed_after_s
+        )
         payments = Payments(
             infra.pool,
             provider,
@@ -82,6 +84,7 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             background=background,
             metrics=metrics.collectors(infra.pool),
             retention=[LOCAL_WEBHOOK_DELIVERIES],
+            views=VIEWS,
         )
         definition.payments = payments  # type: ignore[attr-defined]  # for tests and tools
         definition.local = local  # type: ignore[attr-defined]

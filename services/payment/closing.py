@@ -98,6 +98,7 @@ class Closing:
             async with self.pool.acquire() as conn, conn.transaction():
                 await store.lock_order(conn, row["order_id"])
                 locked = await store.payment(conn, row["id"], lock=True)
+                assert locked is not None  # payments are never deleted
                 if locked["state"] in model.OPEN_STATES:  # else a webhook came first
                     await apply(conn, locked, "window_closed")
         await self._close_declined(lead)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeAlias
 
 import asyncpg
 
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 
 
 async def dispute_by_ref(conn: asyncpg.Connection, provider: str, provider_ref: str) -> Row | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from services.payment.anomalies import Anomalies
+from services.payment.personal_data import PersonalDataOfPayment
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
+from shared.contracts import audit as a
 from shared.contracts import payment as c
 from shared.messaging import Operation
 from shared.operations import ServiceContract
@@ -29,16 +31,24 @@ CONTRACT = ServiceContract(
         "reconcile": (c.ReconcileRequest, c.ReconciliationReport),
         "list_anomalies": (c.ListAnomaliesRequest, c.AnomalyList),
         "resolve_anomaly": (c.ResolveAnomalyRequest, c.AnomalyView),
+        # residents' data rights (GDPR): internal, the audit service's only
+        "personal_data": (a.PersonalDataRequest, a.PersonalData),
+        "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
+        "stale_customers": (a.StalePersonalDataRequest, a.StaleCustomers),
     },
 )
 
 # Operations that change nothing: a database connection lost under one is tried once more.
 READS = frozenset({"get", "list_anomalies"})
+# Operations that only show data (the audit trail records a staff member's call as a view;
+# reconcile may ask the provider for reports, but shows what it finds).
+VIEWS = frozenset({"settlement", "reconcile", "personal_data", "stale_customers"})
 
 
 def operations(
     payments: Payments, refunds: Refunds, reporting: Reporting, anomalies: Anomalies
 ) -> list[Operation[Any]]:
+    personal = PersonalDataOfPayment(payments.pool)
     return CONTRACT.bind(
         {
             "start": payments.start,
@@ -52,6 +62,9 @@ def operations(
             "reconcile": reporting.reconcile,
             "list_anomalies": anomalies.list_anomalies,
             "resolve_anomaly": anomalies.resolve,
+            "personal_data": personal.personal_data,
+            "erase_personal_data": personal.erase_personal_data,
+            "stale_customers": personal.stale_customers,
         },
         reads=READS,
     )

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import TypeAlias
 
 import asyncpg
 
 from services.payment.domain.ledger import LedgerLine
 
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 
 
 async def add_ledger(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import msgspec
@@ -12,7 +12,7 @@ from services.payment.domain.ledger import RefundSplit
 from shared.contracts.cart import RefundLine
 from shared.contracts.payment import RefundView
 
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 
 
 async def refunded_by_line(conn: asyncpg.Connection, payment_id: uuid.UUID) -> dict[uuid.UUID, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
@@ -62,6 +63,9 @@ def _transient(exc: ProviderRejected) -> bool:
 class Refunds:
     pool: asyncpg.Pool
     providers: dict[str, Provider]
+    # A refund the provider has not confirmed this long after it was asked for (its answer and
+    # every callback lost) goes to finance as an anomaly: never pending in silence.
+    unconfirmed_after_s: float = 3 * 86400.0
 
     async def refund(
         self,
@@ -121,6 +125,7 @@ class Refunds:
             return refund_store.refund_view(row)
         async with self.pool.acquire() as conn:
             payment = await store.payment(conn, row["payment_id"])
+        assert payment is not None  # a refund row references its payment
         provider = self.providers[payment["provider"]]
         try:
             if row["provider_ref"]:
@@ -173,6 +178,15 @@ class Refunds:
         if row["state"] != "pending":
             return row
         if result.status == "pending":
+            if row["created_at"] < datetime.now(UTC) - timedelta(seconds=self.unconfirmed_after_s):
+                await store.record_anomaly(  # once: (provider, event id, kind) is unique
+                    conn,
+                    payment["id"],
+                    payment["provider"],
+                    f"refund-unconfirmed:{row['id']}",
+                    "refund_unconfirmed",
+                    _refund_details(row, result),
+                )
             return await refund_store.note_provider(conn, row["id"], result.provider_ref, "pending")
         if result.status == "failed":
             await refund_store.fail_refund(conn, row["id"], result.failure or "failed")

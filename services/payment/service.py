@@ -201,6 +201,7 @@ class Payments:
         except ProviderRejected as exc:
             async with self.pool.acquire() as conn, conn.transaction():
                 locked = await store.payment(conn, row["id"], lock=True)
+                assert locked is not None  # payments are never deleted
                 if locked["state"] == "created":
                     await apply(conn, locked, "provider_error")
             raise PaymentFailedError(f"the payment provider refused: {exc}") from None
@@ -210,6 +211,7 @@ class Payments:
             ) from None
         async with self.pool.acquire() as conn, conn.transaction():
             locked = await store.payment(conn, row["id"], lock=True)
+            assert locked is not None  # payments are never deleted
             await store.opened(
                 conn, row["id"], result.provider_ref, result.redirect_url, result.client_secret
             )
@@ -269,6 +271,7 @@ class Payments:
                 conn, provider, news.event_id, news.event_type, news.provider_ref
             ):
                 seen = await store.webhook_seen(conn, provider, news.event_id)
+                assert seen is not None  # recorded before: that is why it was not new
                 if seen["outcome"] == "amount_mismatch":
                     raise AmountMismatch(
                         "this provider event's amount did not match its payment",
@@ -410,6 +413,7 @@ class Payments:
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_order(conn, row["order_id"])
             locked = await store.payment(conn, row["id"], lock=True)
+            assert locked is not None  # payments are never deleted
             if locked["state"] in model.OPEN_STATES:
                 await apply(conn, locked, "resident_abandoned")
             elif locked["state"] == "failed" and locked["failure_reason"] == "declined":

@@ -49,6 +49,8 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
     provider_timeout_s: float = 1.5
     provider_retries: int = 1
     sweep_interval_s: float = 15.0
+    # A refund the provider has not confirmed after this long becomes a finance anomaly.
+    refund_unconfirmed_after_s: float = 3 * 86400.0
     # The provider's session closes at least this long before the order's deadline (when the
     # holds end): the sweeper cancels payments one interval ahead, so holds outlive sessions.
     close_margin_s: float = 60.0

@@ -4,7 +4,7 @@ transaction). Refunds: `refund_store`; the ledger, fees and ERP runs: `ledger_st
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import msgspec
@@ -12,7 +12,7 @@ import msgspec
 from shared.contracts.cart import OrderForPayment, OrderLineSnapshot
 from shared.contracts.payment import PaymentView
 
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 
 
 def lines_of(row: Row) -> list[OrderLineSnapshot]:

@@ -105,6 +105,11 @@ class ReservationEvent(Event, frozen=True, kw_only=True):
     series_id: uuid.UUID | None = None
     order_id: uuid.UUID | None = None
     reason: str | None = None
+    # Added for the city's utilisation figures (insights); absent in older events:
+    customer_group: str | None = None  # the group the reservation was priced for
+    gross_cents: int = 0  # its price (VAT included)
+    sequence: int = 0  # the reservation's change counter: a later change has a higher one
+    no_show: bool = False  # staff marked that nobody came
 
 
 class ReservationHeld(ReservationEvent, frozen=True, kw_only=True):
@@ -145,7 +150,87 @@ class ReservationConfirmFailed(ReservationEvent, frozen=True, kw_only=True):
     subject: ClassVar[str] = "evt.booking.reservation.confirm_failed"
 
 
+class ReservationNoShow(ReservationEvent, frozen=True, kw_only=True):
+    """Staff marked a confirmed reservation as a no-show (`no_show` False: the mark undone)."""
+
+    subject: ClassVar[str] = "evt.booking.reservation.no_show"
+
+
+class ReservationAnnounced(ReservationEvent, frozen=True, kw_only=True):
+    """A reservation as it is now, sent again for services that start listening late
+    (`python -m services.booking.announce`); nothing changed. Only insights listens."""
+
+    subject: ClassVar[str] = "evt.booking.reservation.announced"
+
+
+class UnitSaved(Event, frozen=True, kw_only=True):
+    """A unit was created or changed (its name, department and time zone)."""
+
+    subject: ClassVar[str] = "evt.booking.unit.saved"
+    unit_id: uuid.UUID
+    name: LocalizedText
+    merchant_id: str
+    tz: str
+
+
+class ResourceSaved(Event, frozen=True, kw_only=True):
+    """A resource was created or changed (what the figures need of it)."""
+
+    subject: ClassVar[str] = "evt.booking.resource.saved"
+    resource_id: uuid.UUID
+    unit_id: uuid.UUID
+    name: LocalizedText
+    merchant_id: str
+    capacity: int = 1
+    active: bool = True
+
+
+class HoursRow(msgspec.Struct, frozen=True, kw_only=True):
+    weekday: int  # 0 = Monday
+    opens: time
+    closes: time  # 00:00 = midnight at the end of the day
+
+
+class HoursSet(Event, frozen=True, kw_only=True):
+    """`booking.v1.set_hours` replaced the weekly hours of a unit (or of one of its resources,
+    `resource_id`) from `valid_from`: patterns starting then or later are gone, older ones end
+    the day before."""
+
+    subject: ClassVar[str] = "evt.booking.hours.set"
+    unit_id: uuid.UUID
+    resource_id: uuid.UUID | None = None
+    hours: list[HoursRow]
+    valid_from: date
+    valid_until: date | None = None
+
+
+class ClosureAdded(Event, frozen=True, kw_only=True):
+    """A unit (or one resource) closed from `first` to `last`, or open only `opens`..`closes`
+    on those days (the day's weekly hours do not apply then)."""
+
+    subject: ClassVar[str] = "evt.booking.closure.added"
+    closure_id: uuid.UUID
+    unit_id: uuid.UUID
+    resource_id: uuid.UUID | None = None
+    first: date
+    last: date
+    opens: time | None = None
+    closes: time | None = None
+
+
+class ClosureRemoved(Event, frozen=True, kw_only=True):
+    subject: ClassVar[str] = "evt.booking.closure.removed"
+    closure_id: uuid.UUID
+
+
 register(
+    ReservationAnnounced,
+    ClosureAdded,
+    ClosureRemoved,
+    ReservationNoShow,
+    UnitSaved,
+    ResourceSaved,
+    HoursSet,
     ReservationHeld,
     ReservationRequested,
     ReservationApproved,
@@ -193,6 +278,7 @@ class ReservationView(msgspec.Struct, frozen=True, kw_only=True):
     series_id: uuid.UUID | None = None
     order_id: uuid.UUID | None = None
     reason: str | None = None
+    no_show: bool = False  # staff marked that nobody came
     contact: ReservationContact | None = None  # staff's views (approvals, the day)
 
 
@@ -581,6 +667,15 @@ class ResourceSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 class Done(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool = True
+
+
+class NoShowRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.mark_no_show`: staff of the reservation's department mark that nobody came
+    to a confirmed reservation that has started (`no_show` False undoes the mark)."""
+
+    reservation_id: uuid.UUID
+    no_show: bool = True
+    idempotency_key: str | None = None
 
 
 class ClosureRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -155,7 +155,7 @@ class CartLineView(msgspec.Struct, frozen=True, kw_only=True):
     net_cents: int
     vat_cents: int
     vat_rate_bp: int
-    details: dict = msgspec.field(default_factory=dict)
+    details: dict[str, object] = msgspec.field(default_factory=dict)
 
 
 class VatBreakdownRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -223,7 +223,7 @@ class AddGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
     coordinate_system: str = "ETRS-GK23"
     licence_type: str
     quantity: int = msgspec.field(default=1)
-    area: dict | None = None
+    area: dict[str, object] | None = None
     area_crs: Annotated[
         str,
         msgspec.Meta(
@@ -253,7 +253,7 @@ class OrderLineView(msgspec.Struct, frozen=True, kw_only=True):
     line: OrderLineSnapshot
     state: str
     refunded_cents: int = 0
-    details: dict = msgspec.field(default_factory=dict)
+    details: dict[str, object] = msgspec.field(default_factory=dict)
 
 
 class DownloadLink(msgspec.Struct, frozen=True, kw_only=True):
@@ -572,7 +572,7 @@ class GisQueueItem(msgspec.Struct, frozen=True, kw_only=True):
     order_number: str
     line_id: uuid.UUID
     description: str
-    details: dict
+    details: dict[str, object]
     paid_at: datetime | None
 
 

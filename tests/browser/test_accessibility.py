@@ -19,6 +19,7 @@ STAFF = [
     "/staff/closures",
     "/staff/resources",
     f"/staff/resources/{demo.RESOURCE_SPORTS_HALL}",
+    "/staff/insights",
 ]
 
 

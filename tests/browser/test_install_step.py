@@ -49,7 +49,7 @@ def test_the_browser_conftest_runs_no_command() -> None:
 def test_make_test_runs_the_install_step_before_pytest_and_ci_runs_make_test() -> None:
     steps = recipe("test")
     assert steps[0] == "sh tests/browser/install.sh"
-    assert steps[-1].endswith("-m pytest")
+    assert "-m pytest" in steps[-1]  # with the xdist workers' flags after it
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
 

@@ -43,6 +43,7 @@ from schemathesis.python import asgi as schemathesis_asgi
 from services.booking import demo
 from services.gateway.app import create_app
 from shared.settings import CommonSettings
+from tests.integration.audit.conftest import hosted_audit
 from tests.integration.gateway.conftest import gateway_settings
 from tests.integration.gateway.services import real_services
 
@@ -315,7 +316,7 @@ async def test_every_operation_answers_as_it_is_declared(
         request_timeout_s=2.0,
     )
     app = create_app(common, gateway_settings(api_keys=API_KEYS, max_body_bytes=65536))
-    async with real_services(hosted, tmp_path):
+    async with hosted_audit(hosted, common_settings), real_services(hosted, tmp_path):
         started = time.monotonic()
         run = await asyncio.to_thread(run_schemathesis, app)
         took = time.monotonic() - started

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
+from icalendar.enums import TRANSP
 
 from services.booking.domain.model import Reservation, Resource
 
@@ -42,7 +43,7 @@ def calendar_text(
     cal.add_missing_timezones(first_date=lo, last_date=hi)
     if not cal.subcomponents:
         cal.add_component(Timezone.from_tzid(zone, first_date=lo, last_date=hi))
-    return cal.to_ical().decode()
+    return bytes(cal.to_ical()).decode()
 
 
 def reservation_event(r: Reservation, res: Resource, stamp: datetime) -> Event:
@@ -73,7 +74,7 @@ def busy_event(
         start=starts_at.astimezone(tz),
         end=ends_at.astimezone(tz),
         stamp=stamp,
-        transparency="OPAQUE",
+        transparency=TRANSP.OPAQUE,
     )
 
 

@@ -110,5 +110,7 @@ class Reservation:
     order_id: uuid.UUID | None = None
     reason: str | None = None
     sequence: int = 0
+    customer_group: str = ""
+    no_show: bool = False
     created_at: datetime | None = None
     events: list[str] = field(default_factory=list)

@@ -233,4 +233,4 @@ def polygon_area_m2(
         raise _refuse("the area is empty: it has no surface")
     if whole > MAX_AREA_M2:
         raise _refuse("the area is too large to be sold online; ask the survey services")
-    return whole
+    return int(whole)

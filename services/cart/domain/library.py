@@ -149,7 +149,7 @@ def attempt_key(kind: PinAttemptKind, value: str) -> str:
 
 def lock_seconds(lockouts: int, first_s: float, longest_s: float) -> float:
     """How long the `lockouts`-th lock-out (0-based) lasts: doubling, at most `longest_s`."""
-    return min(first_s * 2 ** min(lockouts, 32), longest_s)
+    return min(first_s * 2.0 ** min(lockouts, 32), longest_s)
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ REFUND_FAILED_EVENTS: dict[LineState, LineEventName] = {
 
 def after_refund_failed(state: LineState, asked_in: LineState | None) -> LineState:
     """The line's state once the refund asked for in state `asked_in` has failed."""
-    event = REFUND_FAILED_EVENTS.get(asked_in) if asked_in else None  # type: ignore[arg-type]
+    event = REFUND_FAILED_EVENTS.get(asked_in) if asked_in else None
     if state != "refund_requested" or event is None:
         return state  # it moved on meanwhile (another refund, delivered), or unknown
     return next_line_state(state, event)

@@ -88,8 +88,8 @@ def local_times(order: OrderView) -> ReceiptLocalTimes:
     lines = [
         ReceiptLineTimes(
             line_id=line.line.line_id,
-            starts_at=local_time(datetime.fromisoformat(line.details["starts_at"])),
-            ends_at=local_time(datetime.fromisoformat(line.details["ends_at"])),
+            starts_at=local_time(datetime.fromisoformat(str(line.details["starts_at"]))),
+            ends_at=local_time(datetime.fromisoformat(str(line.details["ends_at"]))),
         )
         for line in order.lines
         if line.line.kind == "reservation" and {"starts_at", "ends_at"} <= line.details.keys()

@@ -8,11 +8,20 @@ from litestar.types import ControllerRouterHandler
 
 def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
     """`local_provider`: mount (and document) the local test provider's pages."""
-    from services.gateway.routes import booking, cart, payment, provider_callbacks
+    from services.gateway.routes import (
+        audit,
+        booking,
+        cart,
+        insights,
+        payment,
+        provider_callbacks,
+    )
 
     return [
         *booking.routes(),
         *cart.routes(),
         *payment.routes(local_provider=local_provider),
         *provider_callbacks.routes(),
+        *insights.routes(),
+        *audit.routes(),
     ]

@@ -133,6 +133,16 @@ ROUTES: list[OperationRoute[Any, Any]] = [
     ),
     OperationRoute(
         "POST",
+        f"{R}/no-show",
+        "booking.v1.mark_no_show",
+        c.NoShowRequest,
+        c.ReservationView,
+        STAFF,
+        "Mark that nobody came to a confirmed reservation that has started (or undo the mark)",
+        status_code=200,
+    ),
+    OperationRoute(
+        "POST",
         f"{R}/deny",
         "booking.v1.deny",
         c.DenyRequest,

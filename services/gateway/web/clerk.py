@@ -7,7 +7,7 @@ The clerk's units and resources come from `booking.v1.list_resources` of their d
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -31,7 +31,7 @@ def departments_of(request: Req) -> list[str | None]:
     principal = principal_of(request)
     if principal is None or principal.is_admin:
         return [None]
-    return list[str | None](sorted(principal.departments))
+    return [*sorted(principal.departments)]
 
 
 async def my_resources(request: Req, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -68,6 +68,14 @@ def _date(value: str) -> date:
         raise ValidationFailed("not a date", field="day") from None
 
 
+def _started(reservation: dict[str, Any], now: datetime) -> bool:
+    """Whether a reservation has started (a no-show can be marked only then)."""
+    try:
+        return datetime.fromisoformat(str(reservation.get("starts_at"))) <= now
+    except ValueError:
+        return False
+
+
 @get("/staff/day", name="web:day_view", guards=STAFF)
 async def day_view(
     request: Req, day: FromQuery[str] = "", unit: FromQuery[str] = ""
@@ -78,8 +86,9 @@ async def day_view(
     view: Any = {}
     if chosen:
         view = await call(request, "day_view", unit_id=chosen, day=on.isoformat())
+    now = datetime.now(UTC)
     rows = [
-        r | {"resource_name": rd.get("resource", {}).get("name")}
+        r | {"resource_name": rd.get("resource", {}).get("name"), "started": _started(r, now)}
         for rd in _items(view, "resources")
         for r in rd.get("reservations", [])
     ]
@@ -221,7 +230,22 @@ async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     )
 
 
+@post("/staff/reservations/{reservation_id:str}/no-show", name="web:no_show", guards=STAFF)
+async def no_show(request: Req, reservation_id: FromPath[str]) -> Redirect:
+    """Mark (or unmark) that nobody came to a confirmed reservation that has started."""
+    form = await request.form()
+    await call(
+        request,
+        "mark_no_show",
+        reservation_id=reservation_id,
+        no_show=form.get("no_show") != "false",
+        idempotency_key=form.get("key") or new_key(),
+    )
+    return _back(f"/staff/day?day={form.get('day', '')}&unit={form.get('unit', '')}", "done_saved")
+
+
 ROUTES = [
+    no_show,
     day_view,
     staff_cancel_confirm,
     approvals,

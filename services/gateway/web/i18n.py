@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
+
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 LANG_COOKIE = "lang"
@@ -744,6 +746,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "state_succeeded": ("Onnistunut", "Lyckad", "Succeeded"),
     "state_failed": ("Epäonnistunut", "Misslyckad", "Failed"),
 }
+_T.update({k: v for k, v in INSIGHTS_TEXTS.items() if k not in _T})  # the figures page
 
 
 def t(lang: str, key: str) -> str:
@@ -820,7 +823,7 @@ def choose(
 ) -> str:
     for candidate in (query, cookie):
         if candidate in LANGUAGES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     return from_accept_language(accept_language) or (
         user_locale if user_locale in LANGUAGES else "fi"
     )

@@ -31,6 +31,7 @@ OPS: dict[str, str] = {
     "calendar_feed": "booking.v1.calendar_feed",
     "reservation_ics": "booking.v1.reservation_ics",
     "day_view": "booking.v1.day_view",
+    "mark_no_show": "booking.v1.mark_no_show",
     "approve": "booking.v1.approve",
     "deny": "booking.v1.deny",
     "add_closure": "booking.v1.add_closure",
@@ -71,6 +72,9 @@ OPS: dict[str, str] = {
     "erp_export": "payment.v1.erp_export",
     "payment_anomalies": "payment.v1.list_anomalies",
     "resolve_anomaly": "payment.v1.resolve_anomaly",
+    # insights
+    "insights_figures": "insights.v1.figures",
+    "insights_figures_csv": "insights.v1.figures_csv",
 }
 
 
@@ -83,4 +87,4 @@ async def call(request: Request[Any, Any, Any], op: str, **fields: Any) -> Any:
     """Call operation `op` with `fields` (None values left out) as the signed-in visitor."""
     services: Services = request.app.state.services
     body = {k: v for k, v in fields.items() if v is not None}
-    return await services.call(OPS[op], body, Any, ctx=context_of(request))  # type: ignore[arg-type]
+    return await services.call(OPS[op], body, Any, ctx=context_of(request))

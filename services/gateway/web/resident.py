@@ -21,6 +21,8 @@ from services.gateway.web.ops import call, new_key
 from services.gateway.web.render import HELSINKI, local_day, page, today
 from shared.errors import Conflict, ValidationFailed
 
+SEARCH_DAYS = 7  # the search window when the resident has not chosen a day
+
 Req = Request[Any, Any, Any]
 Next = Annotated[str, QueryParameter(name="next")]
 
@@ -41,8 +43,9 @@ def _items(reply: Any, *names: str) -> list[Any]:
         return reply
     if isinstance(reply, dict):
         for name in names:
-            if isinstance(reply.get(name), list):
-                return reply[name]
+            found = reply.get(name)
+            if isinstance(found, list):
+                return found
     return []
 
 
@@ -75,19 +78,30 @@ async def resources(
     day: FromQuery[str] = "",
     places: FromQuery[int] = 1,
 ) -> Response[str]:
-    on = _date(day) if day else today()
-    start = datetime.combine(on, time(0), HELSINKI)
+    # A chosen day: that day. None chosen: from now over the coming week, so that late in the
+    # evening or on a closed day the resident still finds every bookable resource.
+    if day:
+        start = datetime.combine(_date(day), time(0), HELSINKI)
+        end = start + timedelta(days=1)
+    else:
+        start = datetime.now(HELSINKI)
+        end = datetime.combine(start.date() + timedelta(days=SEARCH_DAYS), time(0), HELSINKI)
     reply = await call(
         request,
         "search",
         starts_after=start.isoformat(),
-        ends_before=(start + timedelta(days=1)).isoformat(),
+        ends_before=end.isoformat(),
         kind=kind or None,
         merchant_id=service or None,
         places=max(1, places),
     )
     hits = [h | h.get("resource", {}) for h in _items(reply, "hits")]
-    filters = {"service": service, "kind": kind, "day": on.isoformat(), "places": places}
+    filters = {
+        "service": service,
+        "kind": kind,
+        "day": day and start.date().isoformat(),
+        "places": places,
+    }
     return page(request, "resources.html", resources=hits, filters=filters)
 
 
@@ -190,7 +204,7 @@ async def _resource_summary(request: Req, resource_id: str, monday: date) -> dic
         ends_before=(start + timedelta(days=7)).isoformat(),
     )
     for hit in _items(reply, "hits"):
-        resource = hit.get("resource", {})
+        resource: dict[str, Any] = hit.get("resource", {})
         if str(resource.get("resource_id")) == resource_id:
             return resource
     return {}

@@ -21,7 +21,7 @@ from services.gateway.web import i18n
 from services.gateway.web.clerk import STAFF, VAT_RATES, my_resources
 from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import HELSINKI, language_of, page
+from services.gateway.web.render import HELSINKI, language_of, page, today
 from services.gateway.web.resident import _back, _items
 from shared.errors import ValidationFailed
 
@@ -376,7 +376,7 @@ async def set_prices(request: Req, resource_id: FromPath[str]) -> Redirect:
             "unit": "hour",
             "amount_cents": euros_to_cents(form.get(f"{group}_euros"), f"{group}_euros"),
             "vat_rate_bp": vat,
-            "valid_from": date.today().isoformat(),
+            "valid_from": today().isoformat(),
         }
         for group in CUSTOMER_GROUPS
     ]

@@ -42,7 +42,7 @@ class DeliveryPolicy:
     give_up_after_s: float = 72 * 3600.0  # Stripe redelivers for up to three days
 
     def pause(self, attempts: int) -> float:
-        return min(self.backoff_s * 2 ** max(attempts - 1, 0), self.max_backoff_s)
+        return min(self.backoff_s * 2.0 ** max(attempts - 1, 0), self.max_backoff_s)
 
 
 # Sends one signed copy of the body; returns the endpoint's status, None when no answer came

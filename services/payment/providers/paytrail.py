@@ -114,7 +114,7 @@ def vat_percentage(rate_bp: int) -> int | float:
 def items(lines: tuple[OrderLineSnapshot, ...], description: str, amount: int) -> list[Any]:
     """The order's lines as Paytrail items (gross unit prices in cents); a line whose amount
     does not divide by its quantity is one item of its whole amount."""
-    out = []
+    out: list[dict[str, Any]] = []
     for line in lines:
         units = line.quantity if line.quantity > 0 else 1
         unit, rest = divmod(line.gross_cents, units)
@@ -551,9 +551,11 @@ class PaytrailProvider:
         )
         complete = row is not None and row["rows"] is not None
         if complete and period is not None:  # a period still going on: a fresh report will do
+            assert row is not None
             fresh = datetime.now(UTC) - row["requested_at"] < timedelta(seconds=REASK_S)
             complete = row["requested_at"] >= period[1] or (fresh and period[1] > datetime.now(UTC))
         if complete:
+            assert row is not None
             rows = list(row["rows"])
             if settlement and any(r["settlement_id"] not in (None, settlement) for r in rows):
                 log.error("Paytrail's report %s is not of settlement %s", row["id"], settlement)

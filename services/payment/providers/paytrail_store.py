@@ -4,10 +4,11 @@ sent to Paytrail (parameterised; the caller owns any transaction)."""
 from __future__ import annotations
 
 import uuid
+from typing import TypeAlias
 
 import asyncpg
 
-Row = asyncpg.Record
+Row: TypeAlias = asyncpg.Record
 IN_FLIGHT_S = 30.0  # an attempt this young without an answer is still under way
 
 

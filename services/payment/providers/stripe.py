@@ -99,7 +99,7 @@ def _source_ref(source: Any) -> str:
 def line_items(order: PaymentOrder) -> list[dict[str, Any]]:
     """The order's lines as Checkout line items (gross, VAT included); a line whose amount
     does not divide by its quantity is one item of its whole amount."""
-    items = []
+    items: list[dict[str, Any]] = []
     for line in order.lines:
         quantity = line.quantity if line.quantity > 0 else 1
         unit, rest = divmod(line.gross_cents, quantity)

@@ -1,4 +1,4 @@
-"""The real booking, cart and payment services behind the gateway in tests.
+"""The real booking, cart, payment and insights services behind the gateway in tests.
 
 Hosted in-process by the same `shared.runtime.host` as production (tests/conftest.py's
 `hosted`), on the session's real PostgreSQL and NATS: booking with the Turku demo data, cart
@@ -20,6 +20,8 @@ from services.booking.settings import BookingSettings
 from services.cart.app import MIGRATIONS as CART_MIGRATIONS
 from services.cart.app import build as build_cart
 from services.cart.library.koha import KohaLibrary
+from services.insights.app import MIGRATIONS as INSIGHTS_MIGRATIONS
+from services.insights.app import build as build_insights
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.settings import PaymentSettings
@@ -64,6 +66,10 @@ async def real_services(
                 )
             )
             stack.push_async_callback(clean_schema, paying.infra.pool, "payment")
+            figures = await stack.enter_async_context(
+                hosted("insights", build_insights, INSIGHTS_MIGRATIONS)
+            )
+            stack.push_async_callback(clean_schema, figures.infra.pool, "insights")
             yield
 
 

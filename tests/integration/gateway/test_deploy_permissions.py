@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from services.audit.app import MIGRATIONS as AUDIT_MIGRATIONS
+from services.audit.app import builder as audit_builder
+from services.audit.settings import AuditSettings
 from services.booking import demo
 from services.booking.app import MIGRATIONS as BOOKING_MIGRATIONS
 from services.booking.app import build as build_booking
@@ -19,12 +22,15 @@ from services.booking.settings import BookingSettings
 from services.cart.app import MIGRATIONS as CART_MIGRATIONS
 from services.cart.app import build as build_cart
 from services.cart.library.koha import KohaLibrary
+from services.insights.app import MIGRATIONS as INSIGHTS_MIGRATIONS
+from services.insights.app import build as build_insights
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.settings import PaymentSettings
 from shared.embedded import EmbeddedNats
 from shared.settings import CommonSettings
 from tests.conftest import clean_schema
+from tests.integration.audit.conftest import drop_audit_schema
 from tests.integration.cart.conftest import cart_settings
 from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
 from tests.integration.gateway.test_booking_routes import free_slot
@@ -92,6 +98,17 @@ async def suite(
                     settings=common,
                 )
             )
+            as_user("audit")
+            await drop_audit_schema(common.database_url or "")
+            stack.push_async_callback(drop_audit_schema, common.database_url or "")
+            await stack.enter_async_context(
+                hosted("audit", audit_builder(AuditSettings()), AUDIT_MIGRATIONS, settings=common)
+            )
+            as_user("insights")
+            figures = await stack.enter_async_context(
+                hosted("insights", build_insights, INSIGHTS_MIGRATIONS, settings=common)
+            )
+            stack.push_async_callback(clean_schema, figures.infra.pool, "insights")
             await clean_schema(booking.infra.pool, "booking")
             async with booking.infra.pool.acquire() as conn:
                 await demo.seed(conn)

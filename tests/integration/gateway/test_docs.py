@@ -118,6 +118,12 @@ FREE_FORM = {
     ("GisQueueItem", "details"),
     ("AnomalyView", "details"),
     ("Problem", "details"),
+    # The audit trail's snapshots of any operation's request and reply, and a resident's
+    # rows of every table (issue 19): free-form by nature.
+    ("AuditEntry", "before"),
+    ("AuditEntry", "after"),
+    ("AuditEntry", "changes"),
+    ("PersonalData", "tables"),
 }
 
 

@@ -135,6 +135,11 @@ async def test_a_webhook_answered_503_is_delivered_again_until_taken_and_the_ord
         return view.state == "succeeded"
 
     await payment.eventually(paid)
+
+    async def delivered() -> bool:  # the answer is recorded after the endpoint has acted on it
+        return (await delivery_of(payment))["state"] == "delivered"
+
+    await payment.eventually(delivered)
     assert endpoint.seen == [503, 503, 503, 200]
     row = await delivery_of(payment)
     assert (row["state"], row["attempts"], row["last_status"]) == ("delivered", 4, 200)

@@ -425,6 +425,30 @@ async def test_a_refund_whose_answer_was_lost_is_never_sent_twice(
     )
 
 
+async def test_a_refund_never_confirmed_goes_to_finance_once_and_a_late_callback_settles_it(
+    payment: PaymentHarness, orders: Orders, standin: PaytrailStandIn
+) -> None:
+    order = await paid(payment, orders, standin)
+    standin.lose_responses = 1  # Paytrail refunds; its answer and its callback never arrive
+    with pytest.raises(Unavailable):
+        await payment.call("refund", refund_of(order, 400, "pt-silent"), RefundView, GIS_CLERK)
+    refunds = payment.svc.payments.refunds
+    await refunds.retry_pending(older_than_s=0, recheck_s=0)
+    kinds = "SELECT kind FROM payment.payment_anomalies WHERE kind = 'refund_unconfirmed'"
+    assert await payment.pool.fetch(kinds) == []  # not yet: within the confirmation window
+
+    refunds.unconfirmed_after_s = 0
+    await refunds.retry_pending(older_than_s=0, recheck_s=0)
+    await refunds.retry_pending(older_than_s=0, recheck_s=0)
+
+    assert len(await payment.pool.fetch(kinds)) == 1  # finance is told, once
+    assert await payment.pool.fetchval("SELECT state FROM payment.refunds") == "pending"
+    assert len([r for r in standin.requests if r[1].endswith("/refund")]) == 1  # sent once
+    ack = await deliver(payment, standin.sent("refund")[-1])
+    assert ack.outcome == "refund_succeeded"
+    assert await ledger_refunds(payment) == -400
+
+
 async def reconcile(payment: PaymentHarness) -> ReconciliationReport:
     today = datetime.now(UTC).date()
     return await payment.call(

@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
 
+from services.audit.app import MIGRATIONS as AUDIT_MIGRATIONS
 from services.booking import demo
 from services.booking.app import MIGRATIONS as BOOKING_MIGRATIONS
 from services.booking.app import build as build_booking
@@ -39,6 +40,7 @@ SERVICES: dict[str, Path] = {
     "booking": BOOKING_MIGRATIONS,
     "cart": CART_MIGRATIONS,
     "payment": PAYMENT_MIGRATIONS,
+    "audit": AUDIT_MIGRATIONS,
 }
 HALL = demo.RESOURCE_SPORTS_HALL  # capacity 1: exclusive
 

@@ -15,17 +15,25 @@ from typing import Any
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
+from services.audit.handlers import CONTRACT as AUDIT
 from services.booking.handlers import CONTRACT as BOOKING
 from services.cart.handlers import CONTRACT as CART
 from services.gateway.app import create_app
 from services.gateway.clients import Call
 from services.gateway.routes import cart as cart_routes
 from services.gateway.settings import GatewaySettings
+from services.insights.handlers import CONTRACT as INSIGHTS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
 from shared.settings import CommonSettings
 
-CONTRACTS = {**BOOKING.by_subject(), **CART.by_subject(), **PAYMENT.by_subject()}
+CONTRACTS = {
+    **BOOKING.by_subject(),
+    **CART.by_subject(),
+    **PAYMENT.by_subject(),
+    **INSIGHTS.by_subject(),
+    **AUDIT.by_subject(),
+}
 
 # Operations only services call (with their own system principal or on a resident's behalf
 # inside a use case), or aliases of routed ones: never routed.
@@ -35,6 +43,12 @@ INTERNAL = {
     "booking.v1.reservation_for_cart",  # cart, when a reservation is added
     "cart.v1.order_for_payment",  # payment, when a payment starts
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource
+    # residents' data rights: the audit service asks each service (audit.v1.* are routed)
+    *(
+        f"{service}.v1.{operation}"
+        for service in ("booking", "cart", "payment")
+        for operation in ("personal_data", "erase_personal_data", "stale_customers")
+    ),
 }
 
 

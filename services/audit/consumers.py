@@ -1,0 +1,25 @@
+"""JetStream consumer of the audit trail: every event of booking, cart and payment (their
+`audit.recorded` records of staff and system actions, and the facts they announce), each
+appended once (its inbox row in the same transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+# The event types of every service the trail follows must be known to decode them.
+import shared.contracts.booking
+import shared.contracts.cart
+import shared.contracts.payment  # noqa: F401
+from services.audit.service import AuditTrail
+from shared.events import Consumer
+
+FOLLOWED = ["evt.booking.>", "evt.cart.>", "evt.payment.>"]
+
+
+def consumers(trail: AuditTrail, *, history: bool = True) -> list[Consumer]:
+    async def record(conn: asyncpg.Connection, event: Any) -> None:
+        await trail.record_event(conn, event)
+
+    return [Consumer("audit-trail", FOLLOWED, record, batch=128, deliver_new_only=not history)]

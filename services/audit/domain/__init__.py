@@ -1,0 +1,1 @@
+"""The audit trail's pure rules: the hash chain, masking, pseudonyms."""

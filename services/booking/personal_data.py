@@ -1,0 +1,91 @@
+"""A resident's data in booking (GDPR): their reservations and calendar feed; erasure puts a
+pseudonym in place of their subject (the reservations stay, for the city's figures and the
+orders paid for them) and removes their feed token. Asked by the audit service only."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.contracts.audit import (
+    ErasedCounts,
+    ErasePersonalDataRequest,
+    PersonalData,
+    PersonalDataRequest,
+    StaleCustomers,
+    StalePersonalDataRequest,
+)
+from shared.contracts.common import RequestContext
+from shared.personal_data import (
+    FORGET_SENT_EVENTS,
+    FORGET_STORED_REPLIES,
+    Erase,
+    Export,
+    erase,
+    export,
+    require_audit_service,
+)
+
+EXPORTS = (
+    Export(
+        "reservations",
+        """SELECT to_jsonb(r) - 'guarded' AS row FROM reservations r
+           WHERE customer = $1 ORDER BY created_at""",
+    ),
+    Export(
+        "calendar_tokens",  # that a feed exists and since when; never the token's hash
+        "SELECT jsonb_build_object('created_at', created_at) AS row FROM calendar_tokens "
+        "WHERE customer = $1",
+    ),
+)
+
+ERASURE = (
+    Erase(
+        "reservations",
+        """UPDATE reservations SET customer = $2,
+               reason = CASE WHEN reason IS NULL THEN NULL ELSE '[erased]' END
+           WHERE customer = $1""",
+    ),
+    Erase("calendar_tokens", "DELETE FROM calendar_tokens WHERE customer = $1 AND $2 <> ''", True),
+    FORGET_SENT_EVENTS,
+    FORGET_STORED_REPLIES,
+)
+
+# Customers none of whose reservations ended or changed within the period ($1 days); with
+# $3 (a list), only those of it (also those booking does not know).
+STALE = """
+    WITH known AS (
+        SELECT customer, max(greatest(updated_at, upper(during))) AS last
+        FROM reservations
+        WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
+        GROUP BY customer)
+    SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c
+    WHERE NOT EXISTS (SELECT 1 FROM known WHERE customer = c)
+    UNION ALL
+    SELECT customer FROM known WHERE last < now() - make_interval(days => $1)
+    LIMIT $2"""
+
+
+class PersonalDataOfBooking:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def personal_data(self, req: PersonalDataRequest, ctx: RequestContext) -> PersonalData:
+        require_audit_service(ctx)
+        async with self.pool.acquire() as conn:
+            tables = await export(conn, EXPORTS, req.customer)
+        return PersonalData(service="booking", tables=tables)
+
+    async def erase_personal_data(
+        self, req: ErasePersonalDataRequest, ctx: RequestContext
+    ) -> ErasedCounts:
+        require_audit_service(ctx)
+        async with self.pool.acquire() as conn, conn.transaction():
+            done, removed = await erase(conn, ERASURE, req.customer, req.pseudonym)
+        return ErasedCounts(service="booking", pseudonymised=done, removed=removed)
+
+    async def stale_customers(
+        self, req: StalePersonalDataRequest, ctx: RequestContext
+    ) -> StaleCustomers:
+        require_audit_service(ctx)
+        rows = await self.pool.fetch(STALE, req.older_than_days, req.limit, req.among)
+        return StaleCustomers(customers=[r[0] for r in rows])

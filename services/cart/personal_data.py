@@ -1,0 +1,136 @@
+"""A resident's data in cart (GDPR): carts and their lines, messages, orders with their lines
+and refund requests, the library card link and registrations, GIS download rights. Erasure
+keeps every order and amount (the books, the Accounting Act's 6 years) under a pseudonym, and
+removes what is only about the person: messages, the card link, the Koha patron id, notes,
+the open cart. Asked by the audit service only."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.contracts.audit import (
+    ErasedCounts,
+    ErasePersonalDataRequest,
+    PersonalData,
+    PersonalDataRequest,
+    StaleCustomers,
+    StalePersonalDataRequest,
+)
+from shared.contracts.common import RequestContext
+from shared.personal_data import (
+    FORGET_SENT_EVENTS,
+    FORGET_STORED_REPLIES,
+    Erase,
+    Export,
+    erase,
+    export,
+    require_audit_service,
+)
+
+EXPORTS = (
+    Export("carts", "SELECT to_jsonb(c) AS row FROM carts c WHERE customer = $1"),
+    Export(
+        "cart_lines",
+        """SELECT to_jsonb(l) AS row FROM cart_lines l JOIN carts c ON c.id = l.cart_id
+           WHERE c.customer = $1 ORDER BY l.added_at""",
+    ),
+    Export("cart_messages", "SELECT to_jsonb(m) AS row FROM cart_messages m WHERE customer = $1"),
+    Export(
+        "orders",
+        "SELECT to_jsonb(o) AS row FROM orders o WHERE customer = $1 ORDER BY created_at",
+    ),
+    Export(
+        "order_lines",
+        """SELECT to_jsonb(l) AS row FROM order_lines l JOIN orders o ON o.id = l.order_id
+           WHERE o.customer = $1 ORDER BY o.created_at, l.position""",
+    ),
+    Export(
+        "refund_requests",
+        """SELECT to_jsonb(r) AS row FROM refund_requests r JOIN orders o ON o.id = r.order_id
+           WHERE o.customer = $1""",
+    ),
+    Export("library_cards", "SELECT to_jsonb(k) AS row FROM library_cards k WHERE customer = $1"),
+    Export(
+        "library_registrations",
+        """SELECT to_jsonb(g) - 'last_error' AS row FROM library_registrations g
+           JOIN orders o ON o.id = g.order_id WHERE o.customer = $1""",
+    ),
+    Export(
+        "gis_entitlements",
+        "SELECT to_jsonb(e) - 'file_path' AS row FROM gis_entitlements e WHERE customer = $1",
+    ),
+)
+
+ERASURE = (
+    # the open cart is nobody's business after erasure: its lines go, the cart stays empty
+    Erase(
+        "cart_lines",
+        """DELETE FROM cart_lines WHERE cart_id IN
+               (SELECT id FROM carts WHERE customer = $1 AND state = 'open') AND $2 <> ''""",
+        True,
+    ),
+    Erase(
+        "refund_requests",
+        """UPDATE refund_requests r SET note = '',
+               requested_by = CASE WHEN requested_by = $1 THEN $2 ELSE requested_by END
+           FROM orders o WHERE o.id = r.order_id AND o.customer = $1""",
+    ),
+    Erase(
+        "library_registrations",
+        """UPDATE library_registrations g SET patron_id = $2, last_error = NULL
+           FROM orders o WHERE o.id = g.order_id AND o.customer = $1""",
+    ),
+    Erase("carts", "UPDATE carts SET customer = $2 WHERE customer = $1"),
+    Erase(
+        "orders",
+        """UPDATE orders SET customer = $2,
+               cancel_reason = CASE WHEN cancel_reason IS NULL THEN NULL ELSE '[erased]' END
+           WHERE customer = $1""",
+    ),
+    Erase("gis_entitlements", "UPDATE gis_entitlements SET customer = $2 WHERE customer = $1"),
+    Erase("cart_messages", "DELETE FROM cart_messages WHERE customer = $1 AND $2 <> ''", True),
+    Erase("library_cards", "DELETE FROM library_cards WHERE customer = $1 AND $2 <> ''", True),
+    FORGET_SENT_EVENTS,
+    FORGET_STORED_REPLIES,
+)
+
+STALE = """
+    WITH known AS (
+        SELECT customer, max(last) AS last FROM (
+            SELECT customer, updated_at AS last FROM carts
+            UNION ALL SELECT customer, updated_at FROM orders
+            UNION ALL SELECT customer, expires_at FROM gis_entitlements
+            UNION ALL SELECT customer, linked_at FROM library_cards) AS t
+        WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
+        GROUP BY customer)
+    SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c
+    WHERE NOT EXISTS (SELECT 1 FROM known WHERE customer = c)
+    UNION ALL
+    SELECT customer FROM known WHERE last < now() - make_interval(days => $1)
+    LIMIT $2"""
+
+
+class PersonalDataOfCart:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def personal_data(self, req: PersonalDataRequest, ctx: RequestContext) -> PersonalData:
+        require_audit_service(ctx)
+        async with self.pool.acquire() as conn:
+            tables = await export(conn, EXPORTS, req.customer)
+        return PersonalData(service="cart", tables=tables)
+
+    async def erase_personal_data(
+        self, req: ErasePersonalDataRequest, ctx: RequestContext
+    ) -> ErasedCounts:
+        require_audit_service(ctx)
+        async with self.pool.acquire() as conn, conn.transaction():
+            done, removed = await erase(conn, ERASURE, req.customer, req.pseudonym)
+        return ErasedCounts(service="cart", pseudonymised=done, removed=removed)
+
+    async def stale_customers(
+        self, req: StalePersonalDataRequest, ctx: RequestContext
+    ) -> StaleCustomers:
+        require_audit_service(ctx)
+        rows = await self.pool.fetch(STALE, req.older_than_days, req.limit, req.among)
+        return StaleCustomers(customers=[r[0] for r in rows])

@@ -1,0 +1,221 @@
+"""The staff console's utilisation figures: `/staff/insights` for a period and department.
+
+The figures come from `insights.v1.figures` (the insights service checks the department).
+Each chart is an SVG drawn here from the numbers, readable without colour: every bar carries
+its number as text, the two series of a chart differ by outline and hatching (named in a
+legend), and the same numbers stand in a table beside the chart. `/staff/insights.csv` gives
+one table as CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.params import FromQuery
+
+from services.gateway.web.clerk import STAFF, departments_of
+from services.gateway.web.i18n import WEEKDAYS, t
+from services.gateway.web.ops import call
+from services.gateway.web.render import language_of, page
+from shared.errors import ValidationFailed
+
+Req = Request[Any, Any, Any]
+TABLES = ("resources", "units", "departments", "customer_groups", "weekdays", "hours", "revenue")
+MOST_BARS = 40  # the resource chart shows the busiest ones; the table has them all
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float  # what the bar's length shows
+    text: str  # the number written at its end
+    outline: float | None = None  # a second series drawn as an outline (e.g. open hours)
+    outline_text: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Horizontal bars on a 0..`scale` axis, `row` px apart, in a `width` x `height` box."""
+
+    bars: list[Bar]
+    scale: float
+    width: int = 540
+    label_width: int = 150
+    row: int = 28
+
+    @property
+    def height(self) -> int:
+        return self.row * len(self.bars) + 8
+
+    @property
+    def bar_room(self) -> int:
+        return self.width - self.label_width - 125
+
+    def length(self, value: float) -> float:
+        if self.scale <= 0:
+            return 0.0
+        return round(self.bar_room * min(value, self.scale) / self.scale, 1)
+
+
+def _hours(minutes: Any) -> str:
+    return f"{(minutes or 0) / 60:.1f}".replace(".", ",")
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{value:.1f} %".replace(".", ",")
+
+
+def _euros(cents: int) -> str:
+    return f"{cents / 100:.2f} €".replace(".", ",")
+
+
+def _resource_chart(resources: list[dict[str, Any]]) -> Chart:
+    busiest = sorted(
+        resources, key=lambda r: (-(r.get("utilisation_percent") or 0), r.get("name", ""))
+    )[:MOST_BARS]
+    bars = [
+        Bar(
+            r.get("name") or str(r["resource_id"])[:8],
+            r.get("utilisation_percent") or 0,
+            _pct(r.get("utilisation_percent")),
+        )
+        for r in busiest
+    ]
+    return Chart(bars, scale=max([100.0] + [b.value for b in bars]))
+
+
+def _weekday_chart(weekdays: list[dict[str, Any]], lang: str) -> Chart:
+    bars = [
+        Bar(
+            WEEKDAYS[lang][w["weekday"]],
+            w["booked_minutes"],
+            f"{_hours(w['booked_minutes'])} / {_hours(w['open_minutes'])} h",
+            outline=w["open_minutes"],
+        )
+        for w in weekdays
+    ]
+    most = max([0.0] + [b.value for b in bars] + [b.outline or 0 for b in bars])
+    return Chart(bars, scale=most)
+
+
+def _hour_chart(hours: list[dict[str, Any]]) -> Chart:
+    bars = [
+        Bar(
+            f"{h['hour']:02d}–{(h['hour'] + 1) % 24:02d}",
+            h.get("utilisation_percent") or 0,
+            _pct(h.get("utilisation_percent")),
+        )
+        for h in hours
+        if h.get("open_minutes") or h.get("booked_minutes")
+    ]
+    return Chart(bars, scale=max([100.0] + [b.value for b in bars]), label_width=80, row=24)
+
+
+def _group_chart(groups: list[dict[str, Any]], lang: str) -> Chart:
+    bars = [
+        Bar(
+            t(lang, f"group_{g['customer_group']}"),
+            g.get("share_percent") or 0,
+            f"{_pct(g.get('share_percent'))} · {_hours(g['booked_minutes'])} h",
+        )
+        for g in groups
+    ]
+    return Chart(bars, scale=100.0)
+
+
+def _revenue_chart(revenue: list[dict[str, Any]]) -> Chart:
+    by_month: dict[str, int] = {}
+    for m in revenue:
+        by_month[m["month"]] = by_month.get(m["month"], 0) + m["net_cents"]
+    bars = [Bar(month, max(cents, 0), _euros(cents)) for month, cents in sorted(by_month.items())]
+    return Chart(bars, scale=max([0.0] + [b.value for b in bars]), label_width=80)
+
+
+def charts(figures: dict[str, Any], lang: str) -> dict[str, Chart]:
+    return {
+        "resources": _resource_chart(figures.get("resources", [])),
+        "weekdays": _weekday_chart(figures.get("weekdays", []), lang),
+        "hours": _hour_chart(figures.get("hours", [])),
+        "customer_groups": _group_chart(figures.get("customer_groups", []), lang),
+        "revenue": _revenue_chart(figures.get("revenue", [])),
+    }
+
+
+def _period(period_from: str, period_to: str) -> tuple[str, str]:
+    """The chosen period (the last four weeks by default), as ISO dates."""
+    try:
+        last = date.fromisoformat(period_to) if period_to else date.today()
+    except ValueError:
+        raise ValidationFailed("a date as YYYY-MM-DD", field="period_to") from None
+    try:
+        first = date.fromisoformat(period_from) if period_from else last - timedelta(days=27)
+    except ValueError:
+        raise ValidationFailed("a date as YYYY-MM-DD", field="period_from") from None
+    return first.isoformat(), last.isoformat()
+
+
+@get("/staff/insights", name="web:insights", guards=STAFF)
+async def insights(
+    request: Req,
+    period_from: FromQuery[str] = "",
+    period_to: FromQuery[str] = "",
+    merchant_id: FromQuery[str] = "",
+    unit_id: FromQuery[str] = "",
+) -> Response[str]:
+    first, last = _period(period_from, period_to)
+    figures = await call(
+        request,
+        "insights_figures",
+        period_from=first,
+        period_to=last,
+        merchant_id=merchant_id or None,
+        unit_id=unit_id or None,
+    )
+    lang = language_of(request)
+    return page(
+        request,
+        "staff/insights.html",
+        figures=figures,
+        charts=charts(figures, lang),
+        period_from=first,
+        period_to=last,
+        merchant_id=merchant_id,
+        unit_id=unit_id,
+        departments=[d for d in departments_of(request) if d],
+        tables=TABLES,
+        hours=_hours,
+        pct=_pct,
+        euros=_euros,
+    )
+
+
+@get("/staff/insights.csv", name="web:insights_csv", guards=STAFF)
+async def insights_csv(
+    request: Req,
+    table: FromQuery[str] = "resources",
+    period_from: FromQuery[str] = "",
+    period_to: FromQuery[str] = "",
+    merchant_id: FromQuery[str] = "",
+    unit_id: FromQuery[str] = "",
+) -> Response[str]:
+    first, last = _period(period_from, period_to)
+    reply = await call(
+        request,
+        "insights_figures_csv",
+        period_from=first,
+        period_to=last,
+        merchant_id=merchant_id or None,
+        unit_id=unit_id or None,
+        table=table,
+    )
+    return Response(
+        reply.get("text", ""),
+        media_type="text/csv",  # Litestar adds `; charset=utf-8` to text/*
+        headers={"Content-Disposition": f'attachment; filename="{reply.get("filename", "x.csv")}"'},
+    )
+
+
+ROUTES = [insights, insights_csv]

@@ -1,0 +1,1 @@
+"""The insights service: the city's utilisation figures, built from the other services' events."""
