@@ -26,7 +26,7 @@ from nats.micro.service import Service
 
 from shared import metrics, retention, tracing
 from shared.contracts.common import Empty, Health, RequestContext
-from shared.db import create_pool, migrate
+from shared.db import create_pool, migrate, pending_migrations
 from shared.events import (
     Consumer,
     OutboxRelay,
@@ -38,7 +38,7 @@ from shared.events import (
 from shared.logging import configure_logging
 from shared.messaging import Operation, Requester, serve
 from shared.retention import Retention
-from shared.settings import CommonSettings
+from shared.settings import CommonSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,16 @@ class RunningService:
         await metrics.collect_round(self.definition.name, self.collectors)
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of NATS_URL: one URL, or several separated by commas (as the NATS tools
+    take them, e.g. `nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222`), so that a
+    process reaches a cluster through whichever member is up."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise SettingsError("NATS_URL: no server given")
+    return servers
+
+
 async def connect_nats(url: str, name: str, settings: CommonSettings | None = None) -> NATS:
     options: dict[str, Any] = {
         "name": name,
@@ -107,7 +117,7 @@ async def connect_nats(url: str, name: str, settings: CommonSettings | None = No
     elif user:
         options["user"], options["password"] = user, password
     options.update(_connection_callbacks(name))
-    return await nats.connect(url, **options)
+    return await nats.connect(nats_servers(url), **options)
 
 
 def _connection_callbacks(name: str) -> dict[str, Callable[..., Awaitable[None]]]:
@@ -167,7 +177,14 @@ async def host(
     async with contextlib.AsyncExitStack() as stack:
         conn = await asyncpg.connect(settings.database_url)
         try:
-            await migrate(conn, schema, [migrations] if migrations else [])
+            directories = [migrations] if migrations else []
+            if settings.migrate_at_start:
+                await migrate(conn, schema, directories)
+            elif pending := await pending_migrations(conn, schema, directories):
+                raise RuntimeError(
+                    f"schema {schema} lacks migrations {', '.join(pending)}: run "
+                    "`python -m services.migrate` (the deployment's migration job) first"
+                )
         finally:
             await conn.close()
         pool = await create_pool(settings.database_url, schema, max_size=pool_size)
