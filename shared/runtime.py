@@ -24,7 +24,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.micro.service import Service
 
-from shared import metrics, retention, tracing
+from shared import metrics, probe, retention, tracing
 from shared.contracts.common import Empty, Health, RequestContext
 from shared.db import create_pool, migrate, pending_migrations
 from shared.events import (
@@ -218,6 +218,8 @@ async def host(
             loops.append(_purge_loop(name, pool, kinds, settings.purge_interval_s))
         if settings.metrics_port > 0:
             loops.append(_collect_loop(name, collectors, settings.metrics_interval_s))
+        if settings.health_file:
+            loops.append(_heartbeat_loop(name, nc, pool, settings))
         tasks = [asyncio.create_task(_guard(name, loop, stop)) for loop in loops]
         relay_stop = asyncio.Event()  # the relay stops last: it publishes what the rest wrote
         relay_task = asyncio.create_task(_guard(name, relay.run, relay_stop))
@@ -297,6 +299,23 @@ def _collect_loop(name: str, collectors: list[metrics.Collect], interval_s: floa
 
     loop.__qualname__ = f"{name} metrics collector"
     return loop
+
+
+def _heartbeat_loop(name: str, nc: NATS, pool: asyncpg.Pool, settings: CommonSettings) -> Loop:
+    async def database_ok() -> bool:
+        try:
+            async with asyncio.timeout(0.8):
+                return bool(await pool.fetchval("SELECT true"))
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    return probe.heartbeat(
+        name,
+        settings.health_file,
+        settings.health_interval_s,
+        lambda: nc.is_connected,
+        database_ok,
+    )
 
 
 def _purge_loop(name: str, pool: asyncpg.Pool, kinds: list[Retention], interval_s: float) -> Loop:

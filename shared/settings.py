@@ -58,6 +58,10 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Deployment (deploy/): false when a migration job (`python -m services.migrate`) applies
     # the schema once before the services start; a service then only checks nothing is pending.
     migrate_at_start: bool = True
+    # A process serving only NATS writes a heartbeat here for its probes (shared/probe.py);
+    # "" = off. The gateway is probed over HTTP (/health, /ready) instead.
+    health_file: str = ""
+    health_interval_s: float = 5.0
 
     @property
     def is_production(self) -> bool:
