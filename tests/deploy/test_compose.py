@@ -66,8 +66,9 @@ def test_prometheus_scrapes_every_service_and_grafana_gets_the_dashboard(
     prometheus = yaml.safe_load((DEPLOY / "compose" / "prometheus.yml").read_text("utf-8"))
     jobs = {job["job_name"] for job in prometheus["scrape_configs"]}
     assert jobs == {f"turku-{name}" for name in SERVICES}
-    assert "./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in (
-        compose["services"]["prometheus"]["volumes"]
+    assert (
+        "./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro"
+        in (compose["services"]["prometheus"]["volumes"])
     )
     grafana = compose["services"]["grafana"]["volumes"]
     assert "./grafana:/var/lib/grafana/dashboards:ro" in grafana
