@@ -37,6 +37,10 @@ def test_compose_runs_postgres_a_3_node_nats_cluster_and_two_replicas_of_each_se
     cluster = (DEPLOY / "compose" / "nats-cluster.conf").read_text(encoding="utf-8")
     assert all(f"nats://{n}:6222" in cluster for n in nats)
     assert "include ./nats-server.conf" in cluster  # the production users and permissions
+    for node in nats:
+        env = services[node]["environment"]
+        assert env["NATS_SERVER_NAME"] == node
+        assert {f"{s.upper()}_NATS_PASSWORD" for s in SERVICES} <= set(env)
     for name in SERVICES:
         service = services[name]
         assert service["deploy"]["replicas"] == 2, name
