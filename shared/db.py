@@ -252,3 +252,17 @@ async def migrate(
     if applied_now:
         log.info("schema %s: applied %s", schema, ", ".join(applied_now))
     return applied_now
+
+
+async def pending_migrations(
+    conn: asyncpg.Connection, schema: str, directories: Sequence[Path] = ()
+) -> list[str]:
+    """The versions of `schema` not applied yet (all of them when it was never migrated):
+    what a process started with MIGRATE_AT_START=false refuses to run without."""
+    schema = checked_schema(schema)
+    table = await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".schema_migrations')
+    done: set[str] = set()
+    if table is not None:
+        rows = await conn.fetch(f'SELECT version FROM "{schema}".schema_migrations')  # noqa: S608 - checked name
+        done = {r["version"] for r in rows}
+    return [v for v, _ in migration_files([SHARED_SQL, *directories]) if v not in done]

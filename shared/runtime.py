@@ -24,10 +24,10 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.micro.service import Service
 
-from shared import metrics, retention, tracing
+from shared import metrics, probe, retention, tracing
 from shared.audit_trail import AuditTrail
 from shared.contracts.common import Empty, Health, RequestContext
-from shared.db import create_pool, migrate
+from shared.db import create_pool, migrate, pending_migrations
 from shared.events import (
     Consumer,
     OutboxRelay,
@@ -39,7 +39,7 @@ from shared.events import (
 from shared.logging import configure_logging
 from shared.messaging import AfterOperation, Operation, Requester, serve
 from shared.retention import Retention
-from shared.settings import CommonSettings
+from shared.settings import CommonSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,16 @@ class RunningService:
         await metrics.collect_round(self.definition.name, self.collectors)
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of NATS_URL: one URL, or several separated by commas (as the NATS tools
+    take them, e.g. `nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222`), so that a
+    process reaches a cluster through whichever member is up."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise SettingsError("NATS_URL: no server given")
+    return servers
+
+
 async def connect_nats(url: str, name: str, settings: CommonSettings | None = None) -> NATS:
     options: dict[str, Any] = {
         "name": name,
@@ -114,7 +124,7 @@ async def connect_nats(url: str, name: str, settings: CommonSettings | None = No
     elif user:
         options["user"], options["password"] = user, password
     options.update(_connection_callbacks(name))
-    return await nats.connect(url, **options)
+    return await nats.connect(nats_servers(url), **options)
 
 
 def _connection_callbacks(name: str) -> dict[str, Callable[..., Awaitable[None]]]:
@@ -174,7 +184,14 @@ async def host(
     async with contextlib.AsyncExitStack() as stack:
         conn = await asyncpg.connect(settings.database_url)
         try:
-            await migrate(conn, schema, [migrations] if migrations else [])
+            directories = [migrations] if migrations else []
+            if settings.migrate_at_start:
+                await migrate(conn, schema, directories)
+            elif pending := await pending_migrations(conn, schema, directories):
+                raise RuntimeError(
+                    f"schema {schema} lacks migrations {', '.join(pending)}: run "
+                    "`python -m services.migrate` (the deployment's migration job) first"
+                )
         finally:
             await conn.close()
         pool = await create_pool(settings.database_url, schema, max_size=pool_size)
@@ -209,6 +226,8 @@ async def host(
             loops.append(_purge_loop(name, pool, kinds, settings.purge_interval_s))
         if settings.metrics_port > 0:
             loops.append(_collect_loop(name, collectors, settings.metrics_interval_s))
+        if settings.health_file:
+            loops.append(_heartbeat_loop(name, nc, pool, settings))
         tasks = [asyncio.create_task(_guard(name, loop, stop)) for loop in loops]
         relay_stop = asyncio.Event()  # the relay stops last: it publishes what the rest wrote
         relay_task = asyncio.create_task(_guard(name, relay.run, relay_stop))
@@ -288,6 +307,23 @@ def _collect_loop(name: str, collectors: list[metrics.Collect], interval_s: floa
 
     loop.__qualname__ = f"{name} metrics collector"
     return loop
+
+
+def _heartbeat_loop(name: str, nc: NATS, pool: asyncpg.Pool, settings: CommonSettings) -> Loop:
+    async def database_ok() -> bool:
+        try:
+            async with asyncio.timeout(0.8):
+                return bool(await pool.fetchval("SELECT true"))
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    return probe.heartbeat(
+        name,
+        settings.health_file,
+        settings.health_interval_s,
+        lambda: nc.is_connected,
+        database_ok,
+    )
 
 
 def _purge_loop(name: str, pool: asyncpg.Pool, kinds: list[Retention], interval_s: float) -> Loop:

@@ -55,6 +55,13 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_interval_s: float = 15.0  # how often the SQL gauges are computed (not per scrape)
     purge_interval_s: float = 600.0  # how often old bookkeeping rows are purged; 0 = never
     stop_timeout_s: float = 20.0  # on SIGTERM: longest wait for in-flight work to finish
+    # Deployment (deploy/): false when a migration job (`python -m services.migrate`) applies
+    # the schema once before the services start; a service then only checks nothing is pending.
+    migrate_at_start: bool = True
+    # A process serving only NATS writes a heartbeat here for its probes (shared/probe.py);
+    # "" = off. The gateway is probed over HTTP (/health, /ready) instead.
+    health_file: str = ""
+    health_interval_s: float = 5.0
 
     @property
     def is_production(self) -> bool:
