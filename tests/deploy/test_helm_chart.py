@@ -10,10 +10,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from services.launcher import SERVICES  # every service the suite runs
+
 helm = pytest.importorskip("helm_python", reason="the test extra installs helm-python-sdk")
 
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "turku-city-services"
-SERVICES = ("booking", "cart", "payment", "gateway")  # the services on main
+
 K8S_VERSION = "1.33"
 
 
