@@ -18,6 +18,7 @@ from services.insights.app import MIGRATIONS, build
 from services.insights.settings import InsightsSettings
 from shared.contracts import insights as c
 from shared.contracts.common import Principal, RequestContext
+from shared.errors import NotFound
 from shared.messaging import Requester
 from tests.conftest import clean_schema
 from tests.integration.booking.conftest import Booking, hosted_booking
@@ -39,7 +40,12 @@ class Insights:
 
     async def eventually(self, check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout):
-            while not await check():
+            while True:
+                try:
+                    if await check():
+                        return
+                except NotFound:  # insights has not heard of the resource yet
+                    pass
                 await asyncio.sleep(0.05)
 
 
