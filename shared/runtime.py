@@ -92,6 +92,15 @@ class RunningService:
         await metrics.collect_round(self.definition.name, self.collectors)
 
 
+def nats_servers(url: str) -> list[str]:
+    """NATS_URL as the servers to try: one URL or a comma-separated list (the nodes of a
+    cluster; the client also learns the others from the one it reaches)."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise ValueError("NATS_URL names no server")
+    return servers
+
+
 async def connect_nats(url: str, name: str, settings: CommonSettings | None = None) -> NATS:
     options: dict[str, Any] = {
         "name": name,
@@ -107,7 +116,7 @@ async def connect_nats(url: str, name: str, settings: CommonSettings | None = No
     elif user:
         options["user"], options["password"] = user, password
     options.update(_connection_callbacks(name))
-    return await nats.connect(url, **options)
+    return await nats.connect(nats_servers(url), **options)
 
 
 def _connection_callbacks(name: str) -> dict[str, Callable[..., Awaitable[None]]]:
