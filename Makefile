@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEV := $(VENV)/.installed-dev
 DEV_TEST := $(VENV)/.installed-dev-test
 
-.PHONY: run test lint bench clean browser-deps test-browser
+.PHONY: run test lint bench clean browser-deps test-browser chaos
 
 $(DEV): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ TEST_WORKERS ?= 2
 test: $(DEV_TEST)
 	sh tests/browser/install.sh
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The fault-injection test (tests/chaos): a 3-node NATS cluster, two replicas of each service,
+# faults injected for CHAOS_SECONDS while residents go through full journeys; prints figures.
+CHAOS_SECONDS ?= 45
+chaos: $(DEV_TEST)
+	CHAOS_SECONDS=$(CHAOS_SECONDS) $(PY) -m pytest tests/chaos -m chaos -s -q -p no:cacheprovider
 
 lint: $(DEV_TEST)
 	$(VENV)/bin/ruff check .

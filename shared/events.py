@@ -58,6 +58,13 @@ log = logging.getLogger(__name__)
 STREAM = "EVENTS"
 EVENT_SUBJECTS = ["evt.>"]
 DUPLICATE_WINDOW_S = 600.0
+STREAM_WAIT_S = 60.0  # how long ensure_stream waits for a cluster to elect its leaders
+# What a cluster answers while it has no meta leader or too few peers for the replicas.
+STREAM_NOT_READY: tuple[type[Exception], ...] = (
+    nats.js.errors.ServiceUnavailableError,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+)
 
 
 def stream_config(current: StreamConfig | None, replicas: int = 1) -> StreamConfig | None:
@@ -82,9 +89,26 @@ def stream_config(current: StreamConfig | None, replicas: int = 1) -> StreamConf
     return None if wanted == current else wanted
 
 
-async def ensure_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
+async def ensure_stream(
+    js: JetStreamContext, *, replicas: int = 1, wait_s: float = STREAM_WAIT_S
+) -> None:
     """Create the EVENTS stream, or raise an existing one to what we need (idempotent, safe to
-    run from every service; `replicas` from EVENTS_REPLICAS never lowers an existing stream)."""
+    run from every service; `replicas` from EVENTS_REPLICAS never lowers an existing stream).
+    A NATS cluster just started (or one that lost a node) answers "JetStream not available"
+    or times out until it has a meta leader and enough peers: retried for `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            await _ensure_stream_once(js, replicas)
+            return
+        except STREAM_NOT_READY as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("EVENTS stream: JetStream not ready (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+
+async def _ensure_stream_once(js: JetStreamContext, replicas: int) -> None:
     try:
         current: StreamConfig | None = (await js.stream_info(STREAM)).config
     except NotFoundError:

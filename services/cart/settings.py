@@ -33,6 +33,9 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
     library_retry_delays_s: str = "2,10,60,300,1800"  # back-off between attempts
     library_failed_expire_hours: float = 72.0
     library_poll_interval_s: float = 2.0
+    # How long a worker's claim on a registration lasts: a replica that dies while recording
+    # leaves its lines to another replica after this (longer than a library call can take)
+    library_claim_s: float = 60.0
     # GIS
     storage_dir: str = ""  # "" -> <DATA_DIR>/gis; never holding a secret or DATA_DIR itself
     # The gateway's public address, the start of every download link; "" -> PUBLIC_URL, else

@@ -31,7 +31,6 @@ from services.cart.orders.fulfilment import Fulfilment
 from services.cart.settings import CartSettings
 
 log = logging.getLogger(__name__)
-CLAIM_S = 60.0
 
 
 class LibraryRecording:
@@ -50,7 +49,7 @@ class LibraryRecording:
     async def record_due(self, limit: int = 20) -> int:
         """Claim the due registrations and record each; returns how many were claimed."""
         async with self.pool.acquire() as conn, conn.transaction():
-            claimed = await store.claim_due(conn, limit, CLAIM_S)
+            claimed = await store.claim_due(conn, limit, self.settings.library_claim_s)
             expired = await store.expire_failed(conn, self.settings.library_failed_expire_hours)
             for line_id in expired:
                 await store.log(conn, line_id, "expired", "moved to the report")

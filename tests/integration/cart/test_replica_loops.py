@@ -6,6 +6,7 @@ library payment in Koha once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -65,5 +66,55 @@ async def test_two_library_workers_at_once_record_each_payment_once(cart: Cart) 
     claimed = await asyncio.gather(recording.record_due(), recording.record_due())
 
     assert sum(claimed) == 2
+    assert sorted(c["account_lines_ids"][0] for c in cart.koha.state.credits) == [9001, 9002]
+    await order_in(cart, me, order.order_id, "fulfilled")
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [{"library_poll_interval_s": 3600, "library_claim_s": 1.0}],
+    indirect=True,
+)
+async def test_lines_of_a_library_worker_that_died_mid_call_go_to_another_after_its_claim(
+    cart: Cart,
+) -> None:
+    """A replica killed while it waits on Koha leaves its claimed lines; another replica takes
+    them once CART_LIBRARY_CLAIM_S has passed (not the fixed minute it used to be), and Koha
+    gets each credit once."""
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+
+    async def due() -> bool:
+        return bool(
+            await cart.pool.fetchval(
+                """SELECT count(*) = 2 FROM library_registrations
+                   WHERE state = 'pending' AND next_attempt_at <= now()"""
+            )
+        )
+
+    async def claimed() -> bool:
+        return bool(
+            await cart.pool.fetchval(
+                "SELECT count(*) = 2 FROM library_registrations WHERE claimed_until > now()"
+            )
+        )
+
+    await eventually(due)
+    recording = cart.services.recording
+    cart.koha.state.lock.acquire()  # Koha hangs: the worker waits on its account read
+    try:
+        dying = asyncio.create_task(recording.record_due())
+        await eventually(claimed)
+        dying.cancel()  # the replica dies
+        assert await recording.record_due() == 0  # still claimed by the dead one
+    finally:
+        cart.koha.state.lock.release()
+    with contextlib.suppress(asyncio.CancelledError):
+        await dying
+    await asyncio.sleep(1.2)
+
+    assert await recording.record_due() == 2
     assert sorted(c["account_lines_ids"][0] for c in cart.koha.state.credits) == [9001, 9002]
     await order_in(cart, me, order.order_id, "fulfilled")

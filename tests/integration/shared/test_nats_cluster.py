@@ -1,0 +1,69 @@
+"""The services on a NATS cluster: NATS_URL naming every node, and the EVENTS stream created
+with 3 replicas even when the services start before the cluster has elected its leaders."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.events import STREAM, STREAM_NOT_READY, ensure_stream
+from shared.runtime import connect_nats, nats_servers
+from tests.chaos.cluster import NatsCluster, start_cluster
+
+
+@pytest.fixture
+def planned_cluster() -> Iterator[NatsCluster]:
+    with tempfile.TemporaryDirectory(prefix="tcs-cluster-") as tmp:
+        cluster = start_cluster(Path(tmp), start=False)
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+def test_nats_url_may_name_every_node_of_a_cluster() -> None:
+    assert nats_servers("nats://a:4222, nats://b:4222,") == ["nats://a:4222", "nats://b:4222"]
+    assert nats_servers("nats://a:4222") == ["nats://a:4222"]
+    with pytest.raises(ValueError, match="NATS_URL"):
+        nats_servers(" , ")
+
+
+@pytest.mark.timeout(60)
+async def test_events_stream_waits_for_the_cluster_to_have_enough_nodes(
+    planned_cluster: NatsCluster,
+) -> None:
+    first, *rest = planned_cluster.nodes
+    first.start()
+    first.wait_listening()
+    nc = await connect_nats(planned_cluster.url, "cluster-test")
+    try:
+        js = nc.jetstream(timeout=2)
+        creating = asyncio.create_task(ensure_stream(js, replicas=3, wait_s=40))
+        await asyncio.sleep(2.0)  # one node alone: no leader, not enough peers
+        assert not creating.done()
+        for node in rest:
+            node.start()
+        await asyncio.wait_for(creating, 40)
+        info = await js.stream_info(STREAM)
+        assert info.config.num_replicas == 3
+        assert info.cluster is not None
+        assert len(info.cluster.replicas or []) == 2
+    finally:
+        await nc.close()
+
+
+@pytest.mark.timeout(30)
+async def test_events_stream_gives_up_after_its_wait(planned_cluster: NatsCluster) -> None:
+    first = planned_cluster.nodes[0]
+    first.start()
+    first.wait_listening()
+    nc = await connect_nats(first.url, "cluster-test")
+    try:
+        with pytest.raises(STREAM_NOT_READY):
+            await ensure_stream(nc.jetstream(timeout=1), replicas=3, wait_s=2)
+    finally:
+        await nc.close()
