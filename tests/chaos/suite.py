@@ -23,7 +23,8 @@ from tests.chaos.cluster import NatsCluster, free_ports, start_cluster
 from tests.standins.koha import KohaStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("booking", "cart", "payment", "gateway")
+# Every service the launcher runs, the gateway last (its /health waits for the others).
+SERVICES = ("booking", "cart", "payment", "insights", "audit", "gateway")
 REQUEST_TIMEOUT_S = 5.0  # the default; the payment service refuses less (its provider calls)
 
 
