@@ -52,7 +52,7 @@ def test_launcher_starts_a_healthy_suite_and_stops_without_leftovers() -> None:
 
         health = httpx.get(f"{ready['url']}/health", timeout=5)
         assert health.status_code == 200
-        assert set(health.json()["services"]) == {"booking", "cart", "payment"}
+        assert set(health.json()["services"]) == {"booking", "cart", "payment", "notify"}
         assert all(s["status"] == "ok" for s in health.json()["services"].values())
         assert httpx.get(f"{ready['url']}/ready", timeout=5).status_code == 200
 

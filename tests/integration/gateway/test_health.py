@@ -56,6 +56,7 @@ async def test_health_is_200_when_every_service_answers(hosted, gateway) -> None
         hosted("booking", bare("booking"), None),
         hosted("cart", bare("cart"), None),
         hosted("payment", bare("payment"), None),
+        hosted("notify", bare("notify"), None),
     ):
         response = await gateway.get("/health")
     assert response.status_code == 200, response.text
@@ -66,7 +67,11 @@ async def test_health_is_200_when_every_service_answers(hosted, gateway) -> None
 
 
 async def test_health_is_503_naming_the_service_that_is_not_running(hosted, gateway) -> None:
-    async with hosted("booking", bare("booking"), None), hosted("cart", bare("cart"), None):
+    async with (
+        hosted("booking", bare("booking"), None),
+        hosted("cart", bare("cart"), None),
+        hosted("notify", bare("notify"), None),
+    ):
         started = time.monotonic()
         response = await gateway.get("/health")
         elapsed = time.monotonic() - started
@@ -85,6 +90,7 @@ async def test_health_is_503_within_about_a_second_when_a_service_hangs(
     async with (
         hosted("booking", bare("booking"), None),
         hosted("payment", bare("payment"), None),
+        hosted("notify", bare("notify"), None),
         hanging_health(nc, "cart"),
     ):
         started = time.monotonic()

@@ -21,7 +21,7 @@ from shared.events import Consumer, bind_consumer, ensure_stream
 from shared.messaging import Operation, Requester, serve
 
 CONF = Path(__file__).resolve().parents[3] / "deploy" / "nats-server.conf"
-USERS = ("gateway", "booking", "cart", "payment")
+USERS = ("gateway", "booking", "cart", "payment", "notify")
 
 
 def password(user: str) -> str:
@@ -128,7 +128,9 @@ async def test_each_process_can_do_its_job_under_the_deploy_permissions(users) -
 
 
 async def test_services_cannot_impersonate_the_gateway_or_each_other(users) -> None:
-    booking, cart, payment, gateway = (users.clients[u] for u in USERS[1:] + USERS[:1])
+    booking, cart, payment, gateway = (
+        users.clients[u] for u in ("booking", "cart", "payment", "gateway")
+    )
     micro, _ = await serve(
         booking, service="booking", version="1.0.0", operations=[Operation("hold", Empty, answer)]
     )
