@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from services.notify.catcher import MailCatcher
 from shared.embedded import (  # standard library only: the dev extra is imported when used
     DevExtraMissing,
     EmbeddedNats,
@@ -32,7 +33,7 @@ from shared.settings import CommonSettings, from_env
 
 log = logging.getLogger("launcher")
 
-SERVICES = ("booking", "cart", "payment", "gateway", "insights", "audit")
+SERVICES = ("booking", "cart", "payment", "gateway", "insights", "audit", "notify")
 
 
 def wait_healthy(
@@ -84,6 +85,22 @@ def stop_processes(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 1
             proc.wait(5)
 
 
+def start_mail_catcher(env: dict[str, str], data_dir: Path) -> MailCatcher | None:
+    """In development without a mail server of its own: a local catcher keeps every mail
+    under DATA_DIR/mail (services/notify/catcher.py), and notify sends there."""
+    if env.get("NOTIFY_SMTP_HOST"):
+        return None
+    try:
+        catcher = MailCatcher(data_dir / "mail").start()
+    except ImportError:
+        log.warning("no mail catcher (aiosmtpd, the dev extra): mails are not sent")
+        return None
+    env.update(NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(catcher.port))
+    env.setdefault("NOTIFY_SMTP_START_TLS", "false")
+    log.info("mail catcher on port %d keeps mails in %s", catcher.port, catcher.directory)
+    return catcher
+
+
 def main() -> None:
     common = from_env(CommonSettings)
     configure_logging(common.log_level, common.log_format, service="launcher")
@@ -99,6 +116,7 @@ def main() -> None:
     postgres: EmbeddedPostgres | None = None
     nats_server: EmbeddedNats | None = None
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    catcher = None
     try:
         env = dict(os.environ)
         try:
@@ -115,6 +133,7 @@ def main() -> None:
             raise SystemExit(2) from None
         if common.env == "development":
             env.setdefault("DEMO_DATA", "true")
+            catcher = start_mail_catcher(env, data_dir)
         env.update(PORT=str(port), HOST=host, DATA_DIR=str(data_dir))
         ports = metrics_ports(common.metrics_port)
         for name in SERVICES:
@@ -148,6 +167,8 @@ def main() -> None:
     finally:
         log.info("stopping")
         stop_processes(procs)
+        if catcher is not None:
+            catcher.stop()
         if nats_server is not None:
             nats_server.stop()
         if postgres is not None:

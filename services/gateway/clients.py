@@ -35,7 +35,7 @@ from shared.messaging import Requester, subject_for
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("booking", "cart", "payment", "insights", "audit")
+SERVICES = ("booking", "cart", "payment", "insights", "audit", "notify")
 
 Req = TypeVar("Req")
 Rep = TypeVar("Rep")

@@ -58,6 +58,7 @@ def test_launcher_starts_a_healthy_suite_and_stops_without_leftovers() -> None:
             "payment",
             "insights",
             "audit",
+            "notify",
         }
         assert all(s["status"] == "ok" for s in health.json()["services"].values())
         assert httpx.get(f"{ready['url']}/ready", timeout=5).status_code == 200

@@ -24,6 +24,9 @@ from services.cart.app import build as build_cart
 from services.cart.library.koha import KohaLibrary
 from services.insights.app import MIGRATIONS as INSIGHTS_MIGRATIONS
 from services.insights.app import build as build_insights
+from services.notify.app import MIGRATIONS as NOTIFY_MIGRATIONS
+from services.notify.app import build as build_notify
+from services.notify.settings import NotifySettings
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.settings import PaymentSettings
@@ -35,6 +38,7 @@ from tests.integration.cart.conftest import cart_settings
 from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
 from tests.integration.gateway.test_booking_routes import free_slot
 from tests.integration.gateway.test_journey import eventually_state
+from tests.integration.notify.smtp import SmtpServer
 from tests.integration.shared.test_nats_permissions import (
     password,
     start_secured_nats,
@@ -51,8 +55,17 @@ def secured(tmp_path: Path) -> Iterator[EmbeddedNats]:
 
 
 @pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 async def suite(
     hosted: Any,
+    smtp: SmtpServer,
     common_settings: CommonSettings,
     secured: EmbeddedNats,
     tmp_path: Path,
@@ -109,6 +122,15 @@ async def suite(
                 hosted("insights", build_insights, INSIGHTS_MIGRATIONS, settings=common)
             )
             stack.push_async_callback(clean_schema, figures.infra.pool, "insights")
+            as_user("notify")
+            notifying = await stack.enter_async_context(
+                hosted(
+                    "notify",
+                    lambda infra: build_notify(infra, NotifySettings(smtp_port=smtp.port)),
+                    NOTIFY_MIGRATIONS,
+                    settings=common,
+                )
+            )
             await clean_schema(booking.infra.pool, "booking")
             async with booking.infra.pool.acquire() as conn:
                 await demo.seed(conn)
@@ -120,7 +142,12 @@ async def suite(
                 async with make_client(common, limits) as client:
                     yield client
             finally:
-                for running, schema in ((booking, "booking"), (cart, "cart"), (paying, "payment")):
+                for running, schema in (
+                    (booking, "booking"),
+                    (cart, "cart"),
+                    (paying, "payment"),
+                    (notifying, "notify"),
+                ):
                     await clean_schema(running.infra.pool, schema)
 
 

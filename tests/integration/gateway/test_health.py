@@ -58,6 +58,7 @@ async def test_health_is_200_when_every_service_answers(hosted, gateway) -> None
         hosted("payment", bare("payment"), None),
         hosted("insights", bare("insights"), None),
         hosted("audit", bare("audit"), None),
+        hosted("notify", bare("notify"), None),
     ):
         response = await gateway.get("/health")
     assert response.status_code == 200, response.text
@@ -73,6 +74,7 @@ async def test_health_is_503_naming_the_service_that_is_not_running(hosted, gate
         hosted("cart", bare("cart"), None),
         hosted("insights", bare("insights"), None),
         hosted("audit", bare("audit"), None),
+        hosted("notify", bare("notify"), None),
     ):
         started = time.monotonic()
         response = await gateway.get("/health")
@@ -94,6 +96,7 @@ async def test_health_is_503_within_about_a_second_when_a_service_hangs(
         hosted("payment", bare("payment"), None),
         hosted("insights", bare("insights"), None),
         hosted("audit", bare("audit"), None),
+        hosted("notify", bare("notify"), None),
         hanging_health(nc, "cart"),
     ):
         started = time.monotonic()

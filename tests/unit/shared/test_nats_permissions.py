@@ -14,7 +14,7 @@ from shared.events import STREAM
 
 ROOT = Path(__file__).resolve().parents[3]
 CONF = ROOT / "deploy" / "nats-server.conf"
-SERVICES = ("booking", "cart", "payment", "insights", "audit")
+SERVICES = ("booking", "cart", "payment", "insights", "audit", "notify")
 
 _BLOCK = re.compile(r"^\s*([A-Z]+)\s*=\s*\{(.*?)^\s*\}", re.S | re.M)
 _LIST = re.compile(r"(publish|subscribe)\s*=\s*\[(.*?)\]", re.S)

@@ -1,0 +1,58 @@
+"""Composition root of the notification service: settings -> pool -> NATS -> consumers and
+the senders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.notify.consumers import consumers
+from services.notify.details import BookingDetails
+from services.notify.handlers import operations
+from services.notify.mailer import Mailer, SmtpConfig
+from services.notify.render import Writer
+from services.notify.sender import EmailSender
+from services.notify.service import Notifications
+from services.notify.settings import NotifySettings
+from services.notify.texts import load
+from shared.runtime import Infra, ServiceDefinition, run_until_signalled
+from shared.settings import CommonSettings, from_env, gateway_url
+
+NAME = "notify"
+VERSION = "0.1.0"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def smtp_config(settings: NotifySettings) -> SmtpConfig:
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        start_tls=settings.smtp_start_tls,
+        use_tls=settings.smtp_use_tls,
+        timeout_s=settings.smtp_timeout_s,
+    )
+
+
+def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefinition:
+    settings = settings or from_env(NotifySettings, prefix="NOTIFY_")
+    settings.retry_delays()  # a wrong NOTIFY_RETRY_DELAYS_S stops the start, naming it
+    email = EmailSender(
+        infra.pool,
+        Mailer(smtp_config(settings)),
+        Writer(gateway_url()),
+        BookingDetails(infra.requester, settings.details_ttl_s),
+        load(),
+        settings,
+    )
+    return ServiceDefinition(
+        name=NAME,
+        version=VERSION,
+        operations=operations(Notifications(infra.pool)),
+        consumers=consumers(),
+        background=[email.run],
+    )
+
+
+def main() -> None:
+    run_until_signalled(NAME, build, from_env(CommonSettings), migrations=MIGRATIONS)

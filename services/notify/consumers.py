@@ -1,0 +1,62 @@
+"""Events that tell residents something: each becomes one message per recipient and channel,
+recorded in the event's inbox transaction (a redelivered event records nothing more). The
+sender (sender.py) sends them afterwards: no event waits for a mail server."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from services.notify import store
+from services.notify.domain.model import email_skip_reason
+from shared.contracts import booking as b
+from shared.events import Consumer
+
+RESERVATION_KINDS: dict[type[b.ReservationEvent], str] = {
+    b.ReservationConfirmed: "reservation_confirmed",
+    b.ReservationCancelled: "reservation_cancelled",
+    b.ReservationApproved: "reservation_approved",
+    b.ReservationDenied: "reservation_denied",
+}
+
+
+def reservation_data(event: b.ReservationEvent) -> dict[str, object]:
+    data: dict[str, object] = {
+        "reservation_id": str(event.reservation_id),
+        "resource_id": str(event.resource_id),
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+    }
+    if event.reason:
+        data["reason"] = event.reason
+    if isinstance(event, b.ReservationCancelled):
+        data["refund_cents"] = event.refund_cents
+        data["cancelled_by"] = event.cancelled_by
+    return data
+
+
+async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) -> None:
+    kind = RESERVATION_KINDS.get(type(event))
+    if kind is None:
+        return
+    if isinstance(event, b.ReservationCancelled) and event.state != "cancelled":
+        return  # a hold released (by its resident or a cancelled order): nothing was booked
+    recipient = await store.recipient(conn, event.customer)
+    skipped = email_skip_reason(kind, recipient)
+    await store.add_message(
+        conn,
+        event_id=event.event_id,
+        customer=event.customer,
+        channel="email",
+        kind=kind,
+        merchant_id=event.merchant_id,
+        locale=recipient.locale if recipient else "fi",
+        address=recipient.email if recipient and not skipped else None,
+        data=reservation_data(event),
+        skipped=skipped,
+    )
+
+
+def consumers() -> list[Consumer]:
+    return [
+        Consumer("notify-residents", [t.subject for t in RESERVATION_KINDS], on_reservation),
+    ]

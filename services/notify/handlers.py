@@ -1,0 +1,35 @@
+"""NATS operations `notify.v1.*`: the table of what each takes and replies, bound to the use
+cases at start-up (shared/operations.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.notify.service import Notifications
+from shared.contracts import notify as c
+from shared.messaging import Operation
+from shared.operations import ServiceContract
+
+CONTRACT = ServiceContract(
+    "notify",
+    {
+        "set_contact": (c.SetContactRequest, c.ContactView),
+        "get_contact": (c.GetContactRequest, c.ContactView),
+        "customer_messages": (c.CustomerMessagesRequest, c.MessageList),
+        "set_department": (c.DepartmentSender, c.DepartmentSender),
+    },
+)
+
+READS = frozenset({"get_contact", "customer_messages"})
+
+
+def operations(notifications: Notifications) -> list[Operation[Any]]:
+    return CONTRACT.bind(
+        {
+            "set_contact": notifications.set_contact,
+            "get_contact": notifications.get_contact,
+            "customer_messages": notifications.customer_messages,
+            "set_department": notifications.set_department,
+        },
+        reads=READS,
+    )

@@ -1,0 +1,161 @@
+"""Writing an e-mail: subject and body in the resident's language, multipart text + HTML, the
+reservation's `.ics` attached (METHOD:REQUEST, or CANCEL when cancelled), the department's
+sender, reply-to and footer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+import icalendar
+import jinja2
+
+from services.notify.texts import Language
+
+TEMPLATES = Path(__file__).parent / "templates"
+MESSAGE_ID_DOMAIN = "notify.turku.fi"
+
+SUBJECTS = {
+    "reservation_confirmed": "Booking confirmed: {resource}",
+    "reservation_cancelled": "Booking cancelled: {resource}",
+    "reservation_approved": "Booking request approved: {resource}",
+    "reservation_denied": "Booking request denied: {resource}",
+    "reminder": "Reminder: {resource}",
+}
+INTROS = {
+    "reservation_confirmed": "your booking is confirmed.",
+    "reservation_cancelled": "your booking has been cancelled.",
+    "reservation_approved": "your booking request was approved.",
+    "reservation_denied": "your booking request was denied.",
+    "reminder": "a reminder of your coming booking.",
+}
+CALENDAR_METHOD = {
+    "reservation_confirmed": "REQUEST",
+    "reservation_approved": "REQUEST",
+    "reminder": "REQUEST",
+    "reservation_cancelled": "CANCEL",
+}
+
+
+@dataclass(frozen=True)
+class Sender:
+    address: str
+    name: str = ""
+    reply_to: str | None = None
+    footer: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReservationDetails:
+    """What booking tells about a reservation, for writing about it."""
+
+    reservation_id: uuid.UUID
+    resource_name: dict[str, str]
+    unit_name: dict[str, str]
+    tz: str
+    starts_at: datetime
+    ends_at: datetime
+    ics: str | None = None
+
+    def name(self, lang: str) -> str:
+        return self.resource_name.get(lang) or self.resource_name.get("fi", "")
+
+    def place(self, lang: str) -> str:
+        return self.unit_name.get(lang) or self.unit_name.get("fi", "")
+
+
+class Writer:
+    """Renders messages; one per process (the templates are compiled once)."""
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url.rstrip("/")
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def reservation_email(
+        self,
+        *,
+        message_id: uuid.UUID,
+        kind: str,
+        to: str,
+        lang: Language,
+        sender: Sender,
+        details: ReservationDetails,
+        data: dict[str, object],
+        now: datetime,
+    ) -> EmailMessage:
+        _ = lang.gettext
+        resource = details.name(lang.lang)
+        subject = _(SUBJECTS[kind]).format(resource=resource)
+        rows = [
+            (_("What"), resource),
+            (_("Where"), details.place(lang.lang)),
+            (_("When"), lang.when(details.starts_at, details.ends_at)),
+            (_("Booking number"), str(details.reservation_id).split("-")[0].upper()),
+        ]
+        if data.get("reason"):
+            rows.append((_("Reason"), str(data["reason"])))
+        refund = data.get("refund_cents")
+        if isinstance(refund, int) and refund > 0:
+            rows.append((_("Refund"), lang.money(refund)))
+        method = CALENDAR_METHOD.get(kind)
+        ics = calendar_invitation(details.ics, method) if details.ics and method else None
+        sender_name = sender.name or _("City of Turku")
+        values: dict[str, object] = {
+            "_": _,
+            "lang": lang.lang,
+            "subject": subject,
+            "intro": _(INTROS[kind]),
+            "rows": rows,
+            "link": f"{self.public_url}/my/reservations",
+            "has_calendar": ics is not None,
+            "sender_name": sender_name,
+            "footer": sender.footer.get(lang.lang) or sender.footer.get("fi", ""),
+            "notice": _("This message was sent automatically; replies reach {reply_to}.").format(
+                reply_to=sender.reply_to or sender.address
+            ),
+        }
+        mail = EmailMessage()
+        mail["Subject"] = subject
+        mail["From"] = formataddr((sender_name, sender.address))
+        mail["To"] = to
+        if sender.reply_to:
+            mail["Reply-To"] = sender.reply_to
+        mail["Date"] = format_datetime(now)
+        mail["Message-ID"] = f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
+        mail.set_content(self.env.get_template("email.txt").render(values))
+        mail.add_alternative(self.env.get_template("email.html").render(values), subtype="html")
+        if ics is not None and method is not None:
+            mail.add_attachment(
+                ics.encode(),
+                maintype="text",
+                subtype="calendar",
+                filename=f"reservation-{details.reservation_id}.ics",
+                params={"method": method},
+            )
+        mail["Content-Language"] = lang.lang  # after the parts: set_content drops Content-*
+        return mail
+
+
+def calendar_invitation(ics: str, method: str) -> str:
+    """Booking's `.ics` of one reservation as an invitation (`METHOD:REQUEST`) or its
+    withdrawal (`METHOD:CANCEL`, each event `STATUS:CANCELLED`): the same UID as the
+    resident's feed, so a calendar updates the entry it has."""
+    cal = icalendar.Calendar.from_ical(ics)
+    if "METHOD" in cal:
+        del cal["METHOD"]
+    cal.add("method", method)
+    for event in cal.walk("VEVENT"):
+        if method == "CANCEL":
+            if "STATUS" in event:
+                del event["STATUS"]
+            event.add("status", "CANCELLED")
+    return str(cal.to_ical().decode())
