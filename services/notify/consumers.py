@@ -58,5 +58,12 @@ async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) ->
 
 def consumers() -> list[Consumer]:
     return [
-        Consumer("notify-residents", [t.subject for t in RESERVATION_KINDS], on_reservation),
+        # From the consumer's creation on: a new deployment must not mail residents about
+        # every reservation still in the stream (a restart resumes where the durable was).
+        Consumer(
+            "notify-residents",
+            [t.subject for t in RESERVATION_KINDS],
+            on_reservation,
+            deliver_new_only=True,
+        ),
     ]

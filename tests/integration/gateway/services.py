@@ -1,4 +1,4 @@
-"""The real booking, cart, payment and insights services behind the gateway in tests.
+"""The real booking, cart, payment, insights and notify services behind the gateway in tests.
 
 Hosted in-process by the same `shared.runtime.host` as production (tests/conftest.py's
 `hosted`), on the session's real PostgreSQL and NATS: booking with the Turku demo data, cart
@@ -22,6 +22,9 @@ from services.cart.app import build as build_cart
 from services.cart.library.koha import KohaLibrary
 from services.insights.app import MIGRATIONS as INSIGHTS_MIGRATIONS
 from services.insights.app import build as build_insights
+from services.notify.app import MIGRATIONS as NOTIFY_MIGRATIONS
+from services.notify.app import build as build_notify
+from services.notify.settings import NotifySettings
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.settings import PaymentSettings
@@ -70,6 +73,16 @@ async def real_services(
                 hosted("insights", build_insights, INSIGHTS_MIGRATIONS)
             )
             stack.push_async_callback(clean_schema, figures.infra.pool, "insights")
+            # Without a mail server: residents without contact details are skipped, any other
+            # message waits for its next try (no test here reads mail).
+            telling = await stack.enter_async_context(
+                hosted(
+                    "notify",
+                    lambda infra: build_notify(infra, NotifySettings(smtp_port=1)),
+                    NOTIFY_MIGRATIONS,
+                )
+            )
+            stack.push_async_callback(clean_schema, telling.infra.pool, "notify")
             yield
 
 
