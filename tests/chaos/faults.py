@@ -10,6 +10,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import nats
+
+from shared.events import STREAM
 from tests.chaos.journeys import Journey
 from tests.chaos.suite import REQUEST_TIMEOUT_S, Suite
 
@@ -29,9 +32,27 @@ class Fault:
 Action = Callable[[Suite, Fault], Awaitable[None]]
 
 
+async def stream_leader(suite: Suite) -> str:
+    """The name of the node leading the EVENTS stream ("" when it cannot be asked)."""
+    try:
+        nc = await nats.connect(suite.nats.url.split(","), name="chaos-faults")
+    except Exception:
+        return ""
+    try:
+        info = await nc.jetstream(timeout=3).stream_info(STREAM)
+        return (info.cluster.leader if info.cluster else None) or ""
+    except Exception:
+        return ""
+    finally:
+        await nc.close()
+
+
 async def kill_nats_node(suite: Suite, fault: Fault) -> None:
-    """SIGKILL one of the three NATS nodes; start it again (same store) after 4 s."""
-    node = suite.nats.nodes[1]
+    """SIGKILL the NATS node leading the EVENTS stream (the worst one to lose); start it
+    again (same store) after 4 s."""
+    leader = await stream_leader(suite)
+    node = next((n for n in suite.nats.nodes if n.name == leader), suite.nats.nodes[1])
+    fault.name = f"kill_nats_node_{node.name}_{'leader' if node.name == leader else 'follower'}"
     node.kill()
     await asyncio.sleep(4.0)
     node.start()
