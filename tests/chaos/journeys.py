@@ -38,6 +38,9 @@ GIS_PRODUCT = {
     "licence_accepted": True,
 }
 DEBIT_EUROS = "2.50"
+# Koha account line ids of the debits the journeys add: one counter for every load of a run
+# (a fresh one per load would hand out ids whose debits are paid already).
+LINE_IDS = itertools.count(800001)
 
 
 class JourneyFailed(Exception):
@@ -97,7 +100,6 @@ class Load:
 
     journeys: list[Journey] = field(default_factory=list)
     step_errors: Counter[str] = field(default_factory=Counter)
-    line_ids: Any = field(default_factory=lambda: itertools.count(800001))
 
 
 def _problem(body: bytes) -> str:
@@ -176,7 +178,7 @@ async def journey(
         "/api/v1/cart/reservations",
         json={"reservation_id": record.reservation_id},
     )
-    line_id = next(load.line_ids)
+    line_id = next(LINE_IDS)
     with koha.lock:
         koha.add_debit(resident.patron, line_id, "OVERDUE", DEBIT_EUROS, "Myöhästymismaksu")
     record.account_line_id = line_id

@@ -24,7 +24,7 @@ from tests.standins.koha import KohaStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every service the launcher runs, the gateway last (its /health waits for the others).
-SERVICES = ("booking", "cart", "payment", "insights", "audit", "gateway")
+SERVICES = ("booking", "cart", "payment", "insights", "audit", "notify", "gateway")
 REQUEST_TIMEOUT_S = 5.0  # the default; the payment service refuses less (its provider calls)
 
 
