@@ -13,6 +13,14 @@ from typing import Any
 
 import asyncpg
 
+from shared.contracts.audit import (
+    ErasedCounts,
+    ErasePersonalDataRequest,
+    PersonalData,
+    PersonalDataRequest,
+    StaleCustomers,
+    StalePersonalDataRequest,
+)
 from shared.contracts.common import RequestContext
 from shared.errors import Forbidden
 
@@ -93,3 +101,37 @@ FORGET_STORED_REPLIES = Erase(
               OR position(convert_to($1, 'UTF8') in response) > 0) AND $2 <> ''""",
     True,
 )
+
+
+@dataclass(frozen=True)
+class PersonalDataOperations:
+    """A service's part of residents' data rights, asked by the audit service only: the
+    person's rows (`exports`), their erasure (`erasure`, in one transaction) and who has had
+    nothing new for a number of days (`stale_sql`: $1 days, $2 at most, $3 among these)."""
+
+    pool: asyncpg.Pool
+    service: str
+    exports: Sequence[Export]
+    erasure: Sequence[Erase]
+    stale_sql: str
+
+    async def personal_data(self, req: PersonalDataRequest, ctx: RequestContext) -> PersonalData:
+        require_audit_service(ctx)
+        async with self.pool.acquire() as conn:
+            tables = await export(conn, self.exports, req.customer)
+        return PersonalData(service=self.service, tables=tables)
+
+    async def erase_personal_data(
+        self, req: ErasePersonalDataRequest, ctx: RequestContext
+    ) -> ErasedCounts:
+        require_audit_service(ctx)
+        async with self.pool.acquire() as conn, conn.transaction():
+            done, removed = await erase(conn, self.erasure, req.customer, req.pseudonym)
+        return ErasedCounts(service=self.service, pseudonymised=done, removed=removed)
+
+    async def stale_customers(
+        self, req: StalePersonalDataRequest, ctx: RequestContext
+    ) -> StaleCustomers:
+        require_audit_service(ctx)
+        rows = await self.pool.fetch(self.stale_sql, req.older_than_days, req.limit, req.among)
+        return StaleCustomers(customers=[r[0] for r in rows])

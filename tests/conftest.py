@@ -139,12 +139,29 @@ async def clean_schema(pool_or_conn: asyncpg.Pool | asyncpg.Connection, schema: 
     # A service's consumers may still be handling a redelivered event of an earlier test
     # while we truncate: TRUNCATE takes its locks table by table, so the two can deadlock.
     # PostgreSQL then aborts one of them; when it is us, try again (the consumer's event is
-    # redelivered to it, as in production).
-    for attempt in range(5):
+    # redelivered to it, as in production). A consumer may also hold its inbox transaction
+    # open while it waits for another pooled connection, each of them queued behind our
+    # TRUNCATE: a wait PostgreSQL cannot see as a deadlock. So the TRUNCATE waits for its
+    # locks at most LOCK_WAIT and steps aside, letting the consumer finish, then tries again.
+    attempts = 20
+    for attempt in range(attempts):
         try:
-            await pool_or_conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            await _truncate(pool_or_conn, names)
             return
-        except asyncpg.DeadlockDetectedError:
-            if attempt == 4:
+        except (asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError):
+            if attempt == attempts - 1:
                 raise
             await asyncio.sleep(0.05 * (attempt + 1))
+
+
+LOCK_WAIT = "2s"
+
+
+async def _truncate(pool_or_conn: asyncpg.Pool | asyncpg.Connection, names: str) -> None:
+    if isinstance(pool_or_conn, asyncpg.Pool):
+        async with pool_or_conn.acquire() as conn:
+            await _truncate(conn, names)
+        return
+    async with pool_or_conn.transaction():
+        await pool_or_conn.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+        await pool_or_conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

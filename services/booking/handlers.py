@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.booking import personal_data
 from services.booking.approvals import Approvals
 from services.booking.availability import Availability
 from services.booking.calendar import Calendars
 from services.booking.closures import Closures
-from services.booking.personal_data import PersonalDataOfBooking
 from services.booking.quotes import Quotes
 from services.booking.resource_settings import ResourceSettings
 from services.booking.series import Series
@@ -97,7 +97,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     staff = Staff(bookings.pool, bookings.catalogue)
     closures = Closures(bookings.pool, bookings.catalogue)
     settings = ResourceSettings(bookings.pool, bookings.catalogue)
-    personal = PersonalDataOfBooking(bookings.pool)
+    personal = personal_data.operations(bookings.pool)
     return CONTRACT.bind(
         {
             "hold": bookings.hold,

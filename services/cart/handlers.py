@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.cart.personal_data import PersonalDataOfCart
+from services.cart import personal_data
 from services.cart.wiring import CartServices
 from shared.contracts import audit as a
 from shared.contracts import cart as c
@@ -78,7 +78,7 @@ VIEWS = frozenset(
 
 
 def operations(s: CartServices) -> list[Operation[Any]]:
-    personal = PersonalDataOfCart(s.orders.pool)
+    personal = personal_data.operations(s.orders.pool)
     return CONTRACT.bind(
         {
             "get_cart": s.carts.get_cart,

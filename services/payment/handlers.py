@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.payment import personal_data
 from services.payment.anomalies import Anomalies
-from services.payment.personal_data import PersonalDataOfPayment
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
@@ -48,7 +48,7 @@ VIEWS = frozenset({"settlement", "reconcile", "personal_data", "stale_customers"
 def operations(
     payments: Payments, refunds: Refunds, reporting: Reporting, anomalies: Anomalies
 ) -> list[Operation[Any]]:
-    personal = PersonalDataOfPayment(payments.pool)
+    personal = personal_data.operations(payments.pool)
     return CONTRACT.bind(
         {
             "start": payments.start,

@@ -8,23 +8,12 @@ from __future__ import annotations
 
 import asyncpg
 
-from shared.contracts.audit import (
-    ErasedCounts,
-    ErasePersonalDataRequest,
-    PersonalData,
-    PersonalDataRequest,
-    StaleCustomers,
-    StalePersonalDataRequest,
-)
-from shared.contracts.common import RequestContext
 from shared.personal_data import (
     FORGET_SENT_EVENTS,
     FORGET_STORED_REPLIES,
     Erase,
     Export,
-    erase,
-    export,
-    require_audit_service,
+    PersonalDataOperations,
 )
 
 EXPORTS = (
@@ -73,27 +62,5 @@ STALE = """
     LIMIT $2"""
 
 
-class PersonalDataOfPayment:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def personal_data(self, req: PersonalDataRequest, ctx: RequestContext) -> PersonalData:
-        require_audit_service(ctx)
-        async with self.pool.acquire() as conn:
-            tables = await export(conn, EXPORTS, req.customer)
-        return PersonalData(service="payment", tables=tables)
-
-    async def erase_personal_data(
-        self, req: ErasePersonalDataRequest, ctx: RequestContext
-    ) -> ErasedCounts:
-        require_audit_service(ctx)
-        async with self.pool.acquire() as conn, conn.transaction():
-            done, removed = await erase(conn, ERASURE, req.customer, req.pseudonym)
-        return ErasedCounts(service="payment", pseudonymised=done, removed=removed)
-
-    async def stale_customers(
-        self, req: StalePersonalDataRequest, ctx: RequestContext
-    ) -> StaleCustomers:
-        require_audit_service(ctx)
-        rows = await self.pool.fetch(STALE, req.older_than_days, req.limit, req.among)
-        return StaleCustomers(customers=[r[0] for r in rows])
+def operations(pool: asyncpg.Pool) -> PersonalDataOperations:
+    return PersonalDataOperations(pool, "payment", EXPORTS, ERASURE, STALE)
