@@ -72,6 +72,9 @@ OPS: dict[str, str] = {
     "erp_export": "payment.v1.erp_export",
     "payment_anomalies": "payment.v1.list_anomalies",
     "resolve_anomaly": "payment.v1.resolve_anomaly",
+    # audit
+    "audit_search": "audit.v1.search",
+    "audit_verify": "audit.v1.verify",
     # insights
     "insights_figures": "insights.v1.figures",
     "insights_figures_csv": "insights.v1.figures_csv",
