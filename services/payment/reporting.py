@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -11,8 +12,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from services.payment import ledger_store
+from services.payment import invoice_store, ledger_store
 from services.payment.access import require_finance
+from services.payment.domain.invoices import erp_kind
 from services.payment.domain.reports import (
     Entry,
     allocate,
@@ -159,14 +161,22 @@ class Reporting:
                     field="reexport",
                 )
             rows = erp_rows(
-                e for _, e in entries_with_fees(await ledger_store.ledger_of_day(conn, req.day))
+                dataclasses.replace(e, kind=erp_kind(e.kind, r["payment_provider"]))
+                for r, e in entries_with_fees(await ledger_store.ledger_of_day(conn, req.day))
             )
             content = erp_csv(req.day.isoformat(), rows)
             sha = hashlib.sha256(content.encode()).hexdigest()
             run = await ledger_store.insert_export(
                 conn, req.day, content, sha, principal.subject, bool(runs)
             )
-            reply = ErpExport(day=req.day, run=run, rows=rows, csv=content, sha256=sha)
+            today = datetime.now(HELSINKI).date()
+            invoices = [
+                invoice_store.invoice_view(r, today)
+                for r in await invoice_store.invoices_of_day(conn, req.day)
+            ]
+            reply = ErpExport(
+                day=req.day, run=run, rows=rows, csv=content, sha256=sha, invoices=invoices
+            )
             await idempotency.remember(conn, operation, principal, req.idempotency_key, req, reply)
             return reply
 
