@@ -14,7 +14,7 @@ from services.cart import demo as cart_demo
 from services.cart.domain.geometry import polygon_area_m2
 from services.cart.domain.pricing import AreaPricing, AreaTier, area_price_cents
 from services.gateway.web.render import money
-from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
+from tests.browser.conftest import ARTIFACTS, axe_violations, new_page, screenshot, sign_in
 from tests.browser.test_journey import submit, visit
 from tests.e2e.conftest import Suite
 
@@ -94,6 +94,7 @@ async def test_resident_draws_an_area_sees_the_live_price_and_the_cart_charges_i
     assert await page.evaluate(NO_SIDEWAYS_SCROLL)
     assert await axe_violations(page) == []
     await screenshot(page, f"gis-map-drawn-{width}")
+    await draw.screenshot(path=str(ARTIFACTS / f"gis-map-drawn-{width}-map.png"))
     assert errors == []
 
     await form.locator("input[name='purpose']").fill("Asemakaavan luonnos")
@@ -180,9 +181,48 @@ async def test_without_javascript_a_geojson_file_is_bought_at_the_carts_price(
         await form.locator("button[type='submit']").click()
     summary = page.locator(".error-summary")
     assert await summary.get_attribute("data-field") == "area_file"
+    assert await summary.locator("a").get_attribute("href") == "#area_file"
+    assert await page.locator("#area_file[type='file']").count() == 1  # the link has its target
     assert "GeoJSON-aluetta" in await summary.inner_text()
     assert await orthophoto_form(page).locator("input[name='purpose']").input_value() == (
         "Rakennuslupa"
     )
     await screenshot(page, "gis-file-upload-refused")
     await context.close()
+
+
+async def test_an_outline_that_crosses_itself_is_refused_on_the_form_and_shown_again(
+    browser: Any, web_suite: Suite
+) -> None:
+    page = await new_page(browser, web_suite.url, locale="fi-FI")
+    await sign_in(page, "resident-turku", "/gis")
+    await visit(page, "/gis")
+    form = orthophoto_form(page)
+    draw = form.locator(".area-draw")
+    the_map = draw.locator(".area-map")
+    await the_map.scroll_into_view_if_needed()
+    box = await the_map.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in ((-50, -50), (50, 50), (50, -50), (-50, 50)):  # a bow tie
+        await page.mouse.click(x + dx, y + dy)
+    live = draw.locator("[data-live-price]")
+    assert "leikkaa itseään" in await live.inner_text()  # said while drawing
+    assert await live.get_attribute("data-cents") is None
+    drawn = await form.locator("textarea[name='area']").input_value()
+    await form.locator("input[name='purpose']").fill("Kaavoitus")
+    await form.locator("input[name='accept_licence']").check()
+    async with page.expect_navigation():  # the cart has the last word
+        await form.locator("button[type='submit']").click()
+    summary = page.locator(".error-summary")
+    assert await summary.get_attribute("data-field") == "area.coordinates"
+    assert await summary.locator("a").get_attribute("href") == "#area"
+    form = orthophoto_form(page)
+    assert await form.locator("details.area-other").get_attribute("open") is not None
+    assert await form.locator("#area + .field-error, .field-error + #area").count() == 1
+    assert await form.locator("#area").input_value() == drawn  # the input kept
+    shown = form.locator(".area-draw .area-corner")
+    await shown.first.wait_for()
+    assert await shown.count() == 4  # and drawn again on the map
+    assert await axe_violations(page) == []
+    await screenshot(page, "gis-map-refused")
+    await page.context.close()

@@ -774,6 +774,12 @@ FIELD_ANCHORS: Mapping[str, str] = {
     "repeat": "h-repeat",
     "account_line_ids": "debits",
     "debit": "debits",
+    "area.coordinates": "area",  # the GIS form the error came back to (gis.html)
+    "area.type": "area",
+    "area.crs": "area",
+    "area_crs": "area",
+    "purpose_of_use": "purpose",
+    "licence_accepted": "accept_licence",
 }
 
 

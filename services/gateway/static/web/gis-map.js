@@ -86,7 +86,7 @@
     var layer = L.layerGroup();
 
     box.hidden = false;
-    if (other) { other.open = false; }
+    if (other && !other.querySelector(".field-error")) { other.open = false; }  // errors stay in view
     var map = L.map(box.querySelector(".area-map"), {
       crs: TM35FIN, center: TURKU, zoom: 10, minZoom: 3, maxZoom: 15, zoomControl: false
     });
