@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.gateway.web.audit_texts import TEXTS as AUDIT_TEXTS
+from services.gateway.web.gis_texts import TEXTS as GIS_TEXTS
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
@@ -749,6 +750,7 @@ _T: dict[str, tuple[str, str, str]] = {
 }
 _T.update({k: v for k, v in INSIGHTS_TEXTS.items() if k not in _T})  # the figures page
 _T.update({k: v for k, v in AUDIT_TEXTS.items() if k not in _T})  # the audit trail page
+_T.update({k: v for k, v in GIS_TEXTS.items() if k not in _T})  # the GIS shop's map
 
 
 def t(lang: str, key: str) -> str:
@@ -774,6 +776,12 @@ FIELD_ANCHORS: Mapping[str, str] = {
     "repeat": "h-repeat",
     "account_line_ids": "debits",
     "debit": "debits",
+    "area.coordinates": "area",  # the GIS form the error came back to (gis.html)
+    "area.type": "area",
+    "area.crs": "area",
+    "area_crs": "area",
+    "purpose_of_use": "purpose",
+    "licence_accepted": "accept_licence",
 }
 
 
