@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,12 +16,14 @@ import msgspec
 import pytest
 from nats.aio.client import Client as NATS
 
+from services.booking import demo
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from services.booking.waitlist_offers import Offers
 from shared.contracts import booking as c
 from shared.contracts.common import Principal
 from shared.errors import Conflict, LimitReached, NotFound, ValidationFailed
+from shared.settings import CommonSettings
 from tests.integration.booking.conftest import (
     RESIDENT,
     Booking,
@@ -28,6 +31,8 @@ from tests.integration.booking.conftest import (
     local,
     next_weekday,
 )
+from tests.integration.gateway.conftest import bearer
+from tests.integration.gateway.services import gateway_before_services
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -319,3 +324,91 @@ async def test_redelivered_events_give_no_second_offer(booking: Booking, nc: NAT
         await offerers.on_reservation(conn, msgspec.structs.replace(again, event_id=uuid.uuid4()))
     assert len(await offers(booking)) == 1
     assert await state_of(booking, BEA, first.entry_id) == "offered"
+
+
+@pytest.fixture
+async def suite(hosted: Any, common_settings: CommonSettings, tmp_path: Path) -> AsyncIterator[Any]:
+    """The gateway in front of the real booking, cart, payment and notify services."""
+    async with gateway_before_services(hosted, common_settings, tmp_path) as client:
+        yield client
+
+
+async def _free_hall_slot(client: Any) -> dict[str, Any]:
+    first = (date.today() + timedelta(days=3)).isoformat()
+    last = (date.today() + timedelta(days=10)).isoformat()
+    free = await client.get(
+        f"/api/v1/resources/{demo.RESOURCE_SPORTS_HALL}/availability",
+        params={"first": first, "last": last},
+    )
+    assert free.status_code == 200, free.text
+    slot: dict[str, Any] = free.json()["slots"][0]
+    return {"resource_id": str(demo.RESOURCE_SPORTS_HALL), **slot}
+
+
+@pytest.mark.timeout(120)
+async def test_the_offered_hold_goes_into_the_cart_and_is_paid_on_another_device(
+    suite: Any,
+) -> None:
+    client = suite
+    other = await bearer(client, "resident-kaarina")
+    phone = await bearer(client, "resident-turku")  # where the resident queued
+
+    def keyed(auth: dict[str, str]) -> dict[str, str]:
+        return {**auth, "Idempotency-Key": uuid.uuid4().hex}
+
+    slot = await _free_hall_slot(client)
+    time_ = {k: slot[k] for k in ("resource_id", "starts_at", "ends_at")}
+    held = await client.post("/api/v1/holds", json={"items": [time_]}, headers=keyed(other))
+    assert held.status_code == 201, held.text
+    joined = await client.post("/api/v1/waitlist", json=time_, headers=keyed(phone))
+    assert joined.status_code == 201, joined.text
+    assert (joined.json()["state"], joined.json()["position"]) == ("waiting", 1)
+    entry_id = joined.json()["entry_id"]
+    released = await client.post(
+        f"/api/v1/reservations/{held.json()['reservations'][0]['reservation_id']}/release",
+        headers=keyed(other),
+    )
+    assert released.status_code in (200, 201), released.text
+
+    laptop = await bearer(client, "resident-turku")  # signed in again elsewhere
+    entry: dict[str, Any] = {}
+    for _ in range(200):
+        entries = (await client.get("/api/v1/waitlist", headers=laptop)).json()["entries"]
+        entry = next(e for e in entries if e["entry_id"] == entry_id)
+        if entry["state"] == "offered":
+            break
+        await asyncio.sleep(0.05)
+    assert entry["state"] == "offered", entry
+    reservation_id = entry["reservation_id"]
+    added = await client.post(
+        "/api/v1/cart/reservations", json={"reservation_id": reservation_id}, headers=keyed(laptop)
+    )
+    assert added.status_code == 201, added.text
+    assert added.json()["total_cents"] > 0
+    order = (await client.post("/api/v1/cart/checkout", headers=keyed(laptop))).json()
+    payment = await client.post(
+        "/api/v1/payments", json={"order_id": order["order_id"]}, headers=keyed(laptop)
+    )
+    assert payment.status_code == 201, payment.text
+    paid = await client.post(
+        f"/pay/local/{payment.json()['payment_id']}", data={"decision": "pay"}, headers=laptop
+    )
+    assert paid.status_code == 200, paid.text
+
+    state = ""
+    for _ in range(200):
+        got = await client.get(f"/api/v1/reservations/{reservation_id}", headers=laptop)
+        state = got.json()["state"]
+        if state == "confirmed":
+            break
+        await asyncio.sleep(0.05)
+    assert state == "confirmed"
+    for _ in range(100):
+        entries = (await client.get("/api/v1/waitlist", headers=phone)).json()["entries"]
+        if entries[0]["state"] == "accepted":
+            break
+        await asyncio.sleep(0.05)
+    assert entries[0]["state"] == "accepted"
+    # Nobody else may decline or leave it.
+    gone = await client.post(f"/api/v1/waitlist/{entry_id}/leave", headers=keyed(other))
+    assert gone.status_code == 404, gone.text
