@@ -68,6 +68,7 @@ EMAIL_KINDS = {
     "order_paid": False,
     "refund_succeeded": False,
     "reminder": True,
+    "waitlist_offered": False,
 }
 
 
