@@ -29,6 +29,7 @@ CONTRACT = ServiceContract(
         "refund": (c.RefundRequest, c.RefundView),
         "settlement": (c.SettlementRequest, c.SettlementReport),
         "erp_export": (c.ErpExportRequest, c.ErpExport),
+        "erp_preview": (c.ErpPreviewRequest, c.ErpPreview),
         "reconcile": (c.ReconcileRequest, c.ReconciliationReport),
         "list_anomalies": (c.ListAnomaliesRequest, c.AnomalyList),
         "resolve_anomaly": (c.ResolveAnomalyRequest, c.AnomalyView),
@@ -45,7 +46,7 @@ CONTRACT = ServiceContract(
 )
 
 # Operations that change nothing: a database connection lost under one is tried once more.
-READS = frozenset({"get", "list_anomalies", "list_organisations", "list_invoices"})
+READS = frozenset({"get", "list_anomalies", "list_organisations", "list_invoices", "erp_preview"})
 # Operations that only show data (the audit trail records a staff member's call as a view;
 # reconcile may ask the provider for reports, but shows what it finds).
 VIEWS = frozenset(
@@ -74,6 +75,7 @@ def operations(
             "refund": refunds.staff_refund,
             "settlement": reporting.settlement,
             "erp_export": reporting.erp_export,
+            "erp_preview": reporting.erp_preview,
             "reconcile": reporting.reconcile,
             "list_anomalies": anomalies.list_anomalies,
             "resolve_anomaly": anomalies.resolve,

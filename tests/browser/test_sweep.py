@@ -49,6 +49,7 @@ USER_FOR = {
     "/staff/library": "clerk-library",
     "/staff/gis": "clerk-gis",
     "/finance": "finance",
+    "/finance/erp-preview": "finance",
     "/staff/audit": "admin",
 }
 

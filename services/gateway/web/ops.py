@@ -70,6 +70,7 @@ OPS: dict[str, str] = {
     "settlement": "payment.v1.settlement",
     "reconciliation": "payment.v1.reconcile",
     "erp_export": "payment.v1.erp_export",
+    "erp_preview": "payment.v1.erp_preview",
     "payment_anomalies": "payment.v1.list_anomalies",
     "resolve_anomaly": "payment.v1.resolve_anomaly",
     # audit
