@@ -340,6 +340,11 @@ async def test_a_cancelled_invoiced_reservation_gets_a_credit_note_naming_the_in
     contact = resident()
     org = await suite.organisation(contact.subject)
     held, order = await suite.ordered_reservation(contact, 10, 12)
+    with pytest.raises(Forbidden) as elsewhere:  # staff of another department may not
+        await suite.invoice(
+            staff("staff", departments=("library",)), order.order_id, org.organisation_id
+        )
+    assert elsewhere.value.field == "order_id"
     await suite.invoice(CLERK, order.order_id, org.organisation_id)  # staff may invoice too
     await order_in(suite.cart, contact, order.order_id, "fulfilled")
 
