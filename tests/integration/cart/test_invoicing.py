@@ -9,6 +9,7 @@ is overdue, and a cancellation gives a credit note naming the original.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
@@ -435,3 +436,20 @@ async def test_erasing_a_contact_person_keeps_the_invoice_and_drops_them_from_th
         )
     ).organisations
     assert left.contact_persons == ["resident-other"]
+
+
+async def test_an_order_invoiced_twice_at_once_gets_one_invoice(suite: Suite) -> None:
+    contact = resident()
+    org = await suite.organisation(contact.subject)
+    _, order = await suite.ordered_reservation(contact, 13, 11)
+    first, second = await asyncio.gather(
+        suite.invoice(contact, order.order_id, org.organisation_id),
+        suite.invoice(CLERK, order.order_id, org.organisation_id),
+    )
+    assert first.payment_id == second.payment_id
+    assert await suite.payment_pool.fetchval("SELECT count(*) FROM invoices") == 1
+    await order_in(suite.cart, contact, order.order_id, "fulfilled")
+    with pytest.raises(Conflict):  # paid: no card payment after the invoice
+        await suite.call(
+            "payment.v1.start", StartPaymentRequest(order_id=order.order_id), PaymentView, contact
+        )
