@@ -31,6 +31,7 @@ from services.payment.domain.invoices import (
 from services.payment.domain.orders import check_payable
 from services.payment.transitions import Applied, apply
 from shared import idempotency
+from shared.access import CLERKS, acts_for_department
 from shared.contracts.cart import OrderForPayment
 from shared.contracts.common import Principal, RequestContext
 from shared.contracts.invoicing import (
@@ -168,6 +169,10 @@ class Invoicing:
         staff = is_staff(principal)
         if not staff and order.customer != principal.subject:
             raise NotFound("no such order", field="order_id")
+        if staff and not all(
+            acts_for_department(principal, line.merchant_id, CLERKS) for line in order.lines
+        ):
+            raise Forbidden("staff invoice orders of their own departments only", field="order_id")
         async with self.pool.acquire() as conn:
             org = await invoice_store.organisation(conn, req.organisation_id)
         if org is None:

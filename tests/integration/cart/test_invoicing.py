@@ -9,6 +9,7 @@ is overdue, and a cancellation gives a credit note naming the original.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
@@ -25,6 +26,12 @@ from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.domain.invoices import is_valid_reference
 from services.payment.settings import PaymentSettings
+from shared.contracts.audit import (
+    ErasedCounts,
+    ErasePersonalDataRequest,
+    PersonalData,
+    PersonalDataRequest,
+)
 from shared.contracts.booking import (
     CancelReply,
     CancelRequest,
@@ -334,6 +341,11 @@ async def test_a_cancelled_invoiced_reservation_gets_a_credit_note_naming_the_in
     contact = resident()
     org = await suite.organisation(contact.subject)
     held, order = await suite.ordered_reservation(contact, 10, 12)
+    with pytest.raises(Forbidden) as elsewhere:  # staff of another department may not
+        await suite.invoice(
+            staff("staff", departments=("library",)), order.order_id, org.organisation_id
+        )
+    assert elsewhere.value.field == "order_id"
     await suite.invoice(CLERK, order.order_id, org.organisation_id)  # staff may invoice too
     await order_in(suite.cart, contact, order.order_id, "fulfilled")
 
@@ -390,3 +402,54 @@ async def test_a_resident_who_is_not_a_contact_person_cannot_pay_by_invoice(suit
     assert await suite.payment_pool.fetchval("SELECT count(*) FROM invoices") == 0
     await order_in(suite.cart, stranger, order.order_id, "awaiting_payment")
     assert (await suite.reservation(stranger, held.reservation_id)).state == "held"
+
+
+async def test_erasing_a_contact_person_keeps_the_invoice_and_drops_them_from_the_organisation(
+    suite: Suite,
+) -> None:
+    contact = resident()
+    org = await suite.organisation(contact.subject, "resident-other")
+    _, order = await suite.ordered_reservation(contact, 12, 9)
+    await suite.invoice(contact, order.order_id, org.organisation_id)
+    audit = Principal(subject="system:audit", roles=("system",), kind="service")
+    mine = await suite.call(
+        "payment.v1.personal_data",
+        PersonalDataRequest(customer=contact.subject),
+        PersonalData,
+        audit,
+    )
+    assert len(mine.tables["organisations"]) == 1
+    assert len(mine.tables["invoices"]) == 1
+    pseudonym = f"erased:{uuid.uuid4().hex}"
+    await suite.call(
+        "payment.v1.erase_personal_data",
+        ErasePersonalDataRequest(customer=contact.subject, pseudonym=pseudonym),
+        ErasedCounts,
+        audit,
+    )
+    (kept,) = await suite.invoices(FINANCE)
+    assert kept.amount_cents > 0
+    assert await suite.payment_pool.fetchval("SELECT issued_by FROM invoices") == pseudonym
+    (left,) = (
+        await suite.call(
+            "payment.v1.list_organisations", ListOrganisationsRequest(), OrganisationList, CLERK
+        )
+    ).organisations
+    assert left.contact_persons == ["resident-other"]
+
+
+async def test_an_order_invoiced_twice_at_once_gets_one_invoice(suite: Suite) -> None:
+    contact = resident()
+    org = await suite.organisation(contact.subject)
+    _, order = await suite.ordered_reservation(contact, 13, 11)
+    first, second = await asyncio.gather(
+        suite.invoice(contact, order.order_id, org.organisation_id),
+        suite.invoice(CLERK, order.order_id, org.organisation_id),
+    )
+    assert first.payment_id == second.payment_id
+    assert await suite.payment_pool.fetchval("SELECT count(*) FROM invoices") == 1
+    await order_in(suite.cart, contact, order.order_id, "fulfilled")
+    with pytest.raises(Conflict):  # paid: no card payment after the invoice
+        await suite.call(
+            "payment.v1.start", StartPaymentRequest(order_id=order.order_id), PaymentView, contact
+        )

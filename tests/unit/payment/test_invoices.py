@@ -121,3 +121,15 @@ def test_a_bad_payment_file_row_is_refused_naming_the_file(content: str) -> None
     with pytest.raises(ValidationFailed) as refused:
         parse_payment_file(content)
     assert refused.value.field == "csv"
+
+
+def test_the_invoice_is_always_built_but_never_the_online_provider() -> None:
+    from services.payment.providers.invoice import InvoiceProvider
+    from services.payment.providers.registry import build_providers, provider_class
+    from services.payment.settings import PaymentSettings
+
+    assert provider_class("invoice") is InvoiceProvider
+    built = build_providers(PaymentSettings(), None, production=False)  # type: ignore[arg-type]
+    assert set(built) == {"local", "invoice"}
+    with pytest.raises(ValueError, match="not an online payment provider"):
+        build_providers(PaymentSettings(provider="invoice"), None, production=False)  # type: ignore[arg-type]
