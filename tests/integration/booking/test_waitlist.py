@@ -20,6 +20,7 @@ from services.booking import demo
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from services.booking.waitlist_offers import Offers
+from shared.contracts import audit as a
 from shared.contracts import booking as c
 from shared.contracts.common import Principal
 from shared.errors import Conflict, LimitReached, NotFound, ValidationFailed
@@ -412,3 +413,23 @@ async def test_the_offered_hold_goes_into_the_cart_and_is_paid_on_another_device
     # Nobody else may decline or leave it.
     gone = await client.post(f"/api/v1/waitlist/{entry_id}/leave", headers=keyed(other))
     assert gone.status_code == 404, gone.text
+
+
+async def test_a_residents_waiting_list_is_in_their_data_and_erased_with_it(
+    booking: Booking,
+) -> None:
+    hall = await booking.add_resource(1)
+    start = local(next_weekday(1), 12)
+    await take(booking, hall, start)
+    entry = await join(booking, BEA, hall, start)
+    audit = Principal(subject="system:audit", roles=("system",), kind="service")
+    found = await booking.call(
+        "personal_data", a.PersonalDataRequest(customer=BEA.subject), a.PersonalData, audit
+    )
+    [row] = found.tables["waitlist_entries"]
+    assert row["id"] == str(entry.entry_id)
+    assert "booker" not in row  # what an offer needs to price it: not shown as data
+    erase = a.ErasePersonalDataRequest(customer=BEA.subject, pseudonym="erased:" + "0" * 32)
+    counts = await booking.call("erase_personal_data", erase, a.ErasedCounts, audit)
+    assert counts.removed["waitlist_entries"] == 1
+    assert await mine(booking, BEA) == {}
