@@ -141,4 +141,6 @@ class Offers:
 def consumers(bookings: Bookings) -> list[Consumer]:
     offers = Offers(bookings)
     subjects = [t.subject for t in (*FREEING, c.ReservationConfirmed)]
-    return [Consumer("booking-waitlist", subjects, offers.on_reservation)]
+    # From the consumer's creation on: events older than the waiting list free nothing
+    # anyone waits for (a restart resumes where the durable was).
+    return [Consumer("booking-waitlist", subjects, offers.on_reservation, deliver_new_only=True)]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
+from services.gateway.web.waitlist_texts import TEXTS as WAITLIST_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -747,6 +748,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "state_failed": ("Epäonnistunut", "Misslyckad", "Failed"),
 }
 _T.update({k: v for k, v in INSIGHTS_TEXTS.items() if k not in _T})  # the figures page
+_T.update({k: v for k, v in WAITLIST_TEXTS.items() if k not in _T})  # the waiting list
 
 
 def t(lang: str, key: str) -> str:
