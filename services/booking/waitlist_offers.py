@@ -67,6 +67,7 @@ class Offers:
         if found is None:  # no longer active: nothing to offer
             return []
         res = found.resource
+        await waitlist_store.lock_queue(conn, res.id)  # joins that saw it taken are in
         lo, hi = holds.guarded(res, starts_at, ends_at)
         # a queued time conflicts with the freed one when their guarded ranges overlap
         times = await waitlist_store.waiting_times(
