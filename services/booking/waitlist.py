@@ -77,6 +77,7 @@ class Waitlist:
                 self.bookings.now(),
             )  # fmt: skip
             lo, hi = guarded(res, starts_at, ends_at)
+            await waitlist_store.lock_queue(conn, res.id)  # no free slips past unseen
             if await store.used_places(conn, res.id, lo, hi) + req.places <= res.capacity:
                 raise Conflict("the time is free: book it instead", field="starts_at")
             most = self.settings.waitlist_max_entries

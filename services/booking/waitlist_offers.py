@@ -67,6 +67,7 @@ class Offers:
         if found is None:  # no longer active: nothing to offer
             return []
         res = found.resource
+        await waitlist_store.lock_queue(conn, res.id)  # joins that saw it taken are in
         lo, hi = holds.guarded(res, starts_at, ends_at)
         # a queued time conflicts with the freed one when their guarded ranges overlap
         times = await waitlist_store.waiting_times(
@@ -141,4 +142,6 @@ class Offers:
 def consumers(bookings: Bookings) -> list[Consumer]:
     offers = Offers(bookings)
     subjects = [t.subject for t in (*FREEING, c.ReservationConfirmed)]
-    return [Consumer("booking-waitlist", subjects, offers.on_reservation)]
+    # From the consumer's creation on: events older than the waiting list free nothing
+    # anyone waits for (a restart resumes where the durable was).
+    return [Consumer("booking-waitlist", subjects, offers.on_reservation, deliver_new_only=True)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -9,6 +10,20 @@ import asyncpg
 
 from services.booking.domain.waitlist import WaitlistEntry
 from shared.errors import NotFound
+
+
+def queue_key(resource_id: uuid.UUID) -> int:
+    """The advisory lock key of a resource's waiting list (the same in every replica)."""
+    digest = hashlib.blake2b(b"waitlist\x00" + resource_id.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def lock_queue(conn: asyncpg.Connection, resource_id: uuid.UUID) -> None:
+    """Serialise joining a resource's queue with offering its freed times, until the end of
+    the transaction: a resident who found the time taken is in the queue before the offer
+    looks, or the time was free when they looked. Taken before any time lock (holds never
+    take it, so the order queue -> time has no cycle)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", queue_key(resource_id))
 
 
 def entry(row: asyncpg.Record) -> WaitlistEntry:

@@ -24,6 +24,7 @@ from services.gateway.web import (
     shop,
     staff,
     units,
+    waitlist,
 )
 from services.gateway.web.i18n import LANGUAGES, t, text_keys
 from tests.browser.conftest import axe_violations, screenshot, sign_in
@@ -57,7 +58,8 @@ USER_FOR = {
 def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
-    for module in (resident, book, shop, staff, clerk, resources, units, insights, audit):
+    modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
+    for module in modules:
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)

@@ -124,6 +124,7 @@ def web_router() -> Router:
         shop,
         staff,
         units,
+        waitlist,
     )
 
     return Router(
@@ -138,6 +139,7 @@ def web_router() -> Router:
             *units.ROUTES,
             *insights.ROUTES,
             *audit.ROUTES,
+            *waitlist.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],
         exception_handlers={ServiceError: _service_error, ValidationException: _bad_address},

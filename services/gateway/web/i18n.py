@@ -13,6 +13,7 @@ from services.gateway.web.audit_texts import TEXTS as AUDIT_TEXTS
 from services.gateway.web.finance_texts import TEXTS as FINANCE_TEXTS
 from services.gateway.web.gis_texts import TEXTS as GIS_TEXTS
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
+from services.gateway.web.waitlist_texts import TEXTS as WAITLIST_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -753,6 +754,7 @@ _T.update({k: v for k, v in INSIGHTS_TEXTS.items() if k not in _T})  # the figur
 _T.update({k: v for k, v in AUDIT_TEXTS.items() if k not in _T})  # the audit trail page
 _T.update({k: v for k, v in FINANCE_TEXTS.items() if k not in _T})  # the ERP export preview
 _T.update({k: v for k, v in GIS_TEXTS.items() if k not in _T})  # the GIS shop's map
+_T.update({k: v for k, v in WAITLIST_TEXTS.items() if k not in _T})  # the waiting list
 
 
 def t(lang: str, key: str) -> str:

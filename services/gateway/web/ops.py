@@ -43,6 +43,10 @@ OPS: dict[str, str] = {
     "set_hours": "booking.v1.set_hours",
     "list_units": "booking.v1.list_units",
     "upsert_unit": "booking.v1.upsert_unit",
+    "join_waitlist": "booking.v1.join_waitlist",
+    "my_waitlist": "booking.v1.my_waitlist",
+    "leave_waitlist": "booking.v1.leave_waitlist",
+    "decline_offer": "booking.v1.decline_offer",
     # cart
     "get_cart": "cart.v1.get_cart",
     "add_reservation": "cart.v1.add_reservation",

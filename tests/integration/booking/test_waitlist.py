@@ -20,11 +20,13 @@ from services.booking import demo
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from services.booking.waitlist_offers import Offers
+from shared.contracts import audit as a
 from shared.contracts import booking as c
 from shared.contracts.common import Principal
 from shared.errors import Conflict, LimitReached, NotFound, ValidationFailed
 from shared.settings import CommonSettings
 from tests.integration.booking.conftest import (
+    HEL,
     RESIDENT,
     Booking,
     hosted_booking,
@@ -412,3 +414,75 @@ async def test_the_offered_hold_goes_into_the_cart_and_is_paid_on_another_device
     # Nobody else may decline or leave it.
     gone = await client.post(f"/api/v1/waitlist/{entry_id}/leave", headers=keyed(other))
     assert gone.status_code == 404, gone.text
+
+
+async def test_a_residents_waiting_list_is_in_their_data_and_erased_with_it(
+    booking: Booking,
+) -> None:
+    hall = await booking.add_resource(1)
+    start = local(next_weekday(1), 12)
+    await take(booking, hall, start)
+    entry = await join(booking, BEA, hall, start)
+    audit = Principal(subject="system:audit", roles=("system",), kind="service")
+    found = await booking.call(
+        "personal_data", a.PersonalDataRequest(customer=BEA.subject), a.PersonalData, audit
+    )
+    [row] = found.tables["waitlist_entries"]
+    assert row["id"] == str(entry.entry_id)
+    assert "booker" not in row  # what an offer needs to price it: not shown as data
+    erase = a.ErasePersonalDataRequest(customer=BEA.subject, pseudonym="erased:" + "0" * 32)
+    counts = await booking.call("erase_personal_data", erase, a.ErasedCounts, audit)
+    assert counts.removed["waitlist_entries"] == 1
+    assert await mine(booking, BEA) == {}
+
+
+@pytest.mark.timeout(120)
+async def test_a_resident_joins_from_the_week_page_sees_the_queue_and_leaves(
+    suite: Any,
+) -> None:
+    client = suite
+    other = await bearer(client, "resident-kaarina")
+    me = await bearer(client, "resident-turku")
+    slot = await _free_hall_slot(client)
+    time_ = {k: slot[k] for k in ("resource_id", "starts_at", "ends_at")}
+    held = await client.post(
+        "/api/v1/holds", json={"items": [time_]}, headers={**other, "Idempotency-Key": "h1"}
+    )
+    assert held.status_code == 201, held.text
+    starts = datetime.fromisoformat(slot["starts_at"])
+    monday = starts.astimezone(HEL).date() - timedelta(days=starts.astimezone(HEL).weekday())
+    week = await client.get(
+        f"/resources/{demo.RESOURCE_SPORTS_HALL}",
+        params={"week": monday.isoformat(), "lang": "en"},
+        headers=me,
+    )
+    assert week.status_code == 200, week.text
+    assert "Join the waiting list" in week.text
+    assert 'form="waitlist-form"' in week.text
+    value = f"{slot['starts_at']}|{slot['ends_at']}"
+    assert f'value="{value}"' in week.text  # the taken slot's own button
+
+    form = {"resource_id": str(demo.RESOURCE_SPORTS_HALL), "slot": value, "key": "page-1"}
+    joined = await client.post("/waitlist", data=form, headers=me)
+    assert joined.status_code == 303, joined.text
+    assert joined.headers["location"].startswith("/waitlist")
+    again = await client.post("/waitlist", data=form, headers=me)  # a double submit
+    assert again.status_code == 303, again.text
+    for lang, waiting, place in (
+        ("fi", "Jonossa", "Sija jonossa"),
+        ("sv", "I kö", "Plats i kön"),
+        ("en", "Waiting", "Place in the queue"),
+    ):
+        listed = await client.get("/waitlist", params={"lang": lang}, headers=me)
+        assert listed.status_code == 200, listed.text
+        assert waiting in listed.text
+        assert place in listed.text
+        assert listed.text.count('data-state="waiting"') == 1
+    entries = (await client.get("/api/v1/waitlist", headers=me)).json()["entries"]
+    assert len(entries) == 1
+    left = await client.post(
+        f"/waitlist/{entries[0]['entry_id']}/leave", data={"key": "leave-1"}, headers=me
+    )
+    assert left.status_code == 303, left.text
+    entries = (await client.get("/api/v1/waitlist", headers=me)).json()["entries"]
+    assert entries[0]["state"] == "left"
