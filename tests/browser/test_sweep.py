@@ -14,7 +14,17 @@ from typing import Any
 from litestar.handlers import HTTPRouteHandler
 
 from services.booking import demo
-from services.gateway.web import book, clerk, insights, resident, resources, shop, staff, units
+from services.gateway.web import (
+    book,
+    clerk,
+    contact,
+    insights,
+    resident,
+    resources,
+    shop,
+    staff,
+    units,
+)
 from services.gateway.web.i18n import LANGUAGES, t, text_keys
 from tests.browser.conftest import axe_violations, screenshot, sign_in
 from tests.e2e.conftest import Suite
@@ -45,7 +55,7 @@ USER_FOR = {
 def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
-    for module in (resident, book, shop, staff, clerk, resources, units, insights):
+    for module in (resident, book, shop, staff, clerk, resources, units, insights, contact):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)

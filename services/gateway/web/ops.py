@@ -72,6 +72,9 @@ OPS: dict[str, str] = {
     "erp_export": "payment.v1.erp_export",
     "payment_anomalies": "payment.v1.list_anomalies",
     "resolve_anomaly": "payment.v1.resolve_anomaly",
+    # notify
+    "get_contact": "notify.v1.get_contact",
+    "set_contact": "notify.v1.set_contact",
     # insights
     "insights_figures": "insights.v1.figures",
     "insights_figures_csv": "insights.v1.figures_csv",

@@ -219,3 +219,47 @@ async def test_sign_in_works_while_notify_is_down(
         assert looked.json()["principal"] == SUBJECT[AINO]
         await client.app.state.contact_seeder.wait()  # notify did not answer: nothing more
         assert (await client.get(CONTACT, headers=cookie)).status_code == 503
+
+
+async def test_the_contact_page_saves_and_shows_a_refused_value_on_the_form(
+    gateway: GatewayClient,
+) -> None:
+    aino = await signed_in(gateway, AINO)
+    page = await gateway.get("/contact", headers={**aino, "Accept-Language": "sv"})
+    assert page.status_code == 200, page.text
+    assert '<html lang="sv"' in page.text
+    assert "Kontaktuppgifter" in page.text
+    assert 'value="aino.virtanen@example.fi"' in page.text  # filled at sign-in
+
+    form = {"referer": "http://testserver/contact", **aino}
+    saved = await gateway.post(
+        "/contact",
+        data={"email": "aino@example.fi", "phone": "+358 40 1234567", "locale": "en"},
+        headers=form,
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/contact?done=done_saved"
+    mine = (await gateway.get(CONTACT, headers=aino)).json()
+    assert (mine["email"], mine["phone"], mine["locale"], mine["reminders"]) == (
+        "aino@example.fi", "+358401234567", "en", False,
+    )  # fmt: skip
+
+    refused = await gateway.post(
+        "/contact", data={"email": "aino(at)example.fi", "locale": "fi"}, headers=form
+    )
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/contact"
+    again = await gateway.get(
+        "/contact",
+        headers={
+            **aino,
+            "Accept-Language": "fi",
+            "Cookie": f"form_error={refused.cookies['form_error']}",
+        },
+    )
+    assert 'data-field="email"' in again.text
+    assert "Anna sähköpostiosoite muodossa" in again.text
+    assert 'value="aino(at)example.fi"' in again.text  # the input kept
+    assert 'aria-invalid="true"' in again.text
+    unchanged = (await gateway.get(CONTACT, headers=aino)).json()
+    assert unchanged["email"] == "aino@example.fi"
