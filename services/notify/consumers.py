@@ -8,6 +8,7 @@ import asyncpg
 
 from services.notify import store
 from services.notify.domain.model import email_skip_reason
+from services.notify.orders import ORDER_EVENTS, on_order_event
 from shared.contracts import booking as b
 from shared.events import Consumer
 
@@ -96,6 +97,14 @@ def consumers() -> list[Consumer]:
             "notify-waitlist",
             [b.WaitlistOffered.subject],
             on_waitlist_offer,
+            deliver_new_only=True,
+        ),
+        # Orders: paid (with the receipt), refunded, library payment recorded, GIS file
+        # ready (orders.py); one consumer, so an order is known before its refund.
+        Consumer(
+            "notify-orders",
+            [t.subject for t in ORDER_EVENTS],
+            on_order_event,
             deliver_new_only=True,
         ),
     ]

@@ -18,6 +18,7 @@ from services.gateway.web import (
     audit,
     book,
     clerk,
+    contact,
     insights,
     resident,
     resources,
@@ -59,7 +60,7 @@ def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
     modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
-    for module in modules:
+    for module in (*modules, contact):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)

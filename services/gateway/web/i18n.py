@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.gateway.web.audit_texts import TEXTS as AUDIT_TEXTS
+from services.gateway.web.contact_texts import TEXTS as CONTACT_TEXTS
 from services.gateway.web.finance_texts import TEXTS as FINANCE_TEXTS
 from services.gateway.web.gis_texts import TEXTS as GIS_TEXTS
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
@@ -755,6 +756,7 @@ _T.update({k: v for k, v in AUDIT_TEXTS.items() if k not in _T})  # the audit tr
 _T.update({k: v for k, v in FINANCE_TEXTS.items() if k not in _T})  # the ERP export preview
 _T.update({k: v for k, v in GIS_TEXTS.items() if k not in _T})  # the GIS shop's map
 _T.update({k: v for k, v in WAITLIST_TEXTS.items() if k not in _T})  # the waiting list
+_T.update({k: v for k, v in CONTACT_TEXTS.items() if k not in _T})  # the contact details page
 
 
 def t(lang: str, key: str) -> str:

@@ -80,6 +80,9 @@ OPS: dict[str, str] = {
     # audit
     "audit_search": "audit.v1.search",
     "audit_verify": "audit.v1.verify",
+    # notify
+    "get_contact": "notify.v1.get_contact",
+    "set_contact": "notify.v1.set_contact",
     # insights
     "insights_figures": "insights.v1.figures",
     "insights_figures_csv": "insights.v1.figures_csv",
