@@ -9,10 +9,12 @@ from typing import Any
 
 from services.payment import personal_data
 from services.payment.anomalies import Anomalies
+from services.payment.desk import DeskPayments
 from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
 from shared.contracts import audit as a
+from shared.contracts import desk as d
 from shared.contracts import payment as c
 from shared.messaging import Operation
 from shared.operations import ServiceContract
@@ -31,6 +33,12 @@ CONTRACT = ServiceContract(
         "reconcile": (c.ReconcileRequest, c.ReconciliationReport),
         "list_anomalies": (c.ListAnomaliesRequest, c.AnomalyList),
         "resolve_anomaly": (c.ResolveAnomalyRequest, c.AnomalyView),
+        # the service desk (issue 19)
+        "desk_pay": (d.DeskPayRequest, c.PaymentView),
+        "desk_receipt": (d.DeskReceiptRequest, d.DeskReceipt),
+        "create_payment_link": (d.PaymentLinkCreate, d.PaymentLink),
+        "payment_link": (d.PaymentLinkRef, d.PaymentLinkView),
+        "pay_by_link": (d.PaymentLinkRef, c.PaymentView),
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -39,7 +47,7 @@ CONTRACT = ServiceContract(
 )
 
 # Operations that change nothing: a database connection lost under one is tried once more.
-READS = frozenset({"get", "list_anomalies"})
+READS = frozenset({"get", "list_anomalies", "desk_receipt", "payment_link"})
 # Operations that only show data (the audit trail records a staff member's call as a view;
 # reconcile may ask the provider for reports, but shows what it finds).
 VIEWS = frozenset({"settlement", "reconcile", "personal_data", "stale_customers"})
@@ -49,6 +57,7 @@ def operations(
     payments: Payments, refunds: Refunds, reporting: Reporting, anomalies: Anomalies
 ) -> list[Operation[Any]]:
     personal = personal_data.operations(payments.pool)
+    desk = DeskPayments(payments)
     return CONTRACT.bind(
         {
             "start": payments.start,
@@ -62,6 +71,11 @@ def operations(
             "reconcile": reporting.reconcile,
             "list_anomalies": anomalies.list_anomalies,
             "resolve_anomaly": anomalies.resolve,
+            "desk_pay": desk.pay,
+            "desk_receipt": desk.receipt,
+            "create_payment_link": desk.create_link,
+            "payment_link": desk.link,
+            "pay_by_link": desk.pay_by_link,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

@@ -12,6 +12,7 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         audit,
         booking,
         cart,
+        desk,
         insights,
         payment,
         provider_callbacks,
@@ -24,4 +25,5 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *provider_callbacks.routes(),
         *insights.routes(),
         *audit.routes(),
+        *desk.routes(),
     ]

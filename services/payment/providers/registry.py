@@ -22,7 +22,10 @@ BUILT_IN: dict[str, str] = {
     "local": "services.payment.providers.local:LocalProvider",
     "stripe": "services.payment.providers.stripe:StripeProvider",
     "paytrail": "services.payment.providers.paytrail:PaytrailProvider",
+    "desk": "services.payment.providers.desk:DeskProvider",
 }
+# Providers every installation has beside the configured one: the service desk (issue 19).
+ALWAYS = ("desk",)
 TEST_ONLY = frozenset({"local"})
 
 
@@ -67,6 +70,9 @@ def build_providers(
     names = [settings.provider]
     if not production and "local" not in names:
         names.append("local")
+    names += [name for name in ALWAYS if name not in names]
+    if settings.provider in ALWAYS:
+        raise ValueError(f"PAYMENT_PROVIDER={settings.provider} takes no money online")
     if production and settings.provider in TEST_ONLY:
         raise ValueError(f"PAYMENT_PROVIDER={settings.provider} is a test provider")
     return {name: provider_class(name).from_settings(settings, pool) for name in names}
