@@ -107,7 +107,9 @@ def _as_uuid(q: str) -> uuid.UUID | None:
 
 
 def _phone_digits(q: str) -> str:
-    return "".join(ch for ch in q if ch.isdigit())
+    """The digits of a phone number, +358 written as the national 0 (as in the SQL)."""
+    digits = "".join(ch for ch in q if ch.isdigit())
+    return "0" + digits[3:] if digits.startswith("358") else digits
 
 
 async def _matches(
@@ -131,16 +133,16 @@ async def _matches(
         """SELECT DISTINCT ON (r.customer) r.customer, r.id AS reservation_id, k.name,
                   k.email, k.phone,
                   CASE WHEN lower(k.email) = lower($1) THEN 'email'
-                       WHEN $2 <> '' AND regexp_replace(k.phone, '[^0-9]', '', 'g') = $2
-                           THEN 'phone'
+                       WHEN $2 <> '' AND p.digits = $2 THEN 'phone'
                        ELSE 'name' END AS matched
              FROM reservation_contacts k JOIN reservations r ON r.id = k.reservation_id
+             CROSS JOIN LATERAL (SELECT regexp_replace(
+                 regexp_replace(k.phone, '[^0-9]', '', 'g'), '^358', '0') AS digits) p
             WHERE ($4 OR r.merchant_id = ANY($5::text[]))
               AND (lower(k.name) LIKE lower($3) || '%' ESCAPE '\\'
                    OR lower(k.name) LIKE '% ' || lower($3) || '%' ESCAPE '\\'
                    OR lower(k.email) = lower($1)
-                   OR ($2 <> '' AND length($2) >= 5
-                       AND regexp_replace(k.phone, '[^0-9]', '', 'g') = $2))
+                   OR ($2 <> '' AND p.digits = $2))
             ORDER BY r.customer, k.created_at DESC
             LIMIT $6""",
         q,

@@ -25,7 +25,7 @@ from shared import idempotency
 from shared.access import CLERKS, acts_for_department, signed_in
 from shared.contracts import desk as d
 from shared.contracts.common import Principal, RequestContext
-from shared.contracts.payment import PaymentView, StartPaymentRequest
+from shared.contracts.payment import LocalDecideRequest, PaymentView, StartPaymentRequest
 from shared.errors import Conflict, Forbidden, Gone, NotFound
 
 ROLES = (*CLERKS, "admin")
@@ -204,6 +204,26 @@ class DeskPayments:
             traceparent=ctx.traceparent,
             client_address=ctx.client_address,
         )
-        return await self.payments.start(
+        started = await self.payments.start(
             StartPaymentRequest(order_id=link["order_id"]), as_customer
         )
+        if started.provider == "local":  # its page wants the payer signed in: the link's own
+            page = f"{LINK_PATH}{req.token}?payment_id={started.payment_id}"
+            return msgspec.structs.replace(started, redirect_url=page)
+        return started
+
+    async def pay_by_link_local(self, req: d.PaymentLinkDecide, ctx: RequestContext) -> PaymentView:
+        """The local test provider's choice for a payment of the link's order."""
+        link = await self._link(req.token)
+        as_customer = RequestContext(
+            principal=Principal(subject=link["customer"], roles=("resident",)),
+            request_id=ctx.request_id,
+            traceparent=ctx.traceparent,
+            client_address=ctx.client_address,
+        )
+        async with self.pool.acquire() as conn:
+            row = await store.payment(conn, req.payment_id)
+        if row is None or row["order_id"] != link["order_id"]:
+            raise NotFound("no such payment of this link's order", field="payment_id")
+        decide = LocalDecideRequest(payment_id=req.payment_id, decision=req.decision)
+        return await self.payments.local_decide(decide, as_customer)

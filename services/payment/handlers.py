@@ -39,6 +39,7 @@ CONTRACT = ServiceContract(
         "create_payment_link": (d.PaymentLinkCreate, d.PaymentLink),
         "payment_link": (d.PaymentLinkRef, d.PaymentLinkView),
         "pay_by_link": (d.PaymentLinkRef, c.PaymentView),
+        "pay_by_link_local": (d.PaymentLinkDecide, c.PaymentView),
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -76,6 +77,7 @@ def operations(
             "create_payment_link": desk.create_link,
             "payment_link": desk.link,
             "pay_by_link": desk.pay_by_link,
+            "pay_by_link_local": desk.pay_by_link_local,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

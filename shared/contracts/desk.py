@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from shared.contracts.booking import HoldItem, ReservationContact
+from shared.contracts.payment import Decision
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -166,3 +167,12 @@ class PaymentLinkView(msgspec.Struct, frozen=True, kw_only=True):
     state: Literal["payable", "paid", "closed"]
     expires_at: datetime
     payment_deadline: datetime
+
+
+class PaymentLinkDecide(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.pay_by_link_local`: the local test provider's pay / decline / abandon for a
+    payment begun from a link (development and tests; the link's token is the credential)."""
+
+    token: Token
+    payment_id: uuid.UUID
+    decision: Decision

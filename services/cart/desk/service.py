@@ -50,7 +50,9 @@ def acting(ctx: RequestContext, customer: str) -> RequestContext:
 
 
 def _digits(q: str) -> str:
+    """A phone number's digits (+358 as the national 0, as in the SQL); "" when too short."""
     found = "".join(ch for ch in q if ch.isdigit())
+    found = "0" + found[3:] if found.startswith("358") else found
     return found if len(found) >= 5 else ""
 
 

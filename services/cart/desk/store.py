@@ -36,15 +36,16 @@ async def customers_matching(
     """Desk customers whose name (a word of it) starts with `q`, whose e-mail is `q`, or whose
     phone number has the digits `digits` (at least 5, else not compared)."""
     rows: list[Row] = await conn.fetch(
-        """SELECT *, CASE WHEN lower(email) = lower($1) THEN 'email'
-                          WHEN $3 <> '' AND regexp_replace(phone, '[^0-9]', '', 'g') = $3
-                              THEN 'phone'
-                          ELSE 'name' END AS matched
-             FROM desk_customers
+        """SELECT d.*, CASE WHEN lower(email) = lower($1) THEN 'email'
+                            WHEN $3 <> '' AND p.digits = $3 THEN 'phone'
+                            ELSE 'name' END AS matched
+             FROM desk_customers d
+             CROSS JOIN LATERAL (SELECT regexp_replace(
+                 regexp_replace(d.phone, '[^0-9]', '', 'g'), '^358', '0') AS digits) p
             WHERE lower(name) LIKE lower($2) || '%' ESCAPE '\\'
                OR lower(name) LIKE '% ' || lower($2) || '%' ESCAPE '\\'
                OR lower(email) = lower($1)
-               OR ($3 <> '' AND regexp_replace(phone, '[^0-9]', '', 'g') = $3)
+               OR ($3 <> '' AND p.digits = $3)
             ORDER BY name LIMIT $4""",
         q,
         like,

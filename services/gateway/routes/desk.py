@@ -129,6 +129,17 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         render=absolute_redirect,
         errors=(410,),
     ),
+    OperationRoute(
+        "POST",
+        "/payment-links/{token:str}/local-decision",
+        "payment.v1.pay_by_link_local",
+        d.PaymentLinkDecide,
+        p.PaymentView,
+        ANYONE,
+        "The local test provider: pay, decline or abandon a link's payment (dev/test)",
+        render=absolute_redirect,
+        errors=(410,),
+    ),
 ]
 
 

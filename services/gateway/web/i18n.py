@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.gateway.web.desk_texts import TEXTS as DESK_TEXTS
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
@@ -747,6 +748,7 @@ _T: dict[str, tuple[str, str, str]] = {
     "state_failed": ("Epäonnistunut", "Misslyckad", "Failed"),
 }
 _T.update({k: v for k, v in INSIGHTS_TEXTS.items() if k not in _T})  # the figures page
+_T.update({k: v for k, v in DESK_TEXTS.items() if k not in _T})  # the service desk
 
 
 def t(lang: str, key: str) -> str:
