@@ -14,7 +14,17 @@ from typing import Any
 from litestar.handlers import HTTPRouteHandler
 
 from services.booking import demo
-from services.gateway.web import book, clerk, insights, resident, resources, shop, staff, units
+from services.gateway.web import (
+    book,
+    clerk,
+    desk,
+    insights,
+    resident,
+    resources,
+    shop,
+    staff,
+    units,
+)
 from services.gateway.web.i18n import LANGUAGES, t, text_keys
 from tests.browser.conftest import axe_violations, screenshot, sign_in
 from tests.e2e.conftest import Suite
@@ -32,6 +42,8 @@ NOT_PAGES = {
     "/orders/{order_id:str}",  # needs a paid order: covered by test_journey
     "/reservations/{reservation_id:str}/cancel",  # needs a reservation: test_journey
     "/staff/reservations/{reservation_id:str}/cancel",
+    "/staff/desk/receipts/{payment_id:str}",  # needs a desk payment: test_desk
+    "/pay/link/{token:str}",  # needs a payment link: test_desk
 }
 PATH_VALUES = {"{resource_id:str}": str(demo.RESOURCE_SPORTS_HALL)}
 # Who sees a page (the default: a resident for /..., the sports clerk for /staff...).
@@ -45,7 +57,7 @@ USER_FOR = {
 def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
-    for module in (resident, book, shop, staff, clerk, resources, units, insights):
+    for module in (resident, book, shop, staff, clerk, resources, units, insights, desk):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)
