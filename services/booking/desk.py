@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from services.booking import store
 from services.booking.access import signed_in
 from services.booking.contacts import keep
 from services.booking.hold_limits import check_hold_limits
@@ -18,7 +19,7 @@ from shared.access import CLERKS, acts_for_department
 from shared.contracts import booking as c
 from shared.contracts import desk as d
 from shared.contracts.common import Principal, RequestContext
-from shared.errors import Forbidden, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed
 
 ROLES = (*CLERKS, "admin")
 
@@ -85,6 +86,29 @@ class Desk:
             await remember(conn, "desk_hold", clerk, req, reply)
         b.outbox_written()
         return reply
+
+    async def cancel(self, req: d.DeskCancelRequest, ctx: RequestContext) -> c.CancelReply:
+        """Cancelled for the customer as if they did it themself (their policy's refund),
+        the reason noting the desk; the clerk must act for its department."""
+        clerk = desk_clerk(ctx)
+        reason = req.reason.strip()
+        if not reason:
+            raise ValidationFailed("give a reason", field="reason")
+        async with self.bookings.pool.acquire() as conn:
+            r = await store.get(conn, req.reservation_id)
+        if not acts_for_department(clerk, r.merchant_id):
+            raise NotFound("no such reservation", field="reservation_id")
+        as_customer = RequestContext(
+            principal=acting_for(r.customer, None),
+            request_id=ctx.request_id,
+            traceparent=ctx.traceparent,
+            client_address=ctx.client_address,
+        )
+        key = None if req.idempotency_key is None else f"desk:{req.idempotency_key}"
+        inner = c.CancelRequest(
+            reservation_id=req.reservation_id, reason=f"desk: {reason}", idempotency_key=key
+        )
+        return await self.bookings.cancel(inner, as_customer)
 
     async def search(self, req: d.DeskSearchRequest, ctx: RequestContext) -> d.DeskSearchReply:
         """Customers of the clerk's departments' reservations (admins: all) whose contact

@@ -66,6 +66,7 @@ CONTRACT = ServiceContract(
         "mark_no_show": (c.NoShowRequest, c.ReservationView),
         # the service desk (issue 19); desk_search is internal: cart combines it with its own
         "desk_hold": (d.DeskHoldRequest, c.HoldReply),
+        "desk_cancel": (d.DeskCancelRequest, c.CancelReply),
         "desk_search": (d.DeskSearchRequest, d.DeskSearchReply),
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
@@ -147,6 +148,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "day_view": staff.day_view,
             "mark_no_show": approvals.mark_no_show,
             "desk_hold": desk.hold,
+            "desk_cancel": desk.cancel,
             "desk_search": desk.search,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,

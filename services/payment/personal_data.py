@@ -46,6 +46,8 @@ ERASURE = (
         """UPDATE payments SET customer = $2, redirect_url = NULL, client_secret = NULL
            WHERE customer = $1""",
     ),
+    # payment links made for them (the token is stored hashed): gone with their identity
+    Erase("payment_links", "DELETE FROM payment_links WHERE customer = $1 AND $2 <> ''", True),
     FORGET_SENT_EVENTS,
     FORGET_STORED_REPLIES,
 )

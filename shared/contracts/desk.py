@@ -85,6 +85,15 @@ class DeskHoldRequest(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str | None = None
 
 
+class DeskCancelRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.desk_cancel`: cancel for the customer, by the customer's own cancellation
+    policy (the refund they would get themself; staff's full refund is `booking.v1.cancel`)."""
+
+    reservation_id: uuid.UUID
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    idempotency_key: str | None = None
+
+
 class DeskAddReservationRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`cart.v1.desk_add_reservation`: put the customer's held reservation into their cart."""
 

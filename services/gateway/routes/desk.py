@@ -60,6 +60,15 @@ ROUTES: list[OperationRoute[Any, Any]] = [
     ),
     OperationRoute(
         "POST",
+        "/desk/reservations/{reservation_id:uuid}/cancellation",
+        "booking.v1.desk_cancel",
+        d.DeskCancelRequest,
+        b.CancelReply,
+        DESK,
+        "Cancel for the customer by their own cancellation policy (the refund follows)",
+    ),
+    OperationRoute(
+        "POST",
         "/desk/cart-reservations",
         "cart.v1.desk_add_reservation",
         d.DeskAddReservationRequest,

@@ -76,6 +76,7 @@ OPS: dict[str, str] = {
     "desk_search": "cart.v1.desk_search",
     "desk_customer_create": "cart.v1.desk_customer_create",
     "desk_hold": "booking.v1.desk_hold",
+    "desk_cancel": "booking.v1.desk_cancel",
     "desk_add_reservation": "cart.v1.desk_add_reservation",
     "desk_checkout": "cart.v1.desk_checkout",
     "desk_pay": "payment.v1.desk_pay",

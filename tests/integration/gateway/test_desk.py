@@ -186,6 +186,23 @@ async def test_phone_booker_booked_by_a_clerk_and_paid_at_the_desk(
     sales = [r for r in erp.json()["rows"] if r["kind"] == "sale"]
     assert sum(r["base_cents"] + r["vat_cents"] for r in sales) == order["total_cents"]
 
+    # The customer phones to cancel: by their own policy, the money back at the desk.
+    cancelled = await client.post(
+        f"/api/v1/desk/reservations/{order['reservation_id']}/cancellation",
+        json={"reason": "asiakas soitti"},
+        headers={**clerk, **key()},
+    )
+    assert cancelled.status_code == 201, cancelled.text
+    refund = cancelled.json()["refund_cents"]
+    assert cancelled.json()["reservation"]["state"] == "cancelled"
+    assert 0 < refund <= order["total_cents"]
+
+    async def refunded() -> bool:
+        got = await client.get(f"/api/v1/payments/{payment['payment_id']}", headers=clerk)
+        return bool(got.json()["refunded_cents"] == refund)
+
+    await eventually(refunded)
+
 
 async def test_payment_link_is_paid_by_the_customer_with_the_local_provider(
     suite: GatewayClient,
