@@ -19,6 +19,7 @@ from services.gateway.web import (
     book,
     clerk,
     contact,
+    desk,
     insights,
     resident,
     resources,
@@ -44,6 +45,8 @@ NOT_PAGES = {
     "/orders/{order_id:str}",  # needs a paid order: covered by test_journey
     "/reservations/{reservation_id:str}/cancel",  # needs a reservation: test_journey
     "/staff/reservations/{reservation_id:str}/cancel",
+    "/staff/desk/receipts/{payment_id:str}",  # needs a desk payment: test_desk
+    "/pay/link/{token:str}",  # needs a payment link: test_desk
 }
 PATH_VALUES = {"{resource_id:str}": str(demo.RESOURCE_SPORTS_HALL)}
 # Who sees a page (the default: a resident for /..., the sports clerk for /staff...).
@@ -60,7 +63,7 @@ def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
     modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
-    for module in (*modules, contact):
+    for module in (*modules, contact, desk):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)

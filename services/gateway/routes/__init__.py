@@ -12,6 +12,7 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         audit,
         booking,
         cart,
+        desk,
         insights,
         notify,
         payment,
@@ -26,4 +27,5 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *insights.routes(),
         *audit.routes(),
         *notify.routes(),
+        *desk.routes(),
     ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from services.gateway.web.audit_texts import TEXTS as AUDIT_TEXTS
 from services.gateway.web.contact_texts import TEXTS as CONTACT_TEXTS
+from services.gateway.web.desk_texts import TEXTS as DESK_TEXTS
 from services.gateway.web.finance_texts import TEXTS as FINANCE_TEXTS
 from services.gateway.web.gis_texts import TEXTS as GIS_TEXTS
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
@@ -757,6 +758,7 @@ _T.update({k: v for k, v in FINANCE_TEXTS.items() if k not in _T})  # the ERP ex
 _T.update({k: v for k, v in GIS_TEXTS.items() if k not in _T})  # the GIS shop's map
 _T.update({k: v for k, v in WAITLIST_TEXTS.items() if k not in _T})  # the waiting list
 _T.update({k: v for k, v in CONTACT_TEXTS.items() if k not in _T})  # the contact details page
+_T.update({k: v for k, v in DESK_TEXTS.items() if k not in _T})  # the service desk
 
 
 def t(lang: str, key: str) -> str:

@@ -44,6 +44,7 @@ INTERNAL = {
     "booking.v1.shorten_holds",  # cart, when the order could not be written after extending
     "booking.v1.reservation_for_cart",  # cart, when a reservation is added
     "cart.v1.order_for_payment",  # payment, when a payment starts
+    "booking.v1.desk_search",  # cart, which combines it with its own (cart.v1.desk_search)
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource
     "notify.v1.seed_contact",  # the gateway itself, at sign-in (contacts.py)
     # residents' data rights: the audit service asks each service (audit.v1.* are routed)
