@@ -45,10 +45,10 @@ def _new_catalog(lang: str | None) -> Catalog:
     )
 
 
-def _write(catalog: Catalog, path: Path) -> None:
+def _write(catalog: Catalog, path: Path, lineno: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        write_po(f, catalog, width=100, omit_header=False, sort_output=False)
+        write_po(f, catalog, width=100, sort_output=False, include_lineno=lineno)
 
 
 def merge(entries: Mapping[str, tuple[str, str, str]], directory: Path = LOCALE_DIR) -> None:
@@ -92,7 +92,7 @@ def extract(directory: Path = LOCALE_DIR) -> None:
                 locations=uses.get(str(message.context), []),
                 context=message.context,
             )
-    _write(template, directory / "web.pot")
+    _write(template, directory / "web.pot", lineno=False)  # files only: fewer merge conflicts
 
 
 def problems(directory: Path = LOCALE_DIR, staged: Mapping[str, object] | None = None) -> list[str]:
