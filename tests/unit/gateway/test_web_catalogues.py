@@ -32,6 +32,18 @@ def test_no_finnish_or_swedish_text_is_left_in_english(lang: str) -> None:
     assert {(lang, key) for key in left} <= SAME_AS_ENGLISH, left
 
 
+def test_no_english_text_is_left_in_finnish() -> None:
+    """The reverse: an English page shows no Finnish text of a key."""
+    finnish = {key: i18n.t("fi", key) for key in Texts().english}
+    left = [
+        key
+        for key, text in finnish.items()
+        if i18n.t("en", key) == text
+        and re.search(r"[A-Za-zÄÖäö]{3}", re.sub(r"\{[a-z_]+\}", "", text))
+    ]
+    assert left == []
+
+
 def test_english_pages_read_the_source_texts() -> None:
     english = Texts().english
     assert all(i18n.t("en", key) == text for key, text in english.items())
