@@ -111,7 +111,11 @@ def problems(directory: Path = LOCALE_DIR, staged: Mapping[str, object] | None =
             f"{lang}: {key!r} is not in the English source"
             for key in catalog.keys() - source.keys()
         ]
-    known = source.keys() | set(staged or {})
+    if staged is None:
+        from services.gateway.web import i18n
+
+        staged = i18n._T  # staged texts are served too, until `make texts` moves them
+    known = source.keys() | set(staged)
     for key, where in sorted(used_keys().items()):
         if key not in known:
             found.append(f"{key!r} used at {where[0][0]}:{where[0][1]} has no text")
@@ -122,7 +126,8 @@ def move_staged(i18n_path: Path = I18N, directory: Path = LOCALE_DIR) -> int:
     """Texts written into `i18n._T` go into the catalogues; `_T` is left empty."""
     from services.gateway.web import i18n
 
-    staged = dict(i18n._T)  # the staging table is this tool's business
+    known = {str(m.context) for m in read("en", directory) if m.context}
+    staged = {k: v for k, v in i18n._T.items() if k not in known}  # the catalogue's text wins
     if not staged:
         return 0
     merge(staged, directory)
