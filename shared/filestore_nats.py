@@ -1,0 +1,358 @@
+"""Files kept by id in the NATS JetStream Object Store: the one way the suite stores and reads
+files (GIS material), shared by every replica of every process.
+
+A file is referred to by the id the store issued when it took the file (32 hex characters, the
+object's name), never by a path, so no request can name a file the store did not take.
+`FileStore` is the interface; `ObjectStoreFiles` keeps each file as one object of a bucket
+(stream `OBJ_<bucket>`, chunks on `$O.<bucket>.C.<nuid>`, the description on
+`$O.<bucket>.M.<base64 name>`: the layout of nats-py's and the Go client's object store, so
+`nats object` reads them too). Content moves in chunks both ways and is never held whole:
+`put` publishes chunk by chunk with a small window of unacknowledged ones, `open` reads chunk
+after chunk with JetStream's direct get (one ahead), checking the SHA-256 at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import api
+from nats.js.client import JetStreamContext
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 128 * 1024
+PUBLISH_WINDOW = 8  # chunks published and not yet acknowledged, at most
+FILE_ID = re.compile(r"^[0-9a-f]{32}$")
+BUCKET_WAIT_S = 60.0
+_NOT_READY: tuple[type[Exception], ...] = (
+    nats.js.errors.ServiceUnavailableError,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+)
+
+
+class FileMissing(LookupError):
+    """No file with this id can be read (never taken, removed, or not a file id at all)."""
+
+
+class FileDamaged(OSError):
+    """A file's content did not arrive whole (chunks missing, or its SHA-256 differs)."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """What the store knows of a file it took: its id, size and SHA-256 (hex)."""
+
+    file_id: str
+    size_bytes: int
+    sha256: str
+
+
+class FileReader(Protocol):
+    """An opened file: its size, then its content in chunks (iterate once)."""
+
+    size_bytes: int
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class FileStore(Protocol):
+    async def put(self, chunks: AsyncIterable[bytes]) -> StoredFile:
+        """Take a file's content and issue a new id for it."""
+        ...
+
+    async def open(self, file_id: str) -> FileReader:
+        """The file with this id, opened; `FileMissing` when there is none."""
+        ...
+
+    async def stat(self, file_id: str) -> StoredFile:
+        """What the store holds under this id; `FileMissing` when there is none."""
+        ...
+
+    async def exists(self, file_id: str) -> bool: ...
+
+    async def delete(self, file_id: str) -> None:
+        """Forget the file (its chunks are purged); nothing when there is none."""
+        ...
+
+
+async def chunks_of(content: bytes, size: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+    """Bytes already in memory (demo data, a small form upload) as chunks for `put`."""
+    for start in range(0, len(content), size):
+        yield content[start : start + size]
+
+
+async def read_all(store: FileStore, file_id: str) -> bytes:
+    """The whole file (tests, small files only)."""
+    reader = await store.open(file_id)
+    try:
+        return b"".join([chunk async for chunk in reader])
+    finally:
+        await reader.aclose()
+
+
+def _b64_digest(hex_digest: str) -> str:
+    return "SHA-256=" + base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def _hex_digest(digest: str | None) -> str:
+    encoded = (digest or "").split("=", 1)[-1] if "=" in (digest or "") else ""
+    try:
+        return base64.urlsafe_b64decode(encoded).hex()
+    except (ValueError, binascii.Error):
+        return ""
+
+
+async def _rechunked(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+    """The content in pieces of exactly `size` bytes (the last one shorter)."""
+    pending = bytearray()
+    async for chunk in chunks:
+        pending += chunk
+        while len(pending) >= size:
+            yield bytes(pending[:size])
+            del pending[:size]
+    if pending:
+        yield bytes(pending)
+
+
+class ObjectStoreFiles:
+    """One NATS object store bucket as a `FileStore` (see the module's description)."""
+
+    def __init__(
+        self,
+        nc: NATS,
+        bucket: str,
+        *,
+        chunk_bytes: int = CHUNK_BYTES,
+        timeout_s: float = 5.0,
+        window: int = PUBLISH_WINDOW,
+    ) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream(timeout=timeout_s)
+        self.bucket = bucket
+        self.stream = f"OBJ_{bucket}"
+        self.chunk_bytes = chunk_bytes
+        self.timeout_s = timeout_s
+        self.window = max(1, window)
+
+    def _meta_subject(self, file_id: str) -> str:
+        return f"$O.{self.bucket}.M.{base64.urlsafe_b64encode(file_id.encode()).decode()}"
+
+    def _chunk_subject(self, nuid: str) -> str:
+        return f"$O.{self.bucket}.C.{nuid}"
+
+    async def put(self, chunks: AsyncIterable[bytes]) -> StoredFile:
+        file_id, nuid = uuid.uuid4().hex, uuid.uuid4().hex
+        subject = self._chunk_subject(nuid)
+        digest, size, count = hashlib.sha256(), 0, 0
+        unacked: deque[asyncio.Future[api.PubAck]] = deque()
+        try:
+            async for chunk in _rechunked(chunks, self.chunk_bytes):
+                digest.update(chunk)
+                size += len(chunk)
+                count += 1
+                while len(unacked) >= self.window:
+                    await asyncio.wait_for(unacked.popleft(), self.timeout_s)
+                unacked.append(await self.js.publish_async(subject, chunk))
+            while unacked:
+                await asyncio.wait_for(unacked.popleft(), self.timeout_s)
+            info = api.ObjectInfo(
+                name=file_id,
+                bucket=self.bucket,
+                nuid=nuid,
+                size=size,
+                chunks=count,
+                digest=_b64_digest(digest.hexdigest()),
+                mtime=datetime.now(UTC).isoformat(),
+                options=api.ObjectMetaOptions(max_chunk_size=self.chunk_bytes),
+            )
+            await self.js.publish(
+                self._meta_subject(file_id),
+                json.dumps(info.as_dict()).encode(),
+                headers={api.Header.ROLLUP: "sub"},
+            )
+        except BaseException:
+            for future in unacked:
+                future.cancel()
+            await self._purge(subject)
+            raise
+        return StoredFile(file_id=file_id, size_bytes=size, sha256=digest.hexdigest())
+
+    async def _purge(self, subject: str) -> None:
+        """Drop an unfinished or forgotten file's chunks (logged when it cannot)."""
+        try:
+            await asyncio.shield(self.js.purge_stream(self.stream, subject=subject))
+        except Exception as exc:  # the chunks stay unreferenced; the upload fails anyway
+            log.warning("could not purge %s of %s: %s", subject, self.stream, type(exc).__name__)
+
+    async def _direct_get(self, payload: dict[str, Any] | None, subject: str = "") -> Msg | None:
+        """One stored message (JetStream's direct get); None when there is none."""
+        api_subject = f"$JS.API.DIRECT.GET.{self.stream}" + (f".{subject}" if subject else "")
+        body = json.dumps(payload).encode() if payload is not None else b""
+        try:
+            msg = await self.nc.request(api_subject, body, timeout=self.timeout_s)
+        except nats.errors.NoRespondersError:
+            return None  # no such stream (the bucket was never made)
+        status = (msg.headers or {}).get("Status")
+        if status == "404":
+            return None
+        if status:
+            raise FileDamaged(f"the object store answered {status}")
+        return msg
+
+    async def _info(self, file_id: str) -> api.ObjectInfo:
+        if not isinstance(file_id, str) or not FILE_ID.fullmatch(file_id):
+            raise FileMissing(file_id)
+        msg = await self._direct_get(None, self._meta_subject(file_id))
+        if msg is None:
+            raise FileMissing(file_id)
+        try:
+            info: api.ObjectInfo = api.ObjectInfo.from_response(json.loads(msg.data))
+        except (ValueError, TypeError, KeyError):
+            raise FileMissing(file_id) from None
+        if info.deleted or not info.nuid:
+            raise FileMissing(file_id)
+        return info
+
+    async def stat(self, file_id: str) -> StoredFile:
+        info = await self._info(file_id)
+        return StoredFile(file_id, info.size or 0, _hex_digest(info.digest))
+
+    async def exists(self, file_id: str) -> bool:
+        try:
+            await self._info(file_id)
+        except FileMissing:
+            return False
+        return True
+
+    async def open(self, file_id: str) -> FileReader:
+        info = await self._info(file_id)
+        return _ObjectReader(self, file_id, info)
+
+    async def delete(self, file_id: str) -> None:
+        try:
+            info = await self._info(file_id)
+        except FileMissing:
+            return
+        gone = api.ObjectInfo(
+            name=file_id,
+            bucket=self.bucket,
+            nuid=info.nuid,
+            size=0,
+            chunks=0,
+            digest="",
+            deleted=True,
+        )
+        await self.js.publish(
+            self._meta_subject(file_id),
+            json.dumps(gone.as_dict()).encode(),
+            headers={api.Header.ROLLUP: "sub"},
+        )
+        await self._purge(self._chunk_subject(info.nuid))
+
+
+class _ObjectReader:
+    """Chunks of one object in order, asked for one at a time (the next one while the current
+    one is handed on): at most two chunks in memory, however big the file."""
+
+    def __init__(self, files: ObjectStoreFiles, file_id: str, info: api.ObjectInfo) -> None:
+        self._files = files
+        self._file_id = file_id
+        self._subject = files._chunk_subject(info.nuid)
+        self._digest = _hex_digest(info.digest)
+        self.size_bytes = info.size or 0
+        self._next: asyncio.Task[Msg | None] | None = None
+
+    def _ask(self, seq: int) -> asyncio.Task[Msg | None]:
+        payload = {"seq": seq, "next_by_subj": self._subject}
+        return asyncio.ensure_future(self._files._direct_get(payload))
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        digest, received = hashlib.sha256(), 0
+        try:
+            self._next = self._ask(1) if self.size_bytes else None
+            while self._next is not None:
+                msg = await self._next
+                self._next = None
+                if msg is None:
+                    break
+                received += len(msg.data)
+                digest.update(msg.data)
+                if received < self.size_bytes:
+                    self._next = self._ask(int((msg.headers or {})["Nats-Sequence"]) + 1)
+                yield msg.data
+            if received != self.size_bytes or digest.hexdigest() != self._digest:
+                raise FileDamaged(
+                    f"file {self._file_id}: {received} of {self.size_bytes} bytes arrived "
+                    "or its SHA-256 differs"
+                )
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        pending, self._next = self._next, None
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+
+
+async def open_file_store(
+    nc: NATS,
+    bucket: str,
+    *,
+    replicas: int = 1,
+    chunk_bytes: int = CHUNK_BYTES,
+    timeout_s: float = 5.0,
+    wait_s: float = BUCKET_WAIT_S,
+) -> ObjectStoreFiles:
+    """The bucket as a `FileStore`, made when missing and its replicas raised to `replicas`
+    (never lowered; safe from every process at once). A cluster still electing its leaders is
+    waited for up to `wait_s`."""
+    js = nc.jetstream(timeout=timeout_s)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            await _ensure_bucket(js, bucket, replicas)
+            break
+        except _NOT_READY as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.info("object store %s: JetStream not ready (%s)", bucket, type(exc).__name__)
+            await asyncio.sleep(0.5)
+    return ObjectStoreFiles(nc, bucket, chunk_bytes=chunk_bytes, timeout_s=timeout_s)
+
+
+async def _ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> None:
+    stream = f"OBJ_{bucket}"
+    try:
+        current = (await js.stream_info(stream)).config
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.create_object_store(bucket, api.ObjectStoreConfig(replicas=max(1, replicas)))
+            return
+        except nats.js.errors.BadRequestError:  # another process made it in between
+            current = (await js.stream_info(stream)).config
+    if (current.num_replicas or 1) < replicas:
+        current.num_replicas = replicas
+        await js.update_stream(current)
