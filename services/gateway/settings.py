@@ -10,10 +10,11 @@ API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["fin
 RATE_LIMIT_IP_PER_MINUTE (every request, also a refused one), RATE_LIMIT_PRINCIPAL_PER_MINUTE,
 RATE_LIMIT_AUTH_FAILURES_IP_PER_MINUTE, RATE_LIMIT_AUTH_FAILURES_CREDENTIAL_PER_MINUTE (failed
 credentials per address, and per API key id / token subject; 0 = off), RATE_LIMIT_BUCKET,
-RATE_LIMIT_SYNC_S; GIS_STORAGE_DIR (the GIS file store downloads stream from, the cart's
-CART_STORAGE_DIR; default DATA_DIR/gis); TRUSTED_PROXIES (CIDRs of reverse proxies whose
-forwarded header is believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or
-`forwarded` for RFC 7239 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
+RATE_LIMIT_SYNC_S; GIS_MAX_UPLOAD_BYTES (the largest GIS file a clerk may upload; the file
+streams into the NATS Object Store, see GIS_FILES_* in shared/settings.py); TRUSTED_PROXIES
+(CIDRs of reverse proxies whose forwarded header is believed), FORWARDED_HEADER
+(`x-forwarded-for`, the default, or `forwarded` for RFC 7239 `Forwarded: for=...`: the
+header those proxies write); CORS_ORIGINS.
 
 Development-only values (the built-in issuer with demo users) are refused when
 `ENV=production` (`check_settings`).
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -83,16 +83,13 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     cors_origins: str = ""  # comma-separated; empty: same-origin only
-    # The GIS file store the download route streams from (the cart's CART_STORAGE_DIR);
-    # "" -> <DATA_DIR>/gis. Never a directory holding a secret or DATA_DIR itself.
-    gis_storage_dir: str = ""
+    # The largest GIS file a clerk may upload (streamed into the object store, never held
+    # whole; MAX_BODY_BYTES does not apply to the two upload routes).
+    gis_max_upload_bytes: int = 1024 * 1024 * 1024
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
-
-    def gis_storage(self, common: CommonSettings) -> Path:
-        return Path(self.gis_storage_dir or Path(common.data_dir) / "gis")
 
     @property
     def dev_issuer_enabled(self) -> bool:

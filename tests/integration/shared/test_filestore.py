@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 from nats.aio.client import Client as NATS
 
-from shared.filestore_nats import (
+from shared.filestore import (
     FileDamaged,
     FileMissing,
     ObjectStoreFiles,
