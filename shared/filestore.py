@@ -272,34 +272,48 @@ class ObjectStoreFiles:
 
 
 class _ObjectReader:
-    """Chunks of one object in order, asked for one at a time (the next one while the current
-    one is handed on): at most two chunks in memory, however big the file."""
+    """Chunks of one object in order, read with direct gets ("the first message of this
+    subject at or after sequence n"), up to `window` asks in flight: once the first chunk's
+    sequence is known, the asks go to every following sequence number, so each chunk is
+    answered by at least one of them (the ask at its own number) and in order; an answer
+    repeating a chunk already handed on (another object's message sat in between) is skipped.
+    At most `window` chunks in memory, however big the file."""
 
-    def __init__(self, files: ObjectStoreFiles, file_id: str, info: api.ObjectInfo) -> None:
+    def __init__(
+        self, files: ObjectStoreFiles, file_id: str, info: api.ObjectInfo, window: int = 8
+    ) -> None:
         self._files = files
         self._file_id = file_id
         self._subject = files._chunk_subject(info.nuid)
         self._digest = _hex_digest(info.digest)
         self.size_bytes = info.size or 0
-        self._next: asyncio.Task[Msg | None] | None = None
+        self._window = max(1, window)
+        self._asks: deque[asyncio.Task[Msg | None]] = deque()
 
     def _ask(self, seq: int) -> asyncio.Task[Msg | None]:
         payload = {"seq": seq, "next_by_subj": self._subject}
         return asyncio.ensure_future(self._files._direct_get(payload))
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        digest, received = hashlib.sha256(), 0
+        digest, received, last, position = hashlib.sha256(), 0, 0, 1
         try:
-            self._next = self._ask(1) if self.size_bytes else None
-            while self._next is not None:
-                msg = await self._next
-                self._next = None
+            while received < self.size_bytes:
+                if not self._asks:
+                    self._asks.append(self._ask(position))
+                msg = await self._asks.popleft()
                 if msg is None:
-                    break
+                    break  # no chunk at or after this position: some are missing
+                seq = int((msg.headers or {})["Nats-Sequence"])
+                if last == 0:  # the first chunk: from here on, every sequence number
+                    position = seq
+                while len(self._asks) < self._window - 1:
+                    position += 1
+                    self._asks.append(self._ask(position))
+                if seq <= last:
+                    continue  # answered already by an earlier ask
+                last = seq
                 received += len(msg.data)
                 digest.update(msg.data)
-                if received < self.size_bytes:
-                    self._next = self._ask(int((msg.headers or {})["Nats-Sequence"]) + 1)
                 yield msg.data
             if received != self.size_bytes or digest.hexdigest() != self._digest:
                 raise FileDamaged(
@@ -310,11 +324,12 @@ class _ObjectReader:
             await self.aclose()
 
     async def aclose(self) -> None:
-        pending, self._next = self._next, None
-        if pending is not None:
-            pending.cancel()
+        asks, self._asks = list(self._asks), deque()
+        for ask in asks:
+            ask.cancel()
+        for ask in asks:
             with contextlib.suppress(BaseException):
-                await pending
+                await ask
 
 
 async def open_file_store(
