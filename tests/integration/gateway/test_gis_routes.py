@@ -258,3 +258,38 @@ async def test_a_clerk_delivers_a_made_to_order_file_and_the_reply_replays(
     seen = (await client.get(f"/api/v1/orders/{order['order_id']}", headers=me)).json()
     (link,) = seen["downloads"]
     assert (await client.get(link["url"])).content == b"AC1032"
+
+
+async def test_a_clerk_uploads_files_from_the_staff_pages_into_the_store(
+    suite, files: ObjectStoreFiles
+) -> None:
+    """The staff console's forms (session cookie, multipart) put the file into the store in
+    chunks and register it by id, as the API routes do."""
+    client = suite
+    me = await bearer(client, "resident-turku")
+    order = await buy(client, me, PLAN)
+    signed_in = await client.post("/dev-issuer/sign-in", data={"user": "clerk-gis", "next": "/"})
+    assert signed_in.status_code == 303, signed_in.text
+    own = {"Origin": "http://testserver"}
+    content = os.urandom(2000)
+    saved = await client.post(
+        "/staff/gis/ready-files/guide-map",
+        files={"file": ("opaskartta_2028.pdf", content, "application/pdf")},
+        headers=own,
+    )
+    assert saved.status_code == 303, saved.text
+    clerk = await bearer(client, "clerk-gis")
+    record = await record_of(client, clerk, "guide-map")
+    assert record["file"]["file_name"] == "opaskartta_2028.pdf"
+    assert (await files.stat(record["ready_file"])).sha256 == hashlib.sha256(content).hexdigest()
+    queue = (await client.get("/api/v1/gis/queue", headers=clerk)).json()["items"]
+    (item,) = [i for i in queue if i["order_id"] == order["order_id"]]
+    delivered = await client.post(
+        f"/staff/gis/{item['line_id']}/file",
+        files={"file": ("asemakaava.dwg", b"AC1032 staff", "application/octet-stream")},
+        headers=own,
+    )
+    assert delivered.status_code == 303, delivered.text
+    seen = (await client.get(f"/api/v1/orders/{order['order_id']}", headers=me)).json()
+    (link,) = seen["downloads"]
+    assert (await client.get(link["url"])).content == b"AC1032 staff"
