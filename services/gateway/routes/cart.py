@@ -18,7 +18,7 @@ from litestar.types import ControllerRouterHandler
 from services.gateway.clients import Call
 from services.gateway.openapi import documented_errors
 from services.gateway.routes.gis_files import ROUTES as FILE_ROUTES
-from services.gateway.routes.gis_files import STORE_ERRORS, files_of
+from services.gateway.routes.gis_files import STORE_ERRORS, files_of, streamed
 from services.gateway.routes.operation import OperationRoute, call_opt
 from services.gateway.routes.who import (
     ADMIN,
@@ -334,7 +334,7 @@ async def download(
         log.error("the GIS file store did not answer: %s", type(exc).__name__)
         raise Unavailable("the file store is not available; try again") from None
     return Stream(
-        reader,
+        streamed(grant.file_id, reader),
         media_type=grant.content_type,
         headers={
             "Content-Length": str(reader.size_bytes),

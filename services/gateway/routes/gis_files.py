@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -34,7 +33,14 @@ from services.gateway.routes.operation import IdempotencyKey, call_opt
 from services.gateway.routes.who import GIS
 from shared.contracts import cart as c
 from shared.errors import Unavailable
-from shared.filestore import CHUNK_BYTES, FileDamaged, ObjectStoreFiles, StoredFile, open_file_store
+from shared.filestore import (
+    CHUNK_BYTES,
+    FileDamaged,
+    FileReader,
+    ObjectStoreFiles,
+    StoredFile,
+    open_file_store,
+)
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -51,16 +57,16 @@ FileName = Annotated[
 ]
 STORE_ERRORS = (nats.errors.Error, nats.js.errors.Error, FileDamaged, TimeoutError)
 
-_stores: weakref.WeakKeyDictionary[NATS, ObjectStoreFiles] = weakref.WeakKeyDictionary()
-
 
 async def files_of(request: Request[Any, Any, Any]) -> ObjectStoreFiles:
-    """The GIS file store on this event loop's NATS connection (one per connection)."""
+    """The GIS file store on this event loop's NATS connection (one per connection, kept by
+    the app)."""
     nc = (await services_of(request).resources()).nc
-    found = _stores.get(nc)
-    if found is None:
+    stores: dict[int, ObjectStoreFiles] = request.app.state.setdefault("gis_file_stores", {})
+    found = stores.get(id(nc))
+    if found is None or found.nc is not nc:
         common: CommonSettings = request.app.state.common_settings
-        found = _stores[nc] = ObjectStoreFiles(
+        found = stores[id(nc)] = ObjectStoreFiles(
             nc,
             common.gis_files_bucket,
             chunk_bytes=common.gis_files_chunk_bytes,
@@ -91,6 +97,17 @@ class UploadOperation(ProblemOperation):
             description="The file's content as it is (any media type), streamed",
             required=True,
         )
+
+
+async def streamed(file_id: str, reader: FileReader) -> AsyncIterator[bytes]:
+    """A download's chunks; a store failing half-way is logged and cuts the response short
+    (the client sees fewer bytes than Content-Length said)."""
+    try:
+        async for chunk in reader:
+            yield chunk
+    except STORE_ERRORS as exc:
+        log.error("GIS file %s broke off while streamed: %s", file_id, type(exc).__name__)
+        raise
 
 
 def _too_large(limit: int) -> Exception:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar.exceptions import LitestarException
 from nats.aio.client import Client as NATS
 
 from services.cart.domain import entitlements
@@ -293,3 +294,19 @@ async def test_a_clerk_uploads_files_from_the_staff_pages_into_the_store(
     seen = (await client.get(f"/api/v1/orders/{order['order_id']}", headers=me)).json()
     (link,) = seen["downloads"]
     assert (await client.get(link["url"])).content == b"AC1032 staff"
+
+
+async def test_a_file_whose_chunks_are_lost_is_cut_short_never_served_as_whole(
+    suite, files: ObjectStoreFiles, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = suite
+    me = await bearer(client, "resident-turku")
+    order = await buy(client, me, GUIDE_MAP)
+    (link,) = order["downloads"]
+    clerk = await bearer(client, "clerk-gis")
+    record = await record_of(client, clerk, "guide-map")
+    info = await files._info(record["ready_file"])  # the description stays, the chunks go
+    await files.js.purge_stream(files.stream, subject=files._chunk_subject(info.nuid))
+    with pytest.raises(LitestarException, match="after response started"):  # broken off
+        await client.get(link["url"])
+    assert "broke off while streamed: FileDamaged" in caplog.text
