@@ -9,10 +9,13 @@ from services.notify.consumers import consumers
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
+from services.notify.reminders import Reminders
 from services.notify.render import Writer
 from services.notify.sender import EmailSender
 from services.notify.service import Notifications
 from services.notify.settings import NotifySettings
+from services.notify.sms.providers import provider_for
+from services.notify.sms.sender import SmsSender
 from services.notify.texts import load
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
 from shared.settings import CommonSettings, from_env, gateway_url
@@ -45,12 +48,15 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         load(),
         settings,
     )
+    details = BookingDetails(infra.requester, settings.details_ttl_s)
+    sms = SmsSender(infra.pool, provider_for(settings, infra.pool), details, load(), settings)
+    reminders = Reminders(infra.pool, settings.reminder_hours, settings.reminder_interval_s)
     return ServiceDefinition(
         name=NAME,
         version=VERSION,
         operations=operations(Notifications(infra.pool)),
         consumers=consumers(),
-        background=[email.run],
+        background=[email.run, sms.run, reminders.run],
     )
 
 
