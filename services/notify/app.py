@@ -9,6 +9,8 @@ from services.notify.consumers import consumers
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
+from services.notify.reminder_handlers import ReminderSettings
+from services.notify.reminder_handlers import operations as reminder_operations
 from services.notify.reminders import Reminders
 from services.notify.render import Writer
 from services.notify.sender import EmailSender
@@ -54,7 +56,8 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
     return ServiceDefinition(
         name=NAME,
         version=VERSION,
-        operations=operations(Notifications(infra.pool)),
+        operations=operations(Notifications(infra.pool))
+        + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours)),
         consumers=consumers(),
         background=[email.run, sms.run, reminders.run],
     )

@@ -18,10 +18,13 @@ from services.notify.app import MIGRATIONS, build
 from services.notify.reminders import Reminders
 from shared.contracts import booking as b
 from shared.contracts import notify as n
+from shared.contracts.common import Principal
+from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.messaging import Requester
 from tests.conftest import clean_schema
-from tests.integration.booking.conftest import RESIDENT, Booking
+from tests.integration.booking.conftest import RESIDENT, SPORTS_STAFF, Booking
 from tests.integration.notify.conftest import (
+    ADMIN,
     Notify,
     confirm,
     eventually,
@@ -171,6 +174,12 @@ async def test_opted_out_resident_gets_no_reminder_and_staff_see_why(
     await contact(notify, reminders=False)
     rid = await free_booking(booking)
     await confirm(booking, rid)
+
+    async def confirmation_sms() -> bool:
+        return len(await dev_sms(notify)) == 1
+
+    await eventually(lambda: len(notify.smtp.catcher.to(AINO)) == 1)
+    await eventually(confirmation_sms)  # the confirmation's SMS is not opted out of
     await make_due(notify, rid)
 
     async def recorded() -> bool:
@@ -181,6 +190,7 @@ async def test_opted_out_resident_gets_no_reminder_and_staff_see_why(
         ("email", "skipped", "opted out"),
         ("sms", "skipped", "opted out"),
     }
+    await asyncio.sleep(0.5)
     assert len(notify.smtp.catcher.to(AINO)) == 1  # the confirmation only
     assert len(await dev_sms(notify)) == 1
 
@@ -262,3 +272,36 @@ async def test_gateway_5xx_is_tried_again_and_4xx_failed_for_good_visible_to_sta
     ]
     assert (bad.attempts, bad.last_error) == (1, "400 HTTP 400")
     assert await dev_sms(notify) == []  # the gateway, not the development provider
+
+
+# --- a resource's own reminder time ------------------------------------------------------
+
+
+async def test_staff_of_the_department_set_a_resources_reminder_hours(
+    booking: Booking, notify: Notify
+) -> None:
+    nurse = demo.RESOURCE_NURSE_APPOINTMENT
+    health = Principal(subject="staff-health", roles=("staff",), departments=("health",))
+    req = n.SetReminderHoursRequest(resource_id=nurse, hours=2)
+    got = await notify.call("set_reminder_hours", req, n.ReminderHours, health)
+    assert (got.hours, got.own) == (2, True)
+    hours = "SELECT hours FROM resource_reminders WHERE resource_id = $1"
+    assert await notify.pool.fetchval(hours, nurse) == 2
+
+    with pytest.raises(Forbidden):
+        await notify.call("set_reminder_hours", req, n.ReminderHours, SPORTS_STAFF)
+    with pytest.raises(Forbidden):
+        await notify.call("set_reminder_hours", req, n.ReminderHours, RESIDENT)
+    unknown = n.SetReminderHoursRequest(resource_id=uuid.uuid4(), hours=3)
+    with pytest.raises(NotFound):
+        await notify.call("set_reminder_hours", unknown, n.ReminderHours, ADMIN)
+    bad = {"resource_id": str(nurse), "hours": 400}
+    with pytest.raises(ValidationFailed) as err:
+        await notify.call("set_reminder_hours", bad, n.ReminderHours, ADMIN)
+    assert err.value.field == "hours"
+    assert await notify.pool.fetchval(hours, nurse) == 2  # nothing changed
+
+    back = n.SetReminderHoursRequest(resource_id=nurse, hours=None)
+    got = await notify.call("set_reminder_hours", back, n.ReminderHours, health)
+    assert (got.hours, got.own) == (24, False)
+    assert await notify.pool.fetchval(hours, nurse) is None
