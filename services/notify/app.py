@@ -11,7 +11,7 @@ from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
 from services.notify.reminder_handlers import ReminderSettings
 from services.notify.reminder_handlers import operations as reminder_operations
-from services.notify.reminders import Reminders
+from services.notify.reminders import DEV_SMS, FINISHED_REMINDERS, Reminders
 from services.notify.render import Writer
 from services.notify.sender import EmailSender
 from services.notify.service import Notifications
@@ -60,6 +60,7 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours)),
         consumers=consumers(),
         background=[email.run, sms.run, reminders.run],
+        retention=[FINISHED_REMINDERS, DEV_SMS],
     )
 
 

@@ -21,8 +21,16 @@ from services.notify.domain.model import email_skip_reason
 from services.notify.domain.reminders import reminder_event_id, reminder_skip_reason
 from services.notify.sms.messages import add_sms
 from shared.contracts import booking as b
+from shared.retention import Retention
 
 log = logging.getLogger(__name__)
+
+# Reminders once sent, skipped or cancelled (RETENTION_NOTIFY_REMINDERS_DAYS), and what the
+# development SMS provider kept (RETENTION_NOTIFY_DEV_SMS_DAYS).
+FINISHED_REMINDERS = Retention(
+    "notify_reminders", "reminders", "updated_at", 35.0, where="state <> 'scheduled'"
+)
+DEV_SMS = Retention("notify_dev_sms", "dev_sms", "created_at", 7.0)
 
 
 async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) -> None:

@@ -15,12 +15,13 @@ from nats.aio.client import Client as NATS
 from services.booking import demo
 from services.notify import reminders_store
 from services.notify.app import MIGRATIONS, build
-from services.notify.reminders import Reminders
+from services.notify.reminders import DEV_SMS, FINISHED_REMINDERS, Reminders
 from shared.contracts import booking as b
 from shared.contracts import notify as n
 from shared.contracts.common import Principal
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.messaging import Requester
+from shared.retention import purge_batch
 from tests.conftest import clean_schema
 from tests.integration.booking.conftest import RESIDENT, SPORTS_STAFF, Booking
 from tests.integration.notify.conftest import (
@@ -305,3 +306,35 @@ async def test_staff_of_the_department_set_a_resources_reminder_hours(
     got = await notify.call("set_reminder_hours", back, n.ReminderHours, health)
     assert (got.hours, got.own) == (24, False)
     assert await notify.pool.fetchval(hours, nurse) is None
+
+
+async def test_finished_reminders_and_development_sms_are_purged_by_age(notify: Notify) -> None:
+    async def reminder(state: str, age_days: int) -> uuid.UUID:
+        rid = uuid.uuid4()
+        await notify.pool.execute(
+            """INSERT INTO reminders (reservation_id, resource_id, customer, starts_at, ends_at,
+                   confirmed_at, state, updated_at)
+               VALUES ($1, $1, 'c', now(), now(), now(), $2, now() - make_interval(days => $3))""",
+            rid,
+            state,
+            age_days,
+        )
+        return rid
+
+    old_sent, old_scheduled, new_sent = (
+        await reminder("sent", 40),
+        await reminder("scheduled", 40),
+        await reminder("skipped", 1),
+    )
+    await notify.pool.execute(
+        """INSERT INTO dev_sms (message_id, phone, body, created_at) VALUES
+           (gen_random_uuid(), '+358401234567', 'old', now() - interval '8 days'),
+           (gen_random_uuid(), '+358401234567', 'new', now())"""
+    )
+    async with notify.pool.acquire() as conn, conn.transaction():
+        assert await purge_batch(conn, FINISHED_REMINDERS, 35.0, 100) == 1
+        assert await purge_batch(conn, DEV_SMS, 7.0, 100) == 1
+    left = {r["reservation_id"] for r in await notify.pool.fetch("SELECT * FROM reminders")}
+    assert left == {old_scheduled, new_sent}
+    assert old_sent not in left
+    assert [r["body"] for r in await notify.pool.fetch("SELECT body FROM dev_sms")] == ["new"]
