@@ -403,9 +403,6 @@ class Consumer:
     backoff: list[float] = field(default_factory=lambda: [1, 2, 5, 10, 30, 60, 120, 300])
     batch: int = 64
     deliver_new_only: bool = False
-    # Events of a fetched batch handled at once (1: one after another, in stream order). Only
-    # for handlers whose outcome does not depend on the order of their events.
-    concurrency: int = 1
 
     def delay(self, deliveries: int) -> float:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]
@@ -507,16 +504,6 @@ async def consumer_lag(js: JetStreamContext, durable: str) -> None:
     CONSUMER_REDELIVERED.labels(durable).set(info.num_redelivered or 0)
 
 
-async def _handle_concurrently(pool: asyncpg.Pool, spec: Consumer, msgs: list[Msg]) -> None:
-    slots = asyncio.Semaphore(spec.concurrency)
-
-    async def one(msg: Msg) -> None:
-        async with slots:
-            await handle_message(pool, spec, msg)
-
-    await asyncio.gather(*(one(msg) for msg in msgs))
-
-
 async def run_consumer(
     js: JetStreamContext, pool: asyncpg.Pool, spec: Consumer, stop: asyncio.Event
 ) -> None:
@@ -532,9 +519,6 @@ async def run_consumer(
             except nats.errors.Error as exc:
                 log.warning("consumer %s: fetch failed: %s", spec.durable, exc)
                 await _sleep_or_stop(stop, 1.0)
-                continue
-            if spec.concurrency > 1:
-                await _handle_concurrently(pool, spec, msgs)
                 continue
             for msg in msgs:
                 await handle_message(pool, spec, msg)

@@ -71,8 +71,5 @@ def consumers() -> list[Consumer]:
             [t.subject for t in RESERVATION_KINDS],
             on_reservation,
             deliver_new_only=True,
-            # Order does not matter here: each message has its own row, and a reminder keeps
-            # the newest state by the reservation's sequence (a cancellation wins).
-            concurrency=4,
         ),
     ]

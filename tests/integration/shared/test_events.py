@@ -28,7 +28,6 @@ from shared.events import (
     decode_event,
     handle_message,
     register,
-    run_consumer,
 )
 
 
@@ -325,46 +324,3 @@ async def test_migrations_apply_once_even_when_replicas_start_together(database_
         await conns[0].execute(f'DROP SCHEMA "{schema}" CASCADE')
         for c in conns:
             await c.close()
-
-
-async def test_a_consumer_with_concurrency_handles_a_batch_at_once_each_event_once(
-    pool: asyncpg.Pool, js: JetStreamContext
-) -> None:
-    things = [uuid.uuid4().hex for _ in range(8)]
-    in_flight, most = 0, 0
-
-    async def slow(conn: asyncpg.Connection, event: ThingHappened) -> None:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await asyncio.sleep(0.1)
-        await conn.execute("INSERT INTO effects (thing) VALUES ($1)", event.thing)
-        in_flight -= 1
-
-    spec = Consumer(
-        durable=f"wide_{uuid.uuid4().hex[:8]}",
-        subjects=[ThingHappened.subject],
-        handle=slow,
-        deliver_new_only=True,
-        concurrency=3,
-    )
-    await bind_consumer(js, spec)
-    for thing in things:
-        await js.publish(ThingHappened.subject, msgspec.json.encode(ThingHappened(thing=thing)))
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_consumer(js, pool, spec, stop))
-    try:
-        async with asyncio.timeout(10):
-            while await pool.fetchval(
-                "SELECT count(*) FROM effects WHERE thing = ANY($1)", things
-            ) < len(things):
-                await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await task
-    assert most == 3
-    rows = await pool.fetch("SELECT thing, count(*) FROM effects GROUP BY thing")
-    assert {r["thing"]: r["count"] for r in rows if r["thing"] in things} == dict.fromkeys(
-        things, 1
-    )
-    await js.delete_consumer(STREAM, spec.durable)
