@@ -9,6 +9,7 @@ from services.notify.consumers import consumers
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
+from services.notify.order_mail import OrderMails
 from services.notify.reminder_handlers import ReminderSettings
 from services.notify.reminder_handlers import operations as reminder_operations
 from services.notify.reminders import DEV_SMS, FINISHED_REMINDERS, Reminders
@@ -42,16 +43,18 @@ def smtp_config(settings: NotifySettings) -> SmtpConfig:
 def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefinition:
     settings = settings or from_env(NotifySettings, prefix="NOTIFY_")
     settings.retry_delays()  # a wrong NOTIFY_RETRY_DELAYS_S stops the start, naming it
+    writer, translations = Writer(gateway_url()), load()
+    details = BookingDetails(infra.requester, settings.details_ttl_s)
     email = EmailSender(
         infra.pool,
         Mailer(smtp_config(settings)),
-        Writer(gateway_url()),
-        BookingDetails(infra.requester, settings.details_ttl_s),
-        load(),
+        writer,
+        details,
+        translations,
         settings,
+        order_mails=OrderMails(writer, translations, infra.requester),
     )
-    details = BookingDetails(infra.requester, settings.details_ttl_s)
-    sms = SmsSender(infra.pool, provider_for(settings, infra.pool), details, load(), settings)
+    sms = SmsSender(infra.pool, provider_for(settings, infra.pool), details, translations, settings)
     reminders = Reminders(infra.pool, settings.reminder_hours, settings.reminder_interval_s)
     return ServiceDefinition(
         name=NAME,

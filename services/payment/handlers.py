@@ -13,6 +13,7 @@ from services.payment.refunds import Refunds
 from services.payment.reporting import Reporting
 from services.payment.service import Payments
 from shared.contracts import audit as a
+from shared.contracts import invoicing as i
 from shared.contracts import payment as c
 from shared.messaging import Operation
 from shared.operations import ServiceContract
@@ -28,9 +29,15 @@ CONTRACT = ServiceContract(
         "refund": (c.RefundRequest, c.RefundView),
         "settlement": (c.SettlementRequest, c.SettlementReport),
         "erp_export": (c.ErpExportRequest, c.ErpExport),
+        "erp_preview": (c.ErpPreviewRequest, c.ErpPreview),
         "reconcile": (c.ReconcileRequest, c.ReconciliationReport),
         "list_anomalies": (c.ListAnomaliesRequest, c.AnomalyList),
         "resolve_anomaly": (c.ResolveAnomalyRequest, c.AnomalyView),
+        # organisations as customers and their invoices (issue 19)
+        "save_organisation": (i.SaveOrganisationRequest, i.OrganisationView),
+        "list_organisations": (i.ListOrganisationsRequest, i.OrganisationList),
+        "list_invoices": (i.ListInvoicesRequest, i.InvoiceList),
+        "import_invoice_payments": (i.ImportInvoicePaymentsRequest, i.InvoicePaymentImport),
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -39,10 +46,19 @@ CONTRACT = ServiceContract(
 )
 
 # Operations that change nothing: a database connection lost under one is tried once more.
-READS = frozenset({"get", "list_anomalies"})
+READS = frozenset({"get", "list_anomalies", "list_organisations", "list_invoices", "erp_preview"})
 # Operations that only show data (the audit trail records a staff member's call as a view;
 # reconcile may ask the provider for reports, but shows what it finds).
-VIEWS = frozenset({"settlement", "reconcile", "personal_data", "stale_customers"})
+VIEWS = frozenset(
+    {
+        "settlement",
+        "reconcile",
+        "personal_data",
+        "stale_customers",
+        "list_organisations",
+        "list_invoices",
+    }
+)
 
 
 def operations(
@@ -59,9 +75,14 @@ def operations(
             "refund": refunds.staff_refund,
             "settlement": reporting.settlement,
             "erp_export": reporting.erp_export,
+            "erp_preview": reporting.erp_preview,
             "reconcile": reporting.reconcile,
             "list_anomalies": anomalies.list_anomalies,
             "resolve_anomaly": anomalies.resolve,
+            "save_organisation": payments.invoicing.save_organisation,
+            "list_organisations": payments.invoicing.list_organisations,
+            "list_invoices": payments.invoicing.list_invoices,
+            "import_invoice_payments": payments.invoicing.import_payments,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

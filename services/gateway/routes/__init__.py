@@ -13,6 +13,7 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         booking,
         cart,
         insights,
+        notify,
         payment,
         provider_callbacks,
     )
@@ -24,4 +25,5 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *provider_callbacks.routes(),
         *insights.routes(),
         *audit.routes(),
+        *notify.routes(),
     ]

@@ -22,8 +22,12 @@ BUILT_IN: dict[str, str] = {
     "local": "services.payment.providers.local:LocalProvider",
     "stripe": "services.payment.providers.stripe:StripeProvider",
     "paytrail": "services.payment.providers.paytrail:PaytrailProvider",
+    "invoice": "services.payment.providers.invoice:InvoiceProvider",
 }
 TEST_ONLY = frozenset({"local"})
+# Built with every configuration: invoices are the city's own books (issue 19), no outside
+# provider; never the configured online provider.
+ALWAYS = ("invoice",)
 
 
 class ProviderClass(Protocol):
@@ -63,10 +67,14 @@ def build_providers(
     settings: PaymentSettings, pool: asyncpg.Pool, *, production: bool
 ) -> dict[str, Provider]:
     """The configured provider, plus the local test provider outside production (its checkout
-    page and the payments begun with it keep working when the configuration changes)."""
+    page and the payments begun with it keep working when the configuration changes), plus
+    the invoice."""
+    if settings.provider in ALWAYS:
+        raise ValueError(f"PAYMENT_PROVIDER={settings.provider} is not an online payment provider")
     names = [settings.provider]
     if not production and "local" not in names:
         names.append("local")
+    names.extend(ALWAYS)
     if production and settings.provider in TEST_ONLY:
         raise ValueError(f"PAYMENT_PROVIDER={settings.provider} is a test provider")
     return {name: provider_class(name).from_settings(settings, pool) for name in names}
