@@ -43,7 +43,7 @@ from bench.common import descendants, stop  # noqa: E402
 
 FILE_MB = int(os.environ.get("BENCH_FILES_MB", "200"))
 # Every service /health waits for (notify too), started as bench_journey starts its own.
-SERVICES = ("booking", "cart", "payment", "gateway", "insights", "audit", "notify")
+SERVICES = bench_journey.SERVICES
 PIECE = 1024 * 1024
 GUIDE_MAP = {
     "product_id": "guide-map",
@@ -188,7 +188,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tcs-files-") as tmp:
         data = Path(tmp)
         os.chmod(data, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
-        bench_journey.SERVICES = SERVICES  # type: ignore[misc]  # start() spawns these
         suite, servers = start(data)
         try:
             asyncio.run(bench(suite, servers[1].process.pid))
