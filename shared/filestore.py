@@ -49,6 +49,14 @@ _NOT_READY: tuple[type[Exception], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class StoredMessage:
+    """A stored message as the stream's leader gave it (data, headers with Nats-Sequence)."""
+
+    data: bytes
+    headers: dict[str, str]
+
+
 class FileMissing(LookupError):
     """No file with this id can be read (never taken, removed, or not a file id at all)."""
 
@@ -205,20 +213,45 @@ class ObjectStoreFiles:
         except Exception as exc:  # the chunks stay unreferenced; the upload fails anyway
             log.warning("could not purge %s of %s: %s", subject, self.stream, type(exc).__name__)
 
-    async def _direct_get(self, payload: dict[str, Any] | None, subject: str = "") -> Msg | None:
-        """One stored message (JetStream's direct get); None when there is none."""
+    async def _direct_get(
+        self, payload: dict[str, Any] | None, subject: str = ""
+    ) -> Msg | StoredMessage | None:
+        """One stored message (JetStream's direct get); None when there is none.
+
+        Any replica answers a direct get, also one still behind the stream's leader (a chunk
+        or a file's description acknowledged by a quorum may not have reached it yet). So a
+        "none" is asked again of the leader (the stream's message get) before it is believed:
+        a file just taken, or read while a node is gone, is never reported missing."""
         api_subject = f"$JS.API.DIRECT.GET.{self.stream}" + (f".{subject}" if subject else "")
         body = json.dumps(payload).encode() if payload is not None else b""
         try:
             msg = await self.nc.request(api_subject, body, timeout=self.timeout_s)
         except nats.errors.NoRespondersError:
-            return None  # no such stream (the bucket was never made)
+            return await self._leader_get(payload, subject)
         status = (msg.headers or {}).get("Status")
         if status == "404":
-            return None
+            return await self._leader_get(payload, subject)
         if status:
             raise FileDamaged(f"the object store answered {status}")
         return msg
+
+    async def _leader_get(
+        self, payload: dict[str, Any] | None, subject: str
+    ) -> StoredMessage | None:
+        """The same ask of the stream's leader; None when it has no such message either."""
+        try:
+            if subject:  # the last message of this subject
+                found = await self.js.get_msg(self.stream, subject=subject)
+            else:  # the first message of `next_by_subj` at or after `seq`
+                assert payload is not None
+                found = await self.js.get_msg(
+                    self.stream, seq=payload["seq"], subject=payload["next_by_subj"], next=True
+                )
+        except (nats.js.errors.NotFoundError, nats.errors.NoRespondersError):
+            return None  # none (or no such stream: the bucket was never made)
+        headers = {k: str(v) for k, v in (found.headers or {}).items()}
+        headers["Nats-Sequence"] = str(found.seq)
+        return StoredMessage(found.data or b"", headers)
 
     async def _info(self, file_id: str) -> api.ObjectInfo:
         if not isinstance(file_id, str) or not FILE_ID.fullmatch(file_id):
@@ -288,9 +321,9 @@ class _ObjectReader:
         self._digest = _hex_digest(info.digest)
         self.size_bytes = info.size or 0
         self._window = max(1, window)
-        self._asks: deque[asyncio.Task[Msg | None]] = deque()
+        self._asks: deque[asyncio.Task[Msg | StoredMessage | None]] = deque()
 
-    def _ask(self, seq: int) -> asyncio.Task[Msg | None]:
+    def _ask(self, seq: int) -> asyncio.Task[Msg | StoredMessage | None]:
         payload = {"seq": seq, "next_by_subj": self._subject}
         return asyncio.ensure_future(self._files._direct_get(payload))
 

@@ -50,7 +50,7 @@ INTERNAL = {
     # residents' data rights: the audit service asks each service (audit.v1.* are routed)
     *(
         f"{service}.v1.{operation}"
-        for service in ("booking", "cart", "payment")
+        for service in ("booking", "cart", "payment", "notify")
         for operation in ("personal_data", "erase_personal_data", "stale_customers")
     ),
 }
