@@ -15,6 +15,7 @@ from shared.personal_data import (
     Erase,
     Export,
     PersonalDataOperations,
+    stale_query,
 )
 
 EXPORTS = (
@@ -51,20 +52,13 @@ ERASURE = (
     FORGET_STORED_REPLIES,
 )
 
-STALE = """
-    WITH known AS (
-        SELECT customer, max(last) AS last FROM (
-            SELECT customer, updated_at AS last FROM contacts
-            UNION ALL SELECT customer, created_at FROM messages
-            UNION ALL SELECT customer, created_at FROM orders
-            UNION ALL SELECT customer, updated_at FROM reminders) AS t
-        WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
-        GROUP BY customer)
-    SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c
-    WHERE NOT EXISTS (SELECT 1 FROM known WHERE customer = c)
-    UNION ALL
-    SELECT customer FROM known WHERE last < now() - make_interval(days => $1)
-    LIMIT $2"""
+STALE = stale_query(
+    """
+    SELECT customer, updated_at AS last FROM contacts
+    UNION ALL SELECT customer, created_at FROM messages
+    UNION ALL SELECT customer, created_at FROM orders
+    UNION ALL SELECT customer, updated_at FROM reminders"""
+)
 
 
 def operations(pool: asyncpg.Pool) -> PersonalDataOperations:
