@@ -14,6 +14,9 @@ from services.notify.sender import EmailSender
 from services.notify.service import Notifications
 from services.notify.settings import NotifySettings
 from services.notify.texts import load
+from services.notify.webhook_handlers import webhook_operations
+from services.notify.webhook_sender import WebhookSender
+from services.notify.webhooks import Webhooks, webhook_consumer
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
 from shared.settings import CommonSettings, from_env, gateway_url
 
@@ -45,12 +48,13 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         load(),
         settings,
     )
+    webhooks = Webhooks(infra.pool, allow_insecure=settings.webhook_insecure(infra.settings.env))
     return ServiceDefinition(
         name=NAME,
         version=VERSION,
-        operations=operations(Notifications(infra.pool)),
-        consumers=consumers(),
-        background=[email.run],
+        operations=operations(Notifications(infra.pool)) + webhook_operations(webhooks),
+        consumers=[*consumers(), webhook_consumer()],
+        background=[email.run, WebhookSender(infra.pool, settings).run],
     )
 
 

@@ -15,6 +15,7 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         insights,
         payment,
         provider_callbacks,
+        webhooks,
     )
 
     return [
@@ -24,4 +25,5 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *provider_callbacks.routes(),
         *insights.routes(),
         *audit.routes(),
+        *webhooks.routes(),
     ]

@@ -23,6 +23,7 @@ from services.gateway.clients import Call
 from services.gateway.routes import cart as cart_routes
 from services.gateway.settings import GatewaySettings
 from services.insights.handlers import CONTRACT as INSIGHTS
+from services.notify.webhook_handlers import WEBHOOK_CONTRACT as NOTIFY_WEBHOOKS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
 from shared.settings import CommonSettings
@@ -33,6 +34,7 @@ CONTRACTS = {
     **PAYMENT.by_subject(),
     **INSIGHTS.by_subject(),
     **AUDIT.by_subject(),
+    **NOTIFY_WEBHOOKS.by_subject(),
 }
 
 # Operations only services call (with their own system principal or on a resident's behalf

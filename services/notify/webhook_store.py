@@ -1,0 +1,237 @@
+"""All SQL of the webhooks to integrators: subscriptions and their deliveries (asyncpg)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+CHANNEL = "notify_webhooks"  # NOTIFY'd when a delivery is written or replayed
+
+
+async def add_subscription(
+    conn: asyncpg.Connection,
+    subscription_id: uuid.UUID,
+    merchant_id: str,
+    url: str,
+    secret: str,
+    event_types: Sequence[str],
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        """INSERT INTO webhook_subscriptions (id, merchant_id, url, secret, event_types)
+            VALUES ($1, $2, $3, $4, $5)
+            RETURNING id, merchant_id, url, event_types, active, created_at, deactivated_at""",
+        subscription_id,
+        merchant_id,
+        url,
+        secret,
+        list(event_types),
+    )
+    assert row is not None
+    return row
+
+
+async def subscription(
+    conn: asyncpg.Connection, subscription_id: uuid.UUID, *, lock: bool = False
+) -> asyncpg.Record | None:
+    if lock:
+        return await conn.fetchrow(
+            """SELECT id, merchant_id, url, event_types, active, created_at, deactivated_at
+               FROM webhook_subscriptions WHERE id = $1 FOR UPDATE""",
+            subscription_id,
+        )
+    return await conn.fetchrow(
+        """SELECT id, merchant_id, url, event_types, active, created_at, deactivated_at
+           FROM webhook_subscriptions WHERE id = $1""",
+        subscription_id,
+    )
+
+
+async def subscriptions(
+    conn: asyncpg.Connection, merchants: list[str] | None, include_inactive: bool
+) -> list[asyncpg.Record]:
+    """`merchants` None: every department's."""
+    return list(
+        await conn.fetch(
+            """SELECT id, merchant_id, url, event_types, active, created_at, deactivated_at
+            FROM webhook_subscriptions
+            WHERE ($1::text[] IS NULL OR merchant_id = ANY($1)) AND (active OR $2)
+            ORDER BY merchant_id, created_at, id""",
+            merchants,
+            include_inactive,
+        )
+    )
+
+
+async def deactivate(conn: asyncpg.Connection, subscription_id: uuid.UUID) -> None:
+    """Stop the subscription and give up its pending deliveries (in the caller's
+    transaction, the subscription locked)."""
+    await conn.execute(
+        """UPDATE webhook_subscriptions SET active = false, deactivated_at = now()
+           WHERE id = $1 AND active""",
+        subscription_id,
+    )
+    await conn.execute(
+        """UPDATE webhook_deliveries SET state = 'failed', claimed_until = NULL,
+               last_error = 'subscription deactivated'
+           WHERE subscription_id = $1 AND state = 'pending'""",
+        subscription_id,
+    )
+
+
+async def add_deliveries(
+    conn: asyncpg.Connection,
+    *,
+    merchant_id: str,
+    subject: str,
+    event_id: uuid.UUID,
+    ordering_key: str,
+    payload: bytes,
+) -> int:
+    """One delivery of the event to each active subscription of the department to its subject
+    (a redelivered event adds none); the number written. Wakes the delivery loops at commit."""
+    written = await conn.fetchval(
+        """WITH added AS (
+               INSERT INTO webhook_deliveries (id, subscription_id, event_id, subject,
+                   ordering_key, payload, state)
+               SELECT gen_random_uuid(), s.id, $3, $2, $4, $5, 'pending'
+               FROM webhook_subscriptions s
+               WHERE s.active AND s.merchant_id = $1 AND $2 = ANY(s.event_types)
+               ORDER BY s.id
+               ON CONFLICT (subscription_id, event_id) DO NOTHING
+               RETURNING 1)
+           SELECT count(*) FROM added""",
+        merchant_id,
+        subject,
+        event_id,
+        ordering_key,
+        payload,
+    )
+    if written:
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return int(written or 0)
+
+
+async def claim_due(conn: asyncpg.Connection, limit: int, claim_s: float) -> list[asyncpg.Record]:
+    """Take up to `limit` due deliveries for `claim_s` seconds (another replica skips them):
+    only the first pending delivery of each subscription and ordering key, so a later event of
+    a reservation waits until the earlier one is delivered or given up."""
+    return list(
+        await conn.fetch(
+            """UPDATE webhook_deliveries d SET claimed_until = now() + make_interval(secs => $2),
+               attempts = d.attempts + 1
+           FROM webhook_subscriptions s
+           WHERE s.id = d.subscription_id AND d.id IN (
+               SELECT w.id FROM webhook_deliveries w
+               WHERE w.state = 'pending' AND w.next_attempt_at <= now()
+                 AND (w.claimed_until IS NULL OR w.claimed_until < now())
+                 AND NOT EXISTS (
+                     SELECT 1 FROM webhook_deliveries e
+                     WHERE e.subscription_id = w.subscription_id
+                       AND e.ordering_key = w.ordering_key
+                       AND e.state = 'pending' AND e.seq < w.seq)
+               ORDER BY w.next_attempt_at, w.seq LIMIT $1 FOR UPDATE OF w SKIP LOCKED)
+           RETURNING d.id, d.subscription_id, d.payload, d.attempts, d.retry_from,
+                     s.url, s.secret""",
+            limit,
+            claim_s,
+        )
+    )
+
+
+async def mark_delivered(conn: asyncpg.Connection, delivery_id: uuid.UUID, status: int) -> None:
+    await conn.execute(
+        """UPDATE webhook_deliveries SET state = 'delivered', delivered_at = now(),
+               claimed_until = NULL, last_status = $2, last_error = NULL
+           WHERE id = $1 AND state = 'pending'""",
+        delivery_id,
+        status,
+    )
+
+
+async def mark_retry(
+    conn: asyncpg.Connection,
+    delivery_id: uuid.UUID,
+    delay_s: float,
+    status: int | None,
+    error: str,
+) -> None:
+    await conn.execute(
+        """UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $2),
+               claimed_until = NULL, last_status = $3, last_error = $4
+           WHERE id = $1 AND state = 'pending'""",
+        delivery_id,
+        delay_s,
+        status,
+        error,
+    )
+
+
+async def mark_failed(
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, status: int | None, error: str
+) -> None:
+    await conn.execute(
+        """UPDATE webhook_deliveries SET state = 'failed', claimed_until = NULL,
+               last_status = $2, last_error = $3
+           WHERE id = $1 AND state = 'pending'""",
+        delivery_id,
+        status,
+        error,
+    )
+
+
+async def delivery(
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, *, lock: bool = False
+) -> asyncpg.Record | None:
+    if lock:
+        return await conn.fetchrow(
+            """SELECT id, subscription_id, event_id, subject, ordering_key, state, attempts,
+                  next_attempt_at, last_status, last_error, created_at, delivered_at, replays
+               FROM webhook_deliveries WHERE id = $1 FOR UPDATE""",
+            delivery_id,
+        )
+    return await conn.fetchrow(
+        """SELECT id, subscription_id, event_id, subject, ordering_key, state, attempts,
+                  next_attempt_at, last_status, last_error, created_at, delivered_at, replays
+           FROM webhook_deliveries WHERE id = $1""",
+        delivery_id,
+    )
+
+
+async def deliveries(
+    conn: asyncpg.Connection,
+    subscription_id: uuid.UUID,
+    state: str | None,
+    limit: int,
+    offset: int,
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            """SELECT id, subscription_id, event_id, subject, ordering_key, state, attempts,
+                  next_attempt_at, last_status, last_error, created_at, delivered_at, replays
+            FROM webhook_deliveries
+            WHERE subscription_id = $1 AND ($2::text IS NULL OR state = $2)
+            ORDER BY seq DESC LIMIT $3 OFFSET $4""",
+            subscription_id,
+            state,
+            limit,
+            offset,
+        )
+    )
+
+
+async def replay(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> asyncpg.Record:
+    """The delivery pending again, due now, with a new round of tries."""
+    row = await conn.fetchrow(
+        """UPDATE webhook_deliveries SET state = 'pending', attempts = 0,
+                next_attempt_at = now(), claimed_until = NULL, retry_from = now(),
+                delivered_at = NULL, replays = replays + 1
+            WHERE id = $1
+            RETURNING id, subscription_id, event_id, subject, ordering_key, state, attempts,
+                  next_attempt_at, last_status, last_error, created_at, delivered_at, replays""",
+        delivery_id,
+    )
+    assert row is not None
+    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return row
