@@ -18,9 +18,12 @@ from nats.aio.client import Client as NATS
 from standardwebhooks.webhooks import Webhook
 
 from services.notify.app import MIGRATIONS, build
+from services.notify.settings import NotifySettings
+from services.notify.webhook_sender import WebhookSender
+from services.notify.webhooks import on_event
 from shared.contracts import booking as b
 from shared.contracts import webhooks as w
-from shared.contracts.common import Principal, RequestContext
+from shared.contracts.common import Principal, RequestContext, utcnow
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.messaging import Requester
 from tests.conftest import clean_schema
@@ -44,6 +47,7 @@ TIMEOUT_S = 1.0
 class Hooks:
     pool: asyncpg.Pool
     requester: Requester
+    settings: NotifySettings
 
     async def call(self, op: str, request: Any, reply: type, principal: Principal | None) -> Any:
         ctx = RequestContext(principal=principal, request_id=uuid.uuid4().hex)
@@ -88,7 +92,7 @@ async def hooks(hosted: Any, nc: NATS, smtp: SmtpServer) -> AsyncIterator[Hooks]
         pool = running.infra.pool
         await clean_schema(pool, "notify")
         try:
-            yield Hooks(pool, Requester(nc, 10.0))
+            yield Hooks(pool, Requester(nc, 10.0), settings)
         finally:
             await clean_schema(pool, "notify")
 
@@ -350,3 +354,74 @@ async def test_one_delivery_per_subscription_and_event_however_often_it_comes(
     await asyncio.sleep(1.0)
     assert len(ok.received) == 1
     assert len(await hooks.log(created.subscription.subscription_id)) == 1
+
+
+def reservation_event(
+    kind: type[b.ReservationEvent], reservation_id: uuid.UUID, merchant_id: str = "health"
+) -> b.ReservationEvent:
+    now = utcnow()
+    return kind(
+        reservation_id=reservation_id, resource_id=uuid.uuid4(), unit_id=uuid.uuid4(),
+        customer="resident-aino", state="held", starts_at=now, ends_at=now,
+        merchant_id=merchant_id,
+    )  # fmt: skip
+
+
+async def consume(hooks: Hooks, events: list[b.ReservationEvent]) -> None:
+    """The consumer's handler, each event in a transaction of its own, as run_consumer does."""
+    async with hooks.pool.acquire() as conn:
+        for event in events:
+            async with conn.transaction():
+                await on_event(conn, event)
+
+
+async def test_a_subscription_gets_only_its_departments_events_of_its_subjects(
+    hooks: Hooks, receivers: list[Receiver]
+) -> None:
+    ok = await receiver(receivers)
+    created = await hooks.subscribe(ok.url, CONFIRMED)
+    rid = uuid.uuid4()
+    await consume(
+        hooks,
+        [
+            reservation_event(b.ReservationConfirmed, uuid.uuid4(), merchant_id="sports"),
+            reservation_event(b.ReservationHeld, rid),  # a subject it did not ask for
+            reservation_event(b.ReservationConfirmed, rid),
+        ],
+    )
+    await eventually(lambda: len(ok.accepted) == 1)
+    await asyncio.sleep(0.5)
+    assert types_of(ok) == [CONFIRMED]
+    assert msgspec.json.decode(ok.received[0].body)["data"]["merchant_id"] == "health"
+    assert len(await hooks.log(created.subscription.subscription_id)) == 1
+
+
+async def test_two_delivery_loops_at_once_deliver_each_once_in_order_per_reservation(
+    hooks: Hooks, receivers: list[Receiver]
+) -> None:
+    """The hosted service's loop and a second one (another replica) share the deliveries."""
+    flaky = await receiver(receivers, fail_first=10)
+    await hooks.subscribe(flaky.url, HELD, CONFIRMED, CANCELLED)
+    second, stop = WebhookSender(hooks.pool, hooks.settings), asyncio.Event()
+    running = asyncio.create_task(second.run(stop))
+    try:
+        reservations = [uuid.uuid4() for _ in range(15)]
+        kinds = (b.ReservationHeld, b.ReservationConfirmed, b.ReservationCancelled)
+        await consume(hooks, [reservation_event(k, r) for k in kinds for r in reservations])
+        await eventually(lambda: len(flaky.accepted) == 45, timeout=20.0)
+        await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await running
+    ids = [r.headers["webhook-id"] for r in flaky.accepted]
+    assert len(ids) == len(set(ids)) == 45  # each delivered once
+    for rid in reservations:
+        mine = [
+            msgspec.json.decode(r.body)
+            for r in flaky.received
+            if msgspec.json.decode(r.body)["data"]["reservation_id"] == str(rid)
+        ]
+        firsts = list(dict.fromkeys(m["type"] for m in mine))
+        assert firsts == [HELD, CONFIRMED, CANCELLED], (rid, [m["type"] for m in mine])
+        last_held = max(i for i, m in enumerate(mine) if m["type"] == HELD)
+        assert all(m["type"] == HELD for m in mine[: last_held + 1])  # never overtaken
