@@ -16,7 +16,7 @@ from services.notify.settings import NotifySettings
 from services.notify.texts import load
 from services.notify.webhook_handlers import webhook_operations
 from services.notify.webhook_sender import WebhookSender
-from services.notify.webhooks import Webhooks, webhook_consumer
+from services.notify.webhooks import WEBHOOK_DELIVERIES, Webhooks, webhook_consumer
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
 from shared.settings import CommonSettings, from_env, gateway_url
 
@@ -55,6 +55,7 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         operations=operations(Notifications(infra.pool)) + webhook_operations(webhooks),
         consumers=[*consumers(), webhook_consumer()],
         background=[email.run, WebhookSender(infra.pool, settings).run],
+        retention=[WEBHOOK_DELIVERIES],
     )
 
 

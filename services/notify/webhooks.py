@@ -29,8 +29,15 @@ from shared.contracts import webhooks as c
 from shared.contracts.common import Event, Principal, RequestContext
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import Consumer
+from shared.retention import Retention
 
 R = TypeVar("R")
+
+# Delivered and failed deliveries are purged by their last round of tries
+# (`RETENTION_WEBHOOK_DELIVERIES_DAYS`, 30): the log, and the events' payloads, go then.
+WEBHOOK_DELIVERIES = Retention(
+    "webhook_deliveries", "webhook_deliveries", "retry_from", 30.0, where="state <> 'pending'"
+)
 
 
 def subscription_view(r: asyncpg.Record) -> c.WebhookView:

@@ -20,7 +20,8 @@ from standardwebhooks.webhooks import Webhook
 from services.notify.app import MIGRATIONS, build
 from services.notify.settings import NotifySettings
 from services.notify.webhook_sender import WebhookSender
-from services.notify.webhooks import on_event
+from services.notify.webhooks import WEBHOOK_DELIVERIES, on_event
+from shared import retention
 from shared.contracts import booking as b
 from shared.contracts import webhooks as w
 from shared.contracts.common import Principal, RequestContext, utcnow
@@ -425,3 +426,27 @@ async def test_two_delivery_loops_at_once_deliver_each_once_in_order_per_reserva
         assert firsts == [HELD, CONFIRMED, CANCELLED], (rid, [m["type"] for m in mine])
         last_held = max(i for i, m in enumerate(mine) if m["type"] == HELD)
         assert all(m["type"] == HELD for m in mine[: last_held + 1])  # never overtaken
+
+
+async def test_finished_deliveries_are_purged_after_their_retention_pending_ones_never(
+    hooks: Hooks, receivers: list[Receiver]
+) -> None:
+    down = await receiver(receivers, fail_first=1)  # the first try fails, the second is taken
+    created = await hooks.subscribe(down.url, HELD, CONFIRMED)
+    rid = uuid.uuid4()
+    await consume(hooks, [reservation_event(b.ReservationConfirmed, uuid.uuid4())])
+    await eventually(lambda: len(down.accepted) == 1)
+    await hooks.pool.execute(
+        "UPDATE webhook_deliveries SET retry_from = now() - interval '31 days'"
+    )
+    async with hooks.pool.acquire() as conn, conn.transaction():
+        await conn.execute(  # a pending one, as old: kept until it is done
+            """INSERT INTO webhook_deliveries (id, subscription_id, event_id, subject,
+                   ordering_key, payload, state, retry_from, next_attempt_at)
+               VALUES ($1, $2, $3, $4, $5, '{}', 'pending', now() - interval '31 days',
+                   now() + interval '1 hour')""",
+            uuid.uuid4(), created.subscription.subscription_id, uuid.uuid4(), HELD,
+            f"reservation:{rid}",
+        )  # fmt: skip
+    assert await retention.purge_kind(hooks.pool, WEBHOOK_DELIVERIES) == 1
+    assert [d.state for d in await hooks.log(created.subscription.subscription_id)] == ["pending"]

@@ -25,9 +25,11 @@ from services.notify.domain.webhooks import (
     routing,
     signature,
 )
+from services.notify.settings import NotifySettings
 from shared.contracts import booking as b
 from shared.contracts.webhooks import WebhookEventType
 from shared.errors import Conflict, ValidationFailed
+from shared.settings import SettingsError
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
@@ -136,3 +138,14 @@ def test_every_delivery_edge_as_written_out() -> None:
             else:
                 with pytest.raises(Conflict):
                     DELIVERIES.step(state, event)
+
+
+def test_insecure_webhook_urls_only_in_development_and_never_in_production() -> None:
+    assert NotifySettings().webhook_insecure("development") is True
+    assert NotifySettings().webhook_insecure("test") is False
+    assert NotifySettings().webhook_insecure("production") is False
+    assert NotifySettings(webhook_allow_insecure=True).webhook_insecure("test") is True
+    with pytest.raises(SettingsError, match="NOTIFY_WEBHOOK_ALLOW_INSECURE"):
+        NotifySettings(webhook_allow_insecure=True).webhook_insecure("production")
+    with pytest.raises(SettingsError, match="NOTIFY_WEBHOOK_CLAIM_S"):
+        NotifySettings(webhook_claim_s=5.0, webhook_timeout_s=5.0).webhook_insecure("test")
