@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from services.notify.app import MIGRATIONS, build
 from services.notify.settings import NotifySettings
 from services.notify.webhook_sender import WebhookSender
-from services.notify.webhooks import WEBHOOK_DELIVERIES, on_event
+from services.notify.webhooks import WEBHOOK_DELIVERIES, Webhooks, on_event
 from shared import retention
 from shared.contracts import booking as b
 from shared.contracts import webhooks as w
@@ -324,8 +324,6 @@ async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
 
 
 async def test_outside_development_a_plain_http_url_is_refused(hooks: Hooks) -> None:
-    from services.notify.webhooks import Webhooks
-
     strict = Webhooks(hooks.pool, allow_insecure=False)
     req = w.CreateWebhookRequest(
         merchant_id="health", url="http://127.0.0.1:9/hook", event_types=[CONFIRMED]
