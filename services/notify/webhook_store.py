@@ -91,14 +91,22 @@ async def add_deliveries(
 ) -> int:
     """One delivery of the event to each active subscription of the department to its subject
     (a redelivered event adds none); the number written. Wakes the delivery loops at commit."""
+    # The transaction-level lock per ordering key (taken only when someone subscribed):
+    # two replicas writing deliveries of one reservation at once take `seq` and commit one
+    # after the other, so a delivery is never visible before an earlier one of its key.
     written = await conn.fetchval(
-        """WITH added AS (
+        """WITH subscribed AS (
+               SELECT s.id FROM webhook_subscriptions s
+               WHERE s.active AND s.merchant_id = $1 AND $2 = ANY(s.event_types)),
+           locked AS (
+               SELECT pg_advisory_xact_lock(hashtextextended('webhook:' || $4, 0))
+               FROM (SELECT 1 FROM subscribed LIMIT 1) AS any_one),
+           added AS (
                INSERT INTO webhook_deliveries (id, subscription_id, event_id, subject,
                    ordering_key, payload, state)
-               SELECT gen_random_uuid(), s.id, $3, $2, $4, $5, 'pending'
-               FROM webhook_subscriptions s
-               WHERE s.active AND s.merchant_id = $1 AND $2 = ANY(s.event_types)
-               ORDER BY s.id
+               SELECT gen_random_uuid(), subscribed.id, $3, $2, $4, $5, 'pending'
+               FROM subscribed CROSS JOIN locked
+               ORDER BY subscribed.id
                ON CONFLICT (subscription_id, event_id) DO NOTHING
                RETURNING 1)
            SELECT count(*) FROM added""",

@@ -448,3 +448,27 @@ async def test_finished_deliveries_are_purged_after_their_retention_pending_ones
         )  # fmt: skip
     assert await retention.purge_kind(hooks.pool, WEBHOOK_DELIVERIES) == 1
     assert [d.state for d in await hooks.log(created.subscription.subscription_id)] == ["pending"]
+
+
+async def test_writing_deliveries_locks_their_ordering_key_only_when_someone_subscribed(
+    hooks: Hooks, receivers: list[Receiver]
+) -> None:
+    """Two replicas writing deliveries of one reservation at once commit one after the other
+    (a later `seq` is never visible before an earlier one); others pay nothing for it."""
+    ok = await receiver(receivers)
+    await hooks.subscribe(ok.url, CONFIRMED)
+    mine = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    async with hooks.pool.acquire() as conn:
+        async with conn.transaction():
+            await on_event(conn, reservation_event(b.ReservationConfirmed, uuid.uuid4(), "sports"))
+            assert await conn.fetchval(mine) == 0  # nobody of sports subscribed
+        rid = uuid.uuid4()
+        async with conn.transaction():
+            await on_event(conn, reservation_event(b.ReservationConfirmed, rid))
+            assert await conn.fetchval(mine) == 1
+            async with hooks.pool.acquire() as other:
+                key = f"webhook:reservation:{rid}"
+                taken = await other.fetchval(
+                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key
+                )
+                assert taken is False  # the other replica would wait for our commit
