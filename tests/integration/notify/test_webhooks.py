@@ -290,7 +290,7 @@ async def test_a_deactivated_subscription_gets_nothing_more_and_cannot_be_replay
     assert [s.subscription_id for s in listed.subscriptions] == [sid]
 
 
-async def test_a_pending_delivery_cannot_be_replayed(
+async def test_a_pending_delivery_cannot_be_replayed_and_deactivating_gives_it_up(
     booking: Booking, hooks: Hooks, receivers: list[Receiver]
 ) -> None:
     down = await receiver(receivers, fail_first=10**6)
@@ -302,6 +302,15 @@ async def test_a_pending_delivery_cannot_be_replayed(
     with pytest.raises(Conflict) as refused:
         await hooks.replay(pending.delivery_id)
     assert refused.value.details["state"] == "pending"
+
+    # Deactivating the subscription gives its pending deliveries up: no more tries.
+    stop = w.DeactivateWebhookRequest(subscription_id=created.subscription.subscription_id)
+    await hooks.call("deactivate_webhook", stop, w.WebhookView, HEALTH_STAFF)
+    tries = len(down.received)
+    await asyncio.sleep(1.0)
+    assert len(down.received) <= tries + 1  # at most the one in flight
+    [given_up] = await hooks.log(created.subscription.subscription_id)
+    assert (given_up.state, given_up.last_error) == ("failed", "subscription deactivated")
 
 
 async def test_bad_input_is_refused_naming_the_field_and_changes_nothing(
