@@ -90,7 +90,8 @@ async def add_deliveries(
     payload: bytes,
 ) -> int:
     """One delivery of the event to each active subscription of the department to its subject
-    (a redelivered event adds none); the number written. Wakes the delivery loops at commit."""
+    (a redelivered event adds none); the number written. One statement: it runs for every
+    event of the subscribable subjects, most of them of departments nobody subscribed for."""
     # The transaction-level lock per ordering key (taken only when someone subscribed):
     # two replicas writing deliveries of one reservation at once take `seq` and commit one
     # after the other, so a delivery is never visible before an earlier one of its key.
@@ -108,16 +109,17 @@ async def add_deliveries(
                FROM subscribed CROSS JOIN locked
                ORDER BY subscribed.id
                ON CONFLICT (subscription_id, event_id) DO NOTHING
-               RETURNING 1)
-           SELECT count(*) FROM added""",
+               RETURNING 1),
+           woken AS (  -- the delivery loops wake at commit (only when a row was written)
+               SELECT pg_notify($6, '') FROM (SELECT 1 FROM added LIMIT 1) AS any_one)
+           SELECT (SELECT count(*) FROM added) + 0 * (SELECT count(*) FROM woken)""",
         merchant_id,
         subject,
         event_id,
         ordering_key,
         payload,
+        CHANNEL,
     )
-    if written:
-        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
     return int(written or 0)
 
 

@@ -460,17 +460,23 @@ async def test_finished_deliveries_are_purged_after_their_retention_pending_ones
 
 
 async def test_writing_deliveries_locks_their_ordering_key_only_when_someone_subscribed(
-    hooks: Hooks, receivers: list[Receiver]
+    hooks: Hooks, receivers: list[Receiver], database_url: str
 ) -> None:
     """Two replicas writing deliveries of one reservation at once commit one after the other
-    (a later `seq` is never visible before an earlier one); others pay nothing for it."""
+    (a later `seq` is never visible before an earlier one), and the delivery loops are woken
+    at commit; events nobody subscribed to pay for neither."""
     ok = await receiver(receivers)
     await hooks.subscribe(ok.url, CONFIRMED)
     mine = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    woken: list[str] = []
+    listener = await asyncpg.connect(database_url)
+    await listener.add_listener("notify_webhooks", lambda *args: woken.append(args[1]))
     async with hooks.pool.acquire() as conn:
         async with conn.transaction():
             await on_event(conn, reservation_event(b.ReservationConfirmed, uuid.uuid4(), "sports"))
             assert await conn.fetchval(mine) == 0  # nobody of sports subscribed
+        await asyncio.sleep(0.3)
+        assert woken == []  # and no delivery loop woken for nothing
         rid = uuid.uuid4()
         async with conn.transaction():
             await on_event(conn, reservation_event(b.ReservationConfirmed, rid))
@@ -481,3 +487,5 @@ async def test_writing_deliveries_locks_their_ordering_key_only_when_someone_sub
                     "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key
                 )
                 assert taken is False  # the other replica would wait for our commit
+        await eventually(lambda: len(woken) == 1)  # the delivery loops woke at commit
+    await listener.close()
