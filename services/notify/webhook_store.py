@@ -167,10 +167,20 @@ async def mark_retry(
     status: int | None,
     error: str,
 ) -> None:
+    """Try again after `delay_s`; the later deliveries of its ordering key wait as long (they
+    cannot go first), so a receiver down for days does not leave them due in every claim."""
     await conn.execute(
-        """UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $2),
-               claimed_until = NULL, last_status = $3, last_error = $4
-           WHERE id = $1 AND state = 'pending'""",
+        """WITH head AS (
+               UPDATE webhook_deliveries
+               SET next_attempt_at = now() + make_interval(secs => $2), claimed_until = NULL,
+                   last_status = $3, last_error = $4
+               WHERE id = $1 AND state = 'pending'
+               RETURNING subscription_id, ordering_key, seq, next_attempt_at)
+           UPDATE webhook_deliveries d SET next_attempt_at = head.next_attempt_at
+           FROM head
+           WHERE d.subscription_id = head.subscription_id
+             AND d.ordering_key = head.ordering_key AND d.state = 'pending'
+             AND d.seq > head.seq AND d.next_attempt_at < head.next_attempt_at""",
         delivery_id,
         delay_s,
         status,

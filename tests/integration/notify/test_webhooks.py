@@ -489,3 +489,26 @@ async def test_writing_deliveries_locks_their_ordering_key_only_when_someone_sub
                 assert taken is False  # the other replica would wait for our commit
         await eventually(lambda: len(woken) == 1)  # the delivery loops woke at commit
     await listener.close()
+
+
+async def test_while_the_first_of_a_reservation_backs_off_the_later_ones_wait_with_it(
+    hooks: Hooks, receivers: list[Receiver]
+) -> None:
+    down = await receiver(receivers, fail_first=10**6)
+    created = await hooks.subscribe(down.url, HELD, CONFIRMED, CANCELLED)
+    rid = uuid.uuid4()
+    kinds = (b.ReservationHeld, b.ReservationConfirmed, b.ReservationCancelled)
+    await consume(hooks, [reservation_event(k, rid) for k in kinds])
+    await eventually(lambda: len(down.received) >= 4)  # retried after all three were written
+    assert set(types_of(down)) == {HELD}  # only the first is ever tried
+    rows = await hooks.pool.fetch(
+        """SELECT subject, next_attempt_at, attempts FROM webhook_deliveries
+           WHERE subscription_id = $1 ORDER BY seq""",
+        created.subscription.subscription_id,
+    )
+    head, *later = rows
+    assert [r["subject"] for r in rows] == [HELD, CONFIRMED, CANCELLED]
+    assert head["attempts"] >= 2
+    # Not due before the first one: the claim does not even look at them meanwhile.
+    assert all(r["next_attempt_at"] >= head["next_attempt_at"] for r in later)
+    assert all(r["attempts"] == 0 for r in later)
