@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.notify import webhook_metrics
 from services.notify.consumers import consumers
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
@@ -56,6 +57,7 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         consumers=[*consumers(), webhook_consumer()],
         background=[email.run, WebhookSender(infra.pool, settings).run],
         retention=[WEBHOOK_DELIVERIES],
+        metrics=[webhook_metrics.collector(infra.pool)],
     )
 
 

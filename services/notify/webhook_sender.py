@@ -30,6 +30,7 @@ import httpx
 from services.notify import webhook_store as store
 from services.notify.domain.webhooks import accepted, headers, retry_delay
 from services.notify.settings import NotifySettings
+from services.notify.webhook_metrics import POSTS
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class WebhookSender:
             if accepted(status):
                 assert status is not None
                 await store.mark_delivered(conn, row["id"], status)
+                POSTS.labels("delivered").inc()
                 return
             tried_for = (self.now() - row["retry_from"]).total_seconds()
             if tried_for >= self.settings.webhook_give_up_after_s:
@@ -89,6 +91,7 @@ class WebhookSender:
                     row["id"], row["subscription_id"], row["attempts"],
                 )  # fmt: skip
                 await store.mark_failed(conn, row["id"], status, f"gave up: {error}")
+                POSTS.labels("failed").inc()
                 return
             delay = retry_delay(
                 row["attempts"],
@@ -100,6 +103,7 @@ class WebhookSender:
                 row["id"], row["subscription_id"], row["attempts"], error, delay,
             )  # fmt: skip
             await store.mark_retry(conn, row["id"], delay, status, error)
+            POSTS.labels("retry").inc()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)

@@ -15,8 +15,10 @@ import asyncpg
 import msgspec
 import pytest
 from nats.aio.client import Client as NATS
+from prometheus_client import REGISTRY
 from standardwebhooks.webhooks import Webhook
 
+from services.notify import webhook_metrics
 from services.notify.app import MIGRATIONS, build
 from services.notify.settings import NotifySettings
 from services.notify.webhook_sender import WebhookSender
@@ -114,6 +116,11 @@ async def receiver(started: list[Receiver], **options: Any) -> Receiver:
     return one
 
 
+def posts(outcome: str) -> float:
+    found = REGISTRY.get_sample_value("tcs_notify_webhook_posts_total", {"outcome": outcome})
+    return found or 0.0
+
+
 def types_of(receiver: Receiver) -> list[str]:
     return [msgspec.json.decode(r.body)["type"] for r in receiver.received]
 
@@ -124,6 +131,7 @@ async def test_receiver_failing_five_times_gets_the_event_once_it_answers_signed
     down = await receiver(receivers, fail_first=5, fail_status=503)
     created = await hooks.subscribe(down.url, CONFIRMED)
     assert created.secret.startswith("whsec_")
+    before = {o: posts(o) for o in ("retry", "delivered")}
     rid = await free_booking(booking)
     await confirm(booking, rid)
 
@@ -144,6 +152,7 @@ async def test_receiver_failing_five_times_gets_the_event_once_it_answers_signed
     assert logged.delivery_id == uuid.UUID(last.headers["webhook-id"])
     assert logged.event_type == CONFIRMED
     assert logged.ordering_key == f"reservation:{rid}"
+    assert (posts("retry") - before["retry"], posts("delivered") - before["delivered"]) == (5, 1)
 
 
 async def test_a_receiver_down_for_good_is_given_up_after_the_bounded_time(
@@ -299,6 +308,9 @@ async def test_a_pending_delivery_cannot_be_replayed_and_deactivating_gives_it_u
     await eventually(lambda: len(down.received) >= 1)
     [pending] = await hooks.log(created.subscription.subscription_id)
     assert pending.state == "pending"
+    await webhook_metrics.collector(hooks.pool)()
+    assert REGISTRY.get_sample_value("tcs_notify_webhook_pending") == 1
+    assert (REGISTRY.get_sample_value("tcs_notify_webhook_oldest_pending_age_seconds") or 0) > 0
     with pytest.raises(Conflict) as refused:
         await hooks.replay(pending.delivery_id)
     assert refused.value.details["state"] == "pending"
