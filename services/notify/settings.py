@@ -42,6 +42,7 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_claim_s: float = 30.0
     webhook_batch: Positive = 64
     webhook_concurrency: Positive = 32
+    webhook_per_subscription: Positive = 4  # in flight per process to one subscription
     # Plain http and local addresses as webhook URLs: None = only under ENV=development.
     webhook_allow_insecure: bool | None = None
 

@@ -4,8 +4,9 @@ Due deliveries are claimed for `webhook_claim_s` with `FOR UPDATE SKIP LOCKED` (
 first pending one of each subscription and ordering key: a reservation's later event waits
 for the earlier one), each POSTed in a task of its own with no transaction open, signed as the
 Standard Webhooks specification says, with a short timeout. At most `webhook_concurrency` are
-in flight per process and a slow receiver holds only its own slot: the others' deliveries go
-on, and no service ever waits for any of them (they only wrote an event).
+in flight per process, at most `webhook_per_subscription` of one subscription: a slow or down
+receiver holds only its own few slots, the others' deliveries go on, and no service ever waits
+for any of them (they only wrote an event).
 
 Outcome: 2xx -> `delivered`; anything else (no connection, timeout, another status) -> tried
 again after a back-off doubling from `webhook_retry_base_s` up to `webhook_retry_max_s`, until
@@ -20,8 +21,11 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -47,6 +51,7 @@ class WebhookSender:
         self.now = now
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._per_subscription: Counter[uuid.UUID] = Counter()  # in flight, of this process
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -105,8 +110,11 @@ class WebhookSender:
             await store.mark_retry(conn, row["id"], delay, status, error)
             POSTS.labels("retry").inc()
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[None], subscription_id: uuid.UUID) -> None:
         self._in_flight.discard(task)
+        self._per_subscription[subscription_id] -= 1
+        if self._per_subscription[subscription_id] <= 0:
+            del self._per_subscription[subscription_id]
         self._wakeup.set()  # a slot is free, and the next delivery of its key may be due
         if not task.cancelled() and task.exception() is not None:
             log.error("webhook delivery task failed", exc_info=task.exception())
@@ -118,12 +126,15 @@ class WebhookSender:
         wanted = min(self.settings.webhook_batch, free)
         if wanted <= 0:
             return 0, 0
+        most = self.settings.webhook_per_subscription
+        busy = [s for s, n in self._per_subscription.items() if n >= most]
         async with self.pool.acquire() as conn:
-            rows = await store.claim_due(conn, wanted, self.settings.webhook_claim_s)
+            rows = await store.claim_due(conn, wanted, self.settings.webhook_claim_s, most, busy)
         for row in rows:
             task = asyncio.create_task(self._one(client, row))
             self._in_flight.add(task)
-            task.add_done_callback(self._finished)
+            self._per_subscription[row["subscription_id"]] += 1
+            task.add_done_callback(partial(self._finished, subscription_id=row["subscription_id"]))
         return len(rows), wanted
 
     def _notified(self, *_: Any) -> None:

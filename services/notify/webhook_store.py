@@ -123,29 +123,49 @@ async def add_deliveries(
     return int(written or 0)
 
 
-async def claim_due(conn: asyncpg.Connection, limit: int, claim_s: float) -> list[asyncpg.Record]:
+async def claim_due(
+    conn: asyncpg.Connection,
+    limit: int,
+    claim_s: float,
+    per_subscription: int,
+    busy: Sequence[uuid.UUID] = (),
+) -> list[asyncpg.Record]:
     """Take up to `limit` due deliveries for `claim_s` seconds (another replica skips them):
     only the first pending delivery of each subscription and ordering key, so a later event of
-    a reservation waits until the earlier one is delivered or given up."""
+    a reservation waits until the earlier one is delivered or given up; at most
+    `per_subscription` of one subscription, none of the `busy` ones (this process already has
+    as many of theirs in flight): a receiver that is slow or down never takes every slot."""
     return list(
         await conn.fetch(
-            """UPDATE webhook_deliveries d SET claimed_until = now() + make_interval(secs => $2),
-               attempts = d.attempts + 1
-           FROM webhook_subscriptions s
-           WHERE s.id = d.subscription_id AND d.id IN (
-               SELECT w.id FROM webhook_deliveries w
-               WHERE w.state = 'pending' AND w.next_attempt_at <= now()
-                 AND (w.claimed_until IS NULL OR w.claimed_until < now())
-                 AND NOT EXISTS (
-                     SELECT 1 FROM webhook_deliveries e
-                     WHERE e.subscription_id = w.subscription_id
-                       AND e.ordering_key = w.ordering_key
-                       AND e.state = 'pending' AND e.seq < w.seq)
-               ORDER BY w.next_attempt_at, w.seq LIMIT $1 FOR UPDATE OF w SKIP LOCKED)
-           RETURNING d.id, d.subscription_id, d.payload, d.attempts, d.retry_from,
-                     s.url, s.secret""",
+            """WITH due AS (
+                   SELECT w.id, w.next_attempt_at, w.seq, row_number() OVER (
+                       PARTITION BY w.subscription_id ORDER BY w.next_attempt_at, w.seq) AS n
+                   FROM webhook_deliveries w
+                   WHERE w.state = 'pending' AND w.next_attempt_at <= now()
+                     AND (w.claimed_until IS NULL OR w.claimed_until < now())
+                     AND w.subscription_id <> ALL($4::uuid[])
+                     AND NOT EXISTS (
+                         SELECT 1 FROM webhook_deliveries e
+                         WHERE e.subscription_id = w.subscription_id
+                           AND e.ordering_key = w.ordering_key
+                           AND e.state = 'pending' AND e.seq < w.seq)),
+               picked AS (
+                   SELECT x.id FROM webhook_deliveries x
+                   WHERE x.id IN (SELECT id FROM due WHERE n <= $3
+                                  ORDER BY next_attempt_at, seq LIMIT $1)
+                     AND x.state = 'pending'
+                     AND (x.claimed_until IS NULL OR x.claimed_until < now())
+                   FOR UPDATE SKIP LOCKED)
+               UPDATE webhook_deliveries d
+               SET claimed_until = now() + make_interval(secs => $2), attempts = d.attempts + 1
+               FROM webhook_subscriptions s, picked
+               WHERE d.id = picked.id AND s.id = d.subscription_id
+               RETURNING d.id, d.subscription_id, d.payload, d.attempts, d.retry_from,
+                         s.url, s.secret""",
             limit,
             claim_s,
+            per_subscription,
+            list(busy),
         )
     )
 

@@ -26,6 +26,9 @@ class Receiver:
     delay_s: float = 0.0
     received: list[Received] = field(default_factory=list)
     port: int = 0
+    started: int = 0  # requests that arrived (also ones the sender gave up waiting for)
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0
     _runner: web.AppRunner | None = None
 
     @property
@@ -38,8 +41,14 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        self.started += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
         status = self.fail_status if len(self.received) < self.fail_first else 200
         self.received.append(Received(dict(request.headers), body, status, time.monotonic()))
         return web.Response(status=status, text="ok" if status == 200 else "not now")
@@ -47,7 +56,8 @@ class Receiver:
     async def start(self) -> Receiver:
         app = web.Application()
         app.router.add_post("/hooks/turku", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
+        # A request the sender gave up on (its timeout) ends here too: `in_flight` stays true.
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

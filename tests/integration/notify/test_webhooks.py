@@ -524,3 +524,20 @@ async def test_while_the_first_of_a_reservation_backs_off_the_later_ones_wait_wi
     # Not due before the first one: the claim does not even look at them meanwhile.
     assert all(r["next_attempt_at"] >= head["next_attempt_at"] for r in later)
     assert all(r["attempts"] == 0 for r in later)
+
+
+async def test_a_slow_receiver_with_many_deliveries_holds_only_a_few_slots(
+    hooks: Hooks, receivers: list[Receiver]
+) -> None:
+    slow = await receiver(receivers, delay_s=30.0)  # every try times out
+    fast = await receiver(receivers)
+    await hooks.subscribe(slow.url, CONFIRMED)
+    await hooks.subscribe(fast.url, CONFIRMED)
+    await consume(
+        hooks, [reservation_event(b.ReservationConfirmed, uuid.uuid4()) for _ in range(20)]
+    )
+    await eventually(lambda: len(fast.accepted) == 20, timeout=10.0)
+    await eventually(lambda: slow.started >= 9, timeout=15.0)  # a third round of its tries
+    assert slow.accepted == []
+    # 20 deliveries due to it, 32 slots: it is given NOTIFY_WEBHOOK_PER_SUBSCRIPTION at a time.
+    assert 1 <= slow.most_in_flight <= hooks.settings.webhook_per_subscription
