@@ -38,6 +38,8 @@ from services.notify.webhook_metrics import POSTS
 
 log = logging.getLogger(__name__)
 
+COALESCE_S = 0.01
+
 
 class WebhookSender:
     def __init__(
@@ -51,7 +53,13 @@ class WebhookSender:
         self.now = now
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._per_subscription: Counter[uuid.UUID] = Counter()  # in flight, of this process
+        # Claimed by this process, per subscription, and its POSTs at once: each may have
+        # `webhook_per_subscription` in flight and as many again times half the claim's
+        # length in timeouts waiting (all sent within their claim even when all time out).
+        self._claimed: Counter[uuid.UUID] = Counter()
+        self._sending: dict[uuid.UUID, asyncio.Semaphore] = {}
+        rounds = max(1, int(settings.webhook_claim_s / settings.webhook_timeout_s / 2))
+        self.queue_limit = settings.webhook_per_subscription * rounds
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -73,9 +81,13 @@ class WebhookSender:
         return status, "" if accepted(status) else f"HTTP {status}"
 
     async def _one(self, client: httpx.AsyncClient, row: asyncpg.Record) -> None:
-        status, error = await self.post(
-            client, row["url"], row["secret"], str(row["id"]), bytes(row["payload"])
+        sending = self._sending.setdefault(
+            row["subscription_id"], asyncio.Semaphore(self.settings.webhook_per_subscription)
         )
+        async with sending:
+            status, error = await self.post(
+                client, row["url"], row["secret"], str(row["id"]), bytes(row["payload"])
+            )
         try:
             await self._record(row, status, error)
         except (asyncpg.PostgresError, OSError) as exc:
@@ -112,9 +124,10 @@ class WebhookSender:
 
     def _finished(self, task: asyncio.Task[None], subscription_id: uuid.UUID) -> None:
         self._in_flight.discard(task)
-        self._per_subscription[subscription_id] -= 1
-        if self._per_subscription[subscription_id] <= 0:
-            del self._per_subscription[subscription_id]
+        self._claimed[subscription_id] -= 1
+        if self._claimed[subscription_id] <= 0:
+            del self._claimed[subscription_id]
+            self._sending.pop(subscription_id, None)
         self._wakeup.set()  # a slot is free, and the next delivery of its key may be due
         if not task.cancelled() and task.exception() is not None:
             log.error("webhook delivery task failed", exc_info=task.exception())
@@ -126,14 +139,15 @@ class WebhookSender:
         wanted = min(self.settings.webhook_batch, free)
         if wanted <= 0:
             return 0, 0
-        most = self.settings.webhook_per_subscription
-        busy = [s for s, n in self._per_subscription.items() if n >= most]
+        room = {s: self.queue_limit - n for s, n in self._claimed.items()}
         async with self.pool.acquire() as conn:
-            rows = await store.claim_due(conn, wanted, self.settings.webhook_claim_s, most, busy)
+            rows = await store.claim_due(
+                conn, wanted, self.settings.webhook_claim_s, self.queue_limit, room
+            )
         for row in rows:
             task = asyncio.create_task(self._one(client, row))
             self._in_flight.add(task)
-            self._per_subscription[row["subscription_id"]] += 1
+            self._claimed[row["subscription_id"]] += 1
             task.add_done_callback(partial(self._finished, subscription_id=row["subscription_id"]))
         return len(rows), wanted
 
@@ -179,3 +193,5 @@ class WebhookSender:
             )
             for waiter in pending:
                 waiter.cancel()
+            if self._wakeup.is_set() and not stop.is_set():
+                await asyncio.sleep(COALESCE_S)  # one claim for the wake-ups close together

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
@@ -128,22 +128,25 @@ async def claim_due(
     limit: int,
     claim_s: float,
     per_subscription: int,
-    busy: Sequence[uuid.UUID] = (),
+    room: Mapping[uuid.UUID, int] | None = None,
 ) -> list[asyncpg.Record]:
     """Take up to `limit` due deliveries for `claim_s` seconds (another replica skips them):
     only the first pending delivery of each subscription and ordering key, so a later event of
     a reservation waits until the earlier one is delivered or given up; at most
-    `per_subscription` of one subscription, none of the `busy` ones (this process already has
-    as many of theirs in flight): a receiver that is slow or down never takes every slot."""
+    `per_subscription` of one subscription, or its `room` (what this process may still take
+    of it): a receiver that is slow or down never takes every slot."""
     return list(
         await conn.fetch(
             """WITH due AS (
-                   SELECT w.id, w.next_attempt_at, w.seq, row_number() OVER (
-                       PARTITION BY w.subscription_id ORDER BY w.next_attempt_at, w.seq) AS n
+                   SELECT w.id, w.next_attempt_at, w.seq, COALESCE(cap.room, $3) AS room,
+                       row_number() OVER (PARTITION BY w.subscription_id
+                                          ORDER BY w.next_attempt_at, w.seq) AS n
                    FROM webhook_deliveries w
+                   LEFT JOIN unnest($4::uuid[], $5::int[]) AS cap (subscription_id, room)
+                       ON cap.subscription_id = w.subscription_id
                    WHERE w.state = 'pending' AND w.next_attempt_at <= now()
                      AND (w.claimed_until IS NULL OR w.claimed_until < now())
-                     AND w.subscription_id <> ALL($4::uuid[])
+                     AND COALESCE(cap.room, $3) > 0
                      AND NOT EXISTS (
                          SELECT 1 FROM webhook_deliveries e
                          WHERE e.subscription_id = w.subscription_id
@@ -151,7 +154,7 @@ async def claim_due(
                            AND e.state = 'pending' AND e.seq < w.seq)),
                picked AS (
                    SELECT x.id FROM webhook_deliveries x
-                   WHERE x.id IN (SELECT id FROM due WHERE n <= $3
+                   WHERE x.id IN (SELECT id FROM due WHERE n <= room
                                   ORDER BY next_attempt_at, seq LIMIT $1)
                      AND x.state = 'pending'
                      AND (x.claimed_until IS NULL OR x.claimed_until < now())
@@ -165,7 +168,8 @@ async def claim_due(
             limit,
             claim_s,
             per_subscription,
-            list(busy),
+            list((room or {}).keys()),
+            list((room or {}).values()),
         )
     )
 
