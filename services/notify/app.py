@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.notify import webhook_metrics
 from services.notify.consumers import consumers
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
@@ -20,6 +21,9 @@ from services.notify.settings import NotifySettings
 from services.notify.sms.providers import provider_for
 from services.notify.sms.sender import SmsSender
 from services.notify.texts import load
+from services.notify.webhook_handlers import webhook_operations
+from services.notify.webhook_sender import WebhookSender
+from services.notify.webhooks import WEBHOOK_DELIVERIES, Webhooks, webhook_consumer
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
 from shared.settings import CommonSettings, from_env, gateway_url
 
@@ -56,14 +60,17 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
     )
     sms = SmsSender(infra.pool, provider_for(settings, infra.pool), details, translations, settings)
     reminders = Reminders(infra.pool, settings.reminder_hours, settings.reminder_interval_s)
+    webhooks = Webhooks(infra.pool, allow_insecure=settings.webhook_insecure(infra.settings.env))
     return ServiceDefinition(
         name=NAME,
         version=VERSION,
         operations=operations(Notifications(infra.pool))
-        + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours)),
-        consumers=consumers(),
-        background=[email.run, sms.run, reminders.run],
-        retention=[FINISHED_REMINDERS, DEV_SMS],
+        + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours))
+        + webhook_operations(webhooks),
+        consumers=[*consumers(), webhook_consumer()],
+        background=[email.run, sms.run, reminders.run, WebhookSender(infra.pool, settings).run],
+        retention=[FINISHED_REMINDERS, DEV_SMS, WEBHOOK_DELIVERIES],
+        metrics=[webhook_metrics.collector(infra.pool)],
     )
 
 

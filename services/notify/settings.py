@@ -44,6 +44,19 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     # for every `reminder_interval_s`.
     reminder_hours: Annotated[int, msgspec.Meta(ge=0, le=336)] = 24
     reminder_interval_s: float = 30.0
+    # Webhooks to integrators (webhook_sender.py): each POST's timeout, the back-off (doubling
+    # from base to max) and how long a delivery is tried before it is failed; a replica's claim
+    # (longer than the timeout), deliveries claimed at once and in flight per process.
+    webhook_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    webhook_retry_base_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    webhook_retry_max_s: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    webhook_give_up_after_s: float = 72 * 3600.0
+    webhook_claim_s: float = 30.0
+    webhook_batch: Positive = 64
+    webhook_concurrency: Positive = 32
+    webhook_per_subscription: Positive = 4  # in flight per process to one subscription
+    # Plain http and local addresses as webhook URLs: None = only under ENV=development.
+    webhook_allow_insecure: bool | None = None
 
     def retry_delays(self) -> list[float]:
         try:
@@ -55,3 +68,13 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
         if not delays or any(d <= 0 for d in delays):
             raise SettingsError("NOTIFY_RETRY_DELAYS_S: positive seconds, at least one")
         return delays
+
+    def webhook_insecure(self, env: str) -> bool:
+        """Whether webhook URLs may be plain http or local; refused in production."""
+        if self.webhook_allow_insecure and env == "production":
+            raise SettingsError("NOTIFY_WEBHOOK_ALLOW_INSECURE: not in production")
+        if self.webhook_claim_s <= self.webhook_timeout_s:
+            raise SettingsError("NOTIFY_WEBHOOK_CLAIM_S: longer than NOTIFY_WEBHOOK_TIMEOUT_S")
+        if self.webhook_allow_insecure is None:
+            return env == "development"
+        return self.webhook_allow_insecure
