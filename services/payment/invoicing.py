@@ -19,7 +19,7 @@ import asyncpg
 import msgspec
 
 from services.payment import invoice_store, store
-from services.payment.access import signed_in
+from services.payment.access import require_finance, signed_in
 from services.payment.closing import Closing
 from services.payment.domain.invoices import (
     business_id,
@@ -67,13 +67,6 @@ def require_staff(ctx: RequestContext) -> Principal:
     principal = signed_in(ctx)
     if not is_staff(principal):
         raise Forbidden("staff or admin only")
-    return principal
-
-
-def require_finance(ctx: RequestContext) -> Principal:
-    principal = signed_in(ctx)
-    if not (principal.has("finance", "admin") or principal.is_system):
-        raise Forbidden("finance or admin only")
     return principal
 
 

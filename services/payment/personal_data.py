@@ -66,6 +66,8 @@ ERASURE = (
                updated_by = CASE WHEN updated_by = $1 THEN $2 ELSE updated_by END
            WHERE $1 = ANY (contact_persons) OR created_by = $1 OR updated_by = $1""",
     ),
+    # payment links made for them (the token is stored hashed): gone with their identity
+    Erase("payment_links", "DELETE FROM payment_links WHERE customer = $1 AND $2 <> ''", True),
     FORGET_SENT_EVENTS,
     FORGET_STORED_REPLIES,
 )

@@ -272,6 +272,21 @@ class ErpExport(msgspec.Struct, frozen=True, kw_only=True):
     invoices: list[InvoiceView] = []
 
 
+class ErpPreviewRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.erp_preview`: finance (or admin): the day's accounting file as an export
+    would make it now, without recording an export run."""
+
+    day: date
+
+
+class ErpPreview(msgspec.Struct, frozen=True, kw_only=True):
+    day: date
+    rows: list[ErpRow]
+    csv: str
+    exported_runs: int  # how many times the day was exported already (0: never)
+    invoices: list[InvoiceView] = []
+
+
 class ReconcileRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`payment.v1.reconcile`: finance (or admin): ledger vs the provider's balance
     transactions and payouts for [start, end) (UTC days)."""

@@ -106,6 +106,15 @@ ROUTES: list[OperationRoute[Any, Any]] = [
     ),
     OperationRoute(
         "GET",
+        "/finance/erp-exports/preview",
+        "payment.v1.erp_preview",
+        c.ErpPreviewRequest,
+        c.ErpPreview,
+        FINANCE,
+        "The day's accounting file as an export would make it now (records nothing)",
+    ),
+    OperationRoute(
+        "GET",
         "/finance/reconciliation",
         "payment.v1.reconcile",
         c.ReconcileRequest,

@@ -23,11 +23,12 @@ BUILT_IN: dict[str, str] = {
     "stripe": "services.payment.providers.stripe:StripeProvider",
     "paytrail": "services.payment.providers.paytrail:PaytrailProvider",
     "invoice": "services.payment.providers.invoice:InvoiceProvider",
+    "desk": "services.payment.providers.desk:DeskProvider",
 }
 TEST_ONLY = frozenset({"local"})
-# Built with every configuration: invoices are the city's own books (issue 19), no outside
-# provider; never the configured online provider.
-ALWAYS = ("invoice",)
+# Providers every installation has beside the configured online one (issue 19), never the
+# configured one: invoices (the city's own books) and the service desk (cash or terminal).
+ALWAYS = ("invoice", "desk")
 
 
 class ProviderClass(Protocol):
@@ -74,7 +75,9 @@ def build_providers(
     names = [settings.provider]
     if not production and "local" not in names:
         names.append("local")
-    names.extend(ALWAYS)
+    names += [name for name in ALWAYS if name not in names]
+    if settings.provider in ALWAYS:
+        raise ValueError(f"PAYMENT_PROVIDER={settings.provider} takes no money online")
     if production and settings.provider in TEST_ONLY:
         raise ValueError(f"PAYMENT_PROVIDER={settings.provider} is a test provider")
     return {name: provider_class(name).from_settings(settings, pool) for name in names}
