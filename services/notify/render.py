@@ -40,7 +40,7 @@ INTROS = {
 }
 # Where each e-mail's link leads, and what it says (default: the resident's bookings).
 LINKS = {
-    "waitlist_offered": ("/reservations", "Pay for the booking"),
+    "waitlist_offered": ("/waitlist", "Pay for the booking"),  # the offer: Pay or Decline
 }
 CALENDAR_METHOD = {
     "reservation_confirmed": "REQUEST",

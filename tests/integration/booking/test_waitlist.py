@@ -16,7 +16,7 @@ import msgspec
 import pytest
 from nats.aio.client import Client as NATS
 
-from services.booking import demo
+from services.booking import demo, metrics
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from services.booking.waitlist_offers import Offers
@@ -125,6 +125,10 @@ async def test_queue_of_two_cancellation_offers_the_first(booking: Booking) -> N
     assert event["entry_id"] == str(first.entry_id)
     assert event["reservation_id"] == str(offered.reservation_id)
     assert event["customer"] == BEA.subject
+    for collect in metrics.collectors(booking.pool):
+        await collect()
+    assert metrics.WAITLIST_WAITING._value.get() == 1  # Cai
+    assert metrics.WAITLIST_OFFERS._value.get() == 1  # Bea's
 
 
 async def test_a_lapsed_offer_goes_to_the_second(quick_offers: Booking) -> None:
