@@ -449,6 +449,13 @@ async def test_a_resident_joins_from_the_week_page_sees_the_queue_and_leaves(
     me = await bearer(client, "resident-turku")
     slot = await _free_hall_slot(client)
     time_ = {k: slot[k] for k in ("resource_id", "starts_at", "ends_at")}
+    free = await client.post("/api/v1/waitlist", json=time_, headers=me)  # book it instead
+    assert free.status_code == 409, free.text
+    assert free.headers["content-type"].startswith("application/problem+json")
+    assert (free.json()["code"], free.json()["field"]) == ("conflict", "starts_at")
+    stray = await client.post("/api/v1/waitlist", json={**time_, "seat": 3}, headers=me)
+    assert stray.status_code == 400, stray.text
+    assert stray.json()["field"] == "seat"
     held = await client.post(
         "/api/v1/holds", json={"items": [time_]}, headers={**other, "Idempotency-Key": "h1"}
     )
