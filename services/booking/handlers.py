@@ -12,6 +12,7 @@ from services.booking.approvals import Approvals
 from services.booking.availability import Availability
 from services.booking.calendar import Calendars
 from services.booking.closures import Closures
+from services.booking.desk import Desk
 from services.booking.quotes import Quotes
 from services.booking.resource_settings import ResourceSettings
 from services.booking.series import Series
@@ -20,6 +21,7 @@ from services.booking.staff import Staff
 from services.booking.waitlist import Waitlist
 from shared.contracts import audit as a
 from shared.contracts import booking as c
+from shared.contracts import desk as d
 from shared.messaging import Operation
 from shared.operations import ServiceContract
 
@@ -67,6 +69,10 @@ CONTRACT = ServiceContract(
         "leave_waitlist": (c.WaitlistRef, c.WaitlistEntryView),
         "decline_offer": (c.WaitlistRef, c.WaitlistEntryView),
         "my_waitlist": (c.MyWaitlistRequest, c.WaitlistList),
+        # the service desk (issue 19); desk_search is internal: cart combines it with its own
+        "desk_hold": (d.DeskHoldRequest, c.HoldReply),
+        "desk_cancel": (d.DeskCancelRequest, c.CancelReply),
+        "desk_search": (d.DeskSearchRequest, d.DeskSearchReply),
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -76,7 +82,15 @@ CONTRACT = ServiceContract(
 
 # Operations that change nothing: a database connection lost under one is tried once more.
 READS = frozenset(
-    {"get", "my_reservations", "availability", "search", "cancel_quote", "my_waitlist"}
+    {
+        "get",
+        "my_reservations",
+        "availability",
+        "search",
+        "cancel_quote",
+        "my_waitlist",
+        "desk_search",
+    }
 )
 # Operations that only show data (the audit trail records a staff member's call as a view).
 VIEWS = frozenset(
@@ -93,6 +107,7 @@ VIEWS = frozenset(
         "busy_feed",
         "personal_data",
         "stale_customers",
+        "desk_search",
     }
 )
 
@@ -106,6 +121,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     settings = ResourceSettings(bookings.pool, bookings.catalogue)
     personal = personal_data.operations(bookings.pool)
     waitlist = Waitlist(bookings)
+    desk = Desk(bookings)
     return CONTRACT.bind(
         {
             "hold": bookings.hold,
@@ -149,6 +165,9 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "leave_waitlist": waitlist.leave,
             "decline_offer": waitlist.decline,
             "my_waitlist": waitlist.mine,
+            "desk_hold": desk.hold,
+            "desk_cancel": desk.cancel,
+            "desk_search": desk.search,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from services.cart import personal_data
+from services.cart.desk.service import Desk
 from services.cart.wiring import CartServices
 from shared.contracts import audit as a
 from shared.contracts import cart as c
+from shared.contracts import desk as d
 from shared.messaging import Operation
 from shared.operations import ServiceContract
 
@@ -48,6 +50,11 @@ CONTRACT = ServiceContract(
         "retry_registration": (c.RegistrationActionRequest, c.Registration),
         "resolve_registration": (c.RegistrationActionRequest, c.Registration),
         "registration_log": (c.RegistrationLogRequest, c.RegistrationLog),
+        # the service desk (issue 19)
+        "desk_search": (d.DeskSearchRequest, d.DeskSearchReply),
+        "desk_customer_create": (d.DeskCustomerCreate, d.DeskCustomer),
+        "desk_add_reservation": (d.DeskAddReservationRequest, c.CartView),
+        "desk_checkout": (d.DeskCheckoutRequest, c.OrderView),
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -69,6 +76,7 @@ READS: frozenset[str] = frozenset(
         "gis_queue",
         "library_registrations",
         "registration_log",
+        "desk_search",
     }
 )
 # Operations that only show data (the audit trail records a staff member's call as a view).
@@ -79,6 +87,7 @@ VIEWS = frozenset(
 
 def operations(s: CartServices) -> list[Operation[Any]]:
     personal = personal_data.operations(s.orders.pool)
+    desk = Desk(s.carts, s.checkout)
     return CONTRACT.bind(
         {
             "get_cart": s.carts.get_cart,
@@ -111,6 +120,10 @@ def operations(s: CartServices) -> list[Operation[Any]]:
             "retry_registration": s.library.retry,
             "resolve_registration": s.library.resolve,
             "registration_log": s.library.registration_log,
+            "desk_search": desk.search,
+            "desk_customer_create": desk.create_customer,
+            "desk_add_reservation": desk.add_reservation,
+            "desk_checkout": desk.checkout,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

@@ -48,6 +48,7 @@ EXPORTS = (
         "gis_entitlements",
         "SELECT to_jsonb(e) - 'file_path' AS row FROM gis_entitlements e WHERE customer = $1",
     ),
+    Export("desk_customers", "SELECT to_jsonb(d) AS row FROM desk_customers d WHERE subject = $1"),
 )
 
 ERASURE = (
@@ -79,6 +80,8 @@ ERASURE = (
     Erase("gis_entitlements", "UPDATE gis_entitlements SET customer = $2 WHERE customer = $1"),
     Erase("cart_messages", "DELETE FROM cart_messages WHERE customer = $1 AND $2 <> ''", True),
     Erase("library_cards", "DELETE FROM library_cards WHERE customer = $1 AND $2 <> ''", True),
+    # a phone booker's record (name, phone, e-mail) is only about them
+    Erase("desk_customers", "DELETE FROM desk_customers WHERE subject = $1 AND $2 <> ''", True),
     FORGET_SENT_EVENTS,
     FORGET_STORED_REPLIES,
 )
@@ -89,7 +92,8 @@ STALE = """
             SELECT customer, updated_at AS last FROM carts
             UNION ALL SELECT customer, updated_at FROM orders
             UNION ALL SELECT customer, expires_at FROM gis_entitlements
-            UNION ALL SELECT customer, linked_at FROM library_cards) AS t
+            UNION ALL SELECT customer, linked_at FROM library_cards
+            UNION ALL SELECT subject, created_at FROM desk_customers) AS t
         WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
         GROUP BY customer)
     SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c

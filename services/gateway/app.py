@@ -16,14 +16,15 @@ from nats.aio.client import Client as NATS
 from services.gateway import errors, middleware, openapi
 from services.gateway.auth import ApiKeys, Authenticator
 from services.gateway.clients import Services
+from services.gateway.contacts import ContactSeeder
 from services.gateway.cross_site import allowed_origins
 from services.gateway.dev_issuer import DevIssuer, dev_issuer_router, sign_out
 from services.gateway.oidc import JwksCache, TokenVerifier, http_jwks_fetcher
 from services.gateway.ratelimit import SharedRateLimiter, open_bucket
 from services.gateway.request import GatewayRequest
 from services.gateway.routes import api_routes, health
+from services.gateway.routes.gis_files import open_files_bucket
 from services.gateway.settings import GatewaySettings, check_settings
-from shared.filestore import LocalDirectoryStore, refuse_secrets_in_storage, secret_files
 from shared.runtime import connect_nats
 from shared.settings import CommonSettings, from_env
 
@@ -89,8 +90,6 @@ def create_app(
     common = common or from_env(CommonSettings)
     gateway = gateway or from_env(GatewaySettings)
     check_settings(common, gateway)
-    gis_storage = gateway.gis_storage(common)
-    refuse_secrets_in_storage(gis_storage, common.data_dir, secret_files(common.data_dir))
     secure_cookies = common.env not in ("development", "test")
     dev = (
         DevIssuer(
@@ -120,7 +119,8 @@ def create_app(
     async def connections(app: Litestar) -> AsyncIterator[None]:
         services = Services(connect, common.request_timeout_s, make_limiter)
         app.state.services = services
-        await services.resources()  # fail at start when NATS is unreachable
+        found = await services.resources()  # fail at start when NATS is unreachable
+        await open_files_bucket(found.nc, common)  # the GIS files' bucket
         try:
             yield
         finally:
@@ -154,16 +154,16 @@ def create_app(
         if gateway.cors_origin_list
         else None
     )
-    return Litestar(
+    authenticator = _authenticator(common, gateway, dev)
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[connections],
         state=State(
             {
                 "gateway_settings": gateway,
                 "common_settings": common,
-                "gis_files": LocalDirectoryStore(gis_storage),
                 "dev_issuer": dev,
-                "authenticator": _authenticator(common, gateway, dev),
+                "authenticator": authenticator,
                 "trusted_networks": gateway.trusted_networks(),
                 "own_origins": allowed_origins(gateway.base_url, gateway.cors_origin_list),
                 "secure_cookies": secure_cookies,
@@ -180,3 +180,8 @@ def create_app(
         openapi_config=openapi.config(),
         logging_config=None,  # shared.logging configures the process (asgi.app_factory)
     )
+    if authenticator.verifier is not None:  # a sign-in fills the person's contact details
+        seeder = ContactSeeder(lambda: getattr(app.state, "services", None))
+        app.state.contact_seeder = seeder
+        authenticator.verifier.on_first_verified = seeder.signed_in
+    return app

@@ -137,7 +137,39 @@ class RefundRequested(Event, frozen=True, kw_only=True):
     note: str = ""
 
 
-register(OrderCreated, OrderPaid, OrderFulfilled, OrderCancelled, RefundRequested)
+class LibraryPaymentRecorded(OrderEvent, frozen=True, kw_only=True):
+    """A paid library line was recorded in the library system (Koha): the patron's debits
+    are paid there. Once per line; `amount_cents` is what the line paid for."""
+
+    subject: ClassVar[str] = "evt.cart.library.payment_recorded"
+    line_id: uuid.UUID
+    merchant_id: str
+    description: str
+    amount_cents: int
+
+
+class GisFileReady(OrderEvent, frozen=True, kw_only=True):
+    """A bought GIS file can be downloaded (a ready file at payment, a made-to-order one when
+    the GIS clerk uploads it). The signed link is not in the event (the link is the buyer's
+    credential): the buyer reads it from their order (`cart.v1.get_order`)."""
+
+    subject: ClassVar[str] = "evt.cart.gis.file_ready"
+    line_id: uuid.UUID
+    merchant_id: str
+    description: str
+    file_name: str
+    expires_at: datetime
+
+
+register(
+    OrderCreated,
+    OrderPaid,
+    OrderFulfilled,
+    OrderCancelled,
+    RefundRequested,
+    LibraryPaymentRecorded,
+    GisFileReady,
+)
 
 
 # --- the cart service's own operations (gateway -> cart) --------------------------------------
@@ -550,12 +582,18 @@ class UpsertGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str | None = None
 
 
+Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="hex SHA-256")]
+
+
 class GisFileUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`cart.v1.gis_upload_file`: gis_clerk stores a product's ready file (base64 content)
-    and gets the file id to name as the product's `ready_file`."""
+    """`cart.v1.gis_upload_file`: gis_clerk registers a product's ready file, which the
+    gateway has streamed into the GIS file store (object `file_id`, `size_bytes`, `sha256`),
+    and gets the file id to name as the product's `ready_file`. No content in the message."""
 
     file_name: str
-    content_b64: str
+    file_id: FileId
+    size_bytes: int
+    sha256: Sha256
     idempotency_key: str | None = None
 
 
@@ -582,12 +620,15 @@ class GisQueue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GisUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`cart.v1.gis_upload`: gis_clerk delivers the file of a queued line (base64 content);
-    this releases the download link."""
+    """`cart.v1.gis_upload`: gis_clerk delivers the file of a queued line, streamed by the
+    gateway into the GIS file store (`file_id`, `size_bytes`, `sha256` as in
+    `GisFileUploadRequest`); this releases the download link."""
 
     line_id: uuid.UUID
     file_name: str
-    content_b64: str
+    file_id: FileId
+    size_bytes: int
+    sha256: Sha256
     idempotency_key: str | None = None
 
 
@@ -599,7 +640,8 @@ class DownloadRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DownloadGrant(msgspec.Struct, frozen=True, kw_only=True):
-    """The gateway streams file `file_id` from the GIS file store."""
+    """The gateway streams file `file_id` from the GIS file store (the reply names the file,
+    it never carries it)."""
 
     file_id: FileId
     file_name: str

@@ -40,6 +40,15 @@ class ContactView(msgspec.Struct, frozen=True, kw_only=True):
     reminders: bool
 
 
+class SeedContactRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`notify.v1.seed_contact` (the gateway at sign-in, on the person's behalf): the e-mail
+    and language the sign-in's claims carry, kept only when the person has no contact details
+    yet (what they chose themselves is never overwritten). Not routed over HTTP."""
+
+    email: Email | None = None
+    locale: Locale | None = None
+
+
 class GetContactRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """`notify.v1.get_contact`: the signed-in resident's own contact details."""
 
@@ -90,3 +99,20 @@ class DepartmentSender(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     sender_name: Annotated[str, msgspec.Meta(max_length=200)] = ""
     reply_to: Email | None = None
     footer: LocalizedFooter = msgspec.field(default_factory=LocalizedFooter)
+
+
+class SetReminderHoursRequest(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
+):
+    """`notify.v1.set_reminder_hours`: how many hours before its reservations a resource's
+    reminders go (0: none for it; None: back to the service's NOTIFY_REMINDER_HOURS). Staff
+    of the resource's department, or admin."""
+
+    resource_id: uuid.UUID
+    hours: Annotated[int, msgspec.Meta(ge=0, le=336)] | None = None
+
+
+class ReminderHours(msgspec.Struct, frozen=True, kw_only=True):
+    resource_id: uuid.UUID
+    hours: int
+    own: bool  # False: the service's default

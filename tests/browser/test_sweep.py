@@ -15,8 +15,11 @@ from litestar.handlers import HTTPRouteHandler
 
 from services.booking import demo
 from services.gateway.web import (
+    audit,
     book,
     clerk,
+    contact,
+    desk,
     insights,
     resident,
     resources,
@@ -42,6 +45,8 @@ NOT_PAGES = {
     "/orders/{order_id:str}",  # needs a paid order: covered by test_journey
     "/reservations/{reservation_id:str}/cancel",  # needs a reservation: test_journey
     "/staff/reservations/{reservation_id:str}/cancel",
+    "/staff/desk/receipts/{payment_id:str}",  # needs a desk payment: test_desk
+    "/pay/link/{token:str}",  # needs a payment link: test_desk
 }
 PATH_VALUES = {"{resource_id:str}": str(demo.RESOURCE_SPORTS_HALL)}
 # Who sees a page (the default: a resident for /..., the sports clerk for /staff...).
@@ -49,13 +54,16 @@ USER_FOR = {
     "/staff/library": "clerk-library",
     "/staff/gis": "clerk-gis",
     "/finance": "finance",
+    "/finance/erp-preview": "finance",
+    "/staff/audit": "admin",
 }
 
 
 def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
-    for module in (resident, book, shop, staff, clerk, resources, units, insights, waitlist):
+    modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
+    for module in (*modules, contact, desk):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)

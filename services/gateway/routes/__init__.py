@@ -12,7 +12,9 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         audit,
         booking,
         cart,
+        desk,
         insights,
+        notify,
         payment,
         provider_callbacks,
     )
@@ -24,4 +26,6 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *provider_callbacks.routes(),
         *insights.routes(),
         *audit.routes(),
+        *notify.routes(),
+        *desk.routes(),
     ]

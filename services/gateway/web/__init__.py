@@ -115,8 +115,11 @@ async def _same_origin(request: Request[Any, Any, Any]) -> None:
 def web_router() -> Router:
     """All HTML pages plus their static files under `/static/web`."""
     from services.gateway.web import (
+        audit,
         book,
         clerk,
+        contact,
+        desk,
         insights,
         resident,
         resources,
@@ -137,7 +140,10 @@ def web_router() -> Router:
             *resources.ROUTES,
             *units.ROUTES,
             *insights.ROUTES,
+            *audit.ROUTES,
             *waitlist.ROUTES,
+            *contact.ROUTES,
+            *desk.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],
         exception_handlers={ServiceError: _service_error, ValidationException: _bad_address},

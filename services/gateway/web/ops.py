@@ -74,8 +74,28 @@ OPS: dict[str, str] = {
     "settlement": "payment.v1.settlement",
     "reconciliation": "payment.v1.reconcile",
     "erp_export": "payment.v1.erp_export",
+    "erp_preview": "payment.v1.erp_preview",
     "payment_anomalies": "payment.v1.list_anomalies",
     "resolve_anomaly": "payment.v1.resolve_anomaly",
+    # audit
+    "audit_search": "audit.v1.search",
+    "audit_verify": "audit.v1.verify",
+    # notify
+    "get_contact": "notify.v1.get_contact",
+    "set_contact": "notify.v1.set_contact",
+    # the service desk (issue 19)
+    "desk_search": "cart.v1.desk_search",
+    "desk_customer_create": "cart.v1.desk_customer_create",
+    "desk_hold": "booking.v1.desk_hold",
+    "desk_cancel": "booking.v1.desk_cancel",
+    "desk_add_reservation": "cart.v1.desk_add_reservation",
+    "desk_checkout": "cart.v1.desk_checkout",
+    "desk_pay": "payment.v1.desk_pay",
+    "desk_receipt": "payment.v1.desk_receipt",
+    "create_payment_link": "payment.v1.create_payment_link",
+    "payment_link": "payment.v1.payment_link",
+    "pay_by_link": "payment.v1.pay_by_link",
+    "pay_by_link_local": "payment.v1.pay_by_link_local",
     # insights
     "insights_figures": "insights.v1.figures",
     "insights_figures_csv": "insights.v1.figures_csv",

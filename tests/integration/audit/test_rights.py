@@ -67,6 +67,11 @@ async def paid_booking(client: GatewayClient, me: dict[str, str]) -> dict[str, A
     paid = await client.post(f"/pay/local/{payment_id}", data={"decision": "pay"}, headers=me)
     assert paid.status_code == 200, paid.text
     assert await eventually_state(client, order["order_id"], me) in ("paid", "fulfilled")
+    for _ in range(100):  # booking confirms it from cart's paid event: let the saga settle
+        got = await client.get(f"/api/v1/reservations/{reservation_id}", headers=me)
+        if got.json()["state"] == "confirmed":
+            break
+        await asyncio.sleep(0.05)
     return {
         "reservation_id": reservation_id,
         "order_id": order["order_id"],

@@ -1,0 +1,1 @@
+"""The service desk (issue 19): desk customers, search, acting for a customer."""

@@ -1,0 +1,75 @@
+"""The service desk page at 390 px (issue 19): a clerk finds nobody, makes a record for a phone
+booker (a missing phone number is shown on the form, input kept), books for them, takes the
+payment at the desk and gets the receipt; each step fits a phone, passes axe, in Finnish; the
+page in Swedish and English too."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from services.booking import demo
+from services.gateway.web.render import today
+from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
+from tests.browser.test_journey import submit, visit
+from tests.browser.test_phone import PHONE, SMALL_TARGETS
+from tests.e2e.conftest import Suite
+
+
+async def fits(page: Any, name: str) -> None:
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{name} is {overflow} px too wide"
+    assert await page.evaluate(SMALL_TARGETS) == [], name
+    assert await axe_violations(page) == [], name
+    await screenshot(page, f"desk-{name}")
+
+
+async def test_clerk_books_for_a_phone_booker_and_takes_the_payment_on_a_phone(
+    browser: Any, web_suite: Suite
+) -> None:
+    page = await new_page(browser, web_suite.url)
+    await page.set_viewport_size(PHONE)
+    await sign_in(page, "clerk-sports", "/staff/desk")
+    await visit(page, "/staff/desk?q=Tuntematon%20Henkil%C3%B6")
+    assert await page.locator("text=Ei löytynyt asiakkaita.").count() == 1
+    await fits(page, "search")
+
+    await page.fill("#name", "Pirkko Puhelin")
+    async with page.expect_navigation():
+        await page.click("form[action='/staff/desk/customers'] button")
+    summary = page.locator(".error-summary")
+    assert await summary.count() == 1
+    assert await summary.get_attribute("data-field") == "phone"
+    assert await page.locator("#error-phone").count() == 1  # beside the field
+    assert await page.input_value("#name") == "Pirkko Puhelin"  # the input kept
+    await fits(page, "error")
+
+    await page.fill("#phone", "040 111 2233")
+    await submit(page, page.locator("form[action='/staff/desk/customers'] button"))
+    assert "customer=desk" in page.url
+    await page.select_option("#resource_id", str(demo.RESOURCE_SPORTS_HALL))
+    await page.fill("#day", (today() + timedelta(days=5)).isoformat())
+    await page.fill("#start", "19:00")
+    await page.check("#resident")
+    await fits(page, "book")
+    await submit(page, page.locator("form[action='/staff/desk/bookings'] button"))
+    assert "order=" in page.url
+    await fits(page, "order")
+
+    await page.fill("#register_id", "IMPIVAARA-2")
+    await page.check("#method-cash")
+    await submit(page, page.locator("form[action$='/payments'] button"))
+    assert "/staff/desk/receipts/" in page.url
+    assert await page.locator("text=IMPIVAARA-2").count() == 1
+    assert await page.locator("text=Käteinen").count() == 1
+    await fits(page, "receipt")
+
+    await visit(page, "/staff/desk?q=0401112233")
+    assert await page.locator("td", has_text="Pirkko Puhelin").count() == 1
+    for lang, title in (("sv", "Kundtjänst"), ("en", "Service desk")):
+        await visit(page, f"/staff/desk?lang={lang}")
+        assert await page.locator("h1").inner_text() == title
+        assert await page.get_attribute("html", "lang") == lang
+    await page.context.close()
