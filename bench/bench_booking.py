@@ -11,12 +11,9 @@ free slots of one resource) and search_200_ms (a one-day search across 200 resou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -30,12 +27,11 @@ import nats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_seconds  # noqa: E402
+from bench.common import cpu_seconds, run_service  # noqa: E402
 from services.booking import demo  # noqa: E402
 from shared.contracts import booking as c  # noqa: E402
-from shared.contracts.common import Empty, Health, Principal, RequestContext  # noqa: E402
-from shared.embedded import start_nats, start_postgres  # noqa: E402
-from shared.errors import ServiceError, SlotUnavailable  # noqa: E402
+from shared.contracts.common import Principal, RequestContext  # noqa: E402
+from shared.errors import SlotUnavailable  # noqa: E402
 from shared.messaging import Requester  # noqa: E402
 
 CLIENTS = 64
@@ -220,55 +216,10 @@ async def measure(database_url: str, nats_url: str, service_pid: int) -> dict[st
     return out
 
 
-async def wait_ready(nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
-    try:
-        for _ in range(200):
-            with contextlib.suppress(ServiceError):
-                await Requester(nc, 1.0).call("booking.v1.health", Empty(), Health)
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError("booking did not start")
-    finally:
-        await nc.close()
-
-
 def main() -> None:
-    servers: list[Any] = []
-    tmp = Path(tempfile.mkdtemp(prefix="bb-"))
-    os.chmod(tmp, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
-    database_url, nats_url = os.environ.get("DATABASE_URL"), os.environ.get("NATS_URL")
-    if not database_url:
-        pg = start_postgres(tmp / "pg")
-        servers.append(pg)
-        admin_url = pg.url
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        database_url = admin_url.replace("/postgres?", f"/{name}?")
-
-        async def create() -> None:
-            admin = await asyncpg.connect(admin_url)
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            await admin.close()
-
-        asyncio.run(create())
-    if not nats_url:
-        nt = start_nats(tmp)
-        servers.append(nt)
-        nats_url = nt.url
     # Every hold comes from one account: its limits on open holds are off.
-    env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url, "DEMO_DATA": "true",
-           "ENV": "development", "LOG_LEVEL": "WARNING", "BOOKING_MAX_OPEN_HOLDS": "0",
-           "BOOKING_MAX_OPEN_HOLDS_PER_RESOURCE": "0"}  # fmt: skip
-    service = subprocess.Popen([sys.executable, "-m", "services.booking"], cwd=ROOT, env=env)
-    try:
-        asyncio.run(wait_ready(nats_url))
-        for name, value in asyncio.run(measure(database_url, nats_url, service.pid)).items():
-            print(f"{name}: {value}")
-    finally:
-        service.terminate()
-        service.wait(timeout=15)
-        for server in reversed(servers):
-            server.stop()
+    off = {"DEMO_DATA": "true", "BOOKING_MAX_OPEN_HOLDS": "0"}
+    run_service("booking", "bb-", measure, {**off, "BOOKING_MAX_OPEN_HOLDS_PER_RESOURCE": "0"})
 
 
 if __name__ == "__main__":

@@ -15,13 +15,9 @@ figures_csv_year_500_ms, figures_department_year_ms, figures_unit_year_ms, reply
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -37,12 +33,11 @@ import nats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import run_service  # noqa: E402
 from services.insights.domain.cells import cells  # noqa: E402
 from shared.contracts import booking as b  # noqa: E402
 from shared.contracts import insights as c  # noqa: E402
-from shared.contracts.common import Empty, Health, Principal, RequestContext  # noqa: E402
-from shared.embedded import start_nats, start_postgres  # noqa: E402
-from shared.errors import ServiceError  # noqa: E402
+from shared.contracts.common import Principal, RequestContext  # noqa: E402
 from shared.messaging import Requester  # noqa: E402
 
 HEL = ZoneInfo("Europe/Helsinki")
@@ -244,7 +239,7 @@ async def timed(requester: Requester, op: str, request: Any, reply: type) -> tup
     return (time.perf_counter() - started) * 1000, answer
 
 
-async def measure(database_url: str, nats_url: str) -> dict[str, Any]:
+async def measure(database_url: str, nats_url: str, _pid: int) -> dict[str, Any]:
     units = catalogue()
     out: dict[str, Any] = {}
     out["ingest_events_per_s"] = round(await ingest_rate(nats_url, database_url, units))
@@ -284,53 +279,8 @@ async def measure(database_url: str, nats_url: str) -> dict[str, Any]:
     return out
 
 
-async def wait_ready(nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
-    try:
-        for _ in range(300):
-            with contextlib.suppress(ServiceError):
-                await Requester(nc, 1.0).call("insights.v1.health", Empty(), Health)
-                return
-            await asyncio.sleep(0.1)
-        raise RuntimeError("insights did not start")
-    finally:
-        await nc.close()
-
-
 def main() -> None:
-    servers: list[Any] = []
-    tmp = Path(tempfile.mkdtemp(prefix="bi-"))
-    os.chmod(tmp, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
-    database_url, nats_url = os.environ.get("DATABASE_URL"), os.environ.get("NATS_URL")
-    if not database_url:
-        pg = start_postgres(tmp / "pg")
-        servers.append(pg)
-        admin_url = pg.url
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        database_url = admin_url.replace("/postgres?", f"/{name}?")
-
-        async def create() -> None:
-            admin = await asyncpg.connect(admin_url)
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            await admin.close()
-
-        asyncio.run(create())
-    if not nats_url:
-        nt = start_nats(tmp)
-        servers.append(nt)
-        nats_url = nt.url
-    env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url,
-           "ENV": "development", "LOG_LEVEL": "WARNING"}  # fmt: skip
-    service = subprocess.Popen([sys.executable, "-m", "services.insights"], cwd=ROOT, env=env)
-    try:
-        asyncio.run(wait_ready(nats_url))
-        for key, value in asyncio.run(measure(database_url, nats_url)).items():
-            print(f"{key}: {value}")
-    finally:
-        service.terminate()
-        service.wait(timeout=15)
-        for server in reversed(servers):
-            server.stop()
+    run_service("insights", "bi-", measure)
 
 
 if __name__ == "__main__":

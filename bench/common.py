@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
@@ -11,7 +12,9 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +124,74 @@ def disjoint(slots: Iterable[Any]) -> list[Any]:
         if not chosen or slot.starts_at >= chosen[-1].ends_at:
             chosen.append(slot)
     return chosen
+
+
+def run_service(
+    module: str,
+    prefix: str,
+    measure: Callable[[str, str, int], Awaitable[dict[str, Any]]],
+    env: dict[str, str] | None = None,
+) -> None:
+    """Run one service (`python -m services.<module>`) on DATABASE_URL / NATS_URL, or on an
+    embedded PostgreSQL (a database of its own) and NATS started for the run; wait until it
+    answers its health operation; print what `measure(database_url, nats_url, pid)` gives as
+    `name: value` lines; stop everything."""
+    from shared.embedded import start_nats, start_postgres
+
+    servers: list[Any] = []
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(tmp, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
+    database_url, nats_url = os.environ.get("DATABASE_URL"), os.environ.get("NATS_URL")
+    if not database_url:
+        pg = start_postgres(tmp / "pg")
+        servers.append(pg)
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        database_url = pg.url.replace("/postgres?", f"/{name}?")
+        asyncio.run(_create_database(pg.url, name))
+    if not nats_url:
+        nt = start_nats(tmp)
+        servers.append(nt)
+        nats_url = nt.url
+    settings = {"ENV": "development", "LOG_LEVEL": "WARNING", **(env or {})}
+    env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url, **settings}
+    command = [sys.executable, "-m", f"services.{module}"]
+    service = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own module
+    try:
+        asyncio.run(wait_ready(nats_url, module))
+        for key, value in asyncio.run(measure(database_url, nats_url, service.pid)).items():
+            print(f"{key}: {value}")
+    finally:
+        service.terminate()
+        service.wait(timeout=15)
+        for server in reversed(servers):
+            server.stop()
+
+
+async def _create_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def wait_ready(nats_url: str, service: str, tries: int = 300) -> None:
+    """Until `<service>.v1.health` answers (0.1 s apart, `tries` times)."""
+    import nats
+
+    from shared.contracts.common import Empty, Health
+    from shared.errors import ServiceError
+    from shared.messaging import Requester
+
+    nc = await nats.connect(nats_url)
+    try:
+        for _ in range(tries):
+            with contextlib.suppress(ServiceError):
+                await Requester(nc, 1.0).call(f"{service}.v1.health", Empty(), Health)
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{service} did not start")
+    finally:
+        await nc.close()

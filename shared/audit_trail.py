@@ -171,7 +171,11 @@ def _shown(reply: Any) -> Any:
 
 
 class AuditTrail:
-    """The hook `shared.messaging.Responder` calls after each operation (before replying)."""
+    """The hooks `shared.messaging.Responder` calls around each operation: `before` writes
+    ahead an `attempt` record of a change (committed before the change runs: if it cannot be
+    written the operation is refused, so no change is ever made without a record, even when
+    the process dies before the outcome is recorded); the call itself, after the operation,
+    records the outcome."""
 
     def __init__(
         self, pool: asyncpg.Pool, service: str, views: frozenset[str] = frozenset()
@@ -179,6 +183,20 @@ class AuditTrail:
         self.pool = pool
         self.service = service
         self.views = views
+
+    async def before(
+        self, operation: str, read_only: bool, ctx: RequestContext, request: Any
+    ) -> None:
+        """The write-ahead record of a change an audited principal asked for."""
+        if read_only or operation in self.views:
+            return
+        record = record_of(self.service, operation, False, ctx, request, None, None)
+        event_type = AUDIT_EVENTS.get(f"evt.{self.service}.audit.recorded")
+        if record is None or event_type is None:
+            return
+        attempt = msgspec.structs.replace(record, kind="attempt", outcome="pending", after=None)
+        async with self.pool.acquire() as conn:
+            await add_event(conn, event_type(record=attempt), ctx)  # type: ignore[call-arg]
 
     async def __call__(
         self,

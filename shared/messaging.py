@@ -211,15 +211,27 @@ def nul_at(value: Any, path: str = "") -> str | None:
 AfterOperation = Callable[
     [str, bool, RequestContext, Any, Any, "ServiceError | None"], Awaitable[None]
 ]
+# Called before each operation runs, once its request is decoded: (operation, read_only,
+# context, request). The audit trail's write-ahead record of a change: if it raises, the
+# operation does not run (no change without its record).
+BeforeOperation = Callable[[str, bool, RequestContext, Any], Awaitable[None]]
 
 
 class Responder:
     """Runs each request of a `nats.micro` endpoint in its own task, at most `limit` at once.
-    `after`: called after each operation, before the reply (the audit trail)."""
+    `before`: called before each operation runs, `after`: after it, before the reply (the
+    audit trail)."""
 
-    def __init__(self, service: str, limit: int = 256, after: AfterOperation | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        limit: int = 256,
+        after: AfterOperation | None = None,
+        before: BeforeOperation | None = None,
+    ) -> None:
         self.service = service
         self.after = after
+        self.before = before
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
         # Read at each scrape (no cost per request): the requests running now.
@@ -278,6 +290,8 @@ class Responder:
         body: Any = None
         try:
             body = decode_request(request.data, op.request)
+            if self.before is not None:
+                await self.before(op.name, op.read_only, ctx, body)
             result = await self._handle(op, body, ctx)
             if self.after is not None:
                 await self.after(op.name, op.read_only, ctx, body, result, None)
@@ -348,13 +362,14 @@ async def serve(
     limit: int = 256,
     description: str = "",
     after: AfterOperation | None = None,
+    before: BeforeOperation | None = None,
 ) -> tuple[Service, Responder]:
     """Register `operations` of `service` in its queue group; returns the micro service."""
     svc = await add_service(
         nc, name=service, version=version, description=description, queue_group=service
     )
     group = svc.add_group(name=f"{service}.v1", queue_group=service)
-    responder = Responder(service, limit, after)
+    responder = Responder(service, limit, after, before)
     for op in operations:
         await group.add_endpoint(name=op.name, handler=responder.endpoint(op))
     await nc.flush()  # the subscriptions are known to the server when we return

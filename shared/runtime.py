@@ -207,13 +207,15 @@ async def host(
         if definition.on_start is not None:
             await definition.on_start()
         operations = [*definition.operations, health_operation(name, definition.version, pool)]
+        trail = AuditTrail(pool, name, definition.views)
         micro, responder = await serve(
             nc,
             service=name,
             version=definition.version,
             operations=operations,
             limit=settings.max_concurrent_requests,
-            after=definition.after_operation or AuditTrail(pool, name, definition.views),
+            after=definition.after_operation or trail,
+            before=None if definition.after_operation else trail.before,
         )
         metrics.watch_pool(name, pool)
         if definition.repairs is not None:

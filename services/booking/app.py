@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from services.booking import demo, metrics
+from services.booking import demo, metrics, waitlist_offers, waitlist_store
 from services.booking.announce import announce_catalogue
 from services.booking.availability import Availability
 from services.booking.consumers import consumers
@@ -35,6 +35,12 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
         if expired:
             log.info("expired %d overdue holds", expired)
 
+    async def void_past_entries() -> None:
+        async with infra.pool.acquire() as conn:
+            voided = await waitlist_store.void_past(conn, 500)
+        if voided:
+            log.info("voided %d waiting-list entries whose time has begun", voided)
+
     async def seed() -> None:
         async with infra.pool.acquire() as conn, conn.transaction():
             if await demo.seed(conn):  # announced, so that insights knows the demo catalogue
@@ -44,8 +50,11 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
         name=NAME,
         version=VERSION,
         operations=operations(bookings, availability),
-        consumers=consumers(),
-        background=[every(settings.sweep_interval_s, sweep, name="booking hold sweeper")],
+        consumers=consumers() + waitlist_offers.consumers(bookings),
+        background=[
+            every(settings.sweep_interval_s, sweep, name="booking hold sweeper"),
+            every(60.0, void_past_entries, name="booking waiting-list sweeper"),
+        ],
         on_start=seed if demo_data else None,
         metrics=metrics.collectors(infra.pool),
         views=VIEWS,

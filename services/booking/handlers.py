@@ -18,6 +18,7 @@ from services.booking.resource_settings import ResourceSettings
 from services.booking.series import Series
 from services.booking.service import Bookings
 from services.booking.staff import Staff
+from services.booking.waitlist import Waitlist
 from shared.contracts import audit as a
 from shared.contracts import booking as c
 from shared.contracts import desk as d
@@ -64,6 +65,10 @@ CONTRACT = ServiceContract(
         "add_closure": (c.ClosureRequest, c.ClosureReply),
         "day_view": (c.DayViewRequest, c.DayView),
         "mark_no_show": (c.NoShowRequest, c.ReservationView),
+        "join_waitlist": (c.JoinWaitlistRequest, c.WaitlistEntryView),
+        "leave_waitlist": (c.WaitlistRef, c.WaitlistEntryView),
+        "decline_offer": (c.WaitlistRef, c.WaitlistEntryView),
+        "my_waitlist": (c.MyWaitlistRequest, c.WaitlistList),
         # the service desk (issue 19); desk_search is internal: cart combines it with its own
         "desk_hold": (d.DeskHoldRequest, c.HoldReply),
         "desk_cancel": (d.DeskCancelRequest, c.CancelReply),
@@ -77,7 +82,15 @@ CONTRACT = ServiceContract(
 
 # Operations that change nothing: a database connection lost under one is tried once more.
 READS = frozenset(
-    {"get", "my_reservations", "availability", "search", "cancel_quote", "desk_search"}
+    {
+        "get",
+        "my_reservations",
+        "availability",
+        "search",
+        "cancel_quote",
+        "my_waitlist",
+        "desk_search",
+    }
 )
 # Operations that only show data (the audit trail records a staff member's call as a view).
 VIEWS = frozenset(
@@ -107,6 +120,7 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
     closures = Closures(bookings.pool, bookings.catalogue)
     settings = ResourceSettings(bookings.pool, bookings.catalogue)
     personal = personal_data.operations(bookings.pool)
+    waitlist = Waitlist(bookings)
     desk = Desk(bookings)
     return CONTRACT.bind(
         {
@@ -147,6 +161,10 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "add_closure": closures.add_closure,
             "day_view": staff.day_view,
             "mark_no_show": approvals.mark_no_show,
+            "join_waitlist": waitlist.join,
+            "leave_waitlist": waitlist.leave,
+            "decline_offer": waitlist.decline,
+            "my_waitlist": waitlist.mine,
             "desk_hold": desk.hold,
             "desk_cancel": desk.cancel,
             "desk_search": desk.search,

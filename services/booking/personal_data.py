@@ -1,6 +1,7 @@
-"""A resident's data in booking (GDPR): their reservations and calendar feed; erasure puts a
-pseudonym in place of their subject (the reservations stay, for the city's figures and the
-orders paid for them) and removes their feed token. Asked by the audit service only."""
+"""A resident's data in booking (GDPR): their reservations, calendar feed and waiting list;
+erasure puts a pseudonym in place of their subject (the reservations stay, for the city's
+figures and the orders paid for them) and removes their feed token and waiting-list entries.
+Asked by the audit service only."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ EXPORTS = (
         "SELECT jsonb_build_object('created_at', created_at) AS row FROM calendar_tokens "
         "WHERE customer = $1",
     ),
+    Export(  # the waiting list (issue 18): times queued for and offers
+        "waitlist_entries",
+        """SELECT (to_jsonb(w) - 'booker' - 'during') || jsonb_build_object(
+                      'starts_at', lower(during), 'ends_at', upper(during)) AS row
+           FROM waitlist_entries w WHERE customer = $1 ORDER BY created_at""",
+    ),
 )
 
 ERASURE = (
@@ -35,6 +42,9 @@ ERASURE = (
            WHERE customer = $1""",
     ),
     Erase("calendar_tokens", "DELETE FROM calendar_tokens WHERE customer = $1 AND $2 <> ''", True),
+    Erase(
+        "waitlist_entries", "DELETE FROM waitlist_entries WHERE customer = $1 AND $2 <> ''", True
+    ),
     FORGET_SENT_EVENTS,
     FORGET_STORED_REPLIES,
 )

@@ -28,3 +28,7 @@ class BookingSettings(msgspec.Struct, frozen=True, kw_only=True):
     # limited. 0 turns a limit off (e.g. for a load test from one account).
     max_open_holds: NonNegative = 20
     max_open_holds_per_resource: NonNegative = 10
+    # The waiting list: how long an offered hold waits for its resident before it goes to
+    # the next one, and how many open entries (waiting or offered) one customer may have.
+    waitlist_offer_s: Positive = 30 * 60
+    waitlist_max_entries: NonNegative = 20

@@ -16,6 +16,7 @@ from nats.aio.client import Client as NATS
 from services.gateway import errors, middleware, openapi
 from services.gateway.auth import ApiKeys, Authenticator
 from services.gateway.clients import Services
+from services.gateway.contacts import ContactSeeder
 from services.gateway.cross_site import allowed_origins
 from services.gateway.dev_issuer import DevIssuer, dev_issuer_router, sign_out
 from services.gateway.oidc import JwksCache, TokenVerifier, http_jwks_fetcher
@@ -154,7 +155,8 @@ def create_app(
         if gateway.cors_origin_list
         else None
     )
-    return Litestar(
+    authenticator = _authenticator(common, gateway, dev)
+    app = Litestar(
         route_handlers=handlers,
         lifespan=[connections],
         state=State(
@@ -163,7 +165,7 @@ def create_app(
                 "common_settings": common,
                 "gis_files": LocalDirectoryStore(gis_storage),
                 "dev_issuer": dev,
-                "authenticator": _authenticator(common, gateway, dev),
+                "authenticator": authenticator,
                 "trusted_networks": gateway.trusted_networks(),
                 "own_origins": allowed_origins(gateway.base_url, gateway.cors_origin_list),
                 "secure_cookies": secure_cookies,
@@ -180,3 +182,8 @@ def create_app(
         openapi_config=openapi.config(),
         logging_config=None,  # shared.logging configures the process (asgi.app_factory)
     )
+    if authenticator.verifier is not None:  # a sign-in fills the person's contact details
+        seeder = ContactSeeder(lambda: getattr(app.state, "services", None))
+        app.state.contact_seeder = seeder
+        authenticator.verifier.on_first_verified = seeder.signed_in
+    return app

@@ -69,6 +69,7 @@ CODES_BY_STATUS: dict[int, str] = {
 _FIELD_IN_MESSAGE = re.compile(r"`\$\.([^`]+)`")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required (query|path|header|cookie) parameter '([^']+)'")
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True):
@@ -193,6 +194,10 @@ def from_http_exception(exc: HTTPException) -> ProblemDetailsException:
             )
         if not errors:
             errors = [{"field": "", "message": str(exc.detail), "source": "body"}]
+        for error in errors:  # a required parameter left out: name it
+            parameter = _MISSING_PARAMETER.search(error["message"])
+            if parameter and not error["field"]:
+                error["source"], error["field"] = parameter.group(1), parameter.group(2)
         return problem(
             400,
             "validation_failed",

@@ -214,6 +214,8 @@ class TokenVerifier:
         self.leeway_s = leeway_s
         # Verified tokens until their expiry: a signature check per token, not per request.
         self._verified: dict[str, tuple[Principal, float]] = {}
+        # Told of each token verified for the first time (a sign-in; contacts.py).
+        self.on_first_verified: Callable[[Principal], None] | None = None
 
     async def verify(self, token: str) -> Principal:
         cached = self._verified.get(token)
@@ -223,6 +225,8 @@ class TokenVerifier:
         if len(self._verified) >= self.CACHE_SIZE:
             self._verified.clear()
         self._verified[token] = (principal, expires)
+        if self.on_first_verified is not None:
+            self.on_first_verified(principal)
         return principal
 
     async def _verify(self, token: str) -> tuple[Principal, float]:

@@ -13,7 +13,10 @@ credentials per address, and per API key id / token subject; 0 = off), RATE_LIMI
 RATE_LIMIT_SYNC_S; GIS_STORAGE_DIR (the GIS file store downloads stream from, the cart's
 CART_STORAGE_DIR; default DATA_DIR/gis); TRUSTED_PROXIES (CIDRs of reverse proxies whose
 forwarded header is believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or
-`forwarded` for RFC 7239 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS.
+`forwarded` for RFC 7239 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS;
+GATEWAY_MAP_TILES_URL (the background map of the GIS shop's area drawing: an https tile address
+in the ETRS-TM35FIN JHS 180 tile matrix, `{z}/{y}/{x}`; empty = no background layer) and
+GATEWAY_MAP_ATTRIBUTION (its credit line, e.g. `© Maanmittauslaitos`).
 
 Development-only values (the built-in issuer with demo users) are refused when
 `ENV=production` (`check_settings`).
@@ -25,6 +28,7 @@ import ipaddress
 import json
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -86,6 +90,10 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     # The GIS file store the download route streams from (the cart's CART_STORAGE_DIR);
     # "" -> <DATA_DIR>/gis. Never a directory holding a secret or DATA_DIR itself.
     gis_storage_dir: str = ""
+    # The GIS shop's map (services/gateway/web/gis_map.py): tiles of the background layer,
+    # e.g. https://tiles.example.fi/wmts/1.0.0/taustakartta/default/ETRS-TM35FIN/{z}/{y}/{x}.png
+    gateway_map_tiles_url: str = ""
+    gateway_map_attribution: str = ""
 
     @property
     def base_url(self) -> str:
@@ -150,3 +158,20 @@ def check_settings(common: CommonSettings, gateway: GatewaySettings) -> None:
     refuse_in_production(common, problems)
     gateway.parsed_api_keys()
     gateway.trusted_networks()
+    check_tiles_url(gateway.gateway_map_tiles_url)
+
+
+def check_tiles_url(url: str) -> None:
+    """GATEWAY_MAP_TILES_URL: empty, or an https (http on localhost) address naming {z}, {x}
+    and {y}; its origin is added to the GIS page's CSP, so nothing else may ride along."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1")
+    if not (parts.scheme == "https" or (parts.scheme == "http" and local)) or not parts.netloc:
+        raise SettingsError("GATEWAY_MAP_TILES_URL: an https:// address is needed")
+    if any(c in parts.netloc for c in "{}'\"\\ ;") or parts.username or parts.password:
+        raise SettingsError("GATEWAY_MAP_TILES_URL: the host part may hold only a host name")
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        raise SettingsError(f"GATEWAY_MAP_TILES_URL: the address lacks {', '.join(missing)}")

@@ -9,6 +9,7 @@ from services.notify.consumers import consumers
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
+from services.notify.order_mail import OrderMails
 from services.notify.render import Writer
 from services.notify.sender import EmailSender
 from services.notify.service import Notifications
@@ -37,13 +38,15 @@ def smtp_config(settings: NotifySettings) -> SmtpConfig:
 def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefinition:
     settings = settings or from_env(NotifySettings, prefix="NOTIFY_")
     settings.retry_delays()  # a wrong NOTIFY_RETRY_DELAYS_S stops the start, naming it
+    writer, translations = Writer(gateway_url()), load()
     email = EmailSender(
         infra.pool,
         Mailer(smtp_config(settings)),
-        Writer(gateway_url()),
+        writer,
         BookingDetails(infra.requester, settings.details_ttl_s),
-        load(),
+        translations,
         settings,
+        order_mails=OrderMails(writer, translations, infra.requester),
     )
     return ServiceDefinition(
         name=NAME,

@@ -8,6 +8,7 @@ import asyncpg
 
 from services.notify import store
 from services.notify.domain.model import email_skip_reason
+from services.notify.orders import ORDER_EVENTS, on_order_event
 from shared.contracts import booking as b
 from shared.events import Consumer
 
@@ -56,6 +57,32 @@ async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) ->
     )
 
 
+async def on_waitlist_offer(conn: asyncpg.Connection, event: b.WaitlistOffered) -> None:
+    """A freed time held for the first one waiting: one e-mail with the way to pay for it."""
+    kind = "waitlist_offered"
+    recipient = await store.recipient(conn, event.customer)
+    skipped = email_skip_reason(kind, recipient)
+    await store.add_message(
+        conn,
+        event_id=event.event_id,
+        customer=event.customer,
+        channel="email",
+        kind=kind,
+        merchant_id=event.merchant_id,
+        locale=recipient.locale if recipient else "fi",
+        address=recipient.email if recipient and not skipped else None,
+        data={
+            "reservation_id": str(event.reservation_id),
+            "resource_id": str(event.resource_id),
+            "starts_at": event.starts_at.isoformat(),
+            "ends_at": event.ends_at.isoformat(),
+            "expires_at": event.expires_at.isoformat(),
+            "gross_cents": event.gross_cents,
+        },
+        skipped=skipped,
+    )
+
+
 def consumers() -> list[Consumer]:
     return [
         # From the consumer's creation on: a new deployment must not mail residents about
@@ -64,6 +91,20 @@ def consumers() -> list[Consumer]:
             "notify-residents",
             [t.subject for t in RESERVATION_KINDS],
             on_reservation,
+            deliver_new_only=True,
+        ),
+        Consumer(
+            "notify-waitlist",
+            [b.WaitlistOffered.subject],
+            on_waitlist_offer,
+            deliver_new_only=True,
+        ),
+        # Orders: paid (with the receipt), refunded, library payment recorded, GIS file
+        # ready (orders.py); one consumer, so an order is known before its refund.
+        Consumer(
+            "notify-orders",
+            [t.subject for t in ORDER_EVENTS],
+            on_order_event,
             deliver_new_only=True,
         ),
     ]

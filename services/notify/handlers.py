@@ -15,6 +15,7 @@ CONTRACT = ServiceContract(
     {
         "set_contact": (c.SetContactRequest, c.ContactView),
         "get_contact": (c.GetContactRequest, c.ContactView),
+        "seed_contact": (c.SeedContactRequest, c.ContactView),
         "customer_messages": (c.CustomerMessagesRequest, c.MessageList),
         "set_department": (c.DepartmentSender, c.DepartmentSender),
     },
@@ -28,6 +29,7 @@ def operations(notifications: Notifications) -> list[Operation[Any]]:
         {
             "set_contact": notifications.set_contact,
             "get_contact": notifications.get_contact,
+            "seed_contact": notifications.seed_contact,
             "customer_messages": notifications.customer_messages,
             "set_department": notifications.set_department,
         },

@@ -25,6 +25,7 @@ SUBJECTS = {
     "reservation_approved": "Booking request approved: {resource}",
     "reservation_denied": "Booking request denied: {resource}",
     "reminder": "Reminder: {resource}",
+    "waitlist_offered": "A time you queued for is free: {resource}",
 }
 INTROS = {
     "reservation_confirmed": "your booking is confirmed.",
@@ -32,6 +33,14 @@ INTROS = {
     "reservation_approved": "your booking request was approved.",
     "reservation_denied": "your booking request was denied.",
     "reminder": "a reminder of your coming booking.",
+    "waitlist_offered": (
+        "a time you were waiting for has come free and is held for you. Pay for it before "
+        "the hold ends, or it goes to the next one in the queue."
+    ),
+}
+# Where each e-mail's link leads, and what it says (default: the resident's bookings).
+LINKS = {
+    "waitlist_offered": ("/reservations", "Pay for the booking"),
 }
 CALENDAR_METHOD = {
     "reservation_confirmed": "REQUEST",
@@ -106,6 +115,13 @@ class Writer:
         refund = data.get("refund_cents")
         if isinstance(refund, int) and refund > 0:
             rows.append((_("Refund"), lang.money(refund)))
+        price = data.get("gross_cents")
+        if isinstance(price, int) and price > 0:
+            rows.append((_("Price"), lang.money(price)))
+        if isinstance(data.get("expires_at"), str):
+            until = datetime.fromisoformat(str(data["expires_at"]))
+            rows.append((_("Held for you until"), lang.moment(until)))
+        path, label = LINKS.get(kind, ("/my/reservations", "Your bookings"))
         method = CALENDAR_METHOD.get(kind)
         ics = calendar_invitation(details.ics, method) if details.ics and method else None
         sender_name = sender.name or _("City of Turku")
@@ -115,7 +131,8 @@ class Writer:
             "subject": subject,
             "intro": _(INTROS[kind]),
             "rows": rows,
-            "link": f"{self.public_url}/my/reservations",
+            "link": f"{self.public_url}{path}",
+            "link_label": _(label),
             "has_calendar": ics is not None,
             "sender_name": sender_name,
             "footer": sender.footer.get(lang.lang) or sender.footer.get("fi", ""),

@@ -22,6 +22,7 @@ from services.notify import store
 from services.notify.details import BookingDetails
 from services.notify.domain.model import retry_delay
 from services.notify.mailer import Mailer, SendResult
+from services.notify.order_mail import ORDER_KINDS, NoLink, OrderMails
 from services.notify.render import CALENDAR_METHOD, Sender, Writer
 from services.notify.settings import NotifySettings
 from services.notify.texts import Language
@@ -42,6 +43,7 @@ class EmailSender:
         translations: dict[str, Any],
         settings: NotifySettings,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        order_mails: OrderMails | None = None,
     ) -> None:
         self.pool = pool
         self.mailer = mailer
@@ -51,6 +53,7 @@ class EmailSender:
         self.settings = settings
         self.delays = settings.retry_delays()
         self.now = now
+        self.order_mails = order_mails  # orders paid, refunds, library, GIS (order_mail.py)
         self.default_sender = Sender(address=settings.sender, name=settings.sender_name)
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.concurrency)
@@ -78,6 +81,8 @@ class EmailSender:
         data = row["data"]
         async with self.pool.acquire() as conn:
             sender = await store.sender(conn, row["merchant_id"]) or self.default_sender
+        if self.order_mails is not None and row["kind"] in ORDER_KINDS:
+            return await self._send_order_mail(row, sender)
         try:
             details = await self.details.reservation(
                 uuid.UUID(data["reservation_id"]),
@@ -99,6 +104,17 @@ class EmailSender:
             data=data,
             now=self.now(),
         )
+        return await self.mailer.send(mail)
+
+    async def _send_order_mail(self, row: asyncpg.Record, sender: Sender) -> SendResult:
+        assert self.order_mails is not None
+        try:
+            mail = await self.order_mails.write(
+                message_id=row["id"], kind=row["kind"], to=row["address"],
+                locale=row["locale"], sender=sender, data=row["data"], now=self.now(),
+            )  # fmt: skip
+        except NoLink:
+            return SendResult("permanent", None, "the file's download is no longer there")
         return await self.mailer.send(mail)
 
     async def _record(self, row: asyncpg.Record, result: SendResult) -> None:

@@ -47,6 +47,16 @@ class Notifications:
             await store.save_contact(conn, principal.subject, req)
             return _contact_view(principal.subject, await store.recipient(conn, principal.subject))
 
+    async def seed_contact(self, req: c.SeedContactRequest, ctx: RequestContext) -> c.ContactView:
+        """At sign-in: the claims' e-mail and language, unless the person has details already."""
+        principal = signed_in(ctx.principal)
+        if principal.kind != "user":
+            raise Forbidden("only a signed-in person has contact details")
+        async with self.pool.acquire() as conn:
+            if req.email is not None or req.locale is not None:
+                await store.seed_contact(conn, principal.subject, req.email, req.locale)
+            return _contact_view(principal.subject, await store.recipient(conn, principal.subject))
+
     async def get_contact(self, _: c.GetContactRequest, ctx: RequestContext) -> c.ContactView:
         principal = signed_in(ctx.principal)
         async with self.pool.acquire() as conn:

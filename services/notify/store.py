@@ -35,6 +35,20 @@ async def save_contact(conn: asyncpg.Connection, customer: str, req: c.SetContac
     )
 
 
+async def seed_contact(
+    conn: asyncpg.Connection, customer: str, email: str | None, locale: str | None
+) -> bool:
+    """The sign-in's details as the contact, only when there is none yet; True if written."""
+    written = await conn.fetchval(
+        """INSERT INTO contacts (customer, email, locale) VALUES ($1, $2, COALESCE($3, 'fi'))
+           ON CONFLICT (customer) DO NOTHING RETURNING true""",
+        customer,
+        email,
+        locale,
+    )
+    return bool(written)
+
+
 async def add_message(
     conn: asyncpg.Connection,
     *,

@@ -61,5 +61,11 @@ class Language:
             last = f"{format_date(end, format='medium', locale=self.locale)} {last}"
         return f"{day} {first}–{last}"
 
+    def moment(self, at: datetime) -> str:
+        """e.g. "la 12.12.2026 klo 10.00" in the unit's zone."""
+        local = at.astimezone(self.tz)
+        day = format_date(local, format="full", locale=self.locale)
+        return f"{day} {format_time(local, format='short', locale=self.locale)}"
+
     def money(self, cents: int) -> str:
         return format_currency(Decimal(cents) / 100, "EUR", locale=self.locale)

@@ -54,6 +54,7 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             local_enabled="local" in providers,
             close_margin=timedelta(seconds=settings.close_margin_s),
             sweep_interval=timedelta(seconds=settings.sweep_interval_s),
+            invoice_terms_days=settings.invoice_terms_days,
         )
 
         async def deliver(body: bytes, signature: str) -> None:

@@ -15,6 +15,7 @@ from services.payment.reporting import Reporting
 from services.payment.service import Payments
 from shared.contracts import audit as a
 from shared.contracts import desk as d
+from shared.contracts import invoicing as i
 from shared.contracts import payment as c
 from shared.messaging import Operation
 from shared.operations import ServiceContract
@@ -30,9 +31,15 @@ CONTRACT = ServiceContract(
         "refund": (c.RefundRequest, c.RefundView),
         "settlement": (c.SettlementRequest, c.SettlementReport),
         "erp_export": (c.ErpExportRequest, c.ErpExport),
+        "erp_preview": (c.ErpPreviewRequest, c.ErpPreview),
         "reconcile": (c.ReconcileRequest, c.ReconciliationReport),
         "list_anomalies": (c.ListAnomaliesRequest, c.AnomalyList),
         "resolve_anomaly": (c.ResolveAnomalyRequest, c.AnomalyView),
+        # organisations as customers and their invoices (issue 19)
+        "save_organisation": (i.SaveOrganisationRequest, i.OrganisationView),
+        "list_organisations": (i.ListOrganisationsRequest, i.OrganisationList),
+        "list_invoices": (i.ListInvoicesRequest, i.InvoiceList),
+        "import_invoice_payments": (i.ImportInvoicePaymentsRequest, i.InvoicePaymentImport),
         # the service desk (issue 19)
         "desk_pay": (d.DeskPayRequest, c.PaymentView),
         "desk_receipt": (d.DeskReceiptRequest, d.DeskReceipt),
@@ -48,10 +55,29 @@ CONTRACT = ServiceContract(
 )
 
 # Operations that change nothing: a database connection lost under one is tried once more.
-READS = frozenset({"get", "list_anomalies", "desk_receipt", "payment_link"})
+READS = frozenset(
+    {
+        "get",
+        "list_anomalies",
+        "list_organisations",
+        "list_invoices",
+        "erp_preview",
+        "desk_receipt",
+        "payment_link",
+    }
+)
 # Operations that only show data (the audit trail records a staff member's call as a view;
 # reconcile may ask the provider for reports, but shows what it finds).
-VIEWS = frozenset({"settlement", "reconcile", "personal_data", "stale_customers"})
+VIEWS = frozenset(
+    {
+        "settlement",
+        "reconcile",
+        "personal_data",
+        "stale_customers",
+        "list_organisations",
+        "list_invoices",
+    }
+)
 
 
 def operations(
@@ -69,9 +95,14 @@ def operations(
             "refund": refunds.staff_refund,
             "settlement": reporting.settlement,
             "erp_export": reporting.erp_export,
+            "erp_preview": reporting.erp_preview,
             "reconcile": reporting.reconcile,
             "list_anomalies": anomalies.list_anomalies,
             "resolve_anomaly": anomalies.resolve,
+            "save_organisation": payments.invoicing.save_organisation,
+            "list_organisations": payments.invoicing.list_organisations,
+            "list_invoices": payments.invoicing.list_invoices,
+            "import_invoice_payments": payments.invoicing.import_payments,
             "desk_pay": desk.pay,
             "desk_receipt": desk.receipt,
             "create_payment_link": desk.create_link,

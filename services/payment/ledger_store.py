@@ -74,7 +74,8 @@ async def fee_pending_payments(conn: asyncpg.Connection, ids: Iterable[uuid.UUID
 
 async def ledger_of_day(conn: asyncpg.Connection, day: date) -> list[Row]:
     return await conn.fetch(
-        """SELECT e.*, p.fee_cents AS payment_fee, p.fee_pending FROM ledger_entries e
+        """SELECT e.*, p.fee_cents AS payment_fee, p.fee_pending, p.provider AS payment_provider
+           FROM ledger_entries e
            JOIN payments p ON p.id = e.payment_id
            WHERE e.booked_on = $1 ORDER BY e.id""",
         day,

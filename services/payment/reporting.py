@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -11,8 +12,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from services.payment import ledger_store
+from services.payment import invoice_store, ledger_store
 from services.payment.access import require_finance
+from services.payment.domain.invoices import erp_kind
 from services.payment.domain.reports import (
     Entry,
     allocate,
@@ -27,9 +29,13 @@ from services.payment.providers.base import Provider, ProviderError, ReportPendi
 from shared import idempotency
 from shared.contracts.cart import ListMerchantsRequest, MerchantList
 from shared.contracts.common import RequestContext, system_principal
+from shared.contracts.invoicing import InvoiceView
 from shared.contracts.payment import (
     ErpExport,
     ErpExportRequest,
+    ErpPreview,
+    ErpPreviewRequest,
+    ErpRow,
     ReconcileRequest,
     ReconciliationReport,
     SettlementReport,
@@ -158,17 +164,27 @@ class Reporting:
                     "set reexport to export it again",
                     field="reexport",
                 )
-            rows = erp_rows(
-                e for _, e in entries_with_fees(await ledger_store.ledger_of_day(conn, req.day))
-            )
-            content = erp_csv(req.day.isoformat(), rows)
+            rows, content, invoices = await _day_file(conn, req.day)
             sha = hashlib.sha256(content.encode()).hexdigest()
             run = await ledger_store.insert_export(
                 conn, req.day, content, sha, principal.subject, bool(runs)
             )
-            reply = ErpExport(day=req.day, run=run, rows=rows, csv=content, sha256=sha)
+            reply = ErpExport(
+                day=req.day, run=run, rows=rows, csv=content, sha256=sha, invoices=invoices
+            )
             await idempotency.remember(conn, operation, principal, req.idempotency_key, req, reply)
             return reply
+
+    async def erp_preview(self, req: ErpPreviewRequest, ctx: RequestContext) -> ErpPreview:
+        """The day's file as an export would make it now; nothing is recorded."""
+        require_finance(ctx)
+        check_day_ended(req.day, datetime.now(HELSINKI).date())
+        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
+            runs = await ledger_store.export_runs(conn, req.day)
+            rows, content, invoices = await _day_file(conn, req.day)
+        return ErpPreview(
+            day=req.day, rows=rows, csv=content, exported_runs=len(runs), invoices=invoices
+        )
 
     async def reconcile(self, req: ReconcileRequest, ctx: RequestContext) -> ReconciliationReport:
         require_finance(ctx)
@@ -206,3 +222,18 @@ class Reporting:
             )
             and all(p.matches for p in result.payouts),
         )
+
+
+async def _day_file(
+    conn: asyncpg.Connection, day: date
+) -> tuple[list[ErpRow], str, list[InvoiceView]]:
+    """The rows, the CSV and the invoices of `day`'s accounting file."""
+    rows = erp_rows(
+        dataclasses.replace(e, kind=erp_kind(e.kind, r["payment_provider"]))
+        for r, e in entries_with_fees(await ledger_store.ledger_of_day(conn, day))
+    )
+    today = datetime.now(HELSINKI).date()
+    invoices = [
+        invoice_store.invoice_view(r, today) for r in await invoice_store.invoices_of_day(conn, day)
+    ]
+    return rows, erp_csv(day.isoformat(), rows), invoices

@@ -26,6 +26,7 @@ from services.payment.domain.orders import (
     check_provider_limits,
     provider_expiry,
 )
+from services.payment.invoicing import Invoicing
 from services.payment.providers.base import (
     Delivery,
     InvalidSignature,
@@ -109,9 +110,13 @@ class Payments:
     # its holds end); the sweeper, running every `sweep_interval`, cancels one interval ahead.
     close_margin: timedelta = timedelta(seconds=60)
     sweep_interval: timedelta = timedelta(seconds=15)
+    invoice_terms_days: int = 14
 
     def __post_init__(self) -> None:
         self.closing = Closing(self.pool, self.providers, self.refunds)
+        self.invoicing = Invoicing(
+            self.pool, self.closing, self.invoice_terms_days, close_margin=self.close_margin
+        )
 
     async def order_for_payment(self, order_id: uuid.UUID, ctx: RequestContext) -> OrderForPayment:
         system = RequestContext(
@@ -129,6 +134,10 @@ class Payments:
     async def start(self, req: StartPaymentRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)
         order = await self.order_for_payment(req.order_id, ctx)
+        if req.method == "invoice":  # by a contact person of the organisation, or staff
+            return await self.invoicing.invoice_order(req, order, principal)
+        if req.organisation_id is not None:
+            raise ValidationFailed("an organisation is named only to invoice", field="method")
         if order.customer != principal.subject:  # as for an unknown order: existence is theirs
             raise NotFound("no such order", field="order_id")
         async with self.pool.acquire() as conn, conn.transaction():

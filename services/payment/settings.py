@@ -54,6 +54,9 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
     # The provider's session closes at least this long before the order's deadline (when the
     # holds end): the sweeper cancels payments one interval ahead, so holds outlive sessions.
     close_margin_s: float = 60.0
+    # Invoices (issue 19): payment terms, days net from the invoice date (a due date on a
+    # weekend moves to the Monday after).
+    invoice_terms_days: int = 14
 
     def public_address(self, environ: dict[str, str] | None = None) -> str:
         """`public_url`, else the gateway's own address (PUBLIC_URL, else HOST:PORT)."""
@@ -83,6 +86,8 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
                 problems.append("Paytrail calls back only to https addresses: set PUBLIC_URL")
         refuse_in_production(common, problems)
         budget = (self.provider_retries + 1) * self.provider_timeout_s + self.provider_retries
+        if not 0 <= self.invoice_terms_days <= 365:
+            raise ValueError("PAYMENT_INVOICE_TERMS_DAYS must be 0-365")
         if self.provider_timeout_s <= 0 or self.provider_retries < 0:
             raise ValueError("PAYMENT_PROVIDER_TIMEOUT_S must be > 0 and _RETRIES >= 0")
         if budget >= common.request_timeout_s:

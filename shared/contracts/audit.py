@@ -11,7 +11,7 @@ import msgspec
 
 from shared.contracts.common import Event, register
 
-AuditKind = Literal["change", "view", "refused", "event", "erasure"]
+AuditKind = Literal["attempt", "change", "view", "refused", "event", "erasure"]
 SubjectText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -22,7 +22,9 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
 
     service: str
     action: str  # the operation's subject, e.g. booking.v1.cancel
-    kind: Literal["change", "view", "refused"]
+    # attempt: written ahead of a change (outcome `pending`); its outcome follows as change
+    # or refused with the same request_id (an attempt alone: the process died in between)
+    kind: Literal["attempt", "change", "view", "refused"]
     outcome: str  # ok, or the error code
     actor: str
     actor_kind: str

@@ -223,7 +223,26 @@ class ClosureRemoved(Event, frozen=True, kw_only=True):
     closure_id: uuid.UUID
 
 
+class WaitlistOffered(Event, frozen=True, kw_only=True):
+    """A freed time was offered to the first one waiting for it: `reservation_id` is a hold
+    of it in their name until `expires_at` (notify e-mails them a link to pay for it)."""
+
+    subject: ClassVar[str] = "evt.booking.waitlist.offered"
+    entry_id: uuid.UUID
+    reservation_id: uuid.UUID
+    resource_id: uuid.UUID
+    unit_id: uuid.UUID
+    customer: str
+    starts_at: datetime
+    ends_at: datetime
+    places: int = 1
+    merchant_id: str = ""
+    expires_at: datetime
+    gross_cents: int = 0
+
+
 register(
+    WaitlistOffered,
     ReservationAnnounced,
     ClosureAdded,
     ClosureRemoved,
@@ -767,3 +786,51 @@ class DayView(msgspec.Struct, frozen=True, kw_only=True):
     unit: UnitView
     day: date
     resources: list[ResourceDay]
+
+
+# --- the waiting list (issue 18) --------------------------------------------------------------
+
+WaitlistState = Literal["waiting", "offered", "accepted", "declined", "lapsed", "left", "void"]
+
+
+class JoinWaitlistRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.join_waitlist`: queue for a time of a resource that is taken now; when it
+    frees, the first one waiting is offered a hold of it."""
+
+    resource_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    places: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    idempotency_key: str | None = None
+
+
+class WaitlistRef(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.leave_waitlist`, `booking.v1.decline_offer`: one of the caller's entries."""
+
+    entry_id: uuid.UUID
+    idempotency_key: str | None = None
+
+
+class MyWaitlistRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`booking.v1.my_waitlist`: the signed-in resident's entries, newest first."""
+
+    limit: Limit = 100
+    offset: Offset = 0
+
+
+class WaitlistEntryView(msgspec.Struct, frozen=True, kw_only=True):
+    entry_id: uuid.UUID
+    resource_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    places: int
+    state: WaitlistState
+    position: int | None = None  # 1 = next to be offered (waiting entries only)
+    reservation_id: uuid.UUID | None = None  # the hold offered
+    offer_expires_at: datetime | None = None
+    reason: str | None = None
+    created_at: datetime
+
+
+class WaitlistList(msgspec.Struct, frozen=True, kw_only=True):
+    entries: list[WaitlistEntryView]

@@ -137,7 +137,39 @@ class RefundRequested(Event, frozen=True, kw_only=True):
     note: str = ""
 
 
-register(OrderCreated, OrderPaid, OrderFulfilled, OrderCancelled, RefundRequested)
+class LibraryPaymentRecorded(OrderEvent, frozen=True, kw_only=True):
+    """A paid library line was recorded in the library system (Koha): the patron's debits
+    are paid there. Once per line; `amount_cents` is what the line paid for."""
+
+    subject: ClassVar[str] = "evt.cart.library.payment_recorded"
+    line_id: uuid.UUID
+    merchant_id: str
+    description: str
+    amount_cents: int
+
+
+class GisFileReady(OrderEvent, frozen=True, kw_only=True):
+    """A bought GIS file can be downloaded (a ready file at payment, a made-to-order one when
+    the GIS clerk uploads it). The signed link is not in the event (the link is the buyer's
+    credential): the buyer reads it from their order (`cart.v1.get_order`)."""
+
+    subject: ClassVar[str] = "evt.cart.gis.file_ready"
+    line_id: uuid.UUID
+    merchant_id: str
+    description: str
+    file_name: str
+    expires_at: datetime
+
+
+register(
+    OrderCreated,
+    OrderPaid,
+    OrderFulfilled,
+    OrderCancelled,
+    RefundRequested,
+    LibraryPaymentRecorded,
+    GisFileReady,
+)
 
 
 # --- the cart service's own operations (gateway -> cart) --------------------------------------

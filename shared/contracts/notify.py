@@ -40,6 +40,15 @@ class ContactView(msgspec.Struct, frozen=True, kw_only=True):
     reminders: bool
 
 
+class SeedContactRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`notify.v1.seed_contact` (the gateway at sign-in, on the person's behalf): the e-mail
+    and language the sign-in's claims carry, kept only when the person has no contact details
+    yet (what they chose themselves is never overwritten). Not routed over HTTP."""
+
+    email: Email | None = None
+    locale: Locale | None = None
+
+
 class GetContactRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """`notify.v1.get_contact`: the signed-in resident's own contact details."""
 

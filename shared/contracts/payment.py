@@ -11,6 +11,7 @@ import msgspec
 from shared.contracts.accounting import MerchantId
 from shared.contracts.cart import RefundLine
 from shared.contracts.common import Event, register
+from shared.contracts.invoicing import InvoiceView
 
 SERVICE = "payment"
 
@@ -109,6 +110,10 @@ class StartPaymentRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     order_id: uuid.UUID
     idempotency_key: str | None = None
+    # `invoice`: the order is invoiced to `organisation_id` (its contact persons, or staff for
+    # any customer); the invoice is the payment and the order is paid at once (issue 19).
+    method: Literal["online", "invoice"] = "online"
+    organisation_id: uuid.UUID | None = None
 
 
 class PaymentView(msgspec.Struct, frozen=True, kw_only=True):
@@ -251,7 +256,7 @@ class ErpRow(msgspec.Struct, frozen=True, kw_only=True):
     gl_account: str
     vat_code: str
     internal_order: str
-    kind: str  # sale | refund
+    kind: str  # sale | refund (card payments); invoice | credit_note (invoices)
     base_cents: int
     vat_cents: int
 
@@ -262,6 +267,24 @@ class ErpExport(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[ErpRow]
     csv: str
     sha256: str
+    # The invoices and credit notes issued that day, with their customers (the ERP's sales
+    # ledger); their amounts are the `invoice` and `credit_note` rows above.
+    invoices: list[InvoiceView] = []
+
+
+class ErpPreviewRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.erp_preview`: finance (or admin): the day's accounting file as an export
+    would make it now, without recording an export run."""
+
+    day: date
+
+
+class ErpPreview(msgspec.Struct, frozen=True, kw_only=True):
+    day: date
+    rows: list[ErpRow]
+    csv: str
+    exported_runs: int  # how many times the day was exported already (0: never)
+    invoices: list[InvoiceView] = []
 
 
 class ReconcileRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,8 +15,10 @@ from litestar.handlers import HTTPRouteHandler
 
 from services.booking import demo
 from services.gateway.web import (
+    audit,
     book,
     clerk,
+    contact,
     desk,
     insights,
     resident,
@@ -24,6 +26,7 @@ from services.gateway.web import (
     shop,
     staff,
     units,
+    waitlist,
 )
 from services.gateway.web.i18n import LANGUAGES, t, text_keys
 from tests.browser.conftest import axe_violations, screenshot, sign_in
@@ -51,13 +54,16 @@ USER_FOR = {
     "/staff/library": "clerk-library",
     "/staff/gis": "clerk-gis",
     "/finance": "finance",
+    "/finance/erp-preview": "finance",
+    "/staff/audit": "admin",
 }
 
 
 def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
-    for module in (resident, book, shop, staff, clerk, resources, units, insights, desk):
+    modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
+    for module in (*modules, contact, desk):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)

@@ -26,6 +26,7 @@ from shared.contracts.cart import (
     DownloadLink,
     DownloadRequest,
     GisFile,
+    GisFileReady,
     GisQueue,
     GisQueueRequest,
     GisUploadRequest,
@@ -33,6 +34,7 @@ from shared.contracts.cart import (
 )
 from shared.contracts.common import Principal, RequestContext
 from shared.errors import Conflict, Gone, NotFound
+from shared.events import add_event
 from shared.filestore import FileStore, StoredFile, chunks_of
 
 
@@ -67,6 +69,8 @@ class GisDelivery:
     async def _grant(
         self, conn: asyncpg.Connection, order: Order, line: OrderLine, file: GisFile
     ) -> None:
+        """The buyer's download, and `evt.cart.gis.file_ready` (notify mails the buyer)."""
+        expires_at = datetime.now(UTC) + timedelta(hours=self.settings.download_valid_hours)
         await delivery_store.add_entitlement(
             conn,
             line_id=line.id,
@@ -74,8 +78,21 @@ class GisDelivery:
             customer=order.customer,
             file_name=file.file_name,
             file_id=file.file_id,
-            expires_at=datetime.now(UTC) + timedelta(hours=self.settings.download_valid_hours),
+            expires_at=expires_at,
             max_downloads=self.settings.download_limit,
+        )
+        await add_event(
+            conn,
+            GisFileReady(
+                order_id=order.id,
+                order_number=order.order_number,
+                customer=order.customer,
+                line_id=line.id,
+                merchant_id=line.merchant_id,
+                description=line.snapshot.description,
+                file_name=file.file_name,
+                expires_at=expires_at,
+            ),
         )
 
     def download_url(self, token: str) -> str:

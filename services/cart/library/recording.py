@@ -29,6 +29,8 @@ from services.cart.orders import settling
 from services.cart.orders import store as orders
 from services.cart.orders.fulfilment import Fulfilment
 from services.cart.settings import CartSettings
+from shared.contracts.cart import LibraryPaymentRecorded
+from shared.events import add_event
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +161,18 @@ class LibraryRecording:
         await store.set_registration(conn, reg.line_id, state="recorded", credit_id=credit_id)
         step = f"credit {credit_id}" if outcome.credit_cents else "settled in the library already"
         await store.log(conn, reg.line_id, "recorded", step)
+        await add_event(
+            conn,
+            LibraryPaymentRecorded(
+                order_id=order.id,
+                order_number=order.order_number,
+                customer=order.customer,
+                line_id=line.id,
+                merchant_id=line.merchant_id,
+                description=line.snapshot.description,
+                amount_cents=max(reg.amount_cents - outcome.refund_cents, 0),
+            ),
+        )
         await settling.fulfil_line(conn, line)
 
     async def _refund_paid_at_desk(

@@ -14,6 +14,7 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         cart,
         desk,
         insights,
+        notify,
         payment,
         provider_callbacks,
     )
@@ -25,5 +26,6 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *provider_callbacks.routes(),
         *insights.routes(),
         *audit.routes(),
+        *notify.routes(),
         *desk.routes(),
     ]

@@ -18,6 +18,7 @@ from shared.contracts import booking as c
 
 BOOKERS = Who(roles=("resident", "staff", "admin"))
 R = "/reservations/{reservation_id:uuid}"
+W = "/waitlist/{entry_id:uuid}"
 # A status beyond every route's (OpenAPI): a hold or a request that ran out of time is 410.
 EXPIRED = (410,)
 # Prices are public; a signed-in caller's own customer group applies unless one is asked for.
@@ -337,6 +338,44 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         QUOTE + " (as a JSON body)",
         status_code=200,
         operation_id="quote_post",
+    ),
+    OperationRoute(
+        "POST",
+        "/waitlist",
+        "booking.v1.join_waitlist",
+        c.JoinWaitlistRequest,
+        c.WaitlistEntryView,
+        BOOKERS,
+        "Queue for a taken time: when it frees, the first one waiting is offered a hold of it",
+    ),
+    OperationRoute(
+        "GET",
+        "/waitlist",
+        "booking.v1.my_waitlist",
+        c.MyWaitlistRequest,
+        c.WaitlistList,
+        BOOKERS,
+        "My waiting-list entries (place in the queue, offers)",
+    ),
+    OperationRoute(
+        "POST",
+        f"{W}/leave",
+        "booking.v1.leave_waitlist",
+        c.WaitlistRef,
+        c.WaitlistEntryView,
+        BOOKERS,
+        "Leave the waiting list (an offer out goes to the next one)",
+        status_code=200,
+    ),
+    OperationRoute(
+        "POST",
+        f"{W}/decline",
+        "booking.v1.decline_offer",
+        c.WaitlistRef,
+        c.WaitlistEntryView,
+        BOOKERS,
+        "Decline an offer: its hold is released and the time offered to the next one",
+        status_code=200,
     ),
     OperationRoute(
         "GET",

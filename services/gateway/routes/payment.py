@@ -18,11 +18,16 @@ from services.gateway.openapi import documented_errors
 from services.gateway.routes.operation import OperationRoute, call_opt
 from services.gateway.routes.provider_callbacks import deliver
 from services.gateway.routes.replies import absolute_url, csv_download
-from services.gateway.routes.who import ANYONE, FINANCE, RESIDENT, SIGNED_IN, Who
+from services.gateway.routes.who import ANYONE, FINANCE, RESIDENT, SIGNED_IN, STAFF, Who
 from services.gateway.web.render import page
+from shared.contracts import invoicing as i
 from shared.contracts import payment as c
 from shared.errors import ValidationFailed
 
+# Organisations and invoices (issue 19): contact persons (residents) and staff invoice orders;
+# staff keep the organisations; staff and finance follow the invoices.
+INVOICERS = Who(roles=("resident", "staff", "admin"))
+INVOICE_READERS = Who(roles=("resident", "staff", "finance", "admin"), scopes=("finance",))
 # Refunds move money out: an integration key needs the "refunds" scope, "finance" (the
 # settlement and ERP downloads) is not enough.
 REFUNDERS = Who(roles=("staff", "finance", "admin"), scopes=("refunds",))
@@ -101,6 +106,15 @@ ROUTES: list[OperationRoute[Any, Any]] = [
     ),
     OperationRoute(
         "GET",
+        "/finance/erp-exports/preview",
+        "payment.v1.erp_preview",
+        c.ErpPreviewRequest,
+        c.ErpPreview,
+        FINANCE,
+        "The day's accounting file as an export would make it now (records nothing)",
+    ),
+    OperationRoute(
+        "GET",
         "/finance/reconciliation",
         "payment.v1.reconcile",
         c.ReconcileRequest,
@@ -127,6 +141,64 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         FINANCE,
         "Resolve a payment anomaly with a note of what was done",
         status_code=200,  # resolving one is not a creation
+    ),
+    OperationRoute(
+        "POST",
+        "/orders/{order_id:uuid}/invoice",
+        "payment.v1.start",
+        c.StartPaymentRequest,
+        c.PaymentView,
+        INVOICERS,
+        "Pay an order by invoice to an organisation (method invoice; its contact persons, staff)",
+        operation_id="payment_v1_start_invoice",
+        errors=(410,),  # the payment window closed
+    ),
+    OperationRoute(
+        "POST",
+        "/organisations",
+        "payment.v1.save_organisation",
+        i.SaveOrganisationRequest,
+        i.OrganisationView,
+        STAFF,
+        "Create an organisation as a customer (business ID checked)",
+    ),
+    OperationRoute(
+        "PUT",
+        "/organisations/{organisation_id:uuid}",
+        "payment.v1.save_organisation",
+        i.SaveOrganisationRequest,
+        i.OrganisationView,
+        STAFF,
+        "Change an organisation's details and contact persons",
+        operation_id="payment_v1_save_organisation_put",
+    ),
+    OperationRoute(
+        "GET",
+        "/organisations",
+        "payment.v1.list_organisations",
+        i.ListOrganisationsRequest,
+        i.OrganisationList,
+        SIGNED_IN,
+        "Organisations: all of them for staff, one's own for a contact person",
+    ),
+    OperationRoute(
+        "GET",
+        "/invoices",
+        "payment.v1.list_invoices",
+        i.ListInvoicesRequest,
+        i.InvoiceList,
+        INVOICE_READERS,
+        "Invoices and credit notes (overdue=true: unpaid after their due date)",
+    ),
+    OperationRoute(
+        "POST",
+        "/finance/invoice-payments",
+        "payment.v1.import_invoice_payments",
+        i.ImportInvoicePaymentsRequest,
+        i.InvoicePaymentImport,
+        FINANCE,
+        "Import the bank's invoice payments (rows or CSV: reference;amount;date)",
+        status_code=200,
     ),
     # Finance's downloads: the same operations rendered as CSV files.
     OperationRoute(

@@ -115,8 +115,10 @@ async def _same_origin(request: Request[Any, Any, Any]) -> None:
 def web_router() -> Router:
     """All HTML pages plus their static files under `/static/web`."""
     from services.gateway.web import (
+        audit,
         book,
         clerk,
+        contact,
         desk,
         insights,
         resident,
@@ -124,6 +126,7 @@ def web_router() -> Router:
         shop,
         staff,
         units,
+        waitlist,
     )
 
     return Router(
@@ -137,6 +140,9 @@ def web_router() -> Router:
             *resources.ROUTES,
             *units.ROUTES,
             *insights.ROUTES,
+            *audit.ROUTES,
+            *waitlist.ROUTES,
+            *contact.ROUTES,
             *desk.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],

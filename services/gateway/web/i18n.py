@@ -9,8 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.gateway.web.audit_texts import TEXTS as AUDIT_TEXTS
+from services.gateway.web.contact_texts import TEXTS as CONTACT_TEXTS
 from services.gateway.web.desk_texts import TEXTS as DESK_TEXTS
+from services.gateway.web.finance_texts import TEXTS as FINANCE_TEXTS
+from services.gateway.web.gis_texts import TEXTS as GIS_TEXTS
 from services.gateway.web.insights_texts import TEXTS as INSIGHTS_TEXTS
+from services.gateway.web.waitlist_texts import TEXTS as WAITLIST_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -748,6 +753,11 @@ _T: dict[str, tuple[str, str, str]] = {
     "state_failed": ("Epäonnistunut", "Misslyckad", "Failed"),
 }
 _T.update({k: v for k, v in INSIGHTS_TEXTS.items() if k not in _T})  # the figures page
+_T.update({k: v for k, v in AUDIT_TEXTS.items() if k not in _T})  # the audit trail page
+_T.update({k: v for k, v in FINANCE_TEXTS.items() if k not in _T})  # the ERP export preview
+_T.update({k: v for k, v in GIS_TEXTS.items() if k not in _T})  # the GIS shop's map
+_T.update({k: v for k, v in WAITLIST_TEXTS.items() if k not in _T})  # the waiting list
+_T.update({k: v for k, v in CONTACT_TEXTS.items() if k not in _T})  # the contact details page
 _T.update({k: v for k, v in DESK_TEXTS.items() if k not in _T})  # the service desk
 
 
@@ -774,6 +784,12 @@ FIELD_ANCHORS: Mapping[str, str] = {
     "repeat": "h-repeat",
     "account_line_ids": "debits",
     "debit": "debits",
+    "area.coordinates": "area",  # the GIS form the error came back to (gis.html)
+    "area.type": "area",
+    "area.crs": "area",
+    "area_crs": "area",
+    "purpose_of_use": "purpose",
+    "licence_accepted": "accept_licence",
 }
 
 

@@ -43,6 +43,10 @@ OPS: dict[str, str] = {
     "set_hours": "booking.v1.set_hours",
     "list_units": "booking.v1.list_units",
     "upsert_unit": "booking.v1.upsert_unit",
+    "join_waitlist": "booking.v1.join_waitlist",
+    "my_waitlist": "booking.v1.my_waitlist",
+    "leave_waitlist": "booking.v1.leave_waitlist",
+    "decline_offer": "booking.v1.decline_offer",
     # cart
     "get_cart": "cart.v1.get_cart",
     "add_reservation": "cart.v1.add_reservation",
@@ -70,8 +74,15 @@ OPS: dict[str, str] = {
     "settlement": "payment.v1.settlement",
     "reconciliation": "payment.v1.reconcile",
     "erp_export": "payment.v1.erp_export",
+    "erp_preview": "payment.v1.erp_preview",
     "payment_anomalies": "payment.v1.list_anomalies",
     "resolve_anomaly": "payment.v1.resolve_anomaly",
+    # audit
+    "audit_search": "audit.v1.search",
+    "audit_verify": "audit.v1.verify",
+    # notify
+    "get_contact": "notify.v1.get_contact",
+    "set_contact": "notify.v1.set_contact",
     # the service desk (issue 19)
     "desk_search": "cart.v1.desk_search",
     "desk_customer_create": "cart.v1.desk_customer_create",

@@ -138,13 +138,17 @@ def page(
     request: Request[Any, Any, Any],
     template: str,
     status_code: int = 200,
+    form: dict[str, Any] | None = None,
     **values: Any,
 ) -> Response[str]:
-    """Render `web/<template>` with the common context."""
+    """Render `web/<template>` with the common context. `form`: a refused form's state
+    (`values`, `code`, `field`) when the page itself found the error (a GET form)."""
     lang = language_of(request)
     principal = principal_of(request)
     # The sign-in page passes the kept input on to the page the visitor returns to.
-    state = form_state(request) if template != "sign_in.html" else None
+    state = (
+        form if form is not None else form_state(request) if template != "sign_in.html" else None
+    )
     if state is None and "slot" in request.query_params:  # "Change" from the summary
         chosen = ("slot", "length", "places", "repeat")
         state = {

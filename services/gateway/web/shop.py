@@ -8,12 +8,14 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from services.gateway.web import gis_map
 from services.gateway.web.forms import read_form
 from services.gateway.web.ops import call, new_key
-from services.gateway.web.render import page
+from services.gateway.web.render import language_of, page
 from services.gateway.web.resident import _back, _items, _signed_in
 from shared.errors import Conflict, NotFound, ValidationFailed
 
@@ -91,8 +93,19 @@ async def add_debits(request: Req) -> Redirect:
 @get("/gis", name="web:gis")
 async def gis(request: Req) -> Response[str]:
     reply = await call(request, "gis_catalogue")
-    products = _items(reply, "products", "items")
-    return page(request, "gis.html", products=products, key=new_key())
+    settings = request.app.state.gateway_settings
+    lang = language_of(request)
+    products = [gis_map.with_map_data(p, lang) for p in _items(reply, "products", "items")]
+    response = page(
+        request,
+        "gis.html",
+        products=products,
+        key=new_key(),
+        map_tiles=settings.gateway_map_tiles_url,
+        map_attribution=settings.gateway_map_attribution,
+    )
+    response.headers["content-security-policy"] = gis_map.page_csp(settings.gateway_map_tiles_url)
+    return response
 
 
 @post("/gis/add", name="web:add_gis")
@@ -101,8 +114,12 @@ async def add_gis(request: Req) -> Redirect:
     form = await read_form(request)
     if form.get("accept_licence") != "yes":
         raise ValidationFailed("accept the licence terms", field="accept_licence")
-    area = None
-    if form.get("area"):
+    area, area_crs = None, form.get("area_crs") or None
+    upload = form.get("area_file")
+    if isinstance(upload, UploadFile) and upload.filename:  # a file beats the text field
+        area, stated = gis_map.area_from_file(await upload.read(gis_map.MAX_FILE_BYTES + 1))
+        area_crs = stated or area_crs
+    elif form.get("area"):
         try:
             area = json.loads(form["area"])
         except ValueError:
@@ -114,7 +131,8 @@ async def add_gis(request: Req) -> Redirect:
         format=form.get("format") or None,
         licence_type=form.get("licence_type") or None,
         area=area,
-        area_crs=form.get("area_crs") or None,
+        area_crs=area_crs,
+        coordinate_system=form.get("coordinate_system") or None,
         purpose_of_use=form.get("purpose", ""),
         licence_accepted=True,
         idempotency_key=form.get("key") or new_key(),

@@ -232,6 +232,35 @@ async def reconciliation(
     )
 
 
+@get("/finance/erp-preview", name="web:erp_preview", guards=FINANCE)
+async def erp_preview(request: Req, day: FromQuery[str] = "") -> Response[str]:
+    """The day's accounting file as an export would make it now (nothing recorded), with the
+    export form below it; a bad or unfinished day is shown on the form, input kept."""
+    on = day.strip() or (today() - timedelta(days=1)).isoformat()
+    try:
+        preview = await call(request, "erp_preview", day=on)
+    except ValidationFailed as refused:
+        form = {"values": {"day": [on]}, "code": refused.code, "field": "day"}
+        form["details"] = refused.details
+        return page(
+            request, "staff/erp_preview.html", status_code=422, form=form, day=on, preview=None
+        )
+    totals: dict[str, list[int]] = {}
+    for row in preview.get("rows", []):
+        sums = totals.setdefault(row["kind"], [0, 0])
+        sums[0] += row["base_cents"]
+        sums[1] += row["vat_cents"]
+    return page(
+        request,
+        "staff/erp_preview.html",
+        form={"values": {"day": [on]}},
+        day=on,
+        preview=preview,
+        totals=totals,
+        key=new_key(),
+    )
+
+
 @post("/finance/erp-export", name="web:erp_export", guards=FINANCE, status_code=200)
 async def erp_export(request: Req) -> Response[str]:
     """The day's accounting file for the ERP (CSV). A day already exported is refused unless
@@ -266,5 +295,6 @@ ROUTES = [
     settlement_csv,
     reconciliation,
     erp_export,
+    erp_preview,
     resolve_anomaly,
 ]

@@ -67,7 +67,10 @@ EMAIL_KINDS = {
     "reservation_denied": False,
     "order_paid": False,
     "refund_succeeded": False,
+    "library_payment_registered": False,
+    "gis_file_ready": False,
     "reminder": True,
+    "waitlist_offered": False,
 }
 
 

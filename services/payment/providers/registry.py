@@ -22,11 +22,13 @@ BUILT_IN: dict[str, str] = {
     "local": "services.payment.providers.local:LocalProvider",
     "stripe": "services.payment.providers.stripe:StripeProvider",
     "paytrail": "services.payment.providers.paytrail:PaytrailProvider",
+    "invoice": "services.payment.providers.invoice:InvoiceProvider",
     "desk": "services.payment.providers.desk:DeskProvider",
 }
-# Providers every installation has beside the configured one: the service desk (issue 19).
-ALWAYS = ("desk",)
 TEST_ONLY = frozenset({"local"})
+# Providers every installation has beside the configured online one (issue 19), never the
+# configured one: invoices (the city's own books) and the service desk (cash or terminal).
+ALWAYS = ("invoice", "desk")
 
 
 class ProviderClass(Protocol):
@@ -66,7 +68,10 @@ def build_providers(
     settings: PaymentSettings, pool: asyncpg.Pool, *, production: bool
 ) -> dict[str, Provider]:
     """The configured provider, plus the local test provider outside production (its checkout
-    page and the payments begun with it keep working when the configuration changes)."""
+    page and the payments begun with it keep working when the configuration changes), plus
+    the invoice."""
+    if settings.provider in ALWAYS:
+        raise ValueError(f"PAYMENT_PROVIDER={settings.provider} is not an online payment provider")
     names = [settings.provider]
     if not production and "local" not in names:
         names.append("local")

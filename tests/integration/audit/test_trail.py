@@ -4,6 +4,7 @@ chain check finds an entry changed behind the triggers' back."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -74,7 +75,7 @@ async def test_a_staff_change_is_recorded_with_who_what_where_before_and_after(
         c.Done,
         SPORTS_STAFF,
     )
-    entry = (await audit.eventually(lambda: audit.entries(request_id=second)))[0]
+    entry = (await audit.eventually(lambda: audit.entries(request_id=second, kind="change")))[0]
     assert entry["actor"] == "staff-sports"
     assert list(entry["actor_roles"]) == ["staff"]
     assert entry["action"] == "booking.v1.set_prices"
@@ -82,7 +83,12 @@ async def test_a_staff_change_is_recorded_with_who_what_where_before_and_after(
     assert (entry["object_type"], entry["object_id"]) == ("resource", str(res))
     assert entry["client_address"] == "10.1.2.3"
     assert entry["changes"]["rules"][0]["amount_cents"] == 2500
-    earlier = (await audit.entries(request_id=first))[0]
+    earlier = (await audit.entries(request_id=first, kind="change"))[0]
+    # each change was written ahead as an attempt (before it ran)
+    attempt = (await audit.entries(request_id=second, kind="attempt"))[0]
+    assert (attempt["outcome"], attempt["action"]) == ("pending", "booking.v1.set_prices")
+    assert attempt["seq"] < entry["seq"]
+    assert attempt["changes"] == entry["changes"]
     assert earlier["seq"] < entry["seq"]
     # before = what the log last recorded of the same object (the first change's result)
     assert entry["before"] == earlier["after"]
@@ -95,7 +101,7 @@ async def test_a_staff_change_is_recorded_with_who_what_where_before_and_after(
         a.AuditSearchReply,
         ADMIN,
     )
-    assert [e.seq for e in found.entries] == [entry["seq"], earlier["seq"]]
+    assert [e.seq for e in found.entries if e.kind != "attempt"] == [entry["seq"], earlier["seq"]]
     with pytest.raises(Forbidden):
         await audit_call(nc, "search", a.AuditSearchRequest(), a.AuditSearchReply, SPORTS_STAFF)
     checked = await audit_call(nc, "verify", a.VerifyRequest(), a.VerifyReply, ADMIN)
@@ -119,7 +125,9 @@ async def test_refused_staff_changes_and_staff_views_are_recorded_residents_own_
     _, viewed = await call(
         booking, "get", c.ReservationRef(reservation_id=rid), c.ReservationView, SPORTS_STAFF
     )
-    refused = (await audit.eventually(lambda: audit.entries(actor="staff-culture")))[0]
+    refused = (
+        await audit.eventually(lambda: audit.entries(actor="staff-culture", kind="refused"))
+    )[0]
     assert (refused["kind"], refused["action"]) == ("refused", "booking.v1.cancel")
     assert refused["outcome"] in ("forbidden", "not_found")
     view = (await audit.eventually(lambda: audit.entries(request_id=viewed)))[0]
@@ -135,6 +143,39 @@ async def test_refused_staff_changes_and_staff_views_are_recorded_residents_own_
     assert held_event[0]["actor"] == "system:booking"
     assert held_event[0]["request_id"] == resident_request  # the work that announced it
     assert held_event[0]["person"] == view["person"]
+
+
+async def test_a_change_is_recorded_before_it_runs_so_none_goes_unrecorded(
+    audit: Audit, booking: Booking
+) -> None:
+    """The attempt is in the log while the change itself still waits (here for a lock the
+    test holds): a process that dies between the change and its outcome leaves the attempt."""
+    res = await booking.add_resource(1)
+    rules = [
+        c.PriceRuleIn(customer_group="resident", unit="hour", amount_cents=900, vat_rate_bp=1000)
+    ]
+    async with booking.pool.acquire() as blocker, blocker.transaction():
+        await blocker.execute("SELECT 1 FROM resources WHERE id = $1 FOR UPDATE", res)
+        change = asyncio.create_task(
+            call(
+                booking,
+                "set_prices",
+                c.SetPricesRequest(resource_id=res, rules=rules),
+                c.Done,
+                SPORTS_STAFF,
+            )
+        )
+        attempt = (
+            await audit.eventually(
+                lambda: audit.entries(action="booking.v1.set_prices", object_id=str(res))
+            )
+        )[0]
+        assert (attempt["kind"], attempt["outcome"]) == ("attempt", "pending")
+        assert not change.done()  # the change has not run yet
+    _, request_id = await change
+    outcome = await audit.eventually(lambda: audit.entries(request_id=request_id, kind="change"))
+    assert attempt["request_id"] == request_id
+    assert outcome[0]["seq"] > attempt["seq"]
 
 
 async def test_nobody_can_change_or_remove_an_entry_and_the_check_finds_tampering(

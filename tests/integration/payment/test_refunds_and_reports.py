@@ -16,6 +16,8 @@ from shared.contracts.common import Principal
 from shared.contracts.payment import (
     ErpExport,
     ErpExportRequest,
+    ErpPreview,
+    ErpPreviewRequest,
     GetPaymentRequest,
     PaymentView,
     ReconcileRequest,
@@ -172,11 +174,21 @@ async def test_settlement_ties_to_the_payments_and_the_export_is_stable(
     with pytest.raises(ValidationFailed) as unfinished:  # today has not ended in Helsinki
         await payment.call("erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)
     assert unfinished.value.field == "day"
+    with pytest.raises(ValidationFailed) as unfinished_preview:
+        await payment.call("erp_preview", ErpPreviewRequest(day=day), ErpPreview, FINANCE)
+    assert unfinished_preview.value.field == "day"
     assert await payment.pool.fetchval("SELECT count(*) FROM payment.erp_exports") == 0
     # The same entries as if booked yesterday, a day that has ended:
     await payment.pool.execute("UPDATE payment.ledger_entries SET booked_on = booked_on - 1")
     day -= timedelta(days=1)
+    # the preview shows the file an export would make, and records nothing
+    preview = await payment.call("erp_preview", ErpPreviewRequest(day=day), ErpPreview, FINANCE)
+    assert preview.exported_runs == 0
+    assert await payment.pool.fetchval("SELECT count(*) FROM payment.erp_exports") == 0
     first = await payment.call("erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)
+    assert (preview.csv, preview.rows) == (first.csv, first.rows)
+    again = await payment.call("erp_preview", ErpPreviewRequest(day=day), ErpPreview, FINANCE)
+    assert again.exported_runs == 1
     with pytest.raises(Conflict) as error:
         await payment.call("erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)
     assert error.value.field == "reexport"

@@ -23,6 +23,7 @@ from services.gateway.clients import Call
 from services.gateway.routes import cart as cart_routes
 from services.gateway.settings import GatewaySettings
 from services.insights.handlers import CONTRACT as INSIGHTS
+from services.notify.handlers import CONTRACT as NOTIFY
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
 from shared.settings import CommonSettings
@@ -33,6 +34,7 @@ CONTRACTS = {
     **PAYMENT.by_subject(),
     **INSIGHTS.by_subject(),
     **AUDIT.by_subject(),
+    **NOTIFY.by_subject(),
 }
 
 # Operations only services call (with their own system principal or on a resident's behalf
@@ -44,6 +46,7 @@ INTERNAL = {
     "cart.v1.order_for_payment",  # payment, when a payment starts
     "booking.v1.desk_search",  # cart, which combines it with its own (cart.v1.desk_search)
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource
+    "notify.v1.seed_contact",  # the gateway itself, at sign-in (contacts.py)
     # residents' data rights: the audit service asks each service (audit.v1.* are routed)
     *(
         f"{service}.v1.{operation}"

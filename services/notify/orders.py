@@ -1,0 +1,132 @@
+"""Events about orders that tell the buyer something, each one message per event, recorded in
+the event's inbox transaction as the reservations' are (consumers.py): the order paid (with
+its receipt), a refund that went through, a library payment recorded in the library system, a
+bought GIS file ready to download.
+
+Cart's `order.created` and `order.paid` are remembered (order_store): payment's refund event
+names only the order and its lines. One durable consumer takes them all, so an order is known
+before its refund arrives (the stream's order)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+
+from services.notify import order_store, store
+from services.notify.domain.model import email_skip_reason
+from shared.contracts import cart as c
+from shared.contracts import payment as p
+from shared.contracts.common import Event
+
+log = logging.getLogger(__name__)
+
+ORDER_EVENTS: tuple[type[Event], ...] = (
+    c.OrderCreated,
+    c.OrderPaid,
+    p.PaymentRefunded,
+    c.LibraryPaymentRecorded,
+    c.GisFileReady,
+)
+
+
+def one_merchant(merchant_ids: list[str]) -> str:
+    """The department a message about several lines comes from: theirs when all are one
+    department's, else none (the city's sender; only admins see it among the messages)."""
+    found = set(merchant_ids)
+    return found.pop() if len(found) == 1 else ""
+
+
+def receipt_data(event: c.OrderPaid) -> dict[str, Any]:
+    return {
+        "order_id": str(event.order_id),
+        "order_number": event.order_number,
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "gross_cents": line.gross_cents,
+                "net_cents": line.net_cents,
+                "vat_cents": line.vat_cents,
+                "vat_rate_bp": line.vat_rate_bp,
+            }
+            for line in event.lines
+        ],
+    }
+
+
+async def tell(
+    conn: asyncpg.Connection,
+    event: Event,
+    customer: str,
+    kind: str,
+    merchant_id: str,
+    data: dict[str, Any],
+) -> None:
+    """Record the e-mail of `kind` to `customer` (or, without an address, why not)."""
+    recipient = await store.recipient(conn, customer)
+    skipped = email_skip_reason(kind, recipient)
+    await store.add_message(
+        conn,
+        event_id=event.event_id,
+        customer=customer,
+        channel="email",
+        kind=kind,
+        merchant_id=merchant_id,
+        locale=recipient.locale if recipient else "fi",
+        address=recipient.email if recipient and not skipped else None,
+        data=data,
+        skipped=skipped,
+    )
+
+
+async def on_refund(conn: asyncpg.Connection, event: p.PaymentRefunded) -> None:
+    known = await order_store.order(conn, event.order_id)
+    if known is None:  # an order from before notify's consumer began: nobody to name
+        log.info("refund %s of an order notify never saw: no message", event.refund_id)
+        return
+    lines = [(known.lines.get(str(r.line_id), {}), r.amount_cents) for r in event.lines]
+    data = {
+        "order_id": str(known.order_id),
+        "order_number": known.order_number,
+        "amount_cents": event.amount_cents,
+        "lines": [
+            {"description": str(line.get("description", "")), "amount_cents": amount}
+            for line, amount in lines
+        ],
+    }
+    merchants = [str(line.get("merchant_id", "")) for line, _ in lines]
+    await tell(conn, event, known.customer, "refund_succeeded", one_merchant(merchants), data)
+
+
+async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
+    if isinstance(event, c.OrderCreated | c.OrderPaid):
+        await order_store.remember(
+            conn, event.order_id, event.order_number, event.customer, event.lines
+        )
+    if isinstance(event, c.OrderPaid):
+        merchant = one_merchant([line.merchant_id for line in event.lines])
+        await tell(conn, event, event.customer, "order_paid", merchant, receipt_data(event))
+    elif isinstance(event, p.PaymentRefunded):
+        await on_refund(conn, event)
+    elif isinstance(event, c.LibraryPaymentRecorded):
+        data = {
+            "order_id": str(event.order_id),
+            "order_number": event.order_number,
+            "line_id": str(event.line_id),
+            "description": event.description,
+            "amount_cents": event.amount_cents,
+        }
+        kind = "library_payment_registered"
+        await tell(conn, event, event.customer, kind, event.merchant_id, data)
+    elif isinstance(event, c.GisFileReady):
+        data = {
+            "order_id": str(event.order_id),
+            "order_number": event.order_number,
+            "line_id": str(event.line_id),
+            "description": event.description,
+            "file_name": event.file_name,
+            "expires_at": event.expires_at.isoformat(),
+        }
+        await tell(conn, event, event.customer, "gis_file_ready", event.merchant_id, data)
