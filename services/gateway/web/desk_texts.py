@@ -122,6 +122,8 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Tillbaka till beställningen",
         "Back to the order",
     ),
+    "field_name": ("Nimi", "Namn", "Name"),
+    "field_resource_id": ("Kohde", "Objekt", "Resource"),
     "field_q": ("Hakusana", "Sökord", "Search"),
     "field_register_id": ("Kassa", "Kassa", "Register"),
     "field_start": ("Alkaa", "Börjar", "Starts"),
