@@ -103,6 +103,27 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Betalningen avbröts.",
         "The payment was abandoned.",
     ),
+    "desk_cancel": ("Peru varaus", "Avboka", "Cancel the booking"),
+    "desk_cancel_hint": (
+        "peruutetaan asiakkaan peruutusehdoin; palautus maksutavalle (tiskillä maksettu "
+        "palautetaan tiskillä).",
+        "avbokas enligt kundens avbokningsvillkor; återbetalning till betalningssättet (betalt "
+        "vid disken återbetalas vid disken).",
+        "cancelled by the customer's cancellation policy; the refund goes back the way it was "
+        "paid (paid at the desk: handed back at the desk).",
+    ),
+    "desk_cancelled": (
+        "Varaus peruttu, palautus",
+        "Bokningen avbokad, återbetalning",
+        "Cancelled, refund",
+    ),
+    "desk_back_to_order": (
+        "Takaisin tilaukseen",
+        "Tillbaka till beställningen",
+        "Back to the order",
+    ),
+    "field_name": ("Nimi", "Namn", "Name"),
+    "field_resource_id": ("Kohde", "Objekt", "Resource"),
     "field_q": ("Hakusana", "Sökord", "Search"),
     "field_register_id": ("Kassa", "Kassa", "Register"),
     "field_start": ("Alkaa", "Börjar", "Starts"),
