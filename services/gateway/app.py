@@ -124,6 +124,9 @@ def create_app(
         try:
             yield
         finally:
+            seeder: ContactSeeder | None = getattr(app.state, "contact_seeder", None)
+            if seeder is not None:
+                await seeder.close()
             await services.close()
 
     handlers = [
