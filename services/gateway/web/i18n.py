@@ -12,12 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.gateway.web.audit_texts import TEXTS as AUDIT_TEXTS
 from services.gateway.web.catalogue import texts
-from services.gateway.web.contact_texts import TEXTS as CONTACT_TEXTS
-from services.gateway.web.desk_texts import TEXTS as DESK_TEXTS
-from services.gateway.web.finance_texts import TEXTS as FINANCE_TEXTS
-from services.gateway.web.waitlist_texts import TEXTS as WAITLIST_TEXTS
 
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
 LANGUAGE_NAMES: Mapping[str, str] = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
@@ -33,9 +28,6 @@ WEEKDAYS: Mapping[str, tuple[str, ...]] = {
 _T: dict[str, tuple[str, str, str]] = {
     # key: (fi, sv, en)
 }
-# Pages whose texts are still kept in a table beside them (staged the same way).
-for _table in (AUDIT_TEXTS, FINANCE_TEXTS, WAITLIST_TEXTS, CONTACT_TEXTS, DESK_TEXTS):
-    _T.update({k: v for k, v in _table.items() if k not in _T})
 
 
 def t(lang: str, key: str) -> str:
