@@ -24,6 +24,7 @@ from services.gateway.routes import gis_files
 from services.gateway.settings import GatewaySettings
 from services.insights.handlers import CONTRACT as INSIGHTS
 from services.notify.handlers import CONTRACT as NOTIFY
+from services.notify.reminder_handlers import CONTRACT as NOTIFY_REMINDERS
 from services.notify.webhook_handlers import WEBHOOK_CONTRACT as NOTIFY_WEBHOOKS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
@@ -37,6 +38,7 @@ CONTRACTS = {
     **AUDIT.by_subject(),
     **NOTIFY.by_subject(),
     **NOTIFY_WEBHOOKS.by_subject(),
+    **NOTIFY_REMINDERS.by_subject(),
 }
 
 # Operations only services call (with their own system principal or on a resident's behalf
