@@ -26,7 +26,7 @@ from services.payment.domain.orders import (
     check_provider_limits,
     provider_expiry,
 )
-from services.payment.invoicing import Invoicing
+from services.payment.invoicing import Invoicing, today
 from services.payment.providers.base import (
     Delivery,
     InvalidSignature,
@@ -41,8 +41,15 @@ from services.payment.providers.local import LocalProvider
 from services.payment.refunds import Refunds
 from services.payment.transitions import apply
 from shared import idempotency
-from shared.contracts.cart import OrderForPayment, OrderForPaymentRequest
+from shared.contracts.cart import (
+    AccountingDimensions,
+    AccountingForRequest,
+    OrderForPayment,
+    OrderForPaymentRequest,
+    OrderLineSnapshot,
+)
 from shared.contracts.common import Principal, RequestContext, system_principal
+from shared.contracts.invoicing import InvoiceView
 from shared.contracts.payment import (
     CancelPaymentRequest,
     GetPaymentRequest,
@@ -52,8 +59,10 @@ from shared.contracts.payment import (
     WebhookAck,
     WebhookRequest,
 )
+from shared.contracts.season import InvoiceSeasonMonthRequest, SeasonMonth, SeasonMonthRequest
 from shared.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     ServiceError,
     Unavailable,
@@ -130,6 +139,55 @@ class Payments:
             OrderForPayment,
             ctx=system,
         )
+
+    async def invoice_season_month(
+        self, req: InvoiceSeasonMonthRequest, ctx: RequestContext
+    ) -> InvoiceView:
+        """Staff: a month of an approved season invoiced to its organisation. Booking checks
+        that the caller is staff of the resource's department (asked with their principal);
+        cart gives each line's accounting dimensions, as checkout would."""
+        principal = signed_in(ctx)
+        if not (principal.has("staff", "admin") or principal.is_system):
+            raise Forbidden("staff of the resource's department only", field="season_id")
+        season = await self.requester.call(
+            subject_for("booking", "season_month"),
+            SeasonMonthRequest(season_id=req.season_id, month=req.month),
+            SeasonMonth,
+            ctx=ctx,
+        )
+        system = RequestContext(
+            principal=system_principal("payment"),
+            request_id=ctx.request_id,
+            traceparent=ctx.traceparent,
+        )
+        day = today()
+        dims: dict[tuple[str, str], AccountingDimensions] = {}
+        lines = []
+        for line in season.lines:
+            key = (line.merchant_id, line.cost_centre)
+            if key not in dims:
+                dims[key] = await self.requester.call(
+                    subject_for("cart", "accounting_for"),
+                    AccountingForRequest(merchant_id=key[0], cost_centre=key[1], on=day),
+                    AccountingDimensions,
+                    ctx=system,
+                )
+            lines.append(
+                OrderLineSnapshot(
+                    line_id=line.reservation_id,
+                    kind="reservation",
+                    reference=str(line.reservation_id),
+                    description=line.description,
+                    merchant_id=line.merchant_id,
+                    cost_centre=line.cost_centre,
+                    gross_cents=line.gross_cents,
+                    net_cents=line.net_cents,
+                    vat_cents=line.vat_cents,
+                    vat_rate_bp=line.vat_rate_bp,
+                    accounting=dims[key],
+                )
+            )
+        return await self.invoicing.invoice_season_month(req, season, lines, principal)
 
     async def start(self, req: StartPaymentRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)
