@@ -29,10 +29,17 @@ from shared.access import acts_for_department
 from shared.contracts import booking as c
 from shared.contracts import season as s
 from shared.contracts.common import Principal, RequestContext
-from shared.contracts.invoicing import ListOrganisationsRequest, OrganisationList
+from shared.contracts.invoicing import (
+    ListOrganisationsRequest,
+    OrganisationList,
+    OrganisationView,
+)
 from shared.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from shared.events import add_event
 from shared.messaging import Requester, subject_for
+
+# payment's customer groups of organisations -> booking's price groups (by scope)
+SCOPE_OF_GROUP = {"association": "association", "school": "association", "company": "business"}
 
 
 class Seasons:
@@ -40,16 +47,27 @@ class Seasons:
         self.bookings = bookings
         self.requester = requester
 
-    async def _is_contact(self, organisation_id: uuid.UUID, ctx: RequestContext) -> bool:
+    async def _organisation(
+        self, organisation_id: uuid.UUID, ctx: RequestContext
+    ) -> OrganisationView | None:
+        """The organisation as the caller may see it in payment: staff every one, anyone
+        else only those they are a contact person of (None: not one of those)."""
         if self.requester is None:
-            return False
-        mine = await self.requester.call(
-            subject_for("payment", "list_organisations"),
-            ListOrganisationsRequest(limit=500),
-            OrganisationList,
-            ctx=ctx,
-        )
-        return any(o.organisation_id == organisation_id for o in mine.organisations)
+            return None
+        offset = 0
+        while True:
+            page = await self.requester.call(
+                subject_for("payment", "list_organisations"),
+                ListOrganisationsRequest(limit=500, offset=offset),
+                OrganisationList,
+                ctx=ctx,
+            )
+            for org in page.organisations:
+                if org.organisation_id == organisation_id:
+                    return org
+            if len(page.organisations) < 500:
+                return None
+            offset += 500
 
     async def apply(self, req: s.ApplySeasonRequest, ctx: RequestContext) -> s.SeasonView:
         principal = signed_in(ctx.principal)
@@ -64,14 +82,24 @@ class Seasons:
         if entry is None:
             raise ValidationFailed("no such resource", field="resource_id")
         res = entry.resource
-        if not acts_for_department(principal, res.merchant_id):
+        staff = acts_for_department(principal, res.merchant_id)
+        if not staff:
             may_book(principal, res)
-            if not await self._is_contact(req.organisation_id, ctx):
-                raise Forbidden(
-                    "only the organisation's contact persons (or staff of the department) may "
-                    "apply for its seasonal slots",
-                    field="organisation_id",
-                )
+        org = await self._organisation(req.organisation_id, ctx)
+        if org is None and not staff:
+            raise Forbidden(
+                "only the organisation's contact persons (or staff of the department) may "
+                "apply for its seasonal slots",
+                field="organisation_id",
+            )
+        if org is None:
+            raise ValidationFailed("no such organisation", field="organisation_id")
+        # Occurrences are the organisation's: priced by its customer group, not the caller's.
+        payer = msgspec.structs.replace(
+            principal,
+            scopes=(SCOPE_OF_GROUP[org.customer_group],),
+            home_municipality=None,
+        )
         starts = season_starts(
             weekdays=frozenset({req.weekday}),
             at=req.starts_at,
@@ -121,7 +149,7 @@ class Seasons:
                         await holds.take(
                             conn,
                             planned,
-                            principal,
+                            payer,
                             start,
                             end,
                             1,
