@@ -7,6 +7,7 @@ invoice of that month's occurrences with VAT lines and a reference number, once.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
@@ -148,10 +149,17 @@ async def test_apply_approve_and_invoice_a_month_of_a_season(suite: GatewayClien
         f"/api/v1/seasons/{season_id}/invoices", json={"month": month}, headers=contact
     )
     assert by_resident.status_code == 403, by_resident.text
-    invoiced = await client.post(
-        f"/api/v1/seasons/{season_id}/invoices", json={"month": month}, headers=clerk
+    # Two clerks at once: one invoice, the other is told the month is invoiced already.
+    both = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/seasons/{season_id}/invoices", json={"month": month}, headers=clerk
+            )
+            for _ in range(2)
+        )
     )
-    assert invoiced.status_code == 201, invoiced.text
+    assert sorted(r.status_code for r in both) == [201, 409], [r.text for r in both]
+    (invoiced,) = [r for r in both if r.status_code == 201]
     invoice = invoiced.json()
     in_month = [d for d in days if (d.year, d.month) == (first.year, first.month)]
     assert len(invoice["lines"]) == len(in_month) - 1  # the taken Tuesday is not the season's
@@ -178,3 +186,63 @@ async def test_apply_approve_and_invoice_a_month_of_a_season(suite: GatewayClien
     )
     assert empty.status_code == 422
     assert empty.json()["field"] == "month"
+
+
+async def test_staff_deny_a_season_and_a_repeated_application_is_the_same(
+    suite: GatewayClient,
+) -> None:
+    client = suite
+    clerk = await bearer(client, "clerk-sports")
+    library = await bearer(client, "clerk-library")
+    contact = await bearer(client, "resident-turku")
+    org = await client.post(
+        "/api/v1/organisations",
+        json={**ORGANISATION, "business_id": "0204819-8", "customer_group": "company"},
+        headers=clerk,
+    )
+    assert org.status_code == 201, org.text
+    first, last = season_months()
+    application = {
+        "resource_id": str(demo.RESOURCE_SPORTS_HALL),
+        "organisation_id": org.json()["organisation_id"],
+        "weekday": TUESDAY,
+        "starts_at": "08:00:00",
+        "ends_at": "10:00:00",
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
+    }
+    key = {"Idempotency-Key": f"s-{uuid.uuid4()}"}
+    one = await client.post("/api/v1/seasons", json=application, headers={**contact, **key})
+    two = await client.post("/api/v1/seasons", json=application, headers={**contact, **key})
+    assert one.status_code == 201, one.text
+    assert two.json() == one.json()
+    season = one.json()
+    assert season["conflicts"] == []
+    assert {r["gross_cents"] for r in season["reservations"]} == {2 * 7500}  # business price
+    season_id = season["season_id"]
+
+    other_department = await client.post(
+        f"/api/v1/seasons/{season_id}/deny", json={"reason": "ei"}, headers=library
+    )
+    assert other_department.status_code == 403, other_department.text
+    no_reason = await client.post(
+        f"/api/v1/seasons/{season_id}/deny", json={"reason": " "}, headers=clerk
+    )
+    assert no_reason.status_code == 422, no_reason.text
+    assert no_reason.json()["field"] == "reason"
+    denied = await client.post(
+        f"/api/v1/seasons/{season_id}/deny", json={"reason": "Sali remontissa"}, headers=clerk
+    )
+    assert denied.status_code == 200, denied.text
+    assert denied.json()["state"] == "denied"
+    assert {r["state"] for r in denied.json()["reservations"]} == {"denied"}
+    late = await client.post(f"/api/v1/seasons/{season_id}/approve", headers=clerk)
+    assert late.status_code == 409, late.text
+    not_invoiced = await client.post(
+        f"/api/v1/seasons/{season_id}/invoices", json={"month": f"{first:%Y-%m}"}, headers=clerk
+    )
+    assert not_invoiced.status_code == 409, not_invoiced.text
+    # The freed times can be had again: the same season applied anew is all requested.
+    anew = await client.post("/api/v1/seasons", json=application, headers=clerk)
+    assert anew.status_code == 201, anew.text
+    assert anew.json()["conflicts"] == []
