@@ -81,6 +81,7 @@ CONTRACT = ServiceContract(
         "approve_season": (s.SeasonRef, s.SeasonView),
         "deny_season": (s.DenySeasonRequest, s.SeasonView),
         "season_month": (s.SeasonMonthRequest, s.SeasonMonth),
+        "approved_seasons": (s.ApprovedSeasonsRequest, s.ApprovedSeasons),  # internal
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -118,6 +119,7 @@ VIEWS = frozenset(
         "desk_search",
         "get_season",
         "season_month",
+        "approved_seasons",
     }
 )
 
@@ -186,6 +188,7 @@ def operations(
             "approve_season": seasons.approve,
             "deny_season": seasons.deny,
             "season_month": seasons.month,
+            "approved_seasons": seasons.approved,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

@@ -348,3 +348,28 @@ class Seasons:
             month=req.month,
             lines=lines,
         )
+
+    async def approved(
+        self, req: s.ApprovedSeasonsRequest, ctx: RequestContext
+    ) -> s.ApprovedSeasons:
+        """Our services only: approved seasons overlapping [ended_since, begun_before)."""
+        if not signed_in(ctx.principal).is_system:
+            raise Forbidden("for our services only")
+        async with self.bookings.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT id, first_day, last_day FROM seasons
+                   WHERE state = 'approved' AND first_day < $1 AND last_day >= $2
+                   ORDER BY id LIMIT $3 OFFSET $4""",
+                req.begun_before,
+                req.ended_since,
+                req.limit,
+                req.offset,
+            )
+        return s.ApprovedSeasons(
+            seasons=[
+                s.ApprovedSeason(
+                    season_id=r["id"], first_day=r["first_day"], last_day=r["last_day"]
+                )
+                for r in rows
+            ]
+        )

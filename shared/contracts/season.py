@@ -117,3 +117,24 @@ class InvoiceSeasonMonthRequest(
     season_id: uuid.UUID
     month: Month
     idempotency_key: str | None = None
+
+
+class ApprovedSeasonsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`booking.v1.approved_seasons` (internal, our services only): approved seasons that have
+    begun before `begun_before` and ended no earlier than `ended_since` (payment's monthly
+    invoicing job)."""
+
+    begun_before: date
+    ended_since: date
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 500
+    offset: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class ApprovedSeason(msgspec.Struct, frozen=True, kw_only=True):
+    season_id: uuid.UUID
+    first_day: date
+    last_day: date
+
+
+class ApprovedSeasons(msgspec.Struct, frozen=True, kw_only=True):
+    seasons: list[ApprovedSeason]

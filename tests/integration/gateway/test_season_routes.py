@@ -19,8 +19,17 @@ import pytest
 
 from services.booking import demo
 from shared.settings import CommonSettings
-from tests.integration.gateway.conftest import GatewayClient, bearer
-from tests.integration.gateway.services import gateway_before_services
+from tests.integration.gateway.conftest import (
+    GatewayClient,
+    bearer,
+    gateway_settings,
+    make_client,
+)
+from tests.integration.gateway.services import (
+    cart_settings_storage,
+    gateway_before_services,
+    real_services,
+)
 
 HEL = ZoneInfo("Europe/Helsinki")
 TUESDAY = 1
@@ -246,3 +255,62 @@ async def test_staff_deny_a_season_and_a_repeated_application_is_the_same(
     anew = await client.post("/api/v1/seasons", json=application, headers=clerk)
     assert anew.status_code == 201, anew.text
     assert anew.json()["conflicts"] == []
+
+
+@pytest.fixture
+async def with_payments(
+    hosted: Any, common_settings: CommonSettings, tmp_path: Path
+) -> AsyncIterator[tuple[GatewayClient, Any]]:
+    """The gateway and the payment service's use cases (to run its background job)."""
+    settings = gateway_settings(gis_storage_dir=cart_settings_storage(tmp_path))
+    async with (
+        real_services(hosted, tmp_path) as running,
+        make_client(common_settings, settings) as client,
+    ):
+        yield client, running["payment"].definition.payments
+
+
+async def test_the_job_invoices_each_ended_month_once_across_replicas(
+    with_payments: tuple[GatewayClient, Any],
+) -> None:
+    client, payments = with_payments
+    clerk = await bearer(client, "clerk-sports")
+    contact = await bearer(client, "resident-turku")
+    org = await client.post("/api/v1/organisations", json=ORGANISATION, headers=clerk)
+    assert org.status_code == 201, org.text
+    first, last = season_months()
+    applied = await client.post(
+        "/api/v1/seasons",
+        json={
+            "resource_id": str(demo.RESOURCE_SPORTS_HALL),
+            "organisation_id": org.json()["organisation_id"],
+            "weekday": TUESDAY,
+            "starts_at": "20:00:00",
+            "ends_at": "21:00:00",
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+        },
+        headers=contact,
+    )
+    assert applied.status_code == 201, applied.text
+    season_id = applied.json()["season_id"]
+    approved = await client.post(f"/api/v1/seasons/{season_id}/approve", headers=clerk)
+    assert approved.status_code == 200, approved.text
+
+    assert await payments.invoice_ended_months(first) == 0  # no month of it has ended
+    after_first = (first + timedelta(days=31)).replace(day=1)
+    # Two replicas at once: the first month is invoiced once.
+    counts = await asyncio.gather(*(payments.invoice_ended_months(after_first) for _ in "ab"))
+    assert sum(counts) == 1
+    assert await payments.invoice_ended_months(after_first) == 0
+    (invoice,) = (await client.get("/api/v1/invoices", headers=contact)).json()["invoices"]
+    assert len(invoice["lines"]) == len(
+        [d for d in tuesdays(first, last) if (d.year, d.month) == (first.year, first.month)]
+    )
+    assert invoice["amount_cents"] == 1800 * len(invoice["lines"])
+    by_hand = await client.post(
+        f"/api/v1/seasons/{season_id}/invoices", json={"month": f"{first:%Y-%m}"}, headers=clerk
+    )
+    assert by_hand.status_code == 409, by_hand.text
+    # After the season: its second month too, and nothing more.
+    assert await payments.invoice_ended_months(last + timedelta(days=40)) == 1
