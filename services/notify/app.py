@@ -10,10 +10,15 @@ from services.notify.details import BookingDetails
 from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
 from services.notify.order_mail import OrderMails
+from services.notify.reminder_handlers import ReminderSettings
+from services.notify.reminder_handlers import operations as reminder_operations
+from services.notify.reminders import DEV_SMS, FINISHED_REMINDERS, Reminders
 from services.notify.render import Writer
 from services.notify.sender import EmailSender
 from services.notify.service import Notifications
 from services.notify.settings import NotifySettings
+from services.notify.sms.providers import provider_for
+from services.notify.sms.sender import SmsSender
 from services.notify.texts import load
 from shared.runtime import Infra, ServiceDefinition, run_until_signalled
 from shared.settings import CommonSettings, from_env, gateway_url
@@ -39,21 +44,26 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
     settings = settings or from_env(NotifySettings, prefix="NOTIFY_")
     settings.retry_delays()  # a wrong NOTIFY_RETRY_DELAYS_S stops the start, naming it
     writer, translations = Writer(gateway_url()), load()
+    details = BookingDetails(infra.requester, settings.details_ttl_s)
     email = EmailSender(
         infra.pool,
         Mailer(smtp_config(settings)),
         writer,
-        BookingDetails(infra.requester, settings.details_ttl_s),
+        details,
         translations,
         settings,
         order_mails=OrderMails(writer, translations, infra.requester),
     )
+    sms = SmsSender(infra.pool, provider_for(settings, infra.pool), details, translations, settings)
+    reminders = Reminders(infra.pool, settings.reminder_hours, settings.reminder_interval_s)
     return ServiceDefinition(
         name=NAME,
         version=VERSION,
-        operations=operations(Notifications(infra.pool)),
+        operations=operations(Notifications(infra.pool))
+        + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours)),
         consumers=consumers(),
-        background=[email.run],
+        background=[email.run, sms.run, reminders.run],
+        retention=[FINISHED_REMINDERS, DEV_SMS],
     )
 
 

@@ -32,6 +32,18 @@ class NotifySettings(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: Positive = 16  # SMTP conversations at once per process
     poll_interval_s: float = 1.0  # besides the wake-up on NOTIFY
     details_ttl_s: float = 30.0  # how long a resource's names from booking are kept
+    # SMS: a JSON-over-HTTP gateway (services/notify/sms/http.py) with a bearer token or
+    # basic auth; without a URL the development provider keeps each SMS in `dev_sms`.
+    sms_url: str | None = None
+    sms_user: str | None = None
+    sms_password: str | None = None
+    sms_token: str | None = None
+    sms_sender: str = "Turku"
+    sms_timeout_s: float = 10.0
+    # Reminders this many hours before a reservation (a resource may have its own), looked
+    # for every `reminder_interval_s`.
+    reminder_hours: Annotated[int, msgspec.Meta(ge=0, le=336)] = 24
+    reminder_interval_s: float = 30.0
 
     def retry_delays(self) -> list[float]:
         try:
