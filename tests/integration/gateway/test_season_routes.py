@@ -25,11 +25,7 @@ from tests.integration.gateway.conftest import (
     gateway_settings,
     make_client,
 )
-from tests.integration.gateway.services import (
-    cart_settings_storage,
-    gateway_before_services,
-    real_services,
-)
+from tests.integration.gateway.services import gateway_before_services, real_services
 
 HEL = ZoneInfo("Europe/Helsinki")
 TUESDAY = 1
@@ -262,7 +258,7 @@ async def with_payments(
     hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[tuple[GatewayClient, Any]]:
     """The gateway and the payment service's use cases (to run its background job)."""
-    settings = gateway_settings(gis_storage_dir=cart_settings_storage(tmp_path))
+    settings = gateway_settings()
     async with (
         real_services(hosted, tmp_path) as running,
         make_client(common_settings, settings) as client,
