@@ -216,13 +216,28 @@ async def test_staff_deny_a_season_and_a_repeated_application_is_the_same(
         "first_day": first.isoformat(),
         "last_day": last.isoformat(),
     }
+    closed_day = tuesdays(first, last)[2]
+    closed = await client.post(
+        "/api/v1/closures",
+        json={
+            "unit_id": str(demo.UNIT_IMPIVAARA_SPORTS_HALL),
+            "resource_id": str(demo.RESOURCE_SPORTS_HALL),
+            "first": closed_day.isoformat(),
+            "last": closed_day.isoformat(),
+            "reason": "Lattian huolto",
+        },
+        headers=clerk,
+    )
+    assert closed.status_code == 201, closed.text
     key = {"Idempotency-Key": f"s-{uuid.uuid4()}"}
     one = await client.post("/api/v1/seasons", json=application, headers={**contact, **key})
     two = await client.post("/api/v1/seasons", json=application, headers={**contact, **key})
     assert one.status_code == 201, one.text
     assert two.json() == one.json()
     season = one.json()
-    assert season["conflicts"] == []
+    assert season["conflicts"] == [
+        {"starts_at": datetime.combine(closed_day, time(8), HEL).isoformat(), "reason": "closure"}
+    ]
     assert {r["gross_cents"] for r in season["reservations"]} == {2 * 7500}  # business price
     season_id = season["season_id"]
 
@@ -250,7 +265,7 @@ async def test_staff_deny_a_season_and_a_repeated_application_is_the_same(
     # The freed times can be had again: the same season applied anew is all requested.
     anew = await client.post("/api/v1/seasons", json=application, headers=clerk)
     assert anew.status_code == 201, anew.text
-    assert anew.json()["conflicts"] == []
+    assert [c["reason"] for c in anew.json()["conflicts"]] == ["closure"]
 
 
 @pytest.fixture
