@@ -78,6 +78,7 @@ CONTRACT = ServiceContract(
         # seasonal fixed slots (issue 19); season_month is what payment invoices
         "apply_season": (s.ApplySeasonRequest, s.SeasonView),
         "get_season": (s.SeasonRef, s.SeasonView),
+        "list_seasons": (s.ListSeasonsRequest, s.SeasonList),
         "approve_season": (s.SeasonRef, s.SeasonView),
         "deny_season": (s.DenySeasonRequest, s.SeasonView),
         "season_month": (s.SeasonMonthRequest, s.SeasonMonth),
@@ -118,6 +119,7 @@ VIEWS = frozenset(
         "stale_customers",
         "desk_search",
         "get_season",
+        "list_seasons",
         "season_month",
         "approved_seasons",
     }
@@ -185,6 +187,7 @@ def operations(
             "desk_search": desk.search,
             "apply_season": seasons.apply,
             "get_season": seasons.get,
+            "list_seasons": seasons.list_seasons,
             "approve_season": seasons.approve,
             "deny_season": seasons.deny,
             "season_month": seasons.month,

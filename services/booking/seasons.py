@@ -170,7 +170,7 @@ class Seasons:
             await conn.execute(
                 """INSERT INTO seasons (id, resource_id, merchant_id, organisation_id, applicant,
                        weekday, starts_at_local, ends_at_local, first_day, last_day, conflicts)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)""",
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
                 season_id,
                 res.id,
                 res.merchant_id,
@@ -181,7 +181,7 @@ class Seasons:
                 req.ends_at,
                 req.first_day,
                 req.last_day,
-                msgspec.json.encode(conflicts).decode(),
+                conflicts,  # the pool encodes jsonb with msgspec
             )
             reply = await self._view(conn, season_id)
             await remember(conn, "apply_season", principal, req, reply)
@@ -212,7 +212,7 @@ class Seasons:
             first_day=row["first_day"],
             last_day=row["last_day"],
             state=row["state"],
-            conflicts=msgspec.json.decode(row["conflicts"], type=list[s.SeasonConflict]),
+            conflicts=msgspec.convert(row["conflicts"], type=list[s.SeasonConflict]),
             skipped=skipped or [],
             reservations=[view(r) for r in await store.of_series_all(conn, season_id)],
             decided_by=row["decided_by"],
@@ -232,6 +232,43 @@ class Seasons:
             ):
                 raise NotFound("no such season", field="season_id")
             return await self._view(conn, req.season_id)
+
+    async def list_seasons(self, req: s.ListSeasonsRequest, ctx: RequestContext) -> s.SeasonList:
+        principal = signed_in(ctx.principal)
+        everything = principal.is_admin or principal.is_system
+        departments = list(principal.departments) if principal.has("staff") else []
+        async with self.bookings.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT *, jsonb_array_length(conflicts) AS conflict_count FROM seasons
+                   WHERE ($1 OR merchant_id = ANY($2::text[]) OR applicant = $3)
+                     AND ($4::text IS NULL OR state = $4)
+                   ORDER BY created_at DESC, id LIMIT $5 OFFSET $6""",
+                everything,
+                departments,
+                principal.subject,
+                req.state,
+                req.limit,
+                req.offset,
+            )
+        return s.SeasonList(
+            seasons=[
+                s.SeasonSummary(
+                    season_id=r["id"],
+                    resource_id=r["resource_id"],
+                    organisation_id=r["organisation_id"],
+                    applicant=r["applicant"],
+                    weekday=r["weekday"],
+                    starts_at=r["starts_at_local"],
+                    ends_at=r["ends_at_local"],
+                    first_day=r["first_day"],
+                    last_day=r["last_day"],
+                    state=r["state"],
+                    conflicts=r["conflict_count"],
+                    created_at=r["created_at"],
+                )
+                for r in rows
+            ]
+        )
 
     async def approve(self, req: s.SeasonRef, ctx: RequestContext) -> s.SeasonView:
         """Every occurrence still requested is confirmed; the others are listed as skipped."""

@@ -70,6 +70,34 @@ class SeasonRef(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     idempotency_key: str | None = None
 
 
+class ListSeasonsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`booking.v1.list_seasons`: staff the seasons of their departments' resources (admin:
+    all), anyone else the seasons they applied for; newest first; `state` filters."""
+
+    state: SeasonState | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 0
+
+
+class SeasonSummary(msgspec.Struct, frozen=True, kw_only=True):
+    season_id: uuid.UUID
+    resource_id: uuid.UUID
+    organisation_id: uuid.UUID
+    applicant: str
+    weekday: int
+    starts_at: time
+    ends_at: time
+    first_day: date
+    last_day: date
+    state: SeasonState
+    conflicts: int  # occurrences that could not be requested
+    created_at: datetime
+
+
+class SeasonList(msgspec.Struct, frozen=True, kw_only=True):
+    seasons: list[SeasonSummary]
+
+
 class DenySeasonRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """`booking.v1.deny_season`: staff of the department deny the whole season with a reason."""
 

@@ -392,6 +392,15 @@ ROUTES: list[OperationRoute[Any, Any]] = [
     ),
     OperationRoute(
         "GET",
+        "/seasons",
+        "booking.v1.list_seasons",
+        s.ListSeasonsRequest,
+        s.SeasonList,
+        BOOKERS,
+        "Seasons: staff those of their departments (state=applied: waiting), others their own",
+    ),
+    OperationRoute(
+        "GET",
         S,
         "booking.v1.get_season",
         s.SeasonRef,

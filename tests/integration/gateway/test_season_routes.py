@@ -131,6 +131,15 @@ async def test_apply_approve_and_invoice_a_month_of_a_season(suite: GatewayClien
     assert {r["gross_cents"] for r in occurrences} == {1800}  # the association's hour price
     season_id = season["season_id"]
 
+    waiting = await client.get("/api/v1/seasons", params={"state": "applied"}, headers=clerk)
+    assert waiting.status_code == 200, waiting.text
+    assert [(x["season_id"], x["conflicts"]) for x in waiting.json()["seasons"]] == [(season_id, 1)]
+    mine = (await client.get("/api/v1/seasons", headers=contact)).json()["seasons"]
+    assert [x["season_id"] for x in mine] == [season_id]
+    assert (await client.get("/api/v1/seasons", headers=stranger)).json() == {"seasons": []}
+    library = await bearer(client, "clerk-library")
+    assert (await client.get("/api/v1/seasons", headers=library)).json() == {"seasons": []}
+
     not_staff = await client.post(f"/api/v1/seasons/{season_id}/approve", headers=contact)
     assert not_staff.status_code == 403, not_staff.text
     early = await client.post(
