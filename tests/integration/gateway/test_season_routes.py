@@ -140,6 +140,10 @@ async def test_apply_approve_and_invoice_a_month_of_a_season(suite: GatewayClien
     library = await bearer(client, "clerk-library")
     assert (await client.get("/api/v1/seasons", headers=library)).json() == {"seasons": []}
 
+    one_by_one = await client.post(
+        f"/api/v1/reservations/{occurrences[0]['reservation_id']}/approve", headers=clerk
+    )
+    assert one_by_one.status_code == 409, one_by_one.text  # approved with its season
     not_staff = await client.post(f"/api/v1/seasons/{season_id}/approve", headers=contact)
     assert not_staff.status_code == 403, not_staff.text
     early = await client.post(
