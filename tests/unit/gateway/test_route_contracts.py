@@ -51,6 +51,10 @@ INTERNAL = {
     "booking.v1.desk_search",  # cart, which combines it with its own (cart.v1.desk_search)
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource
     "notify.v1.seed_contact",  # the gateway itself, at sign-in (contacts.py)
+    # seasonal fixed slots: payment asks booking and cart when it invoices a season's month
+    "booking.v1.season_month",
+    "booking.v1.approved_seasons",
+    "cart.v1.accounting_for",
     # residents' data rights: the audit service asks each service (audit.v1.* are routed)
     *(
         f"{service}.v1.{operation}"
