@@ -200,6 +200,10 @@ class ObjectStoreFiles:
                 headers={api.Header.ROLLUP: "sub"},
             )
         except BaseException:
+            # Chunks already sent are stored whether or not we wait: their acknowledgements
+            # are awaited (bounded) so that the purge comes after them, not before.
+            if unacked:
+                await asyncio.wait(list(unacked), timeout=self.timeout_s)
             for future in unacked:
                 future.cancel()
             await self._purge(subject)

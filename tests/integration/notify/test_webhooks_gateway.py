@@ -71,7 +71,7 @@ async def test_the_departments_clerk_subscribes_reads_the_log_and_replays(gatewa
 
     async with gateway.pool.acquire() as conn, conn.transaction():
         await on_event(conn, reservation_event(b.ReservationConfirmed, uuid.uuid4(), "sports"))
-    await eventually(lambda: len(hook.accepted) == 1)
+    await eventually(lambda: len(hook.accepted) == 1, timeout=30)  # a loaded machine is slow
     Webhook(secret).verify(hook.accepted[0].body, hook.accepted[0].headers)  # type: ignore[no-untyped-call]
 
     log = await client.get(f"{SUBSCRIPTIONS}/{sid}/deliveries", headers=clerk)
@@ -91,7 +91,7 @@ async def test_the_departments_clerk_subscribes_reads_the_log_and_replays(gatewa
 
     replayed = await client.post(replay, headers=clerk)
     assert replayed.status_code == 200, replayed.text
-    await eventually(lambda: len(hook.accepted) == 2)
+    await eventually(lambda: len(hook.accepted) == 2, timeout=30)
     stopped = await client.post(stop, headers=clerk)
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["active"] is False
