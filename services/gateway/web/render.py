@@ -66,9 +66,12 @@ def percent(basis_points: Any) -> str:
 
 
 def localized(value: Any, lang: str) -> str:
-    """A `LocalizedText` (the struct, or a dict {fi, sv, en}) or a plain string."""
+    """A `LocalizedText` (the struct, or a dict {fi, sv, en}), a catalogue entry (name_fi,
+    name_sv, name_en) or a plain string."""
     if isinstance(value, LocalizedText):
         return str(getattr(value, lang, None) or value.fi)
+    if isinstance(value, msgspec.Struct) and hasattr(value, "name_fi"):  # a catalogue entry
+        return str(getattr(value, f"name_{lang}", None) or value.name_fi)
     if isinstance(value, dict):
         if "name_fi" in value:  # a catalogue entry with name_fi / name_sv / name_en
             return str(value.get(f"name_{lang}") or value["name_fi"])
