@@ -63,11 +63,11 @@ async def test_a_slot_taken_meanwhile_is_answered_on_the_week_with_the_choice_ke
     await sign_in(first, "resident-kaarina", "/")
     await visit(first, week.removeprefix(web_suite.url))
     await first.locator(f"input[name='slot'][value='{value}']").check()
-    await submit(first, first.locator("form.week button[type='submit']"))
+    await submit(first, first.locator("form.week button[type='submit']:not([form])"))
     await submit(first, first.locator("button.confirm"))
     await first.context.close()
 
-    await submit(late, late.locator("form.week button[type='submit']"))  # the summary
+    await submit(late, late.locator("form.week button[type='submit']:not([form])"))  # the summary
     async with late.expect_navigation():
         await late.locator("button.confirm").click()
     assert late.url.startswith(f"{web_suite.url}/resources/{demo.RESOURCE_SPORTS_HALL}?week=")

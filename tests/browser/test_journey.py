@@ -50,7 +50,7 @@ async def hold_first_free_slot(page: Any, audit: bool = True) -> None:
         await visit(page, await page.locator(".week-nav a").last.get_attribute("href"))
     await clean(page, "journey-02-week", audit)
     await page.locator("input[name='slot']").first.check()
-    await submit(page, page.locator("form.week button[type='submit']"))
+    await submit(page, page.locator("form.week button[type='submit']:not([form])"))
     await confirm_summary(page, "journey-02b-summary", audit)
     assert page.url.endswith("/cart?done=done_held")
 
@@ -191,7 +191,7 @@ async def test_clerk_approves_a_request(browser: Any, web_suite: Suite) -> None:
         resident, await resident.locator("a[href^='/resources/']").first.get_attribute("href")
     )
     await resident.locator("input[name='slot']").first.check()
-    await submit(resident, resident.locator("form.week button[type='submit']"))
+    await submit(resident, resident.locator("form.week button[type='submit']:not([form])"))
     await confirm_summary(resident, "request-summary")
     assert resident.url.endswith("done=done_requested")
     await resident.context.close()

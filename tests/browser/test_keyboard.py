@@ -34,7 +34,7 @@ async def test_a_resident_books_pays_and_cancels_with_the_keyboard_alone(
     await tab_to(page, "input[name='slot']")  # the radio group takes one Tab stop
     await page.keyboard.press("Space")
     assert await page.evaluate("document.activeElement.checked")
-    await tab_to(page, "form.week button[type='submit']")
+    await tab_to(page, "form.week button[type='submit']:not([form])")
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert "/book?" in page.url  # the summary

@@ -39,7 +39,7 @@ async def request_the_event_hall(page: Any, tag: str) -> str:
     await page.locator("input[name='slot']").first.check()
     lengths = page.locator("#h-length option")  # the hall's rules: two hours at least
     assert await lengths.first.get_attribute("value") == "2"
-    await submit(page, page.locator("form.week button[type='submit']"))
+    await submit(page, page.locator("form.week button[type='submit']:not([form])"))
     assert await page.locator("[data-price]").get_attribute("data-price") == "35000"
     await confirm_summary(page, f"pay-approved-00-summary-{tag}")
     assert page.url.endswith("done=done_requested")

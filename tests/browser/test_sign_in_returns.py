@@ -27,7 +27,7 @@ async def test_signing_in_in_the_middle_returns_to_the_week_with_the_slot_kept(
     value = await slot.get_attribute("value")
     await slot.check()
     await page.select_option("#h-length", "2")
-    await submit(page, page.locator("form.week button[type='submit']"))
+    await submit(page, page.locator("form.week button[type='submit']:not([form])"))
     assert "/sign-in?next=" in page.url, page.url
 
     await submit(page, page.locator("button[data-user='resident-kaarina']"))
@@ -41,7 +41,7 @@ async def test_signing_in_in_the_middle_returns_to_the_week_with_the_slot_kept(
     assert await page.locator(f"input[name='slot'][value='{value}']").is_checked()
     assert await page.input_value("#h-length") == "2"
     assert await page.locator(".error-summary").count() == 0  # nothing was wrong
-    await submit(page, page.locator("form.week button[type='submit']"))
+    await submit(page, page.locator("form.week button[type='submit']:not([form])"))
     await submit(page, page.locator("button.confirm"))
     assert page.url.endswith("/cart?done=done_held")
     await page.context.close()

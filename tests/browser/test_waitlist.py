@@ -24,7 +24,7 @@ async def test_resident_joins_the_waiting_list_from_a_taken_slot_and_leaves_it(
     first = holder.locator("input[name='slot']").first
     value = await first.get_attribute("value")
     await first.check()
-    await submit(holder, holder.locator("form.week button[type='submit']"))
+    await submit(holder, holder.locator("form.week button[type='submit']:not([form])"))
     await confirm_summary(holder, "waitlist-00-summary")
 
     resident = await new_page(browser, web_suite.url, locale="en-GB")
