@@ -16,9 +16,9 @@ from litestar.response import Redirect
 
 from services.gateway.web import gis_map
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, fetch, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import language_of, page
-from services.gateway.web.resident import _back, _items, _signed_in
+from services.gateway.web.resident import _back, _signed_in
 from shared.contracts import cart as ct
 from shared.contracts import payment as pm
 from shared.errors import Conflict, NotFound, ValidationFailed
@@ -139,10 +139,10 @@ async def add_debits(request: Req) -> Redirect:
 
 @get("/gis", name="web:gis")
 async def gis(request: Req) -> Response[str]:
-    reply = await call(request, "gis_catalogue")
+    reply = await fetch(request, "gis_catalogue", ct.GisProductList)
     settings = request.app.state.gateway_settings
     lang = language_of(request)
-    products = [gis_map.with_map_data(p, lang) for p in _items(reply, "products", "items")]
+    products = [gis_map.offer_of(p, lang) for p in reply.products]
     response = page(
         request,
         "gis.html",
