@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEV := $(VENV)/.installed-dev
 DEV_TEST := $(VENV)/.installed-dev-test
 
-.PHONY: run test lint bench clean browser-deps test-browser chaos
+.PHONY: run test lint bench clean browser-deps test-browser chaos texts
 
 $(DEV): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ lint: $(DEV_TEST)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The web pages' texts (services/gateway/locale/<lang>/LC_MESSAGES/web.po): moves texts staged
+# in services/gateway/web/i18n.py into the catalogues, writes the template web.pot (every key
+# with where it is used) and fails listing any text missing in Finnish or Swedish.
+texts: $(DEV)
+	$(PY) -m services.gateway.web.texts_tool
 
 bench: $(DEV_TEST)
 	@for b in bench/bench_*.py; do echo "# $$b"; $(PY) $$b || exit 1; done

@@ -72,6 +72,7 @@ from bench.common import (  # noqa: E402
     stop,
     tree_cpu_seconds,
 )
+from services import launcher  # noqa: E402
 from services.booking import demo  # noqa: E402
 from services.gateway.dev_issuer import DevIssuer  # noqa: E402
 from services.gateway.settings import GatewaySettings  # noqa: E402
@@ -84,7 +85,9 @@ RESIDENTS = tuple(int(n) for n in os.environ.get("BENCH_JOURNEY_RESIDENTS", "16,
 SECONDS = float(os.environ.get("BENCH_JOURNEY_SECONDS", "20"))
 WARMUP_S = float(os.environ.get("BENCH_JOURNEY_WARMUP_S", "3"))
 PROFILE_DIR = os.environ.get("BENCH_PROFILE_DIR")
-SERVICES = ("booking", "cart", "payment", "gateway", "insights", "audit")
+SERVICES = (
+    launcher.SERVICES
+)  # every process `make run` starts (the gateway's /health waits for all)
 STEPS = (
     "sign_in",
     "hold",

@@ -103,6 +103,22 @@ FORGET_STORED_REPLIES = Erase(
 )
 
 
+def stale_query(last_seen: str) -> str:
+    """The `stale_customers` query of a service: `last_seen` selects (customer, last) rows, the
+    last time something of the customer's changed or happened in one of its tables. $1: days
+    without anything new, $2: how many at most, $3: among these subjects only (or NULL)."""
+    return f"""
+    WITH known AS (
+        SELECT customer, max(last) AS last FROM ({last_seen}) AS t
+        WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
+        GROUP BY customer)
+    SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c
+    WHERE NOT EXISTS (SELECT 1 FROM known WHERE customer = c)
+    UNION ALL
+    SELECT customer FROM known WHERE last < now() - make_interval(days => $1)
+    LIMIT $2"""  # noqa: S608 - `last_seen` is each service's own constant query
+
+
 @dataclass(frozen=True)
 class PersonalDataOperations:
     """A service's part of residents' data rights, asked by the audit service only: the

@@ -62,6 +62,12 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     # "" = off. The gateway is probed over HTTP (/health, /ready) instead.
     health_file: str = ""
     health_interval_s: float = 5.0
+    # GIS files (shared/filestore.py): the NATS Object Store bucket the gateway streams uploads
+    # into and downloads out of, and cart checks; its replicas (3 on a NATS cluster; never
+    # lowered) and the size of its chunks (below the server's max_payload, 1 MB by default).
+    gis_files_bucket: str = "gis-files"
+    gis_files_replicas: int = 1
+    gis_files_chunk_bytes: int = 128 * 1024
 
     @property
     def is_production(self) -> bool:

@@ -1,6 +1,7 @@
 """JetStream consumer of the audit trail: every event of booking, cart and payment (their
-`audit.recorded` records of staff and system actions, and the facts they announce), each
-appended once (its inbox row in the same transaction)."""
+`audit.recorded` records of staff and system actions, and the facts they announce) and the
+records of staff actions in insights and notify, each appended once (its inbox row in the
+same transaction)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ import shared.contracts.payment  # noqa: F401
 from services.audit.service import AuditTrail
 from shared.events import Consumer
 
-FOLLOWED = ["evt.booking.>", "evt.cart.>", "evt.payment.>"]
+# booking, cart and payment: every event (their facts are the system's changes); insights and
+# notify: the records of staff actions on them (their own facts are about no one's change)
+FOLLOWED = [
+    "evt.booking.>",
+    "evt.cart.>",
+    "evt.payment.>",
+    "evt.insights.audit.recorded",
+    "evt.notify.audit.recorded",
+]
 
 
 def consumers(trail: AuditTrail, *, history: bool = True) -> list[Consumer]:

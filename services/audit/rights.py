@@ -35,7 +35,7 @@ from shared.messaging import Requester, subject_for
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("booking", "cart", "payment")
+SERVICES = ("booking", "cart", "payment", "notify")
 RETENTION_LOCK = 0x41554452  # 'AUDR'
 # What the audit service asks each service (written out: deploy/nats-server.conf must allow
 # exactly these, tests/unit/shared/test_nats_permissions.py reads them from here).
@@ -43,16 +43,19 @@ PERSONAL_DATA = {
     "booking": subject_for("booking", "personal_data"),
     "cart": subject_for("cart", "personal_data"),
     "payment": subject_for("payment", "personal_data"),
+    "notify": subject_for("notify", "personal_data"),
 }
 ERASE = {
     "booking": subject_for("booking", "erase_personal_data"),
     "cart": subject_for("cart", "erase_personal_data"),
     "payment": subject_for("payment", "erase_personal_data"),
+    "notify": subject_for("notify", "erase_personal_data"),
 }
 STALE = {
     "booking": subject_for("booking", "stale_customers"),
     "cart": subject_for("cart", "stale_customers"),
     "payment": subject_for("payment", "stale_customers"),
+    "notify": subject_for("notify", "stale_customers"),
 }
 
 

@@ -21,6 +21,13 @@ REQUESTS_WAITING = Gauge(
     "tcs_booking_requests_waiting", "Reservations requested and waiting for staff's decision"
 )
 
+WAITLIST_WAITING = Gauge(
+    "tcs_booking_waitlist_waiting", "Waiting-list entries queued for a taken time"
+)
+WAITLIST_OFFERS = Gauge(
+    "tcs_booking_waitlist_offers_open", "Freed times offered to the waiting list and not settled"
+)
+
 
 def collectors(pool: Any) -> list[Collect]:
     return [
@@ -36,6 +43,14 @@ def collectors(pool: Any) -> list[Collect]:
                 SqlGauge(
                     REQUESTS_WAITING,
                     "SELECT count(*) FROM reservations WHERE state = 'requested'",
+                ),
+                SqlGauge(  # the partial indexes of migration 0008
+                    WAITLIST_WAITING,
+                    "SELECT count(*) FROM waitlist_entries WHERE state = 'waiting'",
+                ),
+                SqlGauge(
+                    WAITLIST_OFFERS,
+                    "SELECT count(*) FROM waitlist_entries WHERE state = 'offered'",
                 ),
             ],
         )

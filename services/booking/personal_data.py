@@ -13,6 +13,7 @@ from shared.personal_data import (
     Erase,
     Export,
     PersonalDataOperations,
+    stale_query,
 )
 
 EXPORTS = (
@@ -51,17 +52,9 @@ ERASURE = (
 
 # Customers none of whose reservations ended or changed within the period ($1 days); with
 # $3 (a list), only those of it (also those booking does not know).
-STALE = """
-    WITH known AS (
-        SELECT customer, max(greatest(updated_at, upper(during))) AS last
-        FROM reservations
-        WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
-        GROUP BY customer)
-    SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c
-    WHERE NOT EXISTS (SELECT 1 FROM known WHERE customer = c)
-    UNION ALL
-    SELECT customer FROM known WHERE last < now() - make_interval(days => $1)
-    LIMIT $2"""
+STALE = stale_query(
+    "SELECT customer, greatest(updated_at, upper(during)) AS last FROM reservations"
+)
 
 
 def operations(pool: asyncpg.Pool) -> PersonalDataOperations:

@@ -16,7 +16,7 @@ from services.cart.library.development import DevelopmentLibrary
 from services.cart.library.koha import SUPPORTED_VERSIONS, KohaLibrary
 from services.cart.settings import CartSettings
 from services.cart.wiring import CartServices, wire
-from shared.filestore import LocalDirectoryStore, refuse_secrets_in_storage, secret_files
+from shared.filestore import ObjectStoreFiles, open_file_store
 from shared.runtime import Infra, Loop, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, SettingsError, from_env, gateway_url
 
@@ -62,17 +62,22 @@ def build(
     settings = settings or load_settings()
     settings = msgspec.structs.replace(
         settings,
-        storage_dir=settings.storage_dir or str(Path(infra.settings.data_dir) / "gis"),
         public_url=(settings.public_url or gateway_url()).rstrip("/"),
     )
     settings.check(infra.settings)
-    refuse_secrets_in_storage(
-        settings.storage_dir, infra.settings.data_dir, secret_files(infra.settings.data_dir)
+    common = infra.settings
+    files = ObjectStoreFiles(
+        infra.nc,
+        common.gis_files_bucket,
+        chunk_bytes=common.gis_files_chunk_bytes,
+        timeout_s=common.request_timeout_s,
     )
-    files = LocalDirectoryStore(settings.storage_dir)
     cart = wire(infra.pool, infra.requester, library or library_for(settings), settings, files)
 
     async def on_start() -> None:
+        await open_file_store(  # the GIS files' bucket, made when missing
+            infra.nc, common.gis_files_bucket, replicas=common.gis_files_replicas
+        )
         if settings.demo_data:
             await demo.seed(infra.pool, files)
 

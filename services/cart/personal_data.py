@@ -14,6 +14,7 @@ from shared.personal_data import (
     Erase,
     Export,
     PersonalDataOperations,
+    stale_query,
 )
 
 EXPORTS = (
@@ -86,21 +87,14 @@ ERASURE = (
     FORGET_STORED_REPLIES,
 )
 
-STALE = """
-    WITH known AS (
-        SELECT customer, max(last) AS last FROM (
-            SELECT customer, updated_at AS last FROM carts
-            UNION ALL SELECT customer, updated_at FROM orders
-            UNION ALL SELECT customer, expires_at FROM gis_entitlements
-            UNION ALL SELECT customer, linked_at FROM library_cards
-            UNION ALL SELECT subject, created_at FROM desk_customers) AS t
-        WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
-        GROUP BY customer)
-    SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c
-    WHERE NOT EXISTS (SELECT 1 FROM known WHERE customer = c)
-    UNION ALL
-    SELECT customer FROM known WHERE last < now() - make_interval(days => $1)
-    LIMIT $2"""
+STALE = stale_query(
+    """
+    SELECT customer, updated_at AS last FROM carts
+    UNION ALL SELECT customer, updated_at FROM orders
+    UNION ALL SELECT customer, expires_at FROM gis_entitlements
+    UNION ALL SELECT customer, linked_at FROM library_cards
+    UNION ALL SELECT subject, created_at FROM desk_customers"""
+)
 
 
 def operations(pool: asyncpg.Pool) -> PersonalDataOperations:

@@ -36,8 +36,7 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a worker's claim on a registration lasts: a replica that dies while recording
     # leaves its lines to another replica after this (longer than a library call can take)
     library_claim_s: float = 60.0
-    # GIS
-    storage_dir: str = ""  # "" -> <DATA_DIR>/gis; never holding a secret or DATA_DIR itself
+    # GIS (the files themselves: the NATS Object Store, GIS_FILES_* in shared/settings.py)
     # The gateway's public address, the start of every download link; "" -> PUBLIC_URL, else
     # http://HOST:PORT (the gateway's own default).
     public_url: str = ""

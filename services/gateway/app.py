@@ -23,8 +23,8 @@ from services.gateway.oidc import JwksCache, TokenVerifier, http_jwks_fetcher
 from services.gateway.ratelimit import SharedRateLimiter, open_bucket
 from services.gateway.request import GatewayRequest
 from services.gateway.routes import api_routes, health
+from services.gateway.routes.gis_files import open_files_bucket
 from services.gateway.settings import GatewaySettings, check_settings
-from shared.filestore import LocalDirectoryStore, refuse_secrets_in_storage, secret_files
 from shared.runtime import connect_nats
 from shared.settings import CommonSettings, from_env
 
@@ -90,8 +90,6 @@ def create_app(
     common = common or from_env(CommonSettings)
     gateway = gateway or from_env(GatewaySettings)
     check_settings(common, gateway)
-    gis_storage = gateway.gis_storage(common)
-    refuse_secrets_in_storage(gis_storage, common.data_dir, secret_files(common.data_dir))
     secure_cookies = common.env not in ("development", "test")
     dev = (
         DevIssuer(
@@ -121,10 +119,14 @@ def create_app(
     async def connections(app: Litestar) -> AsyncIterator[None]:
         services = Services(connect, common.request_timeout_s, make_limiter)
         app.state.services = services
-        await services.resources()  # fail at start when NATS is unreachable
+        found = await services.resources()  # fail at start when NATS is unreachable
+        await open_files_bucket(found.nc, common)  # the GIS files' bucket
         try:
             yield
         finally:
+            seeder: ContactSeeder | None = getattr(app.state, "contact_seeder", None)
+            if seeder is not None:
+                await seeder.close()
             await services.close()
 
     handlers = [
@@ -163,7 +165,6 @@ def create_app(
             {
                 "gateway_settings": gateway,
                 "common_settings": common,
-                "gis_files": LocalDirectoryStore(gis_storage),
                 "dev_issuer": dev,
                 "authenticator": authenticator,
                 "trusted_networks": gateway.trusted_networks(),

@@ -59,7 +59,21 @@ class ContactSeeder:
             log.info("contact details not filled at sign-in: %s", type(exc).__name__)
         return None
 
+    async def close(self) -> None:
+        """At shutdown: the seedings still asking notify are dropped (the next sign-in asks).
+        A task of another event loop (a test client's) is cancelled in its own loop."""
+        here = asyncio.get_running_loop()
+        for task in list(self._pending):
+            loop = task.get_loop()
+            if loop is here:
+                task.cancel()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)
+        await self.wait()
+
     async def wait(self) -> None:
-        """Until the seedings in flight are done (tests, and a graceful stop)."""
-        if self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        """Until this loop's seedings in flight are done (tests, and a graceful stop)."""
+        here = asyncio.get_running_loop()
+        mine = [task for task in self._pending if task.get_loop() is here]
+        if mine:
+            await asyncio.gather(*mine, return_exceptions=True)

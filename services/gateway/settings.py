@@ -10,13 +10,14 @@ API_KEYS='[{"id": "sap", "sha256": "<hex sha256 of sap.SECRET>", "scopes": ["fin
 RATE_LIMIT_IP_PER_MINUTE (every request, also a refused one), RATE_LIMIT_PRINCIPAL_PER_MINUTE,
 RATE_LIMIT_AUTH_FAILURES_IP_PER_MINUTE, RATE_LIMIT_AUTH_FAILURES_CREDENTIAL_PER_MINUTE (failed
 credentials per address, and per API key id / token subject; 0 = off), RATE_LIMIT_BUCKET,
-RATE_LIMIT_SYNC_S; GIS_STORAGE_DIR (the GIS file store downloads stream from, the cart's
-CART_STORAGE_DIR; default DATA_DIR/gis); TRUSTED_PROXIES (CIDRs of reverse proxies whose
-forwarded header is believed), FORWARDED_HEADER (`x-forwarded-for`, the default, or
-`forwarded` for RFC 7239 `Forwarded: for=...`: the header those proxies write); CORS_ORIGINS;
-GATEWAY_MAP_TILES_URL (the background map of the GIS shop's area drawing: an https tile address
-in the ETRS-TM35FIN JHS 180 tile matrix, `{z}/{y}/{x}`; empty = no background layer) and
-GATEWAY_MAP_ATTRIBUTION (its credit line, e.g. `© Maanmittauslaitos`).
+RATE_LIMIT_SYNC_S; GIS_MAX_UPLOAD_BYTES (the largest GIS file a clerk may upload; the file
+streams into the NATS Object Store, see GIS_FILES_* in shared/settings.py); TRUSTED_PROXIES
+(CIDRs of reverse proxies whose forwarded header is believed), FORWARDED_HEADER
+(`x-forwarded-for`, the default, or `forwarded` for RFC 7239 `Forwarded: for=...`: the
+header those proxies write); CORS_ORIGINS; GATEWAY_MAP_TILES_URL (the background map of the
+GIS shop's area drawing: an https tile address in the ETRS-TM35FIN JHS 180 tile matrix,
+`{z}/{y}/{x}`; empty = no background layer) and GATEWAY_MAP_ATTRIBUTION (its credit line,
+e.g. `© Maanmittauslaitos`).
 
 Development-only values (the built-in issuer with demo users) are refused when
 `ENV=production` (`check_settings`).
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -87,9 +87,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: str = ""
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     cors_origins: str = ""  # comma-separated; empty: same-origin only
-    # The GIS file store the download route streams from (the cart's CART_STORAGE_DIR);
-    # "" -> <DATA_DIR>/gis. Never a directory holding a secret or DATA_DIR itself.
-    gis_storage_dir: str = ""
+    # The largest GIS file a clerk may upload (streamed into the object store, never held
+    # whole; MAX_BODY_BYTES does not apply to the two upload routes).
+    gis_max_upload_bytes: int = 1024 * 1024 * 1024
     # The GIS shop's map (services/gateway/web/gis_map.py): tiles of the background layer,
     # e.g. https://tiles.example.fi/wmts/1.0.0/taustakartta/default/ETRS-TM35FIN/{z}/{y}/{x}.png
     gateway_map_tiles_url: str = ""
@@ -98,9 +98,6 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
-
-    def gis_storage(self, common: CommonSettings) -> Path:
-        return Path(self.gis_storage_dir or Path(common.data_dir) / "gis")
 
     @property
     def dev_issuer_enabled(self) -> bool:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.notify import store
+from services.notify import reminders, store
 from services.notify.domain.model import email_skip_reason
 from services.notify.orders import ORDER_EVENTS, on_order_event
+from services.notify.sms.messages import add_sms
 from shared.contracts import booking as b
 from shared.events import Consumer
 
@@ -55,6 +56,11 @@ async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) ->
         data=reservation_data(event),
         skipped=skipped,
     )
+    await add_sms(
+        conn, event_id=event.event_id, kind=kind, customer=event.customer,
+        merchant_id=event.merchant_id, recipient=recipient, data=reservation_data(event),
+    )  # fmt: skip
+    await reminders.on_reservation(conn, event)
 
 
 async def on_waitlist_offer(conn: asyncpg.Connection, event: b.WaitlistOffered) -> None:

@@ -39,8 +39,9 @@ INTROS = {
     ),
 }
 # Where each e-mail's link leads, and what it says (default: the resident's bookings).
+DEFAULT_LINK = ("/reservations", "Your bookings")
 LINKS = {
-    "waitlist_offered": ("/reservations", "Pay for the booking"),
+    "waitlist_offered": ("/waitlist", "Pay for the booking"),  # the offer: Pay or Decline
 }
 CALENDAR_METHOD = {
     "reservation_confirmed": "REQUEST",
@@ -121,7 +122,7 @@ class Writer:
         if isinstance(data.get("expires_at"), str):
             until = datetime.fromisoformat(str(data["expires_at"]))
             rows.append((_("Held for you until"), lang.moment(until)))
-        path, label = LINKS.get(kind, ("/my/reservations", "Your bookings"))
+        path, label = LINKS.get(kind, DEFAULT_LINK)
         method = CALENDAR_METHOD.get(kind)
         ics = calendar_invitation(details.ics, method) if details.ics and method else None
         sender_name = sender.name or _("City of Turku")

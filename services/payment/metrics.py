@@ -33,6 +33,18 @@ WEBHOOKS_UNDELIVERED = Gauge(
     "The local test provider's webhooks not yet acknowledged by our endpoint",
 )
 
+INVOICES_OVERDUE = Gauge(
+    "tcs_payment_invoices_overdue",
+    "Invoices still open after their due date (Europe/Helsinki) with something left to pay",
+)
+# An open invoice's amount less its credit notes (the index `invoices_open_due` finds them).
+_OVERDUE = """
+    SELECT count(*) FROM invoices i
+    WHERE i.kind = 'invoice' AND i.state = 'open'
+      AND i.due_date < (now() AT TIME ZONE 'Europe/Helsinki')::date
+      AND i.amount_cents + COALESCE(
+            (SELECT sum(c.amount_cents) FROM invoices c WHERE c.credits = i.id), 0) > 0"""
+
 
 def collectors(pool: Any) -> list[Collect]:
     states = list(get_args(PaymentState))
@@ -66,6 +78,7 @@ def collectors(pool: Any) -> list[Collect]:
                     WEBHOOKS_UNDELIVERED,
                     "SELECT count(*) FROM local_webhook_deliveries WHERE state = 'pending'",
                 ),
+                SqlGauge(INVOICES_OVERDUE, _OVERDUE),
             ],
         )
     ]

@@ -14,6 +14,7 @@ from shared.personal_data import (
     Erase,
     Export,
     PersonalDataOperations,
+    stale_query,
 )
 
 EXPORTS = (
@@ -72,16 +73,7 @@ ERASURE = (
     FORGET_STORED_REPLIES,
 )
 
-STALE = """
-    WITH known AS (
-        SELECT customer, max(updated_at) AS last FROM payments
-        WHERE customer NOT LIKE 'erased:%' AND ($3::text[] IS NULL OR customer = ANY($3))
-        GROUP BY customer)
-    SELECT c FROM unnest(coalesce($3::text[], ARRAY[]::text[])) AS c
-    WHERE NOT EXISTS (SELECT 1 FROM known WHERE customer = c)
-    UNION ALL
-    SELECT customer FROM known WHERE last < now() - make_interval(days => $1)
-    LIMIT $2"""
+STALE = stale_query("SELECT customer, updated_at AS last FROM payments")
 
 
 def operations(pool: asyncpg.Pool) -> PersonalDataOperations:

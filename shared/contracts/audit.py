@@ -53,8 +53,25 @@ class PaymentAuditRecorded(Event, frozen=True, kw_only=True):
     record: AuditRecord
 
 
+class InsightsAuditRecorded(Event, frozen=True, kw_only=True):
+    subject: ClassVar[str] = "evt.insights.audit.recorded"
+    record: AuditRecord
+
+
+class NotifyAuditRecorded(Event, frozen=True, kw_only=True):
+    subject: ClassVar[str] = "evt.notify.audit.recorded"
+    record: AuditRecord
+
+
 AUDIT_EVENTS: dict[str, type[Event]] = {
-    e.subject: e for e in (BookingAuditRecorded, CartAuditRecorded, PaymentAuditRecorded)
+    e.subject: e
+    for e in (
+        BookingAuditRecorded,
+        CartAuditRecorded,
+        PaymentAuditRecorded,
+        InsightsAuditRecorded,
+        NotifyAuditRecorded,
+    )
 }
 register(*AUDIT_EVENTS.values())
 

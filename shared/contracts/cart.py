@@ -582,12 +582,18 @@ class UpsertGisProductRequest(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_key: str | None = None
 
 
+Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$", description="hex SHA-256")]
+
+
 class GisFileUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`cart.v1.gis_upload_file`: gis_clerk stores a product's ready file (base64 content)
-    and gets the file id to name as the product's `ready_file`."""
+    """`cart.v1.gis_upload_file`: gis_clerk registers a product's ready file, which the
+    gateway has streamed into the GIS file store (object `file_id`, `size_bytes`, `sha256`),
+    and gets the file id to name as the product's `ready_file`. No content in the message."""
 
     file_name: str
-    content_b64: str
+    file_id: FileId
+    size_bytes: int
+    sha256: Sha256
     idempotency_key: str | None = None
 
 
@@ -614,12 +620,15 @@ class GisQueue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class GisUploadRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """`cart.v1.gis_upload`: gis_clerk delivers the file of a queued line (base64 content);
-    this releases the download link."""
+    """`cart.v1.gis_upload`: gis_clerk delivers the file of a queued line, streamed by the
+    gateway into the GIS file store (`file_id`, `size_bytes`, `sha256` as in
+    `GisFileUploadRequest`); this releases the download link."""
 
     line_id: uuid.UUID
     file_name: str
-    content_b64: str
+    file_id: FileId
+    size_bytes: int
+    sha256: Sha256
     idempotency_key: str | None = None
 
 
@@ -631,7 +640,8 @@ class DownloadRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DownloadGrant(msgspec.Struct, frozen=True, kw_only=True):
-    """The gateway streams file `file_id` from the GIS file store."""
+    """The gateway streams file `file_id` from the GIS file store (the reply names the file,
+    it never carries it)."""
 
     file_id: FileId
     file_name: str

@@ -99,3 +99,20 @@ class DepartmentSender(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     sender_name: Annotated[str, msgspec.Meta(max_length=200)] = ""
     reply_to: Email | None = None
     footer: LocalizedFooter = msgspec.field(default_factory=LocalizedFooter)
+
+
+class SetReminderHoursRequest(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
+):
+    """`notify.v1.set_reminder_hours`: how many hours before its reservations a resource's
+    reminders go (0: none for it; None: back to the service's NOTIFY_REMINDER_HOURS). Staff
+    of the resource's department, or admin."""
+
+    resource_id: uuid.UUID
+    hours: Annotated[int, msgspec.Meta(ge=0, le=336)] | None = None
+
+
+class ReminderHours(msgspec.Struct, frozen=True, kw_only=True):
+    resource_id: uuid.UUID
+    hours: int
+    own: bool  # False: the service's default

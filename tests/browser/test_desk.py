@@ -66,6 +66,14 @@ async def test_clerk_books_for_a_phone_booker_and_takes_the_payment_on_a_phone(
     assert await page.locator("text=Käteinen").count() == 1
     await fits(page, "receipt")
 
+    await page.click("#back-to-order")  # the customer phones: cancel by their own policy
+    await page.wait_for_load_state()
+    await page.fill("#reason", "asiakas soitti")
+    await submit(page, page.locator("form[action$='/cancel'] button"))
+    assert "refund=" in page.url
+    assert await page.locator(".notice", has_text="Varaus peruttu").count() == 1
+    await fits(page, "cancelled")
+
     await visit(page, "/staff/desk?q=0401112233")
     assert await page.locator("td", has_text="Pirkko Puhelin").count() == 1
     for lang, title in (("sv", "Kundtjänst"), ("en", "Service desk")):

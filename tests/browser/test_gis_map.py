@@ -66,7 +66,11 @@ async def test_resident_draws_an_area_sees_the_live_price_and_the_cart_charges_i
     assert not await form.locator("details.area-other").get_attribute("open")
     live = draw.locator("[data-live-price]")
     assert await form.locator(".price-table li").count() == 5  # base fee, 3 tiers, minimum
-    await form.locator("select[name='licence_type']").select_option(licence)
+    await form.locator("select[name='licence_type']").select_option(licence)  # the type posted
+    shown = await form.locator("select[name='licence_type'] option:checked").inner_text()
+    assert shown.startswith(
+        {"commercial": "För kommersiellt bruk", "internal use": "Sisäiseen"}[licence]
+    )
 
     await draw.locator(".area-map").scroll_into_view_if_needed()
     box = await draw.locator(".area-map").bounding_box()

@@ -166,6 +166,7 @@ async def start_suite(data: Path, koha: KohaStandIn, replicas: int = 2) -> Suite
         DATABASE_URL=postgres.url,
         NATS_URL=cluster.url,
         EVENTS_REPLICAS="3",
+        GIS_FILES_REPLICAS="3",  # the GIS files survive the node the chaos kills
         DATA_DIR=str(data),
         DEMO_DATA="true",
         DEV_ISSUER="true",

@@ -31,3 +31,21 @@ def test_lock_pins_every_dependency_with_hashes_and_no_dev_or_test_tools() -> No
         assert dev_or_test not in names
     entries = re.split(r"^(?=[a-z0-9])", lock, flags=re.MULTILINE)[1:]
     assert all("--hash=sha256:" in entry for entry in entries)
+
+
+def test_lock_pins_every_runtime_dependency_of_the_project() -> None:
+    """A dependency added to pyproject.toml fails here until the lock is compiled again
+    (deploy/README.md gives the pip-compile command)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    lock = (CONTAINER / "requirements.lock").read_text(encoding="utf-8")
+    pinned = {n.lower() for n in re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", lock, re.M)}
+
+    def name(requirement: str) -> str:
+        found = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+        assert found is not None, requirement
+        return re.sub(r"[-_.]+", "-", found.group(0)).lower()
+
+    wanted = {name(r) for r in project["dependencies"] if "win32'" not in r or "!=" in r}
+    assert wanted - {re.sub(r"[-_.]+", "-", p) for p in pinned} == set()

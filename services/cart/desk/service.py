@@ -97,8 +97,12 @@ class Desk:
         if len(q) < 2:
             raise ValidationFailed("type at least 2 characters", field="q")
         booking = asyncio.create_task(self._booking_search(req, ctx))
-        async with self.pool.acquire() as conn:
-            own = await self._own(conn, clerk, q, req.limit)
+        try:
+            async with self.pool.acquire() as conn:
+                own = await self._own(conn, clerk, q, req.limit)
+        except BaseException:
+            booking.cancel()  # cart's own part failed: nobody waits for booking's
+            raise
         hits = list(own)
         seen = {h.customer for h in hits}
         for hit in await booking:

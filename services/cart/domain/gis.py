@@ -3,8 +3,6 @@ receipts, what a catalogue entry and an uploaded file must be."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from typing import Any
@@ -107,16 +105,11 @@ def check_product(p: GisProduct) -> None:
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
-def checked_upload(file_name: str, content_b64: str) -> bytes:
-    """The decoded content of an upload whose name is a plain file name (no path)."""
+def check_upload(file_name: str, size_bytes: int) -> None:
+    """An uploaded file needs a plain file name (no path) and some content."""
     if not _SAFE_NAME.match(file_name) or ".." in file_name:
         raise ValidationFailed(
             "use a plain file name (letters, digits, . _ -; no path)", field="file_name"
         )
-    try:
-        content = base64.b64decode(content_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValidationFailed("the content is not base64", field="content_b64") from None
-    if not content:
-        raise ValidationFailed("the file is empty", field="content_b64")
-    return content
+    if size_bytes <= 0:
+        raise ValidationFailed("the file is empty", field="body")

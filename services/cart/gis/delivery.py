@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,8 @@ import msgspec
 
 from services.cart.access import require_role
 from services.cart.domain import entitlements
-from services.cart.domain.gis import checked_upload
 from services.cart.domain.model import Order, OrderLine, next_line_state
-from services.cart.gis import delivery_store, store
+from services.cart.gis import delivery_store, store, uploads
 from services.cart.orders import settling
 from services.cart.orders import store as orders
 from services.cart.settings import CartSettings
@@ -33,9 +33,11 @@ from shared.contracts.cart import (
     OrderLineView,
 )
 from shared.contracts.common import Principal, RequestContext
-from shared.errors import Conflict, Gone, NotFound
+from shared.errors import Conflict, Gone, NotFound, Unavailable
 from shared.events import add_event
-from shared.filestore import FileStore, StoredFile, chunks_of
+from shared.filestore import FileStore, StoredFile
+
+log = logging.getLogger(__name__)
 
 
 class GisDelivery:
@@ -127,26 +129,40 @@ class GisDelivery:
     async def upload(self, req: GisUploadRequest, ctx: RequestContext) -> OrderLineView:
         """A GIS clerk delivers a made-to-order file; the line is fulfilled, the link released.
 
-        The file goes into the store before the transaction (no I/O while rows are locked);
-        the transaction then checks the line again under its lock. A file stored for a
-        request that then loses (a twin, a refund meanwhile) stays unreferenced."""
+        The gateway has streamed the file into the store; the store is asked with no
+        transaction open, then the transaction checks the line again under its lock. An
+        object not kept (a refusal, a replay, a twin that lost) is dropped."""
         principal = require_role(ctx, "gis_clerk")
-        content = checked_upload(req.file_name, req.content_b64)
+        try:
+            reply, kept = await self._upload(principal, req)
+        except Exception as exc:
+            if uploads.refused(exc):
+                await uploads.discard(self.pool, self.files, req.file_id)
+            raise
+        if not kept:
+            await uploads.discard(self.pool, self.files, req.file_id)
+        return reply
+
+    async def _upload(
+        self, principal: Principal, req: GisUploadRequest
+    ) -> tuple[OrderLineView, bool]:
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await _replayed(conn, principal, req)
             if cached is not None:
-                return cached
+                return cached, False
             await _queued_line(conn, req.line_id)
-        stored = await self.files.put(chunks_of(content))
+        stored = await uploads.checked_file(
+            self.files, req.file_name, req.file_id, req.size_bytes, req.sha256
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await _replayed(conn, principal, req)
             if cached is not None:
-                return cached
+                return cached, False
             reply = await self._deliver(conn, principal, req, stored)
             await idempotency.remember(
-                conn, "cart.gis_upload", principal, req.idempotency_key, req, reply
+                conn, "cart.gis_upload", principal, req.idempotency_key, _key(req), reply
             )
-            return reply
+            return reply, True
 
     async def _deliver(
         self,
@@ -181,22 +197,16 @@ class GisDelivery:
 
     async def download(self, req: DownloadRequest, _: RequestContext) -> DownloadGrant:
         """The link is the credential (it is sent to the buyer only); count one download.
-        The grant names the file by its id: the gateway streams it from the file store."""
+        The grant names the file by its id: the gateway streams it from the file store. A
+        file missing from the store is `not_found` before a download is counted (the store
+        asked with no transaction open)."""
         entitlement_id = entitlements.verify(self.settings.download_secret, req.token)
+        async with self.pool.acquire() as conn:
+            file = await _downloadable(conn, entitlement_id)
+        if not await self._in_store(file.file_id):
+            raise NotFound("the file is missing; contact the survey services")
         async with self.pool.acquire() as conn, conn.transaction():
-            found = await delivery_store.entitlement_for_download(conn, entitlement_id)
-            if found is None:
-                raise NotFound("no such download")
-            entitlement, refunded = found
-            if refunded:
-                raise Gone("this purchase was refunded; its download is closed", reason="refunded")
-            if entitlement.expires_at <= datetime.now(UTC):
-                raise Gone("this download link has expired", reason="expired")
-            if entitlement.downloads >= entitlement.max_downloads:
-                raise Gone("this download link has been used up", reason="limit_reached")
-            file = await store.file(conn, entitlement.file_id) if entitlement.file_id else None
-            if file is None:
-                raise NotFound("the file is missing; contact the survey services")
+            file = await _downloadable(conn, entitlement_id)
             counted = await delivery_store.count_download(conn, entitlement_id)
         return DownloadGrant(
             file_id=file.file_id,
@@ -206,12 +216,44 @@ class GisDelivery:
             downloads_left=counted.max_downloads - counted.downloads,
         )
 
+    async def _in_store(self, file_id: str) -> bool:
+        try:
+            return await self.files.exists(file_id)
+        except Exception as exc:  # NATS away or slow: the buyer may try again
+            log.warning("the GIS file store did not answer: %s", type(exc).__name__)
+            raise Unavailable("the file store is not available; try again") from None
+
+
+async def _downloadable(conn: asyncpg.Connection, entitlement_id: uuid.UUID) -> GisFile:
+    """The file an entitlement may still download (locked inside a transaction)."""
+    found = await delivery_store.entitlement_for_download(conn, entitlement_id)
+    if found is None:
+        raise NotFound("no such download")
+    entitlement, refunded = found
+    if refunded:
+        raise Gone("this purchase was refunded; its download is closed", reason="refunded")
+    if entitlement.expires_at <= datetime.now(UTC):
+        raise Gone("this download link has expired", reason="expired")
+    if entitlement.downloads >= entitlement.max_downloads:
+        raise Gone("this download link has been used up", reason="limit_reached")
+    file = await store.file(conn, entitlement.file_id) if entitlement.file_id else None
+    if file is None:
+        raise NotFound("the file is missing; contact the survey services")
+    return file
+
 
 async def _replayed(
     conn: asyncpg.Connection, principal: Principal, req: GisUploadRequest
 ) -> OrderLineView | None:
-    cached = await idempotency.lookup(conn, "cart.gis_upload", principal, req.idempotency_key, req)
+    cached = await idempotency.lookup(
+        conn, "cart.gis_upload", principal, req.idempotency_key, _key(req)
+    )
     return None if cached is None else msgspec.json.decode(cached, type=OrderLineView)
+
+
+def _key(req: GisUploadRequest) -> GisUploadRequest:
+    fingerprint: GisUploadRequest = uploads.fingerprint(req)
+    return fingerprint
 
 
 async def _queued_line(conn: asyncpg.Connection, line_id: uuid.UUID) -> OrderLine:

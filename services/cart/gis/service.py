@@ -7,8 +7,8 @@ import asyncpg
 import msgspec
 
 from services.cart.access import require_role
-from services.cart.domain.gis import check_product, checked_upload
-from services.cart.gis import store
+from services.cart.domain.gis import check_product
+from services.cart.gis import store, uploads
 from services.cart.views import page
 from shared import idempotency
 from shared.contracts.cart import (
@@ -23,7 +23,7 @@ from shared.contracts.cart import (
 )
 from shared.contracts.common import Principal, RequestContext
 from shared.errors import ValidationFailed
-from shared.filestore import FILE_ID, FileStore, chunks_of
+from shared.filestore import FILE_ID, FileStore
 
 
 class GisCatalogue:
@@ -71,18 +71,31 @@ class GisCatalogue:
             return await store.product_record(conn, p.id)
 
     async def upload_file(self, req: GisFileUploadRequest, ctx: RequestContext) -> GisFile:
-        """A GIS clerk stores a product's ready file; the reply's id is what the product names.
-        The file is stored with no transaction open."""
+        """A GIS clerk registers a product's ready file, streamed into the file store by the
+        gateway; the reply's id is what the product names. The store is asked with no
+        transaction open; an object not kept (refused, or a replay) is dropped."""
         principal = require_role(ctx, "gis_clerk")
-        content = checked_upload(req.file_name, req.content_b64)
+        try:
+            reply = await self._register(principal, req)
+        except Exception as exc:
+            if uploads.refused(exc):
+                await uploads.discard(self.pool, self.files, req.file_id)
+            raise
+        if reply.file_id != req.file_id:  # a replay: the first upload's file is the one
+            await uploads.discard(self.pool, self.files, req.file_id)
+        return reply
+
+    async def _register(self, principal: Principal, req: GisFileUploadRequest) -> GisFile:
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await _replayed(conn, principal, req)
             if cached is not None:
                 return cached
-        stored = await self.files.put(chunks_of(content))
+        stored = await uploads.checked_file(
+            self.files, req.file_name, req.file_id, req.size_bytes, req.sha256
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await _replayed(conn, principal, req)
-            if cached is not None:  # a twin request finished first; our copy stays unreferenced
+            if cached is not None:  # a twin request finished first
                 return cached
             reply = await store.add_file(
                 conn,
@@ -93,15 +106,20 @@ class GisCatalogue:
                 uploaded_by=principal.subject,
             )
             await idempotency.remember(
-                conn, "cart.gis_upload_file", principal, req.idempotency_key, req, reply
+                conn, "cart.gis_upload_file", principal, req.idempotency_key, _key(req), reply
             )
             return reply
+
+
+def _key(req: GisFileUploadRequest) -> GisFileUploadRequest:
+    fingerprint: GisFileUploadRequest = uploads.fingerprint(req)
+    return fingerprint
 
 
 async def _replayed(
     conn: asyncpg.Connection, principal: Principal, req: GisFileUploadRequest
 ) -> GisFile | None:
     cached = await idempotency.lookup(
-        conn, "cart.gis_upload_file", principal, req.idempotency_key, req
+        conn, "cart.gis_upload_file", principal, req.idempotency_key, _key(req)
     )
     return None if cached is None else msgspec.json.decode(cached, type=GisFile)

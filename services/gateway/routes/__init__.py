@@ -17,6 +17,7 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         notify,
         payment,
         provider_callbacks,
+        webhooks,
     )
 
     return [
@@ -28,4 +29,5 @@ def api_routes(*, local_provider: bool = True) -> list[ControllerRouterHandler]:
         *audit.routes(),
         *notify.routes(),
         *desk.routes(),
+        *webhooks.routes(),
     ]

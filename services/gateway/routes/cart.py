@@ -17,6 +17,8 @@ from litestar.types import ControllerRouterHandler
 
 from services.gateway.clients import Call
 from services.gateway.openapi import documented_errors
+from services.gateway.routes.gis_files import ROUTES as FILE_ROUTES
+from services.gateway.routes.gis_files import STORE_ERRORS, files_of, streamed
 from services.gateway.routes.operation import OperationRoute, call_opt
 from services.gateway.routes.who import (
     ADMIN,
@@ -29,8 +31,8 @@ from services.gateway.routes.who import (
     STAFF,
 )
 from shared.contracts import cart as c
-from shared.errors import Gone
-from shared.filestore import FileMissing, FileStore
+from shared.errors import NotFound, Unavailable
+from shared.filestore import FileMissing
 
 log = logging.getLogger(__name__)
 
@@ -213,15 +215,6 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         "Create or change a GIS product (its ready file by file id)",
     ),
     OperationRoute(
-        "POST",
-        "/gis/files",
-        "cart.v1.gis_upload_file",
-        c.GisFileUploadRequest,
-        c.GisFile,
-        GIS,
-        "Store a product's ready file; the reply's file id is what the product names",
-    ),
-    OperationRoute(
         "GET",
         "/gis/queue",
         "cart.v1.gis_queue",
@@ -229,15 +222,6 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         c.GisQueue,
         GIS,
         "Paid made-to-order GIS lines waiting for a file",
-    ),
-    OperationRoute(
-        "POST",
-        "/gis/queue/{line_id:uuid}/file",
-        "cart.v1.gis_upload",
-        c.GisUploadRequest,
-        c.OrderLineView,
-        GIS,
-        "Deliver the file of a queued GIS line",
     ),
     OperationRoute(
         "POST",
@@ -330,7 +314,8 @@ async def receipt_html(
     summary="Download a purchased GIS file",
     description=(
         "Who may call: anyone holding a valid signed link (the link is the credential). "
-        "A forged link is 403, an expired or used-up one 410."
+        "A forged link is 403, an expired or used-up one 410, a file missing from the store "
+        "404. The file streams from the GIS file store (NATS Object Store) in chunks."
     ),
     media_type="application/octet-stream",
     opt=call_opt(DOWNLOAD, ANYONE),
@@ -340,14 +325,16 @@ async def download(
     request: Request[Any, Any, Any], token: Annotated[str, PathParameter()]
 ) -> Stream:
     grant = await DOWNLOAD(request, c.DownloadRequest(token=token))
-    files: FileStore = request.app.state.gis_files
     try:
-        reader = await files.open(grant.file_id)
+        reader = await (await files_of(request)).open(grant.file_id)
     except FileMissing:
         log.error("GIS file %s of a valid download is missing from the store", grant.file_id)
-        raise Gone("the file is no longer available; contact the survey services") from None
+        raise NotFound("the file is missing; contact the survey services") from None
+    except STORE_ERRORS as exc:
+        log.error("the GIS file store did not answer: %s", type(exc).__name__)
+        raise Unavailable("the file store is not available; try again") from None
     return Stream(
-        reader,
+        streamed(grant.file_id, reader),
         media_type=grant.content_type,
         headers={
             "Content-Length": str(reader.size_bytes),
@@ -366,4 +353,10 @@ def _attachment(file_name: str) -> str:
 
 def routes() -> list[ControllerRouterHandler]:
     handlers: list[ControllerRouterHandler] = [r.handler() for r in ROUTES]
-    return [Router("/api/v1", route_handlers=[*handlers, receipt_html, download], tags=["cart"])]
+    return [
+        Router(
+            "/api/v1",
+            route_handlers=[*handlers, *FILE_ROUTES, receipt_html, download],
+            tags=["cart"],
+        )
+    ]

@@ -65,6 +65,7 @@ async def desk(
     customer: FromQuery[str] = "",
     name: FromQuery[str] = "",
     order: FromQuery[str] = "",
+    refund: FromQuery[str] = "",
 ) -> Response[str]:
     hits: list[Any] = []
     searched = bool(q.strip())
@@ -90,6 +91,7 @@ async def desk(
         customer_name=name,
         resources=resources,
         order=chosen_order,
+        refund=int(refund) if refund.isdigit() else None,
         day=today().isoformat(),
         key=new_key(),
     )
@@ -215,6 +217,29 @@ async def payment_link(request: Req, order_id: FromPath[str]) -> Response[str]:
     )
 
 
+@post("/staff/desk/reservations/{reservation_id:str}/cancel", name="web:desk_cancel", guards=DESK)
+async def cancel_for(request: Req, reservation_id: FromPath[str]) -> Redirect:
+    """Cancelled for the customer by their own policy; back to the order with the refund."""
+    form = await read_form(request)
+    reason = str(form.get("reason") or "").strip()
+    if not reason:
+        raise ValidationFailed("give a reason", field="reason")
+    cancelled = await call(
+        request,
+        "desk_cancel",
+        reservation_id=reservation_id,
+        reason=reason,
+        idempotency_key=str(form.get("key") or new_key()),
+    )
+    target = _desk(
+        customer=str(form.get("customer") or ""),
+        name=str(form.get("customer_name") or ""),
+        order=str(form.get("order") or ""),
+        refund=str(int(cancelled["refund_cents"])),
+    )
+    return Redirect(path=target, status_code=303)
+
+
 @get("/staff/desk/receipts/{payment_id:str}", name="web:desk_receipt", guards=RECEIPTS)
 async def receipt(request: Req, payment_id: FromPath[str]) -> Response[str]:
     """The desk payment's receipt, to print (or to save and e-mail)."""
@@ -268,6 +293,7 @@ async def link_local(request: Req, token: FromPath[str]) -> Response[str]:
 
 ROUTES = [
     desk,
+    cancel_for,
     new_customer,
     book_for,
     pay_at_desk,

@@ -57,6 +57,13 @@ def hectares(value: Any, lang: str) -> str:
     return text if lang == "en" else text.replace(".", ",")
 
 
+def licence_name(kind: str, lang: str) -> str:
+    """A licence type in the page's language (`licence_internal_use`); its own name (e.g.
+    `CC BY 4.0`) when the catalogues have none. The form still posts the type itself."""
+    key = "licence_" + re.sub(r"[^a-z0-9]+", "_", kind.lower()).strip("_")
+    return i18n.t(lang, key) if key in i18n.text_keys() else kind
+
+
 def price_rows(pricing: ct.GisPricing, lang: str) -> list[str]:
     """The base fee, each tier's price per hectare and the minimum area, as the page shows them."""
     rows = [i18n.t(lang, "gis_base_fee").format(price=money(pricing.base_fee_cents, lang))]

@@ -150,6 +150,7 @@ async def gis(request: Req) -> Response[str]:
         key=new_key(),
         map_tiles=settings.gateway_map_tiles_url,
         map_attribution=settings.gateway_map_attribution,
+        licence_name=lambda kind: gis_map.licence_name(kind, lang),
     )
     response.headers["content-security-policy"] = gis_map.page_csp(settings.gateway_map_tiles_url)
     return response

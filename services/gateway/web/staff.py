@@ -7,7 +7,6 @@ The guards say who may open a page; the services check the department of each ob
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow
+from services.gateway.routes.gis_files import store_form_file
 from services.gateway.web.forms import read_form
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page, today
@@ -121,12 +121,15 @@ async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
         raise ValidationFailed("choose a file", field="file")
     product = await _product_record(request, product_id)
     key = form.get("key") or new_key()
+    file = await store_form_file(request, upload)
     stored = await fetch(
         request,
         "gis_upload_file",
         ct.GisFile,
         file_name=upload.filename,
-        content_b64=base64.b64encode(await upload.read()).decode(),
+        file_id=file.file_id,
+        size_bytes=file.size_bytes,
+        sha256=file.sha256,
         idempotency_key=f"{key}-file",
     )
     product = msgspec.structs.replace(product, ready_file=stored.file_id)
@@ -142,14 +145,16 @@ async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed("choose a file", field="file")
-    content = await upload.read()
+    file = await store_form_file(request, upload)
     await fetch(
         request,
         "gis_upload",
         ct.OrderLineView,
         line_id=line_id,
         file_name=upload.filename,
-        content_b64=base64.b64encode(content).decode(),
+        file_id=file.file_id,
+        size_bytes=file.size_bytes,
+        sha256=file.sha256,
         idempotency_key=form.get("key") or new_key(),
     )
     return _back("/staff/gis", "done_saved")

@@ -24,7 +24,6 @@ from services.gateway.app import create_app
 from shared.events import STREAM
 from shared.settings import CommonSettings
 from tests.integration.gateway.conftest import GatewayClient, gateway_settings
-from tests.integration.gateway.services import cart_settings_storage
 
 
 async def drop_audit_schema(database_url: str) -> None:
@@ -107,5 +106,4 @@ def patient_client(common: CommonSettings, tmp_path: Path) -> GatewayClient:
     settings = CommonSettings(
         env="test", database_url=common.database_url, nats_url=common.nats_url
     )
-    storage = cart_settings_storage(tmp_path)
-    return GatewayClient(create_app(settings, gateway_settings(gis_storage_dir=storage)))
+    return GatewayClient(create_app(settings, gateway_settings()))

@@ -22,7 +22,7 @@ from tests.integration.gateway.test_booking_routes import free_slot
 from tests.integration.gateway.test_journey import eventually_state
 
 pytestmark = pytest.mark.timeout(90)
-SCHEMAS = ("booking", "cart", "payment", "audit")
+SCHEMAS = ("booking", "cart", "payment", "notify", "audit")
 TURKU, KAARINA = "demo:resident-turku", "demo:resident-kaarina"  # the dev issuer's subjects
 
 
@@ -136,6 +136,9 @@ async def test_a_resident_downloads_all_their_data_and_erasure_leaves_nothing_pe
     client, audit = suite
     me = await bearer(client, "resident-turku")
     mine = await paid_booking(client, me)
+    contact = {"email": "aino.erased@example.fi", "phone": "+358401234567", "locale": "sv"}
+    told = await client.put("/api/v1/me/contact", json=contact, headers=me)
+    assert told.status_code == 200, told.text
     staff = await bearer(client, "clerk-sports")
     viewed = await client.get(f"/api/v1/reservations/{mine['reservation_id']}", headers=staff)
     assert viewed.status_code == 200, viewed.text
@@ -152,6 +155,7 @@ async def test_a_resident_downloads_all_their_data_and_erasure_leaves_nothing_pe
     assert [o["id"] for o in tables["cart"]["orders"]] == [mine["order_id"]]
     assert [p["id"] for p in tables["payment"]["payments"]] == [mine["payment_id"]]
     assert len(tables["cart"]["order_lines"]) == 1
+    assert [c["email"] for c in tables["notify"]["contacts"]] == [contact["email"]]
     assert any(e["action"] == "booking.v1.get" for e in body["audit_entries"])
 
     pool = audit.pool
@@ -177,6 +181,8 @@ async def test_a_resident_downloads_all_their_data_and_erasure_leaves_nothing_pe
     assert counts["payment"]["payments"] == 1
 
     assert await rows_naming(pool, TURKU) == {}
+    assert await rows_naming(pool, contact["email"]) == {}  # where they were told, too
+    assert await rows_naming(pool, contact["phone"]) == {}
     assert await books(pool) == before
     again = await client.get(
         "/api/v1/finance/settlements", params={"day": day, "merchant_id": "sports"}, headers=finance
@@ -248,6 +254,11 @@ async def test_the_retention_job_erases_only_people_whose_every_record_is_old(
         "UPDATE cart.carts SET updated_at = now() - interval '10 years' WHERE customer = $1",
         "UPDATE cart.orders SET updated_at = now() - interval '10 years' WHERE customer = $1",
         "UPDATE payment.payments SET updated_at = now() - interval '10 years' WHERE customer = $1",
+        # the contact notify filled in from the sign-in, and what it told them
+        "UPDATE notify.contacts SET updated_at = now() - interval '10 years' WHERE customer = $1",
+        "UPDATE notify.messages SET created_at = now() - interval '10 years' WHERE customer = $1",
+        "UPDATE notify.orders SET created_at = now() - interval '10 years' WHERE customer = $1",
+        "UPDATE notify.reminders SET updated_at = now() - interval '10 years' WHERE customer = $1",
     ):
         await pool.execute(statement, TURKU)
     # two replicas' rounds at once: one erases, the other leaves the round

@@ -34,6 +34,7 @@ from tests.integration.gateway.services import real_services
 
 pytestmark = pytest.mark.timeout(240)
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
+SERVICES = ("booking", "cart", "payment", "audit", "insights", "notify")
 
 
 def is_staff(who: Who) -> bool:
@@ -50,7 +51,7 @@ def staff_routes(client: GatewayClient) -> list[tuple[str, str, str, Any]]:
             who, subject = handler.opt.get("who"), handler.opt.get("subject")
             if subject is None or not isinstance(who, Who) or not is_staff(who):
                 continue
-            if subject.split(".")[0] not in ("booking", "cart", "payment", "audit"):
+            if subject.split(".")[0] not in SERVICES:
                 continue  # the gateway tests' probe service
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
                 declared = declared_route(method, route.path, subject)
@@ -59,9 +60,9 @@ def staff_routes(client: GatewayClient) -> list[tuple[str, str, str, Any]]:
 
 
 def declared_route(method: str, path: str, subject: str) -> OperationRoute[Any, Any] | None:
-    from services.gateway.routes import audit, booking, cart, payment
+    from services.gateway.routes import audit, booking, cart, desk, insights, notify, payment
 
-    for module in (booking, cart, payment, audit):
+    for module in (booking, cart, payment, audit, desk, insights, notify):
         for r in module.ROUTES:
             template = PATH_PARAMETER.sub(r"{\1:str}", r.path)
             if r.method == method and r.subject == subject and path.endswith(template):

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 from nats.aio.client import Client as NATS
 
-from services.booking import demo
+from services.booking import demo, metrics
 from services.booking.service import Bookings
 from services.booking.settings import BookingSettings
 from services.booking.waitlist_offers import Offers
@@ -125,6 +125,10 @@ async def test_queue_of_two_cancellation_offers_the_first(booking: Booking) -> N
     assert event["entry_id"] == str(first.entry_id)
     assert event["reservation_id"] == str(offered.reservation_id)
     assert event["customer"] == BEA.subject
+    for collect in metrics.collectors(booking.pool):
+        await collect()
+    assert metrics.WAITLIST_WAITING._value.get() == 1  # Cai
+    assert metrics.WAITLIST_OFFERS._value.get() == 1  # Bea's
 
 
 async def test_a_lapsed_offer_goes_to_the_second(quick_offers: Booking) -> None:
@@ -445,6 +449,13 @@ async def test_a_resident_joins_from_the_week_page_sees_the_queue_and_leaves(
     me = await bearer(client, "resident-turku")
     slot = await _free_hall_slot(client)
     time_ = {k: slot[k] for k in ("resource_id", "starts_at", "ends_at")}
+    free = await client.post("/api/v1/waitlist", json=time_, headers=me)  # book it instead
+    assert free.status_code == 409, free.text
+    assert free.headers["content-type"].startswith("application/problem+json")
+    assert (free.json()["code"], free.json()["field"]) == ("conflict", "starts_at")
+    stray = await client.post("/api/v1/waitlist", json={**time_, "seat": 3}, headers=me)
+    assert stray.status_code == 400, stray.text
+    assert stray.json()["field"] == "seat"
     held = await client.post(
         "/api/v1/holds", json={"items": [time_]}, headers={**other, "Idempotency-Key": "h1"}
     )

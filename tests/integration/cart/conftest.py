@@ -18,6 +18,7 @@ from services.cart.wiring import CartServices
 from shared.contracts.common import Principal, RequestContext
 from shared.db import create_pool
 from shared.events import Event
+from shared.filestore import FileStore, StoredFile, chunks_of
 from shared.messaging import Requester
 from shared.runtime import RunningService
 from tests.conftest import clean_schema
@@ -50,7 +51,6 @@ def cart_settings(tmp_path: Path, koha: KohaStandIn, **overrides: Any) -> CartSe
         "koha_version": koha.state.version,
         "koha_library_id": "MAIN",
         "koha_timeout_s": 2.0,
-        "storage_dir": str(tmp_path / "gis"),
         "demo_data": True,
         "library_retry_delays_s": "0.1,0.1",
         "library_poll_interval_s": 0.1,
@@ -94,6 +94,15 @@ class Cart:
     def services(self) -> CartServices:
         """The running cart's own parts (its use cases, sweepers, counters)."""
         return self.service.definition.cart  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def files(self) -> FileStore:
+        """The GIS file store (the NATS Object Store bucket) the cart checks uploads in."""
+        return self.services.delivery.files
+
+    async def in_store(self, content: bytes) -> StoredFile:
+        """`content` streamed into the file store, as the gateway does with an upload."""
+        return await self.files.put(chunks_of(content, 50_000))
 
     async def outbox(self, subject: str) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -35,8 +34,8 @@ from shared.contracts.cart import (
     RequestRefundRequest,
     UpsertGisProductRequest,
 )
-from shared.errors import Conflict, Forbidden, Gone, ValidationFailed
-from shared.filestore import FileMissing, LocalDirectoryStore, read_all
+from shared.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from shared.filestore import read_all
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import checkout, fill, order_in, refunded, succeeded
 
@@ -52,7 +51,7 @@ async def test_ready_file_downloads_until_the_limit(cart: Cart) -> None:
     grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
     assert grant.file_name == "opaskartta.pdf"
     assert grant.content_type == "application/pdf"
-    content = await read_all(LocalDirectoryStore(cart.settings.storage_dir), grant.file_id)
+    content = await read_all(cart.files, grant.file_id)
     assert content == DEMO_FILES["guide-map"][1]
     assert grant.size_bytes == len(content)
     assert grant.downloads_left == 1
@@ -87,15 +86,19 @@ async def test_made_to_order_waits_in_the_queue_until_a_clerk_uploads(cart: Cart
     assert item.details["purpose_of_use"].startswith("a school project")
     with pytest.raises(Forbidden):
         await cart.call("gis_queue", GisQueueRequest(), GisQueue, me)
+    stored = await cart.in_store(b"AC1032 plan")
     upload = GisUploadRequest(
         line_id=item.line_id,
         file_name="asemakaava_853.dwg",
-        content_b64=base64.b64encode(b"AC1032 plan").decode(),
+        file_id=stored.file_id,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
     )
     line = await cart.call("gis_upload", upload, OrderLineView, clerk)
     assert line.state == "fulfilled"
     with pytest.raises(Conflict):
         await cart.call("gis_upload", upload, OrderLineView, clerk)
+    assert await cart.files.exists(stored.file_id)  # a refusal never drops a delivered file
     done = await order_in(cart, me, order.order_id, "fulfilled")
     names = sorted(d.file_name for d in done.downloads)
     assert names == ["asemakaava_853.dwg", "opaskartta.pdf"]
@@ -253,25 +256,22 @@ async def test_a_product_names_its_file_by_an_uploaded_id_never_by_a_path(cart: 
     assert (await _record(cart, "guide-map")).ready_file == guide.ready_file  # unchanged
 
     content = bytes(range(256)) * 1000  # 256 kB, several chunks
-    upload = GisFileUploadRequest(
-        file_name="opaskartta_2027.pdf",
-        content_b64=base64.b64encode(content).decode(),
-        idempotency_key=f"file-{uuid.uuid4()}",
-    )
+    key = f"file-{uuid.uuid4()}"
+    upload = await _upload(cart, "opaskartta_2027.pdf", content, key)
     with pytest.raises(Forbidden):
         await cart.call("gis_upload_file", upload, GisFile, resident())
     stored = await cart.call("gis_upload_file", upload, GisFile, GIS_CLERK)
+    assert stored.file_id == upload.file_id  # the id the store issued
     assert (stored.file_name, stored.size_bytes) == ("opaskartta_2027.pdf", len(content))
-    assert await cart.call("gis_upload_file", upload, GisFile, GIS_CLERK) == stored  # replayed
+    again = await _upload(cart, "opaskartta_2027.pdf", content, key)  # streamed once more
+    assert await cart.call("gis_upload_file", again, GisFile, GIS_CLERK) == stored  # replayed
+    assert not await cart.files.exists(again.file_id)  # the second copy is not kept
     for bad in ("../evil.pdf", "/etc/passwd", ".hidden"):
+        refused_upload = await _upload(cart, bad, content)
         with pytest.raises(ValidationFailed) as refused:
-            await cart.call(
-                "gis_upload_file",
-                GisFileUploadRequest(file_name=bad, content_b64=upload.content_b64),
-                GisFile,
-                GIS_CLERK,
-            )
+            await cart.call("gis_upload_file", refused_upload, GisFile, GIS_CLERK)
         assert refused.value.details["field"] == "file_name"
+        assert not await cart.files.exists(refused_upload.file_id)  # dropped
 
     request = UpsertGisProductRequest(product=_product(guide, ready_file=stored.file_id))
     record = await cart.call("upsert_gis_product", request, GisProductRecord, GIS_CLERK)
@@ -285,8 +285,41 @@ async def test_a_product_names_its_file_by_an_uploaded_id_never_by_a_path(cart: 
     grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
     assert grant.file_id == stored.file_id
     assert grant.file_name == "opaskartta_2027.pdf"
-    store = LocalDirectoryStore(cart.settings.storage_dir)
-    assert await read_all(store, grant.file_id) == content  # byte for byte
+    assert await read_all(cart.files, grant.file_id) == content  # byte for byte
+
+
+async def _upload(
+    cart: Cart, file_name: str, content: bytes, key: str | None = None
+) -> GisFileUploadRequest:
+    """What the gateway sends cart once it has streamed an upload into the store."""
+    stored = await cart.in_store(content)
+    return GisFileUploadRequest(
+        file_name=file_name,
+        file_id=stored.file_id,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        idempotency_key=key,
+    )
+
+
+async def test_only_a_file_the_store_holds_as_described_is_registered(cart: Cart) -> None:
+    never = GisFileUploadRequest(
+        file_name="kartta.pdf", file_id=uuid.uuid4().hex, size_bytes=3, sha256="0" * 64
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await cart.call("gis_upload_file", never, GisFile, GIS_CLERK)
+    assert refused.value.details["field"] == "file_id"
+    upload = await _upload(cart, "kartta.pdf", b"map")
+    for lie in (
+        msgspec.structs.replace(upload, size_bytes=4),
+        msgspec.structs.replace(upload, sha256=hashlib.sha256(b"other").hexdigest()),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            await cart.call("gis_upload_file", lie, GisFile, GIS_CLERK)
+        assert refused.value.details["field"] == "file_id"
+    empty = await _upload(cart, "tyhja.pdf", b"")
+    with pytest.raises(ValidationFailed, match="empty"):
+        await cart.call("gis_upload_file", empty, GisFile, GIS_CLERK)
 
 
 async def test_the_public_catalogue_carries_no_file_reference(cart: Cart) -> None:
@@ -296,23 +329,23 @@ async def test_the_public_catalogue_carries_no_file_reference(cart: Cart) -> Non
     guide = next(p for p in raw["products"] if p["id"] == "guide-map")
     assert not {"ready_file", "file", "file_id", "file_path"} & set(guide)
     text = msgspec.json.encode(raw).decode()
-    assert cart.settings.storage_dir not in text
     assert ".pdf" not in text
 
 
-async def test_a_symlink_planted_in_the_storage_is_not_served(cart: Cart, tmp_path: Path) -> None:
+async def test_a_file_missing_from_the_store_is_not_found_and_no_download_is_counted(
+    cart: Cart,
+) -> None:
     me = resident()
     await fill(cart, me, library=False)
     order = await checkout(cart, me)
     await cart.publish(succeeded(order))
     (link,) = (await order_in(cart, me, order.order_id, "fulfilled")).downloads
     grant = await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
-    secret = tmp_path / "dev-issuer-key.pem"
-    secret.write_bytes(b"-----BEGIN PRIVATE KEY-----\n")
-    store = LocalDirectoryStore(cart.settings.storage_dir)
-    planted = store.root / "files" / grant.file_id[:2] / grant.file_id
-    planted.unlink()
-    planted.symlink_to(secret)
-    with pytest.raises(FileMissing):
-        await store.open(grant.file_id)
-    assert not await store.exists(grant.file_id)
+    await cart.files.delete(grant.file_id)
+    for _ in range(3):  # the limit is 2: a count would have used it up
+        with pytest.raises(NotFound, match="missing"):
+            await cart.call("download", DownloadRequest(token=link.token), DownloadGrant, None)
+    downloads = await cart.pool.fetchval(
+        "SELECT downloads FROM gis_entitlements WHERE line_id = $1", link.line_id
+    )
+    assert downloads == 1

@@ -17,11 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.booking import demo as booking_demo
 from services.booking.app import MIGRATIONS as BOOKING_MIGRATIONS
 from services.booking.app import build as build_booking
 from services.booking.settings import BookingSettings
+from services.payment import metrics as payment_metrics
 from services.payment.app import MIGRATIONS as PAYMENT_MIGRATIONS
 from services.payment.app import builder as payment_builder
 from services.payment.domain.invoices import is_valid_reference
@@ -133,6 +135,13 @@ class Suite:
     async def reservation(self, me: Principal, reservation_id: uuid.UUID) -> ReservationView:
         ref = ReservationRef(reservation_id=reservation_id)
         return await self.call("booking.v1.get", ref, ReservationView, me)
+
+
+async def overdue_gauge(suite: Suite) -> float | None:
+    """The payment service's gauge of overdue invoices after a collection round."""
+    for collect in payment_metrics.collectors(suite.payment_pool):
+        await collect()
+    return REGISTRY.get_sample_value("tcs_payment_invoices_overdue")
 
 
 def weekday_slot(days_ahead: int, hour: int) -> datetime:
@@ -272,6 +281,7 @@ async def test_an_invoiced_order_is_confirmed_exported_paid_and_overdue_when_unp
     (overdue,) = await suite.invoices(CLERK, overdue=True)
     assert overdue.invoice_id == invoice.invoice_id
     assert overdue.overdue
+    assert await overdue_gauge(suite) == 1
 
     # The bank pays the wrong amount: an anomaly for finance, the invoice stays unpaid.
     wrong = await suite.call(
@@ -313,6 +323,7 @@ async def test_an_invoiced_order_is_confirmed_exported_paid_and_overdue_when_unp
     )
     assert [r.outcome for r in imported.results] == ["paid"]
     assert await suite.invoices(CLERK, overdue=True) == []
+    assert await overdue_gauge(suite) == 0
     (now_paid,) = await suite.invoices(FINANCE)
     assert (now_paid.state, now_paid.paid_cents, now_paid.open_cents) == (
         "paid",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 from shared.contracts.cart import (
@@ -75,10 +74,13 @@ async def test_a_partly_refunded_queued_line_goes_back_to_the_queue_and_settles(
     assert await cart.outbox("evt.cart.order.fulfilled") == []
     queue = await cart.call("gis_queue", GisQueueRequest(), GisQueue, GIS_CLERK)
     assert queued.line.line_id in {i.line_id for i in queue.items}
+    stored = await cart.in_store(b"AC1032")
     upload = GisUploadRequest(
         line_id=queued.line.line_id,
         file_name="asemakaava.dwg",
-        content_b64=base64.b64encode(b"AC1032").decode(),
+        file_id=stored.file_id,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
     )
     line = await cart.call("gis_upload", upload, OrderLineView, GIS_CLERK)
     assert (line.state, line.refunded_cents) == ("fulfilled", 1000)

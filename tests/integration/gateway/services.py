@@ -86,18 +86,18 @@ async def real_services(
             yield
 
 
-def cart_settings_storage(tmp_path: Path) -> str:
-    """The cart's storage directory under `real_services` (see cart_settings)."""
-    return str(tmp_path / "gis")
-
-
 @contextlib.asynccontextmanager
 async def gateway_before_services(
-    hosted: Any, common: CommonSettings, tmp_path: Path, *, booking: bool = True
+    hosted: Any,
+    common: CommonSettings,
+    tmp_path: Path,
+    *,
+    booking: bool = True,
+    **gateway: Any,
 ) -> AsyncIterator[GatewayClient]:
-    """A gateway client (test settings) in front of `real_services`, streaming downloads from
-    the cart's GIS file store."""
-    settings = gateway_settings(gis_storage_dir=cart_settings_storage(tmp_path))
+    """A gateway client (test settings) in front of `real_services`, streaming GIS files
+    through the object store the cart checks."""
+    settings = gateway_settings(**gateway)
     async with (
         real_services(hosted, tmp_path, booking=booking),
         make_client(common, settings) as client,

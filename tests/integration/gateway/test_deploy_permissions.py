@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from services.booking.app import build as build_booking
 from services.booking.settings import BookingSettings
 from services.cart.app import MIGRATIONS as CART_MIGRATIONS
 from services.cart.app import build as build_cart
+from services.cart.demo import DEMO_FILES
 from services.cart.library.koha import KohaLibrary
 from services.insights.app import MIGRATIONS as INSIGHTS_MIGRATIONS
 from services.insights.app import build as build_insights
@@ -37,6 +39,7 @@ from tests.integration.audit.conftest import drop_audit_schema
 from tests.integration.cart.conftest import cart_settings
 from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings, make_client
 from tests.integration.gateway.test_booking_routes import free_slot
+from tests.integration.gateway.test_gis_routes import GUIDE_MAP
 from tests.integration.gateway.test_journey import eventually_state
 from tests.integration.notify.smtp import SmtpServer
 from tests.integration.shared.test_nats_permissions import (
@@ -163,6 +166,8 @@ async def test_the_saga_runs_under_the_deploy_permissions(suite, secured: Embedd
         "/api/v1/cart/reservations", json={"reservation_id": reservation_id}, headers=me
     )
     assert added.status_code == 201, added.text  # cart -> booking.v1.reservation_for_cart
+    gis = await client.post("/api/v1/cart/gis-products", json=GUIDE_MAP, headers=me)
+    assert gis.status_code == 201, gis.text
     checkout = await client.post(
         "/api/v1/cart/checkout", headers={**me, "Idempotency-Key": "deploy-1"}
     )
@@ -185,5 +190,21 @@ async def test_the_saga_runs_under_the_deploy_permissions(suite, secured: Embedd
             break
         await asyncio.sleep(0.05)
     assert state == "confirmed"
+    # GIS files in the object store: the demo's put by cart, streamed out by the gateway;
+    # a clerk's upload streamed in by the gateway and checked by cart.
+    seen = (await client.get(f"/api/v1/orders/{order['order_id']}", headers=me)).json()
+    (link,) = seen["downloads"]
+    downloaded = await client.get(link["url"])
+    assert downloaded.status_code == 200, downloaded.text
+    assert downloaded.content == DEMO_FILES["guide-map"][1]
+    clerk = await bearer(client, "clerk-gis")
+    content = os.urandom(300_000)  # three chunks
+    uploaded = await client.post(
+        "/api/v1/gis/files",
+        params={"file_name": "kartta.pdf"},
+        content=content,
+        headers={**clerk, "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
     assert (await client.get("/health")).status_code == 200
     assert violations(secured) == []

@@ -25,7 +25,7 @@ from services.gateway.asgi import traced
 from shared import tracing
 from shared.settings import CommonSettings
 from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_settings
-from tests.integration.gateway.services import cart_settings_storage, real_services
+from tests.integration.gateway.services import real_services
 
 TRACE_ID = uuid.uuid4().hex
 CLIENT_SPAN = uuid.uuid4().hex[:16]
@@ -48,7 +48,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
 async def traced_suite(
     spans: InMemorySpanExporter, hosted: Any, common_settings: CommonSettings, tmp_path: Path
 ) -> AsyncIterator[GatewayClient]:
-    settings = gateway_settings(gis_storage_dir=cart_settings_storage(tmp_path))
+    settings = gateway_settings()
     app = create_app(common_settings, settings)
     async with real_services(hosted, tmp_path), GatewayClient(app, asgi=traced(app)) as client:
         yield client

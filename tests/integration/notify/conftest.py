@@ -83,6 +83,7 @@ def fast_settings(smtp: SmtpServer, **overrides: Any) -> NotifySettings:
         "retry_delays_s": "0.2,0.4,0.8",
         "poll_interval_s": 0.1,
         "claim_s": 5.0,
+        "reminder_interval_s": 0.2,
     }
     values.update(overrides)
     return NotifySettings(**values)

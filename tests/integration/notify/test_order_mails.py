@@ -6,6 +6,7 @@ in the resident's language; a redelivered event gives no second mail."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from email.message import EmailMessage
 
 import msgspec
@@ -22,6 +23,7 @@ from shared.contracts.cart import (
     RequestRefundRequest,
 )
 from shared.contracts.common import Principal
+from shared.contracts.payment import PaymentRefunded
 from tests.integration.cart import conftest as cart_fixtures
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import checkout, fill, order_in, refunded, succeeded
@@ -197,3 +199,20 @@ async def test_a_file_refunded_before_its_mail_is_not_linked_and_staff_see_why(
     assert states["gis_file_ready"] == ("failed", "the file's download is no longer there")
     assert states["order_paid"][0] == states["refund_succeeded"][0] == "sent"
     assert all("/api/v1/downloads/" not in text_of(m) for m in notify.smtp.catcher.to(to))
+
+
+async def test_a_refund_of_an_order_notify_never_saw_tells_nobody_and_blocks_nothing(
+    shop: Cart, notify: Notify
+) -> None:
+    stranger = PaymentRefunded(
+        payment_id=uuid.uuid4(), order_id=uuid.uuid4(), amount_cents=500, provider="local",
+        refund_id=uuid.uuid4(), lines=[], reason="staff",
+    )  # fmt: skip
+    await shop.publish(stranger)
+    me, to = resident(), "after@example.fi"
+    await notify.contact(me, to)
+    await fill(shop, me, library=False)
+    order = await checkout(shop, me)
+    await shop.publish(succeeded(order))  # after the stranger's refund on the same consumer
+    await eventually(lambda: len(notify.smtp.catcher.to(to)) == 2)
+    assert await notify.pool.fetchval("SELECT count(*) FROM messages") == 2

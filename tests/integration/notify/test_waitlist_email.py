@@ -46,7 +46,7 @@ async def test_the_first_one_waiting_gets_one_mail_with_the_way_to_pay(
     assert html is not None
     assert "Reserverad åt dig till" in text.get_content()
     assert "Betala bokningen: http" in text.get_content()
-    assert '/reservations">Betala bokningen</a>' in html.get_content()
+    assert '/waitlist">Betala bokningen</a>' in html.get_content()
     assert not [p for p in mail.iter_attachments()]  # nothing booked yet: no calendar entry
 
     # The offer announced again (JetStream's window passed): no second mail.

@@ -201,17 +201,14 @@ def test_the_standin_refuses_what_stripe_refuses(standin: StripeStandIn) -> None
 def test_idempotency_replays_the_first_answer_and_refuses_other_parameters(
     standin: StripeStandIn,
 ) -> None:
-    first = call(
-        standin, "POST", "/v1/checkout/sessions", session_form(), **{"Idempotency-Key": "k1"}
-    )
-    again = call(
-        standin, "POST", "/v1/checkout/sessions", session_form(), **{"Idempotency-Key": "k1"}
-    )
+    form = session_form()  # once: its expires_at is from the clock (a second may pass)
+    first = call(standin, "POST", "/v1/checkout/sessions", form, **{"Idempotency-Key": "k1"})
+    again = call(standin, "POST", "/v1/checkout/sessions", form, **{"Idempotency-Key": "k1"})
     other = call(
         standin,
         "POST",
         "/v1/checkout/sessions",
-        session_form(client_reference_id="pay-2"),
+        {**form, "client_reference_id": "pay-2"},
         **{"Idempotency-Key": "k1"},
     )
     assert first.json() == again.json()

@@ -1,9 +1,11 @@
 """The services on a NATS cluster: NATS_URL naming every node, and the EVENTS stream created
-with 3 replicas even when the services start before the cluster has elected its leaders."""
+with 3 replicas even when the services start before the cluster has elected its leaders; the
+GIS files' bucket with 3 replicas, readable with a node gone."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from shared.events import STREAM, STREAM_NOT_READY, ensure_stream
+from shared.filestore import FileDamaged, chunks_of, open_file_store, read_all
 from shared.runtime import connect_nats, nats_servers
 from tests.chaos.cluster import NatsCluster, start_cluster
 
@@ -65,5 +68,40 @@ async def test_events_stream_gives_up_after_its_wait(planned_cluster: NatsCluste
     try:
         with pytest.raises(STREAM_NOT_READY):
             await ensure_stream(nc.jetstream(timeout=1), replicas=3, wait_s=2)
+    finally:
+        await nc.close()
+
+
+@pytest.mark.timeout(90)
+async def test_gis_files_on_3_replicas_survive_the_loss_of_a_node(
+    planned_cluster: NatsCluster,
+) -> None:
+    """GIS_FILES_REPLICAS=3: the bucket waits for the cluster like EVENTS, and a file put into
+    it is still read whole, byte for byte, with any one node gone."""
+    for node in planned_cluster.nodes:
+        node.start()
+    for node in planned_cluster.nodes:
+        node.wait_listening()
+    nc = await connect_nats(planned_cluster.url, "cluster-test")
+    try:
+        files = await open_file_store(nc, "gis-files", replicas=3, chunk_bytes=64 * 1024)
+        info = await files.js.stream_info(files.stream)
+        assert info.config.num_replicas == 3
+        content = os.urandom(1_000_000)
+        stored = await files.put(chunks_of(content))
+        leader = (info.cluster.leader if info.cluster else None) or ""
+        victim = next(
+            (n for n in planned_cluster.nodes if n.name == leader), planned_cluster.nodes[0]
+        )
+        victim.kill()
+        deadline = asyncio.get_running_loop().time() + 40
+        while True:
+            try:
+                assert await read_all(files, stored.file_id) == content
+                break
+            except (*STREAM_NOT_READY, FileDamaged):  # a new leader is being elected
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await nc.close()

@@ -171,3 +171,9 @@ def test_hectares_are_written_the_finnish_and_english_way() -> None:
         "100,25",
     ]
     assert gis_map.hectares(0.5, "en") == "0.5"
+
+
+def test_a_licence_type_is_named_in_the_pages_language_or_by_its_own_name() -> None:
+    assert gis_map.licence_name("internal use", "sv") == "För internt bruk"
+    assert gis_map.licence_name("commercial", "fi") == "Kaupalliseen käyttöön"
+    assert gis_map.licence_name("CC BY 4.0", "fi") == "CC BY 4.0"  # a licence's own name

@@ -20,10 +20,11 @@ from services.booking.handlers import CONTRACT as BOOKING
 from services.cart.handlers import CONTRACT as CART
 from services.gateway.app import create_app
 from services.gateway.clients import Call
-from services.gateway.routes import cart as cart_routes
+from services.gateway.routes import gis_files
 from services.gateway.settings import GatewaySettings
 from services.insights.handlers import CONTRACT as INSIGHTS
 from services.notify.handlers import CONTRACT as NOTIFY
+from services.notify.webhook_handlers import WEBHOOK_CONTRACT as NOTIFY_WEBHOOKS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
 from shared.settings import CommonSettings
@@ -35,6 +36,7 @@ CONTRACTS = {
     **INSIGHTS.by_subject(),
     **AUDIT.by_subject(),
     **NOTIFY.by_subject(),
+    **NOTIFY_WEBHOOKS.by_subject(),
 }
 
 # Operations only services call (with their own system principal or on a resident's behalf
@@ -50,7 +52,7 @@ INTERNAL = {
     # residents' data rights: the audit service asks each service (audit.v1.* are routed)
     *(
         f"{service}.v1.{operation}"
-        for service in ("booking", "cart", "payment")
+        for service in ("booking", "cart", "payment", "notify")
         for operation in ("personal_data", "erase_personal_data", "stale_customers")
     ),
 }
@@ -99,9 +101,10 @@ def test_every_route_declares_the_types_its_service_takes_and_sends() -> None:
 
 def test_a_route_declaring_another_reply_than_its_service_sends_is_caught() -> None:
     """The OrderView / OrderLineView mix-up, planted on the real GIS upload route."""
-    (upload,) = [r for r in cart_routes.ROUTES if r.subject == "cart.v1.gis_upload"]
+    upload = gis_files.deliver_file.opt["call"]
+    assert upload.subject == "cart.v1.gis_upload"
     planted = replace(upload, reply=cart_contracts.OrderView)
-    found = mismatches([("POST gis upload", planted.handler().opt["call"])], CONTRACTS)
+    found = mismatches([("POST gis upload", planted)], CONTRACTS)
     assert found == [
         "POST gis upload: declares GisUploadRequest -> OrderView, "
         "cart.v1.gis_upload takes GisUploadRequest -> OrderLineView"

@@ -130,6 +130,6 @@ def test_the_invoice_is_always_built_but_never_the_online_provider() -> None:
 
     assert provider_class("invoice") is InvoiceProvider
     built = build_providers(PaymentSettings(), None, production=False)  # type: ignore[arg-type]
-    assert set(built) == {"local", "invoice"}
+    assert set(built) == {"local", "invoice", "desk"}
     with pytest.raises(ValueError, match="not an online payment provider"):
         build_providers(PaymentSettings(provider="invoice"), None, production=False)  # type: ignore[arg-type]

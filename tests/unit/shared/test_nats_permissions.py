@@ -1,6 +1,6 @@
 """deploy/nats-server.conf against the names the code uses, so the two cannot drift apart:
 request subjects, internal calls between services, events, the EVENTS stream, durable
-consumers and the gateway's rate-limit bucket."""
+consumers, the gateway's rate-limit bucket and the GIS files' object store."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from services.gateway.settings import GatewaySettings
 from shared.events import STREAM
+from shared.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 CONF = ROOT / "deploy" / "nats-server.conf"
@@ -73,6 +74,34 @@ def test_the_gateway_uses_its_rate_limit_bucket() -> None:
         assert allowed(gateway, f"$JS.API.{api}.KV_{bucket}"), api
     assert allowed(gateway, f"$JS.API.DIRECT.GET.KV_{bucket}.$KV.{bucket}.abcdef")
     assert not any("ratelimit" in p for p in gateway)
+
+
+def object_store_subjects(bucket: str) -> list[str]:
+    """What a process putting, reading and dropping GIS files in `bucket` publishes on
+    (shared/filestore.py; the bucket made at start when missing)."""
+    stream = f"OBJ_{bucket}"
+    return [
+        f"$O.{bucket}.C.0123456789abcdef",  # a chunk
+        f"$O.{bucket}.M.MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",  # a description
+        f"$JS.API.DIRECT.GET.{stream}",  # the next chunk
+        f"$JS.API.DIRECT.GET.{stream}.$O.{bucket}.M.MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.STREAM.CREATE.{stream}",
+        f"$JS.API.STREAM.UPDATE.{stream}",  # GIS_FILES_REPLICAS raised
+        f"$JS.API.STREAM.PURGE.{stream}",  # a failed upload's or a dropped file's chunks
+    ]
+
+
+@pytest.mark.parametrize("user", ["gateway", "cart"])
+def test_the_gateway_and_cart_use_the_gis_files_bucket_and_only_they(user: str) -> None:
+    perms = permissions()
+    bucket = CommonSettings().gis_files_bucket
+    for subject in object_store_subjects(bucket):
+        assert allowed(perms[user]["publish"], subject), f"{user}: {subject}"
+    for other in set(perms) - {"gateway", "cart"}:
+        assert not any(allowed(perms[other]["publish"], s) for s in object_store_subjects(bucket))
+    for subject in (f"$JS.API.STREAM.DELETE.OBJ_{bucket}", "$O.other-bucket.C.x"):
+        assert not allowed(perms[user]["publish"], subject), subject
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from nats.aio.client import Client as NATS
 
 from services.booking.handlers import CONTRACT as BOOKING
 from services.cart import handlers as cart_handlers
@@ -18,7 +19,7 @@ from services.cart.wiring import wire
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts.cart import GisUploadRequest, OrderLineView, OrderView
 from shared.contracts.common import RequestContext
-from shared.filestore import LocalDirectoryStore
+from shared.filestore import ObjectStoreFiles
 from shared.operations import ContractError, ServiceContract, check_handler
 
 
@@ -91,7 +92,7 @@ def test_every_cart_use_case_agrees_with_the_cart_table(tmp_path: Path) -> None:
         None,  # type: ignore[arg-type]
         DevelopmentLibrary(),
         CartSettings(),
-        LocalDirectoryStore(str(tmp_path)),
+        ObjectStoreFiles(NATS(), "gis-files"),  # not connected: never used while binding
     )
     bound = cart_handlers.operations(services)
     assert sorted(o.name for o in bound) == sorted(cart_handlers.CONTRACT.operations)

@@ -35,10 +35,6 @@ volumes:
     emptyDir: {}
   - name: data
     emptyDir: {}
-{{- if .gisFiles }}
-  - name: gis
-    persistentVolumeClaim: {claimName: {{ .root.Values.gisStorage.existingClaim }}}
-{{- end }}
 {{- end }}
 
 {{- define "turku.container" -}}
@@ -54,7 +50,4 @@ securityContext:
 volumeMounts:
   - {name: tmp, mountPath: /tmp}
   - {name: data, mountPath: /var/lib/turku}
-{{- if .gisFiles }}
-  - {name: gis, mountPath: /var/lib/turku/gis}
-{{- end }}
 {{- end }}
