@@ -40,18 +40,6 @@ def _back(path: str, done: str) -> Redirect:
     return Redirect(path=f"{path}{joiner}done={done}", status_code=303)
 
 
-def _items(reply: Any, *names: str) -> list[Any]:
-    """The list in a reply: the reply itself, or its first field of `names` that is a list."""
-    if isinstance(reply, list):
-        return reply
-    if isinstance(reply, dict):
-        for name in names:
-            found = reply.get(name)
-            if isinstance(found, list):
-                return found
-    return []
-
-
 @get("/", name="web:home")
 async def home(request: Req) -> Response[str]:
     return page(request, "home.html")
@@ -206,14 +194,6 @@ def reservation_row(
         resource_name=found.name if found else None,
         unit_name=found.unit_name if found else None,
     )
-
-
-def _with_place(entry: dict[str, Any], resources: dict[str, bk.ResourceSummary]) -> dict[str, Any]:
-    """An untyped reply's entry (a waiting-list entry: waitlist.py, not yet typed) with its
-    resource's and unit's names."""
-    found = resources.get(str(entry.get("resource_id")))
-    names = {"resource_name": found.name, "unit_name": found.unit_name} if found else {}
-    return entry | names
 
 
 async def _resource_summary(
