@@ -97,7 +97,11 @@ def start_mail_catcher(env: dict[str, str], data_dir: Path) -> MailCatcher | Non
         return None
     env.update(NOTIFY_SMTP_HOST="127.0.0.1", NOTIFY_SMTP_PORT=str(catcher.port))
     env.setdefault("NOTIFY_SMTP_START_TLS", "false")
-    log.info("mail catcher on port %d keeps mails in %s", catcher.port, catcher.directory)
+    log.info(
+        "mail catcher on port %d keeps mails in %s (shown at /dev/mail)",
+        catcher.port,
+        catcher.directory,
+    )
     return catcher
 
 

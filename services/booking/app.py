@@ -49,7 +49,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
     return ServiceDefinition(
         name=NAME,
         version=VERSION,
-        operations=operations(bookings, availability),
+        operations=operations(bookings, availability, infra.requester),
         consumers=consumers() + waitlist_offers.consumers(bookings),
         background=[
             every(settings.sweep_interval_s, sweep, name="booking hold sweeper"),

@@ -29,6 +29,13 @@ class Approvals:
             cached = await replayed(conn, "approve", principal, req, c.ReservationView)
             if cached is not None:
                 return cached
+            if r.series_id is not None and await conn.fetchval(
+                "SELECT true FROM seasons WHERE id = $1", r.series_id
+            ):
+                raise Conflict(
+                    "an occurrence of a seasonal slot is approved with its season",
+                    field="reservation_id",
+                )
             if r.state == "requested" and r.expires_at and r.expires_at < b.now():
                 raise HoldExpired("the request was not decided in time", field="reservation_id")
             r.state = transition(r.state, "approve" if r.gross_cents else "approve_free")

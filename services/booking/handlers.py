@@ -15,6 +15,7 @@ from services.booking.closures import Closures
 from services.booking.desk import Desk
 from services.booking.quotes import Quotes
 from services.booking.resource_settings import ResourceSettings
+from services.booking.seasons import Seasons
 from services.booking.series import Series
 from services.booking.service import Bookings
 from services.booking.staff import Staff
@@ -22,7 +23,8 @@ from services.booking.waitlist import Waitlist
 from shared.contracts import audit as a
 from shared.contracts import booking as c
 from shared.contracts import desk as d
-from shared.messaging import Operation
+from shared.contracts import season as s
+from shared.messaging import Operation, Requester
 from shared.operations import ServiceContract
 
 CONTRACT = ServiceContract(
@@ -73,6 +75,14 @@ CONTRACT = ServiceContract(
         "desk_hold": (d.DeskHoldRequest, c.HoldReply),
         "desk_cancel": (d.DeskCancelRequest, c.CancelReply),
         "desk_search": (d.DeskSearchRequest, d.DeskSearchReply),
+        # seasonal fixed slots (issue 19); season_month is what payment invoices
+        "apply_season": (s.ApplySeasonRequest, s.SeasonView),
+        "get_season": (s.SeasonRef, s.SeasonView),
+        "list_seasons": (s.ListSeasonsRequest, s.SeasonList),
+        "approve_season": (s.SeasonRef, s.SeasonView),
+        "deny_season": (s.DenySeasonRequest, s.SeasonView),
+        "season_month": (s.SeasonMonthRequest, s.SeasonMonth),
+        "approved_seasons": (s.ApprovedSeasonsRequest, s.ApprovedSeasons),  # internal
         # residents' data rights (GDPR): internal, the audit service's only
         "personal_data": (a.PersonalDataRequest, a.PersonalData),
         "erase_personal_data": (a.ErasePersonalDataRequest, a.ErasedCounts),
@@ -108,11 +118,18 @@ VIEWS = frozenset(
         "personal_data",
         "stale_customers",
         "desk_search",
+        "get_season",
+        "list_seasons",
+        "season_month",
+        "approved_seasons",
     }
 )
 
 
-def operations(bookings: Bookings, availability: Availability) -> list[Operation[Any]]:
+def operations(
+    bookings: Bookings, availability: Availability, requester: Requester | None = None
+) -> list[Operation[Any]]:
+    seasons = Seasons(bookings, requester)
     series = Series(bookings)
     approvals = Approvals(bookings)
     calendars = Calendars(bookings)
@@ -168,6 +185,13 @@ def operations(bookings: Bookings, availability: Availability) -> list[Operation
             "desk_hold": desk.hold,
             "desk_cancel": desk.cancel,
             "desk_search": desk.search,
+            "apply_season": seasons.apply,
+            "get_season": seasons.get,
+            "list_seasons": seasons.list_seasons,
+            "approve_season": seasons.approve,
+            "deny_season": seasons.deny,
+            "season_month": seasons.month,
+            "approved_seasons": seasons.approved,
             "personal_data": personal.personal_data,
             "erase_personal_data": personal.erase_personal_data,
             "stale_customers": personal.stale_customers,

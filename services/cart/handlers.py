@@ -35,6 +35,7 @@ CONTRACT = ServiceContract(
         "upsert_merchant": (c.UpsertMerchantRequest, c.Merchant),
         "set_accounting": (c.SetAccountingRequest, c.AccountingEntry),
         "list_accounting": (c.ListAccountingRequest, c.AccountingList),
+        "accounting_for": (c.AccountingForRequest, c.AccountingDimensions),  # internal
         "set_vat_rate": (c.SetVatRateRequest, c.VatRate),
         "list_vat_rates": (c.ListVatRatesRequest, c.VatRateList),
         "list_gis_products": (c.ListGisProductsRequest, c.GisProductList),
@@ -71,6 +72,7 @@ READS: frozenset[str] = frozenset(
         "order_for_payment",
         "list_merchants",
         "list_accounting",
+        "accounting_for",
         "list_vat_rates",
         "list_gis_products",
         "gis_queue",
@@ -105,6 +107,7 @@ def operations(s: CartServices) -> list[Operation[Any]]:
             "upsert_merchant": s.catalogue.upsert_merchant,
             "set_accounting": s.catalogue.set_accounting,
             "list_accounting": s.catalogue.list_accounting,
+            "accounting_for": s.catalogue.accounting_for,
             "set_vat_rate": s.catalogue.set_vat_rate,
             "list_vat_rates": s.catalogue.list_vat_rates,
             "list_gis_products": s.gis.list_products,

@@ -19,6 +19,7 @@ from services.gateway.clients import Services
 from services.gateway.contacts import ContactSeeder
 from services.gateway.cross_site import allowed_origins
 from services.gateway.dev_issuer import DevIssuer, dev_issuer_router, sign_out
+from services.gateway.dev_mail import dev_mail_router
 from services.gateway.oidc import JwksCache, TokenVerifier, http_jwks_fetcher
 from services.gateway.ratelimit import SharedRateLimiter, open_bucket
 from services.gateway.request import GatewayRequest
@@ -140,6 +141,8 @@ def create_app(
     ]
     if dev is not None:
         handlers.append(dev_issuer_router(dev, gateway, secure_cookies))
+    if common.env == "development":  # the local mail catcher's mails (never in production)
+        handlers.append(dev_mail_router())
     cors = (
         CORSConfig(
             allow_origins=gateway.cors_origin_list,

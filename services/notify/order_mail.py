@@ -33,12 +33,15 @@ SUBJECTS = {
     "refund_succeeded": "Refund: order {order}",
     "library_payment_registered": "Library payment registered: order {order}",
     "gis_file_ready": "Your file is ready: {file}",
+    "payment_due": "Your order {order} is waiting for payment",
 }
 INTROS = {
     "order_paid": "thank you for your payment. Your receipt is below.",
     "refund_succeeded": "we have refunded money to you.",
     "library_payment_registered": "your payment has been registered in the library system.",
     "gis_file_ready": "the file you ordered is ready to download.",
+    "payment_due": "your order is held for you until the time below. Pay before then, or the "
+    "order is cancelled and what it holds is released.",
 }
 ORDER_KINDS = frozenset(SUBJECTS)
 # Every text these mails use (tests/unit/notify checks each is in the fi and sv catalogues).
@@ -58,6 +61,8 @@ TEXTS = (
     "Download",
     "The link is valid until {time}.",
     "Your order",
+    "Pay by",
+    "Pay for the order",
 )
 
 
@@ -183,6 +188,11 @@ class OrderMails:
                      for line in data["lines"] if line["description"]]  # fmt: skip
             rows.append((_("Refunded"), lang.money(int(data["amount_cents"]))))
             return Content(rows, order_link, _("Your order"))
+        if kind == "payment_due":
+            deadline = datetime.fromisoformat(str(data["payment_deadline"]))
+            rows.append((_("Total"), lang.money(int(data["total_cents"]))))
+            rows.append((_("Pay by"), local_time(deadline, lang)))
+            return Content(rows, order_link, _("Pay for the order"))
         if kind == "library_payment_registered":
             rows.append((str(data["description"]), lang.money(int(data["amount_cents"]))))
             rows.append((_("Registered"), local_time(now, lang)))

@@ -10,6 +10,8 @@ before its refund arrives (the stream's order)."""
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,10 +23,13 @@ from shared.contracts import payment as p
 from shared.contracts.common import Event
 
 log = logging.getLogger(__name__)
+# How long before an unpaid order's payment window closes its buyer is reminded to pay.
+PAYMENT_DUE_BEFORE = timedelta(minutes=10)
 
 ORDER_EVENTS: tuple[type[Event], ...] = (
     c.OrderCreated,
     c.OrderPaid,
+    c.OrderCancelled,
     p.PaymentRefunded,
     c.LibraryPaymentRecorded,
     c.GisFileReady,
@@ -63,8 +68,10 @@ async def tell(
     kind: str,
     merchant_id: str,
     data: dict[str, Any],
+    not_before: datetime | None = None,
 ) -> None:
-    """Record the e-mail of `kind` to `customer` (or, without an address, why not)."""
+    """Record the e-mail of `kind` to `customer` (or, without an address, why not), to go at
+    once or at `not_before`."""
     recipient = await store.recipient(conn, customer)
     skipped = email_skip_reason(kind, recipient)
     await store.add_message(
@@ -78,6 +85,7 @@ async def tell(
         address=recipient.email if recipient and not skipped else None,
         data=data,
         skipped=skipped,
+        not_before=not_before,
     )
 
 
@@ -100,11 +108,40 @@ async def on_refund(conn: asyncpg.Connection, event: p.PaymentRefunded) -> None:
     await tell(conn, event, known.customer, "refund_succeeded", one_merchant(merchants), data)
 
 
+async def payment_due(conn: asyncpg.Connection, event: c.OrderCreated) -> None:
+    """A reminder PAYMENT_DUE_BEFORE before the order's payment window closes (none when the
+    window is shorter than that and a minute); paying or cancelling calls it off."""
+    due = event.payment_deadline - PAYMENT_DUE_BEFORE
+    if due < datetime.now(UTC) + timedelta(minutes=1):
+        return
+    data = {
+        "order_id": str(event.order_id),
+        "order_number": event.order_number,
+        "total_cents": event.total_cents,
+        "payment_deadline": event.payment_deadline.isoformat(),
+    }
+    merchant = one_merchant([line.merchant_id for line in event.lines])
+    await tell(conn, event, event.customer, "payment_due", merchant, data, not_before=due)
+
+
+async def call_off_payment_due(conn: asyncpg.Connection, order_id: uuid.UUID) -> None:
+    """The order was paid or cancelled: its reminder, not sent yet, goes (nothing was told)."""
+    await conn.execute(
+        """DELETE FROM messages WHERE kind = 'payment_due' AND state = 'pending'
+               AND claimed_until IS NULL AND data->>'order_id' = $1""",
+        str(order_id),
+    )
+
+
 async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
     if isinstance(event, c.OrderCreated | c.OrderPaid):
         await order_store.remember(
             conn, event.order_id, event.order_number, event.customer, event.lines
         )
+    if isinstance(event, c.OrderCreated):
+        await payment_due(conn, event)
+    elif isinstance(event, c.OrderPaid | c.OrderCancelled):
+        await call_off_payment_due(conn, event.order_id)
     if isinstance(event, c.OrderPaid):
         merchant = one_merchant([line.merchant_id for line in event.lines])
         await tell(conn, event, event.customer, "order_paid", merchant, receipt_data(event))

@@ -18,6 +18,7 @@ from services.payment.service import Payments
 from services.payment.settings import PaymentSettings
 from shared.contracts.common import RequestContext
 from shared.contracts.payment import WebhookRequest
+from shared.errors import Unavailable
 from shared.retention import Retention
 from shared.runtime import Infra, ServiceDefinition, every, run_until_signalled
 from shared.settings import CommonSettings, from_env
@@ -69,6 +70,15 @@ def builder(settings: PaymentSettings) -> Callable[[Infra], ServiceDefinition]:
             every(settings.sweep_interval_s, payments.sweep_expired),
             every(settings.sweep_interval_s, refunds.retry_pending),
         ]
+        if settings.season_invoice_interval_s > 0:
+            background.append(
+                every(
+                    settings.season_invoice_interval_s,
+                    payments.invoice_ended_months,
+                    name="season month invoicing",
+                    transient=(Unavailable,),  # booking or cart not answering for a while
+                )
+            )
         if isinstance(local, LocalProvider):  # webhooks not acknowledged yet, each after its pause
             background.append(
                 every(

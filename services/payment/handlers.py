@@ -17,6 +17,7 @@ from shared.contracts import audit as a
 from shared.contracts import desk as d
 from shared.contracts import invoicing as i
 from shared.contracts import payment as c
+from shared.contracts import season as s
 from shared.messaging import Operation
 from shared.operations import ServiceContract
 
@@ -40,6 +41,7 @@ CONTRACT = ServiceContract(
         "list_organisations": (i.ListOrganisationsRequest, i.OrganisationList),
         "list_invoices": (i.ListInvoicesRequest, i.InvoiceList),
         "import_invoice_payments": (i.ImportInvoicePaymentsRequest, i.InvoicePaymentImport),
+        "invoice_season_month": (s.InvoiceSeasonMonthRequest, i.InvoiceView),
         # the service desk (issue 19)
         "desk_pay": (d.DeskPayRequest, c.PaymentView),
         "desk_receipt": (d.DeskReceiptRequest, d.DeskReceipt),
@@ -103,6 +105,7 @@ def operations(
             "list_organisations": payments.invoicing.list_organisations,
             "list_invoices": payments.invoicing.list_invoices,
             "import_invoice_payments": payments.invoicing.import_payments,
+            "invoice_season_month": payments.invoice_season_month,
             "desk_pay": desk.pay,
             "desk_receipt": desk.receipt,
             "create_payment_link": desk.create_link,

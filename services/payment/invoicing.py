@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -32,7 +32,7 @@ from services.payment.domain.orders import check_payable
 from services.payment.transitions import Applied, apply
 from shared import idempotency
 from shared.access import CLERKS, acts_for_department
-from shared.contracts.cart import OrderForPayment
+from shared.contracts.cart import OrderForPayment, OrderLineSnapshot
 from shared.contracts.common import Principal, RequestContext
 from shared.contracts.invoicing import (
     ImportedPayment,
@@ -42,6 +42,7 @@ from shared.contracts.invoicing import (
     InvoiceList,
     InvoicePaymentImport,
     InvoicePaymentRow,
+    InvoiceView,
     ListInvoicesRequest,
     ListOrganisationsRequest,
     OrganisationList,
@@ -49,10 +50,18 @@ from shared.contracts.invoicing import (
     SaveOrganisationRequest,
 )
 from shared.contracts.payment import PaymentView, StartPaymentRequest
+from shared.contracts.season import InvoiceSeasonMonthRequest, SeasonMonth
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 INVOICE = "invoice"  # the provider name of invoices
+# A season's month is invoiced as an order of its own: id uuid5(this, "season|month"), so
+# the one live payment an order may have makes a month invoiced once.
+SEASON_MONTH_ORDERS = uuid.UUID("3f6d2a8e-5c41-4b7a-9e0d-2a1c6b8f4d17")
+
+
+def season_month_order(season_id: uuid.UUID, month: str) -> uuid.UUID:
+    return uuid.uuid5(SEASON_MONTH_ORDERS, f"{season_id}|{month}")
 
 
 def today() -> date:
@@ -249,6 +258,53 @@ class Invoicing:
             lines=lines,
         )
         return applied
+
+    # --- a season's month (seasonal fixed slots, issue 19) -----------------------------------
+
+    async def invoice_season_month(
+        self,
+        req: InvoiceSeasonMonthRequest,
+        season: SeasonMonth,
+        lines: list[OrderLineSnapshot],
+        principal: Principal,
+    ) -> InvoiceView:
+        """One invoice of the month's confirmed occurrences to the season's organisation, as
+        an order of its own (`season_month_order`): issued once; a second time `conflict`."""
+        operation = "payment.invoice_season_month"
+        async with self.pool.acquire() as conn:
+            cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)
+            if cached is not None:
+                return msgspec.json.decode(cached, type=InvoiceView)
+            org = await invoice_store.organisation(conn, season.organisation_id)
+        if org is None:
+            raise NotFound("the season's organisation is not known here", field="season_id")
+        total = sum(line.gross_cents for line in lines)
+        if total <= 0:
+            raise ValidationFailed("the month's occurrences cost nothing", field="month")
+        order_id = season_month_order(req.season_id, req.month)
+        order = OrderForPayment(
+            order_id=order_id,
+            order_number=f"S{req.month.replace('-', '')}-{req.season_id.hex[:8].upper()}",
+            customer=season.applicant,
+            state="awaiting_payment",
+            total_cents=total,
+            reference_number="",
+            sale_date=today(),
+            payment_deadline=datetime.now(UTC) + timedelta(days=self.terms_days),
+            lines=lines,
+        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock_order(conn, order_id)
+            row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE)
+            if row is None:
+                raise Conflict(f"{req.month} of this season is invoiced already", field="month")
+            applied = await self._issue(conn, row, order, org, principal)
+            invoice = await invoice_store.invoice_of_payment(conn, row["id"])
+            assert invoice is not None  # issued in this transaction
+            reply = invoice_store.invoice_view(invoice, today())
+            await idempotency.remember(conn, operation, principal, req.idempotency_key, req, reply)
+        await self.closing.follow_up(applied)
+        return reply
 
     # --- invoices -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import parse_qsl
 
 import asyncpg
@@ -26,7 +26,8 @@ from services.payment.domain.orders import (
     check_provider_limits,
     provider_expiry,
 )
-from services.payment.invoicing import Invoicing
+from services.payment.invoicing import Invoicing, season_month_order
+from services.payment.invoicing import today as invoicing_today
 from services.payment.providers.base import (
     Delivery,
     InvalidSignature,
@@ -41,8 +42,15 @@ from services.payment.providers.local import LocalProvider
 from services.payment.refunds import Refunds
 from services.payment.transitions import apply
 from shared import idempotency
-from shared.contracts.cart import OrderForPayment, OrderForPaymentRequest
+from shared.contracts.cart import (
+    AccountingDimensions,
+    AccountingForRequest,
+    OrderForPayment,
+    OrderForPaymentRequest,
+    OrderLineSnapshot,
+)
 from shared.contracts.common import Principal, RequestContext, system_principal
+from shared.contracts.invoicing import InvoiceView
 from shared.contracts.payment import (
     CancelPaymentRequest,
     GetPaymentRequest,
@@ -52,8 +60,16 @@ from shared.contracts.payment import (
     WebhookAck,
     WebhookRequest,
 )
+from shared.contracts.season import (
+    ApprovedSeasons,
+    ApprovedSeasonsRequest,
+    InvoiceSeasonMonthRequest,
+    SeasonMonth,
+    SeasonMonthRequest,
+)
 from shared.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     ServiceError,
     Unavailable,
@@ -65,6 +81,21 @@ from shared.errors import (
 from shared.messaging import Requester, subject_for
 
 log = logging.getLogger(__name__)
+
+# The invoicing job looks back this far for seasons with an ended month not invoiced.
+SEASON_MONTHS_BACK_DAYS = 400
+
+
+def ended_months(first_day: date, last_day: date, this_month: date) -> list[str]:
+    """The months (YYYY-MM) of a season from its first day's to its last day's that ended
+    before `this_month` (its first day)."""
+    months = []
+    month = first_day.replace(day=1)
+    while month < this_month and month <= last_day:
+        months.append(f"{month:%Y-%m}")
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return months
+
 
 FREE = "free"  # a zero-total order's payment: no provider, paid at once
 OTHER_NEWS = frozenset({"refund", "dispute", "processing"})  # not a move of the payment
@@ -130,6 +161,95 @@ class Payments:
             OrderForPayment,
             ctx=system,
         )
+
+    async def invoice_season_month(
+        self, req: InvoiceSeasonMonthRequest, ctx: RequestContext
+    ) -> InvoiceView:
+        """Staff: a month of an approved season invoiced to its organisation. Booking checks
+        that the caller is staff of the resource's department (asked with their principal);
+        cart gives each line's accounting dimensions, as checkout would."""
+        principal = signed_in(ctx)
+        if not (principal.has("staff", "admin") or principal.is_system):
+            raise Forbidden("staff of the resource's department only", field="season_id")
+        season = await self.requester.call(
+            subject_for("booking", "season_month"),
+            SeasonMonthRequest(season_id=req.season_id, month=req.month),
+            SeasonMonth,
+            ctx=ctx,
+        )
+        system = RequestContext(
+            principal=system_principal("payment"),
+            request_id=ctx.request_id,
+            traceparent=ctx.traceparent,
+        )
+        day = invoicing_today()
+        dims: dict[tuple[str, str], AccountingDimensions] = {}
+        lines = []
+        for line in season.lines:
+            key = (line.merchant_id, line.cost_centre)
+            if key not in dims:
+                dims[key] = await self.requester.call(
+                    subject_for("cart", "accounting_for"),
+                    AccountingForRequest(merchant_id=key[0], cost_centre=key[1], on=day),
+                    AccountingDimensions,
+                    ctx=system,
+                )
+            lines.append(
+                OrderLineSnapshot(
+                    line_id=line.reservation_id,
+                    kind="reservation",
+                    reference=str(line.reservation_id),
+                    description=line.description,
+                    merchant_id=line.merchant_id,
+                    cost_centre=line.cost_centre,
+                    gross_cents=line.gross_cents,
+                    net_cents=line.net_cents,
+                    vat_cents=line.vat_cents,
+                    vat_rate_bp=line.vat_rate_bp,
+                    accounting=dims[key],
+                )
+            )
+        return await self.invoicing.invoice_season_month(req, season, lines, principal)
+
+    async def invoice_ended_months(self, today: date | None = None) -> int:
+        """The background job: every ended month of each approved season not invoiced yet is
+        invoiced (as by staff, `invoice_season_month`, issued by `system:payment`). Replicas
+        may run it at once: the month's own order takes one live payment, the other replica
+        is told `conflict` and goes on. A month without confirmed occurrences is skipped."""
+        day = today or invoicing_today()
+        this_month = day.replace(day=1)
+        ctx = RequestContext(principal=system_principal("payment"))
+        issued, offset = 0, 0
+        while True:
+            page = await self.requester.call(
+                subject_for("booking", "approved_seasons"),
+                ApprovedSeasonsRequest(
+                    begun_before=this_month,
+                    ended_since=this_month - timedelta(days=SEASON_MONTHS_BACK_DAYS),
+                    offset=offset,
+                ),
+                ApprovedSeasons,
+                ctx=ctx,
+            )
+            for season in page.seasons:
+                for month in ended_months(season.first_day, season.last_day, this_month):
+                    order_id = season_month_order(season.season_id, month)
+                    async with self.pool.acquire() as conn:
+                        if await store.live_payment_of_order(conn, order_id) is not None:
+                            continue  # invoiced already
+                    req = InvoiceSeasonMonthRequest(season_id=season.season_id, month=month)
+                    try:
+                        await self.invoice_season_month(req, ctx)
+                        issued += 1
+                    except (Conflict, ValidationFailed):
+                        continue  # another replica was first / nothing to invoice that month
+                    except ServiceError as exc:
+                        log.warning(
+                            "season %s %s not invoiced: %s", season.season_id, month, exc.code
+                        )
+            if len(page.seasons) < 500:
+                return issued
+            offset += 500
 
     async def start(self, req: StartPaymentRequest, ctx: RequestContext) -> PaymentView:
         principal = signed_in(ctx)

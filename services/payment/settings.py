@@ -57,6 +57,9 @@ class PaymentSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Invoices (issue 19): payment terms, days net from the invoice date (a due date on a
     # weekend moves to the Monday after).
     invoice_terms_days: int = 14
+    # Seasonal fixed slots (issue 19): how often the job invoices the ended months of approved
+    # seasons (0: never; staff invoice them by hand).
+    season_invoice_interval_s: float = 3600.0
 
     def public_address(self, environ: dict[str, str] | None = None) -> str:
         """`public_url`, else the gateway's own address (PUBLIC_URL, else HOST:PORT)."""

@@ -455,6 +455,16 @@ class AccountingList(msgspec.Struct, frozen=True, kw_only=True):
     entries: list[AccountingEntry]
 
 
+class AccountingForRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`cart.v1.accounting_for` (internal, our services only): the dimensions a line of
+    `merchant_id` / `cost_centre` is booked to on `on`, as checkout would choose them (payment
+    asks it for the lines of a season's monthly invoice, issue 19)."""
+
+    merchant_id: MerchantId
+    cost_centre: str = ""
+    on: date
+
+
 class VatRate(msgspec.Struct, frozen=True, kw_only=True):
     code: VatRateCode  # general | reduced_13_5 | reduced_10 | zero
     rate_bp: int

@@ -88,3 +88,36 @@ async def test_a_bad_value_in_a_page_address_names_the_field_on_a_page(web_suite
     assert response.headers["content-type"].startswith("text/html")
     assert "Platser" in response.text  # the field, named in Swedish
     assert response.text.count("validation_failed") == 1  # the data attribute only
+
+
+async def test_a_refused_form_comes_back_to_its_page_without_a_referer(web_suite: Suite) -> None:
+    """Every POST form names its page, so the error is answered on the form even when the
+    browser sends no Referer (Referrer-Policy: no-referrer, a privacy extension)."""
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        signed_in = await client.post(
+            "/dev-issuer/sign-in", data={"user": "resident-turku", "next": "/library"}
+        )
+        assert signed_in.status_code == 303
+        page = await client.get("/library")
+        assert page.status_code == 200, page.text[:300]
+        forms = re.findall(r'<form[^>]*method="post"[^>]*>\s*<input[^>]*>', page.text)
+        assert forms
+        assert all('name="return_to" value="/library"' in f for f in forms)
+        refused = await client.post(
+            "/library/card", data={"card_number": "12", "pin": "1", "return_to": "/library"}
+        )
+        assert refused.status_code == 303
+        assert refused.headers["location"] == "/library"
+        again = await client.get("/library")
+    assert 'data-field="card_number"' in again.text
+    assert 'value="12"' in again.text  # the input kept; never the PIN
+
+
+async def test_a_return_to_off_site_is_never_followed(web_suite: Suite) -> None:
+    async with httpx.AsyncClient(base_url=web_suite.url) as client:
+        await client.post("/dev-issuer/sign-in", data={"user": "resident-turku", "next": "/"})
+        refused = await client.post(
+            "/library/card",
+            data={"card_number": "12", "pin": "1", "return_to": "//evil.example/"},
+        )
+    assert not refused.headers.get("location", "").startswith("//")

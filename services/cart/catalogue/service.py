@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.cart.access import require_role
+from services.cart.access import require_role, signed_in
 from services.cart.catalogue import store
 from shared.contracts.cart import (
+    AccountingDimensions,
     AccountingEntry,
+    AccountingForRequest,
     AccountingList,
     ListAccountingRequest,
     ListMerchantsRequest,
@@ -21,7 +23,7 @@ from shared.contracts.cart import (
     VatRateList,
 )
 from shared.contracts.common import RequestContext
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed
 
 
 class Catalogue:
@@ -62,6 +64,15 @@ class Catalogue:
         require_role(ctx, "admin", "finance")
         async with self.pool.acquire() as conn:
             return AccountingList(entries=await store.accounting_entries(conn, req.merchant_id))
+
+    async def accounting_for(
+        self, req: AccountingForRequest, ctx: RequestContext
+    ) -> AccountingDimensions:
+        """Our services only: the dimensions checkout would give such a line on the day."""
+        if not signed_in(ctx).is_system:
+            raise Forbidden("for our services only")
+        async with self.pool.acquire() as conn:
+            return await store.dimensions_for(conn, req.merchant_id, req.cost_centre, "", req.on)
 
     async def set_vat_rate(self, req: SetVatRateRequest, ctx: RequestContext) -> VatRate:
         require_role(ctx, "admin")

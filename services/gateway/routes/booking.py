@@ -15,10 +15,12 @@ from services.gateway.routes.operation import OperationRoute
 from services.gateway.routes.replies import absolute_url, text_media_type
 from services.gateway.routes.who import ANYONE, RESIDENT, SIGNED_IN, STAFF, Who
 from shared.contracts import booking as c
+from shared.contracts import season as s
 
 BOOKERS = Who(roles=("resident", "staff", "admin"))
 R = "/reservations/{reservation_id:uuid}"
 W = "/waitlist/{entry_id:uuid}"
+S = "/seasons/{season_id:uuid}"
 # A status beyond every route's (OpenAPI): a hold or a request that ran out of time is 410.
 EXPIRED = (410,)
 # Prices are public; a signed-in caller's own customer group applies unless one is asked for.
@@ -375,6 +377,55 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         c.WaitlistEntryView,
         BOOKERS,
         "Decline an offer: its hold is released and the time offered to the next one",
+        status_code=200,
+    ),
+    # Seasonal fixed slots (issue 19): an organisation's contact person (or staff) applies,
+    # staff of the resource's department decide on the whole season.
+    OperationRoute(
+        "POST",
+        "/seasons",
+        "booking.v1.apply_season",
+        s.ApplySeasonRequest,
+        s.SeasonView,
+        BOOKERS,
+        "Apply for a seasonal fixed slot for an organisation (its occurrences are requested)",
+    ),
+    OperationRoute(
+        "GET",
+        "/seasons",
+        "booking.v1.list_seasons",
+        s.ListSeasonsRequest,
+        s.SeasonList,
+        BOOKERS,
+        "Seasons: staff those of their departments (state=applied: waiting), others their own",
+    ),
+    OperationRoute(
+        "GET",
+        S,
+        "booking.v1.get_season",
+        s.SeasonRef,
+        s.SeasonView,
+        BOOKERS,
+        "A season with its occurrences and conflicts (the applicant, staff of the department)",
+    ),
+    OperationRoute(
+        "POST",
+        f"{S}/approve",
+        "booking.v1.approve_season",
+        s.SeasonRef,
+        s.SeasonView,
+        STAFF,
+        "Approve a season: every occurrence still requested is confirmed, the others listed",
+        status_code=200,
+    ),
+    OperationRoute(
+        "POST",
+        f"{S}/deny",
+        "booking.v1.deny_season",
+        s.DenySeasonRequest,
+        s.SeasonView,
+        STAFF,
+        "Deny a season with a reason (every occurrence requested is denied)",
         status_code=200,
     ),
     OperationRoute(

@@ -50,6 +50,16 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         STAFF,
         "Set a department's e-mail sender, reply-to and footer per language",
     ),
+    OperationRoute(
+        "PUT",
+        "/resources/{resource_id:uuid}/reminders",
+        "notify.v1.set_reminder_hours",
+        c.SetReminderHoursRequest,
+        c.ReminderHours,
+        STAFF,
+        "How many hours before its reservations a resource's reminders go (0: none; "
+        "null: the default)",
+    ),
 ]
 
 

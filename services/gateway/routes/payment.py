@@ -22,6 +22,7 @@ from services.gateway.routes.who import ANYONE, FINANCE, RESIDENT, SIGNED_IN, ST
 from services.gateway.web.render import page
 from shared.contracts import invoicing as i
 from shared.contracts import payment as c
+from shared.contracts import season as s
 from shared.errors import ValidationFailed
 
 # Organisations and invoices (issue 19): contact persons (residents) and staff invoice orders;
@@ -189,6 +190,15 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         i.InvoiceList,
         INVOICE_READERS,
         "Invoices and credit notes (overdue=true: unpaid after their due date)",
+    ),
+    OperationRoute(
+        "POST",
+        "/seasons/{season_id:uuid}/invoices",
+        "payment.v1.invoice_season_month",
+        s.InvoiceSeasonMonthRequest,
+        i.InvoiceView,
+        STAFF,
+        "Invoice a month of an approved season to its organisation (once per month)",
     ),
     OperationRoute(
         "POST",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,23 @@ def _form_context(state: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     }
 
 
+_POST_FORM = re.compile(r'(<form\b[^>]*\bmethod="post"[^>]*>)')
+
+
+def with_return_to(html: str, request: Request[Any, Any, Any]) -> str:
+    """Every POST form of the page names the page (`return_to`), so that an error is answered
+    on it even when the browser sends no Referer (a privacy setting or policy). A page whose
+    form names another page for its errors (the summary step) keeps that."""
+    if request.method != "GET" or 'name="return_to"' in html:
+        return html
+    query = "&".join(
+        p for p in request.url.query.split("&") if p and not p.startswith(("done=", "refund="))
+    )
+    here = request.url.path + (f"?{query}" if query else "")
+    field = Markup('<input type="hidden" name="return_to" value="{}">').format(here)
+    return _POST_FORM.sub(lambda m: m.group(1) + str(field), html)
+
+
 def page(
     request: Request[Any, Any, Any],
     template: str,
@@ -194,7 +212,7 @@ def page(
         field = str(values.get("field") or "")
         text = i18n.error_message(lang, values.get("code"), field, values.get("details"))
         context["error_text"] = f"{i18n.field_label(lang, field)}: {text}" if field else text
-    html = _ENV.get_template(f"web/{template}").render(context)
+    html = with_return_to(_ENV.get_template(f"web/{template}").render(context), request)
     response = Response(
         html,
         status_code=status_code,

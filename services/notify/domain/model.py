@@ -70,6 +70,7 @@ EMAIL_KINDS = {
     "library_payment_registered": False,
     "gis_file_ready": False,
     "reminder": True,
+    "payment_due": True,  # a reminder too: before an unpaid order's payment window closes
     "waitlist_offered": False,
 }
 

@@ -38,8 +38,9 @@ from tests.standins.koha import KohaStandIn, KohaState
 @contextlib.asynccontextmanager
 async def real_services(
     hosted: Any, tmp_path: Path, *, booking: bool = True
-) -> AsyncIterator[None]:
-    """Cart and payment (and booking unless `booking=False`) answering on NATS."""
+) -> AsyncIterator[dict[str, Any]]:
+    """Cart and payment (and booking unless `booking=False`) answering on NATS; yields the
+    running services by name (`payment`, `cart`) for tests that call their parts."""
     with KohaStandIn(KohaState()) as koha:
         settings = cart_settings(tmp_path, koha)
         library = KohaLibrary(koha.url, "cart-client", "cart-secret", timeout_s=2.0)
@@ -83,7 +84,7 @@ async def real_services(
                 )
             )
             stack.push_async_callback(clean_schema, telling.infra.pool, "notify")
-            yield
+            yield {"payment": paying, "cart": cart}
 
 
 @contextlib.asynccontextmanager

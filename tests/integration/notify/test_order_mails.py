@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import msgspec
 import pytest
@@ -17,6 +19,7 @@ from services.notify.texts import Language, load
 from shared.contracts.cart import (
     DownloadGrant,
     DownloadRequest,
+    OrderCancelled,
     OrderPaid,
     OrderView,
     RefundRequestView,
@@ -216,3 +219,79 @@ async def test_a_refund_of_an_order_notify_never_saw_tells_nobody_and_blocks_not
     await shop.publish(succeeded(order))  # after the stranger's refund on the same consumer
     await eventually(lambda: len(notify.smtp.catcher.to(to)) == 2)
     assert await notify.pool.fetchval("SELECT count(*) FROM messages") == 2
+
+
+DUE = {
+    "fi": ("Tilauksesi {n} odottaa maksua", "Maksettava viimeistään"),
+    "sv": ("Din beställning {n} väntar på betalning", "Betala senast"),
+    "en": ("Your order {n} is waiting for payment", "Pay by"),
+}
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+async def test_an_unpaid_order_reminds_its_buyer_before_the_window_closes(
+    shop: Cart, notify: Notify, lang: str
+) -> None:
+    me, to = resident(), f"unpaid-{lang}@example.fi"
+    await notify.contact(me, to, locale=lang)
+    await fill(shop, me, library=False)
+    order = await checkout(shop, me)  # not paid
+
+    async def due_recorded() -> list[Any]:
+        return [m for m in await notify.messages(me.subject) if m.kind == "payment_due"]
+
+    await eventually(due_recorded)
+    due_at = await notify.pool.fetchval(
+        "SELECT next_attempt_at FROM messages WHERE kind = 'payment_due' AND customer = $1",
+        me.subject,
+    )
+    assert abs((order.payment_deadline - timedelta(minutes=10) - due_at).total_seconds()) < 1
+    assert notify.smtp.catcher.to(to) == []  # not before its time
+    await notify.pool.execute("UPDATE messages SET next_attempt_at = now()")  # its time came
+    await notify.pool.execute("SELECT pg_notify('notify_messages', 'email')")
+    await eventually(lambda: len(notify.smtp.catcher.to(to)) == 1)
+    [mail] = notify.smtp.catcher.to(to)
+    subject, pay_by = DUE[lang]
+    assert mail["Subject"] == subject.format(n=order.order_number)
+    assert pay_by in text_of(mail)
+    assert f"/orders/{order.order_id}" in text_of(mail)
+
+
+async def test_paying_or_cancelling_calls_the_payment_reminder_off(
+    shop: Cart, notify: Notify
+) -> None:
+    me, to = resident(), "pays-in-time@example.fi"
+    await notify.contact(me, to)
+    await fill(shop, me, library=False)
+    order = await checkout(shop, me)
+
+    async def due_count() -> int:
+        return sum(m.kind == "payment_due" for m in await notify.messages(me.subject))
+
+    await eventually(lambda: due_count())
+    await shop.publish(succeeded(order))
+    paid = SUBJECTS["fi"][0].format(n=order.order_number)
+    await eventually(lambda: mail_with(notify, to, paid) is not None)
+    assert await due_count() == 0  # paid: nothing to remind of
+
+    other = resident()
+    await notify.contact(other, "gives-up@example.fi")
+    await fill(shop, other, library=False)
+    abandoned = await checkout(shop, other)
+    await eventually(
+        lambda: notify.pool.fetchval(
+            "SELECT count(*) FROM messages WHERE customer = $1", other.subject
+        )
+    )
+    cancelled = OrderCancelled(
+        order_id=abandoned.order_id, order_number=abandoned.order_number,
+        customer=other.subject, reason="payment_abandoned", lines=[],
+    )  # fmt: skip
+    await shop.publish(cancelled)
+
+    async def called_off() -> bool:
+        return not await notify.pool.fetchval(
+            "SELECT count(*) FROM messages WHERE customer = $1", other.subject
+        )
+
+    await eventually(called_off)

@@ -24,6 +24,7 @@ from services.gateway.routes import gis_files
 from services.gateway.settings import GatewaySettings
 from services.insights.handlers import CONTRACT as INSIGHTS
 from services.notify.handlers import CONTRACT as NOTIFY
+from services.notify.reminder_handlers import CONTRACT as NOTIFY_REMINDERS
 from services.notify.webhook_handlers import WEBHOOK_CONTRACT as NOTIFY_WEBHOOKS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import cart as cart_contracts
@@ -37,6 +38,7 @@ CONTRACTS = {
     **AUDIT.by_subject(),
     **NOTIFY.by_subject(),
     **NOTIFY_WEBHOOKS.by_subject(),
+    **NOTIFY_REMINDERS.by_subject(),
 }
 
 # Operations only services call (with their own system principal or on a resident's behalf
@@ -49,6 +51,10 @@ INTERNAL = {
     "booking.v1.desk_search",  # cart, which combines it with its own (cart.v1.desk_search)
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource
     "notify.v1.seed_contact",  # the gateway itself, at sign-in (contacts.py)
+    # seasonal fixed slots: payment asks booking and cart when it invoices a season's month
+    "booking.v1.season_month",
+    "booking.v1.approved_seasons",
+    "cart.v1.accounting_for",
     # residents' data rights: the audit service asks each service (audit.v1.* are routed)
     *(
         f"{service}.v1.{operation}"
