@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
@@ -55,11 +54,6 @@ async def resources_of(request: Req, include_inactive: bool = False) -> list[bk.
         )
     )
     return [r for reply in replies for r in reply.resources]
-
-
-async def my_resources(request: Req, include_inactive: bool = False) -> list[dict[str, Any]]:
-    """`resources_of` as plain dicts, for the pages not yet typed (desk.py)."""
-    return [msgspec.to_builtins(r) for r in await resources_of(request, include_inactive)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,7 @@
 `OPS` names each operation's subject and the contract type it replies (the services' `CONTRACT`
 tables in services/*/handlers.py; tests/unit/gateway/test_web_ops.py checks they agree).
 `fetch(request, op, ReplyType, ...)` decodes a reply into that struct, and refuses a reply type
-the table does not declare, so a page reads typed fields. `call` is the older, loose form
-(plain dicts and lists) for the pages not yet converted.
+the table does not declare, so a page reads typed fields.
 """
 
 from __future__ import annotations
@@ -137,11 +136,3 @@ async def fetch(request: Request[Any, Any, Any], op: str, reply: type[Rep], **fi
     services: Services = request.app.state.services
     body = {k: v for k, v in fields.items() if v is not None}
     return await services.call(declared.subject, body, reply, ctx=context_of(request))
-
-
-async def call(request: Request[Any, Any, Any], op: str, **fields: Any) -> Any:
-    """Call operation `op` with `fields` (None values left out) as the signed-in visitor, its
-    reply decoded loosely (plain dicts and lists): for the pages not yet on `fetch`."""
-    services: Services = request.app.state.services
-    body = {k: v for k, v in fields.items() if v is not None}
-    return await services.call(OPS[op].subject, body, Any, ctx=context_of(request))
