@@ -117,6 +117,32 @@ TEXTS = """() => {
 }"""
 
 
+async def page_problems(
+    page: Any, where: str, lang: str, width: int, english: set[str], axe: bool = False
+) -> list[str]:
+    """What is wrong with the page as shown: its language, sideways scrolling at 390 px,
+    English left in a fi/sv page, and axe's findings (in fi at 390 px, or when `axe`)."""
+    found: list[str] = []
+    if await page.get_attribute("html", "lang") != lang:
+        found.append(f"{where}: html lang is not {lang}")
+    if width == 390:
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 0:
+            wide = await page.evaluate(TOO_WIDE)
+            found.append(f"{where}: {overflow} px too wide: {wide}")
+    if lang != "en":
+        left = sorted({s for s in await page.evaluate(TEXTS) if s in english})
+        if left:
+            found.append(f"{where}: untranslated {left}")
+    if axe or (lang == "fi" and width == 390):
+        violations = await axe_violations(page)
+        if violations:
+            found.append(f"{where}: axe {violations}")
+    return found
+
+
 def test_the_sweep_finds_every_page() -> None:
     pages = web_pages()
     assert "/staff/insights" in pages
@@ -150,24 +176,7 @@ async def test_every_page_in_every_language_and_width(browser: Any, web_suite: S
                     if response is None or response.status != 200:
                         problems.append(f"{where}: status {response and response.status}")
                         continue
-                    if await page.get_attribute("html", "lang") != lang:
-                        problems.append(f"{where}: html lang is not {lang}")
-                    if width == 390:
-                        overflow = await page.evaluate(
-                            "document.documentElement.scrollWidth"
-                            " - document.documentElement.clientWidth"
-                        )
-                        if overflow > 0:
-                            wide = await page.evaluate(TOO_WIDE)
-                            problems.append(f"{where}: {overflow} px too wide: {wide}")
-                    if lang != "en":
-                        found = sorted({s for s in await page.evaluate(TEXTS) if s in english})
-                        if found:
-                            problems.append(f"{where}: untranslated {found}")
-                    if lang == "fi" and width == 390:
-                        violations = await axe_violations(page)
-                        if violations:
-                            problems.append(f"{where}: axe {violations}")
+                    problems += await page_problems(page, where, lang, width, english)
                     name = path.strip("/").replace("/", "-")[:40] or "home"
                     await screenshot(page, f"sweep-{name}-{lang}-{width}")
             await context.close()
