@@ -62,5 +62,5 @@ def test_every_operation_a_page_calls_is_in_the_table() -> None:
 
     used: set[str] = set()
     for module in Path(ops.__file__).parent.glob("*.py"):
-        used |= set(re.findall(r'call\(\s*request,\s*"(\w+)"', module.read_text()))
+        used |= set(re.findall(r'(?:call|fetch)\(\s*request,\s*"(\w+)"', module.read_text()))
     assert used - set(ops.OPS) == set()

@@ -337,20 +337,20 @@ async def test_finance_officer_downloads_the_erp_export_once(
     await visit(officer, "/finance")
     await officer.fill("#erp-day", "2026-01-02")  # a day long closed
     async with officer.expect_download() as first:
-        await officer.locator("form[action='/finance/erp-export'] button").click()
+        await officer.locator("form[action='/finance/erp-export'] button:not([formaction])").click()
     path = await (await first.value).path()
     assert Path(path).read_text(encoding="utf-8").splitlines()[0]  # the CSV's header row
     await visit(officer, "/finance")
     await officer.fill("#erp-day", "2026-01-02")  # the same day again without "re-export"
     async with officer.expect_navigation():
-        await officer.locator("form[action='/finance/erp-export'] button").click()
+        await officer.locator("form[action='/finance/erp-export'] button:not([formaction])").click()
     assert await officer.locator(".error[data-code='conflict']").count() == 1
     await clean(officer, "finance-export-refused")
     await visit(officer, "/finance")
     await officer.check("#erp-again")
     await officer.fill("#erp-day", "2026-01-02")
     async with officer.expect_download() as again:
-        await officer.locator("form[action='/finance/erp-export'] button").click()
+        await officer.locator("form[action='/finance/erp-export'] button:not([formaction])").click()
     assert "run2" in (await again.value).suggested_filename
     await officer.context.close()
 

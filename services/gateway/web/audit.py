@@ -18,8 +18,9 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery
 
 from services.gateway.auth import allow
-from services.gateway.web.ops import call
+from services.gateway.web.ops import fetch
 from services.gateway.web.render import HELSINKI, local_time, page
+from shared.contracts import audit as au
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -49,7 +50,7 @@ class EntryRow:
 class AuditPage:
     rows: list[EntryRow]
     older: str | None  # the link to the next (older) page, filters kept
-    verified: dict[str, Any] | None  # the chain check's answer, when asked
+    verified: au.VerifyReply | None  # the chain check's answer, when asked
 
 
 def _day(value: str, field: str) -> date | None:
@@ -81,24 +82,23 @@ def search_request(filters: dict[str, str], before_seq: int | None) -> dict[str,
     }
 
 
-def row_of(entry: dict[str, Any]) -> EntryRow:
-    object_type, object_id = entry.get("object_type") or "", entry.get("object_id") or ""
+def row_of(entry: au.AuditEntry) -> EntryRow:
     return EntryRow(
-        seq=int(entry["seq"]),
-        when=local_time(entry.get("recorded_at"), "%d.%m.%Y %H:%M:%S"),
-        service=str(entry.get("service") or ""),
-        action=str(entry.get("action") or ""),
-        kind=str(entry.get("kind") or ""),
-        outcome=str(entry.get("outcome") or ""),
-        actor=str(entry.get("actor") or ""),
-        object=f"{object_type} {object_id}".strip(),
-        person=str(entry.get("person") or ""),
-        client_address=str(entry.get("client_address") or ""),
-        request_id=str(entry.get("request_id") or ""),
+        seq=entry.seq,
+        when=local_time(entry.recorded_at, "%d.%m.%Y %H:%M:%S"),
+        service=entry.service,
+        action=entry.action,
+        kind=entry.kind,
+        outcome=entry.outcome,
+        actor=entry.actor,
+        object=f"{entry.object_type or ''} {entry.object_id or ''}".strip(),
+        person=entry.person or "",
+        client_address=entry.client_address or "",
+        request_id=entry.request_id,
     )
 
 
-def _older_link(filters: dict[str, str], next_before_seq: Any) -> str | None:
+def _older_link(filters: dict[str, str], next_before_seq: int | None) -> str | None:
     if not next_before_seq:
         return None
     kept = {k: v for k, v in filters.items() if v}
@@ -129,16 +129,18 @@ async def audit_page(
     }
     kept = {"values": {k: [v] for k, v in filters.items()}}
     try:
-        reply = await call(request, "audit_search", **search_request(filters, before_seq))
+        reply = await fetch(
+            request, "audit_search", au.AuditSearchReply, **search_request(filters, before_seq)
+        )
     except ValidationFailed as refused:
         field = refused.field if refused.field in FILTERS else ""
         form = {**kept, "code": refused.code, "field": field, "details": refused.details}
         empty = AuditPage(rows=[], older=None, verified=None)
         return page(request, "staff/audit.html", status_code=422, form=form, view=empty)
-    verified = await call(request, "audit_verify") if verify else None
+    verified = await fetch(request, "audit_verify", au.VerifyReply) if verify else None
     view = AuditPage(
-        rows=[row_of(e) for e in reply.get("entries", [])],
-        older=_older_link(filters, reply.get("next_before_seq")),
+        rows=[row_of(e) for e in reply.entries],
+        older=_older_link(filters, reply.next_before_seq),
         verified=verified,
     )
     return page(request, "staff/audit.html", form=kept, view=view)

@@ -15,15 +15,16 @@ from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from services.gateway.web.forms import back_to_form, origin_page, read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page
 from services.gateway.web.resident import (
     _back,
-    _items,
     _resource_summary,
     _signed_in,
     _week_start,
 )
+from shared.contracts import booking as bk
+from shared.contracts import cart as ct
 from shared.errors import ServiceError, ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -78,9 +79,10 @@ async def book_summary(
         start, end = span(slot, whole(length, "length", 1))
         week = f"/resources/{resource_id}?week={start.date().isoformat()}"
         count, seats = whole(repeat, "repeat", 1), whole(places, "places", 1)
-        quote = await call(
+        quote = await fetch(
             request,
             "quote",
+            bk.QuoteReply,
             resource_id=resource_id,
             starts_at=start.isoformat(),
             ends_at=end.isoformat(),
@@ -120,11 +122,13 @@ async def hold(request: Req) -> Redirect:
     start, end = begins.isoformat(), ends.isoformat()
     key = form.get("key") or new_key()
     resource_id, contact = form.get("resource_id"), contact_of(form)
+    reply: bk.SeriesReply | bk.HoldReply
     try:
         if repeat > 1:
-            reply = await call(
+            reply = await fetch(
                 request,
                 "hold_series",
+                bk.SeriesReply,
                 resource_id=resource_id,
                 starts_at=start,
                 ends_at=end,
@@ -136,9 +140,10 @@ async def hold(request: Req) -> Redirect:
             )
         else:
             item = {"resource_id": resource_id, "starts_at": start, "ends_at": end}
-            reply = await call(
+            reply = await fetch(
                 request,
                 "hold",
+                bk.HoldReply,
                 items=[item | {"places": places}],
                 idempotency_key=key,
                 contact=contact,
@@ -148,14 +153,18 @@ async def hold(request: Req) -> Redirect:
         if back is None or not (exc.field or "").startswith(("contact", "$.contact")):
             raise
         return back
-    for reservation in _items(reply, "reservations"):
-        if reservation.get("state") == "held":
-            rid = reservation["reservation_id"]
-            await call(
-                request, "add_reservation", reservation_id=rid, idempotency_key=f"{rid}-cart"
+    for reservation in reply.reservations:
+        if reservation.state == "held":
+            rid = reservation.reservation_id
+            await fetch(
+                request,
+                "add_reservation",
+                ct.CartView,
+                reservation_id=rid,
+                idempotency_key=f"{rid}-cart",
             )
-    held = _items(reply, "reservations")
-    if held and all(r.get("state") == "requested" for r in held):
+    held = reply.reservations
+    if held and all(r.state == "requested" for r in held):
         return _back("/reservations", "done_requested")
     return _back("/cart", "done_held")
 

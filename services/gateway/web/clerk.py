@@ -7,8 +7,10 @@ The clerk's units and resources come from `booking.v1.list_resources` of their d
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -16,9 +18,10 @@ from litestar.response import Redirect
 
 from services.gateway.auth import allow, principal_of
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page, today
-from services.gateway.web.resident import _back, _items
+from services.gateway.web.resident import ReservationRow, _back, reservation_row
+from shared.contracts import booking as bk
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -34,14 +37,15 @@ def departments_of(request: Req) -> list[str | None]:
     return [*sorted(principal.departments)]
 
 
-async def my_resources(request: Req, include_inactive: bool = False) -> list[dict[str, Any]]:
+async def resources_of(request: Req, include_inactive: bool = False) -> list[bk.ResourceSummary]:
     """Resources of the clerk's departments (all for admins); deactivated ones too when
     `include_inactive` (for managing them)."""
     replies = await asyncio.gather(
         *(
-            call(
+            fetch(
                 request,
                 "list_resources",
+                bk.ResourceList,
                 merchant_id=d,
                 include_inactive=include_inactive or None,
                 limit=500,
@@ -49,15 +53,31 @@ async def my_resources(request: Req, include_inactive: bool = False) -> list[dic
             for d in departments_of(request)
         )
     )
-    return [r for reply in replies for r in _items(reply, "resources")]
+    return [r for reply in replies for r in reply.resources]
 
 
-def units_of(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    units: dict[str, dict[str, Any]] = {}
+@dataclass(frozen=True, slots=True)
+class UnitChoice:
+    """A unit to choose (the clerk's resources name their units)."""
+
+    unit_id: UUID
+    name: bk.LocalizedText
+
+
+@dataclass(frozen=True, slots=True)
+class DayRow:
+    """A reservation of the day view: its resource's name and whether it has started (a
+    no-show can be marked only then)."""
+
+    reservation: bk.ReservationView
+    resource_name: bk.LocalizedText
+    started: bool
+
+
+def units_of(resources: list[bk.ResourceSummary]) -> list[UnitChoice]:
+    units: dict[UUID, UnitChoice] = {}
     for r in resources:
-        units.setdefault(
-            str(r.get("unit_id")), {"unit_id": r.get("unit_id"), "name": r.get("unit_name")}
-        )
+        units.setdefault(r.unit_id, UnitChoice(unit_id=r.unit_id, name=r.unit_name))
     return list(units.values())
 
 
@@ -68,31 +88,23 @@ def _date(value: str) -> date:
         raise ValidationFailed("not a date", field="day") from None
 
 
-def _started(reservation: dict[str, Any], now: datetime) -> bool:
-    """Whether a reservation has started (a no-show can be marked only then)."""
-    try:
-        return datetime.fromisoformat(str(reservation.get("starts_at"))) <= now
-    except ValueError:
-        return False
-
-
 @get("/staff/day", name="web:day_view", guards=STAFF)
 async def day_view(
     request: Req, day: FromQuery[str] = "", unit: FromQuery[str] = ""
 ) -> Response[str]:
     on = _date(day)
-    units = units_of(await my_resources(request))
-    chosen = unit or (str(units[0]["unit_id"]) if units else "")
-    view: Any = {}
+    units = units_of(await resources_of(request))
+    chosen = unit or (str(units[0].unit_id) if units else "")
+    rows: list[DayRow] = []
     if chosen:
-        view = await call(request, "day_view", unit_id=chosen, day=on.isoformat())
-    now = datetime.now(UTC)
-    rows = [
-        r | {"resource_name": rd.get("resource", {}).get("name"), "started": _started(r, now)}
-        for rd in _items(view, "resources")
-        for r in rd.get("reservations", [])
-    ]
-    rows.sort(key=lambda r: str(r.get("starts_at")))
+        view = await fetch(request, "day_view", bk.DayView, unit_id=chosen, day=on.isoformat())
+        now = datetime.now(UTC)
+        rows = [
+            DayRow(reservation=r, resource_name=rd.resource.name, started=r.starts_at <= now)
+            for rd in view.resources
+            for r in rd.reservations
+        ]
+    rows.sort(key=lambda row: row.reservation.starts_at)
     refund = request.query_params.get("refund", "")
     return page(
         request,
@@ -113,13 +125,10 @@ async def day_view(
 async def approvals(request: Req) -> Response[str]:
     """Requests waiting for a decision in the clerk's departments, oldest first."""
     pending, resources = await asyncio.gather(
-        call(request, "pending_approvals", limit=200), my_resources(request)
+        fetch(request, "pending_approvals", bk.ReservationList, limit=200), resources_of(request)
     )
-    names = {str(r.get("resource_id")): r.get("name") for r in resources}
-    requests = [
-        r | {"resource_name": names.get(str(r.get("resource_id")))}
-        for r in _items(pending, "reservations")
-    ]
+    names = {str(r.resource_id): r for r in resources}
+    requests = [reservation_row(r, names) for r in pending.reservations]
     return page(request, "staff/approvals.html", requests=requests, key=new_key())
 
 
@@ -128,20 +137,31 @@ async def decide(request: Req, reservation_id: FromPath[str]) -> Redirect:
     form = await read_form(request)
     key = form.get("key") or new_key()
     if form.get("decision") == "approve":
-        await call(request, "approve", reservation_id=reservation_id, idempotency_key=key)
+        await fetch(
+            request,
+            "approve",
+            bk.ReservationView,
+            reservation_id=reservation_id,
+            idempotency_key=key,
+        )
     else:
         reason = str(form.get("reason") or "").strip()
         if not reason:
             raise ValidationFailed("give a reason for denying", field="reason")
-        await call(
-            request, "deny", reservation_id=reservation_id, reason=reason, idempotency_key=key
+        await fetch(
+            request,
+            "deny",
+            bk.ReservationView,
+            reservation_id=reservation_id,
+            reason=reason,
+            idempotency_key=key,
         )
     return _back("/staff/approvals", "done_saved")
 
 
 @get("/staff/closures", name="web:closures", guards=STAFF)
 async def closures(request: Req) -> Response[str]:
-    resources = await my_resources(request)
+    resources = await resources_of(request)
     return page(
         request,
         "staff/closures.html",
@@ -158,9 +178,10 @@ async def add_closure(request: Req) -> Response[str]:
     form = await read_form(request)
     target = str(form.get("target") or "")
     unit_id, _, resource_id = target.partition("/")
-    reply = await call(
+    reply = await fetch(
         request,
         "add_closure",
+        bk.ClosureReply,
         unit_id=unit_id or None,
         resource_id=resource_id or None,
         first=_date(str(form.get("first") or "")).isoformat(),
@@ -168,13 +189,13 @@ async def add_closure(request: Req) -> Response[str]:
         reason=form.get("reason", ""),
         idempotency_key=form.get("key") or new_key(),
     )
-    resources = await my_resources(request)
+    resources = await resources_of(request)
     return page(
         request,
         "staff/closures.html",
         resources=resources,
         units=units_of(resources),
-        hit=_items(reply, "hit"),
+        hit=reply.hit,
         key=new_key(),
     )
 
@@ -194,14 +215,13 @@ async def staff_cancel_confirm(
     """A destructive action is confirmed: the reservation, its customer and the refund first."""
     if not reason.strip():
         raise ValidationFailed("give a reason", field="reason")
-    quote = await call(request, "cancel_quote", reservation_id=reservation_id)
-    names = {str(r.get("resource_id")): r.get("name") for r in await my_resources(request)}
-    reservation = quote["reservation"]
-    reservation["resource_name"] = names.get(str(reservation.get("resource_id")))
+    quote = await fetch(request, "cancel_quote", bk.CancelQuote, reservation_id=reservation_id)
+    names = {str(r.resource_id): r for r in await resources_of(request)}
+    row: ReservationRow = reservation_row(quote.reservation, names)
     return page(
         request,
         "staff/cancel.html",
-        reservation=reservation,
+        row=row,
         quote=quote,
         reason=reason.strip(),
         day=day,
@@ -216,17 +236,17 @@ async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise ValidationFailed("give a reason", field="reason")
-    reply = await call(
+    reply = await fetch(
         request,
         "cancel",
+        bk.CancelReply,
         reservation_id=reservation_id,
         reason=reason,
         idempotency_key=form.get("key") or new_key(),
     )
-    refund = int(reply.get("refund_cents") or 0)
     return _back(
         f"/staff/day?day={form.get('day', '')}&unit={form.get('unit', '')}",
-        f"done_cancelled&refund={refund}",
+        f"done_cancelled&refund={reply.refund_cents}",
     )
 
 
@@ -234,9 +254,10 @@ async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
 async def no_show(request: Req, reservation_id: FromPath[str]) -> Redirect:
     """Mark (or unmark) that nobody came to a confirmed reservation that has started."""
     form = await request.form()
-    await call(
+    await fetch(
         request,
         "mark_no_show",
+        bk.ReservationView,
         reservation_id=reservation_id,
         no_show=form.get("no_show") != "false",
         idempotency_key=form.get("key") or new_key(),

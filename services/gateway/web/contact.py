@@ -11,9 +11,10 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call
+from services.gateway.web.ops import fetch
 from services.gateway.web.render import page
 from services.gateway.web.resident import _back, _signed_in
+from shared.contracts import notify as nt
 
 Req = Request[Any, Any, Any]
 
@@ -21,17 +22,18 @@ Req = Request[Any, Any, Any]
 @get("/contact", name="web:contact")
 async def contact(request: Req) -> Response[str]:
     _signed_in(request)
-    mine = await call(request, "get_contact")
-    return page(request, "contact.html", contact=mine if isinstance(mine, dict) else {})
+    mine = await fetch(request, "get_contact", nt.ContactView)
+    return page(request, "contact.html", contact=mine)
 
 
 @post("/contact", name="web:set_contact")
 async def set_contact(request: Req) -> Redirect:
     _signed_in(request)
     form = await read_form(request)
-    await call(
+    await fetch(
         request,
         "set_contact",
+        nt.ContactView,
         email=str(form.get("email") or "").strip() or None,
         phone=str(form.get("phone") or "").replace(" ", "") or None,
         locale=str(form.get("locale") or "") or None,

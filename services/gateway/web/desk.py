@@ -17,10 +17,14 @@ from litestar.response import Redirect
 
 from services.gateway.auth import allow
 from services.gateway.routes.replies import absolute_url
-from services.gateway.web.clerk import my_resources
+from services.gateway.web.clerk import resources_of
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, page, today
+from shared.contracts import booking as bk
+from shared.contracts import cart as ct
+from shared.contracts import desk as dk
+from shared.contracts import payment as pm
 from shared.errors import ServiceError, ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -67,20 +71,20 @@ async def desk(
     order: FromQuery[str] = "",
     refund: FromQuery[str] = "",
 ) -> Response[str]:
-    hits: list[Any] = []
+    hits: list[dk.DeskCustomerHit] = []
     searched = bool(q.strip())
     if searched:
         try:
-            found = await call(request, "desk_search", q=q.strip())
-            hits = list(found.get("customers", [])) if isinstance(found, dict) else []
+            found = await fetch(request, "desk_search", dk.DeskSearchReply, q=q.strip())
+            hits = found.customers
         except ValidationFailed as exc:
             raise _on_form(exc) from None
-    resources: list[dict[str, Any]] = []
-    chosen_order: Any = None
+    resources: list[bk.ResourceSummary] = []
+    chosen_order: ct.OrderView | None = None
     if customer:
-        resources = await my_resources(request)
+        resources = await resources_of(request)
     if order:
-        chosen_order = await call(request, "get_order", order_id=order)
+        chosen_order = await fetch(request, "get_order", ct.OrderView, order_id=order)
     return page(
         request,
         "staff/desk.html",
@@ -100,15 +104,16 @@ async def desk(
 @post("/staff/desk/customers", name="web:desk_customer", guards=DESK)
 async def new_customer(request: Req) -> Redirect:
     form = await read_form(request)
-    made = await call(
+    made = await fetch(
         request,
         "desk_customer_create",
+        dk.DeskCustomer,
         name=str(form.get("name") or "").strip(),
         email=str(form.get("email") or "").strip(),
         phone=str(form.get("phone") or "").strip(),
         idempotency_key=str(form.get("key") or new_key()),
     )
-    return Redirect(path=_desk(customer=made["customer"], name=made["name"]), status_code=303)
+    return Redirect(path=_desk(customer=made.customer, name=made.name), status_code=303)
 
 
 def _start(day: str, start: str) -> datetime:
@@ -144,9 +149,10 @@ async def book_for(request: Req) -> Redirect:
     contact_name = str(form.get("contact_name") or "").strip()
     contact = {"name": contact_name} if contact_name else None
     try:
-        held = await call(
+        held = await fetch(
             request,
             "desk_hold",
+            bk.HoldReply,
             customer=customer,
             items=[
                 {
@@ -159,22 +165,27 @@ async def book_for(request: Req) -> Redirect:
             home_municipality="853" if form.get("resident") else None,
             idempotency_key=f"{key}-hold",
         )
-        [reservation] = held["reservations"]
-        await call(
+        [reservation] = held.reservations
+        await fetch(
             request,
             "desk_add_reservation",
+            ct.CartView,
             customer=customer,
-            reservation_id=reservation["reservation_id"],
+            reservation_id=reservation.reservation_id,
             idempotency_key=f"{key}-cart",
         )
-        order = await call(
-            request, "desk_checkout", customer=customer, idempotency_key=f"{key}-order"
+        order = await fetch(
+            request,
+            "desk_checkout",
+            ct.OrderView,
+            customer=customer,
+            idempotency_key=f"{key}-order",
         )
     except ServiceError as exc:
         raise _on_form(exc) from None
     name = str(form.get("customer_name") or "")
     return Redirect(
-        path=_desk(customer=customer, name=name, order=order["order_id"]), status_code=303
+        path=_desk(customer=customer, name=name, order=str(order.order_id)), status_code=303
     )
 
 
@@ -185,9 +196,10 @@ async def pay_at_desk(request: Req, order_id: FromPath[str]) -> Redirect:
     if method not in ("card", "cash"):
         raise ValidationFailed("choose card or cash", field="method")
     try:
-        paid = await call(
+        paid = await fetch(
             request,
             "desk_pay",
+            pm.PaymentView,
             order_id=order_id,
             register_id=str(form.get("register_id") or "").strip(),
             method=method,
@@ -195,24 +207,25 @@ async def pay_at_desk(request: Req, order_id: FromPath[str]) -> Redirect:
         )
     except ServiceError as exc:
         raise _on_form(exc) from None
-    return Redirect(path=f"/staff/desk/receipts/{paid['payment_id']}", status_code=303)
+    return Redirect(path=f"/staff/desk/receipts/{paid.payment_id}", status_code=303)
 
 
 @post("/staff/desk/orders/{order_id:str}/links", name="web:desk_link", guards=DESK)
 async def payment_link(request: Req, order_id: FromPath[str]) -> Response[str]:
     form = await read_form(request)
-    made = await call(
+    made = await fetch(
         request,
         "create_payment_link",
+        dk.PaymentLink,
         order_id=order_id,
         idempotency_key=str(form.get("key") or new_key()),
     )
-    order = await call(request, "get_order", order_id=order_id)
+    order = await fetch(request, "get_order", ct.OrderView, order_id=order_id)
     return page(
         request,
         "staff/desk_link.html",
-        link=absolute_url(request, made["url"]),
-        expires_at=made["expires_at"],
+        link=absolute_url(request, made.url),
+        expires_at=made.expires_at,
         order=order,
     )
 
@@ -224,9 +237,10 @@ async def cancel_for(request: Req, reservation_id: FromPath[str]) -> Redirect:
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise ValidationFailed("give a reason", field="reason")
-    cancelled = await call(
+    cancelled = await fetch(
         request,
         "desk_cancel",
+        bk.CancelReply,
         reservation_id=reservation_id,
         reason=reason,
         idempotency_key=str(form.get("key") or new_key()),
@@ -235,7 +249,7 @@ async def cancel_for(request: Req, reservation_id: FromPath[str]) -> Redirect:
         customer=str(form.get("customer") or ""),
         name=str(form.get("customer_name") or ""),
         order=str(form.get("order") or ""),
-        refund=str(int(cancelled["refund_cents"])),
+        refund=str(cancelled.refund_cents),
     )
     return Redirect(path=target, status_code=303)
 
@@ -243,7 +257,7 @@ async def cancel_for(request: Req, reservation_id: FromPath[str]) -> Redirect:
 @get("/staff/desk/receipts/{payment_id:str}", name="web:desk_receipt", guards=RECEIPTS)
 async def receipt(request: Req, payment_id: FromPath[str]) -> Response[str]:
     """The desk payment's receipt, to print (or to save and e-mail)."""
-    found = await call(request, "desk_receipt", payment_id=payment_id)
+    found = await fetch(request, "desk_receipt", dk.DeskReceipt, payment_id=payment_id)
     return page(request, "staff/desk_receipt.html", receipt=found)
 
 
@@ -253,14 +267,14 @@ async def link_page(
 ) -> Response[str]:
     """The customer's page of a payment link: the order's number and amount, and a button
     to pay online (with the local test provider, its pay / decline buttons)."""
-    shown = await call(request, "payment_link", token=token)
+    shown = await fetch(request, "payment_link", dk.PaymentLinkView, token=token)
     return page(request, "payment_link.html", link=shown, token=token, payment_id=payment_id)
 
 
 @post("/pay/link/{token:str}", name="web:payment_link_pay", guards=ANYONE)
 async def link_pay(request: Req, token: FromPath[str]) -> Redirect:
-    started = await call(request, "pay_by_link", token=token)
-    target = str(started.get("redirect_url") or f"/pay/link/{token}")
+    started = await fetch(request, "pay_by_link", pm.PaymentView, token=token)
+    target = started.redirect_url or f"/pay/link/{token}"
     return Redirect(path=target, status_code=303)
 
 
@@ -271,14 +285,15 @@ async def link_local(request: Req, token: FromPath[str]) -> Response[str]:
     if decision not in ("pay", "decline", "abandon"):
         raise ValidationFailed("choose pay, decline or abandon", field="decision")
     decided, shown = await asyncio.gather(
-        call(
+        fetch(
             request,
             "pay_by_link_local",
+            pm.PaymentView,
             token=token,
             payment_id=str(form.get("payment_id") or ""),
             decision=decision,
         ),
-        call(request, "payment_link", token=token),
+        fetch(request, "payment_link", dk.PaymentLinkView, token=token),
     )
     return page(
         request,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from services.gateway.middleware import CSP
 from services.gateway.web import i18n
 from services.gateway.web.render import money
+from shared.contracts import cart as ct
 from shared.errors import ValidationFailed
 
 MAX_FILE_BYTES = 256 * 1024  # a drawn outline is far smaller; the cart takes 500 positions
@@ -62,14 +64,14 @@ def licence_name(kind: str, lang: str) -> str:
     return i18n.t(lang, key) if key in i18n.text_keys() else kind
 
 
-def price_rows(pricing: dict[str, Any], lang: str) -> list[str]:
+def price_rows(pricing: ct.GisPricing, lang: str) -> list[str]:
     """The base fee, each tier's price per hectare and the minimum area, as the page shows them."""
-    rows = [i18n.t(lang, "gis_base_fee").format(price=money(pricing.get("base_fee_cents"), lang))]
-    tiers = pricing.get("tiers") or []
+    rows = [i18n.t(lang, "gis_base_fee").format(price=money(pricing.base_fee_cents, lang))]
+    tiers = pricing.tiers
     lower: Any = 0
     for tier in tiers:
-        price = money(tier.get("cents_per_hectare"), lang)
-        upper = tier.get("up_to_hectares")
+        price = money(tier.cents_per_hectare, lang)
+        upper = tier.up_to_hectares
         if upper is None and len(tiers) == 1:
             key = "gis_tier_every"
         else:
@@ -80,42 +82,59 @@ def price_rows(pricing: dict[str, Any], lang: str) -> list[str]:
             )
         )
         lower = upper
-    if pricing.get("minimum_hectares"):
-        ha = hectares(pricing["minimum_hectares"], lang)
+    if pricing.minimum_hectares:
+        ha = hectares(pricing.minimum_hectares, lang)
         rows.append(i18n.t(lang, "gis_minimum").format(ha=ha))
     return rows
 
 
-def pricing_data(pricing: dict[str, Any]) -> str:
+def pricing_data(pricing: ct.GisPricing) -> str:
     """The pricing for the browser's live price (the same integer rules as the cart's)."""
     return json.dumps(
         {
-            "base": int(pricing.get("base_fee_cents") or 0),
-            "tiers": [
-                [t.get("up_to_hectares"), int(t.get("cents_per_hectare") or 0)]
-                for t in pricing.get("tiers") or []
-            ],
-            "minimum": float(pricing.get("minimum_hectares") or 0),
+            "base": pricing.base_fee_cents,
+            "tiers": [[t.up_to_hectares, t.cents_per_hectare] for t in pricing.tiers],
+            "minimum": float(pricing.minimum_hectares or 0),
         },
         separators=(",", ":"),
     )
 
 
-def with_map_data(product: dict[str, Any], lang: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class MapSystem:
+    """A coordinate system a product is delivered in, with its EPSG code for the map."""
+
+    name: str
+    epsg: str
+
+
+@dataclass(frozen=True, slots=True)
+class GisOffer:
+    """A catalogue entry as the shop shows it: an area product's price table, its pricing for
+    the browser's live price and the systems the map can draw in (none for a fixed price)."""
+
+    product: ct.GisCatalogueEntry
+    price_rows: list[str] = field(default_factory=list)
+    pricing_json: str = ""
+    systems: list[MapSystem] = field(default_factory=list)
+
+
+def offer_of(product: ct.GisCatalogueEntry, lang: str) -> GisOffer:
     """A catalogue entry with what its form shows: the price table and, for the map, the
     pricing and the EPSG code of each system the product is delivered in."""
-    pricing = product.get("pricing") or {}
-    if pricing.get("kind") != "area":
-        return product
+    if product.pricing.kind != "area":
+        return GisOffer(product=product)
     systems = [
-        {"name": name, "epsg": system_epsg(name)}
-        for name in product.get("coordinate_systems") or ["ETRS-GK23"]
+        MapSystem(name=name, epsg=epsg)
+        for name in product.coordinate_systems or ["ETRS-GK23"]
+        if (epsg := system_epsg(name))
     ]
-    return product | {
-        "price_rows": price_rows(pricing, lang),
-        "pricing_json": pricing_data(pricing),
-        "systems": [s for s in systems if s["epsg"]],
-    }
+    return GisOffer(
+        product=product,
+        price_rows=price_rows(product.pricing, lang),
+        pricing_json=pricing_data(product.pricing),
+        systems=systems,
+    )
 
 
 def _refuse() -> ValidationFailed:

@@ -18,8 +18,9 @@ from litestar.params import FromQuery
 
 from services.gateway.web.clerk import STAFF, departments_of
 from services.gateway.web.i18n import WEEKDAYS, t
-from services.gateway.web.ops import call
+from services.gateway.web.ops import fetch
 from services.gateway.web.render import language_of, page
+from shared.contracts import insights as ins
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -72,28 +73,26 @@ def _euros(cents: int) -> str:
     return f"{cents / 100:.2f} €".replace(".", ",")
 
 
-def _resource_chart(resources: list[dict[str, Any]]) -> Chart:
-    busiest = sorted(
-        resources, key=lambda r: (-(r.get("utilisation_percent") or 0), r.get("name", ""))
-    )[:MOST_BARS]
+def _resource_chart(resources: list[ins.ResourceFigures]) -> Chart:
+    busiest = sorted(resources, key=lambda r: (-(r.utilisation_percent or 0), r.name))[:MOST_BARS]
     bars = [
         Bar(
-            r.get("name") or str(r["resource_id"])[:8],
-            r.get("utilisation_percent") or 0,
-            _pct(r.get("utilisation_percent")),
+            r.name or str(r.resource_id)[:8],
+            r.utilisation_percent or 0,
+            _pct(r.utilisation_percent),
         )
         for r in busiest
     ]
     return Chart(bars, scale=max([100.0] + [b.value for b in bars]))
 
 
-def _weekday_chart(weekdays: list[dict[str, Any]], lang: str) -> Chart:
+def _weekday_chart(weekdays: list[ins.WeekdayFigures], lang: str) -> Chart:
     bars = [
         Bar(
-            WEEKDAYS[lang][w["weekday"]],
-            w["booked_minutes"],
-            f"{_hours(w['booked_minutes'])} / {_hours(w['open_minutes'])} h",
-            outline=w["open_minutes"],
+            WEEKDAYS[lang][w.weekday],
+            w.booked_minutes,
+            f"{_hours(w.booked_minutes)} / {_hours(w.open_minutes)} h",
+            outline=w.open_minutes,
         )
         for w in weekdays
     ]
@@ -101,46 +100,46 @@ def _weekday_chart(weekdays: list[dict[str, Any]], lang: str) -> Chart:
     return Chart(bars, scale=most)
 
 
-def _hour_chart(hours: list[dict[str, Any]]) -> Chart:
+def _hour_chart(hours: list[ins.HourFigures]) -> Chart:
     bars = [
         Bar(
-            f"{h['hour']:02d}–{(h['hour'] + 1) % 24:02d}",
-            h.get("utilisation_percent") or 0,
-            _pct(h.get("utilisation_percent")),
+            f"{h.hour:02d}–{(h.hour + 1) % 24:02d}",
+            h.utilisation_percent or 0,
+            _pct(h.utilisation_percent),
         )
         for h in hours
-        if h.get("open_minutes") or h.get("booked_minutes")
+        if h.open_minutes or h.booked_minutes
     ]
     return Chart(bars, scale=max([100.0] + [b.value for b in bars]), label_width=80, row=24)
 
 
-def _group_chart(groups: list[dict[str, Any]], lang: str) -> Chart:
+def _group_chart(groups: list[ins.GroupFigures], lang: str) -> Chart:
     bars = [
         Bar(
-            t(lang, f"group_{g['customer_group']}"),
-            g.get("share_percent") or 0,
-            f"{_pct(g.get('share_percent'))} · {_hours(g['booked_minutes'])} h",
+            t(lang, f"group_{g.customer_group}"),
+            g.share_percent or 0,
+            f"{_pct(g.share_percent)} · {_hours(g.booked_minutes)} h",
         )
         for g in groups
     ]
     return Chart(bars, scale=100.0)
 
 
-def _revenue_chart(revenue: list[dict[str, Any]]) -> Chart:
+def _revenue_chart(revenue: list[ins.MonthRevenue]) -> Chart:
     by_month: dict[str, int] = {}
     for m in revenue:
-        by_month[m["month"]] = by_month.get(m["month"], 0) + m["net_cents"]
+        by_month[m.month] = by_month.get(m.month, 0) + m.net_cents
     bars = [Bar(month, max(cents, 0), _euros(cents)) for month, cents in sorted(by_month.items())]
     return Chart(bars, scale=max([0.0] + [b.value for b in bars]), label_width=80)
 
 
-def charts(figures: dict[str, Any], lang: str) -> dict[str, Chart]:
+def charts(figures: ins.Figures, lang: str) -> dict[str, Chart]:
     return {
-        "resources": _resource_chart(figures.get("resources", [])),
-        "weekdays": _weekday_chart(figures.get("weekdays", []), lang),
-        "hours": _hour_chart(figures.get("hours", [])),
-        "customer_groups": _group_chart(figures.get("customer_groups", []), lang),
-        "revenue": _revenue_chart(figures.get("revenue", [])),
+        "resources": _resource_chart(figures.resources),
+        "weekdays": _weekday_chart(figures.weekdays, lang),
+        "hours": _hour_chart(figures.hours),
+        "customer_groups": _group_chart(figures.customer_groups, lang),
+        "revenue": _revenue_chart(figures.revenue),
     }
 
 
@@ -166,9 +165,10 @@ async def insights(
     unit_id: FromQuery[str] = "",
 ) -> Response[str]:
     first, last = _period(period_from, period_to)
-    figures = await call(
+    figures = await fetch(
         request,
         "insights_figures",
+        ins.Figures,
         period_from=first,
         period_to=last,
         merchant_id=merchant_id or None,
@@ -202,9 +202,10 @@ async def insights_csv(
     unit_id: FromQuery[str] = "",
 ) -> Response[str]:
     first, last = _period(period_from, period_to)
-    reply = await call(
+    reply = await fetch(
         request,
         "insights_figures_csv",
+        ins.CsvText,
         period_from=first,
         period_to=last,
         merchant_id=merchant_id or None,
@@ -212,9 +213,9 @@ async def insights_csv(
         table=table,
     )
     return Response(
-        reply.get("text", ""),
+        reply.text,
         media_type="text/csv",  # Litestar adds `; charset=utf-8` to text/*
-        headers={"Content-Disposition": f'attachment; filename="{reply.get("filename", "x.csv")}"'},
+        headers={"Content-Disposition": f'attachment; filename="{reply.filename or "x.csv"}"'},
     )
 
 

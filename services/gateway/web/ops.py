@@ -1,104 +1,124 @@
 """The service operations the web pages use, in one table, called on behalf of the visitor.
 
-Replies are decoded loosely (plain dicts and lists) so that a page shows whatever fields the
-service gives; the pages read them with defaults. When a service adds or renames an operation,
-only `OPS` changes here.
+`OPS` names each operation's subject and the contract type it replies (the services' `CONTRACT`
+tables in services/*/handlers.py; tests/unit/gateway/test_web_ops.py checks they agree).
+`fetch(request, op, ReplyType, ...)` decodes a reply into that struct, and refuses a reply type
+the table does not declare, so a page reads typed fields.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from litestar import Request
 
 from services.gateway.auth import context_of
 from services.gateway.clients import Services
+from shared.contracts import audit as au
+from shared.contracts import booking as bk
+from shared.contracts import cart as ct
+from shared.contracts import desk as dk
+from shared.contracts import insights as ins
+from shared.contracts import notify as nt
+from shared.contracts import payment as pm
 
-OPS: dict[str, str] = {
+Rep = TypeVar("Rep")
+
+
+@dataclass(frozen=True, slots=True)
+class Op(Generic[Rep]):
+    """One operation: its NATS subject and the contract type it replies."""
+
+    subject: str
+    reply: type[Rep]
+
+
+OPS: dict[str, Op[Any]] = {
     # booking
-    "search": "booking.v1.search",
-    "availability": "booking.v1.availability",
-    "hold": "booking.v1.hold",
-    "quote": "booking.v1.quote",
-    "hold_series": "booking.v1.hold_series",
-    "my_reservations": "booking.v1.my_reservations",
-    "get_reservation": "booking.v1.get",
-    "cancel": "booking.v1.cancel",
-    "cancel_quote": "booking.v1.cancel_quote",
-    "feed_create": "booking.v1.calendar_token_create",
-    "feed_revoke": "booking.v1.calendar_token_revoke",
-    "calendar_feed": "booking.v1.calendar_feed",
-    "reservation_ics": "booking.v1.reservation_ics",
-    "day_view": "booking.v1.day_view",
-    "mark_no_show": "booking.v1.mark_no_show",
-    "approve": "booking.v1.approve",
-    "deny": "booking.v1.deny",
-    "add_closure": "booking.v1.add_closure",
-    "set_prices": "booking.v1.set_prices",
-    "list_resources": "booking.v1.list_resources",
-    "pending_approvals": "booking.v1.pending_approvals",
-    "get_resource": "booking.v1.get_resource",
-    "update_resource": "booking.v1.update_resource",
-    "set_hours": "booking.v1.set_hours",
-    "list_units": "booking.v1.list_units",
-    "upsert_unit": "booking.v1.upsert_unit",
-    "join_waitlist": "booking.v1.join_waitlist",
-    "my_waitlist": "booking.v1.my_waitlist",
-    "leave_waitlist": "booking.v1.leave_waitlist",
-    "decline_offer": "booking.v1.decline_offer",
+    "search": Op("booking.v1.search", bk.SearchReply),
+    "availability": Op("booking.v1.availability", bk.Availability),
+    "hold": Op("booking.v1.hold", bk.HoldReply),
+    "quote": Op("booking.v1.quote", bk.QuoteReply),
+    "hold_series": Op("booking.v1.hold_series", bk.SeriesReply),
+    "my_reservations": Op("booking.v1.my_reservations", bk.ReservationList),
+    "get_reservation": Op("booking.v1.get", bk.ReservationView),
+    "cancel": Op("booking.v1.cancel", bk.CancelReply),
+    "cancel_quote": Op("booking.v1.cancel_quote", bk.CancelQuote),
+    "feed_create": Op("booking.v1.calendar_token_create", bk.CalendarToken),
+    "feed_revoke": Op("booking.v1.calendar_token_revoke", bk.CalendarToken),
+    "calendar_feed": Op("booking.v1.calendar_feed", bk.CalendarText),
+    "reservation_ics": Op("booking.v1.reservation_ics", bk.CalendarText),
+    "day_view": Op("booking.v1.day_view", bk.DayView),
+    "mark_no_show": Op("booking.v1.mark_no_show", bk.ReservationView),
+    "approve": Op("booking.v1.approve", bk.ReservationView),
+    "deny": Op("booking.v1.deny", bk.ReservationView),
+    "add_closure": Op("booking.v1.add_closure", bk.ClosureReply),
+    "set_prices": Op("booking.v1.set_prices", bk.Done),
+    "list_resources": Op("booking.v1.list_resources", bk.ResourceList),
+    "pending_approvals": Op("booking.v1.pending_approvals", bk.ReservationList),
+    "get_resource": Op("booking.v1.get_resource", bk.ResourceSettings),
+    "update_resource": Op("booking.v1.update_resource", bk.ResourceSummary),
+    "set_hours": Op("booking.v1.set_hours", bk.Done),
+    "list_units": Op("booking.v1.list_units", bk.UnitList),
+    "upsert_unit": Op("booking.v1.upsert_unit", bk.UnitView),
+    "join_waitlist": Op("booking.v1.join_waitlist", bk.WaitlistEntryView),
+    "my_waitlist": Op("booking.v1.my_waitlist", bk.WaitlistList),
+    "leave_waitlist": Op("booking.v1.leave_waitlist", bk.WaitlistEntryView),
+    "decline_offer": Op("booking.v1.decline_offer", bk.WaitlistEntryView),
     # cart
-    "get_cart": "cart.v1.get_cart",
-    "add_reservation": "cart.v1.add_reservation",
-    "link_library_card": "cart.v1.link_library_card",
-    "library_debits": "cart.v1.library_debits",
-    "add_library_debits": "cart.v1.add_library_debits",
-    "gis_catalogue": "cart.v1.list_gis_products",
-    "add_gis_product": "cart.v1.add_gis_product",
-    "remove_line": "cart.v1.remove_line",
-    "checkout": "cart.v1.checkout",
-    "get_order": "cart.v1.get_order",
-    "my_orders": "cart.v1.my_orders",
-    "request_refund": "cart.v1.request_refund",
-    "failed_registrations": "cart.v1.library_registrations",
-    "retry_registration": "cart.v1.retry_registration",
-    "resolve_registration": "cart.v1.resolve_registration",
-    "gis_queue": "cart.v1.gis_queue",
-    "gis_upload": "cart.v1.gis_upload",
-    "upsert_gis_product": "cart.v1.upsert_gis_product",
-    "gis_product_records": "cart.v1.gis_product_records",
-    "gis_upload_file": "cart.v1.gis_upload_file",
-    "list_merchants": "cart.v1.list_merchants",
+    "get_cart": Op("cart.v1.get_cart", ct.CartView),
+    "add_reservation": Op("cart.v1.add_reservation", ct.CartView),
+    "link_library_card": Op("cart.v1.link_library_card", ct.LibraryCard),
+    "library_debits": Op("cart.v1.library_debits", ct.LibraryDebits),
+    "add_library_debits": Op("cart.v1.add_library_debits", ct.CartView),
+    "gis_catalogue": Op("cart.v1.list_gis_products", ct.GisProductList),
+    "add_gis_product": Op("cart.v1.add_gis_product", ct.CartView),
+    "remove_line": Op("cart.v1.remove_line", ct.CartView),
+    "checkout": Op("cart.v1.checkout", ct.OrderView),
+    "get_order": Op("cart.v1.get_order", ct.OrderView),
+    "my_orders": Op("cart.v1.my_orders", ct.OrderList),
+    "request_refund": Op("cart.v1.request_refund", ct.RefundRequestView),
+    "failed_registrations": Op("cart.v1.library_registrations", ct.RegistrationList),
+    "retry_registration": Op("cart.v1.retry_registration", ct.Registration),
+    "resolve_registration": Op("cart.v1.resolve_registration", ct.Registration),
+    "gis_queue": Op("cart.v1.gis_queue", ct.GisQueue),
+    "gis_upload": Op("cart.v1.gis_upload", ct.OrderLineView),
+    "upsert_gis_product": Op("cart.v1.upsert_gis_product", ct.GisProductRecord),
+    "gis_product_records": Op("cart.v1.gis_product_records", ct.GisProductRecordList),
+    "gis_upload_file": Op("cart.v1.gis_upload_file", ct.GisFile),
+    "list_merchants": Op("cart.v1.list_merchants", ct.MerchantList),
     # payment
-    "start_payment": "payment.v1.start",
-    "settlement": "payment.v1.settlement",
-    "reconciliation": "payment.v1.reconcile",
-    "erp_export": "payment.v1.erp_export",
-    "erp_preview": "payment.v1.erp_preview",
-    "payment_anomalies": "payment.v1.list_anomalies",
-    "resolve_anomaly": "payment.v1.resolve_anomaly",
+    "start_payment": Op("payment.v1.start", pm.PaymentView),
+    "settlement": Op("payment.v1.settlement", pm.SettlementReport),
+    "reconciliation": Op("payment.v1.reconcile", pm.ReconciliationReport),
+    "erp_export": Op("payment.v1.erp_export", pm.ErpExport),
+    "erp_preview": Op("payment.v1.erp_preview", pm.ErpPreview),
+    "payment_anomalies": Op("payment.v1.list_anomalies", pm.AnomalyList),
+    "resolve_anomaly": Op("payment.v1.resolve_anomaly", pm.AnomalyView),
     # audit
-    "audit_search": "audit.v1.search",
-    "audit_verify": "audit.v1.verify",
+    "audit_search": Op("audit.v1.search", au.AuditSearchReply),
+    "audit_verify": Op("audit.v1.verify", au.VerifyReply),
     # notify
-    "get_contact": "notify.v1.get_contact",
-    "set_contact": "notify.v1.set_contact",
+    "get_contact": Op("notify.v1.get_contact", nt.ContactView),
+    "set_contact": Op("notify.v1.set_contact", nt.ContactView),
     # the service desk (issue 19)
-    "desk_search": "cart.v1.desk_search",
-    "desk_customer_create": "cart.v1.desk_customer_create",
-    "desk_hold": "booking.v1.desk_hold",
-    "desk_cancel": "booking.v1.desk_cancel",
-    "desk_add_reservation": "cart.v1.desk_add_reservation",
-    "desk_checkout": "cart.v1.desk_checkout",
-    "desk_pay": "payment.v1.desk_pay",
-    "desk_receipt": "payment.v1.desk_receipt",
-    "create_payment_link": "payment.v1.create_payment_link",
-    "payment_link": "payment.v1.payment_link",
-    "pay_by_link": "payment.v1.pay_by_link",
-    "pay_by_link_local": "payment.v1.pay_by_link_local",
+    "desk_search": Op("cart.v1.desk_search", dk.DeskSearchReply),
+    "desk_customer_create": Op("cart.v1.desk_customer_create", dk.DeskCustomer),
+    "desk_hold": Op("booking.v1.desk_hold", bk.HoldReply),
+    "desk_cancel": Op("booking.v1.desk_cancel", bk.CancelReply),
+    "desk_add_reservation": Op("cart.v1.desk_add_reservation", ct.CartView),
+    "desk_checkout": Op("cart.v1.desk_checkout", ct.OrderView),
+    "desk_pay": Op("payment.v1.desk_pay", pm.PaymentView),
+    "desk_receipt": Op("payment.v1.desk_receipt", dk.DeskReceipt),
+    "create_payment_link": Op("payment.v1.create_payment_link", dk.PaymentLink),
+    "payment_link": Op("payment.v1.payment_link", dk.PaymentLinkView),
+    "pay_by_link": Op("payment.v1.pay_by_link", pm.PaymentView),
+    "pay_by_link_local": Op("payment.v1.pay_by_link_local", pm.PaymentView),
     # insights
-    "insights_figures": "insights.v1.figures",
-    "insights_figures_csv": "insights.v1.figures_csv",
+    "insights_figures": Op("insights.v1.figures", ins.Figures),
+    "insights_figures_csv": Op("insights.v1.figures_csv", ins.CsvText),
 }
 
 
@@ -107,8 +127,12 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-async def call(request: Request[Any, Any, Any], op: str, **fields: Any) -> Any:
-    """Call operation `op` with `fields` (None values left out) as the signed-in visitor."""
+async def fetch(request: Request[Any, Any, Any], op: str, reply: type[Rep], **fields: Any) -> Rep:
+    """Call operation `op` with `fields` (None values left out) as the signed-in visitor, its
+    reply decoded into `reply`, which must be the type `OPS` declares for `op` (TypeError)."""
+    declared = OPS[op]
+    if declared.reply is not reply:
+        raise TypeError(f"{op} replies {declared.reply.__name__}, not {reply.__name__}")
     services: Services = request.app.state.services
     body = {k: v for k, v in fields.items() if v is not None}
-    return await services.call(OPS[op], body, Any, ctx=context_of(request))
+    return await services.call(declared.subject, body, reply, ctx=context_of(request))

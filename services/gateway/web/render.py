@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Response
 from markupsafe import Markup, escape
@@ -16,6 +17,7 @@ from markupsafe import Markup, escape
 from services.gateway.auth import principal_of
 from services.gateway.web import i18n
 from services.gateway.web.forms import FORM_COOKIE, form_state
+from shared.contracts.booking import LocalizedText
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -65,12 +67,25 @@ def percent(basis_points: Any) -> str:
 
 
 def localized(value: Any, lang: str) -> str:
-    """A `LocalizedText`-like dict {fi, sv, en} or a plain string."""
+    """A `LocalizedText` (the struct, or a dict {fi, sv, en}), a catalogue entry (name_fi,
+    name_sv, name_en) or a plain string."""
+    if isinstance(value, LocalizedText):
+        return str(getattr(value, lang, None) or value.fi)
+    if isinstance(value, msgspec.Struct) and hasattr(value, "name_fi"):  # a catalogue entry
+        return str(getattr(value, f"name_{lang}", None) or value.name_fi)
     if isinstance(value, dict):
         if "name_fi" in value:  # a catalogue entry with name_fi / name_sv / name_en
             return str(value.get(f"name_{lang}") or value["name_fi"])
         return str(value.get(lang) or value.get("fi") or next(iter(value.values()), ""))
     return "" if value is None else str(value)
+
+
+def iso(value: Any) -> str:
+    """A timestamp as the services send it (RFC 3339, as in a reply's JSON), for form values
+    that go back to a service."""
+    if value is None:
+        return ""
+    return str(msgspec.to_builtins(value))
 
 
 def _environment() -> Environment:
@@ -80,7 +95,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(local_time=local_time, percent=percent, urlquote=quote)
+    env.filters.update(local_time=local_time, percent=percent, urlquote=quote, iso=iso)
     return env
 
 

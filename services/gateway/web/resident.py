@@ -5,6 +5,7 @@ Every form posts and redirects (303), so the whole flow works without JavaScript
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -17,8 +18,10 @@ from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, local_day, page, today
+from shared.contracts import booking as bk
+from shared.contracts import cart as ct
 from shared.errors import Conflict, ValidationFailed
 
 SEARCH_DAYS = 7  # the search window when the resident has not chosen a day
@@ -35,18 +38,6 @@ def _signed_in(request: Req) -> None:
 def _back(path: str, done: str) -> Redirect:
     joiner = "&" if "?" in path else "?"
     return Redirect(path=f"{path}{joiner}done={done}", status_code=303)
-
-
-def _items(reply: Any, *names: str) -> list[Any]:
-    """The list in a reply: the reply itself, or its first field of `names` that is a list."""
-    if isinstance(reply, list):
-        return reply
-    if isinstance(reply, dict):
-        for name in names:
-            found = reply.get(name)
-            if isinstance(found, list):
-                return found
-    return []
 
 
 @get("/", name="web:home")
@@ -86,23 +77,23 @@ async def resources(
     else:
         start = datetime.now(HELSINKI)
         end = datetime.combine(start.date() + timedelta(days=SEARCH_DAYS), time(0), HELSINKI)
-    reply = await call(
+    reply = await fetch(
         request,
         "search",
+        bk.SearchReply,
         starts_after=start.isoformat(),
         ends_before=end.isoformat(),
         kind=kind or None,
         merchant_id=service or None,
         places=max(1, places),
     )
-    hits = [h | h.get("resource", {}) for h in _items(reply, "hits")]
     filters = {
         "service": service,
         "kind": kind,
         "day": day and start.date().isoformat(),
         "places": places,
     }
-    return page(request, "resources.html", resources=hits, filters=filters)
+    return page(request, "resources.html", hits=reply.hits, filters=filters)
 
 
 def _date(value: str) -> date:
@@ -123,27 +114,25 @@ async def resource_week(
     request: Req, resource_id: FromPath[str], week: FromQuery[str] = ""
 ) -> Response[str]:
     monday = _week_start(week)
-    reply = await call(
+    reply = await fetch(
         request,
         "availability",
+        bk.Availability,
         resource_id=resource_id,
         first=monday.isoformat(),
         last=(monday + timedelta(days=6)).isoformat(),
         include_unavailable=True,  # taken and past ones shown too, in words
     )
-    slots = _items(reply, "slots")
+    slots = reply.slots
     slot_minutes = 60
     if slots:
-        first = slots[0]
-        length = datetime.fromisoformat(first["ends_at"]) - datetime.fromisoformat(
-            first["starts_at"]
-        )
+        length = slots[0].ends_at - slots[0].starts_at
         slot_minutes = max(1, int(length.total_seconds() // 60))
-    days: list[tuple[date, list[Any]]] = []
+    days: list[tuple[date, list[bk.Slot]]] = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
-        mine = [s for s in slots if local_day(s.get("starts_at")) == day]
-        if all(s.get("state") == "past" for s in mine):  # a day gone by: said once, not per slot
+        mine = [s for s in slots if local_day(s.starts_at) == day]
+        if all(s.state == "past" for s in mine):  # a day gone by: said once, not per slot
             mine = []
         days.append((day, mine))
     resource = await _resource_summary(request, resource_id, monday)
@@ -163,59 +152,74 @@ async def resource_week(
     )
 
 
-def durations(resource: dict[str, Any], slot_minutes: int) -> list[tuple[int, int]]:
+def durations(resource: bk.ResourceSummary | None, slot_minutes: int) -> list[tuple[int, int]]:
     """(slots, minutes) the resource lets one book: from its minimum to its maximum in steps of
     its slot (1-8 slots when its rules are not known)."""
-    step = int(resource.get("slot_minutes") or slot_minutes) or 60
-    least = max(1, -(-int(resource.get("min_minutes") or step) // step))
-    most = int(resource.get("max_minutes") or 0) // step or 8
+    step = (resource.slot_minutes if resource else 0) or slot_minutes or 60
+    least = max(1, -(-((resource.min_minutes if resource else 0) or step) // step))
+    most = (resource.max_minutes if resource else 0) // step or 8
     return [(n, n * step) for n in range(least, min(max(most, least), 72) + 1)]
 
 
-async def _resource_names(request: Req) -> dict[str, Any]:
-    """Names of the bookable resources (reservations carry only ids); best effort."""
+@dataclass(frozen=True, slots=True)
+class ReservationRow:
+    """A reservation with its resource's and unit's names (reservations carry only ids; None
+    when the resource is not among the bookable ones)."""
+
+    reservation: bk.ReservationView
+    resource_name: bk.LocalizedText | None
+    unit_name: bk.LocalizedText | None
+
+
+async def _resource_names(request: Req) -> dict[str, bk.ResourceSummary]:
+    """The bookable resources by id, for their names (reservations carry only ids)."""
     start = datetime.combine(today(), time(0), HELSINKI)
-    reply = await call(
+    reply = await fetch(
         request,
         "search",
+        bk.SearchReply,
         starts_after=start.isoformat(),
         ends_before=(start + timedelta(days=7)).isoformat(),
     )
-    return {
-        str(hit["resource"]["resource_id"]): hit["resource"]
-        for hit in _items(reply, "hits")
-        if isinstance(hit.get("resource"), dict)
-    }
+    return {str(hit.resource.resource_id): hit.resource for hit in reply.hits}
 
 
-def _with_place(reservation: dict[str, Any], resources: dict[str, Any]) -> dict[str, Any]:
-    """The reservation with its resource's and unit's names (reservations carry only ids)."""
-    found = resources.get(str(reservation.get("resource_id"))) or {}
-    return reservation | {"resource_name": found.get("name"), "unit_name": found.get("unit_name")}
+def reservation_row(
+    reservation: bk.ReservationView, resources: dict[str, bk.ResourceSummary]
+) -> ReservationRow:
+    """The reservation with its resource's and unit's names."""
+    found = resources.get(str(reservation.resource_id))
+    return ReservationRow(
+        reservation=reservation,
+        resource_name=found.name if found else None,
+        unit_name=found.unit_name if found else None,
+    )
 
 
-async def _resource_summary(request: Req, resource_id: str, monday: date) -> dict[str, Any]:
+async def _resource_summary(
+    request: Req, resource_id: str, monday: date
+) -> bk.ResourceSummary | None:
     """The resource's name and unit for the heading (search lists what is free that week)."""
     start = datetime.combine(monday, time(0), HELSINKI)
-    reply = await call(
+    reply = await fetch(
         request,
         "search",
+        bk.SearchReply,
         starts_after=start.isoformat(),
         ends_before=(start + timedelta(days=7)).isoformat(),
     )
-    for hit in _items(reply, "hits"):
-        resource: dict[str, Any] = hit.get("resource", {})
-        if str(resource.get("resource_id")) == resource_id:
-            return resource
-    return {}
+    for hit in reply.hits:
+        if str(hit.resource.resource_id) == resource_id:
+            return hit.resource
+    return None
 
 
 @get("/reservations", name="web:reservations")
 async def reservations(request: Req) -> Response[str]:
     _signed_in(request)
-    reply = await call(request, "my_reservations")
+    reply = await fetch(request, "my_reservations", bk.ReservationList)
     names = await _resource_names(request)
-    rows = [_with_place(r, names) for r in _items(reply, "reservations")]
+    rows = [reservation_row(r, names) for r in reply.reservations]
     refund = request.query_params.get("refund")
     return page(
         request,
@@ -228,23 +232,23 @@ async def reservations(request: Req) -> Response[str]:
 @get("/reservations/{reservation_id:str}/cancel", name="web:cancel_confirm")
 async def cancel_confirm(request: Req, reservation_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
-    quote = await call(request, "cancel_quote", reservation_id=reservation_id)
-    reservation = _with_place(quote["reservation"], await _resource_names(request))
-    return page(request, "cancel.html", reservation=reservation, quote=quote, key=new_key())
+    quote = await fetch(request, "cancel_quote", bk.CancelQuote, reservation_id=reservation_id)
+    row = reservation_row(quote.reservation, await _resource_names(request))
+    return page(request, "cancel.html", row=row, quote=quote, key=new_key())
 
 
 @post("/reservations/{reservation_id:str}/cancel", name="web:cancel")
 async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     _signed_in(request)
     form = await read_form(request)
-    reply = await call(
+    reply = await fetch(
         request,
         "cancel",
+        bk.CancelReply,
         reservation_id=reservation_id,
         idempotency_key=form.get("key") or new_key(),
     )
-    refund = int(reply.get("refund_cents") or 0)
-    return _back("/reservations", f"done_cancelled&refund={refund}")
+    return _back("/reservations", f"done_cancelled&refund={reply.refund_cents}")
 
 
 @post("/reservations/{reservation_id:str}/pay", name="web:pay_reservation")
@@ -255,9 +259,10 @@ async def pay_reservation(request: Req, reservation_id: FromPath[str]) -> Redire
     is already in the cart, adds nothing twice."""
     _signed_in(request)
     try:
-        await call(
+        await fetch(
             request,
             "add_reservation",
+            ct.CartView,
             reservation_id=reservation_id,
             idempotency_key=f"{reservation_id}-cart",
         )
@@ -279,11 +284,11 @@ async def calendar_create(request: Req) -> Response[str]:
     _signed_in(request)
     form = await read_form(request)
     if form.get("action") == "revoke":
-        await call(request, "feed_revoke", idempotency_key=new_key())
+        await fetch(request, "feed_revoke", bk.CalendarToken, idempotency_key=new_key())
         return page(request, "calendar.html", feed_url=None, revoked=True)
-    reply = await call(request, "feed_create", idempotency_key=new_key())
+    reply = await fetch(request, "feed_create", bk.CalendarToken, idempotency_key=new_key())
     base = (request.app.state.gateway_settings.public_url or str(request.base_url)).rstrip("/")
-    feed_url = f"{base}/calendar/{reply['token']}.ics"
+    feed_url = f"{base}/calendar/{reply.token}.ics"
     webcal = "webcal://" + feed_url.split("://", 1)[1]
     return page(request, "calendar.html", feed_url=feed_url, webcal_url=webcal)
 
@@ -291,21 +296,23 @@ async def calendar_create(request: Req) -> Response[str]:
 @get("/calendar/{token:str}", name="web:calendar_feed")
 async def calendar_feed(request: Req, token: FromPath[str]) -> Response[str]:
     """The private feed itself: the secret token is the credential (calendar apps)."""
-    reply = await call(request, "calendar_feed", token=token.removesuffix(".ics"))
+    reply = await fetch(request, "calendar_feed", bk.CalendarText, token=token.removesuffix(".ics"))
     return _ics(reply)
 
 
 @get("/reservations/{reservation_id:str}/ics", name="web:reservation_ics")
 async def reservation_ics(request: Req, reservation_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
-    return _ics(await call(request, "reservation_ics", reservation_id=reservation_id))
+    return _ics(
+        await fetch(request, "reservation_ics", bk.CalendarText, reservation_id=reservation_id)
+    )
 
 
-def _ics(reply: Any) -> Response[str]:
-    name = str(reply.get("filename") or "calendar.ics").replace('"', "")
+def _ics(reply: bk.CalendarText) -> Response[str]:
+    name = (reply.filename or "calendar.ics").replace('"', "")
     return Response(
-        reply.get("text", ""),
-        media_type=text_media_type(reply.get("content_type") or "text/calendar"),
+        reply.text,
+        media_type=text_media_type(reply.content_type or "text/calendar"),
         headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "private"},
     )
 

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
 from services.gateway.web import i18n
-from services.gateway.web.clerk import STAFF, VAT_RATES, my_resources
+from services.gateway.web.clerk import STAFF, VAT_RATES, resources_of
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, language_of, page, today
-from services.gateway.web.resident import _back, _items
+from services.gateway.web.resident import _back
+from shared.contracts import booking as bk
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -116,50 +119,59 @@ def _hhmm(value: Any) -> str:
     return str(value or "00:00")[:5]
 
 
-def _today(current: dict[str, Any]) -> date:
+def _today(current: bk.ResourceSettings) -> date:
     """Today where the resource is (validity dates are its local dates)."""
-    return datetime.now(ZoneInfo(str(current.get("tz") or "Europe/Helsinki"))).date()
+    return datetime.now(ZoneInfo(current.tz or "Europe/Helsinki")).date()
 
 
-def _all_day(rule: dict[str, Any]) -> bool:
+def _all_day(rule: bk.PriceRuleIn) -> bool:
     """A rule for every weekday all day long (not a peak / off-peak band)."""
-    return (
-        sorted(rule.get("weekdays") or []) == ALL_DAYS
-        and _hhmm(rule.get("from_time")) == "00:00"
-        and _hhmm(rule.get("to_time")) == "00:00"
-    )
+    return sorted(rule.weekdays) == ALL_DAYS and rule.from_time == rule.to_time == time(0)
 
 
-def _rule_rows(prices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The price rules as the form's rows (euros with two decimals, times as HH:MM)."""
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    """A price rule as a row of the form: euros with two decimals, times as HH:MM."""
+
+    group: str
+    days: frozenset[int]
+    start: str
+    end: str
+    unit: str
+    cents: int
+    euros: str
+    vat: int
+    valid_from: str
+    valid_until: str
+    per_place: bool
+
+
+def _rule_rows(prices: list[bk.PriceRuleIn]) -> list[RuleRow]:
     return [
-        {
-            "group": r.get("customer_group"),
-            "days": set(r.get("weekdays") or []),
-            "from": _hhmm(r.get("from_time")),
-            "to": _hhmm(r.get("to_time")),
-            "unit": r.get("unit"),
-            "cents": int(r.get("amount_cents") or 0),
-            "euros": f"{Decimal(int(r.get('amount_cents') or 0)) / 100:.2f}",
-            "vat": int(r.get("vat_rate_bp") or 0),
-            "valid_from": r.get("valid_from") or "",
-            "valid_until": r.get("valid_until") or "",
-            "per_place": bool(r.get("per_place")),
-        }
+        RuleRow(
+            group=r.customer_group,
+            days=frozenset(r.weekdays),
+            start=_hhmm(r.from_time),
+            end=_hhmm(r.to_time),
+            unit=r.unit,
+            cents=r.amount_cents,
+            euros=f"{Decimal(r.amount_cents) / 100:.2f}",
+            vat=r.vat_rate_bp,
+            valid_from=r.valid_from.isoformat(),
+            valid_until=r.valid_until.isoformat() if r.valid_until else "",
+            per_place=r.per_place,
+        )
         for r in prices
     ]
 
 
-def _week(hours: list[dict[str, Any]], today: date) -> tuple[list[list[tuple[str, str]]], bool]:
+def _week(hours: list[bk.WeeklyHoursView], today: date) -> tuple[list[list[tuple[str, str]]], bool]:
     """The weekly intervals in force today: the resource's own, else its unit's; and whether
     they are the resource's own."""
-    in_force = [h for h in hours if str(h.get("valid_from")) <= today.isoformat()]
-    own = [h for h in in_force if h.get("scope") == "resource"]
-    shown = own or [h for h in in_force if h.get("scope") == "unit"]
-    days = [
-        [(_hhmm(h.get("opens")), _hhmm(h.get("closes"))) for h in shown if h.get("weekday") == d]
-        for d in ALL_DAYS
-    ]
+    in_force = [h for h in hours if h.valid_from <= today]
+    own = [h for h in in_force if h.scope == "resource"]
+    shown = own or [h for h in in_force if h.scope == "unit"]
+    days = [[(_hhmm(h.opens), _hhmm(h.closes)) for h in shown if h.weekday == d] for d in ALL_DAYS]
     return days, bool(own)
 
 
@@ -168,7 +180,7 @@ async def staff_resources(request: Req) -> Response[str]:
     return page(
         request,
         "staff/resources.html",
-        resources=await my_resources(request, include_inactive=True),
+        resources=await resources_of(request, include_inactive=True),
         vat_rates=VAT_RATES,
         key=new_key(),
     )
@@ -177,21 +189,21 @@ async def staff_resources(request: Req) -> Response[str]:
 @get("/staff/resources/{resource_id:str}", name="web:staff_resource", guards=STAFF)
 async def staff_resource(request: Req, resource_id: FromPath[str]) -> Response[str]:
     """One resource: its settings and cancellation policy, price rules and weekly hours."""
-    current = await call(request, "get_resource", resource_id=resource_id)
+    current = await fetch(request, "get_resource", bk.ResourceSettings, resource_id=resource_id)
     today = _today(current)
-    days, own_hours = _week(_items(current, "hours"), today)
-    rules = _rule_rows(_items(current, "prices"))
-    vat_rates = sorted({*VAT_RATES, *(r["vat"] for r in rules)}, reverse=True)
+    days, own_hours = _week(current.hours, today)
+    rules = _rule_rows(current.prices)
+    vat_rates = sorted({*VAT_RATES, *(r.vat for r in rules)}, reverse=True)
     return page(
         request,
         "staff/resource.html",
         resource_id=resource_id,
         current=current,
-        s=current.get("settings") or {},
+        s=current.settings,
         rules=rules,
         days=days,
         own_hours=own_hours,
-        upcoming=[h for h in _items(current, "hours") if str(h.get("valid_from")) > str(today)],
+        upcoming=[h for h in current.hours if h.valid_from > today],
         today=today.isoformat(),
         vat_rates=vat_rates,
         groups=CUSTOMER_GROUPS,
@@ -205,9 +217,9 @@ async def staff_resource(request: Req, resource_id: FromPath[str]) -> Response[s
 
 async def _update(request: Req, resource_id: str, key: str, **changes: Any) -> Redirect:
     """booking.v1.update_resource with the resource's current settings and `changes`."""
-    current = await call(request, "get_resource", resource_id=resource_id)
-    settings = dict(current.get("settings") or {}) | changes
-    await call(request, "update_resource", **(settings | {"idempotency_key": key}))
+    current = await fetch(request, "get_resource", bk.ResourceSettings, resource_id=resource_id)
+    settings = msgspec.structs.replace(current.settings, **changes, idempotency_key=key)
+    await fetch(request, "update_resource", bk.ResourceSummary, **msgspec.structs.asdict(settings))
     return _back(f"/staff/resources/{resource_id}", "done_saved")
 
 
@@ -217,11 +229,11 @@ async def save_settings(request: Req, resource_id: FromPath[str]) -> Redirect:
     name_fi = str(form.get("name_fi") or "").strip()
     if not name_fi:
         raise ValidationFailed("give the name in Finnish", field="name_fi")
-    name = {
-        "fi": name_fi,
-        "sv": str(form.get("name_sv") or "").strip() or None,
-        "en": str(form.get("name_en") or "").strip() or None,
-    }
+    name = bk.LocalizedText(
+        fi=name_fi,
+        sv=str(form.get("name_sv") or "").strip() or None,
+        en=str(form.get("name_en") or "").strip() or None,
+    )
     changes: dict[str, Any] = {n: _whole(form.get(n), n) for n in WHOLE_NUMBERS}
     changes |= {n: form.get(n) == "on" for n in SWITCHES}
     changes |= {
@@ -293,9 +305,10 @@ async def save_price_rules(request: Req, resource_id: FromPath[str]) -> Redirect
         rules.append(_rule_from(form, n, today))
         rows.append(n)
     try:
-        await call(
+        await fetch(
             request,
             "set_prices",
+            bk.Done,
             resource_id=resource_id,
             rules=rules,
             expected_version=str(form.get("version") or "") or None,
@@ -345,15 +358,16 @@ async def save_hours(request: Req, resource_id: FromPath[str]) -> Redirect:
             "give the hours of at least one day (to close it, add a closure or deactivate it)",
             field="hours",
         )
-    current = await call(request, "get_resource", resource_id=resource_id)
+    current = await fetch(request, "get_resource", bk.ResourceSettings, resource_id=resource_id)
     today = _today(current)
     valid_from = _day(form.get("valid_from"), "valid_from") or today
     if valid_from < today:
         raise ValidationFailed("from today on", field="valid_from")
-    await call(
+    await fetch(
         request,
         "set_hours",
-        unit_id=(current.get("settings") or {}).get("unit_id"),
+        bk.Done,
+        unit_id=current.settings.unit_id,
         resource_id=resource_id if scope == "resource" else None,
         hours=hours,
         valid_from=valid_from.isoformat(),
@@ -380,14 +394,15 @@ async def set_prices(request: Req, resource_id: FromPath[str]) -> Redirect:
         }
         for group in CUSTOMER_GROUPS
     ]
-    current = await call(request, "get_resource", resource_id=resource_id)
-    kept = [r for r in _items(current, "prices") if not _all_day(r)]
-    await call(
+    current = await fetch(request, "get_resource", bk.ResourceSettings, resource_id=resource_id)
+    kept: list[Any] = [r for r in current.prices if not _all_day(r)]
+    await fetch(
         request,
         "set_prices",
+        bk.Done,
         resource_id=resource_id,
         rules=kept + base,
-        expected_version=current.get("prices_version"),
+        expected_version=current.prices_version,
         idempotency_key=form.get("key") or new_key(),
     )
     return _back("/staff/resources", "done_saved")

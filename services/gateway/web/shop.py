@@ -4,8 +4,10 @@ receipt with downloads. Forms post and redirect (303); no JavaScript needed."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -14,31 +16,73 @@ from litestar.response import Redirect
 
 from services.gateway.web import gis_map
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import language_of, page
-from services.gateway.web.resident import _back, _items, _signed_in
+from services.gateway.web.resident import _back, _signed_in
+from shared.contracts import cart as ct
+from shared.contracts import payment as pm
 from shared.errors import Conflict, NotFound, ValidationFailed
 
 Req = Request[Any, Any, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class CartRow:
+    """A cart line with its merchant's name and, for a held reservation, when the hold ends."""
+
+    line: ct.CartLineView
+    merchant_name: str | None
+    expires_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRow:
+    """An order line as the receipt shows it: what was bought, its state and refunds."""
+
+    line_id: UUID
+    kind: str
+    description: str
+    merchant_id: str
+    gross_cents: int
+    state: str
+    refunded_cents: int
+    details: dict[str, object]
+
+
+def cart_row(line: ct.CartLineView, names: dict[str, str]) -> CartRow:
+    expires = line.details.get("expires_at") or line.details.get("hold_expires_at")
+    return CartRow(
+        line=line,
+        merchant_name=names.get(line.merchant_id),
+        expires_at=str(expires) if expires else None,
+    )
+
+
+def receipt_row(line: ct.OrderLineView) -> ReceiptRow:
+    return ReceiptRow(
+        line_id=line.line.line_id,
+        kind=line.line.kind,
+        description=line.line.description,
+        merchant_id=line.line.merchant_id,
+        gross_cents=line.line.gross_cents,
+        state=line.state,
+        refunded_cents=line.refunded_cents,
+        details=line.details,
+    )
+
+
 @get("/cart", name="web:cart")
 async def cart(request: Req) -> Response[str]:
     _signed_in(request)
-    reply = await call(request, "get_cart")
-    names = {m.get("merchant_id"): m.get("merchant_name") for m in _items(reply, "merchants")}
-    lines = [
-        line | {"merchant_name": names.get(line.get("merchant_id"))}
-        for line in _items(reply, "lines")
-    ]
-    vat = _items(reply, "vat")
+    reply = await fetch(request, "get_cart", ct.CartView)
+    names = {m.merchant_id: m.merchant_name for m in reply.merchants}
     return page(
         request,
         "cart.html",
-        cart=reply or {},
-        lines=lines,
-        vat=vat,
-        messages=_items(reply, "messages"),
+        cart=reply,
+        lines=[cart_row(line, names) for line in reply.lines],
+        vat=reply.vat,
+        messages=reply.messages,
         key=new_key(),
     )
 
@@ -46,15 +90,16 @@ async def cart(request: Req) -> Response[str]:
 @post("/cart/lines/{line_id:str}/remove", name="web:remove_line")
 async def remove_line(request: Req, line_id: FromPath[str]) -> Redirect:
     _signed_in(request)
-    await call(request, "remove_line", line_id=line_id, idempotency_key=new_key())
+    await fetch(request, "remove_line", ct.CartView, line_id=line_id, idempotency_key=new_key())
     return _back("/cart", "done_saved")
 
 
 @get("/library", name="web:library")
 async def library(request: Req) -> Response[str]:
     _signed_in(request)
+    debits: ct.LibraryDebits | None
     try:
-        debits = await call(request, "library_debits")
+        debits = await fetch(request, "library_debits", ct.LibraryDebits)
     except (NotFound, ValidationFailed, Conflict):
         debits = None  # no library card linked yet
     return page(request, "library.html", debits=debits, key=new_key())
@@ -64,9 +109,10 @@ async def library(request: Req) -> Response[str]:
 async def link_card(request: Req) -> Redirect:
     _signed_in(request)
     form = await read_form(request)
-    await call(
+    await fetch(
         request,
         "link_library_card",
+        ct.LibraryCard,
         card_number=form.get("card_number", ""),
         pin=form.get("pin", ""),
         idempotency_key=form.get("key") or new_key(),
@@ -81,9 +127,10 @@ async def add_debits(request: Req) -> Redirect:
     chosen = [int(v) for v in form.getall("debit") if str(v).isdigit()] if "debit" in form else []
     if not chosen:
         raise ValidationFailed("choose at least one fee", field="debit")
-    await call(
+    await fetch(
         request,
         "add_library_debits",
+        ct.CartView,
         account_line_ids=chosen,
         idempotency_key=form.get("key") or new_key(),
     )
@@ -92,10 +139,10 @@ async def add_debits(request: Req) -> Redirect:
 
 @get("/gis", name="web:gis")
 async def gis(request: Req) -> Response[str]:
-    reply = await call(request, "gis_catalogue")
+    reply = await fetch(request, "gis_catalogue", ct.GisProductList)
     settings = request.app.state.gateway_settings
     lang = language_of(request)
-    products = [gis_map.with_map_data(p, lang) for p in _items(reply, "products", "items")]
+    products = [gis_map.offer_of(p, lang) for p in reply.products]
     response = page(
         request,
         "gis.html",
@@ -125,9 +172,10 @@ async def add_gis(request: Req) -> Redirect:
             area = json.loads(form["area"])
         except ValueError:
             raise ValidationFailed("the area is not GeoJSON", field="area") from None
-    await call(
+    await fetch(
         request,
         "add_gis_product",
+        ct.CartView,
         product_id=form.get("product_id"),
         format=form.get("format") or None,
         licence_type=form.get("licence_type") or None,
@@ -146,35 +194,31 @@ async def checkout(request: Req) -> Redirect:
     _signed_in(request)
     form = await read_form(request)
     key = form.get("key") or new_key()
-    order = await call(request, "checkout", idempotency_key=key)
-    order_id = order.get("order_id") or order.get("id")
-    payment = await call(request, "start_payment", order_id=order_id, idempotency_key=f"{key}-pay")
-    target = str(payment.get("redirect_url") or f"/orders/{quote(str(order_id))}")
+    order = await fetch(request, "checkout", ct.OrderView, idempotency_key=key)
+    payment = await fetch(
+        request,
+        "start_payment",
+        pm.PaymentView,
+        order_id=order.order_id,
+        idempotency_key=f"{key}-pay",
+    )
+    target = payment.redirect_url or f"/orders/{quote(str(order.order_id))}"
     return Redirect(path=target, status_code=303)
 
 
 @get("/orders/{order_id:str}", name="web:receipt")
 async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
     _signed_in(request)
-    order = await call(request, "get_order", order_id=order_id)
-    lines = [
-        line.get("line", line)
-        | {
-            "state": line.get("state"),
-            "details": line.get("details") or {},
-            "refunded_cents": line.get("refunded_cents") or 0,
-        }
-        for line in _items(order, "lines")
-    ]
-    refunded = sum(int(line.get("refunded_cents") or 0) for line in lines)
+    order = await fetch(request, "get_order", ct.OrderView, order_id=order_id)
+    lines = [receipt_row(line) for line in order.lines]
     return page(
         request,
         "receipt.html",
         order=order,
         lines=lines,
-        refunded=refunded,
-        vat=_items(order, "vat"),
-        downloads=_items(order, "downloads"),
+        refunded=sum(line.refunded_cents for line in lines),
+        vat=order.vat,
+        downloads=order.downloads,
     )
 
 

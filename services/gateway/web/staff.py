@@ -7,6 +7,7 @@ The guards say who may open a page; the services check the department of each ob
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,10 +20,12 @@ from litestar.response import Redirect
 from services.gateway.auth import allow
 from services.gateway.routes.gis_files import store_form_file
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page, today
-from services.gateway.web.resident import _back, _items
+from services.gateway.web.resident import _back
 from services.gateway.web.resources import euros_to_cents
+from shared.contracts import cart as ct
+from shared.contracts import payment as pm
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -44,9 +47,8 @@ GIS = allow("gis_clerk", "admin")
 
 @get("/staff/library", name="web:failed_registrations", guards=LIBRARY)
 async def failed_registrations(request: Req) -> Response[str]:
-    reply = await call(request, "failed_registrations")
-    failures = _items(reply, "registrations")
-    return page(request, "staff/library.html", failures=failures, key=new_key())
+    reply = await fetch(request, "failed_registrations", ct.RegistrationList)
+    return page(request, "staff/library.html", failures=reply.registrations, key=new_key())
 
 
 @post("/staff/library/{line_id:str}/{action:str}", name="web:registration", guards=LIBRARY)
@@ -56,9 +58,10 @@ async def registration_action(
     if action not in ("retry", "resolve"):
         raise ValidationFailed("retry or resolve", field="action")
     form = await read_form(request)
-    await call(
+    await fetch(
         request,
         f"{action}_registration",
+        ct.Registration,
         line_id=line_id,
         note=form.get("note", ""),
         idempotency_key=form.get("key") or new_key(),
@@ -68,24 +71,25 @@ async def registration_action(
 
 @get("/staff/gis", name="web:gis_catalogue", guards=GIS)
 async def gis_catalogue(request: Req) -> Response[str]:
-    reply = await call(request, "gis_product_records")
-    queue = await call(request, "gis_queue")
+    reply = await fetch(request, "gis_product_records", ct.GisProductRecordList)
+    queue = await fetch(request, "gis_queue", ct.GisQueue)
     return page(
         request,
         "staff/gis.html",
-        products=_items(reply, "products"),
-        queue=_items(queue, "items"),
+        products=reply.products,
+        queue=queue.items,
         key=new_key(),
     )
 
 
-async def _product_record(request: Req, product_id: str) -> dict[str, Any]:
+async def _product_record(request: Req, product_id: str) -> ct.GisProduct:
     """The product as a clerk writes it (the record without the file's name and size)."""
-    reply = await call(request, "gis_product_records")
-    found = [p for p in _items(reply, "products") if p.get("id") == product_id]
+    reply = await fetch(request, "gis_product_records", ct.GisProductRecordList)
+    found = [p for p in reply.products if p.id == product_id]
     if not found:
         raise ValidationFailed("no such product", field="product_id")
-    return {k: v for k, v in found[0].items() if k != "file"}
+    record = found[0]
+    return ct.GisProduct(**{f: getattr(record, f) for f in ct.GisProduct.__struct_fields__})
 
 
 @post("/staff/gis/products/{product_id:str}", name="web:gis_product", guards=GIS)
@@ -94,13 +98,14 @@ async def gis_product(request: Req, product_id: FromPath[str]) -> Redirect:
     it is sold; the rest of the product stays as it is."""
     form = await read_form(request)
     product = await _product_record(request, product_id)
-    pricing = dict(product.get("pricing") or {})
-    price_field = "base_fee_cents" if pricing.get("kind") == "area" else "unit_cents"
-    pricing[price_field] = euros_to_cents(form.get("price_euros"), "price_euros")
-    product = product | {"pricing": pricing, "active": form.get("active") == "on"}
-    await call(
+    price_field = "base_fee_cents" if product.pricing.kind == "area" else "unit_cents"
+    cents = euros_to_cents(form.get("price_euros"), "price_euros")
+    pricing = msgspec.structs.replace(product.pricing, **{price_field: cents})
+    product = msgspec.structs.replace(product, pricing=pricing, active=form.get("active") == "on")
+    await fetch(
         request,
         "upsert_gis_product",
+        ct.GisProductRecord,
         product=product,
         idempotency_key=form.get("key") or new_key(),
     )
@@ -117,17 +122,20 @@ async def gis_product_file(request: Req, product_id: FromPath[str]) -> Redirect:
     product = await _product_record(request, product_id)
     key = form.get("key") or new_key()
     file = await store_form_file(request, upload)
-    stored = await call(
+    stored = await fetch(
         request,
         "gis_upload_file",
+        ct.GisFile,
         file_name=upload.filename,
         file_id=file.file_id,
         size_bytes=file.size_bytes,
         sha256=file.sha256,
         idempotency_key=f"{key}-file",
     )
-    product = product | {"ready_file": stored.get("file_id")}
-    await call(request, "upsert_gis_product", product=product, idempotency_key=key)
+    product = msgspec.structs.replace(product, ready_file=stored.file_id)
+    await fetch(
+        request, "upsert_gis_product", ct.GisProductRecord, product=product, idempotency_key=key
+    )
     return _back("/staff/gis", "done_saved")
 
 
@@ -138,9 +146,10 @@ async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed("choose a file", field="file")
     file = await store_form_file(request, upload)
-    await call(
+    await fetch(
         request,
         "gis_upload",
+        ct.OrderLineView,
         line_id=line_id,
         file_name=upload.filename,
         file_id=file.file_id,
@@ -154,9 +163,10 @@ async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
 @post("/staff/orders/{order_id:str}/lines/{line_id:str}/refund", name="web:refund", guards=STAFF)
 async def refund_line(request: Req, order_id: FromPath[str], line_id: FromPath[str]) -> Redirect:
     form = await read_form(request)
-    await call(
+    await fetch(
         request,
         "request_refund",
+        ct.RefundRequestView,
         order_id=order_id,
         line_id=line_id,
         note=form.get("note", ""),
@@ -168,9 +178,17 @@ async def refund_line(request: Req, order_id: FromPath[str], line_id: FromPath[s
 FINANCE = allow("finance", "admin")
 
 
+@dataclass(frozen=True, slots=True)
+class AnomalyRow:
+    """A payment anomaly with the idempotency key of its row's form (one key, one resolution)."""
+
+    anomaly: pm.AnomalyView
+    key: str
+
+
 async def _merchant_ids(request: Req) -> list[str]:
-    reply = await call(request, "list_merchants")
-    return [str(m.get("id")) for m in _items(reply, "merchants") if m.get("id")]
+    reply = await fetch(request, "list_merchants", ct.MerchantList)
+    return [m.id for m in reply.merchants if m.id]
 
 
 @get("/finance", name="web:finance", guards=FINANCE)
@@ -182,8 +200,12 @@ async def finance(
     merchant = merchant or (merchants[0] if merchants else "")  # a report at once
     report = None
     if merchant:
-        report = await call(request, "settlement", day=on, merchant_id=merchant)
-    anomalies = await call(request, "payment_anomalies", unresolved_only=True, limit=100)
+        report = await fetch(
+            request, "settlement", pm.SettlementReport, day=on, merchant_id=merchant
+        )
+    anomalies = await fetch(
+        request, "payment_anomalies", pm.AnomalyList, unresolved_only=True, limit=100
+    )
     return page(
         request,
         "staff/finance.html",
@@ -192,7 +214,7 @@ async def finance(
         merchants=merchants,
         report=report,
         # Each row's form has a key of its own (one key is one resolution).
-        anomalies=[a | {"key": new_key()} for a in _items(anomalies, "anomalies")],
+        anomalies=[AnomalyRow(anomaly=a, key=new_key()) for a in anomalies.anomalies],
         key=new_key(),
     )
 
@@ -201,9 +223,10 @@ async def finance(
 async def resolve_anomaly(request: Req, anomaly_id: FromPath[int]) -> Redirect:
     """Settle a payment anomaly with a note of what was done (each row's form has its key)."""
     form = await read_form(request)
-    await call(
+    await fetch(
         request,
         "resolve_anomaly",
+        pm.AnomalyView,
         anomaly_id=anomaly_id,
         resolution=form.get("resolution", ""),
         idempotency_key=form.get("key") or new_key(),
@@ -215,9 +238,9 @@ async def resolve_anomaly(request: Req, anomaly_id: FromPath[int]) -> Redirect:
 async def settlement_csv(
     request: Req, day: FromQuery[str], merchant: FromQuery[str]
 ) -> Response[str]:
-    report = await call(request, "settlement", day=day, merchant_id=merchant)
+    report = await fetch(request, "settlement", pm.SettlementReport, day=day, merchant_id=merchant)
     return Response(
-        report.get("csv", ""),
+        report.csv,
         media_type="text/csv",  # Litestar adds `; charset=utf-8` to text/*
         headers={"Content-Disposition": f'attachment; filename="settlement-{merchant}-{day}.csv"'},
     )
@@ -227,7 +250,7 @@ async def settlement_csv(
 async def reconciliation(
     request: Req, start: FromQuery[str], end: FromQuery[str]
 ) -> Response[bytes]:
-    report = await call(request, "reconciliation", start=start, end=end)
+    report = await fetch(request, "reconciliation", pm.ReconciliationReport, start=start, end=end)
     return Response(
         msgspec.json.format(msgspec.json.encode(report)),
         media_type="application/json",
@@ -243,7 +266,7 @@ async def erp_preview(request: Req, day: FromQuery[str] = "") -> Response[str]:
     export form below it; a bad or unfinished day is shown on the form, input kept."""
     on = day.strip() or (today() - timedelta(days=1)).isoformat()
     try:
-        preview = await call(request, "erp_preview", day=on)
+        preview = await fetch(request, "erp_preview", pm.ErpPreview, day=on)
     except ValidationFailed as refused:
         form = {"values": {"day": [on]}, "code": refused.code, "field": "day"}
         form["details"] = refused.details
@@ -251,10 +274,10 @@ async def erp_preview(request: Req, day: FromQuery[str] = "") -> Response[str]:
             request, "staff/erp_preview.html", status_code=422, form=form, day=on, preview=None
         )
     totals: dict[str, list[int]] = {}
-    for row in preview.get("rows", []):
-        sums = totals.setdefault(row["kind"], [0, 0])
-        sums[0] += row["base_cents"]
-        sums[1] += row["vat_cents"]
+    for row in preview.rows:
+        sums = totals.setdefault(row.kind, [0, 0])
+        sums[0] += row.base_cents
+        sums[1] += row.vat_cents
     return page(
         request,
         "staff/erp_preview.html",
@@ -272,16 +295,17 @@ async def erp_export(request: Req) -> Response[str]:
     the officer asks for a re-export, which the payment service records."""
     form = await read_form(request)
     day = str(form.get("day") or "")
-    export = await call(
+    export = await fetch(
         request,
         "erp_export",
+        pm.ErpExport,
         day=day,
         reexport=form.get("reexport") == "on",
         idempotency_key=form.get("key") or new_key(),
     )
-    run = export.get("run", 1)
+    run = export.run
     return Response(
-        export.get("csv", ""),
+        export.csv,
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="erp-{day}-run{run}.csv"'},
     )

@@ -15,20 +15,24 @@ from litestar.params import FromPath
 
 from services.gateway.web.clerk import STAFF, departments_of
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page
-from services.gateway.web.resident import _back, _items
+from services.gateway.web.resident import _back
+from shared.contracts import booking as bk
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
 ZONES = ("Europe/Helsinki", "Europe/Stockholm", "Europe/Tallinn", "America/New_York")
 
 
-async def my_units(request: Req) -> list[dict[str, Any]]:
+async def my_units(request: Req) -> list[bk.UnitView]:
     replies = await asyncio.gather(
-        *(call(request, "list_units", merchant_id=d, limit=500) for d in departments_of(request))
+        *(
+            fetch(request, "list_units", bk.UnitList, merchant_id=d, limit=500)
+            for d in departments_of(request)
+        )
     )
-    return [u for reply in replies for u in _items(reply, "units")]
+    return [u for reply in replies for u in reply.units]
 
 
 def _text(form: Any, name: str, limit: int) -> str:
@@ -68,21 +72,22 @@ async def staff_units(request: Req) -> Response[str]:
         request,
         "staff/units.html",
         units=units,
-        departments=mine or sorted({u.get("merchant_id", "") for u in units}),
-        zones=sorted({*ZONES, *(u.get("tz", "") for u in units)} - {""}),
+        departments=mine or sorted({u.merchant_id for u in units}),
+        zones=sorted({*ZONES, *(u.tz for u in units)} - {""}),
         key=new_key(),
     )
 
 
 @post("/staff/units", name="web:new_unit", guards=STAFF)
 async def new_unit(request: Req) -> Response[Any]:
-    await call(request, "upsert_unit", **unit_from(await read_form(request)))
+    await fetch(request, "upsert_unit", bk.UnitView, **unit_from(await read_form(request)))
     return _back("/staff/units", "done_saved")
 
 
 @post("/staff/units/{unit_id:str}", name="web:save_unit", guards=STAFF)
 async def save_unit(request: Req, unit_id: FromPath[str]) -> Response[Any]:
-    await call(request, "upsert_unit", unit_id=unit_id, **unit_from(await read_form(request)))
+    fields = unit_from(await read_form(request))
+    await fetch(request, "upsert_unit", bk.UnitView, unit_id=unit_id, **fields)
     return _back("/staff/units", "done_saved")
 
 

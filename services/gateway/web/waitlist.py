@@ -4,6 +4,7 @@ leave the queue. Every form posts and redirects (303)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -12,11 +13,32 @@ from litestar.response import Redirect
 
 from services.gateway.auth import require_principal
 from services.gateway.web.forms import read_form
-from services.gateway.web.ops import call, new_key
+from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page
-from services.gateway.web.resident import _resource_names, _with_place
+from services.gateway.web.resident import _resource_names
+from shared.contracts import booking as bk
 
 Req = Request[Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistRow:
+    """A waiting-list entry with its resource's and unit's names (entries carry only ids)."""
+
+    entry: bk.WaitlistEntryView
+    resource_name: bk.LocalizedText | None
+    unit_name: bk.LocalizedText | None
+
+
+def waitlist_row(
+    entry: bk.WaitlistEntryView, resources: dict[str, bk.ResourceSummary]
+) -> WaitlistRow:
+    found = resources.get(str(entry.resource_id))
+    return WaitlistRow(
+        entry=entry,
+        resource_name=found.name if found else None,
+        unit_name=found.unit_name if found else None,
+    )
 
 
 @post("/waitlist", name="web:join_waitlist")
@@ -27,9 +49,10 @@ async def join_waitlist(request: Req) -> Redirect:
     slot = str(form.get("slot") or "")
     starts_at, _, ends_at = slot.partition("|")
     key = form.get("key")  # one per page; each slot's button its own request
-    await call(
+    await fetch(
         request,
         "join_waitlist",
+        bk.WaitlistEntryView,
         resource_id=form.get("resource_id"),
         starts_at=starts_at,
         ends_at=ends_at,
@@ -41,9 +64,9 @@ async def join_waitlist(request: Req) -> Redirect:
 @get("/waitlist", name="web:waitlist")
 async def waitlist(request: Req) -> Response[str]:
     require_principal(request)
-    reply = await call(request, "my_waitlist")
+    reply = await fetch(request, "my_waitlist", bk.WaitlistList)
     names = await _resource_names(request)
-    entries = [_with_place(e, names) for e in (reply or {}).get("entries", [])]
+    entries = [waitlist_row(e, names) for e in reply.entries]
     return page(request, "waitlist.html", entries=entries, key=new_key())
 
 
@@ -52,7 +75,9 @@ async def leave_waitlist(request: Req, entry_id: FromPath[str]) -> Redirect:
     require_principal(request)
     form = await read_form(request)
     key = form.get("key") or new_key()
-    await call(request, "leave_waitlist", entry_id=entry_id, idempotency_key=key)
+    await fetch(
+        request, "leave_waitlist", bk.WaitlistEntryView, entry_id=entry_id, idempotency_key=key
+    )
     return Redirect(path="/waitlist?done=done_waitlist_left", status_code=303)
 
 
@@ -61,7 +86,9 @@ async def decline_offer(request: Req, entry_id: FromPath[str]) -> Redirect:
     require_principal(request)
     form = await read_form(request)
     key = form.get("key") or new_key()
-    await call(request, "decline_offer", entry_id=entry_id, idempotency_key=key)
+    await fetch(
+        request, "decline_offer", bk.WaitlistEntryView, entry_id=entry_id, idempotency_key=key
+    )
     return Redirect(path="/waitlist?done=done_offer_declined", status_code=303)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import msgspec
 import pytest
 
 from services.gateway.middleware import CSP
 from services.gateway.settings import check_tiles_url
 from services.gateway.web import gis_map
+from shared.contracts import cart as ct
 from shared.errors import ValidationFailed
 from shared.settings import SettingsError
 
@@ -22,23 +25,40 @@ ORTHOPHOTO = {  # services/cart/demo.py
         {"up_to_hectares": None, "cents_per_hectare": 150},
     ],
 }
+
+
+def pricing(**fields: Any) -> ct.GisPricing:
+    return msgspec.convert({"kind": "area"} | fields, ct.GisPricing)
+
+
+def product(id: str, pricing: ct.GisPricing, systems: list[str]) -> ct.GisCatalogueEntry:
+    return ct.GisCatalogueEntry(
+        id=id,
+        name_fi=id,
+        description="",
+        formats=["GeoTIFF"],
+        coordinate_systems=systems,
+        licences=[],
+        pricing=pricing,
+        vat_code="vat_255",
+        cost_centre="GIS",
+        active=True,
+    )
+
+
 SQUARE = [[[23450000.0, 6705000.0], [23450100.0, 6705000.0], [23450100.0, 6705100.0],
            [23450000.0, 6705100.0], [23450000.0, 6705000.0]]]  # fmt: skip
 
 
 def test_price_table_names_the_base_fee_each_tier_and_the_minimum_in_each_language() -> None:
-    assert gis_map.price_rows(ORTHOPHOTO, "fi") == [
+    assert gis_map.price_rows(pricing(**ORTHOPHOTO), "fi") == [
         "Perusmaksu 30,00\u00a0€",
         "0–10 ha: 8,00\u00a0€/ha",
         "10–100 ha: 4,00\u00a0€/ha",
         "yli 100 ha: 1,50\u00a0€/ha",
         "Vähintään 1 ha laskutetaan.",
     ]
-    single = {
-        "base_fee_cents": 5000,
-        "minimum_hectares": 0.5,
-        "tiers": [{"cents_per_hectare": 1500}],
-    }
+    single = pricing(base_fee_cents=5000, minimum_hectares=0.5, tiers=[{"cents_per_hectare": 1500}])
     assert gis_map.price_rows(single, "en") == [
         "Base fee €50.00",
         "every hectare €15.00/ha",
@@ -48,7 +68,7 @@ def test_price_table_names_the_base_fee_each_tier_and_the_minimum_in_each_langua
 
 
 def test_the_browser_gets_the_pricing_the_cart_uses() -> None:
-    assert json.loads(gis_map.pricing_data(ORTHOPHOTO)) == {
+    assert json.loads(gis_map.pricing_data(pricing(**ORTHOPHOTO))) == {
         "base": 3000,
         "tiers": [[10, 800], [100, 400], [None, 150]],
         "minimum": 1.0,
@@ -56,18 +76,16 @@ def test_the_browser_gets_the_pricing_the_cart_uses() -> None:
 
 
 def test_an_area_product_carries_its_systems_as_epsg_codes_and_a_fixed_one_nothing() -> None:
-    product = {
-        "id": "o",
-        "pricing": ORTHOPHOTO,
-        "coordinate_systems": ["ETRS-GK23", "ETRS-TM35FIN"],
-    }
-    shown = gis_map.with_map_data(product, "fi")
-    assert shown["systems"] == [
-        {"name": "ETRS-GK23", "epsg": "EPSG:3877"},
-        {"name": "ETRS-TM35FIN", "epsg": "EPSG:3067"},
+    area = product("o", pricing(**ORTHOPHOTO), ["ETRS-GK23", "ETRS-TM35FIN"])
+    shown = gis_map.offer_of(area, "fi")
+    assert shown.systems == [
+        gis_map.MapSystem(name="ETRS-GK23", epsg="EPSG:3877"),
+        gis_map.MapSystem(name="ETRS-TM35FIN", epsg="EPSG:3067"),
     ]
-    fixed = {"id": "f", "pricing": {"kind": "fixed", "unit_cents": 1200}}
-    assert gis_map.with_map_data(fixed, "fi") is fixed
+    assert shown.price_rows[0] == "Perusmaksu 30,00\u00a0€"
+    assert json.loads(shown.pricing_json)["base"] == 3000
+    fixed = product("f", msgspec.convert({"kind": "fixed", "unit_cents": 1200}, ct.GisPricing), [])
+    assert gis_map.offer_of(fixed, "fi") == gis_map.GisOffer(product=fixed)
 
 
 def test_the_tile_servers_origin_alone_is_added_to_the_images_the_page_may_load() -> None:
