@@ -23,7 +23,16 @@ async def test_signing_in_in_the_middle_returns_to_the_week_with_the_slot_kept(
     assert await today.count() <= 1
     if await today.count():
         assert "today" in (await today.locator("legend").inner_text()).lower()
-    slot = page.locator("input[name='slot']").nth(1)
+    # a free hour followed by another free one (two hours are booked below; other tests
+    # have taken some hours of the week)
+    values = [
+        str(await s.get_attribute("value")) for s in await page.locator("input[name='slot']").all()
+    ]
+    pairs = [
+        i for i in range(len(values) - 1) if values[i].split("|")[1] == values[i + 1].split("|")[0]
+    ]
+    assert pairs, "no two free hours in a row this week"
+    slot = page.locator("input[name='slot']").nth(pairs[-1])
     value = await slot.get_attribute("value")
     await slot.check()
     await page.select_option("#h-length", "2")

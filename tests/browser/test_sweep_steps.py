@@ -1,6 +1,7 @@
 """The acceptance sweep's second half (issue 17): the steps the page sweep cannot reach by
 address alone, walked as a resident in fi / sv / en at 390 px and 1280 px: the week, the
-summary step, the cart, the receipt after paying, my reservations and the cancellation
+sign-in in the middle and back to the summary step, the cart, the receipt after paying, the
+printable receipt, an unknown address's page, my reservations and the cancellation
 page (with the refund shown before confirming); and the public pages signed out. Each step
 gets the page sweep's checks (language, no sideways scroll at 390 px, no English left in
 fi/sv, axe) and a screenshot; all findings are listed at once."""
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.booking import demo
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot
 from tests.browser.test_journey import submit, visit
 from tests.browser.test_sweep import english_only, page_problems
 from tests.e2e.conftest import Suite
@@ -48,8 +49,7 @@ async def test_every_step_of_booking_paying_and_cancelling(
         problems.extend(await page_problems(page, where, lang, width, english, axe=True))
         await screenshot(page, f"steps-{step}-{lang}-{width}")
 
-    await sign_in(page, "resident-turku")
-    await visit(page, f"/resources/{demo.RESOURCE_SPORTS_HALL}")
+    await visit(page, f"/resources/{demo.RESOURCE_SPORTS_HALL}")  # signed out
     if await page.locator("input[name='slot']").count() == 0:
         await visit(page, await page.locator(".week-nav a").last.get_attribute("href"))
     await check("week")
@@ -57,7 +57,10 @@ async def test_every_step_of_booking_paying_and_cancelling(
     slots = page.locator("input[name='slot']")
     await slots.nth(min(await slots.count() - 1, 3 + CASES.index((lang, width)))).check()
     await submit(page, page.locator("form.week button[type='submit']:not([form])"))
-    assert "/book?" in page.url
+    assert "/sign-in?next=" in page.url, page.url  # signing in in the middle ...
+    await check("sign-in")
+    await submit(page, page.locator("button[data-user='resident-turku']"))
+    assert "/book?" in page.url  # ... comes back to the summary of the choice
     await check("summary")
     await submit(page, page.locator("button.confirm"))
     await check("cart")
@@ -66,6 +69,13 @@ async def test_every_step_of_booking_paying_and_cancelling(
     await submit(page, page.locator("form:has(input[value='pay']) button"))
     await submit(page, page.locator("a[href^='/orders/']"))
     await check("receipt")
+    printable = await page.locator("a[href*='/receipt.html']").get_attribute("href")
+    await visit(page, str(printable))
+    await check("printable-receipt")
+    missing = await page.goto("/reservations/no-such-page/nothing")
+    assert missing is not None
+    assert missing.status == 404
+    await check("not-found")
     await visit(page, "/reservations")
     await check("reservations")
     cancel = page.locator("a[href$='/cancel']").first

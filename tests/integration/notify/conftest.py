@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js.errors import NotFoundError
 
 from services.booking import demo
 from services.booking.settings import BookingSettings
@@ -20,6 +22,7 @@ from services.notify.settings import NotifySettings
 from shared.contracts import booking as b
 from shared.contracts import notify as n
 from shared.contracts.common import Principal, RequestContext
+from shared.events import STREAM
 from shared.messaging import Requester
 from tests.conftest import clean_schema
 from tests.integration.booking.conftest import (
@@ -65,6 +68,31 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float
             await asyncio.sleep(0.05)
 
 
+async def forget_notify_durables(nc: NATS) -> None:
+    """Each test's notify follows the events from its own start: an earlier test's durable
+    would hand it the events published since (other tests' orders, named for the same demo
+    residents) and mail them."""
+    js = nc.jetstream()
+    with contextlib.suppress(NotFoundError):
+        for info in await js.consumers_info(STREAM):
+            if info.name.startswith("notify-"):
+                with contextlib.suppress(NotFoundError):
+                    await js.delete_consumer(STREAM, info.name)
+
+
+async def durables_made(nc: NATS, durables: list[str]) -> None:
+    """Until the consumer loops have made their durables (they follow events from then on)."""
+    js = nc.jetstream()
+    async with asyncio.timeout(15):
+        for durable in durables:
+            while True:
+                try:
+                    await js.consumer_info(STREAM, durable)
+                    break
+                except NotFoundError:
+                    await asyncio.sleep(0.02)
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     server = SmtpServer()
@@ -99,9 +127,11 @@ async def booking(hosted: Any, nc: NATS) -> AsyncIterator[Booking]:
 @pytest.fixture
 async def notify(hosted: Any, nc: NATS, smtp: SmtpServer) -> AsyncIterator[Notify]:
     settings = fast_settings(smtp)
+    await forget_notify_durables(nc)
     async with hosted("notify", lambda infra: build(infra, settings), MIGRATIONS) as running:
         pool = running.infra.pool
         await clean_schema(pool, "notify")
+        await durables_made(nc, [c.durable for c in running.definition.consumers])
         try:
             yield Notify(pool, Requester(nc, 10.0), smtp)
         finally:

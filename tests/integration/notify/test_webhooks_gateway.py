@@ -39,7 +39,9 @@ class Gateway:
 async def gateway(
     hosted: Any, common_settings: CommonSettings, smtp: SmtpServer
 ) -> AsyncIterator[Gateway]:
-    settings = fast_settings(smtp, webhook_allow_insecure=True, webhook_timeout_s=1.0)
+    settings = fast_settings(
+        smtp, webhook_allow_insecure=True, webhook_timeout_s=5.0, webhook_retry_base_s=0.5
+    )
     receiver = await Receiver().start()
     async with hosted("notify", lambda infra: build(infra, settings), MIGRATIONS) as running:
         pool = running.infra.pool
