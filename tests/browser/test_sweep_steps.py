@@ -4,7 +4,7 @@ sign-in in the middle and back to the summary step, the cart, the receipt after 
 printable receipt, an unknown address's page, my reservations and the cancellation
 page (with the refund shown before confirming); and the public pages signed out. Each step
 gets the page sweep's checks (language, no sideways scroll at 390 px, no English left in
-fi/sv, axe) and a screenshot; all findings are listed at once."""
+fi/sv, axe at 390 px) and a screenshot; all findings are listed at once."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ async def test_every_step_of_booking_paying_and_cancelling(
 
     async def check(step: str) -> None:
         where = f"{step} {page.url} [{lang} {width}px]"
-        problems.extend(await page_problems(page, where, lang, width, english, axe=True))
+        # axe at 390 px in every language (the page sweep runs it on every page in fi)
+        axe = width == 390
+        problems.extend(await page_problems(page, where, lang, width, english, axe=axe))
         await screenshot(page, f"steps-{step}-{lang}-{width}")
 
     await visit(page, f"/resources/{demo.RESOURCE_SPORTS_HALL}")  # signed out
