@@ -25,7 +25,6 @@ import asyncio
 import hashlib
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import bench_journey  # noqa: E402
 from bench.bench_journey import Suite, start, wait_healthy  # noqa: E402
-from bench.common import descendants, stop  # noqa: E402
+from bench.common import descendants, run_suite  # noqa: E402
 
 FILE_MB = int(os.environ.get("BENCH_FILES_MB", "200"))
 # Every service /health waits for (notify too), started as bench_journey starts its own.
@@ -185,22 +184,11 @@ async def bench(suite: Suite, nats_pid: int) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="tcs-files-") as tmp:
-        data = Path(tmp)
-        os.chmod(data, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
-        suite, servers = start(data)
-        try:
-            asyncio.run(bench(suite, servers[1].process.pid))
-        except Exception:
-            for name in SERVICES:
-                lines = (data / f"{name}.log").read_text(errors="replace").splitlines()
-                print(f"# {name}.log (last lines)", *lines[-15:], sep="\n", file=sys.stderr)
-            raise
-        finally:
-            for proc in reversed(suite.procs.values()):
-                stop(proc)
-            for server in reversed(servers):
-                server.stop()
+    run_suite(
+        "tcs-files-",
+        start,
+        lambda suite, servers: asyncio.run(bench(suite, servers[1].process.pid)),
+    )
 
 
 if __name__ == "__main__":

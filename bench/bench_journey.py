@@ -46,7 +46,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -68,8 +67,8 @@ from bench.common import (  # noqa: E402
     free_port,
     percentile,
     postmaster_pid,
+    run_suite,
     spawn,
-    stop,
     tree_cpu_seconds,
 )
 from services import launcher  # noqa: E402
@@ -517,22 +516,7 @@ def print_profile(name: str, path: Path, top: int = 12) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="tcs-journey-") as tmp:
-        data = Path(tmp)
-        os.chmod(data, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
-        suite, servers = start(data)
-        try:
-            asyncio.run(bench(suite))
-        except Exception:
-            for name in SERVICES:
-                lines = (data / f"{name}.log").read_text(errors="replace").splitlines()
-                print(f"# {name}.log (last lines)", *lines[-15:], sep="\n", file=sys.stderr)
-            raise
-        finally:
-            for proc in reversed(suite.procs.values()):
-                stop(proc)
-            for server in reversed(servers):
-                server.stop()
+    run_suite("tcs-journey-", start, lambda suite, _servers: asyncio.run(bench(suite)))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,45 @@ import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class Started(Protocol):
+    """A started suite: its service processes by name (each logging to `<name>.log`)."""
+
+    procs: dict[str, subprocess.Popen[bytes]]
+
+
+S = TypeVar("S", bound=Started)
+
+
+def run_suite(
+    prefix: str,
+    start: Callable[[Path], tuple[S, list[Any]]],
+    body: Callable[[S, list[Any]], None],
+) -> None:
+    """Start a suite in a fresh data directory (`start(data)` gives it and its servers), run
+    `body(suite, servers)`, and stop every process and server; when it fails, the last lines of
+    each service's log go to stderr."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        data = Path(tmp)
+        os.chmod(data, 0o755)  # noqa: S103 - the embedded PostgreSQL runs as its own user as root
+        suite, servers = start(data)
+        try:
+            body(suite, servers)
+        except Exception:
+            for name in suite.procs:
+                lines = (data / f"{name}.log").read_text(errors="replace").splitlines()
+                print(f"# {name}.log (last lines)", *lines[-15:], sep="\n", file=sys.stderr)
+            raise
+        finally:
+            for proc in reversed(suite.procs.values()):
+                stop(proc)
+            for server in reversed(servers):
+                server.stop()
 
 
 def free_port() -> int:

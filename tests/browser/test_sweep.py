@@ -11,23 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
 
 from services.booking import demo
-from services.gateway.web import (
-    audit,
-    book,
-    clerk,
-    contact,
-    desk,
-    insights,
-    resident,
-    resources,
-    shop,
-    staff,
-    units,
-    waitlist,
-)
+from services.gateway.web import web_router
 from services.gateway.web.i18n import LANGUAGES, t, text_keys
 from tests.browser.conftest import axe_violations, screenshot, sign_in
 from tests.e2e.conftest import Suite
@@ -47,6 +34,7 @@ NOT_PAGES = {
     "/staff/reservations/{reservation_id:str}/cancel",
     "/staff/desk/receipts/{payment_id:str}",  # needs a desk payment: test_desk
     "/pay/link/{token:str}",  # needs a payment link: test_desk
+    "/static/web/{file_path:path}",  # the pages' static files
 }
 PATH_VALUES = {"{resource_id:str}": str(demo.RESOURCE_SPORTS_HALL)}
 # Who sees a page (the default: a resident for /..., the sports clerk for /staff...).
@@ -60,13 +48,13 @@ USER_FOR = {
 
 
 def web_pages() -> list[str]:
-    """Every GET page of the web app's route table, path values filled in."""
-    paths: set[str] = set()
-    modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
-    for module in (*modules, contact, desk):
-        for handler in module.ROUTES:
-            if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
-                paths.update(handler.paths)
+    """Every GET page of the web app's route table (the router the gateway mounts), path values
+    filled in."""
+    paths = {
+        route.path
+        for route in web_router().routes
+        if isinstance(route, HTTPRoute) and "GET" in route.methods
+    }
     pages = []
     for path in sorted(paths - NOT_PAGES):
         for placeholder, value in PATH_VALUES.items():
