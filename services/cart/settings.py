@@ -11,7 +11,7 @@ DEV_DOWNLOAD_SECRET = "dev-download-secret-not-for-production"  # noqa: S105 - r
 
 
 class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
-    payment_window_minutes: int = 30
+    payment_window_minutes: float = 30  # fractions allowed (tests: 0.3 = 18 s)
     sweep_interval_s: float = 10.0
     # Library
     library_adapter: str = "development"  # development | koha

@@ -3,8 +3,9 @@
 (payment method groups: banks, mobile, cards) and its signed callbacks, sent over HTTP to our
 callback endpoint as Paytrail sends them, repeated until answered.
 
-The cart's payment window is one minute here: a failed payment the resident walks away from
-releases its holds when the window ends.
+The cart's payment window is 18 s here (`CART_PAYMENT_WINDOW_MINUTES=0.3`, payments close 3 s
+before its end, every sweeper runs each second): a failed payment the resident walks away from
+releases its holds when the window ends, seconds later.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ def paytrail_suite(chromium_path: str) -> Iterator[tuple[Suite, PaytrailStandIn]
                 "PAYMENT_PAYTRAIL_MERCHANT_ID": MERCHANT,
                 "PAYMENT_PAYTRAIL_SECRET": SECRET,
                 "PAYMENT_PAYTRAIL_API_BASE": standin.url,
-                "PAYMENT_CLOSE_MARGIN_S": "5",
+                "PAYMENT_CLOSE_MARGIN_S": "3",
                 "PAYMENT_SWEEP_INTERVAL_S": "1",
-                "CART_PAYMENT_WINDOW_MINUTES": "1",
+                "CART_PAYMENT_WINDOW_MINUTES": "0.3",
+                "CART_SWEEP_INTERVAL_S": "1",
+                "BOOKING_SWEEP_INTERVAL_S": "1",
             }
         )
         try:

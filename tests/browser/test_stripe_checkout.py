@@ -2,8 +2,9 @@
 against the Stripe stand-in (its API and its hosted Checkout page, which sends signed
 webhooks to our webhook endpoint as Stripe does).
 
-The cart's payment window is one minute here (Stripe's sessions last at least 30): our
-sweeper expires the session itself before the holds end.
+The cart's payment window is 18 s here (`CART_PAYMENT_WINDOW_MINUTES=0.3`; Stripe's sessions
+last at least 30 minutes): our sweeper expires the session itself 3 s before the holds end.
+Every sweeper runs each second, so the window test waits seconds, not a minute.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ def stripe_suite(chromium_path: str) -> Iterator[tuple[Suite, StripeStandIn]]:
                 "PAYMENT_STRIPE_API_KEY": "sk_test_browser",
                 "PAYMENT_STRIPE_WEBHOOK_SECRET": SECRET,
                 "PAYMENT_STRIPE_API_BASE": standin.url,
-                "PAYMENT_CLOSE_MARGIN_S": "5",
+                "PAYMENT_CLOSE_MARGIN_S": "3",
                 "PAYMENT_SWEEP_INTERVAL_S": "1",
-                "CART_PAYMENT_WINDOW_MINUTES": "1",
+                "CART_PAYMENT_WINDOW_MINUTES": "0.3",
+                "CART_SWEEP_INTERVAL_S": "1",
+                "BOOKING_SWEEP_INTERVAL_S": "1",
             }
         )
         standin.webhook_url = f"{suite.url}/api/v1/payments/webhooks/stripe"
