@@ -21,7 +21,8 @@ each resident going from one journey to the next for BENCH_JOURNEY_SECONDS:
 and prints `name: value` lines per number of residents N: journeys_per_s_N, journey_cpu_ms_N
 (CPU of every process of the suite - gateway and its workers, booking, cart, payment,
 PostgreSQL with its backends, NATS - from /proc/<pid>/stat utime+stime, children included,
-over the run, per journey), journey_p50_ms_N, journey_p99_ms_N, journey_errors_N,
+over the run, per journey; journey_cpu_ms_<process>_N splits it by process tree: each
+service, postgres, nats), journey_p50_ms_N, journey_p99_ms_N, journey_errors_N,
 <step>_p50_ms_N and <step>_p99_ms_N, and worst_step_p99_ms_N; before them idle_cpu_ms_per_s
 (the suite's CPU while nobody uses it: sweepers, relays and consumers polling; part of
 journey_cpu_ms as well).
@@ -118,11 +119,15 @@ class Suite:
     nats_url: str
     data_dir: Path
     procs: dict[str, subprocess.Popen[bytes]]
-    cpu_roots: list[int]  # the services, PostgreSQL's postmaster, nats-server
+    cpu_roots: dict[str, int]  # the services, PostgreSQL's postmaster, nats-server
     issuer: DevIssuer
 
     def cpu(self) -> float:
-        return tree_cpu_seconds(self.cpu_roots)
+        return tree_cpu_seconds(self.cpu_roots.values())
+
+    def cpu_by_process(self) -> dict[str, float]:
+        """CPU seconds so far of each root's process tree, by name."""
+        return {name: tree_cpu_seconds([pid]) for name, pid in self.cpu_roots.items()}
 
 
 @dataclass
@@ -184,6 +189,7 @@ class Round:
     step_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})
     elapsed_s: float = 0.0
     cpu_s: float = 0.0
+    cpu_s_by_process: dict[str, float] = field(default_factory=dict)
 
 
 async def expect(response: aiohttp.ClientResponse, step: str, status: int) -> Any:
@@ -295,11 +301,13 @@ async def run_round(
             for step, ms in times.items():
                 result.step_ms[step].append(ms)
 
-    cpu = suite.cpu()
+    cpu, by_process = suite.cpu(), suite.cpu_by_process()
     started = time.perf_counter()
     await asyncio.gather(*(resident_loop(r) for r in residents))
     result.elapsed_s = time.perf_counter() - started
     result.cpu_s = suite.cpu() - cpu
+    after = suite.cpu_by_process()
+    result.cpu_s_by_process = {name: after[name] - by_process[name] for name in after}
     return result
 
 
@@ -310,6 +318,8 @@ def report(n: int, result: Round) -> None:
     journeys = max(result.journeys, 1)
     line("journeys_per_s", f"{result.journeys / result.elapsed_s:.1f}")
     line("journey_cpu_ms", f"{result.cpu_s / journeys * 1000:.1f}")
+    for name, seconds in sorted(result.cpu_s_by_process.items(), key=lambda kv: -kv[1]):
+        line(f"journey_cpu_ms_{name}", f"{seconds / journeys * 1000:.1f}")
     line("journey_p50_ms", f"{percentile(result.journey_ms, 50):.0f}")
     line("journey_p99_ms", f"{percentile(result.journey_ms, 99):.0f}")
     line("journeys", str(result.journeys))
@@ -388,8 +398,8 @@ def start(data: Path) -> tuple[Suite, list[Any]]:
     issuer = DevIssuer(
         settings.issuer, settings.oidc_audience, key_file=data / "dev-issuer-key.pem"
     )
-    roots = [p.pid for p in procs.values()]
-    roots += [postmaster_pid(data / "pg"), nats_server.process.pid]
+    roots = {name: p.pid for name, p in procs.items()}
+    roots.update(postgres=postmaster_pid(data / "pg"), nats=nats_server.process.pid)
     suite = Suite(url, nats_server.url, data, procs, roots, issuer)
     return suite, servers
 
