@@ -15,6 +15,7 @@ What RFC 5545 asks of them, and how each is met:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -35,15 +36,31 @@ def calendar_text(
     name: str, uid: str, events: Iterable[Event], zone: str, first: date, last: date
 ) -> str:
     """The document: `events` (from `first` to `last`, local dates) and a complete VTIMEZONE
-    for each zone they use (`zone`'s when there are none)."""
+    for each zone they use (`zone`'s when there are none), first among its components."""
     cal = Calendar.new(prodid=PRODID, name=name, uid=uid)
     for e in events:
         cal.add_component(e)
     lo, hi = first - AROUND, last + AROUND
-    cal.add_missing_timezones(first_date=lo, last_date=hi)
-    if not cal.subcomponents:
-        cal.add_component(Timezone.from_tzid(zone, first_date=lo, last_date=hi))
-    return bytes(cal.to_ical()).decode()
+    zones = sorted(cal.get_missing_tzids()) or ([] if cal.subcomponents else [zone])
+    text = bytes(cal.to_ical()).decode()
+    timezones = "".join(vtimezone_text(z, lo, hi) for z in zones)
+    if not timezones:
+        return text
+    at = text.find("\r\nBEGIN:") + 2  # before the first component (as icalendar puts them)
+    if at == 1:
+        at = text.rindex("END:VCALENDAR")
+    return text[:at] + timezones + text[at:]
+
+
+@functools.lru_cache(maxsize=1024)
+def vtimezone_text(tzid: str, first: date, last: date) -> str:
+    """A zone's VTIMEZONE (its observances from `first` to `last`) as content lines ("" for a
+    zone zoneinfo does not know). Kept: building and serialising it was most of the CPU of a
+    one-reservation document (bench-journey's profile of booking)."""
+    try:
+        return bytes(Timezone.from_tzid(tzid, first_date=first, last_date=last).to_ical()).decode()
+    except ValueError:
+        return ""
 
 
 def reservation_event(r: Reservation, res: Resource, stamp: datetime) -> Event:

@@ -8,8 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
-from services.booking.domain.feeds import busy_event, calendar_text, reservation_event
+from services.booking.domain.feeds import (
+    AROUND,
+    PRODID,
+    busy_event,
+    calendar_text,
+    reservation_event,
+    vtimezone_text,
+)
 from services.booking.domain.model import Reservation, Resource
 from tests.integration.booking.ics_rules import check_rfc5545
 
@@ -97,3 +105,19 @@ def test_a_busy_feed_of_one_day_is_complete() -> None:
     parsed = check_rfc5545(text)
     assert len(parsed.walk("VEVENT")) == 2
     assert "resident" not in text
+
+
+@pytest.mark.parametrize("tz", ["Europe/Helsinki", "America/Sao_Paulo", "UTC"])
+def test_a_document_is_what_icalendar_builds_and_its_timezone_is_built_once(tz: str) -> None:
+    """The VTIMEZONE text is kept per zone and range (it was most of a document's CPU): the
+    document is byte for byte what icalendar's `add_missing_timezones` gives."""
+    res = resource(tz)
+    day = date(2026, 12, 5)
+    found = [reservation(res, datetime(2026, 12, 5, 10, tzinfo=ZoneInfo(tz)))]
+    expected = Calendar.new(prodid=PRODID, name="Varaukset", uid="feed-1")
+    expected.add_component(reservation_event(found[0], res, STAMP))
+    expected.add_missing_timezones(first_date=day - AROUND, last_date=day + AROUND)
+    vtimezone_text.cache_clear()
+    assert feed(res, found) == bytes(expected.to_ical()).decode()
+    assert feed(res, found) == bytes(expected.to_ical()).decode()
+    assert vtimezone_text.cache_info().hits == (1 if tz != "UTC" else 0)
