@@ -78,6 +78,7 @@ class LocalProvider:
         self.deliver = deliver  # used when no webhook URL is configured (tests)
         self.deliveries = WebhookDeliveries(pool, self._send, delivery or DeliveryPolicy())
         self._tls_context: ssl.SSLContext | None = None
+        self._http: httpx.AsyncClient | None = None
         # "instant": refunds succeed when asked; "pending": they wait for `settle_refund`
         # (a tester's succeeded/failed), which sends a signed refund webhook, as Stripe does.
         self.refund_mode: RefundMode = "instant"
@@ -172,6 +173,13 @@ class LocalProvider:
             self._tls_context = ssl.create_default_context()
         return self._tls_context
 
+    def _client(self) -> httpx.AsyncClient:
+        """One HTTP client for every delivery, its connections kept: a client per webhook cost
+        a new TCP connection and the client's set-up each time (bench-journey's profile)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=10, verify=self._tls())
+        return self._http
+
     async def _send(self, body: bytes) -> int | None:
         """One signed copy of an event to the webhook endpoint; its HTTP status (None: no
         answer). Without a webhook URL it goes to the service's own webhook path."""
@@ -185,12 +193,11 @@ class LocalProvider:
                 return exc.status
             return 200
         try:
-            async with httpx.AsyncClient(timeout=10, verify=self._tls()) as client:
-                response = await client.post(
-                    self.webhook_url,
-                    content=body,
-                    headers={SIGNATURE_HEADER: signature, "Content-Type": "application/json"},
-                )
+            response = await self._client().post(
+                self.webhook_url,
+                content=body,
+                headers={SIGNATURE_HEADER: signature, "Content-Type": "application/json"},
+            )
         except httpx.HTTPError:
             return None  # a timeout or a connection error: delivered again later
         return response.status_code
