@@ -185,12 +185,19 @@ async def pepper(pool: asyncpg.Pool) -> bytes:
 
 
 async def person_key(conn: asyncpg.Connection, ref: str, *, create: bool) -> bytes | None:
-    if create:
-        await conn.execute(
-            "INSERT INTO person_keys (ref, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    if create:  # one round trip (every audited event asks): the key made now or the one kept
+        made = await conn.fetchval(
+            """WITH made AS (
+                   INSERT INTO person_keys (ref, key) VALUES ($1, $2) ON CONFLICT DO NOTHING
+                   RETURNING key)
+               SELECT key FROM made UNION ALL SELECT key FROM person_keys WHERE ref = $1
+               LIMIT 1""",
             ref,
             os.urandom(32),
         )
+        if made is not None:
+            return bytes(made)
+    # (also when another transaction made it after this statement's snapshot was taken)
     found = await conn.fetchval("SELECT key FROM person_keys WHERE ref = $1", ref)
     return None if found is None else bytes(found)
 

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
 
+from services.audit import store
 from services.booking.settings import BookingSettings
 from shared.contracts import audit as a
 from shared.contracts import booking as c
@@ -231,3 +232,16 @@ async def test_nobody_can_change_or_remove_an_entry_and_the_check_finds_tamperin
 async def _at_least(found: Any, n: int) -> list[asyncpg.Record] | None:
     rows = await found
     return rows if len(rows) >= n else None
+
+
+async def test_a_persons_key_is_made_once_and_then_the_same_one_is_given(audit: Audit) -> None:
+    ref = f"ref-{uuid.uuid4().hex}"
+    async with audit.pool.acquire() as conn:
+        assert await store.person_key(conn, ref, create=False) is None
+        made = await store.person_key(conn, ref, create=True)
+        assert made is not None
+        assert len(made) == 32
+        assert await store.person_key(conn, ref, create=True) == made
+        assert await store.person_key(conn, ref, create=False) == made
+        assert await conn.fetchval("SELECT count(*) FROM person_keys WHERE ref = $1", ref) == 1
+        assert await store.forget_person_key(conn, ref)
