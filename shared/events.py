@@ -505,13 +505,20 @@ async def consumer_lag(js: JetStreamContext, durable: str) -> None:
 
 
 async def run_consumer(
-    js: JetStreamContext, pool: asyncpg.Pool, spec: Consumer, stop: asyncio.Event
+    js: JetStreamContext,
+    pool: asyncpg.Pool,
+    spec: Consumer,
+    stop: asyncio.Event,
+    *,
+    fetch_s: float = 0.5,
 ) -> None:
+    """Fetch and handle `spec`'s events until `stop`; an idle pull waits at most `fetch_s`
+    (the longest a stop waits for it: a pulled batch is always handled before stopping)."""
     sub = await bind_consumer(js, spec)
     try:
         while not stop.is_set():
             try:
-                msgs = await sub.fetch(spec.batch, timeout=0.5)
+                msgs = await sub.fetch(spec.batch, timeout=fetch_s)
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
             except nats.errors.ConnectionClosedError:

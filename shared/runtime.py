@@ -222,7 +222,9 @@ async def host(
             metrics.expose_repairs(name, definition.repairs)
         collectors = _collectors(name, pool, js, definition)
         loops: list[Loop] = list(definition.background)
-        loops += [_consumer_loop(js, pool, c) for c in definition.consumers]
+        loops += [
+            _consumer_loop(js, pool, c, settings.consumer_fetch_s) for c in definition.consumers
+        ]
         if settings.purge_interval_s > 0:
             kinds = [*retention.SHARED_KINDS, *definition.retention]
             loops.append(_purge_loop(name, pool, kinds, settings.purge_interval_s))
@@ -368,9 +370,11 @@ def every(
     return loop
 
 
-def _consumer_loop(js: JetStreamContext, pool: asyncpg.Pool, consumer: Consumer) -> Loop:
+def _consumer_loop(
+    js: JetStreamContext, pool: asyncpg.Pool, consumer: Consumer, fetch_s: float
+) -> Loop:
     async def loop(stop: asyncio.Event) -> None:
-        await run_consumer(js, pool, consumer, stop)
+        await run_consumer(js, pool, consumer, stop, fetch_s=fetch_s)
 
     loop.__qualname__ = f"consumer {consumer.durable}"
     return loop

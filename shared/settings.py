@@ -55,6 +55,9 @@ class CommonSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_interval_s: float = 15.0  # how often the SQL gauges are computed (not per scrape)
     purge_interval_s: float = 600.0  # how often old bookkeeping rows are purged; 0 = never
     stop_timeout_s: float = 20.0  # on SIGTERM: longest wait for in-flight work to finish
+    # Longest wait of an idle consumer's pull (an event arriving ends it at once); a stopping
+    # service waits for it, so the tests, which start and stop services often, set it lower.
+    consumer_fetch_s: float = 0.5
     # Deployment (deploy/): false when a migration job (`python -m services.migrate`) applies
     # the schema once before the services start; a service then only checks nothing is pending.
     migrate_at_start: bool = True

@@ -89,7 +89,10 @@ def nats_url(server_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def common_settings(database_url: str, nats_url: str) -> CommonSettings:
-    return CommonSettings(env="test", database_url=database_url, nats_url=nats_url)
+    # consumer_fetch_s: a stopping service waits for its consumers' pulls; tests stop many
+    return CommonSettings(
+        env="test", database_url=database_url, nats_url=nats_url, consumer_fetch_s=0.1
+    )
 
 
 @pytest.fixture(scope="session")
