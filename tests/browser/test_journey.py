@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
+from tests.browser.matrix import Steps
 from tests.e2e.conftest import Suite
 
 DEMO_CARD, DEMO_PIN = "2600123456", "1234"  # services/cart/library/development.py
@@ -55,7 +56,9 @@ async def hold_first_free_slot(page: Any, audit: bool = True) -> None:
     assert page.url.endswith("/cart?done=done_held")
 
 
-async def confirm_summary(page: Any, name: str, audit: bool = True) -> None:
+async def confirm_summary(
+    page: Any, name: str, audit: bool = True, steps: Steps | None = None
+) -> None:
     """The summary step: resource, time, price and policy shown before the resident commits."""
     assert "/book?" in page.url
     assert await page.locator(".summary [data-price]").count() == 1
@@ -65,7 +68,10 @@ async def confirm_summary(page: Any, name: str, audit: bool = True) -> None:
     assert await page.input_value("#contact_name")  # the signed-in resident's name
     await page.fill("#contact_phone", "040 123 4567")
     await page.fill("#purpose", "Harjoitukset")
-    await clean(page, name, audit)
+    if steps:
+        await steps.check(page, "summary")
+    else:
+        await clean(page, name, audit)
     await submit(page, page.locator("button.confirm"))
 
 
@@ -91,17 +97,24 @@ async def add_gis_product(page: Any) -> None:
     await submit(page, fixed.locator("button[type='submit']"))
 
 
-async def pay_and_see_receipt(page: Any) -> None:
+async def pay_and_see_receipt(page: Any, steps: Steps | None = None) -> None:
+    """Pay the whole cart on the test provider's page and wait for the receipt; with `steps`
+    each page (provider, paid, receipt, printable receipt) gets the matrix's checks."""
     await visit(page, "/cart")
     assert await page.locator("tfoot .total").count() == 1
     countdown = page.locator("[data-countdown]")
     if await countdown.count():  # a held reservation: its countdown ticks (enhancement)
         await page.wait_for_function("document.querySelector('[data-countdown]').textContent")
         assert re.search(r"\d+:\d\d\)$", await countdown.first.inner_text())
-    await clean(page, "journey-05-cart")
+    if steps is None:  # with steps, the caller has checked its cart
+        await clean(page, "journey-05-cart")
     await submit(page, page.locator("form[action='/checkout'] button"))
     assert "/pay/local/" in page.url
-    await submit(page, page.get_by_role("button", name=re.compile("Pay")))
+    if steps:
+        await steps.check(page, "provider", ours=False)
+    await submit(page, page.locator("form:has(input[value='pay']) button"))
+    if steps:
+        await steps.check(page, "paid")
     await submit(page, page.locator("a[href^='/orders/']"))
     for _ in range(50):  # the saga runs through events: paid, then fulfilled
         state = await page.locator("[data-state]").get_attribute("data-state")
@@ -110,7 +123,14 @@ async def pay_and_see_receipt(page: Any) -> None:
         await asyncio.sleep(0.2)
         await page.reload()
     assert state in ("paid", "fulfilled", "partially_refunded")
-    await clean(page, "journey-06-receipt")
+    if steps is None:
+        await clean(page, "journey-06-receipt")
+        return
+    await steps.check(page, "receipt")
+    receipt = page.url
+    await visit(page, str(await page.locator("a[href*='/receipt.html']").get_attribute("href")))
+    await steps.check(page, "printable-receipt")
+    await visit(page, receipt)
 
 
 async def download_first_file(page: Any) -> None:
