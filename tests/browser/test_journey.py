@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
-from tests.browser.matrix import Steps
+from tests.browser.matrix import CASE_IDS, CASES, Steps, context_for
 from tests.e2e.conftest import Suite
 
 DEMO_CARD, DEMO_PIN = "2600123456", "1234"  # services/cart/library/development.py
@@ -97,7 +101,7 @@ async def add_gis_product(page: Any) -> None:
     await submit(page, fixed.locator("button[type='submit']"))
 
 
-async def pay_and_see_receipt(page: Any, steps: Steps | None = None) -> None:
+async def pay_and_see_receipt(page: Any, steps: Steps | None = None, audit: bool = True) -> None:
     """Pay the whole cart on the test provider's page and wait for the receipt; with `steps`
     each page (provider, paid, receipt, printable receipt) gets the matrix's checks."""
     await visit(page, "/cart")
@@ -107,7 +111,7 @@ async def pay_and_see_receipt(page: Any, steps: Steps | None = None) -> None:
         await page.wait_for_function("document.querySelector('[data-countdown]').textContent")
         assert re.search(r"\d+:\d\d\)$", await countdown.first.inner_text())
     if steps is None:  # with steps, the caller has checked its cart
-        await clean(page, "journey-05-cart")
+        await clean(page, "journey-05-cart", audit)
     await submit(page, page.locator("form[action='/checkout'] button"))
     assert "/pay/local/" in page.url
     if steps:
@@ -124,7 +128,7 @@ async def pay_and_see_receipt(page: Any, steps: Steps | None = None) -> None:
         await page.reload()
     assert state in ("paid", "fulfilled", "partially_refunded")
     if steps is None:
-        await clean(page, "journey-06-receipt")
+        await clean(page, "journey-06-receipt", audit)
         return
     await steps.check(page, "receipt")
     receipt = page.url
@@ -256,36 +260,68 @@ async def test_resident_subscribes_to_the_calendar_feed(browser: Any, web_suite:
     await page.context.close()
 
 
-async def test_clerk_cancels_a_reservation_with_a_reason_and_sees_the_refund(
-    browser: Any, web_suite: Suite
+async def book_and_pay_a_sports_hall_hour(page: Any, case: int) -> tuple[str, date]:
+    """A resident books and pays an hour of the sports hall (a later free one each case);
+    the reservation's id and its day in Turku."""
+    from services.booking import demo
+    from tests.browser.test_pay_approved import reservation_ids
+
+    before = await reservation_ids(page)
+    await visit(page, f"/resources/{demo.RESOURCE_SPORTS_HALL}")
+    if await page.locator("input[name='slot']").count() == 0:
+        await visit(page, await page.locator(".week-nav a").last.get_attribute("href"))
+    slots = page.locator("input[name='slot']")
+    slot = slots.nth(min(await slots.count() - 1, 8 + case))
+    starts = str(await slot.get_attribute("value")).split("|")[0]
+    await slot.check()
+    await submit(page, page.locator("form.week button[type='submit']:not([form])"))
+    await confirm_summary(page, "clerk-day-00-summary", audit=False)
+    await pay_and_see_receipt(page, audit=False)
+    (rid,) = await reservation_ids(page) - before
+    day = datetime.fromisoformat(starts).astimezone(ZoneInfo("Europe/Helsinki")).date()
+    return rid, day
+
+
+@pytest.mark.parametrize(("lang", "width"), CASES, ids=CASE_IDS)
+async def test_clerks_day_cancels_a_paid_reservation_with_the_refund_confirmed_first(
+    browser: Any, web_suite: Suite, lang: str, width: int
 ) -> None:
-    resident = await new_page(browser, web_suite.url)
+    from services.booking import demo
+
+    steps = Steps("clerk-day", lang, width)
+    resident = await (await context_for(browser, web_suite.url, "fi", 1280)).new_page()
     await sign_in(resident, "resident-kaarina", "/")
-    await hold_first_free_slot(resident, audit=False)
-    await visit(resident, "/reservations")
-    when = await resident.locator("tbody tr td").nth(1).inner_text()  # "23.11.2026 07:00–08:00"
-    dd, mm, yyyy = when.split(" ")[0].split(".")
+    rid, day = await book_and_pay_a_sports_hall_hour(resident, CASES.index((lang, width)))
     await resident.context.close()
 
-    clerk = await new_page(browser, web_suite.url)
+    clerk = await (await context_for(browser, web_suite.url, lang, width)).new_page()
     await sign_in(clerk, "clerk-sports", "/staff/day")
-    await visit(clerk, f"/staff/day?day={yyyy}-{mm}-{dd}")
-    await clean(clerk, "staff-day")
-    row = clerk.locator("tbody tr", has=clerk.locator("input[name='reason']")).first
+    unit = demo.UNIT_IMPIVAARA_SPORTS_HALL
+    await visit(clerk, f"/staff/day?day={day.isoformat()}&unit={unit}")
+    await steps.check(clerk, "day")
     assert await clerk.locator("[data-contact]").count() >= 1  # whom to call
     await clerk.locator("a[rel='next']").click()  # the next day and back
     await clerk.wait_for_load_state()
+    assert f"day={(day + timedelta(days=1)).isoformat()}" in clerk.url
+    await steps.check(clerk, "next-day")
     await clerk.locator("a[rel='prev']").click()
     await clerk.wait_for_load_state()
-    row = clerk.locator("tbody tr", has=clerk.locator("input[name='reason']")).first
+    row = clerk.locator(
+        "tbody tr", has=clerk.locator(f"form[action='/staff/reservations/{rid}/cancel']")
+    )
+    assert await row.count() == 1
     await row.locator("input[name='reason']").fill("Kentän huolto")
     await submit(clerk, row.locator("button.danger"))  # a confirmation first, with the refund
-    assert await clerk.locator("[data-refund-quote]").count() == 1
-    await clean(clerk, "staff-cancel-confirm")
+    quote = await clerk.locator("[data-refund-quote]").get_attribute("data-refund-quote")
+    assert int(quote or 0) > 0  # paid, cancelled by the city: money back
+    await steps.check(clerk, "confirm")
     await submit(clerk, clerk.locator("button.danger"))
     assert "done=done_cancelled" in clerk.url
-    assert int(await clerk.locator("[data-refund]").get_attribute("data-refund")) >= 0
+    assert await clerk.locator("[data-refund]").get_attribute("data-refund") == quote
+    assert await clerk.locator(f"form[action='/staff/reservations/{rid}/cancel']").count() == 0
+    await steps.check(clerk, "cancelled")
     await clerk.context.close()
+    steps.assert_clean()
 
 
 async def test_clerk_sets_hourly_prices(browser: Any, web_suite: Suite) -> None:
