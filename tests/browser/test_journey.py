@@ -132,8 +132,13 @@ async def pay_and_see_receipt(page: Any, steps: Steps | None = None, audit: bool
         return
     await steps.check(page, "receipt")
     receipt = page.url
+    names = await page.locator("tbody .what").all_inner_texts()  # in the page's language
     await visit(page, str(await page.locator("a[href*='/receipt.html']").get_attribute("href")))
     await steps.check(page, "printable-receipt")
+    printed = await page.locator("main").inner_text()
+    assert [n for n in names if n not in printed] == [], "a line is not in the page's language"
+    headers = page.locator("section.merchant table thead th[scope='col']")
+    assert await headers.count() == await page.locator("section.merchant").count() * 5
     await visit(page, receipt)
 
 
