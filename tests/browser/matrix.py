@@ -8,6 +8,7 @@ once at the end of the task."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.browser.conftest import axe_violations, screenshot
@@ -37,8 +38,14 @@ class Steps:
         self.task, self.lang, self.width, self.axe = task, lang, width, axe
         self.english = english_only()
         self.problems: list[str] = []
+        self.seconds = 0.0  # spent checking (axe, screenshots): the matrix's own cost
 
     async def check(self, page: Any, step: str, ours: bool = True) -> None:
+        started = time.monotonic()
+        await self._check(page, step, ours)
+        self.seconds += time.monotonic() - started
+
+    async def _check(self, page: Any, step: str, ours: bool) -> None:
         """`ours=False`: the payment provider's page (in tests the local stand-in, in both
         Finnish and English); axe only, its language is the provider's."""
         where = f"{self.task} {step} {page.url} [{self.lang} {self.width}px]"
@@ -51,4 +58,5 @@ class Steps:
         await screenshot(page, f"{self.task}-{step}-{self.lang}-{self.width}")
 
     def assert_clean(self) -> None:
+        print(f"{self.task} [{self.lang} {self.width}px]: checks took {self.seconds:.1f} s")
         assert self.problems == [], "\n".join(self.problems)
