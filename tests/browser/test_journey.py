@@ -212,31 +212,6 @@ async def test_resident_journey_hold_debit_map_pay_receipt_download_cancel_with_
     await page.context.close()
 
 
-async def test_clerk_approves_a_request(browser: Any, web_suite: Suite) -> None:
-    resident = await new_page(browser, web_suite.url)
-    await sign_in(resident, "resident-turku", "/")
-    await visit(resident, "/resources?service=culture")
-    await visit(
-        resident, await resident.locator("a[href^='/resources/']").first.get_attribute("href")
-    )
-    await resident.locator("input[name='slot']").first.check()
-    await submit(resident, resident.locator("form.week button[type='submit']:not([form])"))
-    await confirm_summary(resident, "request-summary")
-    assert resident.url.endswith("done=done_requested")
-    await resident.context.close()
-
-    clerk = await new_page(browser, web_suite.url)
-    await sign_in(clerk, "admin", "/staff/approvals")  # no culture clerk among the demo users
-    await visit(clerk, "/staff/approvals")
-    await clean(clerk, "staff-approvals")
-    before = await clerk.locator("li.result").count()
-    assert before > 0
-    await submit(clerk, clerk.locator("button[value='approve']").first)
-    assert clerk.url.endswith("done=done_saved")
-    assert await clerk.locator("li.result").count() == before - 1
-    await clerk.context.close()
-
-
 async def test_booking_works_without_javascript(browser: Any, web_suite: Suite) -> None:
     context = await browser.new_context(
         base_url=web_suite.url, locale="en-GB", java_script_enabled=False

@@ -80,6 +80,7 @@ async def test_resident_pays_a_request_after_staff_approve_it(
         clerk, clerk.locator(f"form[action='/staff/approvals/{rid}'] button[value='approve']")
     )
     assert clerk.url.endswith("done=done_saved")
+    assert await clerk.locator(f"form[action='/staff/approvals/{rid}']").count() == 0  # done
     await steps.check(clerk, "approved")
     await clerk.context.close()
 
