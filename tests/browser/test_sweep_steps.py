@@ -15,24 +15,12 @@ import pytest
 
 from services.booking import demo
 from tests.browser.conftest import screenshot
+from tests.browser.matrix import CASES, context_for
 from tests.browser.test_journey import submit, visit
 from tests.browser.test_sweep import english_only, page_problems
 from tests.e2e.conftest import Suite
 
-LOCALES = {"fi": "fi-FI", "sv": "sv-FI", "en": "en-GB"}
-CASES = [(lang, width) for lang in LOCALES for width in (390, 1280)]
 PUBLIC = ["/", "/resources", f"/resources/{demo.RESOURCE_SPORTS_HALL}", "/gis", "/sign-in"]
-
-
-async def context_for(browser: Any, url: str, lang: str, width: int) -> Any:
-    context = await browser.new_context(
-        base_url=url,
-        locale=LOCALES[lang],
-        bypass_csp=True,
-        viewport={"width": width, "height": 900},
-    )
-    context.set_default_timeout(15_000)
-    return context
 
 
 @pytest.mark.parametrize(("lang", "width"), CASES)

@@ -15,6 +15,7 @@ from services.cart.domain.merchants import merchant_name
 from services.cart.orders.service import Orders, visible_order
 from shared.contracts.cart import (
     Merchant,
+    OrderLineView,
     OrderView,
     Receipt,
     ReceiptLineTimes,
@@ -41,6 +42,11 @@ TITLES = {
         "method": "Maksutapa",
         "refunded": "Hyvitetty",
         "refunded_total": "Hyvitetty yhteensä",
+        "line": "Tuote",
+        "quantity": "Määrä",
+        "vat_pct": "ALV %",
+        "price": "Hinta",
+        "refund": "Hyvitys",
     },
     "sv": {
         "receipt": "Kvitto",
@@ -55,6 +61,11 @@ TITLES = {
         "method": "Betalningssätt",
         "refunded": "Återbetalt",
         "refunded_total": "Återbetalt totalt",
+        "line": "Produkt",
+        "quantity": "Antal",
+        "vat_pct": "Moms %",
+        "price": "Pris",
+        "refund": "Återbetalning",
     },
     "en": {
         "receipt": "Receipt",
@@ -69,6 +80,11 @@ TITLES = {
         "method": "Payment method",
         "refunded": "Refunded",
         "refunded_total": "Refunded in total",
+        "line": "Item",
+        "quantity": "Quantity",
+        "vat_pct": "VAT %",
+        "price": "Price",
+        "refund": "Refund",
     },
 }
 
@@ -103,6 +119,37 @@ def local_times(order: OrderView) -> ReceiptLocalTimes:
     )
 
 
+def localized(value: object, locale: str) -> str:
+    """A name kept in the line's details in every language ({fi, sv, en}), in `locale`."""
+    if isinstance(value, dict):
+        return str(value.get(locale) or value.get("fi") or "")
+    return ""
+
+
+def line_text(line: OrderLineView, locale: str) -> str:
+    """What the line is, in the receipt's language: a reservation's place and time, a GIS
+    product's name (its format and system as sold); other lines as their seller named them."""
+    details, description = line.details, line.line.description
+    if line.line.kind == "reservation" and details.get("resource_name"):
+        place = ", ".join(
+            name
+            for name in (
+                localized(details["resource_name"], locale),
+                localized(details.get("unit_name"), locale),
+            )
+            if name
+        )
+        if {"starts_at", "ends_at"} <= details.keys():
+            starts = local_time(datetime.fromisoformat(str(details["starts_at"])))
+            ends = local_time(datetime.fromisoformat(str(details["ends_at"])))
+            return f"{place} {starts:%d.%m.%Y %H:%M}–{ends:%H:%M}"
+        return place
+    if line.line.kind == "gis_product" and details.get("product_name"):
+        name = localized(details["product_name"], locale)
+        return f"{name} ({description.split(' (', 1)[1]}" if " (" in description else name
+    return description
+
+
 TEMPLATE = _env.from_string(
     """<!doctype html>
 <html lang="{{ locale }}"><head><meta charset="utf-8">
@@ -116,16 +163,18 @@ TEMPLATE = _env.from_string(
 {% for m in merchants %}
 <section class="merchant">
 <h2>{{ t.seller }}: {{ m.name }} ({{ t.business_id }} {{ m.business_id }})</h2>
-<table><tbody>
+<table><thead><tr><th scope="col">{{ t.line }}</th><th scope="col">{{ t.quantity }}</th>
+<th scope="col">{{ t.vat_pct }}</th><th scope="col">{{ t.price }}</th>
+<th scope="col">{{ t.refund }}</th></tr></thead><tbody>
 {% for l in order.lines if l.line.merchant_id == m.merchant_id %}
-<tr><td>{{ l.line.description }}</td><td>{{ l.line.quantity }}</td>
+<tr><td>{{ line_text(l, locale) }}</td><td>{{ l.line.quantity }}</td>
 <td>{{ l.line.vat_rate_bp|pct }}</td><td>{{ l.line.gross_cents|eur }}</td>
 <td class="refunded">{% if l.refunded_cents %}{{ t.refunded }} {{ l.refunded_cents|eur }}
 {% endif %}</td></tr>
 {% endfor %}
 </tbody></table></section>
 {% endfor %}
-<table class="vat"><thead><tr><th>{{ t.vat }}</th><th>{{ t.net }}</th><th>{{ t.vat }}</th>
+<table class="vat"><thead><tr><th>{{ t.vat_pct }}</th><th>{{ t.net }}</th><th>{{ t.vat }}</th>
 <th>{{ t.total }}</th></tr></thead><tbody>
 {% for v in order.vat %}<tr><td>{{ v.vat_rate_bp|pct }}</td><td>{{ v.net_cents|eur }}</td>
 <td>{{ v.vat_cents|eur }}</td><td>{{ v.gross_cents|eur }}</td></tr>{% endfor %}
@@ -164,6 +213,7 @@ class Receipts:
             provider=order.payment_provider,
             credit_lines=credits,
             refunded=sum(x.refunded_cents for x in view.lines),
+            line_text=line_text,
         )
         return Receipt(
             order=view,

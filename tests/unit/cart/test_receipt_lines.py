@@ -1,0 +1,67 @@
+"""The printable receipt's lines in the receipt's language (issue 17: they stayed Finnish)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from services.cart.orders.receipts import line_text
+from shared.contracts.cart import AccountingDimensions, OrderLineSnapshot, OrderLineView
+
+DIMS = AccountingDimensions(
+    company_code="1000", gl_account="320000", profit_centre="PC1", vat_code="A1"
+)
+HALL = {"fi": "Pääsali", "sv": "Huvudsal", "en": "Main hall"}
+UNIT = {"fi": "Impivaaran urheilutalo", "sv": "Impivaara idrottshus", "en": "Impivaara hall"}
+MAP = {"fi": "Ortoilmakuva", "sv": "Ortofoto", "en": "Orthophoto"}
+
+
+def line(kind: Any, description: str, details: dict[str, object]) -> OrderLineView:
+    snapshot = OrderLineSnapshot(
+        line_id=uuid.uuid4(),
+        kind=kind,
+        reference="r",
+        description=description,
+        merchant_id="m",
+        cost_centre="c",
+        gross_cents=100,
+        net_cents=90,
+        vat_cents=10,
+        vat_rate_bp=1000,
+        accounting=DIMS,
+    )
+    return OrderLineView(line=snapshot, state="fulfilled", details=details)
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_reservation_line_names_its_place_in_the_receipts_language_and_its_time(
+    lang: str,
+) -> None:
+    booked = line(
+        "reservation",
+        "Pääsali, Impivaaran urheilutalo",
+        {
+            "resource_name": HALL,
+            "unit_name": UNIT,
+            "starts_at": "2026-07-01T09:00:00+00:00",  # 12:00 in Turku (summer time)
+            "ends_at": "2026-07-01T11:00:00+00:00",
+        },
+    )
+    assert line_text(booked, lang) == f"{HALL[lang]}, {UNIT[lang]} 01.07.2026 12:00–14:00"
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_gis_line_names_its_product_in_the_receipts_language_with_its_format(
+    lang: str,
+) -> None:
+    sold = line("gis_product", "Ortoilmakuva (GeoTIFF, ETRS-GK23)", {"product_name": MAP})
+    assert line_text(sold, lang) == f"{MAP[lang]} (GeoTIFF, ETRS-GK23)"
+
+
+def test_other_lines_and_lines_without_names_keep_the_sellers_description() -> None:
+    debit = line("library_debit", "Myöhästymismaksu", {})
+    assert line_text(debit, "sv") == "Myöhästymismaksu"
+    old = line("reservation", "Pääsali, Impivaaran urheilutalo", {})  # sold before the names
+    assert line_text(old, "en") == "Pääsali, Impivaaran urheilutalo"
