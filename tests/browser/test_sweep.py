@@ -21,12 +21,14 @@ from services.gateway.web import (
     contact,
     desk,
     insights,
+    messages,
     resident,
     resources,
     shop,
     staff,
     units,
     waitlist,
+    webhooks,
 )
 from services.gateway.web.i18n import LANGUAGES, t, text_keys
 from tests.browser.conftest import axe_violations, screenshot, sign_in
@@ -47,6 +49,10 @@ NOT_PAGES = {
     "/staff/reservations/{reservation_id:str}/cancel",
     "/staff/desk/receipts/{payment_id:str}",  # needs a desk payment: test_desk
     "/pay/link/{token:str}",  # needs a payment link: test_desk
+    # need a webhook subscription (and a delivery): test_notify_pages
+    "/staff/webhooks/{subscription_id:str}",
+    "/staff/webhooks/{subscription_id:str}/deliveries/{delivery_id:str}/replay",
+    "/staff/webhooks/{subscription_id:str}/stop",
 }
 PATH_VALUES = {"{resource_id:str}": str(demo.RESOURCE_SPORTS_HALL)}
 # Who sees a page (the default: a resident for /..., the sports clerk for /staff...).
@@ -63,7 +69,7 @@ def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
     modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
-    for module in (*modules, contact, desk):
+    for module in (*modules, contact, desk, messages, webhooks):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)
