@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.browser.conftest import new_page, screenshot, sign_in
 from tests.browser.test_journey import hold_first_free_slot, pay_and_see_receipt, submit, visit
 from tests.browser.test_sweep import english_only, page_problems
@@ -19,6 +21,7 @@ from tests.e2e.conftest import Suite
 
 CONFIRMED = "evt.booking.reservation.confirmed"
 HOOK = "https://hooks.example.fi/turku/sports-access"
+pytestmark = pytest.mark.timeout(300)  # a booking, then 7 pages x 3 languages x 2 widths
 
 
 async def subscribe(browser: Any, url: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from litestar.handlers import HTTPRouteHandler
 
 from services.booking import demo
@@ -157,6 +158,8 @@ def test_the_sweep_finds_every_page() -> None:
     assert not any(p.endswith(".csv") for p in pages)
 
 
+# every page x 3 languages x 2 widths: minutes on a loaded machine, more as pages are added
+@pytest.mark.timeout(360)
 async def test_every_page_in_every_language_and_width(browser: Any, web_suite: Suite) -> None:
     pages = web_pages()
     by_user: dict[str, list[str]] = {}
