@@ -137,6 +137,8 @@ async def test_a_clerk_finds_a_customer_and_sees_what_was_sent_and_the_view_is_a
     assert "Text message" in text
     assert "Booking confirmation" in text
     assert "Receipt" in text
+    desk = await client.get(f"/staff/desk?customer={customer}&lang=en")  # from the desk too
+    assert 'class="customer-messages">Messages sent to this customer</a>' in desk.text
     fi = await client.get(f"{link}&lang=fi")
     assert "Epäonnistui pysyvästi" in fi.text
     assert "Odottaa uutta yritystä" in fi.text
@@ -163,6 +165,11 @@ async def test_a_clerk_finds_a_customer_and_sees_what_was_sent_and_the_view_is_a
     assert library.status_code == 200
     assert str(theirs) in library.text
     assert str(sent) not in library.text
+
+    await sign_in(client, "admin")  # an admin: every department's
+    everything = await client.get(f"{link}&lang=en")
+    assert str(theirs) in everything.text
+    assert str(sent) in everything.text
 
     await sign_in(client, "resident-turku")
     refused = await client.get(link, headers={"accept": "text/html"})
@@ -261,6 +268,11 @@ async def test_a_clerk_subscribes_reads_the_log_replays_and_stops_after_confirmi
     assert stopped.headers["location"] == "/staff/webhooks?done=done_webhook_stopped"
     gone = await client.get("/staff/webhooks", params={"inactive": "1", "lang": "en"})
     assert f'data-subscription="{sid}" data-active="no"' in gone.text
+
+    await sign_in(client, "admin")  # an admin: any department's, subscribing for any
+    every = await client.get("/staff/webhooks", params={"inactive": "1", "lang": "en"})
+    assert f'data-subscription="{sid}"' in every.text
+    assert '<option value="library"' in every.text
 
     await sign_in(client, "resident-turku")
     assert (await client.get("/staff/webhooks")).status_code == 403
