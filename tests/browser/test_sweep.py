@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from litestar.routes import HTTPRoute
 
 from services.booking import demo
@@ -35,6 +36,10 @@ NOT_PAGES = {
     "/staff/desk/receipts/{payment_id:str}",  # needs a desk payment: test_desk
     "/pay/link/{token:str}",  # needs a payment link: test_desk
     "/static/web/{file_path:path}",  # the pages' static files
+    # need a webhook subscription (and a delivery): test_notify_pages
+    "/staff/webhooks/{subscription_id:str}",
+    "/staff/webhooks/{subscription_id:str}/deliveries/{delivery_id:str}/replay",
+    "/staff/webhooks/{subscription_id:str}/stop",
 }
 PATH_VALUES = {"{resource_id:str}": str(demo.RESOURCE_SPORTS_HALL)}
 # Who sees a page (the default: a resident for /..., the sports clerk for /staff...).
@@ -139,6 +144,8 @@ def test_the_sweep_finds_every_page() -> None:
     assert not any(p.endswith(".csv") for p in pages)
 
 
+# every page x 3 languages x 2 widths: minutes on a loaded machine, more as pages are added
+@pytest.mark.timeout(360)
 async def test_every_page_in_every_language_and_width(browser: Any, web_suite: Suite) -> None:
     pages = web_pages()
     by_user: dict[str, list[str]] = {}

@@ -121,12 +121,14 @@ def web_router() -> Router:
         contact,
         desk,
         insights,
+        messages,
         resident,
         resources,
         shop,
         staff,
         units,
         waitlist,
+        webhooks,
     )
 
     return Router(
@@ -144,6 +146,8 @@ def web_router() -> Router:
             *waitlist.ROUTES,
             *contact.ROUTES,
             *desk.ROUTES,
+            *messages.ROUTES,
+            *webhooks.ROUTES,
             create_static_files_router(path="/static/web", directories=[STATIC], name="web:static"),
         ],
         exception_handlers={ServiceError: _service_error, ValidationException: _bad_address},

@@ -23,6 +23,7 @@ from shared.contracts import desk as dk
 from shared.contracts import insights as ins
 from shared.contracts import notify as nt
 from shared.contracts import payment as pm
+from shared.contracts import webhooks as wh
 
 Rep = TypeVar("Rep")
 
@@ -103,6 +104,12 @@ OPS: dict[str, Op[Any]] = {
     # notify
     "get_contact": Op("notify.v1.get_contact", nt.ContactView),
     "set_contact": Op("notify.v1.set_contact", nt.ContactView),
+    "customer_messages": Op("notify.v1.customer_messages", nt.MessageList),
+    "list_webhooks": Op("notify.v1.list_webhooks", wh.WebhookList),
+    "create_webhook": Op("notify.v1.create_webhook", wh.WebhookCreated),
+    "deactivate_webhook": Op("notify.v1.deactivate_webhook", wh.WebhookView),
+    "webhook_deliveries": Op("notify.v1.webhook_deliveries", wh.WebhookDeliveryList),
+    "replay_webhook_delivery": Op("notify.v1.replay_webhook_delivery", wh.WebhookDeliveryView),
     # the service desk (issue 19)
     "desk_search": Op("cart.v1.desk_search", dk.DeskSearchReply),
     "desk_customer_create": Op("cart.v1.desk_customer_create", dk.DeskCustomer),

@@ -13,6 +13,7 @@ from services.cart.handlers import CONTRACT as CART
 from services.gateway.web import ops
 from services.insights.handlers import CONTRACT as INSIGHTS
 from services.notify.handlers import CONTRACT as NOTIFY
+from services.notify.webhook_handlers import WEBHOOK_CONTRACT as WEBHOOKS
 from services.payment.handlers import CONTRACT as PAYMENT
 from shared.contracts import booking, cart
 
@@ -23,6 +24,7 @@ CONTRACTS = {
     **INSIGHTS.by_subject(),
     **AUDIT.by_subject(),
     **NOTIFY.by_subject(),
+    **WEBHOOKS.by_subject(),
 }
 
 
