@@ -295,7 +295,7 @@ class Invoicing:
         )
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_order(conn, order_id)
-            row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE)
+            row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE, req.season_id)
             if row is None:
                 raise Conflict(f"{req.month} of this season is invoiced already", field="month")
             applied = await self._issue(conn, row, order, org, principal)

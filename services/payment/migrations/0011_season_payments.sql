@@ -1,0 +1,5 @@
+-- Seasonal fixed slots (issue 19): the season a payment invoices a month of (its order is no
+-- cart order: cart ignores its events), and the way back from a cancelled occurrence to the
+-- month's invoice that billed it (a credit note for it).
+ALTER TABLE payments ADD COLUMN season_id uuid;
+CREATE INDEX payments_season ON payments (season_id) WHERE season_id IS NOT NULL;
