@@ -8,7 +8,9 @@ issues the credit note (a negative invoice naming the original; ERP row type
 `credit_note`). The refund's request id is derived from the reservation, so a redelivered
 event (or a second replica) finds the first refund: one credit note per occurrence. An
 occurrence of a month not invoiced yet needs none: the month's invoice will bill only the
-confirmed ones."""
+confirmed ones, and not one heard cancelled meanwhile: the cancellation is noted
+(`season_cancellations`) under the same lock of the season as invoicing takes, so either
+the invoice leaves the occurrence out or the occurrence is credited."""
 
 from __future__ import annotations
 
@@ -42,9 +44,11 @@ class SeasonCredits:
         """The refund commits on its own connections; the inbox (`conn`) only dedupes."""
         if event.series_id is None:
             return  # not a season's occurrence (a cart order's line is refunded via cart)
+        await store.lock_season(conn, event.series_id)  # as invoicing a month of it
         found = await store.season_invoice_line(conn, event.series_id, event.reservation_id)
-        if found is None:
-            return  # no invoice billed it (not a season, or its month not invoiced yet)
+        if found is None:  # no invoice billed it (yet): a month's invoice will leave it out
+            await store.add_season_cancellation(conn, event.series_id, event.reservation_id)
+            return
         order_id, gross_cents = found
         try:
             refund = await self.refunds.refund(

@@ -321,3 +321,32 @@ async def season_invoice_line(
         reservation_id,
     )
     return None if row is None else (row["order_id"], row["gross_cents"])
+
+
+async def lock_season(conn: asyncpg.Connection, season_id: uuid.UUID) -> None:
+    """Serialise invoicing a season's month with its occurrences' cancellations."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('payment-season:' || $1::uuid::text))", season_id
+    )
+
+
+async def season_cancelled(
+    conn: asyncpg.Connection, reservation_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these season occurrences were heard cancelled before any invoice billed them."""
+    rows = await conn.fetch(
+        "SELECT reservation_id FROM season_cancellations WHERE reservation_id = ANY($1::uuid[])",
+        reservation_ids,
+    )
+    return {r["reservation_id"] for r in rows}
+
+
+async def add_season_cancellation(
+    conn: asyncpg.Connection, season_id: uuid.UUID, reservation_id: uuid.UUID
+) -> None:
+    await conn.execute(
+        """INSERT INTO season_cancellations (reservation_id, season_id) VALUES ($1, $2)
+           ON CONFLICT DO NOTHING""",
+        reservation_id,
+        season_id,
+    )

@@ -20,7 +20,12 @@ import msgspec
 import pytest
 
 from services.booking import demo as booking_demo
-from shared.contracts.booking import CancelReply, CancelRequest, ReservationCancelled
+from shared.contracts.booking import (
+    CancelReply,
+    CancelRequest,
+    ReservationCancelled,
+    ReservationView,
+)
 from shared.contracts.invoicing import InvoiceView
 from shared.contracts.payment import ErpExport, ErpExportRequest
 from shared.contracts.season import ApplySeasonRequest, InvoiceSeasonMonthRequest, SeasonRef
@@ -80,6 +85,19 @@ async def consumed_by_cart(suite: Suite, subject: str, count: int) -> None:
     await eventually(taken)
 
 
+async def hear_cancelled(s: Suite, r: ReservationView, season_id: uuid.UUID) -> None:
+    """Payment's consumer handed booking's news of `r` cancelled (a new event id: as a
+    redelivery that the inbox does not stop, or news overtaking what booking listed)."""
+    news = reservation_event(
+        ReservationCancelled, r, state="cancelled", series_id=season_id, cancelled_by="staff"
+    )
+    (consumer,) = [
+        c for c in s.payment.definition.consumers if c.durable == "payment-season-cancellations"
+    ]
+    async with s.payment_pool.acquire() as conn, conn.transaction():
+        await consumer.handle(conn, news)
+
+
 async def test_a_cancelled_occurrence_of_an_invoiced_month_is_credited_once(
     suite: Suite, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -121,18 +139,7 @@ async def test_a_cancelled_occurrence_of_an_invoiced_month_is_credited_once(
     )
 
     # The cancellation heard again (a redelivery past the inbox, another replica): still one.
-    again = reservation_event(
-        ReservationCancelled,
-        gone,
-        state="cancelled",
-        series_id=season.season_id,
-        cancelled_by="staff",
-    )
-    (consumer,) = [
-        c for c in s.payment.definition.consumers if c.durable == "payment-season-cancellations"
-    ]
-    async with s.payment_pool.acquire() as conn, conn.transaction():
-        await consumer.handle(conn, again)
+    await hear_cancelled(s, gone, season.season_id)
     assert (
         await s.payment_pool.fetchval("SELECT count(*) FROM invoices WHERE kind = 'credit_note'")
         == 1
@@ -172,3 +179,27 @@ async def test_a_cancelled_occurrence_of_an_invoiced_month_is_credited_once(
     assert msgspec.json.decode(bytes(refunded))["season_id"] == str(season.season_id)
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert [w for w in warnings if "unknown order" in w] == []
+
+
+async def test_an_occurrence_cancelled_while_its_month_is_invoiced_is_not_billed(
+    suite: Suite,
+) -> None:
+    """Booking listed the occurrence as confirmed, then its cancellation reached payment
+    before the invoice was written: the invoice leaves it out, and no credit note follows."""
+    season = await approved_season(suite, resident().subject)
+    first, _ = season_months()
+    in_first = [
+        r for r in season.reservations if r.starts_at.astimezone(HELSINKI).month == first.month
+    ]
+    late = in_first[0]
+    await hear_cancelled(suite, late, season.season_id)  # booking still has it confirmed
+    invoice = await suite.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=f"{first:%Y-%m}"),
+        InvoiceView,
+        CLERK,
+    )
+    assert {x.line_id for x in invoice.lines} == {r.reservation_id for r in in_first[1:]}
+    assert invoice.amount_cents == HOUR_CENTS * (len(in_first) - 1)
+    await hear_cancelled(suite, late, season.season_id)  # heard again: nothing to credit
+    assert [i.kind for i in await suite.invoices(CLERK)] == ["invoice"]
