@@ -192,6 +192,12 @@ class Invoicing:
                 "to it",
                 field="organisation_id",
             )
+        if any(x.organisation_id not in (None, org["id"]) for x in order.lines):
+            raise Forbidden(
+                "the order has a reservation booked for another organisation (and priced for "
+                "it): invoice it to that one",
+                field="organisation_id",
+            )
         operation = "payment.start"
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)

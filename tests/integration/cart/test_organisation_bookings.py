@@ -118,3 +118,28 @@ async def test_booking_for_an_organisation_one_is_not_a_contact_person_of_is_ref
     # The time is still free: the contact person books it for the organisation.
     (held,) = (await hold(suite, contact, hall(9, 10), org.organisation_id)).reservations
     assert held.gross_cents == ASSOCIATION_CENTS
+
+
+async def test_an_order_booked_for_one_organisation_is_not_invoiced_to_another(
+    suite: Suite,
+) -> None:
+    contact = resident()
+    association = await suite.organisation(contact.subject)
+    company = await suite.organisation(contact.subject, business_id="0204819-8")
+    (held,) = (await hold(suite, contact, hall(10, 9), association.organisation_id)).reservations
+    await suite.cart.call(
+        "add_reservation",
+        AddReservationRequest(reservation_id=held.reservation_id),
+        CartView,
+        contact,
+    )
+    order = await checkout(suite.cart, contact)
+    with pytest.raises(Forbidden) as elsewhere:  # priced for the association
+        await suite.invoice(contact, order.order_id, company.organisation_id)
+    assert elsewhere.value.field == "organisation_id"
+    assert await suite.payment_pool.fetchval("SELECT count(*) FROM invoices") == 0
+    await order_in(suite.cart, contact, order.order_id, "awaiting_payment")
+    paid = await suite.invoice(contact, order.order_id, association.organisation_id)
+    assert paid.state == "succeeded"
+    (invoice,) = await suite.invoices(contact)
+    assert invoice.organisation_id == association.organisation_id
