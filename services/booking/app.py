@@ -27,7 +27,9 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
     settings = settings or from_env(BookingSettings, prefix="BOOKING_")
     demo_data = settings.demo_data or os.environ.get("DEMO_DATA", "").lower() == "true"
     refuse_in_production(infra.settings, ["DEMO_DATA=true"] if demo_data else [])
-    bookings = Bookings(infra.pool, settings, outbox_written=infra.outbox_written)
+    bookings = Bookings(
+        infra.pool, settings, outbox_written=infra.outbox_written, requester=infra.requester
+    )
     availability = Availability(infra.pool, bookings.catalogue)
 
     async def sweep() -> None:

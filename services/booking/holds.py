@@ -40,6 +40,7 @@ async def take(
     *,
     group_id: uuid.UUID | None = None,
     series_id: uuid.UUID | None = None,
+    organisation_id: uuid.UUID | None = None,
     decide_by: datetime | None = None,
     savepoint: bool = False,
     lock: bool = False,
@@ -56,7 +57,7 @@ async def take(
     r, group = new_reservation(
         res, principal, starts_at, ends_at, places, expires_at, prices, decide_by=decide_by
     )
-    r.group_id, r.series_id = group_id, series_id
+    r.group_id, r.series_id, r.organisation_id = group_id, series_id, organisation_id
     try:
         if savepoint:  # a series goes on after a conflict
             async with conn.transaction():

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import msgspec
 
-from services.booking import holds, store
+from services.booking import holds, organisations, store
 from services.booking.access import may_book, signed_in
 from services.booking.domain.model import Reservation, transition
 from services.booking.domain.season import MAX_SEASON_DAYS, season_starts, split_conflicts
@@ -29,45 +29,15 @@ from shared.access import acts_for_department
 from shared.contracts import booking as c
 from shared.contracts import season as s
 from shared.contracts.common import Principal, RequestContext
-from shared.contracts.invoicing import (
-    ListOrganisationsRequest,
-    OrganisationList,
-    OrganisationView,
-)
 from shared.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from shared.events import add_event
-from shared.messaging import Requester, subject_for
-
-# payment's customer groups of organisations -> booking's price groups (by scope)
-SCOPE_OF_GROUP = {"association": "association", "school": "association", "company": "business"}
+from shared.messaging import Requester
 
 
 class Seasons:
     def __init__(self, bookings: Bookings, requester: Requester | None) -> None:
         self.bookings = bookings
         self.requester = requester
-
-    async def _organisation(
-        self, organisation_id: uuid.UUID, ctx: RequestContext
-    ) -> OrganisationView | None:
-        """The organisation as the caller may see it in payment: staff every one, anyone
-        else only those they are a contact person of (None: not one of those)."""
-        if self.requester is None:
-            return None
-        offset = 0
-        while True:
-            page = await self.requester.call(
-                subject_for("payment", "list_organisations"),
-                ListOrganisationsRequest(limit=500, offset=offset),
-                OrganisationList,
-                ctx=ctx,
-            )
-            for org in page.organisations:
-                if org.organisation_id == organisation_id:
-                    return org
-            if len(page.organisations) < 500:
-                return None
-            offset += 500
 
     async def apply(self, req: s.ApplySeasonRequest, ctx: RequestContext) -> s.SeasonView:
         principal = signed_in(ctx.principal)
@@ -85,7 +55,7 @@ class Seasons:
         staff = acts_for_department(principal, res.merchant_id)
         if not staff:
             may_book(principal, res)
-        org = await self._organisation(req.organisation_id, ctx)
+        org = await organisations.organisation(self.requester, req.organisation_id, ctx)
         if org is None and not staff:
             raise Forbidden(
                 "only the organisation's contact persons (or staff of the department) may "
@@ -95,11 +65,7 @@ class Seasons:
         if org is None:
             raise ValidationFailed("no such organisation", field="organisation_id")
         # Occurrences are the organisation's: priced by its customer group, not the caller's.
-        payer = msgspec.structs.replace(
-            principal,
-            scopes=(SCOPE_OF_GROUP[org.customer_group],),
-            home_municipality=None,
-        )
+        payer = organisations.payer(principal, org)
         starts = season_starts(
             weekdays=frozenset({req.weekday}),
             at=req.starts_at,
@@ -156,6 +122,7 @@ class Seasons:
                             now,
                             entry.prices,
                             series_id=season_id,
+                            organisation_id=req.organisation_id,
                             decide_by=b.decide_by(),
                             savepoint=True,
                         )

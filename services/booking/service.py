@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from services.booking import catalogue_store, contacts, holds, store
+from services.booking import catalogue_store, contacts, holds, organisations, store
 from services.booking.access import may_book, may_see, require_staff, signed_in
 from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.dates import check_instant
@@ -26,6 +26,7 @@ from shared.contracts import booking as c
 from shared.contracts.common import Principal, RequestContext, utcnow
 from shared.errors import Forbidden, HoldExpired, SlotUnavailable, ValidationFailed
 from shared.events import add_event
+from shared.messaging import Requester
 
 R = TypeVar("R")
 
@@ -64,7 +65,9 @@ class Bookings:
         now: Callable[[], datetime] = utcnow,
         catalogue: Catalogue | None = None,
         outbox_written: Callable[[], None] = lambda: None,
+        requester: Requester | None = None,
     ) -> None:
+        self.requester = requester  # asks payment whether the caller may book for an org
         self.catalogue = catalogue or Catalogue(settings.catalogue_ttl_s, pool)
         self.outbox_written = outbox_written  # wakes the relay after a hold without NOTIFY
         self.pool = pool
@@ -76,6 +79,11 @@ class Bookings:
 
     async def hold(self, req: c.HoldRequest, ctx: RequestContext) -> c.HoldReply:
         principal = signed_in(ctx.principal)
+        if req.organisation_id is not None:  # asked before any transaction is open
+            org = await organisations.contact_person_of(
+                self.requester, principal, req.organisation_id, ctx
+            )
+            principal = organisations.payer(principal, org)
         if not req.items:
             raise ValidationFailed("hold at least one resource", field="items")
         if len(req.items) > 10:
@@ -86,7 +94,8 @@ class Bookings:
         now = self.now()
         expires = now + timedelta(minutes=self.settings.hold_minutes)
         items = [in_utc(i) for i in req.items]
-        if len(items) == 1 and not req.idempotency_key and req.contact is None:
+        plain = req.contact is None and req.organisation_id is None
+        if len(items) == 1 and not req.idempotency_key and plain:
             fast = await self._hold_one(principal, items[0], now, expires)
             if fast is not None:
                 return fast
@@ -99,7 +108,7 @@ class Bookings:
             found = await self._checked(conn, principal, items, now)
             resources = [found[i.resource_id].resource for i in items]
             await check_hold_limits(conn, self.limits, principal, resources, "items")
-            held = await self._take_all(conn, principal, items, found, expires)
+            held = await self._take_all(conn, principal, items, found, expires, req.organisation_id)
             if req.contact is not None:
                 await contacts.keep(conn, [r.id for r in held], req.contact)
             reply = c.HoldReply(reservations=[view(r) for r in held])
@@ -139,6 +148,7 @@ class Bookings:
         items: list[c.HoldItem],
         found: dict[uuid.UUID, Entry],
         expires: datetime,
+        organisation_id: uuid.UUID | None = None,
     ) -> list[Reservation]:
         """Expire overdue holds in the way, lock the resources in a fixed order, insert all."""
         res_of = {rid: entry.resource for rid, entry in found.items()}
@@ -167,6 +177,7 @@ class Bookings:
                 expires,
                 found[i.resource_id].prices,
                 group_id=group_id,
+                organisation_id=organisation_id,
                 decide_by=self.decide_by(),
                 lock=lock_in_insert,
             )
@@ -230,6 +241,7 @@ class Bookings:
             starts_at=r.starts_at, ends_at=r.ends_at, places=r.places, expires_at=r.expires_at,
             gross_cents=r.gross_cents, net_cents=r.net_cents, vat_cents=r.vat_cents,
             vat_rate_bp=r.vat_rate_bp, merchant_id=r.merchant_id, cost_centre=r.cost_centre,
+            organisation_id=r.organisation_id,
         )  # fmt: skip
 
     async def extend(self, req: c.ExtendHoldsRequest, ctx: RequestContext) -> c.ExtendHoldsReply:

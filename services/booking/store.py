@@ -134,9 +134,9 @@ async def insert(
     await conn.execute(
         """INSERT INTO reservations (id, resource_id, unit_id, customer, state, during, guarded,
                exclusive, places, expires_at, gross_cents, net_cents, vat_cents, vat_rate_bp,
-               customer_group, merchant_id, cost_centre, group_id, series_id)
+               customer_group, merchant_id, cost_centre, group_id, series_id, organisation_id)
            SELECT $1, $2, $3, $4, $5, tstzrange($6, $7), tstzrange($8, $9), $10, $11, $12,
-                   $13, $14, $15, $16, $17, $18, $19, $20, $21
+                   $13, $14, $15, $16, $17, $18, $19, $20, $21, $25
            FROM (SELECT count(*) FROM (
                      SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k)
                                  ELSE pg_advisory_xact_lock(k) END
@@ -165,6 +165,7 @@ async def insert(
         r.series_id,
         lock,
         *lock_set(lock_keys(r.resource_id, guarded[0], guarded[1])),
+        r.organisation_id,
     )
 
 
@@ -192,6 +193,7 @@ def reservation(row: asyncpg.Record) -> Reservation:
         sequence=row["sequence"],
         created_at=row["created_at"],
         customer_group=row["customer_group"],
+        organisation_id=row["organisation_id"],
         no_show=row["no_show_at"] is not None,
     )
 

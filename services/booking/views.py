@@ -28,6 +28,7 @@ def view(r: Reservation) -> c.ReservationView:
         order_id=r.order_id,
         reason=r.reason,
         no_show=r.no_show,
+        organisation_id=r.organisation_id,
     )
 
 

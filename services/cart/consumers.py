@@ -3,6 +3,8 @@ payment's outcomes and booking's facts, each handed to its use case."""
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 
 from services.cart.wiring import CartServices
@@ -13,6 +15,7 @@ from shared.contracts.booking import (
     ReservationExpired,
 )
 from shared.contracts.payment import (
+    PaymentEvent,
     PaymentFailed,
     PaymentRefunded,
     PaymentRefundFailed,
@@ -20,9 +23,22 @@ from shared.contracts.payment import (
 )
 from shared.events import Consumer
 
+log = logging.getLogger(__name__)
+
+
+def of_no_order(event: object) -> bool:
+    """A payment event of a season's monthly invoice (issue 19): payment invoices it as an
+    order of its own that cart never had; nothing of cart's follows from it."""
+    if isinstance(event, PaymentEvent) and event.season_id is not None:
+        log.debug("payment %s invoices season %s: no cart order", event.payment_id, event.season_id)
+        return True
+    return False
+
 
 def payment_consumer(s: CartServices) -> Consumer:
     async def handle(conn: asyncpg.Connection, event: object) -> None:
+        if of_no_order(event):
+            return
         if isinstance(event, PaymentSucceeded):
             await s.payments.succeeded(conn, event)
         elif isinstance(event, PaymentFailed):
@@ -65,7 +81,7 @@ def refund_failure_consumer(s: CartServices) -> Consumer:
     subjects it was made with)."""
 
     async def handle(conn: asyncpg.Connection, event: object) -> None:
-        if isinstance(event, PaymentRefundFailed):
+        if isinstance(event, PaymentRefundFailed) and not of_no_order(event):
             await s.payments.refund_failed(conn, event)
 
     return Consumer("cart-refund-failures", [PaymentRefundFailed.subject], handle)

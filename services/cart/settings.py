@@ -8,6 +8,7 @@ from services.cart.domain.library import KOHA_VERSIONS
 from shared.settings import CommonSettings, refuse_in_production
 
 DEV_DOWNLOAD_SECRET = "dev-download-secret-not-for-production"  # noqa: S105 - refused in production (check)
+DEV_CARD_KEY = "dev-library-card-key-not-for-production"  # refused in production (check)
 
 
 class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,6 +37,9 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a worker's claim on a registration lasts: a replica that dies while recording
     # leaves its lines to another replica after this (longer than a library call can take)
     library_claim_s: float = 60.0
+    # The key of the library card numbers' keyed hashes (the service desk's search by card;
+    # changing it makes the cards linked before unfindable until they are linked again)
+    library_card_key: str = DEV_CARD_KEY
     # GIS (the files themselves: the NATS Object Store, GIS_FILES_* in shared/settings.py)
     # The gateway's public address, the start of every download link; "" -> PUBLIC_URL, else
     # http://HOST:PORT (the gateway's own default).
@@ -57,6 +61,8 @@ class CartSettings(msgspec.Struct, frozen=True, kw_only=True):
         problems = []
         if self.download_secret == DEV_DOWNLOAD_SECRET:
             problems.append("CART_DOWNLOAD_SECRET is the development secret")
+        if self.library_card_key == DEV_CARD_KEY or len(self.library_card_key) < 32:
+            problems.append("CART_LIBRARY_CARD_KEY is the development key or shorter than 32")
         if self.library_adapter != "koha":
             problems.append("CART_LIBRARY_ADAPTER must be koha")
         else:

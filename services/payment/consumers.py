@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from services.payment.refunds import Refunds
+from services.payment.season_credits import SeasonCredits
 from shared.contracts.cart import RefundRequested
 from shared.events import Consumer
 
@@ -17,5 +18,6 @@ def consumers(refunds: Refunds) -> list[Consumer]:
             durable="payment-refund-requested",
             subjects=[RefundRequested.subject],
             handle=refunds.on_refund_requested,
-        )
+        ),
+        SeasonCredits(refunds).consumer(),
     ]

@@ -192,6 +192,12 @@ class Invoicing:
                 "to it",
                 field="organisation_id",
             )
+        if any(x.organisation_id not in (None, org["id"]) for x in order.lines):
+            raise Forbidden(
+                "the order has a reservation booked for another organisation (and priced for "
+                "it): invoice it to that one",
+                field="organisation_id",
+            )
         operation = "payment.start"
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)
@@ -278,24 +284,29 @@ class Invoicing:
             org = await invoice_store.organisation(conn, season.organisation_id)
         if org is None:
             raise NotFound("the season's organisation is not known here", field="season_id")
-        total = sum(line.gross_cents for line in lines)
-        if total <= 0:
-            raise ValidationFailed("the month's occurrences cost nothing", field="month")
         order_id = season_month_order(req.season_id, req.month)
-        order = OrderForPayment(
-            order_id=order_id,
-            order_number=f"S{req.month.replace('-', '')}-{req.season_id.hex[:8].upper()}",
-            customer=season.applicant,
-            state="awaiting_payment",
-            total_cents=total,
-            reference_number="",
-            sale_date=today(),
-            payment_deadline=datetime.now(UTC) + timedelta(days=self.terms_days),
-            lines=lines,
-        )
         async with self.pool.acquire() as conn, conn.transaction():
+            # Under the season's lock, as the cancellations' consumer (`season_credits.py`):
+            # an occurrence cancelled since booking listed it is not billed.
+            await store.lock_season(conn, req.season_id)
+            gone = await store.season_cancelled(conn, [line.line_id for line in lines])
+            lines = [line for line in lines if line.line_id not in gone]
+            total = sum(line.gross_cents for line in lines)
+            if total <= 0:
+                raise ValidationFailed("the month's occurrences cost nothing", field="month")
+            order = OrderForPayment(
+                order_id=order_id,
+                order_number=f"S{req.month.replace('-', '')}-{req.season_id.hex[:8].upper()}",
+                customer=season.applicant,
+                state="awaiting_payment",
+                total_cents=total,
+                reference_number="",
+                sale_date=today(),
+                payment_deadline=datetime.now(UTC) + timedelta(days=self.terms_days),
+                lines=lines,
+            )
             await store.lock_order(conn, order_id)
-            row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE)
+            row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE, req.season_id)
             if row is None:
                 raise Conflict(f"{req.month} of this season is invoiced already", field="month")
             applied = await self._issue(conn, row, order, org, principal)

@@ -208,6 +208,7 @@ class Refunds:
                     order_id=payment["order_id"],
                     amount_cents=row["amount_cents"],
                     provider=payment["provider"],
+                    season_id=payment["season_id"],
                     refund_id=row["id"],
                     refund_request_id=row["refund_request_id"],
                     lines=[]
@@ -232,6 +233,7 @@ class Refunds:
                 order_id=payment["order_id"],
                 amount_cents=done["amount_cents"],
                 provider=payment["provider"],
+                season_id=payment["season_id"],
                 refund_id=done["id"],
                 refund_request_id=done["refund_request_id"],
                 # A duplicate's refund gives back no order line: the order stays paid.

@@ -38,13 +38,18 @@ def view(row: Row, refunded_cents: int = 0) -> PaymentView:
 
 
 async def insert_payment(
-    conn: asyncpg.Connection, payment_id: uuid.UUID, order: OrderForPayment, provider: str
+    conn: asyncpg.Connection,
+    payment_id: uuid.UUID,
+    order: OrderForPayment,
+    provider: str,
+    season_id: uuid.UUID | None = None,
 ) -> Row | None:
-    """A new payment in `created`; None when the order already has a live one."""
+    """A new payment in `created`; None when the order already has a live one. `season_id`:
+    a season's monthly invoice (its order is no cart order)."""
     return await conn.fetchrow(
         """INSERT INTO payments (id, order_id, order_number, customer, amount_cents, provider,
-                                 state, sale_date, payment_deadline, lines)
-           VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9)
+                                 state, sale_date, payment_deadline, lines, season_id)
+           VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $8, $9, $10)
            ON CONFLICT (order_id)
                WHERE state IN ('created', 'pending', 'succeeded') AND duplicate_of IS NULL
            DO NOTHING
@@ -58,6 +63,7 @@ async def insert_payment(
         order.sale_date,
         order.payment_deadline,
         msgspec.to_builtins(order.lines),
+        season_id,
     )
 
 
@@ -299,4 +305,48 @@ async def paid_payment_of_order(
            AND duplicate_of IS NULL AND id IS DISTINCT FROM $2 FOR UPDATE""",
         order_id,
         exclude,
+    )
+
+
+async def season_invoice_line(
+    conn: asyncpg.Connection, season_id: uuid.UUID, reservation_id: uuid.UUID
+) -> tuple[uuid.UUID, int] | None:
+    """(order id, gross cents) of the season month's invoice payment billing the occurrence."""
+    row = await conn.fetchrow(
+        """SELECT p.order_id, (l ->> 'gross_cents')::int AS gross_cents
+           FROM payments p, jsonb_array_elements(p.lines) AS l
+           WHERE p.season_id = $1 AND p.state = 'succeeded' AND p.duplicate_of IS NULL
+             AND l ->> 'line_id' = $2::uuid::text""",
+        season_id,
+        reservation_id,
+    )
+    return None if row is None else (row["order_id"], row["gross_cents"])
+
+
+async def lock_season(conn: asyncpg.Connection, season_id: uuid.UUID) -> None:
+    """Serialise invoicing a season's month with its occurrences' cancellations."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('payment-season:' || $1::uuid::text))", season_id
+    )
+
+
+async def season_cancelled(
+    conn: asyncpg.Connection, reservation_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these season occurrences were heard cancelled before any invoice billed them."""
+    rows = await conn.fetch(
+        "SELECT reservation_id FROM season_cancellations WHERE reservation_id = ANY($1::uuid[])",
+        reservation_ids,
+    )
+    return {r["reservation_id"] for r in rows}
+
+
+async def add_season_cancellation(
+    conn: asyncpg.Connection, season_id: uuid.UUID, reservation_id: uuid.UUID
+) -> None:
+    await conn.execute(
+        """INSERT INTO season_cancellations (reservation_id, season_id) VALUES ($1, $2)
+           ON CONFLICT DO NOTHING""",
+        reservation_id,
+        season_id,
     )

@@ -40,6 +40,7 @@ def _common(row: asyncpg.Record) -> dict[str, object]:
         "order_id": row["order_id"],
         "amount_cents": row["amount_cents"],
         "provider": row["provider"],
+        "season_id": row["season_id"],
     }
 
 

@@ -61,6 +61,7 @@ class ReservationForCart(msgspec.Struct, frozen=True, kw_only=True):
     vat_rate_bp: int
     merchant_id: str
     cost_centre: str
+    organisation_id: uuid.UUID | None = None  # booked and priced for this organisation
 
 
 class ExtendHoldsRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -299,6 +300,7 @@ class ReservationView(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
     no_show: bool = False  # staff marked that nobody came
     contact: ReservationContact | None = None  # staff's views (approvals, the day)
+    organisation_id: uuid.UUID | None = None  # booked (and priced) for this organisation
 
 
 class ReservationList(msgspec.Struct, frozen=True, kw_only=True):
@@ -327,6 +329,9 @@ class HoldRequest(msgspec.Struct, frozen=True, kw_only=True):
     items: list[HoldItem]
     idempotency_key: str | None = None
     contact: ReservationContact | None = None  # kept with each reservation held
+    # Book for this organisation (payment's; the caller must be one of its contact persons,
+    # else `forbidden` naming the field): priced by its customer group, may be invoiced to it.
+    organisation_id: uuid.UUID | None = None
 
 
 class HoldReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -63,6 +63,8 @@ class OrderLineSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     vat_cents: int
     vat_rate_bp: int
     accounting: AccountingDimensions
+    # A reservation booked (and priced) for this organisation: invoiced only to it.
+    organisation_id: uuid.UUID | None = None
 
 
 class OrderForPaymentRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,12 +26,13 @@ Customer = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Query = Annotated[str, msgspec.Meta(min_length=2, max_length=200)]
 RegisterId = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 DeskMethod = Literal["cash", "card"]
-MatchKind = Literal["name", "email", "phone", "order", "reservation"]
+MatchKind = Literal["name", "email", "phone", "order", "reservation", "library_card"]
 
 
 class DeskSearchRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Find customers by name, e-mail, phone, order id, order or reference number, or a
-    reservation id (`q`, at least 2 characters; names match from their start)."""
+    reservation id (`q`, at least 2 characters; names match from their start); library
+    clerks and admins also by a library card number a customer linked (`library_card`)."""
 
     q: Query
     limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20

@@ -24,6 +24,8 @@ class PaymentEvent(Event, frozen=True, kw_only=True):
     order_id: uuid.UUID
     amount_cents: int
     provider: str
+    # A season's monthly invoice (issue 19): its order is no cart order (cart ignores it).
+    season_id: uuid.UUID | None = None
 
 
 class PaymentSucceeded(PaymentEvent, frozen=True, kw_only=True):

@@ -111,6 +111,7 @@ class Reservation:
     reason: str | None = None
     sequence: int = 0
     customer_group: str = ""
+    organisation_id: uuid.UUID | None = None  # booked for an organisation (payment's)
     no_show: bool = False
     created_at: datetime | None = None
     events: list[str] = field(default_factory=list)

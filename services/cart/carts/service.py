@@ -75,6 +75,7 @@ def reservation_line(found: ReservationForCart) -> LineDraft:
             "expires_at": found.expires_at.isoformat() if found.expires_at else None,
             "resource_name": msgspec.to_builtins(found.resource_name),
             "unit_name": msgspec.to_builtins(found.unit_name),
+            "organisation_id": str(found.organisation_id) if found.organisation_id else None,
         },
     )
 

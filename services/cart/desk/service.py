@@ -17,6 +17,8 @@ import msgspec
 
 from services.cart.carts.service import Carts
 from services.cart.desk import store
+from services.cart.domain.library import card_digest, looks_like_card
+from services.cart.library import store as library_store
 from services.cart.orders.checkout import Checkout
 from shared import idempotency
 from shared.access import CLERKS, acts_for_department, signed_in
@@ -126,6 +128,18 @@ class Desk:
             limit,
         )
         hits = [msgspec.structs.replace(_hit(r), matched=r["matched"]) for r in rows]
+        if looks_like_card(q) and clerk.has("library_clerk", "admin"):
+            digest = card_digest(self.carts.settings.library_card_key, q)
+            for customer in await library_store.card_holders(conn, digest, limit):
+                hits.insert(
+                    0,
+                    d.DeskCustomerHit(
+                        customer=customer,
+                        matched="library_card",
+                        source="cart",
+                        desk_account=customer.startswith("desk:"),
+                    ),
+                )
         for o in await store.orders_matching(conn, _as_uuid(q), q.replace(" ", "")):
             if not all(acts_for_department(clerk, m, ROLES) for m in o["merchants"] or []):
                 continue  # another department's order

@@ -4,6 +4,7 @@ is credited or refunded when the library changed a debit, and the PIN lock-out's
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -140,6 +141,18 @@ def settle(paid_cents: int, outstanding_cents: int, may_have_posted: bool) -> Se
 
 PinAttemptKind = Literal["card", "address"]
 FORGET_PIN_ATTEMPTS_AFTER = timedelta(days=1)
+
+
+def card_digest(key: str, card_number: str) -> bytes:
+    """A keyed hash (HMAC-SHA256 under `CART_LIBRARY_CARD_KEY`) of a library card number, so
+    the service desk finds a card's customer without the number being stored: a card number
+    has too few digits for a plain hash to hide it."""
+    return hmac.digest(key.encode(), card_number.strip().casefold().encode(), hashlib.sha256)
+
+
+def looks_like_card(q: str) -> bool:
+    """A search text that could be a library card number (as `link_library_card` takes)."""
+    return q.isalnum() and 4 <= len(q) <= 32
 
 
 def attempt_key(kind: PinAttemptKind, value: str) -> str:

@@ -16,6 +16,7 @@ from services.cart.access import require_role, resident
 from services.cart.domain.library import (
     Debit,
     DebitHolder,
+    card_digest,
     debit_order_details,
     non_payable_reason,
 )
@@ -101,7 +102,8 @@ class Library:
             raise ValidationFailed("enter the PIN of the card", field="pin")
         patron = await self._check_card(card, req.pin, ctx.client_address)
         async with self.pool.acquire() as conn:
-            linked_at = await store.link_card(conn, principal.subject, patron, card[-4:])
+            digest = card_digest(self.settings.library_card_key, card)
+            linked_at = await store.link_card(conn, principal.subject, patron, card[-4:], digest)
         return LibraryCard(card_last4=card[-4:], linked_at=linked_at)
 
     async def _check_card(self, card: str, pin: str, address: str | None) -> str:

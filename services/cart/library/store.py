@@ -13,16 +13,29 @@ from shared.contracts.cart import Registration, RegistrationLogEntry
 
 
 async def link_card(
-    conn: asyncpg.Connection, customer: str, patron_id: str, last4: str
+    conn: asyncpg.Connection, customer: str, patron_id: str, last4: str, digest: bytes
 ) -> datetime:
     return await conn.fetchval(
-        """INSERT INTO library_cards (customer, patron_id, card_last4) VALUES ($1, $2, $3)
+        """INSERT INTO library_cards (customer, patron_id, card_last4, card_digest)
+           VALUES ($1, $2, $3, $4)
            ON CONFLICT (customer) DO UPDATE SET patron_id = $2, card_last4 = $3,
-               linked_at = now() RETURNING linked_at""",
+               card_digest = $4, linked_at = now() RETURNING linked_at""",
         customer,
         patron_id,
         last4,
+        digest,
     )
+
+
+async def card_holders(conn: asyncpg.Connection, digest: bytes, limit: int) -> list[str]:
+    """The customers who linked the card of this keyed hash (`card_digest`)."""
+    rows = await conn.fetch(
+        """SELECT customer FROM library_cards WHERE card_digest = $1
+           ORDER BY linked_at DESC LIMIT $2""",
+        digest,
+        limit,
+    )
+    return [r["customer"] for r in rows]
 
 
 async def patron_of(conn: asyncpg.Connection, customer: str) -> str | None:

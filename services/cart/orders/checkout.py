@@ -47,6 +47,12 @@ ORDER_OF_CART = uuid.UUID("5b0f6a52-3c1e-4d8a-9f0e-6c2b7d4e1a93")  # order id = 
 OPERATION = "cart.checkout"
 
 
+def _organisation(details: dict[str, Any]) -> uuid.UUID | None:
+    """The organisation a reservation line was booked for (booking's `organisation_id`)."""
+    found = details.get("organisation_id")
+    return uuid.UUID(found) if found else None
+
+
 async def snapshot_lines(
     conn: asyncpg.Connection, rows: list[CartLine], sale_date: date
 ) -> list[tuple[OrderLineSnapshot, dict[str, Any]]]:
@@ -70,6 +76,7 @@ async def snapshot_lines(
             vat_cents=r.vat_cents,
             vat_rate_bp=r.vat_rate_bp,
             accounting=dims,
+            organisation_id=_organisation(r.details),
         )
         result.append((snap, r.details))
     return result

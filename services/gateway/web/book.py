@@ -6,6 +6,7 @@ and puts what is held into the cart."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
+from services.gateway.auth import require_principal
 from services.gateway.web.forms import back_to_form, origin_page, read_form
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page
@@ -25,9 +27,11 @@ from services.gateway.web.resident import (
 )
 from shared.contracts import booking as bk
 from shared.contracts import cart as ct
+from shared.contracts import invoicing as inv
 from shared.errors import ServiceError, ValidationFailed
 
 Req = Request[Any, Any, Any]
+log = logging.getLogger(__name__)
 
 
 def contact_of(form: Any) -> dict[str, str] | None:
@@ -94,6 +98,7 @@ async def book_summary(
             raise
         return back
     resource = await _resource_summary(request, resource_id, _week_start(start.date().isoformat()))
+    organisations = await _my_organisations(request) if count == 1 else []
     return page(
         request,
         "book_summary.html",
@@ -109,7 +114,20 @@ async def book_summary(
         week=week,
         change=f"{week}&{urlencode(choice)}",
         key=new_key(),
+        organisations=organisations,
     )
+
+
+async def _my_organisations(request: Req) -> list[inv.OrganisationView]:
+    """The organisations the visitor may book for (their contact persons'); none when
+    payment does not answer (booking for oneself still works)."""
+    try:
+        mine = await fetch(request, "my_organisations", inv.OrganisationList)
+    except ServiceError as exc:
+        log.warning("organisations for the booking summary not available (%s)", exc.code)
+        return []
+    me = require_principal(request).subject  # staff see every organisation: only their own
+    return [o for o in mine.organisations if me in o.contact_persons]
 
 
 @post("/holds", name="web:hold")
@@ -147,10 +165,12 @@ async def hold(request: Req) -> Redirect:
                 items=[item | {"places": places}],
                 idempotency_key=key,
                 contact=contact,
+                organisation_id=form.get("organisation_id") or None,  # booking checks it
             )
-    except ServiceError as exc:  # a contact field: answered on the summary, not the week
+    except ServiceError as exc:  # a contact field, the organisation: answered on the summary
         back = back_to_form(request, exc, to=origin_page(request))
-        if back is None or not (exc.field or "").startswith(("contact", "$.contact")):
+        answered_here = ("contact", "$.contact", "organisation_id")
+        if back is None or not (exc.field or "").startswith(answered_here):
             raise
         return back
     for reservation in reply.reservations:

@@ -21,6 +21,7 @@ from shared.contracts import booking as bk
 from shared.contracts import cart as ct
 from shared.contracts import desk as dk
 from shared.contracts import insights as ins
+from shared.contracts import invoicing as inv
 from shared.contracts import notify as nt
 from shared.contracts import payment as pm
 from shared.contracts import webhooks as wh
@@ -98,6 +99,7 @@ OPS: dict[str, Op[Any]] = {
     "erp_preview": Op("payment.v1.erp_preview", pm.ErpPreview),
     "payment_anomalies": Op("payment.v1.list_anomalies", pm.AnomalyList),
     "resolve_anomaly": Op("payment.v1.resolve_anomaly", pm.AnomalyView),
+    "my_organisations": Op("payment.v1.list_organisations", inv.OrganisationList),
     # audit
     "audit_search": Op("audit.v1.search", au.AuditSearchReply),
     "audit_verify": Op("audit.v1.verify", au.VerifyReply),

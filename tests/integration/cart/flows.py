@@ -6,7 +6,9 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from shared.contracts.booking import ReservationEvent, ReservationView
 from shared.contracts.cart import (
     AddGisProductRequest,
     AddLibraryDebitsRequest,
@@ -22,6 +24,21 @@ from shared.contracts.cart import (
 from shared.contracts.common import Principal
 from shared.contracts.payment import PaymentFailed, PaymentRefunded, PaymentSucceeded
 from tests.integration.cart.conftest import CARD, PIN, Cart, resident
+
+E = TypeVar("E", bound=ReservationEvent)
+
+
+def reservation_event(kind: type[E], r: ReservationView, **fields: Any) -> E:
+    """What booking announces of reservation `r` (its state and any other field as given)."""
+    known = {
+        "reservation_id": r.reservation_id,
+        "resource_id": r.resource_id,
+        "unit_id": r.unit_id,
+        "customer": r.customer,
+        "starts_at": r.starts_at,
+        "ends_at": r.ends_at,
+    }
+    return kind(**(known | fields))
 
 
 def gis(product_id: str = "guide-map", **kw: object) -> AddGisProductRequest:

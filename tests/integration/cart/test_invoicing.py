@@ -79,9 +79,10 @@ TERMS_DAYS = 14
 
 
 class Suite:
-    def __init__(self, cart: Cart, payment_pool: Any) -> None:
+    def __init__(self, cart: Cart, payment_pool: Any, payment: Any = None) -> None:
         self.cart = cart
         self.payment_pool = payment_pool
+        self.payment = payment  # the running payment service (its consumers)
 
     async def call(self, subject: str, req: Any, reply: type, who: Principal | None) -> Any:
         ctx = RequestContext(principal=who, request_id=uuid.uuid4().hex)
@@ -132,6 +133,18 @@ class Suite:
         )
         return list(reply.invoices)
 
+    async def credited(self) -> tuple[InvoiceView, InvoiceView]:
+        """(the credit note, the invoice it credits) once both are there (staff's view)."""
+        found: list[InvoiceView] = []
+
+        async def both() -> bool:
+            found[:] = await self.invoices(CLERK)
+            return len(found) == 2
+
+        await eventually(both)
+        credit = next(i for i in found if i.kind == "credit_note")
+        return credit, next(i for i in found if i.kind == "invoice")
+
     async def reservation(self, me: Principal, reservation_id: uuid.UUID) -> ReservationView:
         ref = ReservationRef(reservation_id=reservation_id)
         return await self.call("booking.v1.get", ref, ReservationView, me)
@@ -161,7 +174,7 @@ async def suite(hosted: Any, database_url: str, cart: Cart) -> AsyncIterator[Sui
         hosted("booking", booking, BOOKING_MIGRATIONS),
         hosted("payment", payment, PAYMENT_MIGRATIONS) as running,
     ):
-        yield Suite(cart, running.infra.pool)
+        yield Suite(cart, running.infra.pool, running)
     for schema in ("booking", "payment"):
         pool = await create_pool(database_url, schema, min_size=1, max_size=2)
         try:
@@ -369,15 +382,7 @@ async def test_a_cancelled_invoiced_reservation_gets_a_credit_note_naming_the_in
     assert cancelled.refund_cents == held.gross_cents
     await order_in(suite.cart, contact, order.order_id, "refunded")
 
-    found: list[InvoiceView] = []
-
-    async def credited() -> bool:
-        found[:] = await suite.invoices(CLERK)
-        return len(found) == 2
-
-    await eventually(credited)
-    credit = next(i for i in found if i.kind == "credit_note")
-    original = next(i for i in found if i.kind == "invoice")
+    credit, original = await suite.credited()
     assert credit.credits == original.invoice_id
     assert credit.amount_cents == -original.amount_cents
     assert [x.gross_cents for x in credit.lines] == [-held.gross_cents]

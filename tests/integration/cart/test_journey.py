@@ -46,7 +46,7 @@ from shared.db import create_pool
 from shared.errors import Forbidden, NotFound
 from tests.conftest import clean_schema
 from tests.integration.cart.conftest import Cart, resident
-from tests.integration.cart.flows import checkout, eventually, fill, order_in
+from tests.integration.cart.flows import checkout, eventually, fill, order_in, reservation_event
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -214,15 +214,7 @@ async def test_hold_expiry_removes_the_line_with_a_visible_message(suite: Suite)
     )
     # What booking's sweeper announces when the 15-minute hold runs out.
     await cart.publish(
-        ReservationExpired(
-            reservation_id=held.reservation_id,
-            resource_id=held.resource_id,
-            unit_id=held.unit_id,
-            customer=me.subject,
-            state="expired",
-            starts_at=held.starts_at,
-            ends_at=held.ends_at,
-        )
+        reservation_event(ReservationExpired, held, state="expired", customer=me.subject)
     )
     seen: list[CartView] = []
 

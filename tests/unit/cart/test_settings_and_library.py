@@ -24,11 +24,22 @@ def test_production_refuses_development_secret_adapter_and_demo_data() -> None:
         CartSettings(library_adapter="koha", download_secret="s3cret").check(production)
     assert "CART_KOHA_VERSION" in str(refused.value)
     assert "CART_KOHA_LIBRARY_ID" in str(refused.value)
+    assert "CART_LIBRARY_CARD_KEY" in str(refused.value)
+    with pytest.raises(SettingsError) as short:
+        CartSettings(
+            library_adapter="koha",
+            download_secret="s3cret",
+            koha_version="22.11",
+            koha_library_id="MAIN",
+            library_card_key="too-short",
+        ).check(production)
+    assert "CART_LIBRARY_CARD_KEY" in str(short.value)
     CartSettings(
         library_adapter="koha",
         download_secret="s3cret",
         koha_version="22.11",
         koha_library_id="MAIN",
+        library_card_key="k" * 32,
     ).check(production)
     CartSettings(demo_data=True).check(CommonSettings(env="development"))
 

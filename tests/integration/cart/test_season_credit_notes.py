@@ -1,0 +1,205 @@
+"""Credit notes of cancelled season occurrences, and season invoices in cart (issue 19), with
+the real booking, cart and payment services hosted in-process (real PostgreSQL and NATS).
+
+An association's season is approved and its first month invoiced; staff cancel one occurrence
+of that month: payment credits exactly that occurrence once (a credit note naming the month's
+invoice, an ERP row `credit_note`), also when the cancellation reaches it again. An occurrence
+of a month not invoiced yet needs no credit note: the month's invoice leaves it out. Cart,
+which never had the season's "order", hears the invoice's payment and credit and passes over
+them without a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+import pytest
+
+from services.booking import demo as booking_demo
+from shared.contracts.booking import (
+    CancelReply,
+    CancelRequest,
+    ReservationCancelled,
+    ReservationView,
+)
+from shared.contracts.invoicing import InvoiceView
+from shared.contracts.payment import ErpExport, ErpExportRequest
+from shared.contracts.season import ApplySeasonRequest, InvoiceSeasonMonthRequest, SeasonRef
+from shared.contracts.season import SeasonView as Season
+from tests.integration.cart.conftest import resident
+from tests.integration.cart.flows import eventually, reservation_event
+from tests.integration.cart.test_invoicing import CLERK, FINANCE, Suite, suite
+from tests.integration.gateway.test_season_routes import TUESDAY, season_months, tuesdays
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+HOUR_CENTS = 1800  # the sports hall's association price
+__all__ = ["suite"]  # the fixture, shared with test_invoicing
+
+
+async def approved_season(suite: Suite, contact_subject: str) -> Season:
+    org = await suite.organisation(contact_subject)
+    first, last = season_months()
+    applied = await suite.call(
+        "booking.v1.apply_season",
+        ApplySeasonRequest(
+            resource_id=booking_demo.RESOURCE_SPORTS_HALL,
+            organisation_id=org.organisation_id,
+            weekday=TUESDAY,
+            starts_at=time(18),
+            ends_at=time(19),
+            first_day=first,
+            last_day=last,
+        ),
+        Season,
+        resident(contact_subject),
+    )
+    approved: Season = await suite.call(
+        "booking.v1.approve_season", SeasonRef(season_id=applied.season_id), Season, CLERK
+    )
+    assert {r.state for r in approved.reservations} == {"confirmed"}
+    assert {r.organisation_id for r in approved.reservations} == {org.organisation_id}
+    return approved
+
+
+async def cancel(suite: Suite, reservation_id: uuid.UUID) -> None:
+    req = CancelRequest(reservation_id=reservation_id, reason="Sali kisakäytössä")
+    await suite.call("booking.v1.cancel", req, CancelReply, CLERK)
+
+
+async def consumed_by_cart(suite: Suite, subject: str, count: int) -> None:
+    """Wait until cart's payment consumers have taken `count` payment events of `subject`."""
+    rows = await suite.payment_pool.fetch("SELECT event_id FROM outbox WHERE subject = $1", subject)
+    assert len(rows) == count
+    ids = [r["event_id"] for r in rows]
+
+    async def taken() -> bool:
+        n = await suite.cart.pool.fetchval(
+            "SELECT count(*) FROM inbox WHERE event_id = ANY($1::uuid[])", ids
+        )
+        return bool(n == count)
+
+    await eventually(taken)
+
+
+async def hear_cancelled(s: Suite, r: ReservationView, season_id: uuid.UUID) -> None:
+    """Payment's consumer handed booking's news of `r` cancelled (a new event id: as a
+    redelivery that the inbox does not stop, or news overtaking what booking listed)."""
+    news = reservation_event(
+        ReservationCancelled, r, state="cancelled", series_id=season_id, cancelled_by="staff"
+    )
+    (consumer,) = [
+        c for c in s.payment.definition.consumers if c.durable == "payment-season-cancellations"
+    ]
+    async with s.payment_pool.acquire() as conn, conn.transaction():
+        await consumer.handle(conn, news)
+
+
+async def test_a_cancelled_occurrence_of_an_invoiced_month_is_credited_once(
+    suite: Suite, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = suite
+    caplog.set_level(logging.WARNING, logger="services.cart")
+    contact = resident()
+    season = await approved_season(s, contact.subject)
+    first, last = season_months()
+    in_first = [
+        r for r in season.reservations if r.starts_at.astimezone(HELSINKI).month == first.month
+    ]
+    in_second = [r for r in season.reservations if r not in in_first]
+    assert len(in_first) == len([d for d in tuesdays(first, last) if d.month == first.month])
+
+    month = f"{first:%Y-%m}"
+    invoice = await s.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=month),
+        InvoiceView,
+        CLERK,
+    )
+    assert invoice.amount_cents == HOUR_CENTS * len(in_first)
+
+    gone, other_month = in_first[1], in_second[0]
+    await cancel(s, gone.reservation_id)
+    await cancel(s, other_month.reservation_id)  # its month is not invoiced yet
+
+    credit, original = await s.credited()
+    assert credit.credits == original.invoice_id == invoice.invoice_id
+    assert credit.organisation_id == invoice.organisation_id
+    assert credit.amount_cents == -HOUR_CENTS
+    assert [(x.line_id, x.gross_cents) for x in credit.lines] == [
+        (gone.reservation_id, -HOUR_CENTS)
+    ]
+    assert credit.vat_cents < 0
+    assert (original.state, original.open_cents) == (
+        "open",
+        invoice.amount_cents - HOUR_CENTS,
+    )
+
+    # The cancellation heard again (a redelivery past the inbox, another replica): still one.
+    await hear_cancelled(s, gone, season.season_id)
+    assert (
+        await s.payment_pool.fetchval("SELECT count(*) FROM invoices WHERE kind = 'credit_note'")
+        == 1
+    )
+    assert len(await s.invoices(CLERK)) == 2
+
+    # The second month's invoice bills only its occurrences still confirmed.
+    second = await s.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=f"{last:%Y-%m}"),
+        InvoiceView,
+        CLERK,
+    )
+    assert {x.line_id for x in second.lines} == {
+        r.reservation_id for r in in_second if r is not other_month
+    }
+
+    # The ERP export: the credit note beside the invoices, as its own row type.
+    await s.payment_pool.execute("UPDATE ledger_entries SET booked_on = booked_on - 1")
+    day = datetime.now(HELSINKI).date() - timedelta(days=1)
+    export = await s.call("payment.v1.erp_export", ErpExportRequest(day=day), ErpExport, FINANCE)
+    kinds: dict[str, int] = {}
+    for row in export.rows:
+        kinds[row.kind] = kinds.get(row.kind, 0) + row.base_cents + row.vat_cents
+    assert kinds == {
+        "invoice": invoice.amount_cents + second.amount_cents,
+        "credit_note": -HOUR_CENTS,
+    }
+    assert ";credit_note;" in export.csv
+
+    # Cart heard the invoices' payments and the credit, and passed over them quietly.
+    await consumed_by_cart(s, "evt.payment.payment.succeeded", 2)
+    await consumed_by_cart(s, "evt.payment.payment.refunded", 1)
+    refunded = await s.payment_pool.fetchval(
+        "SELECT payload FROM outbox WHERE subject = 'evt.payment.payment.refunded'"
+    )
+    assert msgspec.json.decode(bytes(refunded))["season_id"] == str(season.season_id)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [w for w in warnings if "unknown order" in w] == []
+
+
+async def test_an_occurrence_cancelled_while_its_month_is_invoiced_is_not_billed(
+    suite: Suite,
+) -> None:
+    """Booking listed the occurrence as confirmed, then its cancellation reached payment
+    before the invoice was written: the invoice leaves it out, and no credit note follows."""
+    season = await approved_season(suite, resident().subject)
+    first, _ = season_months()
+    in_first = [
+        r for r in season.reservations if r.starts_at.astimezone(HELSINKI).month == first.month
+    ]
+    late = in_first[0]
+    await hear_cancelled(suite, late, season.season_id)  # booking still has it confirmed
+    invoice = await suite.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=f"{first:%Y-%m}"),
+        InvoiceView,
+        CLERK,
+    )
+    assert {x.line_id for x in invoice.lines} == {r.reservation_id for r in in_first[1:]}
+    assert invoice.amount_cents == HOUR_CENTS * (len(in_first) - 1)
+    await hear_cancelled(suite, late, season.season_id)  # heard again: nothing to credit
+    assert [i.kind for i in await suite.invoices(CLERK)] == ["invoice"]
