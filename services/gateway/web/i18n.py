@@ -27,15 +27,6 @@ WEEKDAYS: Mapping[str, tuple[str, ...]] = {
 # moves them into the catalogues (services/gateway/locale/<lang>/LC_MESSAGES/web.po).
 _T: dict[str, tuple[str, str, str]] = {
     # key: (fi, sv, en)
-    "book_for": ("Varaaja", "Bokare", "Book for"),
-    "book_for_myself": ("Itselleni", "Mig själv", "Myself"),
-    "book_for_hint": (
-        "Yhteisön puolesta tehty varaus hinnoitellaan yhteisön asiakasryhmän mukaan ja voidaan "
-        "laskuttaa yhteisöltä.",
-        "En bokning för en sammanslutning prissätts enligt dess kundgrupp och kan faktureras "
-        "sammanslutningen.",
-        "A booking for an organisation is priced by its customer group and can be invoiced to it.",
-    ),
 }
 
 
