@@ -21,6 +21,7 @@ from shared.contracts import booking as bk
 from shared.contracts import cart as ct
 from shared.contracts import desk as dk
 from shared.contracts import insights as ins
+from shared.contracts import invoicing as iv
 from shared.contracts import notify as nt
 from shared.contracts import payment as pm
 
@@ -116,6 +117,14 @@ OPS: dict[str, Op[Any]] = {
     "payment_link": Op("payment.v1.payment_link", dk.PaymentLinkView),
     "pay_by_link": Op("payment.v1.pay_by_link", pm.PaymentView),
     "pay_by_link_local": Op("payment.v1.pay_by_link_local", pm.PaymentView),
+    # organisations and invoices (issue 19)
+    "list_organisations": Op("payment.v1.list_organisations", iv.OrganisationList),
+    "get_organisation": Op("payment.v1.get_organisation", iv.OrganisationView),
+    "save_organisation": Op("payment.v1.save_organisation", iv.OrganisationView),
+    "list_invoices": Op("payment.v1.list_invoices", iv.InvoiceList),
+    "get_invoice": Op("payment.v1.get_invoice", iv.InvoiceView),
+    "import_invoice_payments": Op("payment.v1.import_invoice_payments", iv.InvoicePaymentImport),
+    "staff_refund": Op("payment.v1.refund", pm.RefundView),
     # insights
     "insights_figures": Op("insights.v1.figures", ins.Figures),
     "insights_figures_csv": Op("insights.v1.figures_csv", ins.CsvText),
