@@ -21,6 +21,8 @@ from services.gateway.web import (
     contact,
     desk,
     insights,
+    invoices,
+    organisations,
     resident,
     resources,
     shop,
@@ -47,6 +49,11 @@ NOT_PAGES = {
     "/staff/reservations/{reservation_id:str}/cancel",
     "/staff/desk/receipts/{payment_id:str}",  # needs a desk payment: test_desk
     "/pay/link/{token:str}",  # needs a payment link: test_desk
+    # need an organisation or an invoice: test_invoice_pages
+    "/staff/organisations/{organisation_id:str}",
+    "/finance/invoices/{invoice_id:str}",
+    "/finance/invoices/{invoice_id:str}/credit",
+    "/invoices/{invoice_id:uuid}",
 }
 PATH_VALUES = {"{resource_id:str}": str(demo.RESOURCE_SPORTS_HALL)}
 # Who sees a page (the default: a resident for /..., the sports clerk for /staff...).
@@ -56,6 +63,8 @@ USER_FOR = {
     "/finance": "finance",
     "/finance/erp-preview": "finance",
     "/staff/audit": "admin",
+    "/finance/invoices": "finance",
+    "/finance/invoice-payments": "finance",
 }
 
 
@@ -63,7 +72,7 @@ def web_pages() -> list[str]:
     """Every GET page of the web app's route table, path values filled in."""
     paths: set[str] = set()
     modules = (resident, book, shop, staff, clerk, resources, units, insights, audit, waitlist)
-    for module in (*modules, contact, desk):
+    for module in (*modules, contact, desk, organisations, invoices):
         for handler in module.ROUTES:
             if isinstance(handler, HTTPRouteHandler) and "GET" in (handler.http_methods or ()):
                 paths.update(handler.paths)

@@ -37,9 +37,17 @@ FIELDS = {
 _CONTACT = re.compile(r"^contact_persons(\[\d+\])?$")
 
 
+# python-stdnum's reasons in the service's message -> the check that failed (its own text).
+_STDNUM = {"checksum": "check_digit", "length": "length", "format": "format"}
+
+
 def on_form(exc: ServiceError) -> ServiceError:
-    """The error named by this form's input."""
+    """The error named by this form's input (and, for the business ID, which check failed)."""
     field = exc.field or ""
+    if field == "business_id" and exc.code == "validation_failed":
+        found = [r for word, r in _STDNUM.items() if word in exc.message.lower()]
+        if found:
+            exc.details["reason"] = found[0]
     if _CONTACT.match(field):
         exc.details["field"] = "contact_persons"
     elif field in FIELDS:

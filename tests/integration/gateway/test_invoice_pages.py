@@ -41,8 +41,11 @@ FORM = {
 # One bad field at a time: (field, value, the field the error is shown beside, a word of the
 # Finnish message).
 BAD = [
-    ("business_id", "0204819-7", "business_id", "Y-tunnus ei kelpaa"),
-    ("business_id", "", "business_id", "Y-tunnus ei kelpaa"),
+    # python-stdnum's reason shown in the page's words
+    ("business_id", "0204819-7", "business_id", "tarkistusnumero ei täsmää"),
+    ("business_id", "12345", "business_id", "väärä määrä numeroita"),
+    ("business_id", "02048a9-8", "business_id", "väärää muotoa"),
+    ("business_id", "", "business_id", "väärää muotoa"),
     ("name", "", "name", "Kirjoita nimi"),
     ("customer_group", "club", "customer_group", "Valitse asiakasryhmä"),
     ("street", "", "street", "katuosoite"),
