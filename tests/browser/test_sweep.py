@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from litestar.handlers import HTTPRouteHandler
 
 from services.booking import demo
@@ -160,6 +161,7 @@ def test_the_sweep_finds_every_page() -> None:
     assert not any(p.endswith(".csv") for p in pages)
 
 
+@pytest.mark.timeout(900)  # every page x 3 languages x 2 widths: it grows with each page
 async def test_every_page_in_every_language_and_width(browser: Any, web_suite: Suite) -> None:
     pages = web_pages()
     by_user: dict[str, list[str]] = {}

@@ -225,6 +225,15 @@ async def test_finance_follows_marks_paid_and_credits_invoices(
         page = await client.get("/finance/invoices", params={"show": show})
         assert page.text.count('data-kind="invoice"') == expected, show
         assert 'aria-current="page"' in page.text
+    # unpaid after its due date: overdue
+    await db.execute(
+        "UPDATE payment.invoices SET due_date = current_date - 3 WHERE id = $1",
+        uuid.UUID(second["invoice_id"]),
+    )
+    overdue = await client.get("/finance/invoices", params={"show": "overdue", "lang": "fi"})
+    assert overdue.text.count('data-kind="invoice"') == 1
+    assert f'data-invoice="{second["invoice_id"]}" data-state="overdue"' in overdue.text
+    assert "<strong>Erääntynyt</strong>" in overdue.text
 
     detail = await client.get(f"/finance/invoices/{first['invoice_id']}", params={"lang": "en"})
     assert detail.status_code == 200, detail.text
