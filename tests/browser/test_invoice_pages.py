@@ -11,6 +11,8 @@ import random
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.browser.conftest import screenshot, sign_in
 from tests.browser.test_journey import submit, visit
 from tests.browser.test_sweep import english_only, page_problems
@@ -83,80 +85,77 @@ async def an_invoice(page: Any) -> tuple[str, dict[str, Any]]:
     return org_id, invoice
 
 
-async def test_organisation_and_invoice_pages_in_every_language_and_width(
-    browser: Any, web_suite: Suite
+@pytest.mark.parametrize(("lang", "width"), CASES)
+async def test_organisation_and_invoice_pages(
+    browser: Any, web_suite: Suite, lang: str, width: int
 ) -> None:
     english = english_only()
     problems: list[str] = []
-    setup = await context_for(browser, web_suite.url, "fi", 1280)
-    org_id, invoice = await an_invoice(await setup.new_page())
-    await setup.close()
+    context = await context_for(browser, web_suite.url, lang, width)
+    page = await context.new_page()
+    org_id, invoice = await an_invoice(page)
     invoice_id, line = invoice["invoice_id"], invoice["lines"][0]
     cents = invoice["amount_cents"] + 150
     wrong = f"{invoice['reference_number']};{cents // 100},{cents % 100:02d};4.12.2026\n"
 
-    for lang, width in CASES:
-        context = await context_for(browser, web_suite.url, lang, width)
-        page = await context.new_page()
+    async def check(step: str) -> None:
+        where = f"{step} {page.url} [{lang} {width}px]"
+        problems.extend(await page_problems(page, where, lang, width, english, axe=True))
+        await screenshot(page, f"invoices-{step}-{lang}-{width}")
 
-        async def check(step: str, lang: str = lang, width: int = width, page: Any = page) -> None:
-            where = f"{step} {page.url} [{lang} {width}px]"
-            problems.extend(await page_problems(page, where, lang, width, english, axe=True))
-            await screenshot(page, f"invoices-{step}-{lang}-{width}")
+    await sign_in(page, "clerk-sports", "/staff")
+    await visit(page, "/staff")
+    assert await page.locator("a[href='/staff/organisations']").count() == 1
+    await visit(page, "/staff/organisations")
+    assert await page.locator(f"tr[data-organisation='{org_id}']").count() == 1
+    await check("organisations")
+    await visit(page, "/staff/organisations/new")
+    await page.fill("#name", "Kupittaan Koulu")
+    await page.fill("#business_id", "1234567-8")  # a wrong check digit
+    await page.select_option("#customer_group", "school")
+    await page.fill("#street", "Koulukatu 5")
+    await page.fill("#postal_code", "20520")
+    await page.fill("#city", "Turku")
+    async with page.expect_navigation():
+        await page.click("form.org-form button[type='submit']")
+    summary = page.locator(".error-summary")
+    assert await summary.get_attribute("data-field") == "business_id"
+    assert await page.locator("#error-business_id").count() == 1  # beside the field
+    assert await page.input_value("#name") == "Kupittaan Koulu"  # the input kept
+    assert await page.input_value("#business_id") == "1234567-8"
+    await check("organisation-error")
+    await visit(page, f"/staff/organisations/{org_id}")
+    assert await page.input_value("#einvoice_operator") == "003723327487"
+    await check("organisation")
+    await visit(page, "/finance/invoices?show=open")
+    assert await page.locator(f"tr[data-invoice='{invoice_id}']").count() == 1
+    await check("invoices")
+    await visit(page, f"/finance/invoices/{invoice_id}")
+    assert await page.locator(f"tr[data-line='{line['line_id']}']").count() == 1
+    await check("invoice")
+    await page.check("#line-1")
+    await page.fill("#reason", "Peruttu")
+    await submit(page, page.locator("form[action$='/credit'] button"))
+    assert await page.locator("[data-credit-total]").count() == 1
+    await check("credit-confirm")  # not confirmed: the invoice stays open
 
-        await sign_in(page, "clerk-sports", "/staff")
-        await visit(page, "/staff")
-        assert await page.locator("a[href='/staff/organisations']").count() == 1
-        await visit(page, "/staff/organisations")
-        assert await page.locator(f"tr[data-organisation='{org_id}']").count() == 1
-        await check("organisations")
-        await visit(page, "/staff/organisations/new")
-        await page.fill("#name", "Kupittaan Koulu")
-        await page.fill("#business_id", "1234567-8")  # a wrong check digit
-        await page.select_option("#customer_group", "school")
-        await page.fill("#street", "Koulukatu 5")
-        await page.fill("#postal_code", "20520")
-        await page.fill("#city", "Turku")
-        async with page.expect_navigation():
-            await page.click("form.org-form button[type='submit']")
-        summary = page.locator(".error-summary")
-        assert await summary.get_attribute("data-field") == "business_id"
-        assert await page.locator("#error-business_id").count() == 1  # beside the field
-        assert await page.input_value("#name") == "Kupittaan Koulu"  # the input kept
-        assert await page.input_value("#business_id") == "1234567-8"
-        await check("organisation-error")
-        await visit(page, f"/staff/organisations/{org_id}")
-        assert await page.input_value("#einvoice_operator") == "003723327487"
-        await check("organisation")
-        await visit(page, "/finance/invoices?show=open")
-        assert await page.locator(f"tr[data-invoice='{invoice_id}']").count() == 1
-        await check("invoices")
-        await visit(page, f"/finance/invoices/{invoice_id}")
-        assert await page.locator(f"tr[data-line='{line['line_id']}']").count() == 1
-        await check("invoice")
-        await page.check("#line-1")
-        await page.fill("#reason", "Peruttu")
-        await submit(page, page.locator("form[action$='/credit'] button"))
-        assert await page.locator("[data-credit-total]").count() == 1
-        await check("credit-confirm")  # not confirmed: the invoice stays open
+    await sign_in(page, "finance", "/finance")
+    await visit(page, "/finance")
+    assert await page.locator("a[href='/finance/invoice-payments']").count() == 1
+    await visit(page, "/finance/invoice-payments")
+    await check("payments")
+    await page.set_input_files(
+        "#csv", files=[{"name": "pankki.csv", "mimeType": "text/csv", "buffer": wrong.encode()}]
+    )
+    await submit(page, page.locator("form[action='/finance/invoice-payments'] button"))
+    assert await page.locator("tr[data-outcome='amount_mismatch']").count() == 1
+    await check("payments-anomaly")
 
-        await sign_in(page, "finance", "/finance")
-        await visit(page, "/finance")
-        assert await page.locator("a[href='/finance/invoice-payments']").count() == 1
-        await visit(page, "/finance/invoice-payments")
-        await check("payments")
-        await page.set_input_files(
-            "#csv", files=[{"name": "pankki.csv", "mimeType": "text/csv", "buffer": wrong.encode()}]
-        )
-        await submit(page, page.locator("form[action='/finance/invoice-payments'] button"))
-        assert await page.locator("tr[data-outcome='amount_mismatch']").count() == 1
-        await check("payments-anomaly")
-
-        await sign_in(page, "resident-turku", "/invoices")
-        await visit(page, "/invoices")
-        assert await page.locator(f"a[href='/invoices/{invoice_id}']").count() == 1
-        await check("my-invoices")
-        await visit(page, f"/invoices/{invoice_id}")
-        await check("my-invoice")
-        await context.close()
+    await sign_in(page, "resident-turku", "/invoices")
+    await visit(page, "/invoices")
+    assert await page.locator(f"a[href='/invoices/{invoice_id}']").count() == 1
+    await check("my-invoices")
+    await visit(page, f"/invoices/{invoice_id}")
+    await check("my-invoice")
+    await context.close()
     assert problems == [], "\n".join(problems)

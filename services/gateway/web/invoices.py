@@ -161,7 +161,7 @@ async def credit(request: Req, invoice_id: FromPath[str]) -> Redirect:
 
 @get("/finance/invoice-payments", name="web:invoice_payments", guards=FINANCE)
 async def payments_form(request: Req) -> Response[str]:
-    return page(request, "staff/invoice_payments.html", result=None, key=new_key())
+    return page(request, "staff/invoice_payments.html", result=None, expected={}, key=new_key())
 
 
 async def _file_text(form: Any) -> str:
@@ -195,7 +195,23 @@ async def import_payments(request: Req) -> Response[str]:
         )
     except ServiceError as exc:
         raise on_form(exc) from None
-    return page(request, "staff/invoice_payments.html", result=result, key=new_key())
+    return page(
+        request,
+        "staff/invoice_payments.html",
+        result=result,
+        expected=await _expected(request, result),
+        key=new_key(),
+    )
+
+
+async def _expected(request: Req, result: iv.InvoicePaymentImport) -> dict[str, int]:
+    """What each invoice paid with a wrong amount still waits for (invoice id -> cents)."""
+    wrong = {str(r.invoice_id) for r in result.results if r.outcome == "amount_mismatch"}
+    found = {}
+    for invoice_id in sorted(wrong)[:50]:  # the page shows the first ones' amounts
+        invoice = await fetch(request, "get_invoice", iv.InvoiceView, invoice_id=invoice_id)
+        found[invoice_id] = invoice.open_cents
+    return found
 
 
 @dataclass(frozen=True, slots=True)

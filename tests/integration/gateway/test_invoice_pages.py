@@ -259,6 +259,7 @@ async def test_finance_follows_marks_paid_and_credits_invoices(
     assert 'data-outcome="amount_mismatch"' in result.text
     assert "väärä summa" in result.text
     assert 'data-anomalies="1"' in result.text
+    assert f'data-expected="{first["amount_cents"]}"' in result.text  # what it waits for
     state = await db.fetchval(
         "SELECT state FROM payment.invoices WHERE id = $1", uuid.UUID(first["invoice_id"])
     )
