@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEV := $(VENV)/.installed-dev
 DEV_TEST := $(VENV)/.installed-dev-test
 
-.PHONY: run test lint bench clean browser-deps test-browser chaos texts
+.PHONY: run test lint bench clean browser-deps test-browser chaos texts image image-smoke
 
 $(DEV): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,21 @@ bench: $(DEV_TEST)
 
 bench-%: $(DEV_TEST)
 	$(PY) bench/bench_$*.py
+
+# The production image (deploy/container/Containerfile; podman or buildah). Where no registry
+# serves the base image, `sh deploy/container/local-base.sh` makes a Debian stand-in and
+# `make image PYTHON_IMAGE=localhost/bookworm-python311:local` builds on it.
+IMAGE ?= localhost/turku-city-services:dev
+PYTHON_IMAGE ?= docker.io/library/python:3.11.14-slim-bookworm
+# The build runs only pip: chroot isolation needs no namespaces or cgroups.
+BUILD_ISOLATION ?= chroot
+image:
+	podman build --isolation $(BUILD_ISOLATION) --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) \
+	  -f deploy/container/Containerfile -t $(IMAGE) .
+
+# Runs that image as production does (every service, the migration step, probes, SIGTERM).
+image-smoke: $(DEV_TEST)
+	$(PY) deploy/container/smoke.py $(IMAGE)
 
 clean:
 	rm -rf .data .pytest_cache
