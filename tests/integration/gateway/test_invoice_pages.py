@@ -260,6 +260,9 @@ async def test_finance_follows_marks_paid_and_credits_invoices(
     assert "väärä summa" in result.text
     assert 'data-anomalies="1"' in result.text
     assert f'data-expected="{first["amount_cents"]}"' in result.text  # what it waits for
+    anomalies_page = await client.get("/finance", params={"lang": "fi"})
+    assert "Laskun maksu väärällä summalla" in anomalies_page.text  # finance resolves it there
+    assert f"Viitenumero {first['reference_number']}" in anomalies_page.text
     state = await db.fetchval(
         "SELECT state FROM payment.invoices WHERE id = $1", uuid.UUID(first["invoice_id"])
     )
