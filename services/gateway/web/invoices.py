@@ -31,6 +31,7 @@ READERS = allow("staff", "finance", "admin")
 FINANCE = allow("finance", "admin")
 CONTACTS = allow("resident")
 SHOWN = ("all", "open", "overdue", "paid", "credited")
+PAGE_SIZE = 100  # invoices a page
 MAX_FILE = 1_000_000  # bytes: what the API takes as `csv`
 # A service's field -> this page's input.
 FIELDS = {"rows": "csv", "body": "csv", "lines": "line", "order_id": "line"}
@@ -43,8 +44,10 @@ def on_form(exc: ServiceError) -> ServiceError:
     return exc
 
 
-async def invoice_list(request: Req, show: str, organisation_id: str | None = None) -> Any:
-    """The invoices to show (`show`: one of SHOWN)."""
+async def invoice_list(
+    request: Req, show: str, organisation_id: str | None = None, offset: int = 0
+) -> iv.InvoiceList:
+    """A page of the invoices to show (`show`: one of SHOWN), newest first."""
     return await fetch(
         request,
         "list_invoices",
@@ -52,15 +55,31 @@ async def invoice_list(request: Req, show: str, organisation_id: str | None = No
         overdue=show == "overdue" or None,
         state=show if show in ("open", "paid", "credited") else None,
         organisation_id=organisation_id,
-        limit=200,
+        limit=PAGE_SIZE,
+        offset=offset,
     )
 
 
 @get("/finance/invoices", name="web:invoices", guards=READERS)
-async def invoices(request: Req, show: FromQuery[str] = "all") -> Response[str]:
+async def invoices(
+    request: Req, show: FromQuery[str] = "all", offset: FromQuery[int] = 0
+) -> Response[str]:
     show = show if show in SHOWN else "all"
-    found = await invoice_list(request, show)
-    return page(request, "staff/invoices.html", show=show, shown=SHOWN, invoices=found.invoices)
+    offset = max(0, min(offset, 1_000_000_000))
+    found = await invoice_list(request, show, offset=offset)
+    return page(
+        request,
+        "staff/invoices.html",
+        show=show,
+        shown=SHOWN,
+        invoices=found.invoices,
+        previous=f"/finance/invoices?show={show}&offset={max(0, offset - PAGE_SIZE)}"
+        if offset
+        else None,
+        next=f"/finance/invoices?show={show}&offset={offset + PAGE_SIZE}"
+        if len(found.invoices) == PAGE_SIZE
+        else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.gateway.web import invoices
 from tests.integration.gateway.conftest import GatewayClient, bearer
 from tests.integration.gateway.test_desk import db  # noqa: F401 - fixture
 from tests.integration.gateway.test_invoicing_routes import (  # noqa: F401 - suite: fixture
@@ -200,7 +201,7 @@ def euros(cents: int) -> str:
 
 
 async def test_finance_follows_marks_paid_and_credits_invoices(
-    suite: GatewayClient, db: asyncpg.Connection
+    suite: GatewayClient, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = suite
     clerk = await bearer(client, "clerk-sports")
@@ -225,6 +226,16 @@ async def test_finance_follows_marks_paid_and_credits_invoices(
         page = await client.get("/finance/invoices", params={"show": show})
         assert page.text.count('data-kind="invoice"') == expected, show
         assert 'aria-current="page"' in page.text
+    # a page at a time (two invoices, pages of one here): newest first, then older
+    monkeypatch.setattr(invoices, "PAGE_SIZE", 1)
+    newest = await client.get("/finance/invoices", params={"show": "open", "lang": "en"})
+    assert newest.text.count('data-kind="invoice"') == 1
+    assert f'data-invoice="{second["invoice_id"]}"' in newest.text
+    assert 'href="/finance/invoices?show=open&amp;offset=1" rel="next"' in newest.text
+    older = await client.get("/finance/invoices", params={"show": "open", "offset": 1})
+    assert f'data-invoice="{first["invoice_id"]}"' in older.text
+    assert 'rel="prev"' in older.text
+    monkeypatch.undo()
     # unpaid after its due date: overdue
     await db.execute(
         "UPDATE payment.invoices SET due_date = current_date - 3 WHERE id = $1",
