@@ -341,6 +341,7 @@ class Invoicing:
                 limit=req.limit,
                 offset=req.offset,
                 state=req.state,
+                kind=req.kind,
             )
         return InvoiceList(invoices=[invoice_store.invoice_view(r, day) for r in rows])
 

@@ -164,6 +164,7 @@ class ListInvoicesRequest(msgspec.Struct, frozen=True, kw_only=True):
     overdue: bool = False
     organisation_id: uuid.UUID | None = None
     state: InvoiceState | None = None  # only invoices and credit notes in this state
+    kind: InvoiceKind | None = None  # only invoices, or only credit notes
     limit: Limit = 100
     offset: Offset = 0
 

@@ -30,7 +30,7 @@ Req = Request[Any, Any, Any]
 READERS = allow("staff", "finance", "admin")
 FINANCE = allow("finance", "admin")
 CONTACTS = allow("resident")
-SHOWN = ("all", "open", "overdue", "paid", "credited")
+SHOWN = ("all", "open", "overdue", "paid", "credited", "credit_notes")
 PAGE_SIZE = 100  # invoices a page
 MAX_FILE = 1_000_000  # bytes: what the API takes as `csv`
 # A service's field -> this page's input.
@@ -54,6 +54,7 @@ async def invoice_list(
         iv.InvoiceList,
         overdue=show == "overdue" or None,
         state=show if show in ("open", "paid", "credited") else None,
+        kind="credit_note" if show == "credit_notes" else None if show == "all" else "invoice",
         organisation_id=organisation_id,
         limit=PAGE_SIZE,
         offset=offset,

@@ -339,6 +339,15 @@ async def test_finance_follows_marks_paid_and_credits_invoices(
     assert "Hyvityslasku" in after.text
     notes = "SELECT count(*) FROM payment.invoices WHERE kind = 'credit_note'"
     assert await db.fetchval(notes) == 1
+    shown_notes = await client.get("/finance/invoices", params={"show": "credit_notes"})
+    assert shown_notes.text.count('data-kind="credit_note"') == 1
+    assert 'data-kind="invoice"' not in shown_notes.text
+    credited_tab = await client.get("/finance/invoices", params={"show": "credited"})
+    assert f'data-invoice="{second["invoice_id"]}" data-state="credited"' in credited_tab.text
+    assert 'data-kind="credit_note"' not in credited_tab.text  # a credit note is not "credited"
+    open_tab = await client.get("/finance/invoices", params={"show": "open"})
+    assert 'data-kind="credit_note"' not in open_tab.text
+    assert 'data-kind="invoice"' not in open_tab.text  # one paid, one credited
     # the same line again: refused on the invoice's page, nothing more credited
     again = await client.post(
         f"{credit_page}/credit",
