@@ -419,3 +419,14 @@ async def test_a_contact_person_sees_their_organisations_invoices(suite: Gateway
     got = await client.get(f"/api/v1/invoices/{invoice['invoice_id']}", headers=contact)
     assert got.status_code == 200, got.text
     assert got.json()["reference_number"] == invoice["reference_number"]
+    filtered = await client.get(
+        "/api/v1/invoices", params={"kind": "credit_note", "state": "open"}, headers=contact
+    )
+    assert filtered.status_code == 200, filtered.text
+    assert filtered.json() == {"invoices": []}
+    opened = await client.get(
+        "/api/v1/invoices", params={"kind": "invoice", "state": "open"}, headers=contact
+    )
+    assert [i["invoice_id"] for i in opened.json()["invoices"]] == [invoice["invoice_id"]]
+    bad = await client.get("/api/v1/invoices", params={"kind": "receipt"}, headers=contact)
+    assert bad.status_code == 400, bad.text
