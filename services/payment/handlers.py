@@ -42,6 +42,8 @@ CONTRACT = ServiceContract(
         "list_invoices": (i.ListInvoicesRequest, i.InvoiceList),
         "import_invoice_payments": (i.ImportInvoicePaymentsRequest, i.InvoicePaymentImport),
         "invoice_season_month": (s.InvoiceSeasonMonthRequest, i.InvoiceView),
+        "get_organisation": (i.GetOrganisationRequest, i.OrganisationView),
+        "get_invoice": (i.GetInvoiceRequest, i.InvoiceView),
         # the service desk (issue 19)
         "desk_pay": (d.DeskPayRequest, c.PaymentView),
         "desk_receipt": (d.DeskReceiptRequest, d.DeskReceipt),
@@ -63,6 +65,8 @@ READS = frozenset(
         "list_anomalies",
         "list_organisations",
         "list_invoices",
+        "get_organisation",
+        "get_invoice",
         "erp_preview",
         "desk_receipt",
         "payment_link",
@@ -78,6 +82,8 @@ VIEWS = frozenset(
         "stale_customers",
         "list_organisations",
         "list_invoices",
+        "get_organisation",
+        "get_invoice",
     }
 )
 
@@ -106,6 +112,8 @@ def operations(
             "list_invoices": payments.invoicing.list_invoices,
             "import_invoice_payments": payments.invoicing.import_payments,
             "invoice_season_month": payments.invoice_season_month,
+            "get_organisation": payments.invoicing.get_organisation,
+            "get_invoice": payments.invoicing.get_invoice,
             "desk_pay": desk.pay,
             "desk_receipt": desk.receipt,
             "create_payment_link": desk.create_link,

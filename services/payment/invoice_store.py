@@ -173,18 +173,25 @@ async def invoices(
     organisation_ids: list[uuid.UUID] | None,
     limit: int,
     offset: int,
+    state: str | None = None,
+    kind: str | None = None,
 ) -> list[Row]:
-    """Newest first; `overdue_on`: only invoices still open whose due date is before it."""
+    """Newest first; `overdue_on`: only invoices still open whose due date is before it;
+    `state`, `kind`: only those in that state, of that kind."""
     return await conn.fetch(
         f"""SELECT * FROM ({_INVOICE}) x
             WHERE ($1::date IS NULL OR (x.kind = 'invoice' AND x.state = 'open'
                                         AND x.due_date < $1 AND x.open_cents > 0))
               AND ($2::uuid[] IS NULL OR x.organisation_id = ANY ($2::uuid[]))
+              AND ($5::text IS NULL OR x.state = $5)
+              AND ($6::text IS NULL OR x.kind = $6)
             ORDER BY x.invoice_date DESC, x.number DESC LIMIT $3 OFFSET $4""",  # noqa: S608
         overdue_on,
         organisation_ids,
         limit,
         offset,
+        state,
+        kind,
     )
 
 

@@ -35,6 +35,8 @@ from shared.access import CLERKS, acts_for_department
 from shared.contracts.cart import OrderForPayment, OrderLineSnapshot
 from shared.contracts.common import Principal, RequestContext
 from shared.contracts.invoicing import (
+    GetInvoiceRequest,
+    GetOrganisationRequest,
     ImportedPayment,
     ImportInvoicePaymentsRequest,
     ImportOutcome,
@@ -165,6 +167,17 @@ class Invoicing:
                 conn, req.name.strip(), contact, req.limit, req.offset
             )
         return OrganisationList(organisations=[invoice_store.organisation_view(r) for r in rows])
+
+    async def get_organisation(
+        self, req: GetOrganisationRequest, ctx: RequestContext
+    ) -> OrganisationView:
+        """One organisation: staff any; a contact person theirs; anyone else `not_found`."""
+        principal = signed_in(ctx)
+        async with self.pool.acquire() as conn:
+            row = await invoice_store.organisation(conn, req.organisation_id)
+        if row is None or not (is_staff(principal) or principal.subject in row["contact_persons"]):
+            raise NotFound("no such organisation", field="organisation_id")
+        return invoice_store.organisation_view(row)
 
     # --- invoicing an order ---------------------------------------------------------------
 
@@ -338,8 +351,23 @@ class Invoicing:
                 organisation_ids=organisation_ids,
                 limit=req.limit,
                 offset=req.offset,
+                state=req.state,
+                kind=req.kind,
             )
         return InvoiceList(invoices=[invoice_store.invoice_view(r, day) for r in rows])
+
+    async def get_invoice(self, req: GetInvoiceRequest, ctx: RequestContext) -> InvoiceView:
+        """One invoice: staff, finance and admin any; a contact person their organisations'."""
+        principal = signed_in(ctx)
+        async with self.pool.acquire() as conn:
+            row = await invoice_store.invoice(conn, req.invoice_id)
+            if row is not None and not (is_staff(principal) or principal.has("finance")):
+                org = await invoice_store.organisation(conn, row["organisation_id"])
+                if org is None or principal.subject not in org["contact_persons"]:
+                    row = None  # not theirs: as if there were none
+        if row is None:
+            raise NotFound("no such invoice", field="invoice_id")
+        return invoice_store.invoice_view(row, today())
 
     async def import_payments(
         self, req: ImportInvoicePaymentsRequest, ctx: RequestContext

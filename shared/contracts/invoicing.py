@@ -163,6 +163,8 @@ class ListInvoicesRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     overdue: bool = False
     organisation_id: uuid.UUID | None = None
+    state: InvoiceState | None = None  # only invoices and credit notes in this state
+    kind: InvoiceKind | None = None  # only invoices, or only credit notes
     limit: Limit = 100
     offset: Offset = 0
 
@@ -200,3 +202,17 @@ class InvoicePaymentImport(msgspec.Struct, frozen=True, kw_only=True):
     results: list[ImportedPayment]
     paid: int
     anomalies: int
+
+
+class GetOrganisationRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.get_organisation`: staff see any organisation, a contact person theirs;
+    anyone else `not_found` (as for one that does not exist)."""
+
+    organisation_id: uuid.UUID
+
+
+class GetInvoiceRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.get_invoice`: one invoice or credit note with its lines; staff, finance and
+    admin see any, a contact person their organisations' (anyone else `not_found`)."""
+
+    invoice_id: uuid.UUID

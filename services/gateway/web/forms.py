@@ -25,7 +25,8 @@ FORM_COOKIE = "form_error"
 _FORM_STATE = "web_form"
 _SECRET = ("pin", "password", "key", "token")
 _LIMIT = 3000  # bytes of kept input: a cookie holds about 4 kB
-_DETAILS = ("attempts_left", "locked_for_minutes")  # details a message may show
+# Details a message may show; `reason`: which check a value failed (a page names it).
+_DETAILS = ("attempts_left", "locked_for_minutes", "reason")
 
 
 async def read_form(request: Req) -> FormMultiDict:

@@ -77,14 +77,16 @@ def field_label(lang: str, field: str) -> str:
 
 
 def error_message(lang: str, code: Any, field: str, details: Any) -> str:
-    """The message beside the field: the most specific text we have for (code, field)."""
-    for key in (f"err_{code}_{field}", f"err_{code}"):
-        if _known(key):
+    """The message beside the field: the most specific text we have for (code, field) and
+    the check that failed (`details["reason"]`, when a page names it)."""
+    details = details if isinstance(details, dict) else {}
+    reason = f"err_{code}_{field}_{details['reason']}" if details.get("reason") else ""
+    for key in (reason, f"err_{code}_{field}", f"err_{code}"):
+        if key and _known(key):
             message = t(lang, key)
             break
     else:
         message = t(lang, "err_other")
-    details = details if isinstance(details, dict) else {}
     if details.get("locked_for_minutes"):
         message += " " + t(lang, "err_locked_minutes").format(n=int(details["locked_for_minutes"]))
     elif details.get("attempts_left") is not None:

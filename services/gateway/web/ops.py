@@ -125,6 +125,14 @@ OPS: dict[str, Op[Any]] = {
     "payment_link": Op("payment.v1.payment_link", dk.PaymentLinkView),
     "pay_by_link": Op("payment.v1.pay_by_link", pm.PaymentView),
     "pay_by_link_local": Op("payment.v1.pay_by_link_local", pm.PaymentView),
+    # organisations and invoices (issue 19)
+    "list_organisations": Op("payment.v1.list_organisations", inv.OrganisationList),
+    "get_organisation": Op("payment.v1.get_organisation", inv.OrganisationView),
+    "save_organisation": Op("payment.v1.save_organisation", inv.OrganisationView),
+    "list_invoices": Op("payment.v1.list_invoices", inv.InvoiceList),
+    "get_invoice": Op("payment.v1.get_invoice", inv.InvoiceView),
+    "import_invoice_payments": Op("payment.v1.import_invoice_payments", inv.InvoicePaymentImport),
+    "staff_refund": Op("payment.v1.refund", pm.RefundView),
     # insights
     "insights_figures": Op("insights.v1.figures", ins.Figures),
     "insights_figures_csv": Op("insights.v1.figures_csv", ins.CsvText),

@@ -1,0 +1,65 @@
+"""The organisation form's reading (services/gateway/web/organisations.py): contact persons one
+a line, the request it makes, and a refusal named by the form's own inputs, with the reason
+python-stdnum gave for a business ID."""
+
+from __future__ import annotations
+
+from services.gateway.web import i18n
+from services.gateway.web.organisations import contact_persons, on_form, save_request
+from shared.errors import Conflict, ValidationFailed
+
+
+def test_contact_persons_one_a_line_without_blanks_or_repeats() -> None:
+    text = " demo:a \n\ndemo:b, demo:a;demo:c\r\n"
+    assert contact_persons(text) == ["demo:a", "demo:b", "demo:c"]
+    assert contact_persons("  \n ") == []
+
+
+def test_the_request_of_the_form() -> None:
+    form = {
+        "name": " Seura ry ",
+        "business_id": "0204819-8",
+        "customer_group": "association",
+        "street": "Katu 1",
+        "postal_code": "20100",
+        "city": "Turku",
+        "country": "fi",
+        "einvoice_address": "0037 0204 8198",
+        "einvoice_operator": "ndeafihh",
+        "contact_persons": "demo:a\ndemo:b",
+        "key": "k1",
+    }
+    request = save_request(form)
+    assert request["organisation_id"] is None  # a new one
+    assert request["name"] == "Seura ry"
+    assert request["billing_address"]["country"] == "FI"
+    assert request["einvoice_address"] == "003702048198"
+    assert request["einvoice_operator"] == "NDEAFIHH"
+    assert request["contact_persons"] == ["demo:a", "demo:b"]
+    assert request["idempotency_key"] == "k1"
+
+
+def test_a_refusal_is_named_by_the_forms_input() -> None:
+    assert (
+        on_form(ValidationFailed("x", field="billing_address.postal_code")).field == "postal_code"
+    )
+    assert on_form(ValidationFailed("x", field="contact_persons[3]")).field == "contact_persons"
+    assert on_form(Conflict("x", field="business_id")).details.get("reason") is None
+
+
+def test_python_stdnums_reason_picks_the_message() -> None:
+    reasons = {
+        "The number's checksum or check digit is invalid.": "check_digit",
+        "The number has an invalid length.": "length",
+        "The number has an invalid format.": "format",
+    }
+    for stdnum, reason in reasons.items():
+        refused = on_form(
+            ValidationFailed(f"not a valid business ID: {stdnum}", field="business_id")
+        )
+        assert refused.details["reason"] == reason
+        message = i18n.error_message("fi", "validation_failed", "business_id", refused.details)
+        assert message == i18n.t("fi", f"err_validation_failed_business_id_{reason}")
+    # without a reason: the field's own message
+    plain = i18n.error_message("sv", "validation_failed", "business_id", {})
+    assert plain == i18n.t("sv", "err_validation_failed_business_id")
