@@ -16,6 +16,7 @@ from services.cart.access import resident
 from services.cart.booking import Booking
 from services.cart.carts import store
 from services.cart.catalogue import store as catalogue
+from services.cart.domain.days import sale_day, utc_now
 from services.cart.domain.gis import price_gis_line, variant_key
 from services.cart.domain.library import (
     Debit,
@@ -92,6 +93,8 @@ class Carts:
         self.booking = booking
         self.library = library
         self.settings = settings
+        # The instant now (UTC); a sale's day is its day in Helsinki (`sale_day`).
+        self.clock: Callable[[], datetime] = utc_now
 
     async def get_cart(self, _: GetCartRequest, ctx: RequestContext) -> CartView:
         principal = resident(ctx)
@@ -148,7 +151,7 @@ class Carts:
             raise ValidationFailed("choose at least one debit", field="account_line_ids")
         async with self.pool.acquire() as conn:
             patron = await patron_or_refuse(conn, principal.subject)
-            merchant, vat_bp = await library_seller(conn)
+            merchant, vat_bp = await library_seller(conn, sale_day(self.clock()))
             held = await library.debits_in_orders(conn, [str(i) for i in req.account_line_ids])
         for ident in req.account_line_ids:
             holder = held.get(str(ident))
@@ -194,8 +197,7 @@ class Carts:
             if not product.active:
                 raise Conflict("this product is not sold any more", field="product_id")
             merchant = seller_of(await catalogue.merchants(conn), "gis_product")
-            today = datetime.now(UTC).date()
-            vat_bp = await catalogue.vat_rate_bp(conn, product.vat_code, today)
+            vat_bp = await catalogue.vat_rate_bp(conn, product.vat_code, sale_day(self.clock()))
         gross, details = price_gis_line(product, req)
         net, vat = split_gross(gross, vat_bp)
         line = LineDraft(

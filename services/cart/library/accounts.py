@@ -4,12 +4,13 @@ sells them, and the re-pricing of a cart's library lines before checkout."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date
 
 import asyncpg
 
 from services.cart.carts import store as carts
 from services.cart.catalogue import store as catalogue
+from services.cart.domain.days import sale_day
 from services.cart.domain.library import Debit
 from services.cart.domain.merchants import seller_of
 from services.cart.domain.pricing import split_gross
@@ -26,12 +27,13 @@ async def patron_or_refuse(conn: asyncpg.Connection, customer: str) -> str:
     return patron
 
 
-async def library_seller(conn: asyncpg.Connection) -> tuple[Merchant, int]:
-    """The merchant of library debits and its VAT rate today (0 % for public-law charges)."""
+async def library_seller(conn: asyncpg.Connection, on: date | None = None) -> tuple[Merchant, int]:
+    """The merchant of library debits and its VAT rate on day `on` (today in Helsinki when
+    not given; 0 % for public-law charges)."""
     merchant = seller_of(await catalogue.merchants(conn), "library_debit")
     if not merchant.vat_code:
         raise Conflict(f"merchant {merchant.id} has no VAT code", merchant_id=merchant.id)
-    rate = await catalogue.vat_rate_bp(conn, merchant.vat_code, datetime.now(UTC).date())
+    rate = await catalogue.vat_rate_bp(conn, merchant.vat_code, on or sale_day())
     return merchant, rate
 
 

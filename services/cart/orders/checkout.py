@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from services.cart.access import resident
 from services.cart.booking import Booking
 from services.cart.carts import store as carts
 from services.cart.catalogue import store as catalogue
+from services.cart.domain.days import sale_day, utc_now
 from services.cart.domain.model import CartLine, Order
 from services.cart.domain.references import order_number, reference_for_order, rf_reference
 from services.cart.library.accounts import LibraryAccounts
@@ -94,6 +96,11 @@ class Draft:
     deadline: datetime
 
     @property
+    def sale_date(self) -> date:
+        """The day of the sale in Helsinki (not the UTC day of `at`)."""
+        return sale_day(self.at)
+
+    @property
     def order_id(self) -> uuid.UUID:
         return uuid.uuid5(ORDER_OF_CART, str(self.cart_id))
 
@@ -125,6 +132,8 @@ class Checkout:
         self.booking = booking
         self.library = library
         self.settings = settings
+        # The instant now (UTC); a sale's day is its day in Helsinki (`sale_day`).
+        self.clock: Callable[[], datetime] = utc_now
 
     async def checkout(self, req: CheckoutRequest, ctx: RequestContext) -> OrderView:
         principal = resident(ctx)
@@ -154,8 +163,8 @@ class Checkout:
             rows = await carts.cart_lines(conn, cart_id) if cart_id else []
             if cart_id is None or not rows:
                 return await _just_placed(conn, principal.subject)
-            at = datetime.now(UTC)
-            lines = await snapshot_lines(conn, rows, at.date())
+            at = self.clock()
+            lines = await snapshot_lines(conn, rows, sale_day(at))
             registry = await catalogue.merchants(conn)
         sellers = {
             s.merchant_id: msgspec.to_builtins(registry[s.merchant_id])
@@ -206,7 +215,7 @@ class Checkout:
 
     async def _write(self, conn: asyncpg.Connection, customer: str, draft: Draft) -> Order:
         sequence = await store.next_order_sequence(conn)
-        year = draft.at.year
+        year = draft.sale_date.year  # the year in Helsinki: 31 Dec 22:30 UTC is next year's
         reference = reference_for_order(year, sequence)
         total = sum(s.gross_cents for s, _ in draft.lines)
         await store.insert_order(
@@ -218,7 +227,7 @@ class Checkout:
             rf_reference=rf_reference(reference),
             customer=customer,
             total_cents=total,
-            sale_date=draft.at.date(),
+            sale_date=draft.sale_date,
             payment_deadline=draft.deadline,
             lines=draft.lines,
             merchants=draft.sellers,
