@@ -48,7 +48,7 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
             if await demo.seed(conn):  # announced, so that insights knows the demo catalogue
                 await announce_catalogue(conn)
 
-    return ServiceDefinition(
+    definition = ServiceDefinition(
         name=NAME,
         version=VERSION,
         operations=operations(bookings, availability, infra.requester),
@@ -61,6 +61,8 @@ def build(infra: Infra, settings: BookingSettings | None = None) -> ServiceDefin
         metrics=metrics.collectors(infra.pool),
         views=VIEWS,
     )
+    definition.bookings = bookings  # type: ignore[attr-defined]  # for tests (its clock)
+    return definition
 
 
 def main() -> None:

@@ -111,10 +111,13 @@ class Calendars:
         return c.CalendarText(text=text, filename=f"reservation-{r.id}.ics")
 
     async def busy(self, req: c.BusyFeedRequest, ctx: RequestContext) -> c.CalendarText:
-        first, last = busy_window(req.first, req.last, self.bookings.now().date())
         async with self.bookings.pool.acquire() as conn:
             res = await catalogue_store.resource(conn, req.resource_id)
             tz = ZoneInfo(res.tz)
+            # the window around today in the resource's zone (not the UTC date)
+            first, last = busy_window(
+                req.first, req.last, self.bookings.now().astimezone(tz).date()
+            )
             lo = datetime.combine(first, time(0), tz)
             hi = datetime.combine(last + timedelta(days=1), time(0), tz)
             rows = await conn.fetch(

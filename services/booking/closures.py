@@ -3,20 +3,22 @@ reservations they hit; listing and removing them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from services.booking import store
 from services.booking.access import require_staff, signed_in
+from services.booking.catalogue import Catalogue
 from services.booking.domain.dates import check_day, check_days
 from services.booking.domain.model import Reservation
 from services.booking.keys import id_for
 from services.booking.staff import Staff, check_hours
 from services.booking.views import view
 from shared.contracts import booking as c
-from shared.contracts.common import RequestContext
+from shared.contracts.common import RequestContext, utcnow
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import add_event
 
@@ -24,6 +26,12 @@ MAX_CLOSURE_DAYS = 367  # a year at once, either end included
 
 
 class Closures(Staff):
+    def __init__(
+        self, pool: asyncpg.Pool, catalogue: Catalogue, now: Callable[[], datetime] = utcnow
+    ) -> None:
+        super().__init__(pool, catalogue)
+        self.now = now  # the instant now; "today" is each unit's own local date
+
     async def add_closure(self, req: c.ClosureRequest, ctx: RequestContext) -> c.ClosureReply:
         check_days(req.first, req.last, most=MAX_CLOSURE_DAYS)
         check_hours(req.opens, req.closes, "closes")
@@ -102,12 +110,14 @@ class Closures(Staff):
                FROM hours_exceptions e JOIN units u ON u.id = e.unit_id
                WHERE e.closure_id IS NOT NULL AND ($1::uuid IS NULL OR e.unit_id = $1)
                  AND ($2 OR u.merchant_id = ANY($3::text[]))
-               GROUP BY e.closure_id, e.unit_id, e.resource_id, e.opens, e.closes, e.reason
-               HAVING max(e.day) >= $4 ORDER BY min(e.day)""",
+               GROUP BY e.closure_id, e.unit_id, e.resource_id, e.opens, e.closes, e.reason, u.tz
+               HAVING max(e.day) >= coalesce($4::date, ($5::timestamptz AT TIME ZONE u.tz)::date)
+               ORDER BY min(e.day)""",
             req.unit_id,
             everywhere,
             list(principal.departments),
-            req.since or date.today(),
+            req.since,  # not given: from today in the unit's zone (not the server's UTC day)
+            self.now(),
         )
         return c.ClosureList(closures=[c.ClosureView(**dict(r)) for r in rows])
 

@@ -134,7 +134,7 @@ def operations(
     approvals = Approvals(bookings)
     calendars = Calendars(bookings)
     staff = Staff(bookings.pool, bookings.catalogue)
-    closures = Closures(bookings.pool, bookings.catalogue)
+    closures = Closures(bookings.pool, bookings.catalogue, lambda: bookings.now())
     settings = ResourceSettings(bookings.pool, bookings.catalogue)
     personal = personal_data.operations(bookings.pool)
     waitlist = Waitlist(bookings)

@@ -10,7 +10,7 @@ one table as CSV.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, get
@@ -19,7 +19,7 @@ from litestar.params import FromQuery
 from services.gateway.web.clerk import STAFF, departments_of
 from services.gateway.web.i18n import WEEKDAYS, t
 from services.gateway.web.ops import fetch
-from services.gateway.web.render import language_of, page
+from services.gateway.web.render import language_of, page, today
 from shared.contracts import insights as ins
 from shared.errors import ValidationFailed
 
@@ -143,10 +143,10 @@ def charts(figures: ins.Figures, lang: str) -> dict[str, Chart]:
     }
 
 
-def _period(period_from: str, period_to: str) -> tuple[str, str]:
-    """The chosen period (the last four weeks by default), as ISO dates."""
+def _period(period_from: str, period_to: str, now: datetime | None = None) -> tuple[str, str]:
+    """The chosen period (the last four weeks to today in Turku by default), as ISO dates."""
     try:
-        last = date.fromisoformat(period_to) if period_to else date.today()
+        last = date.fromisoformat(period_to) if period_to else today(now)
     except ValueError:
         raise ValidationFailed("a date as YYYY-MM-DD", field="period_to") from None
     try:

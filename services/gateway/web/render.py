@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -46,10 +46,10 @@ def local_time(value: Any, fmt: str = "%d.%m.%Y %H:%M") -> str:
     return moment.astimezone(HELSINKI).strftime(fmt)
 
 
-def today() -> date:
+def today(now: datetime | None = None) -> date:
     """Today in Turku (the server's clock may run in UTC: after 22:00 that is still
-    yesterday)."""
-    return datetime.now(HELSINKI).date()
+    yesterday), as of instant `now` when given."""
+    return (now or datetime.now(UTC)).astimezone(HELSINKI).date()
 
 
 def local_day(value: Any) -> date | None:

@@ -34,7 +34,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -173,12 +173,13 @@ def report_row(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def row_time(row: Mapping[str, Any]) -> datetime:
-    """`entryDate` DD-MM-YYYY and `created` HH:mm, Helsinki time -> UTC."""
+def row_time(row: Mapping[str, Any], now: datetime | None = None) -> datetime:
+    """`entryDate` DD-MM-YYYY and `created` HH:mm, Helsinki time -> UTC (a row without a
+    readable date: today in Helsinki, as of `now`; not the server's UTC date)."""
     try:
         day = datetime.strptime(row["entry_date"], "%d-%m-%Y").date()
     except ValueError:
-        day = date.today()
+        day = (now or datetime.now(UTC)).astimezone(HELSINKI).date()
     try:
         at = datetime.strptime(row["created"], "%H:%M").time()
     except ValueError:

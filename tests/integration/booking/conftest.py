@@ -32,9 +32,15 @@ CART = Principal(subject="system:cart", roles=("system",), kind="service")
 
 
 def next_weekday(weekday: int, days_ahead: int = 3) -> date:
-    """A date at least `days_ahead` from today that falls on `weekday` (0 = Monday)."""
-    day = date.today() + timedelta(days=days_ahead)
+    """A date at least `days_ahead` from today (in Turku) that falls on `weekday` (0 = Monday)."""
+    day = today() + timedelta(days=days_ahead)
     return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def today() -> date:
+    """Today in Turku (the machine's clock may run in UTC: after 22:00 UTC, or 21:00 in
+    summer, it is already tomorrow in Helsinki)."""
+    return datetime.now(HEL).date()
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -45,6 +51,11 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
 class Booking:
     pool: asyncpg.Pool
     requester: Requester
+    running: Any = None  # the hosted service (its `definition.bookings`)
+
+    def set_clock(self, now: Callable[[], datetime]) -> None:
+        """The running service's clock (the instant now) for the rest of the test."""
+        self.running.definition.bookings.now = now
 
     async def call(self, op: str, request: Any, reply: type, principal: Principal | None) -> Any:
         ctx = RequestContext(principal=principal, request_id=uuid.uuid4().hex)
@@ -95,7 +106,7 @@ async def hosted_booking(
         async with pool.acquire() as conn:
             await demo.seed(conn)
         try:
-            yield Booking(pool, Requester(nc, 10.0))
+            yield Booking(pool, Requester(nc, 10.0), running)
         finally:
             await clean_schema(pool, "booking")
 

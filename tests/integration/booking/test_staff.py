@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -24,6 +24,7 @@ from tests.integration.booking.conftest import (
     Booking,
     local,
     next_weekday,
+    today,
 )
 
 NAME = c.LocalizedText(fi="Kuntosali", sv="Gym", en="Gym")
@@ -261,13 +262,40 @@ async def test_closures_are_listed_and_removed_and_approvals_wait_for_staff(
         )
 
 
+async def test_closures_are_listed_from_the_units_own_date_not_the_utc_date(
+    booking: Booking,
+) -> None:
+    day = next_weekday(3)
+    ended, coming = [
+        await booking.call(
+            "add_closure",
+            c.ClosureRequest(unit_id=demo.UNIT_IMPIVAARA_SPORTS_HALL, first=d, last=d, reason=why),
+            c.ClosureReply,
+            SPORTS_STAFF,
+        )
+        for d, why in ((day, "floor care"), (day + timedelta(days=1), "championships"))
+    ]
+    # 22:30 UTC on `day` is 00:30 (or 01:30 in summer) on the next day in Turku: the first
+    # closure is over there, although the UTC date is still `day`.
+    booking.set_clock(lambda: datetime.combine(day, time(22, 30), UTC))
+    listed = await booking.call(
+        "list_closures", c.ListClosuresRequest(), c.ClosureList, SPORTS_STAFF
+    )
+    assert [x.closure_id for x in listed.closures] == [coming.closure_id]
+    booking.set_clock(lambda: datetime.combine(day, time(20, 30), UTC))  # 22:30 or 23:30
+    earlier = await booking.call(
+        "list_closures", c.ListClosuresRequest(), c.ClosureList, SPORTS_STAFF
+    )
+    assert [x.closure_id for x in earlier.closures] == [ended.closure_id, coming.closure_id]
+
+
 async def test_availability_on_dst_days_has_no_missing_or_lost_hour(booking: Booking) -> None:
     unit, res = await new_gym(booking)
     all_day = [c.WeeklyHoursIn(weekday=d, opens=time(0), closes=time(0)) for d in range(7)]
-    today = date.today()
+    today_here = today()  # the unit's date (after 22:00 UTC the UTC date is a day behind)
     await booking.call(
         "set_hours",
-        c.SetHoursRequest(unit_id=unit.unit_id, hours=all_day, valid_from=today),
+        c.SetHoursRequest(unit_id=unit.unit_id, hours=all_day, valid_from=today_here),
         c.Done,
         SPORTS_STAFF,
     )
@@ -275,12 +303,12 @@ async def test_availability_on_dst_days_has_no_missing_or_lost_hour(booking: Boo
         "UPDATE resources SET max_days_ahead = 400 WHERE id = $1", res.resource_id
     )
     sundays = []
-    for year in (today.year, today.year + 1):
+    for year in (today_here.year, today_here.year + 1):
         for month in (3, 10):
             d = date(year, month, 31)
             while d.weekday() != 6:
                 d -= timedelta(days=1)
-            if d > today + timedelta(days=1):
+            if d > today_here + timedelta(days=1):
                 sundays.append(d)
     for sunday in sundays[:2]:
         slots = await booking.call(
@@ -299,7 +327,7 @@ async def test_availability_on_dst_days_has_no_missing_or_lost_hour(booking: Boo
         await booking.call(
             "availability",
             c.AvailabilityRequest(
-                resource_id=res.resource_id, first=today, last=today - timedelta(days=1)
+                resource_id=res.resource_id, first=today_here, last=today_here - timedelta(days=1)
             ),
             c.Availability,
             RESIDENT,
@@ -512,7 +540,7 @@ async def test_search_uses_each_resources_zone_and_hides_what_one_may_not_book(
     evenings = [c.WeeklyHoursIn(weekday=d, opens=time(18), closes=time(22)) for d in range(7)]
     await booking.call(
         "set_hours",
-        c.SetHoursRequest(unit_id=new_york.unit_id, hours=evenings, valid_from=date.today()),
+        c.SetHoursRequest(unit_id=new_york.unit_id, hours=evenings, valid_from=today()),
         c.Done,
         SPORTS_STAFF,
     )

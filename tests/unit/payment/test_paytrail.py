@@ -19,6 +19,7 @@ from services.payment.providers.paytrail import (
     items,
     payment_of_stamp,
     report_row,
+    row_time,
     stamp_for,
     vat_percentage,
 )
@@ -331,3 +332,11 @@ def test_paytrail_is_registered_and_its_test_credentials_stay_out_of_production(
     test_keys.check(CommonSettings(env="test"))  # fine outside production
     with pytest.raises(ValueError, match="MERCHANT_ID"):
         PaymentSettings(provider="paytrail").check(CommonSettings(env="test"))
+
+
+def test_a_report_row_without_a_date_is_dated_today_in_helsinki_not_the_utc_date() -> None:
+    late = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 00:30 on 1 January in Helsinki
+    row = {"entry_date": "", "created": "00:15"}
+    assert row_time(row, late) == datetime(2026, 12, 31, 22, 15, tzinfo=UTC)
+    dated = {"entry_date": "31-12-2026", "created": "23:50"}
+    assert row_time(dated, late) == datetime(2026, 12, 31, 21, 50, tzinfo=UTC)
