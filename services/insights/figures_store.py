@@ -6,11 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import asyncpg
+import msgspec
 
 from services.insights.domain.figures import ResourceInfo, Spread, Tally
 from services.insights.domain.opening import DayHours, WeeklyRow
+from shared.contracts.booking import LocalizedText
 from shared.contracts.insights import MonthRevenue
 
 DEFAULT_TZ = "Europe/Helsinki"
@@ -63,7 +66,8 @@ async def resources(conn: asyncpg.Connection, scope: Scope) -> list[tuple[Resour
     their past bookings count)."""
     rows = await conn.fetch(
         """SELECT r.resource_id, r.name, r.unit_id, coalesce(u.name, '') AS unit_name,
-                  r.merchant_id, r.active, coalesce(u.tz, $4) AS tz
+                  r.merchant_id, r.active, coalesce(u.tz, $4) AS tz, r.names,
+                  u.names AS unit_names
            FROM resources r LEFT JOIN units u ON u.unit_id = r.unit_id
            WHERE ($1::text[] IS NULL OR r.merchant_id = ANY($1::text[]))
              AND ($2::uuid IS NULL OR r.unit_id = $2)
@@ -79,11 +83,18 @@ async def resources(conn: asyncpg.Connection, scope: Scope) -> list[tuple[Resour
                 unit_id=r["unit_id"],
                 unit_name=r["unit_name"],
                 merchant_id=r["merchant_id"],
+                names=_names(r["names"]),
+                unit_names=_names(r["unit_names"]),
             ),
             r["tz"],
         )
         for r in rows
     ]
+
+
+def _names(value: Any) -> LocalizedText | None:
+    """A name in each language as kept (jsonb), or None for a row saved before they were."""
+    return None if value is None else msgspec.convert(value, LocalizedText)
 
 
 async def unit_names(

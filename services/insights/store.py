@@ -6,6 +6,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import msgspec
 
 from services.insights.domain.cells import cells, local_day
 from shared.contracts import booking as b
@@ -20,26 +21,27 @@ TURKU = ZoneInfo(DEFAULT_TZ)
 
 async def save_unit(conn: asyncpg.Connection, e: b.UnitSaved) -> None:
     await conn.execute(
-        """INSERT INTO units (unit_id, name, merchant_id, tz, updated_at)
-           VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO units (unit_id, name, merchant_id, tz, updated_at, names)
+           VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (unit_id) DO UPDATE SET name = $2, merchant_id = $3, tz = $4,
-               updated_at = $5
+               updated_at = $5, names = $6
            WHERE units.updated_at <= $5""",
         e.unit_id,
         e.name.fi,
         e.merchant_id,
         e.tz,
         e.occurred_at,
+        msgspec.to_builtins(e.name),
     )
 
 
 async def save_resource(conn: asyncpg.Connection, e: b.ResourceSaved) -> None:
     await conn.execute(
         """INSERT INTO resources (resource_id, unit_id, name, merchant_id, capacity, active,
-               updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+               updated_at, names)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (resource_id) DO UPDATE SET unit_id = $2, name = $3, merchant_id = $4,
-               capacity = $5, active = $6, updated_at = $7
+               capacity = $5, active = $6, updated_at = $7, names = $8
            WHERE resources.updated_at <= $7""",
         e.resource_id,
         e.unit_id,
@@ -48,6 +50,7 @@ async def save_resource(conn: asyncpg.Connection, e: b.ResourceSaved) -> None:
         max(1, e.capacity),
         e.active,
         e.occurred_at,
+        msgspec.to_builtins(e.name),
     )
 
 

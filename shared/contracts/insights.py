@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from shared.contracts.booking import LocalizedText
+
 SERVICE = "insights"
 
 MerchantId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -64,17 +66,21 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True):
 
 class ResourceFigures(Usage, frozen=True, kw_only=True):
     resource_id: uuid.UUID
-    name: str
+    name: str  # in Finnish
     unit_id: uuid.UUID
-    unit_name: str
+    unit_name: str  # in Finnish
     merchant_id: str
+    # The names in every language booking gave (None: announced before insights kept them)
+    names: LocalizedText | None = None
+    unit_names: LocalizedText | None = None
 
 
 class UnitFigures(Usage, frozen=True, kw_only=True):
     unit_id: uuid.UUID
-    name: str
+    name: str  # in Finnish
     merchant_id: str
     resources: int
+    names: LocalizedText | None = None  # in every language booking gave
 
 
 class DepartmentFigures(Usage, frozen=True, kw_only=True):

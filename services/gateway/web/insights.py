@@ -19,8 +19,9 @@ from litestar.params import FromQuery
 from services.gateway.web.clerk import STAFF, departments_of
 from services.gateway.web.i18n import WEEKDAYS, t
 from services.gateway.web.ops import fetch
-from services.gateway.web.render import language_of, page, today
+from services.gateway.web.render import language_of, localized, page, today
 from shared.contracts import insights as ins
+from shared.contracts.booking import LocalizedText
 from shared.errors import ValidationFailed
 
 Req = Request[Any, Any, Any]
@@ -73,11 +74,17 @@ def _euros(cents: int) -> str:
     return f"{cents / 100:.2f} €".replace(".", ",")
 
 
-def _resource_chart(resources: list[ins.ResourceFigures]) -> Chart:
+def shown_name(names: LocalizedText | None, name: str, lang: str) -> str:
+    """A unit's or resource's name in `lang` (Finnish when it has none in `lang`, or when
+    insights has only the Finnish `name` of it)."""
+    return localized(names, lang) if names is not None else name
+
+
+def _resource_chart(resources: list[ins.ResourceFigures], lang: str) -> Chart:
     busiest = sorted(resources, key=lambda r: (-(r.utilisation_percent or 0), r.name))[:MOST_BARS]
     bars = [
         Bar(
-            r.name or str(r.resource_id)[:8],
+            shown_name(r.names, r.name, lang) or str(r.resource_id)[:8],
             r.utilisation_percent or 0,
             _pct(r.utilisation_percent),
         )
@@ -135,7 +142,7 @@ def _revenue_chart(revenue: list[ins.MonthRevenue]) -> Chart:
 
 def charts(figures: ins.Figures, lang: str) -> dict[str, Chart]:
     return {
-        "resources": _resource_chart(figures.resources),
+        "resources": _resource_chart(figures.resources, lang),
         "weekdays": _weekday_chart(figures.weekdays, lang),
         "hours": _hour_chart(figures.hours),
         "customer_groups": _group_chart(figures.customer_groups, lang),
@@ -186,6 +193,10 @@ async def insights(
         unit_id=unit_id,
         departments=[d for d in departments_of(request) if d],
         tables=TABLES,
+        shown=lambda names, name: shown_name(names, name, lang),
+        unit_choices=sorted(
+            figures.units, key=lambda u: shown_name(u.names, u.name, lang).casefold()
+        ),
         hours=_hours,
         pct=_pct,
         euros=_euros,

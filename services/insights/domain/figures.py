@@ -15,6 +15,7 @@ import msgspec
 
 from services.insights.domain.opening import OpenTime
 from shared.contracts import insights as c
+from shared.contracts.booking import LocalizedText
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class ResourceInfo:
     unit_id: uuid.UUID
     unit_name: str
     merchant_id: str
+    names: LocalizedText | None = None  # the resource's name in each language
+    unit_names: LocalizedText | None = None
 
 
 @dataclass
@@ -92,6 +95,8 @@ def assemble(
                 unit_id=res.unit_id,
                 unit_name=res.unit_name,
                 merchant_id=res.merchant_id,
+                names=res.names,
+                unit_names=res.unit_names,
                 **_usage(open_.minutes, tally),
             )
         )
@@ -129,6 +134,7 @@ def assemble(
                 name=info.unit_name,
                 merchant_id=info.merchant_id,
                 resources=n,
+                names=info.unit_names,
                 **_usage(o.minutes, t),
             )
             for unit_id, (info, o, t, n) in units.items()
@@ -210,8 +216,11 @@ def to_csv(figures: c.Figures, table: c.CsvTable) -> str:
     return out.getvalue()
 
 
+_NOT_IN_CSV = {"names", "unit_names"}  # a CSV's names are the Finnish ones (one column)
+
+
 def _column_order(kind: type[msgspec.Struct]) -> list[str]:
     """Identifying fields first, then the figures (as the fields are declared)."""
-    fields = list(kind.__struct_fields__)
+    fields = [f for f in kind.__struct_fields__ if f not in _NOT_IN_CSV]
     usage = [f for f in c.Usage.__struct_fields__ if f in fields]
     return [f for f in fields if f not in usage] + usage

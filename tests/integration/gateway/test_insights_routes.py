@@ -14,6 +14,7 @@ import msgspec
 import pytest
 from nats.js import JetStreamContext
 
+from services.gateway.web.i18n import t
 from services.insights.app import MIGRATIONS, build
 from shared.contracts import booking as b
 from shared.contracts.common import Event
@@ -24,6 +25,8 @@ from tests.integration.gateway.conftest import GatewayClient, bearer, gateway_se
 pytestmark = pytest.mark.timeout(60)
 UNIT, HALL = uuid.uuid4(), uuid.uuid4()
 DAY = date(2026, 6, 1)  # a Monday
+UNIT_NAME = b.LocalizedText(fi="Impivaara", sv="Impivaara idrottshus", en="Impivaara sports centre")
+HALL_NAME = b.LocalizedText(fi="Sali", sv="Salen")  # no English name: Finnish stands in
 PERIOD = {"period_from": "2026-06-01", "period_to": "2026-06-07", "resource_id": str(HALL)}
 
 
@@ -40,12 +43,11 @@ async def figures(
     async with hosted("insights", build, MIGRATIONS) as running:
         pool = running.infra.pool
         await clean_schema(pool, "insights")
-        name = b.LocalizedText(fi="Impivaara")
-        await publish(
-            js, b.UnitSaved(unit_id=UNIT, name=name, merchant_id="sports", tz="Europe/Helsinki")
-        )
+        await publish(js, b.UnitSaved(
+            unit_id=UNIT, name=UNIT_NAME, merchant_id="sports", tz="Europe/Helsinki"
+        ))  # fmt: skip
         await publish(js, b.ResourceSaved(
-            resource_id=HALL, unit_id=UNIT, name=b.LocalizedText(fi="Sali"), merchant_id="sports"
+            resource_id=HALL, unit_id=UNIT, name=HALL_NAME, merchant_id="sports"
         ))  # fmt: skip
         await publish(js, b.HoursSet(
             unit_id=UNIT, valid_from=date(2026, 1, 1),
@@ -160,6 +162,34 @@ async def test_the_console_page_draws_charts_with_their_numbers_and_tables_besid
     bad = await figures.get("/staff/insights", params={"period_from": "yesterday"})
     assert bad.status_code == 422
     assert "period_from" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "unit", "hall"),
+    [
+        ("fi", "Impivaara", "Sali"),
+        ("sv", "Impivaara idrottshus", "Salen"),
+        ("en", "Impivaara sports centre", "Sali"),
+    ],
+)
+async def test_the_console_page_names_units_and_resources_in_the_pages_language(
+    figures: GatewayClient, lang: str, unit: str, hall: str
+) -> None:
+    await sign_in(figures, "clerk-sports")
+    week = {"period_from": "2026-06-01", "period_to": "2026-06-07", "lang": lang}
+    page = await figures.get("/staff/insights", params=week)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert f'<html lang="{lang}">' in html
+    assert f'<option value="{UNIT}">{unit}</option>' in html  # the unit choice
+    assert f'<tr data-resource="{HALL}"><th scope="row">{hall}</th>' in html  # resource table
+    assert f'<td data-label="{t(lang, "units_figures")}">{unit}</td>' in html  # its unit beside it
+    assert f'<tr><th scope="row">{unit}</th>' in html  # the units table
+    assert f">{hall}</text>" in html  # the chart's bar label
+    if lang != "fi":
+        assert f">{UNIT_NAME.fi}<" not in html  # no Finnish unit name left on the page
+    csv = await figures.get("/staff/insights.csv", params={**week, "table": "units"})
+    assert csv.text.splitlines()[0].startswith("unit_id,name,merchant_id,resources,open_")
 
 
 async def test_a_resident_cannot_open_the_figures_page(figures) -> None:
