@@ -46,8 +46,8 @@ class Steps:
         self.seconds += time.monotonic() - started
 
     async def _check(self, page: Any, step: str, ours: bool) -> None:
-        """`ours=False`: the payment provider's page (in tests the local stand-in, in both
-        Finnish and English); axe only, its language is the provider's."""
+        """`ours=False`: a payment provider's own page (e.g. the Stripe or Paytrail stand-in);
+        axe only, its language is the provider's. The local test provider's page is ours."""
         where = f"{self.task} {step} {page.url} [{self.lang} {self.width}px]"
         if ours:
             self.problems += await page_problems(

@@ -111,7 +111,7 @@ async def pay_and_see_receipt(page: Any, steps: Steps | None = None, audit: bool
     await submit(page, page.locator("form[action='/checkout'] button"))
     assert "/pay/local/" in page.url
     if steps:
-        await steps.check(page, "provider", ours=False)
+        await steps.check(page, "provider")  # our page, in the resident's language
     await submit(page, page.locator("form:has(input[value='pay']) button"))
     if steps:
         await steps.check(page, "paid")

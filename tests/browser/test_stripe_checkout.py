@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from services.gateway.web.i18n import t
 from tests.browser.conftest import new_page, sign_in
 from tests.browser.test_journey import add_gis_product, hold_first_free_slot, submit, visit
+from tests.browser.test_sweep import english_only, page_problems
 from tests.e2e.conftest import Suite, free_port, start_suite, stop_suite
 from tests.standins.stripe_api import StripeStandIn, running_standin, sign
 
@@ -138,6 +140,16 @@ async def test_going_back_from_stripes_page_cancels_the_order_and_the_cart_is_us
     await submit(page, page.locator("#back"))  # Stripe's "back" link: our cancel_url
     assert "/pay/stripe/" in page.url
     assert await page.locator("#resume").get_attribute("href") == standin.sessions[cs_id]["url"]
+    left, problems = page.url.split("?")[0], []
+    for lang in ("sv", "en", "fi"):  # the page in each language (a GET changes nothing)
+        await visit(page, f"{left}?lang={lang}")
+        problems += await page_problems(page, "left", lang, 1280, english_only(), axe=True)
+        assert await page.locator("h1").inner_text() == t(lang, "payment_not_completed")
+        resume = (await page.locator("#resume").inner_text()).strip()
+        assert resume == t(lang, "continue_paying")
+        cancel = (await page.locator("#cancel-order").inner_text()).strip()
+        assert cancel == t(lang, "cancel_order")
+    assert problems == [], "\n".join(problems)
     await submit(page, page.locator("#cancel-order"))
 
     assert "/cart" in page.url

@@ -3,7 +3,6 @@ provider's checkout page (`/pay/local/{payment_id}`)."""
 
 from __future__ import annotations
 
-import html
 import uuid
 from typing import Annotated, Any
 
@@ -301,14 +300,6 @@ async def webhook(
     return await deliver(request, provider)
 
 
-def _page(title: str, body: str) -> Response[str]:
-    return Response(
-        f'<!doctype html><html lang="fi"><head><meta charset="utf-8"><title>{title}</title>'
-        f"</head><body><main><h1>{title}</h1>{body}</main></body></html>",
-        media_type="text/html",
-    )
-
-
 @get(
     "/pay/local/{payment_id:str}",
     guards=SIGNED_IN.guards(),
@@ -323,20 +314,12 @@ async def local_checkout(
     request: Request[Any, Any, Any], payment_id: Annotated[uuid.UUID, PathParameter()]
 ) -> Response[str]:
     payment = await GET_PAYMENT(request, c.GetPaymentRequest(payment_id=payment_id))
-    euros = f"{payment.amount_cents // 100},{payment.amount_cents % 100:02d} €"
-    buttons = "".join(
-        f'<form method="post" action="/pay/local/{payment.payment_id}">'
-        f'<input type="hidden" name="decision" value="{d}">'
-        f'<button type="submit">{label}</button></form>'
-        for d, label in (
-            ("pay", "Maksa / Pay"),
-            ("decline", "Hylkää / Decline"),
-            ("abandon", "Peruuta / Abandon"),
-        )
-    )
-    return _page(
-        "Testimaksu / Test payment",
-        f"<p>Tilaus / Order {html.escape(payment.order_number)}: {euros}</p>{buttons}",
+    return page(  # in the payer's language, as the real providers' pages are
+        request,
+        "pay_local.html",
+        payment_id=payment.payment_id,
+        order_number=payment.order_number,
+        amount_cents=payment.amount_cents,
     )
 
 
@@ -408,25 +391,16 @@ async def checkout_left(
     """The resident chooses: back to the provider's page, or cancel the order (its holds are
     released and the cart can be used again). Nothing changes on this GET."""
     payment = await GET_PAYMENT(request, c.GetPaymentRequest(payment_id=payment_id))
-    back = ""
-    if payment.state == "pending" and payment.redirect_url:
-        back = (
-            f'<p><a id="resume" href="{html.escape(payment.redirect_url)}">'
-            "Jatka maksamista / Fortsätt betala / Continue paying</a></p>"
-        )
-    cancel = (
-        f'<form method="post" action="/pay/{html.escape(provider)}/{payment.payment_id}/cancel">'
-        '<button type="submit" id="cancel-order">'
-        "Peru tilaus / Avbryt beställningen / Cancel the order</button></form>"
-    )
-    if payment.state == "succeeded":
-        back, cancel = (
-            f'<p><a href="/orders/{payment.order_id}">Kuitti / Kvitto / Receipt</a></p>',
-            "",
-        )
-    return _page(
-        "Maksu keskeytyi / Betalningen avbröts / Payment not completed",
-        f"<p>Tilaus / Order {html.escape(payment.order_number)}</p>{back}{cancel}",
+    pending = payment.state == "pending" and payment.redirect_url
+    return page(
+        request,
+        "payment_left.html",
+        provider=provider,
+        payment_id=payment.payment_id,
+        order_id=payment.order_id,
+        order_number=payment.order_number,
+        succeeded=payment.state == "succeeded",
+        resume_url=payment.redirect_url if pending else "",
     )
 
 
