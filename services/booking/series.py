@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.booking import catalogue_store, contacts, holds, store
+from services.booking import catalogue_store, contacts, holds, organisations, store
 from services.booking.access import may_book, may_see, signed_in
 from services.booking.domain.dates import check_instant
 from services.booking.domain.model import transition
@@ -31,6 +31,11 @@ class Series:
     async def hold(self, req: c.SeriesRequest, ctx: RequestContext) -> c.SeriesReply:
         principal = signed_in(ctx.principal)
         b = self.bookings
+        if req.organisation_id is not None:  # asked before any transaction is open
+            org = await organisations.contact_person_of(
+                b.requester, principal, req.organisation_id, ctx
+            )
+            principal = organisations.payer(principal, org)
         now = b.now()
         async with b.pool.acquire() as conn:
             entry = (await b.catalogue.get(conn, [req.resource_id])).get(req.resource_id)
@@ -81,6 +86,7 @@ class Series:
                                     expires,
                                     entry.prices,
                                     series_id=series_id,
+                                    organisation_id=req.organisation_id,
                                     decide_by=b.decide_by(),
                                     savepoint=True,
                                 )

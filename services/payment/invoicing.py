@@ -231,7 +231,7 @@ class Invoicing:
                     )
                 reply = store.view(live)
             else:
-                applied = await self._issue(conn, row, order, org, principal)
+                applied = await self.issue(conn, row, order, org, principal)
                 reply = store.view(applied.row)
             key = req.idempotency_key
             if await idempotency.lookup(conn, operation, principal, key, req) is None:
@@ -240,7 +240,7 @@ class Invoicing:
             await self.closing.follow_up(applied)
         return reply
 
-    async def _issue(
+    async def issue(
         self,
         conn: asyncpg.Connection,
         row: asyncpg.Record,
@@ -322,7 +322,7 @@ class Invoicing:
             row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE, req.season_id)
             if row is None:
                 raise Conflict(f"{req.month} of this season is invoiced already", field="month")
-            applied = await self._issue(conn, row, order, org, principal)
+            applied = await self.issue(conn, row, order, org, principal)
             invoice = await invoice_store.invoice_of_payment(conn, row["id"])
             assert invoice is not None  # issued in this transaction
             reply = invoice_store.invoice_view(invoice, today())

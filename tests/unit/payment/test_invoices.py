@@ -12,6 +12,7 @@ from services.payment.domain.invoices import (
     Split,
     business_id,
     check_digit,
+    check_invoiceable_at_desk,
     credit_lines,
     due_date,
     erp_kind,
@@ -22,7 +23,7 @@ from services.payment.domain.invoices import (
     reference_number,
 )
 from shared.contracts.invoicing import InvoiceLine
-from shared.errors import ValidationFailed
+from shared.errors import Forbidden, ValidationFailed
 
 
 # Reference numbers given as valid examples (1232, 1234561, 12345672 in the Finnish banks'
@@ -133,3 +134,16 @@ def test_the_invoice_is_always_built_but_never_the_online_provider() -> None:
     assert set(built) == {"local", "invoice", "desk"}
     with pytest.raises(ValueError, match="not an online payment provider"):
         build_providers(PaymentSettings(provider="invoice"), None, production=False)  # type: ignore[arg-type]
+
+
+def test_the_desk_invoices_only_an_order_booked_wholly_for_the_organisation() -> None:
+    org, other = uuid.uuid4(), uuid.uuid4()
+    check_invoiceable_at_desk([org, org], org)
+    for private in ([None], [org, None], []):  # a private customer's line, or nothing
+        with pytest.raises(ValidationFailed) as refused:
+            check_invoiceable_at_desk(private, org)
+        assert refused.value.field == "organisation_id"
+        assert refused.value.details["reason"] == "private_customer"
+    with pytest.raises(Forbidden) as elsewhere:
+        check_invoiceable_at_desk([other], org)
+    assert elsewhere.value.field == "organisation_id"
