@@ -8,6 +8,7 @@ from services.booking import catalogue_store, contacts, holds, organisations, st
 from services.booking.access import may_book, may_see, signed_in
 from services.booking.domain.dates import check_instant
 from services.booking.domain.model import transition
+from services.booking.domain.pricing import kept_by_policy
 from services.booking.domain.recurrence import series_starts
 from services.booking.domain.slots import check_request
 from services.booking.hold_limits import check_hold_limits
@@ -115,13 +116,15 @@ class Series:
             if not found:
                 raise NotFound("no upcoming occurrences in this series", field="series_id")
             res = await catalogue_store.resource(conn, found[0].resource_id, active_only=False)
+            season = await store.is_season(conn, req.series_id)
             for r in found:
                 principal = may_see(ctx.principal, r)
                 if r.state not in ("requested", "held", "confirmed"):
                     continue
                 amount, by = b.refund_for(
-                    principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
+                    principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason, season
                 )
+                r.kept_cents = kept_by_policy(r, amount, season)
                 r.state = transition(r.state, "cancel")
                 r.reason = req.reason
                 await store.save_state(conn, r)
