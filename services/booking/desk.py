@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from services.booking import store
+from services.booking import organisations, store
 from services.booking.access import signed_in
 from services.booking.contacts import keep
 from services.booking.hold_limits import check_hold_limits
@@ -53,6 +53,11 @@ class Desk:
         if customer.startswith("system:") or customer != req.customer:
             raise ValidationFailed("not a customer's subject", field="customer")
         owner = acting_for(customer, req.home_municipality)
+        if req.organisation_id is not None:  # asked of payment before any transaction
+            org = await organisations.organisation(b.requester, req.organisation_id, ctx)
+            if org is None:
+                raise ValidationFailed("no such organisation", field="organisation_id")
+            owner = organisations.payer(owner, org)  # priced by its customer group
         now = b.now()
         items = [in_utc(i) for i in req.items]
         async with b.pool.acquire() as conn, conn.transaction():
@@ -73,7 +78,7 @@ class Desk:
             resources = [found[i.resource_id].resource for i in items]
             await check_hold_limits(conn, b.limits, owner, resources, "items")
             expires = now + timedelta(minutes=b.settings.hold_minutes)
-            held = await b._take_all(conn, owner, items, found, expires)
+            held = await b._take_all(conn, owner, items, found, expires, req.organisation_id)
             ids = [r.id for r in held]
             await conn.execute(
                 "UPDATE reservations SET made_by = $2 WHERE id = ANY($1::uuid[])",

@@ -20,6 +20,7 @@ import msgspec
 from services.booking import holds, organisations, store
 from services.booking.access import may_book, signed_in
 from services.booking.domain.model import Reservation, transition
+from services.booking.domain.pricing import split_vat
 from services.booking.domain.season import MAX_SEASON_DAYS, season_starts, split_conflicts
 from services.booking.domain.slots import check_request
 from services.booking.keys import id_for
@@ -309,7 +310,8 @@ class Seasons:
         )
 
     async def month(self, req: s.SeasonMonthRequest, ctx: RequestContext) -> s.SeasonMonth:
-        """The confirmed occurrences of an approved season in one calendar month (local)."""
+        """The confirmed occurrences of an approved season in one calendar month (local), and
+        those its organisation cancelled late, for what the cancellation policy keeps."""
         principal = signed_in(ctx.principal)
         async with self.bookings.pool.acquire() as conn, conn.transaction():
             row = await self._row(conn, req.season_id)
@@ -326,21 +328,29 @@ class Seasons:
             lines = []
             for r in await store.of_series_all(conn, req.season_id):
                 local = r.starts_at.astimezone(zone)
-                if r.state != "confirmed" or (local.year, local.month) != (year, month):
+                billed = r.state == "confirmed" or (r.state == "cancelled" and r.kept_cents > 0)
+                if not billed or (local.year, local.month) != (year, month):
                     continue
                 ends = r.ends_at.astimezone(zone)
+                cancelled = r.state == "cancelled"  # late: what the policy keeps is billed
+                gross = r.kept_cents if cancelled else r.gross_cents
+                net, vat = (
+                    split_vat(gross, r.vat_rate_bp) if cancelled else (r.net_cents, r.vat_cents)
+                )
                 lines.append(
                     s.SeasonMonthLine(
                         reservation_id=r.id,
                         starts_at=r.starts_at,
                         ends_at=r.ends_at,
-                        description=f"{name} {local:%d.%m.%Y %H:%M}-{ends:%H:%M}".strip(),
+                        description=f"{name} {local:%d.%m.%Y %H:%M}-{ends:%H:%M}".strip()
+                        + (" (peruttu myöhään)" if cancelled else ""),
                         merchant_id=r.merchant_id,
                         cost_centre=r.cost_centre,
-                        gross_cents=r.gross_cents,
-                        net_cents=r.net_cents,
-                        vat_cents=r.vat_cents,
+                        gross_cents=gross,
+                        net_cents=net,
+                        vat_cents=vat,
                         vat_rate_bp=r.vat_rate_bp,
+                        cancelled=cancelled,
                     )
                 )
         if not lines:

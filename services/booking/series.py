@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.booking import catalogue_store, contacts, holds, store
+from services.booking import catalogue_store, contacts, holds, organisations, store
 from services.booking.access import may_book, may_see, signed_in
 from services.booking.domain.dates import check_instant
 from services.booking.domain.model import transition
+from services.booking.domain.pricing import kept_by_policy
 from services.booking.domain.recurrence import series_starts
 from services.booking.domain.slots import check_request
 from services.booking.hold_limits import check_hold_limits
@@ -31,6 +32,11 @@ class Series:
     async def hold(self, req: c.SeriesRequest, ctx: RequestContext) -> c.SeriesReply:
         principal = signed_in(ctx.principal)
         b = self.bookings
+        if req.organisation_id is not None:  # asked before any transaction is open
+            org = await organisations.contact_person_of(
+                b.requester, principal, req.organisation_id, ctx
+            )
+            principal = organisations.payer(principal, org)
         now = b.now()
         async with b.pool.acquire() as conn:
             entry = (await b.catalogue.get(conn, [req.resource_id])).get(req.resource_id)
@@ -81,6 +87,7 @@ class Series:
                                     expires,
                                     entry.prices,
                                     series_id=series_id,
+                                    organisation_id=req.organisation_id,
                                     decide_by=b.decide_by(),
                                     savepoint=True,
                                 )
@@ -109,13 +116,15 @@ class Series:
             if not found:
                 raise NotFound("no upcoming occurrences in this series", field="series_id")
             res = await catalogue_store.resource(conn, found[0].resource_id, active_only=False)
+            season = await store.is_season(conn, req.series_id)
             for r in found:
                 principal = may_see(ctx.principal, r)
                 if r.state not in ("requested", "held", "confirmed"):
                     continue
                 amount, by = b.refund_for(
-                    principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
+                    principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason, season
                 )
+                r.kept_cents = kept_by_policy(r, amount, season)
                 r.state = transition(r.state, "cancel")
                 r.reason = req.reason
                 await store.save_state(conn, r)

@@ -16,7 +16,7 @@ from services.booking.catalogue import Catalogue, Entry
 from services.booking.domain.dates import check_instant
 from services.booking.domain.limits import HoldLimits
 from services.booking.domain.model import Reservation, transition
-from services.booking.domain.pricing import refund_cents
+from services.booking.domain.pricing import kept_by_policy, refund_cents
 from services.booking.domain.slots import check_request
 from services.booking.hold_limits import check_hold_limits, limits_for
 from services.booking.settings import BookingSettings
@@ -344,9 +344,11 @@ class Bookings:
             if r.state == "cancelled":
                 return c.CancelReply(reservation=view(r), refund_cents=0)
             res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
+            season = await store.is_season(conn, r.series_id)
             refund, by = self.refund_for(
-                principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason
+                principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason, season
             )
+            r.kept_cents = kept_by_policy(r, refund, season)
             r.state = transition(r.state, "cancel")
             r.reason = req.reason
             await store.save_state(conn, r)
@@ -362,11 +364,12 @@ class Bookings:
             r = await store.get(conn, req.reservation_id)
             may_see(principal, r)
             res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
-        paid = r.gross_cents if r.state == "confirmed" and r.order_id else 0
+            season = await store.is_season(conn, r.series_id)
+        paid = r.gross_cents if r.state == "confirmed" and (r.order_id or season) else 0
         active = r.state in ("requested", "held", "confirmed")
         try:
             refund, _ = self.refund_for(
-                principal, r, res.free_cancel_hours, res.late_refund_percent, "quote"
+                principal, r, res.free_cancel_hours, res.late_refund_percent, "quote", season
             )
         except ValidationFailed:  # it has started: no cancelling any more
             active, refund = False, 0
@@ -386,8 +389,12 @@ class Bookings:
         free_hours: int,
         late_pct: int,
         reason: str | None,
+        season: bool = False,
     ) -> tuple[int, str]:
-        paid = r.gross_cents if r.state == "confirmed" and r.order_id else 0
+        """What the cancellation gives back of what was paid (a season occurrence: of its
+        price, invoiced with its month) and by whom: the customer by the resource's policy,
+        staff of its department in full."""
+        paid = r.gross_cents if r.state == "confirmed" and (r.order_id or season) else 0
         if principal.subject == r.customer:
             refund = refund_cents(paid, r.starts_at, self.now(), free_hours, late_pct)
             if refund is None:

@@ -195,6 +195,7 @@ def reservation(row: asyncpg.Record) -> Reservation:
         customer_group=row["customer_group"],
         organisation_id=row["organisation_id"],
         no_show=row["no_show_at"] is not None,
+        kept_cents=row["kept_cents"],
     )
 
 
@@ -211,14 +212,25 @@ async def get(
 async def save_state(conn: asyncpg.Connection, r: Reservation) -> None:
     r.sequence = await conn.fetchval(
         """UPDATE reservations SET state = $2, expires_at = $3, order_id = $4, reason = $5,
-               updated_at = now(), sequence = sequence + 1
+               kept_cents = $6, updated_at = now(), sequence = sequence + 1
            WHERE id = $1 RETURNING sequence""",
         r.id,
         r.state,
         r.expires_at,
         r.order_id,
         r.reason,
+        r.kept_cents,
     )
+
+
+async def is_season(conn: asyncpg.Connection, series_id: uuid.UUID | None) -> bool:
+    """Whether the series is a season (its occurrences are invoiced monthly, not carted)."""
+    if series_id is None:
+        return False
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM seasons WHERE id = $1)", series_id
+    )
+    return found
 
 
 async def of_customer(

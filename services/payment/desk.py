@@ -16,8 +16,10 @@ from typing import Literal
 import asyncpg
 import msgspec
 
-from services.payment import store
+from services.payment import invoice_store, store
+from services.payment.domain.invoices import check_invoiceable_at_desk
 from services.payment.domain.orders import check_payable, check_provider_limits
+from services.payment.invoicing import INVOICE, today
 from services.payment.providers.desk import NAME as DESK
 from services.payment.service import Payments
 from services.payment.transitions import apply
@@ -25,8 +27,9 @@ from shared import idempotency
 from shared.access import CLERKS, acts_for_department, signed_in
 from shared.contracts import desk as d
 from shared.contracts.common import Principal, RequestContext
+from shared.contracts.invoicing import InvoiceView
 from shared.contracts.payment import LocalDecideRequest, PaymentView, StartPaymentRequest
-from shared.errors import Conflict, Forbidden, Gone, NotFound
+from shared.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 
 ROLES = (*CLERKS, "admin")
 LINK_PATH = "/pay/link/"
@@ -97,6 +100,47 @@ class DeskPayments:
             assert row is not None  # written above
             applied = await apply(conn, row, "provider_paid", 0)
             reply = store.view(applied.row)
+            await idempotency.remember(conn, op, clerk, req.idempotency_key, req, reply)
+        await self.payments.closing.follow_up(applied)
+        return reply
+
+    async def invoice(self, req: d.DeskInvoiceRequest, ctx: RequestContext) -> InvoiceView:
+        """Invoiced to the organisation the order was booked for: the invoice and its payment
+        (provider `invoice`, `succeeded`: ledger, event) in one transaction, the clerk its
+        issuer and recorded with the payment (and the register when given)."""
+        desk_clerk(ctx)
+        order = await self.payments.order_for_payment(req.order_id, ctx)
+        clerk = desk_clerk(ctx, {line.merchant_id for line in order.lines})
+        op = "payment.desk_invoice"
+        async with self.pool.acquire() as conn:
+            cached = await idempotency.lookup(conn, op, clerk, req.idempotency_key, req)
+            if cached is not None:
+                return msgspec.json.decode(cached, type=InvoiceView)
+            org = await invoice_store.organisation(conn, req.organisation_id)
+        if org is None:
+            raise NotFound("no such organisation", field="organisation_id")
+        check_invoiceable_at_desk([x.organisation_id for x in order.lines], org["id"])
+        check_payable(order, closes_before=self.payments.close_margin)
+        if order.total_cents <= 0:
+            raise ValidationFailed("the order costs nothing: nothing to invoice", field="order_id")
+        async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock_order(conn, order.order_id)
+            row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE)
+            if row is None:
+                raise Conflict(
+                    "this order is already paid or invoiced, or a payment of it is open online",
+                    field="order_id",
+                )
+            applied = await self.payments.invoicing.issue(conn, row, order, org, clerk)
+            await conn.execute(
+                "UPDATE payments SET clerk = $2, register_id = $3 WHERE id = $1",
+                row["id"],
+                clerk.subject,
+                req.register_id,
+            )
+            invoice = await invoice_store.invoice_of_payment(conn, row["id"])
+            assert invoice is not None  # issued in this transaction
+            reply = invoice_store.invoice_view(invoice, today())
             await idempotency.remember(conn, op, clerk, req.idempotency_key, req, reply)
         await self.payments.closing.follow_up(applied)
         return reply

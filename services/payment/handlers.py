@@ -46,6 +46,7 @@ CONTRACT = ServiceContract(
         "get_invoice": (i.GetInvoiceRequest, i.InvoiceView),
         # the service desk (issue 19)
         "desk_pay": (d.DeskPayRequest, c.PaymentView),
+        "desk_invoice": (d.DeskInvoiceRequest, i.InvoiceView),
         "desk_receipt": (d.DeskReceiptRequest, d.DeskReceipt),
         "create_payment_link": (d.PaymentLinkCreate, d.PaymentLink),
         "payment_link": (d.PaymentLinkRef, d.PaymentLinkView),
@@ -115,6 +116,7 @@ def operations(
             "get_organisation": payments.invoicing.get_organisation,
             "get_invoice": payments.invoicing.get_invoice,
             "desk_pay": desk.pay,
+            "desk_invoice": desk.invoice,
             "desk_receipt": desk.receipt,
             "create_payment_link": desk.create_link,
             "payment_link": desk.link,

@@ -28,6 +28,7 @@ from services.payment.domain.invoices import (
     parse_payment_file,
     reference_number,
 )
+from services.payment.domain.ledger import vat_share
 from services.payment.domain.orders import check_payable
 from services.payment.transitions import Applied, apply
 from shared import idempotency
@@ -112,6 +113,25 @@ def invoice_lines(order: OrderForPayment) -> list[InvoiceLine]:
         )
         for line in order.lines
     ]
+
+
+def billed_lines(
+    lines: list[OrderLineSnapshot], gone: dict[uuid.UUID, int], kept: frozenset[uuid.UUID]
+) -> list[OrderLineSnapshot]:
+    """A season month's lines as billed: booking's (a late cancellation's kept part as it
+    listed it), but an occurrence heard cancelled since booking listed it confirmed only for
+    what its cancellation keeps (nothing: left out)."""
+    billed = []
+    for line in lines:
+        if line.line_id in kept or line.line_id not in gone:
+            billed.append(line)
+        elif gone[line.line_id] > 0:
+            part = min(gone[line.line_id], line.gross_cents)
+            vat = vat_share(line, part)
+            billed.append(
+                msgspec.structs.replace(line, gross_cents=part, vat_cents=vat, net_cents=part - vat)
+            )
+    return billed
 
 
 @dataclass
@@ -231,7 +251,7 @@ class Invoicing:
                     )
                 reply = store.view(live)
             else:
-                applied = await self._issue(conn, row, order, org, principal)
+                applied = await self.issue(conn, row, order, org, principal)
                 reply = store.view(applied.row)
             key = req.idempotency_key
             if await idempotency.lookup(conn, operation, principal, key, req) is None:
@@ -240,7 +260,7 @@ class Invoicing:
             await self.closing.follow_up(applied)
         return reply
 
-    async def _issue(
+    async def issue(
         self,
         conn: asyncpg.Connection,
         row: asyncpg.Record,
@@ -286,9 +306,11 @@ class Invoicing:
         season: SeasonMonth,
         lines: list[OrderLineSnapshot],
         principal: Principal,
+        kept: frozenset[uuid.UUID] = frozenset(),
     ) -> InvoiceView:
-        """One invoice of the month's confirmed occurrences to the season's organisation, as
-        an order of its own (`season_month_order`): issued once; a second time `conflict`."""
+        """One invoice of the month's confirmed occurrences (and of `kept`: what late
+        cancellations keep, as booking listed it) to the season's organisation, as an order of
+        its own (`season_month_order`): issued once; a second time `conflict`."""
         operation = "payment.invoice_season_month"
         async with self.pool.acquire() as conn:
             cached = await idempotency.lookup(conn, operation, principal, req.idempotency_key, req)
@@ -303,7 +325,7 @@ class Invoicing:
             # an occurrence cancelled since booking listed it is not billed.
             await store.lock_season(conn, req.season_id)
             gone = await store.season_cancelled(conn, [line.line_id for line in lines])
-            lines = [line for line in lines if line.line_id not in gone]
+            lines = billed_lines(lines, gone, kept)
             total = sum(line.gross_cents for line in lines)
             if total <= 0:
                 raise ValidationFailed("the month's occurrences cost nothing", field="month")
@@ -322,7 +344,7 @@ class Invoicing:
             row = await store.insert_payment(conn, uuid.uuid4(), order, INVOICE, req.season_id)
             if row is None:
                 raise Conflict(f"{req.month} of this season is invoiced already", field="month")
-            applied = await self._issue(conn, row, order, org, principal)
+            applied = await self.issue(conn, row, order, org, principal)
             invoice = await invoice_store.invoice_of_payment(conn, row["id"])
             assert invoice is not None  # issued in this transaction
             reply = invoice_store.invoice_view(invoice, today())

@@ -209,7 +209,8 @@ class Payments:
                     accounting=dims[key],
                 )
             )
-        return await self.invoicing.invoice_season_month(req, season, lines, principal)
+        kept = frozenset(x.reservation_id for x in season.lines if x.cancelled)
+        return await self.invoicing.invoice_season_month(req, season, lines, principal, kept)
 
     async def invoice_ended_months(self, today: date | None = None) -> int:
         """The background job: every ended month of each approved season not invoiced yet is

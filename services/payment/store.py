@@ -332,21 +332,24 @@ async def lock_season(conn: asyncpg.Connection, season_id: uuid.UUID) -> None:
 
 async def season_cancelled(
     conn: asyncpg.Connection, reservation_ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Which of these season occurrences were heard cancelled before any invoice billed them."""
+) -> dict[uuid.UUID, int]:
+    """Which of these season occurrences were heard cancelled before any invoice billed them,
+    with what the cancellation policy keeps of each one's price (to bill)."""
     rows = await conn.fetch(
-        "SELECT reservation_id FROM season_cancellations WHERE reservation_id = ANY($1::uuid[])",
+        """SELECT reservation_id, kept_cents FROM season_cancellations
+            WHERE reservation_id = ANY($1::uuid[])""",
         reservation_ids,
     )
-    return {r["reservation_id"] for r in rows}
+    return {r["reservation_id"]: r["kept_cents"] for r in rows}
 
 
 async def add_season_cancellation(
-    conn: asyncpg.Connection, season_id: uuid.UUID, reservation_id: uuid.UUID
+    conn: asyncpg.Connection, season_id: uuid.UUID, reservation_id: uuid.UUID, kept_cents: int
 ) -> None:
     await conn.execute(
-        """INSERT INTO season_cancellations (reservation_id, season_id) VALUES ($1, $2)
-           ON CONFLICT DO NOTHING""",
+        """INSERT INTO season_cancellations (reservation_id, season_id, kept_cents)
+           VALUES ($1, $2, $3) ON CONFLICT DO NOTHING""",
         reservation_id,
         season_id,
+        kept_cents,
     )

@@ -481,6 +481,9 @@ class SeriesRequest(msgspec.Struct, frozen=True, kw_only=True):
     book_free: bool = False
     idempotency_key: str | None = None
     contact: ReservationContact | None = None  # kept with each occurrence held
+    # Book the series for this organisation, as `booking.v1.hold` (its contact persons only,
+    # else `forbidden` naming the field): each occurrence priced by its customer group.
+    organisation_id: uuid.UUID | None = None
 
 
 class SeriesReply(msgspec.Struct, frozen=True, kw_only=True):

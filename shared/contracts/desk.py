@@ -4,8 +4,8 @@ Each service answers for its own data: booking (`booking.v1.desk_search`: contac
 reservations, a reservation id; `booking.v1.desk_hold`: a hold owned by the customer, made by
 the clerk), cart (`cart.v1.desk_search` combines booking's answer with its own: desk customers,
 order ids, order and reference numbers; `desk_customer_create`, `desk_add_reservation`,
-`desk_checkout`) and payment (`payment.v1.desk_pay`, `desk_receipt`, `create_payment_link`,
-`payment_link`, `pay_by_link`)."""
+`desk_checkout`) and payment (`payment.v1.desk_pay`, `desk_invoice`, `desk_receipt`,
+`create_payment_link`, `payment_link`, `pay_by_link`)."""
 
 from __future__ import annotations
 
@@ -84,6 +84,9 @@ class DeskHoldRequest(msgspec.Struct, frozen=True, kw_only=True):
     contact: ReservationContact | None = None
     home_municipality: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{3}$")] | None = None
     idempotency_key: str | None = None
+    # Booked for this organisation (payment's; the clerk must see it: staff see every one):
+    # priced by its customer group (no resident price) and invoiced to it.
+    organisation_id: uuid.UUID | None = None
 
 
 class DeskCancelRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +120,18 @@ class DeskPayRequest(msgspec.Struct, frozen=True, kw_only=True):
     order_id: uuid.UUID
     register_id: RegisterId
     method: DeskMethod = "card"
+    idempotency_key: str | None = None
+
+
+class DeskInvoiceRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`payment.v1.desk_invoice`: the order invoiced to the organisation it was booked for
+    (every line booked for `organisation_id`; a private customer's order is refused naming
+    it): the invoice is its payment (provider `invoice`, paid at once as other invoices), the
+    clerk recorded as its issuer and with the payment, and the register when given."""
+
+    order_id: uuid.UUID
+    organisation_id: uuid.UUID
+    register_id: RegisterId | None = None
     idempotency_key: str | None = None
 
 

@@ -125,6 +125,8 @@ class SeasonMonthLine(msgspec.Struct, frozen=True, kw_only=True):
     net_cents: int
     vat_cents: int
     vat_rate_bp: int
+    # Cancelled late by the organisation: the amounts are what the cancellation policy keeps.
+    cancelled: bool = False
 
 
 class SeasonMonth(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,16 +1,19 @@
 """The service desk page at 390 px (issue 19): a clerk finds nobody, makes a record for a phone
 booker (a missing phone number is shown on the form, input kept), books for them, takes the
 payment at the desk and gets the receipt; each step fits a phone, passes axe, in Finnish; the
-page in Swedish and English too."""
+page in Swedish and English too. A clerk books for an organisation and invoices the order."""
 
 from __future__ import annotations
 
+import random
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from services.booking import demo
 from services.gateway.web.render import today
 from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
+from tests.browser.test_invoice_pages import api, new_business_id
 from tests.browser.test_journey import submit, visit
 from tests.browser.test_phone import PHONE, SMALL_TARGETS
 from tests.e2e.conftest import Suite
@@ -80,4 +83,77 @@ async def test_clerk_books_for_a_phone_booker_and_takes_the_payment_on_a_phone(
         await visit(page, f"/staff/desk?lang={lang}")
         assert await page.locator("h1").inner_text() == title
         assert await page.get_attribute("html", "lang") == lang
+    await page.context.close()
+
+
+async def test_clerk_books_for_an_organisation_and_invoices_it_on_a_phone(
+    browser: Any, web_suite: Suite
+) -> None:
+    """The clerk books for an association (priced by its group) and invoices the order: the
+    invoice's reference number and due date shown; a private customer's order is refused
+    beside the organisation's choice, the choice kept; each step fits a phone and passes axe."""
+    page = await new_page(browser, web_suite.url)
+    await page.set_viewport_size(PHONE)
+    await sign_in(page, "clerk-sports", "/staff/desk")
+    clerk = await api(page, "clerk-sports")
+    name = f"Impivaaran Salibandy {uuid.uuid4().hex[:6]} ry"
+    made = await page.request.post(
+        "/api/v1/organisations",
+        data={
+            "name": name,
+            "business_id": new_business_id(),
+            "customer_group": "association",
+            "billing_address": {"street": "Salitie 2", "postal_code": "20720", "city": "Turku"},
+        },
+        headers=clerk,
+    )
+    assert made.status == 201, await made.text()
+    org_id = (await made.json())["organisation_id"]
+
+    await visit(page, "/staff/desk")
+    await page.fill("#name", "Olli Organisaatio")
+    await page.fill("#phone", "040 222 3344")
+    await submit(page, page.locator("form[action='/staff/desk/customers'] button"))
+    day = today() + timedelta(days=random.randrange(20, 60))
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+
+    async def book(start: str, organisation: str | None) -> None:
+        await page.select_option("#resource_id", str(demo.RESOURCE_SPORTS_HALL))
+        await page.fill("#day", day.isoformat())
+        await page.fill("#start", start)
+        if organisation:
+            await page.select_option("#organisation_id", organisation)
+        await submit(page, page.locator("form[action='/staff/desk/bookings'] button"))
+        assert "order=" in page.url
+
+    await book("09:00", None)  # for the customer themself: not invoiced
+    await page.select_option("#invoice_to", org_id)
+    async with page.expect_navigation():
+        await page.click("form[action$='/invoice'] button")
+    summary = page.locator(".error-summary")
+    assert await summary.get_attribute("data-field") == "invoice_to"
+    assert await page.locator("#error-invoice_to", has_text="Yksityisasiakkaan").count() == 1
+    assert await page.input_value("#invoice_to") == org_id  # the choice kept
+    await fits(page, "invoice-refused")
+
+    customer_page = page.url.split("&order=")[0]
+    await visit(page, customer_page)
+    await page.select_option("#organisation_id", org_id)
+    await fits(page, "book-for-organisation")
+    await book("11:00", org_id)
+    assert await page.locator("[data-price='1800']").count() == 1  # the association's price
+    assert await page.input_value("#invoice_to") == org_id  # the one it was booked for
+    await fits(page, "organisation-order")
+    await submit(page, page.locator("form[action$='/invoice'] button"))
+    assert await page.locator("h1").inner_text() == "Tilaus laskutettu"
+    reference = await page.locator("[data-reference]").inner_text()
+    assert reference.strip().isdigit()
+    assert await page.locator("[data-due]").count() == 1
+    assert await page.locator("text=" + name).count() == 1
+    await fits(page, "invoiced")
+
+    await page.click("text=Avaa lasku")  # the invoice in finance's list of invoices
+    await page.wait_for_load_state()
+    assert await page.locator("[data-reference]").inner_text() == reference
     await page.context.close()

@@ -113,5 +113,6 @@ class Reservation:
     customer_group: str = ""
     organisation_id: uuid.UUID | None = None  # booked for an organisation (payment's)
     no_show: bool = False
+    kept_cents: int = 0  # a season occurrence cancelled late: what the policy keeps (billed)
     created_at: datetime | None = None
     events: list[str] = field(default_factory=list)

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from services.booking.domain.model import Reservation
 from services.booking.domain.slots import at_local
 from shared.contracts.common import Principal
 from shared.errors import ValidationFailed
@@ -158,3 +159,12 @@ def refund_cents(
     if now <= starts_at - timedelta(hours=free_cancel_hours):
         return paid_cents
     return paid_cents * late_refund_percent // 100
+
+
+def kept_by_policy(r: Reservation, refund: int, season: bool) -> int:
+    """What a cancelled season occurrence keeps of its price (billed with its month): the
+    part the policy does not give back; nothing for anything else (a cart order's refund
+    follows the cancellation event)."""
+    if not season or r.state != "confirmed":
+        return 0
+    return max(r.gross_cents - refund, 0)

@@ -1,7 +1,8 @@
 """`/api/v1/desk/...`: the service desk (issue 19). Staff find a customer (cart combines its
 own data with booking's), make a customer record for a phone booker, hold for a customer, put
-the reservation into their cart, check it out, take the payment at the desk (receipt) or make
-a payment link; `/api/v1/payment-links/{token}`: the customer's side of a link (no sign-in)."""
+the reservation into their cart, check it out, take the payment at the desk (receipt), invoice
+an organisation's order or make a payment link; `/api/v1/payment-links/{token}`: the
+customer's side of a link (no sign-in)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from services.gateway.routes.who import ANYONE, Who
 from shared.contracts import booking as b
 from shared.contracts import cart as c
 from shared.contracts import desk as d
+from shared.contracts import invoicing as i
 from shared.contracts import payment as p
 
 # Who works at the desk: staff and the departments' clerks (each service checks the
@@ -95,6 +97,17 @@ ROUTES: list[OperationRoute[Any, Any]] = [
         p.PaymentView,
         DESK,
         "Paid at the desk (cash or the register's card terminal): paid at once",
+        errors=(410,),
+    ),
+    OperationRoute(
+        "POST",
+        "/desk/orders/{order_id:uuid}/invoice",
+        "payment.v1.desk_invoice",
+        d.DeskInvoiceRequest,
+        i.InvoiceView,
+        DESK,
+        "Invoiced to the organisation the order was booked for (reference number, due date); "
+        "a private customer's order is refused naming organisation_id",
         errors=(410,),
     ),
     OperationRoute(

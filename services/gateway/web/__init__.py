@@ -104,12 +104,14 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 
 async def _same_origin(request: Request[Any, Any, Any]) -> None:
     """Forms are posted only from our own pages (with the SameSite=Lax session cookie, this
-    stops cross-site form posts)."""
-    if request.method != "POST":
-        return
-    origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise Forbidden("the form was posted from another site")
+    stops cross-site form posts); then whether the menu shows the invoices link."""
+    from services.gateway.web.contact_persons import note_contact_person
+
+    if request.method == "POST":
+        origin = request.headers.get("origin")
+        if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+            raise Forbidden("the form was posted from another site")
+    await note_contact_person(request)
 
 
 def web_router() -> Router:
@@ -120,6 +122,7 @@ def web_router() -> Router:
         clerk,
         contact,
         desk,
+        desk_invoice,
         insights,
         invoices,
         messages,
@@ -148,6 +151,7 @@ def web_router() -> Router:
             *waitlist.ROUTES,
             *contact.ROUTES,
             *desk.ROUTES,
+            *desk_invoice.ROUTES,
             *messages.ROUTES,
             *webhooks.ROUTES,
             *organisations.ROUTES,

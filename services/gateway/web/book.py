@@ -98,7 +98,7 @@ async def book_summary(
             raise
         return back
     resource = await _resource_summary(request, resource_id, _week_start(start.date().isoformat()))
-    organisations = await _my_organisations(request) if count == 1 else []
+    organisations = await _my_organisations(request)
     return page(
         request,
         "book_summary.html",
@@ -155,6 +155,7 @@ async def hold(request: Req) -> Redirect:
                 book_free=True,
                 idempotency_key=key,
                 contact=contact,
+                organisation_id=form.get("organisation_id") or None,  # booking checks it
             )
         else:
             item = {"resource_id": resource_id, "starts_at": start, "ends_at": end}

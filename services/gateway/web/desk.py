@@ -18,6 +18,7 @@ from litestar.response import Redirect
 from services.gateway.auth import allow
 from services.gateway.routes.replies import absolute_url
 from services.gateway.web.clerk import resources_of
+from services.gateway.web.desk_invoice import booked_for, desk_organisations
 from services.gateway.web.forms import read_form
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, page, today
@@ -85,6 +86,8 @@ async def desk(
         resources = await resources_of(request)
     if order:
         chosen_order = await fetch(request, "get_order", ct.OrderView, order_id=order)
+    awaiting = chosen_order is not None and chosen_order.state == "awaiting_payment"
+    organisations = await desk_organisations(request) if customer or awaiting else []
     return page(
         request,
         "staff/desk.html",
@@ -95,6 +98,8 @@ async def desk(
         customer_name=name,
         resources=resources,
         order=chosen_order,
+        organisations=organisations,
+        invoice_to=booked_for(chosen_order),
         refund=int(refund) if refund.isdigit() else None,
         day=today().isoformat(),
         key=new_key(),
@@ -163,6 +168,7 @@ async def book_for(request: Req) -> Redirect:
             ],
             contact=contact,
             home_municipality="853" if form.get("resident") else None,
+            organisation_id=str(form.get("organisation_id") or "") or None,  # booking checks it
             idempotency_key=f"{key}-hold",
         )
         [reservation] = held.reservations

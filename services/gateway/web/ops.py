@@ -120,6 +120,7 @@ OPS: dict[str, Op[Any]] = {
     "desk_add_reservation": Op("cart.v1.desk_add_reservation", ct.CartView),
     "desk_checkout": Op("cart.v1.desk_checkout", ct.OrderView),
     "desk_pay": Op("payment.v1.desk_pay", pm.PaymentView),
+    "desk_invoice": Op("payment.v1.desk_invoice", inv.InvoiceView),
     "desk_receipt": Op("payment.v1.desk_receipt", dk.DeskReceipt),
     "create_payment_link": Op("payment.v1.create_payment_link", dk.PaymentLink),
     "payment_link": Op("payment.v1.payment_link", dk.PaymentLinkView),

@@ -202,6 +202,7 @@ def page(
         "state": lambda value: i18n.t(lang, f"state_{value}") if value else "",
         "merchant_name": lambda mid: i18n.t(lang, f"merchant_{mid}") if mid else "",
         "principal": principal,
+        "contact_person": bool(request.state.get("contact_person")),  # web/contact_persons.py
         "here": here,
         "here_quoted": quote(here, safe=""),
         "notice": request.query_params.get("done"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,7 +18,7 @@ from stdnum.exceptions import ValidationError
 from stdnum.fi import ytunnus
 
 from shared.contracts.invoicing import InvoiceLine, InvoicePaymentRow
-from shared.errors import ValidationFailed
+from shared.errors import Forbidden, ValidationFailed
 
 _WEIGHTS = (7, 3, 1)
 # Invoice references: this prefix + the invoice number + the check digit (order references
@@ -33,6 +34,29 @@ def business_id(value: str, field: str = "business_id") -> str:
         raise ValidationFailed(
             f"not a valid Finnish business ID (Y-tunnus): {exc}", field=field
         ) from None
+
+
+def check_invoiceable_at_desk(
+    booked_for: Iterable[uuid.UUID | None], organisation_id: uuid.UUID
+) -> None:
+    """At the service desk an order is invoiced to an organisation only when every line of
+    it was booked (and priced) for that organisation: a private customer pays at the desk or
+    by a payment link (`validation_failed`), another organisation's order is invoiced to that
+    one (`forbidden`); both name `organisation_id`."""
+    found = list(booked_for)
+    if not found or None in found:
+        raise ValidationFailed(
+            "the order was booked for a private customer: only an order booked for an "
+            "organisation is invoiced (take the payment at the desk or send a payment link)",
+            field="organisation_id",
+            reason="private_customer",
+        )
+    if any(org != organisation_id for org in found):
+        raise Forbidden(
+            "the order was booked for another organisation (and priced for it): invoice it "
+            "to that one",
+            field="organisation_id",
+        )
 
 
 def check_digit(base: str) -> int:

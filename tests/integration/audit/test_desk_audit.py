@@ -14,6 +14,7 @@ from tests.integration.audit.conftest import hosted_audit, patient_client
 from tests.integration.gateway.conftest import bearer
 from tests.integration.gateway.services import real_services
 from tests.integration.gateway.test_booking_routes import free_slot
+from tests.integration.gateway.test_season_routes import ORGANISATION
 
 pytestmark = pytest.mark.timeout(180)
 # Actions whose request names the customer (payments name the order, whose customer it is).
@@ -52,6 +53,12 @@ async def test_every_desk_mutation_leaves_an_audit_entry(
         )
         customer = made["customer"]
         resource_id, slot = await free_slot(client)
+        free = await client.get(
+            f"/api/v1/resources/{resource_id}/availability",
+            params={"first": slot["starts_at"][:10], "last": slot["starts_at"][:10]},
+        )
+        org_slot = free.json()["slots"][-1]  # another free time that day
+        assert org_slot["starts_at"] != slot["starts_at"]
         item = {
             "resource_id": resource_id,
             "starts_at": slot["starts_at"],
@@ -79,6 +86,15 @@ async def test_every_desk_mutation_leaves_an_audit_entry(
             "payment.v1.create_payment_link",
             "change",
         )
+        organisation = await client.post("/api/v1/organisations", json=ORGANISATION, headers=clerk)
+        assert organisation.status_code == 201, organisation.text
+        org_id = organisation.json()["organisation_id"]
+        await post(  # a private customer's order is not invoiced: refused, and recorded
+            f"/api/v1/desk/orders/{order['order_id']}/invoice",
+            {"organisation_id": org_id},
+            "payment.v1.desk_invoice",
+            "refused",
+        )
         await post(
             f"/api/v1/desk/orders/{order['order_id']}/payments",
             {"register_id": "KASSA-7", "method": "cash"},
@@ -91,6 +107,30 @@ async def test_every_desk_mutation_leaves_an_audit_entry(
             "payment.v1.desk_pay",
             "refused",
         )
+        # Booked for the organisation at the desk and invoiced to it: the clerk's change.
+        org_item = item | {"starts_at": org_slot["starts_at"], "ends_at": org_slot["ends_at"]}
+        org_held = await post(
+            "/api/v1/desk/holds",
+            {"customer": customer, "items": [org_item], "organisation_id": org_id},
+            "booking.v1.desk_hold",
+            "change",
+        )
+        await post(
+            "/api/v1/desk/cart-reservations",
+            {"customer": customer, "reservation_id": org_held["reservations"][0]["reservation_id"]},
+            "cart.v1.desk_add_reservation",
+            "change",
+        )
+        org_order = await post(
+            "/api/v1/desk/orders", {"customer": customer}, "cart.v1.desk_checkout", "change"
+        )
+        invoice = await post(
+            f"/api/v1/desk/orders/{org_order['order_id']}/invoice",
+            {"organisation_id": org_id},
+            "payment.v1.desk_invoice",
+            "change",
+        )
+        assert invoice["reference_number"]
         search = await client.get(
             "/api/v1/desk/customers", params={"q": "aune@example.fi"}, headers=clerk
         )

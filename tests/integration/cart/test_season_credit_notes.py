@@ -6,7 +6,9 @@ of that month: payment credits exactly that occurrence once (a credit note namin
 invoice, an ERP row `credit_note`), also when the cancellation reaches it again. An occurrence
 of a month not invoiced yet needs no credit note: the month's invoice leaves it out. Cart,
 which never had the season's "order", hears the invoice's payment and credit and passes over
-them without a warning.
+them without a warning. An occurrence its organisation cancels is credited by the resource's
+cancellation policy: in full before the free cancellation period ends, then its late share
+(and in a month not invoiced yet, the part kept is billed with the month).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from shared.contracts.booking import (
     ReservationCancelled,
     ReservationView,
 )
+from shared.contracts.common import Principal
 from shared.contracts.invoicing import InvoiceView
 from shared.contracts.payment import ErpExport, ErpExportRequest
 from shared.contracts.season import ApplySeasonRequest, InvoiceSeasonMonthRequest, SeasonRef
@@ -203,3 +206,98 @@ async def test_an_occurrence_cancelled_while_its_month_is_invoiced_is_not_billed
     assert invoice.amount_cents == HOUR_CENTS * (len(in_first) - 1)
     await hear_cancelled(suite, late, season.season_id)  # heard again: nothing to credit
     assert [i.kind for i in await suite.invoices(CLERK)] == ["invoice"]
+
+
+async def cancel_as(suite: Suite, who: Principal, reservation_id: uuid.UUID) -> int:
+    req = CancelRequest(reservation_id=reservation_id, reason="ei vuoroa tällä viikolla")
+    reply: CancelReply = await suite.call("booking.v1.cancel", req, CancelReply, who)
+    return reply.refund_cents
+
+
+async def policy(suite: Suite, free_cancel_hours: int) -> None:
+    """The sports hall's free cancellation period (its late refund stays 50 %)."""
+    await suite.payment_pool.execute(
+        "UPDATE booking.resources SET free_cancel_hours = $2, late_refund_percent = 50"
+        " WHERE id = $1",
+        booking_demo.RESOURCE_SPORTS_HALL,
+        free_cancel_hours,
+    )
+
+
+async def test_an_occurrence_the_organisation_cancels_late_is_credited_by_the_policy(
+    suite: Suite,
+) -> None:
+    """Before the free cancellation period ends the whole price comes back; after it only the
+    policy's 50 %: in an invoiced month as the credit note, in a month not invoiced yet as
+    the kept half billed with the month (an early one left out)."""
+    s = suite
+    contact = resident()
+    season = await approved_season(s, contact.subject)
+    first, last = season_months()
+    in_first = [
+        r for r in season.reservations if r.starts_at.astimezone(HELSINKI).month == first.month
+    ]
+    in_second = [r for r in season.reservations if r not in in_first]
+    invoice = await s.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=f"{first:%Y-%m}"),
+        InvoiceView,
+        CLERK,
+    )
+
+    # Early (the occurrences are weeks ahead; 24 h free): all of it credited.
+    assert await cancel_as(s, contact, in_first[0].reservation_id) == HOUR_CENTS
+    credit, _ = await s.credited()
+    assert credit.amount_cents == -HOUR_CENTS
+    assert await cancel_as(s, contact, in_second[0].reservation_id) == HOUR_CENTS
+
+    # Late (a free period longer than the weeks left): half back, half kept.
+    await policy(s, 24 * 200)
+    assert await cancel_as(s, contact, in_first[1].reservation_id) == HOUR_CENTS // 2
+    assert await cancel_as(s, contact, in_second[1].reservation_id) == HOUR_CENTS // 2
+
+    notes: list[InvoiceView] = []
+
+    async def two_credits() -> bool:
+        notes[:] = [i for i in await s.invoices(CLERK) if i.kind == "credit_note"]
+        return len(notes) == 2
+
+    await eventually(two_credits)
+    late = next(n for n in notes if n.lines[0].line_id == in_first[1].reservation_id)
+    assert late.amount_cents == -(HOUR_CENTS // 2)
+    assert late.credits == invoice.invoice_id
+    (original,) = [i for i in await s.invoices(CLERK) if i.kind == "invoice"]
+    assert original.open_cents == invoice.amount_cents - HOUR_CENTS - HOUR_CENTS // 2
+
+    second = await s.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=f"{last:%Y-%m}"),
+        InvoiceView,
+        CLERK,
+    )
+    billed = {x.line_id: x.gross_cents for x in second.lines}
+    assert in_second[0].reservation_id not in billed  # cancelled early: not billed
+    assert billed[in_second[1].reservation_id] == HOUR_CENTS // 2  # late: the kept half
+    kept_line = next(x for x in second.lines if x.line_id == in_second[1].reservation_id)
+    assert "peruttu myöhään" in kept_line.description
+    assert kept_line.vat_cents + kept_line.net_cents == HOUR_CENTS // 2
+    assert second.amount_cents == HOUR_CENTS * (len(in_second) - 2) + HOUR_CENTS // 2
+
+
+async def test_staff_cancelling_an_occurrence_late_credits_it_in_full(suite: Suite) -> None:
+    s = suite
+    season = await approved_season(s, resident().subject)
+    first, _ = season_months()
+    in_first = [
+        r for r in season.reservations if r.starts_at.astimezone(HELSINKI).month == first.month
+    ]
+    await s.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=f"{first:%Y-%m}"),
+        InvoiceView,
+        CLERK,
+    )
+    await policy(s, 24 * 200)  # late for the organisation; staff give all of it back
+    await cancel(s, in_first[0].reservation_id)
+    credit, _ = await s.credited()
+    assert credit.amount_cents == -HOUR_CENTS

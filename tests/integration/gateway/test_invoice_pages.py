@@ -3,7 +3,8 @@ services: staff create and change an organisation on the form, each bad field an
 it (in the page's language, input kept, nothing saved); finance lists invoices (open, paid,
 overdue), opens one (lines with VAT, reference, due date), imports the bank's file (a wrong
 amount shown as an anomaly, a bad file on the form) and credits lines after a confirmation; a
-contact person sees their organisation's invoices, another resident does not."""
+contact person sees their organisation's invoices (the menu links to them), another resident
+does not (no link in the menu; the page refuses them)."""
 
 # ruff: noqa: F811 - the fixtures are imported from the desk and invoicing route tests
 
@@ -403,6 +404,9 @@ async def test_a_contact_person_sees_their_organisations_invoices(suite: Gateway
     assert (await client.get("/finance/invoices")).status_code == 403
 
     await sign_in(client, "resident-kaarina")
+    home = await client.get("/", params={"lang": "en"})
+    assert 'href="/reservations"' in home.text  # the resident's menu, without the invoices
+    assert 'href="/invoices"' not in home.text  # nobody's contact person
     theirs = await client.get("/invoices", params={"lang": "en"})
     assert "not a contact person of any organisation" in theirs.text
     assert invoice["reference_number"] not in theirs.text

@@ -1,7 +1,8 @@
 """Booking for an organisation on the booking summary page (issue 19), with the real booking,
 cart and payment services: a contact person chooses the organisation in "Book for" and the
 hold in their cart is priced by its customer group; someone else's choice of it is answered
-on the summary naming the field, nothing held; a resident of no organisation sees no choice."""
+on the summary naming the field, nothing held; a resident of no organisation sees no choice.
+A weekly series chosen for the organisation is priced by its group too."""
 
 from __future__ import annotations
 
@@ -90,3 +91,28 @@ async def test_a_contact_person_books_for_the_organisation_on_the_summary_page(
     assert booked.headers["location"].startswith("/cart")
     lines = (await client.get("/api/v1/cart", headers=contact)).json()["lines"]
     assert [line["gross_cents"] for line in lines] == [1800]  # the association's price
+
+
+async def test_a_weekly_series_booked_for_the_organisation_on_the_summary_is_priced_by_its_group(
+    suite: GatewayClient,
+) -> None:
+    client, org_id, at = suite, await an_association(suite), slot(13, 10)
+    contact = await bearer(client, "resident-turku")
+    summary = await client.get(
+        "/book",
+        params={
+            "resource_id": str(demo.RESOURCE_SPORTS_HALL),
+            "slot": at,
+            "repeat": "3",
+            "lang": "en",
+        },
+        headers=contact,
+    )
+    assert summary.status_code == 200, summary.text
+    assert f'<option value="{org_id}">{ORGANISATION["name"]}</option>' in summary.text
+    booked = await client.post(
+        "/holds", data=confirm(at, repeat="3", organisation_id=org_id), headers=contact
+    )
+    assert booked.status_code == 303, booked.text
+    lines = (await client.get("/api/v1/cart", headers=contact)).json()["lines"]
+    assert [line["gross_cents"] for line in lines] == [1800] * 3  # each at the association's

@@ -12,6 +12,7 @@ from services.payment.domain.invoices import (
     Split,
     business_id,
     check_digit,
+    check_invoiceable_at_desk,
     credit_lines,
     due_date,
     erp_kind,
@@ -21,8 +22,10 @@ from services.payment.domain.invoices import (
     parse_payment_file,
     reference_number,
 )
+from services.payment.invoicing import billed_lines
 from shared.contracts.invoicing import InvoiceLine
-from shared.errors import ValidationFailed
+from shared.errors import Forbidden, ValidationFailed
+from tests.unit.payment.test_domain import line
 
 
 # Reference numbers given as valid examples (1232, 1234561, 12345672 in the Finnish banks'
@@ -133,3 +136,30 @@ def test_the_invoice_is_always_built_but_never_the_online_provider() -> None:
     assert set(built) == {"local", "invoice", "desk"}
     with pytest.raises(ValueError, match="not an online payment provider"):
         build_providers(PaymentSettings(provider="invoice"), None, production=False)  # type: ignore[arg-type]
+
+
+def test_the_desk_invoices_only_an_order_booked_wholly_for_the_organisation() -> None:
+    org, other = uuid.uuid4(), uuid.uuid4()
+    check_invoiceable_at_desk([org, org], org)
+    for private in ([None], [org, None], []):  # a private customer's line, or nothing
+        with pytest.raises(ValidationFailed) as refused:
+            check_invoiceable_at_desk(private, org)
+        assert refused.value.field == "organisation_id"
+        assert refused.value.details["reason"] == "private_customer"
+    with pytest.raises(Forbidden) as elsewhere:
+        check_invoiceable_at_desk([other], org)
+    assert elsewhere.value.field == "organisation_id"
+
+
+def test_a_season_month_bills_what_late_cancellations_keep() -> None:
+    confirmed, early, late, listed_kept = (line(1800, 214) for _ in range(4))
+    gone = {early.line_id: 0, late.line_id: 900, listed_kept.line_id: 900}
+    kept = frozenset({listed_kept.line_id})  # booking listed it for the kept part already
+    billed = billed_lines([confirmed, early, late, listed_kept], gone, kept)
+    assert [(x.line_id, x.gross_cents) for x in billed] == [
+        (confirmed.line_id, 1800),  # billed in full
+        (late.line_id, 900),  # heard cancelled late since booking listed it: the kept half
+        (listed_kept.line_id, 1800),  # as booking listed it
+    ]  # the early one left out
+    half = billed[1]
+    assert (half.vat_cents, half.net_cents) == (107, 793)  # VAT in the line's proportion
