@@ -4,6 +4,8 @@ residents and anonymous callers are refused; bad input names the field."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -54,9 +56,10 @@ async def gateway(
             await receiver.stop()
 
 
-@pytest.mark.skip(
+@pytest.mark.skipif(
+    not os.environ.get("RUN_WEBHOOK_GATEWAY_TEST"),
     reason="in the full suite (not alone, not with the notify files) its first delivery never "
-    "comes; under investigation (issue 18). test_webhooks.py covers delivery, log and replay"
+    "comes; under investigation (issue 18). test_webhooks.py covers delivery, log and replay",
 )
 async def test_the_departments_clerk_subscribes_reads_the_log_and_replays(gateway: Gateway) -> None:
     client, hook = gateway.client, gateway.receiver
@@ -80,7 +83,19 @@ async def test_the_departments_clerk_subscribes_reads_the_log_and_replays(gatewa
     # In the full suite (not alone, not with the notify files) the first delivery has waited
     # 30 s, as long as a delivery's claim lasts (NOTIFY_WEBHOOK_CLAIM_S): something else in the
     # process seems to claim it once; the delivery must still come once the claim lapses.
-    await eventually(lambda: len(hook.accepted) == 1, timeout=50)
+    try:
+        await eventually(lambda: len(hook.accepted) == 1, timeout=50)
+    except TimeoutError:
+        rows = await gateway.pool.fetch(
+            """SELECT state, attempts, claimed_until, next_attempt_at, last_status, last_error,
+                      now() AS db_now FROM webhook_deliveries"""
+        )
+        seen = [(r.answered, len(r.body)) for r in hook.received]
+        loops = [t for t in asyncio.all_tasks() if "WebhookSender" in repr(t.get_coro())]
+        raise AssertionError(
+            f"no delivery: rows {[dict(r) for r in rows]}, received {seen}, "
+            f"started {hook.started}, delivery loops in this process {len(loops)}"
+        ) from None
     Webhook(secret).verify(hook.accepted[0].body, hook.accepted[0].headers)  # type: ignore[no-untyped-call]
 
     log = await client.get(f"{SUBSCRIPTIONS}/{sid}/deliveries", headers=clerk)
