@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.booking import demo
 from services.gateway.web.render import today
@@ -17,6 +18,8 @@ from tests.browser.test_invoice_pages import api, new_business_id
 from tests.browser.test_journey import submit, visit
 from tests.browser.test_phone import PHONE, SMALL_TARGETS
 from tests.e2e.conftest import Suite
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 async def fits(page: Any, name: str) -> None:
@@ -141,8 +144,20 @@ async def test_clerk_books_for_an_organisation_and_invoices_it_on_a_phone(
     await visit(page, customer_page)
     await page.select_option("#organisation_id", org_id)
     await fits(page, "book-for-organisation")
+    # The association's hourly price now (test_journey's clerk may have changed the demo's).
+    starts = datetime.combine(day, time(11), HELSINKI)
+    quoted = await page.request.post(
+        f"/api/v1/resources/{demo.RESOURCE_SPORTS_HALL}/quote",
+        data={
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=1)).isoformat(),
+            "customer_group": "association",
+        },
+    )
+    assert quoted.status == 200, await quoted.text()
+    association_cents = (await quoted.json())["gross_cents"]
     await book("11:00", org_id)
-    assert await page.locator("[data-price='1800']").count() == 1  # the association's price
+    assert await page.locator(f"[data-price='{association_cents}']").count() == 1
     assert await page.input_value("#invoice_to") == org_id  # the one it was booked for
     await fits(page, "organisation-order")
     await submit(page, page.locator("form[action$='/invoice'] button"))
