@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.notify import reminders, store
-from services.notify.domain.model import email_skip_reason
-from services.notify.orders import ORDER_EVENTS, on_order_event
+from services.notify import reminders
+from services.notify.orders import ORDER_EVENTS, on_order_event, tell
 from services.notify.sms.messages import add_sms
 from shared.contracts import booking as b
 from shared.events import Consumer
@@ -42,51 +41,27 @@ async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) ->
         return
     if isinstance(event, b.ReservationCancelled) and event.state != "cancelled":
         return  # a hold released (by its resident or a cancelled order): nothing was booked
-    recipient = await store.recipient(conn, event.customer)
-    skipped = email_skip_reason(kind, recipient)
-    await store.add_message(
-        conn,
-        event_id=event.event_id,
-        customer=event.customer,
-        channel="email",
-        kind=kind,
-        merchant_id=event.merchant_id,
-        locale=recipient.locale if recipient else "fi",
-        address=recipient.email if recipient and not skipped else None,
-        data=reservation_data(event),
-        skipped=skipped,
-    )
+    data = reservation_data(event)
+    recipient = await tell(conn, event.event_id, event.customer, kind, event.merchant_id, data)
     await add_sms(
         conn, event_id=event.event_id, kind=kind, customer=event.customer,
-        merchant_id=event.merchant_id, recipient=recipient, data=reservation_data(event),
+        merchant_id=event.merchant_id, recipient=recipient, data=data,
     )  # fmt: skip
     await reminders.on_reservation(conn, event)
 
 
 async def on_waitlist_offer(conn: asyncpg.Connection, event: b.WaitlistOffered) -> None:
     """A freed time held for the first one waiting: one e-mail with the way to pay for it."""
-    kind = "waitlist_offered"
-    recipient = await store.recipient(conn, event.customer)
-    skipped = email_skip_reason(kind, recipient)
-    await store.add_message(
-        conn,
-        event_id=event.event_id,
-        customer=event.customer,
-        channel="email",
-        kind=kind,
-        merchant_id=event.merchant_id,
-        locale=recipient.locale if recipient else "fi",
-        address=recipient.email if recipient and not skipped else None,
-        data={
-            "reservation_id": str(event.reservation_id),
-            "resource_id": str(event.resource_id),
-            "starts_at": event.starts_at.isoformat(),
-            "ends_at": event.ends_at.isoformat(),
-            "expires_at": event.expires_at.isoformat(),
-            "gross_cents": event.gross_cents,
-        },
-        skipped=skipped,
-    )
+    data: dict[str, object] = {
+        "reservation_id": str(event.reservation_id),
+        "resource_id": str(event.resource_id),
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "expires_at": event.expires_at.isoformat(),
+        "gross_cents": event.gross_cents,
+    }
+    merchant = event.merchant_id
+    await tell(conn, event.event_id, event.customer, "waitlist_offered", merchant, data)
 
 
 def consumers() -> list[Consumer]:
