@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.notify import webhook_metrics
 from services.notify.consumers import consumers
+from services.notify.desk_contacts import DeskContacts
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
@@ -71,7 +72,7 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         operations=operations(Notifications(infra.pool))
         + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours))
         + webhook_operations(webhooks),
-        consumers=[*consumers(), webhook_consumer()],
+        consumers=[*consumers(DeskContacts(infra.requester)), webhook_consumer()],
         background=[email.run, sms.run, reminders.run, WebhookSender(infra.pool, settings).run],
         retention=[FINISHED_REMINDERS, DEV_SMS, WEBHOOK_DELIVERIES],
         metrics=[webhook_metrics.collector(infra.pool)],

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncpg
 
 from services.notify import reminders
-from services.notify.orders import ORDER_EVENTS, on_order_event, tell
+from services.notify.orders import ORDER_EVENTS, ContactLookup, on_order_event, tell
 from services.notify.sms.messages import add_sms
 from shared.contracts import booking as b
+from shared.contracts.common import Event
 from shared.events import Consumer
 
 RESERVATION_KINDS: dict[type[b.ReservationEvent], str] = {
@@ -64,7 +65,12 @@ async def on_waitlist_offer(conn: asyncpg.Connection, event: b.WaitlistOffered) 
     await tell(conn, event.event_id, event.customer, "waitlist_offered", merchant, data)
 
 
-def consumers() -> list[Consumer]:
+def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
+    """`desk`: the address of a service-desk customer for their receipt (desk_contacts.py)."""
+
+    async def on_order(conn: asyncpg.Connection, event: Event) -> None:
+        await on_order_event(conn, event, desk)
+
     return [
         # From the consumer's creation on: a new deployment must not mail residents about
         # every reservation still in the stream (a restart resumes where the durable was).
@@ -85,7 +91,7 @@ def consumers() -> list[Consumer]:
         Consumer(
             "notify-orders",
             [t.subject for t in ORDER_EVENTS],
-            on_order_event,
+            on_order,
             deliver_new_only=True,
         ),
     ]

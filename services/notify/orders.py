@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,9 @@ from shared.contracts.common import Event
 log = logging.getLogger(__name__)
 # How long before an unpaid order's payment window closes its buyer is reminded to pay.
 PAYMENT_DUE_BEFORE = timedelta(minutes=10)
+
+# Who a customer notify has no contact of is (a desk customer: cart knows them).
+ContactLookup = Callable[[str], Awaitable[Recipient | None]]
 
 ORDER_EVENTS: tuple[type[Event], ...] = (
     c.OrderCreated,
@@ -69,11 +73,15 @@ async def tell(
     merchant_id: str,
     data: dict[str, Any],
     not_before: datetime | None = None,
+    elsewhere: ContactLookup | None = None,
 ) -> Recipient | None:
     """Record the e-mail of `kind` to `customer` (or, without an address, why not), to go at
     once or at `not_before`, as the message of the event `event_id` (a redelivery records
-    nothing more). The recipient as notify knows them (None: unknown), for an SMS beside it."""
+    nothing more). The recipient as notify knows them (None: unknown), for an SMS beside it;
+    `elsewhere` asks another service for one notify has no contact of (a desk customer)."""
     recipient = await store.recipient(conn, customer)
+    if recipient is None and elsewhere is not None:
+        recipient = await elsewhere(customer)
     skipped = email_skip_reason(kind, recipient)
     await store.add_message(
         conn,
@@ -137,7 +145,11 @@ async def call_off_payment_due(conn: asyncpg.Connection, order_id: uuid.UUID) ->
     )
 
 
-async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
+async def on_order_event(
+    conn: asyncpg.Connection, event: Event, desk: ContactLookup | None = None
+) -> None:
+    """`desk` finds the address of a service-desk customer for the order-paid mail (their
+    receipt, issue 19): paid at the desk or online, the one mail of the one event."""
     if isinstance(event, c.OrderCreated | c.OrderPaid):
         await order_store.remember(
             conn, event.order_id, event.order_number, event.customer, event.lines
@@ -148,9 +160,8 @@ async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
         await call_off_payment_due(conn, event.order_id)
     if isinstance(event, c.OrderPaid):
         merchant = one_merchant([line.merchant_id for line in event.lines])
-        await tell(
-            conn, event.event_id, event.customer, "order_paid", merchant, receipt_data(event)
-        )
+        data = receipt_data(event)
+        await tell(conn, event.event_id, event.customer, "order_paid", merchant, data, None, desk)
     elif isinstance(event, p.PaymentRefunded):
         await on_refund(conn, event)
     elif isinstance(event, c.LibraryPaymentRecorded):
