@@ -72,6 +72,7 @@ def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
         await on_order_event(conn, event, desk)
 
     return [
+        # Each fetched batch in one transaction, a savepoint per event (shared/events.py).
         # From the consumer's creation on: a new deployment must not mail residents about
         # every reservation still in the stream (a restart resumes where the durable was).
         Consumer(
@@ -79,12 +80,14 @@ def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
             [t.subject for t in RESERVATION_KINDS],
             on_reservation,
             deliver_new_only=True,
+            one_transaction=True,
         ),
         Consumer(
             "notify-waitlist",
             [b.WaitlistOffered.subject],
             on_waitlist_offer,
             deliver_new_only=True,
+            one_transaction=True,
         ),
         # Orders: paid (with the receipt), refunded, library payment recorded, GIS file
         # ready (orders.py); one consumer, so an order is known before its refund.
@@ -93,5 +96,6 @@ def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
             [t.subject for t in ORDER_EVENTS],
             on_order,
             deliver_new_only=True,
+            one_transaction=True,
         ),
     ]
