@@ -54,6 +54,7 @@ CONTRACT = ServiceContract(
         # the service desk (issue 19)
         "desk_search": (d.DeskSearchRequest, d.DeskSearchReply),
         "desk_customer_create": (d.DeskCustomerCreate, d.DeskCustomer),
+        "desk_customer": (d.DeskCustomerRequest, d.DeskCustomer),
         "desk_add_reservation": (d.DeskAddReservationRequest, c.CartView),
         "desk_checkout": (d.DeskCheckoutRequest, c.OrderView),
         # residents' data rights (GDPR): internal, the audit service's only
@@ -79,6 +80,7 @@ READS: frozenset[str] = frozenset(
         "library_registrations",
         "registration_log",
         "desk_search",
+        "desk_customer",
     }
 )
 # Operations that only show data (the audit trail records a staff member's call as a view).
@@ -125,6 +127,7 @@ def operations(s: CartServices) -> list[Operation[Any]]:
             "registration_log": s.library.registration_log,
             "desk_search": desk.search,
             "desk_customer_create": desk.create_customer,
+            "desk_customer": desk.customer,
             "desk_add_reservation": desk.add_reservation,
             "desk_checkout": desk.checkout,
             "personal_data": personal.personal_data,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.notify import webhook_metrics
 from services.notify.consumers import consumers
+from services.notify.desk_contacts import DeskContacts
 from services.notify.details import BookingDetails
 from services.notify.handlers import operations
 from services.notify.mailer import Mailer, SmtpConfig
@@ -15,11 +16,11 @@ from services.notify.reminder_handlers import ReminderSettings
 from services.notify.reminder_handlers import operations as reminder_operations
 from services.notify.reminders import DEV_SMS, FINISHED_REMINDERS, Reminders
 from services.notify.render import Writer
-from services.notify.sender import EmailSender
+from services.notify.sender import EmailTransport, MessageSender
 from services.notify.service import Notifications
 from services.notify.settings import NotifySettings
 from services.notify.sms.providers import provider_for
-from services.notify.sms.sender import SmsSender
+from services.notify.sms.sender import SmsTransport
 from services.notify.texts import load
 from services.notify.webhook_handlers import webhook_operations
 from services.notify.webhook_sender import WebhookSender
@@ -49,7 +50,7 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
     settings.retry_delays()  # a wrong NOTIFY_RETRY_DELAYS_S stops the start, naming it
     writer, translations = Writer(gateway_url()), load()
     details = BookingDetails(infra.requester, settings.details_ttl_s)
-    email = EmailSender(
+    mails = EmailTransport(
         infra.pool,
         Mailer(smtp_config(settings)),
         writer,
@@ -58,7 +59,11 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         settings,
         order_mails=OrderMails(writer, translations, infra.requester),
     )
-    sms = SmsSender(infra.pool, provider_for(settings, infra.pool), details, translations, settings)
+    texts = SmsTransport(
+        provider_for(settings, infra.pool), details, translations, settings.sms_sender
+    )
+    email = MessageSender(infra.pool, mails, settings)
+    sms = MessageSender(infra.pool, texts, settings)
     reminders = Reminders(infra.pool, settings.reminder_hours, settings.reminder_interval_s)
     webhooks = Webhooks(infra.pool, allow_insecure=settings.webhook_insecure(infra.settings.env))
     return ServiceDefinition(
@@ -67,7 +72,7 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
         operations=operations(Notifications(infra.pool))
         + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours))
         + webhook_operations(webhooks),
-        consumers=[*consumers(), webhook_consumer()],
+        consumers=[*consumers(DeskContacts(infra.requester)), webhook_consumer()],
         background=[email.run, sms.run, reminders.run, WebhookSender(infra.pool, settings).run],
         retention=[FINISHED_REMINDERS, DEV_SMS, WEBHOOK_DELIVERIES],
         metrics=[webhook_metrics.collector(infra.pool)],

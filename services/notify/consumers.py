@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.notify import reminders, store
-from services.notify.domain.model import email_skip_reason
-from services.notify.orders import ORDER_EVENTS, on_order_event
+from services.notify import reminders
+from services.notify.orders import ORDER_EVENTS, ContactLookup, on_order_event, tell
 from services.notify.sms.messages import add_sms
 from shared.contracts import booking as b
+from shared.contracts.common import Event
 from shared.events import Consumer
 
 RESERVATION_KINDS: dict[type[b.ReservationEvent], str] = {
@@ -42,55 +42,37 @@ async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) ->
         return
     if isinstance(event, b.ReservationCancelled) and event.state != "cancelled":
         return  # a hold released (by its resident or a cancelled order): nothing was booked
-    recipient = await store.recipient(conn, event.customer)
-    skipped = email_skip_reason(kind, recipient)
-    await store.add_message(
-        conn,
-        event_id=event.event_id,
-        customer=event.customer,
-        channel="email",
-        kind=kind,
-        merchant_id=event.merchant_id,
-        locale=recipient.locale if recipient else "fi",
-        address=recipient.email if recipient and not skipped else None,
-        data=reservation_data(event),
-        skipped=skipped,
-    )
+    data = reservation_data(event)
+    recipient = await tell(conn, event.event_id, event.customer, kind, event.merchant_id, data)
     await add_sms(
         conn, event_id=event.event_id, kind=kind, customer=event.customer,
-        merchant_id=event.merchant_id, recipient=recipient, data=reservation_data(event),
+        merchant_id=event.merchant_id, recipient=recipient, data=data,
     )  # fmt: skip
     await reminders.on_reservation(conn, event)
 
 
 async def on_waitlist_offer(conn: asyncpg.Connection, event: b.WaitlistOffered) -> None:
     """A freed time held for the first one waiting: one e-mail with the way to pay for it."""
-    kind = "waitlist_offered"
-    recipient = await store.recipient(conn, event.customer)
-    skipped = email_skip_reason(kind, recipient)
-    await store.add_message(
-        conn,
-        event_id=event.event_id,
-        customer=event.customer,
-        channel="email",
-        kind=kind,
-        merchant_id=event.merchant_id,
-        locale=recipient.locale if recipient else "fi",
-        address=recipient.email if recipient and not skipped else None,
-        data={
-            "reservation_id": str(event.reservation_id),
-            "resource_id": str(event.resource_id),
-            "starts_at": event.starts_at.isoformat(),
-            "ends_at": event.ends_at.isoformat(),
-            "expires_at": event.expires_at.isoformat(),
-            "gross_cents": event.gross_cents,
-        },
-        skipped=skipped,
-    )
+    data: dict[str, object] = {
+        "reservation_id": str(event.reservation_id),
+        "resource_id": str(event.resource_id),
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "expires_at": event.expires_at.isoformat(),
+        "gross_cents": event.gross_cents,
+    }
+    merchant = event.merchant_id
+    await tell(conn, event.event_id, event.customer, "waitlist_offered", merchant, data)
 
 
-def consumers() -> list[Consumer]:
+def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
+    """`desk`: the address of a service-desk customer for their receipt (desk_contacts.py)."""
+
+    async def on_order(conn: asyncpg.Connection, event: Event) -> None:
+        await on_order_event(conn, event, desk)
+
     return [
+        # Each fetched batch in one transaction, a savepoint per event (shared/events.py).
         # From the consumer's creation on: a new deployment must not mail residents about
         # every reservation still in the stream (a restart resumes where the durable was).
         Consumer(
@@ -98,19 +80,22 @@ def consumers() -> list[Consumer]:
             [t.subject for t in RESERVATION_KINDS],
             on_reservation,
             deliver_new_only=True,
+            one_transaction=True,
         ),
         Consumer(
             "notify-waitlist",
             [b.WaitlistOffered.subject],
             on_waitlist_offer,
             deliver_new_only=True,
+            one_transaction=True,
         ),
         # Orders: paid (with the receipt), refunded, library payment recorded, GIS file
         # ready (orders.py); one consumer, so an order is known before its refund.
         Consumer(
             "notify-orders",
             [t.subject for t in ORDER_EVENTS],
-            on_order_event,
+            on_order,
             deliver_new_only=True,
+            one_transaction=True,
         ),
     ]

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 from typing import Any
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from services.notify.render import MESSAGE_ID_DOMAIN, Sender, Writer
+from services.notify.render import Sender, Writer, compose
 from services.notify.texts import Language
 from shared.contracts import cart as c
 from shared.contracts.common import RequestContext, system_principal
@@ -159,19 +158,17 @@ class OrderMails:
                 reply_to=sender.reply_to or sender.address
             ),
         }
-        mail = EmailMessage()
-        mail["Subject"] = subject
-        mail["From"] = formataddr((sender_name, sender.address))
-        mail["To"] = to
-        if sender.reply_to:
-            mail["Reply-To"] = sender.reply_to
-        mail["Date"] = format_datetime(now)
-        mail["Message-ID"] = f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
-        mail.set_content(self.writer.env.get_template("email.txt").render(values))
-        html = self.writer.env.get_template("email.html").render(values)
-        mail.add_alternative(html, subtype="html")
-        mail["Content-Language"] = lang.lang
-        return mail
+        return compose(
+            message_id=message_id,
+            subject=subject,
+            sender=sender,
+            sender_name=sender_name,
+            to=to,
+            now=now,
+            lang=lang.lang,
+            text=self.writer.env.get_template("email.txt").render(values),
+            html=self.writer.env.get_template("email.html").render(values),
+        )
 
     async def _content(
         self, kind: str, data: dict[str, Any], lang: Language, now: datetime

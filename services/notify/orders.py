@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from services.notify import order_store, store
-from services.notify.domain.model import email_skip_reason
+from services.notify.domain.model import Recipient, email_skip_reason
 from shared.contracts import cart as c
 from shared.contracts import payment as p
 from shared.contracts.common import Event
@@ -25,6 +26,9 @@ from shared.contracts.common import Event
 log = logging.getLogger(__name__)
 # How long before an unpaid order's payment window closes its buyer is reminded to pay.
 PAYMENT_DUE_BEFORE = timedelta(minutes=10)
+
+# Who a customer notify has no contact of is (a desk customer: cart knows them).
+ContactLookup = Callable[[str], Awaitable[Recipient | None]]
 
 ORDER_EVENTS: tuple[type[Event], ...] = (
     c.OrderCreated,
@@ -63,20 +67,25 @@ def receipt_data(event: c.OrderPaid) -> dict[str, Any]:
 
 async def tell(
     conn: asyncpg.Connection,
-    event: Event,
+    event_id: uuid.UUID,
     customer: str,
     kind: str,
     merchant_id: str,
     data: dict[str, Any],
     not_before: datetime | None = None,
-) -> None:
+    elsewhere: ContactLookup | None = None,
+) -> Recipient | None:
     """Record the e-mail of `kind` to `customer` (or, without an address, why not), to go at
-    once or at `not_before`."""
+    once or at `not_before`, as the message of the event `event_id` (a redelivery records
+    nothing more). The recipient as notify knows them (None: unknown), for an SMS beside it;
+    `elsewhere` asks another service for one notify has no contact of (a desk customer)."""
     recipient = await store.recipient(conn, customer)
+    if recipient is None and elsewhere is not None:
+        recipient = await elsewhere(customer)
     skipped = email_skip_reason(kind, recipient)
     await store.add_message(
         conn,
-        event_id=event.event_id,
+        event_id=event_id,
         customer=customer,
         channel="email",
         kind=kind,
@@ -87,6 +96,7 @@ async def tell(
         skipped=skipped,
         not_before=not_before,
     )
+    return recipient
 
 
 async def on_refund(conn: asyncpg.Connection, event: p.PaymentRefunded) -> None:
@@ -105,7 +115,9 @@ async def on_refund(conn: asyncpg.Connection, event: p.PaymentRefunded) -> None:
         ],
     }
     merchants = [str(line.get("merchant_id", "")) for line, _ in lines]
-    await tell(conn, event, known.customer, "refund_succeeded", one_merchant(merchants), data)
+    await tell(
+        conn, event.event_id, known.customer, "refund_succeeded", one_merchant(merchants), data
+    )
 
 
 async def payment_due(conn: asyncpg.Connection, event: c.OrderCreated) -> None:
@@ -121,7 +133,7 @@ async def payment_due(conn: asyncpg.Connection, event: c.OrderCreated) -> None:
         "payment_deadline": event.payment_deadline.isoformat(),
     }
     merchant = one_merchant([line.merchant_id for line in event.lines])
-    await tell(conn, event, event.customer, "payment_due", merchant, data, not_before=due)
+    await tell(conn, event.event_id, event.customer, "payment_due", merchant, data, not_before=due)
 
 
 async def call_off_payment_due(conn: asyncpg.Connection, order_id: uuid.UUID) -> None:
@@ -133,7 +145,11 @@ async def call_off_payment_due(conn: asyncpg.Connection, order_id: uuid.UUID) ->
     )
 
 
-async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
+async def on_order_event(
+    conn: asyncpg.Connection, event: Event, desk: ContactLookup | None = None
+) -> None:
+    """`desk` finds the address of a service-desk customer for the order-paid mail (their
+    receipt, issue 19): paid at the desk or online, the one mail of the one event."""
     if isinstance(event, c.OrderCreated | c.OrderPaid):
         await order_store.remember(
             conn, event.order_id, event.order_number, event.customer, event.lines
@@ -144,7 +160,8 @@ async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
         await call_off_payment_due(conn, event.order_id)
     if isinstance(event, c.OrderPaid):
         merchant = one_merchant([line.merchant_id for line in event.lines])
-        await tell(conn, event, event.customer, "order_paid", merchant, receipt_data(event))
+        data = receipt_data(event)
+        await tell(conn, event.event_id, event.customer, "order_paid", merchant, data, None, desk)
     elif isinstance(event, p.PaymentRefunded):
         await on_refund(conn, event)
     elif isinstance(event, c.LibraryPaymentRecorded):
@@ -156,7 +173,7 @@ async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
             "amount_cents": event.amount_cents,
         }
         kind = "library_payment_registered"
-        await tell(conn, event, event.customer, kind, event.merchant_id, data)
+        await tell(conn, event.event_id, event.customer, kind, event.merchant_id, data)
     elif isinstance(event, c.GisFileReady):
         data = {
             "order_id": str(event.order_id),
@@ -166,4 +183,4 @@ async def on_order_event(conn: asyncpg.Connection, event: Event) -> None:
             "file_name": event.file_name,
             "expires_at": event.expires_at.isoformat(),
         }
-        await tell(conn, event, event.customer, "gis_file_ready", event.merchant_id, data)
+        await tell(conn, event.event_id, event.customer, "gis_file_ready", event.merchant_id, data)

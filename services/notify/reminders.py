@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.notify import reminders_store as rstore
-from services.notify import store
-from services.notify.domain.model import email_skip_reason
 from services.notify.domain.reminders import reminder_event_id, reminder_skip_reason
+from services.notify.orders import tell
 from services.notify.sms.messages import add_sms
 from shared.contracts import booking as b
 from shared.retention import Retention
@@ -56,7 +55,6 @@ async def remind(conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -
     if reason is not None:
         await rstore.finish(conn, row["reservation_id"], "skipped", reason)
         return False
-    recipient = await store.recipient(conn, row["customer"])
     event_id = reminder_event_id(row["reservation_id"])
     data: dict[str, object] = {
         "reservation_id": str(row["reservation_id"]),
@@ -64,19 +62,7 @@ async def remind(conn: asyncpg.Connection, row: asyncpg.Record, now: datetime) -
         "starts_at": row["starts_at"].isoformat(),
         "ends_at": row["ends_at"].isoformat(),
     }
-    skipped = email_skip_reason("reminder", recipient)
-    await store.add_message(
-        conn,
-        event_id=event_id,
-        customer=row["customer"],
-        channel="email",
-        kind="reminder",
-        merchant_id=row["merchant_id"],
-        locale=recipient.locale if recipient else "fi",
-        address=recipient.email if recipient and not skipped else None,
-        data=data,
-        skipped=skipped,
-    )
+    recipient = await tell(conn, event_id, row["customer"], "reminder", row["merchant_id"], data)
     await add_sms(
         conn,
         event_id=event_id,

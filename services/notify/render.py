@@ -141,26 +141,70 @@ class Writer:
                 reply_to=sender.reply_to or sender.address
             ),
         }
-        mail = EmailMessage()
-        mail["Subject"] = subject
-        mail["From"] = formataddr((sender_name, sender.address))
-        mail["To"] = to
-        if sender.reply_to:
-            mail["Reply-To"] = sender.reply_to
-        mail["Date"] = format_datetime(now)
-        mail["Message-ID"] = f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
-        mail.set_content(self.env.get_template("email.txt").render(values))
-        mail.add_alternative(self.env.get_template("email.html").render(values), subtype="html")
+        attachment = None
         if ics is not None and method is not None:
-            mail.add_attachment(
-                ics.encode(),
-                maintype="text",
-                subtype="calendar",
-                filename=f"reservation-{details.reservation_id}.ics",
-                params={"method": method},
-            )
-        mail["Content-Language"] = lang.lang  # after the parts: set_content drops Content-*
-        return mail
+            name = f"reservation-{details.reservation_id}.ics"
+            attachment = Attachment(ics.encode(), "text", "calendar", name, {"method": method})
+        return compose(
+            message_id=message_id,
+            subject=subject,
+            sender=sender,
+            sender_name=sender_name,
+            to=to,
+            now=now,
+            lang=lang.lang,
+            text=self.env.get_template("email.txt").render(values),
+            html=self.env.get_template("email.html").render(values),
+            attachment=attachment,
+        )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    content: bytes
+    maintype: str
+    subtype: str
+    filename: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def compose(
+    *,
+    message_id: uuid.UUID,
+    subject: str,
+    sender: Sender,
+    sender_name: str,
+    to: str,
+    now: datetime,
+    lang: str,
+    text: str,
+    html: str,
+    attachment: Attachment | None = None,
+) -> EmailMessage:
+    """Every notify e-mail as it goes out: the headers (From with the sender's name, To,
+    Reply-To when the department has one, Date, a Message-ID made of the message's id, so a
+    mail sent again is the same mail), text and HTML alternatives, an optional attachment,
+    and Content-Language."""
+    mail = EmailMessage()
+    mail["Subject"] = subject
+    mail["From"] = formataddr((sender_name, sender.address))
+    mail["To"] = to
+    if sender.reply_to:
+        mail["Reply-To"] = sender.reply_to
+    mail["Date"] = format_datetime(now)
+    mail["Message-ID"] = f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
+    mail.set_content(text)
+    mail.add_alternative(html, subtype="html")
+    if attachment is not None:
+        mail.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+            params=attachment.params,
+        )
+    mail["Content-Language"] = lang  # after the parts: set_content drops Content-*
+    return mail
 
 
 def calendar_invitation(ics: str, method: str) -> str:

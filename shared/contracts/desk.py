@@ -74,6 +74,12 @@ class DeskCustomer(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class DeskCustomerRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.desk_customer` (internal: notify, for a desk customer's receipt mail)."""
+
+    customer: str  # `desk:<uuid>`
+
+
 class DeskHoldRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`booking.v1.desk_hold`: hold for a customer (the reservation is theirs; the clerk is
     recorded as its maker). `home_municipality` prices the customer as a resident

@@ -25,11 +25,12 @@ from shared.access import CLERKS, acts_for_department, signed_in
 from shared.contracts import desk as d
 from shared.contracts.cart import AddReservationRequest, CartView, CheckoutRequest, OrderView
 from shared.contracts.common import Principal, RequestContext
-from shared.errors import Forbidden, ServiceError, ValidationFailed
+from shared.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from shared.messaging import subject_for
 
 log = logging.getLogger(__name__)
 ROLES = (*CLERKS, "admin")
+NOTIFY = "system:notify"
 
 
 def desk_clerk(ctx: RequestContext) -> Principal:
@@ -90,6 +91,18 @@ class Desk:
             reply = _customer(row)
             await idempotency.remember(conn, op, clerk, req.idempotency_key, req, reply)
         return reply
+
+    async def customer(self, req: d.DeskCustomerRequest, ctx: RequestContext) -> d.DeskCustomer:
+        """A desk customer's details, for the notification service only (the address its
+        receipt mail goes to: a desk customer has no contact details of their own there)."""
+        principal = signed_in(ctx.principal)
+        if not principal.is_system or principal.subject != NOTIFY:
+            raise Forbidden("only the notification service asks for a desk customer")
+        async with self.pool.acquire() as conn:
+            row = await store.customer(conn, req.customer)
+        if row is None:
+            raise NotFound("no such desk customer", field="customer")
+        return _customer(row)
 
     async def search(self, req: d.DeskSearchRequest, ctx: RequestContext) -> d.DeskSearchReply:
         """Cart's hits (desk customers, orders) and booking's (contacts of reservations),

@@ -37,10 +37,15 @@ from tests.standins.koha import KohaStandIn, KohaState
 
 @contextlib.asynccontextmanager
 async def real_services(
-    hosted: Any, tmp_path: Path, *, booking: bool = True
+    hosted: Any,
+    tmp_path: Path,
+    *,
+    booking: bool = True,
+    notify_settings: NotifySettings | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Cart and payment (and booking unless `booking=False`) answering on NATS; yields the
-    running services by name (`payment`, `cart`) for tests that call their parts."""
+    running services by name (`payment`, `cart`, `notify`) for tests that call their parts.
+    `notify_settings`: notify with a mail server (tests/integration/notify's SMTP server)."""
     with KohaStandIn(KohaState()) as koha:
         settings = cart_settings(tmp_path, koha)
         library = KohaLibrary(koha.url, "cart-client", "cart-secret", timeout_s=2.0)
@@ -74,17 +79,18 @@ async def real_services(
                 hosted("insights", build_insights, INSIGHTS_MIGRATIONS)
             )
             stack.push_async_callback(clean_schema, figures.infra.pool, "insights")
-            # Without a mail server: residents without contact details are skipped, any other
-            # message waits for its next try (no test here reads mail).
+            # Without a mail server (unless given): residents without contact details are
+            # skipped, any other message waits for its next try.
+            mailing = notify_settings or NotifySettings(smtp_port=1)
             telling = await stack.enter_async_context(
                 hosted(
                     "notify",
-                    lambda infra: build_notify(infra, NotifySettings(smtp_port=1)),
+                    lambda infra: build_notify(infra, mailing),
                     NOTIFY_MIGRATIONS,
                 )
             )
             stack.push_async_callback(clean_schema, telling.infra.pool, "notify")
-            yield {"payment": paying, "cart": cart}
+            yield {"payment": paying, "cart": cart, "notify": telling}
 
 
 @contextlib.asynccontextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import asyncpg
 import msgspec
@@ -26,6 +26,7 @@ from shared.events import (
     add_event,
     bind_consumer,
     decode_event,
+    handle_batch,
     handle_message,
     register,
 )
@@ -304,6 +305,53 @@ async def test_undecodable_event_is_terminated(pool: asyncpg.Pool, js: JetStream
     await handle_message(pool, spec, msg)
     with pytest.raises(TimeoutError):
         await sub.fetch(1, timeout=1.5)  # terminated: never redelivered
+    await js.delete_consumer(STREAM, spec.durable)
+
+
+async def test_a_batch_commits_once_and_a_failing_event_rolls_back_alone(
+    pool: asyncpg.Pool, js: JetStreamContext
+) -> None:
+    """`one_transaction`: the good events of a batch are applied and acked, the failing one
+    (its savepoint rolled back) nak'ed and applied once on redelivery, a repeated event
+    applied once, an undecodable one terminated."""
+    things = [uuid.uuid4().hex for _ in range(3)]
+    bad, attempts = things[1], []
+
+    async def apply(conn: asyncpg.Connection, event: ThingHappened) -> None:
+        await conn.execute("INSERT INTO effects (thing) VALUES ($1)", event.thing)
+        if event.thing == bad:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise ConnectionError("the library system did not answer")
+
+    spec = Consumer(
+        durable=f"batch_{uuid.uuid4().hex[:8]}",
+        subjects=[ThingHappened.subject],
+        handle=apply,
+        backoff=[0.1],
+        deliver_new_only=True,
+        one_transaction=True,
+    )
+    sub = await bind_consumer(js, spec)
+    events = [ThingHappened(thing=t) for t in things]
+    for event in [*events, events[0]]:  # the first one twice (as after a lost ack)
+        await js.publish(event.subject, msgspec.json.encode(event))
+    await js.publish(ThingHappened.subject, b'{"not": "a thing"}')
+    msgs: list[Any] = []
+    while len(msgs) < 5:
+        msgs += await sub.fetch(5 - len(msgs), timeout=2)
+    await handle_batch(pool, spec, msgs)
+
+    async def count(thing: str) -> int:
+        return int(await pool.fetchval("SELECT count(*) FROM effects WHERE thing = $1", thing))
+
+    assert [await count(t) for t in things] == [1, 0, 1]
+    (retry,) = await sub.fetch(5, timeout=3)  # only the failed one comes back
+    assert retry.metadata.num_delivered == 2
+    await handle_batch(pool, spec, [retry])
+    assert [await count(t) for t in things] == [1, 1, 1]
+    with pytest.raises(TimeoutError):
+        await sub.fetch(1, timeout=1.5)  # all acked or terminated
     await js.delete_consumer(STREAM, spec.durable)
 
 

@@ -1,0 +1,48 @@
+"""One way every notify e-mail is put together (render.compose): the reservations' mails and
+the orders' write the same headers and parts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from services.notify.render import MESSAGE_ID_DOMAIN, Attachment, Sender, compose
+
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+
+
+def test_headers_and_parts_of_a_mail_with_an_attachment() -> None:
+    message_id = uuid.uuid4()
+    sender = Sender(address="liikunta@turku.fi", name="Liikunta", reply_to="apu@turku.fi")
+    ics = Attachment(b"BEGIN:VCALENDAR", "text", "calendar", "r.ics", {"method": "REQUEST"})
+    mail = compose(
+        message_id=message_id, subject="Hei", sender=sender, sender_name="Liikunta",
+        to="anna@example.org", now=NOW, lang="sv", text="teksti", html="<p>teksti</p>",
+        attachment=ics,
+    )  # fmt: skip
+    assert mail["From"] == "Liikunta <liikunta@turku.fi>"
+    assert (mail["To"], mail["Reply-To"], mail["Subject"]) == (
+        "anna@example.org",
+        "apu@turku.fi",
+        "Hei",
+    )
+    assert mail["Message-ID"] == f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
+    assert mail["Date"] == "Sun, 06 Dec 2026 10:00:00 +0000"
+    assert mail["Content-Language"] == "sv"
+    parts = [part.get_content_type() for part in mail.walk()]
+    assert parts == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+                     "text/calendar"]  # fmt: skip
+    calendar = next(p for p in mail.walk() if p.get_content_type() == "text/calendar")
+    assert calendar.get_param("method") == "REQUEST"
+    assert calendar.get_filename() == "r.ics"
+
+
+def test_without_a_reply_to_or_attachment() -> None:
+    mail = compose(
+        message_id=uuid.uuid4(), subject="Kuitti", sender=Sender(address="kaupunki@turku.fi"),
+        sender_name="Turun kaupunki", to="b@example.org", now=NOW, lang="fi", text="t",
+        html="<p>t</p>",
+    )  # fmt: skip
+    assert mail["Reply-To"] is None
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
