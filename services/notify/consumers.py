@@ -36,14 +36,19 @@ def reservation_data(event: b.ReservationEvent) -> dict[str, object]:
     return data
 
 
-async def on_reservation(conn: asyncpg.Connection, event: b.ReservationEvent) -> None:
+async def on_reservation(
+    conn: asyncpg.Connection, event: b.ReservationEvent, desk: ContactLookup | None = None
+) -> None:
+    """`desk` finds a service-desk customer's address (they have no contact in notify)."""
     kind = RESERVATION_KINDS.get(type(event))
     if kind is None:
         return
     if isinstance(event, b.ReservationCancelled) and event.state != "cancelled":
         return  # a hold released (by its resident or a cancelled order): nothing was booked
     data = reservation_data(event)
-    recipient = await tell(conn, event.event_id, event.customer, kind, event.merchant_id, data)
+    recipient = await tell(
+        conn, event.event_id, event.customer, kind, event.merchant_id, data, elsewhere=desk
+    )
     await add_sms(
         conn, event_id=event.event_id, kind=kind, customer=event.customer,
         merchant_id=event.merchant_id, recipient=recipient, data=data,
@@ -66,7 +71,12 @@ async def on_waitlist_offer(conn: asyncpg.Connection, event: b.WaitlistOffered) 
 
 
 def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
-    """`desk`: the address of a service-desk customer for their receipt (desk_contacts.py)."""
+    """`desk`: the address of a service-desk customer (desk_contacts.py) for the mails about
+    their reservations and orders: confirmation, cancellation, receipt, refund."""
+
+    async def on_booked(conn: asyncpg.Connection, event: Event) -> None:
+        assert isinstance(event, b.ReservationEvent)
+        await on_reservation(conn, event, desk)
 
     async def on_order(conn: asyncpg.Connection, event: Event) -> None:
         await on_order_event(conn, event, desk)
@@ -78,7 +88,7 @@ def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
         Consumer(
             "notify-residents",
             [t.subject for t in RESERVATION_KINDS],
-            on_reservation,
+            on_booked,
             deliver_new_only=True,
             one_transaction=True,
         ),

@@ -1,8 +1,8 @@
 """The address of a service-desk customer (`desk:<uuid>`, issue 19): they have no contact
 details in notify (nobody signs in as them), the clerk gave them to cart when making the
-customer. For the order-paid mail (the receipt) notify asks cart (`cart.v1.desk_customer`)
-when it has no contact of its own; the answer is used for that message only, not kept as a
-contact."""
+customer. For the mails about their reservations and orders notify asks cart
+(`cart.v1.desk_customer`) when it has no contact of its own; the answer is used for that
+message only, not kept as a contact."""
 
 from __future__ import annotations
 

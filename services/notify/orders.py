@@ -99,7 +99,9 @@ async def tell(
     return recipient
 
 
-async def on_refund(conn: asyncpg.Connection, event: p.PaymentRefunded) -> None:
+async def on_refund(
+    conn: asyncpg.Connection, event: p.PaymentRefunded, desk: ContactLookup | None = None
+) -> None:
     known = await order_store.order(conn, event.order_id)
     if known is None:  # an order from before notify's consumer began: nobody to name
         log.info("refund %s of an order notify never saw: no message", event.refund_id)
@@ -115,9 +117,8 @@ async def on_refund(conn: asyncpg.Connection, event: p.PaymentRefunded) -> None:
         ],
     }
     merchants = [str(line.get("merchant_id", "")) for line, _ in lines]
-    await tell(
-        conn, event.event_id, known.customer, "refund_succeeded", one_merchant(merchants), data
-    )
+    merchant = one_merchant(merchants)
+    await tell(conn, event.event_id, known.customer, "refund_succeeded", merchant, data, None, desk)
 
 
 async def payment_due(conn: asyncpg.Connection, event: c.OrderCreated) -> None:
@@ -149,7 +150,8 @@ async def on_order_event(
     conn: asyncpg.Connection, event: Event, desk: ContactLookup | None = None
 ) -> None:
     """`desk` finds the address of a service-desk customer for the order-paid mail (their
-    receipt, issue 19): paid at the desk or online, the one mail of the one event."""
+    receipt, issue 19: paid at the desk or online, the one mail of the one event) and the
+    refund's."""
     if isinstance(event, c.OrderCreated | c.OrderPaid):
         await order_store.remember(
             conn, event.order_id, event.order_number, event.customer, event.lines
@@ -163,7 +165,7 @@ async def on_order_event(
         data = receipt_data(event)
         await tell(conn, event.event_id, event.customer, "order_paid", merchant, data, None, desk)
     elif isinstance(event, p.PaymentRefunded):
-        await on_refund(conn, event)
+        await on_refund(conn, event, desk)
     elif isinstance(event, c.LibraryPaymentRecorded):
         data = {
             "order_id": str(event.order_id),

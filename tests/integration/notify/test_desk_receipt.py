@@ -1,7 +1,8 @@
-"""A service-desk customer's receipt by e-mail (issue 19), end to end: a clerk makes a desk
-customer with an e-mail address, holds a time for them, checks it out and takes the payment at
-the desk (the gateway's API, the real booking, cart and payment), and notify's order-paid mail,
-the receipt, reaches the real SMTP server once. A desk customer with no address gets none, and
+"""A service-desk customer's mails (issue 19), end to end: a clerk makes a desk customer with
+an e-mail address, holds a time for them, checks it out and takes the payment at the desk (the
+gateway's API, the real booking, cart and payment): the confirmation and notify's order-paid
+mail, the receipt, reach the real SMTP server once each; the clerk cancels it for them and the
+cancellation and the refund are mailed too. A desk customer with no address gets none, and
 staff see why."""
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ ADMIN = Principal(subject="admin-anna", roles=("admin",))
 
 
 async def desk_sale(client: GatewayClient, clerk: dict[str, str], customer: dict[str, Any]) -> Any:
-    """The desk customer made, a time held for them, checked out and paid in cash: the order."""
+    """The desk customer made, a time held for them, checked out and paid in cash: the
+    customer, the order and the reservation."""
 
     async def post(path: str, body: dict[str, Any]) -> Any:
         response = await client.post(
@@ -61,7 +63,7 @@ async def desk_sale(client: GatewayClient, clerk: dict[str, str], customer: dict
         f"/api/v1/desk/orders/{order['order_id']}/payments",
         {"register_id": "KASSA-7", "method": "cash"},
     )
-    return made["customer"], order
+    return made["customer"], order, reservation_id
 
 
 async def messages(requester: Requester, customer: str) -> list[n.MessageView]:
@@ -85,13 +87,20 @@ async def test_a_desk_paid_order_mails_its_receipt_once(
         requester = Requester(nc, 10.0)
         clerk = await bearer(client, "clerk-sports")
         to = f"aune-{uuid.uuid4().hex[:6]}@example.fi"
-        customer, order = await desk_sale(client, clerk, {"name": "Aune Asiakas", "email": to})
+        made = await desk_sale(client, clerk, {"name": "Aune Asiakas", "email": to})
+        customer, order, reservation_id = made
         assert customer.startswith("desk:")
         assert order["total_cents"] > 0
 
-        await eventually(lambda: len(smtp.catcher.to(to)) == 1, timeout=30)
-        [mail] = smtp.catcher.to(to)
-        assert mail["Subject"] == f"Maksu vastaanotettu: tilaus {order['order_number']}"
+        def subjects() -> list[str]:
+            return sorted(str(m["Subject"]) for m in smtp.catcher.to(to))
+
+        receipt = f"Maksu vastaanotettu: tilaus {order['order_number']}"
+        await eventually(lambda: len(subjects()) == 2, timeout=30)
+        assert receipt in subjects()
+        [mail] = [m for m in smtp.catcher.to(to) if m["Subject"] == receipt]
+        [confirmed] = [m for m in smtp.catcher.to(to) if m["Subject"] != receipt]
+        assert any(p.get_content_type() == "text/calendar" for p in confirmed.walk())
         body = mail.get_body(preferencelist=("plain",))
         assert body is not None
         text = str(body.get_content())
@@ -104,10 +113,33 @@ async def test_a_desk_paid_order_mails_its_receipt_once(
 
         await eventually(sent)
         await asyncio.sleep(1.0)  # and nothing more comes
-        assert len(smtp.catcher.to(to)) == 1
+        assert len(smtp.catcher.to(to)) == 2
+
+        # The clerk cancels it for them (by their policy, two days ahead: money back): the
+        # cancellation and the refund are mailed to the desk customer too.
+        cancelled = await client.post(
+            f"/api/v1/desk/reservations/{reservation_id}/cancellation",
+            json={"reason": "Asiakas soitti"},
+            headers={**clerk, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert cancelled.status_code == 201, cancelled.text
+        assert cancelled.json()["refund_cents"] > 0
+
+        async def told() -> bool:
+            found = await messages(requester, customer)
+            kinds = {m.kind: m.state for m in found}
+            return (
+                kinds.get("reservation_cancelled") == "sent"
+                and kinds.get("refund_succeeded") == "sent"
+            )
+
+        await eventually(told, timeout=30)
+        assert len(smtp.catcher.to(to)) == 4
 
         # A customer reached by phone only: no receipt mail, and staff see why.
-        phoned, _ = await desk_sale(client, clerk, {"name": "Paavo Puhelin", "phone": "0401234567"})
+        phoned, _, _ = await desk_sale(
+            client, clerk, {"name": "Paavo Puhelin", "phone": "0401234567"}
+        )
 
         async def skipped() -> bool:
             found = await messages(requester, phoned)
