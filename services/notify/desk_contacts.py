@@ -42,6 +42,6 @@ class DeskContacts:
             customer=customer,
             email=found.email or None,
             phone=found.phone or None,
-            locale="fi",  # the desk records no language
+            locale=found.language,
             reminders=False,
         )

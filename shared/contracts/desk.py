@@ -62,6 +62,7 @@ class DeskCustomerCreate(msgspec.Struct, frozen=True, kw_only=True):
     name: Name
     email: Email = ""
     phone: Phone = ""
+    language: Literal["fi", "sv", "en"] = "fi"  # the customer's, for their mails and SMS
     idempotency_key: str | None = None
 
 
@@ -72,6 +73,7 @@ class DeskCustomer(msgspec.Struct, frozen=True, kw_only=True):
     phone: str
     created_by: str
     created_at: datetime
+    language: Literal["fi", "sv", "en"] = "fi"  # of the mails and SMS they get
 
 
 class DeskCustomerRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -43,6 +43,8 @@ async def test_clerk_books_for_a_phone_booker_and_takes_the_payment_on_a_phone(
     await fits(page, "search")
 
     await page.fill("#name", "Pirkko Puhelin")
+    assert await page.is_checked("#language-fi")  # Finnish unless the clerk asks
+    await page.check("#language-sv")  # the language of her messages
     async with page.expect_navigation():
         await page.click("form[action='/staff/desk/customers'] button")
     summary = page.locator(".error-summary")
@@ -50,6 +52,7 @@ async def test_clerk_books_for_a_phone_booker_and_takes_the_payment_on_a_phone(
     assert await summary.get_attribute("data-field") == "phone"
     assert await page.locator("#error-phone").count() == 1  # beside the field
     assert await page.input_value("#name") == "Pirkko Puhelin"  # the input kept
+    assert await page.is_checked("#language-sv")
     await fits(page, "error")
 
     await page.fill("#phone", "040 111 2233")

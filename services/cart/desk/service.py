@@ -87,7 +87,9 @@ class Desk:
             if cached is not None:
                 return msgspec.json.decode(cached, type=d.DeskCustomer)
             subject = f"desk:{uuid.uuid4()}"
-            row = await store.insert_customer(conn, subject, name, email, phone, clerk.subject)
+            row = await store.insert_customer(
+                conn, subject, name, email, phone, req.language, clerk.subject
+            )
             reply = _customer(row)
             await idempotency.remember(conn, op, clerk, req.idempotency_key, req, reply)
         return reply
@@ -222,6 +224,7 @@ def _customer(row: asyncpg.Record) -> d.DeskCustomer:
         phone=r["phone"],
         created_by=r["created_by"],
         created_at=r["created_at"],
+        language=r["language"],
     )
 
 

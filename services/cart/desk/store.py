@@ -11,15 +11,22 @@ Row: TypeAlias = asyncpg.Record
 
 
 async def insert_customer(
-    conn: asyncpg.Connection, subject: str, name: str, email: str, phone: str, clerk: str
+    conn: asyncpg.Connection,
+    subject: str,
+    name: str,
+    email: str,
+    phone: str,
+    language: str,
+    clerk: str,
 ) -> Row:
     row = await conn.fetchrow(
-        """INSERT INTO desk_customers (subject, name, email, phone, created_by)
-           VALUES ($1, $2, $3, $4, $5) RETURNING *""",
+        """INSERT INTO desk_customers (subject, name, email, phone, language, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
         subject,
         name,
         email,
         phone,
+        language,
         clerk,
     )
     assert row is not None  # RETURNING of an insert

@@ -116,6 +116,7 @@ async def new_customer(request: Req) -> Redirect:
         name=str(form.get("name") or "").strip(),
         email=str(form.get("email") or "").strip(),
         phone=str(form.get("phone") or "").strip(),
+        language=str(form.get("language") or "fi"),
         idempotency_key=str(form.get("key") or new_key()),
     )
     return Redirect(path=_desk(customer=made.customer, name=made.name), status_code=303)

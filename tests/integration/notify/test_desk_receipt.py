@@ -136,6 +136,18 @@ async def test_a_desk_paid_order_mails_its_receipt_once(
         await eventually(told, timeout=30)
         assert len(smtp.catcher.to(to)) == 4
 
+        # A Swedish-speaking customer: the clerk chose their language; the mails are in it.
+        sv_to = f"sigrid-{uuid.uuid4().hex[:6]}@example.fi"
+        details = {"name": "Sigrid Kund", "email": sv_to, "language": "sv"}
+        _, sv_order, _ = await desk_sale(client, clerk, details)
+        sv = Language("sv", load()["sv"], "Europe/Helsinki")
+        sv_receipt = sv.gettext("Payment received: order {order}").format(
+            order=sv_order["order_number"]
+        )
+        assert sv_receipt.startswith("Betalningen mottagen")
+        await eventually(lambda: len(smtp.catcher.to(sv_to)) == 2, timeout=30)
+        assert sv_receipt in [m["Subject"] for m in smtp.catcher.to(sv_to)]
+
         # A customer reached by phone only: no receipt mail, and staff see why.
         phoned, _, _ = await desk_sale(
             client, clerk, {"name": "Paavo Puhelin", "phone": "0401234567"}
