@@ -5,7 +5,6 @@ residents and anonymous callers are refused; bad input names the field."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -56,11 +55,6 @@ async def gateway(
             await receiver.stop()
 
 
-@pytest.mark.skipif(
-    not os.environ.get("RUN_WEBHOOK_GATEWAY_TEST"),
-    reason="in the full suite (not alone, not with the notify files) its first delivery never "
-    "comes; under investigation (issue 18). test_webhooks.py covers delivery, log and replay",
-)
 async def test_the_departments_clerk_subscribes_reads_the_log_and_replays(gateway: Gateway) -> None:
     client, hook = gateway.client, gateway.receiver
     clerk = await bearer(client, "clerk-sports")
@@ -80,9 +74,9 @@ async def test_the_departments_clerk_subscribes_reads_the_log_and_replays(gatewa
 
     async with gateway.pool.acquire() as conn, conn.transaction():
         await on_event(conn, reservation_event(b.ReservationConfirmed, uuid.uuid4(), "sports"))
-    # In the full suite (not alone, not with the notify files) the first delivery has waited
-    # 30 s, as long as a delivery's claim lasts (NOTIFY_WEBHOOK_CLAIM_S): something else in the
-    # process seems to claim it once; the delivery must still come once the claim lapses.
+    # In an earlier session's full runs the first delivery waited past this test's limit; no
+    # later run reproduced it (alone, with the browser tests in one process, the full suite);
+    # should it come again, the message says what the deliveries' rows and the receiver saw.
     try:
         await eventually(lambda: len(hook.accepted) == 1, timeout=50)
     except TimeoutError:
