@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -31,6 +33,14 @@ class SmtpConfig:
 class Mailer:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
+        self._local_hostname: str | None = None
+
+    async def local_hostname(self) -> str:
+        """The name we greet the server with (EHLO), looked up once: aiosmtplib would ask
+        `socket.getfqdn()` (a reverse DNS lookup in a thread) for every connection."""
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        return self._local_hostname
 
     async def send(self, mail: EmailMessage) -> SendResult:
         c = self.config
@@ -39,6 +49,7 @@ class Mailer:
                 mail,
                 hostname=c.host,
                 port=c.port,
+                local_hostname=await self.local_hostname(),
                 username=c.username,
                 password=c.password,
                 start_tls=c.start_tls,

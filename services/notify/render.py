@@ -85,6 +85,7 @@ class Writer:
         self.public_url = public_url.rstrip("/")
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
+            auto_reload=False,  # compiled once: no file check per mail
             autoescape=jinja2.select_autoescape(["html"]),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
