@@ -2,10 +2,12 @@
 totals), a refund, a library payment recorded in the library system, a bought GIS file ready
 with its download link. Same templates, catalogues and sender as the reservations' mails
 (render.py); the link of a file is asked from cart when the mail is written (it is the buyer's
-credential: it travels in no event)."""
+credential: it travels in no event), and so are the lines' names in Swedish or English (a
+reservation's place and time, a GIS product's name: the lines were sold with Finnish ones)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,8 +23,10 @@ from services.notify.render import Sender, Writer, compose
 from services.notify.texts import Language
 from shared.contracts import cart as c
 from shared.contracts.common import RequestContext, system_principal
-from shared.errors import NotFound
+from shared.errors import NotFound, ServiceError
 from shared.messaging import Requester, current_context, subject_for
+
+log = logging.getLogger(__name__)
 
 GET_ORDER = subject_for("cart", "get_order")
 TIME_ZONE = "Europe/Helsinki"  # the city's: orders have no unit of their own
@@ -123,6 +127,24 @@ class OrderMails:
                 return link.url
         raise NoLink
 
+    async def line_names(self, order_id: str, lang: Language) -> dict[str, str]:
+        """Each line's name in the mail's language by line id: a reservation's place and
+        time, a GIS product's name, from the details of cart's order. Empty in Finnish (the
+        lines' own descriptions are Finnish) and when cart does not answer: the descriptions
+        then, the mail is not held back for it."""
+        if lang.lang == "fi":
+            return {}
+        try:
+            order = await self.requester.call(
+                GET_ORDER, c.GetOrderRequest(order_id=uuid.UUID(order_id)), c.OrderView,
+                ctx=self._ctx(),
+            )  # fmt: skip
+        except ServiceError as exc:
+            log.info("order %s: lines named as sold (%s)", order_id, type(exc).__name__)
+            return {}
+        named = ((str(x.line.line_id), line_name(x, lang)) for x in order.lines)
+        return {line_id: name for line_id, name in named if name}
+
     async def write(
         self,
         *,
@@ -177,12 +199,14 @@ class OrderMails:
         _ = lang.gettext
         rows: list[tuple[str, str]] = [(_("Order"), str(data["order_number"]))]
         order_link = f"{self.writer.public_url}/orders/{data['order_id']}"
-        if kind == "order_paid":
-            receipt = receipt_of(data["lines"], lang)
-            return Content(rows, order_link, _("Your order"), receipt=receipt)
-        if kind == "refund_succeeded":
+        if kind in ("order_paid", "refund_succeeded"):
+            names = await self.line_names(str(data["order_id"]), lang)
+            lines = [named(line, names) for line in data["lines"]]
+            if kind == "order_paid":
+                receipt = receipt_of(lines, lang)
+                return Content(rows, order_link, _("Your order"), receipt=receipt)
             rows += [(str(line["description"]), lang.money(int(line["amount_cents"])))
-                     for line in data["lines"] if line["description"]]  # fmt: skip
+                     for line in lines if line["description"]]  # fmt: skip
             rows.append((_("Refunded"), lang.money(int(data["amount_cents"]))))
             return Content(rows, order_link, _("Your order"))
         if kind == "payment_due":
@@ -201,6 +225,38 @@ class OrderMails:
         expires = local_time(datetime.fromisoformat(str(data["expires_at"])), lang)
         after = _("The link is valid until {time}.").format(time=expires)
         return Content(rows, url, _("Download"), after=after)
+
+
+def named(line: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The line with its description in the mail's language, when there is one."""
+    name = names.get(str(line.get("line_id", "")))
+    return {**line, "description": name} if name else line
+
+
+def _in(value: object, lang: Language) -> str:
+    """A name kept in every language ({fi, sv, en}) in `lang` (Finnish when missing)."""
+    if isinstance(value, dict):
+        return str(value.get(lang.lang) or value.get("fi") or "")
+    return ""
+
+
+def line_name(line: c.OrderLineView, lang: Language) -> str:
+    """A reservation's place and time or a GIS product's name (with its format, as sold) in
+    `lang`; empty for other lines (their seller's description stays)."""
+    details = line.details
+    if line.line.kind == "reservation" and details.get("resource_name"):
+        where = (_in(details["resource_name"], lang), _in(details.get("unit_name"), lang))
+        place = ", ".join(name for name in where if name)
+        if {"starts_at", "ends_at"} <= details.keys():
+            starts = datetime.fromisoformat(str(details["starts_at"]))
+            ends = datetime.fromisoformat(str(details["ends_at"]))
+            return f"{place}, {lang.when(starts, ends)}"
+        return place
+    if line.line.kind == "gis_product" and details.get("product_name"):
+        name = _in(details["product_name"], lang)
+        sold = line.line.description
+        return f"{name} ({sold.split(' (', 1)[1]}" if " (" in sold else name
+    return ""
 
 
 def local_time(at: datetime, lang: Language) -> str:

@@ -53,6 +53,7 @@ def receipt_data(event: c.OrderPaid) -> dict[str, Any]:
         "order_number": event.order_number,
         "lines": [
             {
+                "line_id": str(line.line_id),
                 "description": line.description,
                 "quantity": line.quantity,
                 "gross_cents": line.gross_cents,
@@ -106,17 +107,21 @@ async def on_refund(
     if known is None:  # an order from before notify's consumer began: nobody to name
         log.info("refund %s of an order notify never saw: no message", event.refund_id)
         return
-    lines = [(known.lines.get(str(r.line_id), {}), r.amount_cents) for r in event.lines]
+    sold = [(str(r.line_id), known.lines.get(str(r.line_id), {})) for r in event.lines]
     data = {
         "order_id": str(known.order_id),
         "order_number": known.order_number,
         "amount_cents": event.amount_cents,
         "lines": [
-            {"description": str(line.get("description", "")), "amount_cents": amount}
-            for line, amount in lines
+            {
+                "line_id": line_id,
+                "description": str(line.get("description", "")),
+                "amount_cents": r.amount_cents,
+            }
+            for (line_id, line), r in zip(sold, event.lines, strict=True)
         ],
     }
-    merchants = [str(line.get("merchant_id", "")) for line, _ in lines]
+    merchants = [str(line.get("merchant_id", "")) for _, line in sold]
     merchant = one_merchant(merchants)
     await tell(conn, event.event_id, known.customer, "refund_succeeded", merchant, data, None, desk)
 

@@ -146,7 +146,18 @@ async def test_a_desk_paid_order_mails_its_receipt_once(
         )
         assert sv_receipt.startswith("Betalningen mottagen")
         await eventually(lambda: len(smtp.catcher.to(sv_to)) == 2, timeout=30)
-        assert sv_receipt in [m["Subject"] for m in smtp.catcher.to(sv_to)]
+        [sv_mail] = [m for m in smtp.catcher.to(sv_to) if m["Subject"] == sv_receipt]
+        # The receipt's line in Swedish too: the place by its Swedish names (cart's order
+        # details), the time as Swedish writes it; not the Finnish description it was sold as.
+        [line] = sv_order["lines"]
+        details = line["details"]
+        sv_body = sv_mail.get_body(preferencelist=("plain",))
+        assert sv_body is not None
+        sv_text = str(sv_body.get_content())
+        place = f"{details['resource_name']['sv']}, {details['unit_name']['sv']}"
+        assert details["resource_name"]["sv"] != details["resource_name"]["fi"]
+        assert place in sv_text, sv_text
+        assert line["line"]["description"] not in sv_text
 
         # A customer reached by phone only: no receipt mail, and staff see why.
         phoned, _, _ = await desk_sale(

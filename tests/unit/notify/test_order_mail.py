@@ -3,12 +3,15 @@ and VAT per rate written in each language, one department or none."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from babel.messages.pofile import read_po
 
-from services.notify.order_mail import TEXTS, receipt_of, vat_rate
+from services.notify.order_mail import TEXTS, line_name, named, receipt_of, vat_rate
 from services.notify.orders import one_merchant
 from services.notify.texts import CATALOGUES, Language, load
+from shared.contracts.cart import AccountingDimensions, OrderLineSnapshot, OrderLineView
 
 LINES = [
     {"description": "Sali", "quantity": 1, "gross_cents": 2510, "net_cents": 2000,
@@ -61,3 +64,43 @@ def test_a_message_about_several_departments_lines_comes_from_none() -> None:
     assert one_merchant(["sports", "sports"]) == "sports"
     assert one_merchant(["sports", "library"]) == ""
     assert one_merchant([]) == ""
+
+
+def _line(kind: str, description: str, details: dict[str, object]) -> OrderLineView:
+    snapshot = OrderLineSnapshot(
+        line_id=uuid.uuid4(), kind=kind, reference="r", description=description,
+        merchant_id="sports", cost_centre="1510", gross_cents=5600, net_cents=4934,
+        vat_cents=666, vat_rate_bp=1350,
+        accounting=AccountingDimensions(
+            company_code="1000", gl_account="324010", profit_centre="1510", vat_code="V135"
+        ),
+    )  # fmt: skip
+    return OrderLineView(line=snapshot, state="paid", details=details)
+
+
+def test_a_line_is_named_in_the_mails_language_and_as_sold_otherwise() -> None:
+    sv = Language("sv", load()["sv"], "Europe/Helsinki")
+    hall = _line(
+        "reservation",
+        "Pääsali, Impivaaran urheiluhalli",
+        {
+            "resource_name": {"fi": "Pääsali", "sv": "Huvudsal"},
+            "unit_name": {"fi": "Impivaaran urheiluhalli"},  # no Swedish name: the Finnish
+            "starts_at": "2026-12-08T05:00:00+00:00",
+            "ends_at": "2026-12-08T06:00:00+00:00",
+        },
+    )
+    assert (
+        line_name(hall, sv) == "Huvudsal, Impivaaran urheiluhalli, tisdag 8 december 2026 7.00–8.00"
+    )
+    book = _line(
+        "gis_product", "Opaskartta (PDF, ETRS-GK23)", {"product_name": {"sv": "Guidekarta"}}
+    )
+    assert line_name(book, sv) == "Guidekarta (PDF, ETRS-GK23)"
+    fee = _line("library_debit", "Myöhästymismaksu", {})
+    assert line_name(fee, sv) == ""  # the library's own words stay
+
+    sold = {"line_id": str(fee.line.line_id), "description": "Myöhästymismaksu"}
+    assert named(sold, {}) == sold  # cart did not answer: as sold
+    renamed = named(sold, {str(fee.line.line_id): "Förseningsavgift"})
+    assert renamed["description"] == "Förseningsavgift"
