@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import asyncpg
-import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -222,7 +221,7 @@ async def stream_message_ids(js: JetStreamContext) -> set[str]:
         while True:
             try:
                 msgs = await sub.fetch(500, timeout=3)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats' own, or asyncio's when the deadline ran out first
                 break
             for msg in msgs:
                 if msg.headers and "Nats-Msg-Id" in msg.headers:
