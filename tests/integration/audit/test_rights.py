@@ -47,6 +47,23 @@ async def post(client: GatewayClient, url: str, headers: dict[str, str], **kw: A
     return response
 
 
+async def events_sent(pool: Any) -> None:
+    """Wait until the services' outboxes hold no unsent event: the saga's last steps (cart
+    fulfilling the order once booking confirmed) have written theirs and they are published.
+    An erasure leaves unsent events naming the person to be published (and purged later);
+    a test erasing right after a payment would find one of them."""
+    for _ in range(200):
+        unsent = await pool.fetchval(
+            """SELECT (SELECT count(*) FROM booking.outbox WHERE sent_at IS NULL)
+                    + (SELECT count(*) FROM cart.outbox WHERE sent_at IS NULL)
+                    + (SELECT count(*) FROM payment.outbox WHERE sent_at IS NULL)"""
+        )
+        if unsent == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the services' outboxes were not published within 10 s")
+
+
 async def paid_booking(client: GatewayClient, me: dict[str, str]) -> dict[str, Any]:
     """A reservation held, put in the cart, checked out and paid on the local page."""
     resource_id, slot = await free_slot(client)
@@ -225,6 +242,7 @@ async def test_only_an_admin_erases_someone_else_and_only_admins_read_the_trail(
     assert (await client.get("/api/v1/audit/entries")).status_code == 401
     kaarina = await bearer(client, "resident-kaarina")
     await paid_booking(client, kaarina)
+    await events_sent(audit.pool)
     admin = await bearer(client, "admin")
     erased = await post(
         client, "/api/v1/me/erasure", admin, json={"confirm": True, "customer": KAARINA}
