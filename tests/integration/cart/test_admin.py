@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import msgspec
 import pytest
 
+from services.cart.domain.days import sale_day
 from shared.contracts.cart import (
     AccountingDimensions,
     AccountingEntry,
@@ -107,7 +108,7 @@ async def test_library_lines_take_merchant_cost_centre_and_the_vat_rate_of_the_d
 ) -> None:
     library = await merchant(cart, "library")
     assert (library.cost_centre, library.vat_code) == ("library", "zero")
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = sale_day() + timedelta(days=1)  # cart's day is Helsinki's, not UTC's
     await cart.call(
         "set_vat_rate",
         SetVatRateRequest(rate=VatRate(code="zero", rate_bp=1000, valid_from=tomorrow)),
