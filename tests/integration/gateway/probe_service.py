@@ -62,7 +62,7 @@ async def probe(req: ProbeRequest, ctx: RequestContext) -> ProbeReply:
     if req.text == "crash":
         raise RuntimeError("secret-internal-detail")
     if req.text == "slow":
-        await asyncio.sleep(2)
+        await asyncio.sleep(6)  # past the gateway tests' request timeout (conftest)
     return ProbeReply(
         thing_id=req.thing_id,
         text=req.text,

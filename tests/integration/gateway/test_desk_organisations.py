@@ -16,7 +16,6 @@ import asyncio
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -26,29 +25,16 @@ import pytest
 from services.booking import demo
 from services.gateway.web.forms import FORM_COOKIE
 from services.payment.domain.invoices import due_date, is_valid_reference
-from shared.settings import CommonSettings
 from tests.integration.gateway.conftest import GatewayClient, bearer
+from tests.integration.gateway.test_desk import db, key
 from tests.integration.gateway.test_organisation_booking_page import slot
 from tests.integration.gateway.test_season_routes import ORGANISATION, suite
 
-__all__ = ["suite"]  # the fixture, shared with test_season_routes
+__all__ = ["db", "suite"]  # fixtures, shared with test_desk and test_season_routes
 
 pytestmark = pytest.mark.timeout(120)
 ASSOCIATION_CENTS = 1800  # the sports hall's association price (resident: 2800 by day)
 RESIDENT_CENTS = 2800
-
-
-@pytest.fixture
-async def db(common_settings: CommonSettings) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(common_settings.database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-def key() -> dict[str, str]:
-    return {"Idempotency-Key": uuid.uuid4().hex}
 
 
 def item(at: str) -> dict[str, str]:
