@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 
-from services.notify.domain.model import Recipient
+from services.notify.domain.model import DESK_CUSTOMER_PREFIX, Recipient
 from shared.contracts import desk as d
 from shared.contracts.common import RequestContext, system_principal
 from shared.errors import NotFound
 from shared.messaging import Requester, current_context, subject_for
 
 DESK_CUSTOMER = subject_for("cart", "desk_customer")
-PREFIX = "desk:"
+PREFIX = DESK_CUSTOMER_PREFIX
 
 
 class DeskContacts:

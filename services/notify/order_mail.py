@@ -19,7 +19,8 @@ from typing import Any
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
-from services.notify.render import Sender, Writer, compose
+from services.notify.domain.model import signs_in
+from services.notify.render import Sender, Writer, at_desk, compose
 from services.notify.texts import Language
 from shared.contracts import cart as c
 from shared.contracts.common import RequestContext, system_principal
@@ -155,8 +156,11 @@ class OrderMails:
         sender: Sender,
         data: dict[str, Any],
         now: datetime,
+        customer: str = "",
     ) -> EmailMessage:
-        """The mail of one message (`NoLink`: a file's download is gone)."""
+        """The mail of one message (`NoLink`: a file's download is gone). A service-desk
+        `customer` gets no link to the order's page (behind a sign-in they do not have); a
+        file's download link stays (it opens without one)."""
         lang = Language(locale, self.translations[locale], self.time_zone)
         _ = lang.gettext
         content = await self._content(kind, data, lang, now)
@@ -168,10 +172,12 @@ class OrderMails:
             "_": _,
             "lang": lang.lang,
             "subject": subject,
-            "intro": " ".join(part for part in (_(INTROS[kind]), content.after) if part),
+            "intro": at_desk(
+                " ".join(part for part in (_(INTROS[kind]), content.after) if part), customer, _
+            ),
             "rows": content.rows,
             "receipt": content.receipt,
-            "link": content.link,
+            "link": content.link if signs_in(customer) or kind == "gis_file_ready" else "",
             "link_label": content.link_label,
             "has_calendar": False,
             "sender_name": sender_name,

@@ -5,6 +5,7 @@ sender, reply-to and footer."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -14,6 +15,7 @@ from pathlib import Path
 import icalendar
 import jinja2
 
+from services.notify.domain.model import signs_in
 from services.notify.texts import Language
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -102,7 +104,10 @@ class Writer:
         details: ReservationDetails,
         data: dict[str, object],
         now: datetime,
+        customer: str = "",
     ) -> EmailMessage:
+        """`customer`: who the mail is to; a service-desk customer gets no link to pages
+        behind a sign-in, and is told where to turn instead (`at_desk`)."""
         _ = lang.gettext
         resource = details.name(lang.lang)
         subject = _(SUBJECTS[kind]).format(resource=resource)
@@ -131,9 +136,9 @@ class Writer:
             "_": _,
             "lang": lang.lang,
             "subject": subject,
-            "intro": _(INTROS[kind]),
+            "intro": at_desk(_(INTROS[kind]), customer, _),
             "rows": rows,
-            "link": f"{self.public_url}{path}",
+            "link": f"{self.public_url}{path}" if signs_in(customer) else "",
             "link_label": _(label),
             "has_calendar": ics is not None,
             "sender_name": sender_name,
@@ -158,6 +163,15 @@ class Writer:
             html=self.env.get_template("email.html").render(values),
             attachment=attachment,
         )
+
+
+DESK_NOTE = "For changes, contact the service desk or reply to this message."
+
+
+def at_desk(intro: str, customer: str, gettext: Callable[[str], str]) -> str:
+    """The intro, and for a service-desk customer (no account to sign in with) where to turn
+    for changes instead of a link to their bookings or order."""
+    return intro if signs_in(customer) else f"{intro} {gettext(DESK_NOTE)}"
 
 
 @dataclass(frozen=True)

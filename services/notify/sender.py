@@ -195,6 +195,7 @@ class EmailTransport:
             details=details,
             data=data,
             now=self.now(),
+            customer=row["customer"],
         )
         return await self.mailer.send(mail)
 
@@ -204,6 +205,7 @@ class EmailTransport:
             mail = await self.order_mails.write(
                 message_id=row["id"], kind=row["kind"], to=row["address"],
                 locale=row["locale"], sender=sender, data=row["data"], now=self.now(),
+                customer=row["customer"],
             )  # fmt: skip
         except NoLink:
             return SendResult("permanent", None, "the file's download is no longer there")

@@ -50,6 +50,15 @@ def retry_delay(attempts: int, delays: Sequence[float]) -> float:
     return float(delays[min(max(attempts, 1), len(delays)) - 1])
 
 
+DESK_CUSTOMER_PREFIX = "desk:"  # a customer a clerk made at the service desk (cart's)
+
+
+def signs_in(customer: str) -> bool:
+    """Whether the customer has an online account: a service-desk customer (`desk:<uuid>`)
+    was made by a clerk and signs in nowhere, so their mails link to no page of their own."""
+    return not customer.startswith(DESK_CUSTOMER_PREFIX)
+
+
 @dataclass(frozen=True)
 class Recipient:
     customer: str

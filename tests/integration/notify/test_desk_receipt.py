@@ -16,6 +16,7 @@ import pytest
 from nats.aio.client import Client as NATS
 
 from services.notify.desk_contacts import DESK_CUSTOMER
+from services.notify.render import DESK_NOTE
 from services.notify.texts import Language, load
 from shared.contracts import notify as n
 from shared.contracts.common import Principal, RequestContext, system_principal
@@ -135,6 +136,18 @@ async def test_a_desk_paid_order_mails_its_receipt_once(
 
         await eventually(told, timeout=30)
         assert len(smtp.catcher.to(to)) == 4
+        # They have no account: no mail links to a page behind a sign-in ("my bookings", the
+        # order's page); each says where to turn instead, in their language.
+        desk_note = fi.gettext(DESK_NOTE)
+        assert desk_note.startswith("Muutoksista")
+        for each in smtp.catcher.to(to):
+            plain, html = each.get_body(("plain",)), each.get_body(("html",))
+            assert plain is not None
+            assert html is not None
+            for part in (str(plain.get_content()), str(html.get_content())):
+                assert "/reservations" not in part, each["Subject"]
+                assert "/orders/" not in part, each["Subject"]
+            assert desk_note in str(plain.get_content()), each["Subject"]
 
         # A Swedish-speaking customer: the clerk chose their language; the mails are in it.
         sv_to = f"sigrid-{uuid.uuid4().hex[:6]}@example.fi"
@@ -158,6 +171,8 @@ async def test_a_desk_paid_order_mails_its_receipt_once(
         assert details["resource_name"]["sv"] != details["resource_name"]["fi"]
         assert place in sv_text, sv_text
         assert line["line"]["description"] not in sv_text
+        assert sv.gettext(DESK_NOTE).startswith("Ändringar")
+        assert sv.gettext(DESK_NOTE) in sv_text
 
         # A customer reached by phone only: no receipt mail, and staff see why.
         phoned, _, _ = await desk_sale(

@@ -4,9 +4,19 @@ the orders' write the same headers and parts."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from services.notify.render import MESSAGE_ID_DOMAIN, Attachment, Sender, compose
+from services.notify.domain.model import signs_in
+from services.notify.render import (
+    DESK_NOTE,
+    MESSAGE_ID_DOMAIN,
+    Attachment,
+    ReservationDetails,
+    Sender,
+    Writer,
+    compose,
+)
+from services.notify.texts import Language, load
 
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
@@ -46,3 +56,33 @@ def test_without_a_reply_to_or_attachment() -> None:
     assert mail["Reply-To"] is None
     assert mail.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
+
+
+def _confirmation(customer: str) -> str:
+    """The plain and HTML text of a confirmation mail to `customer`, in Finnish."""
+    lang = Language("fi", load()["fi"], "Europe/Helsinki")
+    details = ReservationDetails(
+        reservation_id=uuid.uuid4(), resource_name={"fi": "Pääsali"},
+        unit_name={"fi": "Impivaaran urheiluhalli"}, tz="Europe/Helsinki",
+        starts_at=NOW, ends_at=NOW + timedelta(hours=1),
+    )  # fmt: skip
+    mail = Writer("https://varaukset.turku.fi").reservation_email(
+        message_id=uuid.uuid4(), kind="reservation_confirmed", to="a@example.org", lang=lang,
+        sender=Sender(address="liikunta@turku.fi"), details=details, data={}, now=NOW,
+        customer=customer,
+    )  # fmt: skip
+    return "".join(
+        str(part.get_content()) for part in mail.walk() if part.get_content_maintype() == "text"
+    )
+
+
+def test_a_resident_gets_the_link_to_their_bookings_a_desk_customer_where_to_turn() -> None:
+    note = load()["fi"].gettext(DESK_NOTE)
+    resident = _confirmation("demo:resident-turku")
+    assert "https://varaukset.turku.fi/reservations" in resident
+    assert note not in resident
+    desk = _confirmation(f"desk:{uuid.uuid4()}")
+    assert "https://varaukset.turku.fi" not in desk  # no page behind a sign-in they lack
+    assert note in desk
+    assert signs_in("demo:resident-turku")
+    assert not signs_in("desk:0b9a")
