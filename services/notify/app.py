@@ -66,13 +66,14 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
     sms = MessageSender(infra.pool, texts, settings)
     reminders = Reminders(infra.pool, settings.reminder_hours, settings.reminder_interval_s)
     webhooks = Webhooks(infra.pool, allow_insecure=settings.webhook_insecure(infra.settings.env))
+    desk = DeskContacts(infra.requester, infra.pool)  # cart asked before each batch's transaction
     return ServiceDefinition(
         name=NAME,
         version=VERSION,
         operations=operations(Notifications(infra.pool))
         + reminder_operations(ReminderSettings(infra.pool, details, settings.reminder_hours))
         + webhook_operations(webhooks),
-        consumers=[*consumers(DeskContacts(infra.requester)), webhook_consumer()],
+        consumers=[*consumers(desk, desk.prepare), webhook_consumer()],
         background=[email.run, sms.run, reminders.run, WebhookSender(infra.pool, settings).run],
         retention=[FINISHED_REMINDERS, DEV_SMS, WEBHOOK_DELIVERIES],
         metrics=[webhook_metrics.collector(infra.pool)],

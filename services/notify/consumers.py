@@ -11,7 +11,7 @@ from services.notify.orders import ORDER_EVENTS, ContactLookup, on_order_event, 
 from services.notify.sms.messages import add_sms
 from shared.contracts import booking as b
 from shared.contracts.common import Event
-from shared.events import Consumer
+from shared.events import BatchPreparer, Consumer
 
 RESERVATION_KINDS: dict[type[b.ReservationEvent], str] = {
     b.ReservationConfirmed: "reservation_confirmed",
@@ -70,9 +70,12 @@ async def on_waitlist_offer(conn: asyncpg.Connection, event: b.WaitlistOffered) 
     await tell(conn, event.event_id, event.customer, "waitlist_offered", merchant, data)
 
 
-def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
+def consumers(
+    desk: ContactLookup | None = None, prepare: BatchPreparer | None = None
+) -> list[Consumer]:
     """`desk`: the address of a service-desk customer (desk_contacts.py) for the mails about
-    their reservations and orders: confirmation, cancellation, receipt, refund."""
+    their reservations and orders: confirmation, cancellation, receipt, refund; `prepare`
+    asks for a batch's before its transaction opens (`DeskContacts.prepare`)."""
 
     async def on_booked(conn: asyncpg.Connection, event: Event) -> None:
         assert isinstance(event, b.ReservationEvent)
@@ -91,6 +94,7 @@ def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
             on_booked,
             deliver_new_only=True,
             one_transaction=True,
+            prepare=prepare,
         ),
         Consumer(
             "notify-waitlist",
@@ -107,5 +111,6 @@ def consumers(desk: ContactLookup | None = None) -> list[Consumer]:
             on_order,
             deliver_new_only=True,
             one_transaction=True,
+            prepare=prepare,
         ),
     ]

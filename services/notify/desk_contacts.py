@@ -2,31 +2,82 @@
 details in notify (nobody signs in as them), the clerk gave them to cart when making the
 customer. For the mails about their reservations and orders notify asks cart
 (`cart.v1.desk_customer`) when it has no contact of its own; the answer is used for that
-message only, not kept as a contact."""
+message only, not kept as a contact.
+
+Cart is asked before a batch's transaction opens (`prepare`, the consumers'
+`Consumer.prepare`): a slow or absent cart holds no transaction of notify's open. The
+handlers then find the answers of their batch (`__call__`); one cart did not give makes its
+event fail at once, to be delivered again later."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from contextvars import ContextVar
 
+import asyncpg
+
+from services.notify import order_store
 from services.notify.domain.model import DESK_CUSTOMER_PREFIX, Recipient
 from shared.contracts import desk as d
-from shared.contracts.common import RequestContext, system_principal
-from shared.errors import NotFound
+from shared.contracts import payment as p
+from shared.contracts.common import Event, RequestContext, system_principal
+from shared.errors import NotFound, ServiceError
 from shared.messaging import Requester, current_context, subject_for
 
 DESK_CUSTOMER = subject_for("cart", "desk_customer")
 PREFIX = DESK_CUSTOMER_PREFIX
 
+# A batch's desk customers as cart answered: the recipient, None (cart knows none), or the
+# error cart's call ended in. Set by `prepare` in the consumer's own task, read by its handlers.
+Answers = dict[str, Recipient | ServiceError | None]
+
 
 class DeskContacts:
-    def __init__(self, requester: Requester) -> None:
+    def __init__(self, requester: Requester, pool: asyncpg.Pool | None = None) -> None:
         self.requester = requester
+        self.pool = pool  # notify's own, for the buyer of a refunded order
+        self._batch: ContextVar[Answers | None] = ContextVar("desk_contacts", default=None)
+
+    async def prepare(self, events: Sequence[Event]) -> None:
+        """Ask cart about the desk customers of a batch's events, before its transaction:
+        those the events name, and the buyers of refunded orders (notify's own records)."""
+        customers = {
+            customer
+            for event in events
+            if isinstance(customer := getattr(event, "customer", None), str)
+            and customer.startswith(PREFIX)
+        }
+        refunded = [e.order_id for e in events if isinstance(e, p.PaymentRefunded)]
+        if refunded and self.pool is not None:
+            async with self.pool.acquire() as conn:
+                for order_id in refunded:
+                    known = await order_store.order(conn, order_id)
+                    if known is not None and known.customer.startswith(PREFIX):
+                        customers.add(known.customer)
+        answers: Answers = {}
+        for customer in sorted(customers):
+            try:
+                answers[customer] = await self._ask(customer)
+            except ServiceError as exc:  # not answered in time, or refused: tried again later
+                answers[customer] = exc
+        self._batch.set(answers)
 
     async def __call__(self, customer: str) -> Recipient | None:
-        """The desk customer as a recipient (None: not a desk customer, or cart knows none).
-        Cart not answering raises: the event is tried again, no receipt lost."""
+        """The desk customer as a recipient (None: not a desk customer, or cart knows none):
+        the batch's answer when `prepare` asked, else cart now. Cart not answering raises: the
+        event is tried again, no receipt lost."""
         if not customer.startswith(PREFIX):
             return None
+        answers = self._batch.get()
+        if answers is not None and customer in answers:
+            found = answers[customer]
+            if isinstance(found, ServiceError):
+                raise found
+            return found
+        return await self._ask(customer)
+
+    async def _ask(self, customer: str) -> Recipient | None:
         current = current_context.get()
         ctx = RequestContext(
             principal=system_principal("notify"),

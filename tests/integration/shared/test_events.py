@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 import asyncpg
@@ -353,6 +353,56 @@ async def test_a_batch_commits_once_and_a_failing_event_rolls_back_alone(
     with pytest.raises(TimeoutError):
         await sub.fetch(1, timeout=1.5)  # all acked or terminated
     await js.delete_consumer(STREAM, spec.durable)
+
+
+async def test_a_batch_is_prepared_before_its_transaction_and_a_failed_preparation_stops_nothing(
+    pool: asyncpg.Pool, js: JetStreamContext
+) -> None:
+    """`prepare` gets the batch's events that decode, before the batch's transaction opens
+    (no connection of the pool is taken while it runs); if it fails, the batch is handled
+    all the same."""
+    seen: list[str] = []
+    handled: list[str] = []
+    fail = [False]
+
+    async def prepare(events: Sequence[Event]) -> None:
+        assert pool.get_idle_size() == pool.get_size()  # no transaction is open meanwhile
+        seen.extend(e.thing for e in events if isinstance(e, ThingHappened))
+        if fail[0]:
+            raise ConnectionError("cart did not answer")
+
+    async def apply(conn: asyncpg.Connection, event: ThingHappened) -> None:
+        handled.append(event.thing)
+
+    spec = Consumer(
+        durable=f"prep_{uuid.uuid4().hex[:8]}",
+        subjects=[ThingHappened.subject],
+        handle=apply,
+        deliver_new_only=True,
+        one_transaction=True,
+        prepare=prepare,
+    )
+    sub = await bind_consumer(js, spec)
+    things = [uuid.uuid4().hex for _ in range(2)]
+    for thing in things:
+        await js.publish(ThingHappened.subject, msgspec.json.encode(ThingHappened(thing=thing)))
+    await js.publish(ThingHappened.subject, b'{"not": "a thing"}')
+    msgs: list[Any] = []
+    while len(msgs) < 3:
+        msgs += await sub.fetch(3 - len(msgs), timeout=2)
+    await handle_batch(pool, spec, msgs)
+    assert (seen, handled) == (things, things)
+
+    fail[0] = True
+    later = uuid.uuid4().hex
+    await js.publish(ThingHappened.subject, msgspec.json.encode(ThingHappened(thing=later)))
+    await handle_batch(pool, spec, await sub.fetch(1, timeout=2))
+    assert handled == [*things, later]  # prepared or not, handled
+    with pytest.raises(TimeoutError):
+        await sub.fetch(1, timeout=1.0)  # all acked or terminated
+    await js.delete_consumer(STREAM, spec.durable)
+    with pytest.raises(ValueError, match="one transaction"):
+        Consumer("x", [ThingHappened.subject], apply, prepare=prepare)
 
 
 async def test_migrations_apply_once_even_when_replicas_start_together(database_url: str) -> None:
