@@ -42,6 +42,7 @@ class DeskContacts:
     async def prepare(self, events: Sequence[Event]) -> None:
         """Ask cart about the desk customers of a batch's events, before its transaction:
         those the events name, and the buyers of refunded orders (notify's own records)."""
+        self._batch.set({})  # nothing of an earlier batch, should this one fail half-way
         customers = {
             customer
             for event in events
