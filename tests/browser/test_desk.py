@@ -72,6 +72,8 @@ async def test_clerk_books_for_a_phone_booker_and_takes_the_payment_on_a_phone(
     assert await summary.count() == 1
     assert await summary.get_attribute("data-field") == "phone"
     assert await page.locator("#error-phone").count() == 1  # beside the field
+    no_contact = "Anna puhelinnumero tai sähköpostiosoite."  # (not the number's format)
+    assert await page.locator("#error-phone", has_text=no_contact).count() == 1
     assert await page.input_value("#name") == "Pirkko Puhelin"  # the input kept
     assert await page.is_checked("#language-sv")
     await fits(page, "error")

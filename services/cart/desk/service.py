@@ -80,7 +80,9 @@ class Desk:
         if not name:
             raise ValidationFailed("give the customer's name", field="name")
         if not email and not phone:
-            raise ValidationFailed("give an e-mail address or a phone number", field="phone")
+            raise ValidationFailed(
+                "give an e-mail address or a phone number", field="phone", reason="no_contact"
+            )
         op = "cart.desk_customer_create"
         async with self.pool.acquire() as conn, conn.transaction():
             cached = await idempotency.lookup(conn, op, clerk, req.idempotency_key, req)
