@@ -19,15 +19,20 @@ import asyncpg
 
 from services.notify import order_store
 from services.notify.domain.model import DESK_CUSTOMER_PREFIX, Recipient
+from shared.contracts import booking as b
+from shared.contracts import cart as c
 from shared.contracts import desk as d
 from shared.contracts import payment as p
 from shared.contracts.common import Event, RequestContext, system_principal
-from shared.errors import NotFound, ServiceError
+from shared.errors import NotFound, ServiceError, Unavailable
 from shared.messaging import Requester, current_context, subject_for
 
 DESK_CUSTOMER = subject_for("cart", "desk_customer")
 PREFIX = DESK_CUSTOMER_PREFIX
 
+# The events whose mails go to a desk customer's address from cart (consumers.py, orders.py;
+# a refund's buyer is looked up by its order).
+MAILED_WITH_DESK = (b.ReservationEvent, c.OrderPaid)
 # A batch's desk customers as cart answered: the recipient, None (cart knows none), or the
 # error cart's call ended in. Set by `prepare` in the consumer's own task, read by its handlers.
 Answers = dict[str, Recipient | ServiceError | None]
@@ -44,10 +49,9 @@ class DeskContacts:
         those the events name, and the buyers of refunded orders (notify's own records)."""
         self._batch.set({})  # nothing of an earlier batch, should this one fail half-way
         customers = {
-            customer
-            for event in events
-            if isinstance(customer := getattr(event, "customer", None), str)
-            and customer.startswith(PREFIX)
+            e.customer
+            for e in events
+            if isinstance(e, MAILED_WITH_DESK) and e.customer.startswith(PREFIX)
         }
         refunded = [e.order_id for e in events if isinstance(e, p.PaymentRefunded)]
         if refunded and self.pool is not None:
@@ -57,10 +61,16 @@ class DeskContacts:
                     if known is not None and known.customer.startswith(PREFIX):
                         customers.add(known.customer)
         answers: Answers = {}
+        down: Unavailable | None = None
         for customer in sorted(customers):
+            if down is not None:  # cart did not answer: not waited for again in this batch
+                answers[customer] = down
+                continue
             try:
                 answers[customer] = await self._ask(customer)
-            except ServiceError as exc:  # not answered in time, or refused: tried again later
+            except Unavailable as exc:
+                answers[customer] = down = exc
+            except ServiceError as exc:  # refused: that event is tried again later
                 answers[customer] = exc
         self._batch.set(answers)
 
