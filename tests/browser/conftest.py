@@ -57,44 +57,12 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
-class _WebSuite:
-    """The whole suite with demo data, shared by the browser tests of this process: started
-    at the first, stopped after the last (`pytest_runtest_teardown`), so that an idle suite
-    does not take CPU from the tests that follow in this worker; started again if needed."""
-
-    def __init__(self) -> None:
-        self.running: Suite | None = None
-
-    def get(self) -> Suite:
-        if self.running is None:
-            self.running = start_suite()
-        return self.running
-
-    def stop(self) -> None:
-        if self.running is not None:
-            stop_suite(self.running)
-            self.running = None
-
-
-_WEB = _WebSuite()
-
-
 @pytest.fixture(scope="session")
-def _web_suite_stopped_at_the_end() -> Iterator[None]:
-    yield
-    _WEB.stop()
-
-
-@pytest.fixture
-def web_suite(_web_suite_stopped_at_the_end: None) -> Suite:
-    """The whole suite with demo data, shared by the browser tests."""
-    return _WEB.get()
-
-
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """After the last browser test before other tests (or none), stop the shared suite."""
-    if nextitem is None or HERE not in Path(str(nextitem.path)).parents:
-        _WEB.stop()
+def web_suite() -> Iterator[Suite]:
+    """The whole suite with demo data, once for all browser tests."""
+    running = start_suite()
+    yield running
+    stop_suite(running)
 
 
 @pytest.fixture(scope="session")
