@@ -43,6 +43,7 @@ from shared.contracts.common import H_TRACEPARENT, Event, RequestContext, decode
 # kept importable from here for callers that know it as shared.events'.
 from shared.contracts.common import event_type_for as event_type_for
 from shared.contracts.common import register as register
+from shared.jetstream import when_ready
 from shared.messaging import context_headers, current_context
 from shared.metrics import (
     CONSUMER_ACK_PENDING,
@@ -61,12 +62,6 @@ STREAM = "EVENTS"
 EVENT_SUBJECTS = ["evt.>"]
 DUPLICATE_WINDOW_S = 600.0
 STREAM_WAIT_S = 60.0  # how long ensure_stream waits for a cluster to elect its leaders
-# What a cluster answers while it has no meta leader or too few peers for the replicas.
-STREAM_NOT_READY: tuple[type[Exception], ...] = (
-    nats.js.errors.ServiceUnavailableError,
-    nats.errors.TimeoutError,
-    nats.errors.NoRespondersError,
-)
 
 
 def stream_config(current: StreamConfig | None, replicas: int = 1) -> StreamConfig | None:
@@ -98,16 +93,7 @@ async def ensure_stream(
     run from every service; `replicas` from EVENTS_REPLICAS never lowers an existing stream).
     A NATS cluster just started (or one that lost a node) answers "JetStream not available"
     or times out until it has a meta leader and enough peers: retried for `wait_s`."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            await _ensure_stream_once(js, replicas)
-            return
-        except STREAM_NOT_READY as exc:
-            if time.monotonic() >= deadline:
-                raise
-            log.info("EVENTS stream: JetStream not ready (%s); retrying", type(exc).__name__)
-            await asyncio.sleep(0.5)
+    await when_ready("EVENTS stream", lambda: _ensure_stream_once(js, replicas), wait_s)
 
 
 async def _ensure_stream_once(js: JetStreamContext, replicas: int) -> None:

@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import re
-import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -36,17 +35,14 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.client import JetStreamContext
 
+from shared.jetstream import when_ready
+
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 128 * 1024
 PUBLISH_WINDOW = 8  # chunks published and not yet acknowledged, at most
 FILE_ID = re.compile(r"^[0-9a-f]{32}$")
 BUCKET_WAIT_S = 60.0
-_NOT_READY: tuple[type[Exception], ...] = (
-    nats.js.errors.ServiceUnavailableError,
-    nats.errors.TimeoutError,
-    nats.errors.NoRespondersError,
-)
 
 
 @dataclass(frozen=True)
@@ -382,16 +378,7 @@ async def open_file_store(
     (never lowered; safe from every process at once). A cluster still electing its leaders is
     waited for up to `wait_s`."""
     js = nc.jetstream(timeout=timeout_s)
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            await _ensure_bucket(js, bucket, replicas)
-            break
-        except _NOT_READY as exc:
-            if time.monotonic() >= deadline:
-                raise
-            log.info("object store %s: JetStream not ready (%s)", bucket, type(exc).__name__)
-            await asyncio.sleep(0.5)
+    await when_ready(f"object store {bucket}", lambda: _ensure_bucket(js, bucket, replicas), wait_s)
     return ObjectStoreFiles(nc, bucket, chunk_bytes=chunk_bytes, timeout_s=timeout_s)
 
 

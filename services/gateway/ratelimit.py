@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
+from shared.jetstream import when_ready
 from shared.runtime import every
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,23 @@ class _Window:
     pending: int = 0  # our hits not yet folded into the bucket
 
 
-async def open_bucket(js: JetStreamContext, bucket: str, window_s: int) -> KeyValue:
-    try:
-        return await js.key_value(bucket)
-    except nats.js.errors.BucketNotFoundError:
-        return await js.create_key_value(KeyValueConfig(bucket=bucket, ttl=window_s * 2, history=1))
+BUCKET_WAIT_S = 60.0  # how long a starting gateway waits for a cluster to elect its leaders
+
+
+async def open_bucket(
+    js: JetStreamContext, bucket: str, window_s: int, wait_s: float = BUCKET_WAIT_S
+) -> KeyValue:
+    """The limits' bucket, made when missing; a cluster still electing its leaders is waited
+    for up to `wait_s` (a gateway started with its cluster used to exit on a timeout)."""
+
+    async def attempt() -> KeyValue:
+        try:
+            return await js.key_value(bucket)
+        except nats.js.errors.BucketNotFoundError:
+            config = KeyValueConfig(bucket=bucket, ttl=window_s * 2, history=1)
+            return await js.create_key_value(config)
+
+    return await when_ready(f"rate-limit bucket {bucket}", attempt, wait_s)
 
 
 class SharedRateLimiter:

@@ -77,9 +77,7 @@ async def files_of(request: Request[Any, Any, Any]) -> ObjectStoreFiles:
 
 async def open_files_bucket(nc: NATS, common: CommonSettings) -> None:
     """Make the bucket at start when it is missing (replicas from GIS_FILES_REPLICAS)."""
-    await open_file_store(
-        nc, common.gis_files_bucket, replicas=common.gis_files_replicas, wait_s=10.0
-    )
+    await open_file_store(nc, common.gis_files_bucket, replicas=common.gis_files_replicas)
 
 
 @dataclass

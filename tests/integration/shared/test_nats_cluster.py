@@ -1,6 +1,7 @@
 """The services on a NATS cluster: NATS_URL naming every node, and the EVENTS stream created
 with 3 replicas even when the services start before the cluster has elected its leaders; the
-GIS files' bucket with 3 replicas, readable with a node gone."""
+GIS files' bucket with 3 replicas, readable with a node gone; the gateway's rate-limit bucket
+waited for the same way."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.events import STREAM, STREAM_NOT_READY, ensure_stream
+from services.gateway.ratelimit import open_bucket
+from shared.events import STREAM, ensure_stream
 from shared.filestore import FileDamaged, chunks_of, open_file_store, read_all
+from shared.jetstream import NOT_READY
 from shared.runtime import connect_nats, nats_servers
 from tests.chaos.cluster import NatsCluster, start_cluster
 
@@ -59,6 +62,30 @@ async def test_events_stream_waits_for_the_cluster_to_have_enough_nodes(
         await nc.close()
 
 
+@pytest.mark.timeout(60)
+async def test_rate_limit_bucket_waits_for_the_cluster_to_elect_its_leaders(
+    planned_cluster: NatsCluster,
+) -> None:
+    """A gateway started with its cluster (as in the chaos suite) used to exit when its first
+    JetStream call timed out; it now waits as the services do."""
+    first, *rest = planned_cluster.nodes
+    first.start()
+    first.wait_listening()
+    nc = await connect_nats(planned_cluster.url, "cluster-test")
+    try:
+        js = nc.jetstream(timeout=2)
+        opening = asyncio.create_task(open_bucket(js, "limits_test", 60, wait_s=40))
+        await asyncio.sleep(2.0)  # one node alone: no meta leader
+        assert not opening.done()
+        for node in rest:
+            node.start()
+        kv = await asyncio.wait_for(opening, 40)
+        await kv.put("k", b"1")
+        assert (await kv.get("k")).value == b"1"
+    finally:
+        await nc.close()
+
+
 @pytest.mark.timeout(30)
 async def test_events_stream_gives_up_after_its_wait(planned_cluster: NatsCluster) -> None:
     first = planned_cluster.nodes[0]
@@ -66,7 +93,7 @@ async def test_events_stream_gives_up_after_its_wait(planned_cluster: NatsCluste
     first.wait_listening()
     nc = await connect_nats(first.url, "cluster-test")
     try:
-        with pytest.raises(STREAM_NOT_READY):
+        with pytest.raises(NOT_READY):
             await ensure_stream(nc.jetstream(timeout=1), replicas=3, wait_s=2)
     finally:
         await nc.close()
@@ -99,7 +126,7 @@ async def test_gis_files_on_3_replicas_survive_the_loss_of_a_node(
             try:
                 assert await read_all(files, stored.file_id) == content
                 break
-            except (*STREAM_NOT_READY, FileDamaged):  # a new leader is being elected
+            except (*NOT_READY, FileDamaged):  # a new leader is being elected
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(0.5)
