@@ -18,7 +18,7 @@ from contextvars import ContextVar
 import asyncpg
 
 from services.notify import order_store
-from services.notify.domain.model import DESK_CUSTOMER_PREFIX, Recipient
+from services.notify.domain.model import Recipient, signs_in
 from shared.contracts import booking as b
 from shared.contracts import cart as c
 from shared.contracts import desk as d
@@ -28,7 +28,6 @@ from shared.errors import NotFound, ServiceError, Unavailable
 from shared.messaging import Requester, current_context, subject_for
 
 DESK_CUSTOMER = subject_for("cart", "desk_customer")
-PREFIX = DESK_CUSTOMER_PREFIX
 
 # The events whose mails go to a desk customer's address from cart (consumers.py, orders.py;
 # a refund's buyer is looked up by its order).
@@ -48,18 +47,12 @@ class DeskContacts:
         """Ask cart about the desk customers of a batch's events, before its transaction:
         those the events name, and the buyers of refunded orders (notify's own records)."""
         self._batch.set({})  # nothing of an earlier batch, should this one fail half-way
-        customers = {
-            e.customer
-            for e in events
-            if isinstance(e, MAILED_WITH_DESK) and e.customer.startswith(PREFIX)
-        }
+        customers = {e.customer for e in events if isinstance(e, MAILED_WITH_DESK)}
         refunded = [e.order_id for e in events if isinstance(e, p.PaymentRefunded)]
         if refunded and self.pool is not None:
             async with self.pool.acquire() as conn:
-                for order_id in refunded:
-                    known = await order_store.order(conn, order_id)
-                    if known is not None and known.customer.startswith(PREFIX):
-                        customers.add(known.customer)
+                customers |= await order_store.buyers(conn, refunded)
+        customers = {customer for customer in customers if not signs_in(customer)}
         answers: Answers = {}
         down: Unavailable | None = None
         for customer in sorted(customers):
@@ -78,7 +71,7 @@ class DeskContacts:
         """The desk customer as a recipient (None: not a desk customer, or cart knows none):
         the batch's answer when `prepare` asked, else cart now. Cart not answering raises: the
         event is tried again, no receipt lost."""
-        if not customer.startswith(PREFIX):
+        if signs_in(customer):
             return None
         answers = self._batch.get()
         if answers is not None and customer in answers:

@@ -46,3 +46,11 @@ async def order(conn: asyncpg.Connection, order_id: uuid.UUID) -> KnownOrder | N
         order_id,
     )
     return KnownOrder(**dict(row)) if row else None
+
+
+async def buyers(conn: asyncpg.Connection, order_ids: list[uuid.UUID]) -> set[str]:
+    """The customers who bought the given orders (those notify knows), in one query."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT customer FROM orders WHERE order_id = ANY($1::uuid[])", order_ids
+    )
+    return {r["customer"] for r in rows}
