@@ -130,7 +130,15 @@ def hosted(common_settings: CommonSettings) -> Hosted:
 
 
 async def clean_schema(pool_or_conn: asyncpg.Pool | asyncpg.Connection, schema: str) -> None:
-    """Truncate every table of `schema` except its migration bookkeeping."""
+    """Empty every table of `schema` except its migration bookkeeping, and restart the
+    sequences its tables own (what `TRUNCATE ... RESTART IDENTITY` does).
+
+    The tables are locked as TRUNCATE would lock them, then their rows deleted with the
+    foreign keys' triggers off (`session_replication_role = replica`, so any order will do):
+    on tables a test filled with a few rows that is about a tenth of TRUNCATE's cost, which
+    makes new files for every table (74 ms against 6 ms for booking's 14 tables, seeded
+    and emptied; twice per hosted service per test). A server where we may not set that
+    role gets the TRUNCATE."""
     tables = await pool_or_conn.fetch(
         """SELECT tablename FROM pg_tables
            WHERE schemaname = $1 AND tablename <> 'schema_migrations'""",
@@ -138,18 +146,18 @@ async def clean_schema(pool_or_conn: asyncpg.Pool | asyncpg.Connection, schema: 
     )
     if not tables:
         return
-    names = ", ".join(f'"{schema}"."{t["tablename"]}"' for t in tables)
+    names = [f'"{schema}"."{t["tablename"]}"' for t in tables]
     # A service's consumers may still be handling a redelivered event of an earlier test
-    # while we truncate: TRUNCATE takes its locks table by table, so the two can deadlock.
+    # while we clean: the locks are taken table by table, so the two can deadlock.
     # PostgreSQL then aborts one of them; when it is us, try again (the consumer's event is
     # redelivered to it, as in production). A consumer may also hold its inbox transaction
     # open while it waits for another pooled connection, each of them queued behind our
-    # TRUNCATE: a wait PostgreSQL cannot see as a deadlock. So the TRUNCATE waits for its
+    # locks: a wait PostgreSQL cannot see as a deadlock. So the cleaning waits for its
     # locks at most LOCK_WAIT and steps aside, letting the consumer finish, then tries again.
     attempts = 20
     for attempt in range(attempts):
         try:
-            await _truncate(pool_or_conn, names)
+            await _empty(pool_or_conn, schema, names)
             return
         except (asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError):
             if attempt == attempts - 1:
@@ -158,13 +166,45 @@ async def clean_schema(pool_or_conn: asyncpg.Pool | asyncpg.Connection, schema: 
 
 
 LOCK_WAIT = "2s"
+# The sequences a schema's tables own (serial and identity columns), with their start.
+OWNED_SEQUENCES = """
+SELECT s.oid::regclass::text AS name, q.seqstart AS start
+FROM pg_class s
+JOIN pg_sequence q ON q.seqrelid = s.oid
+JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+                AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+JOIN pg_class t ON t.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE s.relkind = 'S' AND n.nspname = $1 AND t.relname <> 'schema_migrations'
+"""
+_may_set_role = True  # False once the server refused session_replication_role
 
 
-async def _truncate(pool_or_conn: asyncpg.Pool | asyncpg.Connection, names: str) -> None:
+async def _empty(
+    pool_or_conn: asyncpg.Pool | asyncpg.Connection, schema: str, names: list[str]
+) -> None:
+    global _may_set_role
     if isinstance(pool_or_conn, asyncpg.Pool):
         async with pool_or_conn.acquire() as conn:
-            await _truncate(conn, names)
+            await _empty(conn, schema, names)
         return
-    async with pool_or_conn.transaction():
-        await pool_or_conn.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
-        await pool_or_conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    conn = pool_or_conn
+    if not _may_set_role:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+            await conn.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+        return
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+            await conn.execute(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE")
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            for name in names:
+                await conn.execute(f"DELETE FROM {name}")  # noqa: S608 - names from pg_tables
+            for sequence in await conn.fetch(OWNED_SEQUENCES, schema):
+                await conn.execute(
+                    "SELECT setval($1::regclass, $2, false)", sequence["name"], sequence["start"]
+                )
+    except asyncpg.InsufficientPrivilegeError:
+        _may_set_role = False
+        await _empty(conn, schema, names)

@@ -124,3 +124,18 @@ async def test_resident_cannot_open_the_staff_console(browser: Any, web_suite: S
     assert response.status == 403
     assert await axe_violations(page) == []
     await page.context.close()
+
+
+async def test_axe_reports_what_is_wrong_on_a_page(browser: Any, web_suite: Suite) -> None:
+    """The checker itself: a page with known faults gives their rule ids (so an axe check
+    that finds nothing elsewhere means nothing was found, not that nothing ran)."""
+    page = await new_page(browser, web_suite.url)
+    await page.set_content(
+        """<!doctype html><html><head><title>t</title></head><body><main>
+        <h1>Faults</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+        <p style="color:#bbb;background:#fff">faint text</p>
+        <input type="text"></main></body></html>"""
+    )
+    found = {v["id"] for v in await axe_violations(page)}
+    assert {"image-alt", "color-contrast", "label", "html-has-lang"} <= found, found
+    await page.context.close()
