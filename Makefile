@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEV := $(VENV)/.installed-dev
 DEV_TEST := $(VENV)/.installed-dev-test
 
-.PHONY: run test lint bench clean browser-deps test-browser chaos texts image image-smoke
+.PHONY: run test lint bench clean browser-deps test-browser screenshots chaos texts image image-smoke
 
 $(DEV): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -81,3 +81,8 @@ browser-deps: $(DEV_TEST)
 
 test-browser: browser-deps
 	$(PY) -m pytest tests/browser
+
+# The browser tests saving a full-page screenshot of every page they check, in fi/sv/en at
+# 390 and 1280 px, to test-artifacts/browser (to look at; `make test` saves none: CPU).
+screenshots: browser-deps
+	SCREENSHOTS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile tests/browser

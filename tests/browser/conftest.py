@@ -103,7 +103,16 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
     return list(result)
 
 
+# Screenshots are for people to look at, not checks: saved with SCREENSHOTS=1 (`make
+# screenshots`). A full-page one costs chromium about 160 ms of CPU, and `make test` is bound
+# by CPU: test_sweep's 240 took it from 48 to 78 s.
+SCREENSHOTS = os.environ.get("SCREENSHOTS", "") not in ("", "0")
+
+
 async def screenshot(page: Any, name: str) -> None:
+    """The page as shown, to test-artifacts/browser/<name>.png (with SCREENSHOTS=1)."""
+    if not SCREENSHOTS:
+        return
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 

@@ -2,9 +2,9 @@
 browser context per combination (the browser and the suite are started once per session).
 
 `Steps` gives every page a task visits the sweep's checks (language, no sideways scroll at
-390 px, no English left in fi/sv, axe-core with no serious or critical violation) and saves a
-screenshot as an artefact (test-artifacts/browser, not committed); the findings are listed at
-once at the end of the task."""
+390 px, no English left in fi/sv, axe-core with no serious or critical violation) and, with
+SCREENSHOTS=1, saves a screenshot (test-artifacts/browser, not committed); the findings are
+listed at once at the end of the task."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """A clerk's day (issue 17), in fi / sv / en at 390 px and 1280 px: a resident's paid
 reservation found on its day in the day view, the next day and back, cancelled with a reason
 and the refund confirmed first; each of the clerk's pages checked (axe, no sideways scroll, no
-English left) with a screenshot. Its own file, so that pytest-xdist's `--dist loadfile` can run
-it beside test_journey.py."""
+English left) with a screenshot (SCREENSHOTS=1). Its own file, so that pytest-xdist's
+`--dist loadfile` can run it beside test_journey.py."""
 
 from __future__ import annotations
 

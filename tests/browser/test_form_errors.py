@@ -1,6 +1,7 @@
 """Errors answered on the form (issue 17): an error summary linking to the field, the message
 beside the field in the page's language, and the input kept; in fi / sv / en at 390 px and
-1280 px, each page checked (axe, no sideways scroll, no English left) with a screenshot."""
+1280 px, each page checked (axe, no sideways scroll, no English left) with a screenshot
+(SCREENSHOTS=1)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 input kept), the invoices list, an invoice with its lines and the credit note's confirmation;
 finance's bank file upload with a wrong amount shown as an anomaly; the contact person's
 invoices. Each page gets the sweep's checks (language, no sideways scroll at 390 px, no
-English left in fi/sv) and axe at both widths, and a screenshot."""
+English left in fi/sv) and axe at both widths, and a screenshot (SCREENSHOTS=1)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ hall slot (which gives them messages and the subscription a delivery); then the 
 page (the customer search and the customer's messages), the webhooks page, the delivery log
 and the two confirmation steps (replay, stop) are opened in fi / sv / en at 390 px and 1280 px,
 each with the page sweep's checks (language, no sideways scroll at 390 px, no English left in
-fi/sv, axe with no violations) and a screenshot."""
+fi/sv, axe with no violations) and a screenshot (SCREENSHOTS=1)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """An approved booking request is paid from "my reservations" (issue 17's first dead end), in
 fi / sv / en at 390 px and 1280 px: the resident's and the approving clerk's pages each checked
-(axe, no sideways scroll, no English left) with a screenshot."""
+(axe, no sideways scroll, no English left) with a screenshot (SCREENSHOTS=1)."""
 
 from __future__ import annotations
 

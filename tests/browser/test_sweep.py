@@ -3,7 +3,8 @@ the gateway's route table, in fi / sv / en at 390 px and 1280 px.
 
 On each: the page answers, `<html lang>` is right, nothing scrolls sideways at 390 px, and in fi
 and sv no text is the English text of a translation key; axe-core is run once per page (fi, 390
-px) and one screenshot per page x language x width is saved. All findings are listed at once.
+px) and, with SCREENSHOTS=1, one screenshot per page x language x width is saved. All findings
+are listed at once.
 """
 
 from __future__ import annotations

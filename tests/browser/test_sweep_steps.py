@@ -4,7 +4,7 @@ sign-in in the middle and back to the summary step, the cart, the receipt after 
 printable receipt, an unknown address's page, my reservations and the cancellation
 page (with the refund shown before confirming); and the public pages signed out. Each step
 gets the page sweep's checks (language, no sideways scroll at 390 px, no English left in
-fi/sv, axe at 390 px) and a screenshot; all findings are listed at once."""
+fi/sv, axe at 390 px) and a screenshot (SCREENSHOTS=1); all findings are listed at once."""
 
 from __future__ import annotations
 
