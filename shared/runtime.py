@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.micro.service import Service
@@ -123,11 +122,13 @@ async def connect_nats(url: str, name: str, settings: CommonSettings | None = No
         options["user_credentials"] = creds
     elif user:
         options["user"], options["password"] = user, password
-    options.update(_connection_callbacks(name))
-    return await nats.connect(nats_servers(url), **options)
+    nc = NATS()
+    options.update(_connection_callbacks(name, nc))
+    await nc.connect(nats_servers(url), **options)
+    return nc
 
 
-def _connection_callbacks(name: str) -> dict[str, Callable[..., Awaitable[None]]]:
+def _connection_callbacks(name: str, nc: NATS) -> dict[str, Callable[..., Awaitable[None]]]:
     """Count the connection's troubles (tcs_nats_connection_events_total) and log them."""
     events = metrics.NATS_CONNECTION_EVENTS
 
@@ -136,6 +137,9 @@ def _connection_callbacks(name: str) -> dict[str, Callable[..., Awaitable[None]]
         log.warning("NATS connection of %s: %s", name, type(exc).__name__)
 
     async def disconnected() -> None:
+        if nc.is_closed:  # our own close (a stop): nats-py calls this then too
+            log.debug("NATS connection of %s closed", name)
+            return
         events.labels(name, "disconnected").inc()
         log.warning("NATS connection of %s lost; reconnecting", name)
 
