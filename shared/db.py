@@ -200,9 +200,10 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Skip asyncpg's reset query on release (`pg_advisory_unlock_all(); CLOSE ALL;
     UNLISTEN *; RESET ALL`, one more round trip per use of the pool; a fifth of the booking
     service's socket writes per hold, measured with py-spy). Our pooled connections keep no
-    session state: advisory locks are transaction-level, settings are `SET LOCAL`, and the
-    outbox relay unlistens its channel before giving its connection back. asyncpg still rolls
-    back a transaction left open and drops listeners before calling this."""
+    session state: advisory locks are transaction-level (cart's library worker gives back
+    its one session-level lock before, or closes the connection), settings are `SET LOCAL`,
+    and the outbox relay unlistens its channel before giving its connection back. asyncpg
+    still rolls back a transaction left open and drops listeners before calling this."""
 
 
 def migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:

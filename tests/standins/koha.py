@@ -63,6 +63,8 @@ class KohaState:
     login_attempts: dict[int, int] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, route) answered
     fail_next_credits: int = 0
+    # The next credit waits for this event before it is applied (a worker paused mid-call).
+    hold_next_credit: threading.Event | None = None
     lose_next_credit_replies: int = 0
     malformed_next_accounts: int = 0
     malformed_next_credits: int = 0
@@ -363,6 +365,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._known_patron(patron):
             self._send(404, {"error": "Patron not found."})
             return
+        with s.lock:
+            hold, s.hold_next_credit = s.hold_next_credit, None
+        if hold is not None:
+            hold.wait(30)
         with s.lock:
             if s.fail_next_credits > 0:
                 s.fail_next_credits -= 1

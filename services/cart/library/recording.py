@@ -64,6 +64,28 @@ class LibraryRecording:
         return len(claimed)
 
     async def record_one(self, reg: LibraryRegistration) -> None:
+        """Record one claimed line, holding its lock from the account read until what the
+        library answered is written. The claim (`claimed_until`) runs out after a time; a
+        worker paused past it (a stopped process, a long GC) would otherwise post its credit
+        after another worker had read the account and posted the same: the lock is tied to
+        this worker's database session, so it lasts while the worker lives, however slow,
+        and goes when it dies. A line another worker still holds is passed over."""
+        async with self.pool.acquire() as guard:
+            if not await store.lock_for_recording(guard, reg.line_id):
+                log.info("library line %s: another worker is recording it", reg.line_id)
+                return
+            try:
+                current = await store.registration(guard, reg.line_id)
+                if current is not None and current.state == "pending":
+                    await self._record(current)
+            finally:
+                try:
+                    await store.unlock_for_recording(guard, reg.line_id)
+                except BaseException:
+                    guard.terminate()  # never back to the pool with the lock still held
+                    raise
+
+    async def _record(self, reg: LibraryRegistration) -> None:
         outcome: Settlement | None = None
         credit_id: str | None = None
         error: str | None = None

@@ -132,6 +132,25 @@ async def claim_due(
     return [_registration(r) for r in rows]
 
 
+async def lock_for_recording(conn: asyncpg.Connection, line_id: uuid.UUID) -> bool:
+    """Take the line's recording lock for this session (False: another worker has it).
+    A session lock, not a transaction's: it is held across the call to the library with no
+    transaction open, and must be given back (`unlock_for_recording`) before the connection
+    goes back to the pool (the pool keeps sessions as they are)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT pg_try_advisory_lock(hashtextextended('library-line:' || $1::uuid::text, 0))",
+            line_id,
+        )
+    )
+
+
+async def unlock_for_recording(conn: asyncpg.Connection, line_id: uuid.UUID) -> None:
+    await conn.execute(
+        "SELECT pg_advisory_unlock(hashtextextended('library-line:' || $1::uuid::text, 0))", line_id
+    )
+
+
 async def registration(
     conn: asyncpg.Connection, line_id: uuid.UUID, *, lock: bool = False
 ) -> LibraryRegistration | None:

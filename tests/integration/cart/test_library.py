@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 
 import pytest
@@ -356,6 +358,11 @@ async def test_a_partly_refunded_library_line_records_only_what_was_kept(cart: C
     assert amounts == {9001: 1.4, 9002: 1.0}
 
 
+@pytest.mark.parametrize(
+    "cart",
+    [{"library_poll_interval_s": 3600}],  # only this test's worker records the line
+    indirect=True,
+)
 async def test_a_credit_posted_while_its_line_was_refunded_is_flagged_for_clerks(
     cart: Cart,
 ) -> None:
@@ -367,19 +374,30 @@ async def test_a_credit_posted_while_its_line_was_refunded_is_flagged_for_clerks
     async with cart.pool.acquire() as conn:
         in_flight = await library_store.registration(conn, line.line.line_id)
     assert in_flight is not None
-    await cart.call(
-        "request_refund",
-        RequestRefundRequest(order_id=order.order_id, line_id=line.line.line_id),
-        RefundRequestView,
-        CLERK,
-    )
     cart.koha.state.fail_next_credits = 0
-    # A worker that took the registration before the refund posts its credit now.
+    # A worker has read the account and posted its credit; Koha applies it only after the
+    # line was refunded meanwhile.
+    held = threading.Event()
+    cart.koha.state.hold_next_credit = held
     library = library_for(cart.settings)
     worker = LibraryRecording(cart.pool, library, cart.settings, cart.services.fulfilment)
     try:
-        await worker.record_one(in_flight)
+        posting = asyncio.create_task(worker.record_one(in_flight))
+
+        async def credit_asked() -> bool:
+            return cart.koha.state.hold_next_credit is None
+
+        await eventually(credit_asked)
+        await cart.call(
+            "request_refund",
+            RequestRefundRequest(order_id=order.order_id, line_id=line.line.line_id),
+            RefundRequestView,
+            CLERK,
+        )
+        held.set()
+        await posting
     finally:
+        held.set()
         await library.close()
     log = await cart.call(
         "registration_log",

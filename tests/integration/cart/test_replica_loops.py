@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 
 import pytest
 
 from services.cart.orders.sweepers import SETTLED_BY_SWEEPER
+from shared.contracts.cart import OrderView
+from shared.contracts.common import Principal
 from tests.integration.cart.conftest import Cart, resident
 from tests.integration.cart.flows import checkout, eventually, fill, order_in, succeeded
 from tests.integration.cart.test_settling import (
@@ -47,20 +50,7 @@ async def test_two_settle_sweepers_at_once_settle_an_order_once(cart: Cart) -> N
 async def test_two_library_workers_at_once_record_each_payment_once(cart: Cart) -> None:
     """The registrations are claimed (`claimed_until`, `FOR UPDATE SKIP LOCKED`): two
     workers due at once split them, and Koha gets each credit once."""
-    me = resident()
-    await fill(cart, me)
-    order = await checkout(cart, me)
-    await cart.publish(succeeded(order))
-
-    async def waiting() -> bool:
-        return bool(
-            await cart.pool.fetchval(
-                """SELECT count(*) = 2 FROM library_registrations
-                   WHERE state = 'pending' AND attempts = 0 AND next_attempt_at <= now()"""
-            )
-        )
-
-    await eventually(waiting)
+    me, order = await paid_with_two_library_lines(cart)
     recording = cart.services.recording
 
     claimed = await asyncio.gather(recording.record_due(), recording.record_due())
@@ -81,18 +71,7 @@ async def test_lines_of_a_library_worker_that_died_mid_call_go_to_another_after_
     """A replica killed while it waits on Koha leaves its claimed lines; another replica takes
     them once CART_LIBRARY_CLAIM_S has passed (not the fixed minute it used to be), and Koha
     gets each credit once."""
-    me = resident()
-    await fill(cart, me)
-    order = await checkout(cart, me)
-    await cart.publish(succeeded(order))
-
-    async def due() -> bool:
-        return bool(
-            await cart.pool.fetchval(
-                """SELECT count(*) = 2 FROM library_registrations
-                   WHERE state = 'pending' AND next_attempt_at <= now()"""
-            )
-        )
+    me, order = await paid_with_two_library_lines(cart)
 
     async def claimed() -> bool:
         return bool(
@@ -101,7 +80,6 @@ async def test_lines_of_a_library_worker_that_died_mid_call_go_to_another_after_
             )
         )
 
-    await eventually(due)
     recording = cart.services.recording
     cart.koha.state.lock.acquire()  # Koha hangs: the worker waits on its account read
     try:
@@ -118,3 +96,59 @@ async def test_lines_of_a_library_worker_that_died_mid_call_go_to_another_after_
     assert await recording.record_due() == 2
     assert sorted(c["account_lines_ids"][0] for c in cart.koha.state.credits) == [9001, 9002]
     await order_in(cart, me, order.order_id, "fulfilled")
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [{"library_poll_interval_s": 3600, "library_claim_s": 1.0}],
+    indirect=True,
+)
+async def test_a_worker_paused_while_koha_takes_its_credit_is_not_credited_again(
+    cart: Cart,
+) -> None:
+    """Found by `make chaos` (a cart replica paused for 7 s, the claim 5 s): a worker that
+    had read the account and posted its credit lost its claim while it waited; another
+    replica took the line, read the account before Koha had applied the first credit, and
+    credited the debit again. A worker now holds the line's lock (tied to its database
+    session, not to a time) from its account read to what it writes after, and another
+    worker passes a line it cannot lock."""
+    me, order = await paid_with_two_library_lines(cart)
+    recording = cart.services.recording
+    held = threading.Event()
+    cart.koha.state.hold_next_credit = held  # the first worker's first credit waits
+    try:
+        paused = asyncio.create_task(recording.record_due())
+
+        async def credit_asked() -> bool:
+            return cart.koha.state.hold_next_credit is None
+
+        await eventually(credit_asked)
+        await asyncio.sleep(1.2)  # its claim runs out meanwhile
+
+        assert await recording.record_due() == 2  # the other replica takes both lines
+    finally:
+        held.set()
+    await paused
+
+    debits = [c["account_lines_ids"][0] for c in cart.koha.state.credits]
+    assert sorted(debits) == [9001, 9002], cart.koha.state.credits
+    await order_in(cart, me, order.order_id, "fulfilled")
+
+
+async def paid_with_two_library_lines(cart: Cart) -> tuple[Principal, OrderView]:
+    """A resident's paid order of two library debits, both due for a worker, none tried."""
+    me = resident()
+    await fill(cart, me)
+    order = await checkout(cart, me)
+    await cart.publish(succeeded(order))
+
+    async def due() -> bool:
+        return bool(
+            await cart.pool.fetchval(
+                """SELECT count(*) = 2 FROM library_registrations
+                   WHERE state = 'pending' AND attempts = 0 AND next_attempt_at <= now()"""
+            )
+        )
+
+    await eventually(due)
+    return me, order
