@@ -43,7 +43,7 @@ from shared.contracts.common import H_TRACEPARENT, Event, RequestContext, decode
 # kept importable from here for callers that know it as shared.events'.
 from shared.contracts.common import event_type_for as event_type_for
 from shared.contracts.common import register as register
-from shared.jetstream import when_ready
+from shared.jetstream import config_made_by_another, when_ready
 from shared.messaging import context_headers, current_context
 from shared.metrics import (
     CONSUMER_ACK_PENDING,
@@ -109,7 +109,7 @@ async def _ensure_stream_once(js: JetStreamContext, replicas: int) -> None:
             await js.add_stream(config)
             return
         except nats.js.errors.BadRequestError:  # another service created it in between
-            config = stream_config((await js.stream_info(STREAM)).config, replicas)
+            config = stream_config(await config_made_by_another(js, STREAM), replicas)
             if config is None:
                 return
     await js.update_stream(config)

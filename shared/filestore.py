@@ -35,7 +35,7 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.client import JetStreamContext
 
-from shared.jetstream import when_ready
+from shared.jetstream import config_made_by_another, when_ready
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +391,7 @@ async def _ensure_bucket(js: JetStreamContext, bucket: str, replicas: int) -> No
             await js.create_object_store(bucket, api.ObjectStoreConfig(replicas=max(1, replicas)))
             return
         except nats.js.errors.BadRequestError:  # another process made it in between
-            current = (await js.stream_info(stream)).config
+            current = await config_made_by_another(js, stream)
     if (current.num_replicas or 1) < replicas:
         current.num_replicas = replicas
         await js.update_stream(current)

@@ -15,13 +15,22 @@ from typing import TypeVar
 
 import nats.errors
 import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
 
 log = logging.getLogger(__name__)
+
+
+class StillCreating(Exception):
+    """Another process is creating the stream: its name is taken (our create was refused),
+    yet the stream is not found. Seen on a cluster just started, while its leaders settle."""
+
 
 NOT_READY: tuple[type[Exception], ...] = (
     nats.js.errors.ServiceUnavailableError,
     nats.errors.TimeoutError,
     nats.errors.NoRespondersError,
+    StillCreating,
 )
 PAUSE_S = 0.5
 
@@ -40,3 +49,12 @@ async def when_ready(what: str, attempt: Callable[[], Awaitable[T]], wait_s: flo
                 raise
             log.info("%s: JetStream not ready (%s); retrying", what, type(exc).__name__)
             await asyncio.sleep(PAUSE_S)
+
+
+async def config_made_by_another(js: JetStreamContext, stream: str) -> StreamConfig:
+    """The config of a stream another process made while we tried to (our create was
+    refused); `StillCreating` (retried by `when_ready`) while it cannot be read yet."""
+    try:
+        return (await js.stream_info(stream)).config
+    except nats.js.errors.NotFoundError as exc:
+        raise StillCreating(stream) from exc
