@@ -6,19 +6,24 @@ waited for the same way."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from nats.aio.client import Client as NATS
 
 from services.gateway.ratelimit import open_bucket
 from shared.events import STREAM, ensure_stream
 from shared.filestore import FileDamaged, chunks_of, open_file_store, read_all
 from shared.jetstream import NOT_READY
 from shared.runtime import connect_nats, nats_servers
-from tests.chaos.cluster import NatsCluster, start_cluster
+from tests.chaos.cluster import NatsCluster, NatsNode, start_cluster
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -29,6 +34,29 @@ def planned_cluster() -> Iterator[NatsCluster]:
             yield cluster
         finally:
             cluster.stop()
+
+
+@contextlib.asynccontextmanager
+async def first_node_alone(cluster: NatsCluster) -> AsyncIterator[tuple[NATS, list[NatsNode]]]:
+    """The cluster's first node started alone (no meta leader, too few peers), a connection
+    to the cluster, and the nodes not started yet."""
+    first, *rest = cluster.nodes
+    first.start()
+    first.wait_listening()
+    nc = await connect_nats(cluster.url, "cluster-test")
+    try:
+        yield nc, rest
+    finally:
+        await nc.close()
+
+
+async def waits_for(rest: list[NatsNode], waiting: asyncio.Task[T]) -> T:
+    """`waiting` is still waiting while the first node is alone, and done once the rest run."""
+    await asyncio.sleep(2.0)
+    assert not waiting.done()
+    for node in rest:
+        node.start()
+    return await asyncio.wait_for(waiting, 40)
 
 
 def test_nats_url_may_name_every_node_of_a_cluster() -> None:
@@ -42,24 +70,14 @@ def test_nats_url_may_name_every_node_of_a_cluster() -> None:
 async def test_events_stream_waits_for_the_cluster_to_have_enough_nodes(
     planned_cluster: NatsCluster,
 ) -> None:
-    first, *rest = planned_cluster.nodes
-    first.start()
-    first.wait_listening()
-    nc = await connect_nats(planned_cluster.url, "cluster-test")
-    try:
+    async with first_node_alone(planned_cluster) as (nc, rest):
         js = nc.jetstream(timeout=2)
         creating = asyncio.create_task(ensure_stream(js, replicas=3, wait_s=40))
-        await asyncio.sleep(2.0)  # one node alone: no leader, not enough peers
-        assert not creating.done()
-        for node in rest:
-            node.start()
-        await asyncio.wait_for(creating, 40)
+        await waits_for(rest, creating)
         info = await js.stream_info(STREAM)
         assert info.config.num_replicas == 3
         assert info.cluster is not None
         assert len(info.cluster.replicas or []) == 2
-    finally:
-        await nc.close()
 
 
 @pytest.mark.timeout(60)
@@ -68,22 +86,12 @@ async def test_rate_limit_bucket_waits_for_the_cluster_to_elect_its_leaders(
 ) -> None:
     """A gateway started with its cluster (as in the chaos suite) used to exit when its first
     JetStream call timed out; it now waits as the services do."""
-    first, *rest = planned_cluster.nodes
-    first.start()
-    first.wait_listening()
-    nc = await connect_nats(planned_cluster.url, "cluster-test")
-    try:
+    async with first_node_alone(planned_cluster) as (nc, rest):
         js = nc.jetstream(timeout=2)
         opening = asyncio.create_task(open_bucket(js, "limits_test", 60, wait_s=40))
-        await asyncio.sleep(2.0)  # one node alone: no meta leader
-        assert not opening.done()
-        for node in rest:
-            node.start()
-        kv = await asyncio.wait_for(opening, 40)
+        kv = await waits_for(rest, opening)
         await kv.put("k", b"1")
         assert (await kv.get("k")).value == b"1"
-    finally:
-        await nc.close()
 
 
 @pytest.mark.timeout(30)
