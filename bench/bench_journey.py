@@ -393,6 +393,12 @@ def start(data: Path) -> tuple[Suite, list[Any]]:
         # The local provider's page and webhook through the gateway, as a real provider's.
         PAYMENT_PUBLIC_URL=url,
     )
+    # Notify's mails go to a mail server, as `make run`'s do (without one every send failed and
+    # was composed again at each retry). The catcher runs in this process: the mail server is
+    # not part of the suite, so its CPU is not counted.
+    catcher = launcher.start_mail_catcher(env, data)
+    if catcher is not None:
+        servers.append(catcher)
     procs = {name: spawn(f"services.{name}", env, data / f"{name}.log") for name in SERVICES}
     settings = from_env(GatewaySettings, env)
     issuer = DevIssuer(
