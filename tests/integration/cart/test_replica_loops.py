@@ -152,3 +152,43 @@ async def paid_with_two_library_lines(cart: Cart) -> tuple[Principal, OrderView]
 
     await eventually(due)
     return me, order
+
+
+@pytest.mark.parametrize("cart", [{"library_poll_interval_s": 3600}], indirect=True)
+async def test_a_worker_whose_database_session_dies_while_koha_credits_records_the_credit_once(
+    cart: Cart,
+) -> None:
+    """The line's lock is a session lock on the worker's own connection. When that session
+    ends while Koha takes the credit (PostgreSQL restarted, the backend killed), what Koha
+    answered is still written (through another connection), the broken connection is not
+    used again, no lock is left behind, and the next line is recorded as usual."""
+    me, order = await paid_with_two_library_lines(cart)
+    recording = cart.services.recording
+    held = threading.Event()
+    cart.koha.state.hold_next_credit = held
+    try:
+        worker = asyncio.create_task(recording.record_due())
+
+        async def credit_asked() -> bool:
+            return cart.koha.state.hold_next_credit is None
+
+        await eventually(credit_asked)
+        # the worker's session: idle (no transaction open) and holding an advisory lock
+        killed = await cart.pool.fetchval(
+            """SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
+               JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.locktype = 'advisory' AND l.granted AND a.state = 'idle'"""
+        )
+        assert killed == 1
+    finally:
+        held.set()
+    assert await worker == 2
+
+    debits = [c["account_lines_ids"][0] for c in cart.koha.state.credits]
+    assert sorted(debits) == [9001, 9002], cart.koha.state.credits
+    states = await cart.pool.fetch("SELECT state FROM library_registrations")
+    assert [r["state"] for r in states] == ["recorded", "recorded"]
+    await order_in(cart, me, order.order_id, "fulfilled")
+    left = """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'advisory' AND a.state = 'idle'"""
+    assert await cart.pool.fetchval(left) == 0  # no session lock outlives its worker
