@@ -10,6 +10,7 @@ missing one raises `DevExtraMissing` saying what to install.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import json
@@ -141,6 +142,11 @@ class EmbeddedPostgres:
         cleanup = getattr(self.server, "cleanup", None)
         if cleanup is not None:
             cleanup()
+        # pgserver also runs its clean-up at exit, where it only logs that it was done; by
+        # then the log's stream may be closed (pytest's), which printed "Logging error"
+        at_exit = getattr(self.server, "_cleanup", None)
+        if at_exit is not None:
+            atexit.unregister(at_exit)
 
     def stop_server(self, mode: str = "fast", *, wait: bool = True) -> None:
         """Stop the server but keep this handle (tests of a database restart): `fast` ends
