@@ -296,8 +296,43 @@ class Refunds:
                 note=event.note,
                 actor="system:cart",
             )
-        except (ValidationFailed, NotFound, Conflict, PaymentFailed) as exc:
+        except (ValidationFailed, NotFound, Conflict) as exc:
+            # Refused before anything was asked of the provider: e.g. more than is left on a
+            # line, when staff refunded part of it straight through payment before cart knew.
+            # Cart is told as of a refund the provider refused, so that the lines it asked
+            # for go back to where they were and show why (instead of waiting for ever).
+            if not await self._tell_refused(conn, event, exc.message):
+                raise PermanentFailure(f"refund {event.refund_request_id}: {exc.message}") from exc
+        except PaymentFailed as exc:  # the provider refused: settle() announced it already
             raise PermanentFailure(f"refund {event.refund_request_id}: {exc.message}") from exc
+
+    async def _tell_refused(
+        self, conn: asyncpg.Connection, event: RefundRequested, why: str
+    ) -> bool:
+        """Announce cart's refund request as failed (in the event's inbox transaction): no
+        refund was written and no money moved. False when the order has no payment to name."""
+        payment = await store.latest_payment_of_order(conn, event.order_id)
+        if payment is None:
+            return False
+        log.warning("refund request %s refused: %s", event.refund_request_id, why)
+        await add_event(
+            conn,
+            PaymentRefundFailed(
+                payment_id=payment["id"],
+                order_id=event.order_id,
+                amount_cents=sum(part.amount_cents for part in event.lines),
+                provider=payment["provider"],
+                season_id=payment["season_id"],
+                # no refund row was written: an id of its own, the same for a redelivery
+                refund_id=uuid.uuid5(NAMESPACE, f"refused|{event.refund_request_id}"),
+                refund_request_id=event.refund_request_id,
+                lines=list(event.lines),
+                reason=event.reason,
+                failure=f"refused: {why}",
+                duplicate_of=payment["duplicate_of"],
+            ),
+        )
+        return True
 
     async def staff_refund(self, req: RefundRequest, ctx: RequestContext) -> RefundView:
         if not req.reason.strip():

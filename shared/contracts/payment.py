@@ -82,6 +82,9 @@ class PaymentRefundFailed(PaymentEvent, frozen=True, kw_only=True):
     was given back. `refund_request_id` is cart's when cart asked for it; `lines` what it was
     to give back. Cart returns those lines to the state they had before the refund was asked
     for and shows the failure to staff; finance has it as an anomaly (`refund_failed`).
+    Also a request of cart's that payment refused before asking the provider (more than is
+    left on a line): `failure` then begins with `refused: `, no refund was written (its
+    `refund_id` names none) and there is no anomaly, as no money moved.
 
     New in schema_version 1: every field beyond the refund's id has a default."""
 

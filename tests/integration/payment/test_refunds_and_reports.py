@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 
 import msgspec
@@ -11,7 +13,14 @@ from nats.js import JetStreamContext
 
 from services.payment.domain.ledger import vat_share
 from services.payment.domain.reports import euros
-from shared.contracts.cart import OrderView, RefundLine, RefundRequested
+from shared.contracts.cart import (
+    GetOrderRequest,
+    OrderView,
+    RefundLine,
+    RefundRequested,
+    RefundRequestView,
+    RequestRefundRequest,
+)
 from shared.contracts.common import Principal
 from shared.contracts.payment import (
     ErpExport,
@@ -245,3 +254,65 @@ async def test_reconciliation_matches_and_finds_a_planted_mismatch(
         total - 100,
     )
     assert len(planted.matched) == 2
+
+
+async def test_a_clerks_request_for_more_than_is_left_goes_back_to_the_line_with_why(
+    payment: PaymentHarness, orders: Orders
+) -> None:
+    """Found trying the API: finance refunded most of a line straight through payment while a
+    clerk's refund request of the line, made before cart knew of that refund, asked for more
+    than was left. Payment refused the request and dropped it: the clerk had a 201, the line
+    stayed `refund_requested` for ever and nobody was told. Payment now announces the refusal
+    (`evt.payment.refund.failed`) and cart puts the line back, showing why; no money moves."""
+    me, order = await paid_order(payment, orders, library=False)
+    gis = line_of(order, "gis")
+    await orders.state(me, order.order_id, "fulfilled")
+    waiting = """SELECT count(*) FROM pg_locks
+                 WHERE locktype IN ('transactionid', 'tuple') AND NOT granted"""
+    async with payment.pool.acquire() as holder, holder.transaction():
+        # both refunds wait on the payment's row; finance's asked first, so it goes first
+        await holder.execute(
+            "SELECT 1 FROM payment.payments WHERE order_id = $1 FOR UPDATE", order.order_id
+        )
+        most = refund(order, gis.line_id, gis.gross_cents - 200)
+        first = asyncio.create_task(payment.call("refund", most, RefundView, FINANCE))
+
+        def waits(count: int) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return bool(await payment.pool.fetchval(waiting) >= count)
+
+            return check
+
+        await payment.eventually(waits(1))
+        ask = RequestRefundRequest(order_id=order.order_id, line_id=gis.line_id, amount_cents=600)
+        asked = await orders.cart.call("request_refund", ask, RefundRequestView, GIS_CLERK)
+        await payment.eventually(waits(2))
+    done = await first
+    assert done.amount_cents == gis.gross_cents - 200
+
+    async def told() -> bool:
+        return bool(await payment.events("evt.payment.refund.failed"))
+
+    await payment.eventually(told)
+    [failed] = await payment.events("evt.payment.refund.failed")
+    assert failed["refund_request_id"] == str(asked.refund_request_id)
+    assert failed["lines"] == [{"line_id": str(gis.line_id), "amount_cents": 600}]
+    assert failed["failure"].startswith("refused: ")
+    assert "left" in failed["failure"]
+    assert await payment.pool.fetchval("SELECT count(*) FROM payment.refunds") == 1
+    paid_back = "SELECT sum(amount_cents) FROM payment.local_refunds"
+    assert await payment.pool.fetchval(paid_back) == gis.gross_cents - 200
+
+    async def line_back() -> bool:
+        """out of `refund_requested`, with why the request failed, and finance's refund"""
+        view = await orders.cart.call(
+            "get_order", GetOrderRequest(order_id=order.order_id), OrderView, me
+        )
+        line = next(x for x in view.lines if x.line.line_id == gis.line_id)
+        return (
+            line.state == "partially_refunded"
+            and "refund_failed" in line.details
+            and line.refunded_cents == gis.gross_cents - 200
+        )
+
+    await payment.eventually(line_back)
