@@ -40,6 +40,7 @@ class Approvals:
                 raise HoldExpired("the request was not decided in time", field="reservation_id")
             r.state = transition(r.state, "approve" if r.gross_cents else "approve_free")
             r.expires_at = None
+            r.approved_at = b.now()
             if r.state == "held":
                 r.expires_at = b.now() + timedelta(hours=b.settings.approved_payment_hours)
             await store.save_state(conn, r)

@@ -1,14 +1,16 @@
-"""Reacting to the cart: paid orders confirm reservations, cancelled orders release holds."""
+"""Reacting to the cart: paid orders confirm reservations, cancelled orders release holds
+(an approved request's hold lasts until the payment time its approval gave)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 
 from services.booking import catalogue_store, holds, store
-from services.booking.domain.model import transition
+from services.booking.domain.model import Reservation, transition
 from services.booking.views import event
 from shared.contracts import booking as c
 from shared.contracts.cart import OrderCancelled, OrderLineSnapshot, OrderPaid
@@ -53,12 +55,25 @@ async def on_order_paid(conn: asyncpg.Connection, paid: OrderPaid) -> None:
 
 
 async def on_order_cancelled(conn: asyncpg.Connection, cancelled: OrderCancelled) -> None:
+    now = datetime.now(UTC)
     for r in await store.of_order(conn, _reservation_ids(cancelled.lines)):
-        if r.state == "held":
-            r.state = transition(r.state, "release")
-            r.reason = cancelled.reason
+        if r.state != "held" or r.order_id not in (None, cancelled.order_id):
+            continue  # not held, or put in another order since: that order decides
+        if kept_for_payment(r, now):
+            # Staff gave it a time to be paid: a payment given up (or its order cancelled)
+            # does not take that away. No longer the order's, it can go in a cart again.
+            r.order_id = None
             await store.save_state(conn, r)
-            await add_event(conn, event(r, c.ReservationCancelled, cancelled_by="system"))
+            continue
+        r.state = transition(r.state, "release")
+        r.reason = cancelled.reason
+        await store.save_state(conn, r)
+        await add_event(conn, event(r, c.ReservationCancelled, cancelled_by="system"))
+
+
+def kept_for_payment(r: Reservation, now: datetime) -> bool:
+    """An approved request held for its payment time, which has not run out."""
+    return r.approved_at is not None and r.expires_at is not None and r.expires_at > now
 
 
 def consumers() -> list[Consumer]:

@@ -196,6 +196,7 @@ def reservation(row: asyncpg.Record) -> Reservation:
         organisation_id=row["organisation_id"],
         no_show=row["no_show_at"] is not None,
         kept_cents=row["kept_cents"],
+        approved_at=row["approved_at"],
     )
 
 
@@ -212,7 +213,7 @@ async def get(
 async def save_state(conn: asyncpg.Connection, r: Reservation) -> None:
     r.sequence = await conn.fetchval(
         """UPDATE reservations SET state = $2, expires_at = $3, order_id = $4, reason = $5,
-               kept_cents = $6, updated_at = now(), sequence = sequence + 1
+               kept_cents = $6, approved_at = $7, updated_at = now(), sequence = sequence + 1
            WHERE id = $1 RETURNING sequence""",
         r.id,
         r.state,
@@ -220,6 +221,7 @@ async def save_state(conn: asyncpg.Connection, r: Reservation) -> None:
         r.order_id,
         r.reason,
         r.kept_cents,
+        r.approved_at,
     )
 
 

@@ -114,5 +114,6 @@ class Reservation:
     organisation_id: uuid.UUID | None = None  # booked for an organisation (payment's)
     no_show: bool = False
     kept_cents: int = 0  # a season occurrence cancelled late: what the policy keeps (billed)
+    approved_at: datetime | None = None  # staff approved the request (then held to be paid)
     created_at: datetime | None = None
     events: list[str] = field(default_factory=list)

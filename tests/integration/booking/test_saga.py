@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from nats.js import JetStreamContext
@@ -21,7 +21,15 @@ from shared.contracts.cart import (
 )
 from shared.contracts.common import Event, Principal
 from shared.errors import SlotUnavailable
-from tests.integration.booking.conftest import RESIDENT, VISITOR, Booking, local, next_weekday
+from tests.integration.booking.conftest import (
+    CART,
+    CULTURE_STAFF,
+    RESIDENT,
+    VISITOR,
+    Booking,
+    local,
+    next_weekday,
+)
 
 HALL = demo.RESOURCE_SPORTS_HALL
 DIMS = AccountingDimensions(
@@ -122,6 +130,72 @@ async def test_order_cancelled_releases_its_holds(booking: Booking, js: JetStrea
 
     await booking.eventually(released)
     assert (await hold_one(booking, r.starts_at, who=VISITOR)).state == "held"
+
+
+async def in_order(booking: Booking, r: c.ReservationView, order_id: uuid.UUID) -> None:
+    """What cart's checkout does: the hold kept for the order's payment window."""
+    until = datetime.now(UTC) + timedelta(minutes=10)
+    extend = c.ExtendHoldsRequest(
+        reservation_ids=[r.reservation_id], until=until, order_id=order_id
+    )
+    await booking.call("extend_holds", extend, c.ExtendHoldsReply, CART)
+
+
+def cancelled(order_id: uuid.UUID, r: c.ReservationView) -> OrderCancelled:
+    return OrderCancelled(order_id=order_id, order_number="T-3", customer="resident-aino",
+                          reason="payment_abandoned", lines=[line(r)])  # fmt: skip
+
+
+async def test_an_approved_request_outlives_an_abandoned_payment_until_its_payment_time(
+    booking: Booking, js: JetStreamContext
+) -> None:
+    """Found trying the API: staff approved a request (held 72 h to be paid); the resident
+    began paying and gave it up, the order was cancelled and booking released the time, so
+    the approval was lost. It stays held until its payment time now, no longer the order's,
+    and goes in another order."""
+    day = next_weekday(5, 10)
+    space = demo.RESOURCE_EVENT_SPACE
+    ask = c.HoldItem(resource_id=space, starts_at=local(day, 10), ends_at=local(day, 14))
+    requested = await booking.call("hold", c.HoldRequest(items=[ask]), c.HoldReply, RESIDENT)
+    ref = c.ReservationRef(reservation_id=requested.reservations[0].reservation_id)
+    r = await booking.call("approve", ref, c.ReservationView, CULTURE_STAFF)
+    first = uuid.uuid4()
+    await in_order(booking, r, first)
+    await publish(js, cancelled(first, r))
+
+    async def out_of_the_order() -> bool:
+        row = await booking.pool.fetchrow(
+            "SELECT state, order_id, expires_at FROM reservations WHERE id = $1",
+            r.reservation_id,
+        )
+        return row["order_id"] is None
+
+    await booking.eventually(out_of_the_order)
+    assert await state_of(booking, r) == "held"
+    kept = await booking.pool.fetchval(
+        "SELECT expires_at FROM reservations WHERE id = $1", r.reservation_id
+    )
+    assert kept == r.expires_at  # the approval's payment time, not shortened
+    assert not await booking.events("evt.booking.reservation.cancelled")
+    await in_order(booking, r, uuid.uuid4())  # it goes in another order
+
+
+async def test_a_cancelled_order_leaves_a_hold_put_in_another_order_since(
+    booking: Booking, js: JetStreamContext
+) -> None:
+    """Cart cancelled an order and the resident put its reservation in a new order before
+    booking heard of the cancellation: the new order's hold is not released."""
+    r = await hold_one(booking, local(next_weekday(2), 12))
+    old, new = uuid.uuid4(), uuid.uuid4()
+    await in_order(booking, r, new)
+    await publish(js, cancelled(old, r))
+    await asyncio.sleep(0.5)
+    consumed = await booking.pool.fetchval(
+        "SELECT count(*) FROM inbox WHERE consumer = 'booking-order-cancelled'"
+    )
+    assert consumed == 1
+    assert await state_of(booking, r) == "held"
+    assert not await booking.events("evt.booking.reservation.cancelled")
 
 
 def resident(n: int, i: int) -> Principal:
