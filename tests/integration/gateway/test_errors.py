@@ -122,3 +122,25 @@ async def test_unknown_query_parameter_is_400_naming_it(client) -> None:
     declared = await client.get(f"/api/v1/probe/{THING}?limit=5&text=hello")
     assert declared.status_code == 200, declared.text
     assert (declared.json()["count"], declared.json()["text"]) == (5, "hello")
+
+
+async def test_a_body_is_read_as_declared_not_coerced(client) -> None:
+    """Found trying the API: a string was taken for an integer (`"amount_cents": "100"` made a
+    refund) and a number of seconds for a date-time (a hold made from `"starts_at": 1797238800`)
+    although the OpenAPI document declares an integer and an RFC 3339 date-time."""
+    auth = await bearer(client, "resident-turku")
+    text = await client.post(
+        f"/api/v1/probe/{THING}", json={"text": "x", "count": "2"}, headers=auth
+    )
+    problem = assert_problem(text, 400, "validation_failed")
+    assert problem["field"] == "count"
+    assert "int" in problem["detail"]
+    item = {
+        "resource_id": str(uuid.uuid4()),
+        "starts_at": 1797238800,
+        "ends_at": "2026-12-11T11:00:00+00:00",
+    }
+    seconds = await client.post("/api/v1/holds", json={"items": [item]}, headers=auth)
+    assert assert_problem(seconds, 400, "validation_failed")["field"] == "items[0].starts_at"
+    fine = await client.post(f"/api/v1/probe/{THING}", json={"text": "x", "count": 2}, headers=auth)
+    assert fine.status_code < 400, fine.text
