@@ -53,3 +53,36 @@ async def test_the_test_providers_page_is_in_the_residents_language(
 
     await context.close()
     assert problems == [], "\n".join(problems)
+
+
+async def test_a_declined_payment_is_tried_again_from_its_page_or_the_order(
+    browser: Any, web_suite: Suite
+) -> None:
+    """Found trying the pages: after "decline" the page said "you can try again" but offered
+    no way to, and the order page (awaiting payment) had no button either; the resident was
+    stuck until the hold ran out. Both now start a new payment of the order."""
+    context = await context_for(browser, web_suite.url, "sv", 390)
+    page = await context.new_page()
+    await visit(page, "/sign-in?next=/gis")
+    await submit(page, page.locator("button[data-user='resident-kaarina']"))
+    await add_a_map(page)
+    await visit(page, "/cart")
+    await submit(page, page.locator("form[action='/checkout'] button"))
+    first = page.url
+    await submit(page, page.locator("form:has(input[value='decline']) button"))
+    again = page.locator("#pay-again")
+    assert (await again.inner_text()).strip() == t("sv", "pay_order")
+    order_page = await page.locator("a", has_text=t("sv", "follow_order")).get_attribute("href")
+    await submit(page, again)
+    assert "/pay/local/" in page.url
+    assert page.url != first  # a new attempt
+    await submit(page, page.locator("form:has(input[value='decline']) button"))
+    await visit(page, str(order_page))
+    assert (await page.locator("h1").inner_text()).startswith(t("sv", "order"))
+    await submit(page, page.locator("#pay-order"))
+    assert "/pay/local/" in page.url
+    await submit(page, page.locator("form:has(input[value='pay']) button"))
+    await visit(page, str(order_page))
+    assert (await page.locator("h1").inner_text()).startswith(t("sv", "receipt"))
+    assert await page.locator("#pay-order").count() == 0
+    await context.close()

@@ -359,6 +359,7 @@ async def local_decide(
         decision=decision,
         message=DONE_MESSAGES[decision],
         order_id=payment.order_id,
+        key=uuid.uuid4().hex,  # a declined payment is tried again from here
     )
 
 

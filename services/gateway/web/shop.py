@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -14,6 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from services.gateway.auth import require_principal
 from services.gateway.web import gis_map
 from services.gateway.web.forms import read_form
 from services.gateway.web.ops import fetch, new_key
@@ -206,11 +208,33 @@ async def checkout(request: Req) -> Redirect:
     return Redirect(path=target, status_code=303)
 
 
+@post("/orders/{order_id:str}/pay", name="web:pay_order")
+async def pay_order(request: Req, order_id: FromPath[str]) -> Redirect:
+    """Pay an order still awaiting payment again (a payment declined, or the provider's page
+    left): a new attempt at the provider, within the order's payment window."""
+    _signed_in(request)
+    form = await read_form(request)
+    payment = await fetch(
+        request,
+        "start_payment",
+        pm.PaymentView,
+        order_id=order_id,
+        idempotency_key=form.get("key") or new_key(),
+    )
+    target = payment.redirect_url or f"/orders/{quote(order_id)}"
+    return Redirect(path=target, status_code=303)
+
+
 @get("/orders/{order_id:str}", name="web:receipt")
 async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
-    _signed_in(request)
+    principal = require_principal(request)
     order = await fetch(request, "get_order", ct.OrderView, order_id=order_id)
     lines = [receipt_row(line) for line in order.lines]
+    payable = (
+        order.state == "awaiting_payment"
+        and order.customer == principal.subject
+        and order.payment_deadline > datetime.now(UTC)
+    )
     return page(
         request,
         "receipt.html",
@@ -219,6 +243,8 @@ async def receipt(request: Req, order_id: FromPath[str]) -> Response[str]:
         refunded=sum(line.refunded_cents for line in lines),
         vat=order.vat,
         downloads=order.downloads,
+        payable=payable,
+        key=new_key(),
     )
 
 
@@ -231,5 +257,6 @@ ROUTES = [
     gis,
     add_gis,
     checkout,
+    pay_order,
     receipt,
 ]
