@@ -6,6 +6,8 @@ import uuid
 
 import asyncpg
 
+from services.cart.domain.model import OrderLine
+
 
 async def insert_refund_request(
     conn: asyncpg.Connection,
@@ -50,6 +52,16 @@ async def fail_refund_request(
         failure,
     )
     return {r["line_id"]: r["line_state"] for r in rows}
+
+
+async def refundable_cents(conn: asyncpg.Connection, line: OrderLine) -> int:
+    """What is left to give back of a paid line: its price less what is given back or asked
+    for already. Cart's own requests (not failed) and the refunds applied to the line (also
+    those staff made straight through payment, which cart hears of afterwards) overlap, so
+    the larger of the two counts (a request of cart's still on its way while payment refunds
+    directly is counted short, and payment refuses what is too much)."""
+    asked = await requested_refund_cents(conn, line.id)
+    return max(line.gross_cents - max(asked, line.refunded_cents), 0)
 
 
 async def requested_refund_cents(conn: asyncpg.Connection, line_id: uuid.UUID) -> int:

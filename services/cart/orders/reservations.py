@@ -71,7 +71,7 @@ class ReservationOutcomes:
             return
         order = await store.order(conn, line.order_id, lock=True)
         assert order is not None
-        left = line.gross_cents - await refund_store.requested_refund_cents(conn, line.id)
+        left = await refund_store.refundable_cents(conn, line)
         await self.fulfilment.request_refund(
             conn,
             order,

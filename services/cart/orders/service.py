@@ -124,7 +124,7 @@ class Orders:
                 return msgspec.json.decode(cached, type=RefundRequestView)
             if order.state not in ("paid", "fulfilled", "partially_refunded"):
                 raise Conflict(f"an order that is {order.state} cannot be refunded")
-            left = line.gross_cents - await refund_store.requested_refund_cents(conn, line.id)
+            left = await refund_store.refundable_cents(conn, line)
             amount = left if req.amount_cents is None else req.amount_cents
             if amount <= 0 or amount > left:
                 raise ValidationFailed(f"refund 0.01-{left / 100:.2f} €", field="amount_cents")

@@ -316,3 +316,33 @@ async def test_a_clerks_request_for_more_than_is_left_goes_back_to_the_line_with
         )
 
     await payment.eventually(line_back)
+
+
+async def test_a_clerk_is_refused_at_once_what_finance_has_refunded_and_may_refund_the_rest(
+    payment: PaymentHarness, orders: Orders
+) -> None:
+    """Once cart has heard of a refund staff made straight through payment, a clerk's request
+    counts it: more than is left is refused at once naming the amount, the rest is given."""
+    me, order = await paid_order(payment, orders, library=False)
+    gis = line_of(order, "gis")
+    await orders.state(me, order.order_id, "fulfilled")
+    most = refund(order, gis.line_id, gis.gross_cents - 200)
+    await payment.call("refund", most, RefundView, FINANCE)
+
+    async def heard() -> bool:
+        view = await orders.cart.call(
+            "get_order", GetOrderRequest(order_id=order.order_id), OrderView, me
+        )
+        return any(x.refunded_cents for x in view.lines)
+
+    await payment.eventually(heard)
+    ask = RequestRefundRequest(order_id=order.order_id, line_id=gis.line_id, amount_cents=600)
+    with pytest.raises(ValidationFailed) as refused:
+        await orders.cart.call("request_refund", ask, RefundRequestView, GIS_CLERK)
+    assert refused.value.field == "amount_cents"
+    rest = RequestRefundRequest(order_id=order.order_id, line_id=gis.line_id)
+    asked = await orders.cart.call("request_refund", rest, RefundRequestView, GIS_CLERK)
+    assert asked.amount_cents == 200
+    await orders.state(me, order.order_id, "refunded")
+    paid_back = "SELECT sum(amount_cents) FROM payment.local_refunds"
+    assert await payment.pool.fetchval(paid_back) == gis.gross_cents
