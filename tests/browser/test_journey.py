@@ -7,7 +7,9 @@ named: every service is part of the suite, so nothing is skipped.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -320,6 +322,27 @@ async def test_finance_officer_downloads_the_erp_export_once(
     async with officer.expect_download() as again:
         await officer.locator("form[action='/finance/erp-export'] button:not([formaction])").click()
     assert "run2" in (await again.value).suggested_filename
+    await officer.context.close()
+
+
+async def test_finance_officer_reconciles_the_day_the_form_offers(
+    browser: Any, web_suite: Suite
+) -> None:
+    """Found trying the pages: the form offers one day (from = to) and payment's period ends
+    before its end, so every default reconciliation was refused ("end"). The form's days are
+    inclusive now."""
+    officer = await new_page(browser, web_suite.url)
+    await sign_in(officer, "finance", "/finance")
+    await visit(officer, "/finance")
+    day = await officer.input_value("#rec-from")
+    assert await officer.input_value("#rec-to") == day
+    async with officer.expect_download() as got:
+        await officer.locator("form[action='/finance/reconciliation'] button").click()
+    report = json.loads(Path(await (await got.value).path()).read_text(encoding="utf-8"))
+    assert (report["start"], report["end"]) == (
+        day,
+        (date.fromisoformat(day) + timedelta(1)).isoformat(),
+    )
     await officer.context.close()
 
 

@@ -8,7 +8,7 @@ The guards say who may open a page; the services check the department of each ob
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import msgspec
@@ -250,7 +250,13 @@ async def settlement_csv(
 async def reconciliation(
     request: Req, start: FromQuery[str], end: FromQuery[str]
 ) -> Response[bytes]:
-    report = await fetch(request, "reconciliation", pm.ReconciliationReport, start=start, end=end)
+    """The form's days are inclusive (from the 6th to the 6th: that day); payment's period
+    ends before its `end`, so the day after the last is asked."""
+    try:
+        after = (date.fromisoformat(end) + timedelta(days=1)).isoformat()
+    except ValueError:
+        raise ValidationFailed("give the last day as a date", field="end") from None
+    report = await fetch(request, "reconciliation", pm.ReconciliationReport, start=start, end=after)
     return Response(
         msgspec.json.format(msgspec.json.encode(report)),
         media_type="application/json",
