@@ -107,6 +107,9 @@ class Bookings:
                     return cached
             found = await self._checked(conn, principal, items, now)
             resources = [found[i.resource_id].resource for i in items]
+            unsaid = req.contact is not None and not req.contact.purpose.strip()
+            if unsaid and any(r.needs_approval for r in resources):  # what staff decide upon
+                raise ValidationFailed("tell what the booking is for", field="contact.purpose")
             await check_hold_limits(conn, self.limits, principal, resources, "items")
             held = await self._take_all(conn, principal, items, found, expires, req.organisation_id)
             if req.contact is not None:

@@ -395,7 +395,7 @@ class DenyRequest(msgspec.Struct, frozen=True, kw_only=True):
     """`booking.v1.deny`: staff deny a requested reservation with a reason."""
 
     reservation_id: uuid.UUID
-    reason: str
+    reason: Annotated[str, msgspec.Meta(max_length=500)]  # the customer is told it
     idempotency_key: str | None = None
 
 
@@ -558,7 +558,8 @@ class UnitUpsert(msgspec.Struct, frozen=True, kw_only=True):
     name: LocalizedText
     address: str = ""
     tz: str = "Europe/Helsinki"
-    municipality: str = "853"
+    # Statistics Finland's three-digit municipality code (853 Turku): prices by residence
+    municipality: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{3}$")] = "853"
     merchant_id: str
     idempotency_key: str | None = None
 

@@ -86,3 +86,41 @@ async def test_a_weekly_series_keeps_the_contact_with_every_occurrence(booking: 
     assert len(reply.reservations) == 3
     kept = await booking.pool.fetchval("SELECT count(*) FROM reservation_contacts")
     assert kept == 3
+
+
+async def test_a_request_needing_approval_says_what_it_is_for_and_a_denial_is_short(
+    booking: Booking,
+) -> None:
+    """Found trying the pages: the purpose of a request (what staff decide upon) and the
+    500-character bound of a denial's reason were checked only by the browser."""
+    day = next_weekday(5, 10)
+    item = c.HoldItem(
+        resource_id=demo.RESOURCE_EVENT_SPACE, starts_at=local(day, 12), ends_at=local(day, 18)
+    )
+    unsaid = msgspec.structs.replace(CONTACT, purpose="  ")
+    with pytest.raises(ValidationFailed) as refused:
+        await booking.call(
+            "hold", c.HoldRequest(items=[item], contact=unsaid), c.HoldReply, RESIDENT
+        )
+    assert refused.value.field == "contact.purpose"
+    assert await booking.pool.fetchval("SELECT count(*) FROM reservations") == 0
+    hold = c.HoldRequest(items=[item], contact=CONTACT)
+    requested = (await booking.call("hold", hold, c.HoldReply, RESIDENT)).reservations[0]
+    too_long = c.DenyRequest(reservation_id=requested.reservation_id, reason="x" * 501)
+    with pytest.raises(ValidationFailed) as long_reason:
+        await booking.call("deny", too_long, c.ReservationView, CULTURE_STAFF)
+    assert long_reason.value.field == "reason"
+    assert await booking.pool.fetchval("SELECT state FROM reservations") == "requested"
+
+
+async def test_a_unit_is_placed_in_a_municipality_by_its_three_digit_code(
+    booking: Booking,
+) -> None:
+    unit = c.UnitUpsert(name=c.LocalizedText(fi="Testi"), municipality="abc", merchant_id="culture")
+    with pytest.raises(ValidationFailed) as refused:
+        await booking.call("upsert_unit", unit, c.UnitView, CULTURE_STAFF)
+    assert refused.value.field == "municipality"
+    fine = msgspec.structs.replace(unit, municipality="202")  # Kaarina
+    assert (
+        await booking.call("upsert_unit", fine, c.UnitView, CULTURE_STAFF)
+    ).municipality == "202"
