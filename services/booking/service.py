@@ -24,7 +24,7 @@ from services.booking.views import event, view
 from shared import idempotency
 from shared.contracts import booking as c
 from shared.contracts.common import Principal, RequestContext, utcnow
-from shared.errors import Forbidden, HoldExpired, SlotUnavailable, ValidationFailed
+from shared.errors import Conflict, Forbidden, HoldExpired, SlotUnavailable, ValidationFailed
 from shared.events import add_event
 from shared.messaging import Requester
 
@@ -138,10 +138,15 @@ class Bookings:
             if entry is None:
                 raise ValidationFailed("no such resource", field=f"items[{n}].resource_id")
             may_book(principal, entry.resource)
-            check_request(
-                entry.resource, item.starts_at, item.ends_at, item.places,
-                entry.weekly, entry.exceptions, now,
-            )  # fmt: skip
+            try:
+                check_request(
+                    entry.resource, item.starts_at, item.ends_at, item.places,
+                    entry.weekly, entry.exceptions, now,
+                )  # fmt: skip
+            except ValidationFailed as exc:  # of several items: which one
+                if len(items) == 1 or not exc.field:
+                    raise
+                raise ValidationFailed(exc.message, field=f"items[{n}].{exc.field}") from None
         return found
 
     async def _take_all(
@@ -235,6 +240,8 @@ class Bookings:
             principal = may_see(ctx.principal, r)
             if principal.subject != r.customer and not principal.is_system:
                 raise Forbidden("only the customer may put it in a cart", field="reservation_id")
+            if r.state == "requested":
+                raise Conflict("the request awaits staff approval", field="reservation_id")
             if r.state != "held" or (r.expires_at and r.expires_at < self.now()):
                 raise HoldExpired("the hold is no longer in force", field="reservation_id")
             res = await catalogue_store.resource(conn, r.resource_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -614,3 +614,23 @@ async def test_bad_pages_are_validation_failed_naming_the_field(
     with pytest.raises(ValidationFailed) as err:
         await booking.call(op, request_, c.ReservationList, SPORTS_STAFF)
     assert err.value.field == field
+
+
+async def test_errors_name_the_item_at_fault_and_a_request_is_not_an_expired_hold(
+    booking: Booking,
+) -> None:
+    """Found trying the API: a hold of two items whose second was in the past named
+    `starts_at` (which one?), and a request awaiting approval put in a cart was answered
+    "the hold is no longer in force"."""
+    day = next_weekday(2)
+    past = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) - timedelta(days=2)
+    with pytest.raises(ValidationFailed) as refused:
+        await hold(booking, item(HALL, local(day, 10)), item(HALL, past))
+    assert refused.value.field == "items[1].starts_at"
+    space = demo.RESOURCE_EVENT_SPACE
+    weekend = next_weekday(5, 10)
+    ask = c.HoldItem(resource_id=space, starts_at=local(weekend, 10), ends_at=local(weekend, 14))
+    requested = (await hold(booking, ask)).reservations[0]
+    ref = c.ReservationForCartRequest(reservation_id=requested.reservation_id)
+    with pytest.raises(Conflict, match="approval"):
+        await booking.call("reservation_for_cart", ref, c.ReservationForCart, RESIDENT)
