@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.gateway.web.i18n import t
 from tests.browser.conftest import axe_violations, new_page, screenshot, sign_in
 from tests.browser.matrix import Steps
 from tests.e2e.conftest import Suite
@@ -168,6 +169,15 @@ async def test_resident_buys_library_fees_and_a_map_and_downloads_it(
     await sign_in(clerk, "admin", receipt)
     await visit(clerk, receipt)
     await clean(clerk, "staff-receipt-with-refunds")
+    # without a reason (the browser's `required` taken away): refused on the page, naming it
+    await clerk.locator("input[name='note']").first.evaluate("e => e.removeAttribute('required')")
+    async with clerk.expect_navigation():
+        await clerk.locator("form[action*='/refund'] button").first.click()
+    refused = clerk.locator(".error-summary[data-field='note']")
+    assert await refused.count() == 1
+    assert t("fi", "err_validation_failed_note") in await refused.inner_text()
+    assert "done=done_saved" not in clerk.url
+    assert await clerk.locator("[data-refunded]").count() == 0  # nothing was refunded
     await clerk.locator("input[name='note']").first.fill("Asiakkaan pyyntö")
     await submit(clerk, clerk.locator("form[action*='/refund'] button").first)
     assert "done=done_saved" in clerk.url

@@ -163,13 +163,16 @@ async def gis_upload(request: Req, line_id: FromPath[str]) -> Redirect:
 @post("/staff/orders/{order_id:str}/lines/{line_id:str}/refund", name="web:refund", guards=STAFF)
 async def refund_line(request: Req, order_id: FromPath[str], line_id: FromPath[str]) -> Redirect:
     form = await read_form(request)
+    note = str(form.get("note") or "").strip()
+    if not note:  # why money goes back stays on the order (the API leaves it to the caller)
+        raise ValidationFailed("give the reason for the refund", field="note")
     await fetch(
         request,
         "request_refund",
         ct.RefundRequestView,
         order_id=order_id,
         line_id=line_id,
-        note=form.get("note", ""),
+        note=note,
         idempotency_key=form.get("key") or new_key(),
     )
     return _back(f"/orders/{order_id}", "done_saved")
