@@ -121,6 +121,9 @@ class OperationRoute(Generic[Req, Rep]):
         params, renamed, public_names = self._parameters()
         reply_type = self.response_type if self.response_type is not None else self.reply
         call, request_type, render = self.call, self.request, self.render
+        takes_no_body = self.method not in ("GET", "DELETE") and not any(
+            p.name == "data" for p in params
+        )
 
         async def handler(**kwargs: Any) -> object:
             http_request: HttpRequest = kwargs.pop("request")
@@ -128,6 +131,9 @@ class OperationRoute(Generic[Req, Rep]):
             values: dict[str, Any] = {}
             if data is not None:
                 strictly(await http_request.body(), type(data))
+            elif takes_no_body:
+                nothing_sent(await http_request.body())
+            if data is not None:
                 values.update({name: getattr(data, name) for name in data.__struct_fields__})
             values.update({renamed.get(k, k): v for k, v in kwargs.items()})
             reply = await call(http_request, request_type(**values))
@@ -231,3 +237,22 @@ def strictly(body: bytes, body_type: type[Any]) -> None:
     except msgspec.ValidationError as exc:
         error = {"message": str(exc), "key": "data", "source": "body"}
         raise ValidationException(extra=[error]) from None
+
+
+def nothing_sent(body: bytes) -> None:
+    """An operation without a body refuses one with fields (as a body with a field too many
+    is refused elsewhere), rather than ignoring what the caller meant to say; none, or `{}`,
+    is fine."""
+    try:
+        sent = msgspec.json.decode(body) if body.strip() else None
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or nested past all reason
+        sent = "not JSON"
+    if sent in (None, {}):
+        return
+    field = next(iter(sent)) if isinstance(sent, dict) else ""
+    message = (
+        f"this operation takes no body: unknown field `{field}`"
+        if field
+        else "this operation takes no body"
+    )
+    raise ValidationException(extra=[{"message": message, "key": "data", "source": "body"}])

@@ -144,3 +144,14 @@ async def test_a_body_is_read_as_declared_not_coerced(client) -> None:
     assert assert_problem(seconds, 400, "validation_failed")["field"] == "items[0].starts_at"
     fine = await client.post(f"/api/v1/probe/{THING}", json={"text": "x", "count": 2}, headers=auth)
     assert fine.status_code < 400, fine.text
+
+
+async def test_an_operation_without_a_body_refuses_one_with_fields(client) -> None:
+    """Found trying the API: `POST /api/v1/cart/checkout` with `{"foo": 1}` checked the cart
+    out, while a body with a field too many is refused everywhere else."""
+    auth = await bearer(client, "resident-turku")
+    extra = await client.post("/api/v1/cart/checkout", json={"foo": 1}, headers=auth)
+    assert assert_problem(extra, 400, "validation_failed")["field"] == "foo"
+    for empty in ({"json": {}}, {}):
+        answered = await client.post("/api/v1/cart/checkout", headers=auth, **empty)
+        assert answered.status_code != 400, answered.text  # not refused for its body
