@@ -46,6 +46,11 @@ def _known(key: str) -> bool:
     return key in _T or key in texts().english
 
 
+def known(key: str) -> bool:
+    """Whether the catalogues (or the staged texts) have `key`."""
+    return _known(key)
+
+
 FIELD_ANCHORS: Mapping[str, str] = {
     # a service's field -> the id of the input that holds it on our forms
     "card_number": "card",

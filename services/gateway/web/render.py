@@ -80,6 +80,17 @@ def localized(value: Any, lang: str) -> str:
     return "" if value is None else str(value)
 
 
+def merchant_name(merchant_id: Any, lang: str, service_name: str | None = None) -> str:
+    """A merchant's name in `lang` from the catalogues (`merchant_sports`); the name the
+    service gave (in Finnish) only for a merchant the catalogues do not know, else its id."""
+    if not merchant_id:
+        return ""
+    key = f"merchant_{merchant_id}"
+    if i18n.known(key):
+        return i18n.t(lang, key)
+    return service_name or str(merchant_id)
+
+
 def iso(value: Any) -> str:
     """A timestamp as the services send it (RFC 3339, as in a reply's JSON), for form values
     that go back to a service."""
@@ -200,7 +211,7 @@ def page(
             i18n.WEEKDAYS[lang][day.weekday()] if (day := local_day(moment)) else ""
         ),
         "state": lambda value: i18n.t(lang, f"state_{value}") if value else "",
-        "merchant_name": lambda mid: i18n.t(lang, f"merchant_{mid}") if mid else "",
+        "merchant_name": lambda mid, service_name=None: merchant_name(mid, lang, service_name),
         "principal": principal,
         "contact_person": bool(request.state.get("contact_person")),  # web/contact_persons.py
         "here": here,

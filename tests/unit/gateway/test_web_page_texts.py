@@ -4,8 +4,12 @@ a GIS licence type on the staff catalogue."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from services.gateway.web.render import merchant_name
+from services.gateway.web.shop import cart_row
 from shared.contracts import cart as ct
 from tests.unit.gateway.web_page import render
 
@@ -28,3 +32,34 @@ def test_a_debit_that_cannot_be_paid_online_says_so_in_the_pages_language(lang: 
     assert f"({NOT_PAYABLE[lang]})" in html
     if lang != "en":
         assert NOT_PAYABLE["en"] not in html
+
+
+CART_MERCHANT = {"fi": "Liikuntapalvelut", "sv": "Idrottstjänster", "en": "Sports services"}
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_the_carts_merchant_is_named_in_the_pages_language_as_on_the_receipt(lang: str) -> None:
+    line = ct.CartLineView(
+        line_id=uuid.uuid4(), kind="reservation", reference="r1", description="Simbana 1",
+        merchant_id="sports", quantity=1, gross_cents=650, net_cents=573, vat_cents=77,
+        vat_rate_bp=1350, details={},
+    )  # fmt: skip
+    rows = [cart_row(line, {"sports": "Liikuntapalvelut"})]  # cart names it in Finnish
+    html = render(
+        "cart.html",
+        lang,
+        lines=rows,
+        vat=[],
+        cart={"net_cents": 573, "vat_cents": 77, "total_cents": 650},
+        messages=[],
+        key="k",
+    )
+    assert f'<td class="wide-only">{CART_MERCHANT[lang]}</td>' in html
+    if lang != "fi":
+        assert "Liikuntapalvelut" not in html
+
+
+def test_a_merchant_the_catalogues_do_not_know_keeps_the_services_name() -> None:
+    assert merchant_name("harbour", "sv", "Satamapalvelut") == "Satamapalvelut"
+    assert merchant_name("harbour", "sv") == "harbour"
+    assert merchant_name("gis", "sv", "Kaupunkimittaus") == "Stadsmätning"
