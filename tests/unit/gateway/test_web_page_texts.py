@@ -5,9 +5,12 @@ a GIS licence type on the staff catalogue."""
 from __future__ import annotations
 
 import uuid
+from typing import get_args
 
 import pytest
 
+from services.cart.domain.model import LineState
+from services.gateway.web import i18n
 from services.gateway.web.render import merchant_name
 from services.gateway.web.shop import cart_row
 from shared.contracts import cart as ct
@@ -63,3 +66,17 @@ def test_a_merchant_the_catalogues_do_not_know_keeps_the_services_name() -> None
     assert merchant_name("harbour", "sv", "Satamapalvelut") == "Satamapalvelut"
     assert merchant_name("harbour", "sv") == "harbour"
     assert merchant_name("gis", "sv", "Kaupunkimittaus") == "Stadsmätning"
+
+
+ORDER_AND_LINE_STATES = sorted(set(get_args(LineState)) | set(get_args(ct.OrderState)))
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+@pytest.mark.parametrize("state", ORDER_AND_LINE_STATES)
+def test_every_order_and_line_state_has_a_word_in_each_language(state: str, lang: str) -> None:
+    """Receipts and orders show `state(l.state)`: a state without a text showed its code
+    ("queued", "refund_requested")."""
+    assert i18n.known(f"state_{state}"), state
+    word = i18n.t(lang, f"state_{state}")
+    assert word != state
+    assert "_" not in word
