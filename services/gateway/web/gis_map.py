@@ -60,8 +60,7 @@ def hectares(value: Any, lang: str) -> str:
 def licence_name(kind: str, lang: str) -> str:
     """A licence type in the page's language (`licence_internal_use`); its own name (e.g.
     `CC BY 4.0`) when the catalogues have none. The form still posts the type itself."""
-    key = "licence_" + re.sub(r"[^a-z0-9]+", "_", kind.lower()).strip("_")
-    return i18n.t(lang, key) if key in i18n.text_keys() else kind
+    return i18n.licence_name(lang, kind)
 
 
 def price_rows(pricing: ct.GisPricing, lang: str) -> list[str]:

@@ -9,6 +9,7 @@ the browser's `Accept-Language`, the signed-in user's locale, then Finnish.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,13 @@ FIELD_ANCHORS: Mapping[str, str] = {
     "purpose_of_use": "purpose",
     "licence_accepted": "accept_licence",
 }
+
+
+def licence_name(lang: str, kind: str) -> str:
+    """A GIS licence type in `lang` (`internal_use` -> `licence_internal_use`); its own name
+    (e.g. `CC BY 4.0`) when the catalogues have none."""
+    key = "licence_" + re.sub(r"[^a-z0-9]+", "_", kind.lower()).strip("_")
+    return t(lang, key) if _known(key) else kind
 
 
 def field_label(lang: str, field: str) -> str:

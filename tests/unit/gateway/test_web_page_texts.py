@@ -80,3 +80,22 @@ def test_every_order_and_line_state_has_a_word_in_each_language(state: str, lang
     word = i18n.t(lang, f"state_{state}")
     assert word != state
     assert "_" not in word
+
+
+LICENCES = {
+    "fi": "Sisäiseen käyttöön, Kaupalliseen käyttöön, CC BY 4.0",
+    "sv": "För internt bruk, För kommersiellt bruk, CC BY 4.0",
+    "en": "Internal use, Commercial use, CC BY 4.0",
+}
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_the_staff_gis_catalogue_names_licence_types_in_the_pages_language(lang: str) -> None:
+    product = {
+        "id": "ortho", "name_fi": "Ortokuva", "formats": ["GeoTIFF"], "active": True,
+        "licences": [{"type": "internal_use"}, {"type": "commercial"}, {"type": "CC BY 4.0"}],
+        "pricing": {"kind": "area", "base_fee_cents": 3000}, "file": None,
+    }  # fmt: skip
+    html = render("staff/gis.html", lang, products=[product], queue=[], key="k")
+    assert f"<td>{LICENCES[lang]}</td>" in html
+    assert "internal_use" not in html
