@@ -449,13 +449,12 @@ async def test_clerk_edits_a_resource_and_one_price_and_the_peak_bands_survive(
     assert await band.count() == 0
     assert await table.locator(peak).count() == 1
 
-    await clerk.fill("#hours-0-0-closes", "06:00")  # a bad time names its field
+    await clerk.fill("#hours-0-0-closes", "06:00")  # a bad time names its field by its label
     async with clerk.expect_navigation():
         await clerk.locator("#hours-form button[type='submit']").click()
-    assert (
-        "hours-0-0-closes"
-        in await clerk.locator(".error[data-code='validation_failed']").inner_text()
-    )
+    summary = clerk.locator(".error[data-code='validation_failed']")
+    assert "ma Sulkeutuu:" in await summary.inner_text()
+    assert await summary.locator("a[href='#hours-0-0-closes']").count() == 1
     await visit(clerk, hall)
     await clerk.fill("#hours-6-0-closes", "19:00")  # Sunday, this resource only
     await submit(clerk, clerk.locator("#hours-form button[type='submit']"))

@@ -74,6 +74,10 @@ FIELD_ANCHORS: Mapping[str, str] = {
     "area_crs": "area",
     "purpose_of_use": "purpose",
     "licence_accepted": "accept_licence",
+    "first": "c-first",  # staff/closures.html
+    "last": "c-last",
+    "period_from": "ins-from",  # staff/insights.html
+    "period_to": "ins-to",
 }
 
 
@@ -84,9 +88,67 @@ def licence_name(lang: str, kind: str) -> str:
     return t(lang, key) if _known(key) else kind
 
 
+# Staff forms' fields named by the text the form itself shows as the field's label
+# (resident forms have `field_<name>` texts of their own).
+FIELD_LABEL_KEYS: Mapping[str, str] = {
+    "name_fi": "name_fi",  # a resource's or a unit's names
+    "name_sv": "name_sv",
+    "name_en": "name_en",
+    "kind": "kind",
+    "cost_centre": "cost_centre",
+    "active": "active",
+    "needs_approval": "needs_approval",
+    "vat_rate_bp": "vat_rate",
+    "valid_from": "valid_from",
+    "hours": "opening_hours",
+    "rows": "price_rules",
+    "first": "from",  # a closure's days
+    "last": "to",
+    "period_from": "period_from",  # insights
+    "period_to": "period_to",
+    "file": "file",  # a GIS clerk's upload
+    "product_id": "product",
+    "price_euros": "price",
+    "order_id": "order",
+    "token": "desk_link",  # a payment link's
+}
+# The parts of a price rule row (`rule-<n>-<part>`, staff/resource.html) -> their label's text.
+_RULE_PARTS: Mapping[str, str] = {
+    "group": "customer_group",
+    "days": "weekdays",
+    "from": "from",
+    "to": "to",
+    "unit": "price_unit",
+    "euros": "price",
+    "vat": "vat_rate",
+    "valid-from": "valid_from",
+    "valid-until": "valid_until",
+    "per-place": "per_place",
+}
+_RULE_FIELD = re.compile(r"rule-(\d+)-([a-z-]+)")
+_HOURS_FIELD = re.compile(r"hours-([0-6])-\d+-(opens|closes)")
+_GROUP_PRICE_FIELD = re.compile(r"(resident|other|association|business)_euros")
+
+
 def field_label(lang: str, field: str) -> str:
-    """The field's name in `lang` (its code when we have no name for it)."""
-    return t(lang, f"field_{field}") if _known(f"field_{field}") else field
+    """The field's name in `lang` as its form labels it (its code when we have no name)."""
+    if _known(f"field_{field}"):
+        return t(lang, f"field_{field}")
+    if field in FIELD_LABEL_KEYS:
+        return t(lang, FIELD_LABEL_KEYS[field])
+    if (rule := _RULE_FIELD.fullmatch(field)) and rule.group(2) in _RULE_PARTS:
+        part = t(lang, _RULE_PARTS[rule.group(2)])
+        part += " (€)" if rule.group(2) == "euros" else ""
+        return f"{t(lang, 'rule')} {int(rule.group(1)) + 1}: {part}"
+    if hours := _HOURS_FIELD.fullmatch(field):
+        return f"{WEEKDAYS[_lang(lang)][int(hours.group(1))]} {t(lang, hours.group(2))}"
+    if group := _GROUP_PRICE_FIELD.fullmatch(field):
+        return f"{t(lang, 'price_' + group.group(1))} (€/h)"
+    return field
+
+
+def _lang(lang: str) -> str:
+    return lang if lang in LANGUAGES else "fi"
 
 
 def error_message(lang: str, code: Any, field: str, details: Any) -> str:
