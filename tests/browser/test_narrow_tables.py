@@ -1,0 +1,104 @@
+"""At 390 px the cart's table and a resource's price table (staff) are read without sideways
+scrolling and without a word or a time broken inside ("Verollin en", "Pois ta", "Brutt o",
+"00 :0 0"): the cart keeps its amount and Remove buttons whole, the price table becomes one
+card per rule. Checked in fi / sv / en at 390 and 1280 px (screenshots with SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.booking import demo
+from tests.browser.conftest import ARTIFACTS, SCREENSHOTS, screenshot, sign_in
+from tests.browser.matrix import CASES, context_for
+from tests.browser.test_invoice_pages import GIS_PRODUCT, api
+from tests.browser.test_journey import visit
+from tests.browser.test_sweep import TOO_WIDE
+from tests.e2e.conftest import Suite
+
+# Words (and times such as 00:00–24:00) inside `selector` that the browser laid out on more
+# than one line: a word broken in the middle.
+BROKEN_WORDS = """(selector) => {
+    const broken = [];
+    const clipped = (el) => {  // visually hidden (a stacked table's header row, a label)
+        for (let e = el; e; e = e.parentElement) {
+            if (getComputedStyle(e).clipPath !== 'none') return true;
+        }
+        return false;
+    };
+    for (const root of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+            const node = walker.currentNode;
+            const el = node.parentElement;
+            if (clipped(el) || !el.getClientRects().length) continue;
+            for (const m of node.data.matchAll(/[^\\s\\u2013-]{2,}/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...range.getClientRects()]
+                    .filter(r => r.width > 0).map(r => Math.round(r.top)));
+                if (tops.size > 1) broken.push(m[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+
+
+async def readable(page: Any, selector: str, width: int) -> list[str]:
+    problems = [f"broken inside: {w}" for w in await page.evaluate(BROKEN_WORDS, selector)]
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    if overflow > 0:
+        problems.append(f"{overflow} px too wide at {width}: {await page.evaluate(TOO_WIDE)}")
+    return problems
+
+
+async def test_the_cart_reads_whole_words_at_every_width(browser: Any, web_suite: Suite) -> None:
+    context = await context_for(browser, web_suite.url, "fi", 1280)
+    page = await context.new_page()
+    kaarina = await api(page, "resident-kaarina")
+    before = await page.request.get("/api/v1/cart", headers=kaarina)
+    assert before.status == 200, await before.text()
+    added = await page.request.post("/api/v1/cart/gis-products", data=GIS_PRODUCT, headers=kaarina)
+    assert added.status == 201, await added.text()
+    ours = {line["line_id"] for line in (await added.json())["lines"]} - {
+        line["line_id"] for line in (await before.json())["lines"]
+    }
+    await sign_in(page, "resident-kaarina", "/cart")
+    problems: list[str] = []
+    try:
+        for lang, width in CASES:
+            await page.set_viewport_size({"width": width, "height": 900})
+            await visit(page, f"/cart?lang={lang}")
+            assert await page.locator("table:has(form[action$='/remove']) tbody tr").count() >= 1
+            found = await readable(page, "table:has(form[action$='/remove'])", width)
+            problems += [f"cart [{lang} {width}px]: {p}" for p in found]
+            await screenshot(page, f"narrow-cart-{lang}-{width}")
+    finally:
+        for line_id in ours:
+            await page.request.delete(f"/api/v1/cart/lines/{line_id}", headers=kaarina)
+        await context.close()
+    assert problems == [], "\n".join(problems)
+
+
+async def test_a_resources_price_table_reads_whole_words_and_times(
+    browser: Any, web_suite: Suite
+) -> None:
+    context = await context_for(browser, web_suite.url, "fi", 1280)
+    page = await context.new_page()
+    await sign_in(page, "clerk-sports", "/staff")
+    problems: list[str] = []
+    for lang, width in CASES:
+        await page.set_viewport_size({"width": width, "height": 900})
+        await visit(page, f"/staff/resources/{demo.RESOURCE_SWIMMING_LANE}?lang={lang}")
+        assert await page.locator("#price-table tbody tr").count() >= 1
+        found = await readable(page, "#price-table", width)
+        problems += [f"prices [{lang} {width}px]: {p}" for p in found]
+        await screenshot(page, f"narrow-prices-{lang}-{width}")
+        if SCREENSHOTS:  # the table itself too: the page is long
+            shot = ARTIFACTS / f"narrow-price-table-{lang}-{width}.png"
+            await page.locator("#price-table").screenshot(path=str(shot))
+    await context.close()
+    assert problems == [], "\n".join(problems)
