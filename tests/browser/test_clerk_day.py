@@ -72,7 +72,10 @@ async def test_clerks_day_cancels_a_paid_reservation_with_the_refund_confirmed_f
     await steps.check(clerk, "confirm")
     await submit(clerk, clerk.locator("button.danger"))
     assert "done=done_cancelled" in clerk.url
+    assert "refund=" not in clerk.url  # booking's answer, carried in a cookie, not the URL
     assert await clerk.locator("[data-refund]").get_attribute("data-refund") == quote
+    await visit(clerk, f"/staff/day?day={day.isoformat()}&unit={unit}&refund=123456789")
+    assert await clerk.locator("[data-refund]").count() == 0  # a link cannot promise one
     assert await clerk.locator(f"form[action='/staff/reservations/{rid}/cancel']").count() == 0
     await steps.check(clerk, "cancelled")
     await clerk.context.close()

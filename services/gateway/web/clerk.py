@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow, principal_of
-from services.gateway.web.forms import read_form
+from services.gateway.web.forms import carried_refund, carry_refund, read_form
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page, today
 from services.gateway.web.resident import ReservationRow, _back, reservation_row
@@ -105,7 +105,7 @@ async def day_view(
             for r in rd.reservations
         ]
     rows.sort(key=lambda row: row.reservation.starts_at)
-    refund = request.query_params.get("refund", "")
+    carried = carried_refund(request)  # from the cancel just made, never from the URL
     return page(
         request,
         "staff/day.html",
@@ -116,7 +116,7 @@ async def day_view(
         unit=chosen,
         units=units,
         reservations=rows,
-        refund=int(refund) if refund.isdigit() else None,
+        refund=carried[1] if carried else None,
         key=new_key(),
     )
 
@@ -244,10 +244,10 @@ async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
         reason=reason,
         idempotency_key=form.get("key") or new_key(),
     )
-    return _back(
-        f"/staff/day?day={form.get('day', '')}&unit={form.get('unit', '')}",
-        f"done_cancelled&refund={reply.refund_cents}",
+    back = _back(
+        f"/staff/day?day={form.get('day', '')}&unit={form.get('unit', '')}", "done_cancelled"
     )
+    return carry_refund(back, reply.reservation.reservation_id, reply.refund_cents)
 
 
 @post("/staff/reservations/{reservation_id:str}/no-show", name="web:no_show", guards=STAFF)

@@ -19,7 +19,7 @@ from services.gateway.auth import allow
 from services.gateway.routes.replies import absolute_url
 from services.gateway.web.clerk import resources_of
 from services.gateway.web.desk_invoice import booked_for, desk_organisations
-from services.gateway.web.forms import read_form
+from services.gateway.web.forms import carried_refund, carry_refund, read_form
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, page, today
 from shared.contracts import booking as bk
@@ -70,7 +70,6 @@ async def desk(
     customer: FromQuery[str] = "",
     name: FromQuery[str] = "",
     order: FromQuery[str] = "",
-    refund: FromQuery[str] = "",
 ) -> Response[str]:
     hits: list[dk.DeskCustomerHit] = []
     searched = bool(q.strip())
@@ -100,7 +99,7 @@ async def desk(
         order=chosen_order,
         organisations=organisations,
         invoice_to=booked_for(chosen_order),
-        refund=int(refund) if refund.isdigit() else None,
+        refund=carried[1] if (carried := carried_refund(request)) else None,  # never the URL's
         day=today().isoformat(),
         key=new_key(),
     )
@@ -256,9 +255,9 @@ async def cancel_for(request: Req, reservation_id: FromPath[str]) -> Redirect:
         customer=str(form.get("customer") or ""),
         name=str(form.get("customer_name") or ""),
         order=str(form.get("order") or ""),
-        refund=str(cancelled.refund_cents),
     )
-    return Redirect(path=target, status_code=303)
+    redirect = Redirect(path=target, status_code=303)
+    return carry_refund(redirect, cancelled.reservation.reservation_id, cancelled.refund_cents)
 
 
 @get("/staff/desk/receipts/{payment_id:str}", name="web:desk_receipt", guards=RECEIPTS)

@@ -118,6 +118,26 @@ def keep_for_sign_in(request: Req) -> Redirect:
     return response
 
 
+REFUND_COOKIE = "cancel_refund"
+
+
+def carry_refund(response: Redirect, reservation_id: object, cents: int) -> Redirect:
+    """What a cancellation gave back, as booking answered it, carried to the page the 303
+    leads to (`carried_refund`, shown once) in a short-lived cookie of ours: never in the URL,
+    where a link could make the page promise any amount."""
+    value = f"{reservation_id}:{int(cents)}"
+    response.set_cookie(REFUND_COOKIE, value, max_age=120, path="/", samesite="lax", httponly=True)
+    return response
+
+
+def carried_refund(request: Req) -> tuple[str, int] | None:
+    """The cancelled reservation's id and its refund in cents carried by `carry_refund`."""
+    reservation_id, _, cents = request.cookies.get(REFUND_COOKIE, "").partition(":")
+    if not reservation_id or not cents.isdigit() or len(cents) > 12:
+        return None
+    return reservation_id, int(cents)
+
+
 def form_state(request: Req) -> dict[str, Any] | None:
     """The error and input carried back to this page (None when there is none)."""
     raw = request.cookies.get(FORM_COOKIE)

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from services.gateway.auth import principal_of
 from services.gateway.web import i18n
-from services.gateway.web.forms import FORM_COOKIE, form_state
+from services.gateway.web.forms import FORM_COOKIE, REFUND_COOKIE, form_state
 from shared.contracts.booking import LocalizedText
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -234,4 +234,6 @@ def page(
     )
     if request.cookies.get(FORM_COOKIE) and template != "sign_in.html":  # shown once
         response.delete_cookie(FORM_COOKIE, path="/")
+    if request.cookies.get(REFUND_COOKIE) and request.method == "GET":  # shown once
+        response.delete_cookie(REFUND_COOKIE, path="/")
     return response

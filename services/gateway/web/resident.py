@@ -17,7 +17,7 @@ from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
-from services.gateway.web.forms import read_form
+from services.gateway.web.forms import carried_refund, carry_refund, read_form
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, local_day, page, today
 from shared.contracts import booking as bk
@@ -220,33 +220,26 @@ async def reservations(request: Req) -> Response[str]:
     reply = await fetch(request, "my_reservations", bk.ReservationList)
     names = await _resource_names(request)
     rows = [reservation_row(r, names) for r in reply.reservations]
-    response = page(
+    return page(
         request,
         "reservations.html",
         reservations=rows,
         refund=cancelled_refund(request, reply.reservations),
     )
-    if request.cookies.get(REFUND_COOKIE):  # shown once
-        response.delete_cookie(REFUND_COOKIE, path="/reservations")
-    return response
-
-
-REFUND_COOKIE = "cancel_refund"
 
 
 def cancelled_refund(request: Req, reservations: list[bk.ReservationView]) -> int | None:
-    """What the resident's cancellation just gave back, as booking answered it: carried from
-    the cancel to this page in a short-lived cookie of ours (`<reservation id>:<cents>`), shown
-    only while that reservation is among theirs and cancelled. Never from the URL: a link
-    could make the page promise any amount."""
-    raw = request.cookies.get(REFUND_COOKIE, "")
-    reservation_id, _, cents = raw.partition(":")
-    if not cents.isdigit() or len(cents) > 12:
+    """What the resident's cancellation just gave back, as booking answered it
+    (`carry_refund`), shown only while that reservation is among theirs and cancelled. Never
+    from the URL: a link could make the page promise any amount."""
+    carried = carried_refund(request)
+    if carried is None:
         return None
+    reservation_id, cents = carried
     cancelled = any(
         str(r.reservation_id) == reservation_id and r.state == "cancelled" for r in reservations
     )
-    return int(cents) if cancelled else None
+    return cents if cancelled else None
 
 
 @get("/reservations/{reservation_id:str}/cancel", name="web:cancel_confirm")
@@ -268,16 +261,11 @@ async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
         reservation_id=reservation_id,
         idempotency_key=form.get("key") or new_key(),
     )
-    response = _back("/reservations", "done_cancelled")
-    response.set_cookie(
-        REFUND_COOKIE,
-        f"{reply.reservation.reservation_id}:{reply.refund_cents}",
-        max_age=120,
-        path="/reservations",
-        samesite="lax",
-        httponly=True,
+    return carry_refund(
+        _back("/reservations", "done_cancelled"),
+        reply.reservation.reservation_id,
+        reply.refund_cents,
     )
-    return response
 
 
 @post("/reservations/{reservation_id:str}/pay", name="web:pay_reservation")

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.web import resident
+from services.gateway.web.forms import REFUND_COOKIE
 from shared.contracts import booking as bk
 from shared.contracts.common import Principal
 
@@ -91,6 +92,6 @@ def test_the_refund_booking_answered_is_shown_once_after_the_cancellation() -> N
 
 def test_a_kept_refund_needs_that_reservation_cancelled() -> None:
     with client() as web:
-        web.cookies.set(resident.REFUND_COOKIE, f"{uuid.uuid4()}:500000")
+        web.cookies.set(REFUND_COOKIE, f"{uuid.uuid4()}:500000")
         page = web.get("/reservations?lang=sv")
     assert "data-refund" not in page.text
