@@ -455,6 +455,12 @@ async def test_finished_deliveries_are_purged_after_their_retention_pending_ones
     rid = uuid.uuid4()
     await consume(hooks, [reservation_event(b.ReservationConfirmed, uuid.uuid4())])
     await eventually(lambda: len(down.accepted) == 1)
+
+    async def recorded() -> bool:  # the sender writes its outcome after the receiver's 2xx
+        delivered = "SELECT count(*) FROM webhook_deliveries WHERE state = 'delivered'"
+        return bool(await hooks.pool.fetchval(delivered) == 1)
+
+    await eventually(recorded)
     await hooks.pool.execute(
         "UPDATE webhook_deliveries SET retry_from = now() - interval '31 days'"
     )
