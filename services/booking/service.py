@@ -19,6 +19,7 @@ from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import kept_by_policy, refund_cents
 from services.booking.domain.slots import check_request
 from services.booking.hold_limits import check_hold_limits, limits_for
+from services.booking.refunds_left import left_to_refund, promised
 from services.booking.settings import BookingSettings
 from services.booking.views import event, view
 from shared import idempotency
@@ -343,8 +344,10 @@ class Bookings:
         return view(r)
 
     async def cancel(self, req: c.CancelRequest, ctx: RequestContext) -> c.CancelReply:
-        """Cancel by the policy; a repeat with the same key gets the first reply (its refund)."""
+        """Cancel by the policy (no more than is left of the paid line after staff refunds);
+        a repeat with the same key gets the first reply (its refund)."""
         principal = signed_in(ctx.principal)
+        left = await left_to_refund(self.requester, req.reservation_id, ctx)  # no transaction
         async with self.pool.acquire() as conn, conn.transaction():
             r = await store.get(conn, req.reservation_id, lock=True)
             may_see(principal, r)
@@ -355,9 +358,10 @@ class Bookings:
                 return c.CancelReply(reservation=view(r), refund_cents=0)
             res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
             season = await store.is_season(conn, r.series_id)
-            refund, by = self.refund_for(
+            policy, by = self.refund_for(
                 principal, r, res.free_cancel_hours, res.late_refund_percent, req.reason, season
             )
+            refund = policy if season else promised(policy, left)
             r.kept_cents = kept_by_policy(r, refund, season)
             r.state = transition(r.state, "cancel")
             r.reason = req.reason
@@ -370,6 +374,7 @@ class Bookings:
     async def cancel_quote(self, req: c.ReservationRef, ctx: RequestContext) -> c.CancelQuote:
         """What `cancel` would refund now, by the same policy; changes nothing."""
         principal = signed_in(ctx.principal)
+        left = await left_to_refund(self.requester, req.reservation_id, ctx)
         async with self.pool.acquire() as conn:
             r = await store.get(conn, req.reservation_id)
             may_see(principal, r)
@@ -378,9 +383,10 @@ class Bookings:
         paid = r.gross_cents if r.state == "confirmed" and (r.order_id or season) else 0
         active = r.state in ("requested", "held", "confirmed")
         try:
-            refund, _ = self.refund_for(
+            policy, _ = self.refund_for(
                 principal, r, res.free_cancel_hours, res.late_refund_percent, "quote", season
             )
+            refund = policy if season else promised(policy, left)
         except ValidationFailed:  # it has started: no cancelling any more
             active, refund = False, 0
         return c.CancelQuote(

@@ -31,6 +31,7 @@ CONTRACT = ServiceContract(
         "receipt": (c.ReceiptRequest, c.Receipt),
         "order_for_payment": (c.OrderForPaymentRequest, c.OrderForPayment),
         "request_refund": (c.RequestRefundRequest, c.RefundRequestView),
+        "refundable": (c.RefundableRequest, c.Refundable),  # internal: booking's
         "list_merchants": (c.ListMerchantsRequest, c.MerchantList),
         "upsert_merchant": (c.UpsertMerchantRequest, c.Merchant),
         "set_accounting": (c.SetAccountingRequest, c.AccountingEntry),
@@ -71,6 +72,7 @@ READS: frozenset[str] = frozenset(
         "my_orders",
         "receipt",
         "order_for_payment",
+        "refundable",
         "list_merchants",
         "list_accounting",
         "accounting_for",
@@ -105,6 +107,7 @@ def operations(s: CartServices) -> list[Operation[Any]]:
             "receipt": s.receipts.receipt,
             "order_for_payment": s.orders.order_for_payment,
             "request_refund": s.orders.staff_refund,
+            "refundable": s.orders.refundable,
             "list_merchants": s.catalogue.list_merchants,
             "upsert_merchant": s.catalogue.upsert_merchant,
             "set_accounting": s.catalogue.set_accounting,

@@ -86,6 +86,18 @@ class OrderForPayment(msgspec.Struct, frozen=True, kw_only=True):
     lines: list[OrderLineSnapshot]
 
 
+class RefundableRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """`cart.v1.refundable` (booking only, as itself): what is left to give back of the paid
+    order line of a reservation, for a cancellation to promise no more than that."""
+
+    reservation_id: uuid.UUID
+
+
+class Refundable(msgspec.Struct, frozen=True, kw_only=True):
+    # None: the reservation is on no paid order line (nothing of cart's to cap)
+    refundable_cents: int | None = None
+
+
 class RefundLine(msgspec.Struct, frozen=True, kw_only=True):
     line_id: uuid.UUID
     amount_cents: int

@@ -30,12 +30,14 @@ async def drop_from_carts(conn: asyncpg.Connection, reservation_id: uuid.UUID, w
         )
 
 
-async def _paid_line(conn: asyncpg.Connection, reservation_id: uuid.UUID) -> OrderLine | None:
+async def paid_line(
+    conn: asyncpg.Connection, reservation_id: uuid.UUID, *, lock: bool = True
+) -> OrderLine | None:
     """The reservation's line in a paid order that was not cancelled (locked), if any."""
     for line in await store.order_lines_by_reference(conn, "reservation", str(reservation_id)):
         order = await store.order(conn, line.order_id)
         if order is not None and order.paid_at is not None and order.state != "cancelled":
-            return await store.order_line(conn, line.id, lock=True)
+            return await store.order_line(conn, line.id, lock=lock)
     return None
 
 
@@ -44,12 +46,12 @@ class ReservationOutcomes:
         self.fulfilment = fulfilment
 
     async def confirmed(self, conn: asyncpg.Connection, reservation_id: uuid.UUID) -> None:
-        line = await _paid_line(conn, reservation_id)
+        line = await paid_line(conn, reservation_id)
         if line is not None:
             await settling.fulfil_line(conn, line)
 
     async def confirm_failed(self, conn: asyncpg.Connection, reservation_id: uuid.UUID) -> None:
-        line = await _paid_line(conn, reservation_id)
+        line = await paid_line(conn, reservation_id)
         if line is None:
             return
         order = await store.order(conn, line.order_id, lock=True)
@@ -66,7 +68,7 @@ class ReservationOutcomes:
         await drop_from_carts(conn, event.reservation_id, "cancelled")
         if event.refund_cents <= 0:
             return
-        line = await _paid_line(conn, event.reservation_id)
+        line = await paid_line(conn, event.reservation_id)
         if line is None:
             return
         order = await store.order(conn, line.order_id, lock=True)

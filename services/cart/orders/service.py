@@ -13,6 +13,7 @@ from services.cart.access import may_see_order, resident, signed_in
 from services.cart.domain.model import Order, OrderLine
 from services.cart.orders import refund_store, store
 from services.cart.orders.fulfilment import Fulfilment
+from services.cart.orders.reservations import paid_line
 from services.cart.views import order_view, page
 from shared import idempotency
 from shared.access import CLERKS, acts_for_department
@@ -24,6 +25,8 @@ from shared.contracts.cart import (
     OrderForPaymentRequest,
     OrderList,
     OrderView,
+    Refundable,
+    RefundableRequest,
     RefundRequestView,
     RequestRefundRequest,
 )
@@ -31,6 +34,8 @@ from shared.contracts.common import Principal, RequestContext, system_principal
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 NOTIFY = system_principal("notify")  # mails a bought file's link to its buyer
+
+BOOKING = system_principal("booking").subject
 
 
 class DownloadLinks(Protocol):
@@ -110,6 +115,18 @@ class Orders:
             payment_deadline=order.payment_deadline,
             lines=[r.snapshot for r in lines],
         )
+
+    async def refundable(self, req: RefundableRequest, ctx: RequestContext) -> Refundable:
+        """What is left to give back of the reservation's paid line (booking only, as itself:
+        a cancellation promises no more than that, after refunds staff made)."""
+        principal = signed_in(ctx)
+        if not principal.is_system or principal.subject != BOOKING:
+            raise Forbidden("only the booking service asks what a reservation may get back")
+        async with self.pool.acquire() as conn:
+            line = await paid_line(conn, req.reservation_id, lock=False)
+            if line is None:
+                return Refundable()
+            return Refundable(refundable_cents=await refund_store.refundable_cents(conn, line))
 
     async def staff_refund(
         self, req: RequestRefundRequest, ctx: RequestContext
