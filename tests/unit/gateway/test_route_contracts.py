@@ -50,6 +50,7 @@ INTERNAL = {
     "cart.v1.order_for_payment",  # payment, when a payment starts
     "booking.v1.desk_search",  # cart, which combines it with its own (cart.v1.desk_search)
     "cart.v1.desk_customer",  # notify, the address of a desk customer's receipt mail
+    "cart.v1.refundable",  # booking, what a cancellation may promise back
     "booking.v1.upsert_resource",  # routed as create_resource / update_resource
     "notify.v1.seed_contact",  # the gateway itself, at sign-in (contacts.py)
     # seasonal fixed slots: payment asks booking and cart when it invoices a season's month
