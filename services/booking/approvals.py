@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.booking import store
+from services.booking import contacts, store
 from services.booking.access import require_staff, signed_in
 from services.booking.domain.model import transition
 from services.booking.service import Bookings, remember, replayed
@@ -46,8 +46,9 @@ class Approvals:
             await store.save_state(conn, r)
             await add_event(conn, event(r, c.ReservationApproved))
             await add_event(conn, event(r))
-            await remember(conn, "approve", principal, req, view(r))
-        return view(r)
+            [reply] = contacts.with_contacts([view(r)], await contacts.of(conn, [r.id]))
+            await remember(conn, "approve", principal, req, reply)
+        return reply
 
     async def deny(self, req: c.DenyRequest, ctx: RequestContext) -> c.ReservationView:
         if not req.reason.strip():

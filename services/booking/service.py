@@ -113,9 +113,11 @@ class Bookings:
                 raise ValidationFailed("tell what the booking is for", field="contact.purpose")
             await check_hold_limits(conn, self.limits, principal, resources, "items")
             held = await self._take_all(conn, principal, items, found, expires, req.organisation_id)
-            if req.contact is not None:
+            views = [view(r) for r in held]
+            if req.contact is not None:  # kept with each, and shown back as kept
                 await contacts.keep(conn, [r.id for r in held], req.contact)
-            reply = c.HoldReply(reservations=[view(r) for r in held])
+                views = contacts.with_contacts(views, await contacts.of(conn, [r.id for r in held]))
+            reply = c.HoldReply(reservations=views)
             await remember(conn, "hold", principal, req, reply)
             return reply
 

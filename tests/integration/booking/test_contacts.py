@@ -34,11 +34,15 @@ async def test_a_requests_contact_and_purpose_are_shown_to_the_deciding_staff(
     )
     hold = c.HoldRequest(items=[item], idempotency_key="contact-1", contact=CONTACT)
     requested = (await booking.call("hold", hold, c.HoldReply, RESIDENT)).reservations[0]
+    assert requested.contact == CONTACT  # shown back as kept (it was null)
     pending = await booking.call(
         "pending_approvals", c.PendingApprovalsRequest(), c.ReservationList, CULTURE_STAFF
     )
     (shown,) = [p for p in pending.reservations if p.reservation_id == requested.reservation_id]
     assert shown.contact == CONTACT
+    ref = c.ReservationRef(reservation_id=requested.reservation_id)
+    approved = await booking.call("approve", ref, c.ReservationView, CULTURE_STAFF)
+    assert approved.contact == CONTACT
     events = await booking.events("evt.booking.reservation.requested")
     assert "Kuorokonsertti" not in msgspec.json.encode(events).decode()  # never in events
 
