@@ -127,7 +127,9 @@ def _polygons(geometry: object) -> list[list[Ring]]:
         raise ValidationFailed(
             "the area must be a GeoJSON Polygon or MultiPolygon", field="area.type"
         )
-    if not isinstance(coordinates, list) or not coordinates:
+    if coordinates is not None and not isinstance(coordinates, list):
+        raise _refuse("the area's coordinates must be a list of rings of [x, y] positions")
+    if not coordinates:
         raise _refuse("the area is empty: it has no coordinates")
     polygons = [coordinates] if kind == "Polygon" else coordinates
     count = sum(

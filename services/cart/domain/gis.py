@@ -54,6 +54,8 @@ def price_gis_line(product: GisProduct, req: AddGisProductRequest) -> tuple[int,
     }
     pricing = product.pricing
     if pricing.kind == "fixed":
+        if req.area is not None:  # said, and it would not be what is sold or priced
+            raise ValidationFailed("this product is sold whole: it takes no area", field="area")
         base = pricing.unit_cents * req.quantity
         details["unit"] = pricing.unit
     else:

@@ -13,6 +13,7 @@ from services.cart.demo import DEMO_FILES
 from services.cart.domain import entitlements
 from shared.contracts.cart import (
     AreaTierSpec,
+    CartView,
     DownloadGrant,
     DownloadRequest,
     GisFile,
@@ -37,7 +38,7 @@ from shared.contracts.cart import (
 from shared.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from shared.filestore import read_all
 from tests.integration.cart.conftest import Cart, resident, staff
-from tests.integration.cart.flows import checkout, fill, order_in, refunded, succeeded
+from tests.integration.cart.flows import checkout, fill, gis, order_in, refunded, succeeded
 
 
 async def test_ready_file_downloads_until_the_limit(cart: Cart) -> None:
@@ -349,3 +350,15 @@ async def test_a_file_missing_from_the_store_is_not_found_and_no_download_is_cou
         "SELECT downloads FROM gis_entitlements WHERE line_id = $1", link.line_id
     )
     assert downloads == 1
+
+
+async def test_a_product_sold_whole_refuses_an_area_rather_than_ignoring_it(cart: Cart) -> None:
+    """Found trying the API: the guide map (a fixed price) took an `area` and sold the whole
+    map all the same; the buyer meant something else."""
+    area = {
+        "type": "Polygon",
+        "coordinates": [[[22.26, 60.45], [22.27, 60.45], [22.27, 60.46], [22.26, 60.45]]],
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        await cart.call("add_gis_product", gis(area=area), CartView, resident())
+    assert refused.value.details["field"] == "area"

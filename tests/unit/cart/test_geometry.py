@@ -163,6 +163,8 @@ DEGREES = [[22.26, 60.45], [22.27, 60.45], [22.27, 60.46], [22.26, 60.46], [22.2
             "too large",
         ),
         ({**polygon(SQUARE), "crs": {"type": "name"}}, GK23, "area.crs", "RFC 7946"),
+        ({"type": "Polygon", "coordinates": "abc"}, GK23, "area.coordinates", "must be a list"),
+        ({"type": "Polygon", "coordinates": []}, GK23, "area.coordinates", "is empty"),
         (polygon(SQUARE), "EPSG:3857", "area_crs", "not a Finnish coordinate system"),
     ],
 )
