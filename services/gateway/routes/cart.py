@@ -337,6 +337,9 @@ async def download(
         streamed(grant.file_id, reader),
         media_type=grant.content_type,
         headers={
+            # Litestar's Stream takes the route's media type (octet-stream, as documented)
+            # over its own: the header names the file's real type (a PDF, a GeoTIFF, ...).
+            "Content-Type": grant.content_type,
             "Content-Length": str(reader.size_bytes),
             "Content-Disposition": _attachment(grant.file_name),
         },

@@ -152,6 +152,8 @@ async def test_a_product_file_is_an_uploaded_id_and_downloads_byte_for_byte(
     assert downloaded.content == content  # byte for byte
     assert downloaded.headers["content-length"] == str(len(content))
     assert "attachment" in downloaded.headers["content-disposition"]
+    assert 'filename="opaskartta_2027.pdf"' in downloaded.headers["content-disposition"]
+    assert downloaded.headers["content-type"] == "application/pdf"  # its own type, not bytes
 
 
 async def test_an_upload_is_refused_before_it_fills_the_store(
