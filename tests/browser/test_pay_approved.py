@@ -4,6 +4,7 @@ fi / sv / en at 390 px and 1280 px: the resident's and the approving clerk's pag
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -99,6 +100,11 @@ async def test_resident_pays_a_request_after_staff_approve_it(
     assert await line.count() == 1
     assert HALL[lang] in await line.locator(".what").inner_text()  # the place, in its language
     assert await line.locator(".when").count() == 1  # date and time
+    # the payment may wait up to 72 hours: the expiry with its date, the countdown in hours
+    assert re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", await line.locator("time").inner_text())
+    countdown = line.locator("[data-countdown]")
+    await resident.wait_for_function("document.querySelector('[data-countdown]').textContent")
+    assert re.search(r"\(\S+ \d+ [th] \d\d min\)$", await countdown.inner_text())
     await steps.check(resident, "cart")
     await pay_and_see_receipt(resident, steps)
     assert await resident.locator("tbody .when").count() >= 1  # the receipt: date and time

@@ -66,6 +66,16 @@ def percent(basis_points: Any) -> str:
     return f"{whole} %" if frac == 0 else f"{whole},{f'{frac:02d}'.rstrip('0')} %"
 
 
+def expiry_time(value: Any, now: datetime | None = None) -> str:
+    """When a hold ends, in Turku's time: the clock time alone when that is today, else
+    with its date (an approved request waits for payment up to days)."""
+    if not value:
+        return ""
+    if local_day(value) == today(now):
+        return local_time(value, "%H:%M")
+    return local_time(value)
+
+
 def localized(value: Any, lang: str) -> str:
     """A `LocalizedText` (the struct, or a dict {fi, sv, en}), a catalogue entry (name_fi,
     name_sv, name_en) or a plain string."""
@@ -106,7 +116,13 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(local_time=local_time, percent=percent, urlquote=quote, iso=iso)
+    env.filters.update(
+        local_time=local_time,
+        percent=percent,
+        expiry_time=expiry_time,
+        urlquote=quote,
+        iso=iso,
+    )
     return env
 
 

@@ -5,13 +5,14 @@ a GIS licence type on the staff catalogue."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 import pytest
 
 from services.cart.domain.model import LineState
 from services.gateway.web import i18n
-from services.gateway.web.render import merchant_name
+from services.gateway.web.render import HELSINKI, expiry_time, merchant_name
 from services.gateway.web.shop import cart_row
 from shared.contracts import cart as ct
 from tests.unit.gateway.web_page import render
@@ -99,3 +100,37 @@ def test_the_staff_gis_catalogue_names_licence_types_in_the_pages_language(lang:
     html = render("staff/gis.html", lang, products=[product], queue=[], key="k")
     assert f"<td>{LICENCES[lang]}</td>" in html
     assert "internal_use" not in html
+
+
+def _held_cart(lang: str, expires_at: str, vat_rate_bp: int = 1350) -> str:
+    line = ct.CartLineView(
+        line_id=uuid.uuid4(), kind="reservation", reference="r1", description="Simbana 1",
+        merchant_id="sports", quantity=1, gross_cents=650, net_cents=573, vat_cents=77,
+        vat_rate_bp=vat_rate_bp, details={"expires_at": expires_at},
+    )  # fmt: skip
+    return render(
+        "cart.html",
+        lang,
+        lines=[cart_row(line, {})],
+        vat=[{"vat_rate_bp": vat_rate_bp, "net_cents": 573, "vat_cents": 77, "gross_cents": 650}],
+        cart={"net_cents": 573, "vat_cents": 77, "total_cents": 650},
+        messages=[],
+        key="k",
+    )
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_hold_ending_on_another_day_shows_its_date(lang: str) -> None:
+    """An approved request waits for payment up to 72 hours: "07:00" alone would be wrong."""
+    later = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    html = _held_cart(lang, later.isoformat())
+    shown = later.astimezone(HELSINKI).strftime("%d.%m.%Y %H:%M")
+    assert f'<time datetime="{later.isoformat()}">{shown}</time>' in html
+    assert f'data-hours="{"t" if lang == "fi" else "h"}"' in html  # the countdown's hours
+
+
+def test_a_hold_ending_today_shows_its_clock_time() -> None:
+    now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    assert expiry_time((now + timedelta(minutes=15)).isoformat(), now) == "12:15"
+    assert expiry_time((now + timedelta(hours=72)).isoformat(), now) == "10.12.2026 12:00"
+    assert expiry_time("2026-12-07T22:30:00+00:00", now) == "08.12.2026 00:30"  # Turku's day

@@ -1,13 +1,19 @@
 // Progressive enhancement only: every page works without this file.
-// Hold countdowns: <span data-countdown="ISO time" data-label="left"> shows "(left 14:58)"
-// beside the expiry's clock time, which stays the reference for screen readers and no-JS.
+// Hold countdowns: <span data-countdown="ISO time" data-label="left" data-hours="h"> shows
+// "(left 14:58)", or "(left 71 h 59 min)" an hour or more ahead, beside the expiry's time
+// (with its date when not today), which stays the reference for screen readers and no-JS.
 (function () {
   "use strict";
   function tick() {
     document.querySelectorAll("[data-countdown]").forEach(function (el) {
       var left = Math.max(0, Math.round((Date.parse(el.getAttribute("data-countdown")) - Date.now()) / 1000));
-      var text = "(" + el.getAttribute("data-label") + " " + Math.floor(left / 60) + ":" +
-        String(left % 60).padStart(2, "0") + ")";
+      // An hour or more (an approved request waits up to days): hours and minutes, not
+      // thousands of minutes; "min" is the same word in fi, sv and en.
+      var count = left >= 3600
+        ? Math.floor(left / 3600) + " " + (el.getAttribute("data-hours") || "h") + " " +
+          String(Math.floor((left % 3600) / 60)).padStart(2, "0") + " min"
+        : Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      var text = "(" + el.getAttribute("data-label") + " " + count + ")";
       if (el.textContent !== text) { el.textContent = text; }
     });
   }
