@@ -13,7 +13,9 @@ import pytest
 from services.cart.domain.model import LineState
 from services.gateway.web import i18n
 from services.gateway.web.render import HELSINKI, expiry_time, merchant_name
+from services.gateway.web.resident import reservation_row
 from services.gateway.web.shop import cart_row
+from shared.contracts import booking as bk
 from shared.contracts import cart as ct
 from tests.unit.gateway.web_page import render
 
@@ -134,3 +136,31 @@ def test_a_hold_ending_today_shows_its_clock_time() -> None:
     assert expiry_time((now + timedelta(minutes=15)).isoformat(), now) == "12:15"
     assert expiry_time((now + timedelta(hours=72)).isoformat(), now) == "10.12.2026 12:00"
     assert expiry_time("2026-12-07T22:30:00+00:00", now) == "08.12.2026 00:30"  # Turku's day
+
+
+def _reservation(state: str, reason: str | None = None) -> bk.ReservationView:
+    starts = datetime(2026, 12, 15, 10, 0, tzinfo=UTC)
+    return bk.ReservationView(
+        reservation_id=uuid.uuid4(), resource_id=uuid.uuid4(), unit_id=uuid.uuid4(),
+        customer="resident-turku", state=state, starts_at=starts,  # type: ignore[arg-type]
+        ends_at=starts + timedelta(hours=2), places=1, expires_at=None, gross_cents=35000,
+        net_cents=35000, vat_cents=0, vat_rate_bp=0, merchant_id="culture", reason=reason,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_only_a_reservation_that_takes_place_offers_the_calendar(lang: str) -> None:
+    """A denied, cancelled, expired or released one is not going to happen; a denied one
+    says why, in the words staff gave (the resident asked and was told no)."""
+    gone = ("denied", "cancelled", "expired", "released")
+    views = [_reservation(s, "Sali on remontissa" if s == "denied" else None) for s in gone]
+    views += [_reservation(s) for s in ("confirmed", "requested", "held")]
+    rows = [reservation_row(v, {}) for v in views]
+    html = render("reservations.html", lang, reservations=rows, refund=None)
+    for view in views:
+        has_calendar = f'href="/reservations/{view.reservation_id}/ics"' in html
+        assert has_calendar == (view.state not in gone), view.state
+    denied = views[0]
+    reason = i18n.t(lang, "reason")
+    assert f'data-reason="{denied.reservation_id}">{reason}: Sali on remontissa</span>' in html
+    assert html.count("data-reason=") == 1
