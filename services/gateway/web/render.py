@@ -10,7 +10,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import msgspec
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from litestar import Request, Response
 from markupsafe import Markup, escape
 
@@ -60,10 +61,19 @@ def local_day(value: Any) -> date | None:
     return moment.astimezone(HELSINKI).date() if moment.tzinfo else moment.date()
 
 
-def percent(basis_points: Any) -> str:
+def percent(basis_points: Any, lang: str = "fi") -> str:
+    """Basis points as a VAT rate in `lang`: `13,5 %` (fi, sv) or `13.5 %` (en); `24 %`."""
     bp = int(basis_points or 0)
     whole, frac = divmod(bp, 100)
-    return f"{whole} %" if frac == 0 else f"{whole},{f'{frac:02d}'.rstrip('0')} %"
+    if frac == 0:
+        return f"{whole} %"
+    point = "." if lang == "en" else ","
+    return f"{whole}{point}{f'{frac:02d}'.rstrip('0')} %"
+
+
+@pass_context
+def _percent_in_page_language(context: Context, basis_points: Any) -> str:
+    return percent(basis_points, str(context.get("lang") or "fi"))
 
 
 def expiry_time(value: Any, now: datetime | None = None) -> str:
@@ -118,7 +128,7 @@ def _environment() -> Environment:
     )
     env.filters.update(
         local_time=local_time,
-        percent=percent,
+        percent=_percent_in_page_language,
         expiry_time=expiry_time,
         urlquote=quote,
         iso=iso,

@@ -12,7 +12,7 @@ import pytest
 
 from services.cart.domain.model import LineState
 from services.gateway.web import i18n
-from services.gateway.web.render import HELSINKI, expiry_time, merchant_name
+from services.gateway.web.render import HELSINKI, expiry_time, merchant_name, percent
 from services.gateway.web.resident import reservation_row
 from services.gateway.web.shop import cart_row
 from shared.contracts import booking as bk
@@ -136,6 +136,19 @@ def test_a_hold_ending_today_shows_its_clock_time() -> None:
     assert expiry_time((now + timedelta(minutes=15)).isoformat(), now) == "12:15"
     assert expiry_time((now + timedelta(hours=72)).isoformat(), now) == "10.12.2026 12:00"
     assert expiry_time("2026-12-07T22:30:00+00:00", now) == "08.12.2026 00:30"  # Turku's day
+
+
+VAT_RATE = {"fi": "13,5 %", "sv": "13,5 %", "en": "13.5 %"}
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_vat_rate_is_written_as_the_pages_language_writes_it(lang: str) -> None:
+    html = _held_cart(lang, "2026-12-07T10:00:00+00:00")
+    assert f"<td>{VAT_RATE[lang]}</td>" in html  # the VAT breakdown
+    assert f'<td class="wide-only">{VAT_RATE[lang]}</td>' in html  # the line
+    assert percent(2400, lang) == "24 %"
+    assert percent(1000, lang) == "10 %"
+    assert percent(2550, lang) == ("25.5 %" if lang == "en" else "25,5 %")
 
 
 def _reservation(state: str, reason: str | None = None) -> bk.ReservationView:
