@@ -125,3 +125,37 @@ async def test_resident_pays_a_request_after_staff_approve_it(
     await steps.check(resident, "cancelled")
     await resident.context.close()
     steps.assert_clean()
+
+
+REASON = "Sali on varattu kaupungin omaan tilaisuuteen."
+
+
+@pytest.mark.parametrize(("lang", "width"), CASES, ids=CASE_IDS)
+async def test_a_denied_request_says_why_and_offers_no_calendar(
+    browser: Any, web_suite: Suite, lang: str, width: int
+) -> None:
+    """Staff deny a request with a reason: the resident's list shows it and no longer offers
+    to add the time to a calendar (it will not take place)."""
+    steps = Steps("denied", lang, width)
+    resident = await (await context_for(browser, web_suite.url, lang, width)).new_page()
+    await sign_in(resident, "resident-turku", "/")
+    rid = await request_the_event_hall(resident, f"denied-{lang}-{width}")
+    assert await resident.locator(f"a[href='/reservations/{rid}/ics']").count() == 1
+
+    clerk = await (await context_for(browser, web_suite.url, lang, width)).new_page()
+    await sign_in(clerk, "admin", "/staff/approvals")
+    await visit(clerk, "/staff/approvals")
+    form = clerk.locator(f"form[action='/staff/approvals/{rid}']")
+    await form.locator("input[name='reason']").fill(REASON)
+    await submit(clerk, form.locator("button[value='deny']"))
+    assert clerk.url.endswith("done=done_saved")
+    await clerk.context.close()
+
+    await visit(resident, "/reservations")
+    row = resident.locator("tr", has=resident.locator(f"[data-reason='{rid}']"))
+    assert await row.get_attribute("data-state") == "denied"
+    assert REASON in await row.locator(f"[data-reason='{rid}']").inner_text()
+    assert await resident.locator(f"a[href='/reservations/{rid}/ics']").count() == 0
+    await steps.check(resident, "reservations")
+    await resident.context.close()
+    steps.assert_clean()
