@@ -47,6 +47,7 @@ TITLES = {
         "vat_pct": "ALV %",
         "price": "Hinta",
         "refund": "Hyvitys",
+        "payment_id": "Maksun tunnus",
     },
     "sv": {
         "receipt": "Kvitto",
@@ -66,6 +67,7 @@ TITLES = {
         "vat_pct": "Moms %",
         "price": "Pris",
         "refund": "Återbetalning",
+        "payment_id": "Betalningens id",
     },
     "en": {
         "receipt": "Receipt",
@@ -85,12 +87,56 @@ TITLES = {
         "vat_pct": "VAT %",
         "price": "Price",
         "refund": "Refund",
+        "payment_id": "Payment id",
+    },
+}
+# The payment method by payment's provider name, in the receipt's language (an unknown one
+# by its name).
+METHODS = {
+    "fi": {
+        "local": "Testimaksu (kehitys)",
+        "stripe": "Maksukortti (Stripe)",
+        "paytrail": "Verkkopankki tai kortti (Paytrail)",
+        "invoice": "Lasku",
+        "free": "Maksuton",
+        "desk": "Asiointipiste",
+    },
+    "sv": {
+        "local": "Testbetalning (utveckling)",
+        "stripe": "Betalkort (Stripe)",
+        "paytrail": "Nätbank eller kort (Paytrail)",
+        "invoice": "Faktura",
+        "free": "Avgiftsfri",
+        "desk": "Servicepunkt",
+    },
+    "en": {
+        "local": "Test payment (development)",
+        "stripe": "Payment card (Stripe)",
+        "paytrail": "Online bank or card (Paytrail)",
+        "invoice": "Invoice",
+        "free": "Free of charge",
+        "desk": "Service point",
     },
 }
 
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-_env.filters["eur"] = lambda cents: f"{cents / 100:.2f} €".replace(".", ",")
-_env.filters["pct"] = lambda bp: f"{bp / 100:g} %".replace(".", ",")
+
+
+def _eur(cents: int, locale: str) -> str:
+    """Euros as the receipt's language writes them: €15.40 in English, 15,40 € otherwise."""
+    if locale == "en":
+        return f"€{cents / 100:,.2f}" if cents >= 0 else f"−€{-cents / 100:,.2f}"
+    return f"{cents / 100:.2f} €".replace(".", ",")
+
+
+def _pct(bp: int, locale: str) -> str:
+    """A VAT rate as the receipt's language writes it: 25.5 % in English, 25,5 % otherwise."""
+    text = f"{bp / 100:g} %"
+    return text if locale == "en" else text.replace(".", ",")
+
+
+_env.filters["eur"] = _eur
+_env.filters["pct"] = _pct
 _env.filters["local"] = lambda at: local_time(at).strftime("%d.%m.%Y %H:%M")
 
 
@@ -158,8 +204,8 @@ TEMPLATE = _env.from_string(
 <h1>{{ t.receipt }} — {{ t.order }} {{ order.order_number }}</h1>
 <p>{{ t.ref }}: <strong>{{ order.reference_number }}</strong> ({{ order.rf_reference }})</p>
 {% if order.paid_at %}<p>{{ t.paid }}: {{ order.paid_at|local }}
-{% if provider %} · {{ t.method }}: {{ provider }}{% endif %}
-{% if order.payment_id %} · {{ order.payment_id }}{% endif %}</p>{% endif %}
+{% if provider %} · {{ t.method }}: {{ methods.get(provider, provider) }}{% endif %}
+{% if order.payment_id %} · {{ t.payment_id }}: {{ order.payment_id }}{% endif %}</p>{% endif %}
 {% for m in merchants %}
 <section class="merchant">
 <h2>{{ t.seller }}: {{ m.name }} ({{ t.business_id }} {{ m.business_id }})</h2>
@@ -168,20 +214,21 @@ TEMPLATE = _env.from_string(
 <th scope="col">{{ t.refund }}</th></tr></thead><tbody>
 {% for l in order.lines if l.line.merchant_id == m.merchant_id %}
 <tr><td>{{ line_text(l, locale) }}</td><td>{{ l.line.quantity }}</td>
-<td>{{ l.line.vat_rate_bp|pct }}</td><td>{{ l.line.gross_cents|eur }}</td>
-<td class="refunded">{% if l.refunded_cents %}{{ t.refunded }} {{ l.refunded_cents|eur }}
+<td>{{ l.line.vat_rate_bp|pct(locale) }}</td><td>{{ l.line.gross_cents|eur(locale) }}</td>
+<td class="refunded">{% if l.refunded_cents %}{{ t.refunded }} {{ l.refunded_cents|eur(locale) }}
 {% endif %}</td></tr>
 {% endfor %}
 </tbody></table></section>
 {% endfor %}
 <table class="vat"><thead><tr><th>{{ t.vat_pct }}</th><th>{{ t.net }}</th><th>{{ t.vat }}</th>
 <th>{{ t.total }}</th></tr></thead><tbody>
-{% for v in order.vat %}<tr><td>{{ v.vat_rate_bp|pct }}</td><td>{{ v.net_cents|eur }}</td>
-<td>{{ v.vat_cents|eur }}</td><td>{{ v.gross_cents|eur }}</td></tr>{% endfor %}
+{% for v in order.vat %}<tr><td>{{ v.vat_rate_bp|pct(locale) }}</td>
+<td>{{ v.net_cents|eur(locale) }}</td><td>{{ v.vat_cents|eur(locale) }}</td>
+<td>{{ v.gross_cents|eur(locale) }}</td></tr>{% endfor %}
 </tbody></table>
-<p class="total">{{ t.total }}: <strong>{{ order.total_cents|eur }}</strong></p>
+<p class="total">{{ t.total }}: <strong>{{ order.total_cents|eur(locale) }}</strong></p>
 {% if refunded %}<p class="refunded-total">{{ t.refunded_total }}:
-<strong>{{ refunded|eur }}</strong></p>{% endif %}
+<strong>{{ refunded|eur(locale) }}</strong></p>{% endif %}
 {% for c in credit_lines %}<p class="credit">{{ c }}</p>{% endfor %}
 </main></body></html>"""
 )
@@ -208,6 +255,7 @@ class Receipts:
         html = TEMPLATE.render(
             locale=req.locale,
             t=TITLES[req.locale],
+            methods=METHODS[req.locale],
             order=view,
             merchants=sellers,
             provider=order.payment_provider,

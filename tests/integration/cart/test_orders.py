@@ -317,13 +317,19 @@ async def test_receipt_has_vat_breakdown_merchants_reference_and_credit_line(car
         order.rf_reference,
         "Turku City Library",
         "0204819-8",
-        "25,5 %",
+        "25.5 %",  # as English writes them
         "0 %",
-        "15,40 €",
-        "local",
+        "€15.40",
+        "Payment method: Test payment (development)",  # not the provider's id
+        f"Payment id: {receipt.order.payment_id}",
         "survey services",
     ):
         assert text in html
+    finnish = await cart.call(
+        "receipt", ReceiptRequest(order_id=order.order_id, locale="fi"), Receipt, me
+    )
+    for text in ("25,5 %", "15,40 €", "Maksutapa: Testimaksu (kehitys)"):
+        assert text in finnish.html
     with pytest.raises(NotFound):
         await cart.call("receipt", ReceiptRequest(order_id=order.order_id), Receipt, resident())
 
