@@ -126,8 +126,8 @@ async def test_two_successes_of_an_unpaid_order_in_any_order_pay_it_with_the_fir
     assert receipt.order.payment_id == story.x
     assert str(story.x) in receipt.html
     assert str(story.y) not in receipt.html
-    assert "Refunded 3,00 €" in words(receipt)
-    assert "Refunded in total: <strong>3,00 €</strong>" in words(receipt)
+    assert "Refunded €3.00" in words(receipt)
+    assert "Refunded in total: <strong>€3.00</strong>" in words(receipt)
     assert "01.06.2026 12:30" in receipt.html
 
 
@@ -184,7 +184,7 @@ async def test_two_successes_after_the_order_was_cancelled_refund_the_orders_pay
     assert await cart.outbox("evt.cart.order.paid") == []
     receipt = await receipt_of(cart, me, story.order.order_id)
     assert receipt.order.payment_id == story.x
-    assert "Refunded in total: <strong>12,00 €</strong>" in words(receipt)
+    assert "Refunded in total: <strong>€12.00</strong>" in words(receipt)
     assert str(story.y) not in receipt.html
 
 
