@@ -76,6 +76,7 @@ FIELD_ANCHORS: Mapping[str, str] = {
     "licence_accepted": "accept_licence",
     "first": "c-first",  # staff/closures.html
     "last": "c-last",
+    "erp_day": "erp-day",  # staff/finance.html's export form
     "period_from": "ins-from",  # staff/insights.html
     "period_to": "ins-to",
 }
@@ -109,6 +110,7 @@ FIELD_LABEL_KEYS: Mapping[str, str] = {
     "file": "file",  # a GIS clerk's upload
     "product_id": "product",
     "price_euros": "price",
+    "erp_day": "date",
     "order_id": "order",
     "token": "desk_link",  # a payment link's
 }
