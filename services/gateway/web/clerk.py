@@ -172,6 +172,14 @@ async def closures(request: Req) -> Response[str]:
     )
 
 
+def _closure_day(value: Any, field: str) -> str:
+    """A closure's first or last day as typed (an empty one is not today: it is missing)."""
+    try:
+        return date.fromisoformat(str(value or "").strip()).isoformat()
+    except ValueError:
+        raise ValidationFailed("give the day as a date", field=field) from None
+
+
 @post("/staff/closures", name="web:add_closure", guards=STAFF, status_code=200)
 async def add_closure(request: Req) -> Response[str]:
     """Close a unit or one resource for some days; the answer lists the reservations hit."""
@@ -184,8 +192,8 @@ async def add_closure(request: Req) -> Response[str]:
         bk.ClosureReply,
         unit_id=unit_id or None,
         resource_id=resource_id or None,
-        first=_date(str(form.get("first") or "")).isoformat(),
-        last=_date(str(form.get("last") or "")).isoformat(),
+        first=_closure_day(form.get("first"), "first"),
+        last=_closure_day(form.get("last"), "last"),
         reason=form.get("reason", ""),
         idempotency_key=form.get("key") or new_key(),
     )
