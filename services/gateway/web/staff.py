@@ -269,6 +269,18 @@ async def reconciliation(
     )
 
 
+def _erp_day_refused(refused: ValidationFailed, day: str) -> ValidationFailed:
+    """Payment refuses a day that has not ended in Helsinki (its file is not final): said as
+    such (`details["reason"]`), not as a bad date."""
+    try:
+        on = date.fromisoformat(day.strip())
+    except ValueError:
+        return refused
+    if refused.field == "day" and on >= today():
+        refused.details["reason"] = "not_ended"
+    return refused
+
+
 @get("/finance/erp-preview", name="web:erp_preview", guards=FINANCE)
 async def erp_preview(request: Req, day: FromQuery[str] = "") -> Response[str]:
     """The day's accounting file as an export would make it now (nothing recorded), with the
@@ -278,7 +290,7 @@ async def erp_preview(request: Req, day: FromQuery[str] = "") -> Response[str]:
         preview = await fetch(request, "erp_preview", pm.ErpPreview, day=on)
     except ValidationFailed as refused:
         form = {"values": {"day": [on]}, "code": refused.code, "field": "day"}
-        form["details"] = refused.details
+        form["details"] = _erp_day_refused(refused, on).details
         return page(
             request, "staff/erp_preview.html", status_code=422, form=form, day=on, preview=None
         )
@@ -304,14 +316,20 @@ async def erp_export(request: Req) -> Response[str]:
     the officer asks for a re-export, which the payment service records."""
     form = await read_form(request)
     day = str(form.get("day") or "")
-    export = await fetch(
-        request,
-        "erp_export",
-        pm.ErpExport,
-        day=day,
-        reexport=form.get("reexport") == "on",
-        idempotency_key=form.get("key") or new_key(),
-    )
+    try:
+        export = await fetch(
+            request,
+            "erp_export",
+            pm.ErpExport,
+            day=day,
+            reexport=form.get("reexport") == "on",
+            idempotency_key=form.get("key") or new_key(),
+        )
+    except ValidationFailed as refused:
+        refused = _erp_day_refused(refused, day)
+        if refused.field == "day":  # the export form's date, not the settlement's
+            refused.details["field"] = "erp_day"
+        raise refused from None
     run = export.run
     return Response(
         export.csv,

@@ -1,0 +1,84 @@
+"""Where a service says exactly what is wrong, the page says it too, in its language, not
+only "Please check": the desk's booking form (a past start, a closed hall, a length out of
+range), an ERP preview or export of a day that has not ended, an empty GIS purpose, a
+reversed insights period."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from services.gateway.web import i18n
+from services.gateway.web.desk import _length, _on_form
+from services.gateway.web.render import today
+from services.gateway.web.staff import _erp_day_refused
+from shared.errors import ValidationFailed
+
+LANGS = ["fi", "sv", "en"]
+
+
+def said(lang: str, exc: ValidationFailed) -> str:
+    return i18n.error_message(lang, exc.code, exc.field or "", exc.details)
+
+
+def generic(lang: str) -> set[str]:
+    return {i18n.t(lang, "err_validation_failed"), i18n.t(lang, "err_other")}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("message", "field", "shown_at", "reason"),
+    [
+        ("the start is in the past", "items[0].starts_at", "start", "past"),
+        ("outside opening hours", "items[0].starts_at", "start", "closed"),
+        ("book at least 60 minutes ahead", "items[0].starts_at", "start", "notice"),
+        ("book at most 90 days ahead", "items[0].starts_at", "start", "too_far"),
+        ("at least 60 minutes", "items[0].ends_at", "length", "too_short"),
+        ("at most 180 minutes", "items[0].ends_at", "length", "too_long"),
+    ],
+)
+def test_the_desk_says_why_booking_refused_the_time(
+    lang: str, message: str, field: str, shown_at: str, reason: str
+) -> None:
+    exc = _on_form(ValidationFailed(message, field=field))
+    assert exc.field == shown_at
+    assert exc.details["reason"] == reason
+    text = said(lang, exc)
+    assert text == i18n.t(lang, f"err_validation_failed_{shown_at}_{reason}")
+    assert text not in generic(lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("typed", ["0", "30", "abc"])
+def test_a_desk_length_out_of_range_says_the_range(lang: str, typed: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        _length(typed)
+    text = said(lang, refused.value)
+    assert text not in generic(lang)
+    assert "0,25" in text or "0.25" in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("field", ["day", "erp_day"])
+def test_an_erp_day_that_has_not_ended_is_said_so(lang: str, field: str) -> None:
+    refused = ValidationFailed("2026-12-07 has not ended in Europe/Helsinki yet", field="day")
+    exc = _erp_day_refused(refused, today().isoformat())
+    assert exc.details["reason"] == "not_ended"
+    exc.details["field"] = field  # the export form's date on /finance
+    text = said(lang, exc)
+    assert text == i18n.t(lang, "err_validation_failed_day_not_ended")
+    assert text not in generic(lang)
+
+
+def test_a_bad_erp_day_of_the_past_is_not_called_unfinished() -> None:
+    yesterday = (today() - timedelta(days=1)).isoformat()
+    refused = ValidationFailed("something else", field="day")
+    assert "reason" not in _erp_day_refused(refused, yesterday).details
+    assert "reason" not in _erp_day_refused(ValidationFailed("x", field="day"), "x").details
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_empty_gis_purpose_asks_for_the_purpose(lang: str) -> None:
+    exc = ValidationFailed("tell us what you will use the material for", field="purpose_of_use")
+    assert said(lang, exc) not in generic(lang)
