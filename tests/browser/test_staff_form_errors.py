@@ -162,3 +162,21 @@ async def test_an_erp_preview_or_export_of_today_says_the_day_has_not_ended(
     await steps.check(page, "preview")
     await page.context.close()
     steps.assert_clean()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_reversed_insights_period_is_answered_on_the_form(
+    browser: Any, web_suite: Suite, lang: str
+) -> None:
+    steps = Steps("staff-form-insights", lang, 390)
+    page = await open_page(browser, web_suite, lang, "clerk-sports", "/staff/insights")
+    await page.fill("#ins-from", "2026-11-20")
+    await page.fill("#ins-to", "2026-11-01")
+    said = await refused(page, page.locator("#insights-period button[type='submit']"), "period_to")
+    assert t(lang, "err_validation_failed_period_to_reversed") in said
+    assert await page.locator("form#insights-period").count() == 1  # the form, not an error page
+    assert await page.input_value("#ins-from") == "2026-11-20"
+    assert await page.input_value("#ins-to") == "2026-11-01"
+    await steps.check(page, "reversed")
+    await page.context.close()
+    steps.assert_clean()

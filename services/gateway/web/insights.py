@@ -160,6 +160,10 @@ def _period(period_from: str, period_to: str, now: datetime | None = None) -> tu
         first = date.fromisoformat(period_from) if period_from else last - timedelta(days=27)
     except ValueError:
         raise ValidationFailed("a date as YYYY-MM-DD", field="period_from") from None
+    if last < first:
+        raise ValidationFailed(
+            "the period ends before it starts", field="period_to", reason="reversed"
+        )
     return first.isoformat(), last.isoformat()
 
 
@@ -171,16 +175,38 @@ async def insights(
     merchant_id: FromQuery[str] = "",
     unit_id: FromQuery[str] = "",
 ) -> Response[str]:
-    first, last = _period(period_from, period_to)
-    figures = await fetch(
-        request,
-        "insights_figures",
-        ins.Figures,
-        period_from=first,
-        period_to=last,
-        merchant_id=merchant_id or None,
-        unit_id=unit_id or None,
-    )
+    try:
+        first, last = _period(period_from, period_to)
+        figures = await fetch(
+            request,
+            "insights_figures",
+            ins.Figures,
+            period_from=first,
+            period_to=last,
+            merchant_id=merchant_id or None,
+            unit_id=unit_id or None,
+        )
+    except ValidationFailed as refused:  # on the form, the period as it was typed
+        typed = {"period_from": period_from, "period_to": period_to, "merchant_id": merchant_id}
+        form = {
+            "values": {k: [v] for k, v in typed.items()},
+            "code": refused.code,
+            "field": refused.field or "",
+            "details": refused.details,
+        }
+        return page(
+            request,
+            "staff/insights.html",
+            status_code=422,
+            form=form,
+            figures=None,
+            period_from=period_from,
+            period_to=period_to,
+            merchant_id=merchant_id,
+            unit_id=unit_id,
+            departments=[d for d in departments_of(request) if d],
+            unit_choices=[],
+        )
     lang = language_of(request)
     return page(
         request,

@@ -11,9 +11,11 @@ import pytest
 
 from services.gateway.web import i18n
 from services.gateway.web.desk import _length, _on_form
+from services.gateway.web.insights import _period
 from services.gateway.web.render import today
 from services.gateway.web.staff import _erp_day_refused
 from shared.errors import ValidationFailed
+from tests.unit.gateway.web_page import render
 
 LANGS = ["fi", "sv", "en"]
 
@@ -82,3 +84,26 @@ def test_a_bad_erp_day_of_the_past_is_not_called_unfinished() -> None:
 def test_an_empty_gis_purpose_asks_for_the_purpose(lang: str) -> None:
     exc = ValidationFailed("tell us what you will use the material for", field="purpose_of_use")
     assert said(lang, exc) not in generic(lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_reversed_insights_period_is_named_and_said(lang: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        _period("2026-12-01", "2026-11-01")
+    assert refused.value.field == "period_to"
+    assert said(lang, refused.value) == i18n.t(lang, "err_validation_failed_period_to_reversed")
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv"])
+def test_the_insights_form_keeps_a_refused_period(lang: str) -> None:
+    values = {"period_from": ["2026-12-01"], "period_to": ["2026-11-01"]}
+    state = {"code": "validation_failed", "field": "period_to", "values": values,
+             "details": {"reason": "reversed"}}  # fmt: skip
+    html = render("staff/insights.html", lang, form=state, figures=None,
+                  period_from="2026-12-01", period_to="2026-11-01", merchant_id="", unit_id="",
+                  departments=[], unit_choices=[])  # fmt: skip
+    assert 'value="2026-12-01"' in html
+    assert 'value="2026-11-01"' in html
+    assert 'id="error-period_to"' in html
+    assert '<a href="#ins-to">' in html
+    assert i18n.t(lang, "err_validation_failed_period_to_reversed") in html
