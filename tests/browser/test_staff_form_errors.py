@@ -45,11 +45,15 @@ async def test_refused_resource_settings_and_prices_keep_what_was_typed(
         page, str(await page.locator("a[href^='/staff/resources/']").first.get_attribute("href"))
     )
     here = page.url
-    for field, typed in (("capacity", "0"), ("late_refund_percent", "150"),
-                         ("buffer_before_minutes", "-15")):  # fmt: skip
+    for field, typed, reason in (
+        ("capacity", "0", "positive"),
+        ("late_refund_percent", "150", "percent"),
+        ("buffer_before_minutes", "-15", "negative"),
+    ):
         await page.fill(f"#{field}", typed)
         await page.eval_on_selector("#settings-form", "f => { f.noValidate = true }")  # min=0
-        await refused(page, page.locator("#settings-form button[type='submit']"), field)
+        said = await refused(page, page.locator("#settings-form button[type='submit']"), field)
+        assert said.endswith(t(lang, f"err_validation_failed__{reason}"))
         assert page.url.split("?")[0] == here.split("?")[0]
         assert await page.input_value(f"#{field}") == typed  # not the stored value
         assert await page.get_attribute(f"#{field}", "aria-invalid") == "true"
@@ -57,7 +61,8 @@ async def test_refused_resource_settings_and_prices_keep_what_was_typed(
         await visit(page, here)  # the stored value again, nothing changed
         assert await page.input_value(f"#{field}") != typed
     await page.fill("#rule-0-euros", "abc")
-    await refused(page, page.locator("#rules-form button[type='submit']"), "rule-0-euros")
+    said = await refused(page, page.locator("#rules-form button[type='submit']"), "rule-0-euros")
+    assert said.endswith(t(lang, "err_validation_failed__price"))
     assert await page.input_value("#rule-0-euros") == "abc"
     await steps.check(page, "price-abc")
     await page.context.close()
@@ -95,7 +100,8 @@ async def test_a_refused_gis_price_keeps_what_was_typed(
     form = page.locator("form[action^='/staff/gis/products/']").first
     action = await form.get_attribute("action")
     await form.locator("input[name='price_euros']").fill("abc")
-    await refused(page, form.locator("button[type='submit']"), "price_euros")
+    said = await refused(page, form.locator("button[type='submit']"), "price_euros")
+    assert said.endswith(t(lang, "err_validation_failed__price"))
     form = page.locator(f"form[action='{action}']")
     assert await form.locator("input[name='price_euros']").input_value() == "abc"
     assert await page.get_attribute("#price_euros", "aria-invalid") == "true"

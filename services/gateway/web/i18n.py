@@ -158,7 +158,9 @@ def error_message(lang: str, code: Any, field: str, details: Any) -> str:
     the check that failed (`details["reason"]`, when a page names it)."""
     details = details if isinstance(details, dict) else {}
     reason = f"err_{code}_{field}_{details['reason']}" if details.get("reason") else ""
-    for key in (reason, f"err_{code}_{field}", f"err_{code}"):
+    # a check any field may fail (`err_<code>__<reason>`: a whole number, a price in euros)
+    any_field = f"err_{code}__{details['reason']}" if details.get("reason") else ""
+    for key in (reason, any_field, f"err_{code}_{field}", f"err_{code}"):
         if key and _known(key):
             message = t(lang, key)
             break

@@ -73,18 +73,18 @@ def euros_to_cents(value: Any, field: str) -> int:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValidationFailed("not a price in euros", field=field) from None
+        raise ValidationFailed("not a price in euros", field=field, reason="price") from None
     if not amount.is_finite() or amount < 0:
-        raise ValidationFailed("a price cannot be negative", field=field)
+        raise ValidationFailed("a price cannot be negative", field=field, reason="negative_price")
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed("a price has at most two decimals", field=field)
+        raise ValidationFailed("a price has at most two decimals", field=field, reason="decimals")
     return int(amount * 100)
 
 
 def _whole(value: Any, field: str) -> int:
     text = str(value or "").strip()
     if not text.removeprefix("-").isdigit() or len(text) > 9:
-        raise ValidationFailed("a whole number", field=field)
+        raise ValidationFailed("a whole number", field=field, reason="whole")
     return int(text)
 
 
@@ -215,11 +215,35 @@ async def staff_resource(request: Req, resource_id: FromPath[str]) -> Response[s
     )
 
 
+# Booking's words for a setting it refuses (services/booking/staff.py) -> which check failed,
+# so that the form says it (`err_validation_failed__<reason>`), not only "Please check".
+SETTING_REASONS = (
+    ("must be positive", "positive"),
+    ("must not be negative", "negative"),
+    ("must be at least min_minutes", "below_min"),
+    ("must be at most", "too_big"),
+    ("percentage", "percent"),
+)
+
+
+def setting_refused(exc: ValidationFailed) -> ValidationFailed:
+    """The refusal with the check it failed in `details["reason"]`, when booking's words say."""
+    found = [reason for said, reason in SETTING_REASONS if said in exc.message]
+    if found:
+        exc.details.setdefault("reason", found[0])
+    return exc
+
+
 async def _update(request: Req, resource_id: str, key: str, **changes: Any) -> Redirect:
     """booking.v1.update_resource with the resource's current settings and `changes`."""
     current = await fetch(request, "get_resource", bk.ResourceSettings, resource_id=resource_id)
     settings = msgspec.structs.replace(current.settings, **changes, idempotency_key=key)
-    await fetch(request, "update_resource", bk.ResourceSummary, **msgspec.structs.asdict(settings))
+    try:
+        await fetch(
+            request, "update_resource", bk.ResourceSummary, **msgspec.structs.asdict(settings)
+        )
+    except ValidationFailed as exc:
+        raise setting_refused(exc) from None
     return _back(f"/staff/resources/{resource_id}", "done_saved")
 
 
@@ -285,7 +309,8 @@ def _row_error(exc: ValidationFailed, rows: list[int]) -> ValidationFailed:
     if not found or int(found.group(1)) >= len(rows):
         return exc
     row, part = rows[int(found.group(1))], RULE_INPUTS.get(found.group(2), found.group(2))
-    return ValidationFailed(exc.message, field=f"rule-{row}-{part}")
+    details = {k: v for k, v in exc.details.items() if k != "field"}
+    return ValidationFailed(exc.message, field=f"rule-{row}-{part}", **details)
 
 
 @post("/staff/resources/{resource_id:str}/rules", name="web:price_rules", guards=STAFF)

@@ -1,7 +1,7 @@
 """Where a service says exactly what is wrong, the page says it too, in its language, not
 only "Please check": the desk's booking form (a past start, a closed hall, a length out of
 range), an ERP preview or export of a day that has not ended, an empty GIS purpose, a
-reversed insights period."""
+reversed insights period, a resource's settings and prices."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.gateway.web import i18n
 from services.gateway.web.desk import _length, _on_form
 from services.gateway.web.insights import _period
 from services.gateway.web.render import today
+from services.gateway.web.resources import euros_to_cents, setting_refused
 from services.gateway.web.staff import _erp_day_refused
 from shared.errors import ValidationFailed
 from tests.unit.gateway.web_page import render
@@ -107,3 +108,41 @@ def test_the_insights_form_keeps_a_refused_period(lang: str) -> None:
     assert 'id="error-period_to"' in html
     assert '<a href="#ins-to">' in html
     assert i18n.t(lang, "err_validation_failed_period_to_reversed") in html
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("message", "field", "reason"),
+    [
+        ("capacity must be positive", "capacity", "positive"),
+        ("buffer_before_minutes must not be negative", "buffer_before_minutes", "negative"),
+        ("a percentage 0..100", "late_refund_percent", "percent"),
+        ("max_minutes must be at least min_minutes", "max_minutes", "below_min"),
+        ("max_days_ahead must be at most 3660", "max_days_ahead", "too_big"),
+    ],
+)
+def test_a_refused_resource_setting_says_which_check_failed(
+    lang: str, message: str, field: str, reason: str
+) -> None:
+    exc = setting_refused(ValidationFailed(message, field=field))
+    assert exc.details["reason"] == reason
+    assert said(lang, exc) == i18n.t(lang, f"err_validation_failed__{reason}")
+    assert said(lang, exc) not in generic(lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [("abc", "price"), ("-5", "negative_price"), ("1,234", "decimals")],
+)
+def test_a_bad_price_says_what_is_wrong_with_it(lang: str, typed: str, reason: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        euros_to_cents(typed, "price_euros")
+    assert said(lang, refused.value) == i18n.t(lang, f"err_validation_failed__{reason}")
+
+
+def test_a_fields_own_message_for_the_check_comes_first() -> None:
+    details = {"reason": "past"}
+    assert i18n.error_message("sv", "validation_failed", "start", details) == i18n.t(
+        "sv", "err_validation_failed_start_past"
+    )
