@@ -186,3 +186,22 @@ async def test_a_reversed_insights_period_is_answered_on_the_form(
     await steps.check(page, "reversed")
     await page.context.close()
     steps.assert_clean()
+
+
+async def test_refused_base_prices_keep_what_was_typed(browser: Any, web_suite: Suite) -> None:
+    lang = "fi"
+    steps = Steps("staff-form-base-prices", lang, 390)
+    page = await open_page(browser, web_suite, lang, "clerk-sports", "/staff/resources")
+    form = page.locator("form[action$='/prices']").last
+    action = await form.get_attribute("action")
+    for group, typed in (("resident", "28"), ("other", "abc"), ("association", "14")):
+        await form.locator(f"input[name='{group}_euros']").fill(typed)
+    await form.locator("input[name='business_euros']").fill("42")
+    said = await refused(page, form.locator("button[type='submit']"), "other_euros")
+    assert said.endswith(t(lang, "err_validation_failed__price"))
+    form = page.locator(f"form[action='{action}']")
+    assert await form.locator("input[name='other_euros']").input_value() == "abc"
+    assert await form.locator("input[name='resident_euros']").input_value() == "28"
+    await steps.check(page, "abc")
+    await page.context.close()
+    steps.assert_clean()

@@ -143,3 +143,26 @@ def test_a_refused_gis_price_keeps_the_typed_price_on_its_product(lang: str) -> 
     assert 'id="error-price_euros"' in html
     assert 'id="active-1" type="checkbox" name="active" checked>' in html
     assert 'id="active-2" type="checkbox" name="active">' in html
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv"])
+def test_refused_base_prices_keep_what_was_typed_on_their_resource(lang: str) -> None:
+    resources = [
+        {"resource_id": "r1", "name": {"fi": "Simbana 1"}, "unit_name": {"fi": "Impivaara"},
+         "kind": "space", "capacity": 1, "needs_approval": False, "active": True},
+        {"resource_id": "r2", "name": {"fi": "Simbana 2"}, "unit_name": {"fi": "Impivaara"},
+         "kind": "space", "capacity": 1, "needs_approval": False, "active": True},
+    ]  # fmt: skip
+    values = {"resource_id": ["r2"], "resident_euros": ["28"], "other_euros": ["abc"],
+              "association_euros": ["14"], "business_euros": ["42"],
+              "vat_rate_bp": ["1350"]}  # fmt: skip
+    state = {"code": "validation_failed", "field": "other_euros", "values": values,
+             "details": {"reason": "price"}}  # fmt: skip
+    html = render("staff/resources.html", lang, form=state, resources=resources,
+                  vat_rates=[2550, 1350, 0], key="k")  # fmt: skip
+    assert value_of(html, "other_euros") == "abc"  # the summary's link leads here
+    assert value_of(html, "resident-2") == "28"
+    assert value_of(html, "resident-1") == ""  # the other resource's form untouched
+    assert 'id="error-other_euros"' in html
+    assert '<option value="1350" selected>' in html
+    assert i18n.t(lang, "err_validation_failed__price") in html
