@@ -138,6 +138,7 @@ async def test_the_desk_says_why_a_time_is_refused(
         assert await page.input_value("#day") == day  # kept
         assert await page.input_value("#start") == start
         assert await page.input_value("#length") == length
+        assert await page.get_attribute(f"#{field}", "aria-invalid") == "true"
         await steps.check(page, key)
     await page.context.close()
     steps.assert_clean()
