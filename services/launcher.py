@@ -7,6 +7,7 @@ stops everything on Ctrl-C (or when a service dies), leaving no process behind.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import os
@@ -55,8 +56,8 @@ def wait_healthy(
             with urllib.request.urlopen(url + "/health", timeout=1) as response:  # noqa: S310 - http:// we built
                 if response.status == 200:
                     return True
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError):
+            pass  # not up yet; or something else holds the port (the gateway's exit tells)
         stopping.wait(0.3)
     return False
 
