@@ -26,11 +26,8 @@ async def add_a_map(page: Any) -> None:
     await submit(page, fixed.locator("button[type='submit']"))
 
 
-@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
-async def test_the_test_providers_page_is_in_the_residents_language(
-    browser: Any, web_suite: Suite, lang: str
-) -> None:
-    context = await context_for(browser, web_suite.url, lang, 390)
+async def at_the_provider(context: Any) -> Any:
+    """A resident signed in, a map in the cart, checked out: on the test provider's page."""
     page = await context.new_page()
     await visit(page, "/sign-in?next=/gis")
     await submit(page, page.locator("button[data-user='resident-kaarina']"))
@@ -38,6 +35,15 @@ async def test_the_test_providers_page_is_in_the_residents_language(
     await visit(page, "/cart")
     await submit(page, page.locator("form[action='/checkout'] button"))
     assert "/pay/local/" in page.url
+    return page
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+async def test_the_test_providers_page_is_in_the_residents_language(
+    browser: Any, web_suite: Suite, lang: str
+) -> None:
+    context = await context_for(browser, web_suite.url, lang, 390)
+    page = await at_the_provider(context)
     problems = await page_problems(page, "provider", lang, 390, english_only(), axe=True)
     await screenshot(page, f"local-pay-{lang}")
     assert await page.locator("h1").inner_text() == t(lang, "test_payment")
@@ -62,12 +68,7 @@ async def test_a_declined_payment_is_tried_again_from_its_page_or_the_order(
     no way to, and the order page (awaiting payment) had no button either; the resident was
     stuck until the hold ran out. Both now start a new payment of the order."""
     context = await context_for(browser, web_suite.url, "sv", 390)
-    page = await context.new_page()
-    await visit(page, "/sign-in?next=/gis")
-    await submit(page, page.locator("button[data-user='resident-kaarina']"))
-    await add_a_map(page)
-    await visit(page, "/cart")
-    await submit(page, page.locator("form[action='/checkout'] button"))
+    page = await at_the_provider(context)
     first = page.url
     await submit(page, page.locator("form:has(input[value='decline']) button"))
     again = page.locator("#pay-again")

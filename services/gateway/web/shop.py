@@ -197,15 +197,7 @@ async def checkout(request: Req) -> Redirect:
     form = await read_form(request)
     key = form.get("key") or new_key()
     order = await fetch(request, "checkout", ct.OrderView, idempotency_key=key)
-    payment = await fetch(
-        request,
-        "start_payment",
-        pm.PaymentView,
-        order_id=order.order_id,
-        idempotency_key=f"{key}-pay",
-    )
-    target = payment.redirect_url or f"/orders/{quote(str(order.order_id))}"
-    return Redirect(path=target, status_code=303)
+    return await _to_payment(request, str(order.order_id), f"{key}-pay")
 
 
 @post("/orders/{order_id:str}/pay", name="web:pay_order")
@@ -214,12 +206,14 @@ async def pay_order(request: Req, order_id: FromPath[str]) -> Redirect:
     left): a new attempt at the provider, within the order's payment window."""
     _signed_in(request)
     form = await read_form(request)
+    return await _to_payment(request, order_id, form.get("key") or new_key())
+
+
+async def _to_payment(request: Req, order_id: str, key: str) -> Redirect:
+    """Start paying the order and send the browser to the provider's page (the order's own
+    page when nothing is to be paid there)."""
     payment = await fetch(
-        request,
-        "start_payment",
-        pm.PaymentView,
-        order_id=order_id,
-        idempotency_key=form.get("key") or new_key(),
+        request, "start_payment", pm.PaymentView, order_id=order_id, idempotency_key=key
     )
     target = payment.redirect_url or f"/orders/{quote(order_id)}"
     return Redirect(path=target, status_code=303)

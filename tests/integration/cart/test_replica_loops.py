@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -114,25 +115,36 @@ async def test_a_worker_paused_while_koha_takes_its_credit_is_not_credited_again
     worker passes a line it cannot lock."""
     me, order = await paid_with_two_library_lines(cart)
     recording = cart.services.recording
-    held = threading.Event()
-    cart.koha.state.hold_next_credit = held  # the first worker's first credit waits
-    try:
+    async with credit_held_in_koha(cart) as asked:  # the first worker's first credit waits
         paused = asyncio.create_task(recording.record_due())
-
-        async def credit_asked() -> bool:
-            return cart.koha.state.hold_next_credit is None
-
-        await eventually(credit_asked)
+        await asked()
         await asyncio.sleep(1.2)  # its claim runs out meanwhile
 
         assert await recording.record_due() == 2  # the other replica takes both lines
-    finally:
-        held.set()
     await paused
 
     debits = [c["account_lines_ids"][0] for c in cart.koha.state.credits]
     assert sorted(debits) == [9001, 9002], cart.koha.state.credits
     await order_in(cart, me, order.order_id, "fulfilled")
+
+
+@contextlib.asynccontextmanager
+async def credit_held_in_koha(cart: Cart) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Koha holds the next credit it is asked for until the block ends; the block gets a
+    wait for a worker to have asked."""
+    held = threading.Event()
+    cart.koha.state.hold_next_credit = held
+
+    async def asked() -> None:
+        async def taken() -> bool:
+            return cart.koha.state.hold_next_credit is None
+
+        await eventually(taken)
+
+    try:
+        yield asked
+    finally:
+        held.set()
 
 
 async def paid_with_two_library_lines(cart: Cart) -> tuple[Principal, OrderView]:
@@ -164,15 +176,9 @@ async def test_a_worker_whose_database_session_dies_while_koha_credits_records_t
     used again, no lock is left behind, and the next line is recorded as usual."""
     me, order = await paid_with_two_library_lines(cart)
     recording = cart.services.recording
-    held = threading.Event()
-    cart.koha.state.hold_next_credit = held
-    try:
+    async with credit_held_in_koha(cart) as asked:
         worker = asyncio.create_task(recording.record_due())
-
-        async def credit_asked() -> bool:
-            return cart.koha.state.hold_next_credit is None
-
-        await eventually(credit_asked)
+        await asked()
         # the worker's session: idle (no transaction open) and holding an advisory lock
         killed = await cart.pool.fetchval(
             """SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
@@ -180,8 +186,6 @@ async def test_a_worker_whose_database_session_dies_while_koha_credits_records_t
                WHERE l.locktype = 'advisory' AND l.granted AND a.state = 'idle'"""
         )
         assert killed == 1
-    finally:
-        held.set()
     assert await worker == 2
 
     debits = [c["account_lines_ids"][0] for c in cart.koha.state.credits]
