@@ -102,3 +102,37 @@ async def test_a_resources_price_table_reads_whole_words_and_times(
             await page.locator("#price-table").screenshot(path=str(shot))
     await context.close()
     assert problems == [], "\n".join(problems)
+
+
+async def test_the_staff_view_of_an_order_reads_whole_words_with_its_refund_forms(
+    browser: Any, web_suite: Suite
+) -> None:
+    """The order page as staff see it has a refund form per line: at 390 px its first column
+    was one letter wide and the page scrolled sideways; each line is now a card."""
+    context = await context_for(browser, web_suite.url, "fi", 1280)
+    page = await context.new_page()
+    kaarina = await api(page, "resident-kaarina")
+    added = await page.request.post("/api/v1/cart/gis-products", data=GIS_PRODUCT, headers=kaarina)
+    assert added.status == 201, await added.text()
+    order = await (await page.request.post("/api/v1/cart/checkout", headers=kaarina)).json()
+    started = await page.request.post(
+        "/api/v1/payments", data={"order_id": order["order_id"]}, headers=kaarina
+    )
+    assert started.status == 201, await started.text()
+    decided = await page.request.post(
+        f"/api/v1/payments/{(await started.json())['payment_id']}/local-decision",
+        data={"decision": "pay"},
+        headers=kaarina,
+    )
+    assert decided.status == 201, await decided.text()
+    await sign_in(page, "admin", "/staff")
+    problems: list[str] = []
+    for lang, width in CASES:
+        await page.set_viewport_size({"width": width, "height": 900})
+        await visit(page, f"/orders/{order['order_id']}?lang={lang}")
+        table = "table:has(form[action*='/refund'])"
+        assert await page.locator(f"{table} tbody tr").count() == 1
+        problems += [f"order [{lang} {width}px]: {p}" for p in await readable(page, table, width)]
+        await screenshot(page, f"narrow-staff-order-{lang}-{width}")
+    await context.close()
+    assert problems == [], "\n".join(problems)
