@@ -49,7 +49,7 @@ def _check_resource(req: c.ResourceUpsert) -> None:
     )
     for name in positive:
         if getattr(req, name) < 1:
-            raise ValidationFailed(f"{name} must be positive", field=name)
+            raise ValidationFailed(f"{name} must be positive", field=name, reason="positive")
     for name in (
         "buffer_before_minutes",
         "buffer_after_minutes",
@@ -57,10 +57,10 @@ def _check_resource(req: c.ResourceUpsert) -> None:
         "free_cancel_hours",
     ):
         if getattr(req, name) < 0:
-            raise ValidationFailed(f"{name} must not be negative", field=name)
+            raise ValidationFailed(f"{name} must not be negative", field=name, reason="negative")
     for name, most in MOST.items():
         if getattr(req, name) > most:
-            raise ValidationFailed(f"{name} must be at most {most}", field=name)
+            raise ValidationFailed(f"{name} must be at most {most}", field=name, reason="too_big")
     limit = req.max_open_holds_per_customer
     if limit is not None and not 1 <= limit <= 1000:
         raise ValidationFailed(
@@ -68,9 +68,11 @@ def _check_resource(req: c.ResourceUpsert) -> None:
             field="max_open_holds_per_customer",
         )
     if req.max_minutes < req.min_minutes:
-        raise ValidationFailed("max_minutes must be at least min_minutes", field="max_minutes")
+        raise ValidationFailed(
+            "max_minutes must be at least min_minutes", field="max_minutes", reason="below_min"
+        )
     if not 0 <= req.late_refund_percent <= 100:
-        raise ValidationFailed("a percentage 0..100", field="late_refund_percent")
+        raise ValidationFailed("a percentage 0..100", field="late_refund_percent", reason="percent")
 
 
 def check_hours(opens: time | None, closes: time | None, field: str) -> None:

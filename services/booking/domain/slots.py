@@ -182,20 +182,28 @@ def check_request(
         raise ValidationFailed("the end must be after the start", field="ends_at")
     minutes = (ends_at - starts_at) / timedelta(minutes=1)
     if minutes < resource.min_minutes:
-        raise ValidationFailed(f"at least {resource.min_minutes} minutes", field="ends_at")
+        raise ValidationFailed(
+            f"at least {resource.min_minutes} minutes", field="ends_at", reason="too_short"
+        )
     if minutes > resource.max_minutes:
-        raise ValidationFailed(f"at most {resource.max_minutes} minutes", field="ends_at")
+        raise ValidationFailed(
+            f"at most {resource.max_minutes} minutes", field="ends_at", reason="too_long"
+        )
     if places < 1 or places > resource.capacity:
         raise ValidationFailed(f"places must be 1..{resource.capacity}", field="places")
     if starts_at < now:
-        raise ValidationFailed("the start is in the past", field="starts_at")
+        raise ValidationFailed("the start is in the past", field="starts_at", reason="past")
     if starts_at < now + timedelta(minutes=resource.min_notice_minutes):
         raise ValidationFailed(
-            f"book at least {resource.min_notice_minutes} minutes ahead", field="starts_at"
+            f"book at least {resource.min_notice_minutes} minutes ahead",
+            field="starts_at",
+            reason="notice",
         )
     if starts_at > now + timedelta(days=resource.max_days_ahead):
         raise ValidationFailed(
-            f"book at most {resource.max_days_ahead} days ahead", field="starts_at"
+            f"book at most {resource.max_days_ahead} days ahead",
+            field="starts_at",
+            reason="too_far",
         )
     tz = ZoneInfo(resource.tz)
     first, last = _local_day(starts_at, tz), _local_day(ends_at - timedelta(seconds=1), tz)
@@ -205,7 +213,7 @@ def check_request(
         open_on[day] = opening_intervals(day, tz, weekly, exceptions)
         day += timedelta(days=1)
     if not _within_hours(resource, starts_at, ends_at, tz, open_on, exceptions):
-        raise ValidationFailed("outside opening hours", field="starts_at")
+        raise ValidationFailed("outside opening hours", field="starts_at", reason="closed")
     if not _aligned(resource, starts_at, first, open_on):
         raise ValidationFailed(
             f"the start must be on a {resource.align_minutes}-minute step", field="starts_at"

@@ -50,28 +50,12 @@ FIELDS = {
 }
 
 
-# Booking's words for a time it refuses (services/booking/domain/slots.py) -> which check
-# failed, so that the page says exactly what is wrong (`err_validation_failed_<field>_<reason>`).
-REASONS = (
-    ("in the past", "past"),
-    ("outside opening hours", "closed"),
-    ("minutes ahead", "notice"),
-    ("days ahead", "too_far"),
-    ("at least", "too_short"),
-    ("at most", "too_long"),
-)
-
-
 def _on_form(exc: ServiceError) -> ServiceError:
-    """The error named by this page's input, and which check it failed."""
+    """The error named by this page's input (booking's `details["reason"]` says which check
+    of a time failed: past, closed, notice, too_far, too_short, too_long)."""
     field = exc.field
     if field in FIELDS:
         exc.details["field"] = FIELDS[field]
-    if exc.code == "validation_failed" and field in ("starts_at", "ends_at", *FIELDS):
-        words = exc.message.lower()
-        found = [reason for said, reason in REASONS if said in words]
-        if found:
-            exc.details.setdefault("reason", found[0])
     return exc
 
 

@@ -215,35 +215,12 @@ async def staff_resource(request: Req, resource_id: FromPath[str]) -> Response[s
     )
 
 
-# Booking's words for a setting it refuses (services/booking/staff.py) -> which check failed,
-# so that the form says it (`err_validation_failed__<reason>`), not only "Please check".
-SETTING_REASONS = (
-    ("must be positive", "positive"),
-    ("must not be negative", "negative"),
-    ("must be at least min_minutes", "below_min"),
-    ("must be at most", "too_big"),
-    ("percentage", "percent"),
-)
-
-
-def setting_refused(exc: ValidationFailed) -> ValidationFailed:
-    """The refusal with the check it failed in `details["reason"]`, when booking's words say."""
-    found = [reason for said, reason in SETTING_REASONS if said in exc.message]
-    if found:
-        exc.details.setdefault("reason", found[0])
-    return exc
-
-
 async def _update(request: Req, resource_id: str, key: str, **changes: Any) -> Redirect:
     """booking.v1.update_resource with the resource's current settings and `changes`."""
     current = await fetch(request, "get_resource", bk.ResourceSettings, resource_id=resource_id)
     settings = msgspec.structs.replace(current.settings, **changes, idempotency_key=key)
-    try:
-        await fetch(
-            request, "update_resource", bk.ResourceSummary, **msgspec.structs.asdict(settings)
-        )
-    except ValidationFailed as exc:
-        raise setting_refused(exc) from None
+    # a refused setting names its field and the check it failed (`details["reason"]`)
+    await fetch(request, "update_resource", bk.ResourceSummary, **msgspec.structs.asdict(settings))
     return _back(f"/staff/resources/{resource_id}", "done_saved")
 
 

@@ -5,16 +5,23 @@ reversed insights period, a resource's settings and prices."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
+from services.booking.domain.model import Resource, WeeklyHours
+from services.booking.domain.slots import check_request
+from services.booking.staff import _check_resource
 from services.gateway.web import i18n
 from services.gateway.web.desk import _length, _on_form
 from services.gateway.web.insights import _period
 from services.gateway.web.render import today
-from services.gateway.web.resources import euros_to_cents, setting_refused
+from services.gateway.web.resources import euros_to_cents
 from services.gateway.web.staff import _erp_day_refused
+from shared.contracts import booking as bk
 from shared.errors import ValidationFailed
 from tests.unit.gateway.web_page import render
 
@@ -29,22 +36,43 @@ def generic(lang: str) -> set[str]:
     return {i18n.t(lang, "err_validation_failed"), i18n.t(lang, "err_other")}
 
 
+HEL = ZoneInfo("Europe/Helsinki")
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+DAYTIME = [WeeklyHours(weekday=d, opens=time(8), closes=time(22)) for d in range(7)]
+HALL = Resource(
+    id=uuid.uuid4(), unit_id=uuid.uuid4(), name={"fi": "Sali"}, unit_name={"fi": "Halli"},
+    kind="space", merchant_id="sports", slot_minutes=60, align_minutes=60, min_minutes=60,
+    max_minutes=180, max_days_ahead=90, min_notice_minutes=24 * 60,
+)  # fmt: skip
+
+
+def booking_refusal(start: datetime, end: datetime) -> ValidationFailed:
+    """What booking's own check answers, as the desk receives it (one item of a hold)."""
+    with pytest.raises(ValidationFailed) as refused:
+        check_request(HALL, start, end, 1, DAYTIME, {}, NOW)
+    error = refused.value
+    error.details["field"] = f"items[0].{error.field}"
+    return error
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize(
-    ("message", "field", "shown_at", "reason"),
+    ("start", "hours", "shown_at", "reason"),
     [
-        ("the start is in the past", "items[0].starts_at", "start", "past"),
-        ("outside opening hours", "items[0].starts_at", "start", "closed"),
-        ("book at least 60 minutes ahead", "items[0].starts_at", "start", "notice"),
-        ("book at most 90 days ahead", "items[0].starts_at", "start", "too_far"),
-        ("at least 60 minutes", "items[0].ends_at", "length", "too_short"),
-        ("at most 180 minutes", "items[0].ends_at", "length", "too_long"),
+        (datetime(2025, 12, 2, 12, tzinfo=HEL), 1, "start", "past"),
+        (datetime(2026, 2, 2, 6, tzinfo=HEL), 1, "start", "closed"),
+        (datetime(2026, 1, 1, 12, tzinfo=HEL), 1, "start", "notice"),
+        (datetime(2026, 6, 2, 12, tzinfo=HEL), 1, "start", "too_far"),
+        (datetime(2026, 2, 2, 12, tzinfo=HEL), 0.5, "length", "too_short"),
+        (datetime(2026, 2, 2, 12, tzinfo=HEL), 4, "length", "too_long"),
     ],
 )
 def test_the_desk_says_why_booking_refused_the_time(
-    lang: str, message: str, field: str, shown_at: str, reason: str
+    lang: str, start: datetime, hours: float, shown_at: str, reason: str
 ) -> None:
-    exc = _on_form(ValidationFailed(message, field=field))
+    """Booking names the check that failed (`details.reason`); the desk does not read its
+    English words."""
+    exc = _on_form(booking_refusal(start, start + timedelta(hours=hours)))
     assert exc.field == shown_at
     assert exc.details["reason"] == reason
     text = said(lang, exc)
@@ -110,22 +138,32 @@ def test_the_insights_form_keeps_a_refused_period(lang: str) -> None:
     assert i18n.t(lang, "err_validation_failed_period_to_reversed") in html
 
 
+SETTINGS = bk.ResourceUpsert(
+    unit_id=uuid.uuid4(), name=bk.LocalizedText(fi="Simbana 1"), kind="space", capacity=6,
+    min_minutes=60, max_minutes=180,
+)  # fmt: skip
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize(
-    ("message", "field", "reason"),
+    ("changes", "field", "reason"),
     [
-        ("capacity must be positive", "capacity", "positive"),
-        ("buffer_before_minutes must not be negative", "buffer_before_minutes", "negative"),
-        ("a percentage 0..100", "late_refund_percent", "percent"),
-        ("max_minutes must be at least min_minutes", "max_minutes", "below_min"),
-        ("max_days_ahead must be at most 3660", "max_days_ahead", "too_big"),
+        ({"capacity": 0}, "capacity", "positive"),
+        ({"buffer_before_minutes": -1}, "buffer_before_minutes", "negative"),
+        ({"late_refund_percent": 101}, "late_refund_percent", "percent"),
+        ({"max_minutes": 30}, "max_minutes", "below_min"),
+        ({"max_days_ahead": 100_000}, "max_days_ahead", "too_big"),
     ],
 )
 def test_a_refused_resource_setting_says_which_check_failed(
-    lang: str, message: str, field: str, reason: str
+    lang: str, changes: dict[str, int], field: str, reason: str
 ) -> None:
-    exc = setting_refused(ValidationFailed(message, field=field))
-    assert exc.details["reason"] == reason
+    """Booking's own check of the settings names the check that failed."""
+    _check_resource(SETTINGS)  # the settings as they are pass
+    with pytest.raises(ValidationFailed) as refused:
+        _check_resource(msgspec.structs.replace(SETTINGS, **changes))
+    exc = refused.value
+    assert (exc.field, exc.details["reason"]) == (field, reason)
     assert said(lang, exc) == i18n.t(lang, f"err_validation_failed__{reason}")
     assert said(lang, exc) not in generic(lang)
 
