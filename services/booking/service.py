@@ -347,7 +347,8 @@ class Bookings:
 
     async def cancel(self, req: c.CancelRequest, ctx: RequestContext) -> c.CancelReply:
         """Cancel by the policy (no more than is left of the paid line after staff refunds);
-        a repeat with the same key gets the first reply (its refund)."""
+        a repeat with the same key gets the first reply (its refund), another key a conflict
+        (`already_cancelled`: this call gives nothing back)."""
         principal = signed_in(ctx.principal)
         left = await left_to_refund(self.requester, req.reservation_id, ctx)  # no transaction
         async with self.pool.acquire() as conn, conn.transaction():
@@ -356,8 +357,12 @@ class Bookings:
             cached = await replayed(conn, "cancel", principal, req, c.CancelReply)
             if cached is not None:
                 return cached
-            if r.state == "cancelled":
-                return c.CancelReply(reservation=view(r), refund_cents=0)
+            if r.state == "cancelled":  # another cancel (a second tab): its refund stands
+                raise Conflict(
+                    "the reservation is already cancelled",
+                    field="reservation_id",
+                    reason="already_cancelled",
+                )
             res = await catalogue_store.resource(conn, r.resource_id, active_only=False)
             season = await store.is_season(conn, r.series_id)
             policy, by = self.refund_for(

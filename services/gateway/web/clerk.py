@@ -17,10 +17,18 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from services.gateway.auth import allow, principal_of
-from services.gateway.web.forms import carried_refund, carry_refund, read_form
+from services.gateway.web.forms import (
+    carried_refund,
+    read_form,
+)
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import page, today
-from services.gateway.web.resident import ReservationRow, _back, reservation_row
+from services.gateway.web.resident import (
+    ReservationRow,
+    _back,
+    cancel_and_go_back,
+    reservation_row,
+)
 from shared.contracts import booking as bk
 from shared.errors import ValidationFailed
 
@@ -244,18 +252,14 @@ async def staff_cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise ValidationFailed("give a reason", field="reason")
-    reply = await fetch(
+    return await cancel_and_go_back(
         request,
         "cancel",
-        bk.CancelReply,
+        f"/staff/day?day={form.get('day', '')}&unit={form.get('unit', '')}",
         reservation_id=reservation_id,
         reason=reason,
         idempotency_key=form.get("key") or new_key(),
     )
-    back = _back(
-        f"/staff/day?day={form.get('day', '')}&unit={form.get('unit', '')}", "done_cancelled"
-    )
-    return carry_refund(back, reply.reservation.reservation_id, reply.refund_cents)
 
 
 @post("/staff/reservations/{reservation_id:str}/no-show", name="web:no_show", guards=STAFF)

@@ -19,9 +19,13 @@ from services.gateway.auth import allow
 from services.gateway.routes.replies import absolute_url
 from services.gateway.web.clerk import resources_of
 from services.gateway.web.desk_invoice import booked_for, desk_organisations
-from services.gateway.web.forms import carried_refund, carry_refund, read_form
+from services.gateway.web.forms import (
+    carried_refund,
+    read_form,
+)
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, page, today
+from services.gateway.web.resident import cancel_and_go_back
 from shared.contracts import booking as bk
 from shared.contracts import cart as ct
 from shared.contracts import desk as dk
@@ -244,21 +248,18 @@ async def cancel_for(request: Req, reservation_id: FromPath[str]) -> Redirect:
     reason = str(form.get("reason") or "").strip()
     if not reason:
         raise ValidationFailed("give a reason", field="reason")
-    cancelled = await fetch(
+    return await cancel_and_go_back(
         request,
         "desk_cancel",
-        bk.CancelReply,
+        _desk(
+            customer=str(form.get("customer") or ""),
+            name=str(form.get("customer_name") or ""),
+            order=str(form.get("order") or ""),
+        ),
         reservation_id=reservation_id,
         reason=reason,
         idempotency_key=str(form.get("key") or new_key()),
     )
-    target = _desk(
-        customer=str(form.get("customer") or ""),
-        name=str(form.get("customer_name") or ""),
-        order=str(form.get("order") or ""),
-    )
-    redirect = Redirect(path=target, status_code=303)
-    return carry_refund(redirect, cancelled.reservation.reservation_id, cancelled.refund_cents)
 
 
 @get("/staff/desk/receipts/{payment_id:str}", name="web:desk_receipt", guards=RECEIPTS)

@@ -130,6 +130,12 @@ def carry_refund(response: Redirect, reservation_id: object, cents: int) -> Redi
     return response
 
 
+def cancelled_already(exc: ServiceError) -> bool:
+    """Booking's answer to a second cancel with another key (a second tab, a clerk and the
+    resident at once): the first cancellation and its refund stand; the page says so."""
+    return exc.code == "conflict" and exc.details.get("reason") == "already_cancelled"
+
+
 def carried_refund(request: Req) -> tuple[str, int] | None:
     """The cancelled reservation's id and its refund in cents carried by `carry_refund`."""
     reservation_id, _, cents = request.cookies.get(REFUND_COOKIE, "").partition(":")

@@ -17,7 +17,12 @@ from services.gateway.auth import require_principal
 from services.gateway.dev_issuer import DEMO_USERS
 from services.gateway.routes.replies import text_media_type
 from services.gateway.web import i18n
-from services.gateway.web.forms import carried_refund, carry_refund, read_form
+from services.gateway.web.forms import (
+    cancelled_already,
+    carried_refund,
+    carry_refund,
+    read_form,
+)
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import HELSINKI, local_day, page, today
 from shared.contracts import booking as bk
@@ -254,18 +259,27 @@ async def cancel_confirm(request: Req, reservation_id: FromPath[str]) -> Respons
 async def cancel(request: Req, reservation_id: FromPath[str]) -> Redirect:
     _signed_in(request)
     form = await read_form(request)
-    reply = await fetch(
+    return await cancel_and_go_back(
         request,
         "cancel",
-        bk.CancelReply,
+        "/reservations",
         reservation_id=reservation_id,
         idempotency_key=form.get("key") or new_key(),
     )
-    return carry_refund(
-        _back("/reservations", "done_cancelled"),
-        reply.reservation.reservation_id,
-        reply.refund_cents,
-    )
+
+
+async def cancel_and_go_back(request: Req, op: str, back: str, **fields: Any) -> Redirect:
+    """Cancel with booking's `op` and go `back`, the refund carried to that page (shown once);
+    a reservation cancelled meanwhile (a second tab, the resident and a clerk at once) says it
+    was cancelled already, and promises nothing."""
+    try:
+        reply = await fetch(request, op, bk.CancelReply, **fields)
+    except Conflict as exc:
+        if not cancelled_already(exc):
+            raise
+        return _back(back, "done_already_cancelled")
+    done = _back(back, "done_cancelled")
+    return carry_refund(done, reply.reservation.reservation_id, reply.refund_cents)
 
 
 @post("/reservations/{reservation_id:str}/pay", name="web:pay_reservation")

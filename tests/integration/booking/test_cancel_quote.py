@@ -8,7 +8,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from shared.contracts import booking as c
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from tests.integration.booking.conftest import RESIDENT, VISITOR, Booking, local, next_weekday
 from tests.integration.booking.test_saga import HALL, hold_one, paid, publish
 
@@ -58,3 +58,28 @@ async def test_a_held_reservation_refunds_nothing_and_others_may_not_ask(
     assert (answer.can_cancel, answer.paid_cents, answer.refund_cents) == (True, 0, 0)
     with pytest.raises(NotFound):  # as if it did not exist
         await quote(booking, held, who=VISITOR)
+
+
+async def test_a_second_cancel_gives_nothing_back_and_says_it_was_cancelled_already(
+    booking: Booking, js: JetStreamContext
+) -> None:
+    """The same key answers the first reply (its refund); another key (a second tab) is a
+    conflict naming the reason, not a 201 promising 0 €, and no second cancellation event."""
+    r = await hold_one(booking, local(next_weekday(3), 14))
+    await publish(js, paid(uuid.uuid4(), r))
+
+    async def confirmed() -> bool:
+        state = "SELECT state FROM reservations WHERE id = $1"
+        return await booking.pool.fetchval(state, r.reservation_id) == "confirmed"
+
+    await booking.eventually(confirmed)
+    first = c.CancelRequest(reservation_id=r.reservation_id, idempotency_key="tab-1")
+    reply = await booking.call("cancel", first, c.CancelReply, RESIDENT)
+    assert reply.refund_cents == r.gross_cents > 0
+    assert await booking.call("cancel", first, c.CancelReply, RESIDENT) == reply
+    second = c.CancelRequest(reservation_id=r.reservation_id, idempotency_key="tab-2")
+    with pytest.raises(Conflict) as refused:
+        await booking.call("cancel", second, c.CancelReply, RESIDENT)
+    assert refused.value.details == {"field": "reservation_id", "reason": "already_cancelled"}
+    cancelled = await booking.events("evt.booking.reservation.cancelled")
+    assert [e["reservation_id"] for e in cancelled] == [str(r.reservation_id)]
