@@ -283,7 +283,7 @@ class Payments:
         if row is None:
             raise Conflict("the order's payment changed meanwhile; try again")
         if row["state"] == "succeeded" and row["provider"] != FREE:
-            raise Conflict("this order is already paid", field="order_id")
+            raise Conflict("this order is already paid", field="order_id", reason="paid")
         if row["state"] == "created":
             row = await self._open(row, order, principal)
         reply = store.view(row)
@@ -302,7 +302,7 @@ class Payments:
             outcome = await self.closing.cancel(row)
             if outcome == "paid":
                 await self.closing.paid(row)
-                raise Conflict("this order is already paid", field="order_id")
+                raise Conflict("this order is already paid", field="order_id", reason="paid")
             if outcome == "processing":  # may still succeed: a second success is refunded
                 log.warning("payment %s is still processing at the provider", row["id"])
 

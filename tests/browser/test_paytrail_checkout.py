@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from services.gateway.web.i18n import t
 from tests.browser.conftest import new_page, sign_in
 from tests.browser.test_journey import add_gis_product, hold_first_free_slot, submit, visit
 from tests.browser.test_stripe_checkout import cancel_links, order_state
@@ -179,4 +180,32 @@ async def test_a_failed_payment_left_alone_releases_its_holds_when_the_window_en
     assert await order_state(page, receipt, "cancelled", tries=240) == "cancelled"
     assert await cancel_links(page) == before  # the hold is released
     await add_gis_product(page)  # the cart is usable again
+    await page.context.close()
+
+
+async def test_trying_to_pay_again_after_the_window_ended_says_so_on_the_order_page(
+    browser: Any, paytrail_suite: tuple[Suite, PaytrailStandIn]
+) -> None:
+    """Pages left open past the order's payment window: "Try again" (back from Paytrail) and
+    "Pay the order" (the order page) lead to the order, saying its time to pay ended. They
+    answered an error page ("Something changed meanwhile; please try again": it never would)."""
+    suite, standin = paytrail_suite
+    page = await new_page(browser, suite.url)
+    await sign_in(page, "resident-turku", "/")
+    await to_paytrail(page, standin)
+    await submit(page, page.locator("#fail"))
+    assert "/return" in page.url  # with "Try again", left open
+    order_page = await page.context.new_page()
+    order = str(await page.locator("a[href^='/orders/']").get_attribute("href"))
+    await visit(order_page, order)
+    pay_again = order_page.locator("#pay-order")  # "Pay the order", left open too
+    assert await pay_again.count() == 1
+
+    watcher = await page.context.new_page()
+    assert await order_state(watcher, order, "cancelled", tries=240) == "cancelled"
+    for tab, button in ((page, page.locator("#retry")), (order_page, pay_again)):
+        await submit(tab, button)
+        assert tab.url.startswith(f"{suite.url}{order}?done=done_payment_time_ended"), tab.url
+        notice = (await tab.locator(".notice").inner_text()).strip()
+        assert notice == t("fi", "done_payment_time_ended")
     await page.context.close()

@@ -33,6 +33,7 @@ from services.gateway.errors import problem
 from services.gateway.openapi import documented_errors
 from services.gateway.routes.operation import call_opt
 from services.gateway.routes.who import ANYONE, SIGNED_IN
+from services.gateway.web.forms import no_longer_payable
 from shared.contracts import payment as contracts
 from shared.errors import Conflict, ServiceError, ValidationFailed
 
@@ -200,12 +201,18 @@ async def retry(
     payment_id: Annotated[uuid.UUID, PathParameter()],
 ) -> Redirect:
     failed = await _payment(request, payment_id)
-    started = await START(
-        request,
-        contracts.StartPaymentRequest(
-            order_id=failed.order_id, idempotency_key=f"retry-{payment_id}"
-        ),
-    )
+    try:
+        started = await START(
+            request,
+            contracts.StartPaymentRequest(
+                order_id=failed.order_id, idempotency_key=f"retry-{payment_id}"
+            ),
+        )
+    except ServiceError as exc:
+        notice = no_longer_payable(exc)  # the order's page says why, not an error page
+        if notice is None:
+            raise
+        return Redirect(path=f"/orders/{failed.order_id}?done={notice}", status_code=303)
     return Redirect(path=started.redirect_url or f"/orders/{failed.order_id}", status_code=303)
 
 

@@ -136,6 +136,18 @@ def cancelled_already(exc: ServiceError) -> bool:
     return exc.code == "conflict" and exc.details.get("reason") == "already_cancelled"
 
 
+def no_longer_payable(exc: ServiceError) -> str | None:
+    """The notice for an order that can no longer be paid (payment's `details.reason`), shown
+    on the order's page instead of an error: its time to pay ran out (the window closed, or
+    the order was cancelled meanwhile), or it is paid already (another tab, a late provider)."""
+    reason = exc.details.get("reason")
+    if (exc.code, reason) in (("gone", "window_closed"), ("conflict", "cancelled")):
+        return "done_payment_time_ended"
+    if (exc.code, reason) == ("conflict", "paid"):
+        return "done_paid_already"
+    return None
+
+
 def carried_refund(request: Req) -> tuple[str, int] | None:
     """The cancelled reservation's id and its refund in cents carried by `carry_refund`."""
     reservation_id, _, cents = request.cookies.get(REFUND_COOKIE, "").partition(":")

@@ -17,13 +17,13 @@ from litestar.response import Redirect
 
 from services.gateway.auth import require_principal
 from services.gateway.web import gis_map
-from services.gateway.web.forms import read_form
+from services.gateway.web.forms import no_longer_payable, read_form
 from services.gateway.web.ops import fetch, new_key
 from services.gateway.web.render import language_of, page
 from services.gateway.web.resident import _back, _signed_in
 from shared.contracts import cart as ct
 from shared.contracts import payment as pm
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ServiceError, ValidationFailed
 
 Req = Request[Any, Any, Any]
 
@@ -212,9 +212,15 @@ async def pay_order(request: Req, order_id: FromPath[str]) -> Redirect:
 async def _to_payment(request: Req, order_id: str, key: str) -> Redirect:
     """Start paying the order and send the browser to the provider's page (the order's own
     page when nothing is to be paid there)."""
-    payment = await fetch(
-        request, "start_payment", pm.PaymentView, order_id=order_id, idempotency_key=key
-    )
+    try:
+        payment = await fetch(
+            request, "start_payment", pm.PaymentView, order_id=order_id, idempotency_key=key
+        )
+    except ServiceError as exc:
+        notice = no_longer_payable(exc)
+        if notice is None:
+            raise
+        return Redirect(path=f"/orders/{quote(order_id)}?done={notice}", status_code=303)
     target = payment.redirect_url or f"/orders/{quote(order_id)}"
     return Redirect(path=target, status_code=303)
 

@@ -375,10 +375,13 @@ def order(**changes: object) -> OrderForPayment:
 
 def test_only_an_order_awaiting_payment_within_its_window_is_payable() -> None:
     check_payable(order())
-    with pytest.raises(Conflict):
-        check_payable(order(state="paid"))
-    with pytest.raises(Gone):
+    for state, reason in (("paid", "paid"), ("fulfilled", "paid"), ("cancelled", "cancelled")):
+        with pytest.raises(Conflict) as refused:
+            check_payable(order(state=state))
+        assert refused.value.details == {"field": "order_id", "reason": reason}  # pages say it
+    with pytest.raises(Gone) as closed:
         check_payable(order(payment_deadline=datetime.now(UTC) - timedelta(seconds=1)))
+    assert closed.value.details == {"field": "order_id", "reason": "window_closed"}
     with pytest.raises(ValidationFailed) as error:
         check_payable(order(total_cents=2001))
     assert error.value.field == "order_id"
