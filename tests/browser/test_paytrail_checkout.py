@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import pytest
 
 from services.gateway.web.i18n import t
-from tests.browser.conftest import new_page, sign_in
+from tests.browser.conftest import new_page, screenshot, sign_in
 from tests.browser.test_journey import add_gis_product, hold_first_free_slot, submit, visit
 from tests.browser.test_stripe_checkout import cancel_links, order_state
 from tests.e2e.conftest import Suite, free_port, start_suite, stop_suite
@@ -107,6 +107,12 @@ async def test_resident_pays_a_mixed_cart_on_paytrails_page_and_the_order_is_ful
     refused = await callback(page, forged)
     assert refused.status == 400
     assert (await refused.json())["field"] == "signature"
+    # The same forged query on the browser's return address: our error page, in its language
+    shown = await page.goto(f"{receipt_of(at_paytrail)}/return?{urlencode(forged)}")
+    assert shown is not None
+    assert shown.status == 400
+    lang = str(await page.locator("html").get_attribute("lang"))
+    assert t(lang, "err_invalid_return") in await page.locator("main").inner_text()
     assert await order_state(page, receipt, "fulfilled") == "fulfilled"
     await page.context.close()
 
@@ -151,6 +157,13 @@ async def test_after_a_failed_payment_the_resident_tries_again_and_pays(
 
     await submit(page, page.locator("#fail"))  # the bank refuses
     assert "/return" in page.url
+    # Our own page in the resident's language (it was a bare page in three languages at once)
+    lang = str(await page.locator("html").get_attribute("lang"))
+    assert (await page.locator("h1").inner_text()).strip() == t(lang, "payment_not_completed")
+    notice = (await page.locator(".notice").inner_text()).strip()
+    assert notice == t(lang, "payment_declined_note")
+    assert await page.locator("#cancel-order").count() == 1
+    await screenshot(page, "paytrail-declined-return")
     await submit(page, page.locator("#retry"))
 
     assert page.url.startswith(f"{standin.url}/pay/"), page.url  # a new Paytrail payment

@@ -15,7 +15,7 @@ from litestar.types import ControllerRouterHandler
 from services.gateway.clients import Call
 from services.gateway.openapi import documented_errors
 from services.gateway.routes.operation import OperationRoute, call_opt
-from services.gateway.routes.provider_callbacks import deliver
+from services.gateway.routes.provider_callbacks import deliver, payment_left
 from services.gateway.routes.replies import absolute_url, csv_download
 from services.gateway.routes.who import ANYONE, FINANCE, RESIDENT, SIGNED_IN, STAFF, Who
 from services.gateway.web.render import page
@@ -392,17 +392,7 @@ async def checkout_left(
     """The resident chooses: back to the provider's page, or cancel the order (its holds are
     released and the cart can be used again). Nothing changes on this GET."""
     payment = await GET_PAYMENT(request, c.GetPaymentRequest(payment_id=payment_id))
-    pending = payment.state == "pending" and payment.redirect_url
-    return page(
-        request,
-        "payment_left.html",
-        provider=provider,
-        payment_id=payment.payment_id,
-        order_id=payment.order_id,
-        order_number=payment.order_number,
-        succeeded=payment.state == "succeeded",
-        resume_url=payment.redirect_url if pending else "",
-    )
+    return payment_left(request, provider, payment, resume_url=payment.redirect_url or "")
 
 
 @post(

@@ -16,7 +16,6 @@ back to from a provider's hosted page with a signed address (Paytrail).
 
 from __future__ import annotations
 
-import html
 import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -34,6 +33,7 @@ from services.gateway.openapi import documented_errors
 from services.gateway.routes.operation import call_opt
 from services.gateway.routes.who import ANYONE, SIGNED_IN
 from services.gateway.web.forms import no_longer_payable
+from services.gateway.web.render import page
 from shared.contracts import payment as contracts
 from shared.errors import Conflict, ServiceError, ValidationFailed
 
@@ -126,12 +126,25 @@ async def delivery(
     return await deliver(request, provider, topic)
 
 
-def _page(title: str, body: str, status_code: int = 200) -> Response[str]:
-    return Response(
-        f'<!doctype html><html lang="fi"><head><meta charset="utf-8"><title>{title}</title>'
-        f"</head><body><main><h1>{title}</h1>{body}</main></body></html>",
-        media_type="text/html",
-        status_code=status_code,
+def payment_left(
+    request: Request[Any, Any, Any],
+    provider: str,
+    payment: contracts.PaymentView,
+    resume_url: str = "",
+) -> Response[str]:
+    """A payment not completed at the provider: back to its page while it is open there
+    (`resume_url`), again after a decline, or cancel the order; the receipt once paid."""
+    return page(
+        request,
+        "payment_left.html",
+        provider=provider,
+        payment_id=payment.payment_id,
+        order_id=payment.order_id,
+        order_number=payment.order_number,
+        state=payment.state,
+        succeeded=payment.state == "succeeded",
+        declined=payment.state == "failed" and payment.failure_reason == "declined",
+        resume_url=resume_url if payment.state == "pending" else "",
     )
 
 
@@ -160,31 +173,14 @@ async def provider_return(
         except Conflict:
             pass  # e.g. another amount than asked: recorded for finance; the order shows it
         except ProblemDetailsException:  # a forged or altered return address
-            return _page("Virheellinen paluuosoite / Ogiltig returadress / Invalid return", "", 400)
+            return page(request, "error.html", status_code=400, code="invalid_return")
     here = f"/pay/{quote(provider)}/{payment_id}/return"
     if principal_of(request) is None:
         return Redirect(path=f"/sign-in?next={quote(here, safe='')}", status_code=303)
     payment = await _payment(request, payment_id)
     if payment.state in ("succeeded", "pending") or payment.provider != provider:
         return Redirect(path=f"/orders/{payment.order_id}", status_code=303)
-    actions = ""
-    if payment.state == "failed" and payment.failure_reason == "declined":
-        actions = (
-            f'<form method="post" action="/pay/{html.escape(provider)}/{payment_id}/retry">'
-            '<button type="submit" id="retry">Yritä uudelleen / Försök igen / Try again</button>'
-            "</form>"
-        )
-    actions += (
-        f'<form method="post" action="/pay/{html.escape(provider)}/{payment_id}/cancel">'
-        '<button type="submit" id="cancel-order">'
-        "Peru tilaus / Avbryt beställningen / Cancel the order</button></form>"
-        f'<p><a href="/orders/{payment.order_id}">Tilaus / Beställning / Order</a></p>'
-    )
-    return _page(
-        "Maksu ei onnistunut / Betalningen lyckades inte / Payment not completed",
-        f'<p data-state="{html.escape(payment.state)}">Tilaus / Order '
-        f"{html.escape(payment.order_number)}</p>{actions}",
-    )
+    return payment_left(request, provider, payment)
 
 
 @post(
