@@ -87,6 +87,33 @@ async def readable(page: Any, selector: str, width: int) -> list[str]:
     return problems
 
 
+async def a_paid_order(page: Any) -> dict[str, Any]:
+    """An order of resident-kaarina's with one GIS line, paid (through the API)."""
+    kaarina = await api(page, "resident-kaarina")
+    # Other tests on this suite leave lines in her cart: the order is to hold this line alone.
+    for line in (await (await page.request.get("/api/v1/cart", headers=kaarina)).json())["lines"]:
+        line_url = f"/api/v1/cart/lines/{line['line_id']}"
+        removed = await page.request.delete(line_url, headers=kaarina)
+        assert removed.status == 200, await removed.text()
+    added = await page.request.post("/api/v1/cart/gis-products", data=GIS_PRODUCT, headers=kaarina)
+    assert added.status == 201, await added.text()
+    order: dict[str, Any] = await (
+        await page.request.post("/api/v1/cart/checkout", headers=kaarina)
+    ).json()
+    assert len(order["lines"]) == 1, order
+    started = await page.request.post(
+        "/api/v1/payments", data={"order_id": order["order_id"]}, headers=kaarina
+    )
+    assert started.status == 201, await started.text()
+    decided = await page.request.post(
+        f"/api/v1/payments/{(await started.json())['payment_id']}/local-decision",
+        data={"decision": "pay"},
+        headers=kaarina,
+    )
+    assert decided.status == 201, await decided.text()
+    return order
+
+
 async def test_the_cart_reads_whole_words_at_every_width(browser: Any, web_suite: Suite) -> None:
     context = await context_for(browser, web_suite.url, "fi", 1280)
     page = await context.new_page()
@@ -143,26 +170,7 @@ async def test_the_staff_view_of_an_order_reads_whole_words_with_its_refund_form
     was one letter wide and the page scrolled sideways; each line is now a card."""
     context = await context_for(browser, web_suite.url, "fi", 1280)
     page = await context.new_page()
-    kaarina = await api(page, "resident-kaarina")
-    # Other tests on this suite leave lines in her cart: the order is to hold this line alone.
-    for line in (await (await page.request.get("/api/v1/cart", headers=kaarina)).json())["lines"]:
-        line_url = f"/api/v1/cart/lines/{line['line_id']}"
-        removed = await page.request.delete(line_url, headers=kaarina)
-        assert removed.status == 200, await removed.text()
-    added = await page.request.post("/api/v1/cart/gis-products", data=GIS_PRODUCT, headers=kaarina)
-    assert added.status == 201, await added.text()
-    order = await (await page.request.post("/api/v1/cart/checkout", headers=kaarina)).json()
-    assert len(order["lines"]) == 1, order
-    started = await page.request.post(
-        "/api/v1/payments", data={"order_id": order["order_id"]}, headers=kaarina
-    )
-    assert started.status == 201, await started.text()
-    decided = await page.request.post(
-        f"/api/v1/payments/{(await started.json())['payment_id']}/local-decision",
-        data={"decision": "pay"},
-        headers=kaarina,
-    )
-    assert decided.status == 201, await decided.text()
+    order = await a_paid_order(page)
     await sign_in(page, "admin", "/staff")
     problems: list[str] = []
     for lang, width in CASES:
@@ -194,5 +202,34 @@ async def test_the_gis_product_table_reads_whole_words(browser: Any, web_suite: 
         if SCREENSHOTS:  # the table itself too: the page is long
             shot = ARTIFACTS / f"narrow-gis-table-{lang}-{width}.png"
             await page.locator(table).screenshot(path=str(shot))
+    await context.close()
+    assert problems == [], "\n".join(problems)
+
+
+# A reader's browser whose own fonts are wider than chromium's defaults here (Liberation,
+# Times New Roman's metrics): the DejaVu fonts fontconfig picks for serif and sans-serif.
+WIDE_FONTS = {"standard": "DejaVu Serif", "serif": "DejaVu Serif", "sansSerif": "DejaVu Sans"}
+
+
+async def test_the_printable_receipt_reads_whole_words(browser: Any, web_suite: Suite) -> None:
+    """The printable receipt (/api/v1/orders/{id}/receipt.html, cart's page) at 390 px, read
+    with chromium's own fonts and with wider ones: it had no style of its own and its line
+    table's last heading ("Återbetalning") was cut at the edge in Swedish."""
+    context = await context_for(browser, web_suite.url, "fi", 1280)
+    page = await context.new_page()
+    order = await a_paid_order(page)
+    await sign_in(page, "resident-kaarina", "/")
+    cdp = await context.new_cdp_session(page)
+    problems: list[str] = []
+    for fonts in ("default", "wide"):
+        if fonts == "wide":
+            await cdp.send("Page.setFontFamilies", {"fontFamilies": WIDE_FONTS})
+        for lang, width in CASES:
+            await page.set_viewport_size({"width": width, "height": 900})
+            await visit(page, f"/api/v1/orders/{order['order_id']}/receipt.html?locale={lang}")
+            assert await page.locator("section.merchant table tbody tr").count() == 1
+            found = await readable(page, "main", width)
+            problems += [f"receipt [{lang} {width}px, {fonts} fonts]: {p}" for p in found]
+            await screenshot(page, f"narrow-receipt-{lang}-{width}-{fonts}")
     await context.close()
     assert problems == [], "\n".join(problems)

@@ -199,8 +199,10 @@ def line_text(line: OrderLineView, locale: str) -> str:
 TEMPLATE = _env.from_string(
     """<!doctype html>
 <html lang="{{ locale }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/web/site.css">
 <title>{{ t.receipt }} {{ order.order_number }}</title></head>
-<body><main class="receipt">
+<body><main class="receipt wrap">
 <h1>{{ t.receipt }} — {{ t.order }} {{ order.order_number }}</h1>
 <p>{{ t.ref }}: <strong>{{ order.reference_number }}</strong> ({{ order.rf_reference }})</p>
 {% if order.paid_at %}<p>{{ t.paid }}: {{ order.paid_at|local }}
@@ -209,14 +211,16 @@ TEMPLATE = _env.from_string(
 {% for m in merchants %}
 <section class="merchant">
 <h2>{{ t.seller }}: {{ m.name }} ({{ t.business_id }} {{ m.business_id }})</h2>
-<table><thead><tr><th scope="col">{{ t.line }}</th><th scope="col">{{ t.quantity }}</th>
-<th scope="col">{{ t.vat_pct }}</th><th scope="col">{{ t.price }}</th>
-<th scope="col">{{ t.refund }}</th></tr></thead><tbody>
+<table class="stack long-labels"><thead><tr><th scope="col">{{ t.line }}</th>
+<th scope="col">{{ t.quantity }}</th><th scope="col">{{ t.vat_pct }}</th>
+<th scope="col">{{ t.price }}</th><th scope="col">{{ t.refund }}</th></tr></thead><tbody>
 {% for l in order.lines if l.line.merchant_id == m.merchant_id %}
-<tr><td>{{ line_text(l, locale) }}</td><td>{{ l.line.quantity }}</td>
-<td>{{ l.line.vat_rate_bp|pct(locale) }}</td><td>{{ l.line.gross_cents|eur(locale) }}</td>
-<td class="refunded">{% if l.refunded_cents %}{{ t.refunded }} {{ l.refunded_cents|eur(locale) }}
-{% endif %}</td></tr>
+<tr><td data-label="{{ t.line }}">{{ line_text(l, locale) }}</td>
+<td data-label="{{ t.quantity }}">{{ l.line.quantity }}</td>
+<td data-label="{{ t.vat_pct }}">{{ l.line.vat_rate_bp|pct(locale) }}</td>
+<td data-label="{{ t.price }}">{{ l.line.gross_cents|eur(locale) }}</td>
+<td class="refunded" data-label="{{ t.refund }}">{% if l.refunded_cents %}{{ t.refunded }}
+{{ l.refunded_cents|eur(locale) }}{% endif %}</td></tr>
 {% endfor %}
 </tbody></table></section>
 {% endfor %}
