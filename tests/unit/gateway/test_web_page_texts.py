@@ -17,6 +17,7 @@ from services.gateway.web.resident import reservation_row
 from services.gateway.web.shop import cart_row
 from shared.contracts import booking as bk
 from shared.contracts import cart as ct
+from shared.contracts import desk as dk
 from tests.unit.gateway.web_page import render
 
 NOT_PAYABLE = {
@@ -150,6 +151,29 @@ def test_a_vat_rate_is_written_as_the_pages_language_writes_it(lang: str) -> Non
     assert percent(2400, lang) == "24 %"
     assert percent(1000, lang) == "10 %"
     assert percent(2550, lang) == ("25.5 %" if lang == "en" else "25,5 %")
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_the_desk_receipt_writes_a_vat_rate_as_the_other_pages_do(lang: str) -> None:
+    """The service desk's receipt wrote a whole rate as "24.0 %" (and "24,0 %")."""
+    lines = [
+        dk.DeskReceiptLine(
+            description="Pääsali", quantity=1, gross_cents=3100, vat_rate_bp=2400, vat_cents=600
+        ),
+        dk.DeskReceiptLine(
+            description="Opaskartta", quantity=1, gross_cents=1200, vat_rate_bp=2550, vat_cents=244
+        ),
+    ]
+    receipt = dk.DeskReceipt(
+        payment_id=uuid.uuid4(), order_id=uuid.uuid4(), order_number="2026-000001",
+        customer="desk:1", amount_cents=4300, vat_cents=844, method="card", register_id="K1",
+        clerk="clerk-sports", paid_at=datetime(2026, 12, 7, 10, 0, tzinfo=UTC), lines=lines,
+    )  # fmt: skip
+    html = render("staff/desk_receipt.html", lang, receipt=receipt)
+    assert "24 %: " in html
+    assert f"{percent(2550, lang)}: " in html  # 25,5 % / 25.5 %
+    assert "24.0" not in html
+    assert "24,0" not in html
 
 
 def _reservation(state: str, reason: str | None = None) -> bk.ReservationView:
