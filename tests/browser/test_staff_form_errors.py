@@ -206,3 +206,33 @@ async def test_refused_base_prices_keep_what_was_typed(browser: Any, web_suite: 
     await steps.check(page, "abc")
     await page.context.close()
     steps.assert_clean()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_refused_unit_names_the_field_by_its_label(
+    browser: Any, web_suite: Suite, lang: str
+) -> None:
+    """A new unit's municipality number or time zone refused: the summary named the field
+    by its code ("municipality: ...", "tz: ...")."""
+    steps = Steps("staff-form-unit", lang, 390)
+    page = await open_page(browser, web_suite, lang, "clerk-sports", "/staff/units")
+    form = page.locator("#new-unit-form")
+    for field, label in (("municipality", "municipality_code"), ("tz", "time_zone")):
+        await visit(page, "/staff/units")
+        await page.eval_on_selector("#new-unit-form", "f => { f.noValidate = true }")  # pattern
+        await page.fill("#new-name_fi", f"Hylätty toimipiste {lang}")
+        if field == "municipality":
+            await page.fill("#new-municipality", "12")
+        else:  # a zone the list does not offer (a hand-made form)
+            await page.eval_on_selector("#new-tz", "s => { s.options[0].value = 'Mars/Olympus' }")
+            await page.select_option("#new-tz", index=0)
+        async with page.expect_navigation():
+            await form.locator("button[type='submit']").click()
+        summary = page.locator(f".error-summary[data-field='{field}'] li")
+        assert await summary.count() == 1, await page.locator("main").inner_text()
+        said = await summary.inner_text()
+        assert said.startswith(f"{t(lang, label)}: "), said
+        assert f"{field}:" not in said
+        await steps.check(page, field)
+    await page.context.close()
+    steps.assert_clean()

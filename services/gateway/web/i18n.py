@@ -113,6 +113,12 @@ FIELD_LABEL_KEYS: Mapping[str, str] = {
     "erp_day": "date",
     "order_id": "order",
     "token": "desk_link",  # a payment link's
+    "address": "address",  # a unit's
+    "municipality": "municipality_code",
+    "tz": "time_zone",
+    "target": "unit_or_resource",  # what a closure closes
+    "language": "field_locale",  # a desk customer's
+    "unit_id": "unit",  # insights' unit
 }
 # The parts of a price rule row (`rule-<n>-<part>`, staff/resource.html) -> their label's text.
 _RULE_PARTS: Mapping[str, str] = {

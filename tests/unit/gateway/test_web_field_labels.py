@@ -23,6 +23,12 @@ SWEDISH = {
     "token": "Betalningslänk",
     "resident_euros": "Åbobor (€/h)",
     "contact.name": "Kontaktperson",  # a resident form's, as before
+    "address": "Adress",  # a unit's (staff/units.html)
+    "municipality": "Kommunnummer",
+    "tz": "Tidszon",
+    "target": "Verksamhetsställe / objekt",  # what a closure closes (staff/closures.html)
+    "language": "Meddelandenas språk",  # a desk customer's (staff/desk.html)
+    "unit_id": "Verksamhetsställe",  # insights' unit (staff/insights.html)
 }
 
 
@@ -55,3 +61,19 @@ def test_the_error_summary_names_and_links_the_closure_forms_end_day() -> None:
     html = render("home.html", "sv", form=state)
     assert '<a href="#c-last">Till: ' in html
     assert "last:" not in html
+
+
+# Fields whose error named the field by its code ("municipality: ...", "tz: ...").
+CODE_NAMED = ("address", "municipality", "tz", "target", "language", "unit_id")
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+@pytest.mark.parametrize("field", CODE_NAMED)
+def test_the_error_summary_names_the_field_by_its_label(field: str, lang: str) -> None:
+    state = {"code": "validation_failed", "field": field, "values": {}}
+    html = render("home.html", lang, form=state)
+    summary = html.split('class="error error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert f">{i18n.field_label(lang, field)}: " in summary
+    assert f">{field}: " not in summary
+    if lang == "sv":
+        assert f">{SWEDISH[field]}: " in summary
