@@ -213,7 +213,8 @@ async def test_a_refused_unit_names_the_field_by_its_label(
     browser: Any, web_suite: Suite, lang: str
 ) -> None:
     """A new unit's municipality number or time zone refused: the summary named the field
-    by its code ("municipality: ...", "tz: ...")."""
+    by its code ("municipality: ...", "tz: ..."), linked to `#tz` where the input was `new-tz`
+    and came back empty."""
     steps = Steps("staff-form-unit", lang, 390)
     page = await open_page(browser, web_suite, lang, "clerk-sports", "/staff/units")
     form = page.locator("#new-unit-form")
@@ -233,6 +234,11 @@ async def test_a_refused_unit_names_the_field_by_its_label(
         said = await summary.inner_text()
         assert said.startswith(f"{t(lang, label)}: "), said
         assert f"{field}:" not in said
+        # the summary leads to the field, on the form that keeps what was typed
+        await summary.locator("a").click()
+        assert await page.evaluate("document.querySelector(':target').id") == field
+        assert await page.input_value("#name_fi") == f"Hylätty toimipiste {lang}"
+        assert await page.get_attribute(f"#{field}", "aria-invalid") == "true"
         await steps.check(page, field)
     await page.context.close()
     steps.assert_clean()

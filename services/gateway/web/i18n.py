@@ -76,6 +76,7 @@ FIELD_ANCHORS: Mapping[str, str] = {
     "licence_accepted": "accept_licence",
     "first": "c-first",  # staff/closures.html
     "last": "c-last",
+    "target": "c-target",
     "erp_day": "erp-day",  # staff/finance.html's export form
     "period_from": "ins-from",  # staff/insights.html
     "period_to": "ins-to",
