@@ -19,7 +19,7 @@ from litestar.params import FromQuery
 from services.gateway.web.clerk import STAFF, departments_of
 from services.gateway.web.i18n import WEEKDAYS, t
 from services.gateway.web.ops import fetch
-from services.gateway.web.render import language_of, localized, page, today
+from services.gateway.web.render import language_of, localized, money, page, today
 from shared.contracts import insights as ins
 from shared.contracts.booking import LocalizedText
 from shared.errors import ValidationFailed
@@ -62,16 +62,18 @@ class Chart:
         return round(self.bar_room * min(value, self.scale) / self.scale, 1)
 
 
-def _hours(minutes: Any) -> str:
-    return f"{(minutes or 0) / 60:.1f}".replace(".", ",")
+def _decimal(value: float, lang: str) -> str:
+    """One decimal, in `lang`'s way: `12,5` (fi, sv), `12.5` (en)."""
+    text = f"{value:.1f}"
+    return text if lang == "en" else text.replace(".", ",")
 
 
-def _pct(value: Any) -> str:
-    return "–" if value is None else f"{value:.1f} %".replace(".", ",")
+def _hours(minutes: Any, lang: str) -> str:
+    return _decimal((minutes or 0) / 60, lang)
 
 
-def _euros(cents: int) -> str:
-    return f"{cents / 100:.2f} €".replace(".", ",")
+def _pct(value: Any, lang: str) -> str:
+    return "–" if value is None else f"{_decimal(value, lang)} %"
 
 
 def shown_name(names: LocalizedText | None, name: str, lang: str) -> str:
@@ -86,7 +88,7 @@ def _resource_chart(resources: list[ins.ResourceFigures], lang: str) -> Chart:
         Bar(
             shown_name(r.names, r.name, lang) or str(r.resource_id)[:8],
             r.utilisation_percent or 0,
-            _pct(r.utilisation_percent),
+            _pct(r.utilisation_percent, lang),
         )
         for r in busiest
     ]
@@ -98,7 +100,7 @@ def _weekday_chart(weekdays: list[ins.WeekdayFigures], lang: str) -> Chart:
         Bar(
             WEEKDAYS[lang][w.weekday],
             w.booked_minutes,
-            f"{_hours(w.booked_minutes)} / {_hours(w.open_minutes)} h",
+            f"{_hours(w.booked_minutes, lang)} / {_hours(w.open_minutes, lang)} h",
             outline=w.open_minutes,
         )
         for w in weekdays
@@ -107,12 +109,12 @@ def _weekday_chart(weekdays: list[ins.WeekdayFigures], lang: str) -> Chart:
     return Chart(bars, scale=most)
 
 
-def _hour_chart(hours: list[ins.HourFigures]) -> Chart:
+def _hour_chart(hours: list[ins.HourFigures], lang: str) -> Chart:
     bars = [
         Bar(
             f"{h.hour:02d}–{(h.hour + 1) % 24:02d}",
             h.utilisation_percent or 0,
-            _pct(h.utilisation_percent),
+            _pct(h.utilisation_percent, lang),
         )
         for h in hours
         if h.open_minutes or h.booked_minutes
@@ -125,18 +127,20 @@ def _group_chart(groups: list[ins.GroupFigures], lang: str) -> Chart:
         Bar(
             t(lang, f"group_{g.customer_group}"),
             g.share_percent or 0,
-            f"{_pct(g.share_percent)} · {_hours(g.booked_minutes)} h",
+            f"{_pct(g.share_percent, lang)} · {_hours(g.booked_minutes, lang)} h",
         )
         for g in groups
     ]
     return Chart(bars, scale=100.0)
 
 
-def _revenue_chart(revenue: list[ins.MonthRevenue]) -> Chart:
+def _revenue_chart(revenue: list[ins.MonthRevenue], lang: str) -> Chart:
     by_month: dict[str, int] = {}
     for m in revenue:
         by_month[m.month] = by_month.get(m.month, 0) + m.net_cents
-    bars = [Bar(month, max(cents, 0), _euros(cents)) for month, cents in sorted(by_month.items())]
+    bars = [
+        Bar(month, max(cents, 0), money(cents, lang)) for month, cents in sorted(by_month.items())
+    ]
     return Chart(bars, scale=max([0.0] + [b.value for b in bars]), label_width=80)
 
 
@@ -144,9 +148,9 @@ def charts(figures: ins.Figures, lang: str) -> dict[str, Chart]:
     return {
         "resources": _resource_chart(figures.resources, lang),
         "weekdays": _weekday_chart(figures.weekdays, lang),
-        "hours": _hour_chart(figures.hours),
+        "hours": _hour_chart(figures.hours, lang),
         "customer_groups": _group_chart(figures.customer_groups, lang),
-        "revenue": _revenue_chart(figures.revenue),
+        "revenue": _revenue_chart(figures.revenue, lang),
     }
 
 
@@ -223,9 +227,9 @@ async def insights(
         unit_choices=sorted(
             figures.units, key=lambda u: shown_name(u.names, u.name, lang).casefold()
         ),
-        hours=_hours,
-        pct=_pct,
-        euros=_euros,
+        hours=lambda minutes: _hours(minutes, lang),
+        pct=lambda value: _pct(value, lang),
+        euros=lambda cents: money(cents, lang),
     )
 
 
