@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import jinja2
 import msgspec
+from babel.numbers import format_currency
 
 from services.cart.catalogue import store as catalogue
 from services.cart.domain.gis import credit_line
@@ -123,10 +125,9 @@ _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def _eur(cents: int, locale: str) -> str:
-    """Euros as the receipt's language writes them: €15.40 in English, 15,40 € otherwise."""
-    if locale == "en":
-        return f"€{cents / 100:,.2f}" if cents >= 0 else f"−€{-cents / 100:,.2f}"
-    return f"{cents / 100:.2f} €".replace(".", ",")
+    """Euros as the receipt's language writes them (Babel, as notify's mails): €1,234.50 in
+    English, 1 234,50 € in Finnish and Swedish (no-break spaces: never '€' alone on a line)."""
+    return format_currency(Decimal(cents) / 100, "EUR", locale=locale if locale in TITLES else "fi")
 
 
 def _pct(bp: int, locale: str) -> str:

@@ -328,7 +328,7 @@ async def test_receipt_has_vat_breakdown_merchants_reference_and_credit_line(car
     finnish = await cart.call(
         "receipt", ReceiptRequest(order_id=order.order_id, locale="fi"), Receipt, me
     )
-    for text in ("25,5 %", "15,40 €", "Maksutapa: Testimaksu (kehitys)"):
+    for text in ("25,5 %", "15,40\u00a0€", "Maksutapa: Testimaksu (kehitys)"):
         assert text in finnish.html
     with pytest.raises(NotFound):
         await cart.call("receipt", ReceiptRequest(order_id=order.order_id), Receipt, resident())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.cart.orders.receipts import line_text
+from services.cart.orders.receipts import _eur, line_text
 from shared.contracts.cart import AccountingDimensions, OrderLineSnapshot, OrderLineView
 
 DIMS = AccountingDimensions(
@@ -65,3 +65,14 @@ def test_other_lines_and_lines_without_names_keep_the_sellers_description() -> N
     assert line_text(debit, "sv") == "Myöhästymismaksu"
     old = line("reservation", "Pääsali, Impivaaran urheilutalo", {})  # sold before the names
     assert line_text(old, "en") == "Pääsali, Impivaaran urheilutalo"
+
+
+@pytest.mark.parametrize(
+    ("locale", "written"),
+    [("fi", "1\u00a0234,50\u00a0€"), ("sv", "1\u00a0234,50\u00a0€"), ("en", "€1,234.50"),
+     ("xx", "1\u00a0234,50\u00a0€")],
+)  # fmt: skip
+def test_a_receipt_writes_euros_as_its_language_does(locale: str, written: str) -> None:
+    """Thousands grouped and '€' held to its number by a no-break space (it wrote '1234,50 €'
+    with a plain space, the euro sign alone at the start of a line in a narrow cell)."""
+    assert _eur(123450, locale) == written
