@@ -52,7 +52,7 @@ def build(infra: Infra, settings: NotifySettings | None = None) -> ServiceDefini
     details = BookingDetails(infra.requester, settings.details_ttl_s)
     mails = EmailTransport(
         infra.pool,
-        Mailer(smtp_config(settings)),
+        Mailer(smtp_config(settings), keep=settings.concurrency),
         writer,
         details,
         translations,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -31,9 +32,18 @@ class SmtpConfig:
 
 
 class Mailer:
-    def __init__(self, config: SmtpConfig) -> None:
+    """Sends each mail on an SMTP connection kept open for the next ones (up to `keep` idle
+    connections, each for at most `idle_s`): a connection, its TLS handshake and its login are
+    paid once for many mails, not for every mail. A connection that went stale meanwhile (the
+    server closed it) is replaced and the mail sent again on a new one; a connection is kept
+    only after a mail it carried was accepted."""
+
+    def __init__(self, config: SmtpConfig, keep: int = 4, idle_s: float = 30.0) -> None:
         self.config = config
+        self.keep = keep
+        self.idle_s = idle_s
         self._local_hostname: str | None = None
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # (connection, idle since)
 
     async def local_hostname(self) -> str:
         """The name we greet the server with (EHLO), looked up once: aiosmtplib would ask
@@ -43,33 +53,101 @@ class Mailer:
         return self._local_hostname
 
     async def send(self, mail: EmailMessage) -> SendResult:
-        c = self.config
+        reused = self._take_idle()
+        if reused is not None:
+            try:
+                return await self._send_on(reused, mail)
+            except _Stale:
+                pass  # closed by the server while idle: once more on a new connection
         try:
-            errors, _ = await aiosmtplib.send(
-                mail,
-                hostname=c.host,
-                port=c.port,
-                local_hostname=await self.local_hostname(),
-                username=c.username,
-                password=c.password,
-                start_tls=c.start_tls,
-                use_tls=c.use_tls,
-                timeout=c.timeout_s,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            worst = min(codes) if codes else None  # one 4xx among them: try again
-            return SendResult(smtp_outcome(worst), worst, "recipient refused")
+            client = await self._connect()
         except aiosmtplib.SMTPAuthenticationError as exc:  # our settings, not the message
             return SendResult("transient", exc.code, "authentication failed")
         except aiosmtplib.SMTPResponseException as exc:
             return SendResult(smtp_outcome(exc.code), exc.code, _short(exc.message))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return SendResult("transient", None, type(exc).__name__)
+        try:
+            return await self._send_on(client, mail)
+        except _Stale as stale:
+            return SendResult("transient", None, stale.kind)
+
+    async def close(self) -> None:
+        """Says goodbye (QUIT) on the connections kept open."""
+        idle, self._idle = self._idle, []
+        for client, _ in idle:
+            await _quit(client)
+
+    def _take_idle(self) -> aiosmtplib.SMTP | None:
+        now = time.monotonic()
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and now - since < self.idle_s:
+                return client
+            client.close()
+        return None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        c = self.config
+        client = aiosmtplib.SMTP(
+            hostname=c.host,
+            port=c.port,
+            local_hostname=await self.local_hostname(),
+            username=c.username,
+            password=c.password,
+            start_tls=c.start_tls,
+            use_tls=c.use_tls,
+            timeout=c.timeout_s,
+        )
+        await client.connect()  # with STARTTLS and the login, when configured
+        return client
+
+    async def _send_on(self, client: aiosmtplib.SMTP, mail: EmailMessage) -> SendResult:
+        """One mail on `client`; the connection is kept for the next mail only if it was
+        accepted. Raises _Stale when the connection was lost before the server answered."""
+        try:
+            errors, _ = await client.send_message(mail)
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            client.close()
+            raise _Stale(type(exc).__name__) from exc
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            client.close()
+            codes = [r.code for r in exc.recipients]
+            worst = min(codes) if codes else None  # one 4xx among them: try again
+            return SendResult(smtp_outcome(worst), worst, "recipient refused")
+        except aiosmtplib.SMTPResponseException as exc:
+            client.close()
+            return SendResult(smtp_outcome(exc.code), exc.code, _short(exc.message))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            client.close()
+            return SendResult("transient", None, type(exc).__name__)
+        except BaseException:
+            client.close()
+            raise
         if errors:  # some recipients refused (we send to one, so this is that one)
+            client.close()
             code = min(code for code, _ in errors.values())
             return SendResult(smtp_outcome(code), code, "recipient refused")
+        if len(self._idle) < self.keep:
+            self._idle.append((client, time.monotonic()))
+        else:
+            await _quit(client)
         return SendResult("accepted", 250)
+
+
+class _Stale(Exception):
+    """The connection was closed under a mail before the server answered it."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
 
 
 def _short(text: str) -> str:

@@ -212,4 +212,5 @@ class EmailTransport:
         return await self.mailer.send(mail)
 
     async def close(self) -> None:
-        """Nothing kept open: each mail is its own SMTP connection."""
+        """The SMTP connections kept open for the next mails are closed."""
+        await self.mailer.close()

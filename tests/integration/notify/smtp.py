@@ -29,9 +29,11 @@ class Catcher:
         self.accepted_at: list[float] = []
         self.answer: str | None = None
         self.refused = 0
+        self.peers: list[Any] = []  # the client's address of each mail's connection
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
+            self.peers.append(session.peer)
             if self.answer is not None:
                 self.refused += 1
                 return self.answer
