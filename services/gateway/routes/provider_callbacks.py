@@ -133,7 +133,9 @@ def payment_left(
     resume_url: str = "",
 ) -> Response[str]:
     """A payment not completed at the provider: back to its page while it is open there
-    (`resume_url`), again after a decline, or cancel the order; the receipt once paid."""
+    (`resume_url`), again after a decline, or cancel the order; the receipt once paid. A
+    payment cancelled or expired ended its order too: that is said, with the order to follow,
+    and nothing to cancel."""
     return page(
         request,
         "payment_left.html",
@@ -144,6 +146,7 @@ def payment_left(
         state=payment.state,
         succeeded=payment.state == "succeeded",
         declined=payment.state == "failed" and payment.failure_reason == "declined",
+        ended=payment.state in ("cancelled", "expired"),  # and with it the order
         resume_url=resume_url if payment.state == "pending" else "",
     )
 
