@@ -31,4 +31,15 @@ def consumers(trail: AuditTrail, *, history: bool = True) -> list[Consumer]:
     async def record(conn: asyncpg.Connection, event: Any) -> None:
         await trail.record_event(conn, event)
 
-    return [Consumer("audit-trail", FOLLOWED, record, batch=128, deliver_new_only=not history)]
+    # each fetched batch in one transaction (a savepoint per event, the chain's lock taken
+    # once): a commit per entry was most of what the trail cost
+    return [
+        Consumer(
+            "audit-trail",
+            FOLLOWED,
+            record,
+            batch=128,
+            deliver_new_only=not history,
+            one_transaction=True,
+        )
+    ]
