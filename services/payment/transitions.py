@@ -82,7 +82,12 @@ async def _paid(
     # The event says which payment is the order's: cart follows it, whatever order it hears in.
     await add_event(
         conn,
-        PaymentSucceeded(paid_at=row["paid_at"], duplicate_of=row["duplicate_of"], **_common(row)),  # type: ignore[arg-type]
+        PaymentSucceeded(
+            paid_at=row["paid_at"],
+            duplicate_of=row["duplicate_of"],
+            method=row["desk_method"],
+            **_common(row),  # type: ignore[arg-type]
+        ),
     )
     if first is None:
         return Applied("succeeded", row, to_cancel=superseded)

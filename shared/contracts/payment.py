@@ -33,12 +33,15 @@ class PaymentSucceeded(PaymentEvent, frozen=True, kw_only=True):
     None: this payment is the order's; else it is a second success of the order, the order's
     payment being `duplicate_of` (payment refunds the duplicate in full by itself).
 
-    schema_version 2 added `duplicate_of`; a version 1 event says nothing about it."""
+    schema_version 2 added `duplicate_of`; a version 1 event says nothing about it. schema
+    version 3 added `method`: how a payment at the service desk was paid (`card`, `cash`);
+    None for the others, whose provider names the method."""
 
     subject: ClassVar[str] = "evt.payment.payment.succeeded"
-    schema_version: int = 2
+    schema_version: int = 3
     paid_at: datetime
     duplicate_of: uuid.UUID | None = None
+    method: str | None = None
 
     @property
     def orders_payment_id(self) -> uuid.UUID:

@@ -50,6 +50,7 @@ class Order:
     created_at: datetime
     payment_id: uuid.UUID | None = None
     payment_provider: str | None = None
+    payment_method: str | None = None  # a desk payment's card or cash
     paid_at: datetime | None = None
     fulfilled_at: datetime | None = None
     cancelled_at: datetime | None = None

@@ -50,6 +50,8 @@ class PaymentOutcomes:
             await store.follow_payment(
                 conn, order.id, paying, event.provider, event.paid_at, exact=own
             )
+        if own and event.method and order.payment_method != event.method:
+            await store.set_payment_method(conn, order.id, event.method)
         if event.payment_id != paying:
             # Payment refunds a second success of an order in full by itself (its refunded
             # event, reason duplicate_payment, gives back no line): the order keeps its payment.

@@ -92,8 +92,8 @@ TITLES = {
         "payment_id": "Payment id",
     },
 }
-# The payment method by payment's provider name, in the receipt's language (an unknown one
-# by its name).
+# The payment method by payment's provider name (and the method, where the provider does not
+# say it: "desk cash"), in the receipt's language (an unknown one by its name).
 METHODS = {
     "fi": {
         "local": "Testimaksu (kehitys)",
@@ -102,6 +102,8 @@ METHODS = {
         "invoice": "Lasku",
         "free": "Maksuton",
         "desk": "Asiointipiste",
+        "desk card": "Kortti (asiointipiste)",
+        "desk cash": "Käteinen (asiointipiste)",
     },
     "sv": {
         "local": "Testbetalning (utveckling)",
@@ -110,6 +112,8 @@ METHODS = {
         "invoice": "Faktura",
         "free": "Avgiftsfri",
         "desk": "Servicepunkt",
+        "desk card": "Kort (servicepunkt)",
+        "desk cash": "Kontant (servicepunkt)",
     },
     "en": {
         "local": "Test payment (development)",
@@ -118,8 +122,20 @@ METHODS = {
         "invoice": "Invoice",
         "free": "Free of charge",
         "desk": "Service point",
+        "desk card": "Card (service point)",
+        "desk cash": "Cash (service point)",
     },
 }
+
+
+def paid_with(provider: str | None, method: str | None, locale: str) -> str:
+    """How the order was paid, in `locale`: the provider's method ("Maksukortti (Stripe)"), a
+    service desk payment's card or cash ("Käteinen (asiointipiste)"); "" before payment."""
+    if not provider:
+        return ""
+    names = METHODS[locale]
+    return names.get(f"{provider} {method}") or names.get(provider) or provider
+
 
 _env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
@@ -207,7 +223,7 @@ TEMPLATE = _env.from_string(
 <h1>{{ t.receipt }} — {{ t.order }} {{ order.order_number }}</h1>
 <p>{{ t.ref }}: <strong>{{ order.reference_number }}</strong> ({{ order.rf_reference }})</p>
 {% if order.paid_at %}<p>{{ t.paid }}: {{ order.paid_at|local }}
-{% if provider %} · {{ t.method }}: {{ methods.get(provider, provider) }}{% endif %}
+{% if paid_with %} · {{ t.method }}: {{ paid_with }}{% endif %}
 {% if order.payment_id %} · {{ t.payment_id }}: {{ order.payment_id }}{% endif %}</p>{% endif %}
 {% for m in merchants %}
 <section class="merchant">
@@ -260,10 +276,9 @@ class Receipts:
         html = TEMPLATE.render(
             locale=req.locale,
             t=TITLES[req.locale],
-            methods=METHODS[req.locale],
             order=view,
             merchants=sellers,
-            provider=order.payment_provider,
+            paid_with=paid_with(order.payment_provider, order.payment_method, req.locale),
             credit_lines=credits,
             refunded=sum(x.refunded_cents for x in view.lines),
             line_text=line_text,

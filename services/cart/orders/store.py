@@ -28,6 +28,7 @@ def _order(r: asyncpg.Record) -> Order:
         created_at=r["created_at"],
         payment_id=r["payment_id"],
         payment_provider=r["payment_provider"],
+        payment_method=r["payment_method"],
         paid_at=r["paid_at"],
         fulfilled_at=r["fulfilled_at"],
         cancelled_at=r["cancelled_at"],
@@ -288,6 +289,15 @@ async def follow_payment(
         provider,
         paid_at,
         exact,
+    )
+
+
+async def set_payment_method(conn: asyncpg.Connection, order_id: uuid.UUID, method: str) -> None:
+    """How the order's payment was paid, where its provider does not say (the desk's)."""
+    await conn.execute(
+        "UPDATE orders SET payment_method = $2, updated_at = now() WHERE id = $1",
+        order_id,
+        method,
     )
 
 

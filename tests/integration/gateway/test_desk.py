@@ -147,6 +147,15 @@ async def test_phone_booker_booked_by_a_clerk_and_paid_at_the_desk(
     assert printable.status_code == 200, printable.text
     assert order["order_number"] in printable.text
     assert "IMPIVAARA-1" in printable.text
+    # the order's receipt says how it was paid at the desk (it said "Service point" only)
+    for locale, said in (("fi", "Kortti (asiointipiste)"), ("en", "Card (service point)")):
+        html = await client.get(
+            f"/api/v1/orders/{order['order_id']}/receipt.html",
+            params={"locale": locale},
+            headers=clerk,
+        )
+        assert html.status_code == 200, html.text
+        assert said in html.text
 
     # Paid twice at the desk: refused, nothing more taken.
     again = await client.post(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.cart.orders.receipts import _eur, line_text
+from services.cart.orders.receipts import _eur, line_text, paid_with
 from shared.contracts.cart import AccountingDimensions, OrderLineSnapshot, OrderLineView
 
 DIMS = AccountingDimensions(
@@ -76,3 +76,16 @@ def test_a_receipt_writes_euros_as_its_language_does(locale: str, written: str) 
     """Thousands grouped and '€' held to its number by a no-break space (it wrote '1234,50 €'
     with a plain space, the euro sign alone at the start of a line in a narrow cell)."""
     assert _eur(123450, locale) == written
+
+
+@pytest.mark.parametrize(
+    ("provider", "method", "locale", "said"),
+    [("desk", "cash", "fi", "Käteinen (asiointipiste)"),
+     ("desk", "card", "sv", "Kort (servicepunkt)"), ("desk", None, "en", "Service point"),
+     ("stripe", None, "fi", "Maksukortti (Stripe)"), ("acme", None, "en", "acme"),
+     (None, None, "fi", "")],
+)  # fmt: skip
+def test_the_receipt_names_how_the_order_was_paid(
+    provider: str | None, method: str | None, locale: str, said: str
+) -> None:
+    assert paid_with(provider, method, locale) == said
