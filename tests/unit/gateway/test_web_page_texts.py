@@ -202,3 +202,22 @@ def test_only_a_reservation_that_takes_place_offers_the_calendar(lang: str) -> N
     reason = i18n.t(lang, "reason")
     assert f'data-reason="{denied.reservation_id}">{reason}: Sali on remontissa</span>' in html
     assert html.count("data-reason=") == 1
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_reservations_actions_are_apart(lang: str) -> None:
+    """'Add to calendar', 'Pay' and 'Cancel' are separate links, not one run of words: the
+    templates trim the whitespace between block tags, and the links were written back to back
+    ('Lägg till i kalendernAvboka', found at 390 and 1280 px); they now sit in one .inline box
+    (a flex row with a gap, wrapping)."""
+    views = [_reservation(s) for s in ("confirmed", "requested", "held")]
+    rows = [reservation_row(v, {}) for v in views]
+    html = render("reservations.html", lang, reservations=rows, refund=None)
+    for view in views:
+        rid = view.reservation_id
+        cell = html.split(f'data-actions="{rid}"', 1)[1].split("</td>", 1)[0]
+        assert cell.startswith(">"), "the actions are in one element"
+        assert f'<div class="inline" data-actions="{rid}">' in html
+        assert f'href="/reservations/{rid}/ics"' in cell
+        assert f'href="/reservations/{rid}/cancel"' in cell
+    assert "</a><a" not in html
