@@ -36,11 +36,16 @@ def t(lang: str, key: str) -> str:
     lang = lang if lang in LANGUAGES else "fi"
     text = texts().text(lang, key)
     if text is not None:
-        return text
+        return _held_together(text)
     staged = _T.get(key)  # a new text not yet in the catalogues
     if staged is not None:
-        return staged[LANGUAGES.index(lang)]
+        return _held_together(staged[LANGUAGES.index(lang)])
     return key.partition("_")[2] if key.startswith(("state_", "merchant_")) else key
+
+
+def _held_together(text: str) -> str:
+    """A text's "%" kept on the line of its number ("50 %" broke as "50 / %" at 390 px)."""
+    return text.replace(" %", "\u00a0%")
 
 
 def _known(key: str) -> bool:

@@ -221,3 +221,11 @@ def test_a_reservations_actions_are_apart(lang: str) -> None:
         assert f'href="/reservations/{rid}/ics"' in cell
         assert f'href="/reservations/{rid}/cancel"' in cell
     assert "</a><a" not in html
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_percent_sign_stays_on_the_line_of_its_number(lang: str) -> None:
+    """The cancellation terms broke as "därefter 50 / %" at 390 px: a plain space before "%"."""
+    said = i18n.t(lang, "cancel_policy_text").format(hours=24, percent=50)
+    assert "50\u00a0%" in said
+    assert " %" not in said
