@@ -88,6 +88,13 @@ FIELD_ANCHORS: Mapping[str, str] = {
 }
 
 
+def debit_type_name(lang: str, debit_type: str) -> str:
+    """A library debit's type (Koha's `OVERDUE`, `LOST`, ...) in `lang`; "" for a type the
+    catalogues do not name (a library's own)."""
+    key = "debit_type_" + re.sub(r"[^a-z0-9]+", "_", debit_type.lower()).strip("_")
+    return t(lang, key) if _known(key) else ""
+
+
 def licence_name(lang: str, kind: str) -> str:
     """A GIS licence type in `lang` (`internal_use` -> `licence_internal_use`); its own name
     (e.g. `CC BY 4.0`) when the catalogues have none."""

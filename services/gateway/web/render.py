@@ -239,6 +239,7 @@ def page(
         "state": lambda value: i18n.t(lang, f"state_{value}") if value else "",
         "merchant_name": lambda mid, service_name=None: merchant_name(mid, lang, service_name),
         "licence_name": lambda kind: i18n.licence_name(lang, kind),
+        "debit_type_name": lambda code: i18n.debit_type_name(lang, code),
         "principal": principal,
         "contact_person": bool(request.state.get("contact_person")),  # web/contact_persons.py
         "here": here,

@@ -41,6 +41,33 @@ def test_a_debit_that_cannot_be_paid_online_says_so_in_the_pages_language(lang: 
         assert NOT_PAYABLE["en"] not in html
 
 
+FEE_TYPE = {"sv": "Förseningsavgift", "en": "Overdue fine"}
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_a_library_fee_is_named_by_its_type_in_the_pages_language(lang: str) -> None:
+    """Koha describes a fee in Finnish ("Myöhästymismaksu: Tuntematon sotilas"): a Swedish or
+    English page names its type in its language first, the library's words marked Finnish;
+    a type the catalogues do not know keeps the library's words alone."""
+    overdue = ct.LibraryDebit(
+        account_line_id=1, debit_type="OVERDUE", description="Myöhästymismaksu: Tuntematon sotilas",
+        amount_outstanding_cents=240, payable=True,
+    )  # fmt: skip
+    own = ct.LibraryDebit(
+        account_line_id=2, debit_type="LOST_DISPUTED", description="Kadonnut (kiistetty)",
+        amount_outstanding_cents=1800, payable=False, state="not_payable",
+    )  # fmt: skip
+    debits = ct.LibraryDebits(debits=[overdue, own], payable_total_cents=240,
+                              minimum_payable_cents=0)  # fmt: skip
+    html = render("library.html", lang, debits=debits, key="k")
+    if lang == "fi":
+        assert '<label for="debit-1">Myöhästymismaksu: Tuntematon sotilas · ' in html
+    else:
+        said = f'{FEE_TYPE[lang]} – <span lang="fi">Myöhästymismaksu: Tuntematon sotilas</span>'
+        assert f'<label for="debit-1">{said} · ' in html
+    assert '<label for="debit-2">Kadonnut (kiistetty) · ' in html
+
+
 CART_MERCHANT = {"fi": "Liikuntapalvelut", "sv": "Idrottstjänster", "en": "Sports services"}
 
 
