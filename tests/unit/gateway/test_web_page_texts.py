@@ -5,7 +5,7 @@ a GIS licence type on the staff catalogue."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import get_args
 
 import pytest
@@ -18,6 +18,7 @@ from services.gateway.web.shop import cart_row
 from shared.contracts import booking as bk
 from shared.contracts import cart as ct
 from shared.contracts import desk as dk
+from shared.contracts import payment as pm
 from tests.unit.gateway.web_page import render
 
 NOT_PAYABLE = {
@@ -256,3 +257,16 @@ def test_a_percent_sign_stays_on_the_line_of_its_number(lang: str) -> None:
     said = i18n.t(lang, "cancel_policy_text").format(hours=24, percent=50)
     assert "50\u00a0%" in said
     assert " %" not in said
+
+
+def test_the_settlements_heading_writes_its_day_as_the_other_pages_do() -> None:
+    """It wrote "Redovisning 2026-12-06" where every other page writes 06.12.2026."""
+    report = pm.SettlementReport(
+        day=date(2026, 12, 6), merchant_id="sports", rows=[], gross_cents=0, vat_cents=0,
+        net_cents=0, refunded_cents=0, fee_cents=0, payable_cents=0, payments=0, csv="",
+    )  # fmt: skip
+    html = render("staff/finance.html", "sv", day="2026-12-06", merchant="sports",
+                  merchants=["sports"], report=report, anomalies=[], key="k")  # fmt: skip
+    heading = html.split('id="settlement-title">', 1)[1].split("</h2>", 1)[0]
+    assert "06.12.2026" in heading
+    assert "2026-12-06" not in heading
