@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 
 from shared.events import STREAM
 from tests.chaos.journeys import Journey
@@ -207,8 +208,21 @@ async def events_lost(
     return found, {"events_written": len(written), "events_in_stream": len(in_stream)}
 
 
-async def stream_message_ids(js: JetStreamContext) -> set[str]:
-    """The Nats-Msg-Id of every message in EVENTS (an ephemeral consumer reading headers)."""
+async def stream_message_ids(js: JetStreamContext, settle_s: float = 30.0) -> set[str]:
+    """The Nats-Msg-Id of every message in EVENTS (an ephemeral consumer reading headers).
+    Right after the faults the cluster may still be choosing the stream's leader and answer
+    503 (no JetStream yet): read again from the start until it answers, for `settle_s`."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        try:
+            return await _read_message_ids(js)
+        except ServiceUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1.0)
+
+
+async def _read_message_ids(js: JetStreamContext) -> set[str]:
     config = ConsumerConfig(
         ack_policy=AckPolicy.NONE,
         deliver_policy=DeliverPolicy.ALL,
