@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from dataclasses import dataclass
@@ -72,11 +73,19 @@ class Mailer:
         except _Stale as stale:
             return SendResult("transient", None, stale.kind)
 
-    async def close(self) -> None:
-        """Says goodbye (QUIT) on the connections kept open."""
-        idle, self._idle = self._idle, []
-        for client, _ in idle:
-            await _quit(client)
+    async def close(self, within_s: float = 2.0) -> None:
+        """Says goodbye (QUIT) on the connections kept open, all at once and for at most
+        `within_s`: a server slow to answer must not hold notify's shutdown (a deployment's
+        grace period) for a timeout per connection; the connections are closed after it."""
+        clients = [client for client, _ in self._idle]
+        self._idle = []
+        if not clients:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                await asyncio.gather(*(_quit(client) for client in clients))
+        for client in clients:
+            client.close()
 
     def _take_idle(self) -> aiosmtplib.SMTP | None:
         now = time.monotonic()

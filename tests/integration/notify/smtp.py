@@ -3,6 +3,7 @@ and can answer 4xx or 5xx, or be down, on demand."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -30,6 +31,7 @@ class Catcher:
         self.answer: str | None = None
         self.refused = 0
         self.peers: list[Any] = []  # the client's address of each mail's connection
+        self.quit_delay_s = 0.0  # how long QUIT waits for its answer (a slow server)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
@@ -42,6 +44,10 @@ class Catcher:
             self.mails.append(parsed)
             self.accepted_at.append(time.time())
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.quit_delay_s)
+        return "221 Bye"
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:

@@ -5,6 +5,8 @@ doubling a mail, and a connection not kept after a refusal."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from email.message import EmailMessage
 
@@ -83,3 +85,16 @@ async def test_a_connection_idle_too_long_is_not_used_again(smtp: SmtpServer) ->
         assert (await sender.send(mail(n))).outcome == "accepted"
     assert len(set(smtp.catcher.peers)) == 3
     await sender.close()
+
+
+async def test_a_server_slow_to_say_goodbye_does_not_hold_the_shutdown(smtp: SmtpServer) -> None:
+    """Notify stopping (a deployment) says QUIT on its kept connections: all at once, for at
+    most two seconds, then closes them (one timeout per connection could pass a grace period)."""
+    sender = mailer(smtp)
+    results = await asyncio.gather(*(sender.send(mail(n)) for n in range(3)))
+    assert [r.outcome for r in results] == ["accepted"] * 3
+    smtp.catcher.quit_delay_s = 30.0
+    started = time.monotonic()
+    await sender.close(within_s=0.5)
+    assert time.monotonic() - started < 2.0
+    assert (await sender.send(mail(9))).outcome == "accepted"  # still usable: a new connection
