@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from services.gateway.web import i18n
+from services.gateway.web.resident import reservation_row
+from services.gateway.web.staff import AnomalyRow
 from shared.contracts import booking as bk
+from shared.contracts import payment as pm
 from tests.unit.gateway.test_staff_forms_keep_input import resource_page, value_of
+from tests.unit.gateway.test_web_page_texts import _reservation
 from tests.unit.gateway.web_page import render
 
 UNIT = bk.UnitView(
@@ -116,3 +121,42 @@ def test_a_refused_opening_hours_start_keeps_the_day_with_the_error_beside_it() 
     assert value_of(html, "hours-valid-from") == "2026-12-01"
     assert 'id="error-valid_from"' in html
     assert i18n.field_label("sv", "valid_from") in html
+
+
+def test_a_refused_denial_links_to_its_reason_on_that_requests_form() -> None:
+    """Deny without a reason: the summary linked to #reason, but each request's input was
+    why-1, why-2, ... (a dead link, and no error beside the field)."""
+    first, second = (_reservation("requested") for _ in range(2))
+    rows = [reservation_row(v, {}) for v in (first, second)]
+    values = {"reservation_id": [str(second.reservation_id)], "reason": [""]}
+    state = {"code": "validation_failed", "field": "reason", "values": values}
+    html = render("staff/approvals.html", "fi", form=state, requests=rows, key="k")
+    assert link_target(html) == "reason"
+    assert 'id="why-1"' in html  # the other request's form as it was
+    assert 'id="error-reason"' in html
+    assert 'aria-describedby="error-reason"' in html
+
+
+def test_a_refused_anomaly_resolution_keeps_its_note_on_its_row() -> None:
+    anomalies = [
+        AnomalyRow(anomaly=pm.AnomalyView(id=n, kind="amount_mismatch", provider="stripe",
+                                          event_id=f"evt_{n}",
+                                          details={"expected_cents": 1540, "reported_cents": 1450,
+                                                   "expected_currency": "EUR",
+                                                   "reported_currency": "EUR"},
+                                          created_at=datetime(2026, 12, 6, tzinfo=UTC)),
+                   key=f"k{n}")
+        for n in (1, 2)
+    ]  # fmt: skip
+    report = pm.SettlementReport(
+        day=datetime(2026, 12, 6).date(), merchant_id="sports", rows=[], gross_cents=0,
+        vat_cents=0, net_cents=0, refunded_cents=0, fee_cents=0, payable_cents=0, payments=0,
+        csv="",
+    )  # fmt: skip
+    values = {"anomaly_id": ["2"], "resolution": ["x" * 20]}
+    state = {"code": "validation_failed", "field": "resolution", "values": values}
+    html = render("staff/finance.html", "sv", form=state, day="2026-12-06", merchant="sports",
+                  merchants=["sports"], report=report, anomalies=anomalies, key="k")  # fmt: skip
+    assert link_target(html) == "resolution"
+    assert value_of(html, "resolution") == "x" * 20
+    assert value_of(html, "anomaly-note-1") == ""
