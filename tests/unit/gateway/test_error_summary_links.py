@@ -66,6 +66,17 @@ def test_a_refused_new_unit_links_to_its_field_and_keeps_the_input(lang: str, fi
     assert value_of(html, "u1-name_fi") == "Impivaara"
 
 
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+@pytest.mark.parametrize("field", ["municipality", "tz"])
+def test_a_refused_municipality_or_zone_says_what_is_wanted(lang: str, field: str) -> None:
+    """They said only "check the details" ("Kontrollera uppgifterna")."""
+    state = {"code": "validation_failed", "field": field, "values": new_unit_typed()}
+    html = units_page(lang, state)
+    said = i18n.t(lang, f"err_validation_failed_{field}")
+    assert said in html.split(f'id="error-{field}"', 1)[1].split("</p>", 1)[0]
+    assert i18n.t(lang, "err_validation_failed") not in html
+
+
 def test_a_refused_change_of_a_unit_is_shown_on_that_units_form() -> None:
     values = new_unit_typed(municipality="12", name_fi="Impivaara") | {
         "unit_id": [str(UNIT.unit_id)]
