@@ -72,8 +72,9 @@ async def resources(
     service: FromQuery[str] = "",
     kind: FromQuery[str] = "",
     day: FromQuery[str] = "",
-    places: FromQuery[int] = 1,
+    places: FromQuery[str] = "1",
 ) -> Response[str]:
+    count = _places(places)
     # A chosen day: that day. None chosen: from now over the coming week, so that late in the
     # evening or on a closed day the resident still finds every bookable resource.
     if day:
@@ -90,15 +91,27 @@ async def resources(
         ends_before=end.isoformat(),
         kind=kind or None,
         merchant_id=service or None,
-        places=max(1, places),
+        places=count,
     )
     filters = {
         "service": service,
         "kind": kind,
         "day": day and start.date().isoformat(),
-        "places": places,
+        "places": count,
     }
     return page(request, "resources.html", hits=reply.hits, filters=filters)
+
+
+def _places(value: str) -> int:
+    """The search's places: an emptied field (the browser sends `places=`) is one place."""
+    if not value.strip():
+        return 1
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ValidationFailed(
+            "give the number of places as a whole number", field="places"
+        ) from None
 
 
 def _date(value: str) -> date:
