@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from services.booking import demo
+from services.gateway.web.audit import AuditPage, EntryRow
 from tests.browser.conftest import ARTIFACTS, SCREENSHOTS, screenshot, sign_in
 from tests.browser.matrix import CASES, context_for
 from tests.browser.test_invoice_pages import GIS_PRODUCT, api
 from tests.browser.test_journey import visit
 from tests.browser.test_sweep import TOO_WIDE
 from tests.e2e.conftest import Suite
+from tests.unit.gateway.web_page import render
 
 # Words (and times such as 00:00–24:00) inside `selector` that the browser laid out on more
 # than one line: a word broken in the middle.
@@ -233,3 +235,35 @@ async def test_the_printable_receipt_reads_whole_words(browser: Any, web_suite: 
             await screenshot(page, f"narrow-receipt-{lang}-{width}-{fonts}")
     await context.close()
     assert problems == [], "\n".join(problems)
+
+
+async def test_the_audit_trail_scrolls_in_its_box_not_the_page(
+    browser: Any, web_suite: Suite
+) -> None:
+    """Found trying the pages: at 1280 px the audit trail's rows (a desk customer, an order's
+    id, a person's pseudonym: long words that do not wrap) made the whole page 235 px wider;
+    its scroll box scrolled only at phone width. Now the table scrolls inside its box at every
+    width. The page as the gateway renders it, with such rows, under the site's own CSS."""
+    long_rows = [
+        EntryRow(seq=n, when="07.12.2026 13:05", service="cart", action="cart.request_refund",
+                 kind="staff", outcome="ok", actor="demo:clerk-sports-and-culture-department",
+                 object=f"order_line 6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a{n:02d}",
+                 person="p:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                 client_address="2001:db8:85a3:0:0:8a2e:370:7334", request_id=f"r{n}")
+        for n in range(5)
+    ]  # fmt: skip
+    for lang in ("en", "fi"):
+        html = render("staff/audit.html", lang, form=None,
+                      view=AuditPage(rows=long_rows, older=None, verified=None))  # fmt: skip
+        for width in (1280, 390):
+            page = await (await context_for(browser, web_suite.url, lang, width)).new_page()
+            await visit(page, "/")  # the suite's origin, so the page's /static CSS loads
+            await page.set_content(html, wait_until="load")
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{lang} {width}: {overflow} px: {await page.evaluate(TOO_WIDE)}"
+            box = page.locator(".table-scroll")
+            assert await box.evaluate("b => b.scrollWidth > b.clientWidth")  # it scrolls itself
+            await screenshot(page, f"audit-long-rows-{lang}-{width}")
+            await page.context.close()
