@@ -118,6 +118,7 @@ FIELD_LABEL_KEYS: Mapping[str, str] = {
     "rows": "price_rules",
     "first": "from",  # a closure's days
     "last": "to",
+    "end": "to",  # the finance page's reconciliation period (its start: field_start)
     "period_from": "period_from",  # insights
     "period_to": "period_to",
     "file": "file",  # a GIS clerk's upload
