@@ -267,3 +267,15 @@ async def test_the_audit_trail_scrolls_in_its_box_not_the_page(
             assert await box.evaluate("b => b.scrollWidth > b.clientWidth")  # it scrolls itself
             await screenshot(page, f"audit-long-rows-{lang}-{width}")
             await page.context.close()
+
+
+async def test_a_pages_last_button_keeps_its_distance_from_the_footer(
+    browser: Any, web_suite: Suite
+) -> None:
+    """Found trying the pages: the booking summary's "Send the request" sat on the footer's
+    line (main's bottom padding was taken by .wrap's)."""
+    page = await (await context_for(browser, web_suite.url, "en", 1280)).new_page()
+    await visit(page, "/")
+    padding = await page.evaluate("getComputedStyle(document.querySelector('main')).paddingBottom")
+    assert padding == "48px", padding  # 3rem: whatever ends the page stands clear of the footer
+    await page.context.close()
