@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -203,6 +204,7 @@ def main() -> None:
         service.wait(timeout=30)
         for server in reversed(servers):
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the embedded servers' data
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -200,6 +201,7 @@ def run_service(
         service.wait(timeout=15)
         for server in reversed(servers):
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the embedded servers' data (~90 MB a run)
 
 
 async def _create_database(admin_url: str, name: str) -> None:
