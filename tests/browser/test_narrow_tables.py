@@ -279,3 +279,27 @@ async def test_a_pages_last_button_keeps_its_distance_from_the_footer(
     padding = await page.evaluate("getComputedStyle(document.querySelector('main')).paddingBottom")
     assert padding == "48px", padding  # 3rem: whatever ends the page stands clear of the footer
     await page.context.close()
+
+
+async def test_a_slots_time_is_read_whole_in_the_weeks_narrow_columns(
+    browser: Any, web_suite: Suite
+) -> None:
+    """Found trying the pages: at 1280 px the week's seven columns broke a slot's time as
+    "07:00– / 08:00 · / €56.00"; the time stays on one line, the price or state after it."""
+    for lang, width in (("en", 1280), ("sv", 1280), ("fi", 390)):
+        page = await (await context_for(browser, web_suite.url, lang, width)).new_page()
+        await visit(page, f"/resources/{demo.RESOURCE_SPORTS_HALL}?lang={lang}")
+        lines = await page.eval_on_selector_all(
+            ".slot .when", "spans => spans.map(s => s.getClientRects().length)"
+        )
+        assert lines, "no slots on the week"
+        assert set(lines) == {1}, f"{lang} {width}: a slot's time on {max(lines)} lines"
+        spill = await page.eval_on_selector_all(  # and each day within its own column
+            ".day",
+            """days => days.map(d => d.getBoundingClientRect()).filter((r, i, all) =>
+                (i + 1 < all.length && all[i + 1].top === r.top && r.right > all[i + 1].left)
+                || r.right > document.documentElement.clientWidth).length""",
+        )
+        assert spill == 0, f"{lang} {width}: {spill} days wider than their column"
+        await screenshot(page, f"week-slots-{lang}-{width}")
+        await page.context.close()
