@@ -119,6 +119,7 @@ FIELD_LABEL_KEYS: Mapping[str, str] = {
     "first": "from",  # a closure's days
     "last": "to",
     "end": "to",  # the finance page's reconciliation period (its start: field_start)
+    "resolution": "resolution_note",  # a payment anomaly's (staff/finance.html)
     "period_from": "period_from",  # insights
     "period_to": "period_to",
     "file": "file",  # a GIS clerk's upload

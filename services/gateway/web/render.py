@@ -178,11 +178,24 @@ def _form_context(state: dict[str, Any] | None, lang: str) -> dict[str, Any]:
             '<span class="visually-hidden">{1}:</span> {2}</p>'
         ).format(error["field"], escape(i18n.t(lang, "error")), error["message"])
 
+    def invalid(name: str) -> Markup:
+        """An input's attributes when its field was refused (none otherwise)."""
+        if error is None or error["field"] != name:
+            return Markup("")
+        return Markup(' aria-invalid="true" aria-describedby="error-{0}"').format(name)
+
+    def posted_from(name: str, value: Any) -> bool:
+        """Whether the kept input is that of the row's form whose `name` is `value` (a page
+        with a form per row: the refused one shows what was typed and the error)."""
+        return state is not None and kept(name) == str(value)
+
     return {
         "form_error": error,
         "kept": kept,
         "kept_all": kept_all,
         "field_error": field_error,
+        "invalid": invalid,
+        "posted_from": posted_from,
         "has_input": state is not None,
     }
 

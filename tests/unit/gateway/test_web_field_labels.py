@@ -29,6 +29,7 @@ SWEDISH = {
     "target": "Verksamhetsställe / objekt",  # what a closure closes (staff/closures.html)
     "language": "Meddelandenas språk",  # a desk customer's (staff/desk.html)
     "unit_id": "Verksamhetsställe",  # insights' unit (staff/insights.html)
+    "resolution": "Vad som gjordes",  # a payment anomaly's note (it said "resolution: ...")
     "end": "Till",  # the reconciliation's period's end (staff/finance.html): it said "end: ..."
 }
 
