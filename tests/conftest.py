@@ -31,6 +31,7 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from shared.db import create_pool
 from shared.embedded import start_nats, start_postgres
 from shared.events import ensure_stream
 from shared.runtime import Infra, RunningService, ServiceDefinition, host
@@ -127,6 +128,17 @@ def hosted(common_settings: CommonSettings) -> Hosted:
         return host(name, build, settings or common_settings, migrations=migrations, **kwargs)
 
     return run
+
+
+async def empty_schemas(database_url: str, *schemas: str) -> None:
+    """`clean_schema` of each of `schemas`, each through a small pool of its own (what a test
+    that hosted those services leaves behind)."""
+    for schema in schemas:
+        pool = await create_pool(database_url, schema, min_size=1, max_size=2)
+        try:
+            await clean_schema(pool, schema)
+        finally:
+            await pool.close()
 
 
 async def clean_schema(pool_or_conn: asyncpg.Pool | asyncpg.Connection, schema: str) -> None:

@@ -27,7 +27,7 @@ from shared.contracts.cart import (
 )
 from shared.db import create_pool
 from shared.messaging import Requester
-from tests.conftest import clean_schema
+from tests.conftest import clean_schema, empty_schemas
 from tests.integration.cart.conftest import Cart, cart_settings, resident, staff
 from tests.integration.cart.flows import checkout, order_in
 from tests.integration.cart.test_journey import Suite, weekday_slot
@@ -102,11 +102,6 @@ async def test_a_cancellation_while_cart_is_down_gives_back_what_is_left_once(
                 await payments.close()
             assert [g["amount_cents"] for g in given] == sorted([500, held.gross_cents - 500])
     finally:
-        for schema in ("booking", "payment"):
-            other = await create_pool(database_url, schema, min_size=1, max_size=2)
-            try:
-                await clean_schema(other, schema)
-            finally:
-                await other.close()
+        await empty_schemas(database_url, "booking", "payment")
         await clean_schema(pool, "cart")
         await pool.close()

@@ -66,9 +66,8 @@ from shared.contracts.payment import (
     PaymentView,
     StartPaymentRequest,
 )
-from shared.db import create_pool
 from shared.errors import Conflict, Forbidden, ValidationFailed
-from tests.conftest import clean_schema
+from tests.conftest import empty_schemas
 from tests.integration.cart.conftest import Cart, resident, staff
 from tests.integration.cart.flows import checkout, eventually, order_in
 
@@ -175,12 +174,7 @@ async def suite(hosted: Any, database_url: str, cart: Cart) -> AsyncIterator[Sui
         hosted("payment", payment, PAYMENT_MIGRATIONS) as running,
     ):
         yield Suite(cart, running.infra.pool, running)
-    for schema in ("booking", "payment"):
-        pool = await create_pool(database_url, schema, min_size=1, max_size=2)
-        try:
-            await clean_schema(pool, schema)
-        finally:
-            await pool.close()
+    await empty_schemas(database_url, "booking", "payment")
 
 
 async def test_an_organisation_with_an_invalid_business_id_is_refused_naming_the_field(

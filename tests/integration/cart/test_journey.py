@@ -42,9 +42,8 @@ from shared.contracts.cart import (
 )
 from shared.contracts.common import Principal, RequestContext
 from shared.contracts.payment import LocalDecideRequest, PaymentView, StartPaymentRequest
-from shared.db import create_pool
 from shared.errors import Forbidden, NotFound
-from tests.conftest import clean_schema
+from tests.conftest import empty_schemas
 from tests.integration.cart.conftest import Cart, resident
 from tests.integration.cart.flows import checkout, eventually, fill, order_in, reservation_event
 
@@ -100,12 +99,7 @@ async def suite(hosted: Any, database_url: str, cart: Cart) -> AsyncIterator[Sui
         hosted("payment", payment, PAYMENT_MIGRATIONS),
     ):
         yield Suite(cart)
-    for schema in ("booking", "payment"):
-        pool = await create_pool(database_url, schema, min_size=1, max_size=2)
-        try:
-            await clean_schema(pool, schema)
-        finally:
-            await pool.close()
+    await empty_schemas(database_url, "booking", "payment")
 
 
 def turku_resident() -> Principal:

@@ -27,6 +27,7 @@ from shared.contracts.cart import (
     RequestRefundRequest,
     UpsertMerchantRequest,
 )
+from shared.contracts.common import Principal
 from shared.contracts.payment import PaymentFailed
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tests.integration.cart.conftest import SERVICE, Cart, resident, staff
@@ -420,3 +421,40 @@ async def test_receipt_keeps_the_sellers_of_checkout_day_and_shows_helsinki_time
     assert "01.07.2026 12:30" in receipt.html
     assert "Land survey" not in receipt.html
     assert "UTC" not in receipt.html
+
+
+async def test_a_desk_payments_method_is_on_the_receipt_once_whatever_is_heard_again(
+    cart: Cart,
+) -> None:
+    """Payment says how a desk payment was paid (`method`, schema_version 3): the receipt
+    names it ("Käteinen (asiointipiste)"); the event heard again changes nothing, and a
+    schema_version 2 event (a payment service not yet upgraded) leaves the provider's name."""
+    me = resident()
+    await fill(cart, me, library=False)
+    order = await checkout(cart, me)
+    paid = msgspec.structs.replace(succeeded(order), provider="desk", method="cash")
+    await cart.publish(paid)
+    await cart.publish(msgspec.structs.replace(paid, event_id=uuid.uuid4()))  # redelivered
+    await order_in(cart, me, order.order_id, "fulfilled")
+    await payments_consumed(cart)
+    for locale, said in (("fi", "Käteinen (asiointipiste)"), ("sv", "Kontant (servicepunkt)")):
+        receipt = await cart.call(
+            "receipt", ReceiptRequest(order_id=order.order_id, locale=locale), Receipt, me
+        )
+        assert said in receipt.html
+
+    other, them = await _desk_order_paid_by_an_old_event(cart)
+    receipt = await cart.call(
+        "receipt", ReceiptRequest(order_id=other.order_id, locale="fi"), Receipt, them
+    )
+    assert "Maksutapa: Asiointipiste" in receipt.html
+
+
+async def _desk_order_paid_by_an_old_event(cart: Cart) -> tuple[OrderView, Principal]:
+    them = resident()
+    await fill(cart, them, library=False)
+    order = await checkout(cart, them)
+    old = msgspec.structs.replace(succeeded(order), provider="desk", schema_version=2)
+    await cart.publish(old)
+    await order_in(cart, them, order.order_id, "fulfilled")
+    return order, them
