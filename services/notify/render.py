@@ -188,7 +188,7 @@ class Attachment:
 class _HeaderClasses(HeaderRegistry):
     """The standard library's header registry, each header's class made once: its own makes
     a new class for every header set (`type(...)` in `HeaderRegistry.__getitem__`), and that
-    was a third of composing and flattening a mail (2.3 ms -> 1.5 ms a mail)."""
+    was a quarter of composing and flattening a mail (2.1 ms -> 1.6 ms a mail here)."""
 
     def __init__(self) -> None:
         super().__init__()
