@@ -34,6 +34,7 @@ async def set_contact(request: Req) -> Redirect:
         request,
         "set_contact",
         nt.ContactView,
+        checked_as=nt.SetContactRequest,
         email=str(form.get("email") or "").strip() or None,
         phone=str(form.get("phone") or "").replace(" ", "") or None,
         locale=str(form.get("locale") or "") or None,

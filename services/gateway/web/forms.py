@@ -25,8 +25,9 @@ FORM_COOKIE = "form_error"
 _FORM_STATE = "web_form"
 _SECRET = ("pin", "password", "key", "token")
 _LIMIT = 3000  # bytes of kept input: a cookie holds about 4 kB
-# Details a message may show; `reason`: which check a value failed (a page names it).
-_DETAILS = ("attempts_left", "locked_for_minutes", "reason")
+# Details a message may show; `reason`: which check a value failed (a page names it); `also`:
+# the other fields refused at the same time (listed in the summary, each marked).
+_DETAILS = ("attempts_left", "locked_for_minutes", "reason", "also")
 
 
 async def read_form(request: Req) -> FormMultiDict:

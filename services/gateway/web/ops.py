@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from litestar import Request
 
 from services.gateway.auth import context_of
@@ -25,6 +26,7 @@ from shared.contracts import invoicing as inv
 from shared.contracts import notify as nt
 from shared.contracts import payment as pm
 from shared.contracts import webhooks as wh
+from shared.errors import ValidationFailed
 
 Rep = TypeVar("Rep")
 
@@ -145,12 +147,43 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-async def fetch(request: Request[Any, Any, Any], op: str, reply: type[Rep], **fields: Any) -> Rep:
+async def fetch(
+    request: Request[Any, Any, Any],
+    op: str,
+    reply: type[Rep],
+    *,
+    checked_as: type[msgspec.Struct] | None = None,
+    **fields: Any,
+) -> Rep:
     """Call operation `op` with `fields` (None values left out) as the signed-in visitor, its
-    reply decoded into `reply`, which must be the type `OPS` declares for `op` (TypeError)."""
+    reply decoded into `reply`, which must be the type `OPS` declares for `op` (TypeError).
+
+    `checked_as`: the operation's request type, for a form with several fields a visitor
+    types. The service names the first field it refuses; then every other field that type
+    refuses is named too (`details["also"]`), so the form lists them all at once."""
     declared = OPS[op]
     if declared.reply is not reply:
         raise TypeError(f"{op} replies {declared.reply.__name__}, not {reply.__name__}")
     services: Services = request.app.state.services
     body = {k: v for k, v in fields.items() if v is not None}
-    return await services.call(declared.subject, body, reply, ctx=context_of(request))
+    try:
+        return await services.call(declared.subject, body, reply, ctx=context_of(request))
+    except ValidationFailed as exc:
+        if checked_as is not None and exc.field in body:
+            also = [name for name in refused_fields(checked_as, body) if name != exc.field]
+            if also:
+                exc.details["also"] = also
+        raise
+
+
+def refused_fields(request_type: type[msgspec.Struct], body: dict[str, Any]) -> list[str]:
+    """The fields of `body` whose value its type in `request_type` refuses, each checked on
+    its own as the service decodes it (from JSON), in the struct's order."""
+    refused = []
+    for field in msgspec.structs.fields(request_type):
+        if field.encode_name in body:
+            try:
+                msgspec.json.decode(msgspec.json.encode(body[field.encode_name]), type=field.type)
+            except msgspec.ValidationError:
+                refused.append(field.encode_name)
+    return refused

@@ -153,14 +153,36 @@ def _form_context(state: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     """The error summary, the message beside the field and the kept input of a refused form."""
     values: dict[str, list[str]] = (state or {}).get("values") or {}
     error = None
+    # every refused field, in the form's order: the one the service named first, then the
+    # others refused with it (`details["also"]`), each with its message
+    refused: dict[str, str] = {}
     if state is not None and state.get("code"):
+        code = state.get("code")
         field = str(state.get("field") or "")
+        given = state.get("details")
+        details: dict[str, Any] = given if isinstance(given, dict) else {}
+        refused[field] = i18n.error_message(lang, code, field, details)
+        also = details.get("also")
+        for other in also if isinstance(also, list) else ():
+            if isinstance(other, str) and other and other not in refused:
+                refused[other] = i18n.error_message(lang, code, other, None)
         error = {
-            "code": str(state.get("code") or ""),
+            "code": str(code or ""),
             "field": field,
             "label": i18n.field_label(lang, field),
             "anchor": i18n.FIELD_ANCHORS.get(field, field),
-            "message": i18n.error_message(lang, state.get("code"), field, state.get("details")),
+            "message": refused[field],
+            "fields": list(refused),
+            "more": [
+                {
+                    "field": other,
+                    "label": i18n.field_label(lang, other),
+                    "anchor": i18n.FIELD_ANCHORS.get(other, other),
+                    "message": message,
+                }
+                for other, message in refused.items()
+                if other != field
+            ],
         }
 
     def kept(name: str, default: Any = "") -> Any:
@@ -171,16 +193,17 @@ def _form_context(state: dict[str, Any] | None, lang: str) -> dict[str, Any]:
         return list(values.get(name) or [])
 
     def field_error(*names: str) -> Markup:
-        if error is None or error["field"] not in names:
+        named = next((name for name in names if name in refused), None)
+        if error is None or named is None:
             return Markup("")
         return Markup(
             '<p class="field-error" id="error-{0}">'
             '<span class="visually-hidden">{1}:</span> {2}</p>'
-        ).format(error["field"], escape(i18n.t(lang, "error")), error["message"])
+        ).format(named, escape(i18n.t(lang, "error")), refused[named])
 
     def invalid(name: str) -> Markup:
         """An input's attributes when its field was refused (none otherwise)."""
-        if error is None or error["field"] != name:
+        if error is None or name not in refused:
             return Markup("")
         return Markup(' aria-invalid="true" aria-describedby="error-{0}"').format(name)
 

@@ -7,6 +7,7 @@ token's claims, never over what the resident chose, and never failing when notif
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -263,3 +264,30 @@ async def test_the_contact_page_saves_and_shows_a_refused_value_on_the_form(
     assert 'aria-invalid="true"' in again.text
     unchanged = (await gateway.get(CONTACT, headers=aino)).json()
     assert unchanged["email"] == "aino@example.fi"
+
+    # two refused at once: the summary lists both, each input marked beside its message
+    both = await gateway.post(
+        "/contact",
+        data={"email": "aino(at)example.fi", "phone": "040-abc", "locale": "sv"},
+        headers=form,
+    )
+    assert both.status_code == 303
+    shown = await gateway.get(
+        "/contact",
+        headers={
+            **aino,
+            "Accept-Language": "sv",
+            "Cookie": f"form_error={both.cookies['form_error']}",
+        },
+    )
+    summary = shown.text.split('class="error error-summary"', 1)[1].split("</div>", 1)[0]
+    assert [href for href in re.findall(r'href="#([^"]+)"', summary)] == ["email", "phone"]
+    assert 'id="error-email"' in shown.text
+    assert 'id="error-phone"' in shown.text
+    assert shown.text.count('aria-invalid="true"') == 2
+    assert 'value="040-abc"' in shown.text
+    assert 'value="aino(at)example.fi"' in shown.text
+    after = (await gateway.get(CONTACT, headers=aino)).json()
+    assert (after["email"], after["phone"], after["locale"]) == (
+        "aino@example.fi", "+358401234567", "en",
+    )  # fmt: skip
