@@ -58,7 +58,7 @@ TEXTS = (
     "Price",
     "Total",
     "Without VAT",
-    "VAT {rate} %",
+    "VAT {rate}%",
     "Refunded",
     "Registered",
     "File",
@@ -277,6 +277,12 @@ def vat_rate(bp: int, lang: Language) -> str:
     return str(format_decimal(Decimal(bp) / 100, locale=lang.locale))
 
 
+def vat_percent(bp: int, lang: Language) -> str:
+    """A VAT rate with its sign: "25,5 %" in Finnish and Swedish (a space that does not break
+    the line), "25.5%" in English (CLDR's patterns)."""
+    return vat_rate(bp, lang) + ("%" if lang.locale == "en" else "\u00a0%")
+
+
 def receipt_of(lines: list[dict[str, Any]], lang: Language) -> Receipt:
     """The receipt's lines (product, VAT %, price with VAT) and totals: the sum, VAT per rate
     and the sum without VAT."""
@@ -288,10 +294,13 @@ def receipt_of(lines: list[dict[str, Any]], lang: Language) -> Receipt:
         by_rate[rate] += int(line["vat_cents"])
         quantity = int(line.get("quantity", 1))
         name = str(line["description"]) + (f" × {quantity}" if quantity != 1 else "")
-        written.append((name, f"{vat_rate(rate, lang)} %", lang.money(int(line["gross_cents"]))))
+        written.append((name, vat_percent(rate, lang), lang.money(int(line["gross_cents"]))))
     totals = [(_("Total"), lang.money(sum(int(line["gross_cents"]) for line in lines)))]
     totals += [
-        (_("VAT {rate} %").format(rate=vat_rate(rate, lang)), lang.money(cents))
+        (
+            _("VAT {rate}%").format(rate=vat_rate(rate, lang)).replace(" %", "\u00a0%"),
+            lang.money(cents),
+        )
         for rate, cents in sorted(by_rate.items(), reverse=True)
     ]
     totals.append((_("Without VAT"), lang.money(sum(int(line["net_cents"]) for line in lines))))

@@ -52,7 +52,10 @@ def test_prices_are_written_the_finnish_and_english_way() -> None:
 
 
 def test_vat_rates_from_basis_points() -> None:
-    assert [percent(bp) for bp in (2550, 1350, 1000, 0)] == ["25,5 %", "13,5 %", "10 %", "0 %"]
+    assert [percent(bp) for bp in (2550, 1350, 1000, 0)] == [
+        "25,5\u00a0%", "13,5\u00a0%", "10\u00a0%", "0\u00a0%",
+    ]  # fmt: skip
+    assert [percent(bp, "en") for bp in (2550, 0)] == ["25.5%", "0%"]
 
 
 def test_every_operation_a_page_calls_is_in_the_table() -> None:

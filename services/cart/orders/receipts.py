@@ -147,9 +147,10 @@ def _eur(cents: int, locale: str) -> str:
 
 
 def _pct(bp: int, locale: str) -> str:
-    """A VAT rate as the receipt's language writes it: 25.5 % in English, 25,5 % otherwise."""
-    text = f"{bp / 100:g} %"
-    return text if locale == "en" else text.replace(".", ",")
+    """A VAT rate as the receipt's language writes it: 25.5% in English, 25,5 % otherwise (a
+    space that does not break the line; CLDR's patterns)."""
+    number = f"{bp / 100:g}"
+    return f"{number}%" if locale == "en" else number.replace(".", ",") + "\u00a0%"
 
 
 _env.filters["eur"] = _eur

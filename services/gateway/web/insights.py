@@ -19,7 +19,7 @@ from litestar.params import FromQuery
 from services.gateway.web.clerk import STAFF, departments_of
 from services.gateway.web.i18n import WEEKDAYS, t
 from services.gateway.web.ops import fetch
-from services.gateway.web.render import language_of, localized, money, page, today
+from services.gateway.web.render import language_of, localized, money, page, percent_sign, today
 from shared.contracts import insights as ins
 from shared.contracts.booking import LocalizedText
 from shared.errors import ValidationFailed
@@ -73,7 +73,7 @@ def _hours(minutes: Any, lang: str) -> str:
 
 
 def _pct(value: Any, lang: str) -> str:
-    return "–" if value is None else f"{_decimal(value, lang)} %"
+    return "–" if value is None else f"{_decimal(value, lang)}{percent_sign(lang)}"
 
 
 def shown_name(names: LocalizedText | None, name: str, lang: str) -> str:

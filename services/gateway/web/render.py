@@ -61,14 +61,20 @@ def local_day(value: Any) -> date | None:
     return moment.astimezone(HELSINKI).date() if moment.tzinfo else moment.date()
 
 
+def percent_sign(lang: str) -> str:
+    """What follows a number as a percentage in `lang`: `24 %` in Finnish and Swedish (a
+    space that does not break the line), `24%` in English (CLDR's patterns)."""
+    return "%" if lang == "en" else "\u00a0%"
+
+
 def percent(basis_points: Any, lang: str = "fi") -> str:
-    """Basis points as a VAT rate in `lang`: `13,5 %` (fi, sv) or `13.5 %` (en); `24 %`."""
+    """Basis points as a VAT rate in `lang`: `13,5 %` (fi, sv) or `13.5%` (en); `24 %`."""
     bp = int(basis_points or 0)
     whole, frac = divmod(bp, 100)
     if frac == 0:
-        return f"{whole} %"
+        return f"{whole}{percent_sign(lang)}"
     point = "." if lang == "en" else ","
-    return f"{whole}{point}{f'{frac:02d}'.rstrip('0')} %"
+    return f"{whole}{point}{f'{frac:02d}'.rstrip('0')}{percent_sign(lang)}"
 
 
 @pass_context

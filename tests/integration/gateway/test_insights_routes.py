@@ -150,8 +150,8 @@ async def test_the_console_page_draws_charts_with_their_numbers_and_tables_besid
     assert "Outline: open hours" in html  # the two series are told apart without colour
     assert "Hatched: booked hours" in html
     # the bar's number is written on the chart and in the table, as English writes it (this
-    # page wrote "2,9 %" and "2,0 / 10,0 h" in English too)
-    assert "2.9 %" in html
+    # page wrote "2,9 %" and "2,0 / 10,0 h" in English too; English writes "2.9%")
+    assert "2.9%" in html
     assert "2.0 / 10.0 h" in html  # Monday: booked / open hours at the bar's end
     assert "Associations" in html
     csv = await figures.get("/staff/insights.csv", params={**week, "table": "hours"})

@@ -1,5 +1,6 @@
 """Insights writes its figures as the other pages do in the page's language: a decimal comma
-in Finnish and Swedish, a decimal point in English ('12,5 %' was written on English pages too),
+in Finnish and Swedish, a decimal point in English ('12,5 %' was written on English pages too;
+'12.5%' there, '12,5 %' with a no-break space in Finnish and Swedish),
 money with the pages' `money` ('€1,234.50'; '1 234,50 €')."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from shared.contracts import insights as ins
 
 @pytest.mark.parametrize(
     ("lang", "hours", "share"),
-    [("fi", "1,5 / 10,0 h", "12,5 % · 1,5 h"), ("sv", "1,5 / 10,0 h", "12,5 % · 1,5 h"),
-     ("en", "1.5 / 10.0 h", "12.5 % · 1.5 h")],
+    [("fi", "1,5 / 10,0 h", "12,5\u00a0% · 1,5 h"), ("sv", "1,5 / 10,0 h", "12,5\u00a0% · 1,5 h"),
+     ("en", "1.5 / 10.0 h", "12.5% · 1.5 h")],
 )  # fmt: skip
 def test_hours_and_shares_follow_the_language(lang: str, hours: str, share: str) -> None:
     day = ins.WeekdayFigures(weekday=0, booked_minutes=90, open_minutes=600,

@@ -168,7 +168,7 @@ def test_a_hold_ending_today_shows_its_clock_time() -> None:
     assert expiry_time("2026-12-07T22:30:00+00:00", now) == "08.12.2026 00:30"  # Turku's day
 
 
-VAT_RATE = {"fi": "13,5 %", "sv": "13,5 %", "en": "13.5 %"}
+VAT_RATE = {"fi": "13,5\u00a0%", "sv": "13,5\u00a0%", "en": "13.5%"}  # CLDR: "13.5%" in English
 
 
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
@@ -176,9 +176,10 @@ def test_a_vat_rate_is_written_as_the_pages_language_writes_it(lang: str) -> Non
     html = _held_cart(lang, "2026-12-07T10:00:00+00:00")
     assert f"<td>{VAT_RATE[lang]}</td>" in html  # the VAT breakdown
     assert f'<td class="wide-only">{VAT_RATE[lang]}</td>' in html  # the line
-    assert percent(2400, lang) == "24 %"
-    assert percent(1000, lang) == "10 %"
-    assert percent(2550, lang) == ("25.5 %" if lang == "en" else "25,5 %")
+    sign = "%" if lang == "en" else "\u00a0%"
+    assert percent(2400, lang) == f"24{sign}"
+    assert percent(1000, lang) == f"10{sign}"
+    assert percent(2550, lang) == ("25.5%" if lang == "en" else "25,5\u00a0%")
 
 
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
@@ -198,8 +199,8 @@ def test_the_desk_receipt_writes_a_vat_rate_as_the_other_pages_do(lang: str) -> 
         clerk="clerk-sports", paid_at=datetime(2026, 12, 7, 10, 0, tzinfo=UTC), lines=lines,
     )  # fmt: skip
     html = render("staff/desk_receipt.html", lang, receipt=receipt)
-    assert "24 %: " in html
-    assert f"{percent(2550, lang)}: " in html  # 25,5 % / 25.5 %
+    assert f"{percent(2400, lang)}: " in html  # 24 % / 24%
+    assert f"{percent(2550, lang)}: " in html  # 25,5 % / 25.5%
     assert "24.0" not in html
     assert "24,0" not in html
 
@@ -253,9 +254,10 @@ def test_a_reservations_actions_are_apart(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
 def test_a_percent_sign_stays_on_the_line_of_its_number(lang: str) -> None:
-    """The cancellation terms broke as "därefter 50 / %" at 390 px: a plain space before "%"."""
+    """The cancellation terms broke as "därefter 50 / %" at 390 px: a plain space before "%".
+    English writes "50%" (CLDR's pattern), Finnish and Swedish "50 %" with a no-break space."""
     said = i18n.t(lang, "cancel_policy_text").format(hours=24, percent=50)
-    assert "50\u00a0%" in said
+    assert ("50%," if lang == "en" else "50\u00a0%") in said
     assert " %" not in said
 
 
