@@ -21,7 +21,13 @@ from services.booking import holds, organisations, store
 from services.booking.access import may_book, signed_in
 from services.booking.domain.model import Reservation, transition
 from services.booking.domain.pricing import split_vat
-from services.booking.domain.season import MAX_SEASON_DAYS, season_starts, split_conflicts
+from services.booking.domain.season import (
+    LANGUAGES,
+    MAX_SEASON_DAYS,
+    occurrence_text,
+    season_starts,
+    split_conflicts,
+)
 from services.booking.domain.slots import check_request
 from services.booking.keys import id_for
 from services.booking.service import Bookings, remember, replayed
@@ -29,6 +35,7 @@ from services.booking.views import event, view
 from shared.access import acts_for_department
 from shared.contracts import booking as c
 from shared.contracts import season as s
+from shared.contracts.booking import LocalizedText
 from shared.contracts.common import Principal, RequestContext
 from shared.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from shared.events import add_event
@@ -321,7 +328,7 @@ class Seasons:
             entry = (await self.bookings.catalogue.get(conn, [row["resource_id"]])).get(
                 row["resource_id"]
             )
-            name = entry.resource.name.get("fi", "") if entry else ""
+            names = entry.resource.name if entry else {}
             zone = ZoneInfo(entry.resource.tz if entry else "Europe/Helsinki")
             year, month = (int(x) for x in req.month.split("-"))
             first = date(year, month, 1)
@@ -337,13 +344,16 @@ class Seasons:
                 net, vat = (
                     split_vat(gross, r.vat_rate_bp) if cancelled else (r.net_cents, r.vat_cents)
                 )
+                written = {
+                    lang: occurrence_text(names, lang, local, ends, cancelled) for lang in LANGUAGES
+                }
                 lines.append(
                     s.SeasonMonthLine(
                         reservation_id=r.id,
                         starts_at=r.starts_at,
                         ends_at=r.ends_at,
-                        description=f"{name} {local:%d.%m.%Y %H:%M}-{ends:%H:%M}".strip()
-                        + (" (peruttu myöhään)" if cancelled else ""),
+                        description=written["fi"],
+                        descriptions=LocalizedText(**written),
                         merchant_id=r.merchant_id,
                         cost_centre=r.cost_centre,
                         gross_cents=gross,

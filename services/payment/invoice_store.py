@@ -39,6 +39,7 @@ def organisation_view(row: Row) -> OrganisationView:
         contact_persons=list(row["contact_persons"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        language=row["language"],
     )
 
 
@@ -61,18 +62,20 @@ async def save_organisation(
         req.einvoice_operator,
         sorted(set(req.contact_persons)),
         actor,
+        req.language,
     )
     if req.organisation_id is None:
         return await conn.fetchrow(
             """INSERT INTO organisations (id, name, business_id, customer_group, billing_address,
-                   einvoice_address, einvoice_operator, contact_persons, created_by, updated_by)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING *""",
+                   einvoice_address, einvoice_operator, contact_persons, created_by, updated_by,
+                   language)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING *""",
             *values,
         )
     return await conn.fetchrow(
         """UPDATE organisations SET name = $2, business_id = $3, customer_group = $4,
                billing_address = $5, einvoice_address = $6, einvoice_operator = $7,
-               contact_persons = $8, updated_by = $9, updated_at = now()
+               contact_persons = $8, updated_by = $9, language = $10, updated_at = now()
            WHERE id = $1 RETURNING *""",
         *values,
     )

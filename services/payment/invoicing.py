@@ -53,7 +53,7 @@ from shared.contracts.invoicing import (
     SaveOrganisationRequest,
 )
 from shared.contracts.payment import PaymentView, StartPaymentRequest
-from shared.contracts.season import InvoiceSeasonMonthRequest, SeasonMonth
+from shared.contracts.season import InvoiceSeasonMonthRequest, SeasonMonth, SeasonMonthLine
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -92,6 +92,14 @@ def customer_of(org: asyncpg.Record) -> dict[str, object]:
         "einvoice_address": org["einvoice_address"],
         "einvoice_operator": org["einvoice_operator"],
     }
+
+
+def written_in(line: SeasonMonthLine, language: str) -> str:
+    """A season occurrence's line in the organisation's language (the Finnish `description`
+    when booking gave no other)."""
+    if line.descriptions is None:
+        return line.description
+    return str(getattr(line.descriptions, language, None) or line.description)
 
 
 def invoice_lines(order: OrderForPayment) -> list[InvoiceLine]:
@@ -299,6 +307,13 @@ class Invoicing:
         return applied
 
     # --- a season's month (seasonal fixed slots, issue 19) -----------------------------------
+
+    async def language_of(self, organisation_id: uuid.UUID) -> str:
+        """The language the organisation's invoices are written in (Finnish if unknown here:
+        `invoice_season_month` then refuses it)."""
+        async with self.pool.acquire() as conn:
+            org = await invoice_store.organisation(conn, organisation_id)
+        return str(org["language"]) if org is not None else "fi"
 
     async def invoice_season_month(
         self,

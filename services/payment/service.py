@@ -26,7 +26,7 @@ from services.payment.domain.orders import (
     check_provider_limits,
     provider_expiry,
 )
-from services.payment.invoicing import Invoicing, season_month_order
+from services.payment.invoicing import Invoicing, season_month_order, written_in
 from services.payment.invoicing import today as invoicing_today
 from services.payment.providers.base import (
     Delivery,
@@ -183,6 +183,7 @@ class Payments:
             traceparent=ctx.traceparent,
         )
         day = invoicing_today()
+        language = await self.invoicing.language_of(season.organisation_id)
         dims: dict[tuple[str, str], AccountingDimensions] = {}
         lines = []
         for line in season.lines:
@@ -199,7 +200,7 @@ class Payments:
                     line_id=line.reservation_id,
                     kind="reservation",
                     reference=str(line.reservation_id),
-                    description=line.description,
+                    description=written_in(line, language),
                     merchant_id=line.merchant_id,
                     cost_centre=line.cost_centre,
                     gross_cents=line.gross_cents,

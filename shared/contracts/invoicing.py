@@ -17,6 +17,9 @@ from typing import Annotated, Literal
 import msgspec
 
 CustomerGroup = Literal["association", "school", "company"]
+# The language an organisation's invoices are written in (Turku is bilingual: a Swedish-speaking
+# association is invoiced in Swedish).
+InvoiceLanguage = Literal["fi", "sv", "en"]
 InvoiceKind = Literal["invoice", "credit_note"]
 InvoiceState = Literal["open", "paid", "credited"]
 ImportOutcome = Literal["paid", "already_paid", "amount_mismatch", "unknown_reference"]
@@ -81,6 +84,7 @@ class SaveOrganisationRequest(msgspec.Struct, frozen=True, kw_only=True):
     einvoice_address: EInvoiceAddress = ""
     einvoice_operator: OperatorId = ""
     contact_persons: Annotated[list[Subject], msgspec.Meta(max_length=50)] = []
+    language: InvoiceLanguage = "fi"
     idempotency_key: str | None = None
 
 
@@ -95,6 +99,7 @@ class OrganisationView(msgspec.Struct, frozen=True, kw_only=True):
     contact_persons: list[str]
     created_at: datetime
     updated_at: datetime
+    language: InvoiceLanguage = "fi"
 
 
 class ListOrganisationsRequest(msgspec.Struct, frozen=True, kw_only=True):

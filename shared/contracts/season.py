@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from shared.contracts.booking import ReservationView
+from shared.contracts.booking import LocalizedText, ReservationView
 
 SeasonState = Literal["applied", "approved", "denied"]
 Month = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
@@ -127,6 +127,9 @@ class SeasonMonthLine(msgspec.Struct, frozen=True, kw_only=True):
     vat_rate_bp: int
     # Cancelled late by the organisation: the amounts are what the cancellation policy keeps.
     cancelled: bool = False
+    # `description` in each language (it is the Finnish one): the invoice is written in its
+    # organisation's language. None from a booking service that does not give them yet.
+    descriptions: LocalizedText | None = None
 
 
 class SeasonMonth(msgspec.Struct, frozen=True, kw_only=True):

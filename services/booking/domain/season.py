@@ -8,6 +8,7 @@ while no month can make the expansion search further than its own days.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,8 @@ from services.booking.domain.recurrence import WeeklyRule, expand
 from shared.errors import ValidationFailed
 
 MAX_SEASON_DAYS = 366
+LANGUAGES = ("fi", "sv", "en")  # an organisation's invoices are written in one of these
+_CANCELLED_LATE = {"fi": "peruttu myöhään", "sv": "avbokad sent", "en": "cancelled late"}
 MAX_SEASON_OCCURRENCES = 3 * 53  # at most three slots a week over a year
 
 
@@ -98,3 +101,14 @@ def monthly_charges(starts: list[datetime], price_cents: int, tz: str) -> list[M
         MonthCharge(month=m, occurrences=n, amount_cents=n * price_cents)
         for m, n in sorted(counts.items())
     ]
+
+
+def occurrence_text(
+    names: Mapping[str, str], lang: str, starts: datetime, ends: datetime, cancelled: bool
+) -> str:
+    """An invoiced occurrence as its invoice line says it in `lang`: the resource (its Finnish
+    name when it has none in `lang`), the local day and hours, and "cancelled late" when what
+    the cancellation policy keeps is billed. `starts` and `ends` are local times."""
+    name = names.get(lang) or names.get("fi", "")
+    text = f"{name} {starts:%d.%m.%Y %H:%M}-{ends:%H:%M}".strip()
+    return text + (f" ({_CANCELLED_LATE[lang]})" if cancelled else "")

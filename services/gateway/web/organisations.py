@@ -85,6 +85,7 @@ def save_request(form: Any) -> dict[str, Any]:
         "einvoice_address": text("einvoice_address").replace(" ", "").upper(),
         "einvoice_operator": text("einvoice_operator").replace(" ", "").upper(),
         "contact_persons": contact_persons(str(form.get("contact_persons") or "")),
+        "language": text("language") or "fi",
         "idempotency_key": text("key") or new_key(),
     }
 

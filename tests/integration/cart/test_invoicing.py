@@ -48,6 +48,7 @@ from shared.contracts.common import Principal, RequestContext
 from shared.contracts.invoicing import (
     BillingAddress,
     ImportInvoicePaymentsRequest,
+    InvoiceLanguage,
     InvoiceList,
     InvoicePaymentImport,
     InvoicePaymentRow,
@@ -88,7 +89,7 @@ class Suite:
         return await self.cart.requester.call(subject, req, reply, ctx=ctx)
 
     async def organisation(
-        self, *contacts: str, business_id: str = "2077474-0"
+        self, *contacts: str, business_id: str = "2077474-0", language: InvoiceLanguage = "fi"
     ) -> OrganisationView:
         req = SaveOrganisationRequest(
             name="Turun Urheiluseura ry",
@@ -100,6 +101,7 @@ class Suite:
             einvoice_address="003720774740",
             einvoice_operator="003723327487",
             contact_persons=list(contacts),
+            language=language,
         )
         return await self.call("payment.v1.save_organisation", req, OrganisationView, CLERK)
 

@@ -29,7 +29,7 @@ from shared.contracts.booking import (
     ReservationView,
 )
 from shared.contracts.common import Principal
-from shared.contracts.invoicing import InvoiceView
+from shared.contracts.invoicing import InvoiceLanguage, InvoiceView
 from shared.contracts.payment import ErpExport, ErpExportRequest
 from shared.contracts.season import ApplySeasonRequest, InvoiceSeasonMonthRequest, SeasonRef
 from shared.contracts.season import SeasonView as Season
@@ -43,8 +43,10 @@ HOUR_CENTS = 1800  # the sports hall's association price
 __all__ = ["suite"]  # the fixture, shared with test_invoicing
 
 
-async def approved_season(suite: Suite, contact_subject: str) -> Season:
-    org = await suite.organisation(contact_subject)
+async def approved_season(
+    suite: Suite, contact_subject: str, language: InvoiceLanguage = "fi"
+) -> Season:
+    org = await suite.organisation(contact_subject, language=language)
     first, last = season_months()
     applied = await suite.call(
         "booking.v1.apply_season",
@@ -301,3 +303,36 @@ async def test_staff_cancelling_an_occurrence_late_credits_it_in_full(suite: Sui
     await cancel(s, in_first[0].reservation_id)
     credit, _ = await s.credited()
     assert credit.amount_cents == -HOUR_CENTS
+
+
+@pytest.mark.parametrize(
+    ("language", "hall", "late"),
+    [("sv", "Huvudsal", "avbokad sent"), ("en", "Main hall", "cancelled late")],
+)
+async def test_an_organisation_is_invoiced_in_its_language(
+    suite: Suite, language: InvoiceLanguage, hall: str, late: str
+) -> None:
+    """Turku is bilingual: a Swedish-speaking association's season month was invoiced in
+    Finnish ("Pääsali 06.01.2027 18:00-19:00", "peruttu myöhään"). Its lines are written in
+    the organisation's language: the hall's name in it, and a late cancellation said in it."""
+    s = suite
+    contact = resident()
+    season = await approved_season(s, contact.subject, language)
+    _, last = season_months()
+    in_last = [
+        r for r in season.reservations if r.starts_at.astimezone(HELSINKI).month == last.month
+    ]
+    await policy(s, 24 * 200)  # a free period longer than the weeks left: half is kept
+    assert await cancel_as(s, contact, in_last[0].reservation_id) == HOUR_CENTS // 2
+    invoice = await s.call(
+        "payment.v1.invoice_season_month",
+        InvoiceSeasonMonthRequest(season_id=season.season_id, month=f"{last:%Y-%m}"),
+        InvoiceView,
+        CLERK,
+    )
+    starts = in_last[1].starts_at.astimezone(HELSINKI)
+    written = {x.line_id: x.description for x in invoice.lines}
+    assert written[in_last[1].reservation_id] == f"{hall} {starts:%d.%m.%Y} 18:00-19:00"
+    assert written[in_last[0].reservation_id].endswith(f" ({late})")
+    assert all(text.startswith(f"{hall} ") for text in written.values())
+    assert not any("Pääsali" in text or "peruttu" in text for text in written.values())

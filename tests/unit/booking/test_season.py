@@ -9,9 +9,11 @@ import pytest
 
 from services.booking.domain.recurrence import MAX_OCCURRENCES
 from services.booking.domain.season import (
+    LANGUAGES,
     Conflict,
     MonthCharge,
     monthly_charges,
+    occurrence_text,
     season_starts,
     split_conflicts,
 )
@@ -110,3 +112,21 @@ def test_a_negative_price_is_refused() -> None:
     with pytest.raises(ValidationFailed) as err:
         monthly_charges([], -1, TZ)
     assert err.value.field == "price_cents"
+
+
+def test_an_invoiced_occurrence_is_written_in_the_organisations_language() -> None:
+    """Its invoice line: the resource's name in that language (Finnish when it has none), the
+    local day and hours, and a late cancellation said in that language."""
+    names = {"fi": "Pääsali", "sv": "Huvudsal"}
+    starts, ends = datetime(2027, 1, 12, 18, 0), datetime(2027, 1, 12, 19, 0)
+    assert occurrence_text(names, "fi", starts, ends, False) == "Pääsali 12.01.2027 18:00-19:00"
+    assert occurrence_text(names, "sv", starts, ends, True) == (
+        "Huvudsal 12.01.2027 18:00-19:00 (avbokad sent)"
+    )
+    assert occurrence_text(names, "en", starts, ends, True) == (
+        "Pääsali 12.01.2027 18:00-19:00 (cancelled late)"
+    )
+    assert occurrence_text(names, "fi", starts, ends, True).endswith(" (peruttu myöhään)")
+    assert [occurrence_text({}, lang, starts, ends, False) for lang in LANGUAGES] == [
+        "12.01.2027 18:00-19:00"
+    ] * 3

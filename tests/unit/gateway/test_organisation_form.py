@@ -4,9 +4,17 @@ python-stdnum gave for a business ID."""
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
 from services.gateway.web import i18n
-from services.gateway.web.organisations import contact_persons, on_form, save_request
+from services.gateway.web.organisations import GROUPS, contact_persons, on_form, save_request
+from shared.contracts.invoicing import BillingAddress, OrganisationView
 from shared.errors import Conflict, ValidationFailed
+from tests.unit.gateway.web_page import render
 
 
 def test_contact_persons_one_a_line_without_blanks_or_repeats() -> None:
@@ -37,6 +45,35 @@ def test_the_request_of_the_form() -> None:
     assert request["einvoice_operator"] == "NDEAFIHH"
     assert request["contact_persons"] == ["demo:a", "demo:b"]
     assert request["idempotency_key"] == "k1"
+    assert request["language"] == "fi"  # its invoices' language: Finnish unless chosen
+    assert save_request({**form, "language": "sv"})["language"] == "sv"
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+def test_the_form_shows_and_keeps_the_invoices_language(lang: str) -> None:
+    org = OrganisationView(
+        organisation_id=uuid.uuid4(), name="Åbo Simsällskap rf", business_id="0204819-8",
+        customer_group="association",
+        billing_address=BillingAddress(street="Katu 1", postal_code="20100", city="Turku"),
+        einvoice_address="", einvoice_operator="", contact_persons=[],
+        created_at=datetime(2026, 12, 7, tzinfo=UTC), updated_at=datetime(2026, 12, 7, tzinfo=UTC),
+        language="sv",
+    )  # fmt: skip
+    html = render("staff/organisation.html", lang, org=org, groups=GROUPS, invoices=[], key="k")
+    assert re.search(
+        r'<input type="radio" id="language-sv" name="language" value="sv" checked>', html
+    )
+    assert i18n.t(lang, "org_invoice_language") in html
+    assert html.count('name="language"') == 3
+    refused = {"code": "validation_failed", "field": "language", "values": {"language": ["en"]}}
+    again = render(
+        "staff/organisation.html", lang, form=refused, org=org, groups=GROUPS, invoices=[], key="k"
+    )
+    assert re.search(r'id="language-en" name="language" value="en" checked>', again)
+    assert 'id="error-language"' in again
+    assert 'href="#language"' in again
+    # named as this form labels it (a desk customer's "language" is their messages')
+    assert f'href="#language">{i18n.t(lang, "org_invoice_language")}: ' in again
 
 
 def test_a_refusal_is_named_by_the_forms_input() -> None:
