@@ -169,21 +169,31 @@ async def fetch(
     try:
         return await services.call(declared.subject, body, reply, ctx=context_of(request))
     except ValidationFailed as exc:
-        if checked_as is not None and exc.field in body:
+        if checked_as is not None and str(exc.field or "").split(".")[0] in body:
             also = [name for name in refused_fields(checked_as, body) if name != exc.field]
             if also:
                 exc.details["also"] = also
         raise
 
 
-def refused_fields(request_type: type[msgspec.Struct], body: dict[str, Any]) -> list[str]:
+def refused_fields(
+    request_type: type[msgspec.Struct], body: dict[str, Any], prefix: str = ""
+) -> list[str]:
     """The fields of `body` whose value its type in `request_type` refuses, each checked on
-    its own as the service decodes it (from JSON), in the struct's order."""
+    its own as the service decodes it (from JSON), in the struct's order; a nested struct's
+    by their dotted path (`billing_address.postal_code`)."""
     refused = []
     for field in msgspec.structs.fields(request_type):
-        if field.encode_name in body:
-            try:
-                msgspec.json.decode(msgspec.json.encode(body[field.encode_name]), type=field.type)
-            except msgspec.ValidationError:
-                refused.append(field.encode_name)
+        name = field.encode_name
+        if name not in body:
+            continue
+        value = body[name]
+        nested = field.type if isinstance(field.type, type) else None
+        if nested is not None and issubclass(nested, msgspec.Struct) and isinstance(value, dict):
+            refused += refused_fields(nested, value, f"{prefix}{name}.")
+            continue
+        try:
+            msgspec.json.decode(msgspec.json.encode(value), type=field.type)
+        except msgspec.ValidationError:
+            refused.append(prefix + name)
     return refused

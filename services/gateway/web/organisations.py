@@ -48,11 +48,19 @@ def on_form(exc: ServiceError) -> ServiceError:
         found = [r for word, r in _STDNUM.items() if word in exc.message.lower()]
         if found:
             exc.details["reason"] = found[0]
-    if _CONTACT.match(field):
-        exc.details["field"] = "contact_persons"
-    elif field in FIELDS:
-        exc.details["field"] = FIELDS[field]
+    if field:
+        exc.details["field"] = _input_of(field)
+    also = exc.details.get("also")
+    if isinstance(also, list):  # the others refused with it (ops.fetch's `checked_as`)
+        exc.details["also"] = [_input_of(str(name)) for name in also]
     return exc
+
+
+def _input_of(field: str) -> str:
+    """The form's input a request field is typed in."""
+    if _CONTACT.match(field):
+        return "contact_persons"
+    return FIELDS.get(field, field)
 
 
 def contact_persons(text: str) -> list[str]:
@@ -125,7 +133,13 @@ async def organisation(request: Req, organisation_id: FromPath[str]) -> Response
 async def save_organisation(request: Req) -> Redirect:
     form = await read_form(request)
     try:
-        saved = await fetch(request, "save_organisation", iv.OrganisationView, **save_request(form))
+        saved = await fetch(
+            request,
+            "save_organisation",
+            iv.OrganisationView,
+            checked_as=iv.SaveOrganisationRequest,
+            **save_request(form),
+        )
     except ServiceError as exc:
         raise on_form(exc) from None
     return Redirect(

@@ -174,6 +174,30 @@ async def test_staff_create_and_change_an_organisation_on_the_form(
     assert 'value="Muutettu"' in again.text  # the input kept ...
     name = await db.fetchval("SELECT name FROM payment.organisations")
     assert name == "TPS ry"  # ... and nothing changed
+    # two bad fields at once: both named in the summary and beside their inputs
+    two_bad = await client.post(
+        "/staff/organisations",
+        data={**FORM, "organisation_id": organisation_id, "street": "", "postal_code": "?",
+              "language": "sv", "return_to": edit_page},
+    )  # fmt: skip
+    assert two_bad.status_code == 303
+    again = await client.get(edit_page, params={"lang": "sv"})
+    summary = again.text.split('class="error error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'href="#([^"]+)"', summary) == ["street", "postal_code"]
+    assert 'id="error-street"' in again.text
+    assert 'id="error-postal_code"' in again.text
+    assert 'id="language-sv" name="language" value="sv" checked' in again.text  # kept
+    assert await db.fetchval("SELECT language FROM payment.organisations") == "fi"
+    # the invoices' language saved and shown
+    to_swedish = await client.post(
+        "/staff/organisations",
+        data={**FORM, "organisation_id": organisation_id, "name": "TPS ry", "language": "sv",
+              "key": "change-2"},
+    )  # fmt: skip
+    assert to_swedish.status_code == 303, to_swedish.text
+    assert await db.fetchval("SELECT language FROM payment.organisations") == "sv"
+    shown = await client.get(edit_page)
+    assert 'id="language-sv" name="language" value="sv" checked' in shown.text
 
     await sign_in(client, "resident-turku")
     assert (await client.get("/staff/organisations")).status_code == 403

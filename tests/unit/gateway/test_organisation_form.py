@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from services.gateway.web import i18n
+from services.gateway.web.ops import refused_fields
 from services.gateway.web.organisations import GROUPS, contact_persons, on_form, save_request
-from shared.contracts.invoicing import BillingAddress, OrganisationView
+from shared.contracts.invoicing import BillingAddress, OrganisationView, SaveOrganisationRequest
 from shared.errors import Conflict, ValidationFailed
 from tests.unit.gateway.web_page import render
 
@@ -100,3 +101,26 @@ def test_python_stdnums_reason_picks_the_message() -> None:
     # without a reason: the field's own message
     plain = i18n.error_message("sv", "validation_failed", "business_id", {})
     assert plain == i18n.t("sv", "err_validation_failed_business_id")
+
+
+def test_every_refused_input_of_the_form_is_named_at_once() -> None:
+    """An empty street and a bad postal code: both named (the service names the first; the
+    others are found by the request's own types), each as the form's input."""
+    form = {
+        "name": "Seura ry", "business_id": "0204819-8", "customer_group": "association",
+        "street": "", "postal_code": "2", "city": "Turku", "country": "FI", "key": "k",
+    }  # fmt: skip
+    body = {k: v for k, v in save_request(form).items() if v is not None}
+    refused = refused_fields(SaveOrganisationRequest, body)
+    assert refused == ["billing_address.street", "billing_address.postal_code"]
+    error = ValidationFailed("x", field=refused[0], also=refused[1:])
+    named = on_form(error)
+    assert (named.field, named.details["also"]) == ("street", ["postal_code"])
+    state = {"code": "validation_failed", "field": named.field, "details": named.details}
+    html = render("staff/organisation.html", "sv", form=state, org=None, groups=GROUPS, key="k")
+    summary = html.split('class="error error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'href="#([^"]+)"', summary) == ["street", "postal_code"]
+    for name in ("street", "postal_code"):
+        tag = re.search(rf'<input id="{name}"[^>]*>', html)
+        assert tag is not None
+        assert 'aria-invalid="true"' in tag.group(0)
