@@ -382,6 +382,9 @@ EventHandler = Callable[[asyncpg.Connection, Any], Awaitable[None]]
 BatchPreparer = Callable[[Sequence[Event]], Awaitable[None]]
 
 
+ACK_WAIT_S = 30  # seconds before JetStream gives an unacknowledged event to another consumer
+
+
 @dataclass
 class Consumer:
     """A durable pull consumer of a service. `handle(conn, event)` runs in a transaction."""
@@ -414,17 +417,26 @@ async def bind_consumer(js: JetStreamContext, spec: Consumer) -> JetStreamContex
     config = ConsumerConfig(
         durable_name=spec.durable,
         ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=60,
+        # A consumer killed with events in hand (a pull is up to `batch` of them) leaves them
+        # until this runs out: at 60 s a resident's paid order waited over a minute for its
+        # fulfilment when a cart replica was killed holding its payment event (make chaos).
+        # A redelivery while the first handling is still going on changes nothing (the inbox
+        # row waits for the first transaction, then says duplicate).
+        ack_wait=ACK_WAIT_S,
         max_deliver=spec.max_deliver,
         filter_subjects=spec.subjects if len(spec.subjects) > 1 else None,
         filter_subject=spec.subjects[0] if len(spec.subjects) == 1 else None,
         deliver_policy=DeliverPolicy.NEW if spec.deliver_new_only else DeliverPolicy.ALL,
     )
     try:
-        await js.consumer_info(STREAM, spec.durable)
+        found = await js.consumer_info(STREAM, spec.durable)
     except NotFoundError:
         with contextlib.suppress(nats.js.errors.BadRequestError):
             await js.add_consumer(STREAM, config)
+    else:
+        if found.config.ack_wait != ACK_WAIT_S:  # made by an earlier version: brought up to date
+            with contextlib.suppress(nats.js.errors.BadRequestError):
+                await js.add_consumer(STREAM, config)
     return await js.pull_subscribe_bind(spec.durable, stream=STREAM)
 
 

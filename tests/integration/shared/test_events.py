@@ -19,6 +19,7 @@ from nats.js.errors import APIError
 from shared.contracts.common import Event
 from shared.db import SHARED_SQL, create_pool, migrate, migration_files
 from shared.events import (
+    ACK_WAIT_S,
     STREAM,
     BatchPublisher,
     Consumer,
@@ -422,3 +423,32 @@ async def test_migrations_apply_once_even_when_replicas_start_together(database_
         await conns[0].execute(f'DROP SCHEMA "{schema}" CASCADE')
         for c in conns:
             await c.close()
+
+
+async def test_a_consumer_made_with_the_old_ack_wait_is_brought_up_to_date(
+    js: JetStreamContext,
+) -> None:
+    """A consumer killed with events in hand leaves them for `ack_wait`: 60 s made a paid
+    order wait over a minute for its fulfilment (make chaos), so it is 30 s now, also for a
+    durable consumer an earlier version made (the server keeps a consumer's config)."""
+
+    async def ignore(conn: asyncpg.Connection, event: ThingHappened) -> None:
+        return None
+
+    spec = Consumer(
+        durable=f"old_{uuid.uuid4().hex[:8]}", subjects=[ThingHappened.subject], handle=ignore
+    )
+    old = ConsumerConfig(
+        durable_name=spec.durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=60,
+        max_deliver=spec.max_deliver,
+        filter_subject=spec.subjects[0],
+        deliver_policy=DeliverPolicy.ALL,
+    )
+    await js.add_consumer(STREAM, old)
+    assert (await js.consumer_info(STREAM, spec.durable)).config.ack_wait == 60
+    sub = await bind_consumer(js, spec)
+    assert (await js.consumer_info(STREAM, spec.durable)).config.ack_wait == ACK_WAIT_S == 30
+    await sub.unsubscribe()
+    await js.delete_consumer(STREAM, spec.durable)
