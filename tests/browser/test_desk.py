@@ -78,6 +78,22 @@ async def test_clerk_books_for_a_phone_booker_and_takes_the_payment_on_a_phone(
     assert await page.is_checked("#language-sv")
     await fits(page, "error")
 
+    # a wrong e-mail and a wrong phone: both named at once, each input marked
+    await page.fill("#email", "pirkko@puhelin")  # the browser takes it; the service does not
+    await page.fill("#phone", "040-abc")
+    async with page.expect_navigation():
+        await page.click("form[action='/staff/desk/customers'] button")
+    links = page.locator(".error-summary a")
+    assert [await links.nth(i).get_attribute("href") for i in range(await links.count())] == [
+        "#email",
+        "#phone",
+    ]
+    for name in ("email", "phone"):
+        assert await page.locator(f"#error-{name}").count() == 1
+        assert await page.get_attribute(f"#{name}", "aria-invalid") == "true"
+    assert await page.input_value("#phone") == "040-abc"
+
+    await page.fill("#email", "")
     await page.fill("#phone", "040 111 2233")
     await submit(page, page.locator("form[action='/staff/desk/customers'] button"))
     assert "customer=desk" in page.url

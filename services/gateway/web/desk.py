@@ -117,6 +117,7 @@ async def new_customer(request: Req) -> Redirect:
         request,
         "desk_customer_create",
         dk.DeskCustomer,
+        checked_as=dk.DeskCustomerCreate,
         name=str(form.get("name") or "").strip(),
         email=str(form.get("email") or "").strip(),
         phone=str(form.get("phone") or "").strip(),
